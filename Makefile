@@ -1,0 +1,33 @@
+# WaPipe: `make demo` runs the product on the embedded default; `make test` runs every check.
+VENV ?= .venv
+PYTHON ?= python3
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test check install services system-packages lock bench clean
+
+demo: $(STAMP)
+	$(VENV)/bin/wapipe demo
+
+test: $(STAMP) system-packages services check
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt scripts/install-python.sh
+	PYTHON=$(PYTHON) VENV=$(VENV) scripts/install-python.sh
+	touch $(STAMP)
+
+system-packages:
+	scripts/install-system.sh
+
+services:
+	scripts/services.sh
+
+check:
+	VENV=$(VENV) scripts/check.sh
+
+# Re-resolve the pinned versions after changing dependencies in pyproject.toml.
+lock:
+	VENV=$(VENV) scripts/lock.sh
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""View models and render functions for every htmx page and fragment."""

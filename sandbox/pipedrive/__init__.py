@@ -1,0 +1,1 @@
+"""A local Pipedrive: OAuth, REST API subset, rate limits, custom-UI host pages."""

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Every check `make test` runs, in order: lint, types, dependency direction, then the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+bin="$VENV/bin"
+
+echo "== ruff"
+"$bin/ruff" check .
+"$bin/ruff" format --check .
+echo "== mypy (strict: server, panels, sandbox)"
+"$bin/mypy"
+echo "== import-linter"
+"$bin/lint-imports"
+echo "== pytest"
+# pytest exits 5 when it collects no test; that fails this script like any other failure.
+"$bin/pytest" "$@"

@@ -1,0 +1,1 @@
+"""WaPipe: WhatsApp conversations logged into Pipedrive, replies sent from Pipedrive."""

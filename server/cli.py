@@ -1,0 +1,152 @@
+"""The ``wapipe`` command: serve, worker, migrate, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from server.domain.errors import NotMigrated
+from server.logs import configure_logging
+from server.settings import Mode, Settings, load_settings
+
+log = logging.getLogger("wapipe")
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ValidationError as error:
+        problems = "\n".join(f"  - {e['msg'].removeprefix('Value error, ')}" for e in error.errors())
+        raise SystemExit(f"wapipe: the configuration cannot run:\n{problems}") from None
+
+
+def _configure_logs(settings: Settings) -> None:
+    configure_logging(settings.log_level, fmt=settings.log_format, secrets=settings.secret_values())
+
+
+def _check_migrated(settings: Settings) -> None:
+    from server.storage.engine import make_async_engine
+    from server.storage.migrate import ensure_migrated
+
+    async def check() -> None:
+        engine = make_async_engine(settings.effective_database_url)
+        try:
+            await ensure_migrated(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(check())
+    except NotMigrated as error:
+        raise SystemExit(f"wapipe: {error}") from None
+
+
+def _serve(settings: Settings, host: str, port: int) -> None:
+    import uvicorn
+
+    from server.web.app import create_app
+
+    _check_migrated(settings)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    settings = _settings()
+    _configure_logs(settings)
+    _serve(settings, args.host or settings.host, args.port or settings.port)
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    from server.jobs.worker import run_worker
+
+    settings = _settings()
+    _configure_logs(settings)
+    _check_migrated(settings)
+    run_worker(settings, burst=args.burst)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    from server.storage.migrate import upgrade
+
+    settings = _settings()
+    _configure_logs(settings)
+    upgrade(settings.effective_database_url, args.revision)
+    log.info("database migrated", extra={"revision": args.revision})
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from server.storage.migrate import upgrade
+
+    os.environ.setdefault("WAPIPE_MODE", Mode.DEMO.value)
+    os.environ.setdefault("WAPIPE_LOG_FORMAT", "text")
+    # The demo is the embedded default: SQLite and in-process jobs, whatever the shell exported.
+    settings = _settings(redis_url="", database_url="", public_url=f"http://{args.host}:{args.port}")
+    if settings.is_production:
+        raise SystemExit("wapipe demo: WAPIPE_MODE must be demo (it is unset by default)")
+    _configure_logs(settings)
+    upgrade(settings.effective_database_url)
+    print(
+        f"\n  WaPipe demo is starting: open http://{args.host}:{args.port}/\n"
+        f"  Health: http://{args.host}:{args.port}/healthz    (Ctrl+C stops it)\n",
+        flush=True,
+    )
+    _serve(settings, args.host, args.port)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wapipe",
+        description="WaPipe: log WhatsApp conversations into Pipedrive and reply from Pipedrive.",
+        epilog="Configuration comes from WAPIPE_* environment variables (see README.md).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the web process (Procfile: web)",
+        description="Run the web process: OAuth, panels, webhooks, /healthz.",
+    )
+    serve.add_argument("--host", help="address to bind (default WAPIPE_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default WAPIPE_PORT or 8000)")
+    serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run an arq worker on Redis (Procfile: worker)",
+        description="Run an arq worker taking jobs from WAPIPE_REDIS_URL.",
+    )
+    worker.add_argument("--burst", action="store_true", help="exit once the queue is empty")
+    worker.set_defaults(handler=cmd_worker)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="upgrade the database schema (Procfile: release)",
+        description="Upgrade the database at WAPIPE_DATABASE_URL with Alembic.",
+    )
+    migrate.add_argument("--revision", default="head", help="target revision (default head)")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    demo = commands.add_parser(
+        "demo",
+        help="run the embedded demo on loopback",
+        description="Run the embedded default: SQLite, in-process jobs, on loopback.",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    demo.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    demo.set_defaults(handler=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    args.handler(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""Pure core: models, errors, ports. Standard library and phonenumbers only."""

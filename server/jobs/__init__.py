@@ -1,0 +1,1 @@
+"""Job queue implementations (arq, in-process) and the job functions."""

@@ -1,0 +1,233 @@
+"""The in-process job runner of the embedded default: arq's semantics without Redis.
+
+It runs the same job functions, declared with ``arq.func`` and ``arq.cron``, and keeps arq's rules:
+a job id is taken while the job is queued, running, or its result is kept (``keep_result``, default
+3600 s; 0 frees the id at once); ``Retry(defer=...)`` re-queues under the same id until ``max_tries``
+(default 5) is exceeded; other exceptions fail the job; ``timeout`` cancels it. Jobs live in memory:
+what must survive a restart is stored in the database before it is enqueued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from arq.cron import CronJob
+from arq.worker import Function, Retry, func
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_TRIES = 5
+DEFAULT_KEEP_RESULT_S = 3600.0
+DEFAULT_TIMEOUT_S = 300.0
+
+
+@dataclass
+class _Job:
+    job_id: str
+    function: str
+    args: tuple[Any, ...]
+    run_at: float
+    enqueue_time: float
+    tries: int = 0
+    running: bool = False
+    done_at: float | None = None
+    keep_until: float | None = None
+    outcome: str = "queued"
+
+
+@dataclass
+class JobOutcome:
+    """What became of a job, for tests and the status page."""
+
+    job_id: str
+    function: str
+    tries: int
+    outcome: str  # "complete", "failed", "max_tries"
+    error: str | None = None
+    finished_at: float = field(default_factory=time.time)
+
+
+def as_function(item: Function | Callable[..., Any]) -> Function:
+    return item if isinstance(item, Function) else func(item)
+
+
+class InProcessQueue:
+    def __init__(
+        self,
+        functions: Sequence[Function | Callable[..., Any]],
+        cron_jobs: Sequence[CronJob] = (),
+        *,
+        ctx: dict[str, Any] | None = None,
+        poll_delay: float = 0.05,
+        max_jobs: int = 10,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._functions = {f.name: f for f in map(as_function, functions)}
+        for cron_job in cron_jobs:
+            self._functions[cron_job.name] = Function(
+                name=cron_job.name,
+                coroutine=cron_job.coroutine,
+                timeout_s=cron_job.timeout_s,
+                keep_result_s=cron_job.keep_result_s,
+                keep_result_forever=cron_job.keep_result_forever,
+                max_tries=cron_job.max_tries,
+            )
+        self._cron_jobs = list(cron_jobs)
+        self.ctx: dict[str, Any] = ctx if ctx is not None else {}
+        self._poll_delay = poll_delay
+        self._slots = asyncio.Semaphore(max_jobs)
+        self._clock = clock
+        self._jobs: dict[str, _Job] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._wake = asyncio.Event()
+        self._loop_task: asyncio.Task[None] | None = None
+        self.outcomes: list[JobOutcome] = []
+
+    # -- the JobQueue port ------------------------------------------------------------------------
+    async def enqueue(
+        self, function: str, *args: Any, job_id: str | None = None, defer_by: timedelta | None = None
+    ) -> bool:
+        return self._add(function, args, job_id, defer_by)
+
+    def _add(
+        self, function: str, args: tuple[Any, ...], job_id: str | None, defer_by: timedelta | None
+    ) -> bool:
+        if function not in self._functions:
+            raise KeyError(f"no job function named {function!r}")
+        now = self._clock()
+        self._forget_expired(now)
+        job_id = job_id or uuid.uuid4().hex
+        if job_id in self._jobs:
+            return False
+        run_at = now + (defer_by.total_seconds() if defer_by else 0.0)
+        self._jobs[job_id] = _Job(job_id, function, args, run_at=run_at, enqueue_time=now)
+        self._wake.set()
+        return True
+
+    async def ping(self) -> None:
+        if self._loop_task is not None and self._loop_task.done():
+            raise RuntimeError("the in-process job runner has stopped")
+
+    # -- running ----------------------------------------------------------------------------------
+    async def start(self) -> None:
+        """Run jobs in the background until ``stop``."""
+        if self._loop_task is None:
+            self._loop_task = asyncio.create_task(self._run_forever(), name="wapipe-jobs")
+
+    async def stop(self) -> None:
+        if self._loop_task is not None:
+            self._loop_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._loop_task
+            self._loop_task = None
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def drain(self) -> None:
+        """Burst mode: run until no job is queued (deferred ones included) or running.
+
+        Callers bound it with ``asyncio.timeout``.
+        """
+        while self.pending():
+            self._tick()
+            await asyncio.sleep(self._poll_delay)
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def pending(self) -> list[str]:
+        return [job.job_id for job in self._jobs.values() if job.done_at is None]
+
+    async def _run_forever(self) -> None:
+        while True:
+            self._run_cron()
+            self._tick()
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_delay)
+
+    def _tick(self) -> None:
+        now = self._clock()
+        for job in sorted(self._jobs.values(), key=lambda j: j.run_at):
+            if job.run_at > now:
+                break
+            if job.done_at is None and not job.running:
+                job.running = True
+                task = asyncio.create_task(self._run(job))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    def _run_cron(self) -> None:
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        horizon = now + timedelta(seconds=self._poll_delay * 2)
+        for cron_job in self._cron_jobs:
+            if cron_job.next_run is None:
+                if not cron_job.run_at_startup:
+                    cron_job.calculate_next(now)
+                    continue
+                cron_job.next_run = now
+            if cron_job.next_run < horizon:
+                run_at = cron_job.next_run
+                job_id = cron_job.job_id or (
+                    f"{cron_job.name}:{int(run_at.timestamp() * 1000)}" if cron_job.unique else None
+                )
+                defer = max(0.0, (run_at - now).total_seconds())
+                self._add(cron_job.name, (), job_id, timedelta(seconds=defer))
+                cron_job.calculate_next(run_at)
+
+    async def _run(self, job: _Job) -> None:
+        function = self._functions[job.function]
+        async with self._slots:
+            job.tries += 1
+            max_tries = function.max_tries if function.max_tries is not None else DEFAULT_MAX_TRIES
+            if job.tries > max_tries:
+                log.warning("job %s:%s exceeded max tries %d", job.job_id, job.function, max_tries)
+                self._finish(job, function, "max_tries", f"max {max_tries} tries exceeded")
+                return
+            ctx = {
+                **self.ctx,
+                "job_id": job.job_id,
+                "job_try": job.tries,
+                "enqueue_time": datetime.fromtimestamp(job.enqueue_time, UTC),
+                "score": int(job.run_at * 1000),
+            }
+            timeout = function.timeout_s if function.timeout_s is not None else DEFAULT_TIMEOUT_S
+            try:
+                await asyncio.wait_for(function.coroutine(ctx, *job.args), timeout)
+            except Retry as retry:
+                delay = (retry.defer_score or 0) / 1000
+                log.info("job %s:%s retrying in %.2fs", job.job_id, job.function, delay)
+                job.run_at = self._clock() + delay
+                job.running = False
+                self._wake.set()
+            except Exception as error:
+                log.exception("job %s:%s failed", job.job_id, job.function)
+                self._finish(job, function, "failed", f"{type(error).__name__}: {error}")
+            else:
+                self._finish(job, function, "complete", None)
+
+    def _finish(self, job: _Job, function: Function, outcome: str, error: str | None) -> None:
+        now = self._clock()
+        job.running = False
+        job.done_at = now
+        job.outcome = outcome
+        keep = function.keep_result_s if function.keep_result_s is not None else DEFAULT_KEEP_RESULT_S
+        job.keep_until = None if function.keep_result_forever else now + keep
+        self.outcomes.append(JobOutcome(job.job_id, job.function, job.tries, outcome, error))
+        self._forget_expired(now)
+
+    def _forget_expired(self, now: float) -> None:
+        expired = [
+            job_id
+            for job_id, job in self._jobs.items()
+            if job.done_at is not None and job.keep_until is not None and job.keep_until <= now
+        ]
+        for job_id in expired:
+            del self._jobs[job_id]

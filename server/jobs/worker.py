@@ -1,0 +1,58 @@
+"""The arq worker (``wapipe worker``): a composition root that wires settings into job context."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC
+from typing import Any
+
+from arq.connections import RedisSettings
+from arq.worker import Worker
+
+from server.jobs.arq_queue import QUEUE_NAME
+from server.jobs.context import job_context
+from server.jobs.functions import CRON_JOBS, FUNCTIONS
+from server.settings import Settings
+from server.storage.engine import make_async_engine
+from server.storage.migrate import ensure_migrated
+
+log = logging.getLogger(__name__)
+
+
+def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
+    if not settings.redis_url:
+        raise SystemExit(
+            "wapipe worker needs WAPIPE_REDIS_URL "
+            "(without it, jobs run inside `wapipe serve` or `wapipe demo`)"
+        )
+
+    async def on_startup(ctx: dict[str, Any]) -> None:
+        engine = make_async_engine(settings.effective_database_url)
+        await ensure_migrated(engine)
+        ctx.update(job_context(engine, kind="worker"))
+        log.info("worker ready", extra={"runner": ctx["runner_name"]})
+
+    async def on_shutdown(ctx: dict[str, Any]) -> None:
+        if "engine" in ctx:
+            await ctx["engine"].dispose()
+
+    return Worker(
+        functions=FUNCTIONS,
+        cron_jobs=CRON_JOBS,
+        redis_settings=RedisSettings.from_dsn(settings.redis_url),
+        queue_name=QUEUE_NAME,
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
+        burst=burst,
+        timezone=UTC,
+        handle_signals=not burst,
+    )
+
+
+def run_worker(settings: Settings, *, burst: bool = False) -> None:
+    worker = build_worker(settings, burst=burst)
+    if burst:
+        asyncio.run(worker.async_run())
+    else:
+        worker.run()

@@ -1,0 +1,1 @@
+"""Pipedrive adapter: OAuth, API client, panel JWT check, rate budget."""

@@ -1,0 +1,1 @@
+"""Storage: sqlmodel tables, stores implementing the ports, Alembic migrations."""

@@ -1,0 +1,32 @@
+"""Job-runner heartbeats: written by a cron job, read by the status page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.storage.dialect import upsert_insert
+from server.storage.tables import WorkerHeartbeat, utcnow
+
+
+class SqlHeartbeatStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._table = WorkerHeartbeat.__table__  # type: ignore[attr-defined]
+
+    async def beat(self, name: str, at: datetime | None = None) -> None:
+        seen_at = at or utcnow()
+        statement = (
+            upsert_insert(self._engine, self._table)
+            .values(name=name, seen_at=seen_at)
+            .on_conflict_do_update(index_elements=["name"], set_={"seen_at": seen_at})
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+
+    async def last_seen(self) -> dict[str, datetime]:
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(select(self._table.c.name, self._table.c.seen_at))).all()
+        return {name: seen_at for name, seen_at in rows}

@@ -1,0 +1,1 @@
+"""Starlette app factory, routes, middleware and error handlers."""

@@ -1,0 +1,1 @@
+"""WhatsApp transports behind one Protocol, and webhook verification."""

@@ -14,10 +14,10 @@ REDACTED = "[redacted]"
 
 # Values that look like credentials even when we did not configure them (tokens from Pipedrive, headers).
 _CREDENTIAL_PATTERNS = [
-    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=:-]{8,}"),
     re.compile(
         r"(?i)((?:access|refresh)_token|client_secret|password|api[_-]?key|authorization|x-api-key)"
-        r"([\"']?\s*[:=]\s*[\"']?)([^\s\"'&,}]+)"
+        r"([\"']?\s*[:=]\s*[\"']?)(?!(?:bearer|basic)\s|\[redacted\])([^\s\"'&,}]+)"
     ),
 ]
 
@@ -78,3 +78,11 @@ def configure_logging(level: str, *, fmt: str = "json", secrets: Iterable[str] =
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+    handler.addFilter(_drop_alembic_chatter)
+
+
+def _drop_alembic_chatter(record: logging.LogRecord) -> bool:
+    """Alembic announces its dialect on every schema check; only its upgrades are worth a line."""
+    return not (
+        record.name == "alembic.runtime.migration" and record.msg.startswith(("Context impl", "Will assume"))
+    )

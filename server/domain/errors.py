@@ -54,3 +54,33 @@ class Permanent(WaPipeError):
     """A failure retrying cannot fix; shown to admins, never swallowed."""
 
     reason = "permanent"
+
+
+class NotAuthenticated(InvalidInput):
+    """A caller could not prove who it is (panel token, OAuth state, OAuth code)."""
+
+    reason = "not_authenticated"
+
+
+class NotFound(Permanent):
+    """The upstream record does not exist (any more)."""
+
+    reason = "not_found"
+
+
+class Unauthorized(Permanent):
+    """The upstream rejected our credentials even after a refresh."""
+
+    reason = "unauthorized"
+
+
+class NeedsReauth(Permanent):
+    """The installation's refresh token no longer works; only a fresh install (re-authorisation) fixes it."""
+
+    reason = "needs_reauth"
+
+
+class BudgetExhausted(Transient):
+    """The company's daily API budget is spent; work must be deferred until it resets, not retried now."""
+
+    reason = "budget_exhausted"

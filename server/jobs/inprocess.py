@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import time
 import uuid
@@ -55,6 +56,12 @@ class JobOutcome:
     finished_at: float = field(default_factory=time.time)
 
 
+def _fresh(cron_job: CronJob) -> CronJob:
+    fresh = copy.copy(cron_job)
+    fresh.next_run = None
+    return fresh
+
+
 def as_function(item: Function | Callable[..., Any]) -> Function:
     return item if isinstance(item, Function) else func(item)
 
@@ -80,7 +87,8 @@ class InProcessQueue:
                 keep_result_forever=cron_job.keep_result_forever,
                 max_tries=cron_job.max_tries,
             )
-        self._cron_jobs = list(cron_jobs)
+        # Copies: a CronJob carries its next run time, which must not leak between runners.
+        self._cron_jobs = [_fresh(c) for c in cron_jobs]
         self.ctx: dict[str, Any] = ctx if ctx is not None else {}
         self._poll_delay = poll_delay
         self._slots = asyncio.Semaphore(max_jobs)
@@ -137,7 +145,9 @@ class InProcessQueue:
 
         Callers bound it with ``asyncio.timeout``.
         """
+        self._run_cron()
         while self.pending():
+            self._run_cron()
             self._tick()
             await asyncio.sleep(self._poll_delay)
         await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import UTC
 from typing import Any
@@ -51,8 +50,4 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
 
 
 def run_worker(settings: Settings, *, burst: bool = False) -> None:
-    worker = build_worker(settings, burst=burst)
-    if burst:
-        asyncio.run(worker.async_run())
-    else:
-        worker.run()
+    build_worker(settings, burst=burst).run()

@@ -1,0 +1,115 @@
+"""The ``wapipe`` command as a user runs it: a real process, real exit codes and messages."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+WAPIPE = [sys.executable, "-m", "server.cli"]
+
+
+def _run(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("WAPIPE_")}
+    return subprocess.run(
+        [*WAPIPE, *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **(env or {})},
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["migrate"], ["demo"]])
+def test_every_command_has_help(command: list[str]) -> None:
+    result = _run(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: wapipe")
+
+
+def test_the_console_script_is_installed() -> None:
+    script = Path(sys.executable).parent / "wapipe"
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True, check=False)
+    assert result.returncode == 0 and "demo" in result.stdout
+
+
+def test_production_without_secrets_stops_naming_the_variable(tmp_path: Path) -> None:
+    result = _run("serve", env={"WAPIPE_VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "WAPIPE_SECRET_KEY is missing or a placeholder" in result.stderr
+
+
+def test_migrate_then_serve_and_refuse_unmigrated(tmp_path: Path) -> None:
+    env = {"WAPIPE_MODE": "test", "WAPIPE_VAR_DIR": str(tmp_path), "WAPIPE_LOG_FORMAT": "json"}
+    refused = _run("serve", env=env)
+    assert refused.returncode != 0
+    assert "not migrated" in refused.stderr and "wapipe migrate" in refused.stderr
+
+    migrated = _run("migrate", env=env)
+    assert migrated.returncode == 0, migrated.stderr
+    assert '"msg": "database migrated"' in migrated.stderr
+    assert (tmp_path / "wapipe.db").exists()
+
+
+def test_worker_without_redis_explains_itself(tmp_path: Path) -> None:
+    env = {"WAPIPE_MODE": "test", "WAPIPE_VAR_DIR": str(tmp_path)}
+    assert _run("migrate", env=env).returncode == 0
+    result = _run("worker", "--burst", env=env)
+    assert result.returncode != 0
+    assert "needs WAPIPE_REDIS_URL" in result.stderr
+
+
+def test_worker_burst_on_redis_runs_the_heartbeat(tmp_path: Path, redis_url: str) -> None:
+    env = {"WAPIPE_MODE": "test", "WAPIPE_VAR_DIR": str(tmp_path), "WAPIPE_REDIS_URL": redis_url}
+    assert _run("migrate", env=env).returncode == 0
+    result = _run("worker", "--burst", env=env)
+    assert result.returncode == 0, result.stderr
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "wapipe.db") as db:
+        names = [row[0] for row in db.execute("SELECT name FROM worker_heartbeat")]
+    assert len(names) == 1 and names[0].startswith("worker:")
+
+
+def test_demo_serves_the_app_and_healthz(tmp_path: Path) -> None:
+    port = _free_port()
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("WAPIPE_")}
+    process = subprocess.Popen(
+        [*WAPIPE, "demo", "--port", str(port)],
+        env={**clean, "WAPIPE_VAR_DIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except httpx.TransportError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail("the demo did not answer within 30 s")
+                time.sleep(0.2)
+        assert response.status_code == 200
+        assert response.json()["status"] == "ok"
+        assert "All systems working" in httpx.get(f"http://127.0.0.1:{port}/").text
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=15)
+    assert f"open http://127.0.0.1:{port}/" in output

@@ -4,12 +4,33 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, LargeBinary, Text, UniqueConstraint
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect, LargeBinary, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in and out, on PostgreSQL and on SQLite (which forgets the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are ambiguous; pass an aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if not isinstance(value, datetime):
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Company(SQLModel, table=True):
@@ -22,8 +43,8 @@ class Company(SQLModel, table=True):
     name: str = Field(default="", max_length=255)
     api_domain: str = Field(default="", max_length=255)
     timezone: str = Field(default="UTC", max_length=64)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class WorkerHeartbeat(SQLModel, table=True):
@@ -32,7 +53,7 @@ class WorkerHeartbeat(SQLModel, table=True):
     __tablename__ = "worker_heartbeat"
 
     name: str = Field(primary_key=True, max_length=128)
-    seen_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    seen_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class WhatsAppAccount(SQLModel, table=True):
@@ -50,9 +71,9 @@ class WhatsAppAccount(SQLModel, table=True):
     display_name: str = Field(default="", max_length=255)
     status: str = Field(default="stopped", max_length=32)
     status_detail: str = Field(default="", max_length=500)
-    last_activity_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    last_activity_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class InboundEvent(SQLModel, table=True):
@@ -69,8 +90,8 @@ class InboundEvent(SQLModel, table=True):
     reason: str = Field(default="", max_length=64)
     detail: str = Field(default="", max_length=1000)
     attempts: int = Field(default=0)
-    received_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    processed_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    received_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    processed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
 class Chat(SQLModel, table=True):
@@ -86,8 +107,8 @@ class Chat(SQLModel, table=True):
     lid: str | None = Field(default=None, max_length=64, index=True)
     is_group: bool = Field(default=False)
     display_name: str = Field(default="", max_length=255)
-    last_message_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    last_message_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
 class Message(SQLModel, table=True):
@@ -111,6 +132,6 @@ class Message(SQLModel, table=True):
     media_locator: str = Field(default="", max_length=1000)
     status: str = Field(default="pending", max_length=16)
     origin: str = Field(default="live", max_length=16)  # live | history | catchup
-    sent_at: datetime = Field(sa_type=DateTime(timezone=True), index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=DateTime(timezone=True))
+    sent_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -1,0 +1,104 @@
+"""Connected WhatsApp numbers, always looked up within one company."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.domain.errors import InvalidInput
+from server.storage.tables import WhatsAppAccount, utcnow
+
+_table = WhatsAppAccount.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    company_id: int
+    owner_user_id: int
+    transport: str
+    session_name: str
+    e164: str | None
+    display_name: str
+    status: str
+    status_detail: str
+    last_activity_at: datetime | None
+
+
+def _account(row: object) -> Account:
+    return Account(**{name: row[name] for name in Account.__slots__})  # type: ignore[index]
+
+
+class SqlAccountStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def create(
+        self, *, company_id: int, owner_user_id: int, transport: str, session_name: str
+    ) -> Account:
+        now = utcnow()
+        statement = insert(_table).values(
+            company_id=company_id,
+            owner_user_id=owner_user_id,
+            transport=transport,
+            session_name=session_name,
+            display_name="",
+            status="stopped",
+            status_detail="",
+            created_at=now,
+            updated_at=now,
+        )
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(statement)
+        except IntegrityError as error:
+            raise InvalidInput(
+                f"the session {session_name!r} already exists", reason="session_exists"
+            ) from error
+        account = await self.by_session(transport, session_name)
+        assert account is not None
+        return account
+
+    async def by_session(self, transport: str, session_name: str) -> Account | None:
+        query = select(_table).where(_table.c.transport == transport, _table.c.session_name == session_name)
+        return await self._one(query)
+
+    async def get(self, company_id: int, account_id: int) -> Account | None:
+        query = select(_table).where(_table.c.company_id == company_id, _table.c.id == account_id)
+        return await self._one(query)
+
+    async def for_company(self, company_id: int) -> list[Account]:
+        query = select(_table).where(_table.c.company_id == company_id).order_by(_table.c.id)
+        async with self._engine.connect() as connection:
+            return [_account(row) for row in (await connection.execute(query)).mappings()]
+
+    async def set_status(self, account_id: int, status: str, detail: str = "") -> None:
+        values = {"status": status, "status_detail": detail[:500], "updated_at": utcnow()}
+        async with self._engine.begin() as connection:
+            await connection.execute(update(_table).where(_table.c.id == account_id).values(**values))
+
+    async def set_number(self, account_id: int, e164: str, display_name: str) -> None:
+        """Record the linked number; a number can belong to one account only."""
+        values = {"e164": e164, "display_name": display_name[:255], "updated_at": utcnow()}
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(update(_table).where(_table.c.id == account_id).values(**values))
+        except IntegrityError as error:
+            raise InvalidInput(
+                f"{e164} is already linked to another WaPipe account", reason="number_already_linked"
+            ) from error
+
+    async def touch(self, account_id: int, at: datetime) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(_table).where(_table.c.id == account_id).values(last_activity_at=at)
+            )
+
+    async def _one(self, query: object) -> Account | None:
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).mappings().first()  # type: ignore[call-overload]
+        return _account(row) if row else None

@@ -1,0 +1,100 @@
+"""Webhooks as received: stored under a unique key before anything else happens to them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.storage.dialect import upsert_insert
+from server.storage.tables import InboundEvent, utcnow
+
+_table = InboundEvent.__table__  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    id: int
+    transport: str
+    event_key: str
+    session_name: str
+    body: bytes
+    state: str
+    reason: str
+    detail: str
+    attempts: int
+    received_at: datetime
+
+
+class SqlInboundEventStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def record(
+        self,
+        *,
+        transport: str,
+        event_key: str,
+        session_name: str,
+        body: bytes,
+        state: str = "pending",
+        reason: str = "",
+        detail: str = "",
+    ) -> tuple[int, bool]:
+        """Store the event unless its key is known; returns (id, newly stored)."""
+        statement = (
+            upsert_insert(self._engine, _table)
+            .values(
+                transport=transport,
+                event_key=event_key,
+                session_name=session_name,
+                body=body,
+                state=state,
+                reason=reason,
+                detail=detail[:1000],
+                attempts=0,
+                received_at=utcnow(),
+            )
+            .on_conflict_do_nothing(index_elements=["event_key"])
+            .returning(_table.c.id)
+        )
+        async with self._engine.begin() as connection:
+            new_id = (await connection.execute(statement)).scalar()
+            if new_id is not None:
+                return int(new_id), True
+            existing = await connection.execute(select(_table.c.id).where(_table.c.event_key == event_key))
+            return int(existing.scalar_one()), False
+
+    async def get(self, event_id: int) -> StoredEvent | None:
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(select(_table).where(_table.c.id == event_id))).mappings().first()
+        return StoredEvent(**{k: row[k] for k in StoredEvent.__slots__}) if row else None
+
+    async def mark(self, event_id: int, state: str, *, reason: str = "", detail: str = "") -> None:
+        """Record the outcome of processing; counts the attempt."""
+        statement = (
+            update(_table)
+            .where(_table.c.id == event_id)
+            .values(
+                state=state,
+                reason=reason,
+                detail=detail[:1000],
+                attempts=_table.c.attempts + 1,
+                processed_at=utcnow() if state in ("processed", "rejected", "failed") else None,
+            )
+        )
+        async with self._engine.begin() as connection:
+            await connection.execute(statement)
+
+    async def pending_ids(self, *, older_than: datetime, limit: int = 500) -> list[int]:
+        """Events still waiting (an enqueue that never happened, a worker that died): for the sweeper."""
+        query = (
+            select(_table.c.id)
+            .where(_table.c.state == "pending", _table.c.received_at < older_than)
+            .order_by(_table.c.id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            return [int(i) for i in (await connection.execute(query)).scalars()]

@@ -1,0 +1,164 @@
+"""Translate Pipedrive responses and httpx failures into the domain error tree, in one place.
+
+Pipedrive answers errors with a JSON envelope (``{"success": false, "error": "..."}``) most of the time, but
+gateways and Cloudflare answer with HTML. Nothing here assumes the body is JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from server.domain.errors import (
+    BudgetExhausted,
+    NotFound,
+    Permanent,
+    Transient,
+    Unauthorized,
+    WaPipeError,
+)
+
+DEFAULT_RATE_LIMIT_WAIT = 2.0
+CLOUDFLARE_WAIT = 900.0
+UNAVAILABLE_WAIT = 5.0
+_SNIPPET = 200
+
+
+def pipedrive_error(source: httpx.Response | httpx.HTTPError, *, now: datetime | None = None) -> WaPipeError:
+    """The domain error for a failed Pipedrive response or a transport failure, with the cause chained.
+
+    Reasons: ``unauthorized``, ``scope_missing``, ``forbidden``, ``blocked_by_cloudflare``, ``not_found``,
+    ``bad_request``, ``payment_required``, ``rate_limited``, ``budget_exhausted``, ``pipedrive_unavailable``,
+    ``pipedrive_error`` (any other status).
+    """
+    if isinstance(source, httpx.HTTPError):
+        error: WaPipeError = Transient(
+            f"Pipedrive could not be reached ({type(source).__name__}: {source})",
+            reason="pipedrive_unavailable",
+            retry_after=UNAVAILABLE_WAIT,
+        )
+        error.__cause__ = source
+        return error
+    error = _error_for_response(source, now or datetime.now(UTC))
+    error.__cause__ = _status_error(source)
+    return error
+
+
+def _error_for_response(response: httpx.Response, now: datetime) -> WaPipeError:
+    status = response.status_code
+    body = response_json(response)
+    text = _error_text(response, body)
+    if status == 401:
+        return Unauthorized(f"Pipedrive rejected the access token: {text}")
+    if status == 403:
+        if body is None:
+            return Transient(
+                "Pipedrive's edge (Cloudflare) blocked the request; backing off",
+                reason="blocked_by_cloudflare",
+                retry_after=CLOUDFLARE_WAIT,
+            )
+        if "scope and url mismatch" in text.lower():
+            return Permanent(
+                "The Pipedrive app lacks the scope this call needs (Scope and URL mismatch); "
+                "reinstall the app with the required scopes",
+                reason="scope_missing",
+            )
+        code = body.get("code")
+        suffix = f" (code {code})" if code else ""
+        return Permanent(f"Pipedrive refused the request: {text}{suffix}", reason="forbidden")
+    if status in (404, 410):
+        return NotFound(f"Pipedrive has no such record: {text}")
+    if status in (400, 422):
+        return Permanent(f"Pipedrive rejected the request: {text}", reason="bad_request")
+    if status == 402:
+        return Permanent(f"The Pipedrive plan does not allow this: {text}", reason="payment_required")
+    if status == 429:
+        if header_int(response.headers, "x-daily-ratelimit-token-remaining") == 0:
+            return BudgetExhausted(
+                "The company's daily Pipedrive API budget is spent; work resumes after it resets",
+                retry_after=seconds_until_midnight_utc(now),
+            )
+        return Transient(
+            "Pipedrive rate limit reached",
+            reason="rate_limited",
+            retry_after=rate_limit_wait(response.headers),
+        )
+    if status >= 500:
+        return Transient(
+            f"Pipedrive is unavailable (HTTP {status})",
+            reason="pipedrive_unavailable",
+            retry_after=header_float(response.headers, "retry-after") or UNAVAILABLE_WAIT,
+        )
+    return Permanent(f"Pipedrive answered HTTP {status}: {text}", reason="pipedrive_error")
+
+
+def response_json(response: httpx.Response) -> dict[str, Any] | None:
+    """The body as a JSON object, or ``None`` for HTML, empty or otherwise non-JSON bodies."""
+    content_type = response.headers.get("content-type", "")
+    if "json" not in content_type.lower() and not response.content.lstrip().startswith(b"{"):
+        return None
+    try:
+        body = json.loads(response.content)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def rate_limit_wait(headers: Mapping[str, str]) -> float:
+    """Seconds to wait after a 429: ``Retry-After``, else ``x-ratelimit-reset`` (a duration), else 2 s."""
+    for name in ("retry-after", "x-ratelimit-reset"):
+        value = header_float(headers, name)
+        if value is not None and value >= 0:
+            return max(value, 0.1)
+    return DEFAULT_RATE_LIMIT_WAIT
+
+
+def seconds_until_midnight_utc(now: datetime) -> float:
+    """Seconds from ``now`` to the next 00:00 UTC, when Pipedrive's daily budget resets."""
+    now = now.astimezone(UTC)
+    midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    return max(1.0, (midnight - now).total_seconds())
+
+
+def header_float(headers: Mapping[str, str], name: str) -> float | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return float(raw.strip())
+    except ValueError:
+        return None
+
+
+def header_int(headers: Mapping[str, str], name: str) -> int | None:
+    value = header_float(headers, name)
+    return None if value is None else int(value)
+
+
+def _error_text(response: httpx.Response, body: dict[str, Any] | None) -> str:
+    if body is not None:
+        for key in ("error", "message", "error_description"):
+            value = body.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return f"HTTP {response.status_code}"
+    snippet = response.content[:_SNIPPET].decode("utf-8", errors="replace").strip()
+    if not snippet or snippet.startswith("<"):
+        return f"HTTP {response.status_code} (non-JSON body)"
+    return snippet
+
+
+def _status_error(response: httpx.Response) -> httpx.HTTPStatusError | None:
+    try:
+        request = response.request
+    except RuntimeError:
+        return None
+    return httpx.HTTPStatusError(
+        f"HTTP {response.status_code} from {request.method} {request.url.copy_with(query=None)}",
+        request=request,
+        response=response,
+    )

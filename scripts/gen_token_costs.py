@@ -1,8 +1,12 @@
-"""Write server/pipedrive/token_costs.json: each operation's `x-token-cost` from Pipedrive's OpenAPI files.
+"""Write the operation tables generated from Pipedrive's OpenAPI files.
 
-Usage: python scripts/gen_token_costs.py [OPENAPI_DIR] [OUTPUT]
-(defaults, relative to the repository root: ../shared/pipedrive-openapi, server/pipedrive/token_costs.json).
-Keys are "METHOD /api/vN/path/{param}" as the client sends them; OAuth server paths keep their own prefix.
+- ``server/pipedrive/token_costs.json``: each operation's ``x-token-cost``, keyed
+  "METHOD /api/vN/path/{param}" as the client sends them (OAuth server paths keep their own prefix);
+  the client meters with it.
+- ``sandbox/pipedrive/operations.json``: version, method, path template, operation id, cost and OAuth scopes
+  of every operation; the sandbox charges budgets and checks scopes with it.
+
+Usage: python scripts/gen_token_costs.py [OPENAPI_DIR]   (default: ../shared/pipedrive-openapi)
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SPECS = ROOT.parent / "shared" / "pipedrive-openapi"
 DEFAULT_OUTPUT = ROOT / "server" / "pipedrive" / "token_costs.json"
+SANDBOX_OUTPUT = ROOT / "sandbox" / "pipedrive" / "operations.json"
 METHODS = ("get", "post", "put", "patch", "delete")
 PREFIXES = {"v1.yaml": "/api/v1", "v2.yaml": "/api/v2"}
 
@@ -47,12 +52,42 @@ def render(costs: dict[str, int]) -> str:
     return json.dumps(costs, indent=1, sort_keys=True) + "\n"
 
 
+def sandbox_operations(spec_dir: Path) -> list[dict[str, Any]]:
+    """Every operation of both documents with its cost and the OAuth scopes that admit it."""
+    entries: list[dict[str, Any]] = []
+    for version in ("v1", "v2"):
+        spec = load_spec(spec_dir / f"{version}.yaml")
+        for path, item in spec["paths"].items():
+            for method in METHODS:
+                operation = item.get(method)
+                if not isinstance(operation, dict):
+                    continue
+                scopes = [s for req in operation.get("security") or [] for s in req.get("oauth2", [])]
+                entries.append(
+                    {
+                        "version": version,
+                        "method": method,
+                        "path": path,
+                        "operation_id": str(operation.get("operationId", "")),
+                        "cost": int(operation.get("x-token-cost", 0)),
+                        "scopes": scopes,
+                    }
+                )
+    return sorted(entries, key=lambda e: (e["version"], e["path"], e["method"]))
+
+
+def render_operations(entries: list[dict[str, Any]]) -> str:
+    lines = ",\n".join(json.dumps(entry, sort_keys=True) for entry in entries)
+    return "[\n" + lines + "\n]\n"
+
+
 def main(argv: list[str]) -> int:
     spec_dir = Path(argv[1]) if len(argv) > 1 else DEFAULT_SPECS
-    output = Path(argv[2]) if len(argv) > 2 else DEFAULT_OUTPUT
     costs = token_costs(spec_dir)
-    output.write_text(render(costs), encoding="utf-8")
-    print(f"wrote {len(costs)} operation costs to {output}")
+    DEFAULT_OUTPUT.write_text(render(costs), encoding="utf-8")
+    entries = sandbox_operations(spec_dir)
+    SANDBOX_OUTPUT.write_text(render_operations(entries), encoding="utf-8")
+    print(f"wrote {len(costs)} operation costs to {DEFAULT_OUTPUT} and {len(entries)} to {SANDBOX_OUTPUT}")
     return 0
 
 

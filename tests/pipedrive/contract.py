@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import warnings
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,7 +13,9 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.deserializing.media_types.util import data_form_loads
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-SPEC_DIR = Path(__file__).resolve().parents[3] / "shared" / "pipedrive-openapi"
+from tests.conftest import OPENAPI_DIR
+
+SPEC_DIR = OPENAPI_DIR
 SPEC_HOST = "https://api.pipedrive.com"
 
 

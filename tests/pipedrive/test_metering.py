@@ -31,6 +31,13 @@ def test_committed_costs_match_the_openapi_files() -> None:
     assert COSTS_FILE.read_text(encoding="utf-8") == expected, "run scripts/gen_token_costs.py"
 
 
+def test_the_sandbox_operation_index_matches_the_openapi_files() -> None:
+    generator = load_generator()
+    expected = generator.render_operations(generator.sandbox_operations(SPEC_DIR))
+    committed = ROOT / "sandbox" / "pipedrive" / "operations.json"
+    assert committed.read_text(encoding="utf-8") == expected, "run scripts/gen_token_costs.py"
+
+
 @pytest.mark.parametrize(
     ("method", "path", "operation", "cost"),
     [

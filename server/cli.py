@@ -81,22 +81,28 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
+    from server.demo import demo_addresses, demo_settings_overrides, serve_demo
     from server.storage.migrate import upgrade
 
     os.environ.setdefault("WAPIPE_MODE", Mode.DEMO.value)
     os.environ.setdefault("WAPIPE_LOG_FORMAT", "text")
+    addresses = demo_addresses(args.host, args.port, args.pipedrive_port)
     # The demo is the embedded default: SQLite and in-process jobs, whatever the shell exported.
-    settings = _settings(redis_url="", database_url="", public_url=f"http://{args.host}:{args.port}")
+    settings = _settings(**demo_settings_overrides(addresses))
     if settings.is_production:
         raise SystemExit("wapipe demo: WAPIPE_MODE must be demo (it is unset by default)")
     _configure_logs(settings)
     upgrade(settings.effective_database_url)
     print(
-        f"\n  WaPipe demo is starting: open http://{args.host}:{args.port}/\n"
-        f"  Health: http://{args.host}:{args.port}/healthz    (Ctrl+C stops it)\n",
+        f"""
+  WaPipe demo is starting (Ctrl+C stops it):
+    WaPipe status page    {addresses.wapipe}/
+    WaPipe health         {addresses.wapipe}/healthz
+    Pipedrive sandbox     {addresses.pipedrive}/   (companies, users and people to open)
+""",
         flush=True,
     )
-    _serve(settings, args.host, args.port)
+    asyncio.run(serve_demo(settings, args.host, args.port, args.pipedrive_port))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,10 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="run the embedded demo on loopback",
-        description="Run the embedded default: SQLite, in-process jobs, on loopback.",
+        description="Run the embedded default: SQLite, in-process jobs and the sandboxes, on loopback.",
     )
     demo.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    demo.add_argument("--port", type=int, default=8000, help="port to bind (default 8000)")
+    demo.add_argument("--port", type=int, default=8000, help="WaPipe's port (default 8000)")
+    demo.add_argument(
+        "--pipedrive-port", type=int, default=8100, help="the Pipedrive sandbox's port (default 8100)"
+    )
     demo.set_defaults(handler=cmd_demo)
     return parser
 

@@ -86,21 +86,23 @@ def test_worker_burst_on_redis_runs_the_heartbeat(tmp_path: Path, redis_url: str
     assert len(names) == 1 and names[0].startswith("worker:")
 
 
-def test_demo_serves_the_app_and_healthz(tmp_path: Path) -> None:
-    port = _free_port()
+def test_demo_serves_the_app_and_the_pipedrive_sandbox(tmp_path: Path) -> None:
+    port, pipedrive_port = _free_port(), _free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("WAPIPE_")}
     process = subprocess.Popen(
-        [*WAPIPE, "demo", "--port", str(port)],
+        [*WAPIPE, "demo", "--port", str(port), "--pipedrive-port", str(pipedrive_port)],
         env={**clean, "WAPIPE_VAR_DIR": str(tmp_path)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
+    wapipe, pipedrive = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{pipedrive_port}"
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                response = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                response = httpx.get(f"{wapipe}/healthz", timeout=1)
+                sandbox = httpx.get(f"{pipedrive}/", timeout=1)
                 break
             except httpx.TransportError:
                 if time.monotonic() > deadline or process.poll() is not None:
@@ -108,8 +110,18 @@ def test_demo_serves_the_app_and_healthz(tmp_path: Path) -> None:
                 time.sleep(0.2)
         assert response.status_code == 200
         assert response.json()["status"] == "ok"
-        assert "All systems working" in httpx.get(f"http://127.0.0.1:{port}/").text
+        assert "All systems working" in httpx.get(f"{wapipe}/").text
+        assert sandbox.status_code == 200
+        assert "Acme Sales GmbH" in sandbox.text
+        # WaPipe is registered in the sandbox with its callback, so the install page opens.
+        authorize = httpx.get(
+            f"{pipedrive}/oauth/authorize",
+            params={"client_id": "wapipe-demo-client", "redirect_uri": f"{wapipe}/oauth/callback"},
+        )
+        assert authorize.status_code == 200
+        assert "Allow and install" in authorize.text
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=15)
-    assert f"open http://127.0.0.1:{port}/" in output
+    assert f"WaPipe status page    {wapipe}/" in output
+    assert f"Pipedrive sandbox     {pipedrive}/" in output

@@ -20,6 +20,7 @@ from sandbox.pipedrive import (
 from sandbox.pipedrive.control import control_routes
 from sandbox.pipedrive.gateway import Endpoint, build_routes, error_response
 from sandbox.pipedrive.host import host_routes
+from sandbox.pipedrive.index import index_routes
 from sandbox.pipedrive.oauth import oauth_routes
 from sandbox.pipedrive.state import SandboxState
 
@@ -50,6 +51,7 @@ def create_app(state: SandboxState | None = None) -> Starlette:
         *control_routes(state),
         *oauth_routes(state),
         *host_routes(state),
+        *index_routes(state),
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found})
     app.state.sandbox = state

@@ -84,3 +84,99 @@ class BudgetExhausted(Transient):
     """The company's daily API budget is spent; work must be deferred until it resets, not retried now."""
 
     reason = "budget_exhausted"
+
+
+# --- WhatsApp transports -------------------------------------------------------------------------------
+
+
+class BadSignature(NotAuthenticated):
+    """A webhook whose signature is missing or does not match its raw body; nothing in it is trusted."""
+
+    reason = "bad_signature"
+
+
+class StaleWebhook(NotAuthenticated):
+    """A signed webhook whose timestamp is missing or outside the accepted window (replay, bad clock)."""
+
+    reason = "stale_webhook"
+
+
+class MalformedWebhook(InvalidInput):
+    """A correctly signed webhook whose body is not the JSON shape the transport documents."""
+
+    reason = "malformed_webhook"
+
+
+class InvalidChatId(InvalidInput):
+    """Text that is not a WhatsApp chat id, phone number or message id."""
+
+    reason = "invalid_chat_id"
+
+
+class InvalidOutboundMessage(InvalidInput):
+    """An outgoing message that cannot be sent as built (no content, two kinds of content, bad media)."""
+
+    reason = "invalid_outbound_message"
+
+
+class SessionDisconnected(Permanent):
+    """The WhatsApp session is not connected (needs a QR scan, logged out, failed): reconnect it."""
+
+    reason = "session_disconnected"
+
+
+class NumberNotOnWhatsApp(Permanent):
+    """The phone number has no WhatsApp account."""
+
+    reason = "number_not_on_whatsapp"
+
+
+class MediaExpired(NotFound):
+    """The media file is gone from the gateway or WhatsApp (lifetime over, URL expired)."""
+
+    reason = "media_expired"
+
+
+class MediaTooLarge(Permanent):
+    """A media file exceeds the configured download cap."""
+
+    reason = "media_too_large"
+
+
+class MediaOriginRefused(Permanent):
+    """A media URL points somewhere other than the configured gateway; it is never fetched."""
+
+    reason = "media_origin_refused"
+
+
+class OutsideMessagingWindow(Permanent):
+    """Cloud API: free-form messages are only allowed within 24 hours of the customer's last message."""
+
+    reason = "outside_24h_window"
+
+
+class UnsupportedByTransport(Permanent):
+    """The connected WhatsApp transport cannot do this (e.g. chat history on the Cloud API)."""
+
+    reason = "not_supported_by_transport"
+
+
+class GatewayUnavailable(Transient):
+    """The WhatsApp gateway did not answer usefully (connection refused, timeout, 5xx).
+
+    ``maybe_sent`` is true when the request may have reached WhatsApp before the failure (a send that timed
+    out after it was written): the caller must look for the message before sending it again.
+    """
+
+    reason = "gateway_unavailable"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        retry_after: float | None = None,
+        maybe_sent: bool = False,
+    ) -> None:
+        super().__init__(message, reason=reason, retry_after=retry_after)
+        self.maybe_sent = maybe_sent

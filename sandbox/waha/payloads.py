@@ -1,0 +1,171 @@
+"""The JSON shapes WAHA (GOWS engine) answers and sends: sessions, messages, acks, chats, groups."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sandbox.waha.jids import engine_jid, is_lid
+from sandbox.waha.models import ACK_NAMES, Chat, Group, Message, Session
+
+ENGINE = {"engine": "GOWS"}
+
+
+def session_json(session: Session) -> dict[str, Any]:
+    return {
+        "name": session.name,
+        "status": str(session.status),
+        "config": session.config,
+        "me": session.me(),
+        "engine": ENGINE,
+        "timestamps": {"activity": session.statuses[-1][1] if session.statuses else None},
+    }
+
+
+def status_payload(session: Session, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "status": str(session.status),
+        "statuses": [{"status": status, "timestamp": ms} for status, ms in session.statuses[-3:]],
+    }
+    if data:
+        payload["data"] = data
+    return payload
+
+
+def _media_message(message: Message) -> dict[str, Any]:
+    media = message.media
+    assert media is not None
+    kind = {"voice": "audio", "document": "document", "video": "video", "audio": "audio"}.get(
+        message.kind, "image"
+    )
+    body: dict[str, Any] = {
+        "mimetype": media.mimetype,
+        "fileSHA256": media.sha256,
+        "fileLength": len(media.data),
+    }
+    if message.kind == "voice":
+        body["PTT"] = True
+    if media.filename:
+        body["fileName"] = media.filename
+    if message.body:
+        body["caption"] = message.body
+    return {f"{kind}Message": body}
+
+
+def engine_data(message: Message, me_jid: str | None) -> dict[str, Any]:
+    """The raw whatsmeow event WAHA passes along as `_data`."""
+    if message.media is not None:
+        content = _media_message(message)
+    elif message.reply_to:
+        content = {
+            "extendedTextMessage": {"text": message.body, "contextInfo": {"stanzaID": message.reply_to}}
+        }
+    else:
+        content = {"conversation": message.body}
+    sender = engine_jid(message.participant or message.sender)
+    info = {
+        "Chat": engine_jid(message.chat_id),
+        "Sender": engine_jid(me_jid) if message.from_me and me_jid else sender,
+        "IsFromMe": message.from_me,
+        "IsGroup": message.is_group,
+        "AddressingMode": "lid" if is_lid(message.participant or message.sender) else "pn",
+        "SenderAlt": engine_jid(message.sender_alt) if message.sender_alt else "",
+        "ID": message.raw_id,
+        "Type": "media" if message.media else "text",
+        "PushName": message.push_name,
+        "Timestamp": datetime.fromtimestamp(message.timestamp, UTC).isoformat().replace("+00:00", "Z"),
+    }
+    return {"Info": info, "Message": content}
+
+
+def message_payload(
+    message: Message,
+    session: Session,
+    *,
+    media_url: str | None,
+    download_media: bool = True,
+    reply: Message | None = None,
+    with_source: bool = True,
+) -> dict[str, Any]:
+    me = session.me_jid or ""
+    media: dict[str, Any] | None = None
+    if message.media is not None and download_media:
+        error = None if media_url else {"message": "media is no longer available on the phone's servers"}
+        media = {
+            "url": media_url,
+            "mimetype": message.media.mimetype,
+            "filename": message.media.filename,
+            "error": error,
+        }
+    payload: dict[str, Any] = {
+        "id": message.id,
+        "timestamp": message.timestamp,
+        "from": me if message.from_me else message.chat_id,
+        "fromMe": message.from_me,
+        "to": message.chat_id if message.from_me else me,
+        "participant": message.participant,
+        "body": message.body,
+        "hasMedia": message.media is not None,
+        "media": media,
+        "ack": message.ack,
+        "ackName": ACK_NAMES[message.ack],
+        "replyTo": None,
+        "vCards": [],
+        "_data": engine_data(message, session.me_jid),
+    }
+    if message.from_me and with_source:
+        payload["source"] = message.source or "app"
+    if message.reply_to:
+        payload["replyTo"] = {
+            "id": message.reply_to,
+            "participant": (reply.participant or reply.sender) if reply else None,
+            "body": reply.body if reply else None,
+        }
+    return payload
+
+
+def ack_payload(message: Message, ack: int, participant: str | None = None) -> dict[str, Any]:
+    """`message.ack`: group acks name the member who received/read it and carry their suffix."""
+    base = f"{'true' if message.from_me else 'false'}_{message.chat_id}_{message.raw_id}"
+    return {
+        "id": f"{base}_{participant}" if participant else message.id,
+        "from": message.chat_id,
+        "to": message.sender if message.from_me else message.chat_id,
+        "participant": participant,
+        "fromMe": message.from_me,
+        "ack": ack,
+        "ackName": ACK_NAMES[ack],
+        "_data": {"MessageIDs": [message.raw_id], "Type": ACK_NAMES[ack].lower()},
+    }
+
+
+def chat_json(chat: Chat) -> dict[str, Any]:
+    last = chat.messages[-1] if chat.messages else None
+    return {
+        "id": chat.id,
+        "name": chat.name,
+        "isGroup": chat.is_group,
+        "conversationTimestamp": chat.last_timestamp,
+        "lastMessage": {"id": last.id, "body": last.body, "fromMe": last.from_me} if last else None,
+    }
+
+
+def group_json(group: Group) -> dict[str, Any]:
+    """whatsmeow's GroupInfo, as GOWS returns it."""
+    return {
+        "JID": group.id,
+        "Name": group.subject,
+        "Topic": "",
+        "GroupCreated": datetime.fromtimestamp(group.created, UTC).isoformat().replace("+00:00", "Z"),
+        "Participants": [
+            {
+                "JID": f"{m.phone}@s.whatsapp.net" if m.phone else f"{m.lid}@lid",
+                "PhoneNumber": f"{m.phone}@s.whatsapp.net" if m.phone else "",
+                "LID": f"{m.lid}@lid" if m.lid else "",
+                "IsAdmin": m.admin,
+                "IsSuperAdmin": False,
+                "DisplayName": m.name,
+            }
+            for m in group.members
+        ],
+    }

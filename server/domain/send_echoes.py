@@ -1,0 +1,87 @@
+"""Sending exactly once over transports without an idempotency key.
+
+Neither WAHA nor the Cloud API takes a caller-chosen message id, and a send can fail *after* WhatsApp
+accepted it (read timeout, 5xx or 429 from a gateway that had already sent). Resending blindly doubles the
+message on the customer's phone; giving up silently loses it. The outbox closes the gap:
+
+1. The outbox row (``client_ref``, unique) is written before anything is sent, with the chat, the
+   ``send_fingerprint`` of the content and ``attempt_started_at``.
+2. The send job (job id ``outbox:<client_ref>``) calls ``transport.send``. On success it stores
+   ``SendResult.wa_message_id`` (unique per account) on the row: done.
+3. On ``GatewayUnavailable`` with ``maybe_sent=False`` (connection refused) it simply retries.
+   With ``maybe_sent=True`` it does **not** resend at once. It defers, then:
+   a. checks whether the row was already claimed by an echo (step 4), else
+   b. asks ``transport.find_sent(account, message, since=attempt_started_at)`` — WAHA looks in the chat's
+      history for our own messages since then; the Cloud API answers ``None`` because its status
+      webhooks carry the reference (4b);
+   c. only when both say "not sent" does it send again.
+4. Echoes claim rows as they arrive, through the ingest path:
+   a. WAHA emits ``message.any`` with ``source: "api"`` for every message sent through its API
+      (``InboundMessage.from_api``). Ingest looks for the oldest unclaimed outbox row of that account whose
+      chat matches (or is an alias of) the echo's chat, whose fingerprint equals ``echo_fingerprint(echo)``
+      and whose attempt started before the echo, and sets its ``wa_message_id`` (the unique key makes
+      concurrent claims safe). Oldest-first keeps two identical "ok" messages in order.
+   b. The Cloud API echoes ``biz_opaque_callback_data`` (we send ``client_ref`` there) on every status
+      (``StatusChanged.client_ref``): a direct match, no fingerprint needed.
+5. Either way the message row itself is deduped by ``InboundMessage.key`` / ``SendResult.key``, which are
+   equal for a send and its echo, so the conversation shows one message.
+
+The fingerprint is deliberately coarse (text vs media, normalised text): gateways echo an image sent as
+a file as an image, a voice note as audio, and may re-encode media, so nothing finer survives the round
+trip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import unicodedata
+from collections.abc import Collection
+from datetime import datetime, timedelta
+
+from server.domain.jids import canonical_chat_key
+from server.domain.whatsapp import InboundMessage, OutboundMessage
+
+CLOCK_SKEW = timedelta(seconds=30)
+
+
+def send_fingerprint(message: OutboundMessage) -> str:
+    """The fingerprint of what we are about to send; store it on the outbox row."""
+    if message.template is not None:
+        template = message.template
+        return _fingerprint("template", "\x00".join((template.name, *template.body_parameters)))
+    return _fingerprint("media" if message.media is not None else "text", message.text)
+
+
+def echo_fingerprint(message: InboundMessage) -> str:
+    """The fingerprint of a gateway echo; equal to ``send_fingerprint`` of the message it echoes."""
+    return _fingerprint("media" if message.media is not None else "text", message.text)
+
+
+def is_echo_of(
+    echo: InboundMessage,
+    message: OutboundMessage,
+    *,
+    attempt_started_at: datetime,
+    chat_keys: Collection[str],
+) -> bool:
+    """Whether ``echo`` can be the message an interrupted send delivered.
+
+    ``chat_keys`` are the canonical keys of the chat we sent to, with its known aliases (the ``@lid`` and
+    the phone spelling of one contact).
+    """
+    return (
+        echo.from_me
+        and echo.sent_at >= attempt_started_at - CLOCK_SKEW
+        and echo.chat.chat_key in chat_keys
+        and echo_fingerprint(echo) == send_fingerprint(message)
+    )
+
+
+def outbound_chat_keys(message: OutboundMessage, aliases: Collection[str] = ()) -> frozenset[str]:
+    """The canonical chat keys an echo of ``message`` may arrive under."""
+    return frozenset({canonical_chat_key(message.to), *aliases})
+
+
+def _fingerprint(kind: str, text: str | None) -> str:
+    normalised = unicodedata.normalize("NFC", (text or "").replace("\r\n", "\n")).strip()
+    return hashlib.sha256(f"{kind}\x00{normalised}".encode()).hexdigest()

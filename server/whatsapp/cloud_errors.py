@@ -1,0 +1,111 @@
+"""Translate Graph API (WhatsApp Cloud API) answers and httpx failures into the domain error tree.
+
+Graph errors look like ``{"error": {"message", "type", "code", "error_subcode", "error_data": {"details"},
+"fbtrace_id"}}``; the numeric ``code`` decides, the HTTP status only breaks ties.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import httpx
+
+from server.domain.errors import (
+    GatewayUnavailable,
+    NotFound,
+    OutsideMessagingWindow,
+    Permanent,
+    Transient,
+    Unauthorized,
+    WaPipeError,
+)
+from server.whatsapp.untrusted_input import JsonObject, as_object, get_int, get_object, get_str
+
+OUTSIDE_WINDOW_CODE = 131047
+OUTSIDE_WINDOW_MESSAGE = "outside the 24-hour window: use a template"
+RATE_LIMIT_WAIT = 60.0
+UNAVAILABLE_WAIT = 5.0
+
+# Stable names for the codes a person may see on a failed message.
+CLOUD_REASONS = {
+    OUTSIDE_WINDOW_CODE: "outside_24h_window",
+    131026: "message_undeliverable",
+    130429: "rate_limited",
+    131056: "pair_rate_limited",
+    131048: "spam_rate_limited",
+    131049: "marketing_limit",
+    131052: "media_download_failed",
+    131053: "media_upload_failed",
+    4: "rate_limited",
+    80007: "rate_limited",
+}
+_RATE_LIMIT_CODES = frozenset({130429, 131056, 131048, 4, 80007, 613})
+_UNAVAILABLE_CODES = frozenset({1, 2, 131000, 131016})
+
+
+def reason_for_code(code: int | None) -> str:
+    return CLOUD_REASONS.get(code, "cloud_api_error") if code is not None else "cloud_api_error"
+
+
+def message_for_code(code: int | None, fallback: str) -> str:
+    return OUTSIDE_WINDOW_MESSAGE if code == OUTSIDE_WINDOW_CODE else fallback
+
+
+def graph_error(source: httpx.Response | httpx.HTTPError, *, maybe_sent: bool = False) -> WaPipeError:
+    """The domain error for a failed Graph API call, with the cause chained."""
+    if isinstance(source, httpx.HTTPError):
+        never_sent = isinstance(source, httpx.ConnectError | httpx.ConnectTimeout)
+        error: WaPipeError = GatewayUnavailable(
+            f"The WhatsApp Cloud API could not be reached ({type(source).__name__})",
+            retry_after=UNAVAILABLE_WAIT,
+            maybe_sent=maybe_sent and not never_sent,
+        )
+        error.__cause__ = source
+        return error
+    error = _error_for_response(source, maybe_sent=maybe_sent)
+    with contextlib.suppress(RuntimeError):  # a response built without a request
+        error.__cause__ = httpx.HTTPStatusError(
+            f"HTTP {source.status_code}", request=source.request, response=source
+        )
+    return error
+
+
+def _error_for_response(response: httpx.Response, *, maybe_sent: bool) -> WaPipeError:
+    status = response.status_code
+    details = _graph_error(response)
+    code = get_int(details, "code")
+    text = _describe(details, response)
+    if code == OUTSIDE_WINDOW_CODE:
+        return OutsideMessagingWindow(OUTSIDE_WINDOW_MESSAGE)
+    if code == 190 or status == 401:
+        return Unauthorized(f"The Cloud API rejected the access token: {text}")
+    if code in _RATE_LIMIT_CODES or status == 429:
+        retry = response.headers.get("retry-after", "")
+        wait = float(retry) if retry.isascii() and retry.isdigit() else RATE_LIMIT_WAIT
+        return Transient(
+            f"The Cloud API is rate limiting: {text}", reason=reason_for_code(code), retry_after=wait
+        )
+    if code in _UNAVAILABLE_CODES or status >= 500:
+        return GatewayUnavailable(
+            f"The Cloud API failed: {text}", retry_after=UNAVAILABLE_WAIT, maybe_sent=maybe_sent
+        )
+    if status == 404 or (code == 100 and get_int(details, "error_subcode") == 33):
+        return NotFound(f"The Cloud API has no such object: {text}")
+    return Permanent(f"The Cloud API rejected the request: {text}", reason=reason_for_code(code))
+
+
+def _graph_error(response: httpx.Response) -> JsonObject | None:
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return None
+    return get_object(as_object(body), "error")
+
+
+def _describe(details: JsonObject | None, response: httpx.Response) -> str:
+    message = get_str(details, "message") or response.text[:200] or f"HTTP {response.status_code}"
+    extra = get_str(get_object(details, "error_data"), "details")
+    code = get_int(details, "code")
+    suffix = f" (code {code})" if code is not None else ""
+    return f"{message}{': ' + extra if extra else ''}{suffix}"

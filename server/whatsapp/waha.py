@@ -1,0 +1,399 @@
+"""The WAHA transport: WhatsApp-Web sessions (linked devices) through a self-hosted WAHA gateway.
+
+    http = httpx.AsyncClient(base_url=settings.waha_url, headers={"X-Api-Key": key}, timeout=30)
+    waha = WahaTransport(http, webhook_url="https://wapipe.example/webhooks/waha", hmac_key=hmac_key)
+    await waha.connect("acct-7")           # account_id is the WAHA session name
+
+The ``httpx.AsyncClient`` (base URL, API key header, timeouts) belongs to the caller and is shared.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from server.domain.errors import (
+    ConfigurationError,
+    GatewayUnavailable,
+    InvalidInput,
+    MediaExpired,
+    MediaTooLarge,
+    NotFound,
+    NumberNotOnWhatsApp,
+    Permanent,
+)
+from server.domain.jids import JidKind, canonical_chat_key, legacy_chat_id, parse_jid, wa_user_from_e164
+from server.domain.send_echoes import CLOCK_SKEW, is_echo_of, outbound_chat_keys
+from server.domain.whatsapp import (
+    Capabilities,
+    ChatSummary,
+    GroupInfo,
+    HistoryBatch,
+    InboundMessage,
+    MediaRef,
+    MessageOrigin,
+    OutboundMessage,
+    Peer,
+    SendResult,
+    SessionStatus,
+    TransportEvent,
+)
+from server.whatsapp.media_stream import DEFAULT_MAX_MEDIA_BYTES, same_origin_url, stream_capped
+from server.whatsapp.untrusted_input import as_object, get_list, get_str, objects_in
+from server.whatsapp.waha_directory import parse_chat, parse_exists, parse_group, parse_lid_lookup
+from server.whatsapp.waha_errors import waha_error
+from server.whatsapp.waha_payloads import parse_me, parse_message, session_status
+from server.whatsapp.waha_send import build_send_request, send_result
+from server.whatsapp.waha_webhook import DEFAULT_TOLERANCE, parse_waha_webhook
+
+WEBHOOK_EVENTS = ("message.any", "message.ack", "session.status")  # not "message": it would arrive twice
+_SESSION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+WAHA_CAPABILITIES = Capabilities(
+    qr_pairing=True,
+    pair_code=True,
+    groups=True,
+    history_sync=True,
+    reads_own_phone_messages=True,
+    number_check=True,
+    lid_resolution=True,
+    window_24h=False,
+    templates=False,
+)
+
+
+class WahaTransport:
+    """``WhatsAppTransport`` over WAHA's REST API and signed webhooks."""
+
+    kind = "waha"
+    capabilities = WAHA_CAPABILITIES
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        webhook_url: str,
+        hmac_key: str,
+        webhook_events: Sequence[str] = WEBHOOK_EVENTS,
+        webhook_attempts: int = 15,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
+        webhook_tolerance: timedelta = DEFAULT_TOLERANCE,
+    ) -> None:
+        if not http.base_url.scheme or not http.base_url.host:
+            raise ConfigurationError("The WAHA client needs an absolute base URL (WAPIPE_WAHA_URL)")
+        if not hmac_key:
+            raise ConfigurationError("WAHA webhooks must be signed: set WAPIPE_WAHA_WEBHOOK_HMAC_KEY")
+        self.http = http
+        self.webhook_url = webhook_url
+        self.hmac_key = hmac_key
+        self.webhook_events = tuple(webhook_events)
+        self.webhook_attempts = webhook_attempts
+        self.clock = clock
+        self.max_media_bytes = max_media_bytes
+        self.webhook_tolerance = webhook_tolerance
+
+    # ---- sessions -----------------------------------------------------------------------------------
+
+    def session_config(self, account_id: str) -> dict[str, object]:
+        """``config`` for ``POST/PUT /api/sessions``: our signed webhook with retries, and our account id."""
+        return {
+            "webhooks": [
+                {
+                    "url": self.webhook_url,
+                    "events": list(self.webhook_events),
+                    "hmac": {"key": self.hmac_key},
+                    "retries": {
+                        "policy": "exponential",
+                        "delaySeconds": 2,
+                        "attempts": self.webhook_attempts,
+                    },
+                    "customHeaders": [],
+                }
+            ],
+            "metadata": {"wapipe.account": account_id},
+        }
+
+    async def connect(self, account_id: str) -> SessionStatus:
+        session = _session(account_id)
+        try:
+            info = await self._json("GET", f"/api/sessions/{_q(session)}")
+        except NotFound:
+            body = {"name": session, "start": True, "config": self.session_config(account_id)}
+            try:
+                created = await self._json("POST", "/api/sessions", json=body)
+                return session_status(get_str(as_object(created), "status") or "STARTING")
+            except Permanent as error:
+                if error.reason != "gateway_rejected":  # created meanwhile by another worker
+                    raise
+            info = await self._json("GET", f"/api/sessions/{_q(session)}")
+        status = get_str(as_object(info), "status")
+        if status in ("STOPPED", "FAILED"):
+            started = await self._json("POST", f"/api/sessions/{_q(session)}/start")
+            status = get_str(as_object(started), "status") or "STARTING"
+        return session_status(status)
+
+    async def update_config(self, account_id: str) -> None:
+        """Rewrite the session's webhook config (after a key or URL change). WAHA restarts the session."""
+        session = _session(account_id)
+        body = {"name": session, "config": self.session_config(account_id)}
+        await self._json("PUT", f"/api/sessions/{_q(session)}", json=body)
+
+    async def status(self, account_id: str) -> SessionStatus:
+        try:
+            info = await self._json("GET", f"/api/sessions/{_q(_session(account_id))}")
+        except NotFound:
+            return SessionStatus.STOPPED
+        return session_status(get_str(as_object(info), "status"))
+
+    async def pairing_qr(self, account_id: str) -> str | None:
+        answer = await self._json(
+            "GET",
+            f"/api/{_q(_session(account_id))}/auth/qr",
+            params={"format": "raw"},
+            headers={"Accept": "application/json"},
+        )
+        return get_str(as_object(answer), "value")
+
+    async def pairing_code(self, account_id: str, e164: str) -> str | None:
+        body = {"phoneNumber": wa_user_from_e164(e164)}
+        answer = await self._json("POST", f"/api/{_q(_session(account_id))}/auth/request-code", json=body)
+        return get_str(as_object(answer), "code")
+
+    async def disconnect(self, account_id: str, *, logout: bool = False) -> None:
+        action = "logout" if logout else "stop"
+        await self._json("POST", f"/api/sessions/{_q(_session(account_id))}/{action}")
+
+    async def me(self, account_id: str) -> Peer | None:
+        return parse_me(await self._json("GET", f"/api/sessions/{_q(_session(account_id))}/me"))
+
+    # ---- messages -----------------------------------------------------------------------------------
+
+    async def send(self, account_id: str, message: OutboundMessage) -> SendResult:
+        path, body = build_send_request(_session(account_id), message)
+        answer = await self._json("POST", path, json=body, maybe_sent=True)
+        result = send_result(answer, account_id=account_id, message=message, at=self.clock())
+        if result is None:
+            raise GatewayUnavailable(
+                "WAHA accepted the message but returned no message id",
+                reason="gateway_bad_response",
+                maybe_sent=True,
+            )
+        return result
+
+    async def find_sent(
+        self, account_id: str, message: OutboundMessage, *, since: datetime, exclude: Collection[str] = ()
+    ) -> SendResult | None:
+        """The oldest own message in the chat since ``since`` that matches ``message`` and is not in
+        ``exclude`` (wa_message_ids already claimed by other outbox rows)."""
+        batch = await self._messages(
+            account_id,
+            legacy_chat_id(message.to),
+            since=since - CLOCK_SKEW,
+            limit=100,
+            offset=0,
+            origin=MessageOrigin.CATCHUP,
+            extra={"filter.fromMe": "true", "downloadMedia": "false"},
+        )
+        chat_keys = outbound_chat_keys(message)
+        candidates = sorted(
+            (
+                echo
+                for echo in batch.messages
+                if echo.wa_message_id not in exclude
+                and is_echo_of(echo, message, attempt_started_at=since, chat_keys=chat_keys)
+            ),
+            key=lambda echo: echo.sent_at,
+        )
+        if not candidates:
+            return None
+        echo = candidates[0]
+        return SendResult(
+            account_id=account_id,
+            client_ref=message.client_ref,
+            wa_message_id=echo.wa_message_id,
+            chat_key=echo.chat.chat_key,
+            accepted_at=echo.sent_at,
+            transport_id=echo.transport_id,
+        )
+
+    async def fetch_media(self, account_id: str, media: MediaRef) -> AsyncIterator[bytes]:
+        """Stream a file from the gateway's ``/api/files/…``; any other origin is refused (no SSRF)."""
+        if media.locator is None:
+            raise MediaExpired("The gateway kept no file for this media (download disabled or failed)")
+        if media.size is not None and media.size > self.max_media_bytes:
+            raise MediaTooLarge(f"The media is {media.size} bytes; the limit is {self.max_media_bytes}")
+        url = same_origin_url(media.locator, self.http.base_url)
+        async for chunk in stream_capped(self.http, url, max_bytes=self.max_media_bytes, what="media file"):
+            yield chunk
+
+    # ---- chats, history, groups, identities -----------------------------------------------------------
+
+    async def list_chats(
+        self, account_id: str, *, limit: int = 100, offset: int = 0
+    ) -> Sequence[ChatSummary]:
+        params: dict[str, str | int] = {
+            "limit": limit,
+            "offset": offset,
+            "sortBy": "messageTimestamp",
+            "sortOrder": "desc",
+        }
+        answer = await self._json("GET", f"/api/{_q(_session(account_id))}/chats", params=params)
+        chats = [parse_chat(obj) for obj in objects_in(_as_list(answer))]
+        return [chat for chat in chats if chat is not None]
+
+    async def history(
+        self,
+        account_id: str,
+        chat_key: str | None,
+        *,
+        since: datetime | None,
+        limit: int = 100,
+        offset: int = 0,
+        origin: MessageOrigin = MessageOrigin.CATCHUP,
+    ) -> HistoryBatch:
+        chat_id = legacy_chat_id(chat_key) if chat_key is not None else "all"
+        return await self._messages(
+            account_id,
+            chat_id,
+            since=since,
+            limit=limit,
+            offset=offset,
+            origin=origin,
+            extra={"downloadMedia": "true"},
+        )
+
+    async def _messages(
+        self,
+        account_id: str,
+        chat_id: str,
+        *,
+        since: datetime | None,
+        limit: int,
+        offset: int,
+        origin: MessageOrigin,
+        extra: Mapping[str, str],
+    ) -> HistoryBatch:
+        params: dict[str, str | int] = {"limit": limit, "offset": offset, **extra}
+        if since is not None:
+            params["filter.timestamp.gte"] = int(since.timestamp())
+        path = f"/api/{_q(_session(account_id))}/chats/{_q(chat_id)}/messages"
+        raw = _as_list(await self._json("GET", path, params=params))
+        messages: list[InboundMessage] = []
+        for obj in objects_in(raw):
+            try:
+                message = parse_message(obj, account_id=account_id, origin=origin)
+            except InvalidInput:
+                continue  # one unreadable entry must not block the catch-up of the rest
+            if message is not None:
+                messages.append(message)
+        return HistoryBatch(
+            account_id=account_id,
+            chat_key=canonical_chat_key(chat_id) if chat_id != "all" else None,
+            messages=messages,
+            next_offset=offset + len(raw) if len(raw) >= limit > 0 else None,
+        )
+
+    async def group_info(self, account_id: str, group_key: str) -> GroupInfo:
+        jid = parse_jid(group_key)
+        if jid.kind is not JidKind.GROUP:
+            raise InvalidInput(f"{group_key!r} is not a group", reason="invalid_chat_id")
+        base = f"/api/{_q(_session(account_id))}/groups/{_q(jid.chat_key)}"
+        info = as_object(await self._json("GET", base))
+        participants = _as_list(await self._json("GET", f"{base}/participants/v2"))
+        return parse_group(jid.chat_key, info, participants)
+
+    async def resolve_lid(self, account_id: str, lid: str) -> Peer:
+        jid = parse_jid(lid)
+        if jid.kind is not JidKind.LID:
+            raise InvalidInput(f"{lid!r} is not a LID", reason="invalid_chat_id")
+        try:
+            answer = await self._json("GET", f"/api/{_q(_session(account_id))}/lids/{_q(jid.chat_key)}")
+        except NotFound:
+            return Peer(chat_key=jid.chat_key, lid=jid.chat_key)
+        _, phone_key = parse_lid_lookup(answer)
+        if phone_key is None:
+            return Peer(chat_key=jid.chat_key, lid=jid.chat_key)
+        return Peer(chat_key=phone_key, e164=parse_jid(phone_key).e164, lid=jid.chat_key)
+
+    async def lid_for_phone(self, account_id: str, e164: str) -> str | None:
+        phone_id = f"{wa_user_from_e164(e164)}@c.us"
+        try:
+            answer = await self._json("GET", f"/api/{_q(_session(account_id))}/lids/pn/{_q(phone_id)}")
+        except NotFound:
+            return None
+        lid_key, _ = parse_lid_lookup(answer)
+        return lid_key
+
+    async def check_number(self, account_id: str, e164: str) -> Peer:
+        params = {"phone": wa_user_from_e164(e164), "session": _session(account_id)}
+        jid = parse_exists(await self._json("GET", "/api/contacts/check-exists", params=params))
+        if jid is None:
+            raise NumberNotOnWhatsApp(f"{e164} has no WhatsApp account")
+        return Peer(
+            chat_key=jid.chat_key, e164=jid.e164, lid=jid.chat_key if jid.kind is JidKind.LID else None
+        )
+
+    # ---- webhooks -----------------------------------------------------------------------------------
+
+    def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> Sequence[TransportEvent]:
+        return parse_waha_webhook(
+            headers, raw_body, hmac_key=self.hmac_key, clock=self.clock, tolerance=self.webhook_tolerance
+        )
+
+    # ---- plumbing -----------------------------------------------------------------------------------
+
+    async def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        params: Mapping[str, str | int] | None = None,
+        headers: Mapping[str, str] | None = None,
+        maybe_sent: bool = False,
+    ) -> object:
+        """Call WAHA and return the decoded JSON (``None`` for an empty body); domain errors otherwise."""
+        kwargs: dict[str, Any] = {"params": params, "headers": headers}
+        if json is not None:
+            kwargs["json"] = json
+        try:
+            response = await self.http.request(method, path, **kwargs)
+        except httpx.HTTPError as error:
+            raise waha_error(error, maybe_sent=maybe_sent) from error
+        if not response.is_success:
+            raise waha_error(response, maybe_sent=maybe_sent)
+        if not response.content.strip():
+            return None
+        try:
+            return response.json()
+        except ValueError as error:
+            raise GatewayUnavailable(
+                f"WAHA answered {method} {path} with something that is not JSON",
+                reason="gateway_bad_response",
+                maybe_sent=maybe_sent,
+            ) from error
+
+
+def _session(account_id: str) -> str:
+    if not _SESSION_NAME.fullmatch(account_id):
+        raise InvalidInput(
+            f"{account_id[:40]!r} cannot be a WAHA session name (letters, digits, - and _)",
+            reason="invalid_account",
+        )
+    return account_id
+
+
+def _q(segment: str) -> str:
+    return quote(segment, safe="")
+
+
+def _as_list(answer: object) -> list[object]:
+    if isinstance(answer, list):
+        return answer
+    return get_list(as_object(answer), "data")

@@ -1,0 +1,310 @@
+"""WAHA message, ack and session payloads → normalised domain values. Pure.
+
+The same message payload shape arrives in ``message`` / ``message.any`` webhooks and in chat-history
+answers, so both go through ``parse_message``. Engine-specific details are only read from ``_data``
+where WAHA's own fields say nothing (the alternate phone/LID spelling of a sender).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from server.domain.errors import InvalidChatId, MalformedWebhook
+from server.domain.jids import Jid, JidKind, TransportMessageId, parse_jid, split_message_id
+from server.domain.whatsapp import (
+    Delivery,
+    IdentityLearned,
+    InboundMessage,
+    MediaKind,
+    MediaRef,
+    MessageOrigin,
+    Peer,
+    SessionChanged,
+    SessionStatus,
+    StatusChanged,
+)
+from server.whatsapp.untrusted_input import (
+    JsonObject,
+    as_object,
+    datetime_from_epoch,
+    get_bool,
+    get_int,
+    get_object,
+    get_str,
+)
+
+ACK_TO_DELIVERY = {
+    -1: Delivery.FAILED,
+    0: Delivery.PENDING,
+    1: Delivery.SENT,
+    2: Delivery.DELIVERED,
+    3: Delivery.READ,
+    4: Delivery.PLAYED,
+}
+_ACK_NAMES = {"ERROR": -1, "PENDING": 0, "SERVER": 1, "DEVICE": 2, "READ": 3, "PLAYED": 4}
+
+SESSION_STATUSES = {
+    "STOPPED": SessionStatus.STOPPED,
+    "STARTING": SessionStatus.STARTING,
+    "SCAN_QR_CODE": SessionStatus.NEEDS_PAIRING,
+    "PASSKEY_REQUIRED": SessionStatus.NEEDS_PAIRING,
+    "PASSKEY_CONFIRMATION_REQUIRED": SessionStatus.NEEDS_PAIRING,
+    "WORKING": SessionStatus.CONNECTED,
+    "FAILED": SessionStatus.FAILED,
+}
+
+
+def session_status(waha_status: str | None) -> SessionStatus:
+    return SESSION_STATUSES.get(waha_status or "", SessionStatus.DISCONNECTED)
+
+
+def message_transport_id(payload: JsonObject) -> str | None:
+    """The message id whether WAHA sent it as a string, as ``{"_serialized": …}`` or as a Baileys key."""
+    direct = get_str(payload, "id")
+    if direct is not None:
+        return direct
+    serialized = get_str(get_object(payload, "id"), "_serialized")
+    if serialized is not None:
+        return serialized
+    return get_str(get_object(payload, "key"), "id")
+
+
+def peer_for(jid: Jid, *, display_name: str | None = None, alt: Jid | None = None) -> Peer:
+    """A peer for a chat id; when ``alt`` gives the phone spelling of a LID, the phone key wins."""
+    phone = (
+        jid if jid.kind is JidKind.PHONE else alt if alt is not None and alt.kind is JidKind.PHONE else None
+    )
+    lid = jid if jid.kind is JidKind.LID else alt if alt is not None and alt.kind is JidKind.LID else None
+    key_jid = phone or jid
+    return Peer(
+        chat_key=key_jid.chat_key,
+        is_group=jid.is_group,
+        e164=phone.e164 if phone is not None else None,
+        lid=lid.chat_key if lid is not None else None,
+        display_name=display_name,
+    )
+
+
+def parse_message(
+    payload: JsonObject,
+    *,
+    account_id: str,
+    origin: MessageOrigin,
+    me: Peer | None = None,
+    fallback_at: datetime | None = None,
+) -> InboundMessage | None:
+    """One message, or ``None`` for chats we never log (status updates, channels, broadcasts)."""
+    transport_id = message_transport_id(payload)
+    if transport_id is None:
+        raise MalformedWebhook("A WAHA message has no id")
+    parts = _split_id(transport_id)
+    from_me = get_bool(payload, "fromMe")
+    if from_me is None:
+        from_me = parts.from_me if parts.from_me is not None else False
+    from_id = get_str(payload, "from")
+    to_id = get_str(payload, "to")
+    chat_spelling = parts.chat_id or (to_id if from_me else from_id)
+    if chat_spelling is None:
+        raise MalformedWebhook("A WAHA message names no chat")
+    chat_jid = _jid(chat_spelling)
+    if chat_jid.kind is JidKind.OTHER:
+        return None
+    alts = _alternate_ids(payload)
+    chat = peer_for(chat_jid, alt=_jid_or_none(alts.get(chat_jid.chat_key)))
+    sender = _sender(
+        payload, chat=chat, chat_jid=chat_jid, from_me=from_me, from_id=from_id, me=me, alts=alts
+    )
+    sent_at = datetime_from_epoch(get_int(payload, "timestamp")) or fallback_at
+    if sent_at is None:
+        raise MalformedWebhook("A WAHA message has no usable timestamp")
+    source = get_str(payload, "source")
+    return InboundMessage(
+        account_id=account_id,
+        wa_message_id=parts.wa_message_id,
+        chat=chat,
+        sender=sender,
+        from_me=from_me,
+        sent_at=sent_at,
+        text=_text(payload),
+        media=_media(payload),
+        reply_to=_reply_to(payload),
+        origin=origin,
+        from_api=from_me and source == "api",
+        transport_id=transport_id,
+    )
+
+
+def identities_in(payload: JsonObject, *, account_id: str) -> list[IdentityLearned]:
+    """LID ↔ phone pairs the engine revealed alongside a message (``_data`` alternate ids)."""
+    learned: list[IdentityLearned] = []
+    for first, second in _alternate_ids(payload).items():
+        a, b = _jid_or_none(first), _jid_or_none(second)
+        if a is None or b is None:
+            continue
+        lid, phone = (a, b) if a.kind is JidKind.LID else (b, a)
+        if lid.kind is JidKind.LID and phone.kind is JidKind.PHONE:
+            pair = IdentityLearned(account_id, lid.chat_key, phone.chat_key, phone.e164)
+            if pair not in learned:
+                learned.append(pair)
+    return learned
+
+
+def parse_ack(payload: JsonObject, *, account_id: str, at: datetime) -> StatusChanged | None:
+    """A ``message.ack``; ``None`` for an ack value WAHA may add later."""
+    transport_id = message_transport_id(payload)
+    if transport_id is None:
+        raise MalformedWebhook("A WAHA ack has no message id")
+    parts = _split_id(transport_id)
+    ack = get_int(payload, "ack")
+    if ack is None:
+        ack = _ACK_NAMES.get(get_str(payload, "ackName") or "")
+    status = ACK_TO_DELIVERY.get(ack) if ack is not None else None
+    if status is None:
+        return None
+    from_me = get_bool(payload, "fromMe")
+    if from_me is None:
+        from_me = parts.from_me if parts.from_me is not None else True
+    recipient_id = (
+        get_str(payload, "participant") or parts.participant or parts.chat_id or get_str(payload, "from")
+    )
+    recipient = _jid_or_none(recipient_id)
+    return StatusChanged(
+        account_id=account_id,
+        wa_message_id=parts.wa_message_id,
+        status=status,
+        at=at,
+        from_me=from_me,
+        recipient=recipient.chat_key if recipient is not None else None,
+        reason="gateway_error" if status is Delivery.FAILED else None,
+        error="WhatsApp reported an error sending this message" if status is Delivery.FAILED else None,
+    )
+
+
+def parse_session_status(
+    payload: JsonObject, *, account_id: str, at: datetime, me: Peer | None
+) -> SessionChanged:
+    waha_status = get_str(payload, "status")
+    if waha_status is None:
+        raise MalformedWebhook("A WAHA session.status event has no status")
+    return SessionChanged(
+        account_id=account_id, status=session_status(waha_status), at=at, detail=waha_status, me=me
+    )
+
+
+def parse_me(value: object) -> Peer | None:
+    """``{"id": "...@c.us", "pushName": ...}`` → our own peer; ``None`` when absent or unreadable."""
+    obj = as_object(value)
+    jid = _jid_or_none(get_str(obj, "id"))
+    if jid is None or jid.kind is not JidKind.PHONE:
+        return None
+    lid = _jid_or_none(get_str(obj, "lid"))
+    return peer_for(jid, display_name=get_str(obj, "pushName"), alt=lid)
+
+
+def media_kind(mime: str | None, *, voice: bool = False) -> MediaKind:
+    family = (mime or "").split("/", 1)[0].lower()
+    if family == "audio":
+        return MediaKind.VOICE if voice or "opus" in (mime or "").lower() else MediaKind.AUDIO
+    if family == "image":
+        return MediaKind.STICKER if (mime or "").lower() == "image/webp" else MediaKind.IMAGE
+    if family == "video":
+        return MediaKind.VIDEO
+    return MediaKind.DOCUMENT
+
+
+def _split_id(transport_id: str) -> TransportMessageId:
+    try:
+        return split_message_id(transport_id)
+    except InvalidChatId as error:
+        raise MalformedWebhook(f"A WAHA message id is unreadable: {error.message}") from error
+
+
+def _jid(spelling: str) -> Jid:
+    try:
+        return parse_jid(spelling)
+    except InvalidChatId as error:
+        raise MalformedWebhook(f"A WAHA chat id is unreadable: {error.message}") from error
+
+
+def _jid_or_none(spelling: str | None) -> Jid | None:
+    if spelling is None:
+        return None
+    try:
+        return parse_jid(spelling)
+    except InvalidChatId:
+        return None
+
+
+def _sender(
+    payload: JsonObject,
+    *,
+    chat: Peer,
+    chat_jid: Jid,
+    from_me: bool,
+    from_id: str | None,
+    me: Peer | None,
+    alts: dict[str, str],
+) -> Peer:
+    if from_me:
+        if me is not None:
+            return me
+        own = _jid_or_none(from_id)
+        return peer_for(own) if own is not None and not own.is_group else Peer(chat_key="me")
+    if not chat_jid.is_group:
+        return chat
+    participant = _jid_or_none(get_str(payload, "participant"))
+    if participant is None:
+        return Peer(chat_key=chat.chat_key, is_group=True)
+    return peer_for(participant, alt=_jid_or_none(alts.get(participant.chat_key)))
+
+
+def _alternate_ids(payload: JsonObject) -> dict[str, str]:
+    """Canonical chat key → the other spelling of the same person, from the engine's raw data."""
+    data = get_object(payload, "_data")
+    pairs: list[tuple[str | None, str | None]] = []
+    key = get_object(data, "key")
+    pairs.append((get_str(key, "remoteJid"), get_str(key, "remoteJidAlt")))
+    pairs.append((get_str(key, "participant"), get_str(key, "participantAlt")))
+    info = get_object(data, "Info")
+    pairs.append((get_str(info, "Sender"), get_str(info, "SenderAlt")))
+    pairs.append((get_str(info, "Chat"), get_str(info, "RecipientAlt")))
+    found: dict[str, str] = {}
+    for first, second in pairs:
+        a, b = _jid_or_none(first), _jid_or_none(second)
+        if a is None or b is None or {a.kind, b.kind} != {JidKind.LID, JidKind.PHONE}:
+            continue
+        found[a.chat_key] = b.chat_key
+        found[b.chat_key] = a.chat_key
+    return found
+
+
+def _text(payload: JsonObject) -> str | None:
+    body = payload.get("body")
+    return body if isinstance(body, str) and body.strip() else None
+
+
+def _media(payload: JsonObject) -> MediaRef | None:
+    media = get_object(payload, "media")
+    if get_bool(payload, "hasMedia") is not True and media is None:
+        return None
+    mime = get_str(media, "mimetype")
+    data = get_object(payload, "_data")
+    voice = get_bool(data, "ptt") is True or get_str(data, "type") == "ptt"
+    locator = None if media is None or media.get("error") not in (None, False) else get_str(media, "url")
+    return MediaRef(
+        kind=media_kind(mime, voice=voice),
+        locator=locator,
+        mime=mime,
+        filename=get_str(media, "filename"),
+    )
+
+
+def _reply_to(payload: JsonObject) -> str | None:
+    reply = payload.get("replyTo")
+    reply_id = get_str(as_object(reply), "id") if not isinstance(reply, str) else reply
+    if reply_id is None:
+        return None
+    try:
+        return split_message_id(reply_id).wa_message_id
+    except InvalidChatId:
+        return None

@@ -59,6 +59,11 @@ class Settings(BaseSettings):
     waha_api_key: SecretStr = SecretStr("")
     waha_webhook_hmac_key: SecretStr = SecretStr("")
 
+    # Meta's WhatsApp Cloud API: optional, for teams with a WhatsApp Business Account.
+    cloud_app_secret: SecretStr = SecretStr("")
+    cloud_verify_token: SecretStr = SecretStr("")
+    cloud_access_token: SecretStr = SecretStr("")
+
     media_dir: Path = Path("var/media")
     var_dir: Path = Path("var")
     log_level: str = "INFO"
@@ -93,7 +98,8 @@ class Settings(BaseSettings):
 
     def secret_values(self) -> list[str]:
         """Every configured secret, so logs can redact them wherever they appear."""
-        secrets = [getattr(self, name).get_secret_value() for name in DEMO_SECRETS]
+        names = [*DEMO_SECRETS, "cloud_app_secret", "cloud_verify_token", "cloud_access_token"]
+        secrets = [getattr(self, name).get_secret_value() for name in names]
         secrets += [key for key in self.encryption_keys.get_secret_value().split(",")]
         return [s for s in secrets if len(s) >= 6]
 

@@ -16,3 +16,13 @@ class Company:
     api_domain: str
     timezone: str
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRef:
+    """A connected WhatsApp number as the ingest path needs it."""
+
+    id: int
+    company_id: int
+    transport: str
+    session_name: str

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from server.domain.models import Company
+from server.domain.models import AccountRef, Company
+from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus
 
 
 class JobQueue(Protocol):
@@ -48,3 +49,37 @@ class HeartbeatStore(Protocol):
     async def beat(self, name: str, at: datetime | None = None) -> None: ...
 
     async def last_seen(self) -> dict[str, datetime]: ...
+
+
+class InboxStore(Protocol):
+    """Where inbound WhatsApp events land: accounts, chats, messages and their delivery statuses.
+
+    Every method is idempotent: the same event applied twice leaves the same rows.
+    """
+
+    async def account_for_session(self, transport: str, session_name: str) -> AccountRef | None: ...
+
+    async def record_session(
+        self, account_id: int, status: SessionStatus, detail: str, me: Peer | None, at: datetime
+    ) -> bool:
+        """Store the session's status (and its number once known) unless a later one is already stored;
+        ``True`` when it was applied."""
+        ...
+
+    async def upsert_chat(self, account_id: int, peer: Peer, at: datetime) -> int:
+        """The chat's id, created on first sight; names and numbers filled in as they become known."""
+        ...
+
+    async def add_message(self, account_id: int, chat_id: int, message: InboundMessage) -> bool:
+        """Store the message under its logical key; ``False`` when it was already stored."""
+        ...
+
+    async def advance_status(self, account_id: int, message_key: str, status: Delivery) -> Delivery | None:
+        """Move the message's status forward (never back); the stored status, ``None`` if no such message."""
+        ...
+
+    async def learn_identity(
+        self, account_id: int, lid_chat_key: str, pn_chat_key: str, e164: str | None
+    ) -> None:
+        """A ``@lid`` chat is this phone number's chat: merge the two into the phone one."""
+        ...

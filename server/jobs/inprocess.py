@@ -53,6 +53,7 @@ class JobOutcome:
     tries: int
     outcome: str  # "complete", "failed", "max_tries"
     error: str | None = None
+    result: str | None = None
     finished_at: float = field(default_factory=time.time)
 
 
@@ -210,7 +211,7 @@ class InProcessQueue:
             }
             timeout = function.timeout_s if function.timeout_s is not None else DEFAULT_TIMEOUT_S
             try:
-                await asyncio.wait_for(function.coroutine(ctx, *job.args), timeout)
+                result = await asyncio.wait_for(function.coroutine(ctx, *job.args), timeout)
             except Retry as retry:
                 delay = (retry.defer_score or 0) / 1000
                 log.info("job %s:%s retrying in %.2fs", job.job_id, job.function, delay)
@@ -221,16 +222,18 @@ class InProcessQueue:
                 log.exception("job %s:%s failed", job.job_id, job.function)
                 self._finish(job, function, "failed", f"{type(error).__name__}: {error}")
             else:
-                self._finish(job, function, "complete", None)
+                self._finish(job, function, "complete", None, None if result is None else repr(result)[:200])
 
-    def _finish(self, job: _Job, function: Function, outcome: str, error: str | None) -> None:
+    def _finish(
+        self, job: _Job, function: Function, outcome: str, error: str | None, result: str | None = None
+    ) -> None:
         now = self._clock()
         job.running = False
         job.done_at = now
         job.outcome = outcome
         keep = function.keep_result_s if function.keep_result_s is not None else DEFAULT_KEEP_RESULT_S
         job.keep_until = None if function.keep_result_forever else now + keep
-        self.outcomes.append(JobOutcome(job.job_id, job.function, job.tries, outcome, error))
+        self.outcomes.append(JobOutcome(job.job_id, job.function, job.tries, outcome, error, result))
         self._forget_expired(now)
 
     def _forget_expired(self, now: float) -> None:

@@ -9,12 +9,13 @@ from typing import Any
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
-from server.jobs.arq_queue import QUEUE_NAME
+from server.jobs.arq_queue import QUEUE_NAME, ArqQueue
 from server.jobs.context import job_context
 from server.jobs.functions import CRON_JOBS, FUNCTIONS
 from server.settings import Settings
 from server.storage.engine import make_async_engine
 from server.storage.migrate import ensure_migrated
+from server.transports import build_transports, waha_http_client
 
 log = logging.getLogger(__name__)
 
@@ -29,10 +30,15 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
     async def on_startup(ctx: dict[str, Any]) -> None:
         engine = make_async_engine(settings.effective_database_url)
         await ensure_migrated(engine)
-        ctx.update(job_context(engine, kind="worker"))
+        waha_http = waha_http_client(settings)
+        ctx.update(job_context(engine, kind="worker", transports=build_transports(settings, waha_http)))
+        ctx["waha_http"] = waha_http
+        ctx["queue"] = ArqQueue(ctx["redis"], queue_name=QUEUE_NAME)
         log.info("worker ready", extra={"runner": ctx["runner_name"]})
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
+        if "waha_http" in ctx:
+            await ctx["waha_http"].aclose()
         if "engine" in ctx:
             await ctx["engine"].dispose()
 

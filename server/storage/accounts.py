@@ -67,6 +67,10 @@ class SqlAccountStore:
         query = select(_table).where(_table.c.transport == transport, _table.c.session_name == session_name)
         return await self._one(query)
 
+    async def by_id(self, account_id: int) -> Account | None:
+        """For jobs, which carry ids they were given by company-scoped code."""
+        return await self._one(select(_table).where(_table.c.id == account_id))
+
     async def get(self, company_id: int, account_id: int) -> Account | None:
         query = select(_table).where(_table.c.company_id == company_id, _table.c.id == account_id)
         return await self._one(query)

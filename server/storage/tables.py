@@ -70,6 +70,7 @@ class WhatsAppAccount(SQLModel, table=True):
     display_name: str = Field(default="", max_length=255)
     status: str = Field(default="stopped", max_length=32)
     status_detail: str = Field(default="", max_length=500)
+    status_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # when the status was reported
     last_activity_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

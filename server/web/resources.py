@@ -11,6 +11,7 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.ports import JobQueue
+from server.domain.whatsapp import WhatsAppTransport
 from server.jobs.arq_queue import ArqQueue
 from server.jobs.context import job_context
 from server.jobs.functions import CRON_JOBS, FUNCTIONS
@@ -18,9 +19,7 @@ from server.jobs.inprocess import InProcessQueue
 from server.settings import Settings
 from server.storage.engine import make_async_engine
 from server.storage.migrate import ensure_migrated
-
-# Explicit timeouts for every upstream: connect fast, allow slower reads (media, large lists).
-UPSTREAM_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+from server.transports import UPSTREAM_TIMEOUT, build_transports, waha_http_client
 
 
 @dataclass
@@ -31,34 +30,44 @@ class Resources:
     queue_backend: str
     pipedrive_http: httpx.AsyncClient
     waha_http: httpx.AsyncClient
+    transports: dict[str, WhatsAppTransport]
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
+@dataclass(frozen=True)
+class Upstreams:
+    """httpx transports to reach Pipedrive and WAHA through; ``None`` means the network (tests and the demo
+    pass the sandboxes' ``httpx.ASGITransport`` here)."""
+
+    pipedrive: httpx.AsyncBaseTransport | None = None
+    waha: httpx.AsyncBaseTransport | None = None
+
+
 @contextlib.asynccontextmanager
-async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+async def open_resources(settings: Settings, upstreams: Upstreams | None = None) -> AsyncIterator[Resources]:
     """Open everything the web process needs; refuse to start on an unmigrated database."""
+    upstreams = upstreams or Upstreams()
     engine = make_async_engine(settings.effective_database_url)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
         await ensure_migrated(engine)
+        pipedrive_http = await stack.enter_async_context(
+            httpx.AsyncClient(
+                timeout=UPSTREAM_TIMEOUT, headers={"User-Agent": "WaPipe"}, transport=upstreams.pipedrive
+            )
+        )
+        waha_http = await stack.enter_async_context(waha_http_client(settings, transport=upstreams.waha))
+        transports = build_transports(settings, waha_http)
         queue: ArqQueue | InProcessQueue
         if settings.redis_url:
             queue = ArqQueue.from_url(settings.redis_url)
             stack.push_async_callback(queue.close)
             backend = "arq on Redis"
         else:
-            queue = InProcessQueue(FUNCTIONS, CRON_JOBS, ctx=job_context(engine, kind="web"))
+            ctx = job_context(engine, kind="web", transports=transports)
+            queue = InProcessQueue(FUNCTIONS, CRON_JOBS, ctx=ctx)
+            ctx["queue"] = queue
             await queue.start()
             stack.push_async_callback(queue.stop)
             backend = "in-process"
-        pipedrive_http = await stack.enter_async_context(
-            httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT, headers={"User-Agent": "WaPipe"})
-        )
-        waha_http = await stack.enter_async_context(
-            httpx.AsyncClient(
-                base_url=settings.waha_url,
-                timeout=UPSTREAM_TIMEOUT,
-                headers={"User-Agent": "WaPipe", "X-Api-Key": settings.waha_api_key.get_secret_value()},
-            )
-        )
-        yield Resources(settings, engine, queue, backend, pipedrive_http, waha_http)
+        yield Resources(settings, engine, queue, backend, pipedrive_http, waha_http, transports)

@@ -96,6 +96,11 @@ def parse_cloud_webhook(
     headers: Mapping[str, str], raw_body: bytes, *, app_secret: str, received_at: datetime
 ) -> list[TransportEvent]:
     verify_cloud_signature(headers, raw_body, app_secret=app_secret)
+    return events_from_cloud_body(raw_body, received_at=received_at)
+
+
+def events_from_cloud_body(raw_body: bytes, *, received_at: datetime) -> list[TransportEvent]:
+    """The events in a delivery whose signature was already checked (when it was received)."""
     body = parse_json_object(raw_body, what="Cloud API webhook body")
     kind = get_str(body, "object")
     if kind is None:

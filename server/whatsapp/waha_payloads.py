@@ -7,6 +7,7 @@ where WAHA's own fields say nothing (the alternate phone/LID spelling of a sende
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from server.domain.errors import InvalidChatId, MalformedWebhook
@@ -250,12 +251,23 @@ def _sender(
             return me
         own = _jid_or_none(from_id)
         return peer_for(own) if own is not None and not own.is_group else Peer(chat_key="me")
+    name = _push_name(payload)
     if not chat_jid.is_group:
-        return chat
+        return replace(chat, display_name=name) if name else chat
     participant = _jid_or_none(get_str(payload, "participant"))
     if participant is None:
         return Peer(chat_key=chat.chat_key, is_group=True)
-    return peer_for(participant, alt=_jid_or_none(alts.get(participant.chat_key)))
+    return peer_for(participant, display_name=name, alt=_jid_or_none(alts.get(participant.chat_key)))
+
+
+def _push_name(payload: JsonObject) -> str | None:
+    """The name the sender gave themselves in WhatsApp, as the engines report it in their raw data."""
+    data = get_object(payload, "_data")
+    info = get_object(data, "Info")
+    for candidate in (get_str(info, "PushName"), get_str(data, "pushName"), get_str(data, "notifyName")):
+        if candidate and candidate.strip():
+            return candidate.strip()[:255]
+    return None
 
 
 def _alternate_ids(payload: JsonObject) -> dict[str, str]:

@@ -1,0 +1,113 @@
+"""Jobs of the inbound path: turn stored webhooks into inbox rows, and catch up after a gap.
+
+``process_inbound_event`` runs once per stored delivery (job id ``inbound:<event id>``); a sweeper
+re-enqueues deliveries still pending after a minute, so one whose enqueue was lost is not lost.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from arq.worker import Retry
+
+from server.domain.errors import MalformedWebhook, Transient, WaPipeError
+from server.domain.whatsapp import WhatsAppTransport
+from server.jobs.retry import retry_for
+from server.services.ingest import IngestOutcome, ingest_events
+from server.storage.inbound_events import SqlInboundEventStore
+from server.storage.inbox import SqlInboxStore
+from server.whatsapp.webhook_bodies import events_from_body
+
+log = logging.getLogger(__name__)
+
+EARLY_STATUS_TRIES = 5  # an ack that overtook its message waits this many tries for it
+SWEEP_AFTER = timedelta(minutes=1)
+FIRST_IMPORT = timedelta(days=7)  # how far back a newly linked number's history is imported
+CATCH_UP_OVERLAP = timedelta(minutes=5)  # re-read a little before the newest message: clocks differ
+HISTORY_PAGE = 100
+HISTORY_PAGES_PER_RUN = 50
+
+
+def inbound_job_id(event_id: int) -> str:
+    return f"inbound:{event_id}"
+
+
+def catch_up_job_id(account_id: int) -> str:
+    return f"catch-up:{account_id}"
+
+
+async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
+    events_store: SqlInboundEventStore = ctx["inbound_events"]
+    stored = await events_store.get(event_id)
+    if stored is None or stored.state in ("processed", "rejected"):
+        return "nothing to do"
+    try:
+        events = events_from_body(stored.transport, stored.body, received_at=stored.received_at)
+    except MalformedWebhook as error:
+        await events_store.mark(event_id, "rejected", reason=error.reason, detail=error.message)
+        return "rejected"
+    outcome = await ingest_events(events, transport=stored.transport, store=ctx["inbox"])
+    await _follow_up(ctx, outcome)
+    if outcome.early_statuses and ctx.get("job_try", 1) < EARLY_STATUS_TRIES:
+        await events_store.mark(event_id, "pending", reason="waiting_for_message")
+        raise Retry(defer=2 * ctx.get("job_try", 1))
+    if outcome.early_statuses:
+        keys = ", ".join(status.key for status in outcome.early_statuses)[:900]
+        await events_store.mark(event_id, "failed", reason="unknown_message", detail=f"no message for {keys}")
+        return "failed"
+    detail = (
+        f"unknown session {', '.join(sorted(outcome.unknown_sessions))}" if outcome.unknown_sessions else ""
+    )
+    await events_store.mark(event_id, "processed", detail=detail)
+    return f"{len(outcome.new_messages)} new, {outcome.duplicates} duplicate, {outcome.statuses} statuses"
+
+
+async def _follow_up(ctx: dict[str, Any], outcome: IngestOutcome) -> None:
+    for account_id in outcome.reconnected:
+        await ctx["queue"].enqueue("catch_up_account", account_id, job_id=catch_up_job_id(account_id))
+
+
+async def catch_up_account(ctx: dict[str, Any], account_id: int) -> str:
+    """Fetch what the number sent and received since the newest stored message (or the first import
+    window) and feed it through the same idempotent ingest path."""
+    inbox: SqlInboxStore = ctx["inbox"]
+    account = await ctx["accounts"].by_id(account_id)
+    if account is None:
+        return "account gone"
+    transport: WhatsAppTransport = ctx["transports"][account.transport]
+    if not transport.capabilities.history_sync:
+        return "transport keeps no history"
+    newest = await inbox.last_message_at(account_id)
+    since = newest - CATCH_UP_OVERLAP if newest else datetime.now(UTC) - FIRST_IMPORT
+    new = duplicates = 0
+    offset: int | None = 0
+    pages = 0
+    try:
+        while offset is not None and pages < HISTORY_PAGES_PER_RUN:
+            batch = await transport.history(
+                account.session_name, None, since=since, limit=HISTORY_PAGE, offset=offset
+            )
+            outcome = await ingest_events([batch], transport=account.transport, store=inbox)
+            new += len(outcome.new_messages)
+            duplicates += outcome.duplicates
+            offset = batch.next_offset
+            pages += 1
+    except Transient as error:
+        raise retry_for(ctx, error) from error
+    except WaPipeError as error:
+        log.warning("catch-up stopped", extra={"account": account_id, "reason": error.reason})
+        return f"stopped: {error.reason}"
+    if offset is not None:  # more than one run's worth: continue in a fresh job
+        await ctx["queue"].enqueue("catch_up_account", account_id, defer_by=timedelta(seconds=1))
+    return f"{new} new, {duplicates} already stored"
+
+
+async def sweep_inbound(ctx: dict[str, Any]) -> int:
+    """Re-enqueue deliveries stored but never processed (a lost enqueue, a worker that died)."""
+    events_store: SqlInboundEventStore = ctx["inbound_events"]
+    pending = await events_store.pending_ids(older_than=datetime.now(UTC) - SWEEP_AFTER)
+    for event_id in pending:
+        await ctx["queue"].enqueue("process_inbound_event", event_id, job_id=inbound_job_id(event_id))
+    return len(pending)

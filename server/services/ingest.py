@@ -1,0 +1,95 @@
+"""Ingest: apply a transport's normalised events to the inbox. Idempotent; order of arrival does not matter.
+
+- A message is stored once under its logical key, whether it arrives twice, as ``@lid`` and ``@c.us``
+  twins, live and again from history.
+- A delivery status only ever moves forward; a status for a message not stored yet is reported back so
+  the caller can retry later (acks can overtake the message they acknowledge).
+- A session's status is recorded in the order statuses happened; each newly applied ``connected`` is
+  reported so the caller runs catch-up (idempotent, so a connection without a gap costs one history read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from server.domain.ports import InboxStore
+from server.domain.whatsapp import (
+    HistoryBatch,
+    IdentityLearned,
+    InboundMessage,
+    MessageReceived,
+    SessionChanged,
+    SessionStatus,
+    StatusChanged,
+    TransportEvent,
+)
+
+
+@dataclass
+class IngestOutcome:
+    """What applying a batch of events did, for the job that applied them."""
+
+    new_messages: list[tuple[int, int]] = field(default_factory=list)  # (account id, chat id)
+    duplicates: int = 0
+    statuses: int = 0
+    early_statuses: list[StatusChanged] = field(default_factory=list)  # their message is not stored yet
+    reconnected: list[int] = field(default_factory=list)  # accounts back to connected: run catch-up
+    unknown_sessions: set[str] = field(default_factory=set)
+
+    @property
+    def touched_chats(self) -> set[tuple[int, int]]:
+        return set(self.new_messages)
+
+
+async def ingest_events(
+    events: Iterable[TransportEvent], *, transport: str, store: InboxStore
+) -> IngestOutcome:
+    outcome = IngestOutcome()
+    for event in events:
+        session = _session_of(event)
+        account = await store.account_for_session(transport, session)
+        if account is None:
+            outcome.unknown_sessions.add(session)
+            continue
+        if isinstance(event, MessageReceived):
+            await _store_message(store, account.id, event.message, outcome)
+        elif isinstance(event, HistoryBatch):
+            for message in event.messages:
+                await _store_message(store, account.id, message, outcome)
+        elif isinstance(event, StatusChanged):
+            stored = await store.advance_status(account.id, event.key, event.status)
+            if stored is None:
+                outcome.early_statuses.append(event)
+            else:
+                outcome.statuses += 1
+        elif isinstance(event, SessionChanged):
+            applied = await store.record_session(
+                account.id, event.status, event.detail or "", event.me, event.at
+            )
+            if applied and event.status is SessionStatus.CONNECTED:  # every (re)connection can follow a gap
+                outcome.reconnected.append(account.id)
+        elif isinstance(event, IdentityLearned):
+            await store.learn_identity(account.id, event.lid, event.pn_chat_key, event.e164)
+    return outcome
+
+
+async def _store_message(
+    store: InboxStore, account_id: int, message: InboundMessage, outcome: IngestOutcome
+) -> None:
+    chat = message.chat
+    if not chat.is_group and not message.from_me and not chat.display_name and message.sender.display_name:
+        chat = replace(
+            chat, display_name=message.sender.display_name
+        )  # a 1:1 chat is named after the contact
+    chat_id = await store.upsert_chat(account_id, chat, message.sent_at)
+    if await store.add_message(account_id, chat_id, message):
+        outcome.new_messages.append((account_id, chat_id))
+    else:
+        outcome.duplicates += 1
+
+
+def _session_of(event: TransportEvent) -> str:
+    if isinstance(event, MessageReceived):
+        return event.message.account_id
+    return event.account_id

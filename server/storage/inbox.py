@@ -1,0 +1,238 @@
+"""The inbox on SQLite or PostgreSQL: chats, messages and statuses, each stored once under its key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from server.domain.models import AccountRef
+from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus, advance
+from server.storage.dialect import upsert_insert
+from server.storage.tables import Chat, Message, WhatsAppAccount, utcnow
+
+_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
+_chats = Chat.__table__  # type: ignore[attr-defined]
+_messages = Message.__table__  # type: ignore[attr-defined]
+
+STATUS_RACE_ATTEMPTS = 5
+
+
+class SqlInboxStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def account_for_session(self, transport: str, session_name: str) -> AccountRef | None:
+        query = select(
+            _accounts.c.id, _accounts.c.company_id, _accounts.c.transport, _accounts.c.session_name
+        ).where(_accounts.c.transport == transport, _accounts.c.session_name == session_name)
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(query)).first()
+        return AccountRef(*row) if row else None
+
+    async def record_session(
+        self, account_id: int, status: SessionStatus, detail: str, me: Peer | None, at: datetime
+    ) -> bool:
+        where = _accounts.c.id == account_id
+        async with self._engine.begin() as connection:
+            row = (
+                await connection.execute(select(_accounts.c.status, _accounts.c.status_at).where(where))
+            ).first()
+            if row is None or not session_status_is_newer(status, at, row.status, row.status_at):
+                return False
+            values: dict[str, object] = {
+                "status": status.value,
+                "status_detail": detail[:500],
+                "status_at": at,
+                "updated_at": utcnow(),
+            }
+            if status is SessionStatus.CONNECTED:
+                values["last_activity_at"] = at
+            await connection.execute(update(_accounts).where(where).values(**values))
+        if me is not None and me.e164:
+            await self._set_number(account_id, me.e164, me.display_name or "")
+        return True
+
+    async def _set_number(self, account_id: int, e164: str, name: str) -> None:
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    update(_accounts)
+                    .where(_accounts.c.id == account_id)
+                    .values(e164=e164, display_name=name[:255])
+                )
+        except IntegrityError:
+            detail = f"{e164} is already linked to another WaPipe account; unlink it there first"
+            async with self._engine.begin() as connection:
+                await connection.execute(
+                    update(_accounts).where(_accounts.c.id == account_id).values(status_detail=detail)
+                )
+
+    async def upsert_chat(self, account_id: int, peer: Peer, at: datetime) -> int:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                upsert_insert(self._engine, _chats)
+                .values(
+                    account_id=account_id,
+                    chat_key=peer.chat_key,
+                    e164=peer.e164,
+                    lid=peer.lid,
+                    is_group=peer.is_group,
+                    display_name=(peer.display_name or "")[:255],
+                    last_message_at=at,
+                    created_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["account_id", "chat_key"])
+            )
+            row = (
+                (
+                    await connection.execute(
+                        select(_chats).where(
+                            _chats.c.account_id == account_id, _chats.c.chat_key == peer.chat_key
+                        )
+                    )
+                )
+                .mappings()
+                .one()
+            )
+            changes: dict[str, object] = {}
+            if peer.e164 and not row["e164"]:
+                changes["e164"] = peer.e164
+            if peer.lid and not row["lid"]:
+                changes["lid"] = peer.lid
+            if peer.display_name and peer.display_name[:255] != row["display_name"]:
+                changes["display_name"] = peer.display_name[:255]  # push names and group subjects change
+            if row["last_message_at"] is None or row["last_message_at"] < at:
+                changes["last_message_at"] = at
+            if changes:
+                await connection.execute(update(_chats).where(_chats.c.id == row["id"]).values(**changes))
+            return int(row["id"])
+
+    async def add_message(self, account_id: int, chat_id: int, message: InboundMessage) -> bool:
+        media = message.media
+        now = utcnow()
+        statement = (
+            upsert_insert(self._engine, _messages)
+            .values(
+                account_id=account_id,
+                chat_id=chat_id,
+                message_key=message.key,
+                wa_message_id=(message.transport_id or message.wa_message_id)[:300],
+                from_me=message.from_me,
+                sender_key=message.sender.chat_key[:128],
+                sender_name=(message.sender.display_name or "")[:255],
+                text=message.text or "",
+                media_kind=media.kind.value if media else "",
+                media_mime=(media.mime or "")[:128] if media else "",
+                media_filename=(media.filename or "")[:255] if media else "",
+                media_locator=(media.locator or "")[:1000] if media else "",
+                status=(Delivery.SENT if message.from_me else Delivery.DELIVERED).value,
+                origin=message.origin.value,
+                sent_at=message.sent_at,
+                created_at=now,
+                updated_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["account_id", "message_key"])
+            .returning(_messages.c.id)
+        )
+        async with self._engine.begin() as connection:
+            return (await connection.execute(statement)).scalar() is not None
+
+    async def advance_status(self, account_id: int, message_key: str, status: Delivery) -> Delivery | None:
+        where = (_messages.c.account_id == account_id) & (_messages.c.message_key == message_key)
+        for _ in range(STATUS_RACE_ATTEMPTS):
+            async with self._engine.begin() as connection:
+                current = (await connection.execute(select(_messages.c.status).where(where))).scalar()
+                if current is None:
+                    return None
+                wanted = advance(Delivery(current), status)
+                if wanted.value == current:
+                    return wanted
+                changed = await connection.execute(
+                    update(_messages)
+                    .where(where & (_messages.c.status == current))
+                    .values(status=wanted.value, updated_at=utcnow())
+                )
+                if changed.rowcount == 1:
+                    return wanted
+        raise RuntimeError(f"the status of {message_key} kept changing under us")
+
+    async def learn_identity(
+        self, account_id: int, lid_chat_key: str, pn_chat_key: str, e164: str | None
+    ) -> None:
+        async with self._engine.begin() as connection:
+            lid_chat = await _chat_id(connection, account_id, lid_chat_key)
+            if lid_chat is None:
+                await connection.execute(
+                    update(_chats)
+                    .where(_chats.c.account_id == account_id, _chats.c.chat_key == pn_chat_key)
+                    .values(
+                        lid=func.coalesce(_chats.c.lid, lid_chat_key), e164=func.coalesce(_chats.c.e164, e164)
+                    )
+                )
+                return
+            pn_chat = await _chat_id(connection, account_id, pn_chat_key)
+            if pn_chat is None:
+                await connection.execute(
+                    update(_chats)
+                    .where(_chats.c.id == lid_chat)
+                    .values(chat_key=pn_chat_key, lid=lid_chat_key, e164=func.coalesce(_chats.c.e164, e164))
+                )
+                return
+            await connection.execute(
+                update(_messages).where(_messages.c.chat_id == lid_chat).values(chat_id=pn_chat)
+            )
+            await connection.execute(_chats.delete().where(_chats.c.id == lid_chat))
+            await connection.execute(
+                update(_chats)
+                .where(_chats.c.id == pn_chat)
+                .values(lid=lid_chat_key, e164=func.coalesce(_chats.c.e164, e164))
+            )
+
+    async def last_message_at(self, account_id: int) -> datetime | None:
+        """When the newest stored message of the account was sent: catch-up starts from there."""
+        query = select(func.max(_messages.c.sent_at)).where(_messages.c.account_id == account_id)
+        async with self._engine.connect() as connection:
+            value = (await connection.execute(query)).scalar()
+        return _aware(value)
+
+
+# When two statuses carry the same instant, the later stage of a session's life wins.
+_SESSION_STAGE = {
+    SessionStatus.STOPPED: 0,
+    SessionStatus.STARTING: 1,
+    SessionStatus.NEEDS_PAIRING: 2,
+    SessionStatus.CONNECTED: 3,
+    SessionStatus.DISCONNECTED: 4,
+    SessionStatus.FAILED: 4,
+    SessionStatus.LOGGED_OUT: 4,
+    SessionStatus.BANNED: 5,
+}
+
+
+def session_status_is_newer(
+    status: SessionStatus, at: datetime, stored: str, stored_at: datetime | None
+) -> bool:
+    """Statuses are applied in the order they happened: webhooks overtake each other."""
+    if stored_at is None:
+        return True
+    stored_at = _aware(stored_at) or stored_at
+    if at != stored_at:
+        return at > stored_at
+    known = {member.value: member for member in SessionStatus}
+    previous = known.get(stored)
+    return previous is None or _SESSION_STAGE[status] >= _SESSION_STAGE[previous]
+
+
+async def _chat_id(connection: AsyncConnection, account_id: int, chat_key: str) -> int | None:
+    query = select(_chats.c.id).where(_chats.c.account_id == account_id, _chats.c.chat_key == chat_key)
+    found = (await connection.execute(query)).scalar()
+    return int(found) if found is not None else None
+
+
+def _aware(value: object) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

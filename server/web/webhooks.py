@@ -1,0 +1,110 @@
+"""Webhooks in: verify the signature, store the raw delivery under its key, enqueue, answer at once.
+
+- Bad or missing signature, or a stale timestamp: 401 with the reason; nothing is stored.
+- Signed but malformed: 400 with the reason; the body is kept (state ``rejected``) for inspection.
+- A delivery already stored (a redelivery): 200 ``duplicate``; nothing else happens.
+- Too large: 413 before the body is read in full.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from server.domain.errors import MalformedWebhook, NotAuthenticated, WaPipeError
+from server.jobs.inbound import inbound_job_id
+from server.storage.inbound_events import SqlInboundEventStore
+from server.web.resources import Resources
+from server.whatsapp.cloud_webhook import verify_cloud_signature, verify_subscription
+from server.whatsapp.waha_webhook import verify_waha_webhook
+from server.whatsapp.webhook_bodies import CLOUD, WAHA, delivery_key, rejected_key
+
+log = logging.getLogger(__name__)
+MAX_BODY_BYTES = 1024 * 1024  # webhooks carry media by reference; a megabyte is plenty
+
+
+def _refuse(status: int, reason: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": reason, "message": message}, status_code=status)
+
+
+async def _read_body(request: Request) -> bytes | None:
+    declared = request.headers.get("content-length")
+    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            return None
+    return body
+
+
+async def _accept(request: Request, transport: str, body: bytes) -> Response:
+    resources: Resources = request.app.state.resources
+    store = SqlInboundEventStore(resources.engine)
+    try:
+        key = delivery_key(transport, body)
+    except MalformedWebhook as error:
+        await store.record(
+            transport=transport,
+            event_key=rejected_key(transport, body),
+            session_name="",
+            body=body,
+            state="rejected",
+            reason=error.reason,
+            detail=error.message,
+        )
+        return _refuse(400, error.reason, error.message)
+    event_id, is_new = await store.record(
+        transport=transport, event_key=key.event_key, session_name=key.session_name, body=body
+    )
+    if not is_new:
+        return JSONResponse({"status": "duplicate"})
+    try:
+        await resources.queue.enqueue("process_inbound_event", event_id, job_id=inbound_job_id(event_id))
+    except Exception:  # the delivery is stored; the sweeper enqueues it later
+        log.exception("could not enqueue a stored webhook", extra={"event_id": event_id})
+    return JSONResponse({"status": "accepted"})
+
+
+async def waha_webhook(request: Request) -> Response:
+    body = await _read_body(request)
+    if body is None:
+        return _refuse(413, "body_too_large", f"webhook bodies are limited to {MAX_BODY_BYTES} bytes")
+    resources: Resources = request.app.state.resources
+    try:
+        verify_waha_webhook(
+            request.headers,
+            body,
+            hmac_key=resources.settings.waha_webhook_hmac_key.get_secret_value(),
+            now=datetime.now(UTC),
+        )
+    except NotAuthenticated as error:
+        return _refuse(401, error.reason, error.message)
+    return await _accept(request, WAHA, body)
+
+
+async def cloud_webhook(request: Request) -> Response:
+    resources: Resources = request.app.state.resources
+    app_secret = resources.settings.cloud_app_secret.get_secret_value()
+    if not app_secret:
+        return _refuse(404, "cloud_not_configured", "the Cloud API is not configured on this WaPipe")
+    if request.method == "GET":
+        try:
+            challenge = verify_subscription(
+                request.query_params, verify_token=resources.settings.cloud_verify_token.get_secret_value()
+            )
+        except WaPipeError as error:
+            return _refuse(403, error.reason, error.message)
+        return PlainTextResponse(challenge)
+    body = await _read_body(request)
+    if body is None:
+        return _refuse(413, "body_too_large", f"webhook bodies are limited to {MAX_BODY_BYTES} bytes")
+    try:
+        verify_cloud_signature(request.headers, body, app_secret=app_secret)
+    except NotAuthenticated as error:
+        return _refuse(401, error.reason, error.message)
+    return await _accept(request, CLOUD, body)

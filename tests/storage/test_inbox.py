@@ -1,0 +1,111 @@
+"""The inbox store on SQLite and PostgreSQL: one row per chat and logical message; statuses go forward."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus
+from server.storage.accounts import SqlAccountStore
+from server.storage.companies import SqlCompanyStore
+from server.storage.engine import make_async_engine
+from server.storage.inbox import SqlInboxStore
+from server.storage.migrate import upgrade
+from server.storage.tables import Chat, Message, WhatsAppAccount
+
+T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
+CONTACT = Peer("4917655501234@s.whatsapp.net", e164="+4917655501234", display_name="Maria")
+LID = Peer("352411759821761@lid", lid="352411759821761@lid")
+
+
+@pytest.fixture
+async def inbox(database_url: str) -> AsyncIterator[tuple[SqlInboxStore, int]]:
+    upgrade(database_url)
+    engine = make_async_engine(database_url)
+    company = await SqlCompanyStore(engine).upsert(1, name="A", api_domain="a", timezone="UTC")
+    account = await SqlAccountStore(engine).create(
+        company_id=company.id, owner_user_id=1, transport="waha", session_name="s1"
+    )
+    yield SqlInboxStore(engine), account.id
+    await engine.dispose()
+
+
+def message(wa_id: str, chat: Peer = CONTACT, *, from_me: bool = False, text: str = "hi") -> InboundMessage:
+    return InboundMessage(
+        account_id="s1", wa_message_id=wa_id, chat=chat, sender=chat, from_me=from_me, sent_at=T0, text=text
+    )
+
+
+async def rows(store: SqlInboxStore, table: type) -> list[dict[str, object]]:
+    sa_table = table.__table__  # type: ignore[attr-defined]
+    async with store._engine.connect() as connection:
+        return [
+            dict(r) for r in (await connection.execute(select(sa_table).order_by(sa_table.c.id))).mappings()
+        ]
+
+
+async def test_a_message_is_stored_once(inbox: tuple[SqlInboxStore, int]) -> None:
+    store, account = inbox
+    chat = await store.upsert_chat(account, CONTACT, T0)
+    assert await store.upsert_chat(account, CONTACT, T0 + timedelta(minutes=1)) == chat
+    assert await store.add_message(account, chat, message("3EB0A")) is True
+    assert await store.add_message(account, chat, message("3EB0A", text="changed")) is False
+    [row] = await rows(store, Message)
+    assert row["text"] == "hi"
+    [chat_row] = await rows(store, Chat)
+    assert chat_row["last_message_at"] == T0 + timedelta(minutes=1)
+    assert chat_row["display_name"] == "Maria"
+
+
+async def test_statuses_only_move_forward(inbox: tuple[SqlInboxStore, int]) -> None:
+    store, account = inbox
+    chat = await store.upsert_chat(account, CONTACT, T0)
+    sent = message("3EB0B", from_me=True)
+    await store.add_message(account, chat, sent)
+    assert await store.advance_status(account, sent.key, Delivery.READ) is Delivery.READ
+    assert await store.advance_status(account, sent.key, Delivery.DELIVERED) is Delivery.READ
+    assert await store.advance_status(account, sent.key, Delivery.FAILED) is Delivery.READ
+    assert await store.advance_status(account, "s1/out/unknown", Delivery.READ) is None
+
+
+async def test_a_learned_identity_merges_the_lid_chat_into_the_phone_chat(
+    inbox: tuple[SqlInboxStore, int],
+) -> None:
+    store, account = inbox
+    lid_chat = await store.upsert_chat(account, LID, T0)
+    phone_chat = await store.upsert_chat(account, CONTACT, T0)
+    await store.add_message(account, lid_chat, message("3EB0C", LID))
+    await store.add_message(account, phone_chat, message("3EB0D"))
+    await store.learn_identity(account, LID.chat_key, CONTACT.chat_key, CONTACT.e164)
+    [chat_row] = await rows(store, Chat)
+    assert (chat_row["chat_key"], chat_row["lid"]) == (CONTACT.chat_key, LID.chat_key)
+    assert {m["chat_id"] for m in await rows(store, Message)} == {chat_row["id"]}
+
+
+async def test_a_lid_chat_alone_becomes_the_phone_chat(inbox: tuple[SqlInboxStore, int]) -> None:
+    store, account = inbox
+    await store.upsert_chat(account, LID, T0)
+    await store.learn_identity(account, LID.chat_key, CONTACT.chat_key, CONTACT.e164)
+    [chat_row] = await rows(store, Chat)
+    assert (chat_row["chat_key"], chat_row["e164"]) == (CONTACT.chat_key, CONTACT.e164)
+
+
+async def test_session_statuses_apply_in_the_order_they_happened(inbox: tuple[SqlInboxStore, int]) -> None:
+    store, account = inbox
+    me = Peer("4915112345678@s.whatsapp.net", e164="+4915112345678", display_name="Anna")
+    assert await store.record_session(
+        account, SessionStatus.CONNECTED, "WORKING", me, T0 + timedelta(seconds=2)
+    )
+    assert not await store.record_session(account, SessionStatus.STARTING, "STARTING", None, T0)  # overtaken
+    assert not await store.record_session(
+        account, SessionStatus.STARTING, "STARTING", None, T0 + timedelta(seconds=2)
+    )
+    assert await store.record_session(
+        account, SessionStatus.LOGGED_OUT, "FAILED", None, T0 + timedelta(seconds=3)
+    )
+    [account_row] = await rows(store, WhatsAppAccount)
+    assert account_row["status"] == "logged_out"
+    assert account_row["e164"] == "+4915112345678"

@@ -1,0 +1,296 @@
+"""Which Pipedrive Person a chat's number belongs to, and which rule said so.
+
+The order (issue 5): the chat's stored link; the local ``PhoneIndex`` of the company's person phones
+(no API cost); only then Pipedrive searches, cheapest-first, as planned by ``plan_searches``. Each stored
+phone is compared with the chat's number by ``phones.compare_phone``:
+
+- **exact**: the stored phone is the same E.164 number and shows all of its national digits
+  ("+49 89 6364 8018", "0049896364-8018", "(089) 63648018", "8963648018" for +498963648018);
+- **country variant**: the same line in another spelling (``phones.equivalent_e164s``), e.g. a Brazilian
+  mobile stored without its 9, an Argentine mobile without the 9 after +54 or in the "15" form, a
+  Mexican mobile with the old 1;
+- **suffix** (fuzzy): digits are dropped from the left of the chat's number until what remains ends the
+  stored phone's digits; fewer than 7 remaining is no match. A stored phone written with a country code
+  that reads as a *different* valid number never matches by suffix (+43 89 63648018 is not
+  +49 89 63648018), since shared last digits across countries are the classic false link.
+
+Choosing among several Persons (``choose``) is deterministic, in this order: the better agreement
+(exact > country variant > suffix); the longer matching suffix; a Person with an open deal, when the
+caller says which have one; the most recently updated; the lowest id. The other candidates are kept in
+``MatchResult.alternatives`` in the same order, for the panel to offer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from server.domain.phones import (
+    MIN_SUFFIX_DIGITS,
+    Agreement,
+    PhoneMatch,
+    best_phone_match,
+    calling_code_and_nsn,
+    common_suffix_length,
+    equivalent_e164s,
+    international_number,
+    phone_digits,
+    to_e164,
+)
+
+MAX_SEARCH_TERM_DIGITS = 9
+
+
+class MatchRule(StrEnum):
+    STORED_LINK = "stored_link"
+    INDEX_EXACT = "index_exact"
+    INDEX_FUZZY = "index_fuzzy"
+    SEARCH_EXACT = "search_exact"
+    SEARCH_FUZZY = "search_fuzzy"
+    COUNTRY_VARIANT = "country_variant"
+    CREATED = "created"
+    MANUAL = "manual"
+
+
+@dataclass(frozen=True, slots=True)
+class PersonPhones:
+    """What matching needs of a Pipedrive Person: its phones as typed, and when it last changed."""
+
+    person_id: int
+    phones: tuple[str, ...]
+    update_time: datetime | None = None
+    is_deleted: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    person_id: int
+    match: PhoneMatch
+    update_time: datetime | None = None
+    has_open_deal: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MatchResult:
+    """The Person a chat is linked to, the rule that found it, and the other candidates (best first)."""
+
+    person_id: int
+    rule: MatchRule
+    alternatives: tuple[int, ...] = ()
+    phone: str | None = None  # the stored phone that matched, as typed
+    suffix_length: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchStep:
+    """One ``GET /api/v2/persons/search?fields=phone`` call (20 tokens, 10 per 2 s)."""
+
+    term: str
+    exact_match: bool
+    field: str = "phone"
+
+
+def candidates_from(
+    e164: str,
+    persons: Iterable[PersonPhones],
+    *,
+    default_region: str | None = None,
+    open_deal_person_ids: Collection[int] | None = None,
+) -> list[Candidate]:
+    """Every Person with a phone agreeing with ``e164`` (deleted Persons and duplicates left out)."""
+    found: dict[int, Candidate] = {}
+    for person in persons:
+        if person.is_deleted:
+            continue
+        match = best_phone_match(e164, person.phones, default_region)
+        if match is None:
+            continue
+        candidate = Candidate(
+            person.person_id,
+            match,
+            person.update_time,
+            has_open_deal=open_deal_person_ids is not None and person.person_id in open_deal_person_ids,
+        )
+        previous = found.get(person.person_id)
+        if previous is None or _rank(candidate) < _rank(previous):
+            found[person.person_id] = candidate
+    return list(found.values())
+
+
+def choose(candidates: Iterable[Candidate], *, from_search: bool) -> MatchResult | None:
+    """The deterministic pick among candidates (see the module docstring), or ``None`` for none."""
+    ordered = sorted(candidates, key=_rank)
+    if not ordered:
+        return None
+    best = ordered[0]
+    rules = _SEARCH_RULES if from_search else _INDEX_RULES
+    return MatchResult(
+        person_id=best.person_id,
+        rule=rules[best.match.agreement],
+        alternatives=tuple(c.person_id for c in ordered[1:]),
+        phone=best.match.phone,
+        suffix_length=best.match.suffix_length,
+    )
+
+
+def plan_searches(e164: str) -> tuple[SearchStep, ...]:
+    """The Pipedrive searches to try, in order, when neither the stored link nor the index knows the number.
+
+    Stop at the first step whose hits give a match (``match_search_hits``). 1–2: exact searches with the
+    full international number with and without "+". 3: a non-exact search on the end of the national
+    number that every country variant shares (at most its last 9 digits), whose hits are filtered by
+    ``compare_phone``: it finds the national, trunk-0, "00" and variant spellings, whether Pipedrive
+    compares digits or the stored text.
+    """
+    number = international_number(e164)
+    digits = number[1:]
+    tails = [calling_code_and_nsn(form)[1] for form in sorted(equivalent_e164s(number))]
+    shared = tails[0]
+    for tail in tails[1:]:
+        shared = shared[len(shared) - common_suffix_length(shared, tail) :]
+    if len(shared) < MIN_SUFFIX_DIGITS:
+        shared = digits[-MIN_SUFFIX_DIGITS:]
+    fuzzy = shared[-MAX_SEARCH_TERM_DIGITS:]
+    steps = [SearchStep("+" + digits, True), SearchStep(digits, True), SearchStep(fuzzy, False)]
+    return tuple(dict.fromkeys(steps))
+
+
+def match_search_hits(
+    e164: str,
+    hits: Iterable[PersonPhones],
+    *,
+    default_region: str | None = None,
+    open_deal_person_ids: Collection[int] | None = None,
+) -> MatchResult | None:
+    """The match among one search step's hits, or ``None`` (then try the next step)."""
+    found = candidates_from(
+        e164, hits, default_region=default_region, open_deal_person_ids=open_deal_person_ids
+    )
+    return choose(found, from_search=True)
+
+
+def _rank(candidate: Candidate) -> tuple[int, int, int, int, float, int]:
+    updated = _aware(candidate.update_time)
+    return (
+        -int(candidate.match.agreement),
+        -candidate.match.suffix_length,
+        0 if candidate.has_open_deal else 1,
+        0 if updated is not None else 1,
+        -updated.timestamp() if updated is not None else 0.0,
+        candidate.person_id,
+    )
+
+
+_INDEX_RULES = {
+    Agreement.EXACT: MatchRule.INDEX_EXACT,
+    Agreement.VARIANT: MatchRule.COUNTRY_VARIANT,
+    Agreement.SUFFIX: MatchRule.INDEX_FUZZY,
+}
+_SEARCH_RULES = {
+    Agreement.EXACT: MatchRule.SEARCH_EXACT,
+    Agreement.VARIANT: MatchRule.COUNTRY_VARIANT,
+    Agreement.SUFFIX: MatchRule.SEARCH_FUZZY,
+}
+
+
+class PhoneIndex:
+    """The company's person phones in memory, so a known number costs no search.
+
+    Keys: the E.164 reading of every stored phone (in ``default_region``, the company's country) and the
+    last 7 digits of every phone, which any suffix match shares. Fill it from
+    ``GET /api/v2/persons?updated_since=<watermark>`` pages with ``apply``: a Person whose phones changed
+    is re-keyed, a deleted one (or one left without phones) is dropped, and a record older than the one
+    held is ignored, so overlapping or replayed pages are harmless.
+    """
+
+    def __init__(self, default_region: str | None = None) -> None:
+        self.default_region = default_region
+        self.watermark: datetime | None = None  # the newest update_time applied: the next updated_since
+        self._persons: dict[int, PersonPhones] = {}
+        self._removed_at: dict[int, datetime | None] = {}
+        self._keys: dict[int, frozenset[str]] = {}
+        self._buckets: dict[str, set[int]] = {}
+
+    def __len__(self) -> int:
+        return len(self._persons)
+
+    def __contains__(self, person_id: object) -> bool:
+        return person_id in self._persons
+
+    def records(self) -> Iterator[PersonPhones]:
+        """The indexed Persons by id (to persist the index, or to check it)."""
+        return (self._persons[person_id] for person_id in sorted(self._persons))
+
+    def apply(self, persons: Iterable[PersonPhones]) -> None:
+        """Take a page of Person records (any order) and advance the watermark."""
+        for person in persons:
+            self.put(person)
+            updated = _aware(person.update_time)
+            if updated is not None and (self.watermark is None or updated > self.watermark):
+                self.watermark = updated
+
+    def put(self, person: PersonPhones) -> bool:
+        """Index one Person record (a deleted one is removed); ``False`` if older than the record held."""
+        updated = _aware(person.update_time)
+        held = self._persons.get(person.person_id)
+        known = _aware(held.update_time) if held is not None else self._removed_at.get(person.person_id)
+        if updated is not None and known is not None and updated < known:
+            return False
+        self._drop(person.person_id)
+        if person.is_deleted or not person.phones:
+            self._removed_at[person.person_id] = updated
+            return True
+        self._removed_at.pop(person.person_id, None)
+        self._persons[person.person_id] = person
+        keys = frozenset(key for phone in person.phones for key in self._phone_keys(phone))
+        self._keys[person.person_id] = keys
+        for key in keys:
+            self._buckets.setdefault(key, set()).add(person.person_id)
+        return True
+
+    def remove(self, person_id: int, *, at: datetime | None = None) -> None:
+        """Forget a Person (deleted or merged away in Pipedrive)."""
+        self._drop(person_id)
+        self._removed_at[person_id] = _aware(at)
+
+    def candidates(
+        self, e164: str, *, open_deal_person_ids: Collection[int] | None = None
+    ) -> list[Candidate]:
+        number = international_number(e164)
+        ids: set[int] = set()
+        for form in equivalent_e164s(number):
+            ids |= self._buckets.get("e164:" + form, set())
+            ids |= self._buckets.get("tail:" + form[-MIN_SUFFIX_DIGITS:], set())
+        persons = (self._persons[person_id] for person_id in sorted(ids))
+        return candidates_from(
+            e164, persons, default_region=self.default_region, open_deal_person_ids=open_deal_person_ids
+        )
+
+    def match(self, e164: str, *, open_deal_person_ids: Collection[int] | None = None) -> MatchResult | None:
+        """The index's answer (index_exact, country_variant or index_fuzzy), or ``None``."""
+        return choose(self.candidates(e164, open_deal_person_ids=open_deal_person_ids), from_search=False)
+
+    def _phone_keys(self, phone: str) -> Iterator[str]:
+        digits = phone_digits(phone)
+        if len(digits) >= MIN_SUFFIX_DIGITS:
+            yield "tail:" + digits[-MIN_SUFFIX_DIGITS:]
+        e164 = to_e164(phone, self.default_region)
+        if e164 is not None:
+            yield "e164:" + e164
+
+    def _drop(self, person_id: int) -> None:
+        self._persons.pop(person_id, None)
+        for key in self._keys.pop(person_id, frozenset()):
+            bucket = self._buckets.get(key)
+            if bucket is not None:
+                bucket.discard(person_id)
+                if not bucket:
+                    del self._buckets[key]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment

@@ -135,3 +135,45 @@ class Message(SQLModel, table=True):
     sent_at: datetime = Field(sa_type=UtcDateTime, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class Installation(SQLModel, table=True):
+    """One Pipedrive user's installation of WaPipe: their OAuth tokens, encrypted at rest."""
+
+    __tablename__ = "installation"
+    __table_args__ = (UniqueConstraint("company_id", "pipedrive_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    pipedrive_user_id: int = Field(index=True)
+    name: str = Field(default="", max_length=255)
+    email: str = Field(default="", max_length=255)
+    is_admin: bool = Field(default=False)
+    access_token_encrypted: str = Field(default="", sa_type=Text)  # Fernet token of the access token
+    refresh_token_encrypted: str = Field(default="", sa_type=Text)
+    expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    scopes: str = Field(default="", max_length=1000)  # comma-separated, as Pipedrive grants them
+    api_domain: str = Field(default="", max_length=255)
+    status: str = Field(default="active", max_length=16)  # active | needs_reauth | uninstalled
+    status_detail: str = Field(default="", max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    uninstalled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
+class CompanySettings(SQLModel, table=True):
+    """What an admin chose on the settings page, and what setup created in Pipedrive."""
+
+    __tablename__ = "company_settings"
+
+    company_id: int = Field(foreign_key="company.id", primary_key=True)
+    import_frequency: str = Field(default="realtime", max_length=16)  # realtime | 1h | 6h | 12h | 24h
+    auto_add_persons: bool = Field(default=True)
+    new_chat_action: str = Field(default="nothing", max_length=16)  # deal | lead | nothing
+    pipeline_id: int | None = Field(default=None)
+    import_groups: bool = Field(default=False)
+    excluded_numbers: str = Field(default="", sa_type=Text)  # E.164 numbers, one per line
+    activity_type_key: str = Field(default="", max_length=100)  # the "WhatsApp chat" type's key_string
+    person_link_field_key: str = Field(default="", max_length=64)  # "WhatsApp chat link" on Person
+    deal_link_field_key: str = Field(default="", max_length=64)  # "WhatsApp chat link" on Deal
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -29,5 +29,9 @@ check:
 lock:
 	VENV=$(VENV) scripts/lock.sh
 
+# Sync engine benchmark (prints JSON); pass BENCH_ARGS="--seconds 60" for the issue's full scenario.
+bench: $(STAMP)
+	$(VENV)/bin/python -m bench.sync_bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

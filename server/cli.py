@@ -80,13 +80,39 @@ def cmd_migrate(args: argparse.Namespace) -> None:
     log.info("database migrated", extra={"revision": args.revision})
 
 
+def cmd_rotate_keys(args: argparse.Namespace) -> None:
+    from server.crypto import SecretBox
+    from server.domain.errors import WaPipeError
+    from server.storage.engine import make_async_engine
+    from server.storage.installations import SqlInstallationStore
+
+    settings = _settings()
+    _configure_logs(settings)
+    _check_migrated(settings)
+
+    async def rotate() -> int:
+        engine = make_async_engine(settings.effective_database_url)
+        try:
+            box = SecretBox.from_setting(settings.encryption_keys.get_secret_value())
+            return await SqlInstallationStore(engine, box).rotate_keys()
+        finally:
+            await engine.dispose()
+
+    try:
+        changed = asyncio.run(rotate())
+    except WaPipeError as error:
+        raise SystemExit(f"wapipe rotate-keys: {error.message}") from None
+    print(f"Re-encrypted the tokens of {changed} installation(s) with the newest key.", flush=True)
+    log.info("encryption keys rotated", extra={"installations": changed})
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from server.demo import demo_addresses, demo_settings_overrides, serve_demo
     from server.storage.migrate import upgrade
 
     os.environ.setdefault("WAPIPE_MODE", Mode.DEMO.value)
     os.environ.setdefault("WAPIPE_LOG_FORMAT", "text")
-    addresses = demo_addresses(args.host, args.port, args.pipedrive_port)
+    addresses = demo_addresses(args.host, args.port, args.pipedrive_port, args.waha_port)
     # The demo is the embedded default: SQLite and in-process jobs, whatever the shell exported.
     settings = _settings(**demo_settings_overrides(addresses))
     if settings.is_production:
@@ -99,10 +125,13 @@ def cmd_demo(args: argparse.Namespace) -> None:
     WaPipe status page    {addresses.wapipe}/
     WaPipe health         {addresses.wapipe}/healthz
     Pipedrive sandbox     {addresses.pipedrive}/   (companies, users and people to open)
+    Install WaPipe        {addresses.wapipe}/install   (Pipedrive's consent page, then back to WaPipe)
+    Link a number         {addresses.pipedrive}/host/settings   (WaPipe's numbers page inside Pipedrive)
+    WhatsApp sandbox      {addresses.waha}/   (the simulated phone: scan the QR, write as a customer)
 """,
         flush=True,
     )
-    asyncio.run(serve_demo(settings, args.host, args.port, args.pipedrive_port))
+    asyncio.run(serve_demo(settings, args.host, addresses))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -138,6 +167,16 @@ def build_parser() -> argparse.ArgumentParser:
     migrate.add_argument("--revision", default="head", help="target revision (default head)")
     migrate.set_defaults(handler=cmd_migrate)
 
+    rotate = commands.add_parser(
+        "rotate-keys",
+        help="re-encrypt stored tokens with the newest encryption key",
+        description=(
+            "Re-encrypt every stored OAuth token with the first key of WAPIPE_ENCRYPTION_KEYS. Put the new "
+            "key first, keep the old ones after it, run this, then remove the old keys."
+        ),
+    )
+    rotate.set_defaults(handler=cmd_rotate_keys)
+
     demo = commands.add_parser(
         "demo",
         help="run the embedded demo on loopback",
@@ -147,6 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=8000, help="WaPipe's port (default 8000)")
     demo.add_argument(
         "--pipedrive-port", type=int, default=8100, help="the Pipedrive sandbox's port (default 8100)"
+    )
+    demo.add_argument(
+        "--waha-port", type=int, default=8200, help="the WhatsApp sandbox's port (default 8200)"
     )
     demo.set_defaults(handler=cmd_demo)
     return parser

@@ -1,4 +1,4 @@
-"""The embedded demo: WaPipe and the Pipedrive sandbox side by side on loopback, with seeded data.
+"""The embedded demo: WaPipe beside the Pipedrive and WAHA sandboxes on loopback, with seeded data.
 
 A composition root like ``server.web.app``: the only place outside the tests that builds the sandboxes.
 """
@@ -11,8 +11,12 @@ from dataclasses import dataclass
 import uvicorn
 
 from sandbox.pipedrive.app import create_app as create_pipedrive_sandbox
+from sandbox.pipedrive.host import configure_host_app
 from sandbox.pipedrive.seed import ALL_SCOPES, seed_demo
 from sandbox.pipedrive.state import Clock, SandboxState
+from sandbox.waha.app import create_app as create_waha_sandbox
+from sandbox.waha.clock import Clock as WahaClock
+from sandbox.waha.state import SandboxState as WahaState
 from server.settings import Settings
 from server.web.app import create_app
 
@@ -21,10 +25,15 @@ from server.web.app import create_app
 class DemoAddresses:
     wapipe: str
     pipedrive: str
+    waha: str
 
 
-def demo_addresses(host: str, port: int, pipedrive_port: int) -> DemoAddresses:
-    return DemoAddresses(wapipe=f"http://{host}:{port}", pipedrive=f"http://{host}:{pipedrive_port}")
+def demo_addresses(host: str, port: int, pipedrive_port: int, waha_port: int) -> DemoAddresses:
+    return DemoAddresses(
+        wapipe=f"http://{host}:{port}",
+        pipedrive=f"http://{host}:{pipedrive_port}",
+        waha=f"http://{host}:{waha_port}",
+    )
 
 
 def demo_settings_overrides(addresses: DemoAddresses) -> dict[str, object]:
@@ -35,6 +44,7 @@ def demo_settings_overrides(addresses: DemoAddresses) -> dict[str, object]:
         "public_url": addresses.wapipe,
         "pipedrive_oauth_url": addresses.pipedrive,
         "pipedrive_api_url": addresses.pipedrive,
+        "waha_url": addresses.waha,
     }
 
 
@@ -49,14 +59,27 @@ def build_pipedrive_sandbox(settings: Settings, addresses: DemoAddresses) -> San
         list(ALL_SCOPES),
         jwt_secret=settings.pipedrive_jwt_secret.get_secret_value(),
     )
+    configure_host_app(state, settings.pipedrive_client_id, settings_url=f"{addresses.wapipe}/numbers")
     return state
 
 
-async def serve_demo(settings: Settings, host: str, port: int, pipedrive_port: int) -> None:
-    addresses = demo_addresses(host, port, pipedrive_port)
-    sandbox = create_pipedrive_sandbox(build_pipedrive_sandbox(settings, addresses))
+def build_waha_sandbox(settings: Settings, addresses: DemoAddresses) -> WahaState:
+    """A WhatsApp gateway on the wall clock whose phone has some history to import once linked."""
+    return WahaState(clock=WahaClock(follow_wall_clock=True), public_url=addresses.waha)
+
+
+async def serve_demo(settings: Settings, host: str, addresses: DemoAddresses) -> None:
+    pipedrive = create_pipedrive_sandbox(build_pipedrive_sandbox(settings, addresses))
+    waha = create_waha_sandbox(
+        build_waha_sandbox(settings, addresses), api_key=settings.waha_api_key.get_secret_value()
+    )
+    apps = [
+        (create_app(settings), addresses.wapipe),
+        (pipedrive, addresses.pipedrive),
+        (waha, addresses.waha),
+    ]
     servers = [
-        uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_config=None)),
-        uvicorn.Server(uvicorn.Config(sandbox, host=host, port=pipedrive_port, log_config=None)),
+        uvicorn.Server(uvicorn.Config(app, host=host, port=int(url.rsplit(":", 1)[1]), log_config=None))
+        for app, url in apps
     ]
     await asyncio.gather(*(server.serve() for server in servers))

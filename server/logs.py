@@ -16,7 +16,7 @@ REDACTED = "[redacted]"
 _CREDENTIAL_PATTERNS = [
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=:-]{8,}"),
     re.compile(
-        r"(?i)((?:access|refresh)_token|client_secret|password|api[_-]?key|authorization|x-api-key)"
+        r"(?i)((?:access|refresh)_token|client_secret|password|api[_-]?key|authorization|x-api-key|(?<=[?&])code)"
         r"([\"']?\s*[:=]\s*[\"']?)(?!(?:bearer|basic)\s|\[redacted\])([^\s\"'&,}]+)"
     ),
 ]

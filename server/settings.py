@@ -8,7 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that mean "nobody set this yet": refused outside demo and test mode.
@@ -20,7 +20,7 @@ DEMO_SECRETS = {
     # A valid Fernet key (32 zero bytes, urlsafe base64) used only in demo and test mode.
     "encryption_keys": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
     "pipedrive_client_secret": "demo-client-secret",
-    "pipedrive_jwt_secret": "demo-jwt-secret",
+    "pipedrive_jwt_secret": "demo-jwt-secret-for-the-sandbox-only",
     "waha_api_key": "demo-waha-api-key",
     "waha_webhook_hmac_key": "demo-waha-hmac-key",
 }
@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     cloud_app_secret: SecretStr = SecretStr("")
     cloud_verify_token: SecretStr = SecretStr("")
     cloud_access_token: SecretStr = SecretStr("")
+
+    # Days a company's data is kept after its last installation is uninstalled (reinstalling cancels it).
+    data_retention_days: int = Field(default=30, ge=1)
 
     media_dir: Path = Path("var/media")
     var_dir: Path = Path("var")

@@ -87,10 +87,19 @@ def test_worker_burst_on_redis_runs_the_heartbeat(tmp_path: Path, redis_url: str
 
 
 def test_demo_serves_the_app_and_the_pipedrive_sandbox(tmp_path: Path) -> None:
-    port, pipedrive_port = _free_port(), _free_port()
+    port, pipedrive_port, waha_port = _free_port(), _free_port(), _free_port()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("WAPIPE_")}
     process = subprocess.Popen(
-        [*WAPIPE, "demo", "--port", str(port), "--pipedrive-port", str(pipedrive_port)],
+        [
+            *WAPIPE,
+            "demo",
+            "--port",
+            str(port),
+            "--pipedrive-port",
+            str(pipedrive_port),
+            "--waha-port",
+            str(waha_port),
+        ],
         env={**clean, "WAPIPE_VAR_DIR": str(tmp_path)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -120,6 +129,13 @@ def test_demo_serves_the_app_and_the_pipedrive_sandbox(tmp_path: Path) -> None:
         )
         assert authorize.status_code == 200
         assert "Allow and install" in authorize.text
+        # The WhatsApp sandbox answers with its key only, and shows its phone page.
+        waha = f"http://127.0.0.1:{waha_port}"
+        assert httpx.get(f"{waha}/api/sessions").status_code == 401
+        assert (
+            httpx.get(f"{waha}/api/sessions", headers={"X-Api-Key": "demo-waha-api-key"}).status_code == 200
+        )
+        assert httpx.get(f"{waha}/", follow_redirects=True).status_code == 200
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=15)

@@ -48,3 +48,11 @@ def test_configure_logging_routes_library_loggers_through_one_handler() -> None:
     assert len(root.handlers) == 1
     assert logging.getLogger("uvicorn.access").propagate
     assert root.handlers[0].format(logging.makeLogRecord({"msg": "x abcdefgh"})).count("[redacted]") == 1
+
+
+def test_oauth_codes_in_access_log_lines_are_redacted() -> None:
+    redact = Redactor()
+    line = redact('127.0.0.1 - "GET /oauth/callback?code=1.2.abcdef123&state=s HTTP/1.1" 302')
+    assert "abcdef123" not in line
+    assert "state=s" in line
+    assert redact("postcode=12345") == "postcode=12345"

@@ -38,7 +38,9 @@ def test_missing_secret_stops_start_up_naming_the_variable(field: str) -> None:
         Settings(**values)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize("placeholder", ["change-me", "CHANGEME", " secret ", "demo-jwt-secret"])
+@pytest.mark.parametrize(
+    "placeholder", ["change-me", "CHANGEME", " secret ", "demo-jwt-secret-for-the-sandbox-only"]
+)
 def test_placeholder_or_demo_secret_is_refused_in_production(placeholder: str) -> None:
     with pytest.raises(ValidationError, match="WAPIPE_PIPEDRIVE_JWT_SECRET"):
         Settings(**{**REAL_SECRETS, "pipedrive_jwt_secret": placeholder})  # type: ignore[arg-type]

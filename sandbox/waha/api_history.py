@@ -102,12 +102,17 @@ async def get_group(request: Request, waha: SandboxState) -> Response:
     return JSONResponse(_group(waha, request))
 
 
+def _cus(jid: str) -> str:
+    return jid.replace("@s.whatsapp.net", "@c.us")
+
+
 async def group_participants(request: Request, waha: SandboxState) -> Response:
     members = _group(waha, request)["Participants"]
     roles = [
         {
-            "id": m["JID"].replace("@s.whatsapp.net", "@c.us"),
-            "role": "admin" if m["IsAdmin"] else "participant",
+            "id": _cus(m["JID"]),
+            "pn": _cus(m["PhoneNumber"]) or None,
+            "role": "superadmin" if m["IsSuperAdmin"] else "admin" if m["IsAdmin"] else "participant",
         }
         for m in members
     ]

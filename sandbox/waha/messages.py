@@ -131,6 +131,18 @@ def _emit_incoming(state: SandboxState, session: Session, message: Message) -> N
         _emit(state, session, "message.any", twin_body)
 
 
+def chat_alt(session: Session, chat_id: str) -> str | None:
+    """The other spelling of a 1:1 chat the gateway knows (phone for a LID, LID for a phone)."""
+    if is_group(chat_id):
+        return None
+    if is_lid(chat_id):
+        phone = session.lids.get(digits(chat_id))
+        return user_jid(phone) if phone else None
+    phone = digits(chat_id)
+    lid = next((lid for lid, pn in session.lids.items() if pn == phone), None)
+    return lid_jid(lid) if lid else None
+
+
 def _author(state: SandboxState, session: Session, sender: str, as_lid: bool) -> tuple[str, str | None, str]:
     """(author JID, alternate JID, phone digits or "") for a sender given as digits, `@c.us` or `@lid`."""
     if is_lid(sender):
@@ -224,6 +236,7 @@ def type_on_phone(
         reply_to=options.get("reply_to"),
     )
     message.source, message.push_name = source, session.push_name
+    message.recipient_alt = chat_alt(session, chat_id)
     _emit(state, session, "message.any", payload(state, session, message))
     schedule_acks(state, session, message)
     return message

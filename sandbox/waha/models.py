@@ -106,6 +106,7 @@ class Message:
     source: str | None = None  # "api" | "app" for our own messages
     push_name: str = ""
     sender_alt: str | None = None  # the other spelling of the author (pn for lid, lid for pn)
+    recipient_alt: str | None = None  # our own 1:1 messages: the other spelling of the chat
 
     @property
     def is_group(self) -> bool:
@@ -196,7 +197,13 @@ class Session:
         return f"{self.phone}@c.us" if self.phone else None
 
     def me(self) -> dict[str, str] | None:
-        return {"id": f"{self.phone}@c.us", "pushName": self.push_name} if self.phone else None
+        """GOWS reports the linked device's own LID next to its phone id (`me.lid`)."""
+        if not self.phone:
+            return None
+        me = {"id": f"{self.phone}@c.us", "pushName": self.push_name}
+        if self.own_lid:
+            me["lid"] = f"{self.own_lid}@lid"
+        return me
 
     def find_message(self, message_id: str) -> Message | None:
         """By raw id or serialized id."""

@@ -70,6 +70,7 @@ def engine_data(message: Message, me_jid: str | None) -> dict[str, Any]:
         "IsGroup": message.is_group,
         "AddressingMode": "lid" if is_lid(message.participant or message.sender) else "pn",
         "SenderAlt": engine_jid(message.sender_alt) if message.sender_alt else "",
+        "RecipientAlt": engine_jid(message.recipient_alt) if message.recipient_alt else "",
         "ID": message.raw_id,
         "Type": "media" if message.media else "text",
         "PushName": message.push_name,
@@ -87,7 +88,6 @@ def message_payload(
     reply: Message | None = None,
     with_source: bool = True,
 ) -> dict[str, Any]:
-    me = session.me_jid or ""
     media: dict[str, Any] | None = None
     if message.media is not None and download_media:
         error = None if media_url else {"message": "media is no longer available on the phone's servers"}
@@ -97,13 +97,15 @@ def message_payload(
             "filename": message.media.filename,
             "error": error,
         }
+    # GOWS: `from` is always the chat (also for our own messages); `to` and `participant` name the
+    # author in groups and are null in 1:1 chats.
     payload: dict[str, Any] = {
         "id": message.id,
         "timestamp": message.timestamp,
-        "from": me if message.from_me else message.chat_id,
+        "from": message.chat_id,
         "fromMe": message.from_me,
-        "to": message.chat_id if message.from_me else me,
-        "participant": message.participant,
+        "to": message.participant if message.is_group else None,
+        "participant": message.participant if message.is_group else None,
         "body": message.body,
         "hasMedia": message.media is not None,
         "media": media,
@@ -125,12 +127,12 @@ def message_payload(
 
 
 def ack_payload(message: Message, ack: int, participant: str | None = None) -> dict[str, Any]:
-    """`message.ack`: group acks name the member who received/read it and carry their suffix."""
-    base = f"{'true' if message.from_me else 'false'}_{message.chat_id}_{message.raw_id}"
+    """`message.ack` as GOWS builds it from a receipt: the id is the message's own (in groups suffixed
+    with the message's author), `participant` and `to` name the member who received/read it."""
     return {
-        "id": f"{base}_{participant}" if participant else message.id,
+        "id": message.id,
         "from": message.chat_id,
-        "to": message.sender if message.from_me else message.chat_id,
+        "to": participant,
         "participant": participant,
         "fromMe": message.from_me,
         "ack": ack,

@@ -104,3 +104,9 @@ def seed_history(state: SandboxState, session: Session) -> None:
     session.lids[ana_lid] = ana
     session.lids[jonas_lid] = jonas
     session.lids.setdefault(HIDDEN_MEMBER.lid or "", None)
+    for contact, lid in ((ana, ana_lid), (jonas, jonas_lid)):
+        for message in session.chats[f"{contact}@c.us"].messages:
+            if message.from_me:
+                message.recipient_alt = f"{lid}@lid"
+            else:
+                message.sender_alt = f"{lid}@lid"

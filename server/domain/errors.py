@@ -180,3 +180,12 @@ class GatewayUnavailable(Transient):
     ) -> None:
         super().__init__(message, reason=reason, retry_after=retry_after)
         self.maybe_sent = maybe_sent
+
+
+# --- installations -------------------------------------------------------------------------------------
+
+
+class NotInstalled(Permanent):
+    """Nobody (or not this user) has installed WaPipe in the Pipedrive company, or they uninstalled it."""
+
+    reason = "not_installed"

@@ -152,8 +152,8 @@ class TransportMessageId:
 
     WAHA spells ids ``true|false_<chatId>_<msgId>[_<participant>]``; the inner ``msgId`` is what WhatsApp
     itself assigned and the only stable part: the chat may be spelled ``@lid`` in one delivery and
-    ``@c.us`` in the next, and group acks append the reading participant. Other transports (Cloud API
-    ``wamid.…``) already give the bare id.
+    ``@c.us`` in the next, and group message ids append the message's author (also on acks, where the
+    reader is a separate field). Other transports (Cloud API ``wamid.…``) already give the bare id.
     """
 
     wa_message_id: str

@@ -26,3 +26,44 @@ class AccountRef:
     company_id: int
     transport: str
     session_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A connected WhatsApp number: one team member's, in one company, on one transport session."""
+
+    id: int
+    company_id: int
+    owner_user_id: int
+    transport: str
+    session_name: str
+    e164: str | None
+    display_name: str
+    status: str
+    status_detail: str
+    last_activity_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxEntry:
+    """A message a user asked to send, and how far it got."""
+
+    id: int
+    client_ref: str
+    company_id: int
+    account_id: int
+    requested_by: int
+    to_chat: str
+    person_id: int | None
+    deal_id: int | None
+    text: str
+    file_id: int | None
+    file_name: str
+    status: str  # queued | sending | sent | failed
+    attempts: int
+    attempt_started_at: datetime | None
+    wa_message_id: str | None
+    message_key: str | None
+    error_reason: str
+    error_message: str
+    created_at: datetime

@@ -2,10 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator, Iterable
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
-from server.domain.models import AccountRef, Company
+from server.domain.matching import PersonPhones
+from server.domain.models import Account, AccountRef, Company, OutboxEntry
+from server.domain.sync import (
+    ActivityWrite,
+    ChatLink,
+    CrmActivity,
+    CrmDeal,
+    CrmFile,
+    CrmLead,
+    CrmPerson,
+    CrmUser,
+    DayPart,
+    IntentClaim,
+    MessageMedia,
+    NewDeal,
+    NewPerson,
+    SyncChat,
+    SyncMessage,
+    SyncSettings,
+)
 from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus
 
 
@@ -60,10 +80,10 @@ class InboxStore(Protocol):
     async def account_for_session(self, transport: str, session_name: str) -> AccountRef | None: ...
 
     async def record_session(
-        self, account_id: int, status: SessionStatus, detail: str, me: Peer | None, at: datetime
+        self, account_id: int, status: SessionStatus, detail: str, me: Peer | None, at: datetime | None
     ) -> bool:
         """Store the session's status (and its number once known) unless a later one is already stored;
-        ``True`` when it was applied."""
+        ``True`` when it was applied. ``at=None``: observed just now from the gateway, always applied."""
         ...
 
     async def upsert_chat(self, account_id: int, peer: Peer, at: datetime) -> int:
@@ -82,4 +102,240 @@ class InboxStore(Protocol):
         self, account_id: int, lid_chat_key: str, pn_chat_key: str, e164: str | None
     ) -> None:
         """A ``@lid`` chat is this phone number's chat: merge the two into the phone one."""
+        ...
+
+
+class AccountStore(Protocol):
+    """Connected numbers; every lookup a person can trigger is scoped by company."""
+
+    async def create(
+        self, *, company_id: int, owner_user_id: int, transport: str, session_name: str
+    ) -> Account:
+        """``InvalidInput`` (reason ``session_exists``) when the session name is taken."""
+        ...
+
+    async def get(self, company_id: int, account_id: int) -> Account | None: ...
+
+    async def for_company(self, company_id: int) -> list[Account]: ...
+
+    async def set_status(self, account_id: int, status: str, detail: str = "") -> None: ...
+
+
+# --- the sync engine ---------------------------------------------------------------------------------
+
+
+class CrmGateway(Protocol):
+    """Pipedrive as the sync engine uses it, for one company (the admin installation's client).
+
+    Errors are the domain's: ``Transient`` (retry; ``BudgetExhausted`` defers to ``retry_after``),
+    ``NotFound``, ``NeedsReauth`` and other ``Permanent`` ones.
+    """
+
+    async def search_persons(self, term: str, *, exact: bool, field: str = "phone") -> list[CrmPerson]:
+        """One ``persons/search`` call (20 tokens, 10 per 2 s); phones as typed."""
+        ...
+
+    def persons_updated_since(self, since: datetime | None, link_field_key: str) -> AsyncIterator[CrmPerson]:
+        """Every Person changed since ``since`` (all of them for ``None``), deleted ones flagged."""
+        ...
+
+    async def create_person(self, person: NewPerson) -> CrmPerson: ...
+
+    async def set_person_field(self, person_id: int, key: str, value: str) -> None: ...
+
+    async def open_deals(self, person_id: int, link_field_key: str) -> list[CrmDeal]:
+        """The Person's open deals, most recently updated first."""
+        ...
+
+    async def first_stage(self, pipeline_id: int | None) -> tuple[int, int]:
+        """``(pipeline id, first stage id)`` of the pipeline, or of the default one for ``None``."""
+        ...
+
+    async def create_deal(self, deal: NewDeal) -> CrmDeal: ...
+
+    async def set_deal_field(self, deal_id: int, key: str, value: str) -> None: ...
+
+    async def create_lead(self, title: str, person_id: int, owner_id: int | None) -> CrmLead: ...
+
+    async def leads_of_person(self, person_id: int) -> list[CrmLead]: ...
+
+    async def find_activity_type(self, name: str) -> str | None:
+        """The ``key_string`` of the active activity type called ``name``."""
+        ...
+
+    async def create_activity_type(self, name: str, icon_key: str) -> str: ...
+
+    async def find_field(self, entity: str, name: str) -> str | None:
+        """The key of the custom field ``name`` on ``entity`` ("person" or "deal")."""
+        ...
+
+    async def create_field(self, entity: str, name: str) -> str: ...
+
+    async def users(self) -> list[CrmUser]: ...
+
+    async def create_activity(self, activity: ActivityWrite) -> int: ...
+
+    async def update_activity(self, activity_id: int, activity: ActivityWrite) -> None:
+        """``NotFound`` when the activity was deleted in Pipedrive."""
+        ...
+
+    async def delete_activity(self, activity_id: int) -> None: ...
+
+    async def activities_of_person(self, person_id: int, *, since: datetime | None) -> list[CrmActivity]:
+        """The Person's activities changed since ``since`` (to find one whose create was not recorded)."""
+        ...
+
+    async def upload_file(
+        self,
+        content: bytes,
+        *,
+        filename: str,
+        mime: str,
+        person_id: int | None = None,
+        deal_id: int | None = None,
+    ) -> int: ...
+
+    async def files_of(self, target: str, target_id: int) -> list[CrmFile]: ...
+
+
+class MediaFiles(Protocol):
+    """Downloaded WhatsApp media on disk (``WAPIPE_MEDIA_DIR``), stored once by content hash."""
+
+    async def save(self, chunks: AsyncIterator[bytes]) -> tuple[str, int, str]:
+        """Store the stream; ``(sha256, size, path)``."""
+        ...
+
+    async def read(self, path: str) -> bytes: ...
+
+
+class PhoneIndexStore(Protocol):
+    """The persisted phone index: a company's Persons and their phones, with the ``updated_since`` mark."""
+
+    async def is_built(self, company_id: int) -> bool: ...
+
+    async def watermark(self, company_id: int) -> datetime | None: ...
+
+    async def set_watermark(self, company_id: int, watermark: datetime | None) -> None:
+        """Record the newest ``update_time`` applied (and that the index has been built)."""
+        ...
+
+    async def persons(self, company_id: int) -> list[PersonPhones]: ...
+
+    async def save_persons(self, company_id: int, persons: Iterable[CrmPerson]) -> None: ...
+
+    async def person_name(self, company_id: int, person_id: int) -> str | None: ...
+
+    async def link_value(self, company_id: int, person_id: int) -> str | None: ...
+
+    async def set_link_value(self, company_id: int, person_id: int, value: str) -> None: ...
+
+
+class SyncStore(Protocol):
+    """The sync engine's state: chat links and leases, day activities, intents, media, settings, problems.
+
+    Every write is idempotent; leases and compare-and-set versions keep concurrent workers apart.
+    """
+
+    async def chat(self, chat_id: int) -> SyncChat | None: ...
+
+    async def chat_by_key(self, account_id: int, chat_key: str) -> SyncChat | None: ...
+
+    async def successor_chat(self, chat_id: int) -> int | None:
+        """The chat a merged-away ``@lid`` chat now lives in."""
+        ...
+
+    async def link(self, chat: SyncChat) -> ChatLink:
+        """The chat's link, created on first use; adopts what was synced for a merged ``@lid`` chat."""
+        ...
+
+    async def save_link(self, link: ChatLink) -> None: ...
+
+    async def acquire_chat(self, chat: SyncChat, *, owner: str, lease: timedelta, now: datetime) -> bool:
+        """Take the chat's lease (``False`` while another owner holds it)."""
+        ...
+
+    async def release_chat(self, chat_id: int, *, owner: str) -> None: ...
+
+    async def settings(self, company_id: int) -> SyncSettings: ...
+
+    async def save_setup_keys(self, company_id: int, changes: dict[str, str]) -> None: ...
+
+    async def installation_email(self, company_id: int, pipedrive_user_id: int) -> str | None: ...
+
+    async def admin_user_id(self, company_id: int) -> int | None: ...
+
+    async def claim_intent(
+        self, company_id: int, key: str, *, owner: str, lease: timedelta, now: datetime
+    ) -> IntentClaim | None:
+        """Claim the write-ahead intent ``key`` (created if new); ``None`` while another lease runs."""
+        ...
+
+    async def complete_intent(self, key: str, result: str, *, now: datetime) -> None: ...
+
+    async def release_intent(self, key: str) -> None: ...
+
+    async def messages_after(self, chat_id: int, cursor: int) -> list[SyncMessage]: ...
+
+    async def has_unseen_messages(self, chat_id: int, cursor: int) -> bool: ...
+
+    async def messages_between(self, chat_id: int, start: datetime, end: datetime) -> list[SyncMessage]: ...
+
+    async def mark_days_dirty(
+        self, chat_id: int, days: Iterable[date], *, now: datetime, cursor: int | None
+    ) -> None:
+        """Mark the days dirty and (atomically) advance the chat's cursor to ``cursor``."""
+        ...
+
+    async def mark_written_days_dirty(self, chat_id: int, *, now: datetime) -> None: ...
+
+    async def has_dirty_days(self, chat_id: int, *, due_before: datetime) -> bool: ...
+
+    async def dirty_days(self, chat_id: int, *, due_before: datetime) -> list[tuple[date, int]]: ...
+
+    async def clear_dirty(self, chat_id: int, day: date, version: int) -> None:
+        """Clear the flag only if the day is still at ``version``."""
+        ...
+
+    async def clear_all_dirty(self, chat_id: int) -> None: ...
+
+    async def day_parts(self, chat_id: int, day: date) -> list[DayPart]: ...
+
+    async def save_part(self, part: DayPart) -> None: ...
+
+    async def drop_part(self, chat_id: int, day: date, part: int) -> None: ...
+
+    async def pending_media(self, chat_id: int) -> list[SyncMessage]: ...
+
+    async def save_media(self, media: MessageMedia) -> None: ...
+
+    async def media_of(self, message_ids: list[int]) -> dict[int, MessageMedia]: ...
+
+    async def media_not_uploaded(
+        self, chat_id: int, company_id: int, target: str, target_id: int
+    ) -> list[tuple[SyncMessage, MessageMedia]]: ...
+
+    async def save_upload(
+        self, company_id: int, sha256: str, target: str, target_id: int, file_id: int
+    ) -> None: ...
+
+
+class OutboxStore(Protocol):
+    """Messages users asked to send; one row per idempotency key (``client_ref``)."""
+
+    async def create(
+        self,
+        *,
+        client_ref: str,
+        company_id: int,
+        account_id: int,
+        requested_by: int,
+        to_chat: str,
+        text: str,
+        fingerprint: str,
+        person_id: int | None = None,
+        deal_id: int | None = None,
+        file_id: int | None = None,
+        file_name: str = "",
+    ) -> tuple[OutboxEntry, bool]:
+        """Store the request unless its ``client_ref`` is known; (entry, newly stored)."""
         ...

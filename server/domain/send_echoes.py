@@ -67,12 +67,13 @@ def is_echo_of(
     """Whether ``echo`` can be the message an interrupted send delivered.
 
     ``chat_keys`` are the canonical keys of the chat we sent to, with its known aliases (the ``@lid`` and
-    the phone spelling of one contact).
+    the phone spelling of one contact). The echo's own alias counts too: a message sent to a ``@lid`` comes
+    back keyed by the phone number when the gateway knows it, with the LID in ``chat.lid``.
     """
     return (
         echo.from_me
         and echo.sent_at >= attempt_started_at - CLOCK_SKEW
-        and echo.chat.chat_key in chat_keys
+        and (echo.chat.chat_key in chat_keys or echo.chat.lid in chat_keys)
         and echo_fingerprint(echo) == send_fingerprint(message)
     )
 

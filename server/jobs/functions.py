@@ -13,6 +13,11 @@ from arq.cron import CronJob
 from arq.worker import Function, func
 
 from server.jobs.inbound import catch_up_account, process_inbound_event, sweep_inbound
+from server.jobs.purge import purge_uninstalled_companies
+from server.jobs.send import MAX_SEND_TRIES, send_outbox
+from server.jobs.sessions import watch_sessions
+from server.jobs.setup import SETUP_JOB, setup_company
+from server.jobs.sync import fetch_chat_media, flush_batched, sync_chat, sync_watchdog
 
 
 async def heartbeat(ctx: dict[str, Any]) -> None:
@@ -24,8 +29,25 @@ FUNCTIONS: list[Function] = [
     func(process_inbound_event, name="process_inbound_event", max_tries=8),
     # keep_result=0: the job id frees up at once, so the next reconnect can queue another catch-up.
     func(catch_up_account, name="catch_up_account", keep_result=0, max_tries=8),
+    # keep_result=0: a reinstall within the hour runs set-up again (it finds what exists, fixes the rest).
+    func(setup_company, name=SETUP_JOB, keep_result=0, max_tries=8),
+    # keep_result=0: a chat's next messages can queue its sync as soon as the previous run finished.
+    func(sync_chat, name="sync_chat", keep_result=0, max_tries=30, timeout=600),
+    func(fetch_chat_media, name="fetch_chat_media", keep_result=0, max_tries=6),
+    func(send_outbox, name="send_outbox", max_tries=MAX_SEND_TRIES),
 ]
 CRON_JOBS: list[CronJob] = [
     cron(heartbeat, name="heartbeat", second={0, 30}, run_at_startup=True, keep_result=0),
     cron(sweep_inbound, name="sweep_inbound", second={15}, keep_result=0),
+    cron(watch_sessions, name="watch_sessions", second={45}, keep_result=0),
+    cron(flush_batched, name="flush_batched", second={40}, keep_result=0),
+    cron(sync_watchdog, name="sync_watchdog", second={50}, keep_result=0),
+    cron(
+        purge_uninstalled_companies,
+        name="purge_uninstalled_companies",
+        hour={3},
+        minute={17},
+        second={0},
+        keep_result=0,
+    ),
 ]

@@ -15,6 +15,7 @@ from arq.worker import Retry
 from server.domain.errors import MalformedWebhook, Transient, WaPipeError
 from server.domain.whatsapp import WhatsAppTransport
 from server.jobs.retry import retry_for
+from server.jobs.sync import enqueue_sync
 from server.services.ingest import IngestOutcome, ingest_events
 from server.storage.inbound_events import SqlInboundEventStore
 from server.storage.inbox import SqlInboxStore
@@ -67,11 +68,15 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
 async def _follow_up(ctx: dict[str, Any], outcome: IngestOutcome) -> None:
     for account_id in outcome.reconnected:
         await ctx["queue"].enqueue("catch_up_account", account_id, job_id=catch_up_job_id(account_id))
+    await enqueue_sync(ctx, {chat_id for _, chat_id in outcome.new_messages})
 
 
-async def catch_up_account(ctx: dict[str, Any], account_id: int) -> str:
+async def catch_up_account(ctx: dict[str, Any], account_id: int, trigger: str = "reconnect") -> str:
     """Fetch what the number sent and received since the newest stored message (or the first import
-    window) and feed it through the same idempotent ingest path."""
+    window) and feed it through the same idempotent ingest path.
+
+    ``trigger`` is ``reconnect`` (the session came back: a gap is expected) or ``watchdog`` (a routine
+    check of a session that looked fine: anything found was missed by webhooks)."""
     inbox: SqlInboxStore = ctx["inbox"]
     account = await ctx["accounts"].by_id(account_id)
     if account is None:
@@ -90,6 +95,7 @@ async def catch_up_account(ctx: dict[str, Any], account_id: int) -> str:
                 account.session_name, None, since=since, limit=HISTORY_PAGE, offset=offset
             )
             outcome = await ingest_events([batch], transport=account.transport, store=inbox)
+            await enqueue_sync(ctx, {chat_id for _, chat_id in outcome.new_messages})
             new += len(outcome.new_messages)
             duplicates += outcome.duplicates
             offset = batch.next_offset
@@ -100,7 +106,12 @@ async def catch_up_account(ctx: dict[str, Any], account_id: int) -> str:
         log.warning("catch-up stopped", extra={"account": account_id, "reason": error.reason})
         return f"stopped: {error.reason}"
     if offset is not None:  # more than one run's worth: continue in a fresh job
-        await ctx["queue"].enqueue("catch_up_account", account_id, defer_by=timedelta(seconds=1))
+        await ctx["queue"].enqueue("catch_up_account", account_id, trigger, defer_by=timedelta(seconds=1))
+    if new and trigger == "watchdog":
+        # The session looked fine, yet messages reached history only: its webhooks are not arriving.
+        detail = f"{new} messages missed by webhooks were recovered at {datetime.now(UTC):%H:%M} UTC"
+        await ctx["accounts"].set_status(account.id, account.status, detail)
+        log.warning("catch-up recovered missed messages", extra={"account": account_id, "count": new})
     return f"{new} new, {duplicates} already stored"
 
 

@@ -131,12 +131,16 @@ class InProcessQueue:
         if self._loop_task is None:
             self._loop_task = asyncio.create_task(self._run_forever(), name="wapipe-jobs")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop taking jobs; let running ones finish for up to ``grace`` seconds, then cancel them
+        (a cancelled job runs again from its stored state: every job is safe to run twice)."""
         if self._loop_task is not None:
             self._loop_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._loop_task
             self._loop_task = None
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=grace)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -161,8 +165,10 @@ class InProcessQueue:
             self._run_cron()
             self._tick()
             self._wake.clear()
+            # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow the cancel that stop() sends.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_delay)
+                async with asyncio.timeout(self._poll_delay):
+                    await self._wake.wait()
 
     def _tick(self) -> None:
         now = self._clock()

@@ -6,16 +6,17 @@ import logging
 from datetime import UTC
 from typing import Any
 
+import httpx
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from server.jobs.arq_queue import QUEUE_NAME, ArqQueue
-from server.jobs.context import job_context
+from server.jobs.context import job_context, pipedrive_wiring
 from server.jobs.functions import CRON_JOBS, FUNCTIONS
 from server.settings import Settings
 from server.storage.engine import make_async_engine
 from server.storage.migrate import ensure_migrated
-from server.transports import build_transports, waha_http_client
+from server.transports import UPSTREAM_TIMEOUT, build_transports, waha_http_client
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +32,18 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
         engine = make_async_engine(settings.effective_database_url)
         await ensure_migrated(engine)
         waha_http = waha_http_client(settings)
+        pipedrive_http = httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT, headers={"User-Agent": "WaPipe"})
         ctx.update(job_context(engine, kind="worker", transports=build_transports(settings, waha_http)))
+        ctx.update(pipedrive_wiring(settings, engine, pipedrive_http).job_entries())
         ctx["waha_http"] = waha_http
+        ctx["pipedrive_http"] = pipedrive_http
         ctx["queue"] = ArqQueue(ctx["redis"], queue_name=QUEUE_NAME)
         log.info("worker ready", extra={"runner": ctx["runner_name"]})
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        if "waha_http" in ctx:
-            await ctx["waha_http"].aclose()
+        for client in ("waha_http", "pipedrive_http"):
+            if client in ctx:
+                await ctx[client].aclose()
         if "engine" in ctx:
             await ctx["engine"].dispose()
 

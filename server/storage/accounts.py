@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
@@ -10,23 +9,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.errors import InvalidInput
+from server.domain.models import Account
 from server.storage.tables import WhatsAppAccount, utcnow
 
 _table = WhatsAppAccount.__table__  # type: ignore[attr-defined]
-
-
-@dataclass(frozen=True, slots=True)
-class Account:
-    id: int
-    company_id: int
-    owner_user_id: int
-    transport: str
-    session_name: str
-    e164: str | None
-    display_name: str
-    status: str
-    status_detail: str
-    last_activity_at: datetime | None
 
 
 def _account(row: object) -> Account:
@@ -74,6 +60,13 @@ class SqlAccountStore:
     async def get(self, company_id: int, account_id: int) -> Account | None:
         query = select(_table).where(_table.c.company_id == company_id, _table.c.id == account_id)
         return await self._one(query)
+
+    async def watched(self) -> list[Account]:
+        """Every account whose session may be running (not logged out or unlinked): for the watcher."""
+        stopped = ["logged_out", "unlinked"]
+        query = select(_table).where(_table.c.status.not_in(stopped)).order_by(_table.c.id)
+        async with self._engine.connect() as connection:
+            return [_account(row) for row in (await connection.execute(query)).mappings()]
 
     async def for_company(self, company_id: int) -> list[Account]:
         query = select(_table).where(_table.c.company_id == company_id).order_by(_table.c.id)

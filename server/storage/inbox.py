@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -18,6 +18,7 @@ _chats = Chat.__table__  # type: ignore[attr-defined]
 _messages = Message.__table__  # type: ignore[attr-defined]
 
 STATUS_RACE_ATTEMPTS = 5
+UNLINKED = "unlinked"  # the owner unlinked the number in WaPipe: late gateway events do not revive it
 
 
 class SqlInboxStore:
@@ -33,27 +34,38 @@ class SqlInboxStore:
         return AccountRef(*row) if row else None
 
     async def record_session(
-        self, account_id: int, status: SessionStatus, detail: str, me: Peer | None, at: datetime
+        self, account_id: int, status: SessionStatus, detail: str, me: Peer | None, at: datetime | None
     ) -> bool:
-        where = _accounts.c.id == account_id
+        now = utcnow()
+        stamp = at or now
+        values: dict[str, object] = {"status": status.value, "status_detail": detail[:500], "updated_at": now}
+        if status is SessionStatus.CONNECTED:
+            values["last_activity_at"] = stamp
+        if at is None:
+            # Observed just now by asking the gateway: the current truth, whatever the gateway's clock says.
+            values["status_at"] = case((_accounts.c.status_at > now, _accounts.c.status_at), else_=now)
+            conditions = [_accounts.c.id == account_id]
+        else:
+            values["status_at"] = at
+            # One conditional UPDATE each, so concurrent jobs cannot apply an older status over a newer one.
+            later = (_accounts.c.status_at.is_(None)) | (_accounts.c.status_at < at)
+            conditions = [
+                later,
+                (_accounts.c.status_at == at) & _accounts.c.status.in_(_stages_up_to(status)),
+            ]
+        applied = False
         async with self._engine.begin() as connection:
-            row = (
-                await connection.execute(select(_accounts.c.status, _accounts.c.status_at).where(where))
-            ).first()
-            if row is None or not session_status_is_newer(status, at, row.status, row.status_at):
-                return False
-            values: dict[str, object] = {
-                "status": status.value,
-                "status_detail": detail[:500],
-                "status_at": at,
-                "updated_at": utcnow(),
-            }
-            if status is SessionStatus.CONNECTED:
-                values["last_activity_at"] = at
-            await connection.execute(update(_accounts).where(where).values(**values))
-        if me is not None and me.e164:
+            for condition in conditions:
+                condition = condition & (_accounts.c.status != UNLINKED)  # only relinking revives it
+                statement = (
+                    update(_accounts).where((_accounts.c.id == account_id) & condition).values(**values)
+                )
+                if (await connection.execute(statement)).rowcount == 1:
+                    applied = True
+                    break
+        if applied and me is not None and me.e164:
             await self._set_number(account_id, me.e164, me.display_name or "")
-        return True
+        return applied
 
     async def _set_number(self, account_id: int, e164: str, name: str) -> None:
         try:
@@ -199,7 +211,6 @@ class SqlInboxStore:
         return _aware(value)
 
 
-# When two statuses carry the same instant, the later stage of a session's life wins.
 _SESSION_STAGE = {
     SessionStatus.STOPPED: 0,
     SessionStatus.STARTING: 1,
@@ -212,18 +223,9 @@ _SESSION_STAGE = {
 }
 
 
-def session_status_is_newer(
-    status: SessionStatus, at: datetime, stored: str, stored_at: datetime | None
-) -> bool:
-    """Statuses are applied in the order they happened: webhooks overtake each other."""
-    if stored_at is None:
-        return True
-    stored_at = _aware(stored_at) or stored_at
-    if at != stored_at:
-        return at > stored_at
-    known = {member.value: member for member in SessionStatus}
-    previous = known.get(stored)
-    return previous is None or _SESSION_STAGE[status] >= _SESSION_STAGE[previous]
+def _stages_up_to(status: SessionStatus) -> list[str]:
+    """Statuses a same-instant ``status`` may replace: the later stage of a session's life wins."""
+    return [member.value for member, stage in _SESSION_STAGE.items() if stage <= _SESSION_STAGE[status]]
 
 
 async def _chat_id(connection: AsyncConnection, account_id: int, chat_key: str) -> int | None:

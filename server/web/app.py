@@ -12,11 +12,20 @@ from starlette.staticfiles import StaticFiles
 
 from server.settings import Settings
 from server.transports import CLOUD_WEBHOOK_PATH, WAHA_WEBHOOK_PATH
-from server.web import health, webhooks
+from server.web import health, numbers, oauth, webhooks
 from server.web.resources import Upstreams, open_resources
-from server.web.security_headers import SecurityHeadersMiddleware
+from server.web.security_headers import PIPEDRIVE_FRAME_ANCESTORS, SecurityHeadersMiddleware, origin_of
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+
+
+def frame_ancestors(settings: Settings) -> list[str]:
+    """Pipedrive frames our panels; outside production so does the local Pipedrive sandbox."""
+    allowed = list(PIPEDRIVE_FRAME_ANCESTORS)
+    sandbox = origin_of(settings.pipedrive_oauth_url)
+    if not settings.is_production and sandbox and sandbox not in allowed:
+        allowed.append(sandbox)
+    return allowed
 
 
 def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starlette:
@@ -32,8 +41,19 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         Route("/healthz", health.healthz, methods=["GET"], name="healthz"),
         Route(WAHA_WEBHOOK_PATH, webhooks.waha_webhook, methods=["POST"], name="waha_webhook"),
         Route(CLOUD_WEBHOOK_PATH, webhooks.cloud_webhook, methods=["GET", "POST"], name="cloud_webhook"),
+        Route("/numbers", numbers.numbers_page, methods=["GET"], name="numbers_page"),
+        Route("/numbers", numbers.start_linking, methods=["POST"], name="numbers_link"),
+        Route("/numbers/list", numbers.numbers_list, methods=["GET"], name="numbers_list"),
+        Route("/numbers/{account_id:int}/pairing", numbers.pairing, methods=["GET"], name="numbers_pairing"),
+        Route("/numbers/{account_id:int}/unlink", numbers.unlink, methods=["POST"], name="numbers_unlink"),
+        Route(oauth.INSTALL_PATH, oauth.install, methods=["GET"], name="install"),
+        Route(oauth.CALLBACK_PATH, oauth.callback, methods=["GET"], name="oauth_callback"),
+        Route(oauth.CALLBACK_PATH, oauth.uninstall, methods=["DELETE"], name="oauth_uninstall"),
+        Route(oauth.CALLBACK_PATH, oauth.visibility_notice, methods=["POST"], name="oauth_notice"),
+        Route(oauth.INSTALLED_PATH, oauth.installed, methods=["GET"], name="installed"),
+        Route(f"{oauth.INSTALLED_PATH}/setup", oauth.setup_status, methods=["GET"], name="installed_setup"),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=frame_ancestors(settings))
     return app

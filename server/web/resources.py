@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.domain.ports import JobQueue
 from server.domain.whatsapp import WhatsAppTransport
 from server.jobs.arq_queue import ArqQueue
-from server.jobs.context import job_context
+from server.jobs.context import PipedriveWiring, job_context, pipedrive_wiring
 from server.jobs.functions import CRON_JOBS, FUNCTIONS
 from server.jobs.inprocess import InProcessQueue
 from server.settings import Settings
@@ -31,6 +31,7 @@ class Resources:
     pipedrive_http: httpx.AsyncClient
     waha_http: httpx.AsyncClient
     transports: dict[str, WhatsAppTransport]
+    pipedrive: PipedriveWiring
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -58,6 +59,7 @@ async def open_resources(settings: Settings, upstreams: Upstreams | None = None)
         )
         waha_http = await stack.enter_async_context(waha_http_client(settings, transport=upstreams.waha))
         transports = build_transports(settings, waha_http)
+        pipedrive = pipedrive_wiring(settings, engine, pipedrive_http)
         queue: ArqQueue | InProcessQueue
         if settings.redis_url:
             queue = ArqQueue.from_url(settings.redis_url)
@@ -65,9 +67,10 @@ async def open_resources(settings: Settings, upstreams: Upstreams | None = None)
             backend = "arq on Redis"
         else:
             ctx = job_context(engine, kind="web", transports=transports)
+            ctx.update(pipedrive.job_entries())
             queue = InProcessQueue(FUNCTIONS, CRON_JOBS, ctx=ctx)
             ctx["queue"] = queue
             await queue.start()
             stack.push_async_callback(queue.stop)
             backend = "in-process"
-        yield Resources(settings, engine, queue, backend, pipedrive_http, waha_http, transports)
+        yield Resources(settings, engine, queue, backend, pipedrive_http, waha_http, transports, pipedrive)

@@ -160,6 +160,22 @@ class WahaTransport:
         )
         return get_str(as_object(answer), "value")
 
+    async def pairing_qr_image(self, account_id: str) -> bytes | None:
+        """The QR code as WAHA renders it (PNG), to show as is; ``None`` when there is none to scan."""
+        try:
+            response = await self.http.get(
+                f"/api/{_q(_session(account_id))}/auth/qr", headers={"Accept": "image/png"}
+            )
+        except httpx.HTTPError as error:
+            raise waha_error(error) from error
+        if response.status_code in (400, 404, 422):
+            return None
+        if not response.is_success:
+            raise waha_error(response)
+        if not response.headers.get("content-type", "").startswith("image/png"):
+            return None
+        return response.content
+
     async def pairing_code(self, account_id: str, e164: str) -> str | None:
         body = {"phoneNumber": wa_user_from_e164(e164)}
         answer = await self._json("POST", f"/api/{_q(_session(account_id))}/auth/request-code", json=body)
@@ -190,7 +206,12 @@ class WahaTransport:
         self, account_id: str, message: OutboundMessage, *, since: datetime, exclude: Collection[str] = ()
     ) -> SendResult | None:
         """The oldest own message in the chat since ``since`` that matches ``message`` and is not in
-        ``exclude`` (wa_message_ids already claimed by other outbox rows)."""
+        ``exclude`` (wa_message_ids already claimed by other outbox rows).
+
+        Messages WAHA reports as sent through its API come before ones typed on the phone; among equals
+        the oldest wins, and within one second (WAHA's timestamp resolution) the one listed last, since
+        WAHA lists history newest first.
+        """
         batch = await self._messages(
             account_id,
             legacy_chat_id(message.to),
@@ -204,11 +225,11 @@ class WahaTransport:
         candidates = sorted(
             (
                 echo
-                for echo in batch.messages
+                for echo in reversed(batch.messages)
                 if echo.wa_message_id not in exclude
                 and is_echo_of(echo, message, attempt_started_at=since, chat_keys=chat_keys)
             ),
-            key=lambda echo: echo.sent_at,
+            key=lambda echo: (not echo.from_api, echo.sent_at),
         )
         if not candidates:
             return None

@@ -71,6 +71,15 @@ def _error_for_response(response: httpx.Response, *, maybe_sent: bool) -> WaPipe
             f"reconnect the number by scanning the QR code"
         )
     if status == 429:
+        if maybe_sent:
+            # A gateway may answer 429 after it already handed the message to WhatsApp; the outbox must
+            # look for it before sending again (see server.domain.send_echoes).
+            return GatewayUnavailable(
+                f"WAHA is rate limiting: {text}",
+                reason="rate_limited",
+                retry_after=_retry_after(response),
+                maybe_sent=True,
+            )
         return Transient(
             f"WAHA is rate limiting: {text}", reason="rate_limited", retry_after=_retry_after(response)
         )

@@ -165,9 +165,9 @@ def parse_ack(payload: JsonObject, *, account_id: str, at: datetime) -> StatusCh
     from_me = get_bool(payload, "fromMe")
     if from_me is None:
         from_me = parts.from_me if parts.from_me is not None else True
-    recipient_id = (
-        get_str(payload, "participant") or parts.participant or parts.chat_id or get_str(payload, "from")
-    )
+    # The id's participant suffix names the message's author, not the reader: GOWS builds ack ids from
+    # the receipt's MessageSender (us, for our own messages). The reader is ``participant``.
+    recipient_id = get_str(payload, "participant") or parts.chat_id or get_str(payload, "from")
     recipient = _jid_or_none(recipient_id)
     return StatusChanged(
         account_id=account_id,
@@ -249,8 +249,7 @@ def _sender(
     if from_me:
         if me is not None:
             return me
-        own = _jid_or_none(from_id)
-        return peer_for(own) if own is not None and not own.is_group else Peer(chat_key="me")
+        return _own_peer(payload, chat_jid=chat_jid, from_id=from_id)
     name = _push_name(payload)
     if not chat_jid.is_group:
         return replace(chat, display_name=name) if name else chat
@@ -258,6 +257,19 @@ def _sender(
     if participant is None:
         return Peer(chat_key=chat.chat_key, is_group=True)
     return peer_for(participant, display_name=name, alt=_jid_or_none(alts.get(participant.chat_key)))
+
+
+def _own_peer(payload: JsonObject, *, chat_jid: Jid, from_id: str | None) -> Peer:
+    """Our own number when no envelope ``me`` says it (history answers).
+
+    WEBJS puts our id in ``from``; GOWS puts the chat there and our device in ``_data.Info.Sender``.
+    """
+    info = get_object(get_object(payload, "_data"), "Info")
+    for spelling in (from_id, get_str(info, "Sender")):
+        own = _jid_or_none(spelling)
+        if own is not None and own.kind is JidKind.PHONE and own.chat_key != chat_jid.chat_key:
+            return peer_for(own)
+    return Peer(chat_key="me")
 
 
 def _push_name(payload: JsonObject) -> str | None:
@@ -279,7 +291,10 @@ def _alternate_ids(payload: JsonObject) -> dict[str, str]:
     pairs.append((get_str(key, "participant"), get_str(key, "participantAlt")))
     info = get_object(data, "Info")
     pairs.append((get_str(info, "Sender"), get_str(info, "SenderAlt")))
-    pairs.append((get_str(info, "Chat"), get_str(info, "RecipientAlt")))
+    if get_bool(info, "IsFromMe") is True and get_bool(info, "IsGroup") is not True:
+        # whatsmeow's RecipientAlt is the chat's other spelling only on our own 1:1 messages; on incoming
+        # ones it may name our own alternate id, which must never be merged into the contact.
+        pairs.append((get_str(info, "Chat"), get_str(info, "RecipientAlt")))
     found: dict[str, str] = {}
     for first, second in pairs:
         a, b = _jid_or_none(first), _jid_or_none(second)
@@ -301,7 +316,8 @@ def _media(payload: JsonObject) -> MediaRef | None:
         return None
     mime = get_str(media, "mimetype")
     data = get_object(payload, "_data")
-    voice = get_bool(data, "ptt") is True or get_str(data, "type") == "ptt"
+    audio = get_object(get_object(data, "Message"), "audioMessage")  # GOWS: whatsmeow's raw message
+    voice = get_bool(data, "ptt") is True or get_str(data, "type") == "ptt" or get_bool(audio, "PTT") is True
     locator = None if media is None or media.get("error") not in (None, False) else get_str(media, "url")
     return MediaRef(
         kind=media_kind(mime, voice=voice),

@@ -41,10 +41,9 @@ def test_link_by_scanning_then_chat_as_a_customer(page: Page, base_url: str, art
     expect(page.locator("#screen-app")).to_be_visible()
     expect(page.locator("#status")).to_have_text("WORKING")
     expect(page.locator("#me-number")).to_have_text("+4915155501234")
-    assert api.get("/api/sessions/default/me").json() == {
-        "id": "4915155501234@c.us",
-        "pushName": "Mia Schmidt",
-    }
+    me = api.get("/api/sessions/default/me").json()
+    assert (me["id"], me["pushName"]) == ("4915155501234@c.us", "Mia Schmidt")
+    assert me["lid"].endswith("@lid")
     expect(page.locator("#chat-list li")).to_have_count(3)  # the history a linked phone already has
 
     page.select_option("#customer", "447911123456")

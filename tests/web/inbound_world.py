@@ -15,8 +15,9 @@ from starlette.applications import Starlette
 from sandbox.waha.app import create_app as create_waha
 from sandbox.waha.clock import Clock
 from sandbox.waha.state import SandboxState as WahaState
+from server.domain.models import Account
 from server.settings import Settings
-from server.storage.accounts import Account, SqlAccountStore
+from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.migrate import upgrade
 from server.storage.tables import Chat, InboundEvent, Message

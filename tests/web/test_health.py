@@ -98,3 +98,28 @@ async def test_every_response_carries_the_security_headers(make_settings: Callab
             assert response.headers["x-content-type-options"] == "nosniff", path
             assert "script-src 'self'" in response.headers["content-security-policy"], path
             assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin", path
+
+
+async def test_only_pipedrive_may_frame_our_pages(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings(pipedrive_oauth_url="http://127.0.0.1:8100")
+    upgrade(settings.effective_database_url)
+    async with running_app(settings) as (_, client):
+        policy = (await client.get("/")).headers["content-security-policy"]
+    assert "frame-ancestors https://*.pipedrive.com http://127.0.0.1:8100" in policy
+
+
+def test_production_allows_no_sandbox_framing() -> None:
+    from server.settings import Settings as RealSettings
+    from server.web.app import frame_ancestors
+
+    production = RealSettings(
+        secret_key="k" * 40,
+        encryption_keys="0" * 43 + "=",
+        pipedrive_client_id="abc",
+        pipedrive_client_secret="s" * 40,
+        pipedrive_jwt_secret="j" * 40,
+        waha_api_key="w" * 32,
+        waha_webhook_hmac_key="h" * 32,
+        pipedrive_oauth_url="http://127.0.0.1:8100",
+    )
+    assert frame_ancestors(production) == ["https://*.pipedrive.com"]

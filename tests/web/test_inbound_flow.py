@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from server.domain.whatsapp import MediaKind, OutboundMedia, OutboundMessage
+from server.jobs.inbound import catch_up_account
+from server.jobs.sessions import watch_sessions
 from server.settings import Settings
 from server.storage.tables import WhatsAppAccount
 from tests.web.inbound_world import LINKED_NUMBER, SESSION, InboundWorld, inbound_world
@@ -112,3 +114,29 @@ async def test_a_logout_shows_the_number_disconnected(world: InboundWorld) -> No
     await world.settle()
     [account] = await world.rows(WhatsAppAccount)
     assert account["status"] != "connected"
+
+
+async def test_the_session_watcher_notices_a_logout_that_sent_no_webhook(world: InboundWorld) -> None:
+    world.waha.faults(SESSION).silent = True
+    world.waha.phone_logout(SESSION)
+    await world.settle()
+    [account] = await world.rows(WhatsAppAccount)
+    assert account["status"] == "connected"  # nothing told us yet
+    result = await watch_sessions(world.resources.queue.ctx)  # type: ignore[attr-defined]
+    assert result.startswith("1 checked")
+    [account] = await world.rows(WhatsAppAccount)
+    assert account["status"] != "connected"
+
+
+async def test_the_watchdog_recovers_what_a_silent_session_did_not_deliver(world: InboundWorld) -> None:
+    world.waha.receive(SESSION, CUSTOMER, "delivered")
+    await world.settle()
+    world.waha.faults(SESSION).silent = True
+    world.waha.receive(SESSION, CUSTOMER, "never pushed")
+    await world.settle()
+    assert [m["text"] for m in await world.messages()] == ["delivered"]
+    ctx = {**world.resources.queue.ctx, "job_try": 1}  # type: ignore[attr-defined]
+    assert await catch_up_account(ctx, world.account.id, "watchdog") == "1 new, 1 already stored"
+    assert {m["text"] for m in await world.messages()} == {"delivered", "never pushed"}
+    [account] = await world.rows(WhatsAppAccount)
+    assert "1 messages missed by webhooks were recovered" in account["status_detail"]

@@ -9,6 +9,7 @@ import pytest
 from server.whatsapp.waha import WahaTransport
 from tests.whatsapp.waha_fake import API_KEY, BASE_URL, FakeWaha
 from tests.whatsapp.waha_samples import HMAC_KEY, NOW_MS
+from tests.whatsapp.waha_sandbox_world import World, open_world
 
 NOW = datetime.fromtimestamp(NOW_MS / 1000, UTC)
 
@@ -35,3 +36,17 @@ def waha(waha_http: httpx.AsyncClient) -> WahaTransport:
         clock=lambda: NOW,
         max_media_bytes=1024,
     )
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    """The WAHA adapter against the WAHA sandbox (see ``waha_sandbox_world``)."""
+    async for opened in open_world():
+        yield opened
+
+
+@pytest.fixture
+async def linked(world: World) -> World:
+    """``world`` with the account connected, scanned and its linking events consumed."""
+    await world.link()
+    return world

@@ -299,9 +299,15 @@ class TestSend:
         fake_waha.on_call(
             "POST", "/api/sendText", lambda _r: httpx.Response(429, headers={"Retry-After": "7"})
         )
-        with pytest.raises(Transient) as caught:
+        with pytest.raises(GatewayUnavailable) as caught:
             await waha.send("acct-7", TEXT)
+        # a 429 on a send may come after the gateway sent it: maybe_sent, like a 5xx or a timeout
         assert caught.value.reason == "rate_limited" and caught.value.retry_after == 7.0
+        assert caught.value.maybe_sent
+        fake_waha.on_call("GET", "/api/acct-7/chats", lambda _r: httpx.Response(429))
+        with pytest.raises(Transient) as limited:
+            await waha.list_chats("acct-7")
+        assert not isinstance(limited.value, GatewayUnavailable) and limited.value.reason == "rate_limited"
         waha.http.headers["X-Api-Key"] = "wrong"
         with pytest.raises(Unauthorized):
             await waha.send("acct-7", TEXT)
@@ -333,6 +339,25 @@ class TestFindSent:
         assert int(request.url.params["filter.timestamp.gte"]) == now_s - 30
         again = await waha.find_sent("acct-7", TEXT, since=NOW, exclude={"FIRST"})
         assert again is not None and again.wa_message_id == "NEWER"
+
+    async def test_prefers_api_sends_and_the_first_of_one_second(
+        self, waha: WahaTransport, fake_waha: FakeWaha
+    ) -> None:
+        now_s = NOW_MS // 1000
+        same = {"fromMe": True, "body": "Hello Ana", "timestamp": now_s}
+        fake_waha.on(
+            "GET",
+            "/api/acct-7/chats/4915112345678%40c.us/messages",
+            [  # newest first, as WAHA lists history
+                message_payload(id=f"true_{CONTACT}_API2", source="api", **same),
+                message_payload(id=f"true_{CONTACT}_API1", source="api", **same),
+                message_payload(id=f"true_{CONTACT}_PHONE", source="app", **{**same, "timestamp": now_s - 1}),
+            ],
+        )
+        found = await waha.find_sent("acct-7", TEXT, since=NOW)
+        assert found is not None and found.wa_message_id == "API1"
+        found = await waha.find_sent("acct-7", TEXT, since=NOW, exclude={"API1", "API2"})
+        assert found is not None and found.wa_message_id == "PHONE"
 
     async def test_none_when_nothing_went_out(self, waha: WahaTransport, fake_waha: FakeWaha) -> None:
         fake_waha.on("GET", "/api/acct-7/chats/4915112345678%40c.us/messages", [])

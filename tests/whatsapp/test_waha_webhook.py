@@ -10,6 +10,7 @@ from server.domain.whatsapp import (
     Delivery,
     IdentityLearned,
     MediaKind,
+    MessageOrigin,
     MessageReceived,
     SessionChanged,
     SessionStatus,
@@ -17,6 +18,7 @@ from server.domain.whatsapp import (
     TransportEvent,
 )
 from server.whatsapp.waha import WahaTransport
+from server.whatsapp.waha_payloads import parse_message
 from server.whatsapp.waha_webhook import parse_waha_webhook
 from tests.whatsapp.conftest import NOW
 from tests.whatsapp.waha_samples import (
@@ -24,6 +26,7 @@ from tests.whatsapp.waha_samples import (
     CONTACT_LID,
     GROUP,
     HMAC_KEY,
+    ME,
     NOW_MS,
     envelope,
     message_payload,
@@ -184,6 +187,35 @@ class TestMessages:
             in events
         )
 
+    def test_recipient_alt_names_the_chat_only_on_our_own_messages(self) -> None:
+        own_lid = "99887766554433@lid"
+        info = {"Chat": CONTACT_LID, "Sender": CONTACT_LID, "RecipientAlt": own_lid, "IsFromMe": False}
+        incoming = message_payload(id=f"false_{CONTACT_LID}_3EB0AA", _data={"Info": info})
+        events = parse(envelope("message", incoming))
+        assert only_message(events).message.chat.chat_key == CONTACT_LID
+        assert not [event for event in events if isinstance(event, IdentityLearned)]
+
+        ours = {"Chat": CONTACT_LID, "Sender": f"{ME['id']}", "RecipientAlt": CONTACT, "IsFromMe": True}
+        echo = message_payload(id=f"true_{CONTACT_LID}_3EB0BB", fromMe=True, _data={"Info": ours})
+        events = parse(envelope("message.any", echo))
+        chat = only_message(events).message.chat
+        assert (chat.chat_key, chat.lid) == ("4915112345678@s.whatsapp.net", CONTACT_LID)
+
+    def test_history_message_of_ours_names_us_not_the_chat(self) -> None:
+        # GOWS puts the chat in `from` for every message; history answers carry no envelope `me`.
+        info = {"Chat": "4915112345678@s.whatsapp.net", "Sender": "4930123456789:7@s.whatsapp.net"}
+        payload = message_payload(id=f"true_{CONTACT}_3EB0CC", fromMe=True, to=None, _data={"Info": info})
+        message = parse_message(payload, account_id="acct-7", origin=MessageOrigin.HISTORY)
+        assert message is not None and message.sender.chat_key == "4930123456789@s.whatsapp.net"
+        assert message.chat.chat_key == "4915112345678@s.whatsapp.net"
+
+    def test_voice_note_flag_of_the_gows_engine(self) -> None:
+        media = {"url": "http://waha.test:3000/api/files/x.oga", "mimetype": "audio/ogg", "error": None}
+        data = {"Message": {"audioMessage": {"mimetype": "audio/ogg", "PTT": True}}}
+        payload = message_payload(hasMedia=True, media=media, _data=data)
+        voice = only_message(parse(envelope("message", payload))).message.media
+        assert voice is not None and voice.kind is MediaKind.VOICE
+
     def test_group_message_sender_is_the_participant(self) -> None:
         payload = message_payload(
             id=f"false_{GROUP}_3A1B2C_{CONTACT}", participant=CONTACT, **{"from": GROUP}
@@ -254,10 +286,21 @@ class TestAcksAndSessions:
         assert (event.reason is not None) is (status is Delivery.FAILED)
 
     def test_group_ack_names_the_reader(self) -> None:
-        payload = {"id": f"true_{GROUP}_3EB0AA11_{CONTACT}", "participant": CONTACT, "fromMe": True, "ack": 3}
+        # GOWS suffixes the id with the message's author (us); the reader is ``participant``.
+        payload = {
+            "id": f"true_{GROUP}_3EB0AA11_{ME['id']}",
+            "participant": CONTACT,
+            "fromMe": True,
+            "ack": 3,
+        }
         (event,) = parse(envelope("message.ack", payload))
         assert isinstance(event, StatusChanged)
         assert event.key == "acct-7/out/3EB0AA11" and event.recipient == "4915112345678@s.whatsapp.net"
+
+    def test_group_ack_without_a_reader_names_the_group(self) -> None:
+        payload = {"id": f"true_{GROUP}_3EB0AA11_{ME['id']}", "participant": None, "fromMe": True, "ack": 1}
+        (event,) = parse(envelope("message.ack", payload))
+        assert isinstance(event, StatusChanged) and event.recipient == GROUP  # never our own number
 
     def test_ack_by_name_and_unknown_ack(self) -> None:
         (event,) = parse(envelope("message.ack", {"id": f"true_{CONTACT}_X1", "ackName": "READ"}))

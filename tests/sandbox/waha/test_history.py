@@ -113,7 +113,9 @@ async def test_groups(api: httpx.AsyncClient, linked: str) -> None:
     one = (await api.get(f"/api/default/groups/{group['JID']}")).json()
     assert one == group
     roles = (await api.get(f"/api/default/groups/{group['JID']}/participants/v2")).json()
-    assert {"id": "4915155501234@c.us", "role": "admin"} in roles
+    # GOWS's participants/v2: `id` as the group knows the member, `pn` its phone (null when hidden)
+    assert {"id": "4915155501234@c.us", "pn": "4915155501234@c.us", "role": "admin"} in roles
+    assert {"id": "254000825925805@lid", "pn": None, "role": "participant"} in roles
     assert (await api.get("/api/default/groups/1@g.us")).status_code == 404
 
 

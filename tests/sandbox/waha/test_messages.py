@@ -30,8 +30,8 @@ async def test_send_text_then_message_any_and_acks(
     assert re.fullmatch(rf"true_{ANA}@c\.us_3EB0[0-9A-F]{{18}}", sent["id"])
     assert (sent["fromMe"], sent["from"], sent["to"], sent["body"]) == (
         True,
-        f"{OWNER}@c.us",
-        f"{ANA}@c.us",
+        f"{ANA}@c.us",  # GOWS: `from` is the chat, also for our own messages
+        None,
         "Olá",
     )
     assert (sent["ack"], sent["ackName"], sent["source"]) == (0, "PENDING", "api")
@@ -203,7 +203,7 @@ async def test_inbound_text_payload(linked: str, sim: SandboxState, receiver: Re
     assert payload["timestamp"] == sim.clock.now_s()
     assert (payload["from"], payload["to"], payload["fromMe"], payload["participant"]) == (
         f"{ANA}@c.us",
-        f"{OWNER}@c.us",
+        None,  # GOWS fills `to` only in groups (with the author)
         False,
         None,
     )
@@ -272,7 +272,10 @@ async def test_group_message_and_group_send_acks(
     await sim.elapse(10)
     group_acks = receiver.payloads("message.ack")
     assert group_acks[0]["participant"] is None
-    assert group_acks[1]["participant"] and group_acks[1]["id"].endswith("_" + group_acks[1]["participant"])
+    # GOWS suffixes a group message id with the message's author (us), not with the reader;
+    # the reader is in `participant`
+    assert group_acks[1]["participant"] and group_acks[1]["participant"] != f"{OWNER}@c.us"
+    assert {ack["id"] for ack in group_acks} == {sent["id"]}
     with pytest.raises(Exception, match="not found"):
         sim.receive(linked, JONAS, "x", group="000@g.us")
 
@@ -329,7 +332,8 @@ async def test_phone_typed_message_via_control(
     api: httpx.AsyncClient, linked: str, sim: SandboxState, receiver: Receiver
 ) -> None:
     payload = (await api.post("/_sim/default/phone-message", json={"chatId": ANA, "text": "typed"})).json()
-    assert (payload["fromMe"], payload["source"], payload["to"]) == (True, "app", f"{ANA}@c.us")
+    assert (payload["fromMe"], payload["source"], payload["from"]) == (True, "app", f"{ANA}@c.us")
+    assert payload["_data"]["Info"]["RecipientAlt"] == f"{sim.contact_lids[ANA]}@lid"
     await sim.settle()
     assert receiver.payloads("message.any")[0]["source"] == "app"
     assert sim.outbox(linked) == []  # not an API send

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import httpx
 import pytest
@@ -58,13 +59,15 @@ async def test_create_start_scan_walks_the_state_machine(
     await sim.settle()
     session = (await api.get("/api/sessions/sales")).json()
     assert session["status"] == "WORKING"
-    assert session["me"] == {"id": f"{OWNER}@c.us", "pushName": "Mia"}
-    assert (await api.get("/api/sessions/sales/me")).json() == {"id": f"{OWNER}@c.us", "pushName": "Mia"}
+    own_lid = f"{sim.session('sales').own_lid}@lid"  # GOWS reports the device's own LID in `me`
+    assert session["me"] == {"id": f"{OWNER}@c.us", "pushName": "Mia", "lid": own_lid}
+    assert re.fullmatch(r"[0-9]{15}@lid", own_lid)
+    assert (await api.get("/api/sessions/sales/me")).json() == session["me"]
     assert statuses(receiver) == ["STARTING", "SCAN_QR_CODE", "WORKING"]
     last = receiver.payloads("session.status")[-1]
     assert [s["status"] for s in last["statuses"]] == ["STOPPED", "STARTING", "SCAN_QR_CODE", "WORKING"][-3:]
     assert all(isinstance(s["timestamp"], int) and s["timestamp"] > 10**12 for s in last["statuses"])
-    assert receiver.envelopes("session.status")[-1]["me"] == {"id": f"{OWNER}@c.us", "pushName": "Mia"}
+    assert receiver.envelopes("session.status")[-1]["me"] == session["me"]
 
 
 async def test_session_created_without_start_is_stopped_and_hidden_by_default(api: httpx.AsyncClient) -> None:
@@ -127,7 +130,11 @@ async def test_pairing_code_links_the_number(api: httpx.AsyncClient, sim: Sandbo
     assert len(code.replace("-", "")) == 8
     assert (await api.post("/_sim/default/pair", json={"code": "WRONG-CODE"})).status_code == 409
     paired = await api.post("/_sim/default/pair", json={"code": code, "pushName": "Bob"})
-    assert paired.json()["me"] == {"id": "12132132130@c.us", "pushName": "Bob"}
+    assert paired.json()["me"] == {
+        "id": "12132132130@c.us",
+        "pushName": "Bob",
+        "lid": f"{sim.session('default').own_lid}@lid",
+    }
 
 
 async def test_stop_start_restart_logout_delete(
@@ -144,8 +151,8 @@ async def test_stop_start_restart_logout_delete(
     await sim.settle()
     assert (await api.get("/api/sessions/default")).json()["status"] == "SCAN_QR_CODE"
     stop_start = restart = ["STOPPED", "STARTING", "WORKING"]
-    logout = ["STOPPED", "STARTING", "SCAN_QR_CODE"]
-    assert statuses(receiver) == [*stop_start, *restart, *logout]
+    relink = ["STOPPED", "STARTING", "SCAN_QR_CODE"]
+    assert statuses(receiver) == [*stop_start, *restart, *relink]
     assert (await api.post("/api/sessions/default/dance")).status_code == 404
     assert (await api.delete("/api/sessions/default")).status_code == 200
     assert (await api.get("/api/sessions/default")).status_code == 404

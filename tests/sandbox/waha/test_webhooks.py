@@ -25,7 +25,11 @@ async def test_envelope_headers_and_signature(linked: str, sim: SandboxState, re
     assert envelope["event"] == "message"
     assert envelope["session"] == "default"
     assert envelope["metadata"] == {"account": "acct-1"}
-    assert envelope["me"] == {"id": f"{OWNER}@c.us", "pushName": "Mia"}
+    assert envelope["me"] == {
+        "id": f"{OWNER}@c.us",
+        "pushName": "Mia",
+        "lid": f"{sim.session('default').own_lid}@lid",
+    }
     assert envelope["engine"] == "GOWS"
     assert envelope["environment"]["engine"] == "GOWS"
     headers = request.headers

@@ -1,0 +1,458 @@
+"""Sync engine benchmark: the sandboxes end to end (WAHA webhooks → our route → jobs → Pipedrive).
+
+Scenario (issue 5), scaled by flags: Pipedrive with added latency per call and an 80-requests-per-2-s
+plan, N Persons, bursty inbound traffic (1–6 messages per burst) across the chats, a share of unknown
+numbers and of media. Reports p50/p99 from webhook receipt to the text being in a Pipedrive note,
+requests and tokens per message, searches per new chat and for known numbers, lost/duplicated messages;
+for our engine in real time, for a naive one-write-per-message strategy, and for the 24 h mode.
+
+    .venv/bin/python -m bench.sync_bench                    # scaled run (about 2 minutes)
+    .venv/bin/python -m bench.sync_bench --seconds 60       # the full 60 s × 20 msg/s scenario
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import random
+import re
+import statistics
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from arq.worker import func
+from sqlalchemy import insert
+
+from sandbox.pipedrive.app import create_app as create_pipedrive
+from sandbox.pipedrive.seed import ALL_SCOPES, seed_person
+from sandbox.pipedrive.state import Clock as PdClock
+from sandbox.pipedrive.state import SandboxState as PdState
+from sandbox.waha.app import create_app as create_waha
+from sandbox.waha.clock import Clock as WahaClock
+from sandbox.waha.state import SandboxState as WahaState
+from server.jobs.context import sync_entries
+from server.jobs.sync import flush_batched
+from server.pipedrive.client import PipedriveClient
+from server.pipedrive.metering import MemoryUsageMeter
+from server.pipedrive.oauth import TokenSet
+from server.pipedrive.ratelimit import MemoryRateLimiter, RateScope
+from server.settings import Mode, load_settings
+from server.storage.accounts import SqlAccountStore
+from server.storage.companies import SqlCompanyStore
+from server.storage.migrate import upgrade
+from server.storage.tables import CompanySettings, Installation
+from server.web.app import create_app
+from server.web.resources import Resources, Upstreams
+
+SANDBOX = "http://pipedrive.bench"
+SESSION = "wp-bench"
+OUR_NUMBER = "4915100000001"
+TOKEN = re.compile(r"B\d+M\d+X")
+FORMATS = ("+{cc} {a} {b}", "00{cc}{a}-{b}", "+{cc}{a}{b}", "{cc}{a}{b}")
+
+
+@dataclass
+class Probe:
+    """Timestamps of each message token: when its webhook reached us, when a note first held it."""
+
+    received: dict[str, float] = field(default_factory=dict)
+    in_note: dict[str, float] = field(default_factory=dict)
+    searches: list[str] = field(default_factory=list)
+
+    def saw_webhook(self, body: bytes) -> None:
+        now = time.monotonic()
+        for token in TOKEN.findall(body.decode(errors="replace")):
+            self.received.setdefault(token, now)
+
+    def saw_request(self, request: httpx.Request, status: int) -> None:
+        path = request.url.path
+        if path.endswith("/persons/search"):
+            self.searches.append(request.url.params.get("term", ""))
+        if status < 300 and request.method in ("POST", "PATCH") and "/activities" in path:
+            now = time.monotonic()
+            for token in TOKEN.findall(request.content.decode(errors="replace")):
+                self.in_note.setdefault(token, now)
+
+
+class Watched(httpx.AsyncBaseTransport):
+    def __init__(self, inner: httpx.AsyncBaseTransport, probe: Probe, *, webhooks: bool) -> None:
+        self.inner, self.probe, self.webhooks = inner, probe, webhooks
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self.webhooks:
+            self.probe.saw_webhook(request.content)
+        response = await self.inner.handle_async_request(request)
+        if not self.webhooks:
+            self.probe.saw_request(request, response.status_code)
+        return response
+
+
+class Connector:
+    def __init__(self, client: PipedriveClient) -> None:
+        self.client = client
+
+    async def for_company(self, company_id: int) -> PipedriveClient:
+        return self.client
+
+
+class StaticTokens:
+    def __init__(self, tokens: TokenSet) -> None:
+        self.tokens = tokens
+
+    async def current(self) -> TokenSet:
+        return self.tokens
+
+    async def refresh_rejected(self, rejected: TokenSet) -> TokenSet:
+        return self.tokens
+
+
+def numbers(chats: int, unknown_share: float) -> tuple[list[str], set[str]]:
+    rng = random.Random(7)
+    chat_numbers = [f"49176{rng.randrange(10**7, 10**8)}" for _ in range(chats)]
+    unknown = set(chat_numbers[: round(chats * unknown_share)])
+    return chat_numbers, unknown
+
+
+def seed_pipedrive(pd: PdState, company_id: int, persons: int, known: list[str]) -> None:
+    rng = random.Random(11)
+    for i in range(persons):
+        if i < len(known):
+            digits = known[i]
+            cc, a, b = digits[:2], digits[2:5], digits[5:]
+            phone = rng.choice(FORMATS).format(cc=cc, a=a, b=b)
+        else:
+            phone = f"+4930{10**7 + i}"  # unique: a duplicate phone in the report is ours
+        seed_person(pd, company_id, f"Person {i}", phones=[phone])
+
+
+@contextlib.asynccontextmanager
+async def world(
+    args: argparse.Namespace, mode: str, probe: Probe, workdir: Path
+) -> AsyncIterator[dict[str, Any]]:
+    settings = load_settings(
+        mode=Mode.TEST,
+        var_dir=workdir,
+        media_dir=workdir / "media",
+        log_format="text",
+        log_level="WARNING",
+        database_url=f"sqlite:///{workdir / 'bench.db'}",
+        public_url="http://wapipe.bench",
+    )
+    upgrade(settings.effective_database_url)
+    pd = PdState(clock=PdClock(follow_wall_clock=True), base_url=SANDBOX)
+    company = pd.add_company("Bench GmbH", domain="bench", plan="lite", timezone="Europe/Berlin")
+    admin = pd.add_user(company.id, "Admin", "admin@bench.test", is_admin=True)
+    chat_numbers, unknown = numbers(args.chats, args.unknown)
+    seed_pipedrive(pd, company.id, args.persons, [n for n in chat_numbers if n not in unknown])
+    token = pd.token_for(company.id, admin.id, list(ALL_SCOPES))
+    tokens = TokenSet(token, "r", datetime.now(UTC) + timedelta(days=1), frozenset(ALL_SCOPES), SANDBOX)
+    waha = WahaState(clock=WahaClock(follow_wall_clock=True), seed_history=False)
+    holder: dict[str, Any] = {}
+
+    class ToWaPipe(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            return await httpx.ASGITransport(app=holder["app"]).handle_async_request(request)
+
+    webhooks = httpx.AsyncClient(transport=Watched(ToWaPipe(), probe, webhooks=True))
+    waha_app = create_waha(waha, api_key=settings.waha_api_key.get_secret_value(), webhook_client=webhooks)
+    app = create_app(settings, Upstreams(waha=httpx.ASGITransport(app=waha_app)))
+    holder["app"] = app
+    pd_transport = Watched(httpx.ASGITransport(app=create_pipedrive(pd)), probe, webhooks=False)
+    meter = MemoryUsageMeter()
+    async with (
+        app.router.lifespan_context(app),
+        waha_app.router.lifespan_context(waha_app),
+        httpx.AsyncClient(transport=pd_transport, base_url=SANDBOX, timeout=60) as http,
+    ):
+        resources: Resources = app.state.resources
+        ours = await SqlCompanyStore(resources.engine).upsert(
+            company.id, name="Bench", api_domain=SANDBOX, timezone="Europe/Berlin"
+        )
+        account = await SqlAccountStore(resources.engine).create(
+            company_id=ours.id, owner_user_id=admin.id, transport="waha", session_name=SESSION
+        )
+        now = datetime.now(UTC)
+        async with resources.engine.begin() as connection:
+            await connection.execute(
+                insert(Installation.__table__).values(  # type: ignore[attr-defined]
+                    company_id=ours.id,
+                    pipedrive_user_id=admin.id,
+                    email="admin@bench.test",
+                    is_admin=True,
+                    status="active",
+                    name="Admin",
+                    scopes="",
+                    api_domain=SANDBOX,
+                    status_detail="",
+                    access_token_encrypted="",
+                    refresh_token_encrypted="",
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            await connection.execute(
+                insert(CompanySettings.__table__).values(  # type: ignore[attr-defined]
+                    company_id=ours.id,
+                    import_frequency="24h" if mode == "24h" else "realtime",
+                    auto_add_persons=True,
+                    new_chat_action="nothing",
+                    import_groups=False,
+                    excluded_numbers="",
+                    activity_type_key="",
+                    person_link_field_key="",
+                    deal_link_field_key="",
+                    updated_at=now,
+                )
+            )
+        client = PipedriveClient(
+            http,
+            StaticTokens(tokens),
+            RateScope("admin", str(company.id)),
+            limiter=MemoryRateLimiter(),
+            meter=meter,
+        )
+        queue: Any = resources.queue
+        queue._slots = asyncio.Semaphore(args.workers)  # a worker pool's worth of concurrent jobs
+        ctx = queue.ctx
+        ctx.update(sync_entries("http://wapipe.bench", settings.media_dir))
+        ctx.update(pipedrive=Connector(client), sync_coalesce=args.coalesce)
+        if mode == "naive":
+            queue._functions["sync_chat"] = func(naive_sync, name="sync_chat", keep_result=0, max_tries=30)
+        await resources.transports["waha"].connect(SESSION)
+        await waha.elapse(2)
+        waha.scan(SESSION, OUR_NUMBER, "Bench")
+        pumping = True
+
+        async def pump() -> None:
+            while pumping:
+                await waha.settle()
+                await asyncio.sleep(0.01)
+
+        pump_task = asyncio.create_task(pump())
+        await asyncio.sleep(0.5)
+        pd.limiter.faults.latency_ms = args.latency_ms
+        await _warm_up(ctx, ours.id, mode)
+        yield {
+            "waha": waha,
+            "pd": pd,
+            "company": company.id,
+            "meter": meter,
+            "queue": queue,
+            "ctx": ctx,
+            "numbers": chat_numbers,
+            "unknown": unknown,
+            "engine": resources.engine,
+            "account": account,
+        }
+        pumping = False
+        await pump_task
+    await webhooks.aclose()
+
+
+async def _warm_up(ctx: dict[str, Any], company_id: int, mode: str) -> None:
+    """First use: the activity type, fields and the phone index are set up before traffic starts."""
+    if mode == "naive":
+        return
+    from server.jobs.sync import _context
+    from server.services.sync_index import company_index
+    from server.services.sync_setup import ensure_setup
+
+    sync = await _context(ctx, company_id)
+    settings = await ensure_setup(sync, await sync.store.settings(company_id))
+    await company_index(sync, company_id, region="DE", link_field_key=settings.person_link_field_key)
+
+
+async def naive_sync(ctx: dict[str, Any], chat_id: int) -> str:
+    """The strategy the engine is compared with: every message is its own write, found by a search."""
+    store = ctx["sync_store"]
+    chat = await store.chat(chat_id)
+    client: PipedriveClient = await ctx["pipedrive"].for_company(chat.company_id)
+    seen: dict[int, int] = ctx.setdefault("naive_seen", {})
+    messages = await store.messages_after(chat_id, seen.get(chat_id, 0))
+    for message in messages:
+        hits = await client.persons.search(chat.e164 or "", exact_match=True)
+        person_id = (
+            hits.items[0].id
+            if hits.items
+            else (
+                await client.persons.create(
+                    {
+                        "name": chat.display_name or chat.e164 or "?",
+                        "phones": [{"value": chat.e164 or "", "primary": True}],
+                    }
+                )
+            ).id
+        )
+        await client.activities.create(
+            {
+                "subject": "WhatsApp message",
+                "type": "call",
+                "done": True,
+                "note": f"<p>{message.text}</p>",
+                "participants": [{"person_id": person_id, "primary": True}],
+            }
+        )
+        seen[chat_id] = message.id
+    return f"{len(messages)} written"
+
+
+async def traffic(env: dict[str, Any], args: argparse.Namespace) -> tuple[list[str], set[str]]:
+    """Bursts of 1–6 messages per chat spread over the run; the tokens sent, in order."""
+    rng = random.Random(3)
+    total = int(args.seconds * args.rate)
+    plan: list[tuple[float, str, str, bool]] = []
+    burst = 0
+    while len(plan) < total:
+        burst += 1
+        number = rng.choice(env["numbers"])
+        start = rng.uniform(0, args.seconds)
+        for i in range(min(rng.randint(1, 6), total - len(plan))):
+            plan.append(
+                (start + i * rng.uniform(0.2, 0.8), number, f"B{burst}M{i}X", rng.random() < args.media)
+            )
+    plan.sort()
+    began = time.monotonic()
+    sent = []
+    for at, number, token, media in plan:
+        delay = began + at - time.monotonic()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        options: dict[str, Any] = {"push_name": f"Kunde {number[-4:]}"}
+        if media:
+            options["kind"] = "image"
+        env["waha"].receive(SESSION, number, f"hello {token}", **options)
+        sent.append(token)
+    return sent, {number for _, number, _, _ in plan}
+
+
+async def run_mode(args: argparse.Namespace, mode: str) -> dict[str, Any]:
+    probe = Probe()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with world(args, mode, probe, Path(tmp)) as env:
+            setup = env["meter"].usage(str(env["company"]))
+            probe.searches.clear()
+            sent, used = await traffic(env, args)
+            deadline = time.monotonic() + args.drain
+            if mode == "24h":
+                await asyncio.sleep(3)  # the bursts are folded into dirty days; nothing is written yet
+                env["ctx"]["sync_clock"] = lambda: datetime.now(UTC) + timedelta(hours=24, minutes=1)
+                await flush_batched(env["ctx"])
+            for _ in range(int(args.drain * 5)):
+                if time.monotonic() >= deadline or len(probe.in_note) >= len(set(sent)):
+                    break
+                await asyncio.sleep(0.2)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(30):
+                    await env["queue"].drain()
+            usage = env["meter"].usage(str(env["company"]))
+            data = env["pd"].company_data(env["company"])
+            notes = "\n".join(a["note"] or "" for a in data.activities.values() if not a["is_deleted"])
+            counts = Counter(TOKEN.findall(notes))
+            live = [a for a in data.activities.values() if not a["is_deleted"]]
+            slots = Counter((a["participants"][0]["person_id"], a["due_date"], a["subject"]) for a in live)
+            phones = Counter(
+                ph["value"] for p in data.persons.values() if not p["is_deleted"] for ph in p["phones"]
+            )
+            structure = {
+                "activities": len(live),
+                "duplicate_activities": sum(n - 1 for n in slots.values()),
+                "duplicate_persons": sum(n - 1 for n in phones.values()),
+                "files": len(data.files),
+                "duplicate_files": len(data.files)
+                - len(
+                    {
+                        (f.record.get("person_id"), f.record.get("deal_id"), f.content)
+                        for f in data.files.values()
+                    }
+                ),
+            }
+            latencies = sorted(
+                probe.in_note[t] - probe.received[t]
+                for t in set(sent)
+                if t in probe.in_note and t in probe.received
+            )
+    unknown, numbers_known = env["unknown"], set(env["numbers"]) - env["unknown"]
+    searched = [re.sub(r"\D", "", term) for term in probe.searches]
+    known_searches = sum(
+        1 for term in searched if any(n.endswith(term) or term.endswith(n[-9:]) for n in numbers_known)
+    )
+    new_chats = len(unknown & used)
+    messages = len(sent)
+    requests = usage.requests - setup.requests
+    tokens = usage.tokens - setup.tokens
+    result: dict[str, Any] = {
+        "messages": messages,
+        "latency_p50_s": round(statistics.median(latencies), 3) if latencies else None,
+        "latency_p99_s": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 3)
+        if latencies
+        else None,
+        "requests": requests,
+        "requests_per_message": round(requests / messages, 3),
+        "tokens_per_message": round(tokens / messages, 2),
+        "searches": len(searched),
+        "new_chats": new_chats,
+        "searches_per_new_chat": round((len(searched) - known_searches) / max(1, new_chats), 2),
+        "searches_for_known_numbers": known_searches,
+        "lost": sum(1 for t in set(sent) if counts[t] == 0),
+        "duplicated": sum(1 for t in set(sent) if counts[t] > 1),
+        **structure,
+        "setup_requests": setup.requests,
+        "operations": dict(sorted(Counter({k: v for k, v in usage.by_operation.items()}).most_common(12))),
+    }
+    if mode == "24h":
+        result["note"] = "latency here is the batch wait (writes happen at the 24 h flush, forced at run end)"
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=15.0, help="traffic duration (issue: 60)")
+    parser.add_argument("--rate", type=float, default=20.0, help="messages per second (issue: 20)")
+    parser.add_argument("--chats", type=int, default=200)
+    parser.add_argument("--persons", type=int, default=10_000)
+    parser.add_argument("--unknown", type=float, default=0.2, help="share of chats from unknown numbers")
+    parser.add_argument("--media", type=float, default=0.1, help="share of messages with media")
+    parser.add_argument("--latency-ms", type=int, default=150, help="added latency per Pipedrive call")
+    parser.add_argument("--coalesce", type=float, default=1.5, help="seconds a chat waits for its burst")
+    parser.add_argument("--workers", type=int, default=40, help="concurrent jobs")
+    parser.add_argument("--drain", type=float, default=40.0, help="seconds to wait for the last writes")
+    parser.add_argument("--modes", default="realtime,naive,24h")
+    args = parser.parse_args()
+
+    async def run() -> dict[str, Any]:
+        report: dict[str, Any] = {
+            "scenario": {
+                "seconds": args.seconds,
+                "messages_per_second": args.rate,
+                "chats": args.chats,
+                "persons": args.persons,
+                "unknown_share": args.unknown,
+                "media_share": args.media,
+                "pipedrive_latency_ms": args.latency_ms,
+                "pipedrive_plan": "lite (80 requests / 2 s)",
+                "coalesce_s": args.coalesce,
+                "workers": args.workers,
+            }
+        }
+        for mode in args.modes.split(","):
+            started = time.monotonic()
+            report[mode] = await run_mode(args, mode)
+            report[mode]["wall_s"] = round(time.monotonic() - started, 1)
+        return report
+
+    print(json.dumps(asyncio.run(run()), indent=2))
+
+
+if __name__ == "__main__":
+    main()

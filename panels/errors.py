@@ -1,0 +1,29 @@
+"""One error partial for every named failure: what went wrong, and what to do about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from panels.templating import render
+
+TITLES = {
+    "token_missing": "Open this page from Pipedrive",
+    "token_expired": "This page has been open a long time",
+    "token_invalid": "This page could not prove it came from Pipedrive",
+    "not_found": "Not found",
+    "forbidden": "Not allowed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorView:
+    reason: str
+    message: str
+
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.reason, "Something went wrong")
+
+
+def render_error(view: ErrorView) -> str:
+    return render("partials/_error.html", error=view)

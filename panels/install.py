@@ -1,0 +1,72 @@
+"""Pages of the install flow: installed (with setup progress), an admin must install first, and failures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from panels.templating import render
+
+TITLES = {
+    "user_denied": "WaPipe was not installed",
+    "invalid_state": "This install link is not valid",
+    "expired_state": "This install link has expired",
+    "invalid_code": "Pipedrive's authorisation has expired",
+    "missing_code": "Pipedrive did not send an authorisation",
+    "oauth_error": "Pipedrive did not authorise WaPipe",
+    "oauth_client_invalid": "WaPipe is not registered correctly",
+    "admin_required": "A Pipedrive admin must install WaPipe first",
+    "pipedrive_unavailable": "Pipedrive could not be reached",
+    "invalid_ticket": "This page has expired",
+}
+MAX_SETUP_POLLS = 30  # every 2 s: about a minute, then the page stops asking and says what to do
+
+
+@dataclass(frozen=True, slots=True)
+class InstallProblem:
+    """A named install failure; ``retry_url`` is where to start again (our install URL)."""
+
+    reason: str
+    message: str
+    retry_url: str | None = None
+
+    @property
+    def title(self) -> str:
+        return TITLES.get(self.reason, "WaPipe could not be installed")
+
+
+@dataclass(frozen=True, slots=True)
+class SetupProgress:
+    """Whether the company's set-up in Pipedrive (activity type, fields) is done."""
+
+    complete: bool
+    status_url: str  # the fragment that polls itself until complete
+    polls: int = 0
+
+    @property
+    def gave_up(self) -> bool:
+        return not self.complete and self.polls >= MAX_SETUP_POLLS
+
+    @property
+    def next_url(self) -> str:
+        return f"{self.status_url}&polls={self.polls + 1}"
+
+
+@dataclass(frozen=True, slots=True)
+class InstalledView:
+    company_name: str
+    user_name: str
+    is_admin: bool
+    setup: SetupProgress
+    settings_url: str | None  # Pipedrive's page hosting WaPipe's settings
+
+
+def render_installed(view: InstalledView) -> str:
+    return render("panels/install.html", view=view, problem=None)
+
+
+def render_setup_progress(progress: SetupProgress) -> str:
+    return render("partials/_install_setup.html", setup=progress)
+
+
+def render_problem(problem: InstallProblem) -> str:
+    return render("panels/install.html", view=None, problem=problem)

@@ -1,0 +1,98 @@
+"""The team's WhatsApp numbers page: who linked which number, its status, and linking a new one."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from panels.templating import render
+from server.domain.models import Account
+
+STATUS_LABELS = {
+    "connected": ("Connected", "ok"),
+    "starting": ("Starting…", "pending"),
+    "needs_pairing": ("Waiting for the QR scan", "pending"),
+    "stopped": ("Stopped", "pending"),
+    "disconnected": ("Disconnected", "failing"),
+    "logged_out": ("Logged out", "failing"),
+    "failed": ("Failed", "failing"),
+    "banned": ("Banned by WhatsApp", "failing"),
+    "unlinked": ("Unlinked", "failing"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class NumberRow:
+    id: int
+    number: str
+    name: str
+    owner_user_id: int
+    is_mine: bool
+    status_label: str
+    status_class: str
+    detail: str
+    last_activity_at: datetime | None
+
+    @property
+    def connected(self) -> bool:
+        return self.status_class == "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class NumbersView:
+    rows: tuple[NumberRow, ...]
+
+    @property
+    def mine(self) -> tuple[NumberRow, ...]:
+        return tuple(row for row in self.rows if row.is_mine)
+
+
+@dataclass(frozen=True, slots=True)
+class PairingView:
+    account_id: int
+    status_label: str
+    done: bool
+    number: str
+    qr_data_uri: str | None
+    phone_url: str | None = None  # demo only: the simulated phone that can scan the code
+
+
+def number_row(account: Account, user_id: int) -> NumberRow:
+    label, css = STATUS_LABELS.get(account.status, (account.status, "pending"))
+    return NumberRow(
+        id=account.id,
+        number=account.e164 or "not linked yet",
+        name=account.display_name,
+        owner_user_id=account.owner_user_id,
+        is_mine=account.owner_user_id == user_id,
+        status_label=label,
+        status_class=css,
+        detail=account.status_detail,
+        last_activity_at=account.last_activity_at,
+    )
+
+
+def numbers_view(accounts: Sequence[Account], user_id: int) -> NumbersView:
+    return NumbersView(tuple(number_row(account, user_id) for account in accounts))
+
+
+def pairing_view(
+    account: Account, status: str, qr_png: bytes | None, done: bool, phone_url: str | None = None
+) -> PairingView:
+    label, _ = STATUS_LABELS.get(status, (status, "pending"))
+    uri = "data:image/png;base64," + base64.b64encode(qr_png).decode() if qr_png else None
+    return PairingView(account.id, label, done, account.e164 or "", uri, phone_url)
+
+
+def render_numbers_page(view: NumbersView) -> str:
+    return render("panels/numbers.html", view=view)
+
+
+def render_numbers_list(view: NumbersView) -> str:
+    return render("partials/_numbers_list.html", view=view)
+
+
+def render_pairing(view: PairingView) -> str:
+    return render("partials/_number_pairing.html", view=view)

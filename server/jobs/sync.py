@@ -1,0 +1,205 @@
+"""Jobs of the sync engine: per-chat sync, attachment downloads, the batch flush and the watchdog.
+
+- ``sync_chat`` runs under job id ``sync:<chat id>`` (``keep_result=0``, so new messages can queue it again
+  as soon as it finished) a moment after the messages that caused it, so a burst costs one flush. A
+  message stored while it runs is picked up by the run itself (it loops while the chat is behind), by a
+  follow-up job ``sync-next:<chat id>``, or at the latest by the watchdog.
+- ``fetch_chat_media`` downloads a chat's attachments at once (gateway links expire after ~180 s), even
+  when the chat's Pipedrive writes wait for the batch period or for the daily budget.
+- ``flush_batched`` (cron) queues chats whose dirty days are due; ``sync_watchdog`` (cron) queues chats
+  with messages the engine never saw (a lost enqueue, a worker that died, catch-up of a company that
+  installed later). Catch-up of the numbers themselves is the session watcher's (``watch_sessions``).
+
+Transient failures retry with backoff honouring ``retry_after``; a spent daily budget defers the company
+(no request leaves until it resets); permanent failures are stored in ``sync_problem`` for admins.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from arq.worker import Retry
+
+from server.domain.errors import BudgetExhausted, NeedsReauth, NotInstalled, Permanent, Transient
+from server.domain.sync import SyncProblem
+from server.jobs.retry import retry_for
+from server.jobs.sync_crm import PipedriveCrm
+from server.pipedrive.client import PipedriveClient
+from server.services.sync_chat import SyncOutcome, sync_job_id
+from server.services.sync_chat import sync_chat as run_sync
+from server.services.sync_context import SyncBusy, SyncCaches, SyncConfig, SyncContext
+from server.services.sync_media import download_chat_media
+from server.storage.sync import SqlSyncStore
+from server.storage.sync_index import SqlPhoneIndexStore
+
+log = logging.getLogger(__name__)
+
+COALESCE = timedelta(seconds=1.5)  # how long a chat's first new message waits for the rest of its burst
+BUSY_RETRY = 1.0
+MAX_PASSES = 5  # a run that keeps finding new messages hands over to a fresh job after this many passes
+
+
+class PipedriveForCompany(Protocol):
+    """The company's admin installation as a client (``server.pipedrive.connector`` implements it).
+
+    Raises a ``Permanent`` error (``NeedsReauth``, not installed) when the company has no usable one.
+    """
+
+    async def for_company(self, company_id: int) -> PipedriveClient: ...
+
+
+def media_job_id(chat_id: int) -> str:
+    return f"media:{chat_id}"
+
+
+def sync_enabled(ctx: dict[str, Any]) -> bool:
+    return ctx.get("pipedrive") is not None and ctx.get("sync_config") is not None
+
+
+def _clock(ctx: dict[str, Any]) -> datetime:
+    clock = ctx.get("sync_clock")
+    return clock() if callable(clock) else datetime.now(UTC)
+
+
+def _coalesce(ctx: dict[str, Any]) -> timedelta:
+    value = ctx.get("sync_coalesce", COALESCE)
+    return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
+
+
+async def enqueue_sync(ctx: dict[str, Any], chat_ids: set[int] | list[int]) -> None:
+    """After new messages: download their attachments now, write them to Pipedrive after the burst."""
+    if not sync_enabled(ctx):
+        return
+    queue = ctx["queue"]
+    delay = _coalesce(ctx)
+    store: SqlSyncStore = ctx["sync_store"]
+    installed = await store.companies_installed(sorted(set(chat_ids)))  # others wait for the watchdog
+    for chat_id in sorted(installed):
+        await queue.enqueue("fetch_chat_media", chat_id, job_id=media_job_id(chat_id))
+        if not await queue.enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id), defer_by=delay):
+            # Queued or running already; a running one may have read the chat before this message.
+            await queue.enqueue("sync_chat", chat_id, job_id=f"sync-next:{chat_id}", defer_by=delay * 2)
+
+
+async def _context(ctx: dict[str, Any], company_id: int) -> SyncContext:
+    client = await ctx["pipedrive"].for_company(company_id)
+    caches = ctx.setdefault("sync_caches", SyncCaches())
+    config: SyncConfig = ctx["sync_config"]
+    return SyncContext(
+        store=ctx["sync_store"],
+        index_store=ctx["phone_index"],
+        inbox=ctx["inbox"],
+        media=ctx["media_files"],
+        config=config,
+        crm=PipedriveCrm(client),
+        transport=None,
+        clock=lambda: _clock(ctx),
+        worker=f"{ctx.get('runner_name', 'worker')}:{ctx.get('job_id', '')}",
+        caches=caches,
+    )
+
+
+async def sync_chat(ctx: dict[str, Any], chat_id: int) -> str:
+    if not sync_enabled(ctx):
+        return "sync not configured"
+    store: SqlSyncStore = ctx["sync_store"]
+    chat = await store.chat(chat_id)
+    if chat is None:
+        successor = await store.successor_chat(chat_id)
+        if successor is not None:
+            await ctx["queue"].enqueue("sync_chat", successor, job_id=sync_job_id(successor))
+        return f"chat {chat_id} gone" + (f", merged into {successor}" if successor else "")
+    now = _clock(ctx)
+    deferred = await store.deferred_until(chat.company_id)
+    if deferred is not None and deferred > now:
+        raise Retry(defer=(deferred - now).total_seconds())
+    try:
+        context = await _context(ctx, chat.company_id)
+        account_transport = ctx.get("transports", {}).get(chat.transport)
+        context.transport = account_transport
+        outcome = await run_sync(context, chat_id)
+        passes = 1
+        while outcome.more and passes < MAX_PASSES:
+            outcome = await run_sync(context, chat_id)
+            passes += 1
+    except SyncBusy as busy:
+        raise Retry(defer=float(ctx.get("sync_busy_retry", BUSY_RETRY))) from busy
+    except BudgetExhausted as error:
+        until = now + timedelta(seconds=error.retry_after or 3600)
+        await store.defer_company(chat.company_id, until, error.reason)
+        raise retry_for(ctx, error) from error
+    except Transient as error:
+        log.info("sync of chat %s will retry: %s", chat_id, error.reason)
+        raise retry_for(ctx, error, base=float(ctx.get("sync_retry_base", 2.0))) from error
+    except (NotInstalled, NeedsReauth) as error:
+        await store.record_problem(SyncProblem(chat.company_id, None, error.reason, error.message))
+        return f"not synced: {error.reason}"
+    except Permanent as error:
+        await store.record_problem(SyncProblem(chat.company_id, chat_id, error.reason, error.message))
+        log.warning("sync of chat %s failed: %s", chat_id, error.reason)
+        return f"failed: {error.reason}"
+    await _after(ctx, outcome)
+    return str(outcome)
+
+
+async def _after(ctx: dict[str, Any], outcome: SyncOutcome) -> None:
+    queue = ctx["queue"]
+    if outcome.merged_into is not None:
+        await queue.enqueue("sync_chat", outcome.merged_into, job_id=sync_job_id(outcome.merged_into))
+    if outcome.more:
+        await queue.enqueue(
+            "sync_chat", outcome.chat_id, job_id=f"sync-next:{outcome.chat_id}", defer_by=_coalesce(ctx)
+        )
+
+
+async def fetch_chat_media(ctx: dict[str, Any], chat_id: int) -> str:
+    if "media_files" not in ctx:
+        return "media not configured"
+    store: SqlSyncStore = ctx["sync_store"]
+    chat = await store.chat(chat_id)
+    if chat is None:
+        return "chat gone"
+    transport = ctx.get("transports", {}).get(chat.transport)
+    try:
+        stored = await download_chat_media(store, ctx["media_files"], transport, chat)
+    except Transient as error:
+        raise retry_for(ctx, error, base=1.0) from error
+    return f"{stored} stored"
+
+
+async def flush_batched(ctx: dict[str, Any]) -> int:
+    """Queue every chat with a dirty day whose batch period is over (real time: at once)."""
+    if not sync_enabled(ctx):
+        return 0
+    store: SqlSyncStore = ctx["sync_store"]
+    now = _clock(ctx)
+    queued = 0
+    intervals: dict[int, timedelta] = {}
+    for chat_id, company_id, oldest in await store.dirty_chats(due_before=now):
+        if company_id not in intervals:
+            intervals[company_id] = (await store.settings(company_id)).import_frequency.batch_interval
+        if oldest <= now - intervals[company_id]:
+            queued += int(await ctx["queue"].enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id)))
+    return queued
+
+
+async def sync_watchdog(ctx: dict[str, Any]) -> int:
+    """Queue chats with messages the engine never folded in."""
+    if not sync_enabled(ctx):
+        return 0
+    store: SqlSyncStore = ctx["sync_store"]
+    queued = 0
+    for chat_id in await store.chats_behind():
+        queued += int(await ctx["queue"].enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id)))
+    return queued
+
+
+def sync_stores(engine: Any) -> dict[str, Any]:
+    """The stores the sync jobs use (the composition root adds ``pipedrive``, ``sync_config``, media)."""
+    return {
+        "sync_store": SqlSyncStore(engine),
+        "phone_index": SqlPhoneIndexStore(engine),
+        "sync_caches": SyncCaches(),
+    }

@@ -1,0 +1,233 @@
+"""The sync engine's ``CrmGateway`` over ``PipedriveClient``: Pipedrive's records turned into the domain's."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from server.domain.errors import NotFound
+from server.domain.sync import (
+    ActivityWrite,
+    CrmActivity,
+    CrmDeal,
+    CrmFile,
+    CrmLead,
+    CrmPerson,
+    CrmUser,
+    NewDeal,
+    NewPerson,
+)
+from server.pipedrive.api import items_of
+from server.pipedrive.client import PipedriveClient
+from server.pipedrive.inputs import ActivityInput, DealInput, PersonInput
+from server.pipedrive.models import Page, as_int, as_str
+from server.pipedrive.pagination import cursor_page, iterate_cursor
+from server.pipedrive.persons import rfc3339
+from server.pipedrive.records import Activity
+
+
+def parse_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class PipedriveCrm:
+    """One company's Pipedrive through the admin installation's client."""
+
+    def __init__(self, client: PipedriveClient) -> None:
+        self.client = client
+
+    async def search_persons(self, term: str, *, exact: bool, field: str = "phone") -> list[CrmPerson]:
+        page = await self.client.persons.search(term, field=field, exact_match=exact, limit=50)  # type: ignore[arg-type]
+        return [CrmPerson(hit.id, hit.name, hit.phones) for hit in page.items]
+
+    async def persons_updated_since(
+        self, since: datetime | None, link_field_key: str
+    ) -> AsyncIterator[CrmPerson]:
+        async for person in self.client.persons.iterate(updated_since=since):
+            link = person.custom_fields.get(link_field_key) if link_field_key else None
+            yield CrmPerson(
+                id=person.id,
+                name=person.name,
+                phones=tuple(phone.value for phone in person.phones),
+                update_time=parse_time(person.update_time),
+                is_deleted=person.is_deleted,
+                link_value=link if isinstance(link, str) else "",
+            )
+
+    async def create_person(self, person: NewPerson) -> CrmPerson:
+        body: PersonInput = {"name": person.name}
+        if person.phone:
+            body["phones"] = [{"value": person.phone, "primary": True, "label": "mobile"}]
+        if person.owner_id is not None:
+            body["owner_id"] = person.owner_id
+        if person.custom_fields:
+            body["custom_fields"] = dict(person.custom_fields)
+        created = await self.client.persons.create(body)
+        return CrmPerson(
+            created.id, created.name, tuple(p.value for p in created.phones), parse_time(created.update_time)
+        )
+
+    async def set_person_field(self, person_id: int, key: str, value: str) -> None:
+        await self.client.persons.update(person_id, {"custom_fields": {key: value}})
+
+    async def open_deals(self, person_id: int, link_field_key: str) -> list[CrmDeal]:
+        deals: list[CrmDeal] = []
+        params: dict[str, str | int | bool | None] = {
+            "person_id": person_id,
+            "status": "open",
+            "sort_by": "update_time",
+            "sort_direction": "desc",
+            "limit": 100,
+        }
+        data, _ = await self.client.api.data("GET", "/api/v2/deals", params=params)
+        for raw in items_of(data):
+            custom = raw.get("custom_fields") or {}
+            link = custom.get(link_field_key) if link_field_key and isinstance(custom, dict) else None
+            deals.append(
+                CrmDeal(
+                    as_int(raw.get("id")) or 0,
+                    as_str(raw.get("title")) or "",
+                    as_str(raw.get("status")) or "open",
+                    parse_time(as_str(raw.get("update_time"))),
+                    link if isinstance(link, str) else "",
+                )
+            )
+        deals.sort(
+            key=lambda deal: (deal.update_time or datetime.min.replace(tzinfo=UTC), deal.id), reverse=True
+        )
+        return deals
+
+    async def first_stage(self, pipeline_id: int | None) -> tuple[int, int]:
+        if pipeline_id is None:
+            pipelines = [p for p in await self.client.deals.pipelines() if not p.is_deleted]
+            if not pipelines:
+                raise NotFound("The company has no pipeline to create deals in", reason="no_pipeline")
+            pipeline_id = min(pipelines, key=lambda p: (p.order_nr, p.id)).id
+        stages = [s for s in await self.client.deals.stages(pipeline_id) if not s.is_deleted]
+        if not stages:
+            raise NotFound(f"Pipeline {pipeline_id} has no stages", reason="no_stage")
+        return pipeline_id, min(stages, key=lambda s: (s.order_nr, s.id)).id
+
+    async def create_deal(self, deal: NewDeal) -> CrmDeal:
+        body: DealInput = {
+            "title": deal.title,
+            "person_id": deal.person_id,
+            "pipeline_id": deal.pipeline_id,
+            "stage_id": deal.stage_id,
+        }
+        if deal.owner_id is not None:
+            body["owner_id"] = deal.owner_id
+        if deal.custom_fields:
+            body["custom_fields"] = dict(deal.custom_fields)
+        created = await self.client.deals.create(body)
+        return CrmDeal(created.id, created.title, created.status or "open")
+
+    async def set_deal_field(self, deal_id: int, key: str, value: str) -> None:
+        await self.client.deals.update(deal_id, {"custom_fields": {key: value}})
+
+    async def create_lead(self, title: str, person_id: int, owner_id: int | None) -> CrmLead:
+        body: dict[str, Any] = {"title": title, "person_id": person_id}
+        if owner_id is not None:
+            body["owner_id"] = owner_id
+        lead = await self.client.leads.create(body)  # type: ignore[arg-type]
+        return CrmLead(lead.id, lead.title)
+
+    async def leads_of_person(self, person_id: int) -> list[CrmLead]:
+        return [CrmLead(lead.id, lead.title) async for lead in self.client.leads.of_person(person_id)]
+
+    async def find_activity_type(self, name: str) -> str | None:
+        for activity_type in await self.client.activities.types():
+            if activity_type.active and activity_type.name.strip().casefold() == name.casefold():
+                return activity_type.key_string
+        return None
+
+    async def create_activity_type(self, name: str, icon_key: str) -> str:
+        created = await self.client.activities.create_type(name, "bubble" if icon_key == "bubble" else "task")
+        return created.key_string
+
+    async def find_field(self, entity: str, name: str) -> str | None:
+        for definition in await self.client.fields.all("person" if entity == "person" else "deal"):
+            if definition.name.strip().casefold() == name.casefold():
+                return definition.code
+        return None
+
+    async def create_field(self, entity: str, name: str) -> str:
+        created = await self.client.fields.create("person" if entity == "person" else "deal", name, "varchar")
+        return created.code
+
+    async def users(self) -> list[CrmUser]:
+        return [CrmUser(u.id, u.email, u.active, u.is_admin) for u in await self.client.users.all()]
+
+    async def create_activity(self, activity: ActivityWrite) -> int:
+        return (await self.client.activities.create(_activity_body(activity))).id
+
+    async def update_activity(self, activity_id: int, activity: ActivityWrite) -> None:
+        await self.client.activities.update(activity_id, _activity_body(activity))
+
+    async def delete_activity(self, activity_id: int) -> None:
+        await self.client.api.data("DELETE", f"/api/v2/activities/{activity_id}")
+
+    async def activities_of_person(self, person_id: int, *, since: datetime | None) -> list[CrmActivity]:
+        async def fetch(cursor: str | None) -> Page[Activity]:
+            params = {
+                "person_id": person_id,
+                "cursor": cursor,
+                "limit": 500,
+                "updated_since": rfc3339(since) if since is not None else None,
+            }
+            data, more = await self.client.api.data("GET", "/api/v2/activities", params=params)
+            return cursor_page([Activity.parse(item) for item in items_of(data)], more)
+
+        return [
+            CrmActivity(a.id, a.subject, a.type, a.due_date, a.note or "", a.is_deleted)
+            async for a in iterate_cursor(fetch)
+        ]
+
+    async def upload_file(
+        self,
+        content: bytes,
+        *,
+        filename: str,
+        mime: str,
+        person_id: int | None = None,
+        deal_id: int | None = None,
+    ) -> int:
+        stored = await self.client.files.upload(
+            content, filename=filename, mime_type=mime, person_id=person_id, deal_id=deal_id
+        )
+        return stored.id
+
+    async def files_of(self, target: str, target_id: int) -> list[CrmFile]:
+        api = self.client.persons if target == "person" else self.client.deals
+        found: list[CrmFile] = []
+        start: int | None = 0
+        while start is not None:
+            page = await api.files(target_id, start=start)
+            found.extend(CrmFile(f.id, f.name, f.file_size) for f in page.items)
+            start = page.next_start if page.next_start and page.next_start > start else None
+        return found
+
+
+def _activity_body(activity: ActivityWrite) -> ActivityInput:
+    body: ActivityInput = {
+        "subject": activity.subject,
+        "type": activity.type_key,
+        "due_date": activity.due_date,
+        "note": activity.note,
+        "done": activity.done,
+        "participants": [{"person_id": activity.person_id, "primary": True}],
+    }
+    if activity.deal_id is not None:
+        body["deal_id"] = activity.deal_id
+    elif activity.lead_id is not None:
+        body["lead_id"] = activity.lead_id
+    if activity.owner_id is not None:
+        body["owner_id"] = activity.owner_id
+    return body

@@ -1,0 +1,95 @@
+"""Linking team members' WhatsApp numbers: start a session, show its QR code, watch it connect, unlink.
+
+One number belongs to one user; a company has as many as its team links. Only the user who linked a
+number can unlink it.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from server.domain.errors import InvalidInput, NotFound
+from server.domain.models import Account
+from server.domain.ports import AccountStore, InboxStore
+from server.domain.whatsapp import SessionStatus, WhatsAppTransport
+
+UNLINKED = "unlinked"  # not a session status: the owner's decision, which gateway events do not undo
+PAIRING_STATUSES = frozenset({SessionStatus.STARTING, SessionStatus.NEEDS_PAIRING, SessionStatus.STOPPED})
+
+
+class NotYours(InvalidInput):
+    reason = "forbidden"
+
+
+@dataclass(frozen=True, slots=True)
+class Pairing:
+    """Where a number's linking stands, for the page that polls it."""
+
+    account: Account
+    status: SessionStatus
+    qr_png: bytes | None = None  # present while the phone should scan
+
+    @property
+    def done(self) -> bool:
+        return self.status is SessionStatus.CONNECTED
+
+
+def session_name_for(company_id: int, user_id: int) -> str:
+    return f"wapipe-c{company_id}-u{user_id}-{secrets.token_hex(3)}"
+
+
+class NumberLinking:
+    def __init__(
+        self,
+        accounts: AccountStore,
+        inbox: InboxStore,
+        transport: WhatsAppTransport,
+        qr_image: Callable[[str], Awaitable[bytes | None]],
+    ) -> None:
+        self._accounts = accounts
+        self._inbox = inbox
+        self._transport = transport
+        self._qr_image = qr_image
+
+    async def start(self, company_id: int, user_id: int) -> Account:
+        """A new session for the user's number; the page then polls ``pairing``."""
+        account = await self._accounts.create(
+            company_id=company_id,
+            owner_user_id=user_id,
+            transport=self._transport.kind,
+            session_name=session_name_for(company_id, user_id),
+        )
+        status = await self._transport.connect(account.session_name)
+        await self._inbox.record_session(account.id, status, "", None, None)
+        return account
+
+    async def pairing(self, company_id: int, account_id: int) -> Pairing:
+        account = await self._owned_by_company(company_id, account_id)
+        status = await self._transport.status(account.session_name)
+        me = await self._transport.me(account.session_name) if status is SessionStatus.CONNECTED else None
+        await self._inbox.record_session(account.id, status, "", me, None)
+        qr: bytes | None = None
+        if status in PAIRING_STATUSES:
+            if status is SessionStatus.STOPPED:
+                status = await self._transport.connect(account.session_name)
+            qr = await self._qr_image(account.session_name)
+        refreshed = await self._accounts.get(company_id, account_id)
+        return Pairing(refreshed or account, status, qr)
+
+    async def unlink(self, company_id: int, user_id: int, account_id: int) -> Account:
+        account = await self._owned_by_company(company_id, account_id)
+        if account.owner_user_id != user_id:
+            raise NotYours("Only the person who linked this number can unlink it")
+        await self._transport.disconnect(account.session_name, logout=True)
+        await self._accounts.set_status(account.id, UNLINKED, "unlinked in WaPipe")
+        refreshed = await self._accounts.get(company_id, account_id)
+        assert refreshed is not None
+        return refreshed
+
+    async def _owned_by_company(self, company_id: int, account_id: int) -> Account:
+        account = await self._accounts.get(company_id, account_id)
+        if account is None:
+            raise NotFound("No such number in this company")
+        return account

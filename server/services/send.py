@@ -1,0 +1,102 @@
+"""Sending from Pipedrive: check the request, store it in the outbox under its idempotency key, queue it.
+
+A double click, a retried form post or a second tab with the same form all carry the same ``client_ref``
+and end up as one outbox row and one WhatsApp message. Every refusal has a stable reason and a message
+that says what to do; nothing typed is lost (the form keeps it).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from server.domain.errors import InvalidInput, NotFound
+from server.domain.models import OutboxEntry
+from server.domain.phones import is_international, to_e164
+from server.domain.ports import AccountStore, JobQueue, OutboxStore
+from server.domain.send_echoes import send_fingerprint
+from server.domain.whatsapp import OutboundMessage, SessionStatus
+
+MAX_TEXT = 4096  # WhatsApp's limit for one text message
+_CLIENT_REF = re.compile(r"[A-Za-z0-9_-]{8,64}")
+
+
+@dataclass(frozen=True, slots=True)
+class SendRequest:
+    client_ref: str
+    account_id: int
+    to: str  # as typed or stored in Pipedrive
+    text: str
+    region: str | None = None  # the country to read a number without its country code in
+    file_id: int | None = None
+    file_name: str = ""
+    person_id: int | None = None
+    deal_id: int | None = None
+
+
+def send_job_id(outbox_id: int) -> str:
+    return f"send:{outbox_id}"
+
+
+class SendService:
+    def __init__(self, accounts: AccountStore, outbox: OutboxStore, queue: JobQueue) -> None:
+        self._accounts = accounts
+        self._outbox = outbox
+        self._queue = queue
+
+    async def request(self, company_id: int, user_id: int, request: SendRequest) -> tuple[OutboxEntry, bool]:
+        """The outbox entry (new, or the one an earlier click created) and whether it is new."""
+        if not _CLIENT_REF.fullmatch(request.client_ref):
+            raise InvalidInput("The form was not sent completely; reload the panel", reason="invalid_request")
+        text = request.text.strip()
+        if not text and request.file_id is None:
+            raise InvalidInput("Type a message or choose a file to send", reason="empty_message")
+        if len(text) > MAX_TEXT:
+            raise InvalidInput(
+                f"WhatsApp messages are limited to {MAX_TEXT} characters; this one has {len(text)}",
+                reason="message_too_long",
+            )
+        account = await self._accounts.get(company_id, request.account_id)
+        if account is None:
+            raise NotFound("That WhatsApp number is not linked in this company", reason="unknown_from_number")
+        if account.status != SessionStatus.CONNECTED.value:
+            detail = f" ({account.status_detail})" if account.status_detail else ""
+            raise InvalidInput(
+                f"{account.e164 or 'That number'} is not connected{detail}: relink it on the numbers page",
+                reason="from_disconnected",
+            )
+        to = recipient(request.to, request.region)
+        preview = OutboundMessage(client_ref=request.client_ref, to=to, text=text or None) if text else None
+        entry, created = await self._outbox.create(
+            client_ref=request.client_ref,
+            company_id=company_id,
+            account_id=account.id,
+            requested_by=user_id,
+            to_chat=to,
+            text=text,
+            fingerprint=send_fingerprint(preview) if preview else "media",
+            person_id=request.person_id,
+            deal_id=request.deal_id,
+            file_id=request.file_id,
+            file_name=request.file_name,
+        )
+        if created:
+            await self._queue.enqueue("send_outbox", entry.id, job_id=send_job_id(entry.id))
+        return entry, created
+
+
+def recipient(raw: str, region: str | None) -> str:
+    """The E.164 number to send to; named refusals when it cannot be read."""
+    if not raw.strip():
+        raise InvalidInput(
+            "This person has no phone number; add one in Pipedrive", reason="no_phone_on_person"
+        )
+    if not is_international(raw) and not region:
+        raise InvalidInput(
+            f"{raw} has no country code: choose the country it belongs to", reason="country_code_needed"
+        )
+    e164 = to_e164(raw, default_region=region)
+    if e164 is None:
+        where = f" for {region}" if region and not is_international(raw) else ""
+        raise InvalidInput(f"{raw} is not a valid phone number{where}", reason="number_invalid")
+    return e164

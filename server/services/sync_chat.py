@@ -1,0 +1,159 @@
+"""Sync one chat into Pipedrive: the use case behind the ``sync_chat`` job. Safe to run any number of times.
+
+1. Fold messages stored since the last run into their local days (marking those days dirty) and
+   download their attachments at once.
+2. Decide whether the chat is logged at all: excluded chats and numbers, groups (setting), channels,
+   and hidden ``@lid`` senders whose number the transport cannot tell yet write nothing.
+3. When a day is due (at once in real time; after the batch period otherwise): make sure the activity
+   type and link fields exist, link the Person (and Deal or Lead), upload attachments, write the days.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from server.domain.days import company_zone, local_day
+from server.domain.errors import InvalidChatId
+from server.domain.jids import JidKind, parse_jid
+from server.domain.sync import ChatLink, LinkState, SyncChat, SyncSettings
+from server.services.sync_context import SyncBusy, SyncContext
+from server.services.sync_days import flush_due_days
+from server.services.sync_deals import attach_deal, write_person_link
+from server.services.sync_match import MatchStats, link_person
+from server.services.sync_media import fetch_chat_media, upload_chat_media
+from server.services.sync_setup import ensure_setup
+
+CHAT_LEASE = timedelta(minutes=2)
+
+
+def sync_job_id(chat_id: int) -> str:
+    return f"sync:{chat_id}"
+
+
+@dataclass
+class SyncOutcome:
+    chat_id: int
+    state: str
+    new_messages: int = 0
+    writes: int = 0
+    searches: int = 0
+    media_stored: int = 0
+    uploads: int = 0
+    merged_into: int | None = None
+    more: bool = False  # messages arrived during the run: run again
+
+    def __str__(self) -> str:
+        return (
+            f"chat {self.chat_id}: {self.state}, {self.new_messages} new, {self.writes} writes, "
+            f"{self.searches} searches, {self.uploads} uploads"
+        )
+
+
+async def sync_chat(ctx: SyncContext, chat_id: int) -> SyncOutcome:
+    chat = await ctx.store.chat(chat_id)
+    if chat is None:
+        return SyncOutcome(chat_id, "gone", merged_into=await ctx.store.successor_chat(chat_id))
+    if not await ctx.store.acquire_chat(chat, owner=ctx.worker, lease=CHAT_LEASE, now=ctx.clock()):
+        raise SyncBusy(f"chat {chat_id} is being synced elsewhere")
+    try:
+        return await _sync(ctx, chat)
+    finally:
+        await ctx.store.release_chat(chat_id, owner=ctx.worker)
+
+
+async def _sync(ctx: SyncContext, chat: SyncChat) -> SyncOutcome:
+    settings = await ctx.store.settings(chat.company_id)
+    link = await ctx.store.link(chat)
+    outcome = SyncOutcome(chat.id, link.state.value)
+    link, outcome.new_messages = await _absorb(ctx, chat, link, settings)
+    outcome.media_stored = await fetch_chat_media(ctx, chat)
+    if _is_hidden_identity(chat):
+        resolved = await _resolve_hidden(ctx, chat)
+        if resolved is None:
+            await _set_state(ctx, link, LinkState.WAITING_FOR_NUMBER)
+            outcome.state = LinkState.WAITING_FOR_NUMBER.value
+            return outcome
+        if resolved.id != chat.id:
+            outcome.state, outcome.merged_into = "merged", resolved.id
+            return outcome
+        chat = resolved
+    gate = _gate(chat, link, settings)
+    if gate is not None:
+        await _set_state(ctx, link, gate)
+        await ctx.store.clear_all_dirty(chat.id)
+        outcome.state = gate.value
+        return outcome
+    due_before = ctx.clock() - settings.import_frequency.batch_interval
+    if not await ctx.store.has_dirty_days(chat.id, due_before=due_before):
+        outcome.more = await ctx.store.has_unseen_messages(chat.id, link.cursor)
+        return outcome
+    settings = await ensure_setup(ctx, settings)
+    stats = MatchStats()
+    link = await link_person(ctx, chat, link, settings, stats)
+    outcome.searches = stats.searches
+    outcome.state = link.state.value
+    if link.state is not LinkState.LINKED:
+        await ctx.store.clear_all_dirty(chat.id)
+        return outcome
+    link = await attach_deal(ctx, chat, link, settings)
+    link = await write_person_link(ctx, chat, link, settings)
+    outcome.uploads = await upload_chat_media(ctx, chat, link)
+    outcome.writes = await flush_due_days(ctx, chat, link, settings, due_before=due_before)
+    outcome.more = await ctx.store.has_unseen_messages(chat.id, link.cursor)
+    return outcome
+
+
+async def _absorb(
+    ctx: SyncContext, chat: SyncChat, link: ChatLink, settings: SyncSettings
+) -> tuple[ChatLink, int]:
+    """Mark the days of messages stored since ``link.cursor`` dirty and move the cursor past them."""
+    zone = company_zone(settings.timezone)
+    messages = await ctx.store.messages_after(chat.id, link.cursor)
+    if not messages:
+        return link, 0
+    days = {local_day(message.sent_at, zone) for message in messages}
+    cursor = max(message.id for message in messages)
+    await ctx.store.mark_days_dirty(chat.id, days, now=ctx.clock(), cursor=cursor)
+    return replace(link, cursor=cursor), len(messages)
+
+
+def _gate(chat: SyncChat, link: ChatLink, settings: SyncSettings) -> LinkState | None:
+    """Why nothing of this chat is written, or ``None`` when it is logged."""
+    if link.excluded or settings.excludes(chat.e164):
+        return LinkState.EXCLUDED
+    if chat.is_group:
+        return None if settings.groups_enabled else LinkState.GROUP_NOT_IMPORTED
+    if chat.e164 is None:
+        return LinkState.NOT_A_CONTACT
+    return None
+
+
+def _is_hidden_identity(chat: SyncChat) -> bool:
+    if chat.is_group or chat.e164:
+        return False
+    try:
+        return parse_jid(chat.chat_key).kind is JidKind.LID
+    except InvalidChatId:
+        return False
+
+
+async def _resolve_hidden(ctx: SyncContext, chat: SyncChat) -> SyncChat | None:
+    """Ask the transport for the number behind a ``@lid`` chat; merge the chat into the number's chat."""
+    if ctx.transport is None or not ctx.transport.capabilities.lid_resolution:
+        return None
+    peer = await ctx.transport.resolve_lid(chat.session_name, chat.chat_key)
+    if not peer.e164:
+        return None
+    phone_key = f"{peer.e164.lstrip('+')}@s.whatsapp.net"
+    await ctx.inbox.learn_identity(chat.account_id, chat.chat_key, phone_key, peer.e164)
+    return await ctx.store.chat_by_key(chat.account_id, phone_key)
+
+
+async def _set_state(ctx: SyncContext, link: ChatLink, state: LinkState) -> None:
+    if link.state is not state:
+        await ctx.store.save_link(replace(link, state=state))
+
+
+def is_busy(error: BaseException) -> bool:
+    return isinstance(error, SyncBusy)

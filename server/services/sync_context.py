@@ -1,0 +1,70 @@
+"""What one sync run needs: the stores, the company's Pipedrive, the WhatsApp transport, and the clock."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from server.domain.matching import PhoneIndex
+from server.domain.ports import CrmGateway, InboxStore, MediaFiles, PhoneIndexStore, SyncStore
+from server.domain.sync import CrmUser
+from server.domain.whatsapp import WhatsAppTransport
+
+DEFAULT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Pipedrive documents no file size limit; stay well below any
+INTENT_LEASE = timedelta(minutes=2)
+
+
+class SyncBusy(Exception):
+    """Another worker holds this chat (or this create): try again in a moment."""
+
+
+@dataclass(frozen=True)
+class SyncConfig:
+    public_url: str
+    upload_limit_bytes: int = DEFAULT_UPLOAD_LIMIT
+    index_refresh_every: timedelta = timedelta(seconds=60)
+    research_unlinked_after: timedelta = timedelta(hours=6)  # auto-add off: search an unknown number again
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class IndexEntry:
+    index: PhoneIndex
+    refreshed_at: datetime
+
+
+@dataclass
+class SyncCaches:
+    """Per-process caches shared by sync runs: a worker keeps them for its lifetime."""
+
+    indexes: dict[int, IndexEntry] = field(default_factory=dict)
+    users: dict[int, tuple[datetime, list[CrmUser]]] = field(default_factory=dict)
+    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def lock(self, name: str) -> asyncio.Lock:
+        return self.locks.setdefault(name, asyncio.Lock())
+
+
+@dataclass
+class SyncContext:
+    """Everything a sync run touches. ``crm`` is ``None`` while the company has no usable installation."""
+
+    store: SyncStore
+    index_store: PhoneIndexStore
+    inbox: InboxStore
+    media: MediaFiles
+    config: SyncConfig
+    crm: CrmGateway
+    transport: WhatsAppTransport | None = None
+    clock: Callable[[], datetime] = utc_now
+    worker: str = "worker"
+    caches: SyncCaches = field(default_factory=SyncCaches)
+
+    def chat_url(self, chat_id: int) -> str:
+        """The chat in WaPipe's web view: the "WhatsApp chat link" field's value."""
+        return f"{self.config.public_url.rstrip('/')}/chats/{chat_id}"

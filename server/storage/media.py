@@ -1,0 +1,193 @@
+"""Downloaded media: files under ``WAPIPE_MEDIA_DIR`` by SHA-256, and their rows (blobs, per-message state,
+uploads to Pipedrive)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.domain.sync import MediaState, MessageMedia, SyncMessage
+from server.storage.dialect import upsert_insert
+from server.storage.tables import MediaBlob, MediaUpload, Message, MessageMediaRow, utcnow
+
+_blobs = MediaBlob.__table__  # type: ignore[attr-defined]
+_message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
+_uploads = MediaUpload.__table__  # type: ignore[attr-defined]
+_messages = Message.__table__  # type: ignore[attr-defined]
+
+
+class DiskMediaFiles:
+    """Files by content hash: ``<dir>/ab/abcdef…``. Writing goes through a temporary file and a rename, so a
+    half-written download never looks stored."""
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    async def save(self, chunks: AsyncIterator[bytes]) -> tuple[str, int, str]:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        size = 0
+        handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=".download-")
+        try:
+            with os.fdopen(handle, "wb") as output:
+                async for chunk in chunks:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    await asyncio.to_thread(output.write, chunk)
+            sha256 = digest.hexdigest()
+            target = self.directory / sha256[:2] / sha256
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(temporary, target)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            raise
+        return sha256, size, str(target)
+
+    async def read(self, path: str) -> bytes:
+        return await asyncio.to_thread(Path(path).read_bytes)
+
+
+class MediaRows:
+    _engine: AsyncEngine
+
+    async def pending_media(self, chat_id: int) -> list[SyncMessage]:
+        from server.storage.sync_days import message_columns, sync_message
+
+        query = (
+            select(*message_columns())
+            .select_from(_messages.outerjoin(_message_media, _message_media.c.message_id == _messages.c.id))
+            .where(
+                (_messages.c.chat_id == chat_id)
+                & (_messages.c.media_kind != "")
+                & (
+                    _message_media.c.message_id.is_(None)
+                    | (_message_media.c.state == MediaState.PENDING.value)
+                )
+            )
+            .order_by(_messages.c.id)
+        )
+        async with self._engine.connect() as connection:
+            return [sync_message(row) for row in (await connection.execute(query)).mappings()]
+
+    async def save_media(self, media: MessageMedia) -> None:
+        async with self._engine.begin() as connection:
+            if media.sha256 is not None:
+                await connection.execute(
+                    upsert_insert(self._engine, _blobs)
+                    .values(sha256=media.sha256, path=media.path, mime=media.mime[:128], size=media.size or 0)
+                    .on_conflict_do_nothing(index_elements=["sha256"])
+                )
+            statement = upsert_insert(self._engine, _message_media).values(
+                message_id=media.message_id, state=media.state.value, sha256=media.sha256, updated_at=utcnow()
+            )
+            await connection.execute(
+                statement.on_conflict_do_update(
+                    index_elements=["message_id"],
+                    set_={"state": media.state.value, "sha256": media.sha256, "updated_at": utcnow()},
+                )
+            )
+
+    async def media_of(self, message_ids: list[int]) -> dict[int, MessageMedia]:
+        if not message_ids:
+            return {}
+        query = (
+            select(_message_media, _blobs.c.path, _blobs.c.mime, _blobs.c.size)
+            .select_from(_message_media.outerjoin(_blobs, _blobs.c.sha256 == _message_media.c.sha256))
+            .where(_message_media.c.message_id.in_(message_ids))
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return {row["message_id"]: _media(row) for row in rows}
+
+    async def media_not_uploaded(
+        self, chat_id: int, company_id: int, target: str, target_id: int
+    ) -> list[tuple[SyncMessage, MessageMedia]]:
+        from server.storage.sync_days import message_columns, sync_message
+
+        uploaded = and_(
+            _uploads.c.sha256 == _message_media.c.sha256,
+            _uploads.c.company_id == company_id,
+            _uploads.c.target == target,
+            _uploads.c.target_id == target_id,
+        )
+        query = (
+            select(
+                *message_columns(),
+                _message_media.c.state,
+                _message_media.c.sha256,
+                _blobs.c.path,
+                _blobs.c.mime,
+                _blobs.c.size,
+            )
+            .select_from(
+                _messages.join(_message_media, _message_media.c.message_id == _messages.c.id)
+                .join(_blobs, _blobs.c.sha256 == _message_media.c.sha256)
+                .outerjoin(_uploads, uploaded)
+            )
+            .where(
+                (_messages.c.chat_id == chat_id)
+                & (_message_media.c.state == MediaState.STORED.value)
+                & _uploads.c.id.is_(None)
+            )
+            .order_by(_messages.c.id)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        found: dict[str, tuple[SyncMessage, MessageMedia]] = {}
+        for row in rows:  # one upload per blob, however many messages carry it
+            found.setdefault(row["sha256"], (sync_message(row), _media(row)))
+        return list(found.values())
+
+    async def save_upload(
+        self, company_id: int, sha256: str, target: str, target_id: int, file_id: int
+    ) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                upsert_insert(self._engine, _uploads)
+                .values(
+                    company_id=company_id,
+                    sha256=sha256,
+                    target=target,
+                    target_id=target_id,
+                    file_id=file_id,
+                    created_at=utcnow(),
+                )
+                .on_conflict_do_nothing(index_elements=["company_id", "sha256", "target", "target_id"])
+            )
+
+    async def uploads(self, company_id: int) -> list[tuple[str, str, int, int]]:
+        """``(sha256, target, target id, file id)`` of every upload (for checks and the status page)."""
+        query = select(_uploads.c.sha256, _uploads.c.target, _uploads.c.target_id, _uploads.c.file_id).where(
+            _uploads.c.company_id == company_id
+        )
+        async with self._engine.connect() as connection:
+            return [tuple(row) for row in (await connection.execute(query)).all()]
+
+    async def forget_media_state(self, message_id: int) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(_message_media)
+                .where(_message_media.c.message_id == message_id)
+                .values(state="pending")
+            )
+
+
+def _media(row: object) -> MessageMedia:
+    values = dict(row)  # type: ignore[call-overload]
+    return MessageMedia(
+        message_id=values.get("message_id") or values.get("id") or 0,
+        state=MediaState(values["state"]),
+        sha256=values.get("sha256"),
+        size=values.get("size"),
+        mime=values.get("mime") or "",
+        path=values.get("path") or "",
+    )

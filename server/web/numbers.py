@@ -1,0 +1,121 @@
+"""The numbers page (``/numbers``): link, watch and unlink the team's WhatsApp numbers, inside Pipedrive."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from panels.errors import ErrorView, render_error
+from panels.numbers import (
+    numbers_view,
+    pairing_view,
+    render_numbers_list,
+    render_numbers_page,
+    render_pairing,
+)
+from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, Transient, WaPipeError
+from server.services.numbers import NotYours, NumberLinking
+from server.storage.accounts import SqlAccountStore
+from server.storage.inbox import SqlInboxStore
+from server.web.frame_auth import FrameIdentity, frame_identity
+from server.web.resources import Resources
+from server.whatsapp.waha import WahaTransport
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Request, FrameIdentity], Awaitable[Response]]
+
+
+def _linking(resources: Resources) -> NumberLinking:
+    transport = resources.transports["waha"]
+    assert isinstance(transport, WahaTransport)
+    return NumberLinking(
+        SqlAccountStore(resources.engine),
+        SqlInboxStore(resources.engine),
+        transport,
+        transport.pairing_qr_image,
+    )
+
+
+def _phone_url(resources: Resources, session_name: str) -> str | None:
+    """Outside production the gateway is the WhatsApp sandbox, whose simulated phone can scan the code."""
+    if resources.settings.is_production:
+        return None
+    return f"{resources.settings.waha_url.rstrip('/')}/_sim/phone/{session_name}"
+
+
+def _error(status: int, error: WaPipeError) -> HTMLResponse:
+    return HTMLResponse(render_error(ErrorView(error.reason, error.message)), status_code=status)
+
+
+def framed(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Verify the Pipedrive token, then run the handler; named failures become the error partial."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            identity = await frame_identity(request)
+            return await handler(request, identity)
+        except NotAuthenticated as error:
+            return _error(401, error)
+        except NotYours as error:
+            return _error(403, error)
+        except NotFound as error:
+            return _error(404, error)
+        except InvalidInput as error:
+            return _error(400, error)
+        except Transient as error:
+            log.warning("upstream unavailable", extra={"reason": error.reason, "path": request.url.path})
+            return _error(503, error)
+
+    return endpoint
+
+
+def _account_id(request: Request) -> int:
+    return int(request.path_params["account_id"])
+
+
+async def _list(request: Request, identity: FrameIdentity) -> str:
+    resources: Resources = request.app.state.resources
+    accounts = await SqlAccountStore(resources.engine).for_company(identity.company.id)
+    return render_numbers_list(numbers_view(accounts, identity.pipedrive_user_id))
+
+
+@framed
+async def numbers_page(request: Request, identity: FrameIdentity) -> Response:
+    resources: Resources = request.app.state.resources
+    accounts = await SqlAccountStore(resources.engine).for_company(identity.company.id)
+    return HTMLResponse(render_numbers_page(numbers_view(accounts, identity.pipedrive_user_id)))
+
+
+@framed
+async def numbers_list(request: Request, identity: FrameIdentity) -> Response:
+    return HTMLResponse(await _list(request, identity))
+
+
+@framed
+async def start_linking(request: Request, identity: FrameIdentity) -> Response:
+    linking = _linking(request.app.state.resources)
+    account = await linking.start(identity.company.id, identity.pipedrive_user_id)
+    pairing = await linking.pairing(identity.company.id, account.id)
+    phone = _phone_url(request.app.state.resources, account.session_name)
+    view = pairing_view(pairing.account, pairing.status.value, pairing.qr_png, pairing.done, phone)
+    return HTMLResponse(render_pairing(view), headers={"HX-Trigger": "numbers-changed"})
+
+
+@framed
+async def pairing(request: Request, identity: FrameIdentity) -> Response:
+    linking = _linking(request.app.state.resources)
+    state = await linking.pairing(identity.company.id, _account_id(request))
+    phone = _phone_url(request.app.state.resources, state.account.session_name)
+    view = pairing_view(state.account, state.status.value, state.qr_png, state.done, phone)
+    headers = {"HX-Trigger": "numbers-changed"} if state.done else {}
+    return HTMLResponse(render_pairing(view), headers=headers)
+
+
+@framed
+async def unlink(request: Request, identity: FrameIdentity) -> Response:
+    linking = _linking(request.app.state.resources)
+    await linking.unlink(identity.company.id, identity.pipedrive_user_id, _account_id(request))
+    return HTMLResponse(await _list(request, identity))

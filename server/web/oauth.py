@@ -1,0 +1,304 @@
+"""Installing and uninstalling WaPipe the way Pipedrive apps do.
+
+- ``GET /install``: our own install URL (Developer Hub's "Installation URL"): off to Pipedrive's consent page
+  with a signed, expiring ``state``.
+- ``GET /oauth/callback``: Pipedrive sends the user back with ``code`` (or ``error=user_denied``). Installs
+  started in the Marketplace carry no ``state``; ours must carry a valid one. The code is exchanged, the
+  user identified with ``/users/me``, company and installation stored (tokens encrypted); an admin install
+  queues the company's set-up in Pipedrive (job ``setup:<company>``).
+- ``DELETE /oauth/callback``: Pipedrive's uninstall notice, authenticated with the app's client credentials
+  (HTTP Basic, compared in constant time). The user's tokens are deleted at once.
+- ``POST /oauth/callback``: panel-visibility notices; authenticated, acknowledged, ignored.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import logging
+from typing import Any
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+
+from panels.install import (
+    InstalledView,
+    InstallProblem,
+    SetupProgress,
+    render_installed,
+    render_problem,
+    render_setup_progress,
+)
+from server.domain.errors import InvalidInput, NotAuthenticated, Permanent, Transient, WaPipeError
+from server.domain.installations import Installation
+from server.jobs.context import CALLBACK_PATH
+from server.jobs.setup import SETUP_JOB, setup_job_id
+from server.pipedrive.connector import stored_tokens
+from server.pipedrive.oauth import StateSigner
+from server.storage.companies import SqlCompanyStore
+from server.web.resources import Resources
+
+log = logging.getLogger(__name__)
+
+INSTALL_PATH = "/install"
+__all__ = ["CALLBACK_PATH", "INSTALLED_PATH", "INSTALL_PATH"]
+INSTALLED_PATH = "/installed"
+TICKET_MAX_AGE = 3600
+UNINSTALL_BODY_LIMIT = 4096
+
+
+def _resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+def _signer(resources: Resources) -> StateSigner:
+    return StateSigner(resources.settings.secret_key.get_secret_value())
+
+
+def _tickets(resources: Resources) -> URLSafeTimedSerializer:
+    """Signed pointers to an installation, so the installed page needs no cookie."""
+    return URLSafeTimedSerializer(resources.settings.secret_key.get_secret_value(), salt="wapipe.installed")
+
+
+def _problem(status: int, reason: str, message: str, *, retry: bool = True) -> HTMLResponse:
+    problem = InstallProblem(reason, message, INSTALL_PATH if retry else None)
+    return HTMLResponse(render_problem(problem), status_code=status)
+
+
+async def install(request: Request) -> Response:
+    resources = _resources(request)
+    state = _signer(resources).issue()
+    return RedirectResponse(resources.pipedrive.oauth.authorize_url(state), status_code=302)
+
+
+async def callback(request: Request) -> Response:
+    try:
+        return await _complete_install(request)
+    except NotAuthenticated as error:
+        return _problem(400, error.reason, error.message)
+    except InvalidInput as error:
+        return _problem(400, error.reason, error.message)
+    except Transient as error:
+        log.warning("install failed for now", extra={"reason": error.reason})
+        return _problem(503, error.reason, "Pipedrive did not answer in time; please install WaPipe again.")
+    except Permanent as error:
+        log.error("install failed", extra={"reason": error.reason})
+        return _problem(502, error.reason, error.message)
+
+
+async def _complete_install(request: Request) -> Response:
+    resources = _resources(request)
+    query = request.query_params
+    oauth_error = query.get("error")
+    if oauth_error == "user_denied":
+        return _problem(
+            200,
+            "user_denied",
+            "You chose not to allow WaPipe access to Pipedrive, so nothing was installed or stored.",
+        )
+    if oauth_error:
+        raise InvalidInput(f"Pipedrive answered with an error ({oauth_error[:64]})", reason="oauth_error")
+    if "state" in query:  # ours: it must be one we signed, recently. Marketplace installs carry none.
+        _signer(resources).verify(query.get("state"))
+    code = query.get("code")
+    if not code:
+        raise InvalidInput(
+            "Pipedrive sent no authorisation code; install WaPipe again", reason="missing_code"
+        )
+
+    tokens = await resources.pipedrive.oauth.exchange_code(code)
+    me = await resources.pipedrive.oauth.identify(tokens)
+    company = await SqlCompanyStore(resources.engine).upsert(
+        me.company_id,
+        name=me.company_name,
+        api_domain=tokens.api_domain,
+        timezone=me.timezone_name or "UTC",  # /users/me has no company time zone: the installer's
+    )
+    installations = resources.pipedrive.installations
+    installation = await installations.upsert(
+        company.id,
+        me.id,
+        name=me.name,
+        email=me.email,
+        is_admin=me.is_admin,
+        tokens=stored_tokens(tokens),
+    )
+    log.info(
+        "installed",
+        extra={"company": company.id, "pipedrive_user": me.id, "admin": me.is_admin},
+    )
+    if me.is_admin:
+        await resources.pipedrive.company_setup.ensure_defaults(company.id)
+        await resources.queue.enqueue(SETUP_JOB, company.id, job_id=setup_job_id(company.id))
+    elif await installations.admin_installation(company.id) is None:
+        return _problem(
+            200,
+            "admin_required",
+            f"WaPipe is installed for you, {me.name or 'welcome'}, but no admin of "
+            f"{me.company_name or 'your Pipedrive company'} has installed it yet. An admin must install "
+            'WaPipe first (it creates the "WhatsApp chat" activity type and fields, and runs the sync); '
+            "ask one to open this install link. Your panel works as soon as they have.",
+        )
+    url = _after_install_url(resources, installation, company.name, tokens.api_domain)
+    return RedirectResponse(url, status_code=303)
+
+
+def _after_install_url(
+    resources: Resources, installation: Installation, company_name: str, api_domain: str
+) -> str:
+    """Pipedrive's settings page of the app (production); our installed page (demo and test)."""
+    client_id = resources.settings.pipedrive_client_id
+    if resources.settings.is_production:
+        return f"{api_domain}/settings/marketplace/app/{client_id}/app-settings"
+    payload = {"c": installation.company_id, "u": installation.pipedrive_user_id, "n": company_name}
+    return f"{INSTALLED_PATH}?ticket={_tickets(resources).dumps(payload)}"
+
+
+async def _ticket_installation(request: Request) -> tuple[Installation, str]:
+    """The installation the ticket points at, and its company's name."""
+    resources = _resources(request)
+    expired = "This page has expired; open WaPipe from Pipedrive"
+    try:
+        payload = _tickets(resources).loads(request.query_params.get("ticket", ""), max_age=TICKET_MAX_AGE)
+        company_id, user_id, company_name = int(payload["c"]), int(payload["u"]), str(payload["n"])
+    except (BadSignature, KeyError, TypeError, ValueError) as error:
+        raise NotAuthenticated(expired, reason="invalid_ticket") from error
+    installation = await resources.pipedrive.installations.get(company_id, user_id)
+    if installation is None:
+        raise NotAuthenticated(expired, reason="invalid_ticket")
+    return installation, company_name
+
+
+async def _progress(request: Request, installation: Installation) -> SetupProgress:
+    resources = _resources(request)
+    state = await resources.pipedrive.company_setup.state(installation.company_id)
+    polls = request.query_params.get("polls", "0")
+    ticket = request.query_params.get("ticket", "")
+    return SetupProgress(
+        complete=state is not None and state.complete,
+        status_url=f"{INSTALLED_PATH}/setup?ticket={ticket}",
+        polls=int(polls) if polls.isdigit() else 0,
+    )
+
+
+async def installed(request: Request) -> Response:
+    try:
+        installation, company_name = await _ticket_installation(request)
+    except NotAuthenticated as error:
+        return _problem(400, error.reason, error.message, retry=False)
+    resources = _resources(request)
+    settings_url = None
+    if not resources.settings.is_production:  # the Pipedrive sandbox's page hosting our settings
+        settings_url = f"{resources.settings.pipedrive_oauth_url.rstrip('/')}/host/settings?" + (
+            f"client_id={resources.settings.pipedrive_client_id}&user_id={installation.pipedrive_user_id}"
+        )
+    view = InstalledView(
+        company_name=company_name,
+        user_name=installation.name,
+        is_admin=installation.is_admin,
+        setup=await _progress(request, installation),
+        settings_url=settings_url,
+    )
+    return HTMLResponse(render_installed(view))
+
+
+async def setup_status(request: Request) -> Response:
+    try:
+        installation, _ = await _ticket_installation(request)
+    except NotAuthenticated as error:
+        return _problem(400, error.reason, error.message, retry=False)
+    return HTMLResponse(render_setup_progress(await _progress(request, installation)))
+
+
+# uninstall ---------------------------------------------------------------------------------------------
+
+
+def _json_error(status: int, reason: str, message: str) -> JSONResponse:
+    headers = {"WWW-Authenticate": 'Basic realm="wapipe"'} if status == 401 else None
+    return JSONResponse({"error": reason, "message": message}, status_code=status, headers=headers)
+
+
+def _client_authenticated(request: Request, resources: Resources) -> bool:
+    """The Basic credentials equal the app's client id and secret (constant-time, both always compared)."""
+    scheme, _, encoded = request.headers.get("authorization", "").partition(" ")
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True)
+    except (binascii.Error, ValueError):
+        decoded = b""
+    given_id, _, given_secret = decoded.partition(b":")
+    expected_id = resources.settings.pipedrive_client_id.encode()
+    expected_secret = resources.settings.pipedrive_client_secret.get_secret_value().encode()
+    id_ok = hmac.compare_digest(given_id, expected_id)
+    secret_ok = hmac.compare_digest(given_secret, expected_secret)
+    return scheme.lower() == "basic" and bool(expected_secret) and id_ok and secret_ok
+
+
+def _pipedrive_id(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value > 0:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < len(value) <= 18:
+        return int(value)
+    return None
+
+
+def parse_uninstall(raw: bytes, client_id: str) -> tuple[int, int]:
+    """``(company_id, user_id)`` from the uninstall body; ``InvalidInput`` with a named reason otherwise."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidInput("the body is not JSON", reason="invalid_json") from error
+    if not isinstance(body, dict):
+        raise InvalidInput("the body must be a JSON object", reason="invalid_body")
+    if body.get("client_id") != client_id:
+        raise InvalidInput("client_id is missing or not this app's", reason="client_id_mismatch")
+    company_id = _pipedrive_id(body.get("company_id"))
+    if company_id is None:
+        raise InvalidInput("company_id must be a positive integer", reason="invalid_company_id")
+    user_id = _pipedrive_id(body.get("user_id"))
+    if user_id is None:
+        raise InvalidInput("user_id must be a positive integer", reason="invalid_user_id")
+    timestamp = body.get("timestamp")
+    if (
+        isinstance(timestamp, bool)
+        or not isinstance(timestamp, str | int | float)
+        or not str(timestamp).strip()
+    ):
+        raise InvalidInput("timestamp is missing", reason="invalid_timestamp")
+    return company_id, user_id
+
+
+async def uninstall(request: Request) -> Response:
+    resources = _resources(request)
+    if not _client_authenticated(request, resources):
+        return _json_error(401, "bad_client_credentials", "Basic auth with the app's client credentials")
+    raw = await request.body()
+    if len(raw) > UNINSTALL_BODY_LIMIT:
+        return _json_error(413, "body_too_large", f"at most {UNINSTALL_BODY_LIMIT} bytes")
+    try:
+        company_id, user_id = parse_uninstall(raw, resources.settings.pipedrive_client_id)
+    except WaPipeError as error:
+        return _json_error(400, error.reason, error.message)
+    company = await SqlCompanyStore(resources.engine).get(company_id)
+    found = None
+    if company is not None:
+        found = await resources.pipedrive.installations.mark_uninstalled(
+            company.id, user_id, detail="uninstalled in Pipedrive"
+        )
+    log.info(
+        "uninstalled",
+        extra={"pipedrive_company": company_id, "pipedrive_user": user_id, "known": bool(found)},
+    )
+    return JSONResponse({"status": "ok"})
+
+
+async def visibility_notice(request: Request) -> Response:
+    resources = _resources(request)
+    if not _client_authenticated(request, resources):
+        return _json_error(401, "bad_client_credentials", "Basic auth with the app's client credentials")
+    return JSONResponse({"status": "ignored"})

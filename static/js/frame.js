@@ -1,0 +1,101 @@
+// WaPipe pages inside Pipedrive's iframes: initialise the App Extensions SDK at once (Pipedrive hides
+// a frame that has not initialised within 10 s), follow the user's theme, size the frame to its content,
+// and send a fresh signed Pipedrive token with every htmx request (X-Pipedrive-Token).
+(function () {
+  "use strict";
+  const params = new URLSearchParams(window.location.search);
+  const body = document.body;
+  const maxHeight = Number(body.dataset.maxHeight || 750);
+  let token = params.get("token") || "";
+  let sdk = null;
+
+  function applyTheme(theme) {
+    document.documentElement.dataset.theme = theme === "dark" ? "dark" : "light";
+  }
+  applyTheme(params.get("theme"));
+
+  function contentHeight() {
+    // The body's own height: the document's grows with the frame and would never let it shrink.
+    const height = Math.ceil(body.getBoundingClientRect().height);
+    return Math.min(maxHeight, Math.max(100, height));
+  }
+
+  const ready = (async function () {
+    if (!window.AppExtensionsSDK || !params.get("id")) {
+      return null; // opened outside Pipedrive (a direct link): nothing to talk to
+    }
+    sdk = await new window.AppExtensionsSDK().initialize({ size: { height: contentHeight() } });
+    body.dataset.sdk = "ready";
+    sdk.listen("user_settings_change", function (event) {
+      applyTheme(event && event.data && event.data.theme);
+    });
+    let last = 0;
+    new ResizeObserver(function () {
+      const height = contentHeight();
+      if (height !== last) {
+        last = height;
+        sdk.execute("resize", { height: height }).catch(function () {});
+      }
+    }).observe(body);
+    return sdk;
+  })();
+
+  function expiresAt(jwt) {
+    try {
+      const part = jwt.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      return JSON.parse(atob(part)).exp * 1000;
+    } catch (error) {
+      return 0;
+    }
+  }
+
+  async function freshToken() {
+    if (token && expiresAt(token) - Date.now() > 60000) {
+      return token;
+    }
+    const connected = await ready;
+    if (connected) {
+      const reply = await connected.execute("get_signed_token");
+      token = reply.token;
+    }
+    return token;
+  }
+
+  // Ask through Pipedrive's own dialog where the page says hx-confirm (window.confirm outside it).
+  async function confirmed(question) {
+    if (!question) {
+      return true;
+    }
+    const connected = await ready;
+    if (!connected) {
+      return window.confirm(question);
+    }
+    const answer = await connected.execute("show_confirmation", { title: question, okText: "Yes" });
+    return Boolean(answer && answer.confirmed);
+  }
+
+  // htmx asks before every request; answer once it is confirmed and a fresh token is at hand.
+  document.addEventListener("htmx:confirm", function (event) {
+    event.preventDefault();
+    confirmed(event.detail.question).then(function (yes) {
+      if (!yes) {
+        return;
+      }
+      freshToken().finally(function () {
+        event.detail.issueRequest(true);
+      });
+    });
+  });
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (token) {
+      event.detail.headers["X-Pipedrive-Token"] = token;
+    }
+  });
+
+  window.wapipeFrame = { ready: ready, freshToken: freshToken, snackbar: async function (message) {
+    const connected = await ready;
+    if (connected) {
+      await connected.execute("show_snackbar", { message: message });
+    }
+  } };
+})();

@@ -1,0 +1,61 @@
+"""Linking a team member's WhatsApp number in a real browser: WaPipe's numbers page inside the Pipedrive
+sandbox's settings page, the QR code scanned on the WhatsApp sandbox's simulated phone."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from server.demo import DemoAddresses
+from server.settings import Settings
+from tests.e2e.demo_world import running_demo
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[Settings, DemoAddresses]]:
+    with running_demo(tmp_path) as running:
+        yield running
+
+
+def test_a_number_is_linked_through_the_numbers_page_and_the_phone(
+    page: Page, demo: tuple[Settings, DemoAddresses], artifacts: Path
+) -> None:
+    _, addresses = demo
+    page.goto(addresses.pipedrive + "/host/settings")
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("h1")).to_have_text("WhatsApp numbers")
+    page.wait_for_function("() => window.__pdHost && window.__pdHost.initialized === true")
+    expect(frame.locator("#numbers-list")).to_contain_text("No number is linked yet")
+
+    frame.locator("#link-number").click()
+    expect(frame.locator("#pairing img.qr")).to_be_visible(timeout=15_000)
+    phone_url = frame.locator("#pairing .demo-hint a").get_attribute("href")
+    assert phone_url is not None
+    assert phone_url.startswith(addresses.waha + "/_sim/phone/wapipe-c")
+    page.screenshot(path=str(artifacts / "numbers-qr.png"), full_page=True)
+
+    phone = page.context.new_page()
+    phone.goto(phone_url)
+    expect(phone.locator("#screen-qr")).to_be_visible()
+    phone.fill("#link-phone", "+49 151 12345678")
+    phone.fill("#link-name", "Anna Admin")
+    phone.click("#scan")
+    expect(phone.locator("#status")).to_have_text("WORKING")
+
+    expect(frame.locator("#pairing.done")).to_contain_text("Linked +4915112345678", timeout=15_000)
+    row = frame.locator("#numbers-list tr[data-account-id]")
+    expect(row).to_have_count(1)
+    expect(row.locator(".badge")).to_have_text("Connected")
+    expect(row).to_contain_text("You")
+    page.screenshot(path=str(artifacts / "numbers-linked.png"), full_page=True)
+
+    # The frame sized itself to its content through the SDK.
+    calls = page.evaluate("() => window.__pdHost.calls.map(c => c.command)")
+    assert calls[0] == "initialize"
+    assert "resize" in calls
+    height = page.evaluate("() => window.__pdHost.height")
+    content = frame.locator("body").evaluate("b => Math.ceil(b.getBoundingClientRect().height)")
+    assert height == max(100, content)

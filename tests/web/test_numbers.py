@@ -1,0 +1,102 @@
+"""The numbers page over HTTP: Pipedrive token required, linking through the WAHA sandbox, company scoping."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+
+import jwt
+import pytest
+
+from server.settings import Settings
+from tests.web.inbound_world import LINKED_NUMBER, InboundWorld, inbound_world
+
+COMPANY = 9001  # the Pipedrive company the world's company row stands for
+USER = 501
+
+
+def token(settings: Settings, *, company: int = COMPANY, user: int = USER, ttl: int = 300) -> str:
+    now = int(time.time())
+    claims = {"userId": user, "companyId": company, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, settings.pipedrive_jwt_secret.get_secret_value(), algorithm="HS256")
+
+
+@pytest.fixture
+async def world(make_settings: Callable[..., Settings]) -> AsyncIterator[tuple[InboundWorld, Settings]]:
+    settings = make_settings(public_url="http://wapipe.test")
+    async with inbound_world(settings) as world:
+        yield world, settings
+
+
+async def test_the_page_needs_a_pipedrive_token(world: tuple[InboundWorld, Settings]) -> None:
+    w, settings = world
+    missing = await w.client.get("/numbers")
+    assert missing.status_code == 401
+    assert 'data-reason="token_missing"' in missing.text
+    expired = await w.client.get("/numbers", params={"token": token(settings, ttl=-60)})
+    assert expired.status_code == 401
+    assert 'data-reason="token_expired"' in expired.text
+    forged = jwt.encode({"userId": USER, "companyId": COMPANY, "exp": int(time.time()) + 60}, "x" * 32)
+    assert (await w.client.get("/numbers", params={"token": forged})).status_code == 401
+
+
+async def test_linking_a_number_shows_the_qr_then_the_linked_number(
+    world: tuple[InboundWorld, Settings],
+) -> None:
+    w, settings = world
+    page = await w.client.get("/numbers", params={"token": token(settings)})
+    assert page.status_code == 200
+    assert "Link my WhatsApp number" in page.text
+    assert '<script src="/static/vendor/app-extensions-sdk.umd.js">' in page.text
+
+    headers = {"X-Pipedrive-Token": token(settings)}
+    started = await w.client.post("/numbers", headers=headers)
+    assert started.status_code == 200
+    assert started.headers["hx-trigger"] == "numbers-changed"
+    account_id = int(re.search(r'data-account-id="(\d+)"', started.text).group(1))  # type: ignore[union-attr]
+
+    await w.waha.elapse(2)  # the session starts and shows its QR code
+    waiting = await w.client.get(f"/numbers/{account_id}/pairing", headers=headers)
+    assert 'src="data:image/png;base64,' in waiting.text
+    assert 'hx-trigger="every 2s"' in waiting.text
+
+    session = (await w.resources.transports["waha"].status(_session(w, account_id))).value
+    assert session == "needs_pairing"
+    w.waha.scan(_session(w, account_id), LINKED_NUMBER, "Anna Admin")
+    done = await w.client.get(f"/numbers/{account_id}/pairing", headers=headers)
+    assert f"Linked +{LINKED_NUMBER}" in done.text
+    assert "every 2s" not in done.text  # polling stops
+
+    listing = await w.client.get("/numbers/list", headers=headers)
+    assert f"+{LINKED_NUMBER}" in listing.text
+    assert "Connected" in listing.text
+
+
+async def test_only_the_owner_unlinks_and_other_companies_see_nothing(
+    world: tuple[InboundWorld, Settings],
+) -> None:
+    w, settings = world
+    mine = {"X-Pipedrive-Token": token(settings)}
+    started = await w.client.post("/numbers", headers=mine)
+    account_id = int(re.search(r'data-account-id="(\d+)"', started.text).group(1))  # type: ignore[union-attr]
+
+    colleague = {"X-Pipedrive-Token": token(settings, user=777)}
+    refused = await w.client.post(f"/numbers/{account_id}/unlink", headers=colleague)
+    assert refused.status_code == 403
+    assert 'data-reason="forbidden"' in refused.text
+
+    stranger = {"X-Pipedrive-Token": token(settings, company=4242, user=USER)}
+    assert (await w.client.get(f"/numbers/{account_id}/pairing", headers=stranger)).status_code == 404
+    assert (await w.client.post(f"/numbers/{account_id}/unlink", headers=stranger)).status_code == 404
+    assert "No number is linked yet" in (await w.client.get("/numbers/list", headers=stranger)).text
+
+    unlinked = await w.client.post(f"/numbers/{account_id}/unlink", headers=mine)
+    assert unlinked.status_code == 200
+    assert "Unlinked" in unlinked.text
+    await w.settle()  # the gateway's own late events about the logout do not revive it
+    assert "Unlinked" in (await w.client.get("/numbers/list", headers=mine)).text
+
+
+def _session(w: InboundWorld, account_id: int) -> str:
+    return next(name for name in w.waha.sessions if name.startswith("wapipe-c"))

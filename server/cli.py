@@ -134,6 +134,39 @@ def cmd_demo(args: argparse.Namespace) -> None:
     asyncio.run(serve_demo(settings, args.host, addresses))
 
 
+def cmd_erase(args: argparse.Namespace) -> None:
+    import json
+
+    from server.domain.phones import is_international, to_e164
+    from server.storage.companies import SqlCompanyStore
+    from server.storage.engine import make_async_engine
+    from server.storage.erasure import erase_contact
+
+    settings = _settings()
+    _configure_logs(settings)
+    _check_migrated(settings)
+    e164 = to_e164(args.phone) if is_international(args.phone) else None
+    if e164 is None:
+        raise SystemExit(
+            f"wapipe erase: {args.phone!r} is not a full international number (+<country><number>)"
+        )
+
+    async def run() -> dict[str, object]:
+        engine = make_async_engine(settings.effective_database_url)
+        try:
+            company = await SqlCompanyStore(engine).get(args.company)
+            if company is None:
+                raise SystemExit(f"wapipe erase: no company with Pipedrive id {args.company} uses WaPipe")
+            report = await erase_contact(engine, company.id, e164)
+        finally:
+            await engine.dispose()
+        return report.as_dict()
+
+    result = asyncio.run(run())
+    log.info("contact erased", extra={"company": args.company})
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wapipe",
@@ -176,6 +209,16 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     rotate.set_defaults(handler=cmd_rotate_keys)
+
+    erase = commands.add_parser(
+        "erase",
+        help="erase a contact's chats, messages and attachments from WaPipe",
+        description="Erase everything WaPipe holds about one phone number in one company (a data-protection "
+        "request) and list what WaPipe wrote into Pipedrive, which stays there.",
+    )
+    erase.add_argument("--company", type=int, required=True, help="the Pipedrive company id")
+    erase.add_argument("--phone", required=True, help="the contact's number, e.g. +4915112345678")
+    erase.set_defaults(handler=cmd_erase)
 
     demo = commands.add_parser(
         "demo",

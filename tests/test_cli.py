@@ -35,7 +35,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["migrate"], ["demo"]])
+@pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["migrate"], ["demo"], ["erase"]])
 def test_every_command_has_help(command: list[str]) -> None:
     result = _run(*command, "--help")
     assert result.returncode == 0, result.stderr
@@ -141,3 +141,30 @@ def test_demo_serves_the_app_and_the_pipedrive_sandbox(tmp_path: Path) -> None:
         output, _ = process.communicate(timeout=15)
     assert f"WaPipe status page    {wapipe}/" in output
     assert f"Pipedrive sandbox     {pipedrive}/" in output
+
+
+def test_erase_names_bad_input_and_reports_as_json(tmp_path: Path) -> None:
+    env = {"WAPIPE_MODE": "test", "WAPIPE_VAR_DIR": str(tmp_path)}
+    assert _run("migrate", env=env).returncode == 0
+    bad_phone = _run("erase", "--company", "1", "--phone", "0171 555", env=env)
+    assert bad_phone.returncode != 0
+    assert "not a full international number" in bad_phone.stderr
+    unknown = _run("erase", "--company", "1", "--phone", "+4917655501234", env=env)
+    assert unknown.returncode != 0
+    assert "no company with Pipedrive id 1" in unknown.stderr
+    import json
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "wapipe.db") as db:
+        db.execute(
+            "INSERT INTO company (pipedrive_company_id, name, api_domain, timezone, created_at, updated_at) "
+            "VALUES (1, 'A', 'a', 'UTC', '2026-11-28 00:00:00', '2026-11-28 00:00:00')"
+        )
+    erased = _run("erase", "--company", "1", "--phone", "+4917655501234", env=env)
+    assert erased.returncode == 0, erased.stderr
+    assert json.loads(erased.stdout)["erased"] == {
+        "chats": 0,
+        "messages": 0,
+        "attachments": 0,
+        "outgoing_messages": 0,
+    }

@@ -1,0 +1,169 @@
+"""Erasing a contact from WaPipe (a data-protection request): their chats, messages, attachments and
+outgoing messages, in one company. What WaPipe wrote into Pipedrive stays there (the company's CRM owns
+it); the report lists it so an admin can delete it in Pipedrive too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from server.storage.tables import (
+    Chat,
+    MediaBlob,
+    MediaUpload,
+    Message,
+    MessageMediaRow,
+    Outbox,
+    SyncChatLink,
+    SyncDayActivity,
+    WhatsAppAccount,
+)
+
+_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
+_chats = Chat.__table__  # type: ignore[attr-defined]
+_messages = Message.__table__  # type: ignore[attr-defined]
+_message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
+_media = MediaBlob.__table__  # type: ignore[attr-defined]
+_uploads = MediaUpload.__table__  # type: ignore[attr-defined]
+_links = SyncChatLink.__table__  # type: ignore[attr-defined]
+_days = SyncDayActivity.__table__  # type: ignore[attr-defined]
+_outbox = Outbox.__table__  # type: ignore[attr-defined]
+
+
+@dataclass
+class ErasureReport:
+    phone: str
+    chats: int = 0
+    messages: int = 0
+    attachments: int = 0
+    outgoing: int = 0
+    remaining_in_pipedrive: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "phone": self.phone,
+            "erased": {
+                "chats": self.chats,
+                "messages": self.messages,
+                "attachments": self.attachments,
+                "outgoing_messages": self.outgoing,
+            },
+            "remaining_in_pipedrive": self.remaining_in_pipedrive,
+        }
+
+
+async def erase_contact(engine: AsyncEngine, company_id: int, e164: str) -> ErasureReport:
+    """Delete everything WaPipe holds about ``e164`` in the company; idempotent."""
+    report = ErasureReport(e164)
+    sender_key = f"{e164.lstrip('+')}@s.whatsapp.net"
+    files: list[Path] = []
+    async with engine.begin() as connection:
+        account_ids = [
+            int(i)
+            for i in (
+                await connection.execute(select(_accounts.c.id).where(_accounts.c.company_id == company_id))
+            ).scalars()
+        ]
+        if not account_ids:
+            return report
+        chat_ids = [
+            int(i)
+            for i in (
+                await connection.execute(
+                    select(_chats.c.id).where(_chats.c.account_id.in_(account_ids), _chats.c.e164 == e164)
+                )
+            ).scalars()
+        ]
+        await _list_pipedrive_records(connection, chat_ids, report)
+        message_ids = [
+            int(i)
+            for i in (
+                await connection.execute(
+                    select(_messages.c.id).where(
+                        _messages.c.account_id.in_(account_ids),
+                        _messages.c.chat_id.in_(chat_ids) | (_messages.c.sender_key == sender_key),
+                    )
+                )
+            ).scalars()
+        ]
+        files = await _erase_media(connection, company_id, message_ids, report)
+        report.messages = (
+            await connection.execute(delete(_messages).where(_messages.c.id.in_(message_ids)))
+        ).rowcount
+        await connection.execute(delete(_days).where(_days.c.chat_id.in_(chat_ids)))
+        await connection.execute(delete(_links).where(_links.c.chat_id.in_(chat_ids)))
+        report.chats = (await connection.execute(delete(_chats).where(_chats.c.id.in_(chat_ids)))).rowcount
+        report.outgoing = (
+            await connection.execute(
+                delete(_outbox).where(_outbox.c.company_id == company_id, _outbox.c.to_chat == e164)
+            )
+        ).rowcount
+    for path in files:  # after the commit: a failed transaction must not lose files still referenced
+        path.unlink(missing_ok=True)
+    return report
+
+
+async def _list_pipedrive_records(
+    connection: AsyncConnection, chat_ids: list[int], report: ErasureReport
+) -> None:
+    links = (await connection.execute(select(_links).where(_links.c.chat_id.in_(chat_ids)))).mappings()
+    for link in links:
+        if link["person_id"]:
+            report.remaining_in_pipedrive.append(f"person {link['person_id']} ({link['person_name']})")
+        if link["deal_id"]:
+            report.remaining_in_pipedrive.append(f"deal {link['deal_id']}")
+        if link["lead_id"]:
+            report.remaining_in_pipedrive.append(f"lead {link['lead_id']}")
+    days = (
+        await connection.execute(
+            select(_days.c.activity_id, _days.c.day).where(
+                _days.c.chat_id.in_(chat_ids), _days.c.activity_id.is_not(None)
+            )
+        )
+    ).all()
+    for activity_id, day in days:
+        report.remaining_in_pipedrive.append(f"activity {activity_id} (WhatsApp chat of {day})")
+
+
+async def _erase_media(
+    connection: AsyncConnection, company_id: int, message_ids: list[int], report: ErasureReport
+) -> list[Path]:
+    """Drop the messages' attachments; a stored file goes when no other message still uses it."""
+    rows = (
+        await connection.execute(
+            select(_message_media.c.sha256).where(
+                _message_media.c.message_id.in_(message_ids), _message_media.c.sha256.is_not(None)
+            )
+        )
+    ).scalars()
+    hashes = {str(h) for h in rows}
+    await connection.execute(delete(_message_media).where(_message_media.c.message_id.in_(message_ids)))
+    files: list[Path] = []
+    for sha in sorted(hashes):
+        uploads = (
+            await connection.execute(
+                select(_uploads.c.target, _uploads.c.target_id, _uploads.c.file_id).where(
+                    _uploads.c.company_id == company_id, _uploads.c.sha256 == sha
+                )
+            )
+        ).all()
+        for target, target_id, file_id in uploads:
+            report.remaining_in_pipedrive.append(f"file {file_id} on {target} {target_id}")
+        still_used = (
+            await connection.execute(
+                select(_message_media.c.message_id).where(_message_media.c.sha256 == sha).limit(1)
+            )
+        ).first()
+        if still_used is None:
+            path = (await connection.execute(select(_media.c.path).where(_media.c.sha256 == sha))).scalar()
+            await connection.execute(
+                delete(_uploads).where(_uploads.c.sha256 == sha, _uploads.c.company_id == company_id)
+            )
+            await connection.execute(delete(_media).where(_media.c.sha256 == sha))
+            if path:
+                files.append(Path(path))
+        report.attachments += 1
+    return files

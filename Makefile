@@ -32,6 +32,7 @@ lock:
 # Sync engine benchmark (prints JSON); pass BENCH_ARGS="--seconds 60" for the issue's full scenario.
 bench: $(STAMP)
 	$(VENV)/bin/python -m bench.sync_bench $(BENCH_ARGS)
+	$(VENV)/bin/python -m bench.panel_bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

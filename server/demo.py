@@ -59,7 +59,12 @@ def build_pipedrive_sandbox(settings: Settings, addresses: DemoAddresses) -> San
         list(ALL_SCOPES),
         jwt_secret=settings.pipedrive_jwt_secret.get_secret_value(),
     )
-    configure_host_app(state, settings.pipedrive_client_id, settings_url=f"{addresses.wapipe}/numbers")
+    configure_host_app(
+        state,
+        settings.pipedrive_client_id,
+        panel_url=f"{addresses.wapipe}/panel",
+        settings_url=f"{addresses.wapipe}/settings",
+    )
     return state
 
 

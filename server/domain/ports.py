@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -339,3 +339,11 @@ class OutboxStore(Protocol):
     ) -> tuple[OutboxEntry, bool]:
         """Store the request unless its ``client_ref`` is known; (entry, newly stored)."""
         ...
+
+
+class AuditLog(Protocol):
+    """The company's audit log: every settings change, send, link, pin, exclusion and erasure."""
+
+    async def record(
+        self, company_id: int, actor_user_id: int, action: str, subject: str, details: Mapping[str, object]
+    ) -> None: ...

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from server.domain.errors import InvalidInput, NotFound
 from server.domain.models import OutboxEntry
 from server.domain.phones import is_international, to_e164
-from server.domain.ports import AccountStore, JobQueue, OutboxStore
+from server.domain.ports import AccountStore, AuditLog, JobQueue, OutboxStore
 from server.domain.send_echoes import send_fingerprint
 from server.domain.whatsapp import OutboundMessage, SessionStatus
 
@@ -39,10 +39,13 @@ def send_job_id(outbox_id: int) -> str:
 
 
 class SendService:
-    def __init__(self, accounts: AccountStore, outbox: OutboxStore, queue: JobQueue) -> None:
+    def __init__(
+        self, accounts: AccountStore, outbox: OutboxStore, queue: JobQueue, audit: AuditLog | None = None
+    ) -> None:
         self._accounts = accounts
         self._outbox = outbox
         self._queue = queue
+        self._audit = audit
 
     async def request(self, company_id: int, user_id: int, request: SendRequest) -> tuple[OutboxEntry, bool]:
         """The outbox entry (new, or the one an earlier click created) and whether it is new."""
@@ -82,6 +85,9 @@ class SendService:
         )
         if created:
             await self._queue.enqueue("send_outbox", entry.id, job_id=send_job_id(entry.id))
+            if self._audit is not None:
+                details = {"outbox": entry.id, "from": account.e164 or "", "file": request.file_name}
+                await self._audit.record(company_id, user_id, "message.send", to, details)
         return entry, created
 
 

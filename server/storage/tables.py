@@ -356,3 +356,20 @@ class Outbox(SQLModel, table=True):
     error_message: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+# --- the audit log (migration 0008) -------------------------------------------------------------------
+
+
+class AuditLog(SQLModel, table=True):
+    """Who changed what: settings changes, sends, links and pins, exclusions, erasures."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    actor_user_id: int = Field(default=0)  # the Pipedrive user; 0 for WaPipe itself
+    action: str = Field(max_length=64)
+    subject: str = Field(default="", max_length=255)
+    details: str = Field(default="{}", sa_type=Text)  # JSON
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)

@@ -12,7 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from server.settings import Settings
 from server.transports import CLOUD_WEBHOOK_PATH, WAHA_WEBHOOK_PATH
-from server.web import health, numbers, oauth, webhooks
+from server.web import chat_view, health, numbers, oauth, panel, panel_send, settings_preview, webhooks
 from server.web.resources import Upstreams, open_resources
 from server.web.security_headers import PIPEDRIVE_FRAME_ANCESTORS, SecurityHeadersMiddleware, origin_of
 
@@ -46,6 +46,14 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         Route("/numbers/list", numbers.numbers_list, methods=["GET"], name="numbers_list"),
         Route("/numbers/{account_id:int}/pairing", numbers.pairing, methods=["GET"], name="numbers_pairing"),
         Route("/numbers/{account_id:int}/unlink", numbers.unlink, methods=["POST"], name="numbers_unlink"),
+        Route("/panel", panel.panel_page, methods=["GET"], name="panel"),
+        Route("/panel/messages", panel.panel_messages, methods=["GET"], name="panel_messages"),
+        Route("/panel/media/{message_id:int}", panel.panel_media, methods=["GET"], name="panel_media"),
+        Route("/panel/send", panel_send.send, methods=["POST"], name="panel_send"),
+        Route("/panel/relink", panel_send.relink, methods=["POST"], name="panel_relink"),
+        Route("/panel/pin", panel_send.pin, methods=["POST"], name="panel_pin"),
+        *settings_preview.routes(),
+        *chat_view.routes(),
         Route(oauth.INSTALL_PATH, oauth.install, methods=["GET"], name="install"),
         Route(oauth.CALLBACK_PATH, oauth.callback, methods=["GET"], name="oauth_callback"),
         Route(oauth.CALLBACK_PATH, oauth.uninstall, methods=["DELETE"], name="oauth_uninstall"),

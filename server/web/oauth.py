@@ -40,6 +40,7 @@ from server.pipedrive.connector import stored_tokens
 from server.pipedrive.oauth import StateSigner
 from server.storage.companies import SqlCompanyStore
 from server.web.resources import Resources
+from server.web.session import complete_signin, signin_state
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,9 @@ async def install(request: Request) -> Response:
 
 
 async def callback(request: Request) -> Response:
+    signin = signin_state(request)  # the chat view's sign-in comes back here too
+    if signin is not None:
+        return await complete_signin(request, signin)
     try:
         return await _complete_install(request)
     except NotAuthenticated as error:

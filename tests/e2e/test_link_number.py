@@ -1,5 +1,5 @@
-"""Linking a team member's WhatsApp number in a real browser: WaPipe's numbers page inside the Pipedrive
-sandbox's settings page, the QR code scanned on the WhatsApp sandbox's simulated phone."""
+"""Linking a team member's WhatsApp number in a real browser: the numbers section of WaPipe's settings page
+inside the Pipedrive sandbox's settings page; the QR code is scanned on the WhatsApp sandbox's phone."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def test_a_number_is_linked_through_the_numbers_page_and_the_phone(
     _, addresses = demo
     page.goto(addresses.pipedrive + "/host/settings")
     frame = page.frame_locator("iframe")
-    expect(frame.locator("h1")).to_have_text("WhatsApp numbers")
+    expect(frame.locator("h1")).to_have_text("WaPipe settings")
+    expect(frame.locator("#numbers-section h2")).to_have_text("WhatsApp numbers")
     page.wait_for_function("() => window.__pdHost && window.__pdHost.initialized === true")
     expect(frame.locator("#numbers-list")).to_contain_text("No number is linked yet")
 

@@ -1,0 +1,103 @@
+"""The chat view: one chat's whole history, newest page first, with media, ticks and a reply box."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from panels.templating import render
+
+TICKS = {
+    "pending": ("🕓", "Pending"),
+    "queued": ("🕓", "Queued"),
+    "sent": ("✓", "Sent"),
+    "delivered": ("✓✓", "Delivered"),
+    "read": ("✓✓", "Read"),
+    "played": ("✓✓", "Played"),
+    "failed": ("!", "Failed"),
+}
+INLINE_IMAGES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageView:
+    id: int
+    from_me: bool
+    sender: str
+    text: str
+    sent_at: datetime
+    status: str
+    media_kind: str
+    media_mime: str
+    media_filename: str
+    media_state: str
+    media_url: str
+
+    @property
+    def tick(self) -> tuple[str, str]:
+        return TICKS.get(self.status, ("", self.status))
+
+    @property
+    def is_image(self) -> bool:
+        return self.media_state == "stored" and self.media_mime in INLINE_IMAGES
+
+    @property
+    def is_audio(self) -> bool:
+        return self.media_state == "stored" and self.media_mime.startswith("audio/")
+
+    @property
+    def has_file(self) -> bool:
+        return self.media_state == "stored"
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryPage:
+    chat_id: int
+    messages: tuple[MessageView, ...]  # oldest first, as shown
+    older_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyForm:
+    chat_id: int
+    csrf_token: str
+    client_ref: str
+    text: str = ""
+    error_reason: str = ""
+    error_message: str = ""
+    sent: bool = False
+    can_reply: bool = True
+    max_upload_mb: int = 16
+
+
+@dataclass(frozen=True, slots=True)
+class ChatPageView:
+    chat_id: int
+    title: str
+    number: str
+    account_number: str
+    person_name: str
+    user_name: str
+    history: HistoryPage
+    reply: ReplyForm
+
+
+def render_chat_page(view: ChatPageView) -> str:
+    return render("panels/chat.html", view=view)
+
+
+def render_history(page: HistoryPage) -> str:
+    return render("partials/_chat_history.html", page=page)
+
+
+def render_reply(form: ReplyForm) -> str:
+    return render("partials/_chat_reply.html", reply=form)
+
+
+def render_chat_problem(reason: str, message: str, retry_url: str | None = None) -> str:
+    return render("panels/chat_problem.html", reason=reason, message=message, retry_url=retry_url)
+
+
+def message_views(messages: Sequence[MessageView]) -> tuple[MessageView, ...]:
+    return tuple(sorted(messages, key=lambda m: (m.sent_at, m.id)))

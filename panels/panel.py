@@ -1,0 +1,205 @@
+"""The "Send WhatsApp message" panel: the conversation with the Person, how their chat is linked, the form."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from panels.panel_errors import PanelError
+from panels.panel_form import FormView
+from panels.templating import render
+from server.domain.conversation import ContactChat, ContactMessage
+from server.domain.models import OutboxEntry
+
+TICKS = {
+    "pending": ("🕓", "Waiting to be sent"),
+    "queued": ("🕓", "Waiting to be sent"),
+    "sending": ("🕓", "Sending"),
+    "sent": ("✓", "Sent"),
+    "delivered": ("✓✓", "Delivered"),
+    "read": ("✓✓", "Read"),
+    "played": ("✓✓", "Played"),
+    "failed": ("!", "Not sent"),
+}
+RULES = {
+    "stored_link": "the WhatsApp chat link stored on the Person",
+    "index_exact": "an exact phone number match",
+    "index_fuzzy": "a phone number written differently",
+    "search_exact": "an exact phone number match (search)",
+    "search_fuzzy": "a phone number written differently (search)",
+    "country_variant": "the same number in its country's other format",
+    "created": "a Person WaPipe created for the chat",
+    "manual": "a manual link",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    key: str
+    from_me: bool
+    text: str
+    time_label: str
+    via: str  # the company's number the message went through
+    author: str
+    status: str
+    tick: str
+    tick_title: str
+    media_kind: str = ""
+    media_name: str = ""
+    media_url: str = ""
+    error: PanelError | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessagesView:
+    rows: tuple[MessageRow, ...]
+    poll_url: str
+    version: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkView:
+    chat_id: int
+    rule: str
+    person_id: int | None
+    alternatives: tuple[int, ...]
+    pinned_deal_id: int | None
+    deal_id: int | None
+    suggested_deal_id: int | None
+    notice: str = ""
+    error: PanelError | None = None
+
+    @property
+    def rule_label(self) -> str:
+        return RULES.get(self.rule, self.rule or "not matched yet")
+
+
+@dataclass(frozen=True, slots=True)
+class PanelView:
+    person_id: int
+    person_name: str
+    deal_id: int | None
+    messages: MessagesView
+    form: FormView
+    link: LinkView | None
+    chat_url: str | None
+
+
+def _time_label(at: datetime, timezone: str) -> str:
+    try:
+        zone = ZoneInfo(timezone)
+    except (KeyError, ValueError):
+        zone = ZoneInfo("UTC")
+    return at.astimezone(zone).strftime("%d %b %H:%M")
+
+
+def message_rows(
+    messages: Sequence[ContactMessage],
+    outbox: Sequence[OutboxEntry],
+    numbers: dict[int, str],
+    timezone: str,
+    media_url: Callable[[int], str],
+) -> tuple[MessageRow, ...]:
+    """Stored messages, plus sends still on their way (pending) or refused (failed with the reason)."""
+    rows: list[tuple[datetime, MessageRow]] = []
+    for message in messages:
+        tick, title = TICKS.get(message.status, ("", message.status))
+        rows.append(
+            (
+                message.sent_at,
+                MessageRow(
+                    key=f"m{message.id}",
+                    from_me=message.from_me,
+                    text=message.text,
+                    time_label=_time_label(message.sent_at, timezone),
+                    via=message.account_e164 or "",
+                    author="You" if message.from_me else (message.sender_name or "Contact"),
+                    status=message.status,
+                    tick=tick if message.from_me else "",
+                    tick_title=title,
+                    media_kind=message.media_kind,
+                    media_name=message.media_filename,
+                    media_url=media_url(message.id) if message.media_stored else "",
+                ),
+            )
+        )
+    stored = {message.message_key for message in messages}
+    for entry in outbox:
+        if entry.status == "sent" and (entry.message_key in stored or entry.message_key is None):
+            continue
+        if entry.status == "sent":
+            status = "sent"
+        elif entry.status == "failed":
+            status = "failed"
+        else:
+            status = "pending"
+        tick, title = TICKS[status]
+        error = PanelError(entry.error_reason, entry.error_message) if status == "failed" else None
+        rows.append(
+            (
+                entry.created_at,
+                MessageRow(
+                    key=f"o{entry.id}",
+                    from_me=True,
+                    text=entry.text,
+                    time_label=_time_label(entry.created_at, timezone),
+                    via=numbers.get(entry.account_id, ""),
+                    author="You",
+                    status=status,
+                    tick=tick,
+                    tick_title=title,
+                    media_kind="document" if entry.file_id else "",
+                    media_name=entry.file_name,
+                    error=error,
+                ),
+            )
+        )
+    rows.sort(key=lambda pair: pair[0])
+    return tuple(row for _, row in rows)
+
+
+def messages_view(rows: tuple[MessageRow, ...], person_id: int, deal_id: int | None) -> MessagesView:
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(f"{row.key}:{row.status}:{row.media_url != ''};".encode())
+    version = digest.hexdigest()[:16]
+    query = {"person_id": person_id, "v": version}
+    if deal_id is not None:
+        query["deal_id"] = deal_id
+    return MessagesView(rows, "/panel/messages?" + urlencode(query), version)
+
+
+def link_view(chat: ContactChat, person_id: int, deal_id: int | None) -> LinkView:
+    return LinkView(
+        chat_id=chat.id,
+        rule=chat.rule,
+        person_id=chat.person_id,
+        alternatives=tuple(p for p in chat.alternatives if p != chat.person_id),
+        pinned_deal_id=chat.pinned_deal_id,
+        deal_id=chat.deal_id,
+        suggested_deal_id=deal_id if deal_id != chat.pinned_deal_id else None,
+    )
+
+
+def render_panel(view: PanelView) -> str:
+    return render("panels/panel.html", view=view, error=None)
+
+
+def render_messages(view: MessagesView) -> str:
+    return render("partials/_panel_messages.html", messages=view)
+
+
+def render_link(view: LinkView) -> str:
+    return render("partials/_panel_link.html", link=view)
+
+
+def render_panel_error(error: PanelError) -> str:
+    return render("panels/panel.html", view=None, error=error)
+
+
+def render_error_notice(error: PanelError) -> str:
+    return render("partials/_panel_error.html", error=error)

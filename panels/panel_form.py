@@ -1,0 +1,155 @@
+"""The panel's send form: To from the Person's phones, the country when a number lacks its code, From from
+the company's numbers, an attachment from the Person's and Deal's Files, the message. Built the same way
+after an error, from what was typed, so nothing is lost."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from panels.numbers import STATUS_LABELS
+from panels.panel_errors import PanelError
+from panels.templating import render
+from server.domain.countries import countries, region_of_number
+from server.domain.models import Account
+from server.domain.phones import is_international
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneChoice:
+    value: str
+    label: str
+    international: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FileChoice:
+    id: int
+    name: str
+    where: str  # "Person" or "Deal"
+
+
+@dataclass(frozen=True, slots=True)
+class FromChoice:
+    id: int
+    number: str
+    status_label: str
+    connected: bool
+    reason: str
+    region: str
+
+
+@dataclass(frozen=True, slots=True)
+class CountryChoice:
+    region: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Typed:
+    """What the user chose and typed (empty on a fresh form)."""
+
+    to: str = ""
+    region: str = ""
+    account_id: int | None = None
+    file_id: int | None = None
+    text: str = ""
+    client_ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FormView:
+    person_id: int
+    deal_id: int | None
+    phones: tuple[PhoneChoice, ...]
+    numbers: tuple[FromChoice, ...]
+    files: tuple[FileChoice, ...]
+    countries: tuple[CountryChoice, ...]
+    typed: Typed
+    error: PanelError | None = None
+
+    @property
+    def chosen_phone(self) -> PhoneChoice | None:
+        for phone in self.phones:
+            if phone.value == self.typed.to:
+                return phone
+        return self.phones[0] if self.phones else None
+
+    @property
+    def needs_region(self) -> bool:
+        chosen = self.chosen_phone
+        return chosen is not None and not chosen.international
+
+    @property
+    def can_send(self) -> bool:
+        return bool(self.phones) and any(number.connected for number in self.numbers)
+
+
+def phone_choices(phones: Sequence[tuple[str, str | None]]) -> tuple[PhoneChoice, ...]:
+    """(value as typed in Pipedrive, label) pairs, in Pipedrive's order (primary first)."""
+    seen: dict[str, PhoneChoice] = {}
+    for value, label in phones:
+        value = value.strip()
+        if value and value not in seen:
+            text = f"{value} ({label})" if label else value
+            seen[value] = PhoneChoice(value, text, is_international(value))
+    return tuple(seen.values())
+
+
+def file_choices(files: Sequence[tuple[int, str, str]]) -> tuple[FileChoice, ...]:
+    return tuple(FileChoice(file_id, name, where) for file_id, name, where in files)
+
+
+def from_choices(accounts: Sequence[Account]) -> tuple[FromChoice, ...]:
+    choices = []
+    for account in accounts:
+        if account.status == "unlinked":
+            continue
+        label, _ = STATUS_LABELS.get(account.status, (account.status, "pending"))
+        connected = account.status == "connected" and bool(account.e164)
+        reason = "" if connected else (account.status_detail or label)
+        choices.append(
+            FromChoice(
+                id=account.id,
+                number=account.e164 or "not linked yet",
+                status_label=label,
+                connected=connected,
+                reason=reason,
+                region=region_of_number(account.e164) or "",
+            )
+        )
+    return tuple(choices)
+
+
+def default_from(
+    numbers: Sequence[FromChoice], last_talked: Sequence[int], user_numbers: Sequence[int]
+) -> int | None:
+    """The connected number that last talked to the recipient, else the user's own, else any."""
+    connected = [number.id for number in numbers if number.connected]
+    for account_id in [*last_talked, *user_numbers, *connected]:
+        if account_id in connected:
+            return account_id
+    return None
+
+
+def form_view(
+    person_id: int,
+    deal_id: int | None,
+    phones: tuple[PhoneChoice, ...],
+    numbers: tuple[FromChoice, ...],
+    files: tuple[FileChoice, ...],
+    typed: Typed,
+    error: PanelError | None = None,
+) -> FormView:
+    """Fill what was not chosen: the first phone, the suggested From, that number's country."""
+    to = typed.to if any(p.value == typed.to for p in phones) else (phones[0].value if phones else "")
+    region = typed.region
+    if not region and typed.account_id is not None:
+        region = next((n.region for n in numbers if n.id == typed.account_id), "")
+    typed = Typed(to, region, typed.account_id, typed.file_id, typed.text, typed.client_ref)
+    choices = tuple(CountryChoice(c.region, c.label) for c in countries())
+    return FormView(person_id, deal_id, phones, numbers, files, choices, typed, error)
+
+
+def render_form(view: FormView) -> str:
+    return render("partials/_panel_form.html", form=view)

@@ -1,0 +1,145 @@
+"""The app settings page: what the admin chose, the team, the numbers, open problems and the audit log."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from panels.numbers import NumbersView
+from panels.templating import render
+from server.domain.settings_form import FieldError, SettingsInput
+
+FREQUENCY_LABELS = (
+    ("realtime", "In real time"),
+    ("1h", "Every hour"),
+    ("6h", "Every 6 hours"),
+    ("12h", "Every 12 hours"),
+    ("24h", "Once a day"),
+)
+ACTION_LABELS = (("deal", "Create a deal"), ("lead", "Create a lead"), ("nothing", "Do nothing"))
+ACTION_TITLES = {
+    "settings.update": "Settings changed",
+    "chat.exclude": "Chat excluded",
+    "chat.include": "Chat included again",
+    "message.send": "Message sent",
+    "chat.relink": "Chat re-linked",
+    "chat.pin": "Deal pinned",
+    "contact.erase": "Contact erased",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class PipelineOption:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class TeamRow:
+    name: str
+    email: str
+    user_id: int
+    is_admin: bool
+    status: str  # active | needs_reauth | uninstalled
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatOption:
+    id: int
+    label: str
+    excluded: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ProblemRow:
+    chat_id: int | None
+    reason: str
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    actor_user_id: int
+    action: str
+    subject: str
+    details: str
+    created_at: datetime
+
+    @property
+    def title(self) -> str:
+        return ACTION_TITLES.get(self.action, self.action)
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewLine:
+    typed: str
+    e164: str
+    person_id: int | None
+    person_name: str
+    rule: str
+    source: str
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsFormView:
+    typed: SettingsInput
+    pipelines: tuple[PipelineOption, ...] | None  # None: Pipedrive could not be asked
+    can_edit: bool
+    errors: dict[str, FieldError] = field(default_factory=dict)
+    saved: bool = False
+    frequencies: tuple[tuple[str, str], ...] = FREQUENCY_LABELS
+    actions: tuple[tuple[str, str], ...] = ACTION_LABELS
+
+    @property
+    def show_pipeline(self) -> bool:
+        return self.typed.new_chat_action == "deal"
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsPageView:
+    form: SettingsFormView
+    team: tuple[TeamRow, ...]
+    numbers: NumbersView
+    chats: tuple[ChatOption, ...]
+    problems: tuple[ProblemRow, ...] | None  # None: not shown (not an admin)
+    audit: tuple[AuditRow, ...]
+    install_url: str
+    is_admin: bool
+
+
+def audit_row(actor: int, action: str, subject: str, details: dict[str, object], at: datetime) -> AuditRow:
+    return AuditRow(actor, action, subject, json.dumps(details, ensure_ascii=False, sort_keys=True), at)
+
+
+def chat_option(chat_id: int, name: str, number: str | None, is_group: bool, excluded: bool) -> ChatOption:
+    label = " · ".join(part for part in (name, number or ("group" if is_group else "")) if part)
+    return ChatOption(chat_id, label or f"Chat {chat_id}", excluded)
+
+
+def render_settings_page(view: SettingsPageView) -> str:
+    return render("panels/settings.html", view=view)
+
+
+def render_settings_form(view: SettingsFormView) -> str:
+    return render("partials/_settings_form.html", form=view)
+
+
+def render_pipeline_slot(view: SettingsFormView) -> str:
+    return render("partials/_settings_pipeline.html", form=view)
+
+
+def render_audit(rows: Sequence[AuditRow]) -> str:
+    return render("partials/_settings_audit.html", audit=rows)
+
+
+def render_chats(chats: Sequence[ChatOption], can_edit: bool, error: FieldError | None = None) -> str:
+    return render("partials/_settings_chats.html", chats=chats, can_edit=can_edit, error=error)
+
+
+def render_preview(lines: Sequence[PreviewLine], typed: str) -> str:
+    return render("partials/_settings_preview.html", lines=lines, typed=typed)

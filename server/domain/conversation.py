@@ -1,0 +1,43 @@
+"""What the panel reads about one contact: their chats across the company's numbers and the messages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChat:
+    """One chat of one of the company's numbers with the contact, and how it is linked to Pipedrive."""
+
+    id: int
+    account_id: int
+    account_e164: str | None
+    chat_e164: str | None
+    display_name: str
+    last_message_at: datetime | None
+    person_id: int | None = None
+    rule: str = ""
+    alternatives: tuple[int, ...] = ()
+    pinned_deal_id: int | None = None
+    deal_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactMessage:
+    """One stored message, with the attachment as downloaded (``media_sha256`` when it is on disk)."""
+
+    id: int
+    chat_id: int
+    account_id: int
+    account_e164: str | None
+    message_key: str
+    from_me: bool
+    sender_name: str
+    text: str
+    status: str
+    sent_at: datetime
+    media_kind: str = ""
+    media_mime: str = ""
+    media_filename: str = ""
+    media_stored: bool = False

@@ -1,0 +1,161 @@
+"""The app settings an admin edits, checked field by field: each refusal names its field and reason, and
+what was typed is kept so the form can show it again."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+
+from server.domain.phones import is_international, to_e164
+from server.domain.sync import ImportFrequency, NewChatAction
+
+FREQUENCIES = tuple(item.value for item in ImportFrequency)
+ACTIONS = tuple(item.value for item in NewChatAction)
+MAX_EXCLUDED = 500
+
+
+@dataclass(frozen=True, slots=True)
+class CompanySettingsValues:
+    """What the settings page saves (the keys setup stored are not the page's business)."""
+
+    import_frequency: str = ImportFrequency.REALTIME.value
+    auto_add_persons: bool = True
+    new_chat_action: str = NewChatAction.NOTHING.value
+    pipeline_id: int | None = None
+    import_groups: bool = False
+    excluded_numbers: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "import_frequency": self.import_frequency,
+            "auto_add_persons": self.auto_add_persons,
+            "new_chat_action": self.new_chat_action,
+            "pipeline_id": self.pipeline_id,
+            "import_groups": self.import_groups,
+            "excluded_numbers": list(self.excluded_numbers),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsInput:
+    """The form as typed."""
+
+    import_frequency: str = ""
+    auto_add_persons: bool = False
+    new_chat_action: str = ""
+    pipeline_id: str = ""
+    import_groups: bool = False
+    excluded_numbers: str = ""
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> SettingsInput:
+        return cls(
+            import_frequency=form.get("import_frequency", "").strip(),
+            auto_add_persons=form.get("auto_add_persons", "") in {"on", "1", "true"},
+            new_chat_action=form.get("new_chat_action", "").strip(),
+            pipeline_id=form.get("pipeline_id", "").strip(),
+            import_groups=form.get("import_groups", "") in {"on", "1", "true"},
+            excluded_numbers=form.get("excluded_numbers", "")[:20000],
+        )
+
+    @classmethod
+    def from_values(cls, values: CompanySettingsValues) -> SettingsInput:
+        return cls(
+            import_frequency=values.import_frequency,
+            auto_add_persons=values.auto_add_persons,
+            new_chat_action=values.new_chat_action,
+            pipeline_id="" if values.pipeline_id is None else str(values.pipeline_id),
+            import_groups=values.import_groups,
+            excluded_numbers="\n".join(values.excluded_numbers),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    values: CompanySettingsValues | None
+    errors: dict[str, FieldError] = field(default_factory=dict)
+
+
+def excluded_number(line: str) -> str | FieldError:
+    """One excluded number in E.164 ("+4915112345678"); national spellings are refused by name."""
+    if not is_international(line):
+        return FieldError(
+            "excluded_number_needs_country_code",
+            f"{line} has no country code: write it as +<country code><number>, e.g. +4915112345678",
+        )
+    e164 = to_e164(line)
+    if e164 is None:
+        return FieldError("excluded_number_invalid", f"{line} is not a valid phone number")
+    return e164
+
+
+def check_settings(typed: SettingsInput, pipeline_ids: Collection[int] | None) -> Checked:
+    """``pipeline_ids``: the company's pipelines in Pipedrive (``None`` when they could not be loaded)."""
+    errors: dict[str, FieldError] = {}
+    if typed.import_frequency not in FREQUENCIES:
+        errors["import_frequency"] = FieldError(
+            "invalid_frequency", "Choose how often to import: " + ", ".join(FREQUENCIES)
+        )
+    if typed.new_chat_action not in ACTIONS:
+        errors["new_chat_action"] = FieldError(
+            "invalid_action", "Choose what happens on a new chat: create a deal, a lead, or nothing"
+        )
+    pipeline_id: int | None = None
+    if typed.new_chat_action == NewChatAction.DEAL.value:
+        if not typed.pipeline_id:
+            errors["pipeline_id"] = FieldError("pipeline_required", "Choose the pipeline new deals go into")
+        elif not typed.pipeline_id.isdigit():
+            errors["pipeline_id"] = FieldError(
+                "unknown_pipeline", "That pipeline does not exist in Pipedrive"
+            )
+        else:
+            pipeline_id = int(typed.pipeline_id)
+            if pipeline_ids is None:
+                errors["pipeline_id"] = FieldError(
+                    "pipelines_unavailable", "Pipedrive's pipelines could not be loaded; try again"
+                )
+            elif pipeline_id not in pipeline_ids:
+                errors["pipeline_id"] = FieldError(
+                    "unknown_pipeline", "That pipeline does not exist in Pipedrive"
+                )
+    if typed.import_groups and not typed.auto_add_persons:
+        errors["import_groups"] = FieldError(
+            "groups_need_auto_add",
+            "Importing groups needs “Add new chats as Persons”: each group becomes a Person of its own",
+        )
+    numbers: list[str] = []
+    for line in (raw.strip() for raw in typed.excluded_numbers.splitlines()):
+        if not line:
+            continue
+        checked = excluded_number(line)
+        if isinstance(checked, FieldError):
+            errors.setdefault("excluded_numbers", checked)
+        elif checked not in numbers:
+            numbers.append(checked)
+    if len(numbers) > MAX_EXCLUDED:
+        errors["excluded_numbers"] = FieldError(
+            "too_many_excluded", f"At most {MAX_EXCLUDED} numbers can be excluded"
+        )
+    if errors:
+        return Checked(None, errors)
+    values = CompanySettingsValues(
+        import_frequency=typed.import_frequency,
+        auto_add_persons=typed.auto_add_persons,
+        new_chat_action=typed.new_chat_action,
+        pipeline_id=pipeline_id,
+        import_groups=typed.import_groups,
+        excluded_numbers=tuple(numbers),
+    )
+    return Checked(values)
+
+
+def changes(before: CompanySettingsValues, after: CompanySettingsValues) -> dict[str, dict[str, object]]:
+    """``{field: {"before": …, "after": …}}`` for the fields that changed."""
+    old, new = before.as_dict(), after.as_dict()
+    return {key: {"before": old[key], "after": new[key]} for key in new if old[key] != new[key]}

@@ -1,0 +1,255 @@
+"""The chat view (``/chats/{id}``, the "WhatsApp chat link" field's target), opened in a top-level window.
+
+Signed-in users of the chat's own Pipedrive company only (``server.web.session``); anyone else gets a 403
+page that shows nothing of the chat. The history pages newest first; attachments come from the media
+store through a company-scoped route; the reply box sends through the outbox, with a CSRF token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from pathlib import Path
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from panels.chat import (
+    ChatPageView,
+    HistoryPage,
+    MessageView,
+    ReplyForm,
+    message_views,
+    render_chat_page,
+    render_history,
+    render_reply,
+)
+from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, WaPipeError
+from server.services.send import SendRequest, SendService
+from server.storage.accounts import SqlAccountStore
+from server.storage.audit import SqlAuditLog
+from server.storage.chat_history import ChatRow, SqlChatHistory
+from server.storage.outbox import SqlOutboxStore
+from server.web.chat_upload import (
+    MAX_UPLOAD_BYTES,
+    NEVER_INLINE,
+    check_upload,
+    clean_file_name,
+    content_disposition,
+)
+from server.web.resources import Resources
+from server.web.session import SessionUser, check_csrf, csrf_token, current_user, problem, signin_redirect
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 50
+NOT_YOURS = "This chat is not in your Pipedrive company, or it does not exist."
+
+
+def _resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+def _int(request: Request, name: str) -> int:
+    return int(request.path_params[name])
+
+
+async def _chat(request: Request, user: SessionUser) -> ChatRow | None:
+    return await SqlChatHistory(_resources(request).engine).chat(user.company_id, _int(request, "chat_id"))
+
+
+async def _history(request: Request, chat_id: int, before: int | None) -> HistoryPage:
+    rows = await SqlChatHistory(_resources(request).engine).page(
+        chat_id, before_id=before, limit=PAGE_SIZE + 1
+    )
+    more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
+    views = message_views(
+        [
+            MessageView(
+                m.id,
+                m.from_me,
+                m.sender_name,
+                m.text,
+                m.sent_at,
+                m.status,
+                m.media_kind,
+                m.media_mime,
+                m.media_filename,
+                m.media_state,
+                f"/chats/{chat_id}/media/{m.id}",
+            )
+            for m in rows
+        ]
+    )
+    older = f"/chats/{chat_id}/messages?before={views[0].id}" if more and views else None
+    return HistoryPage(chat_id, views, older)
+
+
+def _reply(request: Request, user: SessionUser, chat: ChatRow, **extra: object) -> ReplyForm:
+    return ReplyForm(
+        chat.id,
+        csrf_token(request, user),
+        secrets.token_urlsafe(18),
+        can_reply=not chat.is_group and chat.e164 is not None,
+        max_upload_mb=MAX_UPLOAD_BYTES // (1024 * 1024),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+async def chat_page(request: Request) -> Response:
+    user = current_user(request)
+    if user is None:
+        return signin_redirect(request.url.path)
+    chat = await _chat(request, user)
+    if chat is None:
+        return problem(403, "forbidden", NOT_YOURS)
+    view = ChatPageView(
+        chat_id=chat.id,
+        title=chat.display_name or chat.e164 or "WhatsApp chat",
+        number=chat.e164 or "",
+        account_number=chat.account_e164,
+        person_name=chat.person_name,
+        user_name=user.name,
+        history=await _history(request, chat.id, None),
+        reply=_reply(request, user, chat),
+    )
+    return HTMLResponse(render_chat_page(view), headers={"Cache-Control": "no-store"})
+
+
+async def older_messages(request: Request) -> Response:
+    user = current_user(request)
+    if user is None:
+        return problem(401, "signin_required", "Sign in again to read this chat.")
+    chat = await _chat(request, user)
+    if chat is None:
+        return problem(403, "forbidden", NOT_YOURS)
+    raw = request.query_params.get("before", "")
+    before = int(raw) if raw.isdigit() and len(raw) < 12 else None
+    return HTMLResponse(render_history(await _history(request, chat.id, before)))
+
+
+async def media(request: Request) -> Response:
+    user = current_user(request)
+    if user is None:
+        return problem(401, "signin_required", "Sign in again to open this file.")
+    chat = await _chat(request, user)
+    if chat is None:
+        return problem(403, "forbidden", NOT_YOURS)
+    found = await SqlChatHistory(_resources(request).engine).media_file(
+        user.company_id, chat.id, _int(request, "message_id")
+    )
+    if found is None:
+        return problem(404, "not_found", "This attachment is not stored.")
+    path, mime, name = found
+    try:
+        data = await asyncio.to_thread(Path(path).read_bytes)
+    except FileNotFoundError:
+        return problem(404, "not_found", "This attachment is no longer stored.")
+    safe_mime = "application/octet-stream" if mime in NEVER_INLINE else mime
+    inline = safe_mime.startswith(("image/", "audio/", "video/")) and "download" not in request.query_params
+    headers = {
+        "Content-Disposition": content_disposition(
+            "inline" if inline else "attachment", name or "attachment"
+        ),
+        "Cache-Control": "private, max-age=3600",
+    }
+    return Response(data, media_type=safe_mime, headers=headers)
+
+
+async def _attachment(
+    request: Request, user: SessionUser, chat: ChatRow, upload: UploadFile
+) -> tuple[int, str]:
+    """Upload the file to the chat's Person in Pipedrive, so the outbox sends it like any Pipedrive file."""
+    data = await upload.read(MAX_UPLOAD_BYTES + 1)
+    mime = check_upload(data, upload.content_type or "")
+    if chat.person_id is None:
+        raise InvalidInput(
+            "This chat is not linked to a Person yet, so attachments cannot be sent from here",
+            reason="attachment_needs_person",
+        )
+    name = clean_file_name(upload.filename or "attachment")
+    client = await _resources(request).pipedrive.connector.for_user(user.company_id, user.user_id)
+    stored = await client.files.upload(data, filename=name, mime_type=mime, person_id=chat.person_id)
+    return stored.id, name
+
+
+async def reply(request: Request) -> Response:
+    user = current_user(request)
+    if user is None:
+        return problem(401, "signin_required", "Sign in again to reply.")
+    chat = await _chat(request, user)
+    if chat is None:
+        return problem(403, "forbidden", NOT_YOURS)
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + 64 * 1024:
+        too_big = _reply(
+            request,
+            user,
+            chat,
+            error_reason="attachment_too_large",
+            error_message=f"Attachments are limited to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB",
+        )
+        return HTMLResponse(render_reply(too_big), status_code=413)
+    async with request.form(max_files=1, max_fields=10) as form:
+        try:
+            check_csrf(request, user, str(form.get("csrf_token") or ""))
+        except NotAuthenticated as error:
+            return problem(403, error.reason, error.message)
+        text = str(form.get("text") or "")[:5000]
+        upload = form.get("file")
+        try:
+            if not chat.e164 or chat.is_group:
+                raise InvalidInput("Replies to group chats are sent from the phone", reason="group_reply")
+            file_id, file_name = None, ""
+            if isinstance(upload, UploadFile) and upload.filename:
+                file_id, file_name = await _attachment(request, user, chat, upload)
+            resources = _resources(request)
+            service = SendService(
+                SqlAccountStore(resources.engine),
+                SqlOutboxStore(resources.engine),
+                resources.queue,
+                SqlAuditLog(resources.engine),
+            )
+            await service.request(
+                user.company_id,
+                user.user_id,
+                SendRequest(
+                    client_ref=str(form.get("client_ref") or ""),
+                    account_id=chat.account_id,
+                    to=chat.e164,
+                    text=text,
+                    file_id=file_id,
+                    file_name=file_name,
+                    person_id=chat.person_id,
+                ),
+            )
+        except (InvalidInput, NotFound) as error:
+            status = 413 if error.reason == "attachment_too_large" else 400
+            typed = _reply(
+                request, user, chat, text=text, error_reason=error.reason, error_message=error.message
+            )
+            return HTMLResponse(render_reply(typed), status_code=status)
+        except WaPipeError as error:
+            log.warning("reply failed", extra={"reason": error.reason})
+            typed = _reply(
+                request, user, chat, text=text, error_reason=error.reason, error_message=error.message
+            )
+            return HTMLResponse(render_reply(typed), status_code=503)
+    return HTMLResponse(
+        render_reply(_reply(request, user, chat, sent=True)), headers={"HX-Trigger": "chat-sent"}
+    )
+
+
+def routes() -> list[BaseRoute]:
+    from server.web.session import SIGNIN_PATH, signin
+
+    return [
+        Route(SIGNIN_PATH, signin, methods=["GET"], name="signin"),
+        Route("/chats/{chat_id:int}", chat_page, methods=["GET"], name="chat_view"),
+        Route("/chats/{chat_id:int}/messages", older_messages, methods=["GET"], name="chat_messages"),
+        Route("/chats/{chat_id:int}/media/{message_id:int}", media, methods=["GET"], name="chat_media"),
+        Route("/chats/{chat_id:int}/reply", reply, methods=["POST"], name="chat_reply"),
+    ]

@@ -1,0 +1,233 @@
+"""The "Send WhatsApp message" panel (``/panel``) in Pipedrive's Person and Deal views: the conversation
+with the Person across the company's numbers, the send form, the chat's link; and its attachments."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from panels.panel import (
+    MessagesView,
+    PanelView,
+    link_view,
+    message_rows,
+    messages_view,
+    render_error_notice,
+    render_messages,
+    render_panel,
+    render_panel_error,
+)
+from panels.panel_errors import PanelError
+from panels.panel_form import (
+    FormView,
+    Typed,
+    default_from,
+    file_choices,
+    form_view,
+    from_choices,
+    phone_choices,
+)
+from server.domain.conversation import ContactChat
+from server.domain.countries import region_of_number
+from server.domain.errors import (
+    BudgetExhausted,
+    InvalidInput,
+    NeedsReauth,
+    NotAuthenticated,
+    NotFound,
+    NotInstalled,
+    NumberNotOnWhatsApp,
+    Transient,
+    WaPipeError,
+)
+from server.domain.models import Account
+from server.domain.phones import to_e164
+from server.storage.accounts import SqlAccountStore
+from server.storage.conversations import SqlConversationStore
+from server.storage.outbox import SqlOutboxStore
+from server.web.frame_auth import FrameIdentity, frame_identity
+from server.web.panel_context import Contact, load_contact, media_link, media_link_valid, positive_int
+from server.web.resources import Resources
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Request, FrameIdentity], Awaitable[Response]]
+FAILED_SENDS_SHOWN = timedelta(hours=24)
+INLINE_MEDIA = ("image/", "audio/", "video/")
+
+
+def error_status(error: WaPipeError) -> int:
+    if isinstance(error, NotAuthenticated):
+        return 401
+    if isinstance(error, NotInstalled | NeedsReauth):
+        return 403
+    if isinstance(error, NotFound):
+        return 404
+    if isinstance(error, InvalidInput | NumberNotOnWhatsApp):
+        return 400
+    if isinstance(error, BudgetExhausted):
+        return 429
+    if isinstance(error, Transient):
+        return 503
+    return 502
+
+
+def panel_endpoint(*, page: bool) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+    """Verify the Pipedrive token, run the handler; a named failure becomes the panel's error notice
+    (a whole page for the first load, the notice alone for htmx requests)."""
+
+    def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                identity = await frame_identity(request)
+                return await handler(request, identity)
+            except WaPipeError as error:
+                status = error_status(error)
+                if status >= 500:
+                    log.warning("panel upstream failure", extra={"reason": error.reason})
+                view = PanelError(error.reason, error.message)
+                body = render_panel_error(view) if page else render_error_notice(view)
+                return HTMLResponse(body, status_code=status)
+
+        return endpoint
+
+    return wrap
+
+
+def optional_id(value: str | None, reason: str, what: str) -> int | None:
+    if value is None or not value.strip():
+        return None
+    return positive_int(value.split(",")[0], reason, what)
+
+
+def home_region(accounts: list[Account]) -> str | None:
+    for account in accounts:
+        region = region_of_number(account.e164)
+        if region:
+            return region
+    return None
+
+
+async def conversation(
+    request: Request, identity: FrameIdentity, contact: Contact, accounts: list[Account]
+) -> tuple[list[ContactChat], MessagesView]:
+    resources: Resources = request.app.state.resources
+    company = identity.company
+    region = home_region(accounts)
+    e164s = {e for value, _ in contact.phones if (e := to_e164(value, default_region=region))}
+    store = SqlConversationStore(resources.engine)
+    chats = await store.chats_with(company.id, person_id=contact.person_id, e164s=e164s)
+    messages = await store.latest_messages(company.id, [chat.id for chat in chats])
+    since = datetime.now(UTC) - FAILED_SENDS_SHOWN
+    outbox = [
+        entry
+        for entry in await SqlOutboxStore(resources.engine).for_person(company.id, contact.person_id)
+        if entry.status != "failed" or entry.created_at >= since
+    ]
+    numbers = {account.id: account.e164 or "" for account in accounts}
+    rows = message_rows(
+        messages,
+        outbox,
+        numbers,
+        company.timezone,
+        lambda message_id: media_link(resources, company.id, message_id),
+    )
+    return chats, messages_view(rows, contact.person_id, contact.deal_id)
+
+
+def build_form(
+    identity: FrameIdentity,
+    contact: Contact,
+    accounts: list[Account],
+    chats: list[ContactChat],
+    typed: Typed,
+    error: PanelError | None = None,
+) -> FormView:
+    numbers = from_choices(accounts)
+    if typed.account_id is None:
+        mine = [a.id for a in accounts if a.owner_user_id == identity.pipedrive_user_id]
+        chosen = default_from(numbers, [chat.account_id for chat in chats], mine)
+        typed = Typed(typed.to, typed.region, chosen, typed.file_id, typed.text, typed.client_ref)
+    return form_view(
+        contact.person_id,
+        contact.deal_id,
+        phone_choices(contact.phones),
+        numbers,
+        file_choices(contact.files),
+        typed,
+        error,
+    )
+
+
+@panel_endpoint(page=True)
+async def panel_page(request: Request, identity: FrameIdentity) -> Response:
+    """``GET /panel?resource=person|deal&selectedIds=…`` as Pipedrive opens it."""
+    params = request.query_params
+    selected = optional_id(params.get("selectedIds"), "person_not_found", "The selected record id")
+    resource = params.get("resource", "person")
+    person_id = selected if resource != "deal" else None
+    deal_id = selected if resource == "deal" else None
+    contact = await load_contact(request, identity, person_id, deal_id)
+    resources: Resources = request.app.state.resources
+    accounts = await SqlAccountStore(resources.engine).for_company(identity.company.id)
+    chats, messages = await conversation(request, identity, contact, accounts)
+    form = build_form(identity, contact, accounts, chats, Typed())
+    latest = chats[0] if chats else None
+    view = PanelView(
+        person_id=contact.person_id,
+        person_name=contact.name,
+        deal_id=contact.deal_id,
+        messages=messages,
+        form=form,
+        link=link_view(latest, contact.person_id, contact.deal_id) if latest else None,
+        chat_url=f"/chats/{latest.id}" if latest else None,
+    )
+    return HTMLResponse(render_panel(view))
+
+
+@panel_endpoint(page=False)
+async def panel_messages(request: Request, identity: FrameIdentity) -> Response:
+    """The conversation alone, polled; 204 while nothing changed (so playing voice notes keep playing)."""
+    params = request.query_params
+    person_id = optional_id(params.get("person_id"), "person_not_found", "The Person id")
+    deal_id = optional_id(params.get("deal_id"), "deal_not_found", "The Deal id")
+    contact = await load_contact(request, identity, person_id, deal_id)
+    resources: Resources = request.app.state.resources
+    accounts = await SqlAccountStore(resources.engine).for_company(identity.company.id)
+    _, messages = await conversation(request, identity, contact, accounts)
+    if params.get("v") == messages.version:
+        return Response(status_code=204)
+    return HTMLResponse(render_messages(messages))
+
+
+async def panel_media(request: Request) -> Response:
+    """An attachment by signed link (no token: ``<img>`` and ``<audio>`` cannot send headers)."""
+    resources: Resources = request.app.state.resources
+    params = request.query_params
+    try:
+        message_id = int(request.path_params["message_id"])
+        company_id = int(params.get("c", ""))
+        expires = int(params.get("e", ""))
+    except ValueError:
+        return Response("Not found", status_code=404)
+    if not media_link_valid(resources, company_id, message_id, expires, params.get("s", "")):
+        return Response("This link has expired; reload the panel", status_code=403)
+    found = await SqlConversationStore(resources.engine).media_file(company_id, message_id)
+    if found is None:
+        return Response("Not found", status_code=404)
+    path, mime = found
+    try:
+        data = await asyncio.to_thread(Path(path).read_bytes)
+    except FileNotFoundError:
+        return Response("Not found", status_code=404)
+    inline = mime.startswith(INLINE_MEDIA) and mime != "image/svg+xml"
+    headers = {
+        "Cache-Control": "private, max-age=3600",
+        "Content-Disposition": "inline" if inline else "attachment",
+    }
+    return Response(data, media_type=mime if inline else "application/octet-stream", headers=headers)

@@ -1,0 +1,145 @@
+"""What the panel needs from Pipedrive (the Person, their Deal, their Files), cached for a short while so
+polling and sending do not spend the company's API budget; and signed attachment links for ``<img>`` and
+``<audio>``, which cannot carry the token header."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from dataclasses import dataclass
+
+from starlette.requests import Request
+
+from server.domain.errors import InvalidInput, NotFound
+from server.pipedrive.client import PipedriveClient
+from server.web.frame_auth import FrameIdentity
+from server.web.resources import Resources
+
+CACHE_SECONDS = 120.0
+MEDIA_LINK_SECONDS = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    person_id: int
+    name: str
+    phones: tuple[tuple[str, str | None], ...]  # as typed in Pipedrive, with their labels
+    deal_id: int | None
+    files: tuple[tuple[int, str, str], ...]  # (file id, name, "Person" | "Deal")
+
+
+class ContactCache:
+    """Per process: (company, user, person, deal) → Contact, for ``CACHE_SECONDS``."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[int, int, int, int | None], tuple[float, Contact]] = {}
+
+    def get(self, key: tuple[int, int, int, int | None]) -> Contact | None:
+        entry = self._entries.get(key)
+        if entry is None or entry[0] < time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, key: tuple[int, int, int, int | None], contact: Contact) -> None:
+        if len(self._entries) > 10_000:
+            self._entries.clear()
+        self._entries[key] = (time.monotonic() + CACHE_SECONDS, contact)
+
+
+def contact_cache(request: Request) -> ContactCache:
+    cache: ContactCache | None = getattr(request.app.state, "panel_contacts", None)
+    if cache is None:
+        cache = ContactCache()
+        request.app.state.panel_contacts = cache
+    return cache
+
+
+def positive_int(value: object, reason: str, what: str) -> int:
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{what} must be a number", reason=reason) from None
+    if number <= 0:
+        raise InvalidInput(f"{what} must be a positive number", reason=reason)
+    return number
+
+
+async def pipedrive_for(request: Request, identity: FrameIdentity) -> PipedriveClient:
+    """The user's own Pipedrive client: NotInstalled / NeedsReauth when they cannot use the panel."""
+    resources: Resources = request.app.state.resources
+    return await resources.pipedrive.connector.for_user(identity.company.id, identity.pipedrive_user_id)
+
+
+async def load_contact(
+    request: Request, identity: FrameIdentity, person_id: int | None, deal_id: int | None
+) -> Contact:
+    """The Person (the Deal's Person on a Deal panel), their phones and both Files lists."""
+    cache = contact_cache(request)
+    key = (identity.company.id, identity.pipedrive_user_id, person_id or 0, deal_id)
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    client = await pipedrive_for(request, identity)
+    deal_files: list[tuple[int, str, str]] = []
+    if deal_id is not None:
+        try:
+            deal = await client.deals.get(deal_id)
+        except NotFound as error:
+            raise NotFound(f"Deal {deal_id} was not found in Pipedrive", reason="deal_not_found") from error
+        if person_id is None:
+            if deal.person_id is None:
+                raise NotFound(
+                    "This Deal has no Person: add one to send WhatsApp messages", reason="deal_without_person"
+                )
+            person_id = deal.person_id
+        deal_files = [(f.id, f.name, "Deal") for f in (await client.deals.files(deal_id)).items]
+    if person_id is None:
+        raise InvalidInput("The panel was opened without a Person", reason="person_not_found")
+    try:
+        person = await client.persons.get(person_id)
+    except NotFound as error:
+        raise NotFound(f"Person {person_id} was not found in Pipedrive", reason="person_not_found") from error
+    if person.is_deleted:
+        raise NotFound(f"Person {person_id} was deleted in Pipedrive", reason="person_not_found")
+    person_files = [(f.id, f.name, "Person") for f in (await client.persons.files(person_id)).items]
+    phones = sorted(person.phones, key=lambda phone: not phone.primary)
+    seen = {file[0] for file in person_files}
+    contact = Contact(
+        person_id=person.id,
+        name=person.name,
+        phones=tuple((phone.value, phone.label) for phone in phones),
+        deal_id=deal_id,
+        files=tuple(person_files + [f for f in deal_files if f[0] not in seen]),
+    )
+    cache.put(key, contact)
+    return contact
+
+
+def _media_key(resources: Resources) -> bytes:
+    secret = (
+        resources.settings.secret_key.get_secret_value()
+        or resources.settings.pipedrive_jwt_secret.get_secret_value()
+    )
+    return hashlib.sha256(b"wapipe-panel-media:" + secret.encode()).digest()
+
+
+def media_signature(resources: Resources, company_id: int, message_id: int, expires: int) -> str:
+    payload = f"{company_id}:{message_id}:{expires}".encode()
+    return hmac.new(_media_key(resources), payload, hashlib.sha256).hexdigest()[:32]
+
+
+def media_link(resources: Resources, company_id: int, message_id: int) -> str:
+    """A link valid for at least an hour; the same link all hour, so browsers cache the thumbnail."""
+    now = int(time.time())
+    expires = now - now % MEDIA_LINK_SECONDS + 2 * MEDIA_LINK_SECONDS
+    signature = media_signature(resources, company_id, message_id, expires)
+    return f"/panel/media/{message_id}?c={company_id}&e={expires}&s={signature}"
+
+
+def media_link_valid(
+    resources: Resources, company_id: int, message_id: int, expires: int, signature: str
+) -> bool:
+    if expires < time.time():
+        return False
+    return hmac.compare_digest(media_signature(resources, company_id, message_id, expires), signature)

@@ -1,0 +1,199 @@
+"""The panel's actions: send (through the outbox, under the form's idempotency key), re-link the chat to
+another Person, pin a Deal. Every refusal re-renders what the user typed with the named reason."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from panels.panel import LinkView, link_view, render_link
+from panels.panel_errors import PanelError
+from panels.panel_form import Typed, render_form
+from server.domain.errors import InvalidInput, NotFound, NumberNotOnWhatsApp, Transient
+from server.services.send import SendRequest, SendService, recipient
+from server.services.sync_links import pin_deal, relink_chat
+from server.storage.accounts import SqlAccountStore
+from server.storage.conversations import SqlConversationStore
+from server.storage.outbox import SqlOutboxStore
+from server.storage.sync import SqlSyncStore
+from server.web.frame_auth import FrameIdentity
+from server.web.panel import build_form, conversation, error_status, optional_id, panel_endpoint
+from server.web.panel_context import load_contact, pipedrive_for, positive_int
+from server.web.resources import Resources
+
+
+def _typed(form: dict[str, str]) -> Typed:
+    """What the user chose and typed, kept as is (ids that do not parse are simply not chosen)."""
+
+    def as_id(value: str) -> int | None:
+        return int(value) if value.strip().isdigit() else None
+
+    return Typed(
+        to=form.get("to", ""),
+        region=form.get("region", "").strip().upper()[:2],
+        account_id=as_id(form.get("account_id", "")),
+        file_id=as_id(form.get("file_id", "")),
+        text=form.get("text", ""),
+        client_ref=form.get("client_ref", ""),
+    )
+
+
+@panel_endpoint(page=False)
+async def send(request: Request, identity: FrameIdentity) -> Response:
+    resources: Resources = request.app.state.resources
+    form = {key: str(value) for key, value in (await request.form()).items()}
+    person_id = optional_id(form.get("person_id"), "person_not_found", "The Person id")
+    deal_id = optional_id(form.get("deal_id"), "deal_not_found", "The Deal id")
+    contact = await load_contact(request, identity, person_id, deal_id)
+    accounts = await SqlAccountStore(resources.engine).for_company(identity.company.id)
+    typed = _typed(form)
+    chats, _ = await conversation(request, identity, contact, accounts)
+    try:
+        if not contact.phones:
+            raise InvalidInput(
+                "This person has no phone number; add one in Pipedrive", reason="no_phone_on_person"
+            )
+        if typed.to not in {value for value, _ in contact.phones}:
+            raise InvalidInput("Choose one of the Person's phone numbers", reason="invalid_request")
+        file_name = ""
+        if typed.file_id is not None:
+            found = [name for file_id, name, _ in contact.files if file_id == typed.file_id]
+            if not found:
+                raise NotFound(
+                    "That file is no longer among the Person's or Deal's Files", reason="attachment_missing"
+                )
+            file_name = found[0]
+        if typed.account_id is None:
+            raise InvalidInput("Choose the WhatsApp number to send from", reason="unknown_from_number")
+        await _on_whatsapp(resources, identity, typed)
+        service = SendService(
+            SqlAccountStore(resources.engine), SqlOutboxStore(resources.engine), resources.queue
+        )
+        entry, _ = await service.request(
+            identity.company.id,
+            identity.pipedrive_user_id,
+            SendRequest(
+                client_ref=typed.client_ref,
+                account_id=typed.account_id,
+                to=typed.to,
+                text=typed.text,
+                region=typed.region or None,
+                file_id=typed.file_id,
+                file_name=file_name,
+                person_id=contact.person_id,
+                deal_id=contact.deal_id,
+            ),
+        )
+    except (InvalidInput, NotFound, NumberNotOnWhatsApp) as error:
+        view = build_form(identity, contact, accounts, chats, typed, PanelError(error.reason, error.message))
+        return HTMLResponse(render_form(view), status_code=error_status(error))
+    # A fresh form for the next message: same To, From and country; a new idempotency key from the page.
+    fresh = Typed(typed.to, typed.region, typed.account_id, None, "", "")
+    trigger = {"panel-sent": {"message": f"WhatsApp message to {entry.to_chat} queued", "outbox": entry.id}}
+    return HTMLResponse(
+        render_form(build_form(identity, contact, accounts, chats, fresh)),
+        headers={"HX-Trigger": json.dumps(trigger)},
+    )
+
+
+async def _on_whatsapp(resources: Resources, identity: FrameIdentity, typed: Typed) -> None:
+    """Ask the From number's gateway whether the recipient has WhatsApp before anything is queued; when
+    the gateway cannot tell now, the send job finds out."""
+    if typed.account_id is None or not typed.client_ref:
+        return
+    account = await SqlAccountStore(resources.engine).get(identity.company.id, typed.account_id)
+    if account is None or account.status != "connected":
+        return  # the send service names this refusal
+    transport = resources.transports.get(account.transport)
+    if transport is None or not transport.capabilities.number_check:
+        return
+    e164 = recipient(typed.to, typed.region or None)
+    try:
+        await transport.check_number(account.session_name, e164)
+    except NumberNotOnWhatsApp as error:
+        raise NumberNotOnWhatsApp(
+            f"{e164} has no WhatsApp account; check the number with the Person"
+        ) from error
+    except Transient:
+        return
+
+
+async def _link_of(request: Request, identity: FrameIdentity, chat_id: int, **extra: object) -> LinkView:
+    resources: Resources = request.app.state.resources
+    store = SqlConversationStore(resources.engine)
+    chat = await store.chat(identity.company.id, chat_id)
+    if chat is None:
+        raise NotFound(f"No chat {chat_id} in this company", reason="chat_not_found")
+    return replace(link_view(chat, chat.person_id or 0, None), **extra)  # type: ignore[arg-type]
+
+
+async def _person_exists(request: Request, identity: FrameIdentity, person_id: int) -> None:
+    client = await pipedrive_for(request, identity)
+    try:
+        await client.persons.get(person_id)
+    except NotFound as error:
+        raise InvalidInput(
+            f"Person {person_id} was not found in Pipedrive", reason="invalid_person"
+        ) from error
+
+
+async def _deal_exists(request: Request, identity: FrameIdentity, deal_id: int) -> None:
+    client = await pipedrive_for(request, identity)
+    try:
+        await client.deals.get(deal_id)
+    except NotFound as error:
+        raise InvalidInput(f"Deal {deal_id} was not found in Pipedrive", reason="invalid_deal") from error
+
+
+@panel_endpoint(page=False)
+async def relink(request: Request, identity: FrameIdentity) -> Response:
+    resources: Resources = request.app.state.resources
+    form = await request.form()
+    chat_id = positive_int(form.get("chat_id"), "chat_not_found", "The chat id")
+    try:
+        person_id = positive_int(form.get("person_id"), "invalid_person", "The Person id")
+        await _person_exists(request, identity, person_id)
+        await relink_chat(
+            SqlSyncStore(resources.engine),
+            resources.queue,
+            identity.company.id,
+            chat_id,
+            person_id,
+            now=datetime.now(UTC),
+        )
+    except (InvalidInput, Transient) as error:
+        view = await _link_of(request, identity, chat_id, error=PanelError(error.reason, error.message))
+        return HTMLResponse(render_link(view), status_code=error_status(error))
+    view = await _link_of(request, identity, chat_id, notice=f"The chat is now linked to Person #{person_id}")
+    return HTMLResponse(render_link(view), headers={"HX-Trigger": json.dumps({"panel-linked": {}})})
+
+
+@panel_endpoint(page=False)
+async def pin(request: Request, identity: FrameIdentity) -> Response:
+    resources: Resources = request.app.state.resources
+    form = await request.form()
+    chat_id = positive_int(form.get("chat_id"), "chat_not_found", "The chat id")
+    try:
+        deal_id = (
+            None if form.get("unpin") else positive_int(form.get("deal_id"), "invalid_deal", "The Deal id")
+        )
+        if deal_id is not None:
+            await _deal_exists(request, identity, deal_id)
+        await pin_deal(
+            SqlSyncStore(resources.engine),
+            resources.queue,
+            identity.company.id,
+            chat_id,
+            deal_id,
+            now=datetime.now(UTC),
+        )
+    except (InvalidInput, Transient) as error:
+        view = await _link_of(request, identity, chat_id, error=PanelError(error.reason, error.message))
+        return HTMLResponse(render_link(view), status_code=error_status(error))
+    notice = f"Deal #{deal_id} is pinned to this chat" if deal_id else "The Deal is no longer pinned"
+    view = await _link_of(request, identity, chat_id, notice=notice)
+    return HTMLResponse(render_link(view), headers={"HX-Trigger": json.dumps({"panel-linked": {}})})

@@ -1,0 +1,216 @@
+"""The app settings page (``/settings``, Pipedrive's custom UI for app settings): import frequency, new
+Persons, the action on a new chat and its pipeline, groups, exclusions, a matching preview, the team and
+its numbers, open problems and the audit log. Only admins change anything; the server refuses others."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from panels.numbers import numbers_view
+from panels.settings import (
+    AuditRow,
+    ChatOption,
+    PipelineOption,
+    ProblemRow,
+    SettingsFormView,
+    SettingsPageView,
+    TeamRow,
+    audit_row,
+    chat_option,
+    render_audit,
+    render_chats,
+    render_pipeline_slot,
+    render_settings_form,
+    render_settings_page,
+)
+from server.domain.errors import NotFound, WaPipeError
+from server.domain.settings_form import FieldError, SettingsInput, changes, check_settings
+from server.services.numbers import NotYours
+from server.services.sync_links import exclude_chat
+from server.storage.accounts import SqlAccountStore
+from server.storage.audit import SqlAuditLog
+from server.storage.chat_history import SqlChatHistory
+from server.storage.company_settings import SqlCompanySettingsStore
+from server.storage.sync import SqlSyncStore
+from server.web.frame_auth import FrameIdentity
+from server.web.numbers import framed
+from server.web.oauth import INSTALL_PATH
+from server.web.resources import Resources
+
+log = logging.getLogger(__name__)
+AUDIT_SHOWN = 20
+
+
+def _resources(request: Request) -> Resources:
+    resources: Resources = request.app.state.resources
+    return resources
+
+
+async def is_admin(request: Request, identity: FrameIdentity) -> bool:
+    """An admin with an active installation of this company: the only one who may change settings."""
+    installation = await _resources(request).pipedrive.installations.get(
+        identity.company.id, identity.pipedrive_user_id
+    )
+    return installation is not None and installation.is_admin and installation.is_active
+
+
+async def require_admin(request: Request, identity: FrameIdentity) -> None:
+    if not await is_admin(request, identity):
+        raise NotYours(
+            "Only a Pipedrive admin who installed WaPipe can change its settings", reason="admin_only"
+        )
+
+
+async def pipelines(request: Request, identity: FrameIdentity) -> tuple[PipelineOption, ...] | None:
+    """The company's pipelines through the user's installation (the admin's when the user has none)."""
+    connector = _resources(request).pipedrive.connector
+    try:
+        try:
+            client = await connector.for_user(identity.company.id, identity.pipedrive_user_id)
+        except WaPipeError:
+            client = await connector.for_company(identity.company.id)
+        found = await client.deals.pipelines()
+    except WaPipeError as error:
+        log.info("pipelines unavailable", extra={"reason": error.reason, "company": identity.company.id})
+        return None
+    return tuple(
+        PipelineOption(p.id, p.name) for p in sorted(found, key=lambda p: p.order_nr) if not p.is_deleted
+    )
+
+
+async def audit_rows(request: Request, company_id: int) -> tuple[AuditRow, ...]:
+    entries = await SqlAuditLog(_resources(request).engine).recent(company_id, AUDIT_SHOWN)
+    return tuple(audit_row(e.actor_user_id, e.action, e.subject, e.details, e.created_at) for e in entries)
+
+
+async def chat_options(request: Request, company_id: int) -> tuple[ChatOption, ...]:
+    chats = await SqlChatHistory(_resources(request).engine).chats(company_id)
+    return tuple(chat_option(c.id, c.display_name, c.e164, c.is_group, c.excluded) for c in chats)
+
+
+async def _form(
+    request: Request,
+    identity: FrameIdentity,
+    typed: SettingsInput | None = None,
+    errors: dict[str, FieldError] | None = None,
+    *,
+    saved: bool = False,
+) -> SettingsFormView:
+    if typed is None:
+        typed = SettingsInput.from_values(
+            await SqlCompanySettingsStore(_resources(request).engine).get(identity.company.id)
+        )
+    return SettingsFormView(
+        typed, await pipelines(request, identity), await is_admin(request, identity), errors or {}, saved
+    )
+
+
+@framed
+async def settings_page(request: Request, identity: FrameIdentity) -> Response:
+    resources = _resources(request)
+    company_id = identity.company.id
+    form = await _form(request, identity)
+    installations = await resources.pipedrive.installations.for_company(company_id)
+    team = tuple(
+        TeamRow(i.name, i.email, i.pipedrive_user_id, i.is_admin, i.status.value, i.status_detail)
+        for i in installations
+    )
+    accounts = await SqlAccountStore(resources.engine).for_company(company_id)
+    problems = None
+    if form.can_edit:
+        found = await SqlSyncStore(resources.engine).open_problems(company_id)
+        problems = tuple(ProblemRow(p.chat_id, p.reason, p.detail) for p in found)
+    view = SettingsPageView(
+        form=form,
+        team=team,
+        numbers=numbers_view(accounts, identity.pipedrive_user_id),
+        chats=await chat_options(request, company_id),
+        problems=problems,
+        audit=await audit_rows(request, company_id),
+        install_url=INSTALL_PATH,
+        is_admin=form.can_edit,
+    )
+    return HTMLResponse(render_settings_page(view))
+
+
+@framed
+async def save_settings(request: Request, identity: FrameIdentity) -> Response:
+    await require_admin(request, identity)
+    resources = _resources(request)
+    raw = {key: str(value) for key, value in (await request.form()).items()}
+    typed = SettingsInput.from_form(raw)
+    known = await pipelines(request, identity)
+    checked = check_settings(typed, None if known is None else {p.id for p in known})
+    if checked.values is None:
+        view = SettingsFormView(typed, known, True, checked.errors)
+        return HTMLResponse(render_settings_form(view), status_code=400)
+    store = SqlCompanySettingsStore(resources.engine)
+    before = await store.get(identity.company.id)
+    await store.save(identity.company.id, checked.values)
+    changed = changes(before, checked.values)
+    if changed:
+        await SqlAuditLog(resources.engine).record(
+            identity.company.id, identity.pipedrive_user_id, "settings.update", "settings", changed
+        )
+    view = SettingsFormView(SettingsInput.from_values(checked.values), known, True, saved=True)
+    return HTMLResponse(render_settings_form(view), headers={"HX-Trigger": "audit-changed"})
+
+
+@framed
+async def pipeline_slot(request: Request, identity: FrameIdentity) -> Response:
+    """The pipeline choice, shown only while "Create a deal" is the chosen action."""
+    typed = SettingsInput(
+        new_chat_action=request.query_params.get("new_chat_action", ""),
+        pipeline_id=request.query_params.get("pipeline_id", ""),
+    )
+    return HTMLResponse(render_pipeline_slot(await _form(request, identity, typed)))
+
+
+@framed
+async def audit_fragment(request: Request, identity: FrameIdentity) -> Response:
+    return HTMLResponse(render_audit(await audit_rows(request, identity.company.id)))
+
+
+@framed
+async def exclude_chat_action(request: Request, identity: FrameIdentity) -> Response:
+    await require_admin(request, identity)
+    resources = _resources(request)
+    form = await request.form()
+    raw_id, excluded = str(form.get("chat_id", "")).strip(), str(form.get("excluded", "1")) == "1"
+    company_id = identity.company.id
+    chat = (
+        await SqlChatHistory(resources.engine).chat(company_id, int(raw_id))
+        if raw_id.isdigit() and len(raw_id) < 12
+        else None
+    )
+    if chat is None:
+        error = FieldError("chat_not_found", "Choose one of this company's chats")
+        return HTMLResponse(
+            render_chats(await chat_options(request, company_id), True, error), status_code=404
+        )
+    try:
+        await exclude_chat(
+            SqlSyncStore(resources.engine),
+            resources.queue,
+            company_id,
+            chat.id,
+            excluded,
+            now=datetime.now(UTC),
+        )
+    except NotFound:
+        error = FieldError("chat_not_found", "Choose one of this company's chats")
+        return HTMLResponse(
+            render_chats(await chat_options(request, company_id), True, error), status_code=404
+        )
+    action = "chat.exclude" if excluded else "chat.include"
+    subject = chat.display_name or chat.e164 or f"chat {chat.id}"
+    await SqlAuditLog(resources.engine).record(
+        company_id, identity.pipedrive_user_id, action, subject, {"chat_id": chat.id, "number": chat.e164}
+    )
+    return HTMLResponse(
+        render_chats(await chat_options(request, company_id), True), headers={"HX-Trigger": "audit-changed"}
+    )

@@ -1,0 +1,117 @@
+// The "Send WhatsApp message" panel: an idempotency key per message (renewed only after a successful
+// send, so a double click or a retry never sends twice), the country picker, and the SDK snackbar.
+(function () {
+  "use strict";
+
+  function newRef() {
+    if (window.crypto && window.crypto.randomUUID) {
+      return window.crypto.randomUUID();
+    }
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.from(bytes, function (b) { return b.toString(16).padStart(2, "0"); }).join("");
+  }
+
+  function chosenPhoneIsInternational(form) {
+    const to = form.querySelector("#to");
+    if (!to || to.selectedIndex < 0) {
+      return true;
+    }
+    return to.options[to.selectedIndex].dataset.international === "1";
+  }
+
+  function suggestRegion(form) {
+    const from = form.querySelector("#from");
+    const region = form.querySelector("#region");
+    if (!from || !region || region.dataset.touched === "1" || from.selectedIndex < 0) {
+      return;
+    }
+    const suggested = from.options[from.selectedIndex].dataset.region || "";
+    if (suggested) {
+      region.value = suggested;
+    }
+  }
+
+  function filterCountries(form) {
+    const search = form.querySelector("#region-search");
+    const region = form.querySelector("#region");
+    if (!search || !region) {
+      return;
+    }
+    const needle = search.value.trim().toLowerCase();
+    let first = null;
+    Array.prototype.forEach.call(region.options, function (option) {
+      const match = !needle || !option.value || option.text.toLowerCase().indexOf(needle) !== -1 ||
+        option.value.toLowerCase() === needle;
+      option.hidden = !match;
+      if (match && option.value && first === null) {
+        first = option;
+      }
+    });
+    if (needle && first && region.options[region.selectedIndex].hidden) {
+      region.value = first.value;
+      region.dataset.touched = "1";
+    }
+  }
+
+  function prepare(form) {
+    const ref = form.querySelector("input[name=client_ref]");
+    if (ref && !ref.value) {
+      ref.value = newRef();
+    }
+    const field = form.querySelector("#region-field");
+    if (field) {
+      field.hidden = chosenPhoneIsInternational(form);
+    }
+    const region = form.querySelector("#region");
+    if (region && !region.value) {
+      suggestRegion(form);
+    }
+  }
+
+  document.addEventListener("change", function (event) {
+    const form = event.target.closest && event.target.closest("#panel-form");
+    if (!form) {
+      return;
+    }
+    if (event.target.id === "region") {
+      event.target.dataset.touched = "1";
+    }
+    if (event.target.id === "from") {
+      suggestRegion(form);
+    }
+    prepare(form);
+  });
+  document.addEventListener("input", function (event) {
+    if (event.target.id === "region-search") {
+      filterCountries(event.target.closest("#panel-form"));
+    }
+  });
+
+  // Refusals come back as 4xx with the form (or link box) re-rendered around what was typed: show them.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    const status = event.detail.xhr.status;
+    const target = event.detail.target;
+    if (status >= 400 && target && (target.id === "panel-form" || target.id === "panel-link")) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+  document.addEventListener("htmx:load", function (event) {
+    const form = event.detail.elt.id === "panel-form" ? event.detail.elt : event.detail.elt.querySelector &&
+      event.detail.elt.querySelector("#panel-form");
+    if (form) {
+      prepare(form);
+    }
+  });
+  document.body.addEventListener("panel-sent", function (event) {
+    if (window.wapipeFrame) {
+      window.wapipeFrame.snackbar((event.detail && event.detail.message) || "WhatsApp message queued");
+    }
+  });
+
+  const form = document.getElementById("panel-form");
+  if (form) {
+    prepare(form);
+  }
+})();

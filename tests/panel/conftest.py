@@ -1,0 +1,14 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from server.settings import Settings
+from tests.panel.world import PanelWorld, panel_world, world_settings_overrides
+
+
+@pytest.fixture
+async def world(make_settings: Callable[..., Settings]) -> AsyncIterator[PanelWorld]:
+    async with panel_world(make_settings(**world_settings_overrides())) as world:
+        yield world

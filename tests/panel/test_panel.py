@@ -1,0 +1,291 @@
+"""The panel over HTTP: the token decides company and user, every named error, idempotent sends, company
+isolation, and escaping of everything users and contacts type."""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+import jwt
+from sqlalchemy import update
+
+from server.storage.tables import Outbox, WhatsAppAccount
+from tests.panel.world import ANNA_NUMBER, PanelWorld
+
+REF = "ref-0123456789abcdef"
+
+
+def page_params(world: PanelWorld, person: str = "maria", **extra: Any) -> dict[str, Any]:
+    return {"resource": "person", "selectedIds": world.persons[person], "id": "frame-1", **extra}
+
+
+def send_form(world: PanelWorld, person: str = "maria", **fields: Any) -> dict[str, Any]:
+    form = {
+        "person_id": world.persons[person],
+        "client_ref": REF,
+        "to": "+49 176 55501234",
+        "account_id": 1,
+        "region": "",
+        "file_id": "",
+        "text": "Hallo Maria",
+    }
+    form.update(fields)
+    return form
+
+
+async def test_the_panel_needs_a_valid_token(world: PanelWorld) -> None:
+    missing = await world.client.get("/panel", params=page_params(world))
+    assert missing.status_code == 401 and 'data-reason="token_missing"' in missing.text
+    expired = await world.client.get("/panel", params=page_params(world, token=world.token(ttl=-60)))
+    assert expired.status_code == 401 and 'data-reason="token_expired"' in expired.text
+    forged = jwt.encode(
+        {"userId": world.anna.id, "companyId": world.anna.company_id, "exp": time.time() + 60}, "x" * 32
+    )
+    assert (await world.client.get("/panel", params=page_params(world, token=forged))).status_code == 401
+    for path in ("/panel/messages", "/panel/send", "/panel/relink", "/panel/pin"):
+        method = world.client.get if path == "/panel/messages" else world.client.post
+        assert (await method(path)).status_code == 401
+
+
+async def test_the_panel_shows_phones_numbers_and_files(world: PanelWorld) -> None:
+    page = await world.client.get("/panel", params=page_params(world, token=world.token()))
+    assert page.status_code == 200
+    assert "Maria Kunde" in page.text
+    assert (
+        '<option value="+49 176 55501234" data-international="1" selected>+49 176 55501234 (mobile)'
+        in page.text
+    )
+    assert "0151 7777 1234 (mobile)" in page.text
+    assert f"+{ANNA_NUMBER} – Connected" in page.text
+    assert "offer.pdf (Person)" in page.text
+    assert 'id="region-field" hidden' in page.text  # the chosen number has its country code
+    assert '<script src="/static/js/panel.js">' in page.text
+    assert "No WhatsApp messages with this person yet" in page.text
+
+
+async def test_a_deal_panel_shows_the_deals_person_and_both_files(world: PanelWorld) -> None:
+    params: dict[str, Any] = {"resource": "deal", "selectedIds": world.deal_id, "token": world.token()}
+    page = await world.client.get("/panel", params=params)
+    assert page.status_code == 200
+    assert (
+        "Maria Kunde" in page.text
+        and "contract.pdf (Deal)" in page.text
+        and "offer.pdf (Person)" in page.text
+    )
+
+
+async def test_a_number_without_country_code_asks_for_the_country_suggested_from_the_from_number(
+    world: PanelWorld,
+) -> None:
+    page = await world.client.get("/panel", params=page_params(world, "local", token=world.token()))
+    assert 'id="region-field" hidden' not in page.text
+    assert '<option value="DE" selected>Germany (+49)</option>' in page.text
+
+
+async def test_company_and_user_come_from_the_token_only(world: PanelWorld) -> None:
+    # Grace's token with Acme's company id in the query: still Grace's company, so Acme's Person is unknown.
+    params: dict[str, Any] = page_params(
+        world, token=world.token(world.grace), companyId=world.anna.company_id, userId=world.anna.id
+    )
+    page = await world.client.get("/panel", params=params)
+    assert page.status_code == 404 and 'data-reason="person_not_found"' in page.text
+
+
+async def test_sending_is_idempotent_and_the_phone_receives_it_once(world: PanelWorld) -> None:
+    first = await world.client.post("/panel/send", data=send_form(world), headers=world.headers())
+    again = await world.client.post("/panel/send", data=send_form(world), headers=world.headers())
+    assert first.status_code == again.status_code == 200
+    assert "panel-sent" in first.headers["hx-trigger"]
+    assert 'name="client_ref" value=""' in first.text  # the page makes a new key for the next message
+    assert len(await world.outbox()) == 1
+    page = await world.client.get(
+        "/panel/messages", params={"person_id": world.persons["maria"]}, headers=world.headers()
+    )
+    assert "Hallo Maria" in page.text
+    await world.settle()
+    [row] = await world.outbox()
+    assert row["status"] == "sent", row
+    sent = world.waha.outbox("wp-acme-anna")
+    assert [m["text"] for m in sent] == ["Hallo Maria"]
+    page = await world.client.get(
+        "/panel/messages", params={"person_id": world.persons["maria"]}, headers=world.headers()
+    )
+    assert 'data-status="pending"' not in page.text
+    assert "Hallo Maria" in page.text and f"via +{ANNA_NUMBER}" in page.text
+    version = re.search(r'data-version="([0-9a-f]+)"', page.text).group(1)  # type: ignore[union-attr]
+    unchanged = await world.client.get(
+        "/panel/messages", params={"person_id": world.persons["maria"], "v": version}, headers=world.headers()
+    )
+    assert unchanged.status_code == 204
+    # The next panel load defaults From to the number that talked to Maria and links the full chat.
+    panel = await world.client.get("/panel", params=page_params(world, token=world.token()))
+    assert 'id="open-chat"' in panel.text and 'href="/chats/' in panel.text
+
+
+async def test_sending_a_persons_file(world: PanelWorld) -> None:
+    form = send_form(world, text="", file_id=world.files["offer"], client_ref="ref-file-000000001")
+    answer = await world.client.post("/panel/send", data=form, headers=world.headers())
+    assert answer.status_code == 200
+    await world.settle()
+    [row] = await world.outbox()
+    assert (row["status"], row["file_name"]) == ("sent", "offer.pdf")
+    [sent] = world.waha.outbox("wp-acme-anna")
+    assert "offer.pdf" in str(sent)
+
+
+async def expect_form_error(world: PanelWorld, form: dict[str, Any], reason: str, status: int) -> str:
+    answer = await world.client.post("/panel/send", data=form, headers=world.headers())
+    assert answer.status_code == status, answer.text
+    assert f'data-reason="{reason}"' in answer.text
+    return answer.text
+
+
+async def test_refusals_are_named_and_keep_what_was_typed(world: PanelWorld) -> None:
+    typed = "Bitte <b>nicht</b> verlieren"
+    text = await expect_form_error(
+        world, send_form(world, "nophone", to="", text=typed), "no_phone_on_person", 400
+    )
+    assert "Bitte &lt;b&gt;nicht&lt;/b&gt; verlieren</textarea>" in text
+    text = await expect_form_error(
+        world, send_form(world, "bad", to="+1 23", text=typed), "number_invalid", 400
+    )
+    assert typed.replace("<", "&lt;").replace(">", "&gt;") in text
+    form = send_form(world, "local", to="0176 5550 9999", region="US", text=typed)
+    text = await expect_form_error(world, form, "number_invalid", 400)
+    assert (
+        "for US" in text and '<option value="US" selected>' in text and 'id="region-field" hidden' not in text
+    )
+    form = send_form(world, "local", to="0176 5550 9999", text=typed)
+    await expect_form_error(world, form, "country_code_needed", 400)
+    form = send_form(world, "missing", to="+49 176 00000000", text=typed)
+    await expect_form_error(world, form, "number_not_on_whatsapp", 400)
+    await expect_form_error(world, send_form(world, text="  "), "empty_message", 400)
+    await expect_form_error(world, send_form(world, text="x" * 5000), "message_too_long", 400)
+    await expect_form_error(world, send_form(world, client_ref="short"), "invalid_request", 400)
+    await expect_form_error(world, send_form(world, file_id=999999), "attachment_missing", 404)
+    async with world.resources.engine.begin() as connection:
+        await connection.execute(
+            update(WhatsAppAccount.__table__).values(status="disconnected", status_detail="phone offline")  # type: ignore[attr-defined]
+        )
+    text = await expect_form_error(world, send_form(world, text=typed), "from_disconnected", 400)
+    assert "phone offline" in text and "disabled" in text
+    assert await world.outbox() == []
+
+
+async def test_failures_after_queueing_are_shown_on_the_message(world: PanelWorld) -> None:
+    form = send_form(world, text="Hallo?")
+    assert (await world.client.post("/panel/send", data=form, headers=world.headers())).status_code == 200
+    await world.settle()
+    async with world.resources.engine.begin() as connection:
+        await connection.execute(update(Outbox.__table__).values(status="failed"))  # type: ignore[attr-defined]
+    for reason in ("outside_24h_window", "attachment_too_large", "budget_exhausted", "session_disconnected"):
+        async with world.resources.engine.begin() as connection:
+            await connection.execute(
+                update(Outbox.__table__).values(error_reason=reason, error_message=f"because {reason}")  # type: ignore[attr-defined]
+            )
+        page = await world.client.get(
+            "/panel/messages", params={"person_id": world.persons["maria"]}, headers=world.headers()
+        )
+        assert f'data-reason="{reason}"' in page.text and f"because {reason}" in page.text
+
+
+async def test_pipedrive_errors_are_named(world: PanelWorld) -> None:
+    async with world.resources.engine.begin() as connection:
+        from server.storage.tables import Installation
+
+        await connection.execute(update(Installation.__table__).values(status="needs_reauth"))  # type: ignore[attr-defined]
+    page = await world.client.get("/panel", params=page_params(world, token=world.token()))
+    assert (
+        page.status_code == 403
+        and 'data-reason="needs_reauth"' in page.text
+        and 'href="/install"' in page.text
+    )
+    async with world.resources.engine.begin() as connection:
+        await connection.execute(update(Installation.__table__).values(status="uninstalled"))  # type: ignore[attr-defined]
+    page = await world.client.get("/panel", params=page_params(world, token=world.token()))
+    assert page.status_code == 403 and 'data-reason="not_installed"' in page.text
+
+
+async def test_pipedrive_budget_exhausted_is_named(world: PanelWorld) -> None:
+    from server.domain.errors import BudgetExhausted
+
+    class Exhausted:
+        async def for_user(self, company_id: int, user_id: int) -> None:
+            raise BudgetExhausted("The daily Pipedrive API budget is spent; it resets at midnight")
+
+    world.resources.pipedrive.connector.for_user = Exhausted().for_user  # type: ignore[method-assign,assignment]
+    page = await world.client.get("/panel", params=page_params(world, token=world.token()))
+    assert page.status_code == 429 and 'data-reason="budget_exhausted"' in page.text
+    assert "Pipedrive budget exhausted" in page.text
+
+
+async def test_companies_are_isolated(world: PanelWorld) -> None:
+    await world.client.post("/panel/send", data=send_form(world), headers=world.headers())
+    await world.settle()
+    grace = world.headers(world.grace)
+    # Grace's company cannot see Acme's Person, chat, messages or attachments.
+    messages = await world.client.get(
+        "/panel/messages", params={"person_id": world.persons["maria"]}, headers=grace
+    )
+    assert messages.status_code == 404
+    relink = await world.client.post(
+        "/panel/relink", data={"chat_id": 1, "person_id": world.persons["globex"]}, headers=grace
+    )
+    assert relink.status_code == 404 and 'data-reason="chat_not_found"' in relink.text
+    pin = await world.client.post("/panel/pin", data={"chat_id": 1, "deal_id": 1}, headers=grace)
+    assert pin.status_code in (400, 404)
+    send = await world.client.post(
+        "/panel/send", data=send_form(world, client_ref="ref-grace-0000001"), headers=grace
+    )
+    assert send.status_code == 404
+    assert len(await world.outbox()) == 1
+    forged_media = await world.client.get(
+        "/panel/media/1", params={"c": 1, "e": int(time.time()) + 60, "s": "0" * 32}
+    )
+    assert forged_media.status_code == 403
+
+
+async def test_relink_and_pin(world: PanelWorld) -> None:
+    await world.client.post("/panel/send", data=send_form(world), headers=world.headers())
+    await world.settle()
+    relinked = await world.client.post(
+        "/panel/relink", data={"chat_id": 1, "person_id": world.persons["local"]}, headers=world.headers()
+    )
+    assert relinked.status_code == 200, relinked.text
+    assert f"linked to Person #{world.persons['local']}" in relinked.text and "a manual link" in relinked.text
+    unknown = await world.client.post(
+        "/panel/relink", data={"chat_id": 1, "person_id": 999999}, headers=world.headers()
+    )
+    assert unknown.status_code == 400 and 'data-reason="invalid_person"' in unknown.text
+    pinned = await world.client.post(
+        "/panel/pin", data={"chat_id": 1, "deal_id": world.deal_id}, headers=world.headers()
+    )
+    assert pinned.status_code == 200 and f"pinned: #{world.deal_id}" in pinned.text
+
+
+async def test_user_text_names_and_file_names_are_escaped(world: PanelWorld) -> None:
+    evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)>\u202e\u200b'
+    world.waha.receive("wp-acme-anna", "4917655501234", evil, push_name=evil)
+    world.waha.receive(
+        "wp-acme-anna",
+        "4917655501234",
+        "",
+        kind="document",
+        data=b"x",
+        mimetype="application/pdf",
+        filename=evil,
+    )
+    await world.settle()
+    from sandbox.pipedrive.seed import seed_file
+
+    seed_file(world.pd, world.anna.company_id, evil, b"x", person_id=world.persons["local"])
+    page = await world.client.get("/panel", params=page_params(world, token=world.token()))
+    assert page.status_code == 200
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34;&gt;&lt;img src=x onerror=alert(2)&gt;" in page.text
+    local = await world.client.get("/panel", params=page_params(world, "local", token=world.token()))
+    assert "<script>alert" not in local.text and "&lt;script&gt;" in local.text
+    form = send_form(world, text=evil, client_ref="ref-evil-00000001", region='"><script>')
+    answer = await world.client.post("/panel/send", data=form, headers=world.headers())
+    assert "<script>alert" not in answer.text

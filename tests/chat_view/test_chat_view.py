@@ -124,12 +124,17 @@ async def test_media_is_previewed_and_downloaded_with_a_safe_name(world: PanelWo
         page = await sign_in(world, client, world.anna, chat_id)
         assert '<img class="media" src="/chats/' in page.text
         ids = [int(part.split('"')[0]) for part in page.text.split('data-message-id="')[1:]]
-        image = await client.get(f"/chats/{chat_id}/media/{ids[-2]}")
+        # Both arrive in the same second, so read which one is the image from the page, not the order.
+        image_id = int(
+            page.text.split(f'<img class="media" src="/chats/{chat_id}/media/')[1].split("?")[0].split('"')[0]
+        )
+        document_id = next(i for i in ids[-2:] if i != image_id)
+        image = await client.get(f"/chats/{chat_id}/media/{image_id}")
         assert (
             image.status_code == 200 and image.headers["content-type"] == "image/png" and image.content == PNG
         )
         assert image.headers["content-disposition"].startswith("inline;")
-        download = await client.get(f"/chats/{chat_id}/media/{ids[-1]}", params={"download": "1"})
+        download = await client.get(f"/chats/{chat_id}/media/{document_id}", params={"download": "1"})
         assert download.status_code == 200 and download.headers["content-type"] == "application/pdf"
         disposition = download.headers["content-disposition"]
         assert disposition.startswith("attachment;") and "/" not in disposition.split("filename*=")[0]

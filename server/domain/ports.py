@@ -159,17 +159,21 @@ class CrmGateway(Protocol):
 
     async def leads_of_person(self, person_id: int) -> list[CrmLead]: ...
 
-    async def find_activity_type(self, name: str) -> str | None:
-        """The ``key_string`` of the active activity type called ``name``."""
+    async def find_activity_type(self) -> str | None:
+        """The ``key_string`` of the "WhatsApp chat" activity type, reactivated if it was deactivated."""
         ...
 
-    async def create_activity_type(self, name: str, icon_key: str) -> str: ...
-
-    async def find_field(self, entity: str, name: str) -> str | None:
-        """The key of the custom field ``name`` on ``entity`` ("person" or "deal")."""
+    async def create_activity_type(self) -> str:
+        """The "WhatsApp chat" type's ``key_string``, created unless a lookup finds it first."""
         ...
 
-    async def create_field(self, entity: str, name: str) -> str: ...
+    async def find_field(self, entity: str) -> str | None:
+        """The key of the "WhatsApp chat link" field on ``entity`` ("person" or "deal")."""
+        ...
+
+    async def create_field(self, entity: str) -> str:
+        """The field's key, created unless a lookup finds it first."""
+        ...
 
     async def users(self) -> list[CrmUser]: ...
 

@@ -290,3 +290,9 @@ class SyncProblem:
     chat_id: int | None
     reason: str
     detail: str
+
+
+# What WaPipe creates in every company's Pipedrive (install set-up and the sync engine's fallback alike).
+ACTIVITY_TYPE_NAME = "WhatsApp chat"
+ACTIVITY_TYPE_COLOR = "25D366"
+LINK_FIELD_NAME = "WhatsApp chat link"

@@ -20,6 +20,12 @@ from server.domain.sync import (
 )
 from server.pipedrive.api import items_of
 from server.pipedrive.client import PipedriveClient
+from server.pipedrive.company_records import (
+    ensure_activity_type,
+    ensure_link_field,
+    find_activity_type,
+    find_link_field,
+)
 from server.pipedrive.inputs import ActivityInput, DealInput, PersonInput
 from server.pipedrive.models import Page, as_int, as_str
 from server.pipedrive.pagination import cursor_page, iterate_cursor
@@ -142,25 +148,18 @@ class PipedriveCrm:
     async def leads_of_person(self, person_id: int) -> list[CrmLead]:
         return [CrmLead(lead.id, lead.title) async for lead in self.client.leads.of_person(person_id)]
 
-    async def find_activity_type(self, name: str) -> str | None:
-        for activity_type in await self.client.activities.types():
-            if activity_type.active and activity_type.name.strip().casefold() == name.casefold():
-                return activity_type.key_string
-        return None
+    # The engine's fallback set-up: the same lookups and creates as install set-up (one implementation).
+    async def find_activity_type(self) -> str | None:
+        return await find_activity_type(self.client)
 
-    async def create_activity_type(self, name: str, icon_key: str) -> str:
-        created = await self.client.activities.create_type(name, "bubble" if icon_key == "bubble" else "task")
-        return created.key_string
+    async def create_activity_type(self) -> str:
+        return await ensure_activity_type(self.client)
 
-    async def find_field(self, entity: str, name: str) -> str | None:
-        for definition in await self.client.fields.all("person" if entity == "person" else "deal"):
-            if definition.name.strip().casefold() == name.casefold():
-                return definition.code
-        return None
+    async def find_field(self, entity: str) -> str | None:
+        return await find_link_field(self.client, "person" if entity == "person" else "deal")
 
-    async def create_field(self, entity: str, name: str) -> str:
-        created = await self.client.fields.create("person" if entity == "person" else "deal", name, "varchar")
-        return created.code
+    async def create_field(self, entity: str) -> str:
+        return await ensure_link_field(self.client, "person" if entity == "person" else "deal")
 
     async def users(self) -> list[CrmUser]:
         return [CrmUser(u.id, u.email, u.active, u.is_admin) for u in await self.client.users.all()]

@@ -13,10 +13,6 @@ from server.domain.sync import SyncSettings
 from server.services.sync_context import SyncContext
 from server.services.sync_intents import create_once
 
-ACTIVITY_TYPE_NAME = "WhatsApp chat"
-ACTIVITY_TYPE_ICON = "bubble"
-LINK_FIELD_NAME = "WhatsApp chat link"
-
 
 async def ensure_setup(ctx: SyncContext, settings: SyncSettings) -> SyncSettings:
     """``settings`` with the activity type key and both link field keys filled in (and stored)."""
@@ -25,12 +21,10 @@ async def ensure_setup(ctx: SyncContext, settings: SyncSettings) -> SyncSettings
     if not settings.activity_type_key:
 
         async def find_type() -> str | None:
-            return await ctx.crm.find_activity_type(ACTIVITY_TYPE_NAME)
+            return await ctx.crm.find_activity_type()
 
         async def create_type() -> str:
-            return await find_type() or await ctx.crm.create_activity_type(
-                ACTIVITY_TYPE_NAME, ACTIVITY_TYPE_ICON
-            )
+            return await ctx.crm.create_activity_type()  # finds it first, reactivating an inactive one
 
         changes["activity_type_key"] = await create_once(
             ctx, company, f"setup:{company}:activity_type", find=find_type, create=create_type
@@ -40,12 +34,10 @@ async def ensure_setup(ctx: SyncContext, settings: SyncSettings) -> SyncSettings
             continue
 
         async def find_field(entity: str = entity) -> str | None:
-            return await ctx.crm.find_field(entity, LINK_FIELD_NAME)
+            return await ctx.crm.find_field(entity)
 
         async def create_field(entity: str = entity) -> str:
-            return await ctx.crm.find_field(entity, LINK_FIELD_NAME) or await ctx.crm.create_field(
-                entity, LINK_FIELD_NAME
-            )
+            return await ctx.crm.create_field(entity)  # finds it first
 
         changes[attribute] = await create_once(
             ctx, company, f"setup:{company}:{entity}_link_field", find=find_field, create=create_field

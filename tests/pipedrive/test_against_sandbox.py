@@ -17,6 +17,7 @@ from sandbox.pipedrive.seed import ALL_SCOPES, seed_person
 from sandbox.pipedrive.state import SandboxState
 from server.domain.errors import BudgetExhausted, NeedsReauth
 from server.pipedrive.client import PipedriveClient
+from server.pipedrive.company_records import ensure_activity_type
 from server.pipedrive.metering import MemoryUsageMeter
 from server.pipedrive.oauth import PipedriveOAuth, StateSigner, TokenSet
 from server.pipedrive.ratelimit import MemoryRateLimiter, RateScope
@@ -169,3 +170,22 @@ async def test_a_spent_daily_budget_defers_instead_of_hammering(installed: Insta
     with pytest.raises(BudgetExhausted):
         await installed.client.users.me()  # known to be spent: no request leaves
     assert installed.state.limiter.usage_for(installed.company_id).requests == before
+
+
+async def test_the_engine_fallback_reactivates_the_chat_type_instead_of_adding_a_second(
+    installed: Installed,
+) -> None:
+    from server.jobs.sync_crm import PipedriveCrm
+
+    first = await ensure_activity_type(installed.client)
+    data = installed.state.company_data(installed.company_id)
+    [chat_type] = [t for t in data.activity_types.values() if t["name"] == "WhatsApp chat"]
+    chat_type["active_flag"] = False  # an admin deactivated it in Pipedrive
+    crm = PipedriveCrm(installed.client)
+    assert await crm.find_activity_type() == first
+    assert chat_type["active_flag"] is True
+    assert await crm.create_activity_type() == first
+    assert sum(t["name"] == "WhatsApp chat" for t in data.activity_types.values()) == 1
+    person_field = await crm.create_field("person")
+    assert await crm.find_field("person") == person_field
+    assert sum(f["name"] == "WhatsApp chat link" for f in data.person_fields.values()) == 1

@@ -146,6 +146,11 @@ def wa_user_from_e164(e164: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164).lstrip("+")
 
 
+def phone_chat_key(e164: str) -> str:
+    """The canonical chat key of a phone number (``+4915112345678`` → ``4915112345678@s.whatsapp.net``)."""
+    return f"{wa_user_from_e164(e164)}@{PHONE_SERVER}"
+
+
 @dataclass(frozen=True, slots=True)
 class TransportMessageId:
     """A transport's message id taken apart.

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from server.domain.errors import NotFound, Permanent, Transient, WaPipeError
+from server.domain.jids import phone_chat_key
 from server.domain.models import Account, OutboxEntry
 from server.domain.send_echoes import CLOCK_SKEW
 from server.domain.whatsapp import (
@@ -120,9 +121,7 @@ async def _store_sent(
     inbox = ctx["inbox"]
     now = result.accepted_at
     chat = Peer(result.chat_key, e164=entry.to_chat if entry.to_chat.startswith("+") else None)
-    me = Peer(
-        f"{(account.e164 or '').lstrip('+')}@s.whatsapp.net" if account.e164 else "me", e164=account.e164
-    )
+    me = Peer(phone_chat_key(account.e164) if account.e164 else "me", e164=account.e164)
     media = message.media
     stored = InboundMessage(
         account_id=account.session_name,

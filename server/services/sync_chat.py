@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from server.domain.days import company_zone, local_day
 from server.domain.errors import InvalidChatId
-from server.domain.jids import JidKind, parse_jid
+from server.domain.jids import JidKind, parse_jid, phone_chat_key
 from server.domain.sync import ChatLink, LinkState, SyncChat, SyncSettings
 from server.services.sync_context import SyncBusy, SyncContext
 from server.services.sync_days import flush_due_days
@@ -145,7 +145,7 @@ async def _resolve_hidden(ctx: SyncContext, chat: SyncChat) -> SyncChat | None:
     peer = await ctx.transport.resolve_lid(chat.session_name, chat.chat_key)
     if not peer.e164:
         return None
-    phone_key = f"{peer.e164.lstrip('+')}@s.whatsapp.net"
+    phone_key = phone_chat_key(peer.e164)
     await ctx.inbox.learn_identity(chat.account_id, chat.chat_key, phone_key, peer.e164)
     return await ctx.store.chat_by_key(chat.account_id, phone_key)
 

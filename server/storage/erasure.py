@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.domain.jids import phone_chat_key
 from server.storage.tables import (
     Chat,
     MediaBlob,
@@ -58,7 +59,7 @@ class ErasureReport:
 async def erase_contact(engine: AsyncEngine, company_id: int, e164: str) -> ErasureReport:
     """Delete everything WaPipe holds about ``e164`` in the company; idempotent."""
     report = ErasureReport(e164)
-    sender_key = f"{e164.lstrip('+')}@s.whatsapp.net"
+    sender_key = phone_chat_key(e164)
     files: list[Path] = []
     async with engine.begin() as connection:
         account_ids = [

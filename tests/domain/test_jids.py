@@ -179,3 +179,10 @@ class TestLogicalKey:
     def test_account_id_cannot_smuggle_the_separator(self) -> None:
         with pytest.raises(InvalidChatId):
             logical_message_key("a/out", "3EB0AA", from_me=True)
+
+
+def test_phone_chat_key_is_the_canonical_key_of_a_number() -> None:
+    from server.domain.jids import canonical_chat_key, phone_chat_key
+
+    assert phone_chat_key("+49 151 12345678") == "4915112345678@s.whatsapp.net"
+    assert phone_chat_key("+4915112345678") == canonical_chat_key("4915112345678@c.us")

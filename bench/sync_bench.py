@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 from arq.worker import func
 from sqlalchemy import insert
+from sqlalchemy.engine import make_url
 
 from sandbox.pipedrive.app import create_app as create_pipedrive
 from sandbox.pipedrive.seed import ALL_SCOPES, seed_person
@@ -40,7 +41,7 @@ from sandbox.waha.app import create_app as create_waha
 from sandbox.waha.clock import Clock as WahaClock
 from sandbox.waha.state import SandboxState as WahaState
 from server.jobs.context import sync_entries
-from server.jobs.sync import flush_batched
+from server.jobs.sync import COALESCE, flush_batched
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.metering import MemoryUsageMeter
 from server.pipedrive.oauth import TokenSet
@@ -123,7 +124,9 @@ def numbers(chats: int, unknown_share: float) -> tuple[list[str], set[str]]:
 
 
 def seed_pipedrive(pd: PdState, company_id: int, persons: int, known: list[str]) -> None:
+    """The Persons a company gathered over a year: phones in assorted formats, changed at spread times."""
     rng = random.Random(11)
+    now = pd.clock.now()
     for i in range(persons):
         if i < len(known):
             digits = known[i]
@@ -131,7 +134,21 @@ def seed_pipedrive(pd: PdState, company_id: int, persons: int, known: list[str])
             phone = rng.choice(FORMATS).format(cc=cc, a=a, b=b)
         else:
             phone = f"+4930{10**7 + i}"  # unique: a duplicate phone in the report is ours
-        seed_person(pd, company_id, f"Person {i}", phones=[phone])
+        person = seed_person(pd, company_id, f"Person {i}", phones=[phone])
+        changed = now - timedelta(seconds=rng.uniform(60, 365 * 86400))
+        person.update(add_time=changed, update_time=changed)
+
+
+def database_url(args: argparse.Namespace, workdir: Path) -> str:
+    """SQLite in the run's directory, or a fresh database on the PostgreSQL server of ``--postgres``."""
+    if not args.postgres:
+        return f"sqlite:///{workdir / 'bench.db'}"
+    import psycopg
+
+    name = f"wapipe_bench_{workdir.name.lower().replace('-', '_')}"
+    with psycopg.connect(args.postgres, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    return str(make_url(args.postgres).set(drivername="postgresql+psycopg", database=name))
 
 
 @contextlib.asynccontextmanager
@@ -144,7 +161,7 @@ async def world(
         media_dir=workdir / "media",
         log_format="text",
         log_level="WARNING",
-        database_url=f"sqlite:///{workdir / 'bench.db'}",
+        database_url=database_url(args, workdir),
         public_url="http://wapipe.bench",
     )
     upgrade(settings.effective_database_url)
@@ -405,6 +422,19 @@ async def run_mode(args: argparse.Namespace, mode: str) -> dict[str, Any]:
         "lost": sum(1 for t in set(sent) if counts[t] == 0),
         "duplicated": sum(1 for t in set(sent) if counts[t] > 1),
         **structure,
+        "chat_days": len(live),
+        "requests_per_chat_day": round(requests / max(1, len(live)), 2),
+        "upload_requests": usage.by_operation.get("POST /api/v1/files", 0)
+        - setup.by_operation.get("POST /api/v1/files", 0),
+        "requests_per_message_without_uploads": round(
+            (
+                requests
+                - usage.by_operation.get("POST /api/v1/files", 0)
+                + setup.by_operation.get("POST /api/v1/files", 0)
+            )
+            / messages,
+            3,
+        ),
         "setup_requests": setup.requests,
         "operations": dict(sorted(Counter({k: v for k, v in usage.by_operation.items()}).most_common(12))),
     }
@@ -424,10 +454,21 @@ def main() -> None:
     parser.add_argument("--unknown", type=float, default=0.2, help="share of chats from unknown numbers")
     parser.add_argument("--media", type=float, default=0.1, help="share of messages with media")
     parser.add_argument("--latency-ms", type=int, default=150, help="added latency per Pipedrive call")
-    parser.add_argument("--coalesce", type=float, default=1.5, help="seconds a chat waits for its burst")
+    parser.add_argument(
+        "--coalesce",
+        type=float,
+        default=COALESCE.total_seconds(),
+        help="seconds a chat waits for its burst (default: the engine's)",
+    )
     parser.add_argument("--workers", type=int, default=40, help="concurrent jobs")
     parser.add_argument("--drain", type=float, default=40.0, help="seconds to wait for the last writes")
     parser.add_argument("--modes", default="realtime,naive,24h")
+    parser.add_argument(
+        "--postgres",
+        default="",
+        help="admin URL of a PostgreSQL server (e.g. postgresql://wapipe:wapipe@127.0.0.1:5432/postgres) "
+        "to run on a fresh database there instead of SQLite",
+    )
     args = parser.parse_args()
 
     async def run() -> dict[str, Any]:

@@ -250,6 +250,15 @@ class PhoneIndex:
             self._buckets.setdefault(key, set()).add(person.person_id)
         return True
 
+    def holds(self, person: PersonPhones) -> bool:
+        """Whether this exact version of the Person (same ``update_time``) is already applied."""
+        updated = _aware(person.update_time)
+        if updated is None:
+            return False
+        held = self._persons.get(person.person_id)
+        known = _aware(held.update_time) if held is not None else self._removed_at.get(person.person_id)
+        return known is not None and known >= updated
+
     def remove(self, person_id: int, *, at: datetime | None = None) -> None:
         """Forget a Person (deleted or merged away in Pipedrive)."""
         self._drop(person_id)

@@ -50,6 +50,10 @@ class JobQueue(Protocol):
         """Raise when the queue cannot take work (e.g. Redis unreachable)."""
         ...
 
+    async def is_running(self, job_id: str) -> bool:
+        """Whether the job with this id has started and not finished (queued or deferred: ``False``)."""
+        ...
+
 
 class CompanyStore(Protocol):
     """Companies by their Pipedrive id."""
@@ -145,6 +149,10 @@ class CrmGateway(Protocol):
 
     async def open_deals(self, person_id: int, link_field_key: str) -> list[CrmDeal]:
         """The Person's open deals, most recently updated first."""
+        ...
+
+    def deals_updated_since(self, since: datetime | None, link_field_key: str) -> AsyncIterator[CrmDeal]:
+        """Every open Deal for ``None``; else every Deal (any status) changed since ``since``."""
         ...
 
     async def first_stage(self, pipeline_id: int | None) -> tuple[int, int]:

@@ -216,6 +216,8 @@ class CrmDeal:
     status: str = "open"
     update_time: datetime | None = None
     link_value: str = ""
+    person_id: int | None = None
+    is_deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from arq.connections import ArqRedis
+from arq.jobs import Job, JobStatus
 from redis.asyncio import ConnectionPool
 
 QUEUE_NAME = "wapipe:queue"
@@ -32,6 +33,10 @@ class ArqQueue:
 
     async def ping(self) -> None:
         await self.redis.ping()
+
+    async def is_running(self, job_id: str) -> bool:
+        status = await Job(job_id, self.redis, _queue_name=self.queue_name).status()
+        return status is JobStatus.in_progress
 
     async def close(self) -> None:
         await self.redis.aclose()

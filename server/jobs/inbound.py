@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from arq.worker import Retry
+from sqlalchemy.exc import DBAPIError
 
 from server.domain.errors import MalformedWebhook, Transient, WaPipeError
 from server.domain.whatsapp import WhatsAppTransport
 from server.jobs.retry import retry_for
 from server.jobs.sync import enqueue_sync
 from server.services.ingest import IngestOutcome, ingest_events
+from server.storage.engine import is_busy_database
 from server.storage.inbound_events import SqlInboundEventStore
 from server.storage.inbox import SqlInboxStore
 from server.whatsapp.webhook_bodies import events_from_body
@@ -49,7 +51,13 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
     except MalformedWebhook as error:
         await events_store.mark(event_id, "rejected", reason=error.reason, detail=error.message)
         return "rejected"
-    outcome = await ingest_events(events, transport=stored.transport, store=ctx["inbox"])
+    try:
+        outcome = await ingest_events(events, transport=stored.transport, store=ctx["inbox"])
+    except DBAPIError as error:
+        if not is_busy_database(error):
+            raise
+        log.info("inbound event %s will retry: the database is busy", event_id)
+        raise retry_for(ctx, base=0.5) from error
     await _follow_up(ctx, outcome)
     if outcome.early_statuses and ctx.get("job_try", 1) < EARLY_STATUS_TRIES:
         await events_store.mark(event_id, "pending", reason="waiting_for_message")
@@ -68,7 +76,9 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
 async def _follow_up(ctx: dict[str, Any], outcome: IngestOutcome) -> None:
     for account_id in outcome.reconnected:
         await ctx["queue"].enqueue("catch_up_account", account_id, job_id=catch_up_job_id(account_id))
-    await enqueue_sync(ctx, {chat_id for _, chat_id in outcome.new_messages})
+    await enqueue_sync(
+        ctx, {chat_id for _, chat_id in outcome.new_messages}, media_chat_ids=outcome.media_chats
+    )
 
 
 async def catch_up_account(ctx: dict[str, Any], account_id: int, trigger: str = "reconnect") -> str:
@@ -95,7 +105,9 @@ async def catch_up_account(ctx: dict[str, Any], account_id: int, trigger: str = 
                 account.session_name, None, since=since, limit=HISTORY_PAGE, offset=offset
             )
             outcome = await ingest_events([batch], transport=account.transport, store=inbox)
-            await enqueue_sync(ctx, {chat_id for _, chat_id in outcome.new_messages})
+            await enqueue_sync(
+                ctx, {chat_id for _, chat_id in outcome.new_messages}, media_chat_ids=outcome.media_chats
+            )
             new += len(outcome.new_messages)
             duplicates += outcome.duplicates
             offset = batch.next_offset

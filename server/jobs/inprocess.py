@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import heapq
+import itertools
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -28,6 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_TRIES = 5
 DEFAULT_KEEP_RESULT_S = 3600.0
 DEFAULT_TIMEOUT_S = 300.0
+OUTCOMES_KEPT = 10_000  # the most recent outcomes, for tests and the status page
 
 
 @dataclass
@@ -95,10 +99,15 @@ class InProcessQueue:
         self._slots = asyncio.Semaphore(max_jobs)
         self._clock = clock
         self._jobs: dict[str, _Job] = {}
+        # Heaps of (time, sequence, job id): jobs to start, and finished jobs whose id is to be freed.
+        # Entries go stale when a job moves (a retry, a new job under a freed id): they are skipped.
+        self._due: list[tuple[float, int, str]] = []
+        self._expiry: list[tuple[float, int, str]] = []
+        self._sequence = itertools.count()
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
-        self.outcomes: list[JobOutcome] = []
+        self.outcomes: deque[JobOutcome] = deque(maxlen=OUTCOMES_KEPT)
 
     # -- the JobQueue port ------------------------------------------------------------------------
     async def enqueue(
@@ -118,8 +127,16 @@ class InProcessQueue:
             return False
         run_at = now + (defer_by.total_seconds() if defer_by else 0.0)
         self._jobs[job_id] = _Job(job_id, function, args, run_at=run_at, enqueue_time=now)
-        self._wake.set()
+        self._schedule(job_id, run_at)
         return True
+
+    def _schedule(self, job_id: str, run_at: float) -> None:
+        heapq.heappush(self._due, (run_at, next(self._sequence), job_id))
+        self._wake.set()
+
+    async def is_running(self, job_id: str) -> bool:
+        job = self._jobs.get(job_id)
+        return job is not None and job.running
 
     async def ping(self) -> None:
         if self._loop_task is not None and self._loop_task.done():
@@ -172,9 +189,11 @@ class InProcessQueue:
 
     def _tick(self) -> None:
         now = self._clock()
-        for job in sorted(self._jobs.values(), key=lambda j: j.run_at):
-            if job.run_at > now:
-                break
+        while self._due and self._due[0][0] <= now:
+            run_at, _, job_id = heapq.heappop(self._due)
+            job = self._jobs.get(job_id)
+            if job is None or job.run_at != run_at:
+                continue  # finished and freed, or moved by a retry: a newer entry stands for it
             if job.done_at is None and not job.running:
                 job.running = True
                 task = asyncio.create_task(self._run(job))
@@ -223,7 +242,7 @@ class InProcessQueue:
                 log.info("job %s:%s retrying in %.2fs", job.job_id, job.function, delay)
                 job.run_at = self._clock() + delay
                 job.running = False
-                self._wake.set()
+                self._schedule(job.job_id, job.run_at)
             except Exception as error:
                 log.exception("job %s:%s failed", job.job_id, job.function)
                 self._finish(job, function, "failed", f"{type(error).__name__}: {error}")
@@ -239,14 +258,14 @@ class InProcessQueue:
         job.outcome = outcome
         keep = function.keep_result_s if function.keep_result_s is not None else DEFAULT_KEEP_RESULT_S
         job.keep_until = None if function.keep_result_forever else now + keep
+        if job.keep_until is not None:
+            heapq.heappush(self._expiry, (job.keep_until, next(self._sequence), job.job_id))
         self.outcomes.append(JobOutcome(job.job_id, job.function, job.tries, outcome, error, result))
         self._forget_expired(now)
 
     def _forget_expired(self, now: float) -> None:
-        expired = [
-            job_id
-            for job_id, job in self._jobs.items()
-            if job.done_at is not None and job.keep_until is not None and job.keep_until <= now
-        ]
-        for job_id in expired:
-            del self._jobs[job_id]
+        while self._expiry and self._expiry[0][0] <= now:
+            keep_until, _, job_id = heapq.heappop(self._expiry)
+            job = self._jobs.get(job_id)
+            if job is not None and job.done_at is not None and job.keep_until == keep_until:
+                del self._jobs[job_id]

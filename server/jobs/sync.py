@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from arq.worker import Retry
+from sqlalchemy.exc import DBAPIError
 
 from server.domain.errors import BudgetExhausted, NeedsReauth, NotInstalled, Permanent, Transient
 from server.domain.sync import SyncProblem
@@ -31,12 +32,13 @@ from server.services.sync_chat import SyncOutcome, sync_job_id
 from server.services.sync_chat import sync_chat as run_sync
 from server.services.sync_context import SyncBusy, SyncCaches, SyncConfig, SyncContext
 from server.services.sync_media import download_chat_media
+from server.storage.engine import is_busy_database
 from server.storage.sync import SqlSyncStore
 from server.storage.sync_index import SqlPhoneIndexStore
 
 log = logging.getLogger(__name__)
 
-COALESCE = timedelta(seconds=1.5)  # how long a chat's first new message waits for the rest of its burst
+COALESCE = timedelta(seconds=2.5)  # how long a chat's first new message waits for the rest of its burst
 BUSY_RETRY = 1.0
 MAX_PASSES = 5  # a run that keeps finding new messages hands over to a fresh job after this many passes
 
@@ -68,8 +70,11 @@ def _coalesce(ctx: dict[str, Any]) -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
 
 
-async def enqueue_sync(ctx: dict[str, Any], chat_ids: set[int] | list[int]) -> None:
-    """After new messages: download their attachments now, write them to Pipedrive after the burst."""
+async def enqueue_sync(
+    ctx: dict[str, Any], chat_ids: set[int] | list[int], *, media_chat_ids: set[int] | None = None
+) -> None:
+    """After new messages: download their attachments now (``media_chat_ids``: the chats whose new
+    messages carry media; ``None``: all), write them to Pipedrive after the burst."""
     if not sync_enabled(ctx):
         return
     queue = ctx["queue"]
@@ -77,10 +82,13 @@ async def enqueue_sync(ctx: dict[str, Any], chat_ids: set[int] | list[int]) -> N
     store: SqlSyncStore = ctx["sync_store"]
     installed = await store.companies_installed(sorted(set(chat_ids)))  # others wait for the watchdog
     for chat_id in sorted(installed):
-        await queue.enqueue("fetch_chat_media", chat_id, job_id=media_job_id(chat_id))
-        if not await queue.enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id), defer_by=delay):
-            # Queued or running already; a running one may have read the chat before this message.
-            await queue.enqueue("sync_chat", chat_id, job_id=f"sync-next:{chat_id}", defer_by=delay * 2)
+        if media_chat_ids is None or chat_id in media_chat_ids:
+            await queue.enqueue("fetch_chat_media", chat_id, job_id=media_job_id(chat_id))
+        if await queue.enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id), defer_by=delay):
+            continue
+        # Taken: a queued run will read this message too; a running one may have read the chat before it.
+        if await queue.is_running(sync_job_id(chat_id)):
+            await queue.enqueue("sync_chat", chat_id, job_id=f"sync-next:{chat_id}", defer_by=delay)
 
 
 async def _context(ctx: dict[str, Any], company_id: int) -> SyncContext:
@@ -126,6 +134,11 @@ async def sync_chat(ctx: dict[str, Any], chat_id: int) -> str:
             passes += 1
     except SyncBusy as busy:
         raise Retry(defer=float(ctx.get("sync_busy_retry", BUSY_RETRY))) from busy
+    except DBAPIError as error:
+        if not is_busy_database(error):
+            raise
+        log.info("sync of chat %s will retry: the database is busy", chat_id)
+        raise retry_for(ctx, base=0.5) from error
     except BudgetExhausted as error:
         until = now + timedelta(seconds=error.retry_after or 3600)
         await store.defer_company(chat.company_id, until, error.reason)
@@ -166,6 +179,10 @@ async def fetch_chat_media(ctx: dict[str, Any], chat_id: int) -> str:
         stored = await download_chat_media(store, ctx["media_files"], transport, chat)
     except Transient as error:
         raise retry_for(ctx, error, base=1.0) from error
+    except DBAPIError as error:
+        if not is_busy_database(error):
+            raise
+        raise retry_for(ctx, base=0.5) from error
     return f"{stored} stored"
 
 

@@ -84,7 +84,6 @@ class PipedriveCrm:
         await self.client.persons.update(person_id, {"custom_fields": {key: value}})
 
     async def open_deals(self, person_id: int, link_field_key: str) -> list[CrmDeal]:
-        deals: list[CrmDeal] = []
         params: dict[str, str | int | bool | None] = {
             "person_id": person_id,
             "status": "open",
@@ -93,22 +92,31 @@ class PipedriveCrm:
             "limit": 100,
         }
         data, _ = await self.client.api.data("GET", "/api/v2/deals", params=params)
-        for raw in items_of(data):
-            custom = raw.get("custom_fields") or {}
-            link = custom.get(link_field_key) if link_field_key and isinstance(custom, dict) else None
-            deals.append(
-                CrmDeal(
-                    as_int(raw.get("id")) or 0,
-                    as_str(raw.get("title")) or "",
-                    as_str(raw.get("status")) or "open",
-                    parse_time(as_str(raw.get("update_time"))),
-                    link if isinstance(link, str) else "",
-                )
-            )
+        deals = [_deal(raw, link_field_key) for raw in items_of(data)]
         deals.sort(
             key=lambda deal: (deal.update_time or datetime.min.replace(tzinfo=UTC), deal.id), reverse=True
         )
         return deals
+
+    async def deals_updated_since(
+        self, since: datetime | None, link_field_key: str
+    ) -> AsyncIterator[CrmDeal]:
+        async def fetch(cursor: str | None) -> Page[CrmDeal]:
+            params: dict[str, str | int | bool | None] = {
+                "cursor": cursor,
+                "limit": 500,
+                "sort_by": "update_time",
+                "sort_direction": "asc",
+            }
+            if since is None:
+                params["status"] = "open"
+            else:
+                params["updated_since"] = rfc3339(since)
+            data, more = await self.client.api.data("GET", "/api/v2/deals", params=params)
+            return cursor_page([_deal(raw, link_field_key) for raw in items_of(data)], more)
+
+        async for deal in iterate_cursor(fetch):
+            yield deal
 
     async def first_stage(self, pipeline_id: int | None) -> tuple[int, int]:
         if pipeline_id is None:
@@ -212,6 +220,20 @@ class PipedriveCrm:
             found.extend(CrmFile(f.id, f.name, f.file_size) for f in page.items)
             start = page.next_start if page.next_start and page.next_start > start else None
         return found
+
+
+def _deal(raw: dict[str, Any], link_field_key: str) -> CrmDeal:
+    custom = raw.get("custom_fields") or {}
+    link = custom.get(link_field_key) if link_field_key and isinstance(custom, dict) else None
+    return CrmDeal(
+        as_int(raw.get("id")) or 0,
+        as_str(raw.get("title")) or "",
+        as_str(raw.get("status")) or "open",
+        parse_time(as_str(raw.get("update_time"))),
+        link if isinstance(link, str) else "",
+        person_id=as_int(raw.get("person_id")),
+        is_deleted=bool(raw.get("is_deleted")),
+    )
 
 
 def _activity_body(activity: ActivityWrite) -> ActivityInput:

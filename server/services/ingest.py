@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from server.domain.models import AccountRef
 from server.domain.ports import InboxStore
 from server.domain.whatsapp import (
     HistoryBatch,
@@ -31,6 +32,7 @@ class IngestOutcome:
     """What applying a batch of events did, for the job that applied them."""
 
     new_messages: list[tuple[int, int]] = field(default_factory=list)  # (account id, chat id)
+    media_chats: set[int] = field(default_factory=set)  # chats whose new messages carry attachments
     duplicates: int = 0
     statuses: int = 0
     early_statuses: list[StatusChanged] = field(default_factory=list)  # their message is not stored yet
@@ -46,9 +48,12 @@ async def ingest_events(
     events: Iterable[TransportEvent], *, transport: str, store: InboxStore
 ) -> IngestOutcome:
     outcome = IngestOutcome()
+    accounts: dict[str, AccountRef | None] = {}  # a delivery's events share their session
     for event in events:
         session = _session_of(event)
-        account = await store.account_for_session(transport, session)
+        if session not in accounts:
+            accounts[session] = await store.account_for_session(transport, session)
+        account = accounts[session]
         if account is None:
             outcome.unknown_sessions.add(session)
             continue
@@ -85,6 +90,8 @@ async def _store_message(
     chat_id = await store.upsert_chat(account_id, chat, message.sent_at)
     if await store.add_message(account_id, chat_id, message):
         outcome.new_messages.append((account_id, chat_id))
+        if message.media is not None:
+            outcome.media_chats.add(chat_id)
     else:
         outcome.duplicates += 1
 

@@ -5,7 +5,8 @@
 2. Decide whether the chat is logged at all: excluded chats and numbers, groups (setting), channels,
    and hidden ``@lid`` senders whose number the transport cannot tell yet write nothing.
 3. When a day is due (at once in real time; after the batch period otherwise): make sure the activity
-   type and link fields exist, link the Person (and Deal or Lead), upload attachments, write the days.
+   type and link fields exist, link the Person (and Deal or Lead), write the days, then upload the
+   attachments and set the "WhatsApp chat link" fields (the transcript is what users wait for).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from server.domain.jids import JidKind, parse_jid, phone_chat_key
 from server.domain.sync import ChatLink, LinkState, SyncChat, SyncSettings
 from server.services.sync_context import SyncBusy, SyncContext
 from server.services.sync_days import flush_due_days
-from server.services.sync_deals import attach_deal, write_person_link
+from server.services.sync_deals import attach_deal, write_link_fields
 from server.services.sync_match import MatchStats, link_person
 from server.services.sync_media import fetch_chat_media, upload_chat_media
 from server.services.sync_setup import ensure_setup
@@ -97,9 +98,9 @@ async def _sync(ctx: SyncContext, chat: SyncChat) -> SyncOutcome:
         await ctx.store.clear_all_dirty(chat.id)
         return outcome
     link = await attach_deal(ctx, chat, link, settings)
-    link = await write_person_link(ctx, chat, link, settings)
-    outcome.uploads = await upload_chat_media(ctx, chat, link)
     outcome.writes = await flush_due_days(ctx, chat, link, settings, due_before=due_before)
+    outcome.uploads = await upload_chat_media(ctx, chat, link)
+    link = await write_link_fields(ctx, chat, link, settings)
     outcome.more = await ctx.store.has_unseen_messages(chat.id, link.cursor)
     return outcome
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from server.domain.deal_index import DealIndex
 from server.domain.matching import PhoneIndex
 from server.domain.ports import CrmGateway, InboxStore, MediaFiles, PhoneIndexStore, SyncStore
 from server.domain.sync import CrmUser
@@ -25,6 +26,8 @@ class SyncConfig:
     public_url: str
     upload_limit_bytes: int = DEFAULT_UPLOAD_LIMIT
     index_refresh_every: timedelta = timedelta(seconds=60)
+    deal_refresh_every: timedelta = timedelta(seconds=30)  # a chat's Deal is picked again at each write
+    deal_reload_every: timedelta = timedelta(minutes=15)
     research_unlinked_after: timedelta = timedelta(hours=6)  # auto-add off: search an unknown number again
 
 
@@ -36,6 +39,15 @@ def utc_now() -> datetime:
 class IndexEntry:
     index: PhoneIndex
     refreshed_at: datetime
+    refreshes_started: int = 1  # counts refreshes, so a waiting lookup can tell one began after it asked
+
+
+@dataclass
+class DealIndexEntry:
+    index: DealIndex
+    loaded_at: datetime
+    refreshed_at: datetime
+    refreshes_started: int = 1
 
 
 @dataclass
@@ -43,6 +55,7 @@ class SyncCaches:
     """Per-process caches shared by sync runs: a worker keeps them for its lifetime."""
 
     indexes: dict[int, IndexEntry] = field(default_factory=dict)
+    deal_indexes: dict[int, DealIndexEntry] = field(default_factory=dict)
     users: dict[int, tuple[datetime, list[CrmUser]]] = field(default_factory=dict)
     locks: dict[str, asyncio.Lock] = field(default_factory=dict)
 

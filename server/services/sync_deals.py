@@ -11,8 +11,17 @@ from __future__ import annotations
 from dataclasses import replace
 
 from server.domain.matching import MatchRule
-from server.domain.sync import ChatLink, DealSource, NewChatAction, NewDeal, SyncChat, SyncSettings
+from server.domain.sync import (
+    ChatLink,
+    CrmDeal,
+    DealSource,
+    NewChatAction,
+    NewDeal,
+    SyncChat,
+    SyncSettings,
+)
 from server.services.sync_context import SyncContext
+from server.services.sync_deal_index import person_open_deals, remember_deal
 from server.services.sync_intents import create_once
 from server.services.sync_owner import owner_for
 
@@ -24,7 +33,12 @@ def record_title(kind: str, chat: SyncChat) -> str:
 
 
 async def attach_deal(ctx: SyncContext, chat: SyncChat, link: ChatLink, settings: SyncSettings) -> ChatLink:
-    """``link`` with its Deal or Lead decided (once; a pin always wins). Saved when it changed."""
+    """``link`` with its Deal or Lead decided (a pin always wins). Saved when it changed.
+
+    A pinned Deal, the Deal created for the chat and the chat's Lead stay. Otherwise the Person's most
+    recently updated open Deal is looked up again at every run, in the company's deal index (no request
+    of its own), so a Deal opened, won or lost in Pipedrive is followed from the next write on.
+    """
     if link.person_id is None:
         return link
     updated = link
@@ -33,9 +47,8 @@ async def attach_deal(ctx: SyncContext, chat: SyncChat, link: ChatLink, settings
             updated = replace(
                 link, deal_id=link.pinned_deal_id, deal_source=DealSource.PINNED, deal_checked=True
             )
-    elif not link.deal_checked:
+    elif link.deal_source is not DealSource.CREATED and link.lead_id is None:
         updated = await _choose_deal(ctx, chat, link, settings)
-    updated = await _write_deal_link(ctx, chat, updated, settings)
     if updated != link:
         await ctx.store.save_link(updated)
     return updated
@@ -44,11 +57,21 @@ async def attach_deal(ctx: SyncContext, chat: SyncChat, link: ChatLink, settings
 async def _choose_deal(ctx: SyncContext, chat: SyncChat, link: ChatLink, settings: SyncSettings) -> ChatLink:
     assert link.person_id is not None
     person_id = link.person_id
-    url = ctx.chat_url(chat.id)
+    key_field = settings.deal_link_field_key
     new_person = link.rule == MatchRule.CREATED.value and not chat.is_group
-    deals = [] if new_person else await ctx.crm.open_deals(person_id, settings.deal_link_field_key)
+    deals = (
+        []
+        if new_person and not link.deal_checked
+        else await person_open_deals(ctx, chat.company_id, person_id, link_field_key=key_field)
+    )
+    creates = settings.new_chat_action in (NewChatAction.DEAL, NewChatAction.LEAD)
+    if not deals and creates and not link.deal_checked and not new_person:
+        # about to create: make sure no Deal was opened for the Person a moment ago
+        deals = await person_open_deals(ctx, chat.company_id, person_id, link_field_key=key_field, fresh=True)
     if deals:
         deal = deals[0]
+        if link.deal_id == deal.id and link.deal_source is DealSource.OPEN_DEAL:
+            return replace(link, deal_checked=True)
         return replace(
             link,
             deal_id=deal.id,
@@ -56,34 +79,10 @@ async def _choose_deal(ctx: SyncContext, chat: SyncChat, link: ChatLink, setting
             deal_checked=True,
             deal_link_url=deal.link_value,
         )
+    if link.deal_checked:  # the new-chat action ran before: a chat creates at most one Deal or Lead
+        return replace(link, deal_id=None, deal_source=DealSource.NONE) if link.deal_id else link
     if settings.new_chat_action is NewChatAction.DEAL:
-        title = record_title("Deal", chat)
-
-        async def find_deal() -> str | None:
-            found = [
-                d
-                for d in await ctx.crm.open_deals(person_id, settings.deal_link_field_key)
-                if d.title == title
-            ]
-            return str(found[0].id) if found else None
-
-        async def create_deal() -> str:
-            pipeline_id, stage_id = await ctx.crm.first_stage(settings.pipeline_id)
-            custom = {settings.deal_link_field_key: url} if settings.deal_link_field_key else {}
-            owner = await owner_for(ctx, chat)
-            deal = await ctx.crm.create_deal(NewDeal(title, person_id, pipeline_id, stage_id, owner, custom))
-            return str(deal.id)
-
-        deal_id = int(
-            await create_once(ctx, chat.company_id, f"deal:{chat.id}", find=find_deal, create=create_deal)
-        )
-        return replace(
-            link,
-            deal_id=deal_id,
-            deal_source=DealSource.CREATED,
-            deal_checked=True,
-            deal_link_url=url if settings.deal_link_field_key else "",
-        )
+        return await _create_deal(ctx, chat, link, settings)
     if settings.new_chat_action is NewChatAction.LEAD:
         title = record_title("Lead", chat)
 
@@ -98,7 +97,42 @@ async def _choose_deal(ctx: SyncContext, chat: SyncChat, link: ChatLink, setting
             ctx, chat.company_id, f"lead:{chat.id}", find=find_lead, create=create_lead
         )
         return replace(link, lead_id=lead_id, deal_checked=True)
-    return replace(link, deal_checked=True)
+    return replace(link, deal_id=None, deal_source=DealSource.NONE, deal_checked=True)
+
+
+async def _create_deal(ctx: SyncContext, chat: SyncChat, link: ChatLink, settings: SyncSettings) -> ChatLink:
+    assert link.person_id is not None
+    person_id = link.person_id
+    title = record_title("Deal", chat)
+    url = ctx.chat_url(chat.id)
+    created: list[CrmDeal] = []
+
+    async def find_deal() -> str | None:
+        found = [
+            d for d in await ctx.crm.open_deals(person_id, settings.deal_link_field_key) if d.title == title
+        ]
+        return str(found[0].id) if found else None
+
+    async def create_deal() -> str:
+        pipeline_id, stage_id = await ctx.crm.first_stage(settings.pipeline_id)
+        custom = {settings.deal_link_field_key: url} if settings.deal_link_field_key else {}
+        owner = await owner_for(ctx, chat)
+        deal = await ctx.crm.create_deal(NewDeal(title, person_id, pipeline_id, stage_id, owner, custom))
+        created.append(deal)
+        return str(deal.id)
+
+    deal_id = int(
+        await create_once(ctx, chat.company_id, f"deal:{chat.id}", find=find_deal, create=create_deal)
+    )
+    if created:
+        remember_deal(ctx, chat.company_id, replace(created[0], person_id=person_id))
+    return replace(
+        link,
+        deal_id=deal_id,
+        deal_source=DealSource.CREATED,
+        deal_checked=True,
+        deal_link_url=url if settings.deal_link_field_key else "",
+    )
 
 
 async def _write_deal_link(
@@ -111,10 +145,22 @@ async def _write_deal_link(
     return link
 
 
-async def write_person_link(
+async def write_link_fields(
     ctx: SyncContext, chat: SyncChat, link: ChatLink, settings: SyncSettings
 ) -> ChatLink:
-    """Point the Person's "WhatsApp chat link" at this chat, unless it already does."""
+    """Point the Deal's and the Person's "WhatsApp chat link" at this chat, unless they already do.
+
+    Runs after the day's transcript is written: the link fields are not what a salesperson waits for.
+    """
+    updated = await _write_deal_link(ctx, chat, link, settings)
+    if updated != link:
+        await ctx.store.save_link(updated)
+    return await _write_person_link(ctx, chat, updated, settings)
+
+
+async def _write_person_link(
+    ctx: SyncContext, chat: SyncChat, link: ChatLink, settings: SyncSettings
+) -> ChatLink:
     url = ctx.chat_url(chat.id)
     if link.person_id is None or not settings.person_link_field_key or link.person_link_url == url:
         return link

@@ -2,7 +2,10 @@
 
 One index per company, persisted (``PhoneIndexStore``) and held in memory per worker. The first use
 builds it from every Person; afterwards it is refreshed with ``updated_since`` at most once per
-``SyncConfig.index_refresh_every``. Persons the engine creates are added at once.
+``SyncConfig.index_refresh_every``, and at once when a number is not in it (``fresh=True``): the index
+then holds every Person Pipedrive had when the lookup began, so a miss means no Person has the number
+and it costs one list request shared by every chat waiting, not a series of 20-token searches.
+Persons the engine creates are added at once.
 """
 
 from __future__ import annotations
@@ -21,16 +24,25 @@ def person_phones(person: CrmPerson) -> PersonPhones:
 
 
 async def company_index(
-    ctx: SyncContext, company_id: int, *, region: str | None, link_field_key: str
+    ctx: SyncContext, company_id: int, *, region: str | None, link_field_key: str, fresh: bool = False
 ) -> PhoneIndex:
-    """The company's index, built on first use and refreshed when it is older than the refresh period."""
+    """The company's index, built on first use and refreshed when it is older than the refresh period.
+
+    ``fresh``: it must also hold every change made before this call: a refresh that started after the
+    call (another chat's, while this one waited for the lock) serves, else this call refreshes.
+    """
+    held = ctx.caches.indexes.get(company_id)
+    asked = held.refreshes_started if held is not None else -1
     async with ctx.caches.lock(f"index:{company_id}"):
         now = ctx.clock()
         entry = ctx.caches.indexes.get(company_id)
         if entry is None:
             entry = await _load(ctx, company_id, region, link_field_key, now)
             ctx.caches.indexes[company_id] = entry
-        elif now - entry.refreshed_at >= ctx.config.index_refresh_every:
+        elif now - entry.refreshed_at >= ctx.config.index_refresh_every or (
+            fresh and entry.refreshes_started <= asked
+        ):
+            entry.refreshes_started += 1
             await _refresh(ctx, company_id, entry.index, link_field_key, now)
             entry.refreshed_at = now
         return entry.index
@@ -72,7 +84,9 @@ async def _refresh(
 
 
 async def _apply(ctx: SyncContext, company_id: int, index: PhoneIndex, batch: list[CrmPerson]) -> None:
-    if not batch:
-        return
+    """Apply a page; only Persons changed since the version held are written to the store (the
+    watermark's overlap and Persons imported in the same second come back on every refresh)."""
+    changed = [person for person in batch if not index.holds(person_phones(person))]
     index.apply(person_phones(person) for person in batch)
-    await ctx.index_store.save_persons(company_id, batch)
+    if changed:
+        await ctx.index_store.save_persons(company_id, changed)

@@ -1,18 +1,21 @@
-"""Linking a chat to a Pipedrive Person (issue 5, "Matching a chat to a Person").
+"""Linking a chat to a Pipedrive Person.
 
-Order: the stored link; the company's local phone index (free); the Pipedrive searches of
-``plan_searches`` (exact with "+", exact without, then fuzzy), each filtered by ``compare_phone``; then,
-with auto-add on, a new Person named by the WhatsApp profile name (else the number) with the number in
-E.164, owned by the number owner's Pipedrive user (else an admin). With auto-add off the chat stays
-unlinked and is searched again only after ``research_unlinked_after``. The rule that matched and the
-other candidates are kept for the panel. A group becomes a Person of its own, named after the group.
+Order: the stored link; the company's local phone index (free), which applies the rules in order:
+exact (the full international number however it was typed), country variant, then fuzzy (digits
+dropped from the left down to 7). On a miss the index is refreshed from Pipedrive (``updated_since``,
+one list request shared by every chat waiting) and asked again, so a Person added a moment ago is
+found and an unknown number costs no search. Then, with auto-add on, a new Person named by the
+WhatsApp profile name (else the number) with the number in E.164, owned by the number owner's
+Pipedrive user (else an admin). With auto-add off the chat stays unlinked and is looked up again only
+after ``research_unlinked_after``. The rule that matched and the other candidates are kept for the
+panel. A group becomes a Person of its own, named after the group.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from server.domain.matching import MatchRule, match_search_hits, plan_searches
+from server.domain.matching import MatchRule, match_search_hits
 from server.domain.phones import region_of
 from server.domain.sync import ChatLink, CrmPerson, LinkState, NewPerson, SyncChat, SyncSettings
 from server.services.sync_context import SyncContext
@@ -24,6 +27,7 @@ from server.services.sync_owner import owner_for
 @dataclass
 class MatchStats:
     searches: int = 0
+    index_refreshes: int = 0
     index_hit: bool = False
     created: bool = False
 
@@ -55,22 +59,14 @@ async def _person_for_number(
     ):
         return link
     region = region_of(chat.account_e164 or chat.e164)
-    index = await company_index(
-        ctx, chat.company_id, region=region, link_field_key=settings.person_link_field_key
-    )
+    key_field = settings.person_link_field_key
+    index = await company_index(ctx, chat.company_id, region=region, link_field_key=key_field)
     result = index.match(chat.e164)
-    if result is not None:
-        stats.index_hit = True
-    else:
-        for step in plan_searches(chat.e164):
-            hits = await ctx.crm.search_persons(step.term, exact=step.exact_match)
-            stats.searches += 1
-            result = match_search_hits(chat.e164, [person_phones(hit) for hit in hits], default_region=region)
-            if result is not None:
-                for hit in hits:
-                    if hit.id == result.person_id:
-                        link = replace(link, person_name=hit.name)
-                break
+    if result is None:  # not known a moment ago: ask Pipedrive what changed since, then look again
+        index = await company_index(ctx, chat.company_id, region=region, link_field_key=key_field, fresh=True)
+        stats.index_refreshes += 1
+        result = index.match(chat.e164)
+    stats.index_hit = result is not None
     if result is not None:
         name = link.person_name or await ctx.index_store.person_name(chat.company_id, result.person_id)
         return replace(

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -67,3 +68,15 @@ def make_sync_engine(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(sync_url(url), pool_pre_ping=True)
+
+
+def is_busy_database(error: BaseException) -> bool:
+    """A database error that goes away by trying again: SQLite's lock wait ran out, a PostgreSQL
+    deadlock or serialization failure, a dropped connection."""
+    if not isinstance(error, DBAPIError):
+        return False
+    if error.connection_invalidated:
+        return True
+    text = str(error.orig).lower()
+    code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    return "database is locked" in text or "database table is locked" in text or code in ("40001", "40P01")

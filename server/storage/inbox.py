@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from sqlalchemy import case, func, select, update
@@ -21,9 +22,14 @@ STATUS_RACE_ATTEMPTS = 5
 UNLINKED = "unlinked"  # the owner unlinked the number in WaPipe: late gateway events do not revive it
 
 
+LEARNED_MEMO_SECONDS = 300.0
+LEARNED_MEMO_SIZE = 10_000
+
+
 class SqlInboxStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._learned: dict[tuple[int, str, str, str | None], float] = {}  # identity pairs applied: until
 
     async def account_for_session(self, transport: str, session_name: str) -> AccountRef | None:
         query = select(
@@ -172,6 +178,23 @@ class SqlInboxStore:
         raise RuntimeError(f"the status of {message_key} kept changing under us")
 
     async def learn_identity(
+        self, account_id: int, lid_chat_key: str, pn_chat_key: str, e164: str | None
+    ) -> None:
+        """Record that ``lid_chat_key`` is ``pn_chat_key`` (merging a chat stored under the LID).
+
+        Gateways repeat the mapping with every message: a pair applied a moment ago by this process is
+        not written again (applying it twice changes nothing; the memo only saves the statements).
+        """
+        memo = (account_id, lid_chat_key, pn_chat_key, e164)
+        now = time.monotonic()
+        if self._learned.get(memo, 0.0) > now:
+            return
+        await self._learn_identity(account_id, lid_chat_key, pn_chat_key, e164)
+        if len(self._learned) >= LEARNED_MEMO_SIZE:
+            self._learned.clear()
+        self._learned[memo] = now + LEARNED_MEMO_SECONDS
+
+    async def _learn_identity(
         self, account_id: int, lid_chat_key: str, pn_chat_key: str, e164: str | None
     ) -> None:
         async with self._engine.begin() as connection:

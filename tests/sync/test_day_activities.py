@@ -126,6 +126,42 @@ async def test_a_known_persons_open_deal_is_used_and_a_pin_wins(world: SyncWorld
     assert world.activities()[0]["deal_id"] == older["id"]
 
 
+async def test_a_deal_opened_in_pipedrive_a_moment_ago_is_used_not_duplicated(world: SyncWorld) -> None:
+    await world.set_settings(new_chat_action="deal")
+    maria = person(world)
+    await world.sync(await world.message("+4930123456", "loads the deal index"))
+    deal = seed_deal(world.pd, world.pd_company, "Maria's deal", person_id=maria["id"])
+    chat = await world.message(NUMBER, "Hallo")
+    await world.sync(chat)
+    assert world.activities_of(maria["id"])[0]["deal_id"] == deal["id"]
+    assert [d["title"] for d in world.data.deals.values() if d["person_id"] == maria["id"]] == [
+        "Maria's deal"
+    ]
+
+
+async def test_the_chats_deal_follows_pipedrive_with_no_deal_request_per_chat(world: SyncWorld) -> None:
+    maria = person(world)
+    others = [
+        seed_person(world.pd, world.pd_company, f"P{i}", phones=[f"+49 30 1234 56{i}0"]) for i in range(3)
+    ]
+    chats = [await world.message(f"+493012345{i}0", "Hallo") for i in range(3)]
+    for chat in chats:
+        await world.sync(chat)
+    chat = await world.message(NUMBER, "Hallo")
+    await world.sync(chat)
+    # one load of the open deals for the four chats, not one lookup per chat
+    assert world.operations()["GET /api/v2/deals"] == 1
+    assert all(a["deal_id"] is None for a in world.activities())
+    deal = seed_deal(world.pd, world.pd_company, "Opened later", person_id=maria["id"])
+    world.ctx["sync_clock"] = lambda: datetime.now(UTC) + timedelta(seconds=31)  # past the refresh period
+    await world.message(NUMBER, "noch was")
+    await world.sync(chat)
+    [activity] = world.activities_of(maria["id"])
+    assert activity["deal_id"] == deal["id"] and "noch was" in activity["note"]
+    assert world.operations()["GET /api/v2/deals"] == 2
+    assert len(others) == 3
+
+
 async def test_relink_moves_the_written_activities(world: SyncWorld) -> None:
     person(world)
     other = seed_person(world.pd, world.pd_company, "Someone Else", phones=["+44 20 7946 0958"])

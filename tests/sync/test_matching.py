@@ -1,6 +1,8 @@
-"""Matching a chat to a Person: stored link → local index → searches → create (or stay unlinked)."""
+"""Matching a chat to a Person: stored link → local index (refreshed on a miss) → create or unlinked."""
 
 from __future__ import annotations
+
+import asyncio
 
 import pytest
 
@@ -32,29 +34,41 @@ async def test_every_stored_format_is_found_in_the_index_without_a_search(
 
 
 @pytest.mark.parametrize("stored", FORMATS)
-async def test_every_stored_format_is_found_by_search_when_the_index_does_not_know_it(
+async def test_a_person_added_after_the_index_was_built_is_found_by_refreshing_it_without_a_search(
     world: SyncWorld, stored: str
 ) -> None:
     await world.sync(await world.message("+4930123456", "warm up the index"))
-    person = seed_person(
-        world.pd, world.pd_company, "Maria Muster", phones=[stored]
-    )  # after the index was built
+    lists_before = world.operations().get("GET /api/v2/persons", 0)
+    person = seed_person(world.pd, world.pd_company, "Maria Muster", phones=[stored])  # after the build
     chat = await world.message(NUMBER, "Hallo!")
     await world.sync(chat)
     link = await link_of(world, chat)
     assert link.person_id == person["id"]  # type: ignore[attr-defined]
-    assert link.rule in ("search_exact", "search_fuzzy")  # type: ignore[attr-defined]
-    assert 1 <= world.operations()["GET /api/v2/persons/search"] <= 3 + 3
+    assert link.rule in ("index_exact", "index_fuzzy")  # type: ignore[attr-defined]
+    assert "GET /api/v2/persons/search" not in world.operations()
+    assert world.operations()["GET /api/v2/persons"] - lists_before == 1  # one updated_since page
+    assert len(world.persons()) == 2  # the warm-up's Person and Maria: none created for this chat
 
 
-async def test_search_order_exact_with_plus_first(world: SyncWorld) -> None:
+async def test_an_exact_match_wins_over_a_fuzzy_one_found_in_the_same_refresh(world: SyncWorld) -> None:
     await world.sync(await world.message("+4930123456", "warm up"))
-    searches_before = world.operations().get("GET /api/v2/persons/search", 0)
-    seed_person(world.pd, world.pd_company, "Maria", phones=["+498963648018"])
+    fuzzy = seed_person(world.pd, world.pd_company, "Maria (local)", phones=["63648018"])
+    exact = seed_person(world.pd, world.pd_company, "Maria", phones=["+498963648018"])
     chat = await world.message(NUMBER, "Hi")
     await world.sync(chat)
-    assert (await link_of(world, chat)).rule == "search_exact"  # type: ignore[attr-defined]
-    assert world.operations()["GET /api/v2/persons/search"] - searches_before == 1
+    link = await link_of(world, chat)
+    assert link.rule == "index_exact"  # type: ignore[attr-defined]
+    assert link.person_id == exact["id"]  # type: ignore[attr-defined]
+    assert link.alternatives == (fuzzy["id"],)  # type: ignore[attr-defined]
+
+
+async def test_an_unknown_number_costs_one_refresh_and_no_search(world: SyncWorld) -> None:
+    await world.sync(await world.message("+4930123456", "warm up"))
+    lists_before = world.operations().get("GET /api/v2/persons", 0)
+    await world.sync(await world.message("+4917612345678", "Neu hier", name="Klaus"))
+    assert [p["name"] for p in world.persons() if p["name"] == "Klaus"] == ["Klaus"]
+    assert "GET /api/v2/persons/search" not in world.operations()
+    assert world.operations()["GET /api/v2/persons"] - lists_before == 1
 
 
 async def test_several_candidates_choose_deterministically_and_keep_the_others(world: SyncWorld) -> None:
@@ -117,10 +131,27 @@ async def test_auto_add_off_keeps_the_chat_unlinked_and_logs_nothing(world: Sync
     assert world.persons() == []
     assert world.activities() == []
     assert (await link_of(world, chat)).state.value == "unlinked"  # type: ignore[attr-defined]
-    searches = world.operations()["GET /api/v2/persons/search"]
+    lookups = world.operations()["GET /api/v2/persons"]
     await world.message("+4917612345678", "noch was")
     await world.sync(chat)
-    assert world.operations()["GET /api/v2/persons/search"] == searches  # not searched again at once
+    assert world.operations()["GET /api/v2/persons"] == lookups  # not looked up again at once
+    assert "GET /api/v2/persons/search" not in world.operations()
+
+
+async def test_turning_auto_add_back_on_logs_the_unlinked_chat_with_its_earlier_messages(
+    world: SyncWorld,
+) -> None:
+    await world.set_settings(auto_add_persons=False)
+    chat = await world.message("+4917612345678", "Hallo", name="Klaus")
+    await world.sync(chat)
+    assert world.persons() == []
+    await world.set_settings(auto_add_persons=True)
+    await world.message("+4917612345678", "noch was", name="Klaus")
+    await asyncio.wait_for(world.sync(chat), timeout=30)
+    [person] = world.persons()
+    assert person["name"] == "Klaus"
+    [activity] = world.activities()
+    assert "Hallo" in activity["note"] and "noch was" in activity["note"]
 
 
 async def test_the_stored_link_is_used_and_a_known_number_costs_no_search(world: SyncWorld) -> None:

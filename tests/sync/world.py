@@ -120,6 +120,9 @@ class RecordingQueue:
     async def ping(self) -> None:
         return None
 
+    async def is_running(self, job_id: str) -> bool:
+        return False
+
 
 @dataclass
 class SyncWorld:
@@ -241,6 +244,9 @@ class SyncWorld:
 
     def activities(self) -> list[dict[str, Any]]:
         return [a for a in self.data.activities.values() if not a["is_deleted"]]
+
+    def activities_of(self, person_id: int) -> list[dict[str, Any]]:
+        return [a for a in self.activities() if a["participants"][0]["person_id"] == person_id]
 
     def persons(self) -> list[dict[str, Any]]:
         return [p for p in self.data.persons.values() if not p["is_deleted"]]

@@ -1,6 +1,7 @@
 """The settings page's matching preview: which Person each pasted number would be linked to, and by which
-rule, following the engine's order (the local phone index, then Pipedrive's searches), without writing
-anything: no Person is created, the index is read and never refreshed or saved."""
+rule, without writing anything: no Person is created, the stored phone index is read and never refreshed
+or saved. A number the stored index does not know is looked up with Pipedrive's phone searches, which
+find what the engine's refresh of the index would (a Person added or changed since the last refresh)."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +21,12 @@ _messages = Message.__table__  # type: ignore[attr-defined]
 
 STATUS_RACE_ATTEMPTS = 5
 UNLINKED = "unlinked"  # the owner unlinked the number in WaPipe: late gateway events do not revive it
+
+
+def _fill(held: Any, learned: Any) -> Any:
+    """Keep what the row holds; take what was learned only where the row has nothing."""
+    empty = held.is_(None) | (held == "")
+    return case((empty & learned.is_not(None) & (learned != ""), learned), else_=held)
 
 
 LEARNED_MEMO_SECONDS = 300.0
@@ -89,44 +96,44 @@ class SqlInboxStore:
                 )
 
     async def upsert_chat(self, account_id: int, peer: Peer, at: datetime) -> int:
+        """The chat's id, created on first sight; one statement that also fills in a number or LID learned
+        now, takes a new push name or group subject, and moves ``last_message_at`` forward only."""
+        insert = upsert_insert(self._engine, _chats)
+        new = insert.excluded
+        name = (peer.display_name or "")[:255]
+        statement = (
+            insert.values(
+                account_id=account_id,
+                chat_key=peer.chat_key,
+                e164=peer.e164,
+                lid=peer.lid,
+                is_group=peer.is_group,
+                display_name=name,
+                last_message_at=at,
+                created_at=utcnow(),
+            )
+            .on_conflict_do_update(
+                index_elements=["account_id", "chat_key"],
+                set_={
+                    "e164": _fill(_chats.c.e164, new.e164),
+                    "lid": _fill(_chats.c.lid, new.lid),
+                    "display_name": case(
+                        (new.display_name != "", new.display_name), else_=_chats.c.display_name
+                    ),
+                    "last_message_at": case(
+                        (
+                            (_chats.c.last_message_at.is_(None))
+                            | (_chats.c.last_message_at < new.last_message_at),
+                            new.last_message_at,
+                        ),
+                        else_=_chats.c.last_message_at,
+                    ),
+                },
+            )
+            .returning(_chats.c.id)
+        )
         async with self._engine.begin() as connection:
-            await connection.execute(
-                upsert_insert(self._engine, _chats)
-                .values(
-                    account_id=account_id,
-                    chat_key=peer.chat_key,
-                    e164=peer.e164,
-                    lid=peer.lid,
-                    is_group=peer.is_group,
-                    display_name=(peer.display_name or "")[:255],
-                    last_message_at=at,
-                    created_at=utcnow(),
-                )
-                .on_conflict_do_nothing(index_elements=["account_id", "chat_key"])
-            )
-            row = (
-                (
-                    await connection.execute(
-                        select(_chats).where(
-                            _chats.c.account_id == account_id, _chats.c.chat_key == peer.chat_key
-                        )
-                    )
-                )
-                .mappings()
-                .one()
-            )
-            changes: dict[str, object] = {}
-            if peer.e164 and not row["e164"]:
-                changes["e164"] = peer.e164
-            if peer.lid and not row["lid"]:
-                changes["lid"] = peer.lid
-            if peer.display_name and peer.display_name[:255] != row["display_name"]:
-                changes["display_name"] = peer.display_name[:255]  # push names and group subjects change
-            if row["last_message_at"] is None or row["last_message_at"] < at:
-                changes["last_message_at"] = at
-            if changes:
-                await connection.execute(update(_chats).where(_chats.c.id == row["id"]).values(**changes))
-            return int(row["id"])
+            return int((await connection.execute(statement)).scalar_one())
 
     async def add_message(self, account_id: int, chat_id: int, message: InboundMessage) -> bool:
         media = message.media

@@ -165,11 +165,12 @@ class SqlSyncStore(DayRows, IntentRows, MediaRows):
     # links and leases --------------------------------------------------------------------------------
     async def link(self, chat: SyncChat) -> ChatLink:
         """The chat's link, created on first use; a merged ``@lid`` chat's link and days are adopted."""
+        query = select(_links).where(_links.c.chat_id == chat.id)
         async with self._engine.begin() as connection:
-            await self._ensure_link(connection, chat)
-            row = (
-                (await connection.execute(select(_links).where(_links.c.chat_id == chat.id))).mappings().one()
-            )
+            row = (await connection.execute(query)).mappings().first()
+            if row is None or row["chat_key"] != chat.chat_key:  # the usual case reads one row, writes none
+                await self._ensure_link(connection, chat)
+                row = (await connection.execute(query)).mappings().one()
             if chat.lid and row["adopted_lid"] != chat.lid:
                 await self._adopt(connection, chat, row)
                 row = (

@@ -1,4 +1,10 @@
-"""The Jinja2 environment every page and fragment renders through (autoescaping on)."""
+"""The Jinja2 environment every page and fragment renders through (autoescaping on).
+
+Every value a template prints also loses bidirectional overrides and zero-width characters (the same
+rule as the notes WaPipe writes into Pipedrive, ``server.domain.transcript.neutralise``): a file name
+``invoice<U+202E>fdp.exe`` would otherwise read as ``invoiceexe.pdf``, and invisible characters make
+two different numbers or names look the same.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from server.domain.transcript import neutralise
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+
+
+def shown(value: Any) -> Any:
+    """What ``{{ value }}`` prints: text neutralised before it is escaped; markup and non-text as they are."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return neutralise(value)
+    return value
 
 
 @lru_cache(maxsize=1)
@@ -19,6 +35,7 @@ def environment() -> Environment:
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        finalize=shown,
     )
 
 

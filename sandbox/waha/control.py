@@ -11,6 +11,7 @@ POST /_sim/{s}/start                      create (without webhooks) if missing a
 POST /_sim/{s}/scan {phone, pushName, qr?}    the phone scans the QR code
 POST /_sim/{s}/pair {code, pushName?}     the phone enters the pairing code
 POST /_sim/{s}/inbound {from, text, group?, kind?, data?, mimetype?, filename?, asLid?, replyTo?, name?}
+POST /_sim/{s}/groups {subject, members?: [phone…]}   a group the linked phone is in (its id back)
 POST /_sim/{s}/phone-message {chatId, text, kind?, data?, mimetype?, filename?, replyTo?}
 POST /_sim/{s}/ack {id, ack, participant?}
 POST /_sim/{s}/lids {lid, pn}             the gateway learns a LID's phone number
@@ -32,7 +33,7 @@ from starlette.routing import Route
 from sandbox.waha import messages, sessions
 from sandbox.waha.gateway import Handler, endpoint, json_body, required
 from sandbox.waha.jids import digits
-from sandbox.waha.models import SEND_FAILURES, Faults, SandboxError
+from sandbox.waha.models import SEND_FAILURES, Chat, Faults, Group, Member, SandboxError
 from sandbox.waha.state import SandboxState
 
 
@@ -149,6 +150,18 @@ async def inbound(request: Request, waha: SandboxState) -> Response:
     return JSONResponse(messages.payload(waha, waha.session(name), message), status_code=201)
 
 
+async def add_group(request: Request, waha: SandboxState) -> Response:
+    body = await json_body(request)
+    session = waha.working(_session_name(request))
+    subject = str(required(body, "subject"))
+    members = [Member(session.push_name, session.phone, session.own_lid, admin=True)]
+    members += [Member("", digits(str(phone)), None) for phone in body.get("members") or []]
+    group_id = waha.ids.group_id()
+    session.groups[group_id] = Group(group_id, subject, members, created=waha.clock.now_s())
+    session.chats.setdefault(group_id, Chat(group_id, subject))
+    return JSONResponse({"id": group_id, "subject": subject}, status_code=201)
+
+
 async def phone_message(request: Request, waha: SandboxState) -> Response:
     body = await json_body(request)
     name = _session_name(request)
@@ -230,6 +243,7 @@ routes = [
     _control("/{session}/scan", scan, ["POST"]),
     _control("/{session}/pair", pair, ["POST"]),
     _control("/{session}/inbound", inbound, ["POST"]),
+    _control("/{session}/groups", add_group, ["POST"]),
     _control("/{session}/phone-message", phone_message, ["POST"]),
     _control("/{session}/ack", ack, ["POST"]),
     _control("/{session}/lids", learn_lid, ["POST"]),

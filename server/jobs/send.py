@@ -42,7 +42,8 @@ async def send_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
     if entry is None or entry.status in ("sent", "failed"):
         return "nothing to do"
     account: Account | None = await ctx["accounts"].by_id(entry.account_id)
-    if account is None:
+    if account is None or account.company_id != entry.company_id:
+        # Never send from another company's number, whatever id the row carries.
         await outbox.mark_failed(entry.id, "unknown_from_number", "The WhatsApp number was removed")
         return "failed"
     transport: WhatsAppTransport = ctx["transports"][account.transport]

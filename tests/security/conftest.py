@@ -1,0 +1,17 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from server.settings import Settings
+from tests.panel.world import world_settings_overrides
+from tests.security.world import TenancyWorld, tenancy_world
+
+
+@pytest.fixture
+async def world(make_settings: Callable[..., Settings], database_url: str) -> AsyncIterator[TenancyWorld]:
+    """Companies A and B on SQLite and on PostgreSQL."""
+    settings = make_settings(database_url=database_url, **world_settings_overrides())
+    async with tenancy_world(settings) as world:
+        yield world

@@ -12,12 +12,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from server.domain.days import company_zone, local_day
-from server.domain.errors import InvalidChatId
+from server.domain.errors import InvalidChatId, InvalidInput, NotFound
 from server.domain.jids import JidKind, parse_jid, phone_chat_key
 from server.domain.sync import ChatLink, LinkState, SyncChat, SyncSettings
+from server.domain.whatsapp import Peer
 from server.services.sync_context import SyncBusy, SyncContext
 from server.services.sync_days import flush_due_days
 from server.services.sync_deals import attach_deal, write_link_fields
@@ -90,6 +91,8 @@ async def _sync(ctx: SyncContext, chat: SyncChat) -> SyncOutcome:
         outcome.more = await ctx.store.has_unseen_messages(chat.id, link.cursor)
         return outcome
     settings = await ensure_setup(ctx, settings)
+    if chat.is_group and not chat.display_name:
+        chat = await _learn_group_name(ctx, chat)
     stats = MatchStats()
     link = await link_person(ctx, chat, link, settings, stats)
     outcome.searches = stats.searches
@@ -149,6 +152,22 @@ async def _resolve_hidden(ctx: SyncContext, chat: SyncChat) -> SyncChat | None:
     phone_key = phone_chat_key(peer.e164)
     await ctx.inbox.learn_identity(chat.account_id, chat.chat_key, phone_key, peer.e164)
     return await ctx.store.chat_by_key(chat.account_id, phone_key)
+
+
+async def _learn_group_name(ctx: SyncContext, chat: SyncChat) -> SyncChat:
+    """Ask the gateway for the group's subject (messages name only the sender) and keep it on the chat."""
+    if ctx.transport is None:
+        return chat
+    try:
+        info = await ctx.transport.group_info(chat.session_name, chat.chat_key)
+    except (NotFound, InvalidInput):
+        return chat
+    subject = (info.subject or "").strip()[:255]
+    if not subject:
+        return chat
+    peer = Peer(chat_key=chat.chat_key, is_group=True, display_name=subject)
+    await ctx.inbox.upsert_chat(chat.account_id, peer, datetime.min.replace(tzinfo=UTC))
+    return replace(chat, display_name=subject)
 
 
 async def _set_state(ctx: SyncContext, link: ChatLink, state: LinkState) -> None:

@@ -217,6 +217,18 @@ async def test_groups_get_a_person_of_their_own_and_sender_names(world: SyncWorl
     assert "<b>Jonas</b>" in note and "<b>Lea</b>" in note
 
 
+async def test_a_groups_name_only_the_gateway_knows_is_asked_for(world: SyncWorld) -> None:
+    await world.set_settings(import_groups=True)
+    group = "120363049999999999@g.us"
+    world.transport.group_subjects[group] = "Einkauf <Süd>"
+    chat = await world.message("+4917611111111", "Hallo zusammen", group=group, name="Jonas")
+    await world.sync(chat)
+    [person_record] = world.persons()
+    assert person_record["name"] == "Einkauf <Süd>"
+    [activity] = world.activities()
+    assert "Einkauf <Süd>" in activity["subject"]
+
+
 async def test_groups_are_skipped_unless_imported(world: SyncWorld) -> None:
     await world.sync(
         await world.message("+4917611111111", "hi", group="120363041234567890@g.us", group_name="T")

@@ -23,9 +23,10 @@ from sqlalchemy import insert, select, update
 from sandbox.pipedrive.app import create_app
 from sandbox.pipedrive.seed import ALL_SCOPES
 from sandbox.pipedrive.state import Clock, SandboxState
-from server.domain.errors import MediaExpired
+from server.domain.errors import MediaExpired, NotFound
 from server.domain.whatsapp import (
     Capabilities,
+    GroupInfo,
     InboundMessage,
     MediaKind,
     MediaRef,
@@ -81,6 +82,7 @@ class FakeTransport:
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
         self.lids: dict[str, str] = {}
+        self.group_subjects: dict[str, str] = {}
         self.fetches: list[str] = []
         self.capabilities = Capabilities(
             qr_pairing=True,
@@ -101,6 +103,11 @@ class FakeTransport:
             raise MediaExpired("gone")
         for start in range(0, len(data), 64 * 1024):
             yield data[start : start + 64 * 1024]
+
+    async def group_info(self, account_id: str, group_key: str) -> GroupInfo:
+        if group_key not in self.group_subjects:
+            raise NotFound(f"no group {group_key}")
+        return GroupInfo(Peer(group_key, is_group=True), self.group_subjects[group_key])
 
     async def resolve_lid(self, account_id: str, lid: str) -> Peer:
         e164 = self.lids.get(lid)

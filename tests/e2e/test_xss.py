@@ -230,7 +230,7 @@ def chat_ids(settings: Settings) -> tuple[int, int]:
                 groups = connection.execute(
                     sa.select(table.c.id, table.c.display_name).where(table.c.is_group.is_(True))
                 ).all()
-            # The hostile group is the newest (WaPipe keeps no group subjects: see the group chat view below).
+            # The hostile group is the newest (its subject is not stored: see the group chat view below).
             group = max((row[0] for row in groups), default=None) if len(groups) >= 2 else None
             if direct is not None and group is not None:
                 return int(direct), int(group)
@@ -292,8 +292,8 @@ def test_hostile_input_is_inert_text_on_every_page_and_in_pipedrive_notes(
     expect(page.locator(".bubble.out .text", has_text="Antwort")).to_have_text(shown(REPLY), timeout=15_000)
     assert_inert(page, [page.main_frame], MESSAGE, WA_FILE, REPLY)
     assert_no_hidden_characters([page.main_frame])
-    # WaPipe never reads a group's subject from the gateway (GroupInfo is not fetched), so the hostile
-    # group name reaches none of its pages; the group's messages and sender names do.
+    # Groups are not imported in the demo (the setting is off), so WaPipe has not asked the gateway for
+    # this group's subject: the hostile group name reaches none of its pages; messages and senders do.
     page.goto(f"{addresses.wapipe}/chats/{group_chat}")
     expect(page.locator(".bubble.in .text").first).to_have_text(shown(MESSAGE), timeout=15_000)
     assert "Team" not in (page.locator("#chat-title").text_content() or "")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -52,6 +52,8 @@ class MessageRow:
     media_name: str = ""
     media_url: str = ""
     error: PanelError | None = None
+    outbox_id: int | None = None  # a send not (yet) stored as a message
+    retry_url: str = ""  # a failed send: puts it back into the form
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,8 @@ class LinkView:
     suggested_deal_id: int | None
     notice: str = ""
     error: PanelError | None = None
+    typed_person: str = ""  # what was typed into "Re-link" / "Pin" when it was refused, to keep it
+    typed_deal: str = ""
 
     @property
     def rule_label(self) -> str:
@@ -155,6 +159,7 @@ def message_rows(
                     media_kind="document" if entry.file_id else "",
                     media_name=entry.file_name,
                     error=error,
+                    outbox_id=entry.id,
                 ),
             )
         )
@@ -163,6 +168,18 @@ def message_rows(
 
 
 def messages_view(rows: tuple[MessageRow, ...], person_id: int, deal_id: int | None) -> MessagesView:
+    def retry_url(outbox_id: int) -> str:
+        query = {"person_id": person_id, "retry": outbox_id}
+        if deal_id is not None:
+            query["deal_id"] = deal_id
+        return "/panel/form?" + urlencode(query)
+
+    rows = tuple(
+        replace(row, retry_url=retry_url(row.outbox_id))
+        if row.status == "failed" and row.outbox_id is not None
+        else row
+        for row in rows
+    )
     digest = hashlib.sha256()
     for row in rows:
         digest.update(f"{row.key}:{row.status}:{row.media_url != ''};".encode())

@@ -32,6 +32,20 @@ TITLES = {
     "invalid_person": "Enter a Person id",
     "invalid_deal": "Enter a Deal id",
 }
+# What to do next, where the reason alone does not say it.
+HINTS = {
+    "outside_24h_window": (
+        "WhatsApp Business (Cloud API) numbers may only send free-form messages within 24 hours of the "
+        "contact's last message. Ask the contact to write first, or send from a number linked by QR code."
+    ),
+    "budget_exhausted": (
+        "WaPipe has used the company's Pipedrive API allowance for today; nothing you typed was sent "
+        "or lost. Try again after the daily reset, or ask an admin to raise the plan's limit."
+    ),
+    "attachment_too_large": "Nothing was sent. Choose a smaller file, or send a link to it instead.",
+    "number_not_on_whatsapp": "Check the number with the Person, or choose another of their numbers.",
+    "number_invalid": "Correct the number on the Person in Pipedrive, or choose the country it belongs to.",
+}
 INSTALL_REASONS = frozenset({"not_installed", "needs_reauth"})
 NUMBERS_REASONS = frozenset({"from_disconnected", "session_disconnected", "no_from_number"})
 
@@ -44,6 +58,10 @@ class PanelError:
     @property
     def title(self) -> str:
         return TITLES.get(self.reason, "Something went wrong")
+
+    @property
+    def hint(self) -> str:
+        return HINTS.get(self.reason, "")
 
     @property
     def install_link(self) -> bool:

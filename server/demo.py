@@ -9,6 +9,7 @@ import asyncio
 from dataclasses import dataclass
 
 import uvicorn
+from starlette.applications import Starlette
 
 from sandbox.pipedrive.app import create_app as create_pipedrive_sandbox
 from sandbox.pipedrive.host import configure_host_app
@@ -73,13 +74,17 @@ def build_waha_sandbox(settings: Settings, addresses: DemoAddresses) -> WahaStat
     return WahaState(clock=WahaClock(follow_wall_clock=True), public_url=addresses.waha)
 
 
-async def serve_demo(settings: Settings, host: str, addresses: DemoAddresses) -> None:
+async def serve_demo(
+    settings: Settings, host: str, addresses: DemoAddresses, *, wapipe: Starlette | None = None
+) -> None:
+    """Serve the three apps until cancelled; ``wapipe`` is WaPipe's app when the caller built it (browser
+    tests that reach into it), else one is built from ``settings``."""
     pipedrive = create_pipedrive_sandbox(build_pipedrive_sandbox(settings, addresses))
     waha = create_waha_sandbox(
         build_waha_sandbox(settings, addresses), api_key=settings.waha_api_key.get_secret_value()
     )
     apps = [
-        (create_app(settings), addresses.wapipe),
+        (wapipe or create_app(settings), addresses.wapipe),
         (pipedrive, addresses.pipedrive),
         (waha, addresses.waha),
     ]

@@ -153,7 +153,8 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
             company = state.companies[cid]
             seats = len(state.company_users(cid))
             state.limiter.exhaust_budget(cid, state.limiter.daily_budget(cid, company.plan, seats))
-        return JSONResponse(asdict(state.limiter.usage_for(cid)), status_code=200, headers=None)
+        usage = asdict(state.limiter.usage_for(cid))
+        return JSONResponse({**usage, "day": usage["day"].isoformat()})
 
     async def faults(request: Request) -> Response:
         if request.method == "POST":

@@ -50,6 +50,7 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         Route("/panel/messages", panel.panel_messages, methods=["GET"], name="panel_messages"),
         Route("/panel/media/{message_id:int}", panel.panel_media, methods=["GET"], name="panel_media"),
         Route("/panel/send", panel_send.send, methods=["POST"], name="panel_send"),
+        Route("/panel/form", panel_send.retry_form, methods=["GET"], name="panel_retry_form"),
         Route("/panel/relink", panel_send.relink, methods=["POST"], name="panel_relink"),
         Route("/panel/pin", panel_send.pin, methods=["POST"], name="panel_pin"),
         *settings_preview.routes(),

@@ -77,9 +77,13 @@ def error_status(error: WaPipeError) -> int:
     return 502
 
 
-def panel_endpoint(*, page: bool) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
+def panel_endpoint(
+    *, page: bool, notice_slot: str | None = None
+) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """Verify the Pipedrive token, run the handler; a named failure becomes the panel's error notice
-    (a whole page for the first load, the notice alone for htmx requests)."""
+    (a whole page for the first load, the notice alone for htmx requests). With ``notice_slot`` (an
+    element id) the notice is swapped into that slot instead of the request's target, so a form the
+    failure happened to stays as the user left it."""
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
@@ -92,7 +96,10 @@ def panel_endpoint(*, page: bool) -> Callable[[Handler], Callable[[Request], Awa
                     log.warning("panel upstream failure", extra={"reason": error.reason})
                 view = PanelError(error.reason, error.message)
                 body = render_panel_error(view) if page else render_error_notice(view)
-                return HTMLResponse(body, status_code=status)
+                headers = (
+                    {"HX-Retarget": f"#{notice_slot}", "HX-Reswap": "innerHTML"} if notice_slot else None
+                )
+                return HTMLResponse(body, status_code=status, headers=headers)
 
         return endpoint
 

@@ -27,6 +27,10 @@ class Contact:
     phones: tuple[tuple[str, str | None], ...]  # as typed in Pipedrive, with their labels
     deal_id: int | None
     files: tuple[tuple[int, str, str], ...]  # (file id, name, "Person" | "Deal")
+    file_sizes: tuple[tuple[int, int], ...] = ()  # (file id, bytes) where Pipedrive reports the size
+
+    def size_of(self, file_id: int) -> int | None:
+        return next((size for known, size in self.file_sizes if known == file_id), None)
 
 
 class ContactCache:
@@ -82,6 +86,7 @@ async def load_contact(
         return cached
     client = await pipedrive_for(request, identity)
     deal_files: list[tuple[int, str, str]] = []
+    sizes: list[tuple[int, int]] = []
     if deal_id is not None:
         try:
             deal = await client.deals.get(deal_id)
@@ -93,7 +98,9 @@ async def load_contact(
                     "This Deal has no Person: add one to send WhatsApp messages", reason="deal_without_person"
                 )
             person_id = deal.person_id
-        deal_files = [(f.id, f.name, "Deal") for f in (await client.deals.files(deal_id)).items]
+        stored = (await client.deals.files(deal_id)).items
+        deal_files = [(f.id, f.name, "Deal") for f in stored]
+        sizes += [(f.id, f.file_size) for f in stored if f.file_size is not None]
     if person_id is None:
         raise InvalidInput("The panel was opened without a Person", reason="person_not_found")
     try:
@@ -102,7 +109,9 @@ async def load_contact(
         raise NotFound(f"Person {person_id} was not found in Pipedrive", reason="person_not_found") from error
     if person.is_deleted:
         raise NotFound(f"Person {person_id} was deleted in Pipedrive", reason="person_not_found")
-    person_files = [(f.id, f.name, "Person") for f in (await client.persons.files(person_id)).items]
+    stored = (await client.persons.files(person_id)).items
+    person_files = [(f.id, f.name, "Person") for f in stored]
+    sizes += [(f.id, f.file_size) for f in stored if f.file_size is not None]
     phones = sorted(person.phones, key=lambda phone: not phone.primary)
     seen = {file[0] for file in person_files}
     contact = Contact(
@@ -111,8 +120,11 @@ async def load_contact(
         phones=tuple((phone.value, phone.label) for phone in phones),
         deal_id=deal_id,
         files=tuple(person_files + [f for f in deal_files if f[0] not in seen]),
+        file_sizes=tuple(sizes),
     )
     cache.put(key, contact)
+    # A Deal panel loads by Deal alone, then posts the Deal's Person with it: one entry serves both.
+    cache.put((identity.company.id, identity.pipedrive_user_id, person.id, deal_id), contact)
     return contact
 
 

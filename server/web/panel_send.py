@@ -1,5 +1,7 @@
 """The panel's actions: send (through the outbox, under the form's idempotency key), re-link the chat to
-another Person, pin a Deal. Every refusal re-renders what the user typed with the named reason."""
+another Person, pin a Deal (each audited); and a failed send put back into the form. Every refusal
+re-renders what the user typed with the named reason, or, when the failure leaves nothing to re-render
+(Pipedrive unreachable, budget spent), names it beside the form and leaves the form as it was."""
 
 from __future__ import annotations
 
@@ -14,15 +16,25 @@ from panels.panel import LinkView, link_view, render_link
 from panels.panel_errors import PanelError
 from panels.panel_form import Typed, render_form
 from server.domain.errors import InvalidInput, NotFound, NumberNotOnWhatsApp, Transient
+from server.domain.phones import is_international, to_e164
+from server.jobs.send import MAX_ATTACHMENT_BYTES
 from server.services.send import SendRequest, SendService, recipient
 from server.services.sync_links import pin_deal, relink_chat
 from server.storage.accounts import SqlAccountStore
+from server.storage.audit import SqlAuditLog
 from server.storage.conversations import SqlConversationStore
 from server.storage.outbox import SqlOutboxStore
 from server.storage.sync import SqlSyncStore
 from server.web.frame_auth import FrameIdentity
-from server.web.panel import build_form, conversation, error_status, optional_id, panel_endpoint
-from server.web.panel_context import load_contact, pipedrive_for, positive_int
+from server.web.panel import (
+    build_form,
+    conversation,
+    error_status,
+    home_region,
+    optional_id,
+    panel_endpoint,
+)
+from server.web.panel_context import Contact, load_contact, pipedrive_for, positive_int
 from server.web.resources import Resources
 
 
@@ -42,7 +54,7 @@ def _typed(form: dict[str, str]) -> Typed:
     )
 
 
-@panel_endpoint(page=False)
+@panel_endpoint(page=False, notice_slot="panel-form-notice")
 async def send(request: Request, identity: FrameIdentity) -> Response:
     resources: Resources = request.app.state.resources
     form = {key: str(value) for key, value in (await request.form()).items()}
@@ -67,11 +79,15 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
                     "That file is no longer among the Person's or Deal's Files", reason="attachment_missing"
                 )
             file_name = found[0]
+            _check_size(contact, typed.file_id, file_name)
         if typed.account_id is None:
             raise InvalidInput("Choose the WhatsApp number to send from", reason="unknown_from_number")
         await _on_whatsapp(resources, identity, typed)
         service = SendService(
-            SqlAccountStore(resources.engine), SqlOutboxStore(resources.engine), resources.queue
+            SqlAccountStore(resources.engine),
+            SqlOutboxStore(resources.engine),
+            resources.queue,
+            SqlAuditLog(resources.engine),
         )
         entry, _ = await service.request(
             identity.company.id,
@@ -98,6 +114,50 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
         render_form(build_form(identity, contact, accounts, chats, fresh)),
         headers={"HX-Trigger": json.dumps(trigger)},
     )
+
+
+def _check_size(contact: Contact, file_id: int, file_name: str) -> None:
+    """Refuse a File WhatsApp would not take before it is queued (the send job checks again)."""
+    size = contact.size_of(file_id)
+    if size is not None and size > MAX_ATTACHMENT_BYTES:
+        raise InvalidInput(
+            f"{file_name} is {size / (1024 * 1024):.0f} MB; WhatsApp takes attachments up to "
+            f"{MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB",
+            reason="attachment_too_large",
+        )
+
+
+@panel_endpoint(page=False, notice_slot="panel-form-notice")
+async def retry_form(request: Request, identity: FrameIdentity) -> Response:
+    """``GET /panel/form?retry=<outbox id>``: a send that failed after it was queued, back in the form
+    (To, country, From, attachment, text) with its reason, to change and send again."""
+    resources: Resources = request.app.state.resources
+    params = request.query_params
+    person_id = optional_id(params.get("person_id"), "person_not_found", "The Person id")
+    deal_id = optional_id(params.get("deal_id"), "deal_not_found", "The Deal id")
+    outbox_id = positive_int(params.get("retry"), "invalid_request", "The message id")
+    entry = await SqlOutboxStore(resources.engine).by_id(outbox_id)
+    if entry is None or entry.company_id != identity.company.id:
+        raise NotFound("That message is not in this company", reason="invalid_request")
+    contact = await load_contact(request, identity, person_id, deal_id)
+    accounts = await SqlAccountStore(resources.engine).for_company(identity.company.id)
+    chats, _ = await conversation(request, identity, contact, accounts)
+    region = home_region(accounts)
+    to = next(
+        (value for value, _ in contact.phones if to_e164(value, default_region=region) == entry.to_chat),
+        contact.phones[0][0] if contact.phones else "",
+    )
+    known_file = any(file_id == entry.file_id for file_id, _, _ in contact.files)
+    typed = Typed(
+        to=to,
+        region="" if is_international(to) else (region or ""),
+        account_id=entry.account_id,
+        file_id=entry.file_id if known_file else None,
+        text=entry.text,
+        client_ref="",  # a new message: the page makes a new idempotency key
+    )
+    error = PanelError(entry.error_reason, entry.error_message) if entry.status == "failed" else None
+    return HTMLResponse(render_form(build_form(identity, contact, accounts, chats, typed, error)))
 
 
 async def _on_whatsapp(resources: Resources, identity: FrameIdentity, typed: Typed) -> None:
@@ -149,13 +209,19 @@ async def _deal_exists(request: Request, identity: FrameIdentity, deal_id: int) 
         raise InvalidInput(f"Deal {deal_id} was not found in Pipedrive", reason="invalid_deal") from error
 
 
-@panel_endpoint(page=False)
+def _chat_subject(view: LinkView) -> str:
+    return f"chat #{view.chat_id}"
+
+
+@panel_endpoint(page=False, notice_slot="panel-link-notice")
 async def relink(request: Request, identity: FrameIdentity) -> Response:
     resources: Resources = request.app.state.resources
     form = await request.form()
     chat_id = positive_int(form.get("chat_id"), "chat_not_found", "The chat id")
+    typed = str(form.get("person_id") or "")
+    before = await _link_of(request, identity, chat_id)
     try:
-        person_id = positive_int(form.get("person_id"), "invalid_person", "The Person id")
+        person_id = positive_int(typed, "invalid_person", "The Person id")
         await _person_exists(request, identity, person_id)
         await relink_chat(
             SqlSyncStore(resources.engine),
@@ -166,21 +232,30 @@ async def relink(request: Request, identity: FrameIdentity) -> Response:
             now=datetime.now(UTC),
         )
     except (InvalidInput, Transient) as error:
-        view = await _link_of(request, identity, chat_id, error=PanelError(error.reason, error.message))
+        view = await _link_of(
+            request, identity, chat_id, error=PanelError(error.reason, error.message), typed_person=typed
+        )
         return HTMLResponse(render_link(view), status_code=error_status(error))
+    await SqlAuditLog(resources.engine).record(
+        identity.company.id,
+        identity.pipedrive_user_id,
+        "chat.relink",
+        _chat_subject(before),
+        {"chat": chat_id, "before": before.person_id, "after": person_id},
+    )
     view = await _link_of(request, identity, chat_id, notice=f"The chat is now linked to Person #{person_id}")
     return HTMLResponse(render_link(view), headers={"HX-Trigger": json.dumps({"panel-linked": {}})})
 
 
-@panel_endpoint(page=False)
+@panel_endpoint(page=False, notice_slot="panel-link-notice")
 async def pin(request: Request, identity: FrameIdentity) -> Response:
     resources: Resources = request.app.state.resources
     form = await request.form()
     chat_id = positive_int(form.get("chat_id"), "chat_not_found", "The chat id")
+    typed = str(form.get("deal_id") or "")
+    before = await _link_of(request, identity, chat_id)
     try:
-        deal_id = (
-            None if form.get("unpin") else positive_int(form.get("deal_id"), "invalid_deal", "The Deal id")
-        )
+        deal_id = None if form.get("unpin") else positive_int(typed, "invalid_deal", "The Deal id")
         if deal_id is not None:
             await _deal_exists(request, identity, deal_id)
         await pin_deal(
@@ -192,8 +267,17 @@ async def pin(request: Request, identity: FrameIdentity) -> Response:
             now=datetime.now(UTC),
         )
     except (InvalidInput, Transient) as error:
-        view = await _link_of(request, identity, chat_id, error=PanelError(error.reason, error.message))
+        view = await _link_of(
+            request, identity, chat_id, error=PanelError(error.reason, error.message), typed_deal=typed
+        )
         return HTMLResponse(render_link(view), status_code=error_status(error))
+    await SqlAuditLog(resources.engine).record(
+        identity.company.id,
+        identity.pipedrive_user_id,
+        "chat.pin",
+        _chat_subject(before),
+        {"chat": chat_id, "before": before.pinned_deal_id, "after": deal_id},
+    )
     notice = f"Deal #{deal_id} is pinned to this chat" if deal_id else "The Deal is no longer pinned"
     view = await _link_of(request, identity, chat_id, notice=notice)
     return HTMLResponse(render_link(view), headers={"HX-Trigger": json.dumps({"panel-linked": {}})})

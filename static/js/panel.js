@@ -92,7 +92,9 @@
   document.addEventListener("htmx:beforeSwap", function (event) {
     const status = event.detail.xhr.status;
     const target = event.detail.target;
-    if (status >= 400 && target && (target.id === "panel-form" || target.id === "panel-link")) {
+    // A failure that left nothing to re-render arrives retargeted to the notice slot beside the form.
+    const swappable = ["panel-form", "panel-link", "panel-form-notice", "panel-link-notice"];
+    if (status >= 400 && target && swappable.indexOf(target.id) !== -1) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }

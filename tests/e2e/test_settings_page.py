@@ -4,16 +4,21 @@ sign-in through the sandbox's OAuth page in a top-level window."""
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
+from sandbox.waha.png import sample_picture
 from server.demo import DemoAddresses
 from server.settings import Settings
 from tests.e2e.demo_world import running_demo
+from tests.e2e.panel_helpers import CONTACT_DIGITS, eventually, install_and_link, open_panel, sandbox_state
 
 
 @pytest.fixture
@@ -51,23 +56,158 @@ def test_settings_are_changed_saved_and_audited_in_the_host(
     expect(frame.locator("#import_frequency")).to_have_value("6h")
     expect(frame.locator("#audit-log tr[data-action='settings.update']")).to_have_count(1)
     expect(frame.locator("#audit-log")).to_contain_text('"after": "6h"')
+    page.screenshot(path=str(artifacts / "settings-page.png"), full_page=True)
 
     frame.locator("#auto_add_persons").uncheck()
     frame.locator("#import_groups").check()
     frame.locator("#settings-save").click()
     expect(frame.locator("[data-reason='groups_need_auto_add']")).to_be_visible()
     expect(frame.locator("#import_groups")).to_be_checked()
-    page.screenshot(path=str(artifacts / "settings-page.png"), full_page=True)
 
 
-def test_the_chat_view_signs_in_through_pipedrive_and_refuses_what_is_not_yours(
-    page: Page, demo: tuple[Settings, DemoAddresses], artifacts: Path
+def save_settings(page: Page, addresses: DemoAddresses, **choices: object) -> None:
+    """Open the settings page inside the host, change what is given, save, see it saved."""
+    page.goto(addresses.pipedrive + "/host/settings")
+    frame = page.frame_locator("iframe")
+    page.wait_for_function("() => window.__pdHost && window.__pdHost.initialized === true")
+    auto_add = frame.locator("#auto_add_persons")
+    if choices.get("auto_add") is True:
+        auto_add.check()
+    elif choices.get("auto_add") is False:
+        auto_add.uncheck()
+    if "action" in choices:
+        frame.locator("#new_chat_action").select_option(str(choices["action"]))
+    if "pipeline" in choices:
+        frame.locator("#pipeline_id").select_option(label=str(choices["pipeline"]))
+    frame.locator("#settings-save").click()
+    expect(frame.locator("#settings-saved")).to_be_visible()
+
+
+def persons_with_phone(addresses: DemoAddresses, digits: str) -> list[dict[str, Any]]:
+    persons: list[dict[str, Any]] = sandbox_state(addresses)["persons"]
+    return [
+        p
+        for p in persons
+        if any(digits in "".join(filter(str.isdigit, str(ph))) for ph in p.get("phones") or [])
+    ]
+
+
+def test_settings_changes_take_effect_in_the_sync(page: Page, demo: tuple[Settings, DemoAddresses]) -> None:
+    _, addresses = demo
+    session = install_and_link(page, addresses)
+
+    # "Add new chats as Persons" off: a stranger's message creates no Person (a known contact's message,
+    # sent after it, is logged: the sync ran).
+    save_settings(page, addresses, auto_add=False)
+    stranger = "4915155500001"
+    inbound(addresses, session, stranger, "Hallo, wer ist da?")
+    inbound(addresses, session, CONTACT_DIGITS, "Ich bin es, Ihr Kunde")
+    eventually(
+        lambda: any("Ihr Kunde" in str(a.get("note") or "") for a in sandbox_state(addresses)["activities"]),
+        "the known contact's message in Pipedrive",
+    )
+    assert persons_with_phone(addresses, stranger) == []
+
+    # On again, and a new chat creates a Deal in the chosen pipeline's first stage.
+    save_settings(page, addresses, auto_add=True, action="deal", pipeline="WhatsApp inbound")
+    newcomer = "4915155500002"
+    inbound(addresses, session, newcomer, "Ich interessiere mich für Ihr Angebot")
+    title = f"WhatsApp Deal (+{newcomer})"
+    state = eventually(
+        lambda: (
+            (found := sandbox_state(addresses)) and any(d["title"] == title for d in found["deals"]) and found
+        ),
+        f"the Deal {title!r}",
+    )
+    [deal] = [d for d in state["deals"] if d["title"] == title]
+    [pipeline] = [p for p in state["pipelines"] if p["name"] == "WhatsApp inbound"]
+    stages = sorted(
+        (s for s in state["stages"] if s["pipeline_id"] == pipeline["id"]), key=lambda s: s["order_nr"]
+    )
+    assert deal["pipeline_id"] == pipeline["id"] and deal["stage_id"] == stages[0]["id"]
+    assert stages[0]["name"] == "New chat"
+    [person] = persons_with_phone(addresses, newcomer)
+    assert deal["person_id"] == person["id"]
+
+
+def inbound(addresses: DemoAddresses, session: str, sender: str, text: str) -> None:
+    httpx.post(
+        f"{addresses.waha}/_sim/{session}/inbound", json={"from": sender, "text": text}, timeout=10
+    ).raise_for_status()
+
+
+def choose_user(page: Page, name: str) -> None:
+    """On the sandbox's consent page: who is signed in to Pipedrive."""
+    value = page.locator("#user_id option", has_text=name).get_attribute("value")
+    assert value is not None
+    page.locator("#user_id").select_option(value)
+
+
+def sign_in_as(page: Page, addresses: DemoAddresses, user: str, chat_path: str) -> None:
+    """Open a chat view link without a session: WaPipe sends the browser to Pipedrive's consent page,
+    where ``user`` allows, and back to the chat."""
+    page.goto(addresses.wapipe + chat_path)
+    expect(page).to_have_url(re.compile(re.escape(addresses.pipedrive + "/oauth/authorize?")))
+    choose_user(page, user)
+    page.click("#allow")
+    expect(page).to_have_url(addresses.wapipe + chat_path)
+
+
+def test_the_chat_view_signs_in_through_pipedrive_and_refuses_another_companys_user(
+    browser: Browser, page: Page, demo: tuple[Settings, DemoAddresses], artifacts: Path
 ) -> None:
     _, addresses = demo
-    install(page, addresses)
-    page.goto(addresses.wapipe + "/chats/424242")
-    expect(page).to_have_url(re.compile(re.escape(addresses.pipedrive + "/oauth/authorize?")))
-    page.click("#allow")
-    expect(page).to_have_url(addresses.wapipe + "/chats/424242")
-    expect(page.locator("[data-reason='forbidden']")).to_contain_text("not in your Pipedrive company")
+    session = install_and_link(page, addresses)  # Anna, of Acme Sales
+    inbound(addresses, session, CONTACT_DIGITS, "Guten Tag, hier ist das Foto vom Lager")
+    picture = base64.b64encode(sample_picture(320, 200, hue=140)).decode()
+    httpx.post(
+        f"{addresses.waha}/_sim/{session}/inbound",
+        json={
+            "from": CONTACT_DIGITS,
+            "kind": "image",
+            "data": picture,
+            "mimetype": "image/png",
+            "text": "Regal 4",
+        },
+        timeout=10,
+    ).raise_for_status()
+    httpx.post(
+        f"{addresses.waha}/_sim/{session}/phone-message",
+        json={"chatId": f"{CONTACT_DIGITS}@c.us", "text": "Danke! Wir liefern am Donnerstag."},
+        timeout=10,
+    ).raise_for_status()
+    # The panel links the full chat: that is the chat view's address.
+    frame = open_panel(page, addresses)
+    expect(frame.locator(".bubble", has_text="Wir liefern am Donnerstag")).to_have_count(1, timeout=15_000)
+    chat_path = frame.locator("#open-chat").get_attribute("href")
+    assert chat_path is not None and re.fullmatch(r"/chats/\d+", chat_path)
+
+    # Grace, admin of Globex (which installed WaPipe too), opens Acme's chat: refused, nothing shown.
+    grace = browser.new_context(viewport={"width": 1100, "height": 800})
+    try:
+        other = grace.new_page()
+        other.goto(addresses.wapipe + "/install")
+        choose_user(other, "Grace Admin")
+        other.click("#allow")
+        expect(other.locator("#install-setup")).to_have_attribute("data-setup", "complete", timeout=15_000)
+        answer = other.request.get(addresses.wapipe + chat_path, max_redirects=0)
+        assert answer.status == 303  # no chat session yet: sign in first
+        sign_in_as(other, addresses, "Grace Admin", chat_path)
+        expect(other.locator("[data-reason='forbidden']")).to_contain_text("not in your Pipedrive company")
+        assert other.request.get(addresses.wapipe + chat_path).status == 403
+        content = other.content()
+        for leaked in ("Foto vom Lager", "Regal 4", "Donnerstag", "Munich Contact", CONTACT_DIGITS, "/media"):
+            assert leaked not in content
+        expect(other.locator("img")).to_have_count(0)
+        other.screenshot(path=str(artifacts / "chat-view-refused.png"), full_page=True)
+    finally:
+        grace.close()
+
+    # Anna, of the chat's own company, reads it: text, her reply with its tick, the image previewed.
+    sign_in_as(page, addresses, "Anna Admin", chat_path)
+    expect(page.locator(".bubble.in", has_text="Foto vom Lager")).to_have_count(1)
+    expect(page.locator(".bubble.out", has_text="Wir liefern am Donnerstag")).to_have_count(1)
+    image = page.locator(".bubble img.media")
+    expect(image).to_have_count(1, timeout=15_000)
+    expect(image).to_have_js_property("naturalWidth", 320)  # loaded and decoded
     page.screenshot(path=str(artifacts / "chat-view.png"), full_page=True)

@@ -3,6 +3,7 @@ isolation, and escaping of everything users and contacts type."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from typing import Any
@@ -10,7 +11,9 @@ from typing import Any
 import jwt
 from sqlalchemy import update
 
-from server.storage.tables import Outbox, WhatsAppAccount
+from sandbox.pipedrive.seed import seed_file
+from server.storage.tables import AuditLog, Outbox, WhatsAppAccount
+from server.web.panel_context import ContactCache
 from tests.panel.world import ANNA_NUMBER, PanelWorld
 
 REF = "ref-0123456789abcdef"
@@ -277,8 +280,6 @@ async def test_user_text_names_and_file_names_are_escaped(world: PanelWorld) -> 
         filename=evil,
     )
     await world.settle()
-    from sandbox.pipedrive.seed import seed_file
-
     seed_file(world.pd, world.anna.company_id, evil, b"x", person_id=world.persons["local"])
     page = await world.client.get("/panel", params=page_params(world, token=world.token()))
     assert page.status_code == 200
@@ -289,3 +290,95 @@ async def test_user_text_names_and_file_names_are_escaped(world: PanelWorld) -> 
     form = send_form(world, text=evil, client_ref="ref-evil-00000001", region='"><script>')
     answer = await world.client.post("/panel/send", data=form, headers=world.headers())
     assert "<script>alert" not in answer.text
+
+
+async def audit_rows(world: PanelWorld) -> list[dict[str, Any]]:
+    return await world.rows(AuditLog)
+
+
+async def test_sends_relinks_and_pins_are_audited(world: PanelWorld) -> None:
+    await world.client.post("/panel/send", data=send_form(world), headers=world.headers())
+    await world.settle()
+    await world.client.post(
+        "/panel/relink", data={"chat_id": 1, "person_id": world.persons["local"]}, headers=world.headers()
+    )
+    await world.client.post(
+        "/panel/pin", data={"chat_id": 1, "deal_id": world.deal_id}, headers=world.headers()
+    )
+    await world.client.post("/panel/pin", data={"chat_id": 1, "unpin": "1"}, headers=world.headers())
+    refused = await world.client.post(
+        "/panel/relink", data={"chat_id": 1, "person_id": 999999}, headers=world.headers()
+    )
+    assert refused.status_code == 400
+    rows = [(r["action"], r["actor_user_id"], json.loads(r["details"])) for r in await audit_rows(world)]
+    assert [action for action, _, _ in rows] == ["message.send", "chat.relink", "chat.pin", "chat.pin"]
+    assert all(actor == world.anna.id for _, actor, _ in rows)
+    relink, pin, unpin = (details for _, _, details in rows[1:])
+    assert relink["chat"] == 1 and relink["after"] == world.persons["local"]
+    assert relink["before"] in (None, world.persons["maria"])  # whatever the chat was linked to before
+    assert pin == {"chat": 1, "before": None, "after": world.deal_id}
+    assert unpin == {"chat": 1, "before": world.deal_id, "after": None}
+
+
+async def test_a_file_too_large_for_whatsapp_is_refused_before_queueing(world: PanelWorld) -> None:
+    big = seed_file(
+        world.pd,
+        world.anna.company_id,
+        "catalogue.pdf",
+        b"%PDF" + b"0" * (65 * 1024 * 1024),
+        person_id=world.persons["maria"],
+    )["id"]
+    form = send_form(world, file_id=big, text="Der Katalog")
+    text = await expect_form_error(world, form, "attachment_too_large", 400)
+    assert "catalogue.pdf is 65 MB" in text and "up to 64 MB" in text
+    assert (
+        f'<option value="{big}" selected>catalogue.pdf (Person)' in text and "Der Katalog</textarea>" in text
+    )
+    assert await world.outbox() == []
+
+
+async def test_a_pipedrive_failure_while_sending_keeps_the_form_and_names_it(world: PanelWorld) -> None:
+    await world.client.get("/panel", params=page_params(world, token=world.token()))
+    world.app.state.panel_contacts = ContactCache()  # the Person must be read again, as after two minutes
+    limiter, company = world.pd.limiter, world.pd.companies[world.anna.company_id]
+    seats = len(world.pd.company_users(company.id))
+    limiter.exhaust_budget(company.id, limiter.daily_budget(company.id, company.plan, seats))
+    answer = await world.client.post("/panel/send", data=send_form(world), headers=world.headers())
+    assert answer.status_code == 429
+    # The notice goes beside the form (htmx retargets it), so the form in the page keeps what was typed.
+    assert (
+        answer.headers["hx-retarget"] == "#panel-form-notice" and answer.headers["hx-reswap"] == "innerHTML"
+    )
+    assert 'data-reason="budget_exhausted"' in answer.text and "nothing you typed was sent" in answer.text
+    assert 'id="panel-form"' not in answer.text
+    relink = await world.client.post(
+        "/panel/relink", data={"chat_id": 1, "person_id": world.persons["local"]}, headers=world.headers()
+    )
+    assert relink.status_code == 429 and 'data-reason="budget_exhausted"' in relink.text
+    assert f'value="{world.persons["local"]}" required' in relink.text  # the typed Person id is kept
+    assert await world.outbox() == [] and await audit_rows(world) == []
+
+
+async def test_a_failed_send_goes_back_into_the_form(world: PanelWorld) -> None:
+    form = send_form(world, text="Noch einmal, bitte", file_id=world.files["offer"])
+    assert (await world.client.post("/panel/send", data=form, headers=world.headers())).status_code == 200
+    await world.settle()
+    async with world.resources.engine.begin() as connection:
+        await connection.execute(
+            update(Outbox.__table__).values(  # type: ignore[attr-defined]
+                status="failed", error_reason="outside_24h_window", error_message="too late"
+            )
+        )
+    page = await world.client.get(
+        "/panel/messages", params={"person_id": world.persons["maria"]}, headers=world.headers()
+    )
+    retry = re.search(r'hx-get="(/panel/form\?[^"]+)"', page.text)
+    assert retry is not None and "Ask the contact to write first" in page.text
+    again = await world.client.get(retry.group(1).replace("&amp;", "&"), headers=world.headers())
+    assert again.status_code == 200
+    assert "Noch einmal, bitte</textarea>" in again.text
+    assert f'<option value="{world.files["offer"]}" selected>offer.pdf (Person)' in again.text
+    assert '<option value="+49 176 55501234" data-international="1" selected>' in again.text
+    assert 'data-reason="outside_24h_window"' in again.text and 'name="client_ref" value=""' in again.text
+    grace = await world.client.get(retry.group(1).replace("&amp;", "&"), headers=world.headers(world.grace))
+    assert grace.status_code == 404 and "Noch einmal" not in grace.text

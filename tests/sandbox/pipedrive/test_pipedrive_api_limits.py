@@ -151,3 +151,15 @@ async def test_control_endpoints_drive_faults_and_clock(client: httpx.AsyncClien
     assert dump["persons"][0]["name"] == "Maria Muster"
     assert (await client.post("/_sandbox/reset")).json() == {"ok": True}
     assert world.state.companies == {}
+
+
+async def test_the_budget_control_endpoint_exhausts_and_raises_the_daily_budget(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    exhausted = await client.post(f"/_sandbox/companies/{world.company_a}/budget", json={"exhaust": True})
+    assert exhausted.status_code == 200, exhausted.text
+    assert exhausted.json()["day"] == "2026-03-02" and exhausted.json()["tokens_used"] > 0
+    assert (await client.get("/api/v1/users/me")).status_code == 429
+    raised = await client.post(f"/_sandbox/companies/{world.company_a}/budget", json={"tokens": 10**9})
+    assert raised.status_code == 200
+    assert (await client.get("/api/v1/users/me")).status_code == 200

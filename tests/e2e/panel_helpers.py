@@ -1,0 +1,108 @@
+"""What the panel's browser tests share: install WaPipe and link a number through the real pages, open the
+panel inside the Pipedrive sandbox's Person or Deal page, seed the sandboxes, read back what they hold."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from playwright.sync_api import FrameLocator, Page, expect
+
+from server.demo import DemoAddresses
+
+PERSON = 1  # "Munich Contact 1", +49 89 6364 8018, in the demo's first company
+CONTACT_DIGITS = "498963648018"
+ANNA_NUMBER = "+49 170 1112223"
+
+
+def sandbox_state(addresses: DemoAddresses, index: int = 0) -> dict[str, Any]:
+    data: dict[str, Any] = httpx.get(addresses.pipedrive + "/_sandbox/state", timeout=30).json()
+    company: dict[str, Any] = data["companies"][index]
+    return company
+
+
+def company_id(addresses: DemoAddresses, index: int = 0) -> int:
+    return int(sandbox_state(addresses, index)["company"]["id"])
+
+
+def install_and_link(page: Page, addresses: DemoAddresses, number: str = ANNA_NUMBER) -> str:
+    """Install as the first admin (Anna), link a number on the numbers page with the simulated phone;
+    the WAHA session's name."""
+    page.goto(addresses.wapipe + "/install")
+    page.click("#allow")
+    expect(page.locator("#install-setup")).to_have_attribute("data-setup", "complete", timeout=15_000)
+    page.goto(addresses.pipedrive + "/host/settings")
+    frame = page.frame_locator("iframe")
+    frame.locator("#link-number").click()
+    expect(frame.locator("#pairing img.qr")).to_be_visible(timeout=15_000)
+    phone_url = frame.locator("#pairing .demo-hint a").get_attribute("href")
+    assert phone_url is not None
+    phone = page.context.new_page()
+    phone.goto(phone_url)
+    phone.fill("#link-phone", number)
+    phone.fill("#link-name", "Anna Admin")
+    phone.click("#scan")
+    expect(phone.locator("#status")).to_have_text("WORKING")
+    expect(frame.locator("#pairing.done")).to_be_visible(timeout=15_000)
+    phone.close()
+    return phone_url.rsplit("/", 1)[1]
+
+
+def open_panel(
+    page: Page, addresses: DemoAddresses, entity: int = PERSON, resource: str = "person"
+) -> FrameLocator:
+    page.goto(f"{addresses.pipedrive}/host/{resource}/{entity}")
+    page.wait_for_function("() => window.__pdHost && window.__pdHost.initialized === true")
+    frame = page.frame_locator("iframe")
+    expect(frame.locator("#panel")).to_be_visible()
+    return frame
+
+
+def outbox(addresses: DemoAddresses, session: str) -> list[dict[str, Any]]:
+    answer: list[dict[str, Any]] = httpx.get(f"{addresses.waha}/_sim/{session}/outbox", timeout=10).json()
+    return answer
+
+
+def add_person(addresses: DemoAddresses, name: str, phones: list[str], company: int | None = None) -> int:
+    cid = company if company is not None else company_id(addresses)
+    answer = httpx.post(
+        f"{addresses.pipedrive}/_sandbox/companies/{cid}/persons",
+        json={"name": name, "phones": phones},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return int(answer.json()["id"])
+
+
+def add_deal(addresses: DemoAddresses, title: str, person_id: int) -> int:
+    answer = httpx.post(
+        f"{addresses.pipedrive}/_sandbox/companies/{company_id(addresses)}/deals",
+        json={"title": title, "person_id": person_id},
+        timeout=10,
+    )
+    answer.raise_for_status()
+    return int(answer.json()["id"])
+
+
+def add_file(addresses: DemoAddresses, name: str, content: bytes, *, person_id: int) -> int:
+    answer = httpx.post(
+        f"{addresses.pipedrive}/_sandbox/companies/{company_id(addresses)}/files",
+        json={"name": name, "content_base64": base64.b64encode(content).decode(), "person_id": person_id},
+        timeout=60,
+    )
+    answer.raise_for_status()
+    return int(answer.json()["id"])
+
+
+def eventually(check: Callable[[], Any], what: str, timeout: float = 30) -> Any:
+    """Poll a sandbox (not the page: pages use ``expect``) until ``check`` returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.3)

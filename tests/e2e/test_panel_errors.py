@@ -1,0 +1,288 @@
+"""Every named refusal of the "Send WhatsApp message" panel, provoked through the real UI in Chromium (the
+Pipedrive sandbox's Person and Deal pages, the WAHA sandbox's switches, a Cloud API number answering as
+Meta does): each shows its reason with what to do, and what the user typed and chose is still there.
+Also: re-linking the chat and pinning a Deal from the panel, seen in the settings page's audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, FrameLocator, Page, expect
+
+from server.domain.models import Account
+from server.storage.accounts import SqlAccountStore
+from server.storage.companies import SqlCompanyStore
+from server.whatsapp.cloud import CloudTransport
+from tests.e2e.demo_world import DemoRuntime, running_demo_runtime
+from tests.e2e.panel_helpers import (
+    add_deal,
+    add_file,
+    add_person,
+    company_id,
+    eventually,
+    install_and_link,
+    open_panel,
+    sandbox_state,
+)
+from tests.whatsapp.cloud_standin import PHONE_NUMBER_ID, TOKEN, CloudStandIn
+
+CLOUD_NUMBER = "+49301234567"  # what the Cloud API stand-in reports for its business phone number
+
+
+@pytest.fixture(scope="module")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRuntime]:
+    with running_demo_runtime(tmp_path_factory.mktemp("panel-errors-e2e")) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def session(runtime: DemoRuntime, browser: Browser) -> str:
+    """Anna installed WaPipe and linked her number with the simulated phone (once for the module)."""
+    context = browser.new_context()
+    try:
+        return install_and_link(context.new_page(), runtime.addresses)
+    finally:
+        context.close()
+
+
+@pytest.fixture(scope="module")
+def cloud_account(runtime: DemoRuntime, session: str) -> Account:
+    """A WhatsApp Cloud API number in Anna's company. WaPipe's Cloud transport talks to a stand-in for
+    Meta's Graph API (``httpx.MockTransport``) that refuses free-form messages to anyone who has not
+    written in the last 24 hours with error 131047, as Meta does."""
+    standin = CloudStandIn(now=datetime.now(UTC))
+    pipedrive_company = company_id(runtime.addresses)
+    anna = next(u for u in sandbox_state(runtime.addresses)["users"] if u["is_admin"])
+
+    async def add() -> Account:  # on the demo's loop, which also serves the sandboxes: no blocking calls
+        resources = runtime.resources
+        resources.transports["cloud"] = CloudTransport(
+            httpx.AsyncClient(transport=httpx.MockTransport(standin.handle)),
+            access_token=TOKEN,
+            app_secret="cloud-app-secret",
+            verify_token="cloud-verify-token",
+        )
+        company = await SqlCompanyStore(resources.engine).get(pipedrive_company)
+        assert company is not None
+        accounts = SqlAccountStore(resources.engine)
+        account = await accounts.create(
+            company_id=company.id, owner_user_id=anna["id"], transport="cloud", session_name=PHONE_NUMBER_ID
+        )
+        await accounts.set_number(account.id, CLOUD_NUMBER, "Acme Sales")
+        await accounts.set_status(account.id, "connected")
+        found = await accounts.by_id(account.id)
+        assert found is not None
+        return found
+
+    return runtime.run(add())
+
+
+@pytest.fixture(scope="module")
+def maria_chat(runtime: DemoRuntime, session: str) -> tuple[int, int]:
+    """Maria (with a Deal) wrote to Anna's number from her phone: a chat the panel shows the link of."""
+    maria = add_person(runtime.addresses, "Maria Kunde", ["+49 176 55503333"])
+    deal = add_deal(runtime.addresses, "Maria's order", maria)
+    httpx.post(
+        f"{runtime.addresses.waha}/_sim/{session}/inbound",
+        json={"from": "4917655503333", "text": "Hallo, ich habe eine Frage"},
+        timeout=10,
+    ).raise_for_status()
+    return maria, deal
+
+
+def reason_in(frame: FrameLocator, reason: str, where: str = "#panel-form") -> None:
+    notice = frame.locator(f'{where} [data-reason="{reason}"]')
+    expect(notice).to_be_visible(timeout=15_000)
+
+
+def test_a_person_without_a_phone_is_named_and_send_is_off(
+    page: Page, runtime: DemoRuntime, session: str
+) -> None:
+    person = add_person(runtime.addresses, "Ohne Telefon", [])
+    frame = open_panel(page, runtime.addresses, person)
+    reason_in(frame, "no_phone_on_person")
+    expect(frame.locator('[data-reason="no_phone_on_person"]')).to_contain_text(
+        "Add a phone number to the Person in Pipedrive"
+    )
+    frame.locator("#text").fill("Hallo ohne Nummer")
+    expect(frame.locator("#send")).to_be_disabled()
+    expect(frame.locator("#text")).to_have_value("Hallo ohne Nummer")
+
+
+def test_a_number_invalid_for_the_chosen_country_keeps_the_country_and_the_text(
+    page: Page, runtime: DemoRuntime, session: str
+) -> None:
+    person = add_person(runtime.addresses, "Lokal Lisa", ["0176 5550 9999"])
+    frame = open_panel(page, runtime.addresses, person)
+    expect(frame.locator("#region-field")).to_be_visible()  # a number without its country code
+    expect(frame.locator("#region")).to_have_value("DE")  # suggested from the From number
+    frame.locator("#region").select_option("US")
+    frame.locator("#text").fill("Hello Lisa")
+    frame.locator("#send").click()
+    reason_in(frame, "number_invalid")
+    expect(frame.locator('[data-reason="number_invalid"]')).to_contain_text("Number invalid for the country")
+    expect(frame.locator('[data-reason="number_invalid"]')).to_contain_text("US")
+    expect(frame.locator("#region")).to_have_value("US")
+    expect(frame.locator("#region-field")).to_be_visible()
+    expect(frame.locator("#to")).to_have_value("0176 5550 9999")
+    expect(frame.locator("#text")).to_have_value("Hello Lisa")
+
+
+def test_a_number_not_on_whatsapp_is_named_before_anything_is_queued(
+    page: Page, runtime: DemoRuntime, session: str
+) -> None:
+    person = add_person(runtime.addresses, "Nicht Auf WhatsApp", ["+49 176 00000000", "+49 176 55501234"])
+    httpx.post(
+        runtime.addresses.waha + "/_sim/directory",
+        json={"phone": "4917600000000", "exists": False},
+        timeout=10,
+    ).raise_for_status()
+    frame = open_panel(page, runtime.addresses, person)
+    frame.locator("#to").select_option("+49 176 00000000")
+    frame.locator("#text").fill("Sind Sie auf WhatsApp?")
+    frame.locator("#send").click()
+    reason_in(frame, "number_not_on_whatsapp")
+    expect(frame.locator('[data-reason="number_not_on_whatsapp"]')).to_contain_text(
+        "+4917600000000 has no WhatsApp account"
+    )
+    expect(frame.locator("#to")).to_have_value("+49 176 00000000")
+    expect(frame.locator("#text")).to_have_value("Sind Sie auf WhatsApp?")
+    expect(frame.locator(".bubble.out")).to_have_count(0)
+
+
+def test_an_attachment_too_large_for_whatsapp_is_refused_with_the_choice_kept(
+    page: Page, runtime: DemoRuntime, session: str
+) -> None:
+    person = add_person(runtime.addresses, "Katalog Kunde", ["+49 176 55504444"])
+    catalogue = add_file(
+        runtime.addresses, "catalogue.pdf", b"%PDF-1.4 " + b"0" * (65 * 1024 * 1024), person_id=person
+    )
+    frame = open_panel(page, runtime.addresses, person)
+    frame.locator("#file").select_option(label="catalogue.pdf (Person)")
+    frame.locator("#text").fill("Hier ist unser Katalog")
+    frame.locator("#send").click()
+    reason_in(frame, "attachment_too_large")
+    notice = frame.locator('[data-reason="attachment_too_large"]')
+    expect(notice).to_contain_text("catalogue.pdf is 65 MB; WhatsApp takes attachments up to 64 MB")
+    expect(notice).to_contain_text("Choose a smaller file")
+    expect(frame.locator("#file")).to_have_value(str(catalogue))
+    expect(frame.locator("#text")).to_have_value("Hier ist unser Katalog")
+
+
+def test_outside_the_cloud_api_24_hour_window_is_named_on_the_message_and_it_goes_back_into_the_form(
+    page: Page, runtime: DemoRuntime, session: str, cloud_account: Account, artifacts: Path
+) -> None:
+    person = add_person(runtime.addresses, "Cloud Kunde", ["+49 176 55505555"])
+    frame = open_panel(page, runtime.addresses, person)
+    frame.locator("#from").select_option(str(cloud_account.id))
+    frame.locator("#text").fill("Unser Angebot gilt noch bis Freitag")
+    frame.locator("#send").click()
+    expect(frame.locator("#text")).to_have_value("")  # queued: the form is ready for the next message
+    bubble = frame.locator(".bubble.out", has_text="Unser Angebot gilt noch bis Freitag")
+    expect(bubble).to_have_attribute("data-status", "failed", timeout=20_000)
+    notice = bubble.locator('[data-reason="outside_24h_window"]')
+    expect(notice).to_contain_text("Outside the 24-hour window")
+    expect(notice).to_contain_text("Ask the contact to write first")
+    page.screenshot(path=str(artifacts / "panel-outside-24h-window.png"), full_page=True)
+    notice.get_by_role("button", name="Edit and send again").click()
+    reason_in(frame, "outside_24h_window")
+    expect(frame.locator("#text")).to_have_value("Unser Angebot gilt noch bis Freitag")
+    expect(frame.locator("#from")).to_have_value(str(cloud_account.id))
+    expect(frame.locator("#to")).to_have_value("+49 176 55505555")
+    expect(frame.locator("input[name=client_ref]")).not_to_have_value("")  # a new message, a new key
+
+
+def test_relink_and_pin_from_the_panel_are_audited(
+    page: Page, runtime: DemoRuntime, maria_chat: tuple[int, int]
+) -> None:
+    addresses = runtime.addresses
+    maria, deal = maria_chat
+    other = add_person(addresses, "Maria Zweitkontakt", ["+49 176 55503334"])
+    frame = open_panel(page, addresses, maria)
+    expect(frame.locator(".bubble.in", has_text="ich habe eine Frage")).to_have_count(1, timeout=15_000)
+    frame.locator("#text").fill("Guten Morgen Maria")
+    frame.locator("#send").click()
+    expect(frame.locator(".bubble.out", has_text="Guten Morgen Maria")).to_have_attribute(
+        "data-status", "sent", timeout=15_000
+    )
+
+    frame = open_panel(page, addresses, maria)  # the chat exists now: the panel shows how it is linked
+    frame.locator("#panel-link summary").click()
+    frame.locator("#relink-person").fill(str(other))
+    frame.locator("#relink").click()
+    expect(frame.locator("#panel-link .notice.ok")).to_have_text(f"The chat is now linked to Person #{other}")
+    expect(frame.locator("#panel-link summary")).to_contain_text(
+        f"Linked to Person #{other} · by a manual link"
+    )
+
+    frame = open_panel(page, addresses, deal, "deal")  # on the Deal, "Pin" suggests that Deal
+    frame.locator("#panel-link summary").click()
+    expect(frame.locator("#pin-deal")).to_have_value(str(deal))
+    frame.locator("#pin").click()
+    expect(frame.locator("#panel-link .notice.ok")).to_have_text(f"Deal #{deal} is pinned to this chat")
+
+    page.goto(addresses.pipedrive + "/host/settings")
+    settings = page.frame_locator("iframe")
+    expect(settings.locator("#audit-log tr[data-action='chat.relink']")).to_have_count(1)
+    expect(settings.locator("#audit-log tr[data-action='chat.pin']")).to_have_count(1)
+    expect(settings.locator("#audit-log tr[data-action='message.send']").first).to_be_visible()
+    expect(settings.locator("#audit-log tr[data-action='chat.relink']")).to_contain_text(str(other))
+
+
+def test_a_disconnected_from_number_is_named_and_nothing_is_lost(
+    page: Page, runtime: DemoRuntime, session: str
+) -> None:
+    person = add_person(runtime.addresses, "Offline Olga", ["+49 176 55506666"])
+    frame = open_panel(page, runtime.addresses, person)
+    from_number = frame.locator("#from").input_value()
+    frame.locator("#text").fill("Bitte nicht verlieren")
+    httpx.post(f"{runtime.addresses.waha}/_sim/{session}/fail", json={"reason": "phone off"}, timeout=10)
+    accounts = SqlAccountStore(runtime.resources.engine)
+
+    def disconnected() -> bool:
+        account = runtime.run(accounts.by_session("waha", session))
+        return account is not None and account.status != "connected"
+
+    eventually(disconnected, "WaPipe to see the number disconnected")
+    frame.locator("#send").click()
+    reason_in(frame, "from_disconnected")
+    notice = frame.locator('[data-reason="from_disconnected"]')
+    expect(notice).to_contain_text("+491701112223 is not connected")
+    expect(notice).to_contain_text("WhatsApp numbers page")
+    expect(frame.locator("#text")).to_have_value("Bitte nicht verlieren")
+    expect(frame.locator("#from")).to_have_value(from_number)
+
+
+def test_an_exhausted_pipedrive_budget_is_named_and_nothing_is_lost(
+    page: Page, runtime: DemoRuntime, maria_chat: tuple[int, int]
+) -> None:
+    """Last in the module: WaPipe then leaves Pipedrive alone until midnight (UTC), as it should."""
+    addresses = runtime.addresses
+    maria, _ = maria_chat
+    frame = open_panel(page, addresses, maria)
+    expect(frame.locator("#panel-link")).to_be_visible()
+    frame.locator("#text").fill("Noch eine Frage")
+    budget = f"{addresses.pipedrive}/_sandbox/companies/{company_id(addresses)}/budget"
+    httpx.post(budget, json={"exhaust": True}, timeout=10).raise_for_status()
+
+    # Re-linking asks Pipedrive whether the Person exists: refused by name, the typed id kept.
+    frame.locator("#panel-link summary").click()
+    frame.locator("#relink-person").fill(str(maria))
+    frame.locator("#relink").click()
+    reason_in(frame, "budget_exhausted", "#panel-link")
+    notice = frame.locator('#panel-link [data-reason="budget_exhausted"]')
+    expect(notice).to_contain_text("Pipedrive budget exhausted")
+    expect(notice).to_contain_text("nothing you typed was sent or lost")
+    expect(frame.locator("#relink-person")).to_have_value(str(maria))
+    expect(frame.locator("#text")).to_have_value("Noch eine Frage")
+
+    # A panel whose Person WaPipe has not just read names the same reason for the whole panel.
+    nina = add_person(addresses, "Neu Nina", ["+49 176 55508888"])
+    frame = open_panel(page, addresses, nina)
+    expect(frame.locator('#panel [data-reason="budget_exhausted"]')).to_contain_text(
+        "Pipedrive budget exhausted"
+    )

@@ -102,6 +102,11 @@ class InboxStore(Protocol):
         """Move the message's status forward (never back); the stored status, ``None`` if no such message."""
         ...
 
+    async def record_send_failure(self, account_id: int, message_key: str, reason: str, detail: str) -> bool:
+        """A message we sent was refused after the gateway took it (the Cloud API reports most refusals,
+        131047 among them, by webhook): its outbox entry becomes failed with the named reason."""
+        ...
+
     async def learn_identity(
         self, account_id: int, lid_chat_key: str, pn_chat_key: str, e164: str | None
     ) -> None:

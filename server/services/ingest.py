@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from server.domain.models import AccountRef
 from server.domain.ports import InboxStore
 from server.domain.whatsapp import (
+    Delivery,
     HistoryBatch,
     IdentityLearned,
     InboundMessage,
@@ -68,6 +69,10 @@ async def ingest_events(
                 outcome.early_statuses.append(event)
             else:
                 outcome.statuses += 1
+                if event.status is Delivery.FAILED and event.from_me:
+                    reason = event.reason or "send_failed"
+                    detail = event.error or "WhatsApp did not deliver this message"
+                    await store.record_send_failure(account.id, event.key, reason, detail)
         elif isinstance(event, SessionChanged):
             applied = await store.record_session(
                 account.id, event.status, event.detail or "", event.me, event.at

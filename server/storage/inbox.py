@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from server.domain.models import AccountRef
 from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus, advance
 from server.storage.dialect import upsert_insert
-from server.storage.tables import Chat, Message, WhatsAppAccount, utcnow
+from server.storage.tables import Chat, Message, Outbox, WhatsAppAccount, utcnow
 
 _accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
+_outbox = Outbox.__table__  # type: ignore[attr-defined]
 _chats = Chat.__table__  # type: ignore[attr-defined]
 _messages = Message.__table__  # type: ignore[attr-defined]
 
@@ -183,6 +184,21 @@ class SqlInboxStore:
                 if changed.rowcount == 1:
                     return wanted
         raise RuntimeError(f"the status of {message_key} kept changing under us")
+
+    async def record_send_failure(self, account_id: int, message_key: str, reason: str, detail: str) -> bool:
+        statement = (
+            update(_outbox)
+            .where(
+                (_outbox.c.account_id == account_id)
+                & (_outbox.c.message_key == message_key)
+                & (_outbox.c.status.in_(("sending", "sent")))
+            )
+            .values(
+                status="failed", error_reason=reason[:64], error_message=detail[:500], updated_at=utcnow()
+            )
+        )
+        async with self._engine.begin() as connection:
+            return bool((await connection.execute(statement)).rowcount)
 
     async def learn_identity(
         self, account_id: int, lid_chat_key: str, pn_chat_key: str, e164: str | None

@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus
+from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus, StatusChanged
+from server.services.ingest import ingest_events
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.inbox import SqlInboxStore
 from server.storage.migrate import upgrade
+from server.storage.outbox import SqlOutboxStore
 from server.storage.tables import Chat, Message, WhatsAppAccount
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -109,3 +111,42 @@ async def test_session_statuses_apply_in_the_order_they_happened(inbox: tuple[Sq
     [account_row] = await rows(store, WhatsAppAccount)
     assert account_row["status"] == "logged_out"
     assert account_row["e164"] == "+4915112345678"
+
+
+async def test_a_refusal_reported_by_webhook_fails_the_outbox_entry_by_name(
+    inbox: tuple[SqlInboxStore, int],
+) -> None:
+    store, account = inbox
+    outbox = SqlOutboxStore(store._engine)
+    [company_id] = [row["company_id"] for row in await rows(store, WhatsAppAccount)]
+    entry, _ = await outbox.create(
+        client_ref="ref-1",
+        company_id=int(company_id),  # type: ignore[call-overload]
+        account_id=account,
+        requested_by=1,
+        to_chat=CONTACT.chat_key,
+        text="Angebot",
+        fingerprint="f",
+    )
+    sent = message("wamid.OUT1", from_me=True, text="Angebot")
+    chat = await store.upsert_chat(account, CONTACT, T0)
+    await store.add_message(account, chat, sent)
+    await outbox.mark_sent(entry.id, "wamid.OUT1", sent.key)
+    refusal = StatusChanged(
+        "s1",
+        "wamid.OUT1",
+        Delivery.FAILED,
+        T0,
+        error_code="131047",
+        reason="outside_24h_window",
+        error="More than 24 hours have passed since the customer last replied",
+    )
+    outcome = await ingest_events([refusal], transport="waha", store=store)
+    assert outcome.statuses == 1
+    failed = await outbox.by_id(entry.id)
+    assert failed is not None and failed.status == "failed"
+    assert failed.error_reason == "outside_24h_window"
+    assert "24 hours" in failed.error_message
+    # a second delivery of the same refusal changes nothing more
+    await ingest_events([refusal], transport="waha", store=store)
+    assert (await outbox.by_id(entry.id)).error_reason == "outside_24h_window"  # type: ignore[union-attr]

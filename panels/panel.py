@@ -51,6 +51,7 @@ class MessageRow:
     media_kind: str = ""
     media_name: str = ""
     media_url: str = ""
+    media_removed: bool = False
     error: PanelError | None = None
     outbox_id: int | None = None  # a send not (yet) stored as a message
     retry_url: str = ""  # a failed send: puts it back into the form
@@ -128,6 +129,7 @@ def message_rows(
                     media_kind=message.media_kind,
                     media_name=message.media_filename,
                     media_url=media_url(message.id) if message.media_stored else "",
+                    media_removed=message.media_removed,
                 ),
             )
         )

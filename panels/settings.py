@@ -9,7 +9,12 @@ from datetime import datetime
 
 from panels.numbers import NumbersView
 from panels.templating import render
-from server.domain.settings_form import FieldError, SettingsInput
+from server.domain.settings_form import (
+    MAX_RETENTION_DAYS,
+    MIN_MESSAGE_RETENTION_DAYS,
+    FieldError,
+    SettingsInput,
+)
 
 FREQUENCY_LABELS = (
     ("realtime", "In real time"),
@@ -94,10 +99,28 @@ class SettingsFormView:
     saved: bool = False
     frequencies: tuple[tuple[str, str], ...] = FREQUENCY_LABELS
     actions: tuple[tuple[str, str], ...] = ACTION_LABELS
+    min_message_days: int = MIN_MESSAGE_RETENTION_DAYS
+    max_days: int = MAX_RETENTION_DAYS
 
     @property
     def show_pipeline(self) -> bool:
         return self.typed.new_chat_action == "deal"
+
+
+@dataclass(frozen=True, slots=True)
+class EraseView:
+    """The erase form's state: ``form`` (type a number), ``confirm`` (what would go), ``done``."""
+
+    stage: str = "form"
+    typed: str = ""
+    e164: str = ""
+    error: FieldError | None = None
+    erased: dict[str, int] = field(default_factory=dict)  # chats, messages, attachments, outgoing…
+    remaining_in_pipedrive: tuple[str, ...] = ()
+
+    @property
+    def nothing_found(self) -> bool:
+        return not any(self.erased.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +133,7 @@ class SettingsPageView:
     audit: tuple[AuditRow, ...]
     install_url: str
     is_admin: bool
+    erase: EraseView = field(default_factory=EraseView)
 
 
 def audit_row(actor: int, action: str, subject: str, details: dict[str, object], at: datetime) -> AuditRow:
@@ -139,6 +163,10 @@ def render_audit(rows: Sequence[AuditRow]) -> str:
 
 def render_chats(chats: Sequence[ChatOption], can_edit: bool, error: FieldError | None = None) -> str:
     return render("partials/_settings_chats.html", chats=chats, can_edit=can_edit, error=error)
+
+
+def render_erase(view: EraseView) -> str:
+    return render("partials/_settings_erase.html", erase=view)
 
 
 def render_preview(lines: Sequence[PreviewLine], typed: str) -> str:

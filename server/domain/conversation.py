@@ -41,3 +41,4 @@ class ContactMessage:
     media_mime: str = ""
     media_filename: str = ""
     media_stored: bool = False
+    media_removed: bool = False  # its file was deleted by the company's attachment retention

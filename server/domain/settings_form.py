@@ -12,6 +12,10 @@ from server.domain.sync import ImportFrequency, NewChatAction
 FREQUENCIES = tuple(item.value for item in ImportFrequency)
 ACTIONS = tuple(item.value for item in NewChatAction)
 MAX_EXCLUDED = 500
+MAX_RETENTION_DAYS = 3650  # ten years; longer is "forever", which is an empty field
+# A number whose stored messages are all gone re-imports its last week of history on reconnect; keeping
+# messages at least that long means retention never deletes what a catch-up would bring back.
+MIN_MESSAGE_RETENTION_DAYS = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +28,8 @@ class CompanySettingsValues:
     pipeline_id: int | None = None
     import_groups: bool = False
     excluded_numbers: tuple[str, ...] = ()
+    message_retention_days: int = 0  # 0: keep forever
+    media_retention_days: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -33,6 +39,8 @@ class CompanySettingsValues:
             "pipeline_id": self.pipeline_id,
             "import_groups": self.import_groups,
             "excluded_numbers": list(self.excluded_numbers),
+            "message_retention_days": self.message_retention_days,
+            "media_retention_days": self.media_retention_days,
         }
 
 
@@ -52,6 +60,8 @@ class SettingsInput:
     pipeline_id: str = ""
     import_groups: bool = False
     excluded_numbers: str = ""
+    message_retention_days: str = ""
+    media_retention_days: str = ""
 
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> SettingsInput:
@@ -62,6 +72,8 @@ class SettingsInput:
             pipeline_id=form.get("pipeline_id", "").strip(),
             import_groups=form.get("import_groups", "") in {"on", "1", "true"},
             excluded_numbers=form.get("excluded_numbers", "")[:20000],
+            message_retention_days=form.get("message_retention_days", "").strip()[:20],
+            media_retention_days=form.get("media_retention_days", "").strip()[:20],
         )
 
     @classmethod
@@ -73,6 +85,8 @@ class SettingsInput:
             pipeline_id="" if values.pipeline_id is None else str(values.pipeline_id),
             import_groups=values.import_groups,
             excluded_numbers="\n".join(values.excluded_numbers),
+            message_retention_days=_days_typed(values.message_retention_days),
+            media_retention_days=_days_typed(values.media_retention_days),
         )
 
 
@@ -93,6 +107,46 @@ def excluded_number(line: str) -> str | FieldError:
     if e164 is None:
         return FieldError("excluded_number_invalid", f"{line} is not a valid phone number")
     return e164
+
+
+def contact_number(typed: str) -> str | FieldError:
+    """The number of a contact to erase, in E.164; anything else is refused by name."""
+    line = typed.strip()
+    if not line:
+        return FieldError("phone_required", "Type the contact's WhatsApp number, e.g. +4915112345678")
+    if not is_international(line):
+        return FieldError(
+            "phone_needs_country_code",
+            f"{line[:40]} has no country code: write it as +<country code><number>, e.g. +4915112345678",
+        )
+    e164 = to_e164(line)
+    if e164 is None:
+        return FieldError("phone_invalid", f"{line[:40]} is not a valid phone number")
+    return e164
+
+
+def _days_typed(days: int) -> str:
+    return str(days) if days else ""
+
+
+def retention_days(typed: str, what: str, minimum: int = 1) -> int | FieldError:
+    """Days to keep ``what`` ("messages", "attachment files"); empty or 0 keeps it forever (0)."""
+    if not typed:
+        return 0
+    if not (typed.isascii() and typed.isdigit()):
+        return FieldError(
+            "retention_not_a_number",
+            f"Write how many days to keep {what} as a whole number, or leave it empty to keep them forever",
+        )
+    days = int(typed)
+    if days == 0:
+        return 0
+    if not minimum <= days <= MAX_RETENTION_DAYS:
+        return FieldError(
+            "retention_out_of_range",
+            f"Keep {what} for {minimum} to {MAX_RETENTION_DAYS} days, or leave it empty to keep them forever",
+        )
+    return days
 
 
 def check_settings(typed: SettingsInput, pipeline_ids: Collection[int] | None) -> Checked:
@@ -142,8 +196,21 @@ def check_settings(typed: SettingsInput, pipeline_ids: Collection[int] | None) -
         errors["excluded_numbers"] = FieldError(
             "too_many_excluded", f"At most {MAX_EXCLUDED} numbers can be excluded"
         )
+    message_days = retention_days(typed.message_retention_days, "messages", MIN_MESSAGE_RETENTION_DAYS)
+    if isinstance(message_days, FieldError):
+        errors["message_retention_days"] = message_days
+    media_days = retention_days(typed.media_retention_days, "attachment files")
+    if isinstance(media_days, FieldError):
+        errors["media_retention_days"] = media_days
+    elif isinstance(message_days, int) and message_days and media_days > message_days:
+        errors["media_retention_days"] = FieldError(
+            "media_outlives_messages",
+            f"Attachment files go with their messages after {message_days} days: keep them for "
+            f"{message_days} days or fewer",
+        )
     if errors:
         return Checked(None, errors)
+    assert isinstance(message_days, int) and isinstance(media_days, int)
     values = CompanySettingsValues(
         import_frequency=typed.import_frequency,
         auto_add_persons=typed.auto_add_persons,
@@ -151,6 +218,8 @@ def check_settings(typed: SettingsInput, pipeline_ids: Collection[int] | None) -
         pipeline_id=pipeline_id,
         import_groups=typed.import_groups,
         excluded_numbers=tuple(numbers),
+        message_retention_days=message_days,
+        media_retention_days=media_days,
     )
     return Checked(values)
 

@@ -70,6 +70,7 @@ class MediaState(StrEnum):
     STORED = "stored"
     UNAVAILABLE = "unavailable"  # expired before it could be downloaded
     TOO_LARGE = "too_large"  # over the download cap: never stored
+    REMOVED = "removed"  # deleted by the company's attachment retention (server.storage.retention)
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,7 @@ class TranscriptAttachment:
     duration_seconds: int | None = None
     too_large: bool = False
     unavailable: bool = False
+    removed: bool = False  # its file was deleted by the company's retention setting
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +247,8 @@ def _attachment(attachment: TranscriptAttachment) -> str:
         return f"{described} <i>(attachment too large for Pipedrive{size}: kept in WaPipe)</i>"
     if attachment.unavailable:
         return f"{described} <i>(not available: it expired before it could be downloaded)</i>"
+    if attachment.removed:
+        return f"{described} <i>(removed by retention)</i>"
     return described
 
 

@@ -14,6 +14,7 @@ from arq.worker import Function, func
 
 from server.jobs.inbound import catch_up_account, process_inbound_event, sweep_inbound
 from server.jobs.purge import purge_uninstalled_companies
+from server.jobs.retention import apply_retention
 from server.jobs.send import MAX_SEND_TRIES, send_outbox
 from server.jobs.sessions import watch_sessions
 from server.jobs.setup import SETUP_JOB, setup_company
@@ -50,4 +51,5 @@ CRON_JOBS: list[CronJob] = [
         second={0},
         keep_result=0,
     ),
+    cron(apply_retention, name="apply_retention", hour={2}, minute={47}, second={0}, keep_result=0),
 ]

@@ -1,26 +1,47 @@
-"""Deleting everything WaPipe holds about one company, in one transaction.
+"""Deleting everything WaPipe holds about one company, in one transaction, and then its attachment files.
 
 The rows to delete are found through the schema's foreign keys: the company row, every row whose foreign
 key points at it, every row pointing at those, and so on (installations, settings, WhatsApp accounts, their
-chats, messages, and whatever later tables hang off them). Webhook deliveries are tied to a session by
-name, not by a foreign key, so they are matched on the company's sessions explicitly. Children go before
-parents; if a table outside this schema still points at the company, the database refuses and nothing
-is deleted.
+chats, messages, and whatever later tables hang off them). Some rows refer to their owner without a
+foreign key (the sync engine keeps day activities when the inbox merges a chat away, and attachments are
+per message and per file hash); ``LOOSE_REFERENCES`` names them. Webhook deliveries are tied to a session
+by name, so they are matched on the company's sessions explicitly. A stored file is shared by every
+message with the same content, in any company: it goes when no message uses it any more. Children go
+before parents; if a table outside this schema still points at the company, the database refuses and
+nothing is deleted.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, delete, or_, select, tuple_
+from sqlalchemy import Column, ColumnElement, Table, delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
-from server.storage.tables import Company, InboundEvent, WhatsAppAccount
+from server.storage.tables import (
+    Chat,
+    Company,
+    InboundEvent,
+    MediaBlob,
+    Message,
+    MessageMediaRow,
+    SyncDayActivity,
+    WhatsAppAccount,
+)
 
 _company = Company.__table__  # type: ignore[attr-defined]
 _accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
 _events = InboundEvent.__table__  # type: ignore[attr-defined]
+_blobs = MediaBlob.__table__  # type: ignore[attr-defined]
+_message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
+
+# (column, the column it refers to) for references the schema does not declare as foreign keys.
+LOOSE_REFERENCES: list[tuple[Column[Any], Column[Any]]] = [
+    (SyncDayActivity.__table__.c.chat_id, Chat.__table__.c.id),  # type: ignore[attr-defined]
+    (MessageMediaRow.__table__.c.message_id, Message.__table__.c.id),  # type: ignore[attr-defined]
+]
 
 
 def _owned_rows(company_id: int) -> list[tuple[Table, ColumnElement[bool]]]:
@@ -38,21 +59,38 @@ def _owned_rows(company_id: int) -> list[tuple[Table, ColumnElement[bool]]]:
         if links:
             conditions[table] = or_(*links)
             ordered.append((table, conditions[table]))
+    for column, target in LOOSE_REFERENCES:  # after their targets: deleted before them
+        table = column.table
+        assert isinstance(table, Table) and table not in conditions
+        ordered.append((table, column.in_(select(target).where(conditions[target.table]))))
     return ordered
 
 
 async def purge_company(engine: AsyncEngine, company_id: int) -> dict[str, int]:
-    """Delete the company and everything it owns; the number of rows deleted per table."""
+    """Delete the company, everything it owns and the files only it used; rows deleted per table."""
     counts: dict[str, int] = {}
     sessions = select(_accounts.c.transport, _accounts.c.session_name).where(
         _accounts.c.company_id == company_id
     )
+    owned = _owned_rows(company_id)
+    theirs = next(condition for table, condition in owned if table is _message_media)
+    others_use = select(_message_media.c.sha256).where(~theirs & _message_media.c.sha256.is_not(None))
+    unused_blobs = _blobs.c.sha256.in_(
+        select(_message_media.c.sha256).where(theirs)
+    ) & _blobs.c.sha256.not_in(others_use)
     async with engine.begin() as connection:
-        result: Any = await connection.execute(
+        paths = [
+            Path(p) for p in (await connection.execute(select(_blobs.c.path).where(unused_blobs))).scalars()
+        ]
+        result: Any = await connection.execute(delete(_blobs).where(unused_blobs))
+        counts[_blobs.name] = int(result.rowcount or 0)
+        result = await connection.execute(
             delete(_events).where(tuple_(_events.c.transport, _events.c.session_name).in_(sessions))
         )
         counts[_events.name] = int(result.rowcount or 0)
-        for table, condition in reversed(_owned_rows(company_id)):
+        for table, condition in reversed(owned):
             result = await connection.execute(delete(table).where(condition))
             counts[table.name] = counts.get(table.name, 0) + int(result.rowcount or 0)
+    for path in paths:  # after the commit: a rolled-back purge must not lose files still referenced
+        path.unlink(missing_ok=True)
     return counts

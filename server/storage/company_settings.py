@@ -32,6 +32,8 @@ class SqlCompanySettingsStore:
             pipeline_id=row["pipeline_id"],
             import_groups=bool(row["import_groups"]),
             excluded_numbers=tuple(line.strip() for line in row["excluded_numbers"].splitlines() if line),
+            message_retention_days=row["message_retention_days"],
+            media_retention_days=row["media_retention_days"],
         )
 
     async def save(self, company_id: int, values: CompanySettingsValues) -> None:
@@ -42,6 +44,8 @@ class SqlCompanySettingsStore:
             "pipeline_id": values.pipeline_id,
             "import_groups": values.import_groups,
             "excluded_numbers": "\n".join(values.excluded_numbers),
+            "message_retention_days": values.message_retention_days,
+            "media_retention_days": values.media_retention_days,
             "updated_at": utcnow(),
         }
         statement = (

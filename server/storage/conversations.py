@@ -10,6 +10,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.conversation import ContactChat, ContactMessage
+from server.domain.sync import MediaState
 from server.storage.tables import Chat, MediaBlob, Message, MessageMediaRow, SyncChatLink, WhatsAppAccount
 
 _accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
@@ -52,6 +53,7 @@ def _message(row: Any) -> ContactMessage:
         media_mime=row["blob_mime"] or row["media_mime"] or "",
         media_filename=row["media_filename"] or "",
         media_stored=row["blob_path"] is not None,
+        media_removed=row.get("media_state") == MediaState.REMOVED.value,
     )
 
 
@@ -125,6 +127,7 @@ class SqlConversationStore:
                 _messages.c.media_filename,
                 _blobs.c.path.label("blob_path"),
                 _blobs.c.mime.label("blob_mime"),
+                _message_media.c.state.label("media_state"),
             )
             .select_from(
                 _messages.join(_accounts, _accounts.c.id == _messages.c.account_id)

@@ -56,55 +56,73 @@ class ErasureReport:
         }
 
 
-async def erase_contact(engine: AsyncEngine, company_id: int, e164: str) -> ErasureReport:
-    """Delete everything WaPipe holds about ``e164`` in the company; idempotent."""
-    report = ErasureReport(e164)
-    sender_key = phone_chat_key(e164)
-    files: list[Path] = []
-    async with engine.begin() as connection:
-        account_ids = [
-            int(i)
-            for i in (
-                await connection.execute(select(_accounts.c.id).where(_accounts.c.company_id == company_id))
-            ).scalars()
-        ]
-        if not account_ids:
+async def erase_contact(
+    engine: AsyncEngine, company_id: int, e164: str, *, dry_run: bool = False
+) -> ErasureReport:
+    """Delete everything WaPipe holds about ``e164`` in the company; idempotent.
+
+    ``dry_run``: the same report, and everything rolled back (the settings page's confirmation step).
+    """
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            report, files = await _erase(connection, company_id, e164)
+        except BaseException:
+            await transaction.rollback()
+            raise
+        if dry_run:
+            await transaction.rollback()
             return report
-        chat_ids = [
-            int(i)
-            for i in (
-                await connection.execute(
-                    select(_chats.c.id).where(_chats.c.account_id.in_(account_ids), _chats.c.e164 == e164)
-                )
-            ).scalars()
-        ]
-        await _list_pipedrive_records(connection, chat_ids, report)
-        message_ids = [
-            int(i)
-            for i in (
-                await connection.execute(
-                    select(_messages.c.id).where(
-                        _messages.c.account_id.in_(account_ids),
-                        _messages.c.chat_id.in_(chat_ids) | (_messages.c.sender_key == sender_key),
-                    )
-                )
-            ).scalars()
-        ]
-        files = await _erase_media(connection, company_id, message_ids, report)
-        report.messages = (
-            await connection.execute(delete(_messages).where(_messages.c.id.in_(message_ids)))
-        ).rowcount
-        await connection.execute(delete(_days).where(_days.c.chat_id.in_(chat_ids)))
-        await connection.execute(delete(_links).where(_links.c.chat_id.in_(chat_ids)))
-        report.chats = (await connection.execute(delete(_chats).where(_chats.c.id.in_(chat_ids)))).rowcount
-        report.outgoing = (
-            await connection.execute(
-                delete(_outbox).where(_outbox.c.company_id == company_id, _outbox.c.to_chat == e164)
-            )
-        ).rowcount
+        await transaction.commit()
     for path in files:  # after the commit: a failed transaction must not lose files still referenced
         path.unlink(missing_ok=True)
     return report
+
+
+async def _erase(connection: AsyncConnection, company_id: int, e164: str) -> tuple[ErasureReport, list[Path]]:
+    report = ErasureReport(e164)
+    sender_key = phone_chat_key(e164)
+    account_ids = [
+        int(i)
+        for i in (
+            await connection.execute(select(_accounts.c.id).where(_accounts.c.company_id == company_id))
+        ).scalars()
+    ]
+    if not account_ids:
+        return report, []
+    chat_ids = [
+        int(i)
+        for i in (
+            await connection.execute(
+                select(_chats.c.id).where(_chats.c.account_id.in_(account_ids), _chats.c.e164 == e164)
+            )
+        ).scalars()
+    ]
+    await _list_pipedrive_records(connection, chat_ids, report)
+    message_ids = [
+        int(i)
+        for i in (
+            await connection.execute(
+                select(_messages.c.id).where(
+                    _messages.c.account_id.in_(account_ids),
+                    _messages.c.chat_id.in_(chat_ids) | (_messages.c.sender_key == sender_key),
+                )
+            )
+        ).scalars()
+    ]
+    files = await _erase_media(connection, company_id, message_ids, report)
+    report.messages = (
+        await connection.execute(delete(_messages).where(_messages.c.id.in_(message_ids)))
+    ).rowcount
+    await connection.execute(delete(_days).where(_days.c.chat_id.in_(chat_ids)))
+    await connection.execute(delete(_links).where(_links.c.chat_id.in_(chat_ids)))
+    report.chats = (await connection.execute(delete(_chats).where(_chats.c.id.in_(chat_ids)))).rowcount
+    report.outgoing = (
+        await connection.execute(
+            delete(_outbox).where(_outbox.c.company_id == company_id, _outbox.c.to_chat == e164)
+        )
+    ).rowcount
+    return report, files
 
 
 async def _list_pipedrive_records(

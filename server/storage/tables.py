@@ -173,6 +173,8 @@ class CompanySettings(SQLModel, table=True):
     pipeline_id: int | None = Field(default=None)
     import_groups: bool = Field(default=False)
     excluded_numbers: str = Field(default="", sa_type=Text)  # E.164 numbers, one per line
+    message_retention_days: int = Field(default=0)  # 0: keep messages forever (migration 0009)
+    media_retention_days: int = Field(default=0)  # 0: keep attachment files forever
     activity_type_key: str = Field(default="", max_length=100)  # the "WhatsApp chat" type's key_string
     person_link_field_key: str = Field(default="", max_length=64)  # "WhatsApp chat link" on Person
     deal_link_field_key: str = Field(default="", max_length=64)  # "WhatsApp chat link" on Deal

@@ -17,6 +17,7 @@ from server.storage.sync_index import SqlPhoneIndexStore
 from server.web.frame_auth import FrameIdentity
 from server.web.numbers import framed
 from server.web.resources import Resources
+from server.web.settings_erase import erase, erase_form
 from server.web.settings_page import (
     audit_fragment,
     exclude_chat_action,
@@ -79,4 +80,6 @@ def routes() -> list[BaseRoute]:
         Route("/settings/audit", audit_fragment, methods=["GET"], name="settings_audit"),
         Route("/settings/exclusions", exclude_chat_action, methods=["POST"], name="settings_exclude"),
         Route("/settings/preview", preview, methods=["POST"], name="settings_preview"),
+        Route("/settings/erase", erase_form, methods=["GET"], name="settings_erase_form"),
+        Route("/settings/erase", erase, methods=["POST"], name="settings_erase"),
     ]

@@ -255,3 +255,23 @@ def test_split_property(messages: list[tuple[str, int]], max_bytes: int) -> None
         assert tags(part.html) <= ALLOWED_TAGS
         assert part.html.count("<p>") == len(part.line_keys) + (1 if number > 1 else 0)
     assert render_transcript(list(reversed(lines)), CHAT, max_bytes=max_bytes) == parts
+
+
+def test_an_attachment_removed_by_retention_is_said_so_without_a_link() -> None:
+    from server.domain.transcript import (
+        TranscriptAttachment,
+        TranscriptChat,
+        TranscriptLine,
+        render_transcript,
+    )
+    from server.domain.whatsapp import MediaKind
+
+    line = TranscriptLine(
+        key="k1",
+        sent_at=datetime(2026, 11, 2, 9, 0, tzinfo=UTC),
+        from_me=False,
+        text=None,
+        attachment=TranscriptAttachment(kind=MediaKind.IMAGE, file_name="offer.jpg", url=None, removed=True),
+    )
+    [part] = render_transcript([line], TranscriptChat(zone=ZoneInfo("Europe/Berlin"), contact_name="Maria"))
+    assert "removed by retention" in part.html and "href" not in part.html

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
@@ -23,12 +25,23 @@ from server.storage.engine import make_async_engine
 from server.storage.installations import SqlInstallationStore
 from server.storage.migrate import upgrade
 from server.storage.tables import (
+    AuditLog,
     Chat,
     Company,
     CompanySettings,
     InboundEvent,
     Installation,
+    MediaBlob,
+    MediaUpload,
     Message,
+    MessageMediaRow,
+    Outbox,
+    PhoneIndexEntry,
+    SyncChatLink,
+    SyncCompanyState,
+    SyncDayActivity,
+    SyncIntent,
+    SyncProblemRow,
     WhatsAppAccount,
 )
 
@@ -153,3 +166,135 @@ async def test_reinstalling_within_the_period_keeps_the_data(engine: AsyncEngine
 def test_the_purge_runs_daily() -> None:
     [purge] = [c for c in CRON_JOBS if c.name == "purge_uninstalled_companies"]
     assert (purge.hour, purge.minute, purge.second) == ({3}, {17}, {0})
+
+
+# --- every table -------------------------------------------------------------------------------------
+
+NOT_COMPANY_DATA = {"worker_heartbeat"}  # job-runner liveness: no company's data
+
+
+def blob(media_dir: Path, name: str) -> tuple[str, Path]:
+    sha = hashlib.sha256(name.encode()).hexdigest()
+    path = media_dir / sha[:2] / sha
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(name.encode())
+    return sha, path
+
+
+async def fill_every_table(
+    engine: AsyncEngine, company_id: int, media_dir: Path, shared_sha: str
+) -> set[str]:
+    """A row in each table that holds company data (two attachments: one its own, one shared with the
+    other company); the names of the tables filled."""
+    own_sha, own_path = blob(media_dir, f"own-{company_id}")
+    filled: set[str] = set()
+
+    async def add(model: Any, **values: Any) -> Any:
+        sa_table = model.__table__
+        filled.add(sa_table.name)
+        async with engine.begin() as connection:
+            result = await connection.execute(insert(sa_table).values(**values))
+        key = result.inserted_primary_key
+        return key[0] if key else None
+
+    session = f"wp-every-{company_id}"
+    await add(CompanySettings, company_id=company_id)
+    await add(Installation, company_id=company_id, pipedrive_user_id=7, status="uninstalled")
+    account = await add(
+        WhatsAppAccount, company_id=company_id, owner_user_id=7, transport="waha", session_name=session
+    )
+    await add(
+        InboundEvent, transport="waha", event_key=f"every-{company_id}", session_name=session, body=b"{}"
+    )
+    chat = await add(Chat, account_id=account, chat_key=f"every-{company_id}@c.us", e164="+4917655501234")
+    messages = [
+        await add(
+            Message,
+            account_id=account,
+            chat_id=chat,
+            message_key=f"every-{company_id}-{n}",
+            wa_message_id=f"every-{n}",
+            media_kind="image",
+            sent_at=NOW,
+        )
+        for n in (1, 2)
+    ]
+    await add(
+        SyncChatLink, chat_id=chat, account_id=account, company_id=company_id, chat_key="k", person_id=5
+    )
+    await add(SyncDayActivity, chat_id=chat, day=NOW.date(), part=1, activity_id=9)
+    await add(SyncIntent, company_id=company_id, intent_key=f"every-{company_id}")
+    await add(SyncProblemRow, company_id=company_id, chat_id=chat, reason="permission_denied")
+    await add(SyncCompanyState, company_id=company_id)
+    await add(PhoneIndexEntry, company_id=company_id, person_id=5, phones='["+4917655501234"]')
+    await add(MediaBlob, sha256=own_sha, path=str(own_path), mime="image/png", size=10)
+    async with engine.connect() as connection:
+        shared_exists = (
+            await connection.execute(
+                select(MediaBlob.__table__).where(MediaBlob.__table__.c.sha256 == shared_sha)
+            )  # type: ignore[attr-defined]
+        ).first()
+    if shared_exists is None:
+        await add(
+            MediaBlob, sha256=shared_sha, path=str(media_dir / shared_sha[:2] / shared_sha), mime="image/png"
+        )
+    await add(MessageMediaRow, message_id=messages[0], state="stored", sha256=own_sha)
+    await add(MessageMediaRow, message_id=messages[1], state="stored", sha256=shared_sha)
+    await add(MediaUpload, company_id=company_id, sha256=own_sha, target="person", target_id=5, file_id=3)
+    await add(
+        Outbox, client_ref=f"every-{company_id}", company_id=company_id, account_id=account, to_chat="+49"
+    )
+    await add(AuditLog, company_id=company_id, action="settings.update")
+    return filled
+
+
+async def primary_keys(engine: AsyncEngine) -> dict[str, set[tuple[Any, ...]]]:
+    keys: dict[str, set[tuple[Any, ...]]] = {}
+    async with engine.connect() as connection:
+        for table in SQLModel.metadata.sorted_tables:
+            rows = await connection.execute(select(*table.primary_key.columns))
+            keys[table.name] = {tuple(row) for row in rows}
+    return keys
+
+
+async def test_the_purge_leaves_nothing_of_the_company_in_any_table_or_on_disk(
+    engine: AsyncEngine, tmp_path: Path
+) -> None:
+    media_dir = tmp_path / "media"
+    shared_sha, shared_path = blob(media_dir, "shared")
+    companies = SqlCompanyStore(engine)
+    empty = await primary_keys(engine)
+    leaving = (await companies.upsert(100, name="leaving", api_domain="", timezone="UTC")).id
+    filled = await fill_every_table(engine, leaving, media_dir, shared_sha)
+    with_leaving = await primary_keys(engine)
+    staying = (await companies.upsert(200, name="staying", api_domain="", timezone="UTC")).id
+    await fill_every_table(engine, staying, media_dir, shared_sha)
+    before = await primary_keys(engine)
+
+    company_tables = {t.name for t in SQLModel.metadata.sorted_tables} - NOT_COMPANY_DATA
+    assert company_tables - filled - {"company"} == set(), (
+        "a table holds company data but this test does not fill it: add a row to fill_every_table and make "
+        "server/storage/company_purge.py delete it"
+    )
+    leaving_rows = {name: with_leaving[name] - empty[name] for name in company_tables}
+    leaving_rows["media"].discard((shared_sha,))  # the other company's message uses it too: it stays
+    assert all(leaving_rows.values()), leaving_rows  # each table has a row of the leaving company
+
+    async with engine.begin() as connection:  # the company left 31 days ago
+        await connection.execute(
+            update(Installation.__table__)  # type: ignore[attr-defined]
+            .where(Installation.__table__.c.company_id == leaving)  # type: ignore[attr-defined]
+            .values(uninstalled_at=NOW - timedelta(days=31))
+        )
+    store = SqlInstallationStore(engine, SecretBox([Fernet.generate_key().decode()]))
+    ctx = {"engine": engine, "installations": store, "data_retention_days": 30}
+    assert await purge_uninstalled_companies(ctx, now=NOW) == [leaving]
+
+    after = await primary_keys(engine)
+    for name in company_tables:
+        assert not leaving_rows[name] & after[name], f"{name} still holds the purged company's rows"
+        assert after[name] == before[name] - leaving_rows[name], f"{name}: the other company lost rows"
+    own_leaving = media_dir / hashlib.sha256(f"own-{leaving}".encode()).hexdigest()[:2]
+    assert not any(own_leaving.rglob("*")), "the purged company's own attachment is still on disk"
+    assert shared_path.exists() and (shared_sha,) in after["media"]  # the other company still uses it
+    assert (media_dir / hashlib.sha256(f"own-{staying}".encode()).hexdigest()[:2]).is_dir()

@@ -1,0 +1,43 @@
+"""``apply_retention`` (daily cron): delete each company's messages and attachment files older than the
+days its admin chose on the settings page (``server.storage.retention`` says what is kept and why).
+
+A company whose timezone is unknown is skipped (its days cannot be told apart); the others still run.
+Running it twice deletes nothing more.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from server.domain.days import company_zone
+from server.domain.errors import InvalidInput
+from server.storage.retention import RetentionOutcome, SqlRetention
+
+log = logging.getLogger(__name__)
+
+
+async def apply_retention(ctx: dict[str, Any], now: datetime | None = None) -> list[RetentionOutcome]:
+    """What was deleted, per company with a retention period."""
+    retention = SqlRetention(ctx["engine"])
+    moment = now or datetime.now(UTC)
+    outcomes: list[RetentionOutcome] = []
+    for policy in await retention.policies():
+        try:
+            zone = company_zone(policy.timezone)
+        except InvalidInput:
+            log.warning("retention skipped: unknown timezone", extra={"company": policy.company_id})
+            continue
+        outcome = await retention.apply(policy, zone, moment)
+        outcomes.append(outcome)
+        log.info(
+            "retention applied",
+            extra={
+                "company": policy.company_id,
+                "message_days": policy.message_days,
+                "media_days": policy.media_days,
+                **outcome.as_dict(),
+            },
+        )
+    return outcomes

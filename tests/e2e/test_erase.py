@@ -1,0 +1,114 @@
+"""Erasing a contact in Chromium, on the Pipedrive sandbox's settings host: a contact writes, the panel and
+Pipedrive show it; the admin reviews and confirms the erasure on the settings page, which lists what stays
+in Pipedrive; the panel and the chat view no longer have the messages."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from server.demo import DemoAddresses
+from server.settings import Settings
+from tests.e2e.demo_world import running_demo
+
+PERSON = 1  # "Munich Contact 1", +49 89 6364 8018, in the demo's first company
+CONTACT_DIGITS = "498963648018"
+SECRET = "Bitte löschen Sie meine Daten"
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[tuple[Settings, DemoAddresses]]:
+    with running_demo(tmp_path) as running:
+        yield running
+
+
+def activities(addresses: DemoAddresses) -> list[dict[str, Any]]:
+    data: dict[str, Any] = httpx.get(addresses.pipedrive + "/_sandbox/state", timeout=10).json()
+    found: list[dict[str, Any]] = data["companies"][0]["activities"]
+    return found
+
+
+def install_and_link(page: Page, addresses: DemoAddresses) -> str:
+    page.goto(addresses.wapipe + "/install")
+    page.click("#allow")
+    expect(page.locator("#install-setup")).to_have_attribute("data-setup", "complete", timeout=15_000)
+    page.goto(addresses.pipedrive + "/host/settings")
+    frame = page.frame_locator("iframe")
+    frame.locator("#link-number").click()
+    expect(frame.locator("#pairing img.qr")).to_be_visible(timeout=15_000)
+    phone_url = frame.locator("#pairing .demo-hint a").get_attribute("href")
+    assert phone_url is not None
+    phone = page.context.new_page()
+    phone.goto(phone_url)
+    phone.fill("#link-phone", "+49 170 1112223")
+    phone.fill("#link-name", "Anna Admin")
+    phone.click("#scan")
+    expect(phone.locator("#status")).to_have_text("WORKING")
+    expect(frame.locator("#pairing.done")).to_be_visible(timeout=15_000)
+    phone.close()
+    return phone_url.rsplit("/", 1)[1]
+
+
+def test_an_admin_erases_a_contact_from_the_settings_page(
+    page: Page, demo: tuple[Settings, DemoAddresses], artifacts: Path
+) -> None:
+    _, addresses = demo
+    session = install_and_link(page, addresses)
+    httpx.post(
+        f"{addresses.waha}/_sim/{session}/inbound", json={"from": CONTACT_DIGITS, "text": SECRET}, timeout=10
+    ).raise_for_status()
+
+    # The panel shows the message and Pipedrive gets the day's activity.
+    page.goto(f"{addresses.pipedrive}/host/person/{PERSON}")
+    page.wait_for_function("() => window.__pdHost && window.__pdHost.initialized === true")
+    panel = page.frame_locator("iframe")
+    expect(panel.locator(".bubble.in", has_text=SECRET)).to_have_count(1, timeout=15_000)
+    chat_url = panel.locator("#open-chat").get_attribute("href")
+    assert chat_url is not None
+    deadline = time.monotonic() + 30
+    while not any(SECRET in str(a.get("note") or "") for a in activities(addresses)):
+        assert time.monotonic() < deadline, "the activity never reached Pipedrive"
+        time.sleep(0.5)
+
+    # Review, then erase, on the settings page.
+    page.goto(addresses.pipedrive + "/host/settings")
+    page.wait_for_function("() => window.__pdHost && window.__pdHost.initialized === true")
+    settings = page.frame_locator("iframe")
+    settings.locator("#erase-phone").fill("0049 89 63648018")
+    settings.locator("#erase-review").click()
+    expect(settings.locator("#erase-question")).to_contain_text("+498963648018")
+    expect(settings.locator("#erase-preview")).to_contain_text("1 message(s)")
+    settings.locator("#erase-confirm").click()
+    done = settings.locator("#erase-done")
+    expect(done).to_be_visible(timeout=15_000)
+    expect(done).to_contain_text("1 chat(s), 1 message(s)")
+    remaining = settings.locator("#erase-remaining")
+    expect(remaining).to_contain_text(f"person {PERSON} (Munich Contact 1)")
+    expect(remaining).to_contain_text("WhatsApp chat of")
+    expect(settings.locator("#audit-log tr[data-action='contact.erase']")).to_have_count(1)
+    expect(settings.locator("#audit-log")).to_contain_text("+49…018")
+    page.screenshot(path=str(artifacts / "settings-erase.png"), full_page=True)
+
+    # Bad input is refused by name.
+    settings.locator("#erase-phone").fill("089 63648018")
+    settings.locator("#erase-review").click()
+    expect(settings.locator("[data-reason='phone_needs_country_code']")).to_be_visible()
+
+    # Gone from the panel and from the chat view; the activity stays in Pipedrive.
+    page.goto(f"{addresses.pipedrive}/host/person/{PERSON}")
+    page.wait_for_function("() => window.__pdHost && window.__pdHost.initialized === true")
+    expect(page.frame_locator("iframe").locator(".panel-person")).to_have_text("Munich Contact 1")
+    expect(page.frame_locator("iframe").locator(".bubble", has_text=SECRET)).to_have_count(0)
+    page.goto(chat_url if chat_url.startswith("http") else addresses.wapipe + chat_url)
+    if re.search(r"/oauth/authorize", page.url):
+        page.click("#allow")
+    expect(page.locator("body")).not_to_contain_text(SECRET)
+    expect(page.locator("[data-reason]").first).to_be_visible()
+    assert any(SECRET in str(a.get("note") or "") for a in activities(addresses))

@@ -3,6 +3,8 @@ what was typed is kept so the form can show it again."""
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
@@ -16,6 +18,10 @@ MAX_RETENTION_DAYS = 3650  # ten years; longer is "forever", which is an empty f
 # A number whose stored messages are all gone re-imports its last week of history on reconnect; keeping
 # messages at least that long means retention never deletes what a catch-up would bring back.
 MIN_MESSAGE_RETENTION_DAYS = 7
+# What a typed phone number may hold besides digits: a leading "+", spaces, and the usual separators.
+_NOT_IN_A_NUMBER = re.compile(r"[^0-9+ ().\-/]")
+_DIRECTION_MARKS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,24 +102,53 @@ class Checked:
     errors: dict[str, FieldError] = field(default_factory=dict)
 
 
+def _typed_number(line: str) -> str:
+    """Pasted spellings made plain: any Unicode space (no-break, thin, tab) is a space, any dash a "-", and
+    the direction marks WhatsApp and phone address books wrap copied numbers in are dropped."""
+    return "".join(
+        " " if unicodedata.category(ch) == "Zs" or ch == "\t" else "-" if ch in _DASHES else ch
+        for ch in line
+        if ch not in _DIRECTION_MARKS
+    )
+
+
+def _stray_character(line: str) -> str | None:
+    """The first character no phone number is written with, named so an invisible one can be found."""
+    found = _NOT_IN_A_NUMBER.search(line)
+    if found is None:
+        return None
+    char = found.group()
+    name = unicodedata.name(char, "")
+    if char.isprintable() and not char.isspace() and unicodedata.category(char) != "Cf":
+        return f"“{char}”"
+    return f"an invisible character (U+{ord(char):04X}{' ' + name if name else ''})"
+
+
 def excluded_number(line: str) -> str | FieldError:
     """One excluded number in E.164 ("+4915112345678"); national spellings are refused by name."""
+    line = _typed_number(line)
+    stray = _stray_character(line)
+    if stray is not None:
+        return FieldError("excluded_number_invalid", f"{line[:40]} holds {stray}: type only the number")
     if not is_international(line):
         return FieldError(
             "excluded_number_needs_country_code",
-            f"{line} has no country code: write it as +<country code><number>, e.g. +4915112345678",
+            f"{line[:40]} has no country code: write it as +<country code><number>, e.g. +4915112345678",
         )
     e164 = to_e164(line)
     if e164 is None:
-        return FieldError("excluded_number_invalid", f"{line} is not a valid phone number")
+        return FieldError("excluded_number_invalid", f"{line[:40]} is not a valid phone number")
     return e164
 
 
 def contact_number(typed: str) -> str | FieldError:
     """The number of a contact to erase, in E.164; anything else is refused by name."""
-    line = typed.strip()
+    line = _typed_number(typed).strip()
     if not line:
         return FieldError("phone_required", "Type the contact's WhatsApp number, e.g. +4915112345678")
+    stray = _stray_character(line)
+    if stray is not None:
+        return FieldError("phone_invalid", f"{line[:40]} holds {stray}: type only the number")
     if not is_international(line):
         return FieldError(
             "phone_needs_country_code",

@@ -158,6 +158,10 @@ async def test_refusals_are_named_keep_what_was_typed_and_store_nothing(world: P
     )
     assert "+49 176 55501234\n0176 5550 9999</textarea>" in text and 'value="12h" selected' in text
     await expect_refusal(world, "excluded_numbers", "excluded_number_invalid", excluded_numbers="+1 23")
+    text = await expect_refusal(
+        world, "excluded_numbers", "excluded_number_invalid", excluded_numbers='+49 170 1\u200b234 "><b>x</b>'
+    )
+    assert "U+200B ZERO WIDTH SPACE" in text and "<b>x</b>" not in text
     settings = await SqlSyncStore(world.resources.engine).settings(await company_id(world))
     assert settings.import_frequency.value == "realtime" and not settings.excluded_numbers
     assert await audit(world) == []

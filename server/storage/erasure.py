@@ -7,12 +7,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.jids import phone_chat_key
 from server.storage.tables import (
     Chat,
+    InboundEvent,
     MediaBlob,
     MediaUpload,
     Message,
@@ -32,6 +33,7 @@ _uploads = MediaUpload.__table__  # type: ignore[attr-defined]
 _links = SyncChatLink.__table__  # type: ignore[attr-defined]
 _days = SyncDayActivity.__table__  # type: ignore[attr-defined]
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
+_events = InboundEvent.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -41,6 +43,7 @@ class ErasureReport:
     messages: int = 0
     attachments: int = 0
     outgoing: int = 0
+    webhook_deliveries: int = 0  # kept raw deliveries (rejected, failed) that mention the number
     remaining_in_pipedrive: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
@@ -51,6 +54,7 @@ class ErasureReport:
                 "messages": self.messages,
                 "attachments": self.attachments,
                 "outgoing_messages": self.outgoing,
+                "webhook_deliveries": self.webhook_deliveries,
             },
             "remaining_in_pipedrive": self.remaining_in_pipedrive,
         }
@@ -122,7 +126,26 @@ async def _erase(connection: AsyncConnection, company_id: int, e164: str) -> tup
             delete(_outbox).where(_outbox.c.company_id == company_id, _outbox.c.to_chat == e164)
         )
     ).rowcount
+    report.webhook_deliveries = await _erase_deliveries(connection, company_id, e164)
     return report, files
+
+
+async def _erase_deliveries(connection: AsyncConnection, company_id: int, e164: str) -> int:
+    """Raw webhook bodies the number appears in (a processed delivery kept none; a pending one is still
+    on its way into the inbox and is left to arrive, and is erased by running the erasure again)."""
+    sessions = select(_accounts.c.transport, _accounts.c.session_name).where(
+        _accounts.c.company_id == company_id
+    )
+    digits = e164.lstrip("+").encode()
+    rows = await connection.execute(
+        select(_events.c.id, _events.c.body).where(
+            tuple_(_events.c.transport, _events.c.session_name).in_(sessions), _events.c.state != "pending"
+        )
+    )
+    mentioning = [int(event_id) for event_id, body in rows if body and digits in bytes(body)]
+    if mentioning:
+        await connection.execute(delete(_events).where(_events.c.id.in_(mentioning)))
+    return len(mentioning)
 
 
 async def _list_pipedrive_records(

@@ -73,18 +73,22 @@ class SqlInboundEventStore:
         return StoredEvent(**{k: row[k] for k in StoredEvent.__slots__}) if row else None
 
     async def mark(self, event_id: int, state: str, *, reason: str = "", detail: str = "") -> None:
-        """Record the outcome of processing; counts the attempt."""
-        statement = (
-            update(_table)
-            .where(_table.c.id == event_id)
-            .values(
-                state=state,
-                reason=reason,
-                detail=detail[:1000],
-                attempts=_table.c.attempts + 1,
-                processed_at=utcnow() if state in ("processed", "rejected", "failed") else None,
-            )
-        )
+        """Record the outcome of processing; counts the attempt.
+
+        A delivery processed in full drops its body: the inbox holds what it said, and the key alone
+        recognises a redelivery, so no copy of the message text outlives an erasure or retention. A body
+        that could not be used entirely (rejected, failed, an unknown session named in ``detail``) is kept
+        for the admin to look into; retention and erasure remove those."""
+        values: dict[str, object] = {
+            "state": state,
+            "reason": reason,
+            "detail": detail[:1000],
+            "attempts": _table.c.attempts + 1,
+            "processed_at": utcnow() if state in ("processed", "rejected", "failed") else None,
+        }
+        if state == "processed" and not detail:
+            values["body"] = b""
+        statement = update(_table).where(_table.c.id == event_id).values(**values)
         async with self._engine.begin() as connection:
             await connection.execute(statement)
 

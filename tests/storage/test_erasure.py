@@ -17,6 +17,7 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.erasure import erase_contact
+from server.storage.inbound_events import SqlInboundEventStore
 from server.storage.inbox import SqlInboxStore
 from server.storage.migrate import upgrade
 from server.storage.tables import (
@@ -162,3 +163,33 @@ async def test_erasing_twice_is_harmless(world: tuple[AsyncEngine, int, int, Pat
     await erase_contact(engine, company_a, "+4917655501234")
     again = await erase_contact(engine, company_a, "+4917655501234")
     assert (again.chats, again.messages, again.attachments) == (0, 0, 0)
+
+
+async def test_kept_raw_deliveries_that_mention_the_contact_go_others_stay(
+    world: tuple[AsyncEngine, int, int, Path],
+) -> None:
+    engine, company_a, _, _ = world
+    events = SqlInboundEventStore(engine)
+    maria_body = b'{"session":"%s","payload":{"from":"4917655501234@c.us","body":"my address is ..."}}'
+    kept: dict[str, int] = {}
+    for key, session, body, state in (
+        ("a-failed", "sa", maria_body % b"sa", "failed"),
+        ("a-rejected", "sa", maria_body % b"sa", "rejected"),
+        ("a-otto", "sa", b'{"payload":{"from":"4917655509999@c.us"}}', "failed"),
+        ("a-pending", "sa", maria_body % b"sa", "pending"),  # on its way into the inbox: left to arrive
+        ("a-done", "sa", maria_body % b"sa", "processed"),
+        ("b-failed", "sb", maria_body % b"sb", "failed"),  # the other company's
+    ):
+        event_id, _ = await events.record(transport="waha", event_key=key, session_name=session, body=body)
+        if state != "pending":
+            await events.mark(event_id, state, reason="x" if state != "processed" else "")
+        kept[key] = event_id
+    report = await erase_contact(engine, company_a, "+4917655501234", dry_run=True)
+    assert report.webhook_deliveries == 2 and await events.get(kept["a-failed"]) is not None
+    report = await erase_contact(engine, company_a, "+4917655501234")
+    assert report.webhook_deliveries == 2
+    assert report.as_dict()["erased"]["webhook_deliveries"] == 2  # type: ignore[index]
+    gone = {key for key, event_id in kept.items() if await events.get(event_id) is None}
+    assert gone == {"a-failed", "a-rejected"}
+    done = await events.get(kept["a-done"])
+    assert done is not None and done.body == b""  # processed in full: its body was dropped at once

@@ -57,6 +57,8 @@ async def test_outcomes_are_recorded_and_pending_ones_found(store: SqlInboundEve
     assert await store.pending_ids(older_than=utcnow() - timedelta(hours=1)) == []
     stored = await store.get(done)
     assert stored is not None and (stored.state, stored.attempts) == ("processed", 1)
+    assert stored.body == b""  # processed in full: the inbox holds it, the key still stops a redelivery
+    assert await store.record(transport="waha", event_key="k1", session_name="s", body=b"{}") == (done, False)
     await store.mark(waiting, "rejected", reason="malformed_webhook", detail="x" * 5000)
     rejected = await store.get(waiting)
     assert rejected is not None and rejected.reason == "malformed_webhook" and len(rejected.detail) == 1000

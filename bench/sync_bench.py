@@ -68,6 +68,7 @@ class Probe:
     received: dict[str, float] = field(default_factory=dict)
     in_note: dict[str, float] = field(default_factory=dict)
     searches: list[str] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
 
     def saw_webhook(self, body: bytes) -> None:
         now = time.monotonic()
@@ -76,6 +77,7 @@ class Probe:
 
     def saw_request(self, request: httpx.Request, status: int) -> None:
         path = request.url.path
+        self.statuses[status] += 1
         if path.endswith("/persons/search"):
             self.searches.append(request.url.params.get("term", ""))
         if status < 300 and request.method in ("POST", "PATCH") and "/activities" in path:
@@ -357,6 +359,7 @@ async def run_mode(args: argparse.Namespace, mode: str) -> dict[str, Any]:
         async with world(args, mode, probe, Path(tmp)) as env:
             setup = env["meter"].usage(str(env["company"]))
             probe.searches.clear()
+            probe.statuses.clear()
             sent, used = await traffic(env, args)
             deadline = time.monotonic() + args.drain
             if mode == "24h":
@@ -436,6 +439,7 @@ async def run_mode(args: argparse.Namespace, mode: str) -> dict[str, Any]:
             3,
         ),
         "setup_requests": setup.requests,
+        "responses_by_status": {str(k): v for k, v in sorted(probe.statuses.items())},
         "operations": dict(sorted(Counter({k: v for k, v in usage.by_operation.items()}).most_common(12))),
     }
     if mode == "24h":

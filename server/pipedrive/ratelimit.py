@@ -26,6 +26,8 @@ WallClock = Callable[[], datetime]
 
 SEARCH_CALLS = 10
 SEARCH_WINDOW = 2.0
+BURST_WINDOW = 2.1  # Pipedrive's rolling 2 s, and a margin for requests that arrive closer than they left
+OAUTH_BURST = 80  # the lowest burst limit an OAuth app has (Lite), until ``x-ratelimit-limit`` says more
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class NoRateLimit:
 class _TokenWindow:
     remaining: int | None = None
     resets_at: float = 0.0
+    limit: int = OAUTH_BURST
+    sent: deque[float] | None = None  # when our requests left, over the last burst window
     searches: deque[float] | None = None
     search_lock: asyncio.Lock | None = None
 
@@ -89,7 +93,9 @@ class MemoryRateLimiter:
     def _window(self, token_key: str) -> _TokenWindow:
         window = self._tokens.get(token_key)
         if window is None:
-            window = self._tokens[token_key] = _TokenWindow(searches=deque(), search_lock=asyncio.Lock())
+            window = self._tokens[token_key] = _TokenWindow(
+                sent=deque(), searches=deque(), search_lock=asyncio.Lock()
+            )
         return window
 
     async def before_request(self, scope: RateScope, *, search: bool = False) -> None:
@@ -106,6 +112,9 @@ class MemoryRateLimiter:
 
     async def after_response(self, scope: RateScope, headers: Mapping[str, str], status: int) -> None:
         window = self._window(scope.token_key)
+        limit = header_int(headers, "x-ratelimit-limit")
+        if limit is not None and limit > 0:
+            window.limit = limit
         remaining = header_int(headers, "x-ratelimit-remaining")
         reset = header_float(headers, "x-ratelimit-reset")
         if remaining is not None:
@@ -132,14 +141,26 @@ class MemoryRateLimiter:
         )
 
     async def _wait_for_burst_window(self, window: _TokenWindow) -> None:
-        if window.remaining is None or window.remaining > 0:
-            if window.remaining is not None:
-                window.remaining -= 1
-            return
-        wait = window.resets_at - self._monotonic()
-        if wait > 0:
-            await self._sleep(wait)
-        window.remaining = None
+        """Wait while the server said the window is spent, and while this process already sent the
+        plan's limit in the last window: requests still in flight have not told us ``remaining`` yet, so
+        counting our own sends is what keeps a burst of concurrent jobs from meeting 429s."""
+        assert window.sent is not None
+        while True:
+            now = self._monotonic()
+            if window.remaining is not None and window.remaining <= 0:
+                wait = window.resets_at - now
+                if wait > 0:
+                    await self._sleep(wait)
+                    continue
+                window.remaining = None
+            while window.sent and now - window.sent[0] >= BURST_WINDOW:
+                window.sent.popleft()
+            if len(window.sent) < window.limit:
+                window.sent.append(now)
+                if window.remaining is not None:
+                    window.remaining -= 1
+                return
+            await self._sleep(window.sent[0] + BURST_WINDOW - now)
 
     async def _wait_for_search_slot(self, searches: deque[float]) -> None:
         while True:

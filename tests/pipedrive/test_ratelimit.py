@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import httpx
 import pytest
 
@@ -132,6 +134,32 @@ async def test_searches_are_paced_to_ten_per_two_seconds(
     for i, start in enumerate(times):
         assert sum(1 for t in times[i:] if t < start + 2.0) <= 10
     assert times[-1] - times[0] >= 4.0
+
+
+async def test_concurrent_calls_stay_inside_the_plans_burst_limit_before_any_answer(
+    fake: FakePipedrive, harness: Harness, clock: FakeClock
+) -> None:
+    # A Lite plan (80 / 2 s) and 200 jobs at once: answers that would say "remaining" arrive too late to
+    # stop them, so the limiter counts its own sends in the rolling window.
+    fake.on("GET", "/api/v1/users/me", lambda _: envelope(ME, x_ratelimit_limit="80"))
+
+    await asyncio.gather(*(harness.client.users.me() for _ in range(200)))
+
+    times = sorted(fake.times)
+    assert len(times) == 200
+    for i, start in enumerate(times):
+        assert sum(1 for t in times[i:] if t < start + 2.0) <= 80
+    assert times[-1] - times[0] == pytest.approx(2 * 2.1)
+
+
+async def test_a_larger_plan_announced_in_headers_raises_the_burst_limit(
+    fake: FakePipedrive, harness: Harness, clock: FakeClock
+) -> None:
+    fake.on("GET", "/api/v1/users/me", lambda _: envelope(ME, x_ratelimit_limit="160"))
+    await harness.client.users.me()  # learns the Growth plan's limit
+    await asyncio.gather(*(harness.client.users.me() for _ in range(159)))
+
+    assert clock.sleeps == []
 
 
 async def test_non_search_calls_are_not_paced_like_searches(

@@ -324,15 +324,22 @@ async def naive_sync(ctx: dict[str, Any], chat_id: int) -> str:
     return f"{len(messages)} written"
 
 
-async def traffic(env: dict[str, Any], args: argparse.Namespace) -> tuple[list[str], set[str]]:
+async def traffic(
+    env: dict[str, Any],
+    args: argparse.Namespace,
+    *,
+    seed: int = 3,
+    first_burst: int = 0,
+    chats: list[str] | None = None,
+) -> tuple[list[str], set[str]]:
     """Bursts of 1–6 messages per chat spread over the run; the tokens sent, in order."""
-    rng = random.Random(3)
+    rng = random.Random(seed)
     total = int(args.seconds * args.rate)
     plan: list[tuple[float, str, str, bool]] = []
-    burst = 0
+    burst = first_burst
     while len(plan) < total:
         burst += 1
-        number = rng.choice(env["numbers"])
+        number = rng.choice(chats or env["numbers"])
         start = rng.uniform(0, args.seconds)
         for i in range(min(rng.randint(1, 6), total - len(plan))):
             plan.append(
@@ -353,6 +360,18 @@ async def traffic(env: dict[str, Any], args: argparse.Namespace) -> tuple[list[s
     return sent, {number for _, number, _, _ in plan}
 
 
+async def settle(env: dict[str, Any], args: argparse.Namespace, probe: Probe, sent: list[str]) -> None:
+    """Wait until every sent token is in a note (or the drain time is over) and the queue is idle."""
+    deadline = time.monotonic() + args.drain
+    for _ in range(int(args.drain * 5)):
+        if time.monotonic() >= deadline or all(t in probe.in_note for t in sent):
+            break
+        await asyncio.sleep(0.2)
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(30):
+            await env["queue"].drain()
+
+
 async def run_mode(args: argparse.Namespace, mode: str) -> dict[str, Any]:
     probe = Probe()
     with tempfile.TemporaryDirectory() as tmp:
@@ -361,45 +380,48 @@ async def run_mode(args: argparse.Namespace, mode: str) -> dict[str, Any]:
             probe.searches.clear()
             probe.statuses.clear()
             sent, used = await traffic(env, args)
-            deadline = time.monotonic() + args.drain
             if mode == "24h":
                 await asyncio.sleep(3)  # the bursts are folded into dirty days; nothing is written yet
                 env["ctx"]["sync_clock"] = lambda: datetime.now(UTC) + timedelta(hours=24, minutes=1)
                 await flush_batched(env["ctx"])
-            for _ in range(int(args.drain * 5)):
-                if time.monotonic() >= deadline or len(probe.in_note) >= len(set(sent)):
-                    break
-                await asyncio.sleep(0.2)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(30):
-                    await env["queue"].drain()
-            usage = env["meter"].usage(str(env["company"]))
-            data = env["pd"].company_data(env["company"])
-            notes = "\n".join(a["note"] or "" for a in data.activities.values() if not a["is_deleted"])
-            counts = Counter(TOKEN.findall(notes))
-            live = [a for a in data.activities.values() if not a["is_deleted"]]
-            slots = Counter((a["participants"][0]["person_id"], a["due_date"], a["subject"]) for a in live)
-            phones = Counter(
-                ph["value"] for p in data.persons.values() if not p["is_deleted"] for ph in p["phones"]
-            )
-            structure = {
-                "activities": len(live),
-                "duplicate_activities": sum(n - 1 for n in slots.values()),
-                "duplicate_persons": sum(n - 1 for n in phones.values()),
-                "files": len(data.files),
-                "duplicate_files": len(data.files)
-                - len(
-                    {
-                        (f.record.get("person_id"), f.record.get("deal_id"), f.content)
-                        for f in data.files.values()
-                    }
-                ),
-            }
-            latencies = sorted(
-                probe.in_note[t] - probe.received[t]
-                for t in set(sent)
-                if t in probe.in_note and t in probe.received
-            )
+            await settle(env, args, probe, sent)
+            result = measure(env, probe, setup, sent, used)
+            if mode == "realtime" and args.later:
+                # The same chats write again later the same day: the Persons are linked, their link
+                # fields set and each chat's day activity exists, so every burst is one append.
+                before = env["meter"].usage(str(env["company"]))
+                probe.searches.clear()
+                probe.statuses.clear()
+                later, later_used = await traffic(
+                    env, args, seed=5, first_burst=1_000_000, chats=sorted(used)
+                )
+                await settle(env, args, probe, later)
+                again = measure(env, probe, before, later, later_used, totals=False)
+                for key in ("new_chats", "searches_per_new_chat"):  # no chat is new any more
+                    again.pop(key)
+                result["later_the_same_day"] = again
+                both = measure(env, probe, before, sent + later, used | later_used)
+                result["both_phases"] = {k: both[k] for k in ("lost", "duplicated", "duplicate_activities")}
+    if mode == "24h":
+        result["note"] = "latency here is the batch wait (writes happen at the 24 h flush, forced at run end)"
+    return result
+
+
+def measure(
+    env: dict[str, Any], probe: Probe, before: Any, sent: list[str], used: set[str], *, totals: bool = True
+) -> dict[str, Any]:
+    """The figures of one traffic phase: requests since ``before``, and the sandbox reconciled against
+    every token sent so far."""
+    usage = env["meter"].usage(str(env["company"]))
+    data = env["pd"].company_data(env["company"])
+    notes = "\n".join(a["note"] or "" for a in data.activities.values() if not a["is_deleted"])
+    counts = Counter(TOKEN.findall(notes))
+    live = [a for a in data.activities.values() if not a["is_deleted"]]
+    slots = Counter((a["participants"][0]["person_id"], a["due_date"], a["subject"]) for a in live)
+    phones = Counter(ph["value"] for p in data.persons.values() if not p["is_deleted"] for ph in p["phones"])
+    latencies = sorted(
+        probe.in_note[t] - probe.received[t] for t in set(sent) if t in probe.in_note and t in probe.received
+    )
     unknown, numbers_known = env["unknown"], set(env["numbers"]) - env["unknown"]
     searched = [re.sub(r"\D", "", term) for term in probe.searches]
     known_searches = sum(
@@ -407,8 +429,14 @@ async def run_mode(args: argparse.Namespace, mode: str) -> dict[str, Any]:
     )
     new_chats = len(unknown & used)
     messages = len(sent)
-    requests = usage.requests - setup.requests
-    tokens = usage.tokens - setup.tokens
+    requests = usage.requests - before.requests
+    tokens = usage.tokens - before.tokens
+
+    def ops(name: str) -> int:
+        return int(usage.by_operation.get(name, 0) - before.by_operation.get(name, 0))
+
+    uploads = ops("POST /api/v1/files")
+    operations = Counter({k: v - before.by_operation.get(k, 0) for k, v in usage.by_operation.items()})
     result: dict[str, Any] = {
         "messages": messages,
         "latency_p50_s": round(statistics.median(latencies), 3) if latencies else None,
@@ -424,26 +452,23 @@ async def run_mode(args: argparse.Namespace, mode: str) -> dict[str, Any]:
         "searches_for_known_numbers": known_searches,
         "lost": sum(1 for t in set(sent) if counts[t] == 0),
         "duplicated": sum(1 for t in set(sent) if counts[t] > 1),
-        **structure,
-        "chat_days": len(live),
-        "requests_per_chat_day": round(requests / max(1, len(live)), 2),
-        "upload_requests": usage.by_operation.get("POST /api/v1/files", 0)
-        - setup.by_operation.get("POST /api/v1/files", 0),
-        "requests_per_message_without_uploads": round(
-            (
-                requests
-                - usage.by_operation.get("POST /api/v1/files", 0)
-                + setup.by_operation.get("POST /api/v1/files", 0)
-            )
-            / messages,
-            3,
-        ),
-        "setup_requests": setup.requests,
+        "upload_requests": uploads,
+        "requests_per_message_without_uploads": round((requests - uploads) / messages, 3),
+        "person_link_writes": ops("PATCH /api/v2/persons/{id}"),
         "responses_by_status": {str(k): v for k, v in sorted(probe.statuses.items())},
-        "operations": dict(sorted(Counter({k: v for k, v in usage.by_operation.items()}).most_common(12))),
+        "operations": {k: v for k, v in sorted(operations.items()) if v},
     }
-    if mode == "24h":
-        result["note"] = "latency here is the batch wait (writes happen at the 24 h flush, forced at run end)"
+    if totals:  # the whole sandbox, reconciled: structure written so far
+        files = {(f.record.get("person_id"), f.record.get("deal_id"), f.content) for f in data.files.values()}
+        result.update(
+            activities=len(live),
+            duplicate_activities=sum(n - 1 for n in slots.values()),
+            duplicate_persons=sum(n - 1 for n in phones.values()),
+            files=len(data.files),
+            duplicate_files=len(data.files) - len(files),
+            chat_days=len(live),
+            requests_per_chat_day=round(requests / max(1, len(live)), 2),
+        )
     return result
 
 
@@ -467,6 +492,12 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=40, help="concurrent jobs")
     parser.add_argument("--drain", type=float, default=40.0, help="seconds to wait for the last writes")
     parser.add_argument("--modes", default="realtime,naive,24h")
+    parser.add_argument(
+        "--later",
+        type=int,
+        default=1,
+        help="1: after real time's first traffic, send the same amount again to the same chats (0: skip)",
+    )
     parser.add_argument(
         "--postgres",
         default="",

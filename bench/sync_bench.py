@@ -187,10 +187,10 @@ async def world(
     holder["app"] = app
     pd_transport = Watched(httpx.ASGITransport(app=create_pipedrive(pd)), probe, webhooks=False)
     meter = MemoryUsageMeter()
-    async with (
+    async with (  # closed in reverse: the app stops its jobs before the client they use goes
+        httpx.AsyncClient(transport=pd_transport, base_url=SANDBOX, timeout=60) as http,
         app.router.lifespan_context(app),
         waha_app.router.lifespan_context(waha_app),
-        httpx.AsyncClient(transport=pd_transport, base_url=SANDBOX, timeout=60) as http,
     ):
         resources: Resources = app.state.resources
         ours = await SqlCompanyStore(resources.engine).upsert(

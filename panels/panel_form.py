@@ -13,6 +13,7 @@ from panels.templating import render
 from server.domain.countries import countries, region_of_number
 from server.domain.models import Account
 from server.domain.phones import is_international
+from server.domain.session_reasons import not_connected_reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,7 @@ def from_choices(accounts: Sequence[Account]) -> tuple[FromChoice, ...]:
             continue
         label, _ = STATUS_LABELS.get(account.status, (account.status, "pending"))
         connected = account.status == "connected" and bool(account.e164)
-        reason = "" if connected else (account.status_detail or label)
+        reason = "" if connected else not_connected_reason(account.status, account.status_detail)
         choices.append(
             FromChoice(
                 id=account.id,

@@ -31,6 +31,7 @@ ACTION_TITLES = {
     "message.send": "Message sent",
     "chat.relink": "Chat re-linked",
     "chat.pin": "Deal pinned",
+    "chat.unpin": "Deal unpinned",
     "contact.erase": "Contact erased",
 }
 
@@ -68,6 +69,7 @@ class ProblemRow:
 @dataclass(frozen=True, slots=True)
 class AuditRow:
     actor_user_id: int
+    actor_name: str  # "" when no installation of the company knows the user
     action: str
     subject: str
     details: str
@@ -76,6 +78,10 @@ class AuditRow:
     @property
     def title(self) -> str:
         return ACTION_TITLES.get(self.action, self.action)
+
+    @property
+    def who(self) -> str:
+        return self.actor_name or f"User {self.actor_user_id}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +142,11 @@ class SettingsPageView:
     erase: EraseView = field(default_factory=EraseView)
 
 
-def audit_row(actor: int, action: str, subject: str, details: dict[str, object], at: datetime) -> AuditRow:
-    return AuditRow(actor, action, subject, json.dumps(details, ensure_ascii=False, sort_keys=True), at)
+def audit_row(
+    actor: int, actor_name: str, action: str, subject: str, details: dict[str, object], at: datetime
+) -> AuditRow:
+    encoded = json.dumps(details, ensure_ascii=False, sort_keys=True)
+    return AuditRow(actor, actor_name, action, subject, encoded, at)
 
 
 def chat_option(chat_id: int, name: str, number: str | None, is_group: bool, excluded: bool) -> ChatOption:

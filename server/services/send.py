@@ -15,6 +15,7 @@ from server.domain.models import OutboxEntry
 from server.domain.phones import is_international, to_e164
 from server.domain.ports import AccountStore, AuditLog, JobQueue, OutboxStore
 from server.domain.send_echoes import send_fingerprint
+from server.domain.session_reasons import not_connected_reason
 from server.domain.whatsapp import OutboundMessage, SessionStatus
 
 MAX_TEXT = 4096  # WhatsApp's limit for one text message
@@ -63,9 +64,10 @@ class SendService:
         if account is None:
             raise NotFound("That WhatsApp number is not linked in this company", reason="unknown_from_number")
         if account.status != SessionStatus.CONNECTED.value:
-            detail = f" ({account.status_detail})" if account.status_detail else ""
+            why = not_connected_reason(account.status, account.status_detail)
             raise InvalidInput(
-                f"{account.e164 or 'That number'} is not connected{detail}: relink it on the numbers page",
+                f"{account.e164 or 'That number'} is not connected – {why}. "
+                "Reconnect it on the WhatsApp numbers page",
                 reason="from_disconnected",
             )
         to = recipient(request.to, request.region)

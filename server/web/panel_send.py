@@ -271,12 +271,12 @@ async def pin(request: Request, identity: FrameIdentity) -> Response:
             request, identity, chat_id, error=PanelError(error.reason, error.message), typed_deal=typed
         )
         return HTMLResponse(render_link(view), status_code=error_status(error))
+    if deal_id is None:
+        action, details = "chat.unpin", {"chat": chat_id, "before": before.pinned_deal_id}
+    else:
+        action, details = "chat.pin", {"chat": chat_id, "before": before.pinned_deal_id, "after": deal_id}
     await SqlAuditLog(resources.engine).record(
-        identity.company.id,
-        identity.pipedrive_user_id,
-        "chat.pin",
-        _chat_subject(before),
-        {"chat": chat_id, "before": before.pinned_deal_id, "after": deal_id},
+        identity.company.id, identity.pipedrive_user_id, action, _chat_subject(before), details
     )
     notice = f"Deal #{deal_id} is pinned to this chat" if deal_id else "The Deal is no longer pinned"
     view = await _link_of(request, identity, chat_id, notice=notice)

@@ -83,8 +83,17 @@ async def pipelines(request: Request, identity: FrameIdentity) -> tuple[Pipeline
 
 
 async def audit_rows(request: Request, company_id: int) -> tuple[AuditRow, ...]:
-    entries = await SqlAuditLog(_resources(request).engine).recent(company_id, AUDIT_SHOWN)
-    return tuple(audit_row(e.actor_user_id, e.action, e.subject, e.details, e.created_at) for e in entries)
+    """The recent entries, each naming its Pipedrive user as the company's installations know them."""
+    resources = _resources(request)
+    entries = await SqlAuditLog(resources.engine).recent(company_id, AUDIT_SHOWN)
+    installations = await resources.pipedrive.installations.for_company(company_id)
+    names = {i.pipedrive_user_id: i.name or i.email for i in installations}
+    return tuple(
+        audit_row(
+            e.actor_user_id, names.get(e.actor_user_id, ""), e.action, e.subject, e.details, e.created_at
+        )
+        for e in entries
+    )
 
 
 async def chat_options(request: Request, company_id: int) -> tuple[ChatOption, ...]:

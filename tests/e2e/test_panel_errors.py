@@ -224,13 +224,17 @@ def test_relink_and_pin_from_the_panel_are_audited(
     expect(frame.locator("#pin-deal")).to_have_value(str(deal))
     frame.locator("#pin").click()
     expect(frame.locator("#panel-link .notice.ok")).to_have_text(f"Deal #{deal} is pinned to this chat")
+    frame.locator("#panel-link button[name='unpin']").click()
+    expect(frame.locator("#panel-link .notice.ok")).to_have_text("The Deal is no longer pinned")
 
     page.goto(addresses.pipedrive + "/host/settings")
     settings = page.frame_locator("iframe")
     expect(settings.locator("#audit-log tr[data-action='chat.relink']")).to_have_count(1)
     expect(settings.locator("#audit-log tr[data-action='chat.pin']")).to_have_count(1)
+    expect(settings.locator("#audit-log tr[data-action='chat.unpin']")).to_contain_text(f'"before": {deal}')
     expect(settings.locator("#audit-log tr[data-action='message.send']").first).to_be_visible()
     expect(settings.locator("#audit-log tr[data-action='chat.relink']")).to_contain_text(str(other))
+    expect(settings.locator("#audit-log tr[data-action='chat.relink']")).to_contain_text("Anna Admin")
 
 
 def test_a_disconnected_from_number_is_named_and_nothing_is_lost(
@@ -251,10 +255,12 @@ def test_a_disconnected_from_number_is_named_and_nothing_is_lost(
     frame.locator("#send").click()
     reason_in(frame, "from_disconnected")
     notice = frame.locator('[data-reason="from_disconnected"]')
-    expect(notice).to_contain_text("+491701112223 is not connected")
+    why = "connection failed: the phone may be offline or logged out"
+    expect(notice).to_contain_text(f"+491701112223 is not connected – {why}")
     expect(notice).to_contain_text("WhatsApp numbers page")
     expect(frame.locator("#text")).to_have_value("Bitte nicht verlieren")
     expect(frame.locator("#from")).to_have_value(from_number)
+    expect(frame.locator(f'#from option[value="{from_number}"]')).to_have_text(f"+491701112223 – {why}")
 
 
 def test_an_exhausted_pipedrive_budget_is_named_and_nothing_is_lost(

@@ -176,6 +176,18 @@ async def test_refusals_are_named_and_keep_what_was_typed(world: PanelWorld) -> 
     assert await world.outbox() == []
 
 
+async def test_a_disconnected_from_number_says_why_in_words(world: PanelWorld) -> None:
+    async with world.resources.engine.begin() as connection:
+        await connection.execute(
+            update(WhatsAppAccount.__table__).values(status="failed", status_detail="FAILED")  # type: ignore[attr-defined]
+        )
+    why = "connection failed: the phone may be offline or logged out"
+    page = await world.client.get("/panel", params=page_params(world, token=world.token()))
+    assert f"disabled>+{ANNA_NUMBER} – {why}</option>" in page.text and "FAILED" not in page.text
+    text = await expect_form_error(world, send_form(world), "from_disconnected", 400)
+    assert f"+{ANNA_NUMBER} is not connected – {why}" in text and "FAILED" not in text
+
+
 async def test_failures_after_queueing_are_shown_on_the_message(world: PanelWorld) -> None:
     form = send_form(world, text="Hallo?")
     assert (await world.client.post("/panel/send", data=form, headers=world.headers())).status_code == 200
@@ -311,13 +323,13 @@ async def test_sends_relinks_and_pins_are_audited(world: PanelWorld) -> None:
     )
     assert refused.status_code == 400
     rows = [(r["action"], r["actor_user_id"], json.loads(r["details"])) for r in await audit_rows(world)]
-    assert [action for action, _, _ in rows] == ["message.send", "chat.relink", "chat.pin", "chat.pin"]
+    assert [action for action, _, _ in rows] == ["message.send", "chat.relink", "chat.pin", "chat.unpin"]
     assert all(actor == world.anna.id for _, actor, _ in rows)
     relink, pin, unpin = (details for _, _, details in rows[1:])
     assert relink["chat"] == 1 and relink["after"] == world.persons["local"]
     assert relink["before"] in (None, world.persons["maria"])  # whatever the chat was linked to before
     assert pin == {"chat": 1, "before": None, "after": world.deal_id}
-    assert unpin == {"chat": 1, "before": world.deal_id, "after": None}
+    assert unpin == {"chat": 1, "before": world.deal_id}
 
 
 async def test_a_file_too_large_for_whatsapp_is_refused_before_queueing(world: PanelWorld) -> None:

@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import httpx
+from sqlalchemy import update
 
 from sandbox.pipedrive.state import SandboxUser
 from server.storage.sync import SqlSyncStore
@@ -128,6 +129,28 @@ async def test_every_setting_is_saved_and_audited(world: PanelWorld) -> None:
     assert page.text.count('data-action="settings.update"') == 2
     fragment = await world.client.get("/settings/audit", headers=world.headers())
     assert fragment.status_code == 200 and "Settings changed" in fragment.text
+
+
+async def test_the_audit_log_names_users_from_the_companys_installations(world: PanelWorld) -> None:
+    from server.storage.audit import SqlAuditLog
+    from server.storage.tables import Installation
+
+    assert (await save(world, import_frequency="6h")).status_code == 200
+    acme = await company_id(world)
+    # Grace installed WaPipe in another company: her name is not Acme's to show.
+    await SqlAuditLog(world.resources.engine).record(acme, world.grace.id, "chat.exclude", "+49…234", {})
+    installation = Installation.__table__  # type: ignore[attr-defined]
+    async with world.resources.engine.begin() as connection:
+        await connection.execute(
+            update(installation)
+            .where(installation.c.pipedrive_user_id == world.anna.id)
+            .values(name="Anna <b>Admin</b>")
+        )
+    fragment = await world.client.get("/settings/audit", headers=world.headers())
+    assert fragment.status_code == 200
+    assert "<td>Anna &lt;b&gt;Admin&lt;/b&gt;</td>" in fragment.text
+    assert f"<td>User {world.anna.id}</td>" not in fragment.text
+    assert f"<td>User {world.grace.id}</td>" in fragment.text and "Grace" not in fragment.text
 
 
 async def expect_refusal(world: PanelWorld, field: str, reason: str, **changes: Any) -> str:

@@ -137,7 +137,7 @@ def cmd_demo(args: argparse.Namespace) -> None:
 def cmd_erase(args: argparse.Namespace) -> None:
     import json
 
-    from server.domain.phones import is_international, to_e164
+    from server.domain.settings_form import FieldError, contact_number
     from server.storage.companies import SqlCompanyStore
     from server.storage.engine import make_async_engine
     from server.storage.erasure import erase_contact
@@ -145,11 +145,9 @@ def cmd_erase(args: argparse.Namespace) -> None:
     settings = _settings()
     _configure_logs(settings)
     _check_migrated(settings)
-    e164 = to_e164(args.phone) if is_international(args.phone) else None
-    if e164 is None:
-        raise SystemExit(
-            f"wapipe erase: {args.phone!r} is not a full international number (+<country><number>)"
-        )
+    e164 = contact_number(args.phone)  # the settings page's rules: nothing cut short, every refusal named
+    if isinstance(e164, FieldError):
+        raise SystemExit(f"wapipe erase: {e164.reason}: {e164.message}")
 
     async def run() -> dict[str, object]:
         engine = make_async_engine(settings.effective_database_url)

@@ -148,7 +148,9 @@ def test_erase_names_bad_input_and_reports_as_json(tmp_path: Path) -> None:
     assert _run("migrate", env=env).returncode == 0
     bad_phone = _run("erase", "--company", "1", "--phone", "0171 555", env=env)
     assert bad_phone.returncode != 0
-    assert "not a full international number" in bad_phone.stderr
+    assert "phone_needs_country_code" in bad_phone.stderr and "has no country code" in bad_phone.stderr
+    junk = _run("erase", "--company", "1", "--phone", "+49 176 5550\u200b1234", env=env)
+    assert junk.returncode != 0 and "U+200B ZERO WIDTH SPACE" in junk.stderr  # refused, not cut short
     unknown = _run("erase", "--company", "1", "--phone", "+4917655501234", env=env)
     assert unknown.returncode != 0
     assert "no company with Pipedrive id 1" in unknown.stderr
@@ -167,4 +169,5 @@ def test_erase_names_bad_input_and_reports_as_json(tmp_path: Path) -> None:
         "messages": 0,
         "attachments": 0,
         "outgoing_messages": 0,
+        "webhook_deliveries": 0,
     }

@@ -165,6 +165,54 @@ def cmd_erase(args: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2, ensure_ascii=False))
 
 
+def cmd_link_cloud(args: argparse.Namespace) -> None:
+    import json
+
+    from server.domain.errors import WaPipeError
+    from server.services.numbers import link_cloud_number
+    from server.storage.accounts import SqlAccountStore
+    from server.storage.companies import SqlCompanyStore
+    from server.storage.engine import make_async_engine
+    from server.storage.inbox import SqlInboxStore
+    from server.transports import build_transports, cloud_http_client, waha_http_client
+
+    settings = _settings()
+    _configure_logs(settings)
+    _check_migrated(settings)
+    cloud_http = cloud_http_client(settings)
+    if cloud_http is None:
+        raise SystemExit(
+            "wapipe link-cloud: cloud_not_configured: set WAPIPE_CLOUD_ACCESS_TOKEN, WAPIPE_CLOUD_APP_SECRET "
+            "and WAPIPE_CLOUD_VERIFY_TOKEN (see README.md, WhatsApp Cloud API numbers)"
+        )
+
+    async def run() -> dict[str, object]:
+        engine = make_async_engine(settings.effective_database_url)
+        async with cloud_http, waha_http_client(settings) as waha_http:
+            try:
+                company = await SqlCompanyStore(engine).get(args.company)
+                if company is None:
+                    raise SystemExit(
+                        f"wapipe link-cloud: no company with Pipedrive id {args.company} uses WaPipe"
+                    )
+                transport = build_transports(settings, waha_http, cloud_http)["cloud"]
+                account = await link_cloud_number(
+                    SqlAccountStore(engine),
+                    SqlInboxStore(engine),
+                    transport,
+                    company_id=company.id,
+                    user_id=args.user,
+                    phone_number_id=args.phone_number_id,
+                )
+            except WaPipeError as error:
+                raise SystemExit(f"wapipe link-cloud: {error.reason}: {error.message}") from None
+            finally:
+                await engine.dispose()
+        return {"account": account.id, "number": account.e164, "status": account.status}
+
+    print(json.dumps(asyncio.run(run()), indent=2))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wapipe",
@@ -217,6 +265,17 @@ def build_parser() -> argparse.ArgumentParser:
     erase.add_argument("--company", type=int, required=True, help="the Pipedrive company id")
     erase.add_argument("--phone", required=True, help="the contact's number, e.g. +4915112345678")
     erase.set_defaults(handler=cmd_erase)
+
+    link_cloud = commands.add_parser(
+        "link-cloud",
+        help="link a WhatsApp Business number of the Cloud API to a team member",
+        description="Link a number of Meta's WhatsApp Cloud API (no QR code: its phone number id from "
+        "WhatsApp Manager, and the app's token in WAPIPE_CLOUD_ACCESS_TOKEN) to a Pipedrive user.",
+    )
+    link_cloud.add_argument("--company", type=int, required=True, help="the Pipedrive company id")
+    link_cloud.add_argument("--user", type=int, required=True, help="the Pipedrive user id who owns it")
+    link_cloud.add_argument("--phone-number-id", required=True, help="Meta's phone number id (digits)")
+    link_cloud.set_defaults(handler=cmd_link_cloud)
 
     demo = commands.add_parser(
         "demo",

@@ -35,7 +35,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.mark.parametrize("command", [[], ["serve"], ["worker"], ["migrate"], ["demo"], ["erase"]])
+@pytest.mark.parametrize(
+    "command", [[], ["serve"], ["worker"], ["migrate"], ["demo"], ["erase"], ["link-cloud"]]
+)
 def test_every_command_has_help(command: list[str]) -> None:
     result = _run(*command, "--help")
     assert result.returncode == 0, result.stderr
@@ -171,3 +173,19 @@ def test_erase_names_bad_input_and_reports_as_json(tmp_path: Path) -> None:
         "outgoing_messages": 0,
         "webhook_deliveries": 0,
     }
+
+
+def test_link_cloud_names_what_is_missing(tmp_path: Path) -> None:
+    env = {"WAPIPE_MODE": "test", "WAPIPE_VAR_DIR": str(tmp_path)}
+    assert _run("migrate", env=env).returncode == 0
+    args = ("link-cloud", "--company", "1", "--user", "11", "--phone-number-id", "106540352242922")
+    unconfigured = _run(*args, env=env)
+    assert unconfigured.returncode != 0 and "cloud_not_configured" in unconfigured.stderr
+    configured = {
+        **env,
+        "WAPIPE_CLOUD_ACCESS_TOKEN": "graph-token-123",
+        "WAPIPE_CLOUD_APP_SECRET": "app-secret-456",
+        "WAPIPE_CLOUD_VERIFY_TOKEN": "verify-789",
+    }
+    unknown = _run(*args, env=configured)
+    assert unknown.returncode != 0 and "no company with Pipedrive id 1" in unknown.stderr

@@ -16,7 +16,7 @@ from server.jobs.functions import CRON_JOBS, FUNCTIONS
 from server.settings import Settings
 from server.storage.engine import make_async_engine
 from server.storage.migrate import ensure_migrated
-from server.transports import UPSTREAM_TIMEOUT, build_transports, waha_http_client
+from server.transports import UPSTREAM_TIMEOUT, build_transports, cloud_http_client, waha_http_client
 
 log = logging.getLogger(__name__)
 
@@ -33,15 +33,19 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
         await ensure_migrated(engine)
         waha_http = waha_http_client(settings)
         pipedrive_http = httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT, headers={"User-Agent": "WaPipe"})
-        ctx.update(job_context(engine, kind="worker", transports=build_transports(settings, waha_http)))
+        cloud_http = cloud_http_client(settings)
+        transports = build_transports(settings, waha_http, cloud_http)
+        ctx.update(job_context(engine, kind="worker", transports=transports))
         ctx.update(pipedrive_wiring(settings, engine, pipedrive_http).job_entries())
         ctx["waha_http"] = waha_http
         ctx["pipedrive_http"] = pipedrive_http
+        if cloud_http is not None:
+            ctx["cloud_http"] = cloud_http
         ctx["queue"] = ArqQueue(ctx["redis"], queue_name=QUEUE_NAME)
         log.info("worker ready", extra={"runner": ctx["runner_name"]})
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        for client in ("waha_http", "pipedrive_http"):
+        for client in ("waha_http", "pipedrive_http", "cloud_http"):
             if client in ctx:
                 await ctx[client].aclose()
         if "engine" in ctx:

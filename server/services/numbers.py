@@ -6,6 +6,7 @@ number can unlink it.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -93,3 +94,34 @@ class NumberLinking:
         if account is None:
             raise NotFound("No such number in this company")
         return account
+
+
+_PHONE_NUMBER_ID = re.compile(r"[0-9]{1,32}")
+
+
+async def link_cloud_number(
+    accounts: AccountStore,
+    inbox: InboxStore,
+    transport: WhatsAppTransport,
+    *,
+    company_id: int,
+    user_id: int,
+    phone_number_id: str,
+) -> Account:
+    """Link a WhatsApp Business number of the Cloud API (no QR: Meta's phone number id and the app's
+    token stand for it). The number is asked of the Graph API first, so a wrong id or token links nothing."""
+    if not _PHONE_NUMBER_ID.fullmatch(phone_number_id):
+        raise InvalidInput(
+            f"{phone_number_id[:40]!r} is not a phone number id: copy its digits from WhatsApp Manager",
+            reason="invalid_phone_number_id",
+        )
+    me = await transport.me(phone_number_id)
+    if me is None or not me.e164:
+        raise InvalidInput(
+            f"The Cloud API reports no phone number for id {phone_number_id}", reason="number_unknown"
+        )
+    account = await accounts.create(
+        company_id=company_id, owner_user_id=user_id, transport=transport.kind, session_name=phone_number_id
+    )
+    await inbox.record_session(account.id, SessionStatus.CONNECTED, "", me, None)
+    return await accounts.get(company_id, account.id) or account

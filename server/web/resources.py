@@ -19,7 +19,7 @@ from server.jobs.inprocess import InProcessQueue
 from server.settings import Settings
 from server.storage.engine import make_async_engine
 from server.storage.migrate import ensure_migrated
-from server.transports import UPSTREAM_TIMEOUT, build_transports, waha_http_client
+from server.transports import UPSTREAM_TIMEOUT, build_transports, cloud_http_client, waha_http_client
 
 
 @dataclass
@@ -42,6 +42,7 @@ class Upstreams:
 
     pipedrive: httpx.AsyncBaseTransport | None = None
     waha: httpx.AsyncBaseTransport | None = None
+    cloud: httpx.AsyncBaseTransport | None = None  # Meta's Graph API, when the Cloud API is configured
 
 
 @contextlib.asynccontextmanager
@@ -58,7 +59,10 @@ async def open_resources(settings: Settings, upstreams: Upstreams | None = None)
             )
         )
         waha_http = await stack.enter_async_context(waha_http_client(settings, transport=upstreams.waha))
-        transports = build_transports(settings, waha_http)
+        cloud_http = cloud_http_client(settings, transport=upstreams.cloud)
+        if cloud_http is not None:
+            await stack.enter_async_context(cloud_http)
+        transports = build_transports(settings, waha_http, cloud_http)
         pipedrive = pipedrive_wiring(settings, engine, pipedrive_http)
         queue: ArqQueue | InProcessQueue
         if settings.redis_url:

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import os
+import shutil
 import sys
 from collections.abc import Sequence
 
@@ -118,6 +119,11 @@ def cmd_demo(args: argparse.Namespace) -> None:
     if settings.is_production:
         raise SystemExit("wapipe demo: WAPIPE_MODE must be demo (it is unset by default)")
     _configure_logs(settings)
+    # The sandboxes start empty every time; WaPipe's demo data starts with them, or it would hold
+    # tokens and sessions nobody knows any more.
+    (settings.var_dir / "wapipe.db").unlink(missing_ok=True)
+    if settings.media_dir.resolve().is_relative_to(settings.var_dir.resolve()):
+        shutil.rmtree(settings.media_dir, ignore_errors=True)
     upgrade(settings.effective_database_url)
     print(
         f"""
@@ -125,13 +131,12 @@ def cmd_demo(args: argparse.Namespace) -> None:
     WaPipe status page    {addresses.wapipe}/
     WaPipe health         {addresses.wapipe}/healthz
     Pipedrive sandbox     {addresses.pipedrive}/   (companies, users and people to open)
-    Install WaPipe        {addresses.wapipe}/install   (Pipedrive's consent page, then back to WaPipe)
-    Link a number         {addresses.pipedrive}/host/settings   (WaPipe's numbers page inside Pipedrive)
-    WhatsApp sandbox      {addresses.waha}/   (the simulated phone: scan the QR, write as a customer)
+    WhatsApp sandbox      {addresses.waha}/   (the simulated phone)
+  Installing WaPipe as Anna Admin and linking her number; where to click follows in a moment.
 """,
         flush=True,
     )
-    asyncio.run(serve_demo(settings, args.host, addresses))
+    asyncio.run(serve_demo(settings, args.host, addresses, bootstrap=True))
 
 
 def cmd_erase(args: argparse.Namespace) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+import httpx
 import uvicorn
 from starlette.applications import Starlette
 
@@ -18,6 +19,7 @@ from sandbox.pipedrive.state import Clock, SandboxState
 from sandbox.waha.app import create_app as create_waha_sandbox
 from sandbox.waha.clock import Clock as WahaClock
 from sandbox.waha.state import SandboxState as WahaState
+from server.demo_bootstrap import BootstrapFailed, bootstrap_demo, where_to_click
 from server.settings import Settings
 from server.web.app import create_app
 
@@ -75,10 +77,16 @@ def build_waha_sandbox(settings: Settings, addresses: DemoAddresses) -> WahaStat
 
 
 async def serve_demo(
-    settings: Settings, host: str, addresses: DemoAddresses, *, wapipe: Starlette | None = None
+    settings: Settings,
+    host: str,
+    addresses: DemoAddresses,
+    *,
+    wapipe: Starlette | None = None,
+    bootstrap: bool = False,
 ) -> None:
     """Serve the three apps until cancelled; ``wapipe`` is WaPipe's app when the caller built it (browser
-    tests that reach into it), else one is built from ``settings``."""
+    tests that reach into it), else one is built from ``settings``. ``bootstrap``: once they answer,
+    install WaPipe as the first company's admin and link a number, then print where to click."""
     pipedrive = create_pipedrive_sandbox(build_pipedrive_sandbox(settings, addresses))
     waha = create_waha_sandbox(
         build_waha_sandbox(settings, addresses), api_key=settings.waha_api_key.get_secret_value()
@@ -92,4 +100,21 @@ async def serve_demo(
         uvicorn.Server(uvicorn.Config(app, host=host, port=int(url.rsplit(":", 1)[1]), log_config=None))
         for app, url in apps
     ]
-    await asyncio.gather(*(server.serve() for server in servers))
+    tasks = [server.serve() for server in servers]
+    if bootstrap:
+        tasks.append(_bootstrap_and_tell(settings, addresses))
+    await asyncio.gather(*tasks)
+
+
+async def _bootstrap_and_tell(settings: Settings, addresses: DemoAddresses) -> None:
+    try:
+        ready = await bootstrap_demo(settings, addresses.wapipe, addresses.pipedrive, addresses.waha)
+    except (BootstrapFailed, httpx.HTTPError) as error:
+        print(
+            f"\n  The demo could not install and link a number by itself ({error}).\n"
+            f"  Do it by hand: open {addresses.wapipe}/install, Allow, then "
+            f"{addresses.pipedrive}/host/settings and Link my WhatsApp number.\n",
+            flush=True,
+        )
+        return
+    print(where_to_click(ready, addresses.wapipe, addresses.pipedrive, addresses.waha), flush=True)

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -108,6 +109,10 @@ def test_demo_serves_the_app_and_the_pipedrive_sandbox(tmp_path: Path) -> None:
         text=True,
     )
     wapipe, pipedrive = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{pipedrive_port}"
+    lines: list[str] = []
+    assert process.stdout is not None
+    reader = threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -138,11 +143,24 @@ def test_demo_serves_the_app_and_the_pipedrive_sandbox(tmp_path: Path) -> None:
             httpx.get(f"{waha}/api/sessions", headers={"X-Api-Key": "demo-waha-api-key"}).status_code == 200
         )
         assert httpx.get(f"{waha}/", follow_redirects=True).status_code == 200
+        # By itself the demo installs WaPipe as the admin and links a number, then says where to click.
+        deadline = time.monotonic() + 90
+        while not any("Ready:" in line for line in lines):
+            assert time.monotonic() < deadline and process.poll() is None, "".join(lines)[-3000:]
+            time.sleep(0.2)
+        sessions = httpx.get(f"{waha}/api/sessions", headers={"X-Api-Key": "demo-waha-api-key"}).json()
+        assert [s["status"] for s in sessions] == ["WORKING"]
     finally:
         process.terminate()
-        output, _ = process.communicate(timeout=15)
+        process.wait(timeout=15)
+        reader.join(timeout=5)
+    output = "".join(lines)
     assert f"WaPipe status page    {wapipe}/" in output
     assert f"Pipedrive sandbox     {pipedrive}/" in output
+    assert "Ready: WaPipe is installed by Anna Admin and +49 170 1112223 is linked" in output
+    assert f"The panel          {pipedrive}/host/person/1 " in output
+    assert f"{waha}/_sim/phone/{sessions[0]['name']}" in output
+    assert "could not install" not in output
 
 
 def test_erase_names_bad_input_and_reports_as_json(tmp_path: Path) -> None:

@@ -12,6 +12,11 @@ TITLES = {
     "token_invalid": "This page could not prove it came from Pipedrive",
     "not_found": "Not found",
     "forbidden": "Not allowed",
+    "invalid_phone_number_id": "That is not a phone number ID",
+    "number_unknown": "Meta knows no number by that ID",
+    "session_exists": "This number is already linked",
+    "cloud_token_refused": "Meta refused the access token",
+    "cloud_not_configured": "The Cloud API is not set up here",
 }
 
 

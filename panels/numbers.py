@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from panels.errors import ErrorView
 from panels.templating import render
 from server.domain.models import Account
 
@@ -86,8 +87,21 @@ def pairing_view(
     return PairingView(account.id, label, done, account.e164 or "", uri, phone_url)
 
 
-def render_numbers_page(view: NumbersView) -> str:
-    return render("panels/numbers.html", view=view)
+@dataclass(frozen=True, slots=True)
+class CloudLinkView:
+    """The Cloud API form: what was typed (kept on a refusal), the refusal, or the number just linked."""
+
+    typed: str = ""
+    error: ErrorView | None = None
+    linked: str = ""
+
+
+def render_numbers_page(view: NumbersView, *, cloud: bool = False) -> str:
+    return render("panels/numbers.html", view=view, cloud=CloudLinkView() if cloud else None)
+
+
+def render_cloud_link(view: CloudLinkView) -> str:
+    return render("partials/_number_cloud.html", cloud=view)
 
 
 def render_numbers_list(view: NumbersView) -> str:

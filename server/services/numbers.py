@@ -115,13 +115,27 @@ async def link_cloud_number(
             f"{phone_number_id[:40]!r} is not a phone number id: copy its digits from WhatsApp Manager",
             reason="invalid_phone_number_id",
         )
-    me = await transport.me(phone_number_id)
+    try:
+        me = await transport.me(phone_number_id)
+    except NotFound:
+        me = None  # Graph: "Object with ID … does not exist" (code 100, subcode 33)
     if me is None or not me.e164:
         raise InvalidInput(
             f"The Cloud API reports no phone number for id {phone_number_id}", reason="number_unknown"
         )
-    account = await accounts.create(
-        company_id=company_id, owner_user_id=user_id, transport=transport.kind, session_name=phone_number_id
-    )
+    try:
+        account = await accounts.create(
+            company_id=company_id,
+            owner_user_id=user_id,
+            transport=transport.kind,
+            session_name=phone_number_id,
+        )
+    except InvalidInput as error:
+        if error.reason != "session_exists":
+            raise
+        raise InvalidInput(
+            f"{me.e164} (phone number id {phone_number_id}) is already linked to WaPipe",
+            reason="session_exists",
+        ) from error
     await inbox.record_session(account.id, SessionStatus.CONNECTED, "", me, None)
     return await accounts.get(company_id, account.id) or account

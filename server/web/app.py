@@ -44,6 +44,7 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         Route("/numbers", numbers.numbers_page, methods=["GET"], name="numbers_page"),
         Route("/numbers", numbers.start_linking, methods=["POST"], name="numbers_link"),
         Route("/numbers/list", numbers.numbers_list, methods=["GET"], name="numbers_list"),
+        Route("/numbers/cloud", numbers.link_cloud, methods=["POST"], name="numbers_link_cloud"),
         Route("/numbers/{account_id:int}/pairing", numbers.pairing, methods=["GET"], name="numbers_pairing"),
         Route("/numbers/{account_id:int}/unlink", numbers.unlink, methods=["POST"], name="numbers_unlink"),
         Route("/panel", panel.panel_page, methods=["GET"], name="panel"),

@@ -10,14 +10,23 @@ from starlette.responses import HTMLResponse, Response
 
 from panels.errors import ErrorView, render_error
 from panels.numbers import (
+    CloudLinkView,
     numbers_view,
     pairing_view,
+    render_cloud_link,
     render_numbers_list,
     render_numbers_page,
     render_pairing,
 )
-from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, Transient, WaPipeError
-from server.services.numbers import NotYours, NumberLinking
+from server.domain.errors import (
+    InvalidInput,
+    NotAuthenticated,
+    NotFound,
+    Transient,
+    Unauthorized,
+    WaPipeError,
+)
+from server.services.numbers import NotYours, NumberLinking, link_cloud_number
 from server.storage.accounts import SqlAccountStore
 from server.storage.inbox import SqlInboxStore
 from server.web.frame_auth import FrameIdentity, frame_identity
@@ -86,7 +95,8 @@ async def _list(request: Request, identity: FrameIdentity) -> str:
 async def numbers_page(request: Request, identity: FrameIdentity) -> Response:
     resources: Resources = request.app.state.resources
     accounts = await SqlAccountStore(resources.engine).for_company(identity.company.id)
-    return HTMLResponse(render_numbers_page(numbers_view(accounts, identity.pipedrive_user_id)))
+    view = numbers_view(accounts, identity.pipedrive_user_id)
+    return HTMLResponse(render_numbers_page(view, cloud="cloud" in resources.transports))
 
 
 @framed
@@ -119,3 +129,37 @@ async def unlink(request: Request, identity: FrameIdentity) -> Response:
     linking = _linking(request.app.state.resources)
     await linking.unlink(identity.company.id, identity.pipedrive_user_id, _account_id(request))
     return HTMLResponse(await _list(request, identity))
+
+
+@framed
+async def link_cloud(request: Request, identity: FrameIdentity) -> Response:
+    """Link a Cloud API number by its phone number id; a refusal shows the form again, the id kept."""
+    resources: Resources = request.app.state.resources
+    transport = resources.transports.get("cloud")
+    if transport is None:
+        error = InvalidInput(
+            "The Cloud API is not configured on this server: set WAPIPE_CLOUD_ACCESS_TOKEN and "
+            "WAPIPE_CLOUD_APP_SECRET, or link a number by QR code",
+            reason="cloud_not_configured",
+        )
+        return _error(400, error)
+    typed = str((await request.form()).get("phone_number_id") or "").strip()
+    try:
+        account = await link_cloud_number(
+            SqlAccountStore(resources.engine),
+            SqlInboxStore(resources.engine),
+            transport,
+            company_id=identity.company.id,
+            user_id=identity.pipedrive_user_id,
+            phone_number_id=typed,
+        )
+    except InvalidInput as error:
+        view = CloudLinkView(typed[:64], ErrorView(error.reason, error.message))
+        return HTMLResponse(render_cloud_link(view), status_code=400)
+    except Unauthorized as error:
+        message = "Meta refused WaPipe's Cloud API access token: renew WAPIPE_CLOUD_ACCESS_TOKEN"
+        view = CloudLinkView(typed[:64], ErrorView("cloud_token_refused", message))
+        log.warning("cloud api refused the token", extra={"reason": error.reason})
+        return HTMLResponse(render_cloud_link(view), status_code=400)
+    view = CloudLinkView("", linked=account.e164 or typed)
+    return HTMLResponse(render_cloud_link(view), headers={"HX-Trigger": "numbers-changed"})

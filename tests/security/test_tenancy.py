@@ -149,6 +149,18 @@ async def _link_number(attack: Attack) -> None:
     attack.nothing_of_b(answer)
 
 
+@probe("POST", "/numbers/cloud")
+async def _link_cloud_number(attack: Attack) -> None:
+    # B's session name as the phone number id, B's company in the form: refused (the Cloud API is not
+    # configured in this world; where it is, the id names a number Meta knows for this server's token).
+    answer = await attack.frame(
+        "POST",
+        "/numbers/cloud",
+        data={"phone_number_id": attack.b.session, "company_id": str(attack.b.company_id)},
+    )
+    attack.refused(answer, 400)
+
+
 @probe("GET", "/numbers/{account_id:int}/pairing")
 async def _pairing(attack: Attack) -> None:
     attack.refused(await attack.frame("GET", f"/numbers/{attack.b.account_id}/pairing"))

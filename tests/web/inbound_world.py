@@ -63,7 +63,10 @@ class InboundWorld:
 
 
 @contextlib.asynccontextmanager
-async def inbound_world(settings: Settings, *, seed_history: bool = False) -> AsyncIterator[InboundWorld]:
+async def inbound_world(
+    settings: Settings, *, seed_history: bool = False, cloud: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[InboundWorld]:
+    """``cloud``: Meta's Graph API (with the Cloud API settings on, WaPipe links Cloud numbers through it)."""
     upgrade(settings.effective_database_url)
     waha = WahaState(clock=Clock(follow_wall_clock=True), seed_history=seed_history)
     holder: dict[str, Starlette] = {}
@@ -76,7 +79,7 @@ async def inbound_world(settings: Settings, *, seed_history: bool = False) -> As
     waha_app = create_waha(
         waha, api_key=settings.waha_api_key.get_secret_value(), webhook_client=webhook_client
     )
-    app = create_app(settings, Upstreams(waha=httpx.ASGITransport(app=waha_app)))
+    app = create_app(settings, Upstreams(waha=httpx.ASGITransport(app=waha_app), cloud=cloud))
     holder["app"] = app
     async with app.router.lifespan_context(app), waha_app.router.lifespan_context(waha_app):
         resources: Resources = app.state.resources

@@ -5,12 +5,16 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 
+import httpx
 import jwt
 import pytest
 
 from server.settings import Settings
 from tests.web.inbound_world import LINKED_NUMBER, InboundWorld, inbound_world
+from tests.whatsapp.cloud_standin import PHONE_NUMBER_ID, CloudStandIn
+from tests.whatsapp.cloud_standin import TOKEN as CLOUD_TOKEN
 
 COMPANY = 9001  # the Pipedrive company the world's company row stands for
 USER = 501
@@ -100,3 +104,67 @@ async def test_only_the_owner_unlinks_and_other_companies_see_nothing(
 
 def _session(w: InboundWorld, account_id: int) -> str:
     return next(name for name in w.waha.sessions if name.startswith("wapipe-c"))
+
+
+async def test_a_cloud_api_number_is_linked_from_the_page_by_its_phone_number_id(
+    make_settings: Callable[..., Settings],
+) -> None:
+    settings = make_settings(
+        public_url="http://wapipe.test",
+        cloud_access_token=CLOUD_TOKEN,
+        cloud_app_secret="app-secret",
+        cloud_verify_token="verify-me",
+    )
+    graph = httpx.MockTransport(CloudStandIn(now=datetime.now(UTC)).handle)
+    async with inbound_world(settings, cloud=graph) as w:
+        page = await w.client.get("/numbers", params={"token": token(settings)})
+        assert 'hx-post="/numbers/cloud"' in page.text
+        assert "Phone number ID" in page.text
+        headers = {"X-Pipedrive-Token": token(settings)}
+
+        typed = "12 34<script>x</script>"
+        refused = await w.client.post("/numbers/cloud", headers=headers, data={"phone_number_id": typed})
+        assert refused.status_code == 400
+        assert 'data-reason="invalid_phone_number_id"' in refused.text
+        assert "<script>x" not in refused.text
+        assert 'value="12 34&lt;script&gt;x&lt;/script&gt;"' in refused.text  # kept, escaped
+        unknown = await w.client.post("/numbers/cloud", headers=headers, data={"phone_number_id": "999"})
+        assert unknown.status_code == 400
+        assert 'data-reason="number_unknown"' in unknown.text
+        assert 'value="999"' in unknown.text
+
+        linked = await w.client.post(
+            "/numbers/cloud", headers=headers, data={"phone_number_id": PHONE_NUMBER_ID}
+        )
+        assert linked.status_code == 200
+        assert linked.headers["hx-trigger"] == "numbers-changed"
+        assert "Linked +49301234567" in linked.text
+        listing = await w.client.get("/numbers/list", headers=headers)
+        assert "+49301234567" in listing.text and "Connected" in listing.text
+
+        again = await w.client.post(
+            "/numbers/cloud",
+            headers={"X-Pipedrive-Token": token(settings, user=777)},
+            data={"phone_number_id": PHONE_NUMBER_ID},
+        )
+        assert again.status_code == 400
+        assert 'data-reason="session_exists"' in again.text
+        assert "already linked" in again.text
+
+        stranger = {"X-Pipedrive-Token": token(settings, company=4242)}
+        assert "+49301234567" not in (await w.client.get("/numbers/list", headers=stranger)).text
+
+
+async def test_without_the_cloud_api_the_page_offers_qr_only_and_the_route_says_why(
+    world: tuple[InboundWorld, Settings],
+) -> None:
+    w, settings = world
+    page = await w.client.get("/numbers", params={"token": token(settings)})
+    assert "/numbers/cloud" not in page.text
+    headers = {"X-Pipedrive-Token": token(settings)}
+    refused = await w.client.post(
+        "/numbers/cloud", headers=headers, data={"phone_number_id": PHONE_NUMBER_ID}
+    )
+    assert refused.status_code == 400
+    assert 'data-reason="cloud_not_configured"' in refused.text
+    assert (await w.client.post("/numbers/cloud", data={"phone_number_id": "1"})).status_code == 401

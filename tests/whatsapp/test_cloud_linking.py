@@ -117,3 +117,20 @@ async def test_the_cloud_transport_exists_only_when_configured(tmp_path: Path) -
         transports = build_transports(configured, waha_http, cloud_http)
         assert set(transports) == {"waha", "cloud"}
         assert transports["cloud"].capabilities.window_24h
+
+
+async def test_an_id_meta_does_not_know_is_refused_by_name_and_links_nothing(engine: AsyncEngine) -> None:
+    company = await SqlCompanyStore(engine).upsert(7, name="A", api_domain="a", timezone="UTC")
+    accounts = SqlAccountStore(engine)
+    async with httpx.AsyncClient(transport=httpx.MockTransport(CloudStandIn(now=NOW).handle)) as http:
+        with pytest.raises(InvalidInput) as refused:
+            await link_cloud_number(
+                accounts,
+                SqlInboxStore(engine),
+                cloud(http),
+                company_id=company.id,
+                user_id=11,
+                phone_number_id="999",
+            )
+    assert refused.value.reason == "number_unknown"
+    assert await accounts.for_company(company.id) == []

@@ -38,7 +38,7 @@ from server.storage.sync_index import SqlPhoneIndexStore
 
 log = logging.getLogger(__name__)
 
-COALESCE = timedelta(seconds=2.5)  # how long a chat's first new message waits for the rest of its burst
+COALESCE = timedelta(seconds=3.5)  # a chat's first new message waits for the rest of its burst (up to ~4 s)
 BUSY_RETRY = 1.0
 MAX_PASSES = 5  # a run that keeps finding new messages hands over to a fresh job after this many passes
 

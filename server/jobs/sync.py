@@ -127,7 +127,7 @@ async def sync_chat(ctx: dict[str, Any], chat_id: int) -> str:
         context = await _context(ctx, chat.company_id)
         account_transport = ctx.get("transports", {}).get(chat.transport)
         context.transport = account_transport
-        outcome = await run_sync(context, chat_id)
+        outcome = await run_sync(context, chat_id, chat=chat)
         passes = 1
         while outcome.more and passes < MAX_PASSES:
             outcome = await run_sync(context, chat_id)

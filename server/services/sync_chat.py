@@ -52,8 +52,9 @@ class SyncOutcome:
         )
 
 
-async def sync_chat(ctx: SyncContext, chat_id: int) -> SyncOutcome:
-    chat = await ctx.store.chat(chat_id)
+async def sync_chat(ctx: SyncContext, chat_id: int, *, chat: SyncChat | None = None) -> SyncOutcome:
+    """One pass over the chat (``chat``: as the caller has just read it, saving a read)."""
+    chat = chat if chat is not None and chat.id == chat_id else await ctx.store.chat(chat_id)
     if chat is None:
         return SyncOutcome(chat_id, "gone", merged_into=await ctx.store.successor_chat(chat_id))
     if not await ctx.store.acquire_chat(chat, owner=ctx.worker, lease=CHAT_LEASE, now=ctx.clock()):

@@ -266,17 +266,24 @@ class SqlSyncStore(DayRows, IntentRows, MediaRows):
             )
 
     async def acquire_chat(self, chat: SyncChat, *, owner: str, lease: timedelta, now: datetime) -> bool:
+        """Lease the chat's link for ``owner``; the link is created first when the chat has none yet (the
+        usual run is one statement)."""
+        free = or_(_links.c.lease_until.is_(None), _links.c.lease_until <= now, _links.c.lease_owner == owner)
+        claim = (
+            update(_links)
+            .where((_links.c.chat_id == chat.id) & free)
+            .values(lease_owner=owner, lease_until=now + lease)
+        )
         async with self._engine.begin() as connection:
+            if (await connection.execute(claim)).rowcount == 1:
+                return True
+            held = (
+                await connection.execute(select(_links.c.chat_id).where(_links.c.chat_id == chat.id))
+            ).first()
+            if held is not None:
+                return False  # leased by another run
             await self._ensure_link(connection, chat)
-            free = or_(
-                _links.c.lease_until.is_(None), _links.c.lease_until <= now, _links.c.lease_owner == owner
-            )
-            claimed = await connection.execute(
-                update(_links)
-                .where((_links.c.chat_id == chat.id) & free)
-                .values(lease_owner=owner, lease_until=now + lease)
-            )
-            return bool(claimed.rowcount == 1)
+            return bool((await connection.execute(claim)).rowcount == 1)
 
     async def release_chat(self, chat_id: int, *, owner: str) -> None:
         async with self._engine.begin() as connection:
@@ -288,16 +295,15 @@ class SqlSyncStore(DayRows, IntentRows, MediaRows):
 
     # settings and owners -----------------------------------------------------------------------------
     async def settings(self, company_id: int) -> SyncSettings:
+        query = (
+            select(_companies.c.timezone.label("company_timezone"), _settings)
+            .select_from(_companies.outerjoin(_settings, _settings.c.company_id == _companies.c.id))
+            .where(_companies.c.id == company_id)
+        )
         async with self._engine.connect() as connection:
-            zone = (
-                await connection.execute(select(_companies.c.timezone).where(_companies.c.id == company_id))
-            ).scalar()
-            row = (
-                (await connection.execute(select(_settings).where(_settings.c.company_id == company_id)))
-                .mappings()
-                .first()
-            )
-        if row is None:
+            row = (await connection.execute(query)).mappings().first()
+        zone = row["company_timezone"] if row is not None else None
+        if row is None or row["company_id"] is None:
             return SyncSettings(company_id=company_id, timezone=zone or "UTC")
         excluded = frozenset(line.strip() for line in row["excluded_numbers"].splitlines() if line.strip())
         return SyncSettings(

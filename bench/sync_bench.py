@@ -450,13 +450,12 @@ def measure(
         return int(usage.by_operation.get(name, 0) - before.by_operation.get(name, 0))
 
     uploads = ops("POST /api/v1/files")
+    overall = _percentiles(latencies)
     operations = Counter({k: v - before.by_operation.get(k, 0) for k, v in usage.by_operation.items()})
     result: dict[str, Any] = {
         "messages": messages,
-        "latency_p50_s": round(statistics.median(latencies), 3) if latencies else None,
-        "latency_p99_s": round(latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))], 3)
-        if latencies
-        else None,
+        "latency_p50_s": overall[0] if overall else None,
+        "latency_p99_s": overall[1] if overall else None,
         "latency_p50_p99_by_10s_of_traffic": _by_window(probe, sent),
         "event_loop_lag_p50_p99_s": _percentiles(probe.loop_lags),
         "requests": requests,
@@ -489,6 +488,7 @@ def measure(
 
 
 def _percentiles(values: list[float]) -> list[float] | None:
+    """[p50, p99], rounded to the millisecond; ``None`` without values."""
     if not values:
         return None
     ordered = sorted(values)

@@ -1,5 +1,8 @@
 """Sync engine benchmark: the sandboxes end to end (WAHA webhooks → our route → jobs → Pipedrive).
 
+WaPipe runs in this process, served over HTTP on loopback; the Pipedrive and WAHA sandboxes run in another
+(``bench.sandboxes``), as they are other machines in production, so their CPU is not counted as WaPipe's.
+
 Scenario (issue 5), scaled by flags: Pipedrive with added latency per call and an 80-requests-per-2-s
 plan, N Persons, bursty inbound traffic (1–6 messages per burst) across the chats, a share of unknown
 numbers and of media. Reports p50/p99 from webhook receipt to the text being in a Pipedrive note,
@@ -16,31 +19,27 @@ import argparse
 import asyncio
 import contextlib
 import json
-import random
 import re
 import statistics
+import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
 from arq.worker import func
 from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
-from sandbox.pipedrive.app import create_app as create_pipedrive
-from sandbox.pipedrive.seed import ALL_SCOPES, seed_person
-from sandbox.pipedrive.state import Clock as PdClock
-from sandbox.pipedrive.state import SandboxState as PdState
-from sandbox.waha.app import create_app as create_waha
-from sandbox.waha.clock import Clock as WahaClock
-from sandbox.waha.state import SandboxState as WahaState
+from bench.sandboxes import SESSION, free_port
 from server.jobs.context import sync_entries
+from server.jobs.functions import MAX_JOBS
 from server.jobs.sync import COALESCE, flush_batched
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.metering import MemoryUsageMeter
@@ -52,13 +51,10 @@ from server.storage.companies import SqlCompanyStore
 from server.storage.migrate import upgrade
 from server.storage.tables import CompanySettings, Installation
 from server.web.app import create_app
-from server.web.resources import Resources, Upstreams
+from server.web.resources import Resources
 
-SANDBOX = "http://pipedrive.bench"
-SESSION = "wp-bench"
 OUR_NUMBER = "4915100000001"
 TOKEN = re.compile(r"B\d+M\d+X")
-FORMATS = ("+{cc} {a} {b}", "00{cc}{a}-{b}", "+{cc}{a}{b}", "{cc}{a}{b}")
 
 
 @dataclass
@@ -72,7 +68,7 @@ class Probe:
     loop_lags: list[float] = field(default_factory=list)  # how late a 50 ms timer fired, during traffic
 
     async def watch_loop(self) -> None:
-        """The bench runs both sandboxes and WaPipe in one event loop: when it is saturated every latency
+        """WaPipe's web routes and jobs share one event loop here: when it is saturated every latency
         grows, whatever the engine does, so how late a timer fires is reported beside the latencies."""
         while True:
             before = time.monotonic()
@@ -96,16 +92,41 @@ class Probe:
 
 
 class Watched(httpx.AsyncBaseTransport):
-    def __init__(self, inner: httpx.AsyncBaseTransport, probe: Probe, *, webhooks: bool) -> None:
-        self.inner, self.probe, self.webhooks = inner, probe, webhooks
+    """WaPipe's requests to Pipedrive, seen as they come back."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, probe: Probe) -> None:
+        self.inner, self.probe = inner, probe
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        if self.webhooks:
-            self.probe.saw_webhook(request.content)
         response = await self.inner.handle_async_request(request)
-        if not self.webhooks:
-            self.probe.saw_request(request, response.status_code)
+        self.probe.saw_request(request, response.status_code)
         return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class Received:
+    """WaPipe's ASGI app, noting when each POST body (a webhook) has fully arrived."""
+
+    def __init__(self, app: Any, probe: Probe) -> None:
+        self.app, self.probe = app, probe
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+
+        async def watched() -> Any:
+            message = await receive()
+            if message["type"] == "http.request":
+                body.extend(message.get("body", b""))
+                if not message.get("more_body"):
+                    self.probe.saw_webhook(bytes(body))
+            return message
+
+        await self.app(scope, watched, send)
 
 
 class Connector:
@@ -127,29 +148,6 @@ class StaticTokens:
         return self.tokens
 
 
-def numbers(chats: int, unknown_share: float) -> tuple[list[str], set[str]]:
-    rng = random.Random(7)
-    chat_numbers = [f"49176{rng.randrange(10**7, 10**8)}" for _ in range(chats)]
-    unknown = set(chat_numbers[: round(chats * unknown_share)])
-    return chat_numbers, unknown
-
-
-def seed_pipedrive(pd: PdState, company_id: int, persons: int, known: list[str]) -> None:
-    """The Persons a company gathered over a year: phones in assorted formats, changed at spread times."""
-    rng = random.Random(11)
-    now = pd.clock.now()
-    for i in range(persons):
-        if i < len(known):
-            digits = known[i]
-            cc, a, b = digits[:2], digits[2:5], digits[5:]
-            phone = rng.choice(FORMATS).format(cc=cc, a=a, b=b)
-        else:
-            phone = f"+4930{10**7 + i}"  # unique: a duplicate phone in the report is ours
-        person = seed_person(pd, company_id, f"Person {i}", phones=[phone])
-        changed = now - timedelta(seconds=rng.uniform(60, 365 * 86400))
-        person.update(add_time=changed, update_time=changed)
-
-
 def database_url(args: argparse.Namespace, workdir: Path) -> str:
     """SQLite in the run's directory, or a fresh database on the PostgreSQL server of ``--postgres``."""
     if not args.postgres:
@@ -163,127 +161,183 @@ def database_url(args: argparse.Namespace, workdir: Path) -> str:
 
 
 @contextlib.asynccontextmanager
+async def sandboxes(args: argparse.Namespace, api_key: str) -> AsyncIterator[dict[str, Any]]:
+    """``bench.sandboxes`` in a process of its own (as Pipedrive and WAHA are other machines); where it is."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bench.sandboxes",
+        "--chats",
+        str(args.chats),
+        "--persons",
+        str(args.persons),
+        "--unknown",
+        str(args.unknown),
+        "--waha-api-key",
+        api_key,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    assert child.stdout is not None
+    try:
+        line = await asyncio.wait_for(child.stdout.readline(), timeout=120)
+        if not line:
+            raise SystemExit(f"bench.sandboxes exited with {await child.wait()} before it was ready")
+        yield json.loads(line)
+    finally:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(child.wait(), timeout=10)  # it stops by itself after POST /stop
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Any, port: int) -> AsyncIterator[None]:
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False, lifespan="on")
+    )
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+            raise SystemExit("WaPipe's server stopped before it started")
+        await asyncio.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+@contextlib.asynccontextmanager
 async def world(
     args: argparse.Namespace, mode: str, probe: Probe, workdir: Path
 ) -> AsyncIterator[dict[str, Any]]:
-    settings = load_settings(
-        mode=Mode.TEST,
-        var_dir=workdir,
-        media_dir=workdir / "media",
-        log_format="text",
-        log_level="WARNING",
-        database_url=database_url(args, workdir),
-        public_url="http://wapipe.bench",
-    )
-    upgrade(settings.effective_database_url)
-    pd = PdState(clock=PdClock(follow_wall_clock=True), base_url=SANDBOX)
-    company = pd.add_company("Bench GmbH", domain="bench", plan="lite", timezone="Europe/Berlin")
-    admin = pd.add_user(company.id, "Admin", "admin@bench.test", is_admin=True)
-    chat_numbers, unknown = numbers(args.chats, args.unknown)
-    seed_pipedrive(pd, company.id, args.persons, [n for n in chat_numbers if n not in unknown])
-    token = pd.token_for(company.id, admin.id, list(ALL_SCOPES))
-    tokens = TokenSet(token, "r", datetime.now(UTC) + timedelta(days=1), frozenset(ALL_SCOPES), SANDBOX)
-    waha = WahaState(clock=WahaClock(follow_wall_clock=True), seed_history=False)
-    holder: dict[str, Any] = {}
-
-    class ToWaPipe(httpx.AsyncBaseTransport):
-        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-            return await httpx.ASGITransport(app=holder["app"]).handle_async_request(request)
-
-    webhooks = httpx.AsyncClient(transport=Watched(ToWaPipe(), probe, webhooks=True))
-    waha_app = create_waha(waha, api_key=settings.waha_api_key.get_secret_value(), webhook_client=webhooks)
-    app = create_app(settings, Upstreams(waha=httpx.ASGITransport(app=waha_app)))
-    holder["app"] = app
-    pd_transport = Watched(httpx.ASGITransport(app=create_pipedrive(pd)), probe, webhooks=False)
-    meter = MemoryUsageMeter()
-    async with (  # closed in reverse: the app stops its jobs before the client they use goes
-        httpx.AsyncClient(transport=pd_transport, base_url=SANDBOX, timeout=60) as http,
-        app.router.lifespan_context(app),
-        waha_app.router.lifespan_context(waha_app),
-    ):
-        resources: Resources = app.state.resources
-        ours = await SqlCompanyStore(resources.engine).upsert(
-            company.id, name="Bench", api_domain=SANDBOX, timezone="Europe/Berlin"
+    """WaPipe served on a port of this process, the sandboxes in theirs, a number linked, Pipedrive set
+    up; the 150 ms latency is switched on last."""
+    port = free_port()
+    api_key = "bench-waha-key"
+    async with sandboxes(args, api_key) as where:
+        settings = load_settings(
+            mode=Mode.TEST,
+            var_dir=workdir,
+            media_dir=workdir / "media",
+            log_format="text",
+            log_level="WARNING",
+            database_url=database_url(args, workdir),
+            public_url=f"http://127.0.0.1:{port}",
+            waha_url=where["waha"],
+            waha_api_key=api_key,
         )
-        account = await SqlAccountStore(resources.engine).create(
-            company_id=ours.id, owner_user_id=admin.id, transport="waha", session_name=SESSION
+        upgrade(settings.effective_database_url)
+        app = create_app(settings)
+        tokens = TokenSet(
+            where["token"],
+            "r",
+            datetime.now(UTC) + timedelta(days=1),
+            frozenset(where["scopes"]),
+            where["pipedrive"],
         )
-        now = datetime.now(UTC)
-        async with resources.engine.begin() as connection:
-            await connection.execute(
-                insert(Installation.__table__).values(  # type: ignore[attr-defined]
-                    company_id=ours.id,
-                    pipedrive_user_id=admin.id,
-                    email="admin@bench.test",
-                    is_admin=True,
-                    status="active",
-                    name="Admin",
-                    scopes="",
-                    api_domain=SANDBOX,
-                    status_detail="",
-                    access_token_encrypted="",
-                    refresh_token_encrypted="",
-                    created_at=now,
-                    updated_at=now,
+        meter = MemoryUsageMeter()
+        async with (  # closed in reverse: the app stops its jobs before the clients they use go
+            httpx.AsyncClient(timeout=60) as control,
+            httpx.AsyncClient(
+                transport=Watched(httpx.AsyncHTTPTransport(), probe), base_url=where["pipedrive"], timeout=60
+            ) as http,
+            serving(Received(app, probe), port),
+        ):
+            resources: Resources = app.state.resources
+            ours = await SqlCompanyStore(resources.engine).upsert(
+                where["company"], name="Bench", api_domain=where["pipedrive"], timezone="Europe/Berlin"
+            )
+            account = await SqlAccountStore(resources.engine).create(
+                company_id=ours.id, owner_user_id=where["admin"], transport="waha", session_name=SESSION
+            )
+            await _install(resources, ours.id, where, mode)
+            client = PipedriveClient(
+                http,
+                StaticTokens(tokens),
+                RateScope("admin", str(where["company"])),
+                limiter=MemoryRateLimiter(),
+                meter=meter,
+            )
+            queue: Any = resources.queue
+            queue._slots = asyncio.Semaphore(args.workers)  # --workers: concurrent jobs (default: WaPipe's)
+            ctx = queue.ctx
+            ctx.update(sync_entries(settings.public_url, settings.media_dir))
+            ctx.update(pipedrive=Connector(client), sync_coalesce=args.coalesce)
+            if mode == "naive":
+                queue._functions["sync_chat"] = func(
+                    naive_sync, name="sync_chat", keep_result=0, max_tries=30
+                )
+            await resources.transports["waha"].connect(SESSION)
+            await _ok(control.post(f"{where['waha']}/_sim/clock", json={"advance": 2}))
+            await _ok(
+                control.post(
+                    f"{where['waha']}/_sim/{SESSION}/scan", json={"phone": OUR_NUMBER, "pushName": "Bench"}
                 )
             )
-            await connection.execute(
-                insert(CompanySettings.__table__).values(  # type: ignore[attr-defined]
-                    company_id=ours.id,
-                    import_frequency="24h" if mode == "24h" else "realtime",
-                    auto_add_persons=True,
-                    new_chat_action="nothing",
-                    import_groups=False,
-                    excluded_numbers="",
-                    activity_type_key="",
-                    person_link_field_key="",
-                    deal_link_field_key="",
-                    updated_at=now,
-                )
+            await asyncio.sleep(0.5)
+            await _ok(
+                control.post(f"{where['pipedrive']}/_sandbox/faults", json={"latency_ms": args.latency_ms})
             )
-        client = PipedriveClient(
-            http,
-            StaticTokens(tokens),
-            RateScope("admin", str(company.id)),
-            limiter=MemoryRateLimiter(),
-            meter=meter,
+            await _warm_up(ctx, ours.id, mode)
+            yield {
+                "where": where,
+                "control": control,
+                "company": where["company"],
+                "meter": meter,
+                "queue": queue,
+                "ctx": ctx,
+                "numbers": where["numbers"],
+                "unknown": set(where["unknown"]),
+                "engine": resources.engine,
+                "account": account,
+            }
+            await _ok(control.post(f"{where['control']}/stop"))
+
+
+async def _ok(request: Awaitable[httpx.Response]) -> httpx.Response:
+    response = await request
+    response.raise_for_status()
+    return response
+
+
+async def _install(resources: Resources, company_id: int, where: dict[str, Any], mode: str) -> None:
+    """The admin's installation and the company's settings, as install and the settings page leave them."""
+    now = datetime.now(UTC)
+    async with resources.engine.begin() as connection:
+        await connection.execute(
+            insert(Installation.__table__).values(  # type: ignore[attr-defined]
+                company_id=company_id,
+                pipedrive_user_id=where["admin"],
+                email=where["admin_email"],
+                is_admin=True,
+                status="active",
+                name="Admin",
+                scopes="",
+                api_domain=where["pipedrive"],
+                status_detail="",
+                access_token_encrypted="",
+                refresh_token_encrypted="",
+                created_at=now,
+                updated_at=now,
+            )
         )
-        queue: Any = resources.queue
-        queue._slots = asyncio.Semaphore(args.workers)  # a worker pool's worth of concurrent jobs
-        ctx = queue.ctx
-        ctx.update(sync_entries("http://wapipe.bench", settings.media_dir))
-        ctx.update(pipedrive=Connector(client), sync_coalesce=args.coalesce)
-        if mode == "naive":
-            queue._functions["sync_chat"] = func(naive_sync, name="sync_chat", keep_result=0, max_tries=30)
-        await resources.transports["waha"].connect(SESSION)
-        await waha.elapse(2)
-        waha.scan(SESSION, OUR_NUMBER, "Bench")
-        pumping = True
-
-        async def pump() -> None:
-            while pumping:
-                await waha.settle()
-                await asyncio.sleep(0.01)
-
-        pump_task = asyncio.create_task(pump())
-        await asyncio.sleep(0.5)
-        pd.limiter.faults.latency_ms = args.latency_ms
-        await _warm_up(ctx, ours.id, mode)
-        yield {
-            "waha": waha,
-            "pd": pd,
-            "company": company.id,
-            "meter": meter,
-            "queue": queue,
-            "ctx": ctx,
-            "numbers": chat_numbers,
-            "unknown": unknown,
-            "engine": resources.engine,
-            "account": account,
-        }
-        pumping = False
-        await pump_task
-    await webhooks.aclose()
+        await connection.execute(
+            insert(CompanySettings.__table__).values(  # type: ignore[attr-defined]
+                company_id=company_id,
+                import_frequency="24h" if mode == "24h" else "realtime",
+                auto_add_persons=True,
+                new_chat_action="nothing",
+                import_groups=False,
+                excluded_numbers="",
+                activity_type_key="",
+                person_link_field_key="",
+                deal_link_field_key="",
+                updated_at=now,
+            )
+        )
 
 
 async def _warm_up(ctx: dict[str, Any], company_id: int, mode: str) -> None:
@@ -341,32 +395,22 @@ async def traffic(
     first_burst: int = 0,
     chats: list[str] | None = None,
 ) -> tuple[list[str], set[str]]:
-    """Bursts of 1–6 messages per chat spread over the run; the tokens sent, in order."""
-    rng = random.Random(seed)
-    total = int(args.seconds * args.rate)
-    plan: list[tuple[float, str, str, bool]] = []
-    burst = first_burst
-    while len(plan) < total:
-        burst += 1
-        number = rng.choice(chats or env["numbers"])
-        start = rng.uniform(0, args.seconds)
-        for i in range(min(rng.randint(1, 6), total - len(plan))):
-            plan.append(
-                (start + i * rng.uniform(0.2, 0.8), number, f"B{burst}M{i}X", rng.random() < args.media)
-            )
-    plan.sort()
-    began = time.monotonic()
-    sent = []
-    for at, number, token, media in plan:
-        delay = began + at - time.monotonic()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        options: dict[str, Any] = {"push_name": f"Kunde {number[-4:]}"}
-        if media:
-            options["kind"] = "image"
-        env["waha"].receive(SESSION, number, f"hello {token}", **options)
-        sent.append(token)
-    return sent, {number for _, number, _, _ in plan}
+    """The sandboxes' phone receives bursts of 1–6 messages per chat over the run; the tokens sent, in order,
+    and the numbers that wrote."""
+    body = {
+        "seconds": args.seconds,
+        "rate": args.rate,
+        "media": args.media,
+        "seed": seed,
+        "first_burst": first_burst,
+        "chats": chats or [],
+    }
+    played = await env["control"].post(
+        f"{env['where']['control']}/traffic", json=body, timeout=args.seconds + 120
+    )
+    played.raise_for_status()
+    result = played.json()
+    return list(result["sent"]), set(result["used"])
 
 
 async def settle(env: dict[str, Any], args: argparse.Namespace, probe: Probe, sent: list[str]) -> None:
@@ -396,7 +440,7 @@ async def run_mode(args: argparse.Namespace, mode: str) -> dict[str, Any]:
                 env["ctx"]["sync_clock"] = lambda: datetime.now(UTC) + timedelta(hours=24, minutes=1)
                 await flush_batched(env["ctx"])
             await settle(env, args, probe, sent)
-            result = measure(env, probe, setup, sent, used)
+            result = measure(env, probe, await company_data(env), setup, sent, used)
             if mode == "realtime" and args.later:
                 # The same chats write again later the same day: the Persons are linked, their link
                 # fields set and each chat's day activity exists, so every burst is one append.
@@ -410,29 +454,42 @@ async def run_mode(args: argparse.Namespace, mode: str) -> dict[str, Any]:
                 )
                 watcher.cancel()
                 await settle(env, args, probe, later)
-                again = measure(env, probe, before, later, later_used, totals=False)
+                snapshot = await company_data(env)
+                again = measure(env, probe, snapshot, before, later, later_used, totals=False)
                 for key in ("new_chats", "searches_per_new_chat"):  # no chat is new any more
                     again.pop(key)
                 result["later_the_same_day"] = again
-                both = measure(env, probe, before, sent + later, used | later_used)
+                both = measure(env, probe, snapshot, before, sent + later, used | later_used)
                 result["both_phases"] = {k: both[k] for k in ("lost", "duplicated", "duplicate_activities")}
     if mode == "24h":
         result["note"] = "latency here is the batch wait (writes happen at the 24 h flush, forced at run end)"
     return result
 
 
+async def company_data(env: dict[str, Any]) -> dict[str, Any]:
+    """The Pipedrive sandbox's activities, phones and files of the company (``bench.sandboxes``)."""
+    response = await env["control"].get(f"{env['where']['control']}/data")
+    response.raise_for_status()
+    return dict(response.json())
+
+
 def measure(
-    env: dict[str, Any], probe: Probe, before: Any, sent: list[str], used: set[str], *, totals: bool = True
+    env: dict[str, Any],
+    probe: Probe,
+    snapshot: dict[str, Any],
+    before: Any,
+    sent: list[str],
+    used: set[str],
+    *,
+    totals: bool = True,
 ) -> dict[str, Any]:
-    """The figures of one traffic phase: requests since ``before``, and the sandbox reconciled against
-    every token sent so far."""
+    """The figures of one traffic phase: requests since ``before``, and the sandbox's ``snapshot`` reconciled
+    against every token sent so far."""
     usage = env["meter"].usage(str(env["company"]))
-    data = env["pd"].company_data(env["company"])
-    notes = "\n".join(a["note"] or "" for a in data.activities.values() if not a["is_deleted"])
-    counts = Counter(TOKEN.findall(notes))
-    live = [a for a in data.activities.values() if not a["is_deleted"]]
-    slots = Counter((a["participants"][0]["person_id"], a["due_date"], a["subject"]) for a in live)
-    phones = Counter(ph["value"] for p in data.persons.values() if not p["is_deleted"] for ph in p["phones"])
+    live = snapshot["activities"]
+    counts = Counter(TOKEN.findall("\n".join(a["note"] for a in live)))
+    slots = Counter((a["person_id"], a["due_date"], a["subject"]) for a in live)
+    phones = Counter(snapshot["phones"])
     latencies = sorted(
         probe.in_note[t] - probe.received[t] for t in set(sent) if t in probe.in_note and t in probe.received
     )
@@ -474,13 +531,13 @@ def measure(
         "operations": {k: v for k, v in sorted(operations.items()) if v},
     }
     if totals:  # the whole sandbox, reconciled: structure written so far
-        files = {(f.record.get("person_id"), f.record.get("deal_id"), f.content) for f in data.files.values()}
+        files = {tuple(f) for f in snapshot["files"]}
         result.update(
             activities=len(live),
             duplicate_activities=sum(n - 1 for n in slots.values()),
             duplicate_persons=sum(n - 1 for n in phones.values()),
-            files=len(data.files),
-            duplicate_files=len(data.files) - len(files),
+            files=len(snapshot["files"]),
+            duplicate_files=len(snapshot["files"]) - len(files),
             chat_days=len(live),
             requests_per_chat_day=round(requests / max(1, len(live)), 2),
         )
@@ -529,7 +586,7 @@ def main() -> None:
         default=COALESCE.total_seconds(),
         help="seconds a chat waits for its burst (default: the engine's)",
     )
-    parser.add_argument("--workers", type=int, default=40, help="concurrent jobs")
+    parser.add_argument("--workers", type=int, default=MAX_JOBS, help="concurrent jobs")
     parser.add_argument("--drain", type=float, default=40.0, help="seconds to wait for the last writes")
     parser.add_argument("--modes", default="realtime,naive,24h")
     parser.add_argument(

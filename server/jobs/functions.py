@@ -20,6 +20,9 @@ from server.jobs.sessions import watch_sessions
 from server.jobs.setup import SETUP_JOB, setup_company
 from server.jobs.sync import fetch_chat_media, flush_batched, sync_chat, sync_watchdog
 
+# Jobs one runner (the arq worker or the in-process one) runs at once: most wait on Pipedrive or WAHA.
+MAX_JOBS = 40
+
 
 async def heartbeat(ctx: dict[str, Any]) -> None:
     """Record that this job runner is alive; the status page shows when each last beat."""

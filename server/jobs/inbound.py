@@ -58,7 +58,7 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
             raise
         log.info("inbound event %s will retry: the database is busy", event_id)
         raise retry_for(ctx, base=0.5) from error
-    await _follow_up(ctx, outcome)
+    await _follow_up(ctx, outcome, received_at=stored.received_at)
     if outcome.early_statuses and ctx.get("job_try", 1) < EARLY_STATUS_TRIES:
         await events_store.mark(event_id, "pending", reason="waiting_for_message")
         raise Retry(defer=2 * ctx.get("job_try", 1))
@@ -73,11 +73,14 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
     return f"{len(outcome.new_messages)} new, {outcome.duplicates} duplicate, {outcome.statuses} statuses"
 
 
-async def _follow_up(ctx: dict[str, Any], outcome: IngestOutcome) -> None:
+async def _follow_up(ctx: dict[str, Any], outcome: IngestOutcome, *, received_at: datetime) -> None:
     for account_id in outcome.reconnected:
         await ctx["queue"].enqueue("catch_up_account", account_id, job_id=catch_up_job_id(account_id))
     await enqueue_sync(
-        ctx, {chat_id for _, chat_id in outcome.new_messages}, media_chat_ids=outcome.media_chats
+        ctx,
+        {chat_id for _, chat_id in outcome.new_messages},
+        media_chat_ids=outcome.media_chats,
+        received_at=received_at,
     )
 
 

@@ -38,7 +38,9 @@ from server.storage.sync_index import SqlPhoneIndexStore
 
 log = logging.getLogger(__name__)
 
-COALESCE = timedelta(seconds=3.5)  # a chat's first new message waits for the rest of its burst (up to ~4 s)
+COALESCE = timedelta(
+    seconds=3.5
+)  # from a chat's first new message reaching us, the wait for its burst (~4 s)
 BUSY_RETRY = 1.0
 MAX_PASSES = 5  # a run that keeps finding new messages hands over to a fresh job after this many passes
 
@@ -70,15 +72,29 @@ def _coalesce(ctx: dict[str, Any]) -> timedelta:
     return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
 
 
+def burst_wait(window: timedelta, received_at: datetime | None, now: datetime) -> timedelta:
+    """How long a chat's sync waits for the rest of a burst: ``window`` counted from when the message
+    reached us (``received_at``: the webhook's arrival; ``None``: now), so time spent storing it is not
+    waited twice."""
+    if received_at is None:
+        return window
+    return max(timedelta(0), min(window, window - (now - received_at)))
+
+
 async def enqueue_sync(
-    ctx: dict[str, Any], chat_ids: set[int] | list[int], *, media_chat_ids: set[int] | None = None
+    ctx: dict[str, Any],
+    chat_ids: set[int] | list[int],
+    *,
+    media_chat_ids: set[int] | None = None,
+    received_at: datetime | None = None,
 ) -> None:
     """After new messages: download their attachments now (``media_chat_ids``: the chats whose new
-    messages carry media; ``None``: all), write them to Pipedrive after the burst."""
+    messages carry media; ``None``: all), write them to Pipedrive after the burst (``received_at``:
+    when the webhook that carried them arrived)."""
     if not sync_enabled(ctx):
         return
     queue = ctx["queue"]
-    delay = _coalesce(ctx)
+    delay = burst_wait(_coalesce(ctx), received_at, datetime.now(UTC))
     store: SqlSyncStore = ctx["sync_store"]
     installed = await store.companies_installed(sorted(set(chat_ids)))  # others wait for the watchdog
     for chat_id in sorted(installed):

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
+SQLITE_POOL_TIMEOUT_S = 10.0  # waiting for the one connection longer than this is an error
 
 
 def async_url(url: str) -> str:
@@ -55,7 +56,16 @@ def is_sqlite(url: str) -> bool:
 def make_async_engine(url: str) -> AsyncEngine:
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
-        engine = create_async_engine(async_url(url), connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+        # One connection: SQLite takes one writer at a time, and writers on separate connections that
+        # collide wait in SQLite's busy handler, which sleeps in growing steps (up to 100 ms each); on one
+        # connection they queue in order instead. So code must not open a connection while it holds one.
+        engine = create_async_engine(
+            async_url(url),
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=1,
+            max_overflow=0,
+            pool_timeout=SQLITE_POOL_TIMEOUT_S,
+        )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(async_url(url), pool_pre_ping=True, pool_size=5, max_overflow=10)

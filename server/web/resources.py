@@ -14,7 +14,7 @@ from server.domain.ports import JobQueue
 from server.domain.whatsapp import WhatsAppTransport
 from server.jobs.arq_queue import ArqQueue
 from server.jobs.context import PipedriveWiring, job_context, pipedrive_wiring
-from server.jobs.functions import CRON_JOBS, FUNCTIONS
+from server.jobs.functions import CRON_JOBS, FUNCTIONS, MAX_JOBS
 from server.jobs.inprocess import InProcessQueue
 from server.settings import Settings
 from server.storage.engine import make_async_engine
@@ -72,7 +72,7 @@ async def open_resources(settings: Settings, upstreams: Upstreams | None = None)
         else:
             ctx = job_context(engine, kind="web", transports=transports)
             ctx.update(pipedrive.job_entries())
-            queue = InProcessQueue(FUNCTIONS, CRON_JOBS, ctx=ctx)
+            queue = InProcessQueue(FUNCTIONS, CRON_JOBS, ctx=ctx, max_jobs=MAX_JOBS)
             ctx["queue"] = queue
             await queue.start()
             stack.push_async_callback(queue.stop)

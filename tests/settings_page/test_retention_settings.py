@@ -29,12 +29,9 @@ async def world(database_url: str, make_settings: Callable[..., Settings]) -> As
 
 async def stored(world: PanelWorld) -> dict[str, Any]:
     table = CompanySettings.__table__  # type: ignore[attr-defined]
+    company = await company_id(world)
     async with world.resources.engine.connect() as connection:
-        row = (
-            (await connection.execute(select(table).where(table.c.company_id == await company_id(world))))
-            .mappings()
-            .one()
-        )
+        row = (await connection.execute(select(table).where(table.c.company_id == company))).mappings().one()
     return dict(row)
 
 

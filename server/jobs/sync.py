@@ -38,9 +38,8 @@ from server.storage.sync_index import SqlPhoneIndexStore
 
 log = logging.getLogger(__name__)
 
-COALESCE = timedelta(
-    seconds=3.5
-)  # from a chat's first new message reaching us, the wait for its burst (~4 s)
+# A chat's first new message, from when its webhook reached us, waits this long for the rest of its burst.
+COALESCE = timedelta(seconds=3.5)
 BUSY_RETRY = 1.0
 MAX_PASSES = 5  # a run that keeps finding new messages hands over to a fresh job after this many passes
 

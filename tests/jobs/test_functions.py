@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from server.jobs.context import job_context
-from server.jobs.functions import CRON_JOBS, FUNCTIONS
+from server.jobs.functions import CRON_JOBS, FUNCTIONS, MAX_JOBS
+from server.jobs.worker import build_worker
+from server.settings import Settings
 from server.storage.engine import make_async_engine
 from server.storage.heartbeats import SqlHeartbeatStore
 from tests.jobs.conftest import MakeHarness
@@ -19,3 +23,11 @@ async def test_heartbeat_cron_records_the_runner(make_harness: MakeHarness, migr
     finally:
         await engine.dispose()
     assert list(seen) == [ctx["runner_name"]]
+
+
+def test_the_arq_worker_picks_up_deferred_jobs_within_a_tenth_of_a_second_and_runs_many_at_once(
+    make_settings: Callable[..., Settings], redis_url: str
+) -> None:
+    worker = build_worker(make_settings(redis_url=redis_url))
+    assert worker.poll_delay_s == 0.1  # arq's default, 0.5 s, would delay every burst's sync
+    assert worker.max_jobs == MAX_JOBS == 40

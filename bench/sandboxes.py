@@ -208,7 +208,6 @@ async def serve(args: argparse.Namespace) -> None:
             "scopes": list(ALL_SCOPES),
             "numbers": chat_numbers,
             "unknown": sorted(unknown),
-            "session": SESSION,
         }
         print(json.dumps(ready), flush=True)
         while not all(task.done() for task in serving):

@@ -250,7 +250,7 @@ async def world(
             ours = await SqlCompanyStore(resources.engine).upsert(
                 where["company"], name="Bench", api_domain=where["pipedrive"], timezone="Europe/Berlin"
             )
-            account = await SqlAccountStore(resources.engine).create(
+            await SqlAccountStore(resources.engine).create(
                 company_id=ours.id, owner_user_id=where["admin"], transport="waha", session_name=SESSION
             )
             await _install(resources, ours.id, where, mode)
@@ -291,8 +291,6 @@ async def world(
                 "ctx": ctx,
                 "numbers": where["numbers"],
                 "unknown": set(where["unknown"]),
-                "engine": resources.engine,
-                "account": account,
             }
             await _ok(control.post(f"{where['control']}/stop"))
 
@@ -405,10 +403,9 @@ async def traffic(
         "first_burst": first_burst,
         "chats": chats or [],
     }
-    played = await env["control"].post(
-        f"{env['where']['control']}/traffic", json=body, timeout=args.seconds + 120
+    played = await _ok(
+        env["control"].post(f"{env['where']['control']}/traffic", json=body, timeout=args.seconds + 120)
     )
-    played.raise_for_status()
     result = played.json()
     return list(result["sent"]), set(result["used"])
 
@@ -468,8 +465,7 @@ async def run_mode(args: argparse.Namespace, mode: str) -> dict[str, Any]:
 
 async def company_data(env: dict[str, Any]) -> dict[str, Any]:
     """The Pipedrive sandbox's activities, phones and files of the company (``bench.sandboxes``)."""
-    response = await env["control"].get(f"{env['where']['control']}/data")
-    response.raise_for_status()
+    response = await _ok(env["control"].get(f"{env['where']['control']}/data"))
     return dict(response.json())
 
 

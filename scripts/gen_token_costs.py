@@ -6,7 +6,7 @@
 - ``sandbox/pipedrive/operations.json``: version, method, path template, operation id, cost and OAuth scopes
   of every operation; the sandbox charges budgets and checks scopes with it.
 
-Usage: python scripts/gen_token_costs.py [OPENAPI_DIR]   (default: ../shared/pipedrive-openapi)
+Usage: python scripts/gen_token_costs.py [OPENAPI_DIR]   (default: vendor/openapi/pipedrive)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SPECS = ROOT.parent / "shared" / "pipedrive-openapi"
+DEFAULT_SPECS = ROOT / "vendor" / "openapi" / "pipedrive"
 DEFAULT_OUTPUT = ROOT / "server" / "pipedrive" / "token_costs.json"
 SANDBOX_OUTPUT = ROOT / "sandbox" / "pipedrive" / "operations.json"
 METHODS = ("get", "post", "put", "patch", "delete")

@@ -23,12 +23,9 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "WAPIPE_TEST_POSTGRES_URL", "postgresql://wapipe:wapipe@127.0.0.1:5432/postgres"
 )
 REDIS_URL = os.environ.get("WAPIPE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-# Pipedrive's official OpenAPI documents (contract tests): ../shared beside the checkout, or set the variable.
-OPENAPI_DIR = Path(
-    os.environ.get(
-        "WAPIPE_PIPEDRIVE_OPENAPI_DIR", Path(__file__).resolve().parents[2] / "shared" / "pipedrive-openapi"
-    )
-)
+# The official OpenAPI documents the contract tests read, vendored in the repository (see vendor/openapi).
+VENDORED_OPENAPI = Path(__file__).resolve().parents[1] / "vendor" / "openapi"
+OPENAPI_DIR = VENDORED_OPENAPI / "pipedrive"
 
 
 def _postgres_admin() -> psycopg.Connection:

@@ -8,6 +8,7 @@ hours (error 131047), as the Graph API does.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,12 @@ PHONE_NUMBER_ID = "106540352242922"
 GRAPH = "https://graph.facebook.com/v25.0"
 URL_LIFETIME = timedelta(minutes=5)
 WINDOW = timedelta(hours=24)
+
+
+def cloud_signature(raw: bytes, app_secret: str) -> str:
+    """What Meta puts in ``X-Hub-Signature-256``: the hex HMAC-SHA256 of the raw body, keyed with the app
+    secret."""
+    return "sha256=" + hmac.new(app_secret.encode(), raw, hashlib.sha256).hexdigest()
 
 
 @dataclass

@@ -15,7 +15,7 @@ from server.domain.whatsapp import (
     advance,
 )
 from server.whatsapp.cloud_webhook import parse_cloud_webhook, sign_cloud_body, verify_subscription
-from tests.whatsapp.cloud_standin import PHONE_NUMBER_ID
+from tests.whatsapp.cloud_standin import PHONE_NUMBER_ID, cloud_signature
 from tests.whatsapp.conftest import NOW
 
 SECRET = "app-secret"
@@ -37,7 +37,7 @@ def body(*changes: dict[str, Any]) -> dict[str, Any]:
 
 def signed(payload: dict[str, Any] | bytes, secret: str = SECRET) -> tuple[dict[str, str], bytes]:
     raw = payload if isinstance(payload, bytes) else json.dumps(payload, ensure_ascii=False).encode()
-    return {"X-Hub-Signature-256": sign_cloud_body(raw, secret), "Content-Type": "application/json"}, raw
+    return {"X-Hub-Signature-256": cloud_signature(raw, secret), "Content-Type": "application/json"}, raw
 
 
 def parse(payload: dict[str, Any] | bytes) -> list[TransportEvent]:
@@ -67,6 +67,23 @@ TEXT = body(
 class TestSignature:
     def test_valid(self) -> None:
         assert len(parse(TEXT)) == 1
+
+    def test_known_answer(self) -> None:
+        # The digest was computed outside WaPipe:
+        #   printf '%s' "$BODY" | openssl dgst -sha256 -hmac cloud-known-answer-secret
+        body = (
+            b'{"object":"whatsapp_business_account","entry":[{"id":"WABA1","changes":[{"field":"messages",'
+            b'"value":{"messaging_product":"whatsapp","metadata":{"display_phone_number":"4930123456789",'
+            b'"phone_number_id":"106540352242922"},"messages":[{"from":"4915112345678","id":"wamid.KNOWN1",'
+            b'"timestamp":"1772366395","type":"text","text":{"body":"Hi"}}]}}]}]}'
+        )
+        signature = "sha256=776403d30006106b8338ee349023b07ab8dbc2825c9c0e959e2c92e3ce08d5d6"
+        assert sign_cloud_body(body, "cloud-known-answer-secret") == signature
+        [event] = parse_cloud_webhook(
+            {"X-Hub-Signature-256": signature}, body, app_secret="cloud-known-answer-secret", received_at=NOW
+        )
+        assert isinstance(event, MessageReceived)
+        assert (event.message.wa_message_id, event.message.text) == ("wamid.KNOWN1", "Hi")
 
     def test_wrong_secret(self) -> None:
         headers, raw = signed(TEXT, secret="other")

@@ -19,7 +19,7 @@ from server.domain.whatsapp import (
 )
 from server.whatsapp.waha import WahaTransport
 from server.whatsapp.waha_payloads import parse_message
-from server.whatsapp.waha_webhook import parse_waha_webhook
+from server.whatsapp.waha_webhook import parse_waha_webhook, sign_waha_body
 from tests.whatsapp.conftest import NOW
 from tests.whatsapp.waha_samples import (
     CONTACT,
@@ -49,6 +49,29 @@ class TestSignature:
     def test_valid(self, waha: WahaTransport) -> None:
         headers, raw = signed(envelope("message", message_payload()))
         assert len(waha.parse_webhook(headers, raw)) == 1
+
+    def test_known_answer(self) -> None:
+        # The digest was computed outside WaPipe:
+        #   printf '%s' "$BODY" | openssl dgst -sha512 -hmac waha-known-answer-key
+        body = (
+            b'{"event":"message","session":"default","timestamp":1772366400000,"payload":'
+            b'{"id":"false_4915112345678@c.us_3EB0C767D26A1D7A4B3E","timestamp":1772366395,'
+            b'"from":"4915112345678@c.us","fromMe":false,"body":"Hi"}}'
+        )
+        digest = (
+            "62b892156572d238f9aa6ffe7f1d8e7cba08d62aad1f471594cf0e6c9195bf9d"
+            "8a17ff8008b57c0f1305df8594bc422681b8c398ee7a3841b7c19bacf59df17f"
+        )
+        headers = {
+            "X-Webhook-Hmac": digest,
+            "X-Webhook-Hmac-Algorithm": "sha512",
+            "X-Webhook-Timestamp": str(NOW_MS),
+        }
+        assert sign_waha_body(body, "waha-known-answer-key") == digest
+        message = only_message(
+            parse_waha_webhook(headers, body, hmac_key="waha-known-answer-key", clock=lambda: NOW)
+        )
+        assert (message.message.wa_message_id, message.message.text) == ("3EB0C767D26A1D7A4B3E", "Hi")
 
     def test_header_names_are_case_insensitive(self) -> None:
         headers, raw = signed(envelope("message", message_payload()))

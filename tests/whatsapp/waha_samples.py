@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 from typing import Any
-
-from server.whatsapp.waha_webhook import sign_waha_body
 
 HMAC_KEY = "test-webhook-hmac-key"
 NOW_MS = 1_772_366_400_000  # 2026-03-01T12:00:00Z
@@ -50,6 +50,11 @@ def envelope(event: str, payload: dict[str, Any], *, session: str = "acct-7", **
     return body
 
 
+def waha_signature(raw: bytes, key: str) -> str:
+    """What WAHA puts in ``X-Webhook-Hmac``: the hex HMAC-SHA512 of the raw body."""
+    return hmac.new(key.encode(), raw, hashlib.sha512).hexdigest()
+
+
 def signed(
     body: dict[str, Any] | bytes, *, key: str = HMAC_KEY, stamp_ms: int = NOW_MS
 ) -> tuple[dict[str, str], bytes]:
@@ -57,7 +62,7 @@ def signed(
     headers = {
         "X-Webhook-Request-Id": "req_01JNV6N0Y3",
         "X-Webhook-Timestamp": str(stamp_ms),
-        "X-Webhook-Hmac": sign_waha_body(raw, key),
+        "X-Webhook-Hmac": waha_signature(raw, key),
         "X-Webhook-Hmac-Algorithm": "sha512",
         "Content-Type": "application/json",
     }

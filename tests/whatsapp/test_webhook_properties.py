@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from server.domain.errors import BadSignature, MalformedWebhook, StaleWebhook
 from server.domain.whatsapp import IdentityLearned, MessageReceived, SessionChanged, StatusChanged
-from server.whatsapp.cloud_webhook import parse_cloud_webhook, sign_cloud_body
+from server.whatsapp.cloud_webhook import parse_cloud_webhook
 from server.whatsapp.waha_webhook import parse_waha_webhook
+from tests.whatsapp.cloud_standin import cloud_signature
 from tests.whatsapp.conftest import NOW
-from tests.whatsapp.waha_samples import HMAC_KEY, NOW_MS, signed
+from tests.whatsapp.waha_samples import HMAC_KEY, NOW_MS, envelope, message_payload, signed
 
 SECRET = "app-secret"
 EVENT_TYPES = (MessageReceived, StatusChanged, SessionChanged, IdentityLearned)
@@ -351,15 +353,31 @@ def test_waha_signed_hostile_bodies_raise_only_named_errors(envelope: Any) -> No
     assert all(isinstance(event, EVENT_TYPES) for event in events)
 
 
+FIVE_MINUTES_MS = 5 * 60 * 1000
+unreadable_or_stale_stamps = st.text(max_size=25).filter(lambda stamp: not stamp.strip().isdigit()) | (
+    st.integers().filter(lambda ms: abs(ms - NOW_MS) > FIVE_MINUTES_MS).map(str)
+)
+fresh_stamps = st.integers(min_value=NOW_MS - FIVE_MINUTES_MS, max_value=NOW_MS + FIVE_MINUTES_MS).map(str)
+
+
 @QUICK
-@given(raw=st.binary(max_size=200), stamp=st.text(max_size=25) | st.integers().map(str))
-def test_waha_signed_garbage_bytes_and_any_timestamp(raw: bytes, stamp: str) -> None:
+@given(raw=st.binary(max_size=200), stamp=unreadable_or_stale_stamps)
+def test_waha_signed_garbage_bytes_with_a_stale_or_unreadable_timestamp_are_stale(
+    raw: bytes, stamp: str
+) -> None:
     headers, _ = signed(raw)
     headers["X-Webhook-Timestamp"] = stamp
-    try:
+    with pytest.raises(StaleWebhook):
         parse_waha_webhook(headers, raw, hmac_key=HMAC_KEY, clock=lambda: NOW)
-    except (MalformedWebhook, StaleWebhook):
-        return
+
+
+@QUICK
+@given(raw=st.binary(max_size=200), stamp=fresh_stamps)
+def test_waha_signed_garbage_bytes_with_a_fresh_timestamp_are_malformed(raw: bytes, stamp: str) -> None:
+    headers, _ = signed(raw)
+    headers["X-Webhook-Timestamp"] = stamp
+    with pytest.raises(MalformedWebhook):
+        parse_waha_webhook(headers, raw, hmac_key=HMAC_KEY, clock=lambda: NOW)
 
 
 @QUICK
@@ -378,12 +396,21 @@ def test_cloud_signed_hostile_bodies_raise_only_named_errors(payload: Any) -> No
     raw = json.dumps(payload).encode()
     try:
         events = parse_cloud_webhook(
-            {"X-Hub-Signature-256": sign_cloud_body(raw, SECRET)}, raw, app_secret=SECRET, received_at=NOW
+            {"X-Hub-Signature-256": cloud_signature(raw, SECRET)}, raw, app_secret=SECRET, received_at=NOW
         )
     except MalformedWebhook:
         return
     assert all(isinstance(event, EVENT_TYPES) for event in events)
 
 
-def test_the_samples_timestamp_is_now() -> None:
-    assert int(NOW.timestamp() * 1000) == NOW_MS
+@pytest.mark.parametrize(
+    ("offset_ms", "fresh"), [(-300_000, True), (300_000, True), (-300_001, False), (300_001, False)]
+)
+def test_waha_accepts_timestamps_up_to_five_minutes_from_now(offset_ms: int, fresh: bool) -> None:
+    now_ms = int(NOW.timestamp() * 1000)
+    headers, raw = signed(envelope("message", message_payload()), stamp_ms=now_ms + offset_ms)
+    if fresh:
+        assert len(parse_waha_webhook(headers, raw, hmac_key=HMAC_KEY, clock=lambda: NOW)) == 1
+    else:
+        with pytest.raises(StaleWebhook):
+            parse_waha_webhook(headers, raw, hmac_key=HMAC_KEY, clock=lambda: NOW)

@@ -112,6 +112,8 @@ def test_argentine_15_trunk_form_is_read_as_the_mobile_number() -> None:
         ("+5511987654321", {"+5511987654321", "+551187654321"}),  # BR: 9th digit dropped
         ("+551187654321", {"+551187654321", "+5511987654321"}),  # BR: 9th digit added
         ("+551134567890", {"+551134567890"}),  # BR landline: no variant
+        # BR: an 8-digit mobile that itself starts with 9 gains a second 9; nothing is dropped from it
+        ("+551198765432", {"+551198765432", "+5511998765432"}),
         ("+5491123456789", {"+5491123456789", "+541123456789"}),  # AR: 9 after +54 dropped
         ("+541123456789", {"+541123456789", "+5491123456789"}),  # AR: 9 added
         ("+525512345678", {"+525512345678", "+5215512345678"}),  # MX: 1 added

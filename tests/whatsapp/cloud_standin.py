@@ -49,6 +49,7 @@ class CloudStandIn:
     fail_next_send_with: int | None = None
     expired_urls_to_issue: int = 0  # the next N download URLs are already past their 5 minutes
     wrong_checksums: bool = False  # report a sha256 the served bytes do not have
+    media_url_base: str = "https://lookaside.fbsbx.com"  # where the download URLs it hands out point
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.requests.append(request)
@@ -137,7 +138,7 @@ class CloudStandIn:
             200,
             json={
                 "messaging_product": "whatsapp",
-                "url": f"https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid={media_id}&ext={token}",
+                "url": f"{self.media_url_base}/whatsapp_business/attachments/?mid={media_id}&ext={token}",
                 "mime_type": stored.mime,
                 "sha256": "0" * 64 if self.wrong_checksums else hashlib.sha256(stored.data).hexdigest(),
                 "file_size": len(stored.data),

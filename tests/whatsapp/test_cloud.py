@@ -247,6 +247,24 @@ class TestMedia:
         with pytest.raises(MediaOriginRefused):
             await self.fetch(cloud, media_id)
 
+    @pytest.mark.parametrize(
+        "base",
+        [
+            "http://lookaside.fbsbx.com",  # plain http: the token would travel in the clear
+            "https://user:secret@lookaside.fbsbx.com",  # credentials in the URL
+            "https://user@lookaside.fbsbx.com",
+        ],
+    )
+    async def test_download_url_must_be_https_without_credentials(
+        self, cloud: CloudTransport, standin: CloudStandIn, base: str
+    ) -> None:
+        media_id = standin.add_inbound_media(b"jpeg-bytes", "image/jpeg")
+        standin.media_url_base = base
+        with pytest.raises(MediaOriginRefused):
+            await self.fetch(cloud, media_id)
+        [lookup] = standin.requests  # nothing was downloaded, and the token went nowhere else
+        assert lookup.url.host == "graph.facebook.com"
+
 
 async def test_what_the_cloud_api_cannot_do(cloud: CloudTransport) -> None:
     for call in (

@@ -89,14 +89,38 @@ async def test_status_page_and_fragment(make_settings: Callable[..., Settings]) 
     assert "<html" not in fragment.text
 
 
+def csp_directives(policy: str) -> dict[str, list[str]]:
+    """A Content-Security-Policy header as {directive: [source, ...]}, in the order the header gives them."""
+    directives: dict[str, list[str]] = {}
+    for part in policy.split(";"):
+        if not part.strip():
+            continue
+        name, *sources = part.split()
+        assert name.lower() not in directives, f"{name} appears twice; browsers ignore the second"
+        directives[name.lower()] = sources
+    return directives
+
+
+EXPECTED_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "media-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["https://*.pipedrive.com", "http://127.0.0.1:8100"],
+}
+
+
 async def test_every_response_carries_the_security_headers(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings()
+    settings = make_settings(pipedrive_oauth_url="http://127.0.0.1:8100")
     upgrade(settings.effective_database_url)
     async with running_app(settings) as (_, client):
         for path in ("/", "/healthz", "/static/css/wapipe.css", "/nope"):
             response = await client.get(path)
             assert response.headers["x-content-type-options"] == "nosniff", path
-            assert "script-src 'self'" in response.headers["content-security-policy"], path
+            assert csp_directives(response.headers["content-security-policy"]) == EXPECTED_POLICY, path
             assert response.headers["referrer-policy"] == "strict-origin-when-cross-origin", path
 
 
@@ -105,7 +129,7 @@ async def test_only_pipedrive_may_frame_our_pages(make_settings: Callable[..., S
     upgrade(settings.effective_database_url)
     async with running_app(settings) as (_, client):
         policy = (await client.get("/")).headers["content-security-policy"]
-    assert "frame-ancestors https://*.pipedrive.com http://127.0.0.1:8100" in policy
+    assert csp_directives(policy)["frame-ancestors"] == ["https://*.pipedrive.com", "http://127.0.0.1:8100"]
 
 
 def test_production_allows_no_sandbox_framing() -> None:

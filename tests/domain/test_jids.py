@@ -145,9 +145,9 @@ def test_split_message_id_refuses_non_ids(bad: str) -> None:
 
 
 class TestLogicalKey:
-    def test_same_event_twice_is_one_key(self) -> None:
-        first = logical_message_key("acct", "false_4915112345678@c.us_3EB0AA")
-        assert first == logical_message_key("acct", "false_4915112345678@c.us_3EB0AA")
+    def test_the_key_is_account_direction_and_message_id(self) -> None:
+        assert logical_message_key("acct", "false_4915112345678@c.us_3EB0AA") == "acct/in/3EB0AA"
+        assert logical_message_key("acct", "true_4915112345678@c.us_3EB0AA") == "acct/out/3EB0AA"
 
     def test_lid_and_phone_twins_are_one_key(self) -> None:
         assert logical_message_key("acct", "false_254000825925805@lid_3EB0AA") == logical_message_key(

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
-from sqlalchemy import inspect
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, select
 
 from server.domain.errors import NotMigrated
 from server.storage.engine import make_async_engine, make_sync_engine
 from server.storage.migrate import ensure_migrated, head_revisions, upgrade
+from server.storage.tables import Company
 
 
 async def test_unmigrated_database_is_refused_with_a_clear_message(database_url: str) -> None:
@@ -42,9 +46,66 @@ async def test_a_database_behind_head_is_refused(database_url: str) -> None:
         await engine.dispose()
 
 
+def schema_of(database_url: str) -> dict[str, object]:
+    """Every table's columns, primary key, indexes, unique constraints and foreign keys."""
+    engine = make_sync_engine(database_url)
+    try:
+        inspector = inspect(engine)
+        return {
+            table: {
+                "columns": [
+                    (column["name"], str(column["type"]), column["nullable"])
+                    for column in inspector.get_columns(table)
+                ],
+                "primary_key": inspector.get_pk_constraint(table)["constrained_columns"],
+                "indexes": sorted(
+                    (index["name"] or "", tuple(index["column_names"]), bool(index["unique"]))
+                    for index in inspector.get_indexes(table)
+                ),
+                "unique": sorted(
+                    tuple(constraint["column_names"])
+                    for constraint in inspector.get_unique_constraints(table)
+                ),
+                "foreign_keys": sorted(
+                    (tuple(key["constrained_columns"]), key["referred_table"], tuple(key["referred_columns"]))
+                    for key in inspector.get_foreign_keys(table)
+                ),
+            }
+            for table in inspector.get_table_names()
+        }
+    finally:
+        engine.dispose()
+
+
 def test_upgrade_twice_is_harmless(database_url: str) -> None:
     upgrade(database_url)
+    before = schema_of(database_url)
+    company = Company.__table__  # type: ignore[attr-defined]
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    engine = make_sync_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                company.insert().values(
+                    pipedrive_company_id=4711, name="Acme Sales GmbH", created_at=at, updated_at=at
+                )
+            )
+    finally:
+        engine.dispose()
+
     upgrade(database_url)
+
+    assert schema_of(database_url) == before
+    assert {"company", "message", "outbox", "alembic_version"} <= set(before)
+    engine = make_sync_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            revisions = set(MigrationContext.configure(connection).get_current_heads())
+            rows = connection.execute(select(company.c.pipedrive_company_id, company.c.name)).all()
+    finally:
+        engine.dispose()
+    assert revisions == head_revisions() and len(revisions) == 1
+    assert [tuple(row) for row in rows] == [(4711, "Acme Sales GmbH")]
 
 
 def test_one_head() -> None:

@@ -113,7 +113,8 @@ async def test_a_logout_shows_the_number_disconnected(world: InboundWorld) -> No
     world.waha.phone_logout(SESSION)
     await world.settle()
     [account] = await world.rows(WhatsAppAccount)
-    assert account["status"] != "connected"
+    # WAHA reports a device removed on the phone as FAILED until the number is linked again.
+    assert (account["status"], account["status_detail"]) == ("failed", "FAILED")
 
 
 async def test_the_session_watcher_notices_a_logout_that_sent_no_webhook(world: InboundWorld) -> None:
@@ -125,7 +126,7 @@ async def test_the_session_watcher_notices_a_logout_that_sent_no_webhook(world: 
     result = await watch_sessions(world.resources.queue.ctx)  # type: ignore[attr-defined]
     assert result.startswith("1 checked")
     [account] = await world.rows(WhatsAppAccount)
-    assert account["status"] != "connected"
+    assert account["status"] == "failed"
 
 
 async def test_the_watchdog_recovers_what_a_silent_session_did_not_deliver(world: InboundWorld) -> None:

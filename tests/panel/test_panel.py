@@ -3,20 +3,23 @@ isolation, and escaping of everything users and contacts type."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
 import time
 from typing import Any
 
 import jwt
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from sandbox.pipedrive.seed import seed_file
-from server.storage.tables import AuditLog, Outbox, WhatsAppAccount
+from server.storage.tables import AuditLog, Company, MessageMediaRow, Outbox, WhatsAppAccount
 from server.web.panel_context import ContactCache
 from tests.panel.world import ANNA_NUMBER, PanelWorld
 
 REF = "ref-0123456789abcdef"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 def page_params(world: PanelWorld, person: str = "maria", **extra: Any) -> dict[str, Any]:
@@ -124,6 +127,26 @@ async def test_sending_is_idempotent_and_the_phone_receives_it_once(world: Panel
     # The next panel load defaults From to the number that talked to Maria and links the full chat.
     panel = await world.client.get("/panel", params=page_params(world, token=world.token()))
     assert 'id="open-chat"' in panel.text and 'href="/chats/' in panel.text
+
+
+async def test_a_send_job_delivered_again_after_sending_does_not_send_again(world: PanelWorld) -> None:
+    answer = await world.client.post("/panel/send", data=send_form(world), headers=world.headers())
+    assert answer.status_code == 200
+    await world.settle()
+    [sent_row] = await world.outbox()
+    assert sent_row["status"] == "sent"
+    assert len(world.waha.outbox("wp-acme-anna")) == 1
+    # The queue hands the same job out again (a worker died before acknowledging it).
+    await world.resources.queue.enqueue("send_outbox", sent_row["id"], job_id="send-delivered-again")
+    await world.settle()
+    assert [m["text"] for m in world.waha.outbox("wp-acme-anna")] == ["Hallo Maria"]
+    [row] = await world.outbox()
+    assert (row["status"], row["wa_message_id"], row["attempts"]) == (
+        "sent",
+        sent_row["wa_message_id"],
+        sent_row["attempts"],
+    )
+    assert [m["from_me"] for m in await world.messages() if m["text"] == "Hallo Maria"] == [True]
 
 
 async def test_sending_a_persons_file(world: PanelWorld) -> None:
@@ -259,6 +282,39 @@ async def test_companies_are_isolated(world: PanelWorld) -> None:
         "/panel/media/1", params={"c": 1, "e": int(time.time()) + 60, "s": "0" * 32}
     )
     assert forged_media.status_code == 403
+
+
+def signed_media_path(world: PanelWorld, company_id: int, message_id: int, expires: int) -> str:
+    """A panel media link as WaPipe signs it: HMAC-SHA256 of ``company:message:expiry`` under a key derived
+    from the secret key, cut to 32 hex digits."""
+    secret = world.settings.secret_key.get_secret_value()
+    assert secret
+    key = hashlib.sha256(b"wapipe-panel-media:" + secret.encode()).digest()
+    signature = hmac.new(key, f"{company_id}:{message_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+    return f"/panel/media/{message_id}?c={company_id}&e={expires}&s={signature[:32]}"
+
+
+async def stored_media_ids(world: PanelWorld) -> set[int]:
+    media = MessageMediaRow.__table__  # type: ignore[attr-defined]
+    async with world.resources.engine.connect() as connection:
+        query = select(media.c.message_id).where(media.c.state == "stored")
+        return set((await connection.execute(query)).scalars())
+
+
+async def test_an_expired_media_link_is_refused(world: PanelWorld) -> None:
+    before = await stored_media_ids(world)
+    world.waha.receive("wp-acme-anna", "4917655501234", "", kind="image", data=PNG, mimetype="image/png")
+    await world.settle()
+    [message_id] = await stored_media_ids(world) - before
+    [company] = [
+        row for row in await world.rows(Company) if row["pipedrive_company_id"] == world.anna.company_id
+    ]
+    now = int(time.time())
+    fresh = await world.client.get(signed_media_path(world, company["id"], message_id, now + 600))
+    assert (fresh.status_code, fresh.content) == (200, PNG)
+    for expires in (now - 5, now - 3600):
+        expired = await world.client.get(signed_media_path(world, company["id"], message_id, expires))
+        assert expired.status_code == 403 and PNG not in expired.content, expires
 
 
 async def test_relink_and_pin(world: PanelWorld) -> None:

@@ -202,6 +202,27 @@ async def test_replies_need_a_valid_csrf_token_and_go_through_the_outbox(world: 
     assert [row["action"] for row in audit] == ["message.send", "message.send"]
 
 
+async def test_a_csrf_token_works_only_for_the_user_it_was_made_for(world: PanelWorld) -> None:
+    chat_id = await conversation(world, 1)
+    bob = world.pd.add_user(world.anna.company_id, "Bob Sales", "bob@acme.test")
+    async with browser(world) as anna_browser, browser(world) as bob_browser:
+        anna_token, _ = csrf((await sign_in(world, anna_browser, world.anna, chat_id)).text)
+        bob_page = await sign_in(world, bob_browser, bob, chat_id)
+        assert bob_page.status_code == 200  # a colleague in the same company may read and reply
+        bob_token, ref = csrf(bob_page.text)
+        assert anna_token != bob_token
+        stolen = await bob_browser.post(
+            f"/chats/{chat_id}/reply", data={"text": "Hallo", "client_ref": ref, "csrf_token": anna_token}
+        )
+        assert stolen.status_code == 403 and 'data-reason="csrf_invalid"' in stolen.text
+        assert await world.outbox() == []
+        own = await bob_browser.post(
+            f"/chats/{chat_id}/reply", data={"text": "Hallo", "client_ref": ref, "csrf_token": bob_token}
+        )
+        assert own.status_code == 200 and 'id="reply-sent"' in own.text
+    assert [(row["text"], row["requested_by"]) for row in await world.outbox()] == [("Hallo", bob.id)]
+
+
 async def test_hostile_text_is_escaped_in_the_chat_view(world: PanelWorld) -> None:
     evil = '<script>alert(1)</script>"><img src=x onerror=alert(2)>\u202e\u200b'
     world.waha.receive(SESSION, "4917655501234", evil, push_name=evil)

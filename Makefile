@@ -3,12 +3,20 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check install services system-packages lock bench clean
+.PHONY: demo test test-fast mutate check install services system-packages lock bench clean
 
 demo: $(STAMP)
 	$(VENV)/bin/wapipe demo
 
 test: $(STAMP) system-packages services check
+
+# The inner loop: domain, services and storage on SQLite (no browser, no PostgreSQL), in under a minute.
+test-fast: $(STAMP)
+	VENV=$(VENV) scripts/test-fast.sh
+
+# Mutation testing of the modules where a silent bug costs most (see docs/testing.md); prints the score.
+mutate: $(STAMP) services
+	VENV=$(VENV) scripts/mutate.sh
 
 install: $(STAMP)
 
@@ -35,4 +43,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python -m bench.panel_bench
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache mutants

@@ -38,9 +38,11 @@ from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 
 from bench.sandboxes import SESSION, free_port
+from server.domain.clock import ControlledClock
 from server.jobs.context import sync_entries
 from server.jobs.functions import MAX_JOBS
-from server.jobs.sync import COALESCE, flush_batched
+from server.jobs.sync import flush_batched
+from server.jobs.timing import JobTimings
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.metering import MemoryUsageMeter
 from server.pipedrive.oauth import TokenSet
@@ -51,7 +53,7 @@ from server.storage.companies import SqlCompanyStore
 from server.storage.migrate import upgrade
 from server.storage.tables import CompanySettings, Installation
 from server.web.app import create_app
-from server.web.resources import Resources
+from server.web.resources import Resources, Upstreams
 
 OUR_NUMBER = "4915100000001"
 TOKEN = re.compile(r"B\d+M\d+X")
@@ -228,9 +230,11 @@ async def world(
             public_url=f"http://127.0.0.1:{port}",
             waha_url=where["waha"],
             waha_api_key=api_key,
+            sync_burst_window=args.coalesce,
         )
         upgrade(settings.effective_database_url)
-        app = create_app(settings)
+        clock = ControlledClock()  # the wall clock, until the 24 h mode moves it a day on
+        app = create_app(settings, Upstreams(clock=clock))
         tokens = TokenSet(
             where["token"],
             "r",
@@ -265,7 +269,7 @@ async def world(
             queue._slots = asyncio.Semaphore(args.workers)  # --workers: concurrent jobs (default: WaPipe's)
             ctx = queue.ctx
             ctx.update(sync_entries(settings.public_url, settings.media_dir))
-            ctx.update(pipedrive=Connector(client), sync_coalesce=args.coalesce)
+            ctx.update(pipedrive=Connector(client))
             if mode == "naive":
                 queue._functions["sync_chat"] = func(
                     naive_sync, name="sync_chat", keep_result=0, max_tries=30
@@ -289,6 +293,7 @@ async def world(
                 "meter": meter,
                 "queue": queue,
                 "ctx": ctx,
+                "clock": clock,
                 "numbers": where["numbers"],
                 "unknown": set(where["unknown"]),
             }
@@ -434,7 +439,7 @@ async def run_mode(args: argparse.Namespace, mode: str) -> dict[str, Any]:
             watcher.cancel()
             if mode == "24h":
                 await asyncio.sleep(3)  # the bursts are folded into dirty days; nothing is written yet
-                env["ctx"]["sync_clock"] = lambda: datetime.now(UTC) + timedelta(hours=24, minutes=1)
+                env["clock"].advance(timedelta(hours=24, minutes=1).total_seconds())
                 await flush_batched(env["ctx"])
             await settle(env, args, probe, sent)
             result = measure(env, probe, await company_data(env), setup, sent, used)
@@ -579,7 +584,7 @@ def main() -> None:
     parser.add_argument(
         "--coalesce",
         type=float,
-        default=COALESCE.total_seconds(),
+        default=JobTimings().burst_window.total_seconds(),
         help="seconds a chat waits for its burst (default: the engine's)",
     )
     parser.add_argument("--workers", type=int, default=MAX_JOBS, help="concurrent jobs")

@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     # Days a company's data is kept after its last installation is uninstalled (reinstalling cancels it).
     data_retention_days: int = Field(default=30, ge=1)
 
+    # Waits, in seconds. The defaults are production's; tests run on a clock they move instead of waiting.
+    sync_burst_window: float = Field(default=3.5, ge=0, le=60)  # a chat's writes wait for the rest of a burst
+    retry_base: float = Field(default=2.0, gt=0, le=600)  # a transient failure's first retry; doubles per try
+    busy_retry: float = Field(default=1.0, gt=0, le=600)  # another worker holds the chat: look again after
+    sync_lease: float = Field(default=120.0, ge=10, le=3600)  # how long a sync run holds its chat at most
+    catch_up_every: float = Field(default=300.0, ge=60, le=86_400)  # a connected number's history is re-read
+    sweep_after: float = Field(default=60.0, ge=1, le=86_400)  # a stored webhook not processed is re-queued
+    job_poll: float = Field(default=0.05, gt=0, le=5)  # how often the in-process runner looks for due jobs
+
     media_dir: Path = Path("var/media")
     var_dir: Path = Path("var")
     log_level: str = "INFO"

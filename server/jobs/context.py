@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,9 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.crypto import SecretBox
+from server.domain.clock import Clock, SystemClock
 from server.domain.whatsapp import WhatsAppTransport
+from server.jobs.timing import JobTimings
 from server.pipedrive.connector import PipedriveConnector
 from server.pipedrive.metering import MemoryUsageMeter
 from server.pipedrive.oauth import PipedriveOAuth
@@ -126,12 +129,34 @@ def pipedrive_wiring(settings: Settings, engine: AsyncEngine, http: httpx.AsyncC
         company_setup=SqlCompanySetupStore(engine),
         connector=connector,
         data_retention_days=settings.data_retention_days,
-        sync=sync_entries(settings.public_url, settings.media_dir),
+        sync=sync_entries(
+            settings.public_url, settings.media_dir, lease=timedelta(seconds=settings.sync_lease)
+        ),
     )
 
 
-def sync_entries(public_url: str, media_dir: Path) -> dict[str, Any]:
-    """The sync engine's configuration and media store for ``ctx``."""
+def sync_entries(public_url: str, media_dir: Path, *, lease: timedelta | None = None) -> dict[str, Any]:
+    """The sync engine's configuration and media store for ``ctx`` (``lease``: how long a run holds a chat
+    or a create in flight; the default is production's)."""
     from server.services.sync_context import SyncConfig
 
-    return {"sync_config": SyncConfig(public_url=public_url), "media_files": DiskMediaFiles(media_dir)}
+    config = SyncConfig(public_url=public_url)
+    if lease is not None:
+        config = SyncConfig(public_url=public_url, chat_lease=lease, intent_lease=lease)
+    return {"sync_config": config, "media_files": DiskMediaFiles(media_dir)}
+
+
+def job_timings(settings: Settings) -> JobTimings:
+    """The waits the settings choose."""
+    return JobTimings(
+        burst_window=timedelta(seconds=settings.sync_burst_window),
+        busy_retry=timedelta(seconds=settings.busy_retry),
+        retry_base=timedelta(seconds=settings.retry_base),
+        catch_up_every=timedelta(seconds=settings.catch_up_every),
+        sweep_after=timedelta(seconds=settings.sweep_after),
+    )
+
+
+def timing_entries(settings: Settings, clock: Clock | None = None) -> dict[str, Any]:
+    """What jobs read the time and their waits from: ``ctx["clock"]`` and ``ctx["timings"]``."""
+    return {"clock": clock or SystemClock(), "timings": job_timings(settings)}

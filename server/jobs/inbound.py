@@ -7,7 +7,7 @@ re-enqueues deliveries still pending after a minute, so one whose enqueue was lo
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from arq.worker import Retry
@@ -17,6 +17,8 @@ from server.domain.errors import MalformedWebhook, Transient, WaPipeError
 from server.domain.whatsapp import WhatsAppTransport
 from server.jobs.retry import retry_for
 from server.jobs.sync import enqueue_sync
+from server.jobs.timing import now as clock_now
+from server.jobs.timing import timings
 from server.services.ingest import IngestOutcome, ingest_events
 from server.storage.engine import is_busy_database
 from server.storage.inbound_events import SqlInboundEventStore
@@ -26,7 +28,6 @@ from server.whatsapp.webhook_bodies import events_from_body
 log = logging.getLogger(__name__)
 
 EARLY_STATUS_TRIES = 5  # an ack that overtook its message waits this many tries for it
-SWEEP_AFTER = timedelta(minutes=1)
 FIRST_IMPORT = timedelta(days=7)  # how far back a newly linked number's history is imported
 CATCH_UP_OVERLAP = timedelta(minutes=5)  # re-read a little before the newest message: clocks differ
 HISTORY_PAGE = 100
@@ -98,7 +99,7 @@ async def catch_up_account(ctx: dict[str, Any], account_id: int, trigger: str = 
     if not transport.capabilities.history_sync:
         return "transport keeps no history"
     newest = await inbox.last_message_at(account_id)
-    since = newest - CATCH_UP_OVERLAP if newest else datetime.now(UTC) - FIRST_IMPORT
+    since = newest - CATCH_UP_OVERLAP if newest else clock_now(ctx) - FIRST_IMPORT
     new = duplicates = 0
     offset: int | None = 0
     pages = 0
@@ -124,7 +125,7 @@ async def catch_up_account(ctx: dict[str, Any], account_id: int, trigger: str = 
         await ctx["queue"].enqueue("catch_up_account", account_id, trigger, defer_by=timedelta(seconds=1))
     if new and trigger == "watchdog":
         # The session looked fine, yet messages reached history only: its webhooks are not arriving.
-        detail = f"{new} messages missed by webhooks were recovered at {datetime.now(UTC):%H:%M} UTC"
+        detail = f"{new} messages missed by webhooks were recovered at {clock_now(ctx):%H:%M} UTC"
         await ctx["accounts"].set_status(account.id, account.status, detail)
         log.warning("catch-up recovered missed messages", extra={"account": account_id, "count": new})
     return f"{new} new, {duplicates} already stored"
@@ -133,7 +134,7 @@ async def catch_up_account(ctx: dict[str, Any], account_id: int, trigger: str = 
 async def sweep_inbound(ctx: dict[str, Any]) -> int:
     """Re-enqueue deliveries stored but never processed (a lost enqueue, a worker that died)."""
     events_store: SqlInboundEventStore = ctx["inbound_events"]
-    pending = await events_store.pending_ids(older_than=datetime.now(UTC) - SWEEP_AFTER)
+    pending = await events_store.pending_ids(older_than=clock_now(ctx) - timings(ctx).sweep_after)
     for event_id in pending:
         await ctx["queue"].enqueue("process_inbound_event", event_id, job_id=inbound_job_id(event_id))
     return len(pending)

@@ -8,6 +8,7 @@ from typing import Any
 from arq.worker import Retry
 
 from server.domain.errors import Transient
+from server.jobs.timing import timings
 
 
 def backoff_seconds(job_try: int, *, base: float = 2.0, cap: float = 300.0) -> float:
@@ -16,9 +17,11 @@ def backoff_seconds(job_try: int, *, base: float = 2.0, cap: float = 300.0) -> f
     return delay * (1 + random.random() * 0.25)  # noqa: S311  (jitter, not security)
 
 
-def retry_for(ctx: dict[str, Any], error: Transient | None = None, *, base: float = 2.0) -> Retry:
-    """The ``Retry`` to raise from a job after a transient failure on try ``ctx['job_try']``."""
-    delay = backoff_seconds(int(ctx.get("job_try", 1)), base=base)
+def retry_for(ctx: dict[str, Any], error: Transient | None = None, *, base: float | None = None) -> Retry:
+    """The ``Retry`` to raise from a job after a transient failure on try ``ctx['job_try']`` (``base``: the
+    first delay, by default the settings' retry base)."""
+    first = timings(ctx).retry_base.total_seconds() if base is None else base
+    delay = backoff_seconds(int(ctx.get("job_try", 1)), base=first)
     if error is not None and error.retry_after is not None:
         delay = max(delay, error.retry_after)
     return Retry(defer=delay)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import mimetypes
-from datetime import UTC, datetime
 from typing import Any
 
 from server.domain.errors import NotFound, Permanent, Transient, WaPipeError
@@ -29,6 +28,7 @@ from server.domain.whatsapp import (
 )
 from server.jobs.retry import retry_for
 from server.jobs.sync import enqueue_sync
+from server.jobs.timing import now as clock_now
 from server.storage.outbox import SqlOutboxStore
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ async def send_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
         message = await _outbound(ctx, entry)
         result = await _already_sent(transport, account, entry, message)
         if result is None:
-            await outbox.start_attempt(entry.id, datetime.now(UTC))
+            await outbox.start_attempt(entry.id, clock_now(ctx))
             result = await transport.send(account.session_name, message)
     except Permanent as error:
         await outbox.mark_failed(entry.id, error.reason, error.message)

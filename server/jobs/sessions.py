@@ -8,23 +8,25 @@ session stuck ``WORKING`` that stopped delivering (its missed messages come back
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from server.domain.errors import WaPipeError
 from server.domain.whatsapp import SessionStatus, WhatsAppTransport
 from server.jobs.inbound import catch_up_job_id
+from server.jobs.timing import now as clock_now
+from server.jobs.timing import timings
 from server.storage.accounts import SqlAccountStore
 from server.storage.inbox import SqlInboxStore
 
 log = logging.getLogger(__name__)
-CATCH_UP_EVERY_MINUTES = 5
 
 
 async def watch_sessions(ctx: dict[str, Any]) -> str:
     accounts: SqlAccountStore = ctx["accounts"]
     inbox: SqlInboxStore = ctx["inbox"]
-    now = datetime.now(UTC)
+    now = clock_now(ctx)
+    every = timings(ctx).catch_up_every
     checked = caught_up = unreachable = 0
     for account in await accounts.watched():
         transport: WhatsAppTransport | None = ctx["transports"].get(account.transport)
@@ -40,10 +42,16 @@ async def watch_sessions(ctx: dict[str, Any]) -> str:
         checked += 1
         applied = await inbox.record_session(account.id, status, "", me, None)
         back = applied and account.status != SessionStatus.CONNECTED.value  # it just came back
-        if status is SessionStatus.CONNECTED and (back or now.minute % CATCH_UP_EVERY_MINUTES == 0):
+        if status is SessionStatus.CONNECTED and (back or _on_the_beat(now, every)):
             trigger = "reconnect" if back else "watchdog"
             await ctx["queue"].enqueue(
                 "catch_up_account", account.id, trigger, job_id=catch_up_job_id(account.id)
             )
             caught_up += 1
     return f"{checked} checked, {caught_up} catching up, {unreachable} unreachable"
+
+
+def _on_the_beat(now: datetime, every: timedelta) -> bool:
+    """Whether the minute ``now`` falls in starts a catch-up period (the watcher runs once a minute)."""
+    minutes = max(1, int(every.total_seconds() // 60))
+    return (int(now.timestamp()) // 60) % minutes == 0

@@ -17,7 +17,7 @@ Transient failures retry with backoff honouring ``retry_after``; a spent daily b
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from arq.worker import Retry
@@ -27,6 +27,7 @@ from server.domain.errors import BudgetExhausted, NeedsReauth, NotInstalled, Per
 from server.domain.sync import SyncProblem
 from server.jobs.retry import retry_for
 from server.jobs.sync_crm import PipedriveCrm
+from server.jobs.timing import clock, timings
 from server.pipedrive.client import PipedriveClient
 from server.services.sync_chat import SyncOutcome, sync_job_id
 from server.services.sync_chat import sync_chat as run_sync
@@ -38,9 +39,6 @@ from server.storage.sync_index import SqlPhoneIndexStore
 
 log = logging.getLogger(__name__)
 
-# A chat's first new message, from when its webhook reached us, waits this long for the rest of its burst.
-COALESCE = timedelta(seconds=3.5)
-BUSY_RETRY = 1.0
 MAX_PASSES = 5  # a run that keeps finding new messages hands over to a fresh job after this many passes
 
 
@@ -62,13 +60,7 @@ def sync_enabled(ctx: dict[str, Any]) -> bool:
 
 
 def _clock(ctx: dict[str, Any]) -> datetime:
-    clock = ctx.get("sync_clock")
-    return clock() if callable(clock) else datetime.now(UTC)
-
-
-def _coalesce(ctx: dict[str, Any]) -> timedelta:
-    value = ctx.get("sync_coalesce", COALESCE)
-    return value if isinstance(value, timedelta) else timedelta(seconds=float(value))
+    return clock(ctx).now()
 
 
 def burst_wait(window: timedelta, received_at: datetime | None, now: datetime) -> timedelta:
@@ -93,7 +85,7 @@ async def enqueue_sync(
     if not sync_enabled(ctx):
         return
     queue = ctx["queue"]
-    delay = burst_wait(_coalesce(ctx), received_at, datetime.now(UTC))
+    delay = burst_wait(timings(ctx).burst_window, received_at, _clock(ctx))
     store: SqlSyncStore = ctx["sync_store"]
     installed = await store.companies_installed(sorted(set(chat_ids)))  # others wait for the watchdog
     for chat_id in sorted(installed):
@@ -148,7 +140,7 @@ async def sync_chat(ctx: dict[str, Any], chat_id: int) -> str:
             outcome = await run_sync(context, chat_id)
             passes += 1
     except SyncBusy as busy:
-        raise Retry(defer=float(ctx.get("sync_busy_retry", BUSY_RETRY))) from busy
+        raise Retry(defer=timings(ctx).busy_retry.total_seconds()) from busy
     except DBAPIError as error:
         if not is_busy_database(error):
             raise
@@ -160,7 +152,7 @@ async def sync_chat(ctx: dict[str, Any], chat_id: int) -> str:
         raise retry_for(ctx, error) from error
     except Transient as error:
         log.info("sync of chat %s will retry: %s", chat_id, error.reason)
-        raise retry_for(ctx, error, base=float(ctx.get("sync_retry_base", 2.0))) from error
+        raise retry_for(ctx, error) from error
     except (NotInstalled, NeedsReauth) as error:
         await store.record_problem(SyncProblem(chat.company_id, None, error.reason, error.message))
         return f"not synced: {error.reason}"
@@ -178,7 +170,10 @@ async def _after(ctx: dict[str, Any], outcome: SyncOutcome) -> None:
         await queue.enqueue("sync_chat", outcome.merged_into, job_id=sync_job_id(outcome.merged_into))
     if outcome.more:
         await queue.enqueue(
-            "sync_chat", outcome.chat_id, job_id=f"sync-next:{outcome.chat_id}", defer_by=_coalesce(ctx)
+            "sync_chat",
+            outcome.chat_id,
+            job_id=f"sync-next:{outcome.chat_id}",
+            defer_by=timings(ctx).burst_window,
         )
 
 

@@ -11,7 +11,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from server.jobs.arq_queue import QUEUE_NAME, ArqQueue
-from server.jobs.context import job_context, pipedrive_wiring
+from server.jobs.context import job_context, pipedrive_wiring, timing_entries
 from server.jobs.functions import CRON_JOBS, FUNCTIONS, MAX_JOBS
 from server.settings import Settings
 from server.storage.engine import make_async_engine
@@ -41,6 +41,7 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
         transports = build_transports(settings, waha_http, cloud_http)
         ctx.update(job_context(engine, kind="worker", transports=transports))
         ctx.update(pipedrive_wiring(settings, engine, pipedrive_http).job_entries())
+        ctx.update(timing_entries(settings))
         ctx["waha_http"] = waha_http
         ctx["pipedrive_http"] = pipedrive_http
         if cloud_http is not None:

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from server.domain.days import company_zone, local_day
 from server.domain.errors import InvalidChatId, InvalidInput, NotFound
@@ -25,8 +25,6 @@ from server.services.sync_deals import attach_deal, write_link_fields
 from server.services.sync_match import MatchStats, link_person
 from server.services.sync_media import fetch_chat_media, upload_chat_media
 from server.services.sync_setup import ensure_setup
-
-CHAT_LEASE = timedelta(minutes=2)
 
 
 def sync_job_id(chat_id: int) -> str:
@@ -57,7 +55,7 @@ async def sync_chat(ctx: SyncContext, chat_id: int, *, chat: SyncChat | None = N
     chat = chat if chat is not None and chat.id == chat_id else await ctx.store.chat(chat_id)
     if chat is None:
         return SyncOutcome(chat_id, "gone", merged_into=await ctx.store.successor_chat(chat_id))
-    if not await ctx.store.acquire_chat(chat, owner=ctx.worker, lease=CHAT_LEASE, now=ctx.clock()):
+    if not await ctx.store.acquire_chat(chat, owner=ctx.worker, lease=ctx.config.chat_lease, now=ctx.clock()):
         raise SyncBusy(f"chat {chat_id} is being synced elsewhere")
     try:
         return await _sync(ctx, chat)

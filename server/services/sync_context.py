@@ -14,7 +14,8 @@ from server.domain.sync import CrmUser
 from server.domain.whatsapp import WhatsAppTransport
 
 DEFAULT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Pipedrive documents no file size limit; stay well below any
-INTENT_LEASE = timedelta(minutes=2)
+CHAT_LEASE = timedelta(minutes=2)  # a sync run holds its chat this long unless it finishes first
+INTENT_LEASE = timedelta(minutes=2)  # a create in flight is another run's to finish for this long
 
 
 class SyncBusy(Exception):
@@ -29,6 +30,8 @@ class SyncConfig:
     deal_refresh_every: timedelta = timedelta(seconds=30)  # a chat's Deal is picked again at each write
     deal_reload_every: timedelta = timedelta(minutes=15)
     research_unlinked_after: timedelta = timedelta(hours=6)  # auto-add off: search an unknown number again
+    chat_lease: timedelta = CHAT_LEASE
+    intent_lease: timedelta = INTENT_LEASE
 
 
 def utc_now() -> datetime:

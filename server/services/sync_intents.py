@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from server.services.sync_context import INTENT_LEASE, SyncBusy, SyncContext
+from server.services.sync_context import SyncBusy, SyncContext
 
 
 async def create_once(
@@ -22,7 +22,7 @@ async def create_once(
 ) -> str:
     """The id of the object ``key`` stands for, created at most once across retries and workers."""
     claim = await ctx.store.claim_intent(
-        company_id, key, owner=ctx.worker, lease=INTENT_LEASE, now=ctx.clock()
+        company_id, key, owner=ctx.worker, lease=ctx.config.intent_lease, now=ctx.clock()
     )
     if claim is None:
         raise SyncBusy(f"another worker is creating {key}")

@@ -15,7 +15,8 @@ from server.domain.errors import NotFound, Transient
 from server.domain.matching import MatchRule
 from server.domain.ports import JobQueue, SyncStore
 from server.domain.sync import ChatLink, DealSource, LinkState
-from server.services.sync_chat import CHAT_LEASE, sync_job_id
+from server.services.sync_chat import sync_job_id
+from server.services.sync_context import CHAT_LEASE
 
 LEASE_WAIT = timedelta(seconds=15)
 WORKER = "panel"

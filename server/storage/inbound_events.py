@@ -42,8 +42,10 @@ class SqlInboundEventStore:
         state: str = "pending",
         reason: str = "",
         detail: str = "",
+        received_at: datetime | None = None,
     ) -> tuple[int, bool]:
-        """Store the event unless its key is known; returns (id, newly stored)."""
+        """Store the event unless its key is known; returns (id, newly stored). ``received_at``: when it
+        reached us, by the process's clock (default: now)."""
         statement = (
             upsert_insert(self._engine, _table)
             .values(
@@ -55,7 +57,7 @@ class SqlInboundEventStore:
                 reason=reason,
                 detail=detail[:1000],
                 attempts=0,
-                received_at=utcnow(),
+                received_at=received_at or utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["event_key"])
             .returning(_table.c.id)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
-from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -229,7 +228,7 @@ async def relink(request: Request, identity: FrameIdentity) -> Response:
             identity.company.id,
             chat_id,
             person_id,
-            now=datetime.now(UTC),
+            now=resources.clock.now(),
         )
     except (InvalidInput, Transient) as error:
         view = await _link_of(
@@ -264,7 +263,7 @@ async def pin(request: Request, identity: FrameIdentity) -> Response:
             identity.company.id,
             chat_id,
             deal_id,
-            now=datetime.now(UTC),
+            now=resources.clock.now(),
         )
     except (InvalidInput, Transient) as error:
         view = await _link_of(

@@ -10,10 +10,11 @@ from datetime import UTC, datetime
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.domain.clock import Clock, SystemClock
 from server.domain.ports import JobQueue
 from server.domain.whatsapp import WhatsAppTransport
 from server.jobs.arq_queue import ArqQueue
-from server.jobs.context import PipedriveWiring, job_context, pipedrive_wiring
+from server.jobs.context import PipedriveWiring, job_context, pipedrive_wiring, timing_entries
 from server.jobs.functions import CRON_JOBS, FUNCTIONS, MAX_JOBS
 from server.jobs.inprocess import InProcessQueue
 from server.settings import Settings
@@ -32,23 +33,26 @@ class Resources:
     waha_http: httpx.AsyncClient
     transports: dict[str, WhatsAppTransport]
     pipedrive: PipedriveWiring
+    clock: Clock = field(default_factory=SystemClock)
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
 @dataclass(frozen=True)
 class Upstreams:
-    """httpx transports to reach Pipedrive and WAHA through; ``None`` means the network (tests and the demo
-    pass the sandboxes' ``httpx.ASGITransport`` here)."""
+    """The world outside the process: httpx transports to reach Pipedrive and WAHA through (``None`` means
+    the network; tests and the demo pass the sandboxes' ``httpx.ASGITransport`` here) and the clock."""
 
     pipedrive: httpx.AsyncBaseTransport | None = None
     waha: httpx.AsyncBaseTransport | None = None
     cloud: httpx.AsyncBaseTransport | None = None  # Meta's Graph API, when the Cloud API is configured
+    clock: Clock | None = None  # what the process reads the time from (tests pass a ControlledClock)
 
 
 @contextlib.asynccontextmanager
 async def open_resources(settings: Settings, upstreams: Upstreams | None = None) -> AsyncIterator[Resources]:
     """Open everything the web process needs; refuse to start on an unmigrated database."""
     upstreams = upstreams or Upstreams()
+    clock = upstreams.clock or SystemClock()
     engine = make_async_engine(settings.effective_database_url)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
@@ -72,9 +76,14 @@ async def open_resources(settings: Settings, upstreams: Upstreams | None = None)
         else:
             ctx = job_context(engine, kind="web", transports=transports)
             ctx.update(pipedrive.job_entries())
-            queue = InProcessQueue(FUNCTIONS, CRON_JOBS, ctx=ctx, max_jobs=MAX_JOBS)
+            ctx.update(timing_entries(settings, clock))
+            queue = InProcessQueue(
+                FUNCTIONS, CRON_JOBS, ctx=ctx, max_jobs=MAX_JOBS, clock=clock, poll_delay=settings.job_poll
+            )
             ctx["queue"] = queue
             await queue.start()
             stack.push_async_callback(queue.stop)
             backend = "in-process"
-        yield Resources(settings, engine, queue, backend, pipedrive_http, waha_http, transports, pipedrive)
+        yield Resources(
+            settings, engine, queue, backend, pipedrive_http, waha_http, transports, pipedrive, clock
+        )

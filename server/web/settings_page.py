@@ -5,7 +5,6 @@ its numbers, open problems and the audit log. Only admins change anything; the s
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -208,7 +207,7 @@ async def exclude_chat_action(request: Request, identity: FrameIdentity) -> Resp
             company_id,
             chat.id,
             excluded,
-            now=datetime.now(UTC),
+            now=resources.clock.now(),
         )
     except NotFound:
         error = FieldError("chat_not_found", "Choose one of this company's chats")

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -59,7 +58,11 @@ async def _accept(request: Request, transport: str, body: bytes) -> Response:
         )
         return _refuse(400, error.reason, error.message)
     event_id, is_new = await store.record(
-        transport=transport, event_key=key.event_key, session_name=key.session_name, body=body
+        transport=transport,
+        event_key=key.event_key,
+        session_name=key.session_name,
+        body=body,
+        received_at=resources.clock.now(),
     )
     if not is_new:
         return JSONResponse({"status": "duplicate"})
@@ -80,7 +83,7 @@ async def waha_webhook(request: Request) -> Response:
             request.headers,
             body,
             hmac_key=resources.settings.waha_webhook_hmac_key.get_secret_value(),
-            now=datetime.now(UTC),
+            now=resources.clock.now(),
         )
     except NotAuthenticated as error:
         return _refuse(401, error.reason, error.message)

@@ -21,6 +21,7 @@ from sandbox.pipedrive.app import create_app as create_sandbox
 from sandbox.pipedrive.oauth import oauth_server_for
 from sandbox.pipedrive.seed import ALL_SCOPES
 from sandbox.pipedrive.state import SandboxCompany, SandboxState, SandboxUser
+from server.domain.clock import ControlledClock
 from server.settings import Settings
 from server.storage.migrate import upgrade
 from server.storage.tables import Company, CompanySettings, Installation
@@ -142,7 +143,9 @@ async def install_world(settings: Settings) -> AsyncIterator[InstallWorld]:
     holder: dict[str, Starlette] = {}
     notifier = httpx.AsyncClient(transport=_ToApp(holder))
     oauth_server_for(state).http = notifier
-    app = create_app(settings, Upstreams(pipedrive=httpx.ASGITransport(app=sandbox_app)))
+    clock = ControlledClock()
+    clock.follow(state.clock.advance)
+    app = create_app(settings, Upstreams(pipedrive=httpx.ASGITransport(app=sandbox_app), clock=clock))
     holder["app"] = app
     async with (
         app.router.lifespan_context(app),

@@ -22,6 +22,7 @@ from sandbox.pipedrive.state import SandboxState, SandboxUser
 from sandbox.waha.app import create_app as create_waha
 from sandbox.waha.clock import Clock
 from sandbox.waha.state import SandboxState as WahaState
+from server.domain.clock import ControlledClock
 from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
@@ -152,6 +153,9 @@ async def panel_world(settings: Settings) -> AsyncIterator[PanelWorld]:
         "contract": seed_file(pd, acme.id, "contract.pdf", b"%PDF-1.4 deal", deal_id=deal["id"])["id"],
     }
     waha = WahaState(clock=Clock(follow_wall_clock=True))
+    clock = ControlledClock()
+    clock.follow(pd.clock.advance)
+    clock.follow(waha.clock.advance)
     holder: dict[str, Starlette] = {}
     notifier = httpx.AsyncClient(transport=_ToApp(holder))
     oauth_server_for(pd).http = notifier
@@ -159,7 +163,11 @@ async def panel_world(settings: Settings) -> AsyncIterator[PanelWorld]:
     pipedrive_app = create_pipedrive(pd)
     app = create_app(
         settings,
-        Upstreams(pipedrive=httpx.ASGITransport(app=pipedrive_app), waha=httpx.ASGITransport(app=waha_app)),
+        Upstreams(
+            pipedrive=httpx.ASGITransport(app=pipedrive_app),
+            waha=httpx.ASGITransport(app=waha_app),
+            clock=clock,
+        ),
     )
     holder["app"] = app
     async with (

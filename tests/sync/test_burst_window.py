@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from server.jobs.sync import burst_wait, enqueue_sync
+from server.jobs.timing import JobTimings
 
 WINDOW = timedelta(seconds=3.5)
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -40,22 +41,27 @@ class EveryCompanyInstalled:
         return {chat_id: 1 for chat_id in chat_ids}
 
 
+class StoppedClock:
+    def now(self) -> datetime:
+        return NOW
+
+
 async def test_a_message_stored_a_second_after_its_webhook_waits_a_second_less() -> None:
     queue = RecordingQueue()
+    window = timedelta(seconds=5)  # the settings' window, not the default
     ctx: dict[str, Any] = {
         "queue": queue,
         "sync_store": EveryCompanyInstalled(),
         "pipedrive": object(),
         "sync_config": object(),
-        "sync_coalesce": WINDOW.total_seconds(),
+        "timings": JobTimings(burst_window=window),
+        "clock": StoppedClock(),
     }
-    arrived = datetime.now(UTC) - timedelta(seconds=1)
-    await enqueue_sync(ctx, {7}, media_chat_ids={7}, received_at=arrived)
+    await enqueue_sync(ctx, {7}, media_chat_ids={7}, received_at=NOW - timedelta(seconds=1))
     function, args, defer = queue.jobs["sync:7"]
-    assert (function, args) == ("sync_chat", (7,))
-    assert defer is not None and timedelta(seconds=2.0) < defer <= timedelta(seconds=2.5)
+    assert (function, args, defer) == ("sync_chat", (7,), timedelta(seconds=4))
     assert queue.jobs["media:7"][2] is None  # attachments are fetched at once, burst or not
 
     await enqueue_sync(ctx, {8}, media_chat_ids=set())
-    assert queue.jobs["sync:8"][2] == WINDOW
+    assert queue.jobs["sync:8"][2] == window
     assert "media:8" not in queue.jobs

@@ -52,9 +52,8 @@ async def test_chaos_every_message_lands_exactly_once(make_settings: Callable[..
         )
         ctx: dict[str, Any] = world.resources.queue.ctx  # type: ignore[attr-defined]
         ctx.update(sync_entries("http://wapipe.test", world.resources.settings.media_dir))
-        ctx.update(
-            pipedrive=FixedConnector(client), sync_coalesce=0.05, sync_retry_base=0.1, sync_busy_retry=0.1
-        )
+        ctx.update(pipedrive=FixedConnector(client))
+        world.clock.follow(pd.clock.advance)
         async with world.resources.engine.begin() as connection:
             await connection.execute(
                 insert(Installation.__table__).values(  # type: ignore[attr-defined]

@@ -153,7 +153,7 @@ async def test_the_chats_deal_follows_pipedrive_with_no_deal_request_per_chat(wo
     assert world.operations()["GET /api/v2/deals"] == 1
     assert all(a["deal_id"] is None for a in world.activities())
     deal = seed_deal(world.pd, world.pd_company, "Opened later", person_id=maria["id"])
-    world.ctx["sync_clock"] = lambda: datetime.now(UTC) + timedelta(seconds=31)  # past the refresh period
+    world.clock.advance(31)  # past the refresh period
     await world.message(NUMBER, "noch was")
     await world.sync(chat)
     [activity] = world.activities_of(maria["id"])
@@ -195,8 +195,7 @@ async def test_24h_frequency_batches_the_writes(world: SyncWorld) -> None:
     await world.message(NUMBER, "zwei")
     await world.sync(chat)
     assert world.activities() == [] and world.requests() == 0
-    later = datetime.now(UTC) + timedelta(hours=24, minutes=1)
-    world.ctx["sync_clock"] = lambda: later
+    world.clock.advance(timedelta(hours=24, minutes=1).total_seconds())
     assert await flush_batched(world.ctx) == 1
     await world.sync(chat)
     [activity] = world.activities()

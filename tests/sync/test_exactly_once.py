@@ -4,7 +4,7 @@ and a spent budget; permanent failures are recorded for admins."""
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -37,8 +37,7 @@ async def test_a_worker_killed_after_a_create_never_duplicates_it(
     with pytest.raises(asyncio.CancelledError):
         await world.sync(chat)
     assert killed == [method]
-    later = datetime.now(UTC) + timedelta(minutes=3)  # the dead worker's leases ran out
-    world.ctx["sync_clock"] = lambda: later
+    world.clock.advance(timedelta(minutes=3).total_seconds())  # the dead worker's leases ran out
     await world.sync(chat)
     await world.message(NUMBER, "Und noch was")
     await world.sync(chat)
@@ -83,7 +82,7 @@ async def test_a_spent_budget_defers_and_finishes_later_without_loss(world: Sync
         await sync_chat(job_ctx, chat)
     assert world.pd.limiter.usage_for(world.pd_company).rejected == requests
     world.pd.limiter.daily_budget_override.clear()
-    world.ctx["sync_clock"] = lambda: datetime.now(UTC) + timedelta(days=1)
+    world.clock.advance(timedelta(days=1).total_seconds())
     world.client.api._limiter = type(world.client.api._limiter)()  # the limiter's day is over too
     await world.sync(chat)
     assert world.notes().count("waiting for tomorrow") == 1

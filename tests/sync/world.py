@@ -6,7 +6,6 @@ Messages are stored through the real inbox store; ``sync`` runs the real ``sync_
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import itertools
@@ -23,6 +22,7 @@ from sqlalchemy import insert, select, update
 from sandbox.pipedrive.app import create_app
 from sandbox.pipedrive.seed import ALL_SCOPES
 from sandbox.pipedrive.state import Clock, SandboxState
+from server.domain.clock import ControlledClock
 from server.domain.errors import MediaExpired, NotFound
 from server.domain.whatsapp import (
     Capabilities,
@@ -147,6 +147,7 @@ class SyncWorld:
     session: str
     transport: FakeTransport
     queue: RecordingQueue
+    clock: ControlledClock
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     chat_ids: dict[str, int] = field(default_factory=dict)
 
@@ -275,9 +276,14 @@ async def sync_world(
     upgrade(database_url)
     engine = make_async_engine(database_url)
     pd = SandboxState(clock=Clock(follow_wall_clock=True), base_url=SANDBOX)
+    clock = ControlledClock()
+    clock.follow(pd.clock.advance)
     company = pd.add_company("Acme Sales GmbH", domain="acme", plan="premium", timezone="Europe/Berlin")
     admin = pd.add_user(company.id, "Anna Admin", ADMIN_EMAIL, is_admin=True)
     agent = pd.add_user(company.id, "Bob Agent", AGENT_EMAIL)
+    pd.token_ttl_seconds = (
+        30 * 24 * 3600
+    )  # the world's token is never refreshed; tests move the clock by days
     token = pd.token_for(company.id, admin.id, list(ALL_SCOPES))
     tokens = TokenSet(token, "refresh", datetime.now(UTC) + timedelta(days=1), frozenset(ALL_SCOPES), SANDBOX)
     meter = MemoryUsageMeter()
@@ -289,7 +295,7 @@ async def sync_world(
             limiter=MemoryRateLimiter(),
             meter=meter,
             max_in_call_wait=2.0,
-            sleep=_short_sleep,
+            sleep=clock.sleep,
         )
         companies = SqlCompanyStore(engine)
         ours = await companies.upsert(company.id, name="Acme", api_domain=SANDBOX, timezone="Europe/Berlin")
@@ -346,6 +352,7 @@ async def sync_world(
             "transports": {"waha": transport},
             "queue": queue,
             "runner_name": "test",
+            "clock": clock,
         }
         try:
             yield SyncWorld(
@@ -363,13 +370,10 @@ async def sync_world(
                 "wp-acme-bob",
                 transport,
                 queue,
+                clock,
             )
         finally:
             await engine.dispose()
-
-
-async def _short_sleep(seconds: float) -> None:
-    await asyncio.sleep(min(seconds, 0.01))
 
 
 Hook = Callable[[], Awaitable[None]]

@@ -15,6 +15,7 @@ from starlette.applications import Starlette
 from sandbox.waha.app import create_app as create_waha
 from sandbox.waha.clock import Clock
 from sandbox.waha.state import SandboxState as WahaState
+from server.domain.clock import ControlledClock
 from server.domain.models import Account
 from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
@@ -34,6 +35,7 @@ class InboundWorld:
     client: httpx.AsyncClient  # talks to WaPipe
     waha: WahaState
     account: Account
+    clock: ControlledClock
 
     @property
     def resources(self) -> Resources:
@@ -79,7 +81,9 @@ async def inbound_world(
     waha_app = create_waha(
         waha, api_key=settings.waha_api_key.get_secret_value(), webhook_client=webhook_client
     )
-    app = create_app(settings, Upstreams(waha=httpx.ASGITransport(app=waha_app), cloud=cloud))
+    clock = ControlledClock()
+    clock.follow(waha.clock.advance)
+    app = create_app(settings, Upstreams(waha=httpx.ASGITransport(app=waha_app), cloud=cloud, clock=clock))
     holder["app"] = app
     async with app.router.lifespan_context(app), waha_app.router.lifespan_context(waha_app):
         resources: Resources = app.state.resources
@@ -92,7 +96,7 @@ async def inbound_world(
         async with httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://wapipe.test"
         ) as client:
-            yield InboundWorld(app, client, waha, account)
+            yield InboundWorld(app, client, waha, account, clock)
     await webhook_client.aclose()
 
 

@@ -180,7 +180,7 @@ async def create_activity_type(ctx: ApiContext) -> Response:
             403, "You've reached the activity type per company limit", "feature_capping_activity_types"
         )
     now = ctx.state.clock.now()
-    type_id = ctx.state.next_id("activity_type")
+    type_id = ctx.state.next_id("activity_type", ctx.company.id)
     record: Record = {
         "id": type_id,
         "name": name.strip(),

@@ -70,7 +70,7 @@ async def upload_file(ctx: ApiContext) -> Response:
     if links["activity_id"] and links["activity_id"] not in data.activities:
         raise ApiError(404, "Activity not found")
     now = ctx.state.clock.now()
-    file_id = ctx.state.next_id("file")
+    file_id = ctx.state.next_id("file", ctx.company.id)
     stem, dot, ext = name.rpartition(".")
     digest = hashlib.sha1(f"{file_id}:{name}".encode(), usedforsecurity=False).hexdigest()
     record: Record = {

@@ -83,7 +83,7 @@ async def create_note(ctx: ApiContext) -> Response:
     user_id = v1_int(body.get("user_id"), "user_id")
     note.update(user_id=user_id or ctx.user.id, last_update_user_id=ctx.user.id)
     _apply_note(ctx, note, body)
-    note["id"] = ctx.state.next_id("note")
+    note["id"] = ctx.state.next_id("note", ctx.company.id)
     ctx.data.notes[note["id"]] = note
     return ok(note_json(ctx, note))
 
@@ -157,7 +157,7 @@ async def create_webhook(ctx: ApiContext) -> Response:
     if len(mine) >= MAX_APP_WEBHOOKS_PER_USER:
         return _webhook_error(422, {"limit": ["Webhook limit of 40 per app and user reached"]})
     hook: Record = {
-        "id": ctx.state.next_id("webhook"),
+        "id": ctx.state.next_id("webhook", ctx.company.id),
         "company_id": ctx.company.id,
         "owner_id": ctx.user.id,
         "user_id": user_id,

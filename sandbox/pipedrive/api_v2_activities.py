@@ -181,7 +181,7 @@ async def create_activity(ctx: ApiContext) -> Response:
     if not activity["subject"]:
         type_names = {t["key_string"]: t["name"] for t in ctx.data.activity_types.values()}
         activity["subject"] = type_names.get(activity["type"], activity["type"])
-    activity["id"] = ctx.state.next_id("activity")
+    activity["id"] = ctx.state.next_id("activity", ctx.company.id)
     ctx.data.activities[activity["id"]] = activity
     return ok(activity_json(ctx, activity))
 

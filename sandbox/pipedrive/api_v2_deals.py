@@ -201,7 +201,7 @@ async def create_deal(ctx: ApiContext) -> Response:
     assert title is not None
     deal = new_deal(ctx.state.clock.now(), ctx.user.id, title)
     _apply(ctx, deal, body, creating=True)
-    deal["id"] = ctx.state.next_id("deal")
+    deal["id"] = ctx.state.next_id("deal", ctx.company.id)
     ctx.data.deals[deal["id"]] = deal
     return ok(deal_json(ctx, deal))
 

@@ -143,7 +143,7 @@ async def create_person(ctx: ApiContext) -> Response:
     add_time = body.rfc3339("add_time")
     if add_time is not None:
         person["add_time"] = parse_rfc3339(add_time, "add_time")
-    person["id"] = ctx.state.next_id("person")
+    person["id"] = ctx.state.next_id("person", ctx.company.id)
     ctx.data.persons[person["id"]] = person
     return ok(person_json(ctx, person))
 

@@ -41,7 +41,7 @@ DEAL_SYSTEM_FIELDS = (
 def add_pipeline(state: SandboxState, company_id: int, name: str, stage_names: tuple[str, ...]) -> int:
     data = state.company_data(company_id)
     now = state.clock.now()
-    pipeline_id = state.next_id("pipeline")
+    pipeline_id = state.next_id("pipeline", company_id)
     data.pipelines[pipeline_id] = {
         "id": pipeline_id,
         "name": name,
@@ -52,7 +52,7 @@ def add_pipeline(state: SandboxState, company_id: int, name: str, stage_names: t
         "update_time": now,
     }
     for order, stage_name in enumerate(stage_names, start=1):
-        stage_id = state.next_id("stage")
+        stage_id = state.next_id("stage", company_id)
         data.stages[stage_id] = {
             "id": stage_id,
             "order_nr": order,
@@ -73,7 +73,7 @@ def field_record(
 ) -> dict[str, Any]:
     now = state.clock.now()
     return {
-        "id": state.next_id("field"),
+        "id": state.next_id("field", company_id),
         "key": key,
         "name": name,
         "field_type": field_type,
@@ -93,7 +93,7 @@ def install_company_defaults(state: SandboxState, company_id: int) -> None:
     add_pipeline(state, company_id, "Pipeline", DEFAULT_STAGES)
     now = state.clock.now()
     for order, (name, key, icon) in enumerate(BUILTIN_ACTIVITY_TYPES, start=1):
-        type_id = state.next_id("activity_type")
+        type_id = state.next_id("activity_type", company_id)
         data.activity_types[type_id] = {
             "id": type_id,
             "name": name,

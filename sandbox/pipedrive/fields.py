@@ -86,7 +86,7 @@ def create_field(
     state = ctx.state
     now = state.clock.now()
     record: Record = {
-        "id": state.next_id("field"),
+        "id": state.next_id("field", ctx.company.id),
         "key": state.field_key(ctx.company.id, name),
         "name": name,
         "field_type": field_type,

@@ -55,7 +55,7 @@ def seed_person(
     person["phones"] = [{"value": p, "primary": i == 0, "label": "mobile"} for i, p in enumerate(phones)]
     person["emails"] = [{"value": e, "primary": i == 0, "label": "work"} for i, e in enumerate(emails)]
     person["custom_fields"] = dict(custom_fields or {})
-    person["id"] = state.next_id("person")
+    person["id"] = state.next_id("person", company_id)
     state.company_data(company_id).persons[person["id"]] = person
     return person
 
@@ -82,7 +82,7 @@ def seed_deal(
         is_archived=is_archived,
         stage_change_time=state.clock.now(),
     )
-    deal["id"] = state.next_id("deal")
+    deal["id"] = state.next_id("deal", company_id)
     data.deals[deal["id"]] = deal
     return deal
 
@@ -124,7 +124,7 @@ def seed_file(
     data = state.company_data(company_id)
     ctype = content_type or mimetypes.guess_type(name)[0] or "application/octet-stream"
     now = state.clock.now()
-    file_id = state.next_id("file")
+    file_id = state.next_id("file", company_id)
     record: Record = {
         "id": file_id,
         "user_id": _first_user(state, company_id).id,

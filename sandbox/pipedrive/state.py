@@ -1,7 +1,9 @@
 """In-memory state of the Pipedrive sandbox: clock, companies, users, OAuth clients, grants, entities.
 
 Everything is deterministic: ids come from per-type counters, tokens from a counter and a hash, and the
-clock is frozen unless it is told to follow the wall clock.
+clock is frozen unless it is told to follow the wall clock. As in Pipedrive, what a company owns is
+numbered within that company (each company's first Person is 1, so two companies share ids); companies,
+users, OAuth codes, tokens and lead UUIDs are unique across the sandbox.
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ from sandbox.pipedrive.limits import Limiter
 DEFAULT_START = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 PLANS = ("lite", "growth", "premium", "ultimate")
 LEAD_NAMESPACE = uuid.UUID("6f1d0c52-3a51-4d3c-9c1e-2b7d3c2f9a10")
+# Kinds Pipedrive numbers per company; every other kind has one counter for the whole sandbox.
+COMPANY_NUMBERED = frozenset(
+    {"person", "deal", "activity", "activity_type", "file", "note", "pipeline", "stage", "field", "webhook"}
+)
 
 Record = dict[str, Any]
 
@@ -143,14 +149,18 @@ class SandboxState:
         self.rotate_refresh_tokens = False
         self.phone_search_ignores_punctuation = True
         self.api_domains: dict[int, str] = {}
-        self._counters: dict[str, itertools.count[int]] = {}
+        self._counters: dict[tuple[str, int | None], itertools.count[int]] = {}
         self._token_counter = itertools.count(1)
         self._spent_refresh_tokens: set[str] = set()
         self.limiter = Limiter(self.clock)
 
     # ids -------------------------------------------------------------------------------------------
-    def next_id(self, kind: str) -> int:
-        counter = self._counters.setdefault(kind, itertools.count(1))
+    def next_id(self, kind: str, company_id: int | None = None) -> int:
+        """The next id of ``kind``: within ``company_id`` for what a company owns, else sandbox-wide."""
+        if (kind in COMPANY_NUMBERED) != (company_id is not None):
+            needs = "needs a company id" if kind in COMPANY_NUMBERED else "is numbered sandbox-wide"
+            raise ValueError(f"{kind!r} {needs}")
+        counter = self._counters.setdefault((kind, company_id), itertools.count(1))
         return next(counter)
 
     def next_uuid(self, kind: str) -> str:

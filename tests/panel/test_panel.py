@@ -90,10 +90,16 @@ async def test_a_number_without_country_code_asks_for_the_country_suggested_from
 
 
 async def test_company_and_user_come_from_the_token_only(world: PanelWorld) -> None:
-    # Grace's token with Acme's company id in the query: still Grace's company, so Acme's Person is unknown.
-    params: dict[str, Any] = page_params(
-        world, token=world.token(world.grace), companyId=world.anna.company_id, userId=world.anna.id
-    )
+    # Grace's token with Acme's company and user in the query: still Grace's company. Pipedrive numbers
+    # Persons per company, so Person 1 is Globex's Sam for her (Acme's Maria for Anna).
+    assert world.persons["maria"] == world.persons["globex"]
+    in_query = {"companyId": world.anna.company_id, "userId": world.anna.id}
+    params: dict[str, Any] = page_params(world, "globex", token=world.token(world.grace), **in_query)
+    page = await world.client.get("/panel", params=params)
+    assert page.status_code == 200 and "Sam Francisco" in page.text and "Maria Kunde" not in page.text
+    # A Person only Acme has is unknown to Grace's company.
+    assert world.persons["missing"] not in world.pd.company_data(world.grace.company_id).persons
+    params = page_params(world, "missing", token=world.token(world.grace), **in_query)
     page = await world.client.get("/panel", params=params)
     assert page.status_code == 404 and 'data-reason="person_not_found"' in page.text
 
@@ -262,21 +268,28 @@ async def test_companies_are_isolated(world: PanelWorld) -> None:
     await world.client.post("/panel/send", data=send_form(world), headers=world.headers())
     await world.settle()
     grace = world.headers(world.grace)
-    # Grace's company cannot see Acme's Person, chat, messages or attachments.
+    # Grace's company cannot see Acme's Person, chat, messages or attachments. Acme's Maria and Globex's Sam
+    # are both Person 1 (Pipedrive numbers Persons per company): Sam's messages show nothing sent to Maria.
+    assert world.persons["maria"] == world.persons["globex"]
     messages = await world.client.get(
-        "/panel/messages", params={"person_id": world.persons["maria"]}, headers=grace
+        "/panel/messages", params={"person_id": world.persons["globex"]}, headers=grace
     )
-    assert messages.status_code == 404
+    assert messages.status_code == 200 and "Hallo Maria" not in messages.text
+    assert world.persons["missing"] not in world.pd.company_data(world.grace.company_id).persons
+    unknown = await world.client.get(
+        "/panel/messages", params={"person_id": world.persons["missing"]}, headers=grace
+    )
+    assert unknown.status_code == 404
     relink = await world.client.post(
         "/panel/relink", data={"chat_id": 1, "person_id": world.persons["globex"]}, headers=grace
     )
     assert relink.status_code == 404 and 'data-reason="chat_not_found"' in relink.text
     pin = await world.client.post("/panel/pin", data={"chat_id": 1, "deal_id": 1}, headers=grace)
     assert pin.status_code in (400, 404)
-    send = await world.client.post(
-        "/panel/send", data=send_form(world, client_ref="ref-grace-0000001"), headers=grace
-    )
-    assert send.status_code == 404
+    # Grace's Sam, from Acme's WhatsApp number (account 1).
+    from_acme = send_form(world, "globex", to="+1 415 555 0132", client_ref="ref-grace-0000001")
+    send = await world.client.post("/panel/send", data=from_acme, headers=grace)
+    assert send.status_code == 404 and 'data-reason="unknown_from_number"' in send.text
     assert len(await world.outbox()) == 1
     forged_media = await world.client.get(
         "/panel/media/1", params={"c": 1, "e": int(time.time()) + 60, "s": "0" * 32}

@@ -6,6 +6,10 @@ The tables below are the contract. ``ROUTE_PROBES`` has an entry for every route
 worker registers: a new route or job fails ``test_every_route_and_job_is_in_the_tenancy_table`` until it
 gets a probe here.
 
+Pipedrive numbers records per company, so A and B both have a Person 1 (A's Maria, B's Sam): probes
+name B's records by ids A does not use (``unshared_person_id``, B's Deal, File and pipeline), and A's
+pages for its own Person 1 must show nothing of B's Person 1.
+
 "Nothing of B changed" is a snapshot (``tests/security/world.py``) of every table's rows that belong to B,
 B's attachment files, B's data in the Pipedrive sandbox (API usage included: a request with B's token
 would change it) and what B's WhatsApp session sent, compared after every probe.
@@ -14,7 +18,8 @@ Jobs take no company argument: each one derives the company from the row its id 
 session, an account, a chat, an outbox row), and writes with that company's own installation. So "a job
 of A's with B's ids" means two honest checks:
 
-- run with B's ids, the job touches only B: A's snapshot is unchanged (and B's own data stays B's);
+- run again with B's ids, on B's data that is already settled, the job changes nothing: neither A's
+  snapshot nor B's (a job that redid B's work, say sent B's message again, shows in B's);
 - where one of A's rows can carry an id of B's (an outbox row naming B's number or B's Pipedrive file, a
   chat link naming B's Person), the job running for A leaves B's snapshot unchanged.
 """
@@ -178,8 +183,15 @@ async def _unlink(attack: Attack) -> None:
 async def _panel(attack: Attack) -> None:
     a, b = attack.a, attack.b
     attack.refused(
-        await attack.frame("GET", "/panel", params={"resource": "person", "selectedIds": b.person_id})
+        await attack.frame(
+            "GET", "/panel", params={"resource": "person", "selectedIds": b.unshared_person_id}
+        )
     )
+    # B's chat is with B's Person 1; A's own Person 1 is Maria: her panel shows nothing of B's.
+    assert a.person_id == b.person_id
+    shared = await attack.frame("GET", "/panel", params={"resource": "person", "selectedIds": a.person_id})
+    assert shared.status_code == 200 and "Maria Kunde" in shared.text, shared.text
+    attack.nothing_of_b(shared)
     attack.refused(await attack.frame("GET", "/panel", params={"resource": "deal", "selectedIds": b.deal_id}))
     # A's own Person who has B's customer's phone: A's panel must not find B's chat with that number.
     lookalike = await attack.frame(
@@ -193,7 +205,12 @@ async def _panel(attack: Attack) -> None:
 @probe("GET", "/panel/messages")
 async def _panel_messages(attack: Attack) -> None:
     a, b = attack.a, attack.b
-    attack.refused(await attack.frame("GET", "/panel/messages", params={"person_id": b.person_id}))
+    attack.refused(await attack.frame("GET", "/panel/messages", params={"person_id": b.unshared_person_id}))
+    # A's Person 1 has the id of B's Person 1, whom B wrote to: A sees its own messages, none of B's.
+    assert a.person_id == b.person_id
+    shared = await attack.frame("GET", "/panel/messages", params={"person_id": a.person_id})
+    assert shared.status_code == 200 and f"{a.secret} reply" in shared.text, shared.text
+    attack.nothing_of_b(shared)
     attack.refused(await attack.frame("GET", "/panel/messages", params={"deal_id": b.deal_id}))
     lookalike = await attack.frame("GET", "/panel/messages", params={"person_id": a.lookalike_person_id})
     assert lookalike.status_code in (200, 204), lookalike.text
@@ -233,7 +250,9 @@ async def _panel_send(attack: Attack) -> None:
 
     # B's Person, B's Deal: not in A's Pipedrive.
     attack.refused(
-        await attack.frame("POST", "/panel/send", data=form(person_id=b.person_id, to=b.contact_phone))
+        await attack.frame(
+            "POST", "/panel/send", data=form(person_id=b.unshared_person_id, to=b.contact_phone)
+        )
     )
     attack.refused(await attack.frame("POST", "/panel/send", data=form(person_id="", deal_id=b.deal_id)))
     # A's Person, sent from B's WhatsApp number.
@@ -258,7 +277,9 @@ async def _panel_relink(attack: Attack) -> None:
         )
     )
     # A's chat linked to B's Person: B's Person is not in A's Pipedrive.
-    to_b = await attack.frame("POST", "/panel/relink", data={"chat_id": a.chat_id, "person_id": b.person_id})
+    to_b = await attack.frame(
+        "POST", "/panel/relink", data={"chat_id": a.chat_id, "person_id": b.unshared_person_id}
+    )
     attack.refused(to_b, 400)
     assert 'data-reason="invalid_person"' in to_b.text, to_b.text
 
@@ -600,13 +621,34 @@ async def _send(world: TenancyWorld, job: Callable[..., Awaitable[Any]]) -> None
     await job(job_ctx(world), world.b.outbox_id)  # sent already: nothing to do
 
 
-async def test_jobs_given_company_b_ids_touch_only_company_b(world: TenancyWorld) -> None:
-    before = await world.snapshot(world.a)
+# Run again for B, this job checks B's setup again in B's Pipedrive with B's own token: that moves B's API
+# usage and the time B's settings were saved, and nothing else of B may change.
+CHECKS_B_AGAIN = {"setup_company"}
+
+
+def without_setup_check(snapshot: dict[str, Any]) -> dict[str, Any]:
+    settings = [{**row, "updated_at": None} for row in snapshot["tables"]["company_settings"]]
+    return {
+        **snapshot,
+        "tables": {**snapshot["tables"], "company_settings": settings},
+        "pipedrive": {**snapshot["pipedrive"], "usage": None},
+    }
+
+
+async def test_jobs_given_company_b_ids_change_neither_company(world: TenancyWorld) -> None:
+    tenants = (world.a, world.b)
     for name, run in sorted(JOB_PROBES.items()):
+        before = [await world.snapshot(tenant) for tenant in tenants]
         await run(world, await job_by_name(name))
         await world.settle()
-        changed = differences(before, await world.snapshot(world.a))
-        assert not changed, f"job {name} with B's ids changed company A:\n" + "\n".join(changed)
+        for tenant, snapshot in zip(tenants, before, strict=True):
+            now = await world.snapshot(tenant)
+            if tenant is world.b and name in CHECKS_B_AGAIN:
+                snapshot, now = without_setup_check(snapshot), without_setup_check(now)
+            changed = differences(snapshot, now)
+            assert not changed, f"job {name} with B's ids changed company {tenant.label}:\n" + "\n".join(
+                changed
+            )
 
 
 async def _forge_outbox(world: TenancyWorld, **values: Any) -> int:
@@ -660,7 +702,9 @@ async def test_a_chat_linked_to_a_company_b_person_writes_nothing_into_b(world: 
     links = SQLModel.metadata.tables["sync_chat_link"]
     async with world.engine.begin() as connection:
         await connection.execute(
-            sa.update(links).where(links.c.chat_id == world.a.chat_id).values(person_id=world.b.person_id)
+            sa.update(links)
+            .where(links.c.chat_id == world.a.chat_id)
+            .values(person_id=world.b.unshared_person_id)
         )
     before = await world.snapshot(world.b)
     world.base.waha.receive(world.a.session, world.a.contact, "Acme-geheim after the forged link")

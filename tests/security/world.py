@@ -6,6 +6,9 @@ disk), a group chat, the sync engine's links and day activities in their own Pip
 that went out through the WhatsApp sandbox, saved settings, an excluded chat and audit entries. B also has
 a Deal, a File and a pipeline of its own in Pipedrive, so A can be pointed at B's ids of every kind.
 
+Pipedrive numbers records per company, so ids collide: A's and B's chats are both with Person 1. B's
+Deal, File and pipeline, and B's ``unshared_person_id``, are numbered past A's: ids A does not use.
+
 A decoy company is stored first, so WaPipe's internal company ids differ from Pipedrive's (A is internal
 id 2, B's Pipedrive id is 2): code that mixed the two up would hand A's request B's data.
 
@@ -21,7 +24,7 @@ import asyncio
 import contextlib
 import hashlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Container
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +76,7 @@ class Tenant:
     file_id: int = 0
     pipeline_id: int = 0
     lookalike_person_id: int = 0  # a Person of this company with the other company's customer's phone
+    unshared_person_id: int = 0  # a Person whose id the other company does not use
     markers: tuple[str, ...] = ()  # strings only this company's pages may show
 
     @property
@@ -373,6 +377,13 @@ def _token(world: PanelWorld, tenant: Tenant) -> str:
     return jwt.encode(claims, world.settings.pipedrive_jwt_secret.get_secret_value(), algorithm="HS256")
 
 
+def _numbered_past(taken: Container[int], seed: Callable[[], Any]) -> int:
+    """Seeds records until one gets an id not in ``taken`` (the other company's ids of that kind)."""
+    while (record_id := int(seed())) in taken:
+        pass
+    return record_id
+
+
 def _decoy_company(database_url: str) -> None:
     """A company stored before A and B, so internal ids and Pipedrive ids differ."""
     upgrade(database_url)
@@ -412,20 +423,25 @@ async def tenancy_world(settings: Settings) -> AsyncIterator[TenancyWorld]:
         await _fill(base, b)
         a.deal_id = base.deal_id
         a.file_id = base.files["offer"]
-        b.deal_id = int(
-            seed_deal(pd, b.pipedrive_company_id, "Globex-classified deal", person_id=b.person_id)["id"]
-        )
-        b.file_id = int(
-            seed_file(pd, b.pipedrive_company_id, "Globex-classified.pdf", PDF, person_id=b.person_id)["id"]
-        )
-        b.pipeline_id = seed_pipeline(
-            pd, b.pipedrive_company_id, "Globex-classified pipeline", ["Secret stage"]
-        )
         # A Person in A's Pipedrive with the phone of B's customer: A's panel for them must not find B's chat.
         a.lookalike_person_id = int(
             seed_person(pd, a.pipedrive_company_id, "Lookalike Larry", phones=[b.contact_phone])["id"]
         )
         a.pipeline_id = seed_pipeline(pd, a.pipedrive_company_id, "Acme pipeline", ["Stage"])
+        in_a, b_id = pd.company_data(a.pipedrive_company_id), b.pipedrive_company_id
+        b.unshared_person_id = _numbered_past(
+            in_a.persons, lambda: seed_person(pd, b_id, "Globex-classified prospect")["id"]
+        )
+        b.deal_id = _numbered_past(
+            in_a.deals, lambda: seed_deal(pd, b_id, "Globex-classified deal", person_id=b.person_id)["id"]
+        )
+        b.file_id = _numbered_past(
+            in_a.files,
+            lambda: seed_file(pd, b_id, "Globex-classified.pdf", PDF, person_id=b.person_id)["id"],
+        )
+        b.pipeline_id = _numbered_past(
+            in_a.pipelines, lambda: seed_pipeline(pd, b_id, "Globex-classified pipeline", ["Secret stage"])
+        )
         b.markers = (
             b.secret,
             "Sam Francisco",

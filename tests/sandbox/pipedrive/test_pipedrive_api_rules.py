@@ -95,17 +95,74 @@ async def test_file_list_limit_is_capped_at_100(client: httpx.AsyncClient, world
 
 
 async def test_company_isolation(world: World) -> None:
+    # Each company numbers its own records, as Pipedrive does: both companies' first Person is 1.
+    assert (world.person_a, world.person_b) == (1, 1)
+    only_in_b = seed_person(world.state, world.company_b, "Bea Globex")["id"]
     async with make_client(world, world.token()) as client:
-        assert (await client.get(f"/api/v2/persons/{world.person_b}")).status_code == 404
-        assert (
-            await client.patch(f"/api/v2/persons/{world.person_b}", json={"name": "x"})
-        ).status_code == 404
+        shared = (await client.get(f"/api/v2/persons/{world.person_b}")).json()["data"]
+        assert shared["name"] == "Maria Muster"
+        assert (await client.get(f"/api/v2/persons/{only_in_b}")).status_code == 404
+        assert (await client.patch(f"/api/v2/persons/{only_in_b}", json={"name": "x"})).status_code == 404
+        assert world.state.company_data(world.company_b).persons[only_in_b]["name"] == "Bea Globex"
         found = (await client.get("/api/v2/persons/search?term=Sam")).json()["data"]["items"]
         assert found == []
         me = (await client.get("/api/v1/users/me")).json()["data"]
         assert (me["company_id"], me["company_domain"]) == (world.company_a, "acme-sales")
         users = (await client.get("/api/v1/users")).json()["data"]
         assert {u["email"] for u in users} == {"anna@acme.test", "bernd@acme.test"}
+
+
+async def records_created_by(world: World, user_id: int) -> dict[str, object]:
+    """The ids the API hands out for one of everything, created with ``user_id``'s token."""
+    async with make_client(world, world.token(user_id)) as client:
+
+        async def new_id(method: str, path: str, **request: object) -> object:
+            response = await client.request(method, path, **request)  # type: ignore[arg-type]
+            assert response.status_code in (200, 201), (path, response.text)
+            return response.json()["data"]["id"]
+
+        person = await new_id("POST", "/api/v2/persons", json={"name": "Numbered"})
+        deal = await new_id("POST", "/api/v2/deals", json={"title": "Numbered", "person_id": person})
+        return {
+            "person": person,
+            "deal": deal,
+            "activity": await new_id(
+                "POST", "/api/v2/activities", json={"subject": "Call", "type": "call", "deal_id": deal}
+            ),
+            "note": await new_id("POST", "/api/v1/notes", json={"content": "n", "person_id": person}),
+            "file": await new_id(
+                "POST",
+                "/api/v1/files",
+                files={"file": ("a.pdf", b"%PDF", "application/pdf")},
+                data={"person_id": str(person)},
+            ),
+            "activity_type": await new_id(
+                "POST", "/api/v1/activityTypes", json={"name": "Chat", "icon_key": "bubble"}
+            ),
+            "field": await new_id(
+                "POST", "/api/v1/personFields", json={"name": "Chat", "field_type": "varchar"}
+            ),
+            "webhook": await new_id(
+                "POST",
+                "/api/v1/webhooks",
+                json={"subscription_url": "https://x.test/h", "event_action": "*", "event_object": "person"},
+            ),
+            "lead": await new_id("POST", "/api/v1/leads", json={"title": "L", "person_id": person}),
+        }
+
+
+async def test_records_are_numbered_per_company_and_leads_companies_users_across_the_sandbox(
+    world: World,
+) -> None:
+    in_a = await records_created_by(world, world.admin_a)
+    in_b = await records_created_by(world, world.admin_b)
+    lead_a, lead_b = in_a.pop("lead"), in_b.pop("lead")
+    # Both companies were seeded with one Person, so each company's next Person is 2.
+    assert in_a["person"] == in_b["person"] == 2
+    assert in_a == in_b
+    assert lead_a != lead_b
+    assert world.company_a != world.company_b
+    assert len({world.admin_a, world.agent_a, world.admin_b}) == 3
 
 
 async def test_activity_link_precedence_and_note_cap(client: httpx.AsyncClient, world: World) -> None:

@@ -22,7 +22,9 @@ from server.settings import Mode, Settings, load_settings
 POSTGRES_ADMIN_URL = os.environ.get(
     "WAPIPE_TEST_POSTGRES_URL", "postgresql://wapipe:wapipe@127.0.0.1:5432/postgres"
 )
-REDIS_URL = os.environ.get("WAPIPE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Parallel runs (pytest-xdist) give each worker a Redis database of its own: gw0 uses 15, gw1 14, ...
+_WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+REDIS_URL = os.environ.get("WAPIPE_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{15 - _WORKER % 16}")
 # The official OpenAPI documents the contract tests read, vendored in the repository (see vendor/openapi).
 VENDORED_OPENAPI = Path(__file__).resolve().parents[1] / "vendor" / "openapi"
 OPENAPI_DIR = VENDORED_OPENAPI / "pipedrive"

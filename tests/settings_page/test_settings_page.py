@@ -37,14 +37,8 @@ def pipeline_ids(world: PanelWorld, user: SandboxUser | None = None) -> list[int
 
 async def add_member(world: PanelWorld, name: str = "Nick Member") -> SandboxUser:
     """A non-admin of Anna's company who installed WaPipe too."""
-
-    from sandbox.pipedrive.app import create_app as create_pipedrive
-
     user = world.pd.add_user(world.anna.company_id, name, "nick@acme.test", is_admin=False)
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=create_pipedrive(world.pd)), base_url="http://pipedrive.sandbox"
-    ) as sandbox:
-        await world.install(sandbox, user)
+    await world.install(user)
     return user
 
 

@@ -6,6 +6,7 @@ The services are required: a test that needs one fails with a message saying how
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -46,24 +47,61 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'wapipe.db'}"
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    name = f"wapipe_test_{uuid.uuid4().hex[:12]}"
-    with _postgres_admin() as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
+def _database_url(name: str) -> str:
     url = make_url(POSTGRES_ADMIN_URL).set(drivername="postgresql+psycopg", database=name)
-    yield url.render_as_string(hide_password=False)
+    return url.render_as_string(hide_password=False)
+
+
+@contextlib.contextmanager
+def _postgres_database(template: str | None = None) -> Iterator[str]:
+    name = f"wapipe_test_{uuid.uuid4().hex[:12]}"
+    copy = f' TEMPLATE "{template}"' if template else ""
+    with _postgres_admin() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"{copy}')
+    yield _database_url(name)
     with _postgres_admin() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    with _postgres_database() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[str]:
+    """A PostgreSQL database migrated once per run (per worker when parallel), copied by each test that
+    wants a migrated one."""
+    from server.storage.migrate import upgrade
+
+    with _postgres_database() as url:
+        upgrade(url)
+        yield make_url(url).database or ""
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest) -> str:
-    """Each store test runs on both backends."""
+    """Each store test runs on both backends, from an empty database."""
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     url: str = request.getfixturevalue(fixture)
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def migrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each test runs on both backends, from a database at the newest schema (copied from a template
+    migrated once, not migrated again per test)."""
+    from tests.world import migrated_database
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'wapipe.db'}"
+        migrated_database(url)
+        yield url
+        return
+    with _postgres_database(template=request.getfixturevalue("postgres_template")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -101,7 +139,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
 
 @pytest.fixture
 def migrated_sqlite(sqlite_url: str) -> str:
-    from server.storage.migrate import upgrade
+    from tests.world import migrated_database
 
-    upgrade(sqlite_url)
+    migrated_database(sqlite_url)
     return sqlite_url

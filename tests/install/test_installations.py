@@ -16,7 +16,6 @@ from server.domain.installations import InstallationStatus, StoredTokens
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.installations import SqlInstallationStore
-from server.storage.migrate import upgrade
 from server.storage.tables import Installation
 
 OLD_KEY = Fernet.generate_key().decode()
@@ -35,9 +34,8 @@ def tokens(n: int = 1, *, api_domain: str = "https://acme.pipedrive.com") -> Sto
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    upgrade(database_url)
-    engine = make_async_engine(database_url)
+async def engine(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_async_engine(migrated_database_url)
     yield engine
     await engine.dispose()
 

@@ -23,7 +23,6 @@ from server.storage.companies import SqlCompanyStore
 from server.storage.company_setup import SqlCompanySetupStore
 from server.storage.engine import make_async_engine
 from server.storage.installations import SqlInstallationStore
-from server.storage.migrate import upgrade
 from server.storage.tables import (
     AuditLog,
     Chat,
@@ -53,9 +52,8 @@ TOKENS = StoredTokens(
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    upgrade(database_url)
-    engine = make_async_engine(database_url)
+async def engine(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_async_engine(migrated_database_url)
     yield engine
     await engine.dispose()
 

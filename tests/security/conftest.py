@@ -10,8 +10,10 @@ from tests.security.world import TenancyWorld, tenancy_world
 
 
 @pytest.fixture
-async def world(make_settings: Callable[..., Settings], database_url: str) -> AsyncIterator[TenancyWorld]:
+async def world(
+    make_settings: Callable[..., Settings], migrated_database_url: str
+) -> AsyncIterator[TenancyWorld]:
     """Companies A and B on SQLite and on PostgreSQL."""
-    settings = make_settings(database_url=database_url, **world_settings_overrides())
+    settings = make_settings(database_url=migrated_database_url, **world_settings_overrides())
     async with tenancy_world(settings) as world:
         yield world

@@ -23,8 +23,12 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 @pytest.fixture
-async def world(database_url: str, make_settings: Callable[..., Settings]) -> AsyncIterator[PanelWorld]:
-    async with panel_world(make_settings(database_url=database_url, **world_settings_overrides())) as world:
+async def world(
+    migrated_database_url: str, make_settings: Callable[..., Settings]
+) -> AsyncIterator[PanelWorld]:
+    async with panel_world(
+        make_settings(database_url=migrated_database_url, **world_settings_overrides())
+    ) as world:
         yield world
 
 

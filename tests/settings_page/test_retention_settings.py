@@ -22,8 +22,12 @@ SESSION = "wp-acme-anna"
 
 
 @pytest.fixture
-async def world(database_url: str, make_settings: Callable[..., Settings]) -> AsyncIterator[PanelWorld]:
-    async with panel_world(make_settings(database_url=database_url, **world_settings_overrides())) as world:
+async def world(
+    migrated_database_url: str, make_settings: Callable[..., Settings]
+) -> AsyncIterator[PanelWorld]:
+    async with panel_world(
+        make_settings(database_url=migrated_database_url, **world_settings_overrides())
+    ) as world:
         yield world
 
 

@@ -9,13 +9,11 @@ from server.domain.errors import InvalidInput
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
-from server.storage.migrate import upgrade
 
 
 @pytest.fixture
-async def stores(database_url: str) -> AsyncIterator[tuple[SqlAccountStore, int, int]]:
-    upgrade(database_url)
-    engine = make_async_engine(database_url)
+async def stores(migrated_database_url: str) -> AsyncIterator[tuple[SqlAccountStore, int, int]]:
+    engine = make_async_engine(migrated_database_url)
     companies = SqlCompanyStore(engine)
     a = await companies.upsert(1, name="A", api_domain="a", timezone="UTC")
     b = await companies.upsert(2, name="B", api_domain="b", timezone="UTC")

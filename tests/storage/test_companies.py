@@ -8,13 +8,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
-from server.storage.migrate import upgrade
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    upgrade(database_url)
-    engine = make_async_engine(database_url)
+async def engine(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_async_engine(migrated_database_url)
     yield engine
     await engine.dispose()
 

@@ -19,7 +19,6 @@ from server.storage.engine import make_async_engine
 from server.storage.erasure import erase_contact
 from server.storage.inbound_events import SqlInboundEventStore
 from server.storage.inbox import SqlInboxStore
-from server.storage.migrate import upgrade
 from server.storage.tables import (
     Chat,
     MediaBlob,
@@ -50,9 +49,10 @@ async def count(engine: AsyncEngine, table: type) -> int:
 
 
 @pytest.fixture
-async def world(database_url: str, tmp_path: Path) -> AsyncIterator[tuple[AsyncEngine, int, int, Path]]:
-    upgrade(database_url)
-    engine = make_async_engine(database_url)
+async def world(
+    migrated_database_url: str, tmp_path: Path
+) -> AsyncIterator[tuple[AsyncEngine, int, int, Path]]:
+    engine = make_async_engine(migrated_database_url)
     companies = SqlCompanyStore(engine)
     a = await companies.upsert(1, name="A", api_domain="a", timezone="UTC")
     b = await companies.upsert(2, name="B", api_domain="b", timezone="UTC")

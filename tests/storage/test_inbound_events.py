@@ -9,14 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.storage.engine import make_async_engine
 from server.storage.inbound_events import SqlInboundEventStore
-from server.storage.migrate import upgrade
 from server.storage.tables import utcnow
 
 
 @pytest.fixture
-async def store(database_url: str) -> AsyncIterator[SqlInboundEventStore]:
-    upgrade(database_url)
-    engine: AsyncEngine = make_async_engine(database_url)
+async def store(migrated_database_url: str) -> AsyncIterator[SqlInboundEventStore]:
+    engine: AsyncEngine = make_async_engine(migrated_database_url)
     yield SqlInboundEventStore(engine)
     await engine.dispose()
 

@@ -14,7 +14,6 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.inbox import SqlInboxStore
-from server.storage.migrate import upgrade
 from server.storage.outbox import SqlOutboxStore
 from server.storage.tables import Chat, Message, WhatsAppAccount
 
@@ -24,9 +23,8 @@ LID = Peer("352411759821761@lid", lid="352411759821761@lid")
 
 
 @pytest.fixture
-async def inbox(database_url: str) -> AsyncIterator[tuple[SqlInboxStore, int]]:
-    upgrade(database_url)
-    engine = make_async_engine(database_url)
+async def inbox(migrated_database_url: str) -> AsyncIterator[tuple[SqlInboxStore, int]]:
+    engine = make_async_engine(migrated_database_url)
     company = await SqlCompanyStore(engine).upsert(1, name="A", api_domain="a", timezone="UTC")
     account = await SqlAccountStore(engine).create(
         company_id=company.id, owner_user_id=1, transport="waha", session_name="s1"

@@ -25,7 +25,6 @@ from server.storage.companies import SqlCompanyStore
 from server.storage.company_settings import SqlCompanySettingsStore
 from server.storage.conversations import SqlConversationStore
 from server.storage.engine import make_async_engine
-from server.storage.migrate import upgrade
 from server.storage.retention import MEDIA_REMOVED
 from server.storage.tables import (
     Chat,
@@ -163,9 +162,8 @@ async def company(engine: AsyncEngine, pipedrive_id: int, timezone: str) -> Comp
 
 
 @pytest.fixture
-async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    upgrade(database_url)
-    engine = make_async_engine(database_url)
+async def world(migrated_database_url: str, tmp_path: Path) -> AsyncIterator[World]:
+    engine = make_async_engine(migrated_database_url)
     world = World(
         engine,
         tmp_path / "media",

@@ -17,7 +17,6 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.inbox import SqlInboxStore
-from server.storage.migrate import upgrade
 from server.transports import build_transports, cloud_http_client, waha_http_client
 from server.whatsapp.cloud import CloudTransport
 from tests.whatsapp.cloud_standin import PHONE_NUMBER_ID, TOKEN, CloudStandIn
@@ -25,9 +24,8 @@ from tests.whatsapp.conftest import NOW
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    upgrade(database_url)
-    engine = make_async_engine(database_url)
+async def engine(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_async_engine(migrated_database_url)
     yield engine
     await engine.dispose()
 

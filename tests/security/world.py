@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import time
 from collections.abc import AsyncIterator, Callable, Container
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,12 +30,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import httpx
-import jwt
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
-from sandbox.pipedrive.app import create_app as create_pipedrive
 from sandbox.pipedrive.seed import dump_company, seed_deal, seed_file, seed_person, seed_pipeline
 from sandbox.pipedrive.state import SandboxUser
 from sandbox.waha.models import Chat as WahaChat
@@ -44,8 +41,8 @@ from sandbox.waha.models import Group, Member
 from server.jobs.inprocess import InProcessQueue
 from server.settings import Settings
 from server.storage.engine import make_sync_engine
-from server.storage.migrate import upgrade
-from tests.panel.world import ANNA_NUMBER, CLIENT_ID, GRACE_NUMBER, SANDBOX, WAPIPE, PanelWorld, panel_world
+from tests.panel.world import ANNA_NUMBER, GRACE_NUMBER, WAPIPE, PanelWorld, panel_world
+from tests.world import migrated_database
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4 tenancy"
@@ -105,15 +102,7 @@ class TenancyWorld:
         return queue
 
     def token(self, tenant: Tenant) -> str:
-        now = int(time.time())
-        claims = {
-            "userId": tenant.user.id,
-            "companyId": tenant.pipedrive_company_id,
-            "iat": now,
-            "exp": now + 300,
-        }
-        secret = self.base.settings.pipedrive_jwt_secret.get_secret_value()
-        return jwt.encode(claims, secret, algorithm="HS256")
+        return self.base.token(tenant.user)
 
     def headers(self, tenant: Tenant) -> dict[str, str]:
         return {"X-Pipedrive-Token": self.token(tenant)}
@@ -140,18 +129,7 @@ class TenancyWorld:
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.base.app), base_url=WAPIPE)
         start = await client.get("/signin", params={"next": f"/chats/{tenant.chat_id}"})
         state = parse_qs(urlparse(start.headers["location"]).query)["state"][0]
-        form = {
-            "client_id": CLIENT_ID,
-            "redirect_uri": f"{WAPIPE}/oauth/callback",
-            "user_id": str(tenant.user.id),
-            "state": state,
-            "decision": "allow",
-        }
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=create_pipedrive(self.base.pd)), base_url=SANDBOX
-        ) as sandbox:
-            answer = await sandbox.post("/oauth/authorize", data=form)
-        callback = await client.get(answer.headers["location"])
+        callback = await client.get(await self.base.authorize(tenant.user, state=state))
         assert callback.status_code == 303 and "wapipe_session" in client.cookies, callback.text
         return client
 
@@ -341,7 +319,7 @@ async def _fill(world: PanelWorld, tenant: Tenant) -> None:
         )
         tenant.event_ids = [int(row[0]) for row in found]
 
-    headers = {"X-Pipedrive-Token": _token(world, tenant)}
+    headers = world.headers(tenant.user)
     form = {
         "person_id": str(tenant.person_id),
         "to": tenant.contact_phone,
@@ -371,12 +349,6 @@ async def _fill(world: PanelWorld, tenant: Tenant) -> None:
     assert waha.outbox(tenant.session), f"{tenant.label}'s reply did not reach the phone"
 
 
-def _token(world: PanelWorld, tenant: Tenant) -> str:
-    now = int(time.time())
-    claims = {"userId": tenant.user.id, "companyId": tenant.user.company_id, "iat": now, "exp": now + 300}
-    return jwt.encode(claims, world.settings.pipedrive_jwt_secret.get_secret_value(), algorithm="HS256")
-
-
 def _numbered_past(taken: Container[int], seed: Callable[[], Any]) -> int:
     """Seeds records until one gets an id not in ``taken`` (the other company's ids of that kind)."""
     while (record_id := int(seed())) in taken:
@@ -386,7 +358,7 @@ def _numbered_past(taken: Container[int], seed: Callable[[], Any]) -> int:
 
 def _decoy_company(database_url: str) -> None:
     """A company stored before A and B, so internal ids and Pipedrive ids differ."""
-    upgrade(database_url)
+    migrated_database(database_url)
     engine = make_sync_engine(database_url)
     table = SQLModel.metadata.tables["company"]
     with engine.begin() as connection:

@@ -1,15 +1,20 @@
 """Browser fixtures: Playwright driving Debian's Chromium (never a downloaded browser).
 
-These tests use Playwright's sync API, so they are plain (non-async) tests. While sync Playwright runs
-it holds an event loop on this thread, which would break the asyncio tests of other folders; so the
-browser lives per module (started by a module's first test, stopped after its last), and no module
-mixes browser tests with asyncio tests.
+One Chromium runs for the whole run (per worker when the run is parallel); every test gets a fresh
+browser context (its own cookies, storage and pages). These tests use Playwright's sync API, so they are
+plain (non-async) tests. While sync Playwright runs it holds an event loop on this thread, which would
+break the asyncio tests of other folders; so Playwright itself connects per module (to the running
+Chromium, over the DevTools protocol) and disconnects after the module's last test, and no module mixes
+browser tests with asyncio tests.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import subprocess
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,6 +35,56 @@ CHROMIUM_ARGS = [
 ]
 
 
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[str]:
+    """Debian's Chromium, started once; its DevTools address."""
+    if not Path(CHROMIUM).is_file():
+        pytest.fail(
+            f"Chromium is required at {CHROMIUM} (run `make test`, which installs Debian's chromium, "
+            "or set WAPIPE_CHROMIUM)",
+            pytrace=False,
+        )
+    with tempfile.TemporaryDirectory(prefix="wapipe-chromium-") as profile:
+        log = Path(profile) / "chromium.log"
+        with log.open("w") as stderr:
+            process = subprocess.Popen(
+                [
+                    CHROMIUM,
+                    "--headless",
+                    *CHROMIUM_ARGS,
+                    "--remote-debugging-address=127.0.0.1",
+                    "--remote-debugging-port=0",
+                    f"--user-data-dir={profile}/data",
+                    "about:blank",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        try:
+            yield _devtools_address(process, log)
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _devtools_address(process: subprocess.Popen[bytes], log: Path) -> str:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = re.search(r"DevTools listening on (ws://\S+)", log.read_text(errors="replace"))
+        if found:
+            return found.group(1)
+        if process.poll() is not None:
+            break
+        time.sleep(0.05)
+    pytest.fail(
+        f"Chromium at {CHROMIUM} did not start: {log.read_text(errors='replace')[-2000:]}", pytrace=False
+    )
+
+
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as p:
@@ -37,17 +92,11 @@ def playwright() -> Iterator[Playwright]:
 
 
 @pytest.fixture(scope="module")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(
-            f"Chromium is required at {CHROMIUM} (run `make test`, which installs Debian's chromium, "
-            "or set WAPIPE_CHROMIUM)",
-            pytrace=False,
-        )
-    with tempfile.TemporaryDirectory(prefix="wapipe-chromium-"):
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
+def browser(playwright: Playwright, chromium: str) -> Iterator[Browser]:
+    """The session's Chromium, as this module's Playwright sees it (disconnected after the module)."""
+    browser = playwright.chromium.connect_over_cdp(chromium)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture

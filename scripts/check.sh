@@ -13,5 +13,7 @@ echo "== mypy (strict: server, panels, sandbox)"
 echo "== import-linter"
 "$bin/lint-imports"
 echo "== pytest"
-# pytest exits 5 when it collects no test; that fails this script like any other failure.
-"$bin/pytest" "$@"
+# In parallel, one worker per core (each with its own Redis database, PostgreSQL databases and ports);
+# the 25 slowest tests are listed at the end, so slowness stays visible. pytest exits 5 when it collects
+# no test; that fails this script like any other failure.
+"$bin/pytest" -n auto --durations=25 "$@"

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The inner loop: the domain, the services (the sync engine against the Pipedrive sandbox) and the
+# stores, on SQLite only: no browser, no PostgreSQL, no Redis. `make test` runs everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+exec "$VENV/bin/pytest" -q -p no:cacheprovider -k "not postgresql" tests/domain tests/sync tests/storage "$@"

@@ -43,8 +43,8 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.inbox import SqlInboxStore
-from server.storage.migrate import upgrade
 from server.storage.tables import CompanySettings, Installation
+from tests.world import migrated_database
 
 SANDBOX = "http://pipedrive.sandbox"
 PUBLIC_URL = "https://wapipe.test"
@@ -273,7 +273,7 @@ class SyncWorld:
 async def sync_world(
     database_url: str, tmp_path: Path, *, wrap: Callable[[Any], Any] | None = None
 ) -> AsyncIterator[SyncWorld]:
-    upgrade(database_url)
+    migrated_database(database_url)
     engine = make_async_engine(database_url)
     pd = SandboxState(clock=Clock(follow_wall_clock=True), base_url=SANDBOX)
     clock = ControlledClock()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -200,12 +201,18 @@ def test_sdk_commands_and_events_round_trip(page: Page, servers: Servers, artifa
 
 def test_an_app_that_never_initializes_is_hidden_after_ten_seconds(page: Page, servers: Servers) -> None:
     panel_url = servers.app_url + "/silent"
+    # The page's timers run on a clock the test holds still and moves: ten seconds cost none.
+    page.clock.install()
     page.goto(f"{servers.sandbox_url}/host/person/{servers.person_id}?panel_url={panel_url}")
+    page_now = datetime.fromtimestamp(page.evaluate("() => Date.now()") / 1000, UTC)
+    page.clock.pause_at(page_now + timedelta(milliseconds=100))  # under a second after the page started
     iframe = page.locator("#pd-extension")
     expect(iframe).to_be_visible()
-    page.wait_for_timeout(8_000)
+    page.clock.run_for(8_900)  # nine seconds in, at most
     expect(iframe).to_be_visible()
-    expect(iframe).to_be_hidden(timeout=4_000)
+    expect(page.locator("#pd-init-timeout")).to_be_hidden()
+    page.clock.run_for(1_200)  # ten seconds in, at least
+    expect(iframe).to_be_hidden()
     expect(page.locator("#pd-init-timeout")).to_be_visible()
     state = host(page)
     assert state["hidden"] is True

@@ -191,10 +191,11 @@ def test_sdk_commands_and_events_round_trip(page: Page, servers: Servers, artifa
     assert host(page)["tracks"][0]["event"] == "focused"
 
     calls_before = len(host(page)["calls"])
+    ignored_before = host(page)["ignored"]
     identifier = iframe.get_attribute("data-identifier")
     forged = {"id": identifier, "payload": {"type": "command", "command": "resize", "args": {"height": 600}}}
     page.evaluate("(message) => window.postMessage(message, '*')", forged)
-    page.wait_for_timeout(200)
+    page.wait_for_function("(before) => window.__pdHost.ignored > before", arg=ignored_before)
     assert len(host(page)["calls"]) == calls_before
     assert host(page)["height"] == 420
 

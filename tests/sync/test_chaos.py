@@ -4,7 +4,6 @@ sandbox-WhatsApp is reconciled against sandbox-Pipedrive: every message's text e
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -107,7 +106,6 @@ async def test_chaos_every_message_lands_exactly_once(make_settings: Callable[..
         world.waha.end_offline_gap(SESSION, reconnect=True)
         for _ in range(6):
             await world.settle()
-            await asyncio.sleep(0.05)
 
         data = pd.company_data(company.id)
         notes = "\n".join(a["note"] or "" for a in data.activities.values() if not a["is_deleted"])

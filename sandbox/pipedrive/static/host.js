@@ -336,6 +336,7 @@
 
   window.addEventListener("message", function (event) {
     if (event.source !== iframe.contentWindow) {
+      host.ignored += 1;  // not from the app's frame: a forgery, never a command
       return;
     }
     var message = event.data;

@@ -56,6 +56,7 @@ class HistoryPage:
     chat_id: int
     messages: tuple[MessageView, ...]  # oldest first, as shown
     older_url: str | None
+    newer_url: str | None = None  # polled for messages stored after these (not on pages of older ones)
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, RowMapping, Select, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.storage.tables import Chat, MediaBlob, Message, MessageMediaRow, SyncChatLink, WhatsAppAccount
@@ -86,6 +86,40 @@ def _chat(row: Row[Any]) -> ChatRow:
     )
 
 
+def _history_query(chat_id: int) -> Select[Any]:
+    return (
+        select(
+            _messages.c.id,
+            _messages.c.from_me,
+            _messages.c.sender_name,
+            _messages.c.text,
+            _messages.c.status,
+            _messages.c.sent_at,
+            _messages.c.media_kind,
+            _messages.c.media_mime,
+            _messages.c.media_filename,
+            _message_media.c.state,
+        )
+        .select_from(_messages.outerjoin(_message_media, _message_media.c.message_id == _messages.c.id))
+        .where(_messages.c.chat_id == chat_id)
+    )
+
+
+def _history_message(row: RowMapping) -> HistoryMessage:
+    return HistoryMessage(
+        id=row["id"],
+        from_me=bool(row["from_me"]),
+        sender_name=row["sender_name"] or "",
+        text=row["text"] or "",
+        status=row["status"] or "",
+        sent_at=row["sent_at"],
+        media_kind=row["media_kind"] or "",
+        media_mime=row["media_mime"] or "",
+        media_filename=row["media_filename"] or "",
+        media_state=row["state"] or "",
+    )
+
+
 class SqlChatHistory:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -109,22 +143,7 @@ class SqlChatHistory:
     async def page(self, chat_id: int, *, before_id: int | None, limit: int) -> list[HistoryMessage]:
         """Newest first: up to ``limit`` messages older than ``before_id`` (the newest when ``None``)."""
         query = (
-            select(
-                _messages.c.id,
-                _messages.c.from_me,
-                _messages.c.sender_name,
-                _messages.c.text,
-                _messages.c.status,
-                _messages.c.sent_at,
-                _messages.c.media_kind,
-                _messages.c.media_mime,
-                _messages.c.media_filename,
-                _message_media.c.state,
-            )
-            .select_from(_messages.outerjoin(_message_media, _message_media.c.message_id == _messages.c.id))
-            .where(_messages.c.chat_id == chat_id)
-            .order_by(_messages.c.sent_at.desc(), _messages.c.id.desc())
-            .limit(limit)
+            _history_query(chat_id).order_by(_messages.c.sent_at.desc(), _messages.c.id.desc()).limit(limit)
         )
         async with self._engine.connect() as connection:
             if before_id is not None:  # keyset paging on (sent_at, id), the order shown
@@ -142,21 +161,15 @@ class SqlChatHistory:
                     | ((_messages.c.sent_at == anchor) & (_messages.c.id < before_id))
                 )
             rows = (await connection.execute(query)).mappings().all()
-        return [
-            HistoryMessage(
-                id=row["id"],
-                from_me=bool(row["from_me"]),
-                sender_name=row["sender_name"] or "",
-                text=row["text"] or "",
-                status=row["status"] or "",
-                sent_at=row["sent_at"],
-                media_kind=row["media_kind"] or "",
-                media_mime=row["media_mime"] or "",
-                media_filename=row["media_filename"] or "",
-                media_state=row["state"] or "",
-            )
-            for row in rows
-        ]
+        return [_history_message(row) for row in rows]
+
+    async def newer(self, chat_id: int, *, after_id: int, limit: int) -> list[HistoryMessage]:
+        """Stored after message ``after_id`` (by id, so a message stored late with an earlier time is not
+        missed): the first ``limit`` of them, oldest first."""
+        query = _history_query(chat_id).where(_messages.c.id > after_id).order_by(_messages.c.id).limit(limit)
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_history_message(row) for row in rows]
 
     async def media_file(self, company_id: int, chat_id: int, message_id: int) -> tuple[str, str, str] | None:
         """``(path, mime, file name)`` of a stored attachment of this company's chat."""

@@ -1,8 +1,9 @@
 """The chat view (``/chats/{id}``, the "WhatsApp chat link" field's target), opened in a top-level window.
 
 Signed-in users of the chat's own Pipedrive company only (``server.web.session``); anyone else gets a 403
-page that shows nothing of the chat. The history pages newest first; attachments come from the media
-store through a company-scoped route; the reply box sends through the outbox, with a CSRF token.
+page that shows nothing of the chat. The history pages newest first, and the page polls for messages
+stored since (a reply sent from here, the contact's answer); attachments come from the media store through
+a company-scoped route; the reply box sends through the outbox, with a CSRF token.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, WaPip
 from server.services.send import SendRequest, SendService
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
-from server.storage.chat_history import ChatRow, SqlChatHistory
+from server.storage.chat_history import ChatRow, HistoryMessage, SqlChatHistory
 from server.storage.outbox import SqlOutboxStore
 from server.web.chat_upload import (
     MAX_UPLOAD_BYTES,
@@ -61,12 +62,8 @@ async def _chat(request: Request, user: SessionUser) -> ChatRow | None:
     return await SqlChatHistory(_resources(request).engine).chat(user.company_id, _int(request, "chat_id"))
 
 
-async def _history(request: Request, chat_id: int, before: int | None) -> HistoryPage:
-    rows = await SqlChatHistory(_resources(request).engine).page(
-        chat_id, before_id=before, limit=PAGE_SIZE + 1
-    )
-    more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
-    views = message_views(
+def _views(chat_id: int, rows: list[HistoryMessage]) -> tuple[MessageView, ...]:
+    return message_views(
         [
             MessageView(
                 m.id,
@@ -84,8 +81,21 @@ async def _history(request: Request, chat_id: int, before: int | None) -> Histor
             for m in rows
         ]
     )
+
+
+def _newer_url(chat_id: int, shown: tuple[MessageView, ...], after: int = 0) -> str:
+    """Where the page asks for messages stored after the newest one it has."""
+    return f"/chats/{chat_id}/messages?after={max((m.id for m in shown), default=after)}"
+
+
+async def _history(request: Request, chat_id: int, before: int | None) -> HistoryPage:
+    rows = await SqlChatHistory(_resources(request).engine).page(
+        chat_id, before_id=before, limit=PAGE_SIZE + 1
+    )
+    more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
+    views = _views(chat_id, rows)
     older = f"/chats/{chat_id}/messages?before={views[0].id}" if more and views else None
-    return HistoryPage(chat_id, views, older)
+    return HistoryPage(chat_id, views, older, _newer_url(chat_id, views) if before is None else None)
 
 
 def _reply(request: Request, user: SessionUser, chat: ChatRow, **extra: object) -> ReplyForm:
@@ -119,16 +129,27 @@ async def chat_page(request: Request) -> Response:
     return HTMLResponse(render_chat_page(view), headers={"Cache-Control": "no-store"})
 
 
-async def older_messages(request: Request) -> Response:
+def _id_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name, "")
+    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+
+
+async def more_messages(request: Request) -> Response:
+    """A page of older messages (``before``), or those stored after ``after`` (204 while there are none)."""
     user = current_user(request)
     if user is None:
         return problem(401, "signin_required", "Sign in again to read this chat.")
     chat = await _chat(request, user)
     if chat is None:
         return problem(403, "forbidden", NOT_YOURS)
-    raw = request.query_params.get("before", "")
-    before = int(raw) if raw.isdigit() and len(raw) < 12 else None
-    return HTMLResponse(render_history(await _history(request, chat.id, before)))
+    after = _id_param(request, "after")
+    if after is None:
+        return HTMLResponse(render_history(await _history(request, chat.id, _id_param(request, "before"))))
+    rows = await SqlChatHistory(_resources(request).engine).newer(chat.id, after_id=after, limit=PAGE_SIZE)
+    if not rows:
+        return Response(status_code=204)
+    views = _views(chat.id, rows)
+    return HTMLResponse(render_history(HistoryPage(chat.id, views, None, _newer_url(chat.id, views, after))))
 
 
 async def media(request: Request) -> Response:
@@ -249,7 +270,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route(SIGNIN_PATH, signin, methods=["GET"], name="signin"),
         Route("/chats/{chat_id:int}", chat_page, methods=["GET"], name="chat_view"),
-        Route("/chats/{chat_id:int}/messages", older_messages, methods=["GET"], name="chat_messages"),
+        Route("/chats/{chat_id:int}/messages", more_messages, methods=["GET"], name="chat_messages"),
         Route("/chats/{chat_id:int}/media/{message_id:int}", media, methods=["GET"], name="chat_media"),
         Route("/chats/{chat_id:int}/reply", reply, methods=["POST"], name="chat_reply"),
     ]

@@ -1,5 +1,5 @@
-"""The chat view over HTTP: sign-in through Pipedrive OAuth, same-company access only, history paging,
-media downloads, CSRF-protected replies, and escaping."""
+"""The chat view over HTTP: sign-in through Pipedrive OAuth, same-company access only, history paging (and
+polling for messages stored since), media downloads, CSRF-protected replies, and escaping."""
 
 from __future__ import annotations
 
@@ -102,6 +102,34 @@ async def test_a_signed_in_user_reads_the_history_page_by_page(world: PanelWorld
         assert len(rest) == 7 and not first & rest
         assert first | rest == {f"Nachricht {n:03d}" for n in range(57)}
         assert 'id="load-older"' not in older.text
+
+
+async def test_the_page_polls_for_messages_stored_after_its_newest_and_only_those(world: PanelWorld) -> None:
+    chat_id = await conversation(world, 3)
+    async with browser(world) as client:
+        page = await sign_in(world, client, world.anna, chat_id)
+        ids = [int(part.split('"')[0]) for part in page.text.split('data-message-id="')[1:]]
+        newer_url = page.text.split('id="newer" hx-get="')[1].split('"')[0]
+        assert newer_url == f"/chats/{chat_id}/messages?after={max(ids)}"
+        assert (await client.get(newer_url)).status_code == 204  # nothing new: htmx swaps nothing
+
+        world.waha.receive(SESSION, "4917655501234", "Eine neue Nachricht", push_name="Maria")
+        world.waha.receive(SESSION, "4917655501234", "Und noch eine", push_name="Maria")
+        await world.settle()
+        newer = await client.get(newer_url)
+        assert newer.status_code == 200
+        texts = re.findall(r'<p class="text">([^<]*)</p>', newer.text)
+        assert texts == ["Eine neue Nachricht", "Und noch eine"]
+        assert "Nachricht 00" not in newer.text and 'id="load-older"' not in newer.text
+        new_ids = [int(part.split('"')[0]) for part in newer.text.split('data-message-id="')[1:]]
+        assert min(new_ids) > max(ids)
+        next_url = newer.text.split('id="newer" hx-get="')[1].split('"')[0]
+        assert next_url == f"/chats/{chat_id}/messages?after={max(new_ids)}"
+        assert (await client.get(next_url)).status_code == 204
+
+        # A page of older messages is no place to poll from.
+        older = await client.get(f"/chats/{chat_id}/messages", params={"before": max(new_ids)})
+        assert "Nachricht 002" in older.text and 'id="newer"' not in older.text
 
 
 async def test_media_is_previewed_and_downloaded_with_a_safe_name(world: PanelWorld) -> None:

@@ -66,6 +66,13 @@ def outbox(addresses: DemoAddresses, session: str) -> list[dict[str, Any]]:
     return answer
 
 
+def inbound(addresses: DemoAddresses, session: str, sender: str, text: str) -> None:
+    """The contact's phone (``sender``'s digits) writes to the linked number."""
+    httpx.post(
+        f"{addresses.waha}/_sim/{session}/inbound", json={"from": sender, "text": text}, timeout=10
+    ).raise_for_status()
+
+
 def add_person(addresses: DemoAddresses, name: str, phones: list[str], company: int | None = None) -> int:
     cid = company if company is not None else company_id(addresses)
     answer = httpx.post(

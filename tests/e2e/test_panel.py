@@ -1,6 +1,8 @@
 """The "Send WhatsApp message" panel in Chromium, inside the Pipedrive sandbox's Person page, with the
 WhatsApp sandbox's phone on the other end: install, link a number, send, receive, attach; screenshots.
-The named refusals are in ``test_panel_errors.py``."""
+What a person sees is measured (``tests/e2e/seen.py``): the panel opens at the newest message, follows
+new ones, and keeps the reader's place when they scrolled up. The named refusals are in
+``test_panel_errors.py``."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
@@ -18,12 +20,15 @@ from tests.e2e.panel_helpers import (
     CONTACT_DIGITS,
     PERSON,
     add_file,
+    add_person,
     eventually,
+    inbound,
     install_and_link,
     open_panel,
     outbox,
     sandbox_state,
 )
+from tests.e2e.seen import expect_in_view, in_view, scroll_position, sight, texts_in_view, texts_top_to_bottom
 
 
 @pytest.fixture(scope="module")
@@ -32,16 +37,37 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, D
         yield running
 
 
+@pytest.fixture(scope="module")
+def session(demo: tuple[Settings, DemoAddresses], browser: Browser) -> str:
+    """Anna installed WaPipe and linked her number with the simulated phone (once for the module)."""
+    context = browser.new_context()
+    try:
+        return install_and_link(context.new_page(), demo[1])
+    finally:
+        context.close()
+
+
 def test_the_panel_sends_receives_attaches_and_names_its_errors(
-    page: Page, demo: tuple[Settings, DemoAddresses], artifacts: Path
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str, artifacts: Path
 ) -> None:
     _, addresses = demo
-    session = install_and_link(page, addresses)
     add_file(addresses, "price-list.pdf", b"%PDF-1.4 prices", person_id=PERSON)
+    # The contact wrote before: more than the panel's message list shows at once.
+    earlier = [f"Frühere Nachricht {n:02d}" for n in range(1, 13)]
+    for text in earlier:
+        inbound(addresses, session, CONTACT_DIGITS, text)
 
     # initialize + resize + theme (light, then dark live)
     frame = open_panel(page, addresses)
     expect(frame.locator(".panel-person")).to_have_text("Munich Contact 1")
+    texts = frame.locator("#panel-messages .bubble .text")
+    expect(texts).to_have_count(len(earlier), timeout=15_000)
+    frame = open_panel(page, addresses)  # opened again with the whole history: at its newest message
+    expect(texts).to_have_count(len(earlier))
+    assert scroll_position(frame.locator("#panel-messages")).scrollable
+    assert texts_top_to_bottom(texts) == earlier
+    expect_in_view(frame.locator(".bubble", has_text="Frühere Nachricht 12"))
+    assert not in_view(frame.locator(".bubble", has_text="Frühere Nachricht 01"))
     calls = page.evaluate("() => window.__pdHost.calls.map(c => c.command)")
     assert calls[0] == "initialize"
     page.wait_for_function("() => window.__pdHost.calls.some(c => c.command === 'resize')")
@@ -58,6 +84,7 @@ def test_the_panel_sends_receives_attaches_and_names_its_errors(
     frame.locator("#send").dblclick()
     bubble = frame.locator(".bubble.out", has_text="Guten Tag aus Pipedrive")
     expect(bubble).to_have_count(1, timeout=15_000)
+    expect_in_view(bubble)
     expect(bubble).to_have_attribute("data-status", "sent", timeout=15_000)
     expect(frame.locator("#text")).to_have_value("")
     page.wait_for_function("() => window.__pdHost.snackbars.length >= 1")
@@ -75,6 +102,7 @@ def test_the_panel_sends_receives_attaches_and_names_its_errors(
     frame.locator("#file").select_option(label="price-list.pdf (Person)")
     frame.locator("#send").click()
     expect(frame.locator(".bubble.out", has_text="price-list.pdf")).to_have_count(1, timeout=15_000)
+    expect_in_view(frame.locator(".bubble.out", has_text="price-list.pdf"))
     eventually(
         lambda: any(m.get("filename") == "price-list.pdf" for m in outbox(addresses, session)),
         "the file on the phone",
@@ -86,7 +114,7 @@ def test_the_panel_sends_receives_attaches_and_names_its_errors(
         json={"from": CONTACT_DIGITS, "text": "Danke, bis morgen!"},
         timeout=10,
     ).raise_for_status()
-    expect(frame.locator(".bubble.in", has_text="Danke, bis morgen!")).to_have_count(1, timeout=15_000)
+    expect_in_view(frame.locator(".bubble.in", has_text="Danke, bis morgen!"))
     eventually(
         lambda: any(
             "Danke, bis morgen!" in str(a.get("note") or "") for a in sandbox_state(addresses)["activities"]
@@ -103,10 +131,62 @@ def test_the_panel_sends_receives_attaches_and_names_its_errors(
 
     # screenshots of the panel with a conversation (opened again: now with the chat's link), light and dark
     frame = open_panel(page, addresses)
-    expect(frame.locator(".bubble.in", has_text="Danke, bis morgen!")).to_have_count(1)
+    expect_in_view(frame.locator(".bubble.in", has_text="Danke, bis morgen!"))
+    assert texts_top_to_bottom(texts) == [*earlier, "Guten Tag aus Pipedrive", "Danke, bis morgen!"]
     frame.locator("#text").fill("Bis morgen um 10!")
     frame.locator("#panel-link summary").click()
     page.screenshot(path=str(artifacts / "panel-light.png"), full_page=True)
     page.evaluate("() => window.__pdHost.setTheme('dark')")
     expect(frame.locator("html")).to_have_attribute("data-theme", "dark")
     page.screenshot(path=str(artifacts / "panel-dark.png"), full_page=True)
+
+
+def test_a_long_conversation_opens_at_its_newest_message_and_keeps_the_place_of_a_reader_who_scrolled_up(
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str, artifacts: Path
+) -> None:
+    _, addresses = demo
+    person = add_person(addresses, "Lange Geschichte", ["+49 176 55507777"])
+    phone = "4917655507777"
+    history = [f"Nachricht {n:02d}" for n in range(1, 26)]
+    for text in history:
+        inbound(addresses, session, phone, text)
+    frame = open_panel(page, addresses, person)
+    messages = frame.locator("#panel-messages")
+    texts = messages.locator(".bubble .text")
+    expect(texts).to_have_count(len(history), timeout=20_000)
+
+    # Opened with the whole history: the newest message shows, the oldest is scrolled away above.
+    frame = open_panel(page, addresses, person)
+    expect(texts).to_have_count(len(history))
+    assert texts_top_to_bottom(texts) == history
+    assert scroll_position(messages).scrollable
+    expect_in_view(messages.locator(".bubble", has_text="Nachricht 25"))
+    assert not in_view(messages.locator(".bubble", has_text="Nachricht 01"))
+
+    # At the bottom, the list follows: the message just sent, then the contact's answer.
+    frame.locator("#text").fill("Danke für die vielen Nachrichten")
+    frame.locator("#send").click()
+    expect_in_view(messages.locator(".bubble.out", has_text="Danke für die vielen Nachrichten"))
+    inbound(addresses, session, phone, "Gern geschehen")
+    expect_in_view(messages.locator(".bubble.in", has_text="Gern geschehen"))
+    marker = frame.get_by_role("button", name="New messages")
+    expect(marker).to_be_hidden()
+
+    # Scrolled up, a new message moves nothing: the message at the top stays where it was on screen,
+    # and a "New messages" button shows; it leads down to the new message.
+    messages.evaluate("list => { list.scrollTop = 300; }")
+    [top_text, *_] = texts_in_view(texts)
+    top = texts.filter(has_text=top_text)
+    top_before = sight(top).box.top
+    inbound(addresses, session, phone, "Noch eine Frage")
+    arrived = messages.locator(".bubble.in", has_text="Noch eine Frage")
+    expect(arrived).to_have_count(1, timeout=15_000)
+    assert texts_in_view(texts)[0] == top_text
+    assert abs(sight(top).box.top - top_before) <= 2
+    assert not in_view(arrived)
+    expect_in_view(marker)
+    page.screenshot(path=str(artifacts / "panel-new-messages.png"), full_page=True)
+    marker.click()
+    expect_in_view(arrived)
+    expect(marker).to_be_hidden()
+    assert scroll_position(messages).at_bottom

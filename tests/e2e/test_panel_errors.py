@@ -1,7 +1,8 @@
 """Every named refusal of the "Send WhatsApp message" panel, provoked through the real UI in Chromium (the
 Pipedrive sandbox's Person and Deal pages, the WAHA sandbox's switches, a Cloud API number answering as
 Meta does): each shows its reason with what to do, and what the user typed and chose is still there.
-Also: re-linking the chat and pinning a Deal from the panel, seen in the settings page's audit log."""
+Also: re-linking the chat and pinning a Deal from the panel, seen in the settings page's audit log.
+A refusal named on a sent message is checked to be on screen (``tests/e2e/seen.py``), not just rendered."""
 
 from __future__ import annotations
 
@@ -24,10 +25,12 @@ from tests.e2e.panel_helpers import (
     add_person,
     company_id,
     eventually,
+    inbound,
     install_and_link,
     open_panel,
     sandbox_state,
 )
+from tests.e2e.seen import expect_in_view
 from tests.whatsapp.cloud_standin import PHONE_NUMBER_ID, TOKEN, CloudStandIn
 
 CLOUD_NUMBER = "+49301234567"  # what the Cloud API stand-in reports for its business phone number
@@ -177,6 +180,11 @@ def test_outside_the_cloud_api_24_hour_window_is_named_on_the_message_and_it_goe
     page: Page, runtime: DemoRuntime, session: str, cloud_account: Account, artifacts: Path
 ) -> None:
     person = add_person(runtime.addresses, "Cloud Kunde", ["+49 176 55505555"])
+    # The contact wrote to Anna's WAHA number before (not to the Cloud number): more than the list shows.
+    for n in range(1, 13):
+        inbound(runtime.addresses, session, "4917655505555", f"Frühere Nachricht {n:02d}")
+    frame = open_panel(page, runtime.addresses, person)
+    expect(frame.locator("#panel-messages .bubble")).to_have_count(12, timeout=15_000)
     frame = open_panel(page, runtime.addresses, person)
     frame.locator("#from").select_option(str(cloud_account.id))
     frame.locator("#text").fill("Unser Angebot gilt noch bis Freitag")
@@ -187,6 +195,7 @@ def test_outside_the_cloud_api_24_hour_window_is_named_on_the_message_and_it_goe
     notice = bubble.locator('[data-reason="outside_24h_window"]')
     expect(notice).to_contain_text("Outside the 24-hour window")
     expect(notice).to_contain_text("Ask the contact to write first")
+    expect_in_view(notice)  # below the earlier messages: the list shows it without the user scrolling
     page.screenshot(path=str(artifacts / "panel-outside-24h-window.png"), full_page=True)
     notice.get_by_role("button", name="Edit and send again").click()
     reason_in(frame, "outside_24h_window")

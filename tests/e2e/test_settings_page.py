@@ -1,6 +1,7 @@
 """The app settings page in the Pipedrive sandbox's settings host, in Chromium: install, change settings
 (the pipeline choice appears for "create a deal"), see them saved and audited; and the chat view's
-sign-in through the sandbox's OAuth page in a top-level window."""
+sign-in through the sandbox's OAuth page in a top-level window, and what its reader sees of a long chat
+(``tests/e2e/seen.py``): the newest message, their reply, the contact's answer, their place kept."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from server.demo import DemoAddresses
 from server.settings import Settings
 from tests.e2e.demo_world import running_demo
 from tests.e2e.panel_helpers import CONTACT_DIGITS, eventually, install_and_link, open_panel, sandbox_state
+from tests.e2e.seen import expect_in_view, in_view, scroll_position, sight, texts_in_view, texts_top_to_bottom
 
 
 @pytest.fixture
@@ -206,8 +208,64 @@ def test_the_chat_view_signs_in_through_pipedrive_and_refuses_another_companys_u
     # Anna, of the chat's own company, reads it: text, her reply with its tick, the image previewed.
     sign_in_as(page, addresses, "Anna Admin", chat_path)
     expect(page.locator(".bubble.in", has_text="Foto vom Lager")).to_have_count(1)
-    expect(page.locator(".bubble.out", has_text="Wir liefern am Donnerstag")).to_have_count(1)
+    expect_in_view(page.locator(".bubble.out", has_text="Wir liefern am Donnerstag"))
+    assert texts_top_to_bottom(page.locator("#history .bubble .text")) == [
+        "Guten Tag, hier ist das Foto vom Lager",
+        "Regal 4",
+        "Danke! Wir liefern am Donnerstag.",
+    ]
     image = page.locator(".bubble img.media")
     expect(image).to_have_count(1, timeout=15_000)
     expect(image).to_have_js_property("naturalWidth", 320)  # loaded and decoded
     page.screenshot(path=str(artifacts / "chat-view.png"), full_page=True)
+
+
+def test_the_chat_view_opens_at_the_newest_message_follows_new_ones_and_keeps_a_readers_place(
+    page: Page, demo: tuple[Settings, DemoAddresses], artifacts: Path
+) -> None:
+    _, addresses = demo
+    session = install_and_link(page, addresses)
+    history = [f"Nachricht {n:02d}" for n in range(1, 26)]
+    for text in history:
+        inbound(addresses, session, CONTACT_DIGITS, text)
+    frame = open_panel(page, addresses)
+    expect(frame.locator("#panel-messages .bubble")).to_have_count(len(history), timeout=20_000)
+    chat_path = frame.locator("#open-chat").get_attribute("href")
+    assert chat_path is not None
+    sign_in_as(page, addresses, "Anna Admin", chat_path)
+
+    # Opened at the newest message, the oldest scrolled away above; the reply box on screen too.
+    messages = page.locator("#history")
+    texts = messages.locator(".bubble .text")
+    expect(texts).to_have_count(len(history))
+    assert texts_top_to_bottom(texts) == history
+    expect_in_view(messages.locator(".bubble", has_text="Nachricht 25"))
+    assert not in_view(messages.locator(".bubble", has_text="Nachricht 01"))
+    expect_in_view(page.locator("#reply-send"))
+
+    # At the bottom, the history follows: the reply once it went out, then the contact's answer.
+    page.fill("#reply-text", "Danke, wir melden uns")
+    page.click("#reply-send")
+    expect_in_view(messages.locator(".bubble.out", has_text="Danke, wir melden uns"))
+    inbound(addresses, session, CONTACT_DIGITS, "Super, bis bald")
+    expect_in_view(messages.locator(".bubble.in", has_text="Super, bis bald"))
+    marker = page.get_by_role("button", name="New messages")
+    expect(marker).to_be_hidden()
+
+    # Scrolled up, a new message moves nothing; "New messages" leads down to it.
+    messages.evaluate("history => { history.scrollTop = 300; }")
+    [top_text, *_] = texts_in_view(texts)
+    top = texts.filter(has_text=top_text)
+    top_before = sight(top).box.top
+    inbound(addresses, session, CONTACT_DIGITS, "Eine Frage noch")
+    arrived = messages.locator(".bubble.in", has_text="Eine Frage noch")
+    expect(arrived).to_have_count(1, timeout=15_000)
+    assert texts_in_view(texts)[0] == top_text
+    assert abs(sight(top).box.top - top_before) <= 2
+    assert not in_view(arrived)
+    expect_in_view(marker)
+    page.screenshot(path=str(artifacts / "chat-view-new-messages.png"), full_page=True)
+    marker.click()
+    expect_in_view(arrived)
+    expect(marker).to_be_hidden()
+    assert scroll_position(messages).at_bottom

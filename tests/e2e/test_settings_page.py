@@ -225,11 +225,11 @@ def test_the_chat_view_opens_at_the_newest_message_follows_new_ones_and_keeps_a_
 ) -> None:
     _, addresses = demo
     session = install_and_link(page, addresses)
-    history = [f"Nachricht {n:02d}" for n in range(1, 26)]
+    history = [f"Nachricht {n:02d}" for n in range(1, 56)]  # the chat view shows the newest 50 at first
     for text in history:
         inbound(addresses, session, CONTACT_DIGITS, text)
     frame = open_panel(page, addresses)
-    expect(frame.locator("#panel-messages .bubble")).to_have_count(len(history), timeout=20_000)
+    expect(frame.locator(".bubble", has_text="Nachricht 55")).to_have_count(1, timeout=20_000)
     chat_path = frame.locator("#open-chat").get_attribute("href")
     assert chat_path is not None
     sign_in_as(page, addresses, "Anna Admin", chat_path)
@@ -237,10 +237,10 @@ def test_the_chat_view_opens_at_the_newest_message_follows_new_ones_and_keeps_a_
     # Opened at the newest message, the oldest scrolled away above; the reply box on screen too.
     messages = page.locator("#history")
     texts = messages.locator(".bubble .text")
-    expect(texts).to_have_count(len(history))
-    assert texts_top_to_bottom(texts) == history
-    expect_in_view(messages.locator(".bubble", has_text="Nachricht 25"))
-    assert not in_view(messages.locator(".bubble", has_text="Nachricht 01"))
+    expect(texts).to_have_count(50)
+    assert texts_top_to_bottom(texts) == history[5:]
+    expect_in_view(messages.locator(".bubble", has_text="Nachricht 55"))
+    assert not in_view(messages.locator(".bubble", has_text="Nachricht 06"))
     expect_in_view(page.locator("#reply-send"))
 
     # At the bottom, the history follows: the reply once it went out, then the contact's answer.
@@ -269,3 +269,14 @@ def test_the_chat_view_opens_at_the_newest_message_follows_new_ones_and_keeps_a_
     expect_in_view(arrived)
     expect(marker).to_be_hidden()
     assert scroll_position(messages).at_bottom
+
+    # Reading back: older messages load above the one being read, which stays where it is.
+    messages.evaluate("history => { history.scrollTop = 0; }")
+    reading = messages.locator(".bubble", has_text="Nachricht 06")
+    reading_top = sight(reading).box.top
+    page.get_by_role("button", name="Load older messages").click()
+    expect(texts).to_have_count(len(history) + 3)
+    assert abs(sight(reading).box.top - reading_top) <= 2
+    assert not in_view(messages.locator(".bubble", has_text="Nachricht 05"))
+    sent_and_received = ["Danke, wir melden uns", "Super, bis bald", "Eine Frage noch"]
+    assert texts_top_to_bottom(texts) == [*history, *sent_and_received]

@@ -5,7 +5,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from server.settings import Settings
-from tests.panel.world import PanelWorld, panel_world, world_settings_overrides
+from tests.panel.world import PanelWorld, panel_world
+from tests.world import world_settings_overrides
 
 
 @pytest.fixture

@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sandbox.pipedrive.app import create_app as create_pipedrive
 from sandbox.pipedrive.state import SandboxUser
 from server.storage.tables import AuditLog, Chat, Outbox
-from tests.panel.world import CLIENT_ID, SANDBOX, WAPIPE, PanelWorld
+from tests.panel.world import PanelWorld
+from tests.world import CLIENT_ID, SANDBOX, WAPIPE
 
 SESSION = "wp-acme-anna"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -5,7 +5,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from server.settings import Settings
-from tests.install.world import InstallWorld, install_world, world_settings_overrides
+from tests.install.world import InstallWorld, install_world
+from tests.world import world_settings_overrides
 
 
 @pytest.fixture

@@ -9,7 +9,8 @@ import pytest
 
 from server.domain.errors import NeedsReauth, NotInstalled
 from server.domain.installations import InstallationStatus
-from tests.install.world import CLIENT_ID, InstallWorld
+from tests.install.world import InstallWorld
+from tests.world import CLIENT_ID
 
 
 async def _company_id(world: InstallWorld) -> int:

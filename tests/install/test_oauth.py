@@ -8,7 +8,8 @@ import itsdangerous.timed as timed
 
 from sandbox.pipedrive.oauth import oauth_server_for
 from server.pipedrive.oauth import StateSigner
-from tests.install.world import CLIENT_ID, SANDBOX, InstallWorld
+from tests.install.world import InstallWorld
+from tests.world import CLIENT_ID, SANDBOX
 
 
 async def test_install_from_our_link_stores_an_encrypted_installation_and_sets_the_company_up(

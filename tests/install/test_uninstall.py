@@ -8,7 +8,8 @@ import json
 import pytest
 
 from server.domain.errors import NotInstalled
-from tests.install.world import CLIENT_ID, CLIENT_SECRET, InstallWorld
+from tests.install.world import InstallWorld
+from tests.world import CLIENT_ID, CLIENT_SECRET
 
 
 def basic(client_id: str = CLIENT_ID, secret: str = CLIENT_SECRET) -> dict[str, str]:

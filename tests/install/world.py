@@ -11,26 +11,7 @@ from typing import Any
 from sandbox.pipedrive.state import SandboxCompany, SandboxState, SandboxUser
 from server.settings import Settings
 from server.storage.tables import Company, CompanySettings, Installation
-from tests.world import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    SANDBOX,
-    WAPIPE,
-    World,
-    open_world,
-    register_wapipe,
-    world_settings_overrides,
-)
-
-__all__ = [
-    "CLIENT_ID",
-    "CLIENT_SECRET",
-    "SANDBOX",
-    "WAPIPE",
-    "InstallWorld",
-    "install_world",
-    "world_settings_overrides",
-]
+from tests.world import SANDBOX, World, open_world, register_wapipe
 
 
 @dataclass

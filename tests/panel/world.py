@@ -14,17 +14,7 @@ from sandbox.waha.clock import Clock
 from sandbox.waha.state import SandboxState as WahaState
 from server.settings import Settings
 from server.storage.tables import Message, Outbox
-from tests.world import (
-    CLIENT_ID,
-    SANDBOX,
-    WAPIPE,
-    World,
-    open_world,
-    register_wapipe,
-    world_settings_overrides,
-)
-
-__all__ = ["CLIENT_ID", "SANDBOX", "WAPIPE", "PanelWorld", "panel_world", "world_settings_overrides"]
+from tests.world import SANDBOX, World, open_world, register_wapipe
 
 ANNA_NUMBER = "4915112345678"
 GRACE_NUMBER = "14155550100"

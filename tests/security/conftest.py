@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from server.settings import Settings
-from tests.panel.world import world_settings_overrides
 from tests.security.world import TenancyWorld, tenancy_world
+from tests.world import world_settings_overrides
 
 
 @pytest.fixture

@@ -45,8 +45,8 @@ from server.settings import Settings
 from server.transports import CLOUD_WEBHOOK_PATH, WAHA_WEBHOOK_PATH
 from server.web.app import create_app
 from server.web.panel_context import media_link
-from tests.panel.world import CLIENT_ID, world_settings_overrides
 from tests.security.world import PNG, TenancyWorld, Tenant, differences
+from tests.world import CLIENT_ID, world_settings_overrides
 
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 REFUSED = (403, 404)

@@ -41,8 +41,8 @@ from sandbox.waha.models import Group, Member
 from server.jobs.inprocess import InProcessQueue
 from server.settings import Settings
 from server.storage.engine import make_sync_engine
-from tests.panel.world import ANNA_NUMBER, GRACE_NUMBER, WAPIPE, PanelWorld, panel_world
-from tests.world import migrated_database
+from tests.panel.world import ANNA_NUMBER, GRACE_NUMBER, PanelWorld, panel_world
+from tests.world import WAPIPE, migrated_database
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4 tenancy"

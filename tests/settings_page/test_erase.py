@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from server.settings import Settings
 from server.storage.tables import Chat, MediaBlob
-from tests.panel.world import PanelWorld, panel_world, world_settings_overrides
+from tests.panel.world import PanelWorld, panel_world
 from tests.settings_page.test_settings_page import add_member, audit, company_id
+from tests.world import world_settings_overrides
 
 ANNA_SESSION = "wp-acme-anna"
 GRACE_SESSION = "wp-globex-grace"

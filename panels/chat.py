@@ -57,6 +57,7 @@ class HistoryPage:
     messages: tuple[MessageView, ...]  # oldest first, as shown
     older_url: str | None
     newer_url: str | None = None  # polled for messages stored after these (not on pages of older ones)
+    poll_seconds: float = 3.0  # how often the open history asks for newer messages
 
 
 @dataclass(frozen=True, slots=True)

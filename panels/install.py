@@ -18,7 +18,7 @@ TITLES = {
     "pipedrive_unavailable": "Pipedrive could not be reached",
     "invalid_ticket": "This page has expired",
 }
-MAX_SETUP_POLLS = 30  # every 2 s: about a minute, then the page stops asking and says what to do
+SETUP_PATIENCE_SECONDS = 60  # then the page stops asking and says what to do
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,10 +41,11 @@ class SetupProgress:
     complete: bool
     status_url: str  # the fragment that polls itself until complete
     polls: int = 0
+    poll_seconds: float = 2.0  # how often the page asks again until the set-up is complete
 
     @property
     def gave_up(self) -> bool:
-        return not self.complete and self.polls >= MAX_SETUP_POLLS
+        return not self.complete and self.polls * self.poll_seconds >= SETUP_PATIENCE_SECONDS
 
     @property
     def next_url(self) -> str:

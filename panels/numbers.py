@@ -58,6 +58,7 @@ class PairingView:
     number: str
     qr_data_uri: str | None
     phone_url: str | None = None  # demo only: the simulated phone that can scan the code
+    poll_seconds: float = 2.0  # how often the page asks again until the phone is linked
 
 
 def number_row(account: Account, user_id: int) -> NumberRow:
@@ -80,11 +81,17 @@ def numbers_view(accounts: Sequence[Account], user_id: int) -> NumbersView:
 
 
 def pairing_view(
-    account: Account, status: str, qr_png: bytes | None, done: bool, phone_url: str | None = None
+    account: Account,
+    status: str,
+    qr_png: bytes | None,
+    done: bool,
+    phone_url: str | None = None,
+    *,
+    poll_seconds: float = 2.0,
 ) -> PairingView:
     label, _ = STATUS_LABELS.get(status, (status, "pending"))
     uri = "data:image/png;base64," + base64.b64encode(qr_png).decode() if qr_png else None
-    return PairingView(account.id, label, done, account.e164 or "", uri, phone_url)
+    return PairingView(account.id, label, done, account.e164 or "", uri, phone_url, poll_seconds)
 
 
 @dataclass(frozen=True, slots=True)

@@ -62,6 +62,7 @@ class MessagesView:
     rows: tuple[MessageRow, ...]
     poll_url: str
     version: str
+    poll_seconds: float = 3.0  # how often the open panel asks for new messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +170,9 @@ def message_rows(
     return tuple(row for _, row in rows)
 
 
-def messages_view(rows: tuple[MessageRow, ...], person_id: int, deal_id: int | None) -> MessagesView:
+def messages_view(
+    rows: tuple[MessageRow, ...], person_id: int, deal_id: int | None, *, poll_seconds: float = 3.0
+) -> MessagesView:
     def retry_url(outbox_id: int) -> str:
         query = {"person_id": person_id, "retry": outbox_id}
         if deal_id is not None:
@@ -189,7 +192,7 @@ def messages_view(rows: tuple[MessageRow, ...], person_id: int, deal_id: int | N
     query = {"person_id": person_id, "v": version}
     if deal_id is not None:
         query["deal_id"] = deal_id
-    return MessagesView(rows, "/panel/messages?" + urlencode(query), version)
+    return MessagesView(rows, "/panel/messages?" + urlencode(query), version, poll_seconds)
 
 
 def link_view(chat: ContactChat, person_id: int, deal_id: int | None) -> LinkView:

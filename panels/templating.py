@@ -27,9 +27,14 @@ def shown(value: Any) -> Any:
     return value
 
 
+def seconds(value: float) -> str:
+    """An interval as htmx reads it: ``2s``, ``0.5s``."""
+    return f"{value:g}s"
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES_DIR),
         autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
@@ -37,6 +42,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
         finalize=shown,
     )
+    env.filters["seconds"] = seconds
+    return env
 
 
 def render(template: str, **context: Any) -> str:

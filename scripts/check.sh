@@ -13,7 +13,8 @@ echo "== mypy (strict: server, panels, sandbox)"
 echo "== import-linter"
 "$bin/lint-imports"
 echo "== pytest"
-# In parallel, one worker per core (each with its own Redis database, PostgreSQL databases and ports);
-# the 25 slowest tests are listed at the end, so slowness stays visible. pytest exits 5 when it collects
+# In parallel, one worker per core (each with its own Redis database, PostgreSQL databases and ports),
+# a file's tests on one worker in their order (a browser module shares its demo between its tests); the
+# 25 slowest tests are listed at the end, so slowness stays visible. pytest exits 5 when it collects
 # no test; that fails this script like any other failure.
-"$bin/pytest" -n auto --durations=25 "$@"
+"$bin/pytest" -n auto --dist loadfile --durations=25 "$@"

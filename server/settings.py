@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     catch_up_every: float = Field(default=300.0, ge=60, le=86_400)  # a connected number's history is re-read
     sweep_after: float = Field(default=60.0, ge=1, le=86_400)  # a stored webhook not processed is re-queued
     job_poll: float = Field(default=0.05, gt=0, le=5)  # how often the in-process runner looks for due jobs
+    conversation_poll: float = Field(default=3.0, ge=0.2, le=60)  # an open chat asks for new messages
+    progress_poll: float = Field(default=2.0, ge=0.2, le=60)  # a page waiting for set-up or pairing asks
 
     media_dir: Path = Path("var/media")
     var_dir: Path = Path("var")

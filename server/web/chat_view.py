@@ -95,7 +95,8 @@ async def _history(request: Request, chat_id: int, before: int | None) -> Histor
     more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
     views = _views(chat_id, rows)
     older = f"/chats/{chat_id}/messages?before={views[0].id}" if more and views else None
-    return HistoryPage(chat_id, views, older, _newer_url(chat_id, views) if before is None else None)
+    newer = _newer_url(chat_id, views) if before is None else None
+    return HistoryPage(chat_id, views, older, newer, _resources(request).settings.conversation_poll)
 
 
 def _reply(request: Request, user: SessionUser, chat: ChatRow, **extra: object) -> ReplyForm:
@@ -149,7 +150,9 @@ async def more_messages(request: Request) -> Response:
     if not rows:
         return Response(status_code=204)
     views = _views(chat.id, rows)
-    return HTMLResponse(render_history(HistoryPage(chat.id, views, None, _newer_url(chat.id, views, after))))
+    poll = _resources(request).settings.conversation_poll
+    page = HistoryPage(chat.id, views, None, _newer_url(chat.id, views, after), poll)
+    return HTMLResponse(render_history(page))
 
 
 async def media(request: Request) -> Response:

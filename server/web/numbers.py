@@ -110,7 +110,10 @@ async def start_linking(request: Request, identity: FrameIdentity) -> Response:
     account = await linking.start(identity.company.id, identity.pipedrive_user_id)
     pairing = await linking.pairing(identity.company.id, account.id)
     phone = _phone_url(request.app.state.resources, account.session_name)
-    view = pairing_view(pairing.account, pairing.status.value, pairing.qr_png, pairing.done, phone)
+    poll = request.app.state.resources.settings.progress_poll
+    view = pairing_view(
+        pairing.account, pairing.status.value, pairing.qr_png, pairing.done, phone, poll_seconds=poll
+    )
     return HTMLResponse(render_pairing(view), headers={"HX-Trigger": "numbers-changed"})
 
 
@@ -119,7 +122,8 @@ async def pairing(request: Request, identity: FrameIdentity) -> Response:
     linking = _linking(request.app.state.resources)
     state = await linking.pairing(identity.company.id, _account_id(request))
     phone = _phone_url(request.app.state.resources, state.account.session_name)
-    view = pairing_view(state.account, state.status.value, state.qr_png, state.done, phone)
+    poll = request.app.state.resources.settings.progress_poll
+    view = pairing_view(state.account, state.status.value, state.qr_png, state.done, phone, poll_seconds=poll)
     headers = {"HX-Trigger": "numbers-changed"} if state.done else {}
     return HTMLResponse(render_pairing(view), headers=headers)
 

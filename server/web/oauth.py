@@ -186,6 +186,7 @@ async def _progress(request: Request, installation: Installation) -> SetupProgre
         complete=state is not None and state.complete,
         status_url=f"{INSTALLED_PATH}/setup?ticket={ticket}",
         polls=int(polls) if polls.isdigit() else 0,
+        poll_seconds=resources.settings.progress_poll,
     )
 
 

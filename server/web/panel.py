@@ -144,7 +144,8 @@ async def conversation(
         company.timezone,
         lambda message_id: media_link(resources, company.id, message_id),
     )
-    return chats, messages_view(rows, contact.person_id, contact.deal_id)
+    poll = resources.settings.conversation_poll
+    return chats, messages_view(rows, contact.person_id, contact.deal_id, poll_seconds=poll)
 
 
 def build_form(

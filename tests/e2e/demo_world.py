@@ -24,9 +24,10 @@ from tests.e2e.live_server import free_port
 
 T = TypeVar("T")
 
-# The demo runs on the wall clock, and a browser test waits for what it shows; these tests drive the
-# pages, not the burst window (its length is tested on the controlled clock in tests/sync and tests/jobs).
-BURST_WINDOW = 0.3
+# The demo runs on the wall clock, and a browser test waits for what it shows. These tests drive the
+# pages, not the lengths of the waits: the burst window is tested on the controlled clock (tests/sync,
+# tests/jobs), the pages' poll intervals in tests/panel/test_poll_intervals.py.
+QUICK_WAITS = {"sync_burst_window": 0.3, "conversation_poll": 0.5, "progress_poll": 0.5}
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def running_demo_runtime(var_dir: Path) -> Iterator[DemoRuntime]:
         mode=Mode.DEMO,
         var_dir=var_dir,
         log_format="text",
-        sync_burst_window=BURST_WINDOW,
+        **QUICK_WAITS,
         **demo_settings_overrides(addresses),
     )
     upgrade(settings.effective_database_url)

@@ -22,6 +22,7 @@ from server.storage.engine import make_sync_engine
 from server.storage.migrate import upgrade
 from server.storage.tables import Installation
 from server.web.app import create_app
+from tests.e2e.demo_world import QUICK_WAITS
 from tests.e2e.live_server import free_port, serve
 
 CLIENT_ID = "wapipe-e2e"
@@ -61,6 +62,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
         pipedrive_api_url=sandbox_url,
         pipedrive_client_id=CLIENT_ID,
         pipedrive_client_secret=CLIENT_SECRET,
+        **QUICK_WAITS,
     )
     upgrade(settings.effective_database_url)
     state = SandboxState(clock=Clock(follow_wall_clock=True), base_url=sandbox_url)

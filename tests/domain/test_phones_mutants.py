@@ -1,0 +1,149 @@
+"""Phone rules at the edges the broader tests leave open. Expected values are worked out by hand from the
+rules in ``server.domain.phones``' docstrings and written here as literals."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.domain.errors import InvalidInput
+from server.domain.phones import (
+    Agreement,
+    PhoneMatch,
+    best_phone_match,
+    calling_code_and_nsn,
+    clean_phone_text,
+    compare_phone,
+    equivalent_e164s,
+    international_number,
+    is_international,
+    to_e164,
+)
+
+
+def test_an_international_number_in_brackets_with_a_space_is_international() -> None:
+    # "(" and a space before the "00": the international prefix is still the first thing written.
+    assert is_international("( 0049 89 6364 8018 )")
+
+
+def test_a_brazilian_number_neither_spelling_of_which_is_valid_is_kept_as_written() -> None:
+    # Area code 20 does not exist: today's spelling (with the 9) is no more valid than the old one, so the
+    # number stays as written (it is a possible number) instead of being "modernised".
+    assert to_e164("+55 20 8765 4321") == "+552087654321"
+
+
+def test_an_exact_match_over_the_whole_international_number_counts_every_digit() -> None:
+    # +49 89 63648018 written with its country code shares all 12 digits.
+    assert compare_phone("+498963648018", "+49 89 63648018") == PhoneMatch(
+        Agreement.EXACT, 12, "+49 89 63648018"
+    )
+
+
+def test_an_old_national_brazilian_spelling_is_a_variant_not_exact() -> None:
+    # "11 8765-4321" read in Brazil is today's +55 11 98765-4321, but it lacks the 9: a variant.
+    match = compare_phone("+5511987654321", "11 8765-4321", "BR")
+    assert match is not None and match.agreement is Agreement.VARIANT
+
+
+def test_a_trunk_zero_after_the_country_code_is_still_exact() -> None:
+    # "0049 0 89…": international prefix, country code, trunk 0, then every national digit.
+    match = compare_phone("+498963648018", "0049 0 89 63648018")
+    assert match is not None and match.agreement is Agreement.EXACT
+
+
+def test_a_suffix_match_names_the_phone_it_found() -> None:
+    assert compare_phone("+498963648018", "063648018") == PhoneMatch(Agreement.SUFFIX, 8, "063648018")
+
+
+def test_a_phone_that_does_not_match_after_one_that_does_changes_nothing() -> None:
+    assert best_phone_match("+498963648018", ["+49 89 63648018", "12", "+43 1 234567"]) == PhoneMatch(
+        Agreement.EXACT, 12, "+49 89 63648018"
+    )
+
+
+def test_of_two_equally_good_phones_the_first_listed_wins() -> None:
+    assert best_phone_match("+498963648018", ["089 63648018", "(089) 6364-8018"], "DE") == PhoneMatch(
+        Agreement.EXACT, 10, "089 63648018"
+    )
+
+
+def test_an_international_number_must_be_written_with_its_plus() -> None:
+    with pytest.raises(InvalidInput) as refused:
+        international_number("4915112345678")
+    assert (refused.value.reason, refused.value.message) == (
+        "invalid_phone",
+        "'4915112345678' is not an international phone number",
+    )
+
+
+def test_the_refusal_quotes_forty_characters_at_most() -> None:
+    written = "+49 " + "x" * 60
+    with pytest.raises(InvalidInput) as refused:
+        international_number(written)
+    assert refused.value.message == repr(written[:40]) + " is not an international phone number"
+
+
+def test_clean_phone_text_finds_the_number_after_any_label() -> None:
+    assert clean_phone_text("XING: 089 63648018") == "089 63648018"
+
+
+def test_clean_phone_text_keeps_only_the_first_of_several_international_numbers() -> None:
+    assert clean_phone_text("+49 89 63648018 +49 171 1234567") == "+49 89 63648018"
+    assert clean_phone_text("+49 89 63648018 +49 171 1234567 +1 555 0100") == "+49 89 63648018"
+    assert clean_phone_text("0049 89 63648018 +1 555 0100") == "0049 89 63648018"
+
+
+def test_clean_phone_text_drops_separators_left_at_either_end() -> None:
+    assert clean_phone_text("089 63648018 (mobile)") == "089 63648018"
+    assert clean_phone_text("089/63648018-") == "089/63648018"
+    assert clean_phone_text("(089) 6364-8018)") == "(089) 6364-8018)"
+
+
+@pytest.mark.parametrize(
+    ("written", "region", "e164"),
+    [
+        # Short digits without "+" in a German company: a German national number first.
+        ("493363387", "DE", "+49493363387"),
+        # Eleven digits or more without a trunk 0: an international number stored without its "+".
+        ("15187720362", "DE", "+15187720362"),
+        # Fewer digits and no region to read them in: the international reading is all there is.
+        ("4930123456", None, "+4930123456"),
+        # "0011" is Australia's international prefix: the region reads it.
+        ("0011 49 89 63648018", "AU", "+498963648018"),
+        # "00" and an unknown region: the international reading still counts.
+        ("0049 89 63648018", "XX", "+498963648018"),
+        # "00" numbers valid nowhere keep their international reading when it is a possible number...
+        ("0055 20 8765 4321", None, "+552087654321"),
+        ("0074218096", "US", "+74218096"),
+        # ...but numbers written without "+" or "00" must be valid.
+        ("552087654321", None, None),
+        ("484019161", None, None),
+        ("0929081003", "GB", None),
+    ],
+)
+def test_to_e164_reading_order_and_what_it_keeps(written: str, region: str | None, e164: str | None) -> None:
+    assert to_e164(written, region) == e164
+
+
+def test_a_number_libphonenumber_cannot_read_keeps_its_digits_as_the_national_part() -> None:
+    assert calling_code_and_nsn("+999 123") == ("", "999123")
+
+
+@pytest.mark.parametrize(
+    ("e164", "forms"),
+    [
+        # Brazil: a mobile (6-9 after the area code, or after the added 9) has a spelling without/with the 9.
+        ("+5511981234567", {"+5511981234567", "+551181234567"}),
+        ("+5511951234567", {"+5511951234567"}),
+        ("+551182345678", {"+551182345678", "+5511982345678"}),
+        ("+551122345678", {"+551122345678"}),
+        # Argentina: only eleven digits starting with 9, or ten not starting with 0 or 9, have a twin.
+        ("+5411234567890", {"+5411234567890"}),
+        ("+549123456789", {"+549123456789"}),
+        ("+540123456789", {"+540123456789"}),
+        # Mexico: eleven digits starting with the old 1, or ten without it, have a twin.
+        ("+521234567890", {"+521234567890", "+5211234567890"}),
+        ("+5221234567890", {"+5221234567890"}),
+    ],
+)
+def test_country_variants_at_their_edges(e164: str, forms: set[str]) -> None:
+    assert equivalent_e164s(e164) == frozenset(forms)

@@ -1,0 +1,410 @@
+"""The chat view's sign-in, session cookie and CSRF tokens, pinned down one rule at a time.
+
+Every expectation is computed here with itsdangerous and the documented salts, lifetimes and cookie
+attributes, not with the module's own helpers, so a changed salt, lifetime, attribute or message shows.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.cookies import SimpleCookie
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.requests import Request
+from starlette.responses import Response
+
+from server.domain.errors import NotAuthenticated, WaPipeError
+from server.pipedrive.models import CurrentUser
+from server.pipedrive.oauth import TokenSet
+from server.storage.companies import SqlCompanyStore
+from server.storage.engine import make_async_engine
+from server.web import session
+
+SECRET = "session-test-secret"
+TWELVE_HOURS = 12 * 60 * 60
+PIPEDRIVE_COMPANY = 7001
+PIPEDRIVE_USER = 42
+
+
+def serializer(salt: str, *, age: int = 0, secret: str = SECRET) -> URLSafeTimedSerializer:
+    """What the chat view signs with, made ``age`` seconds ago."""
+
+    class Signer(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - age
+
+    return URLSafeTimedSerializer(secret, salt=salt, signer=Signer)
+
+
+def session_cookie(data: Any, *, age: int = 0, salt: str = "wapipe.session") -> str:
+    return str(serializer(salt, age=age).dumps(data))
+
+
+def csrf(data: Any, *, age: int = 0, salt: str = "wapipe.csrf", secret: str = SECRET) -> str:
+    return str(serializer(salt, age=age, secret=secret).dumps(data))
+
+
+@dataclass
+class FakeOAuth:
+    user: CurrentUser | None = None
+    refusal: WaPipeError | None = None
+    codes: list[str] = field(default_factory=list)
+
+    def authorize_url(self, state: str) -> str:
+        return "https://oauth.pipedrive.test/oauth/authorize?state=" + state
+
+    async def exchange_code(self, code: str) -> TokenSet:
+        self.codes.append(code)
+        if self.refusal is not None:
+            raise self.refusal
+        return TokenSet("access", "refresh", datetime(2030, 1, 1, tzinfo=UTC), frozenset(), "https://x.test")
+
+    async def identify(self, tokens: TokenSet) -> CurrentUser:
+        assert tokens.access_token == "access"
+        assert self.user is not None
+        return self.user
+
+
+def pipedrive_user(name: str = "Anna Schmidt") -> CurrentUser:
+    return CurrentUser(
+        id=PIPEDRIVE_USER,
+        company_id=PIPEDRIVE_COMPANY,
+        name=name,
+        email="anna@example.com",
+        company_name="Acme",
+        company_domain="acme",
+        timezone_name="Europe/Berlin",
+        is_admin=False,
+    )
+
+
+def resources(
+    *, engine: Any = None, oauth: FakeOAuth | None = None, production: bool = False
+) -> SimpleNamespace:
+    settings = SimpleNamespace(secret_key=SecretStr(SECRET), is_production=production)
+    return SimpleNamespace(settings=settings, engine=engine, pipedrive=SimpleNamespace(oauth=oauth))
+
+
+def request(held: SimpleNamespace, *, query: str = "", cookie: str | None = None) -> Request:
+    headers = [(b"cookie", f"{session.COOKIE}={cookie}".encode())] if cookie is not None else []
+    app = SimpleNamespace(state=SimpleNamespace(resources=held))
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/signin",
+        "query_string": query.encode(),
+        "headers": headers,
+        "app": app,
+    }
+    return Request(scope)
+
+
+def set_cookie(response: Response) -> tuple[str, dict[str, str]]:
+    """The session cookie's value and its attributes, lower-cased, as the browser receives them."""
+    raw = response.headers["set-cookie"]
+    jar = SimpleCookie()
+    jar.load(raw)
+    morsel = jar[session.COOKIE]
+    flags = {part.strip().lower() for part in raw.split(";")[1:]}
+    attributes = {key: str(morsel[key]) for key in ("max-age", "path", "samesite") if morsel[key]}
+    attributes.update({flag: "yes" for flag in ("httponly", "secure") if flag in flags})
+    return morsel.value, attributes
+
+
+def test_the_names_and_lifetime_are_the_documented_ones() -> None:
+    assert session.COOKIE == "wapipe_session"
+    assert session.COOKIE_PATH == "/chats"
+    assert session.SESSION_SECONDS == TWELVE_HOURS
+    assert session.SIGNIN_PATH == "/signin"
+    assert session.SIGNIN_PURPOSE == "signin"
+
+
+@pytest.mark.parametrize("path", ["/chats/5", "/chats/0", "/chats/123456789012"])
+def test_safe_next_keeps_the_chat_view_paths(path: str) -> None:
+    assert session.safe_next(path) == path
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        "",
+        "/",
+        "/chats/",
+        "/chats",
+        "/chats/1234567890123",
+        "/chats/5/",
+        "/chats/5x",
+        "x/chats/5",
+        "/chats/five",
+        "//evil.example/chats/5",
+        "https://evil.example/chats/5",
+        "/CHATS/5",
+    ],
+)
+def test_safe_next_sends_anything_else_home(value: str | None) -> None:
+    assert session.safe_next(value) == "/"
+
+
+def test_no_cookie_is_no_user() -> None:
+    assert session.current_user(request(resources())) is None
+    assert session.current_user(request(resources(), cookie="")) is None
+
+
+def test_a_fresh_cookie_names_the_user() -> None:
+    cookie = session_cookie({"c": 3, "u": 42, "n": "Anna"})
+    assert session.current_user(request(resources(), cookie=cookie)) == session.SessionUser(3, 42, "Anna")
+
+
+def test_a_cookie_without_a_name_has_an_empty_one() -> None:
+    cookie = session_cookie({"c": 3, "u": 42})
+    assert session.current_user(request(resources(), cookie=cookie)) == session.SessionUser(3, 42, "")
+
+
+def test_a_cookie_lasts_twelve_hours_and_not_a_second_more() -> None:
+    almost = session_cookie({"c": 3, "u": 42, "n": "Anna"}, age=TWELVE_HOURS - 5)
+    assert session.current_user(request(resources(), cookie=almost)) == session.SessionUser(3, 42, "Anna")
+    stale = session_cookie({"c": 3, "u": 42, "n": "Anna"}, age=TWELVE_HOURS + 5)
+    assert session.current_user(request(resources(), cookie=stale)) is None
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        session_cookie({"c": 3, "u": 42}, salt="wapipe.csrf"),  # a CSRF token is no session
+        session_cookie({"c": 3, "u": 42}, salt="itsdangerous"),
+        str(URLSafeTimedSerializer("another-secret", salt="wapipe.session").dumps({"c": 3, "u": 42})),
+        "not-signed-at-all",
+        session_cookie({"u": 42}),
+        session_cookie({"c": 3}),
+        session_cookie({"c": "three", "u": 42}),
+        session_cookie({"c": 3, "u": None}),
+        session_cookie(["c", "u"]),
+    ],
+)
+def test_a_forged_or_incomplete_cookie_is_no_user(cookie: str) -> None:
+    assert session.current_user(request(resources(), cookie=cookie)) is None
+
+
+def test_signin_redirect_carries_the_path_to_return_to() -> None:
+    response = session.signin_redirect("/chats/5")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/signin?next=%2Fchats%2F5"
+
+
+async def test_signin_sends_the_user_to_pipedrive_with_a_signed_signin_state() -> None:
+    oauth = FakeOAuth()
+    response = await session.signin(request(resources(oauth=oauth), query="next=%2Fchats%2F5"))
+    assert response.status_code == 302
+    location = response.headers["location"]
+    assert location.startswith("https://oauth.pipedrive.test/oauth/authorize?state=")
+    state = parse_qs(urlsplit(location).query)["state"][0]
+    data = URLSafeTimedSerializer(SECRET, salt="wapipe.signin.state").loads(state)
+    assert data["purpose"] == "signin" and data["next"] == "/chats/5"
+
+
+async def test_signin_never_carries_a_foreign_next() -> None:
+    response = await session.signin(
+        request(resources(oauth=FakeOAuth()), query="next=https%3A%2F%2Fevil.example")
+    )
+    state = parse_qs(urlsplit(response.headers["location"]).query)["state"][0]
+    assert URLSafeTimedSerializer(SECRET, salt="wapipe.signin.state").loads(state)["next"] == "/"
+
+
+def signin_state(data: dict[str, str], *, salt: str = "wapipe.signin.state") -> str:
+    return str(URLSafeTimedSerializer(SECRET, salt=salt).dumps({"nonce": "n", **data}))
+
+
+def test_signin_state_reads_a_signin_state() -> None:
+    state = signin_state({"purpose": "signin", "next": "/chats/9"})
+    found = session.signin_state(request(resources(), query=f"state={state}"))
+    assert found == {"purpose": "signin", "next": "/chats/9"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "state=",
+        "state=garbage",
+        "state=" + signin_state({"purpose": "install", "next": "/chats/9"}),
+        "state=" + signin_state({"next": "/chats/9"}),
+        "state=" + signin_state({"purpose": "signin"}, salt="wapipe.oauth.state"),
+    ],
+)
+def test_signin_state_is_none_for_anything_but_a_signin_state(query: str) -> None:
+    assert session.signin_state(request(resources(), query=query)) is None
+
+
+def test_problem_renders_the_reason_the_message_and_the_retry_link() -> None:
+    response = session.problem(409, "some_reason", "Something to do.", retry_url="/signin?next=%2Fchats%2F1")
+    body = bytes(response.body).decode()
+    assert response.status_code == 409
+    assert 'data-reason="some_reason"' in body
+    assert "<p>Something to do.</p>" in body
+    assert 'href="/signin?next=%2Fchats%2F1"' in body
+
+
+def test_problem_without_a_retry_link_offers_none() -> None:
+    body = bytes(session.problem(403, "forbidden", "No.").body).decode()
+    assert "signin-again" not in body
+
+
+@pytest.fixture
+async def engine(migrated_sqlite: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_async_engine(migrated_sqlite)
+    yield engine
+    await engine.dispose()
+
+
+async def installed_company(engine: AsyncEngine) -> int:
+    await SqlCompanyStore(engine).upsert(999, name="Other", api_domain="", timezone="UTC")
+    company = await SqlCompanyStore(engine).upsert(
+        PIPEDRIVE_COMPANY, name="Acme", api_domain="", timezone="UTC"
+    )
+    assert company.id != PIPEDRIVE_COMPANY
+    return company.id
+
+
+RETRY = 'href="/signin?next=%2Fchats%2F5"'
+
+
+async def test_a_denied_signin_is_refused_with_a_retry_link() -> None:
+    oauth = FakeOAuth(user=pipedrive_user())
+    held = resources(oauth=oauth)
+    response = await session.complete_signin(
+        request(held, query="error=access_denied&code=abc"), {"next": "/chats/5"}
+    )
+    body = bytes(response.body).decode()
+    assert response.status_code == 403
+    assert 'data-reason="signin_denied"' in body
+    assert "<p>You did not allow the sign-in, so the chat stays closed.</p>" in body
+    assert RETRY in body
+    assert oauth.codes == []
+
+
+async def test_a_callback_without_a_code_is_refused_with_a_retry_link() -> None:
+    response = await session.complete_signin(request(resources(oauth=FakeOAuth())), {"next": "/chats/5"})
+    body = bytes(response.body).decode()
+    assert response.status_code == 400
+    assert 'data-reason="missing_code"' in body
+    assert "<p>Pipedrive sent no authorisation code; sign in again.</p>" in body
+    assert RETRY in body
+
+
+async def test_a_code_pipedrive_refuses_is_named_and_logged(caplog: pytest.LogCaptureFixture) -> None:
+    oauth = FakeOAuth(refusal=NotAuthenticated("used", reason="invalid_code"))
+    caplog.set_level(logging.INFO, logger="server.web.session")
+    response = await session.complete_signin(
+        request(resources(oauth=oauth), query="code=abc"), {"next": "/chats/5"}
+    )
+    body = bytes(response.body).decode()
+    assert response.status_code == 400
+    assert 'data-reason="invalid_code"' in body
+    assert "<p>Pipedrive did not confirm who you are; sign in again.</p>" in body
+    assert RETRY in body
+    assert oauth.codes == ["abc"]
+    [record] = [r for r in caplog.records if r.name == "server.web.session"]
+    assert record.levelno == logging.INFO
+    assert record.getMessage() == "sign-in failed"
+    assert record.__dict__["reason"] == "invalid_code"
+
+
+async def test_a_company_without_wapipe_is_refused_without_a_retry_link(engine: AsyncEngine) -> None:
+    await SqlCompanyStore(engine).upsert(999, name="Other", api_domain="", timezone="UTC")
+    held = resources(engine=engine, oauth=FakeOAuth(user=pipedrive_user()))
+    response = await session.complete_signin(request(held, query="code=abc"), {"next": "/chats/5"})
+    body = bytes(response.body).decode()
+    assert response.status_code == 403
+    assert 'data-reason="company_not_installed"' in body
+    assert "<p>WaPipe is not installed in your Pipedrive company.</p>" in body
+    assert "signin-again" not in body
+    assert "set-cookie" not in response.headers
+
+
+async def test_a_signin_sets_the_session_cookie_and_returns_to_the_chat(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    company_id = await installed_company(engine)
+    caplog.set_level(logging.INFO, logger="server.web.session")
+    held = resources(engine=engine, oauth=FakeOAuth(user=pipedrive_user()))
+    response = await session.complete_signin(request(held, query="code=abc"), {"next": "/chats/5"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/chats/5"
+    value, attributes = set_cookie(response)
+    assert attributes == {
+        "max-age": str(TWELVE_HOURS),
+        "path": "/chats",
+        "samesite": "lax",
+        "httponly": "yes",
+    }
+    data = URLSafeTimedSerializer(SECRET, salt="wapipe.session").loads(value)
+    assert data == {"c": company_id, "u": PIPEDRIVE_USER, "n": "Anna Schmidt"}
+    [record] = [r for r in caplog.records if r.name == "server.web.session"]
+    assert record.getMessage() == "signed in"
+    assert (record.__dict__["company"], record.__dict__["pipedrive_user"]) == (company_id, PIPEDRIVE_USER)
+
+
+async def test_in_production_the_cookie_is_secure_and_the_name_is_cut(engine: AsyncEngine) -> None:
+    await installed_company(engine)
+    held = resources(engine=engine, oauth=FakeOAuth(user=pipedrive_user("N" * 150)), production=True)
+    response = await session.complete_signin(
+        request(held, query="code=abc"), {"next": "https://evil.example"}
+    )
+    assert response.headers["location"] == "/"
+    value, attributes = set_cookie(response)
+    assert attributes["secure"] == "yes"
+    assert URLSafeTimedSerializer(SECRET, salt="wapipe.session").loads(value)["n"] == "N" * 100
+
+
+USER = session.SessionUser(company_id=3, user_id=42, name="Anna")
+
+
+def test_a_csrf_token_is_signed_for_the_company_and_user() -> None:
+    token = session.csrf_token(request(resources()), USER)
+    assert URLSafeTimedSerializer(SECRET, salt="wapipe.csrf").loads(token) == {"c": 3, "u": 42}
+
+
+def test_the_users_own_fresh_token_passes() -> None:
+    session.check_csrf(request(resources()), USER, csrf({"c": 3, "u": 42}))
+    session.check_csrf(request(resources()), USER, csrf({"c": 3, "u": 42}, age=TWELVE_HOURS - 5))
+
+
+@pytest.mark.parametrize("token", [None, ""])
+def test_a_missing_token_is_named(token: str | None) -> None:
+    with pytest.raises(NotAuthenticated) as refused:
+        session.check_csrf(request(resources()), USER, token)
+    assert refused.value.reason == "csrf_missing"
+    assert refused.value.message == "The form carried no security token; reload the page"
+
+
+INVALID: dict[str, Callable[[], str]] = {
+    "expired": lambda: csrf({"c": 3, "u": 42}, age=TWELVE_HOURS + 5),
+    "other salt": lambda: csrf({"c": 3, "u": 42}, salt="itsdangerous"),
+    "session salt": lambda: csrf({"c": 3, "u": 42}, salt="wapipe.session"),
+    "other secret": lambda: csrf({"c": 3, "u": 42}, secret="another-secret"),
+    "garbage": lambda: "garbage",
+    "other company": lambda: csrf({"c": 4, "u": 42}),
+    "other user": lambda: csrf({"c": 3, "u": 43}),
+    "no company": lambda: csrf({"u": 42}),
+    "no user": lambda: csrf({"c": 3}),
+    "not a dict": lambda: csrf([3, 42]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID))
+def test_an_invalid_token_is_named(case: str) -> None:
+    with pytest.raises(NotAuthenticated) as refused:
+        session.check_csrf(request(resources()), USER, INVALID[case]())
+    assert refused.value.reason == "csrf_invalid"
+    assert refused.value.message == "The form's security token is not valid; reload the page"

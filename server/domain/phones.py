@@ -45,7 +45,8 @@ def ascii_digits(text: str) -> str:
 def clean_phone_text(raw: str) -> str:
     """The written number alone: labels before it, extensions and comments after it, and "(0)" removed.
 
-    "Mobile: +49 (0) 89 6364-8018 ext. 12" → "+49 89 6364-8018". Returns "" when there is no number.
+    "Mobile: +49 (0) 89 6364-8018 ext. 12" → "+49 89 6364-8018", "(+49) 89 6364 8018" → "+49 89 6364 8018".
+    Returns "" when there is no number.
     A leading "+" is kept (it says the country code follows). Two numbers written in one field with a
     separator we accept inside numbers ("/") are not told apart.
     """
@@ -57,10 +58,16 @@ def clean_phone_text(raw: str) -> str:
     while end < len(text) and text[end] in _PHONE_CHARS:
         end += 1
     number = _TRUNK_ZERO.sub(" ", text[start:end])
-    if "+" in number[1:]:
-        number = number[0] + number[1:].split("+", 1)[0]
-    if not any(ch.isdigit() for ch in number):
+    first_digit = next((i for i, ch in enumerate(number) if ch.isdigit()), None)
+    if first_digit is None:
         return ""
+    another = number.find("+", first_digit)  # a "+" after the digits begin starts a second number
+    if another != -1:
+        number = number[:another]
+    written_before = number[:first_digit]
+    if "+" in written_before:  # "(+49) 89…", "++49 89…", "+ 49 89…": the country code is written
+        rest = number[first_digit:]
+        number = "+" + (rest.replace(")", " ", 1) if "(" in written_before else rest)
     return " ".join(number.split()).lstrip(" -./)").rstrip(" -./(")
 
 

@@ -59,11 +59,29 @@ def test_every_written_form_reads_as_one_e164(raw: str) -> None:
         ("call me", "", ""),
         ("", "", ""),
         ("+", "", ""),
+        ("(+)", "", ""),
     ],
 )
 def test_labels_extensions_and_trunk_zero_are_removed(raw: str, clean: str, digits: str) -> None:
     assert clean_phone_text(raw) == clean
     assert phone_digits(raw) == digits
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        ("(+49) 89 6364 8018", "+49 89 6364 8018"),
+        ("Tel. (+49) 89 6364-8018", "+49 89 6364-8018"),
+        ("++49 89 6364 8018", "+49 89 6364 8018"),
+        ("+ 49 89 6364 8018", "+49 89 6364 8018"),
+        ("+49 89 (6364) 8018", "+49 89 (6364) 8018"),
+        ("+49 89 6364 8018 +44 20 7946 0958", "+49 89 6364 8018"),  # the first of two numbers
+    ],
+)
+def test_a_country_code_written_in_brackets_or_twice_is_still_the_country_code(raw: str, clean: str) -> None:
+    assert clean_phone_text(raw) == clean
+    assert is_international(raw)
+    assert to_e164(raw, "US") == MUNICH  # the company's country does not matter: the number says +49
 
 
 def test_national_numbers_need_a_region_international_ones_do_not() -> None:

@@ -178,21 +178,26 @@ def test_a_cookie_lasts_twelve_hours_and_not_a_second_more() -> None:
     assert session.current_user(request(resources(), cookie=stale)) is None
 
 
-@pytest.mark.parametrize(
-    "cookie",
-    [
-        session_cookie({"c": 3, "u": 42}, salt="wapipe.csrf"),  # a CSRF token is no session
-        session_cookie({"c": 3, "u": 42}, salt="itsdangerous"),
-        str(URLSafeTimedSerializer("another-secret", salt="wapipe.session").dumps({"c": 3, "u": 42})),
-        "not-signed-at-all",
-        session_cookie({"u": 42}),
-        session_cookie({"c": 3}),
-        session_cookie({"c": "three", "u": 42}),
-        session_cookie({"c": 3, "u": None}),
-        session_cookie(["c", "u"]),
-    ],
-)
-def test_a_forged_or_incomplete_cookie_is_no_user(cookie: str) -> None:
+FORGED_OR_INCOMPLETE: dict[str, Callable[[], str]] = {
+    "csrf salt": lambda: session_cookie({"c": 3, "u": 42}, salt="wapipe.csrf"),  # a CSRF token is no session
+    "default salt": lambda: session_cookie({"c": 3, "u": 42}, salt="itsdangerous"),
+    "other secret": lambda: str(
+        URLSafeTimedSerializer("another-secret", salt="wapipe.session").dumps({"c": 3, "u": 42})
+    ),
+    "not signed": lambda: "not-signed-at-all",
+    "no company": lambda: session_cookie({"u": 42}),
+    "no user": lambda: session_cookie({"c": 3}),
+    "company not a number": lambda: session_cookie({"c": "three", "u": 42}),
+    "user null": lambda: session_cookie({"c": 3, "u": None}),
+    "a list": lambda: session_cookie(["c", "u"]),
+}
+
+
+# Signed values are built inside the test: built at collection they would carry the second they
+# were signed in their ids, and parallel workers would collect different tests.
+@pytest.mark.parametrize("case", sorted(FORGED_OR_INCOMPLETE))
+def test_a_forged_or_incomplete_cookie_is_no_user(case: str) -> None:
+    cookie = FORGED_OR_INCOMPLETE[case]()
     assert session.current_user(request(resources(), cookie=cookie)) is None
 
 
@@ -231,18 +236,19 @@ def test_signin_state_reads_a_signin_state() -> None:
     assert found == {"purpose": "signin", "next": "/chats/9"}
 
 
-@pytest.mark.parametrize(
-    "query",
-    [
-        "",
-        "state=",
-        "state=garbage",
-        "state=" + signin_state({"purpose": "install", "next": "/chats/9"}),
-        "state=" + signin_state({"next": "/chats/9"}),
-        "state=" + signin_state({"purpose": "signin"}, salt="wapipe.oauth.state"),
-    ],
-)
-def test_signin_state_is_none_for_anything_but_a_signin_state(query: str) -> None:
+NOT_A_SIGNIN_STATE: dict[str, Callable[[], str]] = {
+    "no state": lambda: "",
+    "empty state": lambda: "state=",
+    "garbage": lambda: "state=garbage",
+    "install purpose": lambda: "state=" + signin_state({"purpose": "install", "next": "/chats/9"}),
+    "no purpose": lambda: "state=" + signin_state({"next": "/chats/9"}),
+    "oauth salt": lambda: "state=" + signin_state({"purpose": "signin"}, salt="wapipe.oauth.state"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_A_SIGNIN_STATE))
+def test_signin_state_is_none_for_anything_but_a_signin_state(case: str) -> None:
+    query = NOT_A_SIGNIN_STATE[case]()
     assert session.signin_state(request(resources(), query=query)) is None
 
 

@@ -16,10 +16,20 @@ REDACTED = "[redacted]"
 _CREDENTIAL_PATTERNS = [
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=:-]{8,}"),
     re.compile(
-        r"(?i)((?:access|refresh)_token|client_secret|password|api[_-]?key|authorization|x-api-key|(?<=[?&])code)"
+        r"(?i)((?:access|refresh)_token|client_secret|password|api[_-]?key|authorization|x-api-key)"
         r"([\"']?\s*[:=]\s*[\"']?)(?!(?:bearer|basic)\s|\[redacted\])([^\s\"'&,}]+)"
     ),
 ]
+
+# Query values that let whoever holds the URL in: the panel's Pipedrive token, the installed page's ticket,
+# a media link's signature, OAuth codes and states, Meta's verify token. Also percent-encoded inside another
+# parameter (``next=%2Fpanel%3Ftoken%3D…``).
+_BEARER_NAMES = ("token", "ticket", "s", "code", "state", "hub.verify_token")
+_NAMES = "|".join(re.escape(name) for name in _BEARER_NAMES)
+_BEARER_QUERY = re.compile(rf"(?i)(?<=[?&])((?:{_NAMES})=)[^&\s\"'#<>\\]+")
+_BEARER_QUERY_ENCODED = re.compile(rf"(?i)((?:%3F|%26)(?:{_NAMES})%3D)(?:(?!%26)[^&\s\"'#<>\\])+")
+# A signed token wherever it appears: JWTs and itsdangerous values are base64 JSON, signed, in dotted parts.
+_SIGNED_TOKEN = re.compile(r"\beyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{8,}")
 
 _STANDARD_ATTRS = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
@@ -34,7 +44,10 @@ class Redactor:
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
         text = _CREDENTIAL_PATTERNS[0].sub(lambda m: f"{m.group(1)} {REDACTED}", text)
-        return _CREDENTIAL_PATTERNS[1].sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+        text = _CREDENTIAL_PATTERNS[1].sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+        text = _BEARER_QUERY.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+        text = _BEARER_QUERY_ENCODED.sub(lambda m: f"{m.group(1)}{REDACTED}", text)
+        return _SIGNED_TOKEN.sub(REDACTED, text)
 
 
 class JsonFormatter(logging.Formatter):

@@ -2,6 +2,7 @@
 
 HS256 only, signed with the extension's JWT secret (or the app's client secret when none is set), with a
 short ``exp`` (5 minutes). ``userId`` and ``companyId`` come from the claims, never from the query string.
+Times (``exp``, ``iat``, ``nbf``) must be JSON integers within 64 bits, ids JSON integers WaPipe can store.
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+from jwt.types import Options
 from jwt.warnings import InsecureKeyLengthWarning
 
+from server.domain.bounds import id_from_json, int64_from_json
 from server.domain.errors import NotAuthenticated
 
 ALGORITHM = "HS256"
 LEEWAY_SECONDS = 10
+TIME_CLAIMS = ("exp", "iat", "nbf")
 
 
 @dataclass(frozen=True)
@@ -44,9 +48,11 @@ def verify_panel_token(token: str | None, secret: str, *, leeway: float = LEEWAY
         with warnings.catch_warnings():
             # The secret is whatever was typed into Pipedrive's Developer Hub; its length is not ours to pick.
             warnings.simplefilter("ignore", InsecureKeyLengthWarning)
-            claims: dict[str, Any] = jwt.decode(
-                token, secret, algorithms=[ALGORITHM], leeway=leeway, options={"require": ["exp"]}
-            )
+            claims = _decode(token, secret, leeway, check_times=False)
+            for name in TIME_CLAIMS:  # PyJWT would take "9999999999" or true for a time, or fail on 1e400
+                if name in claims and int64_from_json(claims[name]) is None:
+                    raise _invalid(f"claim {name} is not a whole number of seconds")
+            _decode(token, secret, leeway, check_times=True)
     except jwt.ExpiredSignatureError as error:
         raise NotAuthenticated(
             "The Pipedrive panel token expired; reload the panel", reason="token_expired"
@@ -56,13 +62,23 @@ def verify_panel_token(token: str | None, secret: str, *, leeway: float = LEEWAY
     return PanelIdentity(company_id=_id_claim(claims, "companyId"), user_id=_id_claim(claims, "userId"))
 
 
+def _decode(token: str, secret: str, leeway: float, *, check_times: bool) -> dict[str, Any]:
+    options: Options = {
+        "require": ["exp"],
+        "verify_exp": check_times,
+        "verify_iat": check_times,
+        "verify_nbf": check_times,
+    }
+    claims: dict[str, Any] = jwt.decode(token, secret, algorithms=[ALGORITHM], leeway=leeway, options=options)
+    return claims
+
+
 def _id_claim(claims: dict[str, Any], name: str) -> int:
-    value = claims.get(name)
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and int(value) > 0:
-        return int(value)
-    raise _invalid(f"claim {name} is missing or not a positive integer")
+    """A JSON integer from 1 to ``MAX_ID``: no numeric string, no bool, nothing WaPipe could not store."""
+    found = id_from_json(claims.get(name))
+    if found is None:
+        raise _invalid(f"claim {name} is missing or not a positive integer")
+    return found
 
 
 def _invalid(detail: str) -> NotAuthenticated:

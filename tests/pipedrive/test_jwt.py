@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 import warnings
@@ -46,9 +48,8 @@ def test_valid_token() -> None:
     assert verify_panel_token(sign(claims()), SECRET) == PanelIdentity(company_id=22, user_id=11)
 
 
-def test_numeric_string_claims_are_accepted() -> None:
-    token = sign(claims(userId="11", companyId="22"))
-    assert verify_panel_token(token, SECRET) == PanelIdentity(company_id=22, user_id=11)
+def test_numeric_string_ids_are_refused() -> None:
+    assert reason_for(sign(claims(userId="11", companyId="22"))) == "token_invalid"
 
 
 def test_a_short_secret_from_developer_hub_verifies_quietly() -> None:
@@ -125,3 +126,102 @@ def test_claims_with_wrong_types(overrides: dict[str, Any]) -> None:
 @pytest.mark.parametrize("token", ["garbage", "a.b", "a.b.c"])
 def test_malformed_tokens(token: str) -> None:
     assert reason_for(token) == "token_invalid"
+
+
+def hand_signed(payload_json: str, secret: str = SECRET) -> str:
+    """A token whose claims are exactly ``payload_json`` (numbers spelled as written), signed with hmac."""
+    header = b64({"alg": "HS256", "typ": "JWT"})
+    body = base64.urlsafe_b64encode(payload_json.encode()).rstrip(b"=").decode()
+    signature = hmac.new(secret.encode(), f"{header}.{body}".encode(), hashlib.sha256).digest()
+    return f"{header}.{body}.{base64.urlsafe_b64encode(signature).rstrip(b'=').decode()}"
+
+
+def test_a_hand_signed_token_is_accepted() -> None:
+    exp = int(time.time()) + 300
+    token = hand_signed(f'{{"userId":11,"companyId":22,"exp":{exp}}}')
+    assert verify_panel_token(token, SECRET) == PanelIdentity(company_id=22, user_id=11)
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        {"exp": "9999999999"},  # a numeric string: not a number
+        {"exp": " 9999999999"},
+        {"exp": True},  # not a number either
+        {"exp": 9999999999.0},  # a number, but not a whole one as JSON writes it
+        {"exp": float("inf")},  # JSON's Infinity
+        {"exp": 2**63},  # beyond 64 bits: a token that would never expire
+        {"exp": 10**4000},
+        {"iat": "1700000000"},
+        {"iat": False},
+        {"iat": 2**64},
+        {"nbf": "1700000000"},
+        {"nbf": 1.5},
+        {"nbf": -(2**63) - 1},
+    ],
+    ids=[
+        "exp-string",
+        "exp-spaced-string",
+        "exp-bool",
+        "exp-float",
+        "exp-infinity",
+        "exp-2**63",
+        "exp-4001-digits",
+        "iat-string",
+        "iat-bool",
+        "iat-2**64",
+        "nbf-string",
+        "nbf-fraction",
+        "nbf-below-64-bits",
+    ],
+)
+def test_times_must_be_whole_json_numbers_within_64_bits(claim: dict[str, Any]) -> None:
+    assert reason_for(sign(claims(**claim))) == "token_invalid"
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    ['"exp":"{exp}"', '"exp":{exp}.0', '"exp":{exp}e0', '"exp":true'],
+    ids=["string", "decimal-point", "exponent", "true"],
+)
+def test_a_hand_signed_time_that_is_no_json_integer_is_refused(spelled: str) -> None:
+    exp = int(time.time()) + 300
+    payload = '{"userId":11,"companyId":22,' + spelled.format(exp=exp) + "}"
+    assert reason_for(hand_signed(payload)) == "token_invalid"
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"),
+    [
+        ("companyId", 2**31),  # ids are stored in 32-bit INTEGER columns
+        ("companyId", 2**63),
+        ("companyId", 2**64),
+        ("companyId", 10**4000),
+        ("userId", 2**31),
+        ("userId", -1),
+        ("userId", "1e3"),
+        ("userId", " 1"),
+        ("userId", 11.0),
+    ],
+    ids=["2**31", "2**63", "2**64", "4001-digits", "user-2**31", "negative", "exponent", "spaced", "float"],
+)
+def test_ids_beyond_what_is_stored_are_refused(claim: str, value: Any) -> None:
+    assert reason_for(sign(claims(**{claim: value}))) == "token_invalid"
+
+
+def test_the_largest_storable_ids_are_accepted() -> None:
+    token = sign(claims(userId=2**31 - 1, companyId=2**31 - 1))
+    assert verify_panel_token(token, SECRET) == PanelIdentity(company_id=2**31 - 1, user_id=2**31 - 1)
+
+
+def test_a_token_not_yet_valid_is_refused() -> None:
+    assert reason_for(sign(claims(nbf=int(time.time()) + 3600))) == "token_invalid"
+
+
+def test_a_time_that_is_no_number_is_named() -> None:
+    with pytest.raises(NotAuthenticated) as caught:
+        verify_panel_token(sign(claims(exp="9999999999")), SECRET)
+    assert (caught.value.reason, caught.value.message) == (
+        "token_invalid",
+        "The Pipedrive panel token is not valid (claim exp is not a whole number of seconds)",
+    )

@@ -88,9 +88,8 @@ def test_a_foreign_signature_quotes_pyjwt() -> None:
     )
 
 
-@pytest.mark.parametrize("value", [1, "1"])
-def test_one_is_a_valid_id(value: int | str) -> None:
-    assert verify_panel_token(token(companyId=value, userId=value), SECRET) == PanelIdentity(1, 1)
+def test_one_is_a_valid_id() -> None:
+    assert verify_panel_token(token(companyId=1, userId=1), SECRET) == PanelIdentity(1, 1)
 
 
 @pytest.mark.parametrize(
@@ -98,6 +97,7 @@ def test_one_is_a_valid_id(value: int | str) -> None:
     [
         ("companyId", 0),
         ("companyId", "0"),
+        ("companyId", "1"),
         ("companyId", -3),
         ("companyId", True),
         ("companyId", "٣"),

@@ -34,6 +34,7 @@ class Installation:
     created_at: datetime
     updated_at: datetime
     uninstalled_at: datetime | None
+    session_epoch: int = 0  # one more at every uninstall: what was granted before it is not honoured
 
     @property
     def is_active(self) -> bool:

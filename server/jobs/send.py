@@ -3,7 +3,8 @@
 It follows the design in ``server.domain.send_echoes``: before any resend after an uncertain failure it
 asks the transport whether the message was already delivered (``find_sent``). A message that went out is
 stored in the inbox at once (the panel shows it, its day activity is updated) under the same key its
-gateway echo will have, so it is logged once.
+gateway echo will have, so it is logged once. A message whose sender has uninstalled WaPipe since it was
+queued is not sent: the row is kept, failed with the reason ``sender_uninstalled``.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import mimetypes
 from typing import Any
 
 from server.domain.errors import NotFound, Permanent, Transient, WaPipeError
+from server.domain.installations import InstallationStatus
 from server.domain.jids import phone_chat_key
 from server.domain.models import Account, OutboxEntry
 from server.domain.send_echoes import CLOCK_SKEW
@@ -34,6 +36,7 @@ from server.storage.outbox import SqlOutboxStore
 log = logging.getLogger(__name__)
 MAX_SEND_TRIES = 8
 MAX_ATTACHMENT_BYTES = 64 * 1024 * 1024  # WhatsApp's limit for documents; images and video are smaller
+SENDER_UNINSTALLED = "Not sent: WaPipe was uninstalled for the Pipedrive user who sent this message"
 
 
 async def send_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
@@ -46,6 +49,9 @@ async def send_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
         # Never send from another company's number, whatever id the row carries.
         await outbox.mark_failed(entry.id, "unknown_from_number", "The WhatsApp number was removed")
         return "failed"
+    if not await _sender_installed(ctx, entry):
+        await outbox.mark_failed(entry.id, "sender_uninstalled", SENDER_UNINSTALLED)
+        return "failed: sender_uninstalled"
     transport: WhatsAppTransport = ctx["transports"][account.transport]
     try:
         message = await _outbound(ctx, entry)
@@ -69,6 +75,14 @@ async def send_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
     await outbox.mark_sent(entry.id, result.wa_message_id, result.key)
     await _store_sent(ctx, account, entry, message, result)
     return f"sent {result.wa_message_id}"
+
+
+async def _sender_installed(ctx: dict[str, Any], entry: OutboxEntry) -> bool:
+    """Whether the user who pressed Send still has WaPipe installed in the row's company, read from the
+    database on every run (every worker sees an uninstall at once). An installation that needs
+    re-authorisation still sends: WhatsApp does not need the user's Pipedrive tokens."""
+    installation = await ctx["installations"].get(entry.company_id, entry.requested_by)
+    return installation is not None and installation.status is not InstallationStatus.UNINSTALLED
 
 
 async def _already_sent(

@@ -44,6 +44,7 @@ def _installation(row: RowMapping) -> Installation:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         uninstalled_at=row["uninstalled_at"],
+        session_epoch=row["session_epoch"],
     )
 
 
@@ -165,6 +166,7 @@ class SqlInstallationStore:
         """Delete the tokens and mark the installation uninstalled; ``None`` when there is none.
 
         Repeating it keeps the first ``uninstalled_at`` (the grace period counts from the first notice).
+        Every notice moves ``session_epoch`` on, which ends the user's chat-view sessions.
         """
         when = at or utcnow()
         where = (_table.c.company_id == company_id) & (_table.c.pipedrive_user_id == pipedrive_user_id)
@@ -179,6 +181,7 @@ class SqlInstallationStore:
                 status_detail=detail[:_DETAIL_MAX],
                 updated_at=when,
                 uninstalled_at=func.coalesce(_table.c.uninstalled_at, when),
+                session_epoch=_table.c.session_epoch + 1,
             )
         )
         async with self._engine.begin() as connection:

@@ -159,6 +159,9 @@ class Installation(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     uninstalled_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # One more at every uninstall (migration 0010): a chat-view session or a panel cache entry made
+    # before it is never honoured again.
+    session_epoch: int = Field(default=0)
 
 
 class CompanySettings(SQLModel, table=True):
@@ -375,3 +378,16 @@ class AuditLog(SQLModel, table=True):
     subject: str = Field(default="", max_length=255)
     details: str = Field(default="{}", sa_type=Text)  # JSON
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+
+
+# --- OAuth states already used (migration 0010) --------------------------------------------------------
+
+
+class OAuthStateUse(SQLModel, table=True):
+    """An OAuth ``state`` that came back once: kept until it expires anyway, so a second use is refused
+    in every process. A nonce and a time, no company's data."""
+
+    __tablename__ = "oauth_state_use"
+
+    nonce: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(sa_type=UtcDateTime, index=True)

@@ -52,7 +52,14 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.conversations import SqlConversationStore
 from server.storage.outbox import SqlOutboxStore
 from server.web.frame_auth import FrameIdentity, frame_identity
-from server.web.panel_context import Contact, load_contact, media_link, media_link_valid, positive_int
+from server.web.panel_context import (
+    Contact,
+    load_contact,
+    media_link,
+    media_link_valid,
+    own_installation,
+    positive_int,
+)
 from server.web.resources import Resources
 
 log = logging.getLogger(__name__)
@@ -80,7 +87,8 @@ def error_status(error: WaPipeError) -> int:
 def panel_endpoint(
     *, page: bool, notice_slot: str | None = None
 ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """Verify the Pipedrive token, run the handler; a named failure becomes the panel's error notice
+    """Verify the Pipedrive token and that the user has WaPipe installed (read anew on every request),
+    run the handler; a named failure becomes the panel's error notice
     (a whole page for the first load, the notice alone for htmx requests). With ``notice_slot`` (an
     element id) the notice is swapped into that slot instead of the request's target, so a form the
     failure happened to stays as the user left it."""
@@ -89,6 +97,7 @@ def panel_endpoint(
         async def endpoint(request: Request) -> Response:
             try:
                 identity = await frame_identity(request)
+                await own_installation(request, identity)
                 return await handler(request, identity)
             except WaPipeError as error:
                 status = error_status(error)

@@ -1,6 +1,10 @@
 """What the panel needs from Pipedrive (the Person, their Deal, their Files), cached for a short while so
 polling and sending do not spend the company's API budget; and signed attachment links for ``<img>`` and
-``<audio>``, which cannot carry the token header."""
+``<audio>``, which cannot carry the token header.
+
+The user's installation is read from the database on every request, before anything cached is used, so
+an uninstall stops the panel at once in every process; cache entries carry the installation's session
+epoch, which every uninstall moves on, so nothing read before an uninstall is served after a reinstall."""
 
 from __future__ import annotations
 
@@ -11,7 +15,8 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
-from server.domain.errors import InvalidInput, NotFound
+from server.domain.errors import InvalidInput, NeedsReauth, NotFound, NotInstalled
+from server.domain.installations import Installation, InstallationStatus
 from server.pipedrive.client import PipedriveClient
 from server.web.frame_auth import FrameIdentity
 from server.web.resources import Resources
@@ -33,19 +38,22 @@ class Contact:
         return next((size for known, size in self.file_sizes if known == file_id), None)
 
 
+CacheKey = tuple[int, int, int, int, int | None]  # (company, user, session epoch, person, deal)
+
+
 class ContactCache:
-    """Per process: (company, user, person, deal) → Contact, for ``CACHE_SECONDS``."""
+    """Per process: (company, user, session epoch, person, deal) → Contact, for ``CACHE_SECONDS``."""
 
     def __init__(self) -> None:
-        self._entries: dict[tuple[int, int, int, int | None], tuple[float, Contact]] = {}
+        self._entries: dict[CacheKey, tuple[float, Contact]] = {}
 
-    def get(self, key: tuple[int, int, int, int | None]) -> Contact | None:
+    def get(self, key: CacheKey) -> Contact | None:
         entry = self._entries.get(key)
         if entry is None or entry[0] < time.monotonic():
             return None
         return entry[1]
 
-    def put(self, key: tuple[int, int, int, int | None], contact: Contact) -> None:
+    def put(self, key: CacheKey, contact: Contact) -> None:
         if len(self._entries) > 10_000:
             self._entries.clear()
         self._entries[key] = (time.monotonic() + CACHE_SECONDS, contact)
@@ -69,6 +77,29 @@ def positive_int(value: object, reason: str, what: str) -> int:
     return number
 
 
+async def own_installation(request: Request, identity: FrameIdentity) -> Installation:
+    """The user's own installation, read from the database once per request: ``NotInstalled`` when they
+    never installed WaPipe or uninstalled it, ``NeedsReauth`` when Pipedrive stopped accepting it."""
+    known = getattr(request.state, "installation", None)
+    if isinstance(known, Installation):
+        return known
+    resources: Resources = request.app.state.resources
+    installation = await resources.pipedrive.installations.get(
+        identity.company.id, identity.pipedrive_user_id
+    )
+    if installation is None or installation.status is InstallationStatus.UNINSTALLED:
+        raise NotInstalled(
+            "WaPipe is not installed for you in Pipedrive, or it was uninstalled; install it to use the panel"
+        )
+    if installation.status is InstallationStatus.NEEDS_REAUTH:
+        raise NeedsReauth(
+            "Pipedrive no longer accepts WaPipe's authorisation for "
+            f"{installation.name or 'you'}; install WaPipe again to re-authorise it"
+        )
+    request.state.installation = installation
+    return installation
+
+
 async def pipedrive_for(request: Request, identity: FrameIdentity) -> PipedriveClient:
     """The user's own Pipedrive client: NotInstalled / NeedsReauth when they cannot use the panel."""
     resources: Resources = request.app.state.resources
@@ -79,8 +110,9 @@ async def load_contact(
     request: Request, identity: FrameIdentity, person_id: int | None, deal_id: int | None
 ) -> Contact:
     """The Person (the Deal's Person on a Deal panel), their phones and both Files lists."""
+    epoch = (await own_installation(request, identity)).session_epoch  # before the cache, every time
     cache = contact_cache(request)
-    key = (identity.company.id, identity.pipedrive_user_id, person_id or 0, deal_id)
+    key = (identity.company.id, identity.pipedrive_user_id, epoch, person_id or 0, deal_id)
     cached = cache.get(key)
     if cached is not None:
         return cached
@@ -124,7 +156,7 @@ async def load_contact(
     )
     cache.put(key, contact)
     # A Deal panel loads by Deal alone, then posts the Deal's Person with it: one entry serves both.
-    cache.put((identity.company.id, identity.pipedrive_user_id, person.id, deal_id), contact)
+    cache.put((identity.company.id, identity.pipedrive_user_id, epoch, person.id, deal_id), contact)
     return contact
 
 

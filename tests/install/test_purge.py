@@ -168,7 +168,8 @@ def test_the_purge_runs_daily() -> None:
 
 # --- every table -------------------------------------------------------------------------------------
 
-NOT_COMPANY_DATA = {"worker_heartbeat"}  # job-runner liveness: no company's data
+# Job-runner liveness and used OAuth states: no company's data.
+NOT_COMPANY_DATA = {"worker_heartbeat", "oauth_state_use"}
 
 
 def blob(media_dir: Path, name: str) -> tuple[str, Path]:

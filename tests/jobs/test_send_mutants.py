@@ -11,6 +11,7 @@ import pytest
 from arq.worker import Retry
 
 from server.domain.errors import InvalidInput, NotFound, Permanent, Transient, WaPipeError
+from server.domain.installations import Installation, InstallationStatus
 from server.domain.models import Account, OutboxEntry
 from server.domain.whatsapp import (
     InboundMessage,
@@ -100,6 +101,39 @@ class FakeAccounts:
 
     async def by_id(self, account_id: int) -> Account | None:
         return next((a for a in self.accounts if a.id == account_id), None)
+
+
+def installation(status: InstallationStatus, *, company_id: int = 3, user_id: int = 42) -> Installation:
+    return Installation(
+        id=8,
+        company_id=company_id,
+        pipedrive_user_id=user_id,
+        name="Anna",
+        email="anna@acme.test",
+        is_admin=False,
+        status=status,
+        status_detail="",
+        scopes=frozenset(),
+        api_domain="https://acme.pipedrive.com",
+        created_at=NOW - timedelta(days=3),
+        updated_at=NOW - timedelta(days=3),
+        uninstalled_at=None,
+    )
+
+
+@dataclass
+class FakeInstallations:
+    """Installations by (company, Pipedrive user), as the store answers ``get``."""
+
+    found: list[Installation] = field(default_factory=lambda: [installation(InstallationStatus.ACTIVE)])
+    asked: list[tuple[int, int]] = field(default_factory=list)
+
+    async def get(self, company_id: int, pipedrive_user_id: int) -> Installation | None:
+        self.asked.append((company_id, pipedrive_user_id))
+        return next(
+            (i for i in self.found if (i.company_id, i.pipedrive_user_id) == (company_id, pipedrive_user_id)),
+            None,
+        )
 
 
 @dataclass
@@ -219,6 +253,7 @@ def world(
         "pipedrive": pipedrive,
         "inbox": inbox,
         "clock": FixedClock(),
+        "installations": FakeInstallations(),
     }
     if job_try is not None:
         ctx["job_try"] = job_try
@@ -253,6 +288,40 @@ async def test_a_number_that_is_gone_or_another_companys_fails_the_row(account: 
     assert await w.run() == "failed"
     assert w.outbox.calls == [("mark_failed", 17, "unknown_from_number", "The WhatsApp number was removed")]
     assert w.transport.sent == []
+
+
+SENDER_GONE = (
+    "sender_uninstalled",
+    "Not sent: WaPipe was uninstalled for the Pipedrive user who sent this message",
+)
+
+
+@pytest.mark.parametrize(
+    "found",
+    [
+        [],
+        [installation(InstallationStatus.UNINSTALLED)],
+        [installation(InstallationStatus.ACTIVE, user_id=43)],
+        [installation(InstallationStatus.ACTIVE, company_id=4)],
+    ],
+    ids=["never installed", "uninstalled", "another user's", "another company's"],
+)
+async def test_a_send_of_a_user_without_an_installation_fails_by_name_and_nothing_goes_out(
+    found: list[Installation],
+) -> None:
+    w = world(entry(file_id=99, file_name="offer.pdf"))
+    w.ctx["installations"] = FakeInstallations(found)
+    assert await w.run() == "failed: sender_uninstalled"
+    assert w.ctx["installations"].asked == [(3, 42)]
+    assert w.outbox.calls == [("mark_failed", 17, *SENDER_GONE)]
+    assert w.transport.sent == [] and w.transport.looked == [] and w.inbox.messages == []
+    assert w.files.asked == []  # nothing is read from Pipedrive for it either
+
+
+async def test_a_user_whose_installation_needs_reauthorisation_still_sends() -> None:
+    w = world()
+    w.ctx["installations"] = FakeInstallations([installation(InstallationStatus.NEEDS_REAUTH)])
+    assert await w.run() == "sent 3EB0ABC"
 
 
 async def test_a_text_is_sent_once_and_stored_in_the_inbox() -> None:

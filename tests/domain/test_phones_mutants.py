@@ -147,3 +147,14 @@ def test_a_number_libphonenumber_cannot_read_keeps_its_digits_as_the_national_pa
 )
 def test_country_variants_at_their_edges(e164: str, forms: set[str]) -> None:
     assert equivalent_e164s(e164) == frozenset(forms)
+
+
+def test_clean_phone_text_opens_only_the_bracket_round_the_country_code() -> None:
+    # The ")" closing "(+49" goes; a later pair of brackets in the number stays as written.
+    assert clean_phone_text("(+49) 89 (6364) 8018") == "+49 89 (6364) 8018"
+    assert clean_phone_text("(+49) (0) 89 (6364) (8018)") == "+49 89 (6364) (8018)"
+
+
+def test_clean_phone_text_drops_a_separator_left_in_front_by_a_trunk_zero() -> None:
+    assert clean_phone_text("(0)-89 6364-8018") == "89 6364-8018"
+    assert clean_phone_text("(0)/89 6364 8018") == "89 6364 8018"

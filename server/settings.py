@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     job_poll: float = Field(default=0.05, gt=0, le=5)  # how often the in-process runner looks for due jobs
     conversation_poll: float = Field(default=3.0, ge=0.2, le=60)  # an open chat asks for new messages
     progress_poll: float = Field(default=2.0, ge=0.2, le=60)  # a page waiting for set-up or pairing asks
+    # An attachment whose download fails is tried again after this, then twice as long each time (the
+    # defaults fit in WAHA's 180 s file lifetime: 5, 15, 35, 75, 155 s), ``media_attempts`` times in all.
+    media_retry_base: float = Field(default=5.0, gt=0, le=3600)
+    media_attempts: int = Field(default=6, ge=1, le=12)
 
     media_dir: Path = Path("var/media")
     var_dir: Path = Path("var")

@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -104,13 +105,13 @@ class World:
         resources: Resources = self.app.state.resources
         return resources
 
-    async def settle(self) -> None:
+    async def settle(self, *, until: datetime | None = None) -> None:
         """Deliver every pending webhook, then run every job they caused (three rounds: jobs cause
-        webhooks, and webhooks jobs)."""
+        webhooks, and webhooks jobs); ``until``: only the jobs due by then on the clock."""
         for _ in range(3):
             if self.waha is not None:
                 await self.waha.settle()
-            await self.resources.queue.drain()  # type: ignore[attr-defined]
+            await self.resources.queue.drain(until=until)  # type: ignore[attr-defined]
 
     async def rows(self, table: Any) -> list[dict[str, Any]]:
         """Every row of a table, in id order."""

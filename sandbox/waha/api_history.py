@@ -163,12 +163,25 @@ async def lid_by_phone(request: Request, waha: SandboxState) -> Response:
 async def get_file(request: Request, waha: SandboxState) -> Response:
     name = unquote(request.path_params["name"]).rsplit("/", 1)[-1]
     fault = next((s.faults.media_status for s in waha.sessions.values() if s.faults.media_status), None)
+    fault = fault or _file_failure(waha, name)
     if fault:
+        waha.media.record(name, fault)
         return JSONResponse({"statusCode": fault, "message": "File is not available"}, status_code=fault)
     media = waha.media.get(name)
     if media is None:
+        waha.media.record(name, 404)
         return JSONResponse({"statusCode": 404, "message": "File not found"}, status_code=404)
+    waha.media.record(name, 200)
     return Response(media.data, media_type=media.mimetype)
+
+
+def _file_failure(waha: SandboxState, name: str) -> int | None:
+    """The next status a failing file answers (`Faults.media_failures`), used up as it is answered."""
+    for session in waha.sessions.values():
+        statuses = session.faults.media_failures.get(name)
+        if statuses:
+            return statuses.pop(0)
+    return None
 
 
 routes = [

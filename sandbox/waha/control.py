@@ -201,9 +201,20 @@ async def faults(request: Request, waha: SandboxState) -> Response:
         failures = body.get("send_failures", [])
         if not isinstance(failures, list) or any(f not in SEND_FAILURES for f in failures):
             raise SandboxError(400, f"'send_failures' items must be among {list(SEND_FAILURES)}")
+        _check_media_failures(body.get("media_failures", {}))
         for key, value in body.items():
             setattr(current, key, value)
     return JSONResponse(current.as_dict())
+
+
+def _check_media_failures(value: Any) -> None:
+    statuses = value.values() if isinstance(value, dict) else None
+    if statuses is None or any(
+        not isinstance(listed, list)
+        or any(not isinstance(status, int) or not 400 <= status <= 599 for status in listed)
+        for listed in statuses
+    ):
+        raise SandboxError(400, "'media_failures' maps a file name to a list of HTTP statuses 400-599")
 
 
 async def fail(request: Request, waha: SandboxState) -> Response:

@@ -39,6 +39,15 @@ class StoredFile:
     expires_ms: int | None
 
 
+@dataclass(frozen=True)
+class Download:
+    """One request for a file under `/api/files/`: which, when (sandbox clock, ms) and what it answered."""
+
+    name: str
+    at_ms: int
+    status: int
+
+
 class MediaStore:
     """Files by name; `lifetime_seconds` 0 keeps them forever (WAHA's `WHATSAPP_FILES_LIFETIME`)."""
 
@@ -47,6 +56,10 @@ class MediaStore:
         self.scheduler = scheduler
         self.lifetime_seconds = lifetime_seconds
         self.files: dict[str, StoredFile] = {}
+        self.downloads: list[Download] = []
+
+    def record(self, name: str, status: int) -> None:
+        self.downloads.append(Download(name, self.clock.now_ms(), status))
 
     def publish(self, media: Media) -> None:
         expires = None

@@ -73,6 +73,9 @@ class Faults:
     send_failures: list[str] = field(default_factory=list)  # next sends fail after delivery
     media_status: int | None = None  # every /api/files download answers this (404 or 403)
     media_gone: bool = False  # the phone's servers lost the media: history cannot download it again
+    # One file failing on its own: its next downloads (by file name) answer these HTTP statuses, one each
+    # (504 stands for a gateway that timed out), then it is served again.
+    media_failures: dict[str, list[int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -19,11 +19,13 @@ from server.domain.sync import (
     CrmUser,
     DayPart,
     IntentClaim,
+    MediaRetry,
     MessageMedia,
     NewDeal,
     NewPerson,
     SyncChat,
     SyncMessage,
+    SyncProblem,
     SyncSettings,
 )
 from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus
@@ -321,7 +323,15 @@ class SyncStore(Protocol):
 
     async def drop_part(self, chat_id: int, day: date, part: int) -> None: ...
 
-    async def pending_media(self, chat_id: int) -> list[SyncMessage]: ...
+    async def pending_media(self, chat_id: int, *, due_at: datetime) -> list[SyncMessage]:
+        """Messages whose attachment is not downloaded yet and may be tried by ``due_at``."""
+        ...
+
+    async def claim_media_attempt(self, message_id: int, *, now: datetime, retry: MediaRetry) -> int | None:
+        """Take the attachment's next download: its number, or ``None`` when not due or taken."""
+        ...
+
+    async def next_media_attempt(self, chat_id: int) -> datetime | None: ...
 
     async def save_media(self, media: MessageMedia) -> None: ...
 
@@ -334,6 +344,10 @@ class SyncStore(Protocol):
     async def save_upload(
         self, company_id: int, sha256: str, target: str, target_id: int, file_id: int
     ) -> None: ...
+
+    async def record_problem(self, problem: SyncProblem) -> None:
+        """A failure for the company's admins (the settings page lists open ones)."""
+        ...
 
 
 class OutboxStore(Protocol):

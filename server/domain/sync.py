@@ -68,9 +68,23 @@ class DealSource(StrEnum):
 class MediaState(StrEnum):
     PENDING = "pending"
     STORED = "stored"
-    UNAVAILABLE = "unavailable"  # expired before it could be downloaded
+    UNAVAILABLE = "unavailable"  # expired, or kept failing, before it could be downloaded
     TOO_LARGE = "too_large"  # over the download cap: never stored
     REMOVED = "removed"  # deleted by the company's attachment retention (server.storage.retention)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRetry:
+    """How an attachment whose download fails is tried again, on its own: ``attempts`` downloads in all
+    (the first included), the second ``base`` after the first, each later one twice as long after the one
+    before. The defaults are production's (``WAPIPE_MEDIA_RETRY_BASE``, ``WAPIPE_MEDIA_ATTEMPTS``)."""
+
+    base: timedelta = timedelta(seconds=5)
+    attempts: int = 6
+
+    def wait_after(self, attempt: int) -> timedelta:
+        """How long after download number ``attempt`` (1: the first) the next one starts."""
+        return self.base * int(2 ** max(0, attempt - 1))
 
 
 @dataclass(frozen=True, slots=True)

@@ -58,7 +58,7 @@ class TranscriptAttachment:
 
     ``url``: where the file can be opened (its Pipedrive file, or our web view); only http(s) is linked.
     ``too_large``: over Pipedrive's upload limit, so it lives only in WaPipe. ``unavailable``: it could
-    not be downloaded before the gateway's link expired.
+    not be downloaded (its link expired, or every attempt failed). ``pending``: not downloaded yet.
     """
 
     kind: MediaKind
@@ -69,6 +69,7 @@ class TranscriptAttachment:
     too_large: bool = False
     unavailable: bool = False
     removed: bool = False  # its file was deleted by the company's retention setting
+    pending: bool = False  # its download is still being tried
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,7 +247,9 @@ def _attachment(attachment: TranscriptAttachment) -> str:
         size = f" ({_size(attachment.size_bytes)})" if attachment.size_bytes is not None else ""
         return f"{described} <i>(attachment too large for Pipedrive{size}: kept in WaPipe)</i>"
     if attachment.unavailable:
-        return f"{described} <i>(not available: it expired before it could be downloaded)</i>"
+        return f"{described} <i>(not available: it could not be downloaded from WhatsApp)</i>"
+    if attachment.pending:
+        return f"{described} <i>(not downloaded yet: WaPipe is trying again)</i>"
     if attachment.removed:
         return f"{described} <i>(removed by retention)</i>"
     return described

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.crypto import SecretBox
 from server.domain.clock import Clock, SystemClock
+from server.domain.sync import MediaRetry
 from server.domain.whatsapp import WhatsAppTransport
 from server.jobs.timing import JobTimings
 from server.pipedrive.connector import PipedriveConnector
@@ -130,19 +131,27 @@ def pipedrive_wiring(settings: Settings, engine: AsyncEngine, http: httpx.AsyncC
         connector=connector,
         data_retention_days=settings.data_retention_days,
         sync=sync_entries(
-            settings.public_url, settings.media_dir, lease=timedelta(seconds=settings.sync_lease)
+            settings.public_url,
+            settings.media_dir,
+            lease=timedelta(seconds=settings.sync_lease),
+            media_retry=MediaRetry(timedelta(seconds=settings.media_retry_base), settings.media_attempts),
         ),
     )
 
 
-def sync_entries(public_url: str, media_dir: Path, *, lease: timedelta | None = None) -> dict[str, Any]:
+def sync_entries(
+    public_url: str, media_dir: Path, *, lease: timedelta | None = None, media_retry: MediaRetry | None = None
+) -> dict[str, Any]:
     """The sync engine's configuration and media store for ``ctx`` (``lease``: how long a run holds a chat
-    or a create in flight; the default is production's)."""
+    or a create in flight; ``media_retry``: how a failing attachment is retried; the defaults are
+    production's)."""
     from server.services.sync_context import SyncConfig
 
     config = SyncConfig(public_url=public_url)
     if lease is not None:
-        config = SyncConfig(public_url=public_url, chat_lease=lease, intent_lease=lease)
+        config = replace(config, chat_lease=lease, intent_lease=lease)
+    if media_retry is not None:
+        config = replace(config, media_retry=media_retry)
     return {"sync_config": config, "media_files": DiskMediaFiles(media_dir)}
 
 

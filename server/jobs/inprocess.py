@@ -170,12 +170,12 @@ class InProcessQueue:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def drain(self) -> None:
+    async def drain(self, *, until: datetime | None = None) -> None:
         """Burst mode: run until no job is queued (deferred ones included) or running.
 
         While jobs run it waits for one to finish; when none runs and the next is deferred, a
-        ``ControlledClock`` is moved on to its time (any other clock is waited for). Callers bound it with
-        ``asyncio.timeout``.
+        ``ControlledClock`` is moved on to its time (any other clock is waited for). ``until``: jobs due
+        later stay queued and the clock is not moved past it. Callers bound it with ``asyncio.timeout``.
         """
         while True:
             self._run_cron()
@@ -186,6 +186,8 @@ class InProcessQueue:
                 await asyncio.wait(list(self._tasks), timeout=self._poll_delay, return_when=FIRST_COMPLETED)
                 continue
             wait = self._until_next_due()
+            if until is not None and self._now() + wait > until.timestamp():
+                break
             if wait <= 0:
                 await asyncio.sleep(0)
             elif isinstance(self._clock, ControlledClock):

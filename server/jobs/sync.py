@@ -5,10 +5,13 @@
   message stored while it runs is picked up by the run itself (it loops while the chat is behind), by a
   follow-up job ``sync-next:<chat id>``, or at the latest by the watchdog.
 - ``fetch_chat_media`` downloads a chat's attachments at once (gateway links expire after ~180 s), even
-  when the chat's Pipedrive writes wait for the batch period or for the daily budget.
+  when the chat's Pipedrive writes wait for the batch period or for the daily budget. An attachment whose
+  download fails is retried on its own schedule (stored with it; ``media:<chat id>:<ms>`` jobs), so it
+  holds up neither the chat's other attachments nor its sync; once it settles, the chat is synced again.
 - ``flush_batched`` (cron) queues chats whose dirty days are due; ``sync_watchdog`` (cron) queues chats
   with messages the engine never saw (a lost enqueue, a worker that died, catch-up of a company that
-  installed later). Catch-up of the numbers themselves is the session watcher's (``watch_sessions``).
+  installed later) and attachments whose retry is due. Catch-up of the numbers themselves is the
+  session watcher's (``watch_sessions``).
 
 Transient failures retry with backoff honouring ``retry_after``; a spent daily budget defers the company
 (no request leaves until it resets); permanent failures are stored in ``sync_problem`` for admins.
@@ -24,7 +27,7 @@ from arq.worker import Retry
 from sqlalchemy.exc import DBAPIError
 
 from server.domain.errors import BudgetExhausted, NeedsReauth, NotInstalled, Permanent, Transient
-from server.domain.sync import SyncProblem
+from server.domain.sync import MediaRetry, SyncProblem
 from server.jobs.retry import retry_for
 from server.jobs.sync_crm import PipedriveCrm
 from server.jobs.timing import clock, timings
@@ -166,6 +169,7 @@ async def sync_chat(ctx: dict[str, Any], chat_id: int) -> str:
 
 async def _after(ctx: dict[str, Any], outcome: SyncOutcome) -> None:
     queue = ctx["queue"]
+    await retry_media_at(ctx, outcome.chat_id, outcome.media_retry_at)
     if outcome.merged_into is not None:
         await queue.enqueue("sync_chat", outcome.merged_into, job_id=sync_job_id(outcome.merged_into))
     if outcome.more:
@@ -178,6 +182,8 @@ async def _after(ctx: dict[str, Any], outcome: SyncOutcome) -> None:
 
 
 async def fetch_chat_media(ctx: dict[str, Any], chat_id: int) -> str:
+    """Download the chat's due attachments; queue the chat's sync when one settled (its file is to be
+    uploaded, its day written again), and this job again for when a failing one is next due."""
     if "media_files" not in ctx:
         return "media not configured"
     store: SqlSyncStore = ctx["sync_store"]
@@ -185,15 +191,29 @@ async def fetch_chat_media(ctx: dict[str, Any], chat_id: int) -> str:
     if chat is None:
         return "chat gone"
     transport = ctx.get("transports", {}).get(chat.transport)
+    config = ctx.get("sync_config")
+    retry = config.media_retry if isinstance(config, SyncConfig) else MediaRetry()
     try:
-        stored = await download_chat_media(store, ctx["media_files"], transport, chat)
-    except Transient as error:
-        raise retry_for(ctx, error, base=1.0) from error
+        done = await download_chat_media(
+            store, ctx["media_files"], transport, chat, retry=retry, now=_clock(ctx)
+        )
     except DBAPIError as error:
         if not is_busy_database(error):
             raise
         raise retry_for(ctx, base=0.5) from error
-    return f"{stored} stored"
+    if done.settled:
+        await enqueue_sync(ctx, [chat_id], media_chat_ids=set())
+    await retry_media_at(ctx, chat_id, done.retry_at)
+    return f"{done.stored} stored" + (f", next try {done.retry_at.isoformat()}" if done.retry_at else "")
+
+
+async def retry_media_at(ctx: dict[str, Any], chat_id: int, at: datetime | None) -> None:
+    """Queue the chat's attachment downloads for ``at`` (one job per chat and time)."""
+    if at is None:
+        return
+    wait = max(timedelta(0), at - _clock(ctx))
+    job_id = f"{media_job_id(chat_id)}:{int(at.timestamp() * 1000)}"
+    await ctx["queue"].enqueue("fetch_chat_media", chat_id, job_id=job_id, defer_by=wait)
 
 
 async def flush_batched(ctx: dict[str, Any]) -> int:
@@ -213,13 +233,17 @@ async def flush_batched(ctx: dict[str, Any]) -> int:
 
 
 async def sync_watchdog(ctx: dict[str, Any]) -> int:
-    """Queue chats with messages the engine never folded in."""
+    """Queue chats with messages the engine never folded in, and the downloads of attachments whose retry
+    is due (its job was lost with a restart, say)."""
     if not sync_enabled(ctx):
         return 0
     store: SqlSyncStore = ctx["sync_store"]
+    queue = ctx["queue"]
     queued = 0
     for chat_id in await store.chats_behind():
-        queued += int(await ctx["queue"].enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id)))
+        queued += int(await queue.enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id)))
+    for chat_id in await store.chats_with_media_due(_clock(ctx)):
+        queued += int(await queue.enqueue("fetch_chat_media", chat_id, job_id=media_job_id(chat_id)))
     return queued
 
 

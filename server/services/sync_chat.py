@@ -1,7 +1,7 @@
 """Sync one chat into Pipedrive: the use case behind the ``sync_chat`` job. Safe to run any number of times.
 
 1. Fold messages stored since the last run into their local days (marking those days dirty) and
-   download their attachments at once.
+   download their attachments that are due (one that fails is retried on its own schedule).
 2. Decide whether the chat is logged at all: excluded chats and numbers, groups (setting), channels,
    and hidden ``@lid`` senders whose number the transport cannot tell yet write nothing.
 3. When a day is due (at once in real time; after the batch period otherwise): make sure the activity
@@ -39,6 +39,7 @@ class SyncOutcome:
     writes: int = 0
     searches: int = 0
     media_stored: int = 0
+    media_retry_at: datetime | None = None  # when a failing attachment of the chat is tried again
     uploads: int = 0
     merged_into: int | None = None
     more: bool = False  # messages arrived during the run: run again
@@ -68,7 +69,8 @@ async def _sync(ctx: SyncContext, chat: SyncChat) -> SyncOutcome:
     link = await ctx.store.link(chat)
     outcome = SyncOutcome(chat.id, link.state.value)
     link, outcome.new_messages = await _absorb(ctx, chat, link, settings)
-    outcome.media_stored = await fetch_chat_media(ctx, chat)
+    media = await fetch_chat_media(ctx, chat)
+    outcome.media_stored, outcome.media_retry_at = media.stored, media.retry_at
     if _is_hidden_identity(chat):
         resolved = await _resolve_hidden(ctx, chat)
         if resolved is None:

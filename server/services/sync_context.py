@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from server.domain.deal_index import DealIndex
 from server.domain.matching import PhoneIndex
 from server.domain.ports import CrmGateway, InboxStore, MediaFiles, PhoneIndexStore, SyncStore
-from server.domain.sync import CrmUser
+from server.domain.sync import CrmUser, MediaRetry
 from server.domain.whatsapp import WhatsAppTransport
 
 DEFAULT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Pipedrive documents no file size limit; stay well below any
@@ -32,6 +32,7 @@ class SyncConfig:
     research_unlinked_after: timedelta = timedelta(hours=6)  # auto-add off: search an unknown number again
     chat_lease: timedelta = CHAT_LEASE
     intent_lease: timedelta = INTENT_LEASE
+    media_retry: MediaRetry = field(default_factory=MediaRetry)  # a failing attachment's own retries
 
 
 def utc_now() -> datetime:

@@ -88,13 +88,14 @@ def transcript_line(
             kind=kind,
             file_name=message.media_filename or None,
             url=None
-            if state in (MediaState.UNAVAILABLE, MediaState.REMOVED)
+            if state in (MediaState.UNAVAILABLE, MediaState.REMOVED, MediaState.PENDING)
             else media_url(ctx, chat.id, message.id),
             size_bytes=size,
             too_large=state is MediaState.TOO_LARGE
             or (state is MediaState.STORED and (size or 0) > ctx.config.upload_limit_bytes),
             unavailable=state is MediaState.UNAVAILABLE,
             removed=state is MediaState.REMOVED,
+            pending=state is MediaState.PENDING,
         )
     return TranscriptLine(
         key=message.key,

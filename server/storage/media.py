@@ -9,12 +9,13 @@ import hashlib
 import os
 import tempfile
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.sync import MediaState, MessageMedia, SyncMessage
+from server.domain.sync import MediaRetry, MediaState, MessageMedia, SyncMessage
 from server.storage.dialect import upsert_insert
 from server.storage.tables import MediaBlob, MediaUpload, Message, MessageMediaRow, utcnow
 
@@ -59,24 +60,81 @@ class DiskMediaFiles:
 class MediaRows:
     _engine: AsyncEngine
 
-    async def pending_media(self, chat_id: int) -> list[SyncMessage]:
+    async def pending_media(self, chat_id: int, *, due_at: datetime) -> list[SyncMessage]:
+        """The chat's messages whose attachment is not downloaded yet and may be tried by ``due_at``."""
         from server.storage.sync_days import message_columns, sync_message
 
+        pending = _message_media.c.message_id.is_(None) | (
+            (_message_media.c.state == MediaState.PENDING.value)
+            & (_message_media.c.next_attempt_at.is_(None) | (_message_media.c.next_attempt_at <= due_at))
+        )
         query = (
             select(*message_columns())
             .select_from(_messages.outerjoin(_message_media, _message_media.c.message_id == _messages.c.id))
-            .where(
-                (_messages.c.chat_id == chat_id)
-                & (_messages.c.media_kind != "")
-                & (
-                    _message_media.c.message_id.is_(None)
-                    | (_message_media.c.state == MediaState.PENDING.value)
-                )
-            )
+            .where((_messages.c.chat_id == chat_id) & (_messages.c.media_kind != "") & pending)
             .order_by(_messages.c.id)
         )
         async with self._engine.connect() as connection:
             return [sync_message(row) for row in (await connection.execute(query)).mappings()]
+
+    async def claim_media_attempt(self, message_id: int, *, now: datetime, retry: MediaRetry) -> int | None:
+        """Take the next download of a pending attachment: its number (1: the first), with the attempt
+        after it scheduled already (so a crash mid-download is retried on time); ``None`` when it is not
+        due, no longer pending, or another worker took it first."""
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                upsert_insert(self._engine, _message_media)
+                .values(message_id=message_id, state=MediaState.PENDING.value, attempts=0, updated_at=now)
+                .on_conflict_do_nothing(index_elements=["message_id"])
+            )
+            row = (
+                await connection.execute(
+                    select(
+                        _message_media.c.state, _message_media.c.attempts, _message_media.c.next_attempt_at
+                    ).where(_message_media.c.message_id == message_id)
+                )
+            ).one()
+            due = row.next_attempt_at is None or row.next_attempt_at <= now
+            if row.state != MediaState.PENDING.value or not due:
+                return None
+            attempt = int(row.attempts) + 1
+            taken = await connection.execute(
+                update(_message_media)
+                .where(
+                    (_message_media.c.message_id == message_id)
+                    & (_message_media.c.state == MediaState.PENDING.value)
+                    & (_message_media.c.attempts == row.attempts)
+                )
+                .values(attempts=attempt, next_attempt_at=now + retry.wait_after(attempt), updated_at=now)
+            )
+        return attempt if taken.rowcount == 1 else None
+
+    async def next_media_attempt(self, chat_id: int) -> datetime | None:
+        """When the chat's next pending attachment may be tried again (``None``: none is waiting)."""
+        query = (
+            select(func.min(_message_media.c.next_attempt_at))
+            .select_from(_message_media.join(_messages, _messages.c.id == _message_media.c.message_id))
+            .where((_messages.c.chat_id == chat_id) & (_message_media.c.state == MediaState.PENDING.value))
+        )
+        async with self._engine.connect() as connection:
+            found = (await connection.execute(query)).scalar()
+        return found if isinstance(found, datetime) else None  # min() keeps the column's aware type
+
+    async def chats_with_media_due(self, now: datetime, limit: int = 500) -> list[int]:
+        """Chats with an attachment whose retry is due (its job was lost with a restart, say)."""
+        query = (
+            select(_messages.c.chat_id)
+            .select_from(_message_media.join(_messages, _messages.c.id == _message_media.c.message_id))
+            .where(
+                (_message_media.c.state == MediaState.PENDING.value)
+                & (_message_media.c.next_attempt_at <= now)
+            )
+            .group_by(_messages.c.chat_id)
+            .order_by(_messages.c.chat_id)
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            return [int(row[0]) for row in (await connection.execute(query)).all()]
 
     async def save_media(self, media: MessageMedia) -> None:
         async with self._engine.begin() as connection:

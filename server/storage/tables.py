@@ -310,13 +310,16 @@ class MediaBlob(SQLModel, table=True):
 
 
 class MessageMediaRow(SQLModel, table=True):
-    """What became of a message's attachment: stored (which blob), unavailable or too large."""
+    """What became of a message's attachment: stored (which blob), unavailable or too large; while it is
+    pending, how many downloads were tried and when the next may start (migration 0011)."""
 
     __tablename__ = "message_media"
 
     message_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     state: str = Field(max_length=16)
     sha256: str | None = Field(default=None, max_length=64, index=True)
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 

@@ -149,6 +149,15 @@ def test_attachments() -> None:
     assert rows[5].endswith("Document: x.pdf")
 
 
+def test_an_attachment_still_downloading_is_named_without_a_link() -> None:
+    pending = TranscriptAttachment(MediaKind.DOCUMENT, "angebot.pdf", None, pending=True)
+    row = render_line(line("a", text="Angebot anbei", attachment=pending), CHAT)
+    assert row.endswith(
+        "Document: angebot.pdf <i>(not downloaded yet: WaPipe is trying again)</i><br>Angebot anbei</p>"
+    )
+    assert "<a " not in row
+
+
 def test_delivery_status_is_optional() -> None:
     sent = line("a", from_me=True, status=Delivery.READ)
     assert "(read)" not in render_line(sent, CHAT)

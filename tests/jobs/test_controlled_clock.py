@@ -56,6 +56,22 @@ async def test_deferred_jobs_run_at_their_clock_times_without_waiting() -> None:
     assert clock.skipped >= timedelta(hours=1) - timedelta(seconds=0.5)
 
 
+async def test_a_bounded_drain_leaves_later_jobs_queued_and_the_clock_short_of_them() -> None:
+    clock = ControlledClock()
+    queue = queue_on(clock, stamp)
+    start = clock.now()
+    await queue.enqueue("stamp", "a second", defer_by=timedelta(seconds=1))
+    await queue.enqueue("stamp", "a minute", defer_by=timedelta(minutes=1))
+    async with asyncio.timeout(5):
+        await queue.drain(until=start + timedelta(seconds=30))
+    assert [label for label, _ in queue.ctx["runs"]] == ["a second"]
+    assert timedelta(seconds=1) <= clock.now() - start < timedelta(seconds=30)
+    assert len(queue.pending()) == 1
+    async with asyncio.timeout(5):
+        await queue.drain()
+    assert [label for label, _ in queue.ctx["runs"]] == ["a second", "a minute"]
+
+
 async def test_retries_wait_their_delay_on_the_clock() -> None:
     clock = ControlledClock()
     queue = queue_on(clock, retry_twice)

@@ -258,7 +258,7 @@ async def test_an_expired_attachment_is_said_so_in_the_transcript(world: SyncWor
     chat = await world.message("+4917612345678", "", media=b"data")
     world.transport.files.clear()
     await world.sync(chat)
-    assert "expired before it could be downloaded" in world.notes()
+    assert "not available: it could not be downloaded" in world.notes()
 
 
 async def test_an_attachment_over_the_upload_limit_gets_a_line_instead(world: SyncWorld) -> None:

@@ -23,7 +23,7 @@ from sandbox.pipedrive.app import create_app
 from sandbox.pipedrive.seed import ALL_SCOPES
 from sandbox.pipedrive.state import Clock, SandboxState
 from server.domain.clock import ControlledClock
-from server.domain.errors import MediaExpired, NotFound
+from server.domain.errors import GatewayUnavailable, MediaExpired, NotFound
 from server.domain.whatsapp import (
     Capabilities,
     GroupInfo,
@@ -81,6 +81,7 @@ class FakeTransport:
 
     def __init__(self) -> None:
         self.files: dict[str, bytes] = {}
+        self.failing: set[str] = set()  # locators whose download fails as a gateway's 503 would
         self.lids: dict[str, str] = {}
         self.group_subjects: dict[str, str] = {}
         self.fetches: list[str] = []
@@ -98,6 +99,8 @@ class FakeTransport:
 
     async def fetch_media(self, account_id: str, media: MediaRef) -> AsyncIterator[bytes]:
         self.fetches.append(media.locator or "")
+        if media.locator in self.failing:
+            raise GatewayUnavailable("The media file download failed with HTTP 503; try again")
         data = self.files.get(media.locator or "")
         if data is None:
             raise MediaExpired("gone")

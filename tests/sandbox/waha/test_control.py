@@ -62,6 +62,11 @@ async def test_faults_endpoint(api: httpx.AsyncClient, linked: str, sim: Sandbox
     assert sim.faults(linked).send_failures == ["timeout", "500"]
     assert (await api.post("/_sim/default/faults", json={"explode": True})).status_code == 400
     assert (await api.post("/_sim/default/faults", json={"send_failures": ["boom"]})).status_code == 400
+    failing = await api.post("/_sim/default/faults", json={"media_failures": {"m.png": [503, 504]}})
+    assert failing.json()["media_failures"] == {"m.png": [503, 504]}
+    for wrong in ({"m.png": [200]}, {"m.png": 503}, ["m.png"], {"m.png": ["503"]}):
+        refused = await api.post("/_sim/default/faults", json={"media_failures": wrong})
+        assert refused.status_code == 400 and "media_failures" in refused.text
 
 
 async def test_session_fault_controls(

@@ -104,6 +104,28 @@ async def test_media_faults(api: httpx.AsyncClient, linked: str, sim: SandboxSta
     assert gone["media"]["url"] is None and gone["media"]["error"]
 
 
+async def test_one_file_fails_on_its_own_then_is_served(
+    api: httpx.AsyncClient, linked: str, sim: SandboxState
+) -> None:
+    failing = sim.receive(linked, ANA, "", kind="image").media
+    working = sim.receive(linked, ANA, "", kind="document").media
+    assert failing is not None and working is not None
+    sim.faults(linked).media_failures[failing.name] = [503, 504]
+    start = sim.clock.now_ms()
+    assert (await api.get(f"/api/files/{failing.name}")).status_code == 503
+    assert (await api.get(f"/api/files/{working.name}")).status_code == 200
+    await sim.elapse(7)
+    assert (await api.get(f"/api/files/{failing.name}")).status_code == 504
+    served = await api.get(f"/api/files/{failing.name}")
+    assert served.status_code == 200 and served.content == failing.data
+    assert [(d.name, d.at_ms - start, d.status) for d in sim.media.downloads] == [
+        (failing.name, 0, 503),
+        (working.name, 0, 200),
+        (failing.name, 7000, 504),
+        (failing.name, 7000, 200),
+    ]
+
+
 async def test_groups(api: httpx.AsyncClient, linked: str) -> None:
     [group] = (await api.get("/api/default/groups")).json()
     assert group["Name"] == "Acme · Purchasing"

@@ -97,8 +97,16 @@ def render_reply(form: ReplyForm) -> str:
     return render("partials/_chat_reply.html", reply=form)
 
 
-def render_chat_problem(reason: str, message: str, retry_url: str | None = None) -> str:
-    return render("panels/chat_problem.html", reason=reason, message=message, retry_url=retry_url)
+def render_chat_problem(
+    reason: str, message: str, retry_url: str | None = None, install_url: str | None = None
+) -> str:
+    return render(
+        "panels/chat_problem.html",
+        reason=reason,
+        message=message,
+        retry_url=retry_url,
+        install_url=install_url,
+    )
 
 
 def message_views(messages: Sequence[MessageView]) -> tuple[MessageView, ...]:

@@ -89,6 +89,11 @@ class StateSigner:
 
     def verify(self, state: str | None) -> dict[str, str]:
         """The data inside ``state``; ``NotAuthenticated`` with ``invalid_state`` or ``expired_state``."""
+        return self.read(state)[1]
+
+    def read(self, state: str | None) -> tuple[str, dict[str, str]]:
+        """``(nonce, data)`` of ``state`` (the nonce tells one state from every other, for single use);
+        the same refusals as ``verify``."""
         if not state:
             raise NotAuthenticated(
                 "The install link carried no state; start the installation again", reason="invalid_state"
@@ -103,9 +108,9 @@ class StateSigner:
             raise NotAuthenticated(
                 "The install link was not issued by this server; start again", reason="invalid_state"
             ) from error
-        if not isinstance(payload, dict):
+        if not isinstance(payload, dict) or not isinstance(payload.get("nonce"), str):
             raise NotAuthenticated("The install link is malformed; start again", reason="invalid_state")
-        return {str(k): str(v) for k, v in payload.items() if k != "nonce"}
+        return payload["nonce"], {str(k): str(v) for k, v in payload.items() if k != "nonce"}
 
 
 class PipedriveOAuth:

@@ -1,9 +1,10 @@
 """The chat view (``/chats/{id}``, the "WhatsApp chat link" field's target), opened in a top-level window.
 
-Signed-in users of the chat's own Pipedrive company only (``server.web.session``); anyone else gets a 403
-page that shows nothing of the chat. The history pages newest first, and the page polls for messages
-stored since (a reply sent from here, the contact's answer); attachments come from the media store through
-a company-scoped route; the reply box sends through the outbox, with a CSRF token.
+Signed-in users of the chat's own Pipedrive company only, while their installation of WaPipe is active
+(``server.web.session``, checked on every request); anyone else gets a 403 page that shows nothing of the
+chat. The history pages newest first, and the page polls for messages stored since (a reply sent from
+here, the contact's answer); attachments come from the media store through a company-scoped route; the
+reply box sends through the outbox, with a CSRF token.
 """
 
 from __future__ import annotations
@@ -42,7 +43,15 @@ from server.web.chat_upload import (
     content_disposition,
 )
 from server.web.resources import Resources
-from server.web.session import SessionUser, check_csrf, csrf_token, current_user, problem, signin_redirect
+from server.web.session import (
+    SessionUser,
+    check_csrf,
+    csrf_token,
+    problem,
+    refused_session,
+    signed_in_user,
+    signin_redirect,
+)
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
@@ -110,10 +119,23 @@ def _reply(request: Request, user: SessionUser, chat: ChatRow, **extra: object) 
     )
 
 
+async def _signed_in(request: Request, *, page: bool = False) -> SessionUser | Response:
+    """The signed-in user, or the answer for a visitor who is not (any more): the page sends them to sign
+    in, its parts answer 401; a user whose installation is gone is refused and loses the cookie."""
+    try:
+        return await signed_in_user(request)
+    except NotAuthenticated as error:
+        if page:
+            return signin_redirect(request.url.path)
+        return problem(401, error.reason, error.message)
+    except WaPipeError as error:
+        return refused_session(error)
+
+
 async def chat_page(request: Request) -> Response:
-    user = current_user(request)
-    if user is None:
-        return signin_redirect(request.url.path)
+    user = await _signed_in(request, page=True)
+    if isinstance(user, Response):
+        return user
     chat = await _chat(request, user)
     if chat is None:
         return problem(403, "forbidden", NOT_YOURS)
@@ -137,9 +159,9 @@ def _id_param(request: Request, name: str) -> int | None:
 
 async def more_messages(request: Request) -> Response:
     """A page of older messages (``before``), or those stored after ``after`` (204 while there are none)."""
-    user = current_user(request)
-    if user is None:
-        return problem(401, "signin_required", "Sign in again to read this chat.")
+    user = await _signed_in(request)
+    if isinstance(user, Response):
+        return user
     chat = await _chat(request, user)
     if chat is None:
         return problem(403, "forbidden", NOT_YOURS)
@@ -156,9 +178,9 @@ async def more_messages(request: Request) -> Response:
 
 
 async def media(request: Request) -> Response:
-    user = current_user(request)
-    if user is None:
-        return problem(401, "signin_required", "Sign in again to open this file.")
+    user = await _signed_in(request)
+    if isinstance(user, Response):
+        return user
     chat = await _chat(request, user)
     if chat is None:
         return problem(403, "forbidden", NOT_YOURS)
@@ -201,9 +223,9 @@ async def _attachment(
 
 
 async def reply(request: Request) -> Response:
-    user = current_user(request)
-    if user is None:
-        return problem(401, "signin_required", "Sign in again to reply.")
+    user = await _signed_in(request)
+    if isinstance(user, Response):
+        return user
     chat = await _chat(request, user)
     if chat is None:
         return problem(403, "forbidden", NOT_YOURS)

@@ -3,9 +3,9 @@
 - ``GET /install``: our own install URL (Developer Hub's "Installation URL"): off to Pipedrive's consent page
   with a signed, expiring ``state``.
 - ``GET /oauth/callback``: Pipedrive sends the user back with ``code`` (or ``error=user_denied``). Installs
-  started in the Marketplace carry no ``state``; ours must carry a valid one. The code is exchanged, the
-  user identified with ``/users/me``, company and installation stored (tokens encrypted); an admin install
-  queues the company's set-up in Pipedrive (job ``setup:<company>``).
+  started in the Marketplace carry no ``state``; ours must carry a valid one, and only once. The code is
+  exchanged, the user identified with ``/users/me``, company and installation stored (tokens encrypted); an
+  admin install queues the company's set-up in Pipedrive (job ``setup:<company>``).
 - ``DELETE /oauth/callback``: Pipedrive's uninstall notice, authenticated with the app's client credentials
   (HTTP Basic, compared in constant time). The user's tokens are deleted at once.
 - ``POST /oauth/callback``: panel-visibility notices; authenticated, acknowledged, ignored.
@@ -37,14 +37,14 @@ from server.domain.installations import Installation
 from server.jobs.context import CALLBACK_PATH
 from server.jobs.setup import SETUP_JOB, setup_job_id
 from server.pipedrive.connector import stored_tokens
-from server.pipedrive.oauth import StateSigner
+from server.pipedrive.oauth import STATE_MAX_AGE, StateSigner
 from server.storage.companies import SqlCompanyStore
+from server.storage.oauth_states import SqlUsedStates
 from server.web.resources import Resources
-from server.web.session import complete_signin, signin_state
+from server.web.session import INSTALL_PATH, complete_signin, signin_state
 
 log = logging.getLogger(__name__)
 
-INSTALL_PATH = "/install"
 __all__ = ["CALLBACK_PATH", "INSTALLED_PATH", "INSTALL_PATH"]
 INSTALLED_PATH = "/installed"
 TICKET_MAX_AGE = 3600
@@ -106,8 +106,12 @@ async def _complete_install(request: Request) -> Response:
         )
     if oauth_error:
         raise InvalidInput(f"Pipedrive answered with an error ({oauth_error[:64]})", reason="oauth_error")
-    if "state" in query:  # ours: it must be one we signed, recently. Marketplace installs carry none.
-        _signer(resources).verify(query.get("state"))
+    if "state" in query:  # ours: one we signed, recently, used once. Marketplace installs carry none.
+        nonce, _ = _signer(resources).read(query.get("state"))
+        if not await SqlUsedStates(resources.engine).claim(nonce, max_age=STATE_MAX_AGE):
+            raise NotAuthenticated(
+                "This install link was already used; start the installation again", reason="state_replayed"
+            )
     code = query.get("code")
     if not code:
         raise InvalidInput(

@@ -234,6 +234,7 @@ async def test_replies_need_a_valid_csrf_token_and_go_through_the_outbox(world: 
 async def test_a_csrf_token_works_only_for_the_user_it_was_made_for(world: PanelWorld) -> None:
     chat_id = await conversation(world, 1)
     bob = world.pd.add_user(world.anna.company_id, "Bob Sales", "bob@acme.test")
+    await world.install(bob)  # each user signs in with their own installation
     async with browser(world) as anna_browser, browser(world) as bob_browser:
         anna_token, _ = csrf((await sign_in(world, anna_browser, world.anna, chat_id)).text)
         bob_page = await sign_in(world, bob_browser, bob, chat_id)

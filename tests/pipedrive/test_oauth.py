@@ -8,6 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from itsdangerous import URLSafeTimedSerializer
 
 from server.domain.errors import NotAuthenticated, Permanent
 from server.pipedrive.oauth import StateSigner, TokenSet
@@ -31,6 +32,22 @@ def test_state_round_trip_carries_data() -> None:
 
     assert signer.verify(state) == {"next": "/settings"}
     assert signer.issue() != signer.issue(), "every state has its own nonce"
+
+
+def test_reading_a_state_gives_its_nonce_with_its_data() -> None:
+    signer = StateSigner("app-secret")
+    state = signer.issue({"next": "/settings"})
+    nonce, data = signer.read(state)
+    assert data == {"next": "/settings"}
+    assert nonce == URLSafeTimedSerializer("app-secret", salt="wapipe.oauth.state").loads(state)["nonce"]
+    assert len(nonce) >= 20
+
+
+def test_a_state_signed_without_a_nonce_is_invalid() -> None:
+    state = URLSafeTimedSerializer("app-secret", salt="wapipe.oauth.state").dumps({"next": "/a"})
+    with pytest.raises(NotAuthenticated) as caught:
+        StateSigner("app-secret").read(state)
+    assert caught.value.reason == "invalid_state"
 
 
 @pytest.mark.parametrize("state", ["", None, "not-a-state", "eyJub25jZSI6IngifQ.AAAA.BBBB"])

@@ -158,6 +158,12 @@ def render_settings_page(view: SettingsPageView) -> str:
     return render("panels/settings.html", view=view)
 
 
+def render_settings_install(reason: str, message: str, install_url: str) -> str:
+    """The page a user without an installation sees instead of the settings: what to do next, and
+    nothing of the company."""
+    return render("panels/settings_install.html", reason=reason, message=message, install_url=install_url)
+
+
 def render_settings_form(view: SettingsFormView) -> str:
     return render("partials/_settings_form.html", form=view)
 

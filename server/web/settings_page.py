@@ -1,6 +1,7 @@
 """The app settings page (``/settings``, Pipedrive's custom UI for app settings): import frequency, new
 Persons, the action on a new chat and its pipeline, groups, exclusions, a matching preview, the team and
-its numbers, open problems and the audit log. Only admins change anything; the server refuses others."""
+its numbers, open problems and the audit log. Only admins change anything; the server refuses others.
+A user without an installation of their own sees only how to install WaPipe, nothing of the company."""
 
 from __future__ import annotations
 
@@ -24,9 +25,11 @@ from panels.settings import (
     render_chats,
     render_pipeline_slot,
     render_settings_form,
+    render_settings_install,
     render_settings_page,
 )
 from server.domain.errors import NotFound, WaPipeError
+from server.domain.installations import InstallationStatus
 from server.domain.settings_form import FieldError, SettingsInput, changes, check_settings
 from server.services.numbers import NotYours
 from server.services.sync_links import exclude_chat
@@ -62,6 +65,32 @@ async def require_admin(request: Request, identity: FrameIdentity) -> None:
         raise NotYours(
             "Only a Pipedrive admin who installed WaPipe can change its settings", reason="admin_only"
         )
+
+
+async def install_refusal(request: Request, identity: FrameIdentity) -> NotYours | None:
+    """Why this user sees nothing of the company here (``None``: they may read the page): they never
+    installed WaPipe, or uninstalled it. An installation that needs re-authorisation still reads."""
+    installations = _resources(request).pipedrive.installations
+    own = await installations.get(identity.company.id, identity.pipedrive_user_id)
+    if own is not None and own.status is not InstallationStatus.UNINSTALLED:
+        return None
+    if await installations.admin_installation(identity.company.id) is None:
+        return NotYours(
+            "No Pipedrive admin of your company has WaPipe installed, or it was uninstalled. An admin "
+            "installs it first (it sets the company up); then each team member installs it for themselves.",
+            reason="company_not_installed",
+        )
+    return NotYours(
+        "WaPipe is installed in your company, but not for you: each team member installs it once, for "
+        "themselves. Install it to see these settings and link your WhatsApp number.",
+        reason="install_required",
+    )
+
+
+async def require_installation(request: Request, identity: FrameIdentity) -> None:
+    refusal = await install_refusal(request, identity)
+    if refusal is not None:
+        raise refusal
 
 
 async def pipelines(request: Request, identity: FrameIdentity) -> tuple[PipelineOption, ...] | None:
@@ -119,6 +148,10 @@ async def _form(
 
 @framed
 async def settings_page(request: Request, identity: FrameIdentity) -> Response:
+    refusal = await install_refusal(request, identity)
+    if refusal is not None:
+        page = render_settings_install(refusal.reason, refusal.message, INSTALL_PATH)
+        return HTMLResponse(page, status_code=403)
     resources = _resources(request)
     company_id = identity.company.id
     form = await _form(request, identity)
@@ -171,6 +204,7 @@ async def save_settings(request: Request, identity: FrameIdentity) -> Response:
 @framed
 async def pipeline_slot(request: Request, identity: FrameIdentity) -> Response:
     """The pipeline choice, shown only while "Create a deal" is the chosen action."""
+    await require_installation(request, identity)
     typed = SettingsInput(
         new_chat_action=request.query_params.get("new_chat_action", ""),
         pipeline_id=request.query_params.get("pipeline_id", ""),
@@ -180,6 +214,7 @@ async def pipeline_slot(request: Request, identity: FrameIdentity) -> Response:
 
 @framed
 async def audit_fragment(request: Request, identity: FrameIdentity) -> Response:
+    await require_installation(request, identity)
     return HTMLResponse(render_audit(await audit_rows(request, identity.company.id)))
 
 

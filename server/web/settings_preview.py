@@ -22,6 +22,7 @@ from server.web.settings_page import (
     audit_fragment,
     exclude_chat_action,
     pipeline_slot,
+    require_installation,
     save_settings,
     settings_page,
 )
@@ -51,6 +52,7 @@ async def _region(resources: Resources, company_id: int) -> str | None:
 
 @framed
 async def preview(request: Request, identity: FrameIdentity) -> Response:
+    await require_installation(request, identity)
     resources: Resources = request.app.state.resources
     typed = str((await request.form()).get("numbers", ""))[:MAX_TYPED]
     try:

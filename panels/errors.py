@@ -17,6 +17,7 @@ TITLES = {
     "session_exists": "This number is already linked",
     "cloud_token_refused": "Meta refused the access token",
     "cloud_not_configured": "The Cloud API is not set up here",
+    "too_many_pending_pairings": "Finish the numbers you started linking",
 }
 
 

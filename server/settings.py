@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     media_retry_base: float = Field(default=5.0, gt=0, le=3600)
     media_attempts: int = Field(default=6, ge=1, le=12)
 
+    # How many numbers one user may have waiting for their QR code (each holds a session on the gateway).
+    max_pending_pairings: int = Field(default=3, ge=1, le=50)
+
     media_dir: Path = Path("var/media")
     var_dir: Path = Path("var")
     log_level: str = "INFO"

@@ -1,7 +1,8 @@
 """Linking team members' WhatsApp numbers: start a session, show its QR code, watch it connect, unlink.
 
 One number belongs to one user; a company has as many as its team links. Only the user who linked a
-number can unlink it.
+number can unlink it. Each link started holds a session on the gateway, so a user may have only so many
+waiting for their QR code.
 """
 
 from __future__ import annotations
@@ -22,6 +23,15 @@ PAIRING_STATUSES = frozenset({SessionStatus.STARTING, SessionStatus.NEEDS_PAIRIN
 
 class NotYours(InvalidInput):
     reason = "forbidden"
+
+
+class TooManyPending(InvalidInput):
+    reason = "too_many_pending_pairings"
+
+
+def is_pending(account: Account) -> bool:
+    """Started and never linked: waiting for its QR code (not unlinked, failed or once connected)."""
+    return account.e164 is None and account.status in PAIRING_STATUSES
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +58,26 @@ class NumberLinking:
         inbox: InboxStore,
         transport: WhatsAppTransport,
         qr_image: Callable[[str], Awaitable[bytes | None]],
+        *,
+        max_pending: int = 3,
     ) -> None:
         self._accounts = accounts
         self._inbox = inbox
         self._transport = transport
         self._qr_image = qr_image
+        self._max_pending = max_pending
 
     async def start(self, company_id: int, user_id: int) -> Account:
-        """A new session for the user's number; the page then polls ``pairing``."""
+        """A new session for the user's number; the page then polls ``pairing``. ``TooManyPending`` when
+        the user already has ``max_pending`` numbers waiting for their QR code (nothing is started)."""
+        accounts = await self._accounts.for_company(company_id)
+        pending = len([a for a in accounts if a.owner_user_id == user_id and is_pending(a)])
+        if pending >= self._max_pending:
+            numbers = "1 number waiting for its" if pending == 1 else f"{pending} numbers waiting for their"
+            raise TooManyPending(
+                f"You have {numbers} QR code to be scanned. Scan one with your phone, or unlink the ones "
+                "you do not need, before linking another."
+            )
         account = await self._accounts.create(
             company_id=company_id,
             owner_user_id=user_id,

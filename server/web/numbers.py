@@ -26,7 +26,7 @@ from server.domain.errors import (
     Unauthorized,
     WaPipeError,
 )
-from server.services.numbers import NotYours, NumberLinking, link_cloud_number
+from server.services.numbers import NotYours, NumberLinking, TooManyPending, link_cloud_number
 from server.storage.accounts import SqlAccountStore
 from server.storage.inbox import SqlInboxStore
 from server.web.frame_auth import FrameIdentity, frame_identity
@@ -45,6 +45,7 @@ def _linking(resources: Resources) -> NumberLinking:
         SqlInboxStore(resources.engine),
         transport,
         transport.pairing_qr_image,
+        max_pending=resources.settings.max_pending_pairings,
     )
 
 
@@ -107,7 +108,10 @@ async def numbers_list(request: Request, identity: FrameIdentity) -> Response:
 @framed
 async def start_linking(request: Request, identity: FrameIdentity) -> Response:
     linking = _linking(request.app.state.resources)
-    account = await linking.start(identity.company.id, identity.pipedrive_user_id)
+    try:
+        account = await linking.start(identity.company.id, identity.pipedrive_user_id)
+    except TooManyPending as error:
+        return _error(429, error)
     pairing = await linking.pairing(identity.company.id, account.id)
     phone = _phone_url(request.app.state.resources, account.session_name)
     poll = request.app.state.resources.settings.progress_poll

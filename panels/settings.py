@@ -140,6 +140,7 @@ class SettingsPageView:
     install_url: str
     is_admin: bool
     erase: EraseView = field(default_factory=EraseView)
+    runners: tuple[tuple[str, datetime], ...] | None = None  # job runners by name (host, process): admins
 
 
 def audit_row(

@@ -1,4 +1,5 @@
-"""``/healthz`` for load balancers, ``/`` and ``/status`` for people: is the database and queue reachable."""
+"""``/healthz`` for load balancers, ``/`` and ``/status`` for people: is the database and queue reachable,
+and when each kind of job runner last beat (by host and process only on the settings page, for admins)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from panels.status import CheckView, StatusView, render_status_fragment, render_status_page
+from panels.status import (
+    CheckView,
+    StatusView,
+    render_status_fragment,
+    render_status_page,
+    runners_by_kind,
+)
 from server.storage.heartbeats import SqlHeartbeatStore
 from server.web.resources import Resources
 
@@ -63,8 +70,7 @@ async def _status_view(resources: Resources) -> StatusView:
     checks = await run_checks(resources)
     runners: tuple[tuple[str, datetime], ...] = ()
     if all(check.ok for check in checks if check.name == "database"):
-        seen = await SqlHeartbeatStore(resources.engine).last_seen()
-        runners = tuple(sorted(seen.items()))
+        runners = runners_by_kind(await SqlHeartbeatStore(resources.engine).last_seen())
     return StatusView(
         version=version("wapipe"),
         mode=resources.settings.mode.value,

@@ -37,6 +37,7 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
 from server.storage.chat_history import SqlChatHistory
 from server.storage.company_settings import SqlCompanySettingsStore
+from server.storage.heartbeats import SqlHeartbeatStore
 from server.storage.sync import SqlSyncStore
 from server.web.frame_auth import FrameIdentity
 from server.web.numbers import framed
@@ -161,10 +162,11 @@ async def settings_page(request: Request, identity: FrameIdentity) -> Response:
         for i in installations
     )
     accounts = await SqlAccountStore(resources.engine).for_company(company_id)
-    problems = None
-    if form.can_edit:
+    problems = runners = None
+    if form.can_edit:  # an admin with an active installation
         found = await SqlSyncStore(resources.engine).open_problems(company_id)
         problems = tuple(ProblemRow(p.chat_id, p.reason, p.detail) for p in found)
+        runners = tuple(sorted((await SqlHeartbeatStore(resources.engine).last_seen()).items()))
     view = SettingsPageView(
         form=form,
         team=team,
@@ -174,6 +176,7 @@ async def settings_page(request: Request, identity: FrameIdentity) -> Response:
         audit=await audit_rows(request, company_id),
         install_url=INSTALL_PATH,
         is_admin=form.can_edit,
+        runners=runners,
     )
     return HTMLResponse(render_settings_page(view))
 

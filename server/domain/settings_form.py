@@ -8,6 +8,7 @@ import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from server.domain.bounds import id_from_text
 from server.domain.phones import is_international, to_e164
 from server.domain.sync import ImportFrequency, NewChatAction
 
@@ -199,7 +200,7 @@ def check_settings(typed: SettingsInput, pipeline_ids: Collection[int] | None) -
     if typed.new_chat_action == NewChatAction.DEAL.value:
         if not typed.pipeline_id:
             errors["pipeline_id"] = FieldError("pipeline_required", "Choose the pipeline new deals go into")
-        elif not typed.pipeline_id.isdigit():
+        elif id_from_text(typed.pipeline_id) is None:
             errors["pipeline_id"] = FieldError(
                 "unknown_pipeline", "That pipeline does not exist in Pipedrive"
             )

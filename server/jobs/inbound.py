@@ -52,6 +52,11 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
     except MalformedWebhook as error:
         await events_store.mark(event_id, "rejected", reason=error.reason, detail=error.message)
         return "rejected"
+    except Exception as error:  # reading a stored body does no I/O: trying again would fail the same way
+        log.exception("inbound event %s could not be read", event_id)
+        detail = f"{type(error).__name__}: {error}"
+        await events_store.mark(event_id, "failed", reason="unreadable_body", detail=detail)
+        return "failed"
     try:
         outcome = await ingest_events(events, transport=stored.transport, store=ctx["inbox"])
     except DBAPIError as error:

@@ -13,6 +13,8 @@ from starlette.staticfiles import StaticFiles
 from server.settings import Settings
 from server.transports import CLOUD_WEBHOOK_PATH, WAHA_WEBHOOK_PATH
 from server.web import chat_view, health, numbers, oauth, panel, panel_send, settings_preview, webhooks
+from server.web.paths import not_found
+from server.web.framing import FramingMiddleware
 from server.web.resources import Upstreams, open_resources
 from server.web.security_headers import PIPEDRIVE_FRAME_ANCESTORS, SecurityHeadersMiddleware, origin_of
 
@@ -45,11 +47,11 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         Route("/numbers", numbers.start_linking, methods=["POST"], name="numbers_link"),
         Route("/numbers/list", numbers.numbers_list, methods=["GET"], name="numbers_list"),
         Route("/numbers/cloud", numbers.link_cloud, methods=["POST"], name="numbers_link_cloud"),
-        Route("/numbers/{account_id:int}/pairing", numbers.pairing, methods=["GET"], name="numbers_pairing"),
-        Route("/numbers/{account_id:int}/unlink", numbers.unlink, methods=["POST"], name="numbers_unlink"),
+        Route("/numbers/{account_id:id}/pairing", numbers.pairing, methods=["GET"], name="numbers_pairing"),
+        Route("/numbers/{account_id:id}/unlink", numbers.unlink, methods=["POST"], name="numbers_unlink"),
         Route("/panel", panel.panel_page, methods=["GET"], name="panel"),
         Route("/panel/messages", panel.panel_messages, methods=["GET"], name="panel_messages"),
-        Route("/panel/media/{message_id:int}", panel.panel_media, methods=["GET"], name="panel_media"),
+        Route("/panel/media/{message_id:id}", panel.panel_media, methods=["GET"], name="panel_media"),
         Route("/panel/send", panel_send.send, methods=["POST"], name="panel_send"),
         Route("/panel/form", panel_send.retry_form, methods=["GET"], name="panel_retry_form"),
         Route("/panel/relink", panel_send.relink, methods=["POST"], name="panel_relink"),
@@ -64,6 +66,7 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         Route(f"{oauth.INSTALLED_PATH}/setup", oauth.setup_status, methods=["GET"], name="installed_setup"),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found})
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=frame_ancestors(settings))
+    app.add_middleware(FramingMiddleware)  # outermost: pages of their own are not framed at all
     return app

@@ -29,6 +29,7 @@ from panels.chat import (
     render_history,
     render_reply,
 )
+from server.domain.bounds import id_from_text
 from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, WaPipeError
 from server.services.send import SendRequest, SendService
 from server.storage.accounts import SqlAccountStore
@@ -153,8 +154,12 @@ async def chat_page(request: Request) -> Response:
 
 
 def _id_param(request: Request, name: str) -> int | None:
+    """A message id from the query; ``None`` when absent; ``InvalidInput`` when it is no id."""
     raw = request.query_params.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    found = id_from_text(raw)
+    if raw and found is None:
+        raise InvalidInput(f"{name} must be a message id", reason="invalid_request")
+    return found
 
 
 async def more_messages(request: Request) -> Response:
@@ -165,9 +170,12 @@ async def more_messages(request: Request) -> Response:
     chat = await _chat(request, user)
     if chat is None:
         return problem(403, "forbidden", NOT_YOURS)
-    after = _id_param(request, "after")
+    try:
+        after, before = _id_param(request, "after"), _id_param(request, "before")
+    except InvalidInput as error:
+        return problem(400, error.reason, error.message)
     if after is None:
-        return HTMLResponse(render_history(await _history(request, chat.id, _id_param(request, "before"))))
+        return HTMLResponse(render_history(await _history(request, chat.id, before)))
     rows = await SqlChatHistory(_resources(request).engine).newer(chat.id, after_id=after, limit=PAGE_SIZE)
     if not rows:
         return Response(status_code=204)
@@ -230,7 +238,7 @@ async def reply(request: Request) -> Response:
     if chat is None:
         return problem(403, "forbidden", NOT_YOURS)
     length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_UPLOAD_BYTES + 64 * 1024:
+    if length.isascii() and length.isdigit() and int(length[:20]) > MAX_UPLOAD_BYTES + 64 * 1024:
         too_big = _reply(
             request,
             user,
@@ -294,8 +302,8 @@ def routes() -> list[BaseRoute]:
 
     return [
         Route(SIGNIN_PATH, signin, methods=["GET"], name="signin"),
-        Route("/chats/{chat_id:int}", chat_page, methods=["GET"], name="chat_view"),
-        Route("/chats/{chat_id:int}/messages", more_messages, methods=["GET"], name="chat_messages"),
-        Route("/chats/{chat_id:int}/media/{message_id:int}", media, methods=["GET"], name="chat_media"),
-        Route("/chats/{chat_id:int}/reply", reply, methods=["POST"], name="chat_reply"),
+        Route("/chats/{chat_id:id}", chat_page, methods=["GET"], name="chat_view"),
+        Route("/chats/{chat_id:id}/messages", more_messages, methods=["GET"], name="chat_messages"),
+        Route("/chats/{chat_id:id}/media/{message_id:id}", media, methods=["GET"], name="chat_media"),
+        Route("/chats/{chat_id:id}/reply", reply, methods=["POST"], name="chat_reply"),
     ]

@@ -32,6 +32,7 @@ from panels.install import (
     render_problem,
     render_setup_progress,
 )
+from server.domain.bounds import id_from_json, id_from_text
 from server.domain.errors import InvalidInput, NotAuthenticated, Permanent, Transient, WaPipeError
 from server.domain.installations import Installation
 from server.jobs.context import CALLBACK_PATH
@@ -181,15 +182,22 @@ async def _ticket_installation(request: Request) -> tuple[Installation, str]:
     return installation, company_name
 
 
-async def _progress(request: Request, installation: Installation) -> SetupProgress:
+def _polls(request: Request) -> int:
+    """How often the page asked already (it gives up after a while); ``InvalidInput`` unless a count."""
+    polls = request.query_params.get("polls", "0")
+    if not (polls.isascii() and polls.isdigit() and len(polls) <= 6):
+        raise InvalidInput("The page's count of its polls is not a number; open it again", reason="invalid_polls")
+    return int(polls)
+
+
+async def _progress(request: Request, installation: Installation, polls: int) -> SetupProgress:
     resources = _resources(request)
     state = await resources.pipedrive.company_setup.state(installation.company_id)
-    polls = request.query_params.get("polls", "0")
     ticket = request.query_params.get("ticket", "")
     return SetupProgress(
         complete=state is not None and state.complete,
         status_url=f"{INSTALLED_PATH}/setup?ticket={ticket}",
-        polls=int(polls) if polls.isdigit() else 0,
+        polls=polls,
         poll_seconds=resources.settings.progress_poll,
     )
 
@@ -197,7 +205,8 @@ async def _progress(request: Request, installation: Installation) -> SetupProgre
 async def installed(request: Request) -> Response:
     try:
         installation, company_name = await _ticket_installation(request)
-    except NotAuthenticated as error:
+        polls = _polls(request)
+    except (NotAuthenticated, InvalidInput) as error:
         return _problem(400, error.reason, error.message, retry=False)
     resources = _resources(request)
     settings_url = None
@@ -209,7 +218,7 @@ async def installed(request: Request) -> Response:
         company_name=company_name,
         user_name=installation.name,
         is_admin=installation.is_admin,
-        setup=await _progress(request, installation),
+        setup=await _progress(request, installation, polls),
         settings_url=settings_url,
     )
     return HTMLResponse(render_installed(view))
@@ -218,9 +227,10 @@ async def installed(request: Request) -> Response:
 async def setup_status(request: Request) -> Response:
     try:
         installation, _ = await _ticket_installation(request)
-    except NotAuthenticated as error:
+        polls = _polls(request)
+    except (NotAuthenticated, InvalidInput) as error:
         return _problem(400, error.reason, error.message, retry=False)
-    return HTMLResponse(render_setup_progress(await _progress(request, installation)))
+    return HTMLResponse(render_setup_progress(await _progress(request, installation, polls)))
 
 
 # uninstall ---------------------------------------------------------------------------------------------
@@ -247,13 +257,8 @@ def _client_authenticated(request: Request, resources: Resources) -> bool:
 
 
 def _pipedrive_id(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int) and value > 0:
-        return value
-    if isinstance(value, str) and value.isascii() and value.isdigit() and 0 < len(value) <= 18:
-        return int(value)
-    return None
+    """A JSON integer or its plain digits, 1 to ``MAX_ID``; ``None`` for anything else."""
+    return id_from_text(value) if isinstance(value, str) else id_from_json(value)
 
 
 def parse_uninstall(raw: bytes, client_id: str) -> tuple[int, int]:

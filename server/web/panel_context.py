@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from starlette.requests import Request
 
+from server.domain.bounds import MAX_ID, id_from_text
 from server.domain.errors import InvalidInput, NeedsReauth, NotFound, NotInstalled
 from server.domain.installations import Installation, InstallationStatus
 from server.pipedrive.client import PipedriveClient
@@ -68,12 +69,10 @@ def contact_cache(request: Request) -> ContactCache:
 
 
 def positive_int(value: object, reason: str, what: str) -> int:
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise InvalidInput(f"{what} must be a number", reason=reason) from None
-    if number <= 0:
-        raise InvalidInput(f"{what} must be a positive number", reason=reason)
+    """An id as plain digits, 1 to ``MAX_ID`` (no sign, space, leading zero or other notation)."""
+    number = id_from_text(value) if isinstance(value, str) else None
+    if number is None:
+        raise InvalidInput(f"{what} must be a whole number from 1 to {MAX_ID}", reason=reason)
     return number
 
 

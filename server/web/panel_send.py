@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from panels.panel import LinkView, link_view, render_link
 from panels.panel_errors import PanelError
 from panels.panel_form import Typed, render_form
+from server.domain.bounds import id_from_text
 from server.domain.errors import InvalidInput, NotFound, NumberNotOnWhatsApp, Transient
 from server.domain.phones import is_international, to_e164
 from server.jobs.send import MAX_ATTACHMENT_BYTES
@@ -41,7 +42,7 @@ def _typed(form: dict[str, str]) -> Typed:
     """What the user chose and typed, kept as is (ids that do not parse are simply not chosen)."""
 
     def as_id(value: str) -> int | None:
-        return int(value) if value.strip().isdigit() else None
+        return id_from_text(value)
 
     return Typed(
         to=form.get("to", ""),
@@ -71,6 +72,8 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
         if typed.to not in {value for value, _ in contact.phones}:
             raise InvalidInput("Choose one of the Person's phone numbers", reason="invalid_request")
         file_name = ""
+        if typed.file_id is None and form.get("file_id", "").strip():
+            raise NotFound("That file is not among the Person's or Deal's Files", reason="attachment_missing")
         if typed.file_id is not None:
             found = [name for file_id, name, _ in contact.files if file_id == typed.file_id]
             if not found:
@@ -217,7 +220,7 @@ async def relink(request: Request, identity: FrameIdentity) -> Response:
     resources: Resources = request.app.state.resources
     form = await request.form()
     chat_id = positive_int(form.get("chat_id"), "chat_not_found", "The chat id")
-    typed = str(form.get("person_id") or "")
+    typed = str(form.get("person_id") or "").strip()
     before = await _link_of(request, identity, chat_id)
     try:
         person_id = positive_int(typed, "invalid_person", "The Person id")
@@ -251,7 +254,7 @@ async def pin(request: Request, identity: FrameIdentity) -> Response:
     resources: Resources = request.app.state.resources
     form = await request.form()
     chat_id = positive_int(form.get("chat_id"), "chat_not_found", "The chat id")
-    typed = str(form.get("deal_id") or "")
+    typed = str(form.get("deal_id") or "").strip()
     before = await _link_of(request, identity, chat_id)
     try:
         deal_id = None if form.get("unpin") else positive_int(typed, "invalid_deal", "The Deal id")

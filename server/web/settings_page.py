@@ -28,6 +28,7 @@ from panels.settings import (
     render_settings_install,
     render_settings_page,
 )
+from server.domain.bounds import id_from_text
 from server.domain.errors import NotFound, WaPipeError
 from server.domain.installations import InstallationStatus
 from server.domain.settings_form import FieldError, SettingsInput, changes, check_settings
@@ -226,13 +227,10 @@ async def exclude_chat_action(request: Request, identity: FrameIdentity) -> Resp
     await require_admin(request, identity)
     resources = _resources(request)
     form = await request.form()
-    raw_id, excluded = str(form.get("chat_id", "")).strip(), str(form.get("excluded", "1")) == "1"
+    raw_id, excluded = str(form.get("chat_id", "")), str(form.get("excluded", "1")) == "1"
     company_id = identity.company.id
-    chat = (
-        await SqlChatHistory(resources.engine).chat(company_id, int(raw_id))
-        if raw_id.isdigit() and len(raw_id) < 12
-        else None
-    )
+    chat_id = id_from_text(raw_id)
+    chat = await SqlChatHistory(resources.engine).chat(company_id, chat_id) if chat_id is not None else None
     if chat is None:
         error = FieldError("chat_not_found", "Choose one of this company's chats")
         return HTMLResponse(

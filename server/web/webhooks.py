@@ -31,7 +31,9 @@ def _refuse(status: int, reason: str, message: str) -> JSONResponse:
 
 async def _read_body(request: Request) -> bytes | None:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
+    if declared is not None and not (
+        declared.isascii() and declared.isdigit() and len(declared) <= 12 and int(declared) <= MAX_BODY_BYTES
+    ):
         return None
     body = b""
     async for chunk in request.stream():

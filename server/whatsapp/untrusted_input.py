@@ -7,13 +7,16 @@ parsers decide explicitly what is required and never fail with ``KeyError`` or `
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from server.domain.bounds import int64_from_json
 from server.domain.errors import MalformedWebhook
 
 JsonObject = Mapping[str, object]
 
+_DECIMAL = re.compile(r"-?[0-9]{1,20}")
 # Plausible message times: WhatsApp did not exist before 2009; nothing is stamped past 2100.
 _EARLIEST = 1_230_768_000
 _LATEST = 4_102_444_800
@@ -50,17 +53,16 @@ def get_bool(obj: JsonObject | None, key: str) -> bool | None:
 
 
 def get_int(obj: JsonObject | None, key: str) -> int | None:
-    """An integer, also from a decimal string (the Cloud API sends timestamps as strings)."""
+    """An integer within 64 bits, also from a decimal string (the Cloud API sends timestamps as strings);
+    ``None`` for any other number, however it is written."""
     value = obj.get(key) if obj is not None else None
     if isinstance(value, bool):
         return None
-    if isinstance(value, int):
-        return value
     if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
-        return int(value)
-    if isinstance(value, str) and value.isascii() and value.strip().lstrip("-").isdigit() and len(value) < 20:
-        return int(value.strip())
-    return None
+        value = int(value)
+    if isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        value = int(value.strip())
+    return int64_from_json(value)
 
 
 def get_list(obj: JsonObject | None, key: str) -> list[object]:
@@ -77,10 +79,10 @@ def datetime_from_epoch(value: int | None, *, millis: bool = False) -> datetime 
     """A UTC time from epoch seconds (or milliseconds); ``None`` when absent or implausible."""
     if value is None:
         return None
-    seconds = value / 1000 if millis else value
-    if not _EARLIEST <= seconds <= _LATEST:
+    scale = 1000 if millis else 1
+    if not _EARLIEST * scale <= value <= _LATEST * scale:  # compared as integers: any size is safe
         return None
-    return datetime.fromtimestamp(seconds, UTC)
+    return datetime.fromtimestamp(value / scale, UTC)
 
 
 def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:

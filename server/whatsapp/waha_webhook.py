@@ -101,7 +101,13 @@ def events_from_envelope(envelope: JsonObject, *, received_at: datetime) -> list
     payload = get_object(envelope, "payload")
     if event is None or account_id is None or payload is None:
         raise MalformedWebhook("A WAHA webhook needs an event, a session and a payload object")
-    at = datetime_from_epoch(get_int(envelope, "timestamp"), millis=True) or received_at
+    stamp = get_int(envelope, "timestamp")
+    if stamp is None and envelope.get("timestamp") is not None:
+        raise MalformedWebhook(
+            "The WAHA webhook's timestamp is not a whole number of milliseconds within 64 bits",
+            reason="invalid_timestamp",
+        )
+    at = datetime_from_epoch(stamp, millis=True) or received_at
     me = parse_me(envelope.get("me"))
     if event in MESSAGE_EVENTS:
         message = parse_message(

@@ -166,12 +166,12 @@ async def _link_cloud_number(attack: Attack) -> None:
     attack.refused(answer, 400)
 
 
-@probe("GET", "/numbers/{account_id:int}/pairing")
+@probe("GET", "/numbers/{account_id:id}/pairing")
 async def _pairing(attack: Attack) -> None:
     attack.refused(await attack.frame("GET", f"/numbers/{attack.b.account_id}/pairing"))
 
 
-@probe("POST", "/numbers/{account_id:int}/unlink")
+@probe("POST", "/numbers/{account_id:id}/unlink")
 async def _unlink(attack: Attack) -> None:
     attack.refused(await attack.frame("POST", f"/numbers/{attack.b.account_id}/unlink"))
 
@@ -217,7 +217,7 @@ async def _panel_messages(attack: Attack) -> None:
     attack.nothing_of_b(lookalike, "+14155550132")
 
 
-@probe("GET", "/panel/media/{message_id:int}")
+@probe("GET", "/panel/media/{message_id:id}")
 async def _panel_media(attack: Attack) -> None:
     resources = attack.world.base.resources
     a, b = attack.a, attack.b
@@ -391,7 +391,7 @@ async def _signin(attack: Attack) -> None:
     attack.nothing_of_b(answer)
 
 
-@probe("GET", "/chats/{chat_id:int}")
+@probe("GET", "/chats/{chat_id:id}")
 async def _chat_page(attack: Attack) -> None:
     for chat_id in (attack.b.chat_id, attack.b.group_chat_id):
         attack.refused(await attack.session.get(f"/chats/{chat_id}"), 403)
@@ -400,7 +400,7 @@ async def _chat_page(attack: Attack) -> None:
     attack.nothing_of_b(own)
 
 
-@probe("GET", "/chats/{chat_id:int}/messages")
+@probe("GET", "/chats/{chat_id:id}/messages")
 async def _chat_messages(attack: Attack) -> None:
     attack.refused(await attack.session.get(f"/chats/{attack.b.chat_id}/messages"), 403)
     before = str(attack.b.message_id + 1)
@@ -412,7 +412,7 @@ async def _chat_messages(attack: Attack) -> None:
     attack.nothing_of_b(own)
 
 
-@probe("GET", "/chats/{chat_id:int}/media/{message_id:int}")
+@probe("GET", "/chats/{chat_id:id}/media/{message_id:id}")
 async def _chat_media(attack: Attack) -> None:
     a, b = attack.a, attack.b
     for path in (
@@ -426,7 +426,7 @@ async def _chat_media(attack: Attack) -> None:
         attack.nothing_of_b(answer)
 
 
-@probe("POST", "/chats/{chat_id:int}/reply")
+@probe("POST", "/chats/{chat_id:id}/reply")
 async def _chat_reply(attack: Attack) -> None:
     for chat_id in (attack.b.chat_id, attack.b.group_chat_id):
         form = {

@@ -13,8 +13,8 @@ from starlette.staticfiles import StaticFiles
 from server.settings import Settings
 from server.transports import CLOUD_WEBHOOK_PATH, WAHA_WEBHOOK_PATH
 from server.web import chat_view, health, numbers, oauth, panel, panel_send, settings_preview, webhooks
-from server.web.paths import not_found
 from server.web.framing import FramingMiddleware
+from server.web.paths import not_found
 from server.web.resources import Upstreams, open_resources
 from server.web.security_headers import PIPEDRIVE_FRAME_ANCESTORS, SecurityHeadersMiddleware, origin_of
 

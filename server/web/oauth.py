@@ -186,7 +186,9 @@ def _polls(request: Request) -> int:
     """How often the page asked already (it gives up after a while); ``InvalidInput`` unless a count."""
     polls = request.query_params.get("polls", "0")
     if not (polls.isascii() and polls.isdigit() and len(polls) <= 6):
-        raise InvalidInput("The page's count of its polls is not a number; open it again", reason="invalid_polls")
+        raise InvalidInput(
+            "The page's count of its polls is not a number; open it again", reason="invalid_polls"
+        )
     return int(polls)
 
 

@@ -142,10 +142,12 @@ class SqlConversationStore:
             rows = [_message(row) for row in (await connection.execute(query)).mappings()]
         return rows[::-1]
 
-    async def media_file(self, company_id: int, message_id: int) -> tuple[str, str] | None:
-        """(path on disk, mime) of a stored attachment of one of the company's messages."""
+    async def media_file(self, company_id: int, message_id: int) -> tuple[str, str, str] | None:
+        """(path on disk, the type its sender gave, the sender's file name) of a stored attachment of one
+        of the company's messages. The type is the sender's word, kept as data: what the file is served as
+        is decided from its bytes (``server.web.media_response``)."""
         query = (
-            select(_blobs.c.path, _blobs.c.mime, _messages.c.media_mime)
+            select(_blobs.c.path, _blobs.c.mime, _messages.c.media_mime, _messages.c.media_filename)
             .select_from(
                 _messages.join(_accounts, _accounts.c.id == _messages.c.account_id)
                 .join(_message_media, _message_media.c.message_id == _messages.c.id)
@@ -157,4 +159,5 @@ class SqlConversationStore:
             row = (await connection.execute(query)).mappings().first()
         if row is None:
             return None
-        return str(row["path"]), str(row["mime"] or row["media_mime"] or "application/octet-stream")
+        mime = str(row["media_mime"] or row["mime"] or "application/octet-stream")
+        return str(row["path"]), mime, str(row["media_filename"] or "")

@@ -16,7 +16,12 @@ from server.web import chat_view, health, numbers, oauth, panel, panel_send, set
 from server.web.framing import FramingMiddleware
 from server.web.paths import not_found
 from server.web.resources import Upstreams, open_resources
-from server.web.security_headers import PIPEDRIVE_FRAME_ANCESTORS, SecurityHeadersMiddleware, origin_of
+from server.web.security_headers import (
+    PIPEDRIVE_FRAME_ANCESTORS,
+    SecurityHeadersMiddleware,
+    origin_of,
+    static_scripts,
+)
 
 STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
@@ -67,6 +72,10 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found})
-    app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=frame_ancestors(settings))
+    app.add_middleware(
+        SecurityHeadersMiddleware,
+        frame_ancestors=frame_ancestors(settings),
+        script_sources=static_scripts(settings.public_url),
+    )
     app.add_middleware(FramingMiddleware)  # outermost: pages of their own are not framed at all
     return app

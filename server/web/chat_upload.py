@@ -1,48 +1,30 @@
-"""Files uploaded in the chat view's reply box: size capped, type allowed and matching its content, name
-sanitised for storage and for ``Content-Disposition``."""
+"""Files uploaded in the chat view's reply box: size capped, type allowed and matching its content (the
+sniffing in ``server.domain.media_types``); names are cleaned by ``server.domain.file_names``."""
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from urllib.parse import quote
-
 from server.domain.errors import InvalidInput
+from server.domain.media_types import content_matches, normalise_media_type
 
 MAX_UPLOAD_BYTES = 16 * 1024 * 1024  # WhatsApp's limit for media other than documents
 _OOXML = "application/vnd.openxmlformats-officedocument."
-ALLOWED_TYPES: dict[str, tuple[bytes, ...]] = {
-    "image/jpeg": (b"\xff\xd8\xff",),
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
-    "image/gif": (b"GIF87a", b"GIF89a"),
-    "image/webp": (b"RIFF",),
-    "application/pdf": (b"%PDF-",),
-    "audio/ogg": (b"OggS",),
-    "audio/mpeg": (b"ID3", b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"),
-    "video/mp4": (),
-    "text/plain": (),
-    "text/csv": (),
-    _OOXML + "wordprocessingml.document": (b"PK\x03\x04",),
-    _OOXML + "spreadsheetml.sheet": (b"PK\x03\x04",),
-    _OOXML + "presentationml.presentation": (b"PK\x03\x04",),
-}
-NEVER_INLINE = {"text/html", "image/svg+xml", "application/xhtml+xml", "text/xml", "application/xml"}
-_UNSAFE = re.compile(r'[\x00-\x1f\x7f"\\/:*?<>|;]')
-
-
-def clean_file_name(raw: str, fallback: str = "attachment") -> str:
-    """A file name without paths, control, quote, bidi or zero-width characters; at most 120 characters."""
-    name = raw.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch) not in {"Cf", "Cc", "Zl", "Zp"})
-    name = _UNSAFE.sub("_", name).strip(" .")
-    return name[:120] or fallback
-
-
-def content_disposition(kind: str, name: str) -> str:
-    """``attachment; filename="…"; filename*=UTF-8''…`` with an ASCII fallback."""
-    clean = clean_file_name(name)
-    ascii_name = clean.encode("ascii", "replace").decode().replace("?", "_")
-    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(clean)}"
+ALLOWED_TYPES = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "audio/ogg",
+        "audio/mpeg",
+        "video/mp4",
+        "text/plain",
+        "text/csv",
+        _OOXML + "wordprocessingml.document",
+        _OOXML + "spreadsheetml.sheet",
+        _OOXML + "presentationml.presentation",
+    }
+)
 
 
 def check_upload(data: bytes, mime: str) -> str:
@@ -54,20 +36,17 @@ def check_upload(data: bytes, mime: str) -> str:
         )
     if not data:
         raise InvalidInput("The attached file is empty", reason="attachment_empty")
-    kind = mime.split(";", 1)[0].strip().lower()
+    kind = normalise_media_type(mime)
     if kind not in ALLOWED_TYPES:
         raise InvalidInput(
             "This kind of file cannot be sent: use an image, PDF, audio, video or office document",
             reason="attachment_type_not_allowed",
         )
-    signatures = ALLOWED_TYPES[kind]
-    if signatures and not any(data.startswith(signature) for signature in signatures):
-        raise InvalidInput("The file's content does not match its type", reason="attachment_type_mismatch")
-    if kind == "video/mp4" and data[4:8] != b"ftyp":
-        raise InvalidInput("The file's content does not match its type", reason="attachment_type_mismatch")
-    if kind.startswith("text/"):
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            raise InvalidInput("Text files must be UTF-8", reason="attachment_type_mismatch") from error
+    if not content_matches(kind, data):
+        message = (
+            "Text files must be UTF-8"
+            if kind.startswith("text/")
+            else "The file's content does not match its type"
+        )
+        raise InvalidInput(message, reason="attachment_type_mismatch")
     return kind

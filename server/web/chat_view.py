@@ -31,18 +31,14 @@ from panels.chat import (
 )
 from server.domain.bounds import id_from_text
 from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, WaPipeError
+from server.domain.file_names import clean_file_name
 from server.services.send import SendRequest, SendService
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
 from server.storage.chat_history import ChatRow, HistoryMessage, SqlChatHistory
 from server.storage.outbox import SqlOutboxStore
-from server.web.chat_upload import (
-    MAX_UPLOAD_BYTES,
-    NEVER_INLINE,
-    check_upload,
-    clean_file_name,
-    content_disposition,
-)
+from server.web.chat_upload import MAX_UPLOAD_BYTES, check_upload
+from server.web.media_response import media_response
 from server.web.resources import Resources
 from server.web.session import (
     SessionUser,
@@ -202,15 +198,7 @@ async def media(request: Request) -> Response:
         data = await asyncio.to_thread(Path(path).read_bytes)
     except FileNotFoundError:
         return problem(404, "not_found", "This attachment is no longer stored.")
-    safe_mime = "application/octet-stream" if mime in NEVER_INLINE else mime
-    inline = safe_mime.startswith(("image/", "audio/", "video/")) and "download" not in request.query_params
-    headers = {
-        "Content-Disposition": content_disposition(
-            "inline" if inline else "attachment", name or "attachment"
-        ),
-        "Cache-Control": "private, max-age=3600",
-    }
-    return Response(data, media_type=safe_mime, headers=headers)
+    return media_response(data, mime, name, download="download" in request.query_params)
 
 
 async def _attachment(
@@ -224,7 +212,7 @@ async def _attachment(
             "This chat is not linked to a Person yet, so attachments cannot be sent from here",
             reason="attachment_needs_person",
         )
-    name = clean_file_name(upload.filename or "attachment")
+    name = clean_file_name(upload.filename)
     client = await _resources(request).pipedrive.connector.for_user(user.company_id, user.user_id)
     stored = await client.files.upload(data, filename=name, mime_type=mime, person_id=chat.person_id)
     return stored.id, name

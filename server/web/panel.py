@@ -52,6 +52,7 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.conversations import SqlConversationStore
 from server.storage.outbox import SqlOutboxStore
 from server.web.frame_auth import FrameIdentity, frame_identity
+from server.web.media_response import media_response
 from server.web.panel_context import (
     Contact,
     load_contact,
@@ -65,7 +66,6 @@ from server.web.resources import Resources
 log = logging.getLogger(__name__)
 Handler = Callable[[Request, FrameIdentity], Awaitable[Response]]
 FAILED_SENDS_SHOWN = timedelta(hours=24)
-INLINE_MEDIA = ("image/", "audio/", "video/")
 
 
 def error_status(error: WaPipeError) -> int:
@@ -237,14 +237,9 @@ async def panel_media(request: Request) -> Response:
     found = await SqlConversationStore(resources.engine).media_file(company_id, message_id)
     if found is None:
         return Response("Not found", status_code=404)
-    path, mime = found
+    path, mime, name = found
     try:
         data = await asyncio.to_thread(Path(path).read_bytes)
     except FileNotFoundError:
         return Response("Not found", status_code=404)
-    inline = mime.startswith(INLINE_MEDIA) and mime != "image/svg+xml"
-    headers = {
-        "Cache-Control": "private, max-age=3600",
-        "Content-Disposition": "inline" if inline else "attachment",
-    }
-    return Response(data, media_type=mime if inline else "application/octet-stream", headers=headers)
+    return media_response(data, mime, name)

@@ -11,14 +11,15 @@ from playwright.sync_api import Page, expect
 from server.settings import Settings
 from server.storage.migrate import upgrade
 from server.web.app import create_app
-from tests.e2e.live_server import serve
+from tests.e2e.live_server import free_port, serve
 
 
 @pytest.fixture
 def base_url(make_settings: Callable[..., Settings]) -> Iterator[str]:
-    settings = make_settings()
+    port = free_port()  # WaPipe's pages load scripts from its public address only: serve it there
+    settings = make_settings(public_url=f"http://127.0.0.1:{port}")
     upgrade(settings.effective_database_url)
-    with serve(create_app(settings)) as url:
+    with serve(create_app(settings), port=port) as url:
         yield url
 
 

@@ -103,7 +103,8 @@ def csp_directives(policy: str) -> dict[str, list[str]]:
 
 EXPECTED_POLICY = {
     "default-src": ["'self'"],
-    "script-src": ["'self'"],
+    # Scripts only from the static files: not 'self', which would also allow attachments' addresses.
+    "script-src": ["https://wapipe.example.com/static/"],
     "img-src": ["'self'", "data:"],
     "media-src": ["'self'"],
     "object-src": ["'none'"],
@@ -115,7 +116,9 @@ EXPECTED_POLICY = {
 
 
 async def test_every_response_carries_the_security_headers(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings(pipedrive_oauth_url="http://127.0.0.1:8100")
+    settings = make_settings(
+        pipedrive_oauth_url="http://127.0.0.1:8100", public_url="https://wapipe.example.com"
+    )
     upgrade(settings.effective_database_url)
     async with running_app(settings) as (_, client):
         for path in ("/", "/healthz", "/static/css/wapipe.css", "/nope"):

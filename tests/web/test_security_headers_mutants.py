@@ -12,13 +12,20 @@ from server.web.security_headers import (
     SecurityHeadersMiddleware,
     content_security_policy,
     origin_of,
+    static_scripts,
 )
 
-POLICY_START = (
-    "default-src 'self'; script-src 'self'; img-src 'self' data:; media-src 'self'; object-src 'none'; "
-    "base-uri 'self'; form-action 'self'; "
-)
+
+def policy_start(scripts: str = "'none'") -> str:
+    return (
+        f"default-src 'self'; script-src {scripts}; img-src 'self' data:; media-src 'self'; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; "
+    )
+
+
+POLICY_START = policy_start()  # no script sources given: no scripts at all
 PIPEDRIVE_POLICY = POLICY_START + "frame-ancestors https://*.pipedrive.com"
+STATIC = "https://wapipe.example.com/static/"
 
 
 @pytest.mark.parametrize(
@@ -36,6 +43,34 @@ PIPEDRIVE_POLICY = POLICY_START + "frame-ancestors https://*.pipedrive.com"
 )
 def test_origin_of(url: str, origin: str | None) -> None:
     assert origin_of(url) == origin
+
+
+@pytest.mark.parametrize(
+    ("public_url", "sources"),
+    [
+        ("https://wapipe.example.com", (STATIC,)),
+        ("https://wapipe.example.com/", (STATIC,)),
+        ("https://wapipe.example.com/some/path?x=1#y", (STATIC,)),
+        ("http://127.0.0.1:8000", ("http://127.0.0.1:8000/static/",)),
+        ("wapipe.example.com", ()),
+        ("", ()),
+    ],
+)
+def test_scripts_come_only_from_the_static_path_of_the_public_origin(
+    public_url: str, sources: tuple[str, ...]
+) -> None:
+    assert static_scripts(public_url) == sources
+
+
+def test_the_policy_names_the_script_sources_given() -> None:
+    assert (
+        content_security_policy(PIPEDRIVE_FRAME_ANCESTORS, (STATIC,))
+        == policy_start(STATIC) + "frame-ancestors https://*.pipedrive.com"
+    )
+    assert (
+        content_security_policy([], [STATIC, "http://127.0.0.1:8000/static/"])
+        == policy_start(STATIC + " http://127.0.0.1:8000/static/") + "frame-ancestors 'none'"
+    )
 
 
 def test_the_policy_lets_only_pipedrive_frame_us_by_default() -> None:
@@ -123,6 +158,26 @@ async def test_the_frame_ancestors_given_are_the_ones_sent() -> None:
         dict(start["headers"])[b"content-security-policy"]
         == (POLICY_START + "frame-ancestors 'none'").encode()
     )
+
+
+async def test_the_script_sources_given_are_the_ones_sent() -> None:
+    middleware = SecurityHeadersMiddleware(
+        app_sending({"type": "http.response.start", "status": 200, "headers": []}), script_sources=[STATIC]
+    )
+    [start] = await run(middleware)
+    assert (
+        dict(start["headers"])[b"content-security-policy"]
+        == (policy_start(STATIC) + "frame-ancestors https://*.pipedrive.com").encode()
+    )
+
+
+async def test_an_attachments_own_policy_is_kept() -> None:
+    own = [(b"content-security-policy", b"sandbox; default-src 'none'")]
+    start = {"type": "http.response.start", "status": 200, "headers": own}
+    [sent] = await run(SecurityHeadersMiddleware(app_sending(start), script_sources=[STATIC]))
+    assert [value for name, value in sent["headers"] if name == b"content-security-policy"] == [
+        b"sandbox; default-src 'none'"
+    ]
 
 
 async def test_other_scopes_pass_through_untouched() -> None:

@@ -15,7 +15,7 @@ import httpx
 from sqlalchemy import select
 
 from server.storage.tables import Company, Message
-from tests.chat_view.test_chat_view import browser, chat_id_of, sign_in
+from tests.chat_view.test_chat_view import browser, chat_id_of, conversation, csrf, sign_in
 from tests.panel.test_panel import signed_media_path
 from tests.panel.world import PanelWorld
 
@@ -195,3 +195,21 @@ async def test_the_link_in_the_panel_is_the_signed_route(world: PanelWorld) -> N
     assert page.status_code == 200
     for name in ("upper.svg", "photo.png"):
         assert f'src="/panel/media/{ids[name]}?c=' in page.text, name
+
+
+async def test_a_file_sent_from_the_chat_view_is_named_by_the_same_cleaner(world: PanelWorld) -> None:
+    chat_id = await conversation(world, 1)
+    name = "..\\..\\" + "n" * 130 + "\u202e.pdf"
+    async with browser(world) as client:
+        token, ref = csrf((await sign_in(world, client, world.anna, chat_id)).text)
+        answer = await client.post(
+            f"/chats/{chat_id}/reply",
+            data={"text": "", "client_ref": ref, "csrf_token": token},
+            files={"file": (name, b"%PDF-1.4 offer", "application/pdf")},
+        )
+    assert answer.status_code == 200, answer.text
+    cleaned = "n" * 116 + ".pdf"  # 120 characters, the extension kept
+    [row] = await world.outbox()
+    assert row["file_name"] == cleaned
+    stored = world.pd.company_data(world.anna.company_id).files[row["file_id"]]
+    assert stored.record["name"] == cleaned

@@ -1,8 +1,10 @@
-"""Streaming a media file with a size cap, and the same-origin rule for gateway file URLs."""
+"""Streaming a media file with a size cap, and the rule for gateway file URLs: the gateway's own origin,
+and there only its files (``/api/files/…``, where WAHA serves the media it downloaded)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from urllib.parse import unquote
 
 import httpx
 
@@ -16,6 +18,7 @@ from server.domain.errors import (
 )
 
 DEFAULT_MAX_MEDIA_BYTES = 100 * 1024 * 1024  # the Cloud API's document limit, the largest WhatsApp allows
+GATEWAY_FILES = "/api/files/"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
@@ -36,6 +39,28 @@ def same_origin_url(candidate: str, base: httpx.URL) -> httpx.URL:
             f"({base.scheme}://{base.host}) is allowed; set the gateway's public base URL to that address"
         )
     return url
+
+
+def gateway_file_url(candidate: str, base: httpx.URL) -> httpx.URL:
+    """``candidate`` on the gateway's origin (``same_origin_url``) and naming one of its files: under
+    ``/api/files/`` (below the base URL's own path), no query, and no segment that is empty, a dot
+    segment, or hides a slash, backslash or NUL behind percent-encoding. The API key goes with the request,
+    so the gateway's other endpoints (sessions, server settings) are never asked."""
+    url = same_origin_url(candidate, base)
+    prefix = base.path.rstrip("/") + GATEWAY_FILES
+    path, _, query = url.raw_path.decode("ascii").partition("?")
+    if query or not path.startswith(prefix) or not all(map(_plain_segment, path[len(prefix) :].split("/"))):
+        raise MediaOriginRefused(
+            f"Refusing to fetch media from {path[:120]!r}: only the gateway's files under {prefix} are "
+            "fetched",
+            reason="media_path_refused",
+        )
+    return url
+
+
+def _plain_segment(segment: str) -> bool:
+    decoded = unquote(segment)
+    return bool(segment) and decoded not in (".", "..") and not any(c in decoded for c in "/\\\x00")
 
 
 def _port(url: httpx.URL) -> int | None:
@@ -60,8 +85,9 @@ async def stream_capped(
         async with http.stream("GET", url, headers=headers, follow_redirects=follow_redirects) as response:
             _raise_for_media_status(response, what)
             declared = response.headers.get("content-length", "")
-            if declared.isascii() and declared.isdigit() and int(declared) > max_bytes:
-                raise MediaTooLarge(f"The {what} is {int(declared)} bytes; the limit is {max_bytes}")
+            readable = declared.isascii() and declared.isdigit()
+            if readable and (len(declared) > 15 or int(declared) > max_bytes):
+                raise MediaTooLarge(f"The {what} is {declared[:20]} bytes; the limit is {max_bytes}")
             total = 0
             async for chunk in response.aiter_bytes():
                 total += len(chunk)

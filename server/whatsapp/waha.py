@@ -43,7 +43,7 @@ from server.domain.whatsapp import (
     SessionStatus,
     TransportEvent,
 )
-from server.whatsapp.media_stream import DEFAULT_MAX_MEDIA_BYTES, same_origin_url, stream_capped
+from server.whatsapp.media_stream import DEFAULT_MAX_MEDIA_BYTES, gateway_file_url, stream_capped
 from server.whatsapp.untrusted_input import as_object, get_list, get_str, objects_in
 from server.whatsapp.waha_directory import parse_chat, parse_exists, parse_group, parse_lid_lookup
 from server.whatsapp.waha_errors import waha_error
@@ -244,12 +244,13 @@ class WahaTransport:
         )
 
     async def fetch_media(self, account_id: str, media: MediaRef) -> AsyncIterator[bytes]:
-        """Stream a file from the gateway's ``/api/files/…``; any other origin is refused (no SSRF)."""
+        """Stream a file from the gateway's ``/api/files/…``; any other origin or path is refused (no SSRF,
+        and the API key reaches no other endpoint)."""
         if media.locator is None:
             raise MediaExpired("The gateway kept no file for this media (download disabled or failed)")
         if media.size is not None and media.size > self.max_media_bytes:
             raise MediaTooLarge(f"The media is {media.size} bytes; the limit is {self.max_media_bytes}")
-        url = same_origin_url(media.locator, self.http.base_url)
+        url = gateway_file_url(media.locator, self.http.base_url)
         async for chunk in stream_capped(self.http, url, max_bytes=self.max_media_bytes, what="media file"):
             yield chunk
 

@@ -109,3 +109,15 @@ async def test_gateway_failure_is_transient(waha: WahaTransport, fake_waha: Fake
     fake_waha.on_call("GET", FILE, fail)
     with pytest.raises(GatewayUnavailable):
         await fetch(waha, ref(FILE))
+
+
+@pytest.mark.parametrize("declared", ["1" * 5000, "99999999999999999999"], ids=["5000-digits", "20-digits"])
+async def test_a_declared_length_beyond_any_file_is_too_large(
+    waha: WahaTransport, fake_waha: FakeWaha, declared: str
+) -> None:
+    fake_waha.on_call(
+        "GET", FILE, lambda _r: httpx.Response(200, headers={"content-length": declared}, content=b"x")
+    )
+    with pytest.raises(MediaTooLarge) as caught:
+        await fetch(waha, ref(FILE))
+    assert caught.value.reason == "media_too_large"

@@ -1,6 +1,7 @@
 """The production WAHA adapter wired to the WAHA sandbox: one gateway, one recorded webhook receiver.
 
-``WahaTransport`` talks to ``sandbox.waha.create_app`` through ``httpx.ASGITransport``. The sandbox
+``WahaTransport`` talks to ``sandbox.waha.create_app`` through ``httpx.ASGITransport``; ``world.received``
+lists every request the sandbox received (method, path as sent, the API key it carried). The sandbox
 delivers its signed webhooks to a ``MockTransport`` that records the raw body and headers of every
 attempt (and can answer non-2xx on purpose); ``world.events()`` feeds the new deliveries to
 ``WahaTransport.parse_webhook`` with the transport's own HMAC key and the sandbox clock.
@@ -15,6 +16,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import httpx
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from sandbox.waha import SandboxState, create_app
 from server.domain.whatsapp import (
@@ -43,6 +45,34 @@ E = TypeVar("E")
 class Recorded:
     headers: dict[str, str]
     body: bytes
+
+
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str  # as sent: percent-encoding kept, with the query
+    api_key: str | None
+
+
+def recording(app: ASGIApp, received: list[Received]) -> ASGIApp:
+    """``app``, noting each HTTP request before it answers."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope["headers"])
+            query = scope.get("query_string", b"")
+            path = scope.get("raw_path") or scope["path"].encode()
+            key = headers.get(b"x-api-key")
+            received.append(
+                Received(
+                    scope["method"],
+                    (path + (b"?" + query if query and b"?" not in path else b"")).decode("latin-1"),
+                    key.decode("latin-1") if key is not None else None,
+                )
+            )
+        await app(scope, receive, send)
+
+    return wrapped
 
 
 @dataclass
@@ -80,6 +110,7 @@ class World:
     sim: SandboxState
     waha: WahaTransport
     receiver: Receiver
+    received: list[Received] = field(default_factory=list)
     seen: int = 0
 
     def now(self) -> datetime:
@@ -139,7 +170,8 @@ async def open_world(
     receiver = Receiver()
     async with httpx.AsyncClient(transport=httpx.MockTransport(receiver.handle)) as hooks:
         app = create_app(state, api_key=API_KEY, webhook_client=hooks)
-        transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=app)
+        received: list[Received] = []
+        transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=recording(app, received))
         if client_timeout is not None:
             transport = ClientTimeout(transport, client_timeout)
         async with httpx.AsyncClient(
@@ -152,4 +184,4 @@ async def open_world(
                 clock=lambda: datetime.fromtimestamp(state.clock.now_ms() / 1000, UTC),
                 max_media_bytes=max_media_bytes,
             )
-            yield World(state, waha, receiver)
+            yield World(state, waha, receiver, received)

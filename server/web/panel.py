@@ -33,6 +33,7 @@ from panels.panel_form import (
     from_choices,
     phone_choices,
 )
+from server.domain.bounds import id_from_text
 from server.domain.conversation import ContactChat
 from server.domain.countries import region_of_number
 from server.domain.errors import (
@@ -226,12 +227,12 @@ async def panel_media(request: Request) -> Response:
     """An attachment by signed link (no token: ``<img>`` and ``<audio>`` cannot send headers)."""
     resources: Resources = request.app.state.resources
     params = request.query_params
-    try:
-        message_id = int(request.path_params["message_id"])
-        company_id = int(params.get("c", ""))
-        expires = int(params.get("e", ""))
-    except ValueError:
-        return Response("Not found", status_code=404)
+    message_id = int(request.path_params["message_id"])
+    company_id, expires_text = id_from_text(params.get("c")), params.get("e", "")
+    readable = expires_text.isascii() and expires_text.isdigit() and len(expires_text) <= 12
+    if company_id is None or not readable:
+        return Response("Not found", status_code=404)  # no link we make looks like this
+    expires = int(expires_text)
     if not media_link_valid(resources, company_id, message_id, expires, params.get("s", "")):
         return Response("This link has expired; reload the panel", status_code=403)
     found = await SqlConversationStore(resources.engine).media_file(company_id, message_id)

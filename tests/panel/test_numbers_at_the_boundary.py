@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 from urllib.parse import parse_qs, quote, urlparse
@@ -289,3 +290,14 @@ async def test_the_uninstall_notice_ids(world: PanelWorld) -> None:
     )
     assert as_text.status_code == 200
     assert json.loads(as_text.text) == {"status": "ok"}
+
+
+async def test_a_media_links_company_and_expiry_must_be_plain_numbers(world: PanelWorld) -> None:
+    """Refused as links we never made (404) before the signature is even compared."""
+    later = str(int(time.time()) + 3600)
+    for value in REFUSED:
+        company = await world.client.get("/panel/media/1", params={"c": value, "e": later, "s": "0" * 32})
+        assert company.status_code == 404, value[:30]
+    for value in ["-1", " 1", "1e3", "1.5", "٣", "²", "1" * 5000, "9" * 20]:
+        expiry = await world.client.get("/panel/media/1", params={"c": "1", "e": value, "s": "0" * 32})
+        assert expiry.status_code == 404, value[:30]

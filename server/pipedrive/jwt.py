@@ -15,7 +15,7 @@ import jwt
 from jwt.types import Options
 from jwt.warnings import InsecureKeyLengthWarning
 
-from server.domain.bounds import id_from_json, int64_from_json
+from server.domain.bounds import id_from_json, id_from_text, int64_from_json
 from server.domain.errors import NotAuthenticated
 
 ALGORITHM = "HS256"
@@ -74,8 +74,13 @@ def _decode(token: str, secret: str, leeway: float, *, check_times: bool) -> dic
 
 
 def _id_claim(claims: dict[str, Any], name: str) -> int:
-    """A JSON integer from 1 to ``MAX_ID``: no numeric string, no bool, nothing WaPipe could not store."""
-    found = id_from_json(claims.get(name))
+    """An id from 1 to ``MAX_ID``: a JSON integer, or the same written in plain ASCII digits.
+
+    Pipedrive does not document the claims' JSON types, so a string of digits is read as the id it spells
+    (nothing else: no sign, space, leading zero, other digits or bool), never anything WaPipe cannot store.
+    """
+    value = claims.get(name)
+    found = id_from_text(value) if isinstance(value, str) else id_from_json(value)
     if found is None:
         raise _invalid(f"claim {name} is missing or not a positive integer")
     return found

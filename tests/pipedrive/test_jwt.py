@@ -48,8 +48,16 @@ def test_valid_token() -> None:
     assert verify_panel_token(sign(claims()), SECRET) == PanelIdentity(company_id=22, user_id=11)
 
 
-def test_numeric_string_ids_are_refused() -> None:
-    assert reason_for(sign(claims(userId="11", companyId="22"))) == "token_invalid"
+def test_ids_written_in_plain_digits_are_read() -> None:
+    # Pipedrive does not document the claims' JSON types: "22" is company 22, as 22 is.
+    assert verify_panel_token(sign(claims(userId="11", companyId="22")), SECRET) == PanelIdentity(
+        company_id=22, user_id=11
+    )
+
+
+@pytest.mark.parametrize("written", ["022", "+22", " 22", "22 ", "2.2e1", "٢٢", "2147483648", ""])
+def test_ids_written_any_other_way_are_refused(written: str) -> None:
+    assert reason_for(sign(claims(companyId=written))) == "token_invalid"
 
 
 def test_a_short_secret_from_developer_hub_verifies_quietly() -> None:

@@ -90,6 +90,14 @@ def test_a_foreign_signature_quotes_pyjwt() -> None:
 
 def test_one_is_a_valid_id() -> None:
     assert verify_panel_token(token(companyId=1, userId=1), SECRET) == PanelIdentity(1, 1)
+    assert verify_panel_token(token(companyId="1", userId="1"), SECRET) == PanelIdentity(1, 1)
+
+
+def test_the_largest_id_is_valid_written_either_way() -> None:
+    largest = 2**31 - 1
+    assert verify_panel_token(token(companyId=largest, userId=str(largest)), SECRET) == PanelIdentity(
+        largest, largest
+    )
 
 
 @pytest.mark.parametrize(
@@ -97,7 +105,8 @@ def test_one_is_a_valid_id() -> None:
     [
         ("companyId", 0),
         ("companyId", "0"),
-        ("companyId", "1"),
+        ("companyId", "01"),
+        ("companyId", "2147483648"),
         ("companyId", -3),
         ("companyId", True),
         ("companyId", "٣"),

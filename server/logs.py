@@ -91,6 +91,7 @@ def configure_logging(level: str, *, fmt: str = "json", secrets: Iterable[str] =
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
+        logger.setLevel(logging.NOTSET)  # the level given here, whatever a library set up before
     handler.addFilter(_drop_alembic_chatter)
 
 

@@ -52,6 +52,23 @@ def test_configure_logging_routes_library_loggers_through_one_handler() -> None:
     assert root.handlers[0].format(logging.makeLogRecord({"msg": "x abcdefgh"})).count("[redacted]") == 1
 
 
+def test_a_library_logger_quieted_before_logs_at_the_level_given(capsys: pytest.CaptureFixture[str]) -> None:
+    """uvicorn's own logging set-up puts its access log at WARNING (``log_level="warning"``); once WaPipe's
+    logging is configured, every request is logged at the level WaPipe was given."""
+    access = logging.getLogger("uvicorn.access")
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level, access.handlers[:], access.propagate, access.level
+    access.setLevel(logging.WARNING)
+    try:
+        configure_logging("INFO", fmt="text")
+        access.info('127.0.0.1:5000 - "GET /healthz HTTP/1.1" 200')
+        assert '"GET /healthz HTTP/1.1" 200' in capsys.readouterr().err
+    finally:
+        root.handlers[:], level, access.handlers[:], access.propagate, access_level = saved
+        root.setLevel(level)
+        access.setLevel(access_level)
+
+
 def test_oauth_codes_in_access_log_lines_are_redacted() -> None:
     redact = Redactor()
     line = redact('127.0.0.1 - "GET /oauth/callback?code=1.2.abcdef123&state=s HTTP/1.1" 302')

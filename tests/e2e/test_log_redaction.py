@@ -39,7 +39,11 @@ def captured_log(settings: Settings, fmt: str) -> Iterator[io.StringIO]:
     root = logging.getLogger()
     saved_root = root.handlers[:], root.level
     saved = {
-        name: (logging.getLogger(name).handlers[:], logging.getLogger(name).propagate)
+        name: (
+            logging.getLogger(name).handlers[:],
+            logging.getLogger(name).propagate,
+            logging.getLogger(name).level,
+        )
         for name in LIBRARY_LOGGERS
     }
     buffer = io.StringIO()
@@ -52,9 +56,10 @@ def captured_log(settings: Settings, fmt: str) -> Iterator[io.StringIO]:
     finally:
         root.handlers[:], level = saved_root
         root.setLevel(level)
-        for name, (handlers, propagate) in saved.items():
+        for name, (handlers, propagate, library_level) in saved.items():
             logging.getLogger(name).handlers[:] = handlers
             logging.getLogger(name).propagate = propagate
+            logging.getLogger(name).setLevel(library_level)
 
 
 def bearer_values(requests: list[Request]) -> dict[str, set[str]]:

@@ -1,4 +1,7 @@
-"""The numbers page (``/numbers``): link, watch and unlink the team's WhatsApp numbers, inside Pipedrive."""
+"""The numbers page (``/numbers``): link, watch and unlink the team's WhatsApp numbers, inside Pipedrive.
+
+Only users with WaPipe installed for themselves see or change the numbers (``require_installation``).
+"""
 
 from __future__ import annotations
 
@@ -30,6 +33,7 @@ from server.services.numbers import NotYours, NumberLinking, TooManyPending, lin
 from server.storage.accounts import SqlAccountStore
 from server.storage.inbox import SqlInboxStore
 from server.web.frame_auth import FrameIdentity, frame_identity
+from server.web.install_access import require_installation
 from server.web.resources import Resources
 from server.whatsapp.waha import WahaTransport
 
@@ -94,6 +98,7 @@ async def _list(request: Request, identity: FrameIdentity) -> str:
 
 @framed
 async def numbers_page(request: Request, identity: FrameIdentity) -> Response:
+    await require_installation(request, identity)
     resources: Resources = request.app.state.resources
     accounts = await SqlAccountStore(resources.engine).for_company(identity.company.id)
     view = numbers_view(accounts, identity.pipedrive_user_id)
@@ -102,11 +107,13 @@ async def numbers_page(request: Request, identity: FrameIdentity) -> Response:
 
 @framed
 async def numbers_list(request: Request, identity: FrameIdentity) -> Response:
+    await require_installation(request, identity)
     return HTMLResponse(await _list(request, identity))
 
 
 @framed
 async def start_linking(request: Request, identity: FrameIdentity) -> Response:
+    await require_installation(request, identity)
     linking = _linking(request.app.state.resources)
     try:
         account = await linking.start(identity.company.id, identity.pipedrive_user_id)
@@ -123,6 +130,7 @@ async def start_linking(request: Request, identity: FrameIdentity) -> Response:
 
 @framed
 async def pairing(request: Request, identity: FrameIdentity) -> Response:
+    await require_installation(request, identity)
     linking = _linking(request.app.state.resources)
     state = await linking.pairing(identity.company.id, _account_id(request))
     phone = _phone_url(request.app.state.resources, state.account.session_name)
@@ -134,6 +142,7 @@ async def pairing(request: Request, identity: FrameIdentity) -> Response:
 
 @framed
 async def unlink(request: Request, identity: FrameIdentity) -> Response:
+    await require_installation(request, identity)
     linking = _linking(request.app.state.resources)
     await linking.unlink(identity.company.id, identity.pipedrive_user_id, _account_id(request))
     return HTMLResponse(await _list(request, identity))
@@ -142,6 +151,7 @@ async def unlink(request: Request, identity: FrameIdentity) -> Response:
 @framed
 async def link_cloud(request: Request, identity: FrameIdentity) -> Response:
     """Link a Cloud API number by its phone number id; a refusal shows the form again, the id kept."""
+    await require_installation(request, identity)
     resources: Resources = request.app.state.resources
     transport = resources.transports.get("cloud")
     if transport is None:

@@ -30,7 +30,6 @@ from panels.settings import (
 )
 from server.domain.bounds import id_from_text
 from server.domain.errors import NotFound, WaPipeError
-from server.domain.installations import InstallationStatus
 from server.domain.settings_form import FieldError, SettingsInput, changes, check_settings
 from server.services.numbers import NotYours
 from server.services.sync_links import exclude_chat
@@ -41,6 +40,7 @@ from server.storage.company_settings import SqlCompanySettingsStore
 from server.storage.heartbeats import SqlHeartbeatStore
 from server.storage.sync import SqlSyncStore
 from server.web.frame_auth import FrameIdentity
+from server.web.install_access import install_refusal, require_installation
 from server.web.numbers import framed
 from server.web.oauth import INSTALL_PATH
 from server.web.resources import Resources
@@ -67,32 +67,6 @@ async def require_admin(request: Request, identity: FrameIdentity) -> None:
         raise NotYours(
             "Only a Pipedrive admin who installed WaPipe can change its settings", reason="admin_only"
         )
-
-
-async def install_refusal(request: Request, identity: FrameIdentity) -> NotYours | None:
-    """Why this user sees nothing of the company here (``None``: they may read the page): they never
-    installed WaPipe, or uninstalled it. An installation that needs re-authorisation still reads."""
-    installations = _resources(request).pipedrive.installations
-    own = await installations.get(identity.company.id, identity.pipedrive_user_id)
-    if own is not None and own.status is not InstallationStatus.UNINSTALLED:
-        return None
-    if await installations.admin_installation(identity.company.id) is None:
-        return NotYours(
-            "No Pipedrive admin of your company has WaPipe installed, or it was uninstalled. An admin "
-            "installs it first (it sets the company up); then each team member installs it for themselves.",
-            reason="company_not_installed",
-        )
-    return NotYours(
-        "WaPipe is installed in your company, but not for you: each team member installs it once, for "
-        "themselves. Install it to see these settings and link your WhatsApp number.",
-        reason="install_required",
-    )
-
-
-async def require_installation(request: Request, identity: FrameIdentity) -> None:
-    refusal = await install_refusal(request, identity)
-    if refusal is not None:
-        raise refusal
 
 
 async def pipelines(request: Request, identity: FrameIdentity) -> tuple[PipelineOption, ...] | None:

@@ -15,6 +15,7 @@ from server.services.match_preview import PersonSearch, preview_matches
 from server.storage.accounts import SqlAccountStore
 from server.storage.sync_index import SqlPhoneIndexStore
 from server.web.frame_auth import FrameIdentity
+from server.web.install_access import require_installation
 from server.web.numbers import framed
 from server.web.resources import Resources
 from server.web.settings_erase import erase, erase_form
@@ -22,7 +23,6 @@ from server.web.settings_page import (
     audit_fragment,
     exclude_chat_action,
     pipeline_slot,
-    require_installation,
     save_settings,
     settings_page,
 )

@@ -6,12 +6,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from sandbox.waha.clock import Clock
 from sandbox.waha.state import SandboxState as WahaState
+from server.domain.installations import StoredTokens
 from server.domain.models import Account
 from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
@@ -35,6 +37,28 @@ class InboundWorld(World):
 
     async def events(self) -> list[dict[str, Any]]:
         return await self.rows(InboundEvent)
+
+    async def install_users(self, *users: int, admin: int | None = None) -> None:
+        """Active installations of the world's company (Pipedrive company 9001) for these Pipedrive users,
+        as a finished OAuth install leaves them; ``admin`` is the one that is an admin's."""
+        company = await SqlCompanyStore(self.resources.engine).get(9001)
+        assert company is not None
+        tokens = StoredTokens(
+            access_token="access",
+            refresh_token="refresh",
+            expires_at=datetime.now(UTC) + timedelta(hours=1),
+            scopes=frozenset(),
+            api_domain="http://pipedrive.test",
+        )
+        for user in users:
+            await self.resources.pipedrive.installations.upsert(
+                company.id,
+                user,
+                name=f"User {user}",
+                email=f"{user}@acme.test",
+                is_admin=user == admin,
+                tokens=tokens,
+            )
 
 
 @contextlib.asynccontextmanager

@@ -30,6 +30,7 @@ def token(settings: Settings, *, company: int = COMPANY, user: int = USER, ttl: 
 async def world(make_settings: Callable[..., Settings]) -> AsyncIterator[tuple[InboundWorld, Settings]]:
     settings = make_settings(public_url="http://wapipe.test")
     async with inbound_world(settings) as world:
+        await world.install_users(USER, 777, admin=USER)
         yield world, settings
 
 
@@ -90,10 +91,16 @@ async def test_only_the_owner_unlinks_and_other_companies_see_nothing(
     assert refused.status_code == 403
     assert 'data-reason="forbidden"' in refused.text
 
+    # Another company, where nobody installed WaPipe: refused before anything of Acme's is looked at.
     stranger = {"X-Pipedrive-Token": token(settings, company=4242, user=USER)}
-    assert (await w.client.get(f"/numbers/{account_id}/pairing", headers=stranger)).status_code == 404
-    assert (await w.client.post(f"/numbers/{account_id}/unlink", headers=stranger)).status_code == 404
-    assert "No number is linked yet" in (await w.client.get("/numbers/list", headers=stranger)).text
+    for method, path in (
+        ("GET", f"/numbers/{account_id}/pairing"),
+        ("POST", f"/numbers/{account_id}/unlink"),
+        ("GET", "/numbers/list"),
+    ):
+        answer = await w.client.request(method, path, headers=stranger)
+        assert answer.status_code == 403 and 'data-reason="company_not_installed"' in answer.text, path
+        assert "+" + LINKED_NUMBER not in answer.text and f'data-account-id="{account_id}"' not in answer.text
 
     unlinked = await w.client.post(f"/numbers/{account_id}/unlink", headers=mine)
     assert unlinked.status_code == 200
@@ -117,6 +124,7 @@ async def test_a_cloud_api_number_is_linked_from_the_page_by_its_phone_number_id
     )
     graph = httpx.MockTransport(CloudStandIn(now=datetime.now(UTC)).handle)
     async with inbound_world(settings, cloud=graph) as w:
+        await w.install_users(USER, 777, admin=USER)
         page = await w.client.get("/numbers", params={"token": token(settings)})
         assert 'hx-post="/numbers/cloud"' in page.text
         assert "Phone number ID" in page.text
@@ -152,7 +160,8 @@ async def test_a_cloud_api_number_is_linked_from_the_page_by_its_phone_number_id
         assert "already linked" in again.text
 
         stranger = {"X-Pipedrive-Token": token(settings, company=4242)}
-        assert "+49301234567" not in (await w.client.get("/numbers/list", headers=stranger)).text
+        elsewhere = await w.client.get("/numbers/list", headers=stranger)
+        assert elsewhere.status_code == 403 and "+49301234567" not in elsewhere.text
 
 
 async def test_without_the_cloud_api_the_page_offers_qr_only_and_the_route_says_why(
@@ -168,3 +177,28 @@ async def test_without_the_cloud_api_the_page_offers_qr_only_and_the_route_says_
     assert refused.status_code == 400
     assert 'data-reason="cloud_not_configured"' in refused.text
     assert (await w.client.post("/numbers/cloud", data={"phone_number_id": "1"})).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/numbers"),
+        ("GET", "/numbers/list"),
+        ("POST", "/numbers"),
+        ("GET", "/numbers/1/pairing"),
+        ("POST", "/numbers/1/unlink"),
+        ("POST", "/numbers/cloud"),
+    ],
+)
+async def test_a_team_member_without_an_installation_sees_only_what_to_do(
+    world: tuple[InboundWorld, Settings], method: str, path: str
+) -> None:
+    w, settings = world
+    sessions_before = set(w.waha.sessions)
+    newcomer = {"X-Pipedrive-Token": token(settings, user=888)}  # in Acme's Pipedrive, never installed
+    answer = await w.client.request(method, path, headers=newcomer)
+    assert answer.status_code == 403
+    assert 'data-reason="install_required"' in answer.text
+    assert "installs it once, for themselves" in answer.text
+    assert "wp-acme-anna" not in answer.text and "Linked" not in answer.text
+    assert set(w.waha.sessions) == sessions_before  # nothing started on the gateway

@@ -30,6 +30,7 @@ def headers(settings: Settings, user: int = USER) -> dict[str, str]:
 async def world(make_settings: Callable[..., Settings]) -> AsyncIterator[tuple[InboundWorld, Settings]]:
     settings = make_settings(public_url="http://wapipe.test")
     async with inbound_world(settings) as world:
+        await world.install_users(USER, COLLEAGUE, admin=USER)
         yield world, settings
 
 
@@ -88,6 +89,7 @@ async def test_a_scanned_or_unlinked_pairing_makes_room(world: tuple[InboundWorl
 async def test_the_cap_is_a_setting(make_settings: Callable[..., Settings]) -> None:
     settings = make_settings(public_url="http://wapipe.test", max_pending_pairings=1)
     async with inbound_world(settings) as w:
+        await w.install_users(USER, admin=USER)
         assert (await w.client.post("/numbers", headers=headers(settings))).status_code == 200
         refused = await w.client.post("/numbers", headers=headers(settings))
         assert refused.status_code == 429 and "1 number waiting for its QR code" in refused.text

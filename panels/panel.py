@@ -52,6 +52,7 @@ class MessageRow:
     media_name: str = ""
     media_url: str = ""
     media_removed: bool = False
+    media_note: str = ""  # why an attachment cannot be opened: "not available", "removed by retention", …
     error: PanelError | None = None
     outbox_id: int | None = None  # a send not (yet) stored as a message
     retry_url: str = ""  # a failed send: puts it back into the form
@@ -95,6 +96,19 @@ class PanelView:
     chat_url: str | None
 
 
+_MEDIA_NOTES = {
+    "unavailable": "not available",
+    "too_large": "too large",
+    "removed": "removed by retention",
+    "pending": "not downloaded yet",
+}
+
+
+def _media_note(state: str) -> str:
+    """What the panel says of an attachment it cannot link to (the chat view says the same)."""
+    return _MEDIA_NOTES.get(state, "")
+
+
 def _time_label(at: datetime, timezone: str) -> str:
     try:
         zone = ZoneInfo(timezone)
@@ -131,6 +145,7 @@ def message_rows(
                     media_name=message.media_filename,
                     media_url=media_url(message.id) if message.media_stored else "",
                     media_removed=message.media_removed,
+                    media_note="" if message.media_stored else _media_note(message.media_state),
                 ),
             )
         )
@@ -187,7 +202,7 @@ def messages_view(
     )
     digest = hashlib.sha256()
     for row in rows:
-        digest.update(f"{row.key}:{row.status}:{row.media_url != ''};".encode())
+        digest.update(f"{row.key}:{row.status}:{row.media_url != ''}:{row.media_note};".encode())
     version = digest.hexdigest()[:16]
     query = {"person_id": person_id, "v": version}
     if deal_id is not None:

@@ -42,3 +42,4 @@ class ContactMessage:
     media_filename: str = ""
     media_stored: bool = False
     media_removed: bool = False  # its file was deleted by the company's attachment retention
+    media_state: str = ""  # a MediaState value, "" for a message without an attachment

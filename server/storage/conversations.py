@@ -54,6 +54,7 @@ def _message(row: Any) -> ContactMessage:
         media_filename=row["media_filename"] or "",
         media_stored=row["blob_path"] is not None,
         media_removed=row.get("media_state") == MediaState.REMOVED.value,
+        media_state=row.get("media_state") or "",
     )
 
 

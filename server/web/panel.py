@@ -47,6 +47,7 @@ from server.domain.errors import (
     Transient,
     WaPipeError,
 )
+from server.domain.installations import InstallationStatus
 from server.domain.models import Account
 from server.domain.phones import to_e164
 from server.storage.accounts import SqlAccountStore
@@ -235,6 +236,10 @@ async def panel_media(request: Request) -> Response:
     expires = int(expires_text)
     if not media_link_valid(resources, company_id, message_id, expires, params.get("s", "")):
         return Response("This link has expired; reload the panel", status_code=403)
+    installations = await resources.pipedrive.installations.for_company(company_id)
+    if not any(i.status is not InstallationStatus.UNINSTALLED for i in installations):
+        # Links outlive the panel by up to two hours; once nobody in the company has WaPipe, none opens.
+        return Response("WaPipe is no longer installed in this company", status_code=403)
     found = await SqlConversationStore(resources.engine).media_file(company_id, message_id)
     if found is None:
         return Response("Not found", status_code=404)

@@ -463,3 +463,19 @@ async def test_a_failed_send_goes_back_into_the_form(world: PanelWorld) -> None:
     assert 'data-reason="outside_24h_window"' in again.text and 'name="client_ref" value=""' in again.text
     grace = await world.client.get(retry.group(1).replace("&amp;", "&"), headers=world.headers(world.grace))
     assert grace.status_code == 404 and "Noch einmal" not in grace.text
+
+
+async def test_an_attachment_whatsapp_no_longer_has_is_named_not_available(world: PanelWorld) -> None:
+    received = world.waha.receive(
+        "wp-acme-anna", "4917655501234", "", kind="document", data=b"%PDF-1.4", mimetype="application/pdf"
+    )
+    assert received.media is not None
+    world.waha.faults("wp-acme-anna").media_failures[received.media.name] = [404]  # gone on the gateway
+    await world.settle()
+    messages = await world.client.get(
+        "/panel/messages", params={"person_id": world.persons["maria"]}, headers=world.headers()
+    )
+    assert messages.status_code == 200
+    files = re.findall(r'<p class="file">(.*?)</p>', messages.text, re.S)
+    assert len(files) == 1 and files[0].endswith("(not available)"), files
+    assert "<a " not in files[0]  # nothing to open

@@ -3,6 +3,7 @@ what it read from Pipedrive a moment ago nor sends, and a send queued before the
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -11,6 +12,7 @@ from server.services.send import SendRequest, SendService
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.outbox import SqlOutboxStore
+from tests.panel.test_panel import PNG, signed_media_path, stored_media_ids
 from tests.panel.world import PanelWorld
 
 MARIA_PHONE = "+49 176 55501234"
@@ -125,3 +127,22 @@ async def test_a_send_queued_before_the_uninstall_is_kept_and_not_sent(world: Pa
     assert "uninstalled" in nicks["error_message"] and nicks["attempts"] == 0
     assert by_text["Von Anna"]["status"] == "sent"  # the control: a send of an installed user goes out
     assert [m["text"] for m in world.waha.outbox("wp-acme-anna")] == ["Von Anna"]
+
+
+async def test_media_links_stop_opening_once_nobody_in_the_company_has_wapipe(world: PanelWorld) -> None:
+    """A link the panel handed out lasts up to two hours; once the company's last installation is gone
+    it opens nothing, while the signature and expiry are still good."""
+    before = await stored_media_ids(world)
+    world.waha.receive("wp-acme-anna", "4917655501234", "", kind="image", data=PNG, mimetype="image/png")
+    await world.settle()
+    [message_id] = await stored_media_ids(world) - before
+    company = await SqlCompanyStore(world.resources.engine).get(world.anna.company_id)
+    assert company is not None
+    link = signed_media_path(world, company.id, message_id, int(time.time()) + 600)
+    opened = await world.client.get(link)
+    assert (opened.status_code, opened.content) == (200, PNG)
+
+    assert (await world.uninstall_in_pipedrive(world.anna))["status_code"] == 200
+    gone = await world.client.get(link)
+    assert gone.status_code == 403 and PNG not in gone.content
+    assert gone.text == "WaPipe is no longer installed in this company"

@@ -38,9 +38,11 @@ lock:
 	VENV=$(VENV) scripts/lock.sh
 
 # Sync engine benchmark (prints JSON); pass BENCH_ARGS="--seconds 60" for the issue's full scenario.
+# Then the panel's, and matching's precision and recall on the labelled corpus.
 bench: $(STAMP)
 	$(VENV)/bin/python -m bench.sync_bench $(BENCH_ARGS)
 	$(VENV)/bin/python -m bench.panel_bench
+	$(VENV)/bin/python -m bench.matching_bench
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache mutants

@@ -2,22 +2,27 @@
 
 The order (issue 5): the chat's stored link; the local ``PhoneIndex`` of the company's person phones
 (no API cost); only then Pipedrive searches, cheapest-first, as planned by ``plan_searches``. Each stored
-phone is compared with the chat's number by ``phones.compare_phone``:
+phone is compared with the chat's number by ``phones.compare_phone``, which never lets shared last
+digits cross a border:
 
 - **exact**: the stored phone is the same E.164 number and shows all of its national digits
   ("+49 89 6364 8018", "0049896364-8018", "(089) 63648018", "8963648018" for +498963648018);
 - **country variant**: the same line in another spelling (``phones.equivalent_e164s``), e.g. a Brazilian
   mobile stored without its 9, an Argentine mobile without the 9 after +54 or in the "15" form, a
   Mexican mobile with the old 1;
-- **suffix** (fuzzy): digits are dropped from the left of the chat's number until what remains ends the
-  stored phone's digits; fewer than 7 remaining is no match. A stored phone written with a country code
-  that reads as a *different* valid number never matches by suffix (+43 89 63648018 is not
-  +49 89 63648018), since shared last digits across countries are the classic false link.
+- **fuzzy** (suffix): digits are dropped from the left of the chat's number until what remains ends the
+  stored phone's digits; 7 remaining are too few, so at least 8 must agree. Only for a stored phone that
+  is no whole number: a phone stored with a country code, or without one that reads as a valid number
+  in the company's country ("0151 1234 5678" in a German company), is that number and matches only as
+  it (exact or variant). A phone stored with a country code that is no valid number matches by suffix
+  only a chat of that country.
 
 Choosing among several Persons (``choose``) is deterministic, in this order: the better agreement
-(exact > country variant > suffix); the longer matching suffix; a Person with an open deal, when the
-caller says which have one; the most recently updated; the lowest id. The other candidates are kept in
-``MatchResult.alternatives`` in the same order, for the panel to offer.
+(exact > country variant > fuzzy); the longer matching suffix (for exact ones: more digits written); a
+Person with an open deal, when the caller says which have one; the most recently updated; the lowest id.
+Nothing is picked silently: every other candidate, fuzzy ones behind an exact match included, is kept in
+``MatchResult.alternatives`` in the same order (the panel offers them to re-link), and
+``MatchResult.alternative_matches`` says how each matched (rule, phone, digits, country code).
 """
 
 from __future__ import annotations
@@ -36,8 +41,7 @@ from server.domain.phones import (
     common_suffix_length,
     equivalent_e164s,
     international_number,
-    phone_digits,
-    to_e164,
+    read_stored,
 )
 
 MAX_SEARCH_TERM_DIGITS = 9
@@ -73,14 +77,34 @@ class Candidate:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonMatch:
+    """How one Person matched: the rule, its stored phone as typed, the digits that agree (for fuzzy: the
+    trailing digits compared, at least 8; for exact and variant: the digits written of the number), and
+    whether that phone was stored with a country code."""
+
+    person_id: int
+    rule: MatchRule
+    phone: str
+    suffix_length: int
+    had_country_code: bool
+
+
+@dataclass(frozen=True, slots=True)
 class MatchResult:
-    """The Person a chat is linked to, the rule that found it, and the other candidates (best first)."""
+    """The Person a chat is linked to, the rule that found it, and the other candidates (best first).
+
+    ``phone``, ``suffix_length`` and ``had_country_code`` describe how the chosen Person matched (as in
+    ``PersonMatch``; ``None`` for a stored link, a created or a manual one); ``alternative_matches`` the
+    same for each of ``alternatives``, in the same order.
+    """
 
     person_id: int
     rule: MatchRule
     alternatives: tuple[int, ...] = ()
     phone: str | None = None  # the stored phone that matched, as typed
     suffix_length: int | None = None
+    had_country_code: bool | None = None
+    alternative_matches: tuple[PersonMatch, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,12 +150,22 @@ def choose(candidates: Iterable[Candidate], *, from_search: bool) -> MatchResult
         return None
     best = ordered[0]
     rules = _SEARCH_RULES if from_search else _INDEX_RULES
+    others = tuple(_person_match(candidate, rules) for candidate in ordered[1:])
     return MatchResult(
         person_id=best.person_id,
         rule=rules[best.match.agreement],
-        alternatives=tuple(c.person_id for c in ordered[1:]),
+        alternatives=tuple(other.person_id for other in others),
         phone=best.match.phone,
         suffix_length=best.match.suffix_length,
+        had_country_code=best.match.has_country_code,
+        alternative_matches=others,
+    )
+
+
+def _person_match(candidate: Candidate, rules: dict[Agreement, MatchRule]) -> PersonMatch:
+    match = candidate.match
+    return PersonMatch(
+        candidate.person_id, rules[match.agreement], match.phone, match.suffix_length, match.has_country_code
     )
 
 
@@ -198,8 +232,10 @@ _SEARCH_RULES = {
 class PhoneIndex:
     """The company's person phones in memory, so a known number costs no search.
 
-    Keys: the E.164 reading of every stored phone (in ``default_region``, the company's country) and the
-    last 7 digits of every phone, which any suffix match shares. Fill it from
+    Keys: the E.164 reading of every stored phone (in ``default_region``, the company's country) and its
+    country variants; and, for a phone that may match by suffix (no whole number, ``phones.read_stored``),
+    its last 8 digits under the country code it was written with ("" for none), which any suffix match
+    shares: a fuzzy key of one country never finds a Person for a number of another. Fill it from
     ``GET /api/v2/persons?updated_since=<watermark>`` pages with ``apply``: a Person whose phones changed
     is re-keyed, a deleted one (or one left without phones) is dropped, and a record older than the one
     held is ignored, so overlapping or replayed pages are harmless.
@@ -270,8 +306,10 @@ class PhoneIndex:
         number = international_number(e164)
         ids: set[int] = set()
         for form in equivalent_e164s(number):
+            code, nsn = calling_code_and_nsn(form)
             ids |= self._buckets.get("e164:" + form, set())
-            ids |= self._buckets.get("tail:" + form[-MIN_SUFFIX_DIGITS:], set())
+            ids |= self._buckets.get(_tail_key("", form[1:]), set())
+            ids |= self._buckets.get(_tail_key(code, nsn), set())
         persons = (self._persons[person_id] for person_id in sorted(ids))
         return candidates_from(
             e164, persons, default_region=self.default_region, open_deal_person_ids=open_deal_person_ids
@@ -282,12 +320,12 @@ class PhoneIndex:
         return choose(self.candidates(e164, open_deal_person_ids=open_deal_person_ids), from_search=False)
 
     def _phone_keys(self, phone: str) -> Iterator[str]:
-        digits = phone_digits(phone)
-        if len(digits) >= MIN_SUFFIX_DIGITS:
-            yield "tail:" + digits[-MIN_SUFFIX_DIGITS:]
-        e164 = to_e164(phone, self.default_region)
-        if e164 is not None:
-            yield "e164:" + e164
+        reading = read_stored(phone, self.default_region)
+        for number in reading.numbers:
+            yield from ("e164:" + form for form in equivalent_e164s(number))
+        fuzzy = not reading.whole and (reading.country_code or not reading.has_country_code)
+        if fuzzy and len(reading.national) >= MIN_SUFFIX_DIGITS:
+            yield _tail_key(reading.country_code, reading.national)
 
     def _drop(self, person_id: int) -> None:
         self._persons.pop(person_id, None)
@@ -297,6 +335,10 @@ class PhoneIndex:
                 bucket.discard(person_id)
                 if not bucket:
                     del self._buckets[key]
+
+
+def _tail_key(country_code: str, digits: str) -> str:
+    return f"tail:{country_code}:{digits[-MIN_SUFFIX_DIGITS:]}"
 
 
 def _aware(moment: datetime | None) -> datetime | None:

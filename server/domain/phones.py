@@ -5,8 +5,12 @@ Pipedrive stores a phone exactly as typed ("+49 (0) 89 6364 8018", "0049896364-8
 turns any of those into the number's digits (``phone_digits``) and, given the region to read national
 numbers in, into E.164 (``to_e164``). ``equivalent_e164s`` lists the spellings under which the same line
 is known in countries whose numbering changed: Brazil's added mobile 9, Argentina's mobile 9 after +54,
-Mexico's retired mobile 1 after +52. ``compare_phone`` says whether, and how well, a stored phone is
-the chat's number, down to the suffix rule: digits dropped from the left until 7 remain.
+Mexico's retired mobile 1 after +52. ``read_stored`` says what a stored phone is: a whole number (it
+carries a country code, or reads as a valid number in the company's country) or only digits.
+``compare_phone`` says whether, and how well, a stored phone is the chat's number: a whole number only
+as that number (exact or a variant), never by its last digits; the suffix rule (digits dropped from the
+left until 8 remain) only for stored phones that are no whole number, and for one written with a country
+code only against numbers of that country. So shared last digits never link across a border.
 """
 
 from __future__ import annotations
@@ -21,8 +25,9 @@ import phonenumbers
 
 from server.domain.errors import InvalidInput
 
-MIN_SUFFIX_DIGITS = 7
-"""The fewest trailing digits two numbers must share to be the same number by the suffix rule."""
+MIN_SUFFIX_DIGITS = 8
+"""The fewest trailing digits two numbers must share to be the same number by the suffix rule: digits
+are dropped from the left until 7 would remain, and 7 are too few."""
 
 # Characters that may appear inside a written phone number. Anything else (a letter, "#", ";", ",")
 # ends the number: what follows is an extension, a comment or a second field.
@@ -90,12 +95,35 @@ def to_e164(raw: str, default_region: str | None = None) -> str | None:
     International input ignores it. Spellings libphonenumber rejects but people and WhatsApp still use
     (Brazilian mobiles without the 9, Mexican mobiles with the old 1) are mapped to today's number.
     Internationally written numbers that are possible but not (yet) valid in libphonenumber's metadata
-    are kept; national ones must be valid.
+    are kept; national ones must be valid. The most likely of ``readings``.
     """
+    found = readings(raw, default_region)
+    return found[0] if found else None
+
+
+def readings(raw: str, default_region: str | None = None) -> tuple[str, ...]:
+    """Every valid number a written phone may be, the most likely first (``to_e164``'s answer).
+
+    Digits written without "+" may read validly both as a national number of ``default_region`` and as
+    an international one: "13123456789" in China is a Chinese mobile or +1 312 345 6789; "15123456789" in
+    Germany is +49 151 23456789 or +1 512 345 6789; "0091 81234 56789" in Korea dials +1 via 009 or India
+    via 00. When no reading is valid, a possible international one alone (as ``to_e164`` keeps it).
+    """
+    return tuple(reading.e164 for reading in _read(raw, default_region))
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    e164: str
+    valid: bool
+    with_code: bool  # the number's country code is among the digits written
+
+
+def _read(raw: str, default_region: str | None) -> tuple[_Reading, ...]:
     text = clean_phone_text(raw)
     digits = _NON_DIGITS.sub("", text)
     if len(digits) < 3:
-        return None
+        return ()
     # (text to parse, region, whether a merely possible number may be kept)
     attempts: list[tuple[str, str | None, bool]] = []
     if text.startswith("+"):
@@ -114,20 +142,31 @@ def to_e164(raw: str, default_region: str | None = None) -> str | None:
             attempts.append((text, default_region.upper(), False))
         if not international_first:
             attempts.append(("+" + digits, None, False))
-    possible: str | None = None
+    found: dict[str, _Reading] = {}
+    possible: _Reading | None = None
     for candidate, region, keep_possible in attempts:
         number = _parse(candidate, region)
         if number is None:
             continue
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
         if phonenumbers.is_valid_number(number):
-            return e164
+            code, nsn = str(number.country_code), phonenumbers.national_significant_number(number)
+            found.setdefault(e164, _Reading(e164, True, region is None or _code_before(digits, code, nsn)))
+            continue
         fixed = _modernised(e164)
         if fixed is not None:
-            return fixed
-        if possible is None and keep_possible and phonenumbers.is_possible_number(number):
-            possible = e164
-    return possible
+            code, nsn = calling_code_and_nsn(fixed)
+            found.setdefault(fixed, _Reading(fixed, True, region is None or _code_before(digits, code, nsn)))
+        elif possible is None and keep_possible and phonenumbers.is_possible_number(number):
+            possible = _Reading(e164, False, True)
+    if found:
+        return tuple(found.values())
+    return (possible,) if possible is not None else ()
+
+
+def _code_before(digits: str, code: str, nsn: str) -> bool:
+    """Whether the written digits are the national number after its country code ("011 49 89…" in the US)."""
+    return digits.endswith(nsn) and digits[: -len(nsn)].endswith(code)
 
 
 def region_of(e164: str) -> str | None:
@@ -202,21 +241,70 @@ def suffix_match_length(number_digits: str, stored_digits: str) -> int:
     """The suffix rule: how many of ``number_digits`` match the end of ``stored_digits``, or 0.
 
     Digits are dropped from the left of the number one at a time until what remains ends the stored
-    number; when fewer than ``MIN_SUFFIX_DIGITS`` would remain there is no match (0). So
-    "498963648018" matches "00498963648018" (12), "08963648018" and "8963648018" (10), and a stored
-    number sharing only its last 6 digits does not match.
+    number; when fewer than ``MIN_SUFFIX_DIGITS`` (8) would remain there is no match (0). So
+    "498963648018" matches "00498963648018" (12), "08963648018" and "8963648018" (10), "63648018" (8),
+    and a stored number sharing only its last 7 digits does not match.
     """
     length = min(common_suffix_length(number_digits, stored_digits), len(number_digits))
     return length if length >= MIN_SUFFIX_DIGITS else 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPhone:
+    """What a stored phone is, read in the company's country (``read_stored``).
+
+    ``numbers``: the numbers it reads as (``readings``), the most likely first; ``numbers_with_code``:
+    those of them whose country code is written. ``whole``: one of them is a valid number, so the phone
+    is compared as those numbers only. ``has_country_code``: written with one ("+44…", "0044…", "011 44…"
+    read in the US, or the digits of an international number without "+": "4915112345678").
+    ``country_code``: that calling code ("" when none is written, or when it names no country).
+    ``national``: the digits after it (all the digits when none is written): what the suffix rule compares.
+    """
+
+    phone: str
+    digits: str
+    numbers: tuple[str, ...]
+    numbers_with_code: frozenset[str]
+    whole: bool
+    has_country_code: bool
+    country_code: str
+    national: str
+
+    @property
+    def e164(self) -> str | None:
+        return self.numbers[0] if self.numbers else None
+
+
+def read_stored(stored: str, default_region: str | None = None) -> StoredPhone:
+    """Read a stored phone as typed, national numbers in ``default_region`` (the company's country).
+
+    A phone written without a country code that reads as a valid number in the company's country is that
+    country's number: "0151 1234 5678" in a German company is +49 151 12345678 and nothing else.
+    """
+    digits = phone_digits(stored)
+    found = _read(stored, default_region)
+    numbers = tuple(reading.e164 for reading in found)
+    whole = any(reading.valid for reading in found)
+    if is_international(stored):
+        written = digits[2:] if digits.startswith("00") else digits
+        code, national = calling_code_and_nsn("+" + written)
+        return StoredPhone(
+            stored, digits, numbers, frozenset(numbers), whole, True, code, national if code else written
+        )
+    with_code = frozenset(reading.e164 for reading in found if reading.with_code)
+    if numbers and numbers[0] in with_code:
+        code, national = calling_code_and_nsn(numbers[0])
+        return StoredPhone(stored, digits, numbers, with_code, whole, True, code, national)
+    return StoredPhone(stored, digits, numbers, with_code, whole, False, "", digits)
 
 
 class Agreement(IntEnum):
     """How well a stored phone agrees with a chat's number; higher is better.
 
     EXACT: the same E.164 number, written with all its national digits and nothing else but a country
-    code, international prefix or trunk 0. VARIANT: the same line in another spelling
+    code, international prefix or trunk prefix. VARIANT: the same line in another spelling
     (``equivalent_e164s``, the Argentine "15" form, a Brazilian number without its 9). SUFFIX: only the
-    suffix rule (``suffix_match_length``) holds.
+    suffix rule (``suffix_match_length``) holds, for a stored phone that is no whole number.
     """
 
     SUFFIX = 1
@@ -226,11 +314,17 @@ class Agreement(IntEnum):
 
 @dataclass(frozen=True, slots=True)
 class PhoneMatch:
-    """A stored phone (as typed) that agrees with a chat's number, how, and over how many trailing digits."""
+    """A stored phone (as typed) that agrees with a chat's number, how, over how many trailing digits,
+    and whether it was stored with a country code.
+
+    ``suffix_length``: for SUFFIX the trailing digits that agree (at least ``MIN_SUFFIX_DIGITS``); for
+    EXACT and VARIANT the digits written of the number (its national digits, or more with the country code).
+    """
 
     agreement: Agreement
     suffix_length: int
     phone: str
+    has_country_code: bool = False
 
 
 def international_number(e164: str) -> str:
@@ -244,30 +338,36 @@ def international_number(e164: str) -> str:
 def compare_phone(e164: str, stored: str, default_region: str | None = None) -> PhoneMatch | None:
     """How the stored phone ``stored`` agrees with the chat's number ``e164``; ``None`` when it does not.
 
-    ``default_region`` reads stored national numbers (the company's country). A stored phone written with
-    a country code that reads as a different number (not a variant) never agrees by suffix:
-    "+43 89 63648018" is not +498963648018, though they share 10 digits. Stored national numbers are
-    ambiguous about their country, so for them the suffix rule alone decides.
+    ``default_region`` reads stored national numbers (the company's country). The rules, in order:
+
+    - the stored phone reads as the chat's number or one of its variants: EXACT or VARIANT;
+    - it reads as a valid number (``StoredPhone.whole``) that is another one: no match, however many
+      digits they share ("+43 89 63648018" is not +49 89 63648018; "0151 1234 5678" in a German company is
+      not +52 55 1234 5678);
+    - otherwise the suffix rule, over the whole chat's number for a phone stored without a country code,
+      over the national digits for one stored with its country code, and then only when that code is the
+      chat's ("+33 12 34 56 78" may be +33 6 12 34 56 78, never +49 30 12345678).
     """
     number = international_number(e164)
     forms = equivalent_e164s(number)
-    stored_digits = phone_digits(stored)
-    if len(stored_digits) < MIN_SUFFIX_DIGITS:
-        return None
-    suffix = max(suffix_match_length(form[1:], stored_digits) for form in forms)
-    stored_e164 = to_e164(stored, default_region)
-    if stored_e164 is not None and stored_e164 in forms:
+    reading = read_stored(stored, default_region)
+    same = next((candidate for candidate in reading.numbers if candidate in forms), None)
+    if same is not None:
         # "Exact" is judged against the number as given: a legacy spelling on either side is a variant.
         code, nsn = calling_code_and_nsn("+" + _NON_DIGITS.sub("", e164))
-        prefix = stored_digits[: -len(nsn)] if stored_digits.endswith(nsn) else None
-        written_as_is = prefix is not None and (
-            prefix in ("", "0") or any(prefix == lead + code + trunk for lead in _IDD for trunk in ("", "0"))
-        )
-        agreement = Agreement.EXACT if stored_e164 == number and written_as_is else Agreement.VARIANT
-        return PhoneMatch(agreement, max(suffix, len(nsn)), stored)
-    if stored_e164 is not None and is_international(stored):
+        suffix = max(suffix_match_length(form[1:], reading.digits) for form in forms)
+        exact = same == number and _written_as_is(reading.digits, code, nsn, default_region)
+        agreement = Agreement.EXACT if exact else Agreement.VARIANT
+        with_code = same in reading.numbers_with_code
+        return PhoneMatch(agreement, max(suffix, len(nsn)), stored, with_code)
+    if reading.whole:
         return None
-    return PhoneMatch(Agreement.SUFFIX, suffix, stored) if suffix else None
+    if reading.has_country_code:
+        tails = [nsn for code, nsn in map(calling_code_and_nsn, forms) if code == reading.country_code]
+        suffix = max((suffix_match_length(tail, reading.national) for tail in tails), default=0)
+    else:
+        suffix = max(suffix_match_length(form[1:], reading.digits) for form in forms)
+    return PhoneMatch(Agreement.SUFFIX, suffix, stored, reading.has_country_code) if suffix else None
 
 
 def best_phone_match(
@@ -280,6 +380,33 @@ def best_phone_match(
         if match is not None and (best is None or _strength(match) > _strength(best)):
             best = match
     return best
+
+
+def _written_as_is(digits: str, code: str, nsn: str, default_region: str | None) -> bool:
+    """Whether the stored digits are the national number preceded by nothing, a trunk prefix, or an
+    international prefix and the country code (and a trunk 0): "0049 0 89…", "089…", "8 912…" (Russia)."""
+    if not digits.endswith(nsn):
+        return False
+    prefix = digits[: -len(nsn)]
+    trunks = {"", "0", *_national_prefixes(region_of("+" + code + nsn))}
+    leads = {*_IDD, *_international_prefixes(default_region)}
+    return prefix in trunks or any(prefix == lead + code + trunk for lead in leads for trunk in ("", "0"))
+
+
+def _national_prefixes(region: str | None) -> tuple[str, ...]:
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region) if region else None
+    prefix = metadata.national_prefix if metadata is not None else None
+    return (prefix,) if prefix else ()
+
+
+def _international_prefixes(region: str | None) -> tuple[str, ...]:
+    """The region's international prefix when it is one plain string of digits ("0011", "810", "010")."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper()) if region else None
+    if metadata is None:
+        return ()
+    written = (metadata.preferred_international_prefix or "").replace("~", "")
+    plain = metadata.international_prefix or ""
+    return tuple(prefix for prefix in (written, plain) if prefix.isdigit())
 
 
 def _strength(match: PhoneMatch) -> tuple[int, int]:

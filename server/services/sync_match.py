@@ -1,8 +1,12 @@
 """Linking a chat to a Pipedrive Person.
 
 Order: the stored link; the company's local phone index (free), which applies the rules in order:
-exact (the full international number however it was typed), country variant, then fuzzy (digits
-dropped from the left down to 7). On a miss the index is refreshed from Pipedrive (``updated_since``,
+exact (the full international number however it was typed), country variant, then fuzzy (at least 8
+trailing digits agree, and only for a stored phone that is no whole number: see ``domain.matching``).
+National numbers are read in the company's country, that of the WhatsApp number the chat came in on (the
+chat's own while that number is not known), so "0151 1234 5678" in a German company is +49 151 12345678
+and never a chat from +52 55 1234 5678.
+On a miss the index is refreshed from Pipedrive (``updated_since``,
 one list request shared by every chat waiting) and asked again, so a Person added a moment ago is
 found and an unknown number costs no search. Then, with auto-add on, a new Person named by the
 WhatsApp profile name (else the number) with the number in E.164, owned by the number owner's

@@ -66,9 +66,9 @@ def test_index_fuzzy_when_the_national_form_is_not_from_the_company_region(store
     assert (result.person_id, result.rule) == (1, MatchRule.INDEX_FUZZY)
 
 
-def test_index_fuzzy_stops_at_seven_digits() -> None:
-    assert index_of(person(1, "364 8018"), region=None).match(MUNICH) is not None
-    assert index_of(person(1, "64 8018"), region=None).match(MUNICH) is None
+def test_index_fuzzy_stops_at_eight_digits() -> None:
+    assert index_of(person(1, "6364 8018"), region=None).match(MUNICH) is not None
+    assert index_of(person(1, "364 8018"), region=None).match(MUNICH) is None
     assert index_of(person(1, "+1 212 964 8018"), region=None).match(MUNICH) is None
 
 
@@ -139,11 +139,12 @@ def test_naive_update_times_are_utc() -> None:
 
 
 def test_choice_prefers_exact_then_variant_then_longest_suffix() -> None:
+    # 0190 numbers no longer exist in Germany: stored so, they are no whole number and match by suffix.
     index = index_of(
-        person(10, "63648018"),  # suffix 8
+        person(10, "0190 63648018"),  # suffix 8
         person(11, "8963648018"),  # exact (DE national)
         person(12, "+49 89 6364 8018"),  # exact
-        person(13, "9 63648018"),  # suffix 9
+        person(13, "0190 963648018"),  # suffix 9
         region="DE",
     )
     result = index.match(MUNICH)
@@ -153,7 +154,7 @@ def test_choice_prefers_exact_then_variant_then_longest_suffix() -> None:
 
 
 def test_choice_variant_beats_suffix() -> None:
-    index = index_of(person(1, "87654321"), person(2, "+55 11 8765-4321"), region="DE")
+    index = index_of(person(1, "0190 87654321"), person(2, "+55 11 8765-4321"), region="DE")
     result = index.match("+5511987654321")
     assert result is not None
     assert (result.person_id, result.rule, result.alternatives) == (2, MatchRule.COUNTRY_VARIANT, (1,))
@@ -181,10 +182,10 @@ def test_choice_does_not_depend_on_input_order(order: list[int]) -> None:
     records = {
         1: person(1, MUNICH, updated=T0),
         2: person(2, "(089) 63648018", updated=T0),
-        3: person(3, "63648018", updated=T0 + timedelta(days=3)),
+        3: person(3, "0190 63648018", updated=T0 + timedelta(days=3)),
         4: person(4, "+55 11 8765-4321"),
         5: person(5, MUNICH, updated=T0 + timedelta(days=2)),
-        6: person(6, "3648018", updated=T0),
+        6: person(6, "0190 63648018", updated=T0),
     }
     found = candidates_from(MUNICH, [records[i] for i in order], default_region="DE")
     result = choose(found, from_search=False)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from server.domain.matching import (
+    MatchResult,
     MatchRule,
+    PersonMatch,
     PersonPhones,
     PhoneIndex,
     candidates_from,
@@ -72,13 +74,13 @@ def test_search_hits_prefer_a_person_with_an_open_deal() -> None:
     assert (preferred.person_id, preferred.rule, preferred.alternatives) == (2, MatchRule.SEARCH_EXACT, (1,))
 
 
-def test_a_number_shorter_than_seven_national_digits_searches_its_last_seven_digits() -> None:
-    # St Helena: +290 22158 has a five-digit national number; the fuzzy search takes the last seven digits
+def test_a_number_shorter_than_eight_national_digits_searches_its_last_eight_digits() -> None:
+    # St Helena: +290 22158 has a five-digit national number; the fuzzy search takes the last eight digits
     # of the whole number, country code included.
     assert [(s.term, s.exact_match) for s in plan_searches("+29022158")] == [
         ("+29022158", True),
         ("29022158", True),
-        ("9022158", False),
+        ("29022158", False),
     ]
 
 
@@ -139,3 +141,52 @@ def test_a_match_names_the_phone_and_how_many_digits_agree() -> None:
     index.put(person(1, phones=("+49 89 63648018",)))
     match = index.match("+498963648018")
     assert match is not None and (match.phone, match.suffix_length) == ("+49 89 63648018", 12)
+
+
+def test_fuzzy_keys_carry_the_country_code_written_and_none_for_a_code_of_no_country() -> None:
+    index = PhoneIndex("DE")
+    index.apply(
+        [
+            PersonPhones(1, ("+999 89 63648018",), T),  # a code of no country: no suffix match anywhere
+            PersonPhones(2, ("0190 63648018",), T),  # no country code: may be any country's
+            PersonPhones(3, ("+33 63648018",), T),  # French, and too short for France
+        ]
+    )
+    assert [c.person_id for c in index.candidates("+498963648018")] == [2]
+    assert [c.person_id for c in index.candidates("+33163648018")] == [2, 3]
+
+
+def test_a_phone_read_two_ways_is_found_under_both_numbers() -> None:
+    index = PhoneIndex("CN")
+    index.put(PersonPhones(1, ("13123456789",), T))  # a Chinese mobile, or +1 312 345 6789
+    chinese, american = index.match("+8613123456789"), index.match("+13123456789")
+    assert chinese is not None and (chinese.person_id, chinese.rule, chinese.had_country_code) == (
+        1,
+        MatchRule.INDEX_EXACT,
+        False,
+    )
+    assert american is not None and (american.person_id, american.had_country_code) == (1, True)
+
+
+def test_search_hits_say_how_each_other_candidate_matched() -> None:
+    hits = [PersonPhones(2, ("0190 63648018",), T), person(1)]
+    result = match_search_hits("+498963648018", hits, default_region="DE")
+    assert result == MatchResult(
+        person_id=1,
+        rule=MatchRule.SEARCH_EXACT,
+        alternatives=(2,),
+        phone="+49 89 63648018",
+        suffix_length=12,
+        had_country_code=True,
+        alternative_matches=(PersonMatch(2, MatchRule.SEARCH_FUZZY, "0190 63648018", 8, False),),
+    )
+
+
+def test_a_result_without_a_phone_says_nothing_of_one() -> None:
+    result = MatchResult(person_id=7, rule=MatchRule.CREATED)
+    assert (result.phone, result.suffix_length, result.had_country_code, result.alternative_matches) == (
+        None,
+        None,
+        None,
+        (),
+    )

@@ -168,21 +168,21 @@ def test_international_number_rejects_non_numbers() -> None:
         assert caught.value.reason == "invalid_phone"
 
 
-def test_suffix_rule_stops_at_seven_digits() -> None:
+def test_suffix_rule_stops_at_eight_digits() -> None:
     assert common_suffix_length("498963648018", "08963648018") == 10
     assert suffix_match_length("498963648018", "00498963648018") == 12
-    assert suffix_match_length("498963648018", "3648018") == 7
-    assert suffix_match_length("498963648018", "648018") == 0  # 6 digits: no match
-    assert suffix_match_length("498963648018", "15553648018") == 7
-    assert suffix_match_length("498963648018", "15559648018") == 0  # shares only 6
+    assert suffix_match_length("498963648018", "63648018") == 8
+    assert suffix_match_length("498963648018", "3648018") == 0  # 7 digits: too few
+    assert suffix_match_length("498963648018", "15563648018") == 8
+    assert suffix_match_length("498963648018", "15553648018") == 0  # shares only 7
 
 
-@given(st.text(alphabet="0123456789", min_size=7, max_size=15), st.text(alphabet="0123456789", max_size=6))
+@given(st.text(alphabet="0123456789", min_size=8, max_size=15), st.text(alphabet="0123456789", max_size=6))
 def test_suffix_rule_property(number: str, prefix: str) -> None:
     # Anything that ends with the whole number matches over the whole number.
     assert suffix_match_length(number, prefix + number) == len(number)
-    # Changing the 7th digit from the end breaks every match of 7 or more.
-    flipped = number[:-7] + str((int(number[-7]) + 1) % 10) + number[-6:]
+    # Changing the 8th digit from the end breaks every match of 8 or more.
+    flipped = number[:-8] + str((int(number[-8]) + 1) % 10) + number[-7:]
     assert suffix_match_length(number, flipped) == 0
 
 
@@ -194,7 +194,7 @@ def test_issue_formats_agree_exactly(stored: str) -> None:
     assert match.phone == stored
 
 
-@pytest.mark.parametrize("stored", ["(089) 63648018", "8963648018", "63648018", "364 8018"])
+@pytest.mark.parametrize("stored", ["(089) 63648018", "8963648018", "63648018", "6364 8018"])
 def test_national_forms_in_another_region_agree_by_suffix(stored: str) -> None:
     match = compare_phone(MUNICH, stored, "US")
     assert match is not None
@@ -202,10 +202,11 @@ def test_national_forms_in_another_region_agree_by_suffix(stored: str) -> None:
     assert match.suffix_length == len(phone_digits(stored).lstrip("0"))
 
 
-def test_six_digit_overlap_does_not_agree() -> None:
+def test_six_or_seven_digit_overlap_does_not_agree() -> None:
     assert compare_phone(MUNICH, "964 8018", "DE") is None
     assert compare_phone(MUNICH, "+1 212 964 8018", "DE") is None
     assert compare_phone(MUNICH, "648018", "DE") is None
+    assert compare_phone(MUNICH, "364 8018", "US") is None  # 7 digits, no valid number in the US
 
 
 def test_another_country_with_the_same_digits_does_not_agree() -> None:

@@ -9,6 +9,7 @@ from server.domain.errors import InvalidInput
 from server.domain.phones import (
     Agreement,
     PhoneMatch,
+    StoredPhone,
     best_phone_match,
     calling_code_and_nsn,
     clean_phone_text,
@@ -16,6 +17,8 @@ from server.domain.phones import (
     equivalent_e164s,
     international_number,
     is_international,
+    read_stored,
+    readings,
     to_e164,
 )
 
@@ -34,7 +37,7 @@ def test_a_brazilian_number_neither_spelling_of_which_is_valid_is_kept_as_writte
 def test_an_exact_match_over_the_whole_international_number_counts_every_digit() -> None:
     # +49 89 63648018 written with its country code shares all 12 digits.
     assert compare_phone("+498963648018", "+49 89 63648018") == PhoneMatch(
-        Agreement.EXACT, 12, "+49 89 63648018"
+        Agreement.EXACT, 12, "+49 89 63648018", True
     )
 
 
@@ -56,7 +59,7 @@ def test_a_suffix_match_names_the_phone_it_found() -> None:
 
 def test_a_phone_that_does_not_match_after_one_that_does_changes_nothing() -> None:
     assert best_phone_match("+498963648018", ["+49 89 63648018", "12", "+43 1 234567"]) == PhoneMatch(
-        Agreement.EXACT, 12, "+49 89 63648018"
+        Agreement.EXACT, 12, "+49 89 63648018", True
     )
 
 
@@ -158,3 +161,159 @@ def test_clean_phone_text_opens_only_the_bracket_round_the_country_code() -> Non
 def test_clean_phone_text_drops_a_separator_left_in_front_by_a_trunk_zero() -> None:
     assert clean_phone_text("(0)-89 6364-8018") == "89 6364-8018"
     assert clean_phone_text("(0)/89 6364 8018") == "89 6364 8018"
+
+
+@pytest.mark.parametrize(
+    ("written", "region", "numbers"),
+    [
+        # Eleven digits without "+": a Chinese mobile in China, and +1 312 345 6789 (Chicago) too.
+        ("13123456789", "CN", ("+13123456789", "+8613123456789")),
+        # Germany's mobile without its trunk 0, and +1 512 345 6789 (Austin).
+        ("15123456789", "DE", ("+15123456789", "+4915123456789")),
+        # In Korea 009 is an international prefix as 00 is: +1 812… via 009, India via 00.
+        ("0091 81234 56789", "KR", ("+18123456789", "+918123456789")),
+        # No valid reading: the possible international one alone, as to_e164 keeps it.
+        ("+55 20 8765 4321", None, ("+552087654321",)),
+        ("12", "DE", ()),
+        ("0190 63648018", "DE", ()),
+    ],
+)
+def test_readings_lists_every_valid_reading_most_likely_first(
+    written: str, region: str | None, numbers: tuple[str, ...]
+) -> None:
+    assert readings(written, region) == numbers
+    assert to_e164(written, region) == (numbers[0] if numbers else None)
+
+
+@pytest.mark.parametrize(
+    ("written", "region", "stored"),
+    [
+        (
+            "+33 12 34 56 78",  # too short for France: no whole number, but French
+            "DE",
+            StoredPhone("+33 12 34 56 78", "3312345678", (), frozenset(), False, True, "33", "12345678"),
+        ),
+        (
+            "+999 89 63648018",  # +999 is no country: the code is written, and names none
+            "DE",
+            StoredPhone(
+                "+999 89 63648018", "9998963648018", (), frozenset(), False, True, "", "9998963648018"
+            ),
+        ),
+        (
+            "011 49 89 63648018",  # the US international prefix, then +49
+            "US",
+            StoredPhone(
+                "011 49 89 63648018",
+                "011498963648018",
+                ("+498963648018",),
+                frozenset({"+498963648018"}),
+                True,
+                True,
+                "49",
+                "8963648018",
+            ),
+        ),
+        (
+            "0190 63648018",  # 0190 numbers no longer exist in Germany
+            "DE",
+            StoredPhone("0190 63648018", "019063648018", (), frozenset(), False, False, "", "019063648018"),
+        ),
+        (
+            "0151 1234 5678",  # a German mobile, in a German company
+            "DE",
+            StoredPhone(
+                "0151 1234 5678",
+                "015112345678",
+                ("+4915112345678",),
+                frozenset(),
+                True,
+                False,
+                "",
+                "015112345678",
+            ),
+        ),
+        (
+            "+55 20 8765 4321",  # area code 20 does not exist: possible, not valid
+            None,
+            StoredPhone(
+                "+55 20 8765 4321",
+                "552087654321",
+                ("+552087654321",),
+                frozenset({"+552087654321"}),
+                False,
+                True,
+                "55",
+                "2087654321",
+            ),
+        ),
+    ],
+)
+def test_read_stored(written: str, region: str | None, stored: StoredPhone) -> None:
+    assert read_stored(written, region) == stored
+    assert read_stored(written, region).e164 == (stored.numbers[0] if stored.numbers else None)
+
+
+@pytest.mark.parametrize(
+    ("chat", "written", "region", "match"),
+    [
+        # National forms with the country's own trunk prefix are exact: 8 in Russia, 06 in Hungary.
+        ("+79123456789", "8 912 345-67-89", "RU", PhoneMatch(Agreement.EXACT, 10, "8 912 345-67-89")),
+        ("+36201234567", "06 20 123 4567", "HU", PhoneMatch(Agreement.EXACT, 10, "06 20 123 4567")),
+        # A region's own international prefix before the country code is exact too.
+        (
+            "+498963648018",
+            "0011 49 89 63648018",
+            "AU",
+            PhoneMatch(Agreement.EXACT, 12, "0011 49 89 63648018", True),
+        ),
+        (
+            "+498963648018",
+            "810 49 89 63648018",
+            "RU",
+            PhoneMatch(Agreement.EXACT, 12, "810 49 89 63648018", True),
+        ),
+        (
+            "+498963648018",
+            "011 49 89 63648018",
+            "US",
+            PhoneMatch(Agreement.EXACT, 12, "011 49 89 63648018", True),
+        ),
+        # A Brazilian carrier code (21) before the area code is neither: the same line, written otherwise.
+        (
+            "+5511987654321",
+            "0 21 11 98765-4321",
+            "BR",
+            PhoneMatch(Agreement.VARIANT, 11, "0 21 11 98765-4321"),
+        ),
+        # Digits read both ways match either number; only the international reading shows a country code.
+        ("+8613123456789", "13123456789", "CN", PhoneMatch(Agreement.EXACT, 11, "13123456789")),
+        ("+13123456789", "13123456789", "CN", PhoneMatch(Agreement.EXACT, 11, "13123456789", True)),
+        # The Brazilian code written without "+" and the mobile without its 9.
+        (
+            "+5511987654321",
+            "55 11 8765-4321",
+            "DE",
+            PhoneMatch(Agreement.VARIANT, 12, "55 11 8765-4321", True),
+        ),
+        # Within one country a phone stored with its code and no valid number matches by its national digits.
+        (
+            "+33612345678",
+            "+33 (0)12 34 56 78",
+            "DE",
+            PhoneMatch(Agreement.SUFFIX, 8, "+33 (0)12 34 56 78", True),
+        ),
+        (
+            "+5511987654321",
+            "+55 20 8765 4321",
+            None,
+            PhoneMatch(Agreement.SUFFIX, 8, "+55 20 8765 4321", True),
+        ),
+        # A country code that names no country matches no chat by suffix.
+        ("+498963648018", "+999 89 63648018", "DE", None),
+    ],
+)
+def test_compare_phone_at_the_edges(
+    chat: str, written: str, region: str | None, match: PhoneMatch | None
+) -> None:
+    assert compare_phone(chat, written, region) == match

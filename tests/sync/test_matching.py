@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from sandbox.pipedrive.seed import seed_person
+from sandbox.pipedrive.seed import PHONE_FORMATS, seed_deal, seed_person
 from server.storage.sync import SqlSyncStore
 from tests.sync.world import AGENT_EMAIL, SyncWorld
 
@@ -52,7 +52,8 @@ async def test_a_person_added_after_the_index_was_built_is_found_by_refreshing_i
 
 async def test_an_exact_match_wins_over_a_fuzzy_one_found_in_the_same_refresh(world: SyncWorld) -> None:
     await world.sync(await world.message("+4930123456", "warm up"))
-    fuzzy = seed_person(world.pd, world.pd_company, "Maria (local)", phones=["63648018"])
+    # 0190 numbers no longer exist in Germany: no whole number, so its last 8 digits may match.
+    fuzzy = seed_person(world.pd, world.pd_company, "Maria (old)", phones=["0190 63648018"])
     exact = seed_person(world.pd, world.pd_company, "Maria", phones=["+498963648018"])
     chat = await world.message(NUMBER, "Hi")
     await world.sync(chat)
@@ -73,7 +74,7 @@ async def test_an_unknown_number_costs_one_refresh_and_no_search(world: SyncWorl
 
 async def test_several_candidates_choose_deterministically_and_keep_the_others(world: SyncWorld) -> None:
     exact = seed_person(world.pd, world.pd_company, "Maria (exact)", phones=["+49 89 6364 8018"])
-    fuzzy = seed_person(world.pd, world.pd_company, "Maria (local)", phones=["63648018"])
+    fuzzy = seed_person(world.pd, world.pd_company, "Maria (old)", phones=["0190 63648018"])
     chat = await world.message(NUMBER, "Hi")
     await world.sync(chat)
     link = await link_of(world, chat)
@@ -183,3 +184,28 @@ async def test_an_unresolvable_hidden_sender_waits_and_writes_nothing(world: Syn
     await world.sync(chat)
     assert world.persons() == [] and world.activities() == []
     assert (await link_of(world, chat)).state.value == "waiting_for_number"  # type: ignore[attr-defined]
+
+
+async def test_a_number_from_another_country_sharing_the_last_digits_gets_its_own_person_and_lead(
+    world: SyncWorld,
+) -> None:
+    # The demo's Mobile Max: +49 151 12345678, also stored as the German national "0151 1234 5678", with a
+    # Deal. A Mexican number ending in the same 8 digits is someone else (the company is German: its
+    # WhatsApp number is +49).
+    await world.set_settings(new_chat_action="lead")
+    max_ = seed_person(world.pd, world.pd_company, "Mobile Max", phones=[PHONE_FORMATS[5], PHONE_FORMATS[6]])
+    deal = seed_deal(world.pd, world.pd_company, "Max's deal", person_id=max_["id"])
+    chat = await world.message("+5215512345678", "Hola", name="Lupita")
+    await world.sync(chat)
+    link = await link_of(world, chat)
+    assert link.rule == "created"  # type: ignore[attr-defined]
+    assert link.alternatives == ()  # type: ignore[attr-defined]
+    lupita = next(p for p in world.persons() if p["name"] == "Lupita")
+    assert link.person_id == lupita["id"] != max_["id"]  # type: ignore[attr-defined]
+    [lead] = list(world.data.leads.values())
+    assert lead["person_id"] == lupita["id"]
+    [activity] = world.activities()
+    assert activity["lead_id"] == lead["id"] and activity["deal_id"] is None
+    assert activity["participants"][0]["person_id"] == lupita["id"]
+    assert world.activities_of(max_["id"]) == []
+    assert deal["id"] in world.data.deals  # Max's Deal is untouched

@@ -30,6 +30,8 @@ ACTION_TITLES = {
     "chat.include": "Chat included again",
     "message.send": "Message sent",
     "chat.relink": "Chat re-linked",
+    "chat.keep_link": "Link kept after a rules change",
+    "chat.rematch": "Chat matched again",
     "chat.pin": "Deal pinned",
     "chat.unpin": "Deal unpinned",
     "contact.erase": "Contact erased",
@@ -94,6 +96,9 @@ class PreviewLine:
     source: str
     reason: str
     message: str
+    sentence: str = ""  # in plain words: what matched and how, or what a chat would create
+    others: tuple[str, ...] = ()  # the other candidates with how each matched, best first
+    more_others: int = 0
 
 
 @dataclass(frozen=True, slots=True)

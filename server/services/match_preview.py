@@ -1,19 +1,36 @@
 """The settings page's matching preview: which Person each pasted number would be linked to, and by which
 rule, without writing anything: no Person is created, the stored phone index is read and never refreshed
 or saved. A number the stored index does not know is looked up with Pipedrive's phone searches, which
-find what the engine's refresh of the index would (a Person added or changed since the last refresh)."""
+find what the engine's refresh of the index would (a Person added or changed since the last refresh).
+Each row says in plain words (``domain.match_words``) which phone of which Person matched and how, the
+other candidates with theirs, or what a chat from the number would create under the current settings."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
-from server.domain.matching import PersonPhones, PhoneIndex, match_search_hits, plan_searches
+from server.domain.match_words import (
+    candidate_sentence,
+    matched_sentence,
+    no_match_sentence,
+    person_label,
+    phone_match,
+)
+from server.domain.matching import (
+    MatchResult,
+    MatchRule,
+    PersonPhones,
+    PhoneIndex,
+    match_search_hits,
+    plan_searches,
+)
 from server.domain.phones import is_international, region_of, to_e164
-from server.domain.sync import CrmPerson
+from server.domain.sync import CrmPerson, SyncSettings
 
 MAX_PREVIEW_LINES = 20
+MAX_OTHERS_SHOWN = 5
 
 
 class PersonSearch(Protocol):
@@ -37,6 +54,9 @@ class PreviewRow:
     reason: str = ""  # a named refusal of the typed line
     message: str = ""
     alternatives: tuple[int, ...] = ()
+    sentence: str = ""  # what matched, or what a chat from the number would create, in plain words
+    others: tuple[str, ...] = ()  # the other candidates, best first, each with how it matched
+    more_others: int = 0  # candidates beyond those in ``others``
 
 
 async def preview_matches(
@@ -46,6 +66,8 @@ async def preview_matches(
     index_store: IndexReader,
     crm: PersonSearch | None,
     region: str | None,
+    settings: SyncSettings | None = None,
+    pipeline: str | None = None,
 ) -> list[PreviewRow]:
     """One row per non-empty line (at most ``MAX_PREVIEW_LINES``)."""
     index = PhoneIndex(region)
@@ -66,7 +88,10 @@ async def preview_matches(
         if e164 is None:
             rows.append(PreviewRow(typed, reason="number_invalid", message="Not a valid phone number"))
             continue
-        rows.append(await _one(typed, e164, company_id, index, index_store, crm, region))
+        row = await _one(typed, e164, company_id, index, index_store, crm, region)
+        if row.person_id is None and not row.reason and settings is not None:
+            row = replace(row, sentence=no_match_sentence(e164, settings, pipeline=pipeline))
+        rows.append(row)
     return rows
 
 
@@ -81,10 +106,10 @@ async def _one(
 ) -> PreviewRow:
     found = index.match(e164)
     if found is not None:
-        name = await index_store.person_name(company_id, found.person_id) or ""
-        return PreviewRow(
-            typed, e164, found.person_id, name, found.rule.value, "index", alternatives=found.alternatives
-        )
+        names = {}
+        for person_id in (found.person_id, *found.alternatives[:MAX_OTHERS_SHOWN]):
+            names[person_id] = await index_store.person_name(company_id, person_id) or ""
+        return _matched(typed, e164, found, names, "index")
     if crm is None:
         return PreviewRow(
             typed,
@@ -98,14 +123,34 @@ async def _one(
         phones = [PersonPhones(hit.id, hit.phones) for hit in hits]
         result = match_search_hits(e164, phones, default_region=number_region)
         if result is not None:
-            name = next((hit.name for hit in hits if hit.id == result.person_id), "")
-            return PreviewRow(
-                typed,
-                e164,
-                result.person_id,
-                name,
-                result.rule.value,
-                "search",
-                alternatives=result.alternatives,
-            )
+            return _matched(typed, e164, result, {hit.id: hit.name for hit in hits}, "search")
     return PreviewRow(typed, e164)
+
+
+def _matched(typed: str, e164: str, found: MatchResult, names: dict[int, str], source: str) -> PreviewRow:
+    """The row for a match: how the chosen Person matched and how each other candidate did, best first."""
+
+    def said(
+        person_id: int, rule: MatchRule, phone: str | None, digits: int | None, code: bool | None
+    ) -> str:
+        name = names.get(person_id, "")
+        match = phone_match(rule, phone, digits, code)
+        if match is None:  # the result does not say which phone: name the rule alone
+            return f"{person_label(name, person_id)} ({rule.value})"
+        if person_id == found.person_id:
+            return matched_sentence(e164, match, name, person_id)
+        return candidate_sentence(e164, match, name, person_id)
+
+    others = found.alternative_matches[:MAX_OTHERS_SHOWN]
+    return PreviewRow(
+        typed,
+        e164,
+        found.person_id,
+        names.get(found.person_id, ""),
+        found.rule.value,
+        source,
+        alternatives=found.alternatives,
+        sentence=said(found.person_id, found.rule, found.phone, found.suffix_length, found.had_country_code),
+        others=tuple(said(o.person_id, o.rule, o.phone, o.suffix_length, o.had_country_code) for o in others),
+        more_others=len(found.alternatives) - len(others),
+    )

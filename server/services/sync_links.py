@@ -86,6 +86,21 @@ async def exclude_chat(
     return await _change(store, queue, company_id, chat_id, change, now=now, mark_dirty=not excluded)
 
 
+async def change_link(
+    store: SyncStore,
+    queue: JobQueue,
+    company_id: int,
+    chat_id: int,
+    change: Callable[[ChatLink], ChatLink],
+    *,
+    now: datetime,
+    mark_dirty: bool = True,
+) -> ChatLink:
+    """Apply ``change`` to the chat's link under its lease, as the changes above do (a named error
+    ``change`` raises leaves the link as it was); then the chat's sync is queued."""
+    return await _change(store, queue, company_id, chat_id, change, now=now, mark_dirty=mark_dirty)
+
+
 async def _change(
     store: SyncStore,
     queue: JobQueue,

@@ -10,9 +10,11 @@ from starlette.routing import BaseRoute, Route
 from panels.settings import PreviewLine, render_preview
 from server.domain.errors import WaPipeError
 from server.domain.phones import region_of
+from server.domain.sync import NewChatAction, SyncSettings
 from server.jobs.sync_crm import PipedriveCrm
 from server.services.match_preview import PersonSearch, preview_matches
 from server.storage.accounts import SqlAccountStore
+from server.storage.sync import SqlSyncStore
 from server.storage.sync_index import SqlPhoneIndexStore
 from server.web.frame_auth import FrameIdentity
 from server.web.install_access import require_installation
@@ -23,9 +25,11 @@ from server.web.settings_page import (
     audit_fragment,
     exclude_chat_action,
     pipeline_slot,
+    pipelines,
     save_settings,
     settings_page,
 )
+from server.web.settings_recheck import keep, recheck_list, relink
 
 MAX_TYPED = 4000
 
@@ -50,24 +54,50 @@ async def _region(resources: Resources, company_id: int) -> str | None:
     return None
 
 
+async def _pipeline_name(request: Request, identity: FrameIdentity, settings: SyncSettings) -> str | None:
+    """The name of the pipeline new Deals go into, when new chats create Deals and Pipedrive answers."""
+    if settings.new_chat_action is not NewChatAction.DEAL:
+        return None
+    found = await pipelines(request, identity)
+    if not found:
+        return None
+    chosen = [p for p in found if p.id == settings.pipeline_id] if settings.pipeline_id else found[:1]
+    return chosen[0].name if chosen else None
+
+
 @framed
 async def preview(request: Request, identity: FrameIdentity) -> Response:
     await require_installation(request, identity)
     resources: Resources = request.app.state.resources
     typed = str((await request.form()).get("numbers", ""))[:MAX_TYPED]
     try:
+        settings = await SqlSyncStore(resources.engine).settings(identity.company.id)
         rows = await preview_matches(
             typed.splitlines(),
             company_id=identity.company.id,
             index_store=SqlPhoneIndexStore(resources.engine),
             crm=await _crm(resources, identity),
             region=await _region(resources, identity.company.id),
+            settings=settings,
+            pipeline=await _pipeline_name(request, identity, settings),
         )
     except WaPipeError as error:
         line = PreviewLine(typed[:64], "", None, "", "", "", error.reason, error.message)
         return HTMLResponse(render_preview([line], typed), status_code=503)
     lines = [
-        PreviewLine(r.typed, r.e164 or "", r.person_id, r.person_name, r.rule, r.source, r.reason, r.message)
+        PreviewLine(
+            r.typed,
+            r.e164 or "",
+            r.person_id,
+            r.person_name,
+            r.rule,
+            r.source,
+            r.reason,
+            r.message,
+            r.sentence,
+            r.others,
+            r.more_others,
+        )
         for r in rows
     ]
     return HTMLResponse(render_preview(lines, typed))
@@ -82,6 +112,9 @@ def routes() -> list[BaseRoute]:
         Route("/settings/audit", audit_fragment, methods=["GET"], name="settings_audit"),
         Route("/settings/exclusions", exclude_chat_action, methods=["POST"], name="settings_exclude"),
         Route("/settings/preview", preview, methods=["POST"], name="settings_preview"),
+        Route("/settings/recheck", recheck_list, methods=["GET"], name="settings_recheck"),
+        Route("/settings/recheck/keep", keep, methods=["POST"], name="settings_recheck_keep"),
+        Route("/settings/recheck/relink", relink, methods=["POST"], name="settings_recheck_relink"),
         Route("/settings/erase", erase_form, methods=["GET"], name="settings_erase_form"),
         Route("/settings/erase", erase, methods=["POST"], name="settings_erase"),
     ]

@@ -361,6 +361,37 @@ async def _preview(attack: Attack) -> None:
     attack.nothing_of_b(answer, "+14155550132", "+14155550100")
 
 
+@probe("GET", "/settings/recheck")
+async def _recheck(attack: Attack) -> None:
+    params = {"companyId": attack.b.pipedrive_company_id, "company_id": str(attack.b.company_id)}
+    answer = await attack.frame("GET", "/settings/recheck", params=params)
+    assert answer.status_code == 200 and 'id="recheck"' in answer.text, answer.text
+    attack.nothing_of_b(answer)
+
+
+async def _recheck_answer(attack: Attack, path: str) -> None:
+    a, b = attack.a, attack.b
+    # B's chats, named with B's Person: not A's chats.
+    for chat_id in (b.chat_id, b.group_chat_id):
+        answer = await attack.frame("POST", path, data={"chat_id": chat_id, "person_id": b.person_id})
+        attack.refused(answer, 404)
+        assert 'data-reason="chat_not_found"' in answer.text, answer.text
+    # A's chat, said to be linked to B's Person: it is not, so nothing is decided.
+    to_b = await attack.frame("POST", path, data={"chat_id": a.chat_id, "person_id": b.unshared_person_id})
+    attack.refused(to_b, 409)
+    assert 'data-reason="link_changed"' in to_b.text, to_b.text
+
+
+@probe("POST", "/settings/recheck/keep")
+async def _recheck_keep(attack: Attack) -> None:
+    await _recheck_answer(attack, "/settings/recheck/keep")
+
+
+@probe("POST", "/settings/recheck/relink")
+async def _recheck_relink(attack: Attack) -> None:
+    await _recheck_answer(attack, "/settings/recheck/relink")
+
+
 @probe("GET", "/settings/erase")
 async def _erase_form(attack: Attack) -> None:
     answer = await attack.frame("GET", "/settings/erase", params={"company_id": str(attack.b.company_id)})

@@ -65,6 +65,7 @@ async def parts_refuse(world: PanelWorld, user: SandboxUser, reason: str) -> Non
         "preview": await world.client.post(
             "/settings/preview", data={"numbers": "+49 176 55501234"}, headers=headers
         ),
+        "recheck": await world.client.get("/settings/recheck", headers=headers),
     }
     for part, answer in answers.items():
         assert answer.status_code == 403, (part, answer.text)

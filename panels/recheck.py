@@ -1,0 +1,39 @@
+"""The settings page's re-check list: links matching made that the current rules would not make, each
+with the Person, the number, why it no longer matches, and the admin's two answers (Keep, Re-link)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from panels.templating import render
+from server.domain.match_words import international_form
+from server.domain.settings_form import FieldError
+
+
+@dataclass(frozen=True, slots=True)
+class RecheckRow:
+    chat_id: int
+    e164: str
+    person_id: int
+    person_name: str
+    rule: str
+    reason: str
+    message: str
+
+    @property
+    def number(self) -> str:
+        return international_form(self.e164)
+
+
+@dataclass(frozen=True, slots=True)
+class RecheckView:
+    rows: tuple[RecheckRow, ...]
+    next_after: int | None = None  # the chat id the next page starts after
+    after: int = 0  # where this page started (0: the first page)
+    index_built: bool = True
+    notice: str = ""
+    error: FieldError | None = None
+
+
+def render_recheck(view: RecheckView) -> str:
+    return render("partials/_settings_recheck.html", recheck=view)

@@ -1,4 +1,5 @@
-"""`/_sandbox/...` JSON endpoints: seed, read back, flip fault switches, move the clock, reset."""
+"""`/_sandbox/...` JSON endpoints: seed, register an app, read back, flip fault switches, move the clock,
+reset."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from sandbox.pipedrive.host import host_config_for, is_web_url
+from sandbox.pipedrive.oauth import oauth_server_for
 from sandbox.pipedrive.seed import (
     ALL_SCOPES,
     dump_company,
@@ -36,6 +39,24 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
+def _client_problem(body: Any) -> str | None:
+    """What is wrong with an app to register (``{client_id, client_secret, redirect_uri, scopes?,
+    jwt_secret?}``), if anything. Registering a client id again replaces that app."""
+    if not isinstance(body, dict):
+        return "body must be a JSON object"
+    for key in ("client_id", "client_secret"):
+        if not isinstance(body.get(key), str) or not body[key]:
+            return f"'{key}' must be a non-empty string"
+    if not isinstance(body.get("redirect_uri"), str) or not is_web_url(body["redirect_uri"]):
+        return "'redirect_uri' must be an absolute http(s) URL"
+    scopes = body.get("scopes", ALL_SCOPES)
+    if not isinstance(scopes, list | tuple) or not all(isinstance(s, str) and s for s in scopes):
+        return "'scopes' must be a list of scope names"
+    if "jwt_secret" in body and (not isinstance(body["jwt_secret"], str) or not body["jwt_secret"]):
+        return "'jwt_secret' must be a non-empty string (leave it out to sign with the client secret)"
+    return None
+
+
 def control_routes(state: SandboxState) -> list[BaseRoute]:
     def company_id(request: Request) -> int:
         cid = int(request.path_params["company_id"])
@@ -44,8 +65,32 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return cid
 
     async def reset(request: Request) -> Response:
+        """Everything a test or an app left: state, OAuth codes and uninstall notices, host apps; the clock
+        starts over."""
         state.reset()
+        oauth_server_for(state).forget()
+        host_config_for(state).apps.clear()
         return JSONResponse({"ok": True})
+
+    async def add_client(request: Request) -> Response:
+        try:
+            body = await request.json()
+        except ValueError:
+            return JSONResponse({"error": "body must be JSON"}, status_code=400)
+        problem = _client_problem(body)
+        if problem:
+            return JSONResponse({"error": problem}, status_code=400)
+        client = state.add_client(
+            body["client_id"],
+            body["client_secret"],
+            body["redirect_uri"],
+            list(body.get("scopes", ALL_SCOPES)),
+            jwt_secret=body.get("jwt_secret"),
+        )
+        return JSONResponse(
+            {"client_id": client.client_id, "redirect_uri": client.redirect_uri, "scopes": client.scopes},
+            status_code=201,
+        )
 
     async def dump(request: Request) -> Response:
         return JSONResponse({"companies": [dump_company(state, cid) for cid in sorted(state.companies)]})
@@ -185,6 +230,7 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         Route("/_sandbox/reset", reset, methods=["POST"]),
         Route("/_sandbox/state", dump, methods=["GET"]),
         Route("/_sandbox/seed/demo", demo, methods=["POST"]),
+        Route("/_sandbox/clients", add_client, methods=["POST"]),
         Route("/_sandbox/companies", add_company, methods=["POST"]),
         Route("/_sandbox/companies/{company_id:int}", company, methods=["GET"]),
         Route("/_sandbox/companies/{company_id:int}/users", add_user, methods=["POST"]),

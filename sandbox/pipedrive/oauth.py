@@ -89,6 +89,11 @@ class OAuthServer:
     codes: dict[str, AuthorizationCode] = field(default_factory=dict)
     uninstalls: list[UninstallDelivery] = field(default_factory=list)
 
+    def forget(self) -> None:
+        """Forget the codes handed out and the uninstall notices sent (the HTTP client stays)."""
+        self.codes.clear()
+        self.uninstalls.clear()
+
     def issue_code(self, client: OAuthClient, redirect_uri: str, user: SandboxUser) -> str:
         seq = self.state.next_id("authorization_code")
         digest = hashlib.sha256(f"{seq}:{client.client_id}:{user.id}".encode()).hexdigest()

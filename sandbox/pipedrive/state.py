@@ -38,9 +38,10 @@ class Clock:
 
     def __init__(self, start: datetime | None = None, *, follow_wall_clock: bool = False) -> None:
         self._follow = follow_wall_clock
-        base = start if start is not None else (datetime.now(UTC) if follow_wall_clock else DEFAULT_START)
-        self._anchor = base.astimezone(UTC)
         self._wall_anchor = datetime.now(UTC)
+        base = start if start is not None else (self._wall_anchor if follow_wall_clock else DEFAULT_START)
+        self._anchor = self._start = base.astimezone(UTC)
+        self._behind_wall = self._wall_anchor - self._start  # kept to when a following clock starts over
 
     def now(self) -> datetime:
         if self._follow:
@@ -49,6 +50,14 @@ class Clock:
 
     def advance(self, seconds: float) -> datetime:
         self._anchor += timedelta(seconds=seconds)
+        return self.now()
+
+    def reset(self) -> datetime:
+        """Start over: a frozen clock at its start, a following one on the wall clock (as far behind as it
+        started), whatever `advance` and `set` did."""
+        wall = datetime.now(UTC)
+        self._anchor = wall - self._behind_wall if self._follow else self._start
+        self._wall_anchor = wall
         return self.now()
 
     def set(self, dt: datetime) -> datetime:
@@ -132,11 +141,18 @@ class SandboxState:
 
     def __init__(self, clock: Clock | None = None, base_url: str = "http://127.0.0.1:8100") -> None:
         self.clock = clock or Clock()
-        self.base_url = base_url
-        self.reset()
+        self._first_base_url = base_url
+        self.forget()
 
     def reset(self) -> None:
-        """Forget every company, user, client, grant, entity, counter, limit and fault (not the clock)."""
+        """What `POST /_sandbox/reset` does here: `forget`, and the clock starts over."""
+        self.clock.reset()
+        self.forget()
+
+    def forget(self) -> None:
+        """Forget every company, user, client, grant, entity, counter, limit, fault and setting (the clock
+        stays where it is)."""
+        self.base_url = self._first_base_url
         self.companies: dict[int, SandboxCompany] = {}
         self.users: dict[int, SandboxUser] = {}
         self.clients: dict[str, OAuthClient] = {}

@@ -24,6 +24,7 @@ class Clock:
         self._start = start_ms if start_ms is not None else (wall if follow_wall_clock else DEFAULT_START_MS)
         self._anchor = self._start
         self._wall_anchor = wall
+        self._behind_wall = wall - self._start  # what a following clock keeps to when it starts over
 
     def now_ms(self) -> int:
         if self.follow_wall_clock:
@@ -43,8 +44,11 @@ class Clock:
         return self.now_ms()
 
     def reset(self) -> None:
-        self._anchor = self._start
-        self._wall_anchor = int(time.time() * 1000)
+        """Start over: a frozen clock at its start, a following one on the wall clock (as far behind as it
+        started), whatever `advance` and `set_ms` did."""
+        wall = int(time.time() * 1000)
+        self._anchor = wall - self._behind_wall if self.follow_wall_clock else self._start
+        self._wall_anchor = wall
 
 
 @dataclass(order=True)

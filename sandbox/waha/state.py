@@ -88,10 +88,12 @@ class SandboxState:
         await self.settle()
 
     def reset(self) -> None:
-        """Forget everything: sessions, files, events, deliveries, jobs; the clock and ids start over."""
+        """Forget everything: sessions (their webhooks and faults), files and their downloads, events,
+        deliveries, jobs; the clock and ids start over."""
         self.scheduler.clear()
         self.webhooks.reset()
         self.media.expire_all()
+        self.media.downloads.clear()
         self.sessions.clear()
         self.events.clear()
         self.ids.reset()

@@ -1,11 +1,13 @@
 """Browser fixtures: Playwright driving Debian's Chromium (never a downloaded browser).
 
 One Chromium runs for the whole run (per worker when the run is parallel); every test gets a fresh
-browser context (its own cookies, storage and pages). These tests use Playwright's sync API, so they are
-plain (non-async) tests. While sync Playwright runs it holds an event loop on this thread, which would
-break the asyncio tests of other folders; so Playwright itself connects per module (to the running
-Chromium, over the DevTools protocol) and disconnects after the module's last test, and no module mixes
-browser tests with asyncio tests.
+browser context (its own cookies, storage and pages). The demo's two sandboxes also run once per worker
+(``demo_sandboxes``); each demo resets them for its own WaPipe (``tests/e2e/demo_world.py``).
+
+These tests use Playwright's sync API, so they are plain (non-async) tests. While sync Playwright runs it
+holds an event loop on this thread, which would break the asyncio tests of other folders; so Playwright
+itself connects per module (to the running Chromium, over the DevTools protocol) and disconnects after the
+module's last test, and no module mixes browser tests with asyncio tests.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from tests.e2e.demo_world import DemoSandboxes, running_sandboxes
 
 CHROMIUM = os.environ.get("WAPIPE_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -83,6 +87,13 @@ def _devtools_address(process: subprocess.Popen[bytes], log: Path) -> str:
     pytest.fail(
         f"Chromium at {CHROMIUM} did not start: {log.read_text(errors='replace')[-2000:]}", pytrace=False
     )
+
+
+@pytest.fixture(scope="session")
+def demo_sandboxes() -> Iterator[DemoSandboxes]:
+    """The Pipedrive and WAHA sandboxes every demo of this worker uses, each reset for it."""
+    with running_sandboxes() as sandboxes:
+        yield sandboxes
 
 
 @pytest.fixture(scope="module")

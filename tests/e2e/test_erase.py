@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import running_demo
+from tests.e2e.demo_world import DemoSandboxes, running_demo
 
 PERSON = 1  # "Munich Contact 1", +49 89 6364 8018, in the demo's first company
 CONTACT_DIGITS = "498963648018"
@@ -24,8 +24,8 @@ SECRET = "Bitte löschen Sie meine Daten"
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path) as running:
+def demo(tmp_path: Path, demo_sandboxes: DemoSandboxes) -> Iterator[tuple[Settings, DemoAddresses]]:
+    with running_demo(tmp_path, demo_sandboxes) as running:
         yield running
 
 

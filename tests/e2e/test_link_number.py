@@ -12,12 +12,12 @@ from playwright.sync_api import Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import running_demo
+from tests.e2e.demo_world import DemoSandboxes, running_demo
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path) as running:
+def demo(tmp_path: Path, demo_sandboxes: DemoSandboxes) -> Iterator[tuple[Settings, DemoAddresses]]:
+    with running_demo(tmp_path, demo_sandboxes) as running:
         yield running
 
 

@@ -24,7 +24,7 @@ from sandbox.waha.png import sample_picture
 from server.demo import DemoAddresses
 from server.logs import configure_logging
 from server.settings import Settings
-from tests.e2e.demo_world import running_demo
+from tests.e2e.demo_world import DemoSandboxes, running_demo
 from tests.e2e.panel_helpers import CONTACT_DIGITS, install_and_link, open_panel
 from tests.e2e.seen import expect_in_view
 
@@ -98,10 +98,12 @@ def sign_in_to_chat(page: Page, addresses: DemoAddresses, chat_path: str) -> Non
 
 
 @pytest.mark.parametrize("fmt", ["json", "text"])
-def test_no_bearer_value_of_a_browser_session_reaches_the_log(page: Page, tmp_path: Path, fmt: str) -> None:
+def test_no_bearer_value_of_a_browser_session_reaches_the_log(
+    page: Page, tmp_path: Path, demo_sandboxes: DemoSandboxes, fmt: str
+) -> None:
     requests: list[Request] = []
     page.context.on("request", lambda request: requests.append(request))
-    with running_demo(tmp_path) as (settings, addresses), captured_log(settings, fmt) as log:
+    with running_demo(tmp_path, demo_sandboxes) as (settings, addresses), captured_log(settings, fmt) as log:
         session = install_and_link(page, addresses)  # install, the settings page, the numbers inside it
         send_picture(addresses, session)
         frame = open_panel(page, addresses)

@@ -25,7 +25,7 @@ from playwright.sync_api import ConsoleMessage, Download, Locator, Page, Route, 
 from sqlalchemy import select
 
 from server.storage.tables import Message, MessageMediaRow
-from tests.e2e.demo_world import DemoRuntime, running_demo_runtime
+from tests.e2e.demo_world import DemoRuntime, DemoSandboxes, running_demo_runtime
 from tests.e2e.panel_helpers import (
     CONTACT_DIGITS,
     PERSON,
@@ -103,8 +103,8 @@ def documents(script_url: str) -> list[Sent]:
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRuntime]:
-    with running_demo_runtime(tmp_path_factory.mktemp("media-e2e")) as runtime:
+def demo(tmp_path_factory: pytest.TempPathFactory, demo_sandboxes: DemoSandboxes) -> Iterator[DemoRuntime]:
+    with running_demo_runtime(tmp_path_factory.mktemp("media-e2e"), demo_sandboxes) as runtime:
         yield runtime
 
 

@@ -15,7 +15,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import running_demo
+from tests.e2e.demo_world import DemoSandboxes, running_demo
 from tests.e2e.panel_helpers import (
     CONTACT_DIGITS,
     PERSON,
@@ -32,8 +32,10 @@ from tests.e2e.seen import expect_in_view, in_view, scroll_position, sight, text
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path_factory.mktemp("panel-e2e")) as running:
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, demo_sandboxes: DemoSandboxes
+) -> Iterator[tuple[Settings, DemoAddresses]]:
+    with running_demo(tmp_path_factory.mktemp("panel-e2e"), demo_sandboxes) as running:
         yield running
 
 

@@ -18,7 +18,7 @@ from server.domain.models import Account
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.whatsapp.cloud import CloudTransport
-from tests.e2e.demo_world import DemoRuntime, running_demo_runtime
+from tests.e2e.demo_world import DemoRuntime, DemoSandboxes, running_demo_runtime
 from tests.e2e.panel_helpers import (
     add_deal,
     add_file,
@@ -37,8 +37,8 @@ CLOUD_NUMBER = "+49301234567"  # what the Cloud API stand-in reports for its bus
 
 
 @pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoRuntime]:
-    with running_demo_runtime(tmp_path_factory.mktemp("panel-errors-e2e")) as running:
+def runtime(tmp_path_factory: pytest.TempPathFactory, demo_sandboxes: DemoSandboxes) -> Iterator[DemoRuntime]:
+    with running_demo_runtime(tmp_path_factory.mktemp("panel-errors-e2e"), demo_sandboxes) as running:
         yield running
 
 
@@ -61,7 +61,7 @@ def cloud_account(runtime: DemoRuntime, session: str) -> Account:
     pipedrive_company = company_id(runtime.addresses)
     anna = next(u for u in sandbox_state(runtime.addresses)["users"] if u["is_admin"])
 
-    async def add() -> Account:  # on the demo's loop, which also serves the sandboxes: no blocking calls
+    async def add() -> Account:  # on WaPipe's loop, which also serves its requests: no blocking calls
         resources = runtime.resources
         resources.transports["cloud"] = CloudTransport(
             httpx.AsyncClient(transport=httpx.MockTransport(standin.handle)),

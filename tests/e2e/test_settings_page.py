@@ -18,14 +18,14 @@ from playwright.sync_api import Browser, Page, expect
 from sandbox.waha.png import sample_picture
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import running_demo
+from tests.e2e.demo_world import DemoSandboxes, running_demo
 from tests.e2e.panel_helpers import CONTACT_DIGITS, eventually, install_and_link, open_panel, sandbox_state
 from tests.e2e.seen import expect_in_view, in_view, scroll_position, sight, texts_in_view, texts_top_to_bottom
 
 
 @pytest.fixture
-def demo(tmp_path: Path) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path) as running:
+def demo(tmp_path: Path, demo_sandboxes: DemoSandboxes) -> Iterator[tuple[Settings, DemoAddresses]]:
+    with running_demo(tmp_path, demo_sandboxes) as running:
         yield running
 
 

@@ -40,7 +40,7 @@ from server.domain.transcript import neutralise
 from server.settings import Settings
 from server.storage.engine import make_sync_engine
 from server.web.app import frame_ancestors
-from tests.e2e.demo_world import running_demo
+from tests.e2e.demo_world import DemoSandboxes, running_demo
 
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '<img src=x onerror="window.__xss=1">'
@@ -67,8 +67,10 @@ MARKUP = ("<script", "<img", "<svg", "__xss")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path_factory.mktemp("xss-e2e")) as running:
+def demo(
+    tmp_path_factory: pytest.TempPathFactory, demo_sandboxes: DemoSandboxes
+) -> Iterator[tuple[Settings, DemoAddresses]]:
+    with running_demo(tmp_path_factory.mktemp("xss-e2e"), demo_sandboxes) as running:
         yield running
 
 

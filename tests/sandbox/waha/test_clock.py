@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 
+import pytest
+
+from sandbox.waha import clock as clock_module
 from sandbox.waha.clock import DEFAULT_START_MS, Clock, Scheduler
 from sandbox.waha.ids import IdFactory
 from sandbox.waha.jids import digits, engine_jid, normalize_chat_id, phone_variants
@@ -25,6 +29,23 @@ def test_wall_clock_follows_time() -> None:
     before = clock.now_ms()
     clock.advance(60)
     assert clock.now_ms() >= before + 60_000
+
+
+def test_a_clock_that_follows_the_wall_clock_starts_over_on_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    wall = SimpleNamespace(seconds=1_800_000_000.0)
+    monkeypatch.setattr(clock_module, "time", SimpleNamespace(time=lambda: wall.seconds))
+    following = Clock(follow_wall_clock=True)
+    behind = Clock(1_800_000_000_000 - 600_000, follow_wall_clock=True)  # ten minutes behind
+    following.advance(3600)  # an earlier test moved it on
+    behind.set_ms(5)
+    wall.seconds += 7200  # time passes while the sandbox runs
+
+    following.reset()
+    behind.reset()
+    assert following.now_ms() == 1_800_007_200_000
+    assert behind.now_ms() == 1_800_007_200_000 - 600_000  # as far behind as it started
+    wall.seconds += 30
+    assert following.now_ms() == 1_800_007_230_000
 
 
 def test_scheduler_runs_due_jobs_in_order() -> None:

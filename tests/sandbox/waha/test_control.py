@@ -26,6 +26,18 @@ async def test_clock_settle_and_reset(
     assert sim.deliveries == [] and sim.events == []
 
 
+async def test_reset_forgets_the_files_downloaded(
+    api: httpx.AsyncClient, linked: str, sim: SandboxState
+) -> None:
+    media = sim.receive(linked, ANA, "", kind="image").media
+    assert media is not None
+    assert (await api.get(f"/api/files/{media.name}")).status_code == 200
+    assert len(sim.media.downloads) == 1
+    await api.post("/_sim/reset")
+    assert sim.media.downloads == [] and sim.media.files == {}
+    assert (await api.get(f"/api/files/{media.name}")).status_code == 404
+
+
 async def test_same_seed_same_ids(api: httpx.AsyncClient, sim: SandboxState) -> None:
     async def run() -> list[str]:
         await api.post("/api/sessions", json={"name": "default"})

@@ -26,7 +26,7 @@ from server.domain.matching import (
     match_search_hits,
     plan_searches,
 )
-from server.domain.phones import is_international, region_of, to_e164
+from server.domain.phones import is_international, to_e164
 from server.domain.sync import CrmPerson, SyncSettings
 
 MAX_PREVIEW_LINES = 20
@@ -117,11 +117,12 @@ async def _one(
             reason="pipedrive_unavailable",
             message="Not in the local index; Pipedrive could not be searched",
         )
-    number_region = region_of(e164) or region
+    # Pipedrive's hits are read as the index reads its phones: national numbers in the company's country,
+    # never in the chat's (where "0151 1234 5678" would be no number, free to match by its last digits).
     for step in plan_searches(e164):
         hits = await crm.search_persons(step.term, exact=step.exact_match)
         phones = [PersonPhones(hit.id, hit.phones) for hit in hits]
-        result = match_search_hits(e164, phones, default_region=number_region)
+        result = match_search_hits(e164, phones, default_region=region)
         if result is not None:
             return _matched(typed, e164, result, {hit.id: hit.name for hit in hits}, "search")
     return PreviewRow(typed, e164)

@@ -75,3 +75,13 @@ async def test_an_unknown_number_says_what_the_current_settings_would_create(wor
     assert (await save(world, excluded_numbers="+494055501111")).status_code == 200
     [row] = await preview(world, stranger)
     assert "No Person matches; a chat from this number would create nothing: the number is excluded" in row
+
+
+async def test_a_pipedrive_hit_is_read_in_the_companys_country_not_the_numbers(world: PanelWorld) -> None:
+    """Searched in Pipedrive (not yet in the index), "0155 2345 6789" is a German mobile in this German
+    company: it shares its last 10 digits with a Mexican number, and is still no match for it."""
+    await refresh_index(world)
+    seed_person(world.pd, world.anna.company_id, "Bundes Nummer", phones=["0155 2345 6789"])
+    [row] = await preview(world, "+52 1 55 2345 6789")
+    assert "Bundes Nummer" not in row
+    assert "No Person matches" in row

@@ -57,6 +57,7 @@ class DemoSandboxes:
     pipedrive: str
     waha: str
     waha_api_key: str
+    http: httpx.Client  # for the control calls and WaPipe's first answer (one client: a new one costs)
 
     def reset_for(self, settings: Settings, addresses: DemoAddresses) -> None:
         """Through their control endpoints: forget everything (sessions and their webhooks, persons, OAuth
@@ -82,13 +83,12 @@ class DemoSandboxes:
             (f"{self.pipedrive}/_sandbox/host/apps", pages),
             (f"{self.waha}/_sim/reset", None),
         ]
-        with httpx.Client(timeout=30) as http:
-            for url, body in calls:
-                answer = http.post(url, json=body)
-                if answer.status_code >= 300:
-                    raise RuntimeError(
-                        f"resetting the sandboxes: {url} answered {answer.status_code} {answer.text}"
-                    )
+        for url, body in calls:
+            answer = self.http.post(url, json=body)
+            if answer.status_code >= 300:
+                raise RuntimeError(
+                    f"resetting the sandboxes: {url} answered {answer.status_code} {answer.text}"
+                )
 
 
 @dataclass(frozen=True)
@@ -126,12 +126,9 @@ def address_of(sock: socket.socket) -> str:
 @contextlib.contextmanager
 def served(apps: list[tuple[ASGIApp, socket.socket]], name: str) -> Iterator[asyncio.AbstractEventLoop]:
     """Serve each app on its socket, all on one event loop in a background thread, until the block ends;
-    then stop them as uvicorn stops on Ctrl-C (the apps' shutdown runs) and close the loop."""
+    then stop them (each app's shutdown runs) and close the loop."""
     loop = asyncio.new_event_loop()
-    servers = [
-        (uvicorn.Server(uvicorn.Config(app, log_config=None, timeout_graceful_shutdown=5)), sock)
-        for app, sock in apps
-    ]
+    servers = [(uvicorn.Server(uvicorn.Config(app, log_config=None)), sock) for app, sock in apps]
 
     async def serve() -> None:
         await asyncio.gather(*(server.serve(sockets=[sock]) for server, sock in servers))
@@ -143,6 +140,7 @@ def served(apps: list[tuple[ASGIApp, socket.socket]], name: str) -> Iterator[asy
         try:
             with contextlib.suppress(asyncio.CancelledError):
                 loop.run_until_complete(task)
+            loop.run_until_complete(stopped([server for server, _ in servers]))
         finally:
             close_loop(loop)
 
@@ -151,14 +149,23 @@ def served(apps: list[tuple[ASGIApp, socket.socket]], name: str) -> Iterator[asy
     try:
         yield loop
     finally:
-        for server, _ in servers:
-            server.should_exit = True
+        loop.call_soon_threadsafe(task.cancel)
         thread.join(timeout=30)
-        if thread.is_alive():  # an app that does not stop: cancel it
-            loop.call_soon_threadsafe(task.cancel)
-            thread.join(timeout=15)
         for _, sock in apps:
             sock.close()
+
+
+async def stopped(servers: list[uvicorn.Server]) -> None:
+    """What uvicorn does when it stops, without its pauses (a tenth of a second, twice, per stop): stop
+    listening, close the connections, run each app's shutdown."""
+    for server in servers:
+        if not server.started:
+            continue
+        for listener in server.servers:
+            listener.close()
+        for connection in list(server.server_state.connections):
+            connection.shutdown()
+        await server.lifespan.shutdown()
 
 
 def close_loop(loop: asyncio.AbstractEventLoop) -> None:
@@ -187,8 +194,8 @@ def running_sandboxes() -> Iterator[DemoSandboxes]:
         (create_pipedrive_sandbox(pipedrive), pipedrive_socket),
         (create_waha_sandbox(waha, api_key=api_key), waha_socket),
     ]
-    with served(apps, "demo-sandboxes"):
-        yield DemoSandboxes(addresses.pipedrive, addresses.waha, api_key)
+    with served(apps, "demo-sandboxes"), httpx.Client(timeout=30) as http:
+        yield DemoSandboxes(addresses.pipedrive, addresses.waha, api_key, http)
 
 
 @contextlib.contextmanager
@@ -208,7 +215,7 @@ def running_demo_runtime(
     app = create_app(settings)
     with served([(app, wapipe_socket)], "demo-wapipe") as loop:
         try:
-            httpx.get(addresses.wapipe + "/healthz", timeout=30).raise_for_status()
+            sandboxes.http.get(addresses.wapipe + "/healthz").raise_for_status()
         except httpx.HTTPError as error:
             raise RuntimeError(f"WaPipe did not answer at {addresses.wapipe}: {error}") from error
         yield DemoRuntime(settings, addresses, app, loop)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -250,7 +251,8 @@ async def test_signin_sends_the_user_to_pipedrive_with_a_state_bound_to_the_brow
     nonce, attributes = set_cookie(response, session.NONCE_COOKIE)
     expected = {"max-age": "600", "path": "/oauth/callback", "samesite": "lax", "httponly": "yes"}
     assert attributes == ({**expected, "secure": "yes"} if production else expected)
-    assert len(nonce) >= 40 and nonce not in state
+    # 32 random bytes, in URL-safe base64 without padding: 43 characters
+    assert len(nonce) == 43 and re.fullmatch(r"[A-Za-z0-9_-]+", nonce) and nonce not in state
     assert data["browser"] == digest(nonce)
 
 
@@ -344,10 +346,12 @@ NONCE = "the-browsers-own-nonce"
 SIGNIN = {"next": "/chats/5", "browser": digest(NONCE)}
 
 
-def spent(response: Response) -> bool:
-    """The answer deletes the browser's nonce cookie (on the callback's path)."""
+def spent(response: Response, *, production: bool = False) -> bool:
+    """The answer deletes the browser's nonce cookie (on the callback's path), with the attributes it was
+    set with: HttpOnly, SameSite=Lax, Secure in production."""
     value, attributes = set_cookie(response, session.NONCE_COOKIE)
-    return value == "" and attributes["max-age"] == "0" and attributes["path"] == "/oauth/callback"
+    expected = {"max-age": "0", "path": "/oauth/callback", "samesite": "lax", "httponly": "yes"}
+    return value == "" and attributes == ({**expected, "secure": "yes"} if production else expected)
 
 
 MISMATCHED: dict[str, tuple[str | None, dict[str, str]]] = {
@@ -356,16 +360,25 @@ MISMATCHED: dict[str, tuple[str | None, dict[str, str]]] = {
     "an empty nonce": ("", SIGNIN),
     "a state without the browser": (NONCE, {"next": "/chats/5"}),
     "the nonce itself in the state": (NONCE, {"next": "/chats/5", "browser": NONCE}),
+    # SHA-256 of the empty string: an empty cookie matches nothing, not even the digest of nothing
+    "an empty nonce and the digest of an empty one": (
+        "",
+        {"next": "/chats/5", "browser": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+    ),
+    # without the cookie no state passes, whatever nonce its digest stands for
+    "no nonce cookie, a state for the nonce None": (None, {"next": "/chats/5", "browser": digest("None")}),
+    "no nonce cookie, a state for the nonce XXXX": (None, {"next": "/chats/5", "browser": digest("XXXX")}),
 }
 
 
 @pytest.mark.parametrize("case", sorted(MISMATCHED))
 async def test_a_callback_in_another_browser_is_refused_before_the_code_is_used(
-    case: str, engine: AsyncEngine
+    case: str, engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
     nonce, data = MISMATCHED[case]
     oauth = FakeOAuth(user=pipedrive_user())
     await installed_company(engine, installed=True)
+    caplog.set_level(logging.INFO, logger="server.web.session")
     response = await session.complete_signin(
         request(resources(engine=engine, oauth=oauth), query="code=abc", nonce=nonce), data
     )
@@ -381,6 +394,9 @@ async def test_a_callback_in_another_browser_is_refused_before_the_code_is_used(
     assert not [
         v for k, v in response.headers.items() if k == "set-cookie" and v.startswith("wapipe_session")
     ]
+    [record] = [r for r in caplog.records if r.name == "server.web.session"]
+    assert (record.levelno, record.getMessage()) == (logging.INFO, "sign-in refused")
+    assert record.__dict__["reason"] == "signin_browser_mismatch"
 
 
 async def test_a_signin_state_is_used_once(engine: AsyncEngine) -> None:
@@ -494,6 +510,19 @@ async def test_a_company_with_only_a_members_installation_needs_an_admin_first(e
     assert response.status_code == 403 and 'data-reason="company_not_installed"' in body
 
 
+async def test_a_refused_signin_is_logged_with_its_reason_and_the_user(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    company_id = await installed_company(engine)
+    await install(engine, company_id, 7, admin=True)
+    caplog.set_level(logging.INFO, logger="server.web.session")
+    response, _ = await refusal_of(engine)
+    assert response.status_code == 403
+    [record] = [r for r in caplog.records if r.name == "server.web.session"]
+    assert (record.levelno, record.getMessage()) == (logging.INFO, "sign-in refused")
+    assert (record.__dict__["reason"], record.__dict__["pipedrive_user"]) == ("install_required", 42)
+
+
 @pytest.mark.parametrize("own", ["none", "uninstalled"])
 async def test_a_user_without_an_installation_of_an_installed_company_is_told_to_install(
     own: str, engine: AsyncEngine
@@ -565,7 +594,7 @@ async def test_in_production_the_cookie_is_secure_and_the_name_is_cut(engine: As
     value, attributes = set_cookie(response)
     assert attributes["secure"] == "yes"
     assert URLSafeTimedSerializer(SECRET, salt="wapipe.session").loads(value)["n"] == "N" * 100
-    assert set_cookie(response, session.NONCE_COOKIE)[1]["secure"] == "yes"
+    assert spent(response, production=True)
 
 
 # --- every request: the session's installation, read again ---------------------------------------------
@@ -617,6 +646,7 @@ def test_a_refused_session_loses_its_cookie_and_links_the_install_page_when_that
     answer = session.refused_session(NotInstalled("Install it.", reason="install_required"))
     body = bytes(answer.body).decode()
     assert answer.status_code == 403 and 'data-reason="install_required"' in body
+    assert "<p>Install it.</p>" in body
     assert 'id="install-wapipe"' in body
     value, attributes = set_cookie(answer)
     assert value == "" and attributes["max-age"] == "0" and attributes["path"] == "/chats"

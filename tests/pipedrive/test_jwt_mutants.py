@@ -136,3 +136,14 @@ def test_only_the_key_length_warning_is_silenced(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(panel_jwt.jwt, "decode", decode_with_a_warning)
     with pytest.warns(DeprecationWarning, match="something PyJWT wants heard"):
         assert verify_panel_token(token(secret="short"), "short") == PanelIdentity(22, 11)
+
+
+@pytest.mark.parametrize("claim", ["exp", "iat", "nbf"])
+@pytest.mark.parametrize("value", ["soon", "1700000000", 1.5, [1]])
+def test_a_time_claim_that_is_no_integer_is_named_in_our_words(claim: str, value: Any) -> None:
+    """Refused by WaPipe's own check, before PyJWT reads (or quotes) any time claim."""
+    error = refusal(token(**{claim: value}))
+    assert (error.reason, error.message) == (
+        "token_invalid",
+        f"The Pipedrive panel token is not valid (claim {claim} is not a whole number of seconds)",
+    )

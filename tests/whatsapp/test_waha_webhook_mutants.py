@@ -173,3 +173,32 @@ def test_a_body_that_is_not_json_is_named() -> None:
 def test_a_delivery_without_its_own_timestamp_is_dated_by_the_clock() -> None:
     [change] = parse_waha_webhook(headers(), BODY, hmac_key=KEY, clock=lambda: NOW)
     assert isinstance(change, SessionChanged) and change.at == NOW
+
+
+@pytest.mark.parametrize(
+    "stamp", [2**63, -(2**63) - 1, 10**30, "soon", 1.5, True, [SENT_MS], {"ms": SENT_MS}]
+)
+def test_an_envelope_timestamp_that_is_no_64_bit_integer_is_refused_by_name(stamp: object) -> None:
+    body = envelope("message.ack", {"id": f"true_{CONTACT}_X1", "ack": 3})
+    body["timestamp"] = stamp
+    with pytest.raises(MalformedWebhook) as refused:
+        events(body)
+    assert (refused.value.reason, refused.value.message) == (
+        "invalid_timestamp",
+        "The WAHA webhook's timestamp is not a whole number of milliseconds within 64 bits",
+    )
+
+
+@pytest.mark.parametrize("stamp", [2**63 - 1, -(2**63)])
+def test_the_64_bit_edges_are_read_not_refused(stamp: int) -> None:
+    body = envelope("session.status", {"status": "WORKING"})
+    body["timestamp"] = stamp
+    [change] = events(body)  # a time past what a datetime holds falls back to when it was received
+    assert change.at == RECEIVED
+
+
+def test_an_envelope_timestamp_of_null_is_dated_when_received() -> None:
+    body = envelope("message.ack", {"id": f"true_{CONTACT}_X1", "ack": 3})
+    body["timestamp"] = None
+    [status] = events(body)
+    assert status.at == RECEIVED

@@ -190,3 +190,13 @@ def test_a_result_without_a_phone_says_nothing_of_one() -> None:
         None,
         (),
     )
+
+
+def test_the_index_finds_a_number_of_eight_digits_in_all_by_its_last_eight() -> None:
+    # +677 12345 (Solomon Islands) has eight digits with its country code; "167712345" is no number, so the
+    # suffix rule compares all eight.
+    index = PhoneIndex("DE")
+    index.put(person(5, phones=("167712345",)))
+    assert index.match("+67712345") == MatchResult(
+        person_id=5, rule=MatchRule.INDEX_FUZZY, phone="167712345", suffix_length=8, had_country_code=False
+    )

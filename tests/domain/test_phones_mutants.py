@@ -317,3 +317,46 @@ def test_compare_phone_at_the_edges(
     chat: str, written: str, region: str | None, match: PhoneMatch | None
 ) -> None:
     assert compare_phone(chat, written, region) == match
+
+
+def test_a_phone_written_with_00_is_read_after_the_00() -> None:
+    assert read_stored("0049 89 6364 8018") == StoredPhone(
+        phone="0049 89 6364 8018",
+        digits="00498963648018",
+        numbers=("+498963648018",),
+        numbers_with_code=frozenset({"+498963648018"}),
+        whole=True,
+        has_country_code=True,
+        country_code="49",
+        national="8963648018",
+    )
+
+
+def test_an_exact_match_stored_with_its_country_code_counts_the_code_too() -> None:
+    # 49 + 8963648018: twelve digits agree, more than the ten national ones.
+    match = compare_phone("+498963648018", "0049 89 6364 8018")
+    assert match == PhoneMatch(Agreement.EXACT, 12, "0049 89 6364 8018", True)
+
+
+def test_japans_international_prefix_010_is_an_exact_spelling_in_a_japanese_company() -> None:
+    # Japan dials abroad with 010 (libphonenumber lists it as its only international prefix).
+    match = compare_phone("+498963648018", "010 49 89 63648018", "JP")
+    assert match == PhoneMatch(Agreement.EXACT, 12, "010 49 89 63648018", True)
+
+
+def test_a_number_of_no_country_matches_itself_exactly() -> None:
+    # +800 is the international freephone code: libphonenumber gives it region 001, which has no trunk prefix.
+    match = compare_phone("+80012345678", "+800 1234 5678")
+    assert match == PhoneMatch(Agreement.EXACT, 11, "+800 1234 5678", True)
+
+
+def test_a_trunk_0_is_exact_also_where_the_trunk_prefix_is_another() -> None:
+    # Belarus's trunk prefix is 8, but a national number is also written with 0 ("029 491 19 11").
+    match = compare_phone("+375294911911", "029 491 19 11", "BY")
+    assert match == PhoneMatch(Agreement.EXACT, 9, "029 491 19 11", False)
+
+
+def test_a_suffix_match_covering_the_whole_number_counts_all_its_digits() -> None:
+    # "1 49 89 6364 8018" is no number; it ends in all twelve digits of +49 89 63648018.
+    match = compare_phone("+498963648018", "1 49 89 6364 8018", "DE")
+    assert match == PhoneMatch(Agreement.SUFFIX, 12, "1 49 89 6364 8018", False)

@@ -66,6 +66,16 @@ def send_four(world: PanelWorld, failures: list[int]) -> Sent:
     return sent
 
 
+def on_schedule(times: list[float], expected: list[float]) -> bool:
+    """Each download at its planned time, give or take the real time the work took: the controlled clock
+    follows the wall clock between skips, and times are counted from the first download, itself a little
+    after its planned moment. On a busy machine that is up to seconds, far less than the 10 s between the
+    first two tries, so another schedule (a constant delay, no retry) still fails."""
+    return len(times) == len(expected) and all(
+        e - 0.05 <= t < e + 5 for t, e in zip(times, expected, strict=True)
+    )
+
+
 def downloads(world: PanelWorld, message: SimMessage) -> list[tuple[float, int]]:
     """(seconds after the first request, HTTP status) of every request for the message's file."""
     assert world.waha is not None and message.media is not None
@@ -162,7 +172,7 @@ async def test_a_failing_attachment_is_retried_on_its_schedule_then_given_up_wit
 
     attempts = downloads(world, sent.m2)
     assert [status for _, status in attempts] == [503] * ATTEMPTS
-    assert [at for at, _ in attempts] == pytest.approx(RETRIES_AT, abs=0.5)
+    assert on_schedule([at for at, _ in attempts], RETRIES_AT), attempts
     chat, ids = await our_ids(world)
     row = await media_row(world, ids["Angebot anbei"])
     assert (row["state"], row["attempts"]) == ("unavailable", ATTEMPTS)
@@ -195,7 +205,7 @@ async def test_an_attachment_that_works_on_its_second_retry_is_attached_once(wor
 
     attempts = downloads(world, sent.m2)
     assert [status for _, status in attempts] == [503, 503, 200]
-    assert [at for at, _ in attempts] == pytest.approx(RETRIES_AT[:3], abs=0.5)
+    assert on_schedule([at for at, _ in attempts], RETRIES_AT[:3]), attempts
     assert sent.m2.media is not None
     assert files_named(world, "angebot.pdf") == [("deal", sent.m2.media.data), ("person", sent.m2.media.data)]
     after = operations(world)
@@ -221,7 +231,7 @@ async def test_an_attachment_whose_link_expires_while_it_is_retried_is_given_up_
 
     attempts = downloads(world, sent.m2)
     assert [status for _, status in attempts] == [503, 503, 404]  # fewer than ATTEMPTS: the file is gone
-    assert [at for at, _ in attempts] == pytest.approx(RETRIES_AT[:3], abs=0.5)
+    assert on_schedule([at for at, _ in attempts], RETRIES_AT[:3]), attempts
     chat, ids = await our_ids(world)
     row = await media_row(world, ids["Angebot anbei"])
     assert (row["state"], row["attempts"]) == ("unavailable", 3)

@@ -360,3 +360,45 @@ def test_a_suffix_match_covering_the_whole_number_counts_all_its_digits() -> Non
     # "1 49 89 6364 8018" is no number; it ends in all twelve digits of +49 89 63648018.
     match = compare_phone("+498963648018", "1 49 89 6364 8018", "DE")
     assert match == PhoneMatch(Agreement.SUFFIX, 12, "1 49 89 6364 8018", False)
+
+
+def test_an_old_brazilian_mobile_with_its_country_code_is_a_whole_number() -> None:
+    # +55 11 8765-4321 lacks the 9 mobiles gained: read as today's +55 11 98765-4321, a valid number.
+    assert read_stored("+55 11 8765-4321") == StoredPhone(
+        phone="+55 11 8765-4321",
+        digits="551187654321",
+        numbers=("+5511987654321",),
+        numbers_with_code=frozenset({"+5511987654321"}),
+        whole=True,
+        has_country_code=True,
+        country_code="55",
+        national="1187654321",
+    )
+
+
+def test_an_old_brazilian_mobile_written_nationally_is_a_whole_number_without_a_code() -> None:
+    assert read_stored("(11) 8765-4321", "BR") == StoredPhone(
+        phone="(11) 8765-4321",
+        digits="1187654321",
+        numbers=("+5511987654321",),
+        numbers_with_code=frozenset(),
+        whole=True,
+        has_country_code=False,
+        country_code="",
+        national="1187654321",
+    )
+
+
+def test_an_old_mexican_mobile_written_nationally_reads_as_both_numbers_it_may_be() -> None:
+    # Eleven digits without a trunk 0 read first as +1 551 234 5678 (the 1 is its country code), then in
+    # Mexico as the old mobile 1 55 1234 5678, today +52 55 1234 5678, written without its country code.
+    assert read_stored("1 55 1234 5678", "MX") == StoredPhone(
+        phone="1 55 1234 5678",
+        digits="15512345678",
+        numbers=("+15512345678", "+525512345678"),
+        numbers_with_code=frozenset({"+15512345678"}),
+        whole=True,
+        has_country_code=True,
+        country_code="1",
+        national="5512345678",
+    )

@@ -123,6 +123,18 @@ def test_the_preview_says_what_a_number_matches_in_plain_words(page: Page, runti
     stranger = preview_row(frame, "+49 40 5550 1111").locator(".match-sentence")
     expect(stranger).to_have_text("No Person matches; a chat from this number would create a Person")
 
+    # The demo's Mobile Max is +49 151 12345678 (also stored as 0151 1234 5678): numbers abroad sharing
+    # his last 8 digits are no match for him.
+    abroad = ("+52 1 55 1234 5678", "+33 6 12 34 56 78", "+61 4 1234 5678")
+    frame.locator("#preview-numbers").fill("\n".join(abroad))
+    frame.locator("#preview-run").click()
+    for typed in abroad:
+        row = preview_row(frame, typed)
+        expect(row.locator(".match-sentence")).to_have_text(
+            "No Person matches; a chat from this number would create a Person"
+        )
+        expect(row).not_to_contain_text("Mobile Max")
+
     # Saved settings change what the preview says an unknown number would create.
     save_settings(page, runtime.addresses, action="deal", pipeline="WhatsApp inbound")
     frame = settings_frame(page, runtime)

@@ -25,7 +25,6 @@ files only; framing by Pipedrive and, outside production, the Pipedrive sandbox)
 from __future__ import annotations
 
 import base64
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,6 +40,7 @@ from server.settings import Settings
 from server.storage.engine import make_sync_engine
 from server.web.app import frame_ancestors
 from tests.e2e.demo_world import DemoSandboxes, running_demo
+from tests.e2e.panel_helpers import eventually
 
 SCRIPT = "<script>window.__xss=1</script>"
 IMG = '<img src=x onerror="window.__xss=1">'
@@ -231,36 +231,35 @@ def chat_ids(settings: Settings) -> tuple[int, int]:
     table = sa.table(
         "chat", sa.column("id"), sa.column("e164"), sa.column("is_group"), sa.column("display_name")
     )
-    deadline = time.monotonic() + 20
+
+    def stored() -> tuple[int, int] | None:
+        with engine.connect() as connection:
+            direct = connection.execute(sa.select(table.c.id).where(table.c.e164 == "+" + CONTACT)).scalar()
+            groups = connection.execute(
+                sa.select(table.c.id, table.c.display_name).where(table.c.is_group.is_(True))
+            ).all()
+        # The hostile group is the newest (its subject is not stored: see the group chat view below).
+        group = max((row[0] for row in groups), default=None) if len(groups) >= 2 else None
+        return (int(direct), int(group)) if direct is not None and group is not None else None
+
     try:
-        while True:
-            with engine.connect() as connection:
-                direct = connection.execute(
-                    sa.select(table.c.id).where(table.c.e164 == "+" + CONTACT)
-                ).scalar()
-                groups = connection.execute(
-                    sa.select(table.c.id, table.c.display_name).where(table.c.is_group.is_(True))
-                ).all()
-            # The hostile group is the newest (its subject is not stored: see the group chat view below).
-            group = max((row[0] for row in groups), default=None) if len(groups) >= 2 else None
-            if direct is not None and group is not None:
-                return int(direct), int(group)
-            assert time.monotonic() < deadline, (direct, groups)
-            time.sleep(0.3)
+        found: tuple[int, int] = eventually(
+            stored, "the direct chat and the hostile group stored", timeout=20
+        )
+        return found
     finally:
         engine.dispose()
 
 
 def notes_with(addresses: DemoAddresses, marker: str, count: int) -> list[str]:
     """The notes of the "WhatsApp chat" activities that hold ``marker``, once ``count`` of them exist."""
-    deadline = time.monotonic() + 30
-    while True:
+
+    def found() -> list[str]:
         notes = [str(a.get("note") or "") for a in sandbox_company(addresses)["activities"]]
-        found = [note for note in notes if marker in note]
-        if len(found) >= count:
-            return found
-        assert time.monotonic() < deadline, notes
-        time.sleep(0.5)
+        return [note for note in notes if marker in note]
+
+    notes: list[str] = eventually(lambda: len(found()) >= count and found(), f"{count} notes with {marker!r}")
+    return notes
 
 
 # --- the test -----------------------------------------------------------------------------------------------
@@ -295,10 +294,10 @@ def test_hostile_input_is_inert_text_on_every_page_and_in_pipedrive_notes(
     page.fill("#reply-text", REPLY)
     page.click("#reply-send")
     expect(page.locator("#reply-sent")).to_be_visible(timeout=15_000)
-    deadline = time.monotonic() + 15
-    while not any(m["text"] == REPLY for m in httpx.get(f"{addresses.waha}/_sim/{session}/outbox").json()):
-        assert time.monotonic() < deadline, "the reply never reached the phone"
-        time.sleep(0.3)
+    eventually(
+        lambda: any(m["text"] == REPLY for m in httpx.get(f"{addresses.waha}/_sim/{session}/outbox").json()),
+        "the reply on the phone",
+    )
     page.reload()
     expect(page.locator(".bubble.out .text", has_text="Antwort")).to_have_text(shown(REPLY), timeout=15_000)
     assert_inert(page, [page.main_frame], MESSAGE, WA_FILE, REPLY)

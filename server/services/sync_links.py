@@ -46,7 +46,7 @@ async def relink_chat(
             deal_link_url="",
         )
 
-    return await _change(store, queue, company_id, chat_id, change, now=now)
+    return await change_link(store, queue, company_id, chat_id, change, now=now)
 
 
 async def pin_deal(
@@ -69,7 +69,7 @@ async def pin_deal(
             deal_link_url="",
         )
 
-    return await _change(store, queue, company_id, chat_id, change, now=now)
+    return await change_link(store, queue, company_id, chat_id, change, now=now)
 
 
 async def exclude_chat(
@@ -83,7 +83,7 @@ async def exclude_chat(
             link, excluded=excluded, state=state if excluded or link.person_id is None else LinkState.LINKED
         )
 
-    return await _change(store, queue, company_id, chat_id, change, now=now, mark_dirty=not excluded)
+    return await change_link(store, queue, company_id, chat_id, change, now=now, mark_dirty=not excluded)
 
 
 async def change_link(
@@ -95,23 +95,11 @@ async def change_link(
     *,
     now: datetime,
     mark_dirty: bool = True,
-) -> ChatLink:
-    """Apply ``change`` to the chat's link under its lease, as the changes above do (a named error
-    ``change`` raises leaves the link as it was); then the chat's sync is queued."""
-    return await _change(store, queue, company_id, chat_id, change, now=now, mark_dirty=mark_dirty)
-
-
-async def _change(
-    store: SyncStore,
-    queue: JobQueue,
-    company_id: int,
-    chat_id: int,
-    change: Callable[[ChatLink], ChatLink],
-    *,
-    now: datetime,
-    mark_dirty: bool = True,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> ChatLink:
+    """Apply ``change`` to the chat's link under its lease (a named error ``change`` raises leaves the link
+    as it was); then the chat's sync is queued, its days marked to be written again unless ``mark_dirty``
+    is false."""
     chat = await store.chat(chat_id)
     if chat is None or chat.company_id != company_id:
         raise NotFound(f"No chat {chat_id} in this company", reason="chat_not_found")

@@ -133,6 +133,9 @@ def test_settings_changes_take_effect_in_the_sync(page: Page, demo: tuple[Settin
 
 
 def inbound(addresses: DemoAddresses, session: str, sender: str, text: str) -> None:
+    """The contact writes, a second after whatever happened before on the phone: WhatsApp stamps messages
+    in whole seconds, so messages of one second have no order of their own to check."""
+    httpx.post(f"{addresses.waha}/_sim/clock", json={"advance": 1}, timeout=10).raise_for_status()
     httpx.post(
         f"{addresses.waha}/_sim/{session}/inbound", json={"from": sender, "text": text}, timeout=10
     ).raise_for_status()
@@ -226,6 +229,8 @@ def test_the_chat_view_opens_at_the_newest_message_follows_new_ones_and_keeps_a_
     _, addresses = demo
     session = install_and_link(page, addresses)
     history = [f"Nachricht {n:02d}" for n in range(1, 56)]  # the chat view shows the newest 50 at first
+    start = httpx.get(f"{addresses.waha}/_sim/clock", timeout=10).json()["now"]
+    httpx.post(f"{addresses.waha}/_sim/clock", json={"set": start - 120_000}, timeout=10).raise_for_status()
     for text in history:
         inbound(addresses, session, CONTACT_DIGITS, text)
     frame = open_panel(page, addresses)

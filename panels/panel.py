@@ -14,6 +14,7 @@ from panels.panel_form import FormView
 from panels.templating import render
 from server.domain.conversation import ContactChat, ContactMessage
 from server.domain.models import OutboxEntry
+from server.domain.send_echoes import echoed_sends
 
 TICKS = {
     "pending": ("🕓", "Waiting to be sent"),
@@ -150,8 +151,11 @@ def message_rows(
             )
         )
     stored = {message.message_key for message in messages}
+    echoed = echoed_sends(outbox, messages)
     for entry in outbox:
         if entry.status == "sent" and (entry.message_key in stored or entry.message_key is None):
+            continue
+        if entry.id in echoed:  # its echo is the stored message above
             continue
         if entry.status == "sent":
             status = "sent"

@@ -35,10 +35,12 @@ from __future__ import annotations
 
 import hashlib
 import unicodedata
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
+from server.domain.conversation import ContactMessage
 from server.domain.jids import canonical_chat_key
+from server.domain.models import OutboxEntry
 from server.domain.whatsapp import InboundMessage, OutboundMessage
 
 CLOCK_SKEW = timedelta(seconds=30)
@@ -76,6 +78,32 @@ def is_echo_of(
         and (echo.chat.chat_key in chat_keys or echo.chat.lid in chat_keys)
         and echo_fingerprint(echo) == send_fingerprint(message)
     )
+
+
+def echoed_sends(entries: Sequence[OutboxEntry], messages: Sequence[ContactMessage]) -> set[int]:
+    """Outbox entries still on their way whose echo is already stored: the gateway echoed the message
+    before its answer to the send came back. Shown once, as the stored message.
+
+    Each stored message stands for one entry at most, oldest entry first (two identical "ok" sends keep
+    their order), and never for one a finished send already names."""
+    claimed = {entry.message_key for entry in entries if entry.message_key is not None}
+    free = [message for message in messages if message.from_me and message.message_key not in claimed]
+    echoed: set[int] = set()
+    for entry in sorted(entries, key=lambda e: e.id):
+        if entry.status not in ("queued", "sending") or entry.message_key is not None:
+            continue
+        since = (entry.attempt_started_at or entry.created_at) - CLOCK_SKEW
+        wanted = _fingerprint("media" if entry.file_id else "text", entry.text)
+        for message in free:
+            if (
+                message.account_id == entry.account_id
+                and message.sent_at >= since
+                and _fingerprint("media" if message.media_kind else "text", message.text) == wanted
+            ):
+                echoed.add(entry.id)
+                free.remove(message)
+                break
+    return echoed
 
 
 def outbound_chat_keys(message: OutboundMessage, aliases: Collection[str] = ()) -> frozenset[str]:

@@ -67,10 +67,23 @@ def outbox(addresses: DemoAddresses, session: str) -> list[dict[str, Any]]:
 
 
 def inbound(addresses: DemoAddresses, session: str, sender: str, text: str) -> None:
-    """The contact's phone (``sender``'s digits) writes to the linked number."""
+    """The contact's phone (``sender``'s digits) writes to the linked number, a second after whatever
+    happened before on the phone: WhatsApp stamps messages in whole seconds, so messages of one second have
+    no order of their own to check."""
+    httpx.post(f"{addresses.waha}/_sim/clock", json={"advance": 1}, timeout=10).raise_for_status()
     httpx.post(
         f"{addresses.waha}/_sim/{session}/inbound", json={"from": sender, "text": text}, timeout=10
     ).raise_for_status()
+
+
+def write_history(addresses: DemoAddresses, session: str, sender: str, texts: list[str]) -> None:
+    """The contact wrote ``texts`` a second apart, the last one now (the phone's clock is set back first,
+    so nothing is stamped later than the outbox rows WaPipe stamps with its own clock)."""
+    now = httpx.get(f"{addresses.waha}/_sim/clock", timeout=10).json()["now"]
+    back = {"set": now - 1000 * len(texts)}
+    httpx.post(f"{addresses.waha}/_sim/clock", json=back, timeout=10).raise_for_status()
+    for text in texts:
+        inbound(addresses, session, sender, text)
 
 
 def add_person(addresses: DemoAddresses, name: str, phones: list[str], company: int | None = None) -> int:

@@ -27,6 +27,7 @@ from tests.e2e.panel_helpers import (
     open_panel,
     outbox,
     sandbox_state,
+    write_history,
 )
 from tests.e2e.seen import expect_in_view, in_view, scroll_position, sight, texts_in_view, texts_top_to_bottom
 
@@ -56,8 +57,7 @@ def test_the_panel_sends_receives_attaches_and_names_its_errors(
     add_file(addresses, "price-list.pdf", b"%PDF-1.4 prices", person_id=PERSON)
     # The contact wrote before: more than the panel's message list shows at once.
     earlier = [f"Frühere Nachricht {n:02d}" for n in range(1, 13)]
-    for text in earlier:
-        inbound(addresses, session, CONTACT_DIGITS, text)
+    write_history(addresses, session, CONTACT_DIGITS, earlier)
 
     # initialize + resize + theme (light, then dark live)
     frame = open_panel(page, addresses)
@@ -150,8 +150,7 @@ def test_a_long_conversation_opens_at_its_newest_message_and_keeps_the_place_of_
     person = add_person(addresses, "Lange Geschichte", ["+49 176 55507777"])
     phone = "4917655507777"
     history = [f"Nachricht {n:02d}" for n in range(1, 26)]
-    for text in history:
-        inbound(addresses, session, phone, text)
+    write_history(addresses, session, phone, history)
     frame = open_panel(page, addresses, person)
     messages = frame.locator("#panel-messages")
     texts = messages.locator(".bubble .text")

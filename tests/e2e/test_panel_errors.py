@@ -25,10 +25,10 @@ from tests.e2e.panel_helpers import (
     add_person,
     company_id,
     eventually,
-    inbound,
     install_and_link,
     open_panel,
     sandbox_state,
+    write_history,
 )
 from tests.e2e.seen import expect_in_view
 from tests.whatsapp.cloud_standin import PHONE_NUMBER_ID, TOKEN, CloudStandIn
@@ -181,8 +181,8 @@ def test_outside_the_cloud_api_24_hour_window_is_named_on_the_message_and_it_goe
 ) -> None:
     person = add_person(runtime.addresses, "Cloud Kunde", ["+49 176 55505555"])
     # The contact wrote to Anna's WAHA number before (not to the Cloud number): more than the list shows.
-    for n in range(1, 13):
-        inbound(runtime.addresses, session, "4917655505555", f"Frühere Nachricht {n:02d}")
+    earlier = [f"Frühere Nachricht {n:02d}" for n in range(1, 13)]
+    write_history(runtime.addresses, session, "4917655505555", earlier)
     frame = open_panel(page, runtime.addresses, person)
     expect(frame.locator("#panel-messages .bubble")).to_have_count(12, timeout=15_000)
     frame = open_panel(page, runtime.addresses, person)

@@ -19,7 +19,15 @@ from sandbox.waha.png import sample_picture
 from server.demo import DemoAddresses
 from server.settings import Settings
 from tests.e2e.demo_world import DemoSandboxes, running_demo
-from tests.e2e.panel_helpers import CONTACT_DIGITS, eventually, install_and_link, open_panel, sandbox_state
+from tests.e2e.panel_helpers import (
+    CONTACT_DIGITS,
+    eventually,
+    inbound,
+    install_and_link,
+    open_panel,
+    sandbox_state,
+    write_history,
+)
 from tests.e2e.seen import expect_in_view, in_view, scroll_position, sight, texts_in_view, texts_top_to_bottom
 
 
@@ -132,15 +140,6 @@ def test_settings_changes_take_effect_in_the_sync(page: Page, demo: tuple[Settin
     assert deal["person_id"] == person["id"]
 
 
-def inbound(addresses: DemoAddresses, session: str, sender: str, text: str) -> None:
-    """The contact writes, a second after whatever happened before on the phone: WhatsApp stamps messages
-    in whole seconds, so messages of one second have no order of their own to check."""
-    httpx.post(f"{addresses.waha}/_sim/clock", json={"advance": 1}, timeout=10).raise_for_status()
-    httpx.post(
-        f"{addresses.waha}/_sim/{session}/inbound", json={"from": sender, "text": text}, timeout=10
-    ).raise_for_status()
-
-
 def choose_user(page: Page, name: str) -> None:
     """On the sandbox's consent page: who is signed in to Pipedrive."""
     value = page.locator("#user_id option", has_text=name).get_attribute("value")
@@ -229,10 +228,7 @@ def test_the_chat_view_opens_at_the_newest_message_follows_new_ones_and_keeps_a_
     _, addresses = demo
     session = install_and_link(page, addresses)
     history = [f"Nachricht {n:02d}" for n in range(1, 56)]  # the chat view shows the newest 50 at first
-    start = httpx.get(f"{addresses.waha}/_sim/clock", timeout=10).json()["now"]
-    httpx.post(f"{addresses.waha}/_sim/clock", json={"set": start - 120_000}, timeout=10).raise_for_status()
-    for text in history:
-        inbound(addresses, session, CONTACT_DIGITS, text)
+    write_history(addresses, session, CONTACT_DIGITS, history)
     frame = open_panel(page, addresses)
     expect(frame.locator(".bubble", has_text="Nachricht 55")).to_have_count(1, timeout=20_000)
     chat_path = frame.locator("#open-chat").get_attribute("href")

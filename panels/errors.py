@@ -18,6 +18,9 @@ TITLES = {
     "cloud_token_refused": "Meta refused the access token",
     "cloud_not_configured": "The Cloud API is not set up here",
     "too_many_pending_pairings": "Finish the numbers you started linking",
+    "waha_too_old": "The WhatsApp gateway (WAHA) is too old",
+    "waha_engine_unsupported": "The WhatsApp gateway (WAHA) runs an engine WaPipe cannot use",
+    "waha_version_unreadable": "The WhatsApp gateway (WAHA) reports no usable version",
 }
 
 

@@ -103,8 +103,12 @@ class CloudLinkView:
     linked: str = ""
 
 
-def render_numbers_page(view: NumbersView, *, cloud: bool = False) -> str:
-    return render("panels/numbers.html", view=view, cloud=CloudLinkView() if cloud else None)
+def render_numbers_page(
+    view: NumbersView, *, cloud: bool = False, gateway_problem: ErrorView | None = None
+) -> str:
+    """The numbers page; ``gateway_problem`` says why no number can be linked through WAHA now."""
+    cloud_view = CloudLinkView() if cloud else None
+    return render("panels/numbers.html", view=view, cloud=cloud_view, gateway_problem=gateway_problem)
 
 
 def render_cloud_link(view: CloudLinkView) -> str:

@@ -18,6 +18,7 @@ from sandbox.waha.state import SandboxState
 
 async def list_chats(request: Request, waha: SandboxState) -> Response:
     session = waha.working(request.path_params["session"])
+    waha.server.check_chats(session)
     chats = sorted(session.chats.values(), key=lambda c: c.last_timestamp, reverse=True)
     if request.query_params.get("sortOrder") == "asc":
         chats.reverse()
@@ -59,6 +60,7 @@ async def chat_messages(request: Request, waha: SandboxState) -> Response:
     session = waha.working(request.path_params["session"])
     raw_chat = unquote(request.path_params["chat_id"])
     chat_id = raw_chat if raw_chat == "all" else normalize_chat_id(raw_chat)
+    waha.server.check_history(session, chat_id)
     if chat_id == "all":
         found = [m for chat in session.chats.values() for m in chat.messages]
     elif chat_id in session.chats:

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from sandbox.waha import api_history, api_messages, api_sessions, control, phone
+from sandbox.waha import api_history, api_messages, api_server, api_sessions, control, phone
 from sandbox.waha.state import SandboxState
 
 TICK_SECONDS = 0.2
@@ -59,6 +59,7 @@ def create_app(
         *api_sessions.routes,
         *api_messages.routes,
         *api_history.routes,
+        *api_server.routes,
         *control.routes,
         *phone.routes,
     ]

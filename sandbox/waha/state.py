@@ -12,11 +12,12 @@ from typing import Any
 
 from sandbox.waha import messages, seeds, sessions
 from sandbox.waha.clock import Clock, Scheduler
+from sandbox.waha.engines import ServerInfo
 from sandbox.waha.ids import IdFactory
 from sandbox.waha.jids import digits, phone_variants
 from sandbox.waha.media import MediaStore
 from sandbox.waha.models import Faults, Message, SandboxError, Session, Status
-from sandbox.waha.webhooks import ENVIRONMENT, Delivery, WebhookDispatcher
+from sandbox.waha.webhooks import Delivery, WebhookDispatcher
 
 
 @dataclass
@@ -56,6 +57,7 @@ class SandboxState:
         self.public_url = public_url.rstrip("/")
         self.send_timeout_seconds = send_timeout_seconds
         self.sessions: dict[str, Session] = {}
+        self.server = ServerInfo()
         self.events: list[Emitted] = []
         self.accounts: set[str] = set(seeds.REGISTERED_NUMBERS)
         self.missing_numbers: set[str] = set()
@@ -102,6 +104,7 @@ class SandboxState:
         self.missing_numbers.clear()
         self.contact_names = dict(seeds.CONTACT_NAMES)
         self.contact_lids = dict(seeds.CONTACT_LIDS)
+        self.server.reset()
 
     @property
     def deliveries(self) -> list[Delivery]:
@@ -134,8 +137,8 @@ class SandboxState:
             "metadata": session.config.get("metadata") or {},
             "me": session.me(),
             "payload": payload,
-            "engine": "GOWS",
-            "environment": ENVIRONMENT,
+            "engine": self.server.engine,
+            "environment": self.server.environment(),
         }
 
     # sessions -------------------------------------------------------------------------------------
@@ -162,6 +165,7 @@ class SandboxState:
     def create_session(
         self, name: str = "default", config: dict[str, Any] | None = None, *, start: bool = True
     ) -> Session:
+        self.server.check_session_name(name)
         return sessions.create(self, name, config or {}, start=start)
 
     def start(self, name: str) -> Session:

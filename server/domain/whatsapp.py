@@ -307,6 +307,11 @@ class WhatsAppTransport(Protocol):
     @property
     def capabilities(self) -> Capabilities: ...
 
+    async def check_ready(self) -> None:
+        """Raise a named ``ConfigurationError`` when numbers cannot be linked through this transport as it
+        is set up (a WAHA too old or on an engine WaPipe cannot catch up on), saying what to change."""
+        ...
+
     async def connect(self, account_id: str) -> SessionStatus:
         """Create/start the session if needed (idempotent) and report where it stands."""
         ...

@@ -78,6 +78,7 @@ class NumberLinking:
                 f"You have {numbers} QR code to be scanned. Scan one with your phone, or unlink the ones "
                 "you do not need, before linking another."
             )
+        await self._transport.check_ready()  # before a number is added that could never work
         account = await self._accounts.create(
             company_id=company_id,
             owner_user_id=user_id,

@@ -22,9 +22,11 @@ from panels.numbers import (
     render_pairing,
 )
 from server.domain.errors import (
+    ConfigurationError,
     InvalidInput,
     NotAuthenticated,
     NotFound,
+    Permanent,
     Transient,
     Unauthorized,
     WaPipeError,
@@ -82,6 +84,9 @@ def framed(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except Transient as error:
             log.warning("upstream unavailable", extra={"reason": error.reason, "path": request.url.path})
             return _error(503, error)
+        except ConfigurationError as error:
+            log.error("numbers cannot be linked", extra={"reason": error.reason, "detail": error.message})
+            return _error(503, error)
 
     return endpoint
 
@@ -102,7 +107,25 @@ async def numbers_page(request: Request, identity: FrameIdentity) -> Response:
     resources: Resources = request.app.state.resources
     accounts = await SqlAccountStore(resources.engine).for_company(identity.company.id)
     view = numbers_view(accounts, identity.pipedrive_user_id)
-    return HTMLResponse(render_numbers_page(view, cloud="cloud" in resources.transports))
+    problem = await _gateway_problem(resources)
+    return HTMLResponse(
+        render_numbers_page(view, cloud="cloud" in resources.transports, gateway_problem=problem)
+    )
+
+
+async def _gateway_problem(resources: Resources) -> ErrorView | None:
+    """Why no number can be linked through WAHA as it runs now; ``None`` when it can, or when WAHA cannot
+    be reached this moment (linking says so when it is tried)."""
+    transport = resources.transports.get("waha")
+    if transport is None:
+        return None
+    try:
+        await transport.check_ready()
+    except ConfigurationError as error:
+        return ErrorView(error.reason, error.message)
+    except (Transient, Permanent) as error:
+        log.warning("WAHA's version could not be read", extra={"reason": error.reason})
+    return None
 
 
 @framed

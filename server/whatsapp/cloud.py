@@ -100,6 +100,9 @@ class CloudTransport:
 
     # ---- session (a Cloud number is always "connected" while the token and the number are valid) ----
 
+    async def check_ready(self) -> None:
+        """Nothing to check before linking: each number is checked against Meta when it is linked."""
+
     async def connect(self, account_id: str) -> SessionStatus:
         await self.me(account_id)
         return SessionStatus.CONNECTED

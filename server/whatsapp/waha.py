@@ -49,6 +49,7 @@ from server.whatsapp.waha_directory import parse_chat, parse_exists, parse_group
 from server.whatsapp.waha_errors import waha_error
 from server.whatsapp.waha_payloads import parse_me, parse_message, session_status
 from server.whatsapp.waha_send import build_send_request, send_result
+from server.whatsapp.waha_server import WahaServer, read_server, server_problem
 from server.whatsapp.waha_webhook import DEFAULT_TOLERANCE, parse_waha_webhook
 
 WEBHOOK_EVENTS = ("message.any", "message.ack", "session.status")  # not "message": it would arrive twice
@@ -117,21 +118,43 @@ class WahaTransport:
                 }
             ],
             "metadata": {"wapipe.account": account_id},
+            # NOWEB keeps chats and history only with its store on; other engines ignore this.
+            "noweb": {"markOnline": True, "store": {"enabled": True, "fullSync": False}},
         }
+
+    async def server(self) -> WahaServer:
+        """The WAHA server's version, engine and tier."""
+        return read_server(await self._json("GET", "/api/server/version"))
+
+    async def check_server(self) -> WahaServer:
+        """The server, or the named ``ConfigurationError`` saying why WaPipe cannot work with it."""
+        server = await self.server()
+        problem = server_problem(server)
+        if problem is not None:
+            raise problem
+        return server
+
+    async def check_ready(self) -> None:
+        await self.check_server()
 
     async def connect(self, account_id: str) -> SessionStatus:
         session = _session(account_id)
         try:
             info = await self._json("GET", f"/api/sessions/{_q(session)}")
         except NotFound:
+            await self.check_server()
             body = {"name": session, "start": True, "config": self.session_config(account_id)}
             try:
                 created = await self._json("POST", "/api/sessions", json=body)
                 return session_status(get_str(as_object(created), "status") or "STARTING")
             except Permanent as error:
-                if error.reason != "gateway_rejected":  # created meanwhile by another worker
+                if error.reason != "gateway_rejected":
                     raise
-            info = await self._json("GET", f"/api/sessions/{_q(session)}")
+                refused = error  # or created meanwhile by another worker: then it exists now
+            try:
+                info = await self._json("GET", f"/api/sessions/{_q(session)}")
+            except NotFound:
+                raise refused from None
         status = get_str(as_object(info), "status")
         if status in ("STOPPED", "FAILED"):
             started = await self._json("POST", f"/api/sessions/{_q(session)}/start")

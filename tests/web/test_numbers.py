@@ -202,3 +202,28 @@ async def test_a_team_member_without_an_installation_sees_only_what_to_do(
     assert "installs it once, for themselves" in answer.text
     assert "wp-acme-anna" not in answer.text and "Linked" not in answer.text
     assert set(w.waha.sessions) == sessions_before  # nothing started on the gateway
+
+
+async def test_a_waha_on_an_engine_wapipe_cannot_use_is_named_on_the_page_and_links_nothing(
+    world: tuple[InboundWorld, Settings],
+) -> None:
+    w, settings = world
+    w.waha.server.switch({"engine": "WEBJS"})  # a real WAHA's default engine
+    page = await w.client.get("/numbers", params={"token": token(settings)})
+    assert page.status_code == 200
+    assert 'data-reason="waha_engine_unsupported"' in page.text
+    assert "WHATSAPP_DEFAULT_ENGINE=GOWS" in page.text
+    assert re.search(r'id="link-number"[^>]*disabled', page.text)
+
+    headers = {"X-Pipedrive-Token": token(settings)}
+    before = (await w.client.get("/numbers/list", headers=headers)).text.count("data-account-id")
+    sessions = set(w.waha.sessions)
+    refused = await w.client.post("/numbers", headers=headers)
+    assert refused.status_code == 503
+    assert 'data-reason="waha_engine_unsupported"' in refused.text
+    after = (await w.client.get("/numbers/list", headers=headers)).text.count("data-account-id")
+    assert after == before and set(w.waha.sessions) == sessions
+
+    w.waha.server.switch({"engine": "GOWS"})
+    page = await w.client.get("/numbers", params={"token": token(settings)})
+    assert "data-reason" not in page.text and not re.search(r'id="link-number"[^>]*disabled', page.text)

@@ -54,6 +54,7 @@ class TestSessions:
     async def test_connect_creates_a_signed_session(self, waha: WahaTransport, fake_waha: FakeWaha) -> None:
         fake_waha.on("GET", SESSION, {"message": "not found"}, status=404)
         fake_waha.on("POST", "/api/sessions", {"name": "acct-7", "status": "STARTING"}, status=201)
+        fake_waha.on("GET", "/api/server/version", {"version": "2026.7.1", "engine": "GOWS", "tier": "CORE"})
         assert await waha.connect("acct-7") is SessionStatus.STARTING
         body = body_of(fake_waha.last("POST", "/api/sessions"))
         assert body["name"] == "acct-7" and body["start"] is True
@@ -65,6 +66,7 @@ class TestSessions:
         assert hook["retries"]["attempts"] == 15 and hook["retries"]["policy"] == "exponential"
         assert "message.any" in hook["events"] and "message" not in hook["events"]
         assert config["metadata"] == {"wapipe.account": "acct-7"}
+        assert config["noweb"] == {"markOnline": True, "store": {"enabled": True, "fullSync": False}}
 
     async def test_connect_starts_a_stopped_session(self, waha: WahaTransport, fake_waha: FakeWaha) -> None:
         fake_waha.on("GET", SESSION, {"name": "acct-7", "status": "STOPPED"})
@@ -82,6 +84,7 @@ class TestSessions:
         self, waha: WahaTransport, fake_waha: FakeWaha
     ) -> None:
         answers = iter([httpx.Response(404), httpx.Response(200, json={"status": "SCAN_QR_CODE"})])
+        fake_waha.on("GET", "/api/server/version", {"version": "2026.7.1", "engine": "GOWS", "tier": "CORE"})
         fake_waha.on_call("GET", SESSION, lambda _r: next(answers))
         fake_waha.on("POST", "/api/sessions", {"message": "Session already exists"}, status=422)
         assert await waha.connect("acct-7") is SessionStatus.NEEDS_PAIRING

@@ -17,6 +17,7 @@ from server.settings import Settings
 from server.storage.engine import make_async_engine
 from server.storage.migrate import ensure_migrated
 from server.transports import UPSTREAM_TIMEOUT, build_transports, cloud_http_client, waha_http_client
+from server.whatsapp.gateway_check import check_gateways
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
         pipedrive_http = httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT, headers={"User-Agent": "WaPipe"})
         cloud_http = cloud_http_client(settings)
         transports = build_transports(settings, waha_http, cloud_http)
+        await check_gateways(transports)
         ctx.update(job_context(engine, kind="worker", transports=transports))
         ctx.update(pipedrive_wiring(settings, engine, pipedrive_http).job_entries())
         ctx.update(timing_entries(settings))

@@ -3,9 +3,14 @@ refused by name with what to change; and the sandbox reproducing what differs be
 
 from __future__ import annotations
 
+import logging
+
+import httpx
 import pytest
 
 from server.domain.errors import ConfigurationError, Permanent
+from server.whatsapp.gateway_check import check_gateways
+from server.whatsapp.waha import WahaTransport
 from server.whatsapp.waha_server import WahaServer, server_problem
 from tests.whatsapp.waha_sandbox_world import ACCOUNT, World
 
@@ -123,3 +128,26 @@ async def test_the_server_switch_refuses_what_no_waha_reports(world: World) -> N
     http = world.waha.http
     for body in ({"engine": "CHROME"}, {"version": "latest"}, {"tier": "GOLD"}):
         assert (await http.post("/_sim/server", json=body)).status_code == 400
+
+
+async def test_at_start_a_refused_gateway_is_logged_by_name_and_an_unreachable_one_is_a_warning(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    world.sim.server.switch({"engine": "WEBJS"})
+    with caplog.at_level(logging.WARNING, logger="server.whatsapp.gateway_check"):
+        [refusal] = await check_gateways({"waha": world.waha})
+    assert refusal.reason == "waha_engine_unsupported"
+    [record] = caplog.records
+    assert record.levelno == logging.ERROR and record.__dict__["reason"] == "waha_engine_unsupported"
+    assert "WHATSAPP_DEFAULT_ENGINE=GOWS" in record.getMessage()
+
+    caplog.clear()
+    gone = httpx.AsyncClient(base_url="http://127.0.0.1:9", headers={"X-Api-Key": "k"})
+    unreachable = WahaTransport(gone, webhook_url="https://wapipe.test/webhooks/waha", hmac_key="k" * 32)
+    with caplog.at_level(logging.WARNING, logger="server.whatsapp.gateway_check"):
+        assert await check_gateways({"waha": unreachable}) == []
+    await gone.aclose()
+    assert [r.levelno for r in caplog.records] == [logging.WARNING]
+
+    world.sim.server.switch({"engine": "GOWS"})
+    assert await check_gateways({"waha": world.waha}) == []

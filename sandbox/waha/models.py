@@ -39,11 +39,12 @@ class RetryPolicy:
     attempts: int = 15
 
     def delay(self, retry: int, jitter_seed: int = 0) -> float:
-        """Seconds before retry number `retry` (1 = first retry); exponential adds up to 20 % jitter."""
+        """Seconds before retry number `retry` (1 = first retry). Exponential: 2^retry × `delay_seconds`
+        plus up to 20 % jitter (`jitter_seed` stands for WAHA's random draw), as WAHA's sender waits."""
         if self.policy == "linear":
             return self.delay_seconds * retry
         if self.policy == "exponential":
-            base = self.delay_seconds * 2.0 ** (retry - 1)
+            base = self.delay_seconds * 2.0**retry
             return base * (1 + (jitter_seed % 1000) / 1000 * 0.2)
         return self.delay_seconds
 

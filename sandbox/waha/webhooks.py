@@ -1,8 +1,10 @@
 """Signed webhook delivery with WAHA's envelope, headers and retry policies.
 
 Each delivery runs in a background task; a failed one (non-2xx, timeout or connection error) schedules
-its retry on the sandbox clock, so tests move the clock to see retries happen. `settle()` waits for the
-deliveries in flight; the log keeps every attempt with the exact bytes sent.
+its retry on the sandbox clock, so tests move the clock to see retries happen. As in WAHA, the headers are
+made once per event and every retry resends them with the same bytes: one `X-Webhook-Request-Id`, and
+`X-Webhook-Timestamp` is the event's own time (the envelope's `timestamp`), not the attempt's.
+`settle()` waits for the deliveries in flight; the log keeps every attempt with the exact bytes sent.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import asyncio
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -42,7 +44,7 @@ class Delivery:
     url: str
     attempt: int
     request_id: str
-    at_ms: int
+    at_ms: int  # when this attempt was made; its headers carry the event's own time
     body: bytes
     headers: dict[str, str]
     status: int | None = None
@@ -78,8 +80,12 @@ class _Job:
     event: str
     session: str
     body: bytes
+    headers: dict[str, str]
     attempt: int = 1
-    jitter: int = field(default=0)
+
+    def jitter_seed(self) -> int:
+        """WAHA draws each retry's jitter at random; here it is fixed by the bytes and the attempt."""
+        return int(hashlib.sha256(self.body + b"#%d" % self.attempt).hexdigest()[:6], 16)
 
 
 class WebhookDispatcher:
@@ -102,12 +108,22 @@ class WebhookDispatcher:
         self._waiting: list[_Job] = []
 
     def deliver(self, target: WebhookTarget, envelope: dict[str, Any]) -> None:
-        """Send `envelope` to `target` (the same bytes on every attempt and retry)."""
+        """Send `envelope` to `target` (the same bytes and headers on every attempt and retry)."""
         body = encode_body(envelope)
-        jitter = int(hashlib.sha256(body).hexdigest()[:6], 16)
-        job = _Job(target, str(envelope["id"]), str(envelope["event"]), str(envelope["session"]), body)
-        job.jitter = jitter
-        self._start(job)
+        stamp = envelope.get("timestamp")
+        event_ms = stamp if isinstance(stamp, int) and not isinstance(stamp, bool) else self.clock.now_ms()
+        headers = {
+            "Content-Type": "application/json",
+            "X-Webhook-Request-Id": self.ids.request_id(),
+            "X-Webhook-Timestamp": str(event_ms),
+        }
+        if target.hmac_key:
+            headers["X-Webhook-Hmac"] = sign(body, target.hmac_key)
+            headers["X-Webhook-Hmac-Algorithm"] = "sha512"
+        for name, value in target.custom_headers:
+            headers[name] = value
+        event_id, event, session = str(envelope["id"]), str(envelope["event"]), str(envelope["session"])
+        self._start(_Job(target, event_id, event, session, body, headers))
 
     @property
     def busy(self) -> bool:
@@ -151,16 +167,7 @@ class WebhookDispatcher:
 
     async def _attempt(self, job: _Job) -> None:
         now = self.clock.now_ms()
-        headers = {
-            "Content-Type": "application/json",
-            "X-Webhook-Request-Id": self.ids.request_id(),
-            "X-Webhook-Timestamp": str(now),
-        }
-        if job.target.hmac_key:
-            headers["X-Webhook-Hmac"] = sign(job.body, job.target.hmac_key)
-            headers["X-Webhook-Hmac-Algorithm"] = "sha512"
-        for name, value in job.target.custom_headers:
-            headers[name] = value
+        headers = dict(job.headers)
         delivery = Delivery(
             event_id=job.event_id,
             event=job.event,
@@ -184,6 +191,6 @@ class WebhookDispatcher:
             delivery.error = f"{type(exc).__name__}: {exc}"
         if delivery.ok or job.attempt > job.target.retries.attempts:
             return
-        retry = _Job(job.target, job.event_id, job.event, job.session, job.body, job.attempt + 1, job.jitter)
-        delay = job.target.retries.delay(job.attempt, job.jitter)
+        retry = _Job(job.target, job.event_id, job.event, job.session, job.body, job.headers, job.attempt + 1)
+        delay = job.target.retries.delay(job.attempt, job.jitter_seed())
         self.scheduler.after(delay, lambda: self._start(retry), f"webhook retry {job.event_id}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import itertools
 import re
 
 import httpx
@@ -85,8 +86,14 @@ async def test_retries_follow_the_policy_on_the_sandbox_clock(
     assert [(d.attempt, d.status) for d in attempts] == [(1, 500), (2, 500), (3, 200)]
     assert len({d.event_id for d in attempts}) == 1
     assert len({d.body for d in attempts}) == 1
-    assert len({d.request_id for d in attempts}) == 3
     assert [d.at_ms - attempts[0].at_ms for d in attempts] == [0, 2000, 4000]
+    # WAHA makes the headers once per event: every retry resends them, request id and timestamp included.
+    requests = [r for r in receiver.requests if r.envelope["event"] == "message"]
+    assert len(requests) == 3
+    assert requests[1].headers == requests[0].headers == requests[2].headers
+    assert len({d.request_id for d in attempts}) == 1
+    assert requests[2].headers["x-webhook-timestamp"] == str(attempts[0].at_ms)
+    assert requests[2].headers["x-webhook-timestamp"] == str(requests[0].envelope["timestamp"])
 
 
 async def test_retries_give_up_after_attempts(linked: str, sim: SandboxState, receiver: Receiver) -> None:
@@ -118,9 +125,16 @@ async def test_crashing_and_slow_receivers_are_retried(
 def test_retry_policies() -> None:
     assert [RetryPolicy("constant", 2).delay(n) for n in (1, 2, 3)] == [2, 2, 2]
     assert [RetryPolicy("linear", 2).delay(n) for n in (1, 2, 3)] == [2, 4, 6]
+    # Exponential: retry n waits 2^n × delaySeconds (n from 1), plus up to 20 % jitter.
+    assert [RetryPolicy("exponential", 2).delay(n, jitter_seed=0) for n in (1, 2, 3, 15)] == [
+        4,
+        8,
+        16,
+        65_536,
+    ]
     exponential = [RetryPolicy("exponential", 2).delay(n, jitter_seed=500) for n in (1, 2, 3)]
-    assert exponential == pytest.approx([2.2, 4.4, 8.8])
-    assert 2 <= RetryPolicy("exponential", 2).delay(1, jitter_seed=999) <= 2.4
+    assert exponential == pytest.approx([4.4, 8.8, 17.6])
+    assert 4 <= RetryPolicy("exponential", 2).delay(1, jitter_seed=999) <= 4.8
 
 
 async def test_exponential_retries_on_the_clock(
@@ -135,7 +149,7 @@ async def test_exponential_retries_on_the_clock(
     first = next(d for d in sim.deliveries if d.attempt == 1)
     tries = [d.at_ms - first.at_ms for d in sim.deliveries if d.event_id == first.event_id]
     assert len(tries) == 3
-    assert 1000 <= tries[1] <= 1200 and 3000 <= tries[2] <= 3600
+    assert 2000 <= tries[1] <= 2400 and 6000 <= tries[2] <= 7200
 
 
 async def test_duplicate_deliveries_share_the_event_id(
@@ -186,3 +200,43 @@ def test_deliveries_made_outside_an_event_loop_wait_for_settle(receiver: Receive
     asyncio.run(run())
     assert [e["id"] for e in receiver.envelopes()] == ["evt_1"]
     assert not sim.webhooks.busy
+
+
+async def test_wapipes_policy_retries_for_most_of_two_days_with_the_first_attempts_headers(
+    api: httpx.AsyncClient, sim: SandboxState, receiver: Receiver
+) -> None:
+    retries = {"policy": "exponential", "delaySeconds": 2, "attempts": 15}
+    config = webhook_config(events=["session.status"], retries=retries)
+    await api.post("/api/sessions", json={"name": "default", "config": config, "start": False})
+    receiver.fail_next, receiver.fail_status = 100, 503
+    sim.fail("default", "boom")
+    await sim.settle()
+    [first] = sim.deliveries
+    event_ms = receiver.requests[0].envelope["timestamp"]
+    await sim.elapse(50 * 3600)
+    attempts = [d for d in sim.deliveries if d.event_id == first.event_id]
+    assert [d.attempt for d in attempts] == list(range(1, 17))  # the first try and 15 retries
+    assert all(d.status == 503 for d in attempts)
+    gaps = [(later.at_ms - earlier.at_ms) / 1000 for earlier, later in itertools.pairwise(attempts)]
+    for n, gap in enumerate(gaps, start=1):
+        assert 2 * 2**n <= gap <= 2 * 2**n * 1.2, (n, gap)
+    assert len(set(gaps)) > 1 and any(gap != 2 * 2**n for n, gap in enumerate(gaps, start=1))
+    span = (attempts[-1].at_ms - attempts[0].at_ms) / 3600_000
+    assert 2 * (2**16 - 2) / 3600 <= span <= 2 * (2**16 - 2) * 1.2 / 3600  # 36.4 to 43.7 hours
+    assert len(receiver.requests) == 16
+    assert all(r.headers == receiver.requests[0].headers for r in receiver.requests)
+    assert receiver.requests[-1].headers["x-webhook-timestamp"] == str(event_ms)
+    assert receiver.requests[-1].headers["x-webhook-request-id"] == first.request_id
+    expected = hmac.new(HMAC_KEY.encode(), receiver.requests[-1].body, hashlib.sha512).hexdigest()
+    assert receiver.requests[-1].headers["x-webhook-hmac"] == expected
+
+
+async def test_each_event_has_its_own_request_id(linked: str, sim: SandboxState, receiver: Receiver) -> None:
+    sim.session(linked).webhooks[0].events = ["message"]
+    sim.receive(linked, ANA, "one")
+    await sim.elapse(1)
+    sim.receive(linked, ANA, "two")
+    await sim.settle()
+    one, two = receiver.requests
+    assert one.headers["x-webhook-request-id"] != two.headers["x-webhook-request-id"]
+    assert int(two.headers["x-webhook-timestamp"]) - int(one.headers["x-webhook-timestamp"]) == 1000

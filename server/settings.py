@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     waha_url: str = "http://127.0.0.1:3000"
     waha_api_key: SecretStr = SecretStr("")
     waha_webhook_hmac_key: SecretStr = SecretStr("")
+    # How old, in seconds, the event of a signed WAHA delivery may be (WAHA's retries keep the event's
+    # time). Unset: the span of the retries WaPipe asks WAHA for, about 43.7 hours.
+    waha_webhook_horizon: float | None = Field(default=None, ge=60, le=30 * 86_400)
 
     # Meta's WhatsApp Cloud API: optional, for teams with a WhatsApp Business Account.
     cloud_app_secret: SecretStr = SecretStr("")

@@ -3,17 +3,28 @@ worker and the demo (the only modules that read settings)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 
 from server.domain.whatsapp import WhatsAppTransport
 from server.settings import Settings
 from server.whatsapp.cloud import CloudTransport
 from server.whatsapp.waha import WahaTransport
+from server.whatsapp.waha_webhook import DEFAULT_HORIZON
 
 # Explicit timeouts for every upstream: connect fast, allow slower reads (media, large lists).
 UPSTREAM_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 WAHA_WEBHOOK_PATH = "/webhooks/waha"
 CLOUD_WEBHOOK_PATH = "/webhooks/cloud"
+
+
+def waha_webhook_horizon(settings: Settings) -> timedelta:
+    """How old a signed WAHA delivery's event may be: ``WAPIPE_WAHA_WEBHOOK_HORIZON`` or, unset, the span
+    of the retries WaPipe asks WAHA for."""
+    if settings.waha_webhook_horizon is None:
+        return DEFAULT_HORIZON
+    return timedelta(seconds=settings.waha_webhook_horizon)
 
 
 def waha_http_client(
@@ -51,6 +62,7 @@ def build_transports(
         waha_http,
         webhook_url=settings.public_url.rstrip("/") + WAHA_WEBHOOK_PATH,
         hmac_key=settings.waha_webhook_hmac_key.get_secret_value(),
+        webhook_horizon=waha_webhook_horizon(settings),
     )
     transports: dict[str, WhatsAppTransport] = {"waha": waha}
     if cloud_http is not None and cloud_configured(settings):

@@ -1,6 +1,9 @@
 """Webhooks in: verify the signature, store the raw delivery under its key, enqueue, answer at once.
 
-- Bad or missing signature, or a stale timestamp: 401 with the reason; nothing is stored.
+- Bad or missing signature: 401 ``bad_signature``. A signed WAHA delivery whose event time (its
+  ``X-Webhook-Timestamp``, which every retry keeps) is older than WAHA's retries last
+  (``WAPIPE_WAHA_WEBHOOK_HORIZON``) or ahead of now by more than a clock skew: 401 ``stale_webhook`` /
+  ``future_webhook``. Nothing is stored either way.
 - Signed but malformed: 400 with the reason; the body is kept (state ``rejected``) for inspection.
 - A delivery already stored (a redelivery): 200 ``duplicate``; nothing else happens.
 - Too large: 413 before the body is read in full.
@@ -16,6 +19,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from server.domain.errors import MalformedWebhook, NotAuthenticated, WaPipeError
 from server.jobs.inbound import inbound_job_id
 from server.storage.inbound_events import SqlInboundEventStore
+from server.transports import waha_webhook_horizon
 from server.web.resources import Resources
 from server.whatsapp.cloud_webhook import verify_cloud_signature, verify_subscription
 from server.whatsapp.waha_webhook import verify_waha_webhook
@@ -86,6 +90,7 @@ async def waha_webhook(request: Request) -> Response:
             body,
             hmac_key=resources.settings.waha_webhook_hmac_key.get_secret_value(),
             now=resources.clock.now(),
+            horizon=waha_webhook_horizon(resources.settings),
         )
     except NotAuthenticated as error:
         return _refuse(401, error.reason, error.message)

@@ -50,7 +50,13 @@ from server.whatsapp.waha_errors import waha_error
 from server.whatsapp.waha_payloads import parse_me, parse_message, session_status
 from server.whatsapp.waha_send import build_send_request, send_result
 from server.whatsapp.waha_server import WahaServer, read_server, server_problem
-from server.whatsapp.waha_webhook import DEFAULT_TOLERANCE, parse_waha_webhook
+from server.whatsapp.waha_webhook import (
+    RETRY_ATTEMPTS,
+    RETRY_DELAY_SECONDS,
+    RETRY_POLICY,
+    parse_waha_webhook,
+    retry_horizon,
+)
 
 WEBHOOK_EVENTS = ("message.any", "message.ack", "session.status")  # not "message": it would arrive twice
 _SESSION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -81,10 +87,10 @@ class WahaTransport:
         webhook_url: str,
         hmac_key: str,
         webhook_events: Sequence[str] = WEBHOOK_EVENTS,
-        webhook_attempts: int = 15,
+        webhook_attempts: int = RETRY_ATTEMPTS,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
-        webhook_tolerance: timedelta = DEFAULT_TOLERANCE,
+        webhook_horizon: timedelta | None = None,
     ) -> None:
         if not http.base_url.scheme or not http.base_url.host:
             raise ConfigurationError("The WAHA client needs an absolute base URL (WAPIPE_WAHA_URL)")
@@ -97,7 +103,8 @@ class WahaTransport:
         self.webhook_attempts = webhook_attempts
         self.clock = clock
         self.max_media_bytes = max_media_bytes
-        self.webhook_tolerance = webhook_tolerance
+        # How old a signed delivery's event may be: by default as long as WAHA retries it.
+        self.webhook_horizon = retry_horizon(webhook_attempts) if webhook_horizon is None else webhook_horizon
 
     # ---- sessions -----------------------------------------------------------------------------------
 
@@ -110,8 +117,8 @@ class WahaTransport:
                     "events": list(self.webhook_events),
                     "hmac": {"key": self.hmac_key},
                     "retries": {
-                        "policy": "exponential",
-                        "delaySeconds": 2,
+                        "policy": RETRY_POLICY,
+                        "delaySeconds": RETRY_DELAY_SECONDS,
                         "attempts": self.webhook_attempts,
                     },
                     "customHeaders": [],
@@ -388,7 +395,7 @@ class WahaTransport:
 
     def parse_webhook(self, headers: Mapping[str, str], raw_body: bytes) -> Sequence[TransportEvent]:
         return parse_waha_webhook(
-            headers, raw_body, hmac_key=self.hmac_key, clock=self.clock, tolerance=self.webhook_tolerance
+            headers, raw_body, hmac_key=self.hmac_key, clock=self.clock, horizon=self.webhook_horizon
         )
 
     # ---- plumbing -----------------------------------------------------------------------------------

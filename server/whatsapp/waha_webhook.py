@@ -2,9 +2,13 @@
 
 WAHA signs each delivery with ``X-Webhook-Hmac``: the hex HMAC-SHA512 of the exact bytes sent, keyed
 with the session's ``config.webhooks[].hmac.key`` (``X-Webhook-Hmac-Algorithm: sha512``). It also sends
-``X-Webhook-Timestamp`` (epoch milliseconds). The HMAC covers the body only, so the timestamp window
-narrows replays without excluding them; replays inside the window are absorbed downstream by the
-message/status dedupe keys.
+``X-Webhook-Timestamp`` (epoch milliseconds): the event's own time, set once per event, so every retry
+carries the time of the first attempt's event. With the exponential policy WaPipe configures, retry n
+waits 2ⁿ × ``delaySeconds`` (n from 1) plus up to 20 % jitter, so a retry can arrive most of two days
+after its event. A signed delivery is accepted while its timestamp lies within that retry horizon (plus
+a small clock skew) and no more than the skew ahead of now. The HMAC covers the body only, so the window
+narrows replays without excluding them; a replay inside it finds its delivery key already stored, and the
+message/status dedupe keys absorb the rest.
 """
 
 from __future__ import annotations
@@ -36,10 +40,38 @@ from server.whatsapp.waha_payloads import (
 SIGNATURE_HEADER = "x-webhook-hmac"
 ALGORITHM_HEADER = "x-webhook-hmac-algorithm"
 TIMESTAMP_HEADER = "x-webhook-timestamp"
-DEFAULT_TOLERANCE = timedelta(minutes=5)
 MESSAGE_EVENTS = frozenset({"message", "message.any"})
 
+# The retry policy WaPipe asks WAHA for (``config.webhooks[].retries``).
+RETRY_POLICY = "exponential"
+RETRY_DELAY_SECONDS = 2
+RETRY_ATTEMPTS = 15
+RETRY_JITTER = 0.2  # WAHA adds up to 20 % to each exponential delay
+DEFAULT_SKEW = timedelta(minutes=5)  # how far apart WAHA's clock and ours may be
+
 Clock = Callable[[], datetime]
+
+
+def retry_horizon(attempts: int = RETRY_ATTEMPTS, delay_seconds: float = RETRY_DELAY_SECONDS) -> timedelta:
+    """How long after its event WAHA may still retry a delivery: the sum of the exponential delays
+    2ⁿ × ``delay_seconds`` for the ``attempts`` retries (n from 1), each with its full 20 % jitter."""
+    if attempts < 0 or delay_seconds < 0:
+        raise ValueError("a retry policy has no negative attempts or delays")
+    waits = sum(2**n * delay_seconds for n in range(1, attempts + 1))
+    return timedelta(seconds=waits * (1 + RETRY_JITTER))
+
+
+DEFAULT_HORIZON = retry_horizon()
+
+
+def _span(span: timedelta) -> str:
+    """A span as people read it in a refusal: ``43.7 h``, ``5 min``, ``30 s``."""
+    seconds = span.total_seconds()
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 60:
+        return f"{seconds / 60:.1f} min".replace(".0 min", " min")
+    return f"{seconds:.1f} s".replace(".0 s", " s")
 
 
 def sign_waha_body(raw_body: bytes, key: str) -> str:
@@ -53,9 +85,11 @@ def verify_waha_webhook(
     *,
     hmac_key: str,
     now: datetime,
-    tolerance: timedelta = DEFAULT_TOLERANCE,
+    horizon: timedelta = DEFAULT_HORIZON,
+    skew: timedelta = DEFAULT_SKEW,
 ) -> None:
-    """``BadSignature`` unless signed with ``hmac_key``; ``StaleWebhook`` outside the time window."""
+    """``BadSignature`` unless signed with ``hmac_key``; ``StaleWebhook`` when the event's timestamp is
+    unreadable, more than ``skew`` ahead of ``now``, or older than ``horizon`` + ``skew``."""
     if not hmac_key:
         raise BadSignature("No WAHA webhook HMAC key is configured; refusing unsigned webhooks")
     lowered = lower_headers(headers)
@@ -73,10 +107,16 @@ def verify_waha_webhook(
     sent_at = datetime_from_epoch(int(stamp), millis=True) if readable else None
     if sent_at is None:
         raise StaleWebhook("The webhook has no readable X-Webhook-Timestamp")
-    if abs(now - sent_at) > tolerance:
+    if sent_at - now > skew:
         raise StaleWebhook(
-            f"The webhook was sent at {sent_at.isoformat()}, outside ±{tolerance} of now; "
-            f"check both clocks if this repeats"
+            f"The webhook's event time {sent_at.isoformat()} is more than {_span(skew)} ahead of now; "
+            f"check both clocks if this repeats",
+            reason="future_webhook",
+        )
+    if now - sent_at > horizon + skew:
+        raise StaleWebhook(
+            f"The webhook's event time {sent_at.isoformat()} is older than WAHA's retry horizon of "
+            f"{_span(horizon)} (plus {_span(skew)} for the clocks); WAHA no longer retries events that old"
         )
 
 
@@ -86,11 +126,12 @@ def parse_waha_webhook(
     *,
     hmac_key: str,
     clock: Clock = lambda: datetime.now(UTC),
-    tolerance: timedelta = DEFAULT_TOLERANCE,
+    horizon: timedelta = DEFAULT_HORIZON,
+    skew: timedelta = DEFAULT_SKEW,
 ) -> list[TransportEvent]:
     """Verify one delivery and turn its envelope into domain events (``[]`` for events we ignore)."""
     now = clock()
-    verify_waha_webhook(headers, raw_body, hmac_key=hmac_key, now=now, tolerance=tolerance)
+    verify_waha_webhook(headers, raw_body, hmac_key=hmac_key, now=now, horizon=horizon, skew=skew)
     envelope = parse_json_object(raw_body, what="WAHA webhook body")
     return events_from_envelope(envelope, received_at=now)
 

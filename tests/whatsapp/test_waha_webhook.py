@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import httpx
 import pytest
 
 from server.domain.errors import BadSignature, MalformedWebhook, StaleWebhook
@@ -126,21 +127,88 @@ class TestSignature:
         with pytest.raises(BadSignature):
             parse_waha_webhook(headers, raw, hmac_key="", clock=lambda: NOW)
 
-    @pytest.mark.parametrize("offset", [timedelta(minutes=-6), timedelta(minutes=6), timedelta(days=-2)])
-    def test_stale_timestamp(self, offset: timedelta) -> None:
+    # WaPipe asks WAHA for 15 exponential retries at 2 s: retry n waits 2^n × 2 s plus up to 20 %, so the
+    # last one may come 1.2 × 2 × (2 + 4 + ... + 32768) s = 157,281.6 s (43 h 41 min 21.6 s) after its event.
+    # Retries keep the event's X-Webhook-Timestamp; 5 minutes more are allowed for the two clocks.
+    HORIZON = timedelta(seconds=157_281.6)
+    SKEW = timedelta(minutes=5)
+
+    @pytest.mark.parametrize(
+        ("offset", "reason"),
+        [
+            (timedelta(minutes=5, milliseconds=1), "future_webhook"),
+            (timedelta(hours=2), "future_webhook"),
+            (-(HORIZON + SKEW + timedelta(milliseconds=1)), "stale_webhook"),
+            (timedelta(days=-3), "stale_webhook"),
+        ],
+    )
+    def test_stale_or_future_timestamp(self, offset: timedelta, reason: str) -> None:
         stamp = NOW_MS + int(offset.total_seconds() * 1000)
         headers, raw = signed(envelope("message", message_payload()), stamp_ms=stamp)
         with pytest.raises(StaleWebhook) as caught:
             parse_waha_webhook(headers, raw, hmac_key=HMAC_KEY, clock=lambda: NOW)
-        assert caught.value.reason == "stale_webhook"
+        assert caught.value.reason == reason
 
-    def test_inside_the_window_and_injectable_tolerance(self) -> None:
+    @pytest.mark.parametrize(
+        "offset",
+        [
+            timedelta(minutes=5),
+            timedelta(0),
+            timedelta(minutes=-6),
+            timedelta(minutes=-30),
+            timedelta(hours=-18),
+            -(HORIZON + SKEW),
+        ],
+    )
+    def test_a_late_retry_inside_the_horizon_is_accepted(self, offset: timedelta) -> None:
+        stamp = NOW_MS + int(offset.total_seconds() * 1000)
+        headers, raw = signed(envelope("message", message_payload()), stamp_ms=stamp)
+        assert len(parse_waha_webhook(headers, raw, hmac_key=HMAC_KEY, clock=lambda: NOW)) == 1
+
+    @pytest.mark.parametrize("key", ["another-key", ""])
+    def test_a_late_retry_inside_the_horizon_still_needs_our_signature(self, key: str) -> None:
+        headers, raw = signed(envelope("message", message_payload()), key=key, stamp_ms=NOW_MS - 30 * 60_000)
+        if not key:
+            del headers["X-Webhook-Hmac"]
+        with pytest.raises(BadSignature):
+            parse_waha_webhook(headers, raw, hmac_key=HMAC_KEY, clock=lambda: NOW)
+
+    def test_injectable_horizon_and_skew(self) -> None:
         headers, raw = signed(envelope("message", message_payload()), stamp_ms=NOW_MS - 4 * 60_000)
         assert parse_waha_webhook(headers, raw, hmac_key=HMAC_KEY, clock=lambda: NOW)
         with pytest.raises(StaleWebhook):
             parse_waha_webhook(
-                headers, raw, hmac_key=HMAC_KEY, clock=lambda: NOW, tolerance=timedelta(minutes=1)
+                headers,
+                raw,
+                hmac_key=HMAC_KEY,
+                clock=lambda: NOW,
+                horizon=timedelta(minutes=1),
+                skew=timedelta(minutes=1),
             )
+        ahead, raw = signed(envelope("message", message_payload()), stamp_ms=NOW_MS + 2 * 60_000)
+        assert parse_waha_webhook(ahead, raw, hmac_key=HMAC_KEY, clock=lambda: NOW)
+        with pytest.raises(StaleWebhook):
+            parse_waha_webhook(ahead, raw, hmac_key=HMAC_KEY, clock=lambda: NOW, skew=timedelta(minutes=1))
+
+    def test_the_transport_takes_its_horizon_from_its_retry_attempts(
+        self, waha_http: httpx.AsyncClient
+    ) -> None:
+        # 3 retries at 2 s: (4 + 8 + 16) s × 1.2 = 33.6 s, then 5 minutes of skew.
+        waha = WahaTransport(
+            waha_http, webhook_url="https://wapipe.test/hook", hmac_key=HMAC_KEY, webhook_attempts=3
+        )
+        assert waha.session_config("acct-7")["webhooks"][0]["retries"] == {  # type: ignore[index]
+            "policy": "exponential",
+            "delaySeconds": 2,
+            "attempts": 3,
+        }
+        waha.clock = lambda: NOW
+        body = envelope("message", message_payload())
+        inside, raw = signed(body, stamp_ms=NOW_MS - 333_600)
+        assert len(waha.parse_webhook(inside, raw)) == 1
+        outside, raw = signed(body, stamp_ms=NOW_MS - 333_601)
+        with pytest.raises(StaleWebhook):
+            waha.parse_webhook(outside, raw)
 
     @pytest.mark.parametrize("stamp", ["", "soon", "-5", "²³", "1" * 30])
     def test_unreadable_timestamp(self, stamp: str) -> None:

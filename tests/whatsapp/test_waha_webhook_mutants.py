@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -156,12 +156,26 @@ def test_an_unreadable_timestamp_is_named(stamp: str | None) -> None:
     assert stale(headers(stamp=stamp)) == "The webhook has no readable X-Webhook-Timestamp"
 
 
-def test_a_stale_delivery_says_when_it_was_sent() -> None:
-    message = stale(headers(stamp=str(NOW_MS - 300_001)))
+def test_a_stale_delivery_names_its_event_time_and_the_horizon() -> None:
+    # The horizon: 1.2 × 2 s × (2¹ + ... + 2¹⁵) = 157,281.6 s, then 5 minutes for the clocks.
+    too_old = NOW_MS - 157_281_600 - 300_000 - 1
+    message = stale(headers(stamp=str(too_old)))
     assert message == (
-        "The webhook was sent at 2026-03-01T11:54:59.999000+00:00, outside ±0:05:00 of now; "
+        "The webhook's event time 2026-02-27T16:13:38.399000+00:00 is older than WAHA's retry horizon "
+        "of 43.7 h (plus 5 min for the clocks); WAHA no longer retries events that old"
+    )
+    verify_waha_webhook(headers(stamp=str(too_old + 1)), BODY, hmac_key=KEY, now=NOW)
+
+
+def test_a_delivery_from_the_future_names_its_event_time_and_reason() -> None:
+    with pytest.raises(StaleWebhook) as refused:
+        verify_waha_webhook(headers(stamp=str(NOW_MS + 300_001)), BODY, hmac_key=KEY, now=NOW)
+    assert refused.value.reason == "future_webhook"
+    assert refused.value.message == (
+        "The webhook's event time 2026-03-01T12:05:00.001000+00:00 is more than 5 min ahead of now; "
         "check both clocks if this repeats"
     )
+    verify_waha_webhook(headers(stamp=str(NOW_MS + 300_000)), BODY, hmac_key=KEY, now=NOW)
 
 
 def test_a_body_that_is_not_json_is_named() -> None:
@@ -202,3 +216,21 @@ def test_an_envelope_timestamp_of_null_is_dated_when_received() -> None:
     body["timestamp"] = None
     [status] = events(body)
     assert status.at == RECEIVED
+
+
+@pytest.mark.parametrize(
+    ("horizon", "skew", "named"),
+    [
+        (timedelta(hours=2), timedelta(seconds=90), "of 2.0 h (plus 1.5 min for the clocks)"),
+        (timedelta(minutes=10), timedelta(seconds=30), "of 10 min (plus 30 s for the clocks)"),
+        (timedelta(seconds=59.5), timedelta(0), "of 59.5 s (plus 0 s for the clocks)"),
+    ],
+)
+def test_a_configured_horizon_is_named_in_the_refusal(
+    horizon: timedelta, skew: timedelta, named: str
+) -> None:
+    too_old = NOW - horizon - skew - timedelta(milliseconds=1)
+    given = headers(stamp=str(int(too_old.timestamp() * 1000)))
+    with pytest.raises(StaleWebhook) as refused:
+        verify_waha_webhook(given, BODY, hmac_key=KEY, now=NOW, horizon=horizon, skew=skew)
+    assert named in refused.value.message

@@ -292,7 +292,7 @@ class WahaTransport:
         params: dict[str, str | int] = {
             "limit": limit,
             "offset": offset,
-            "sortBy": "messageTimestamp",
+            "sortBy": "conversationTimestamp",
             "sortOrder": "desc",
         }
         answer = await self._json("GET", f"/api/{_q(_session(account_id))}/chats", params=params)

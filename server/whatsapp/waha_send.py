@@ -25,6 +25,22 @@ _MEDIA_ENDPOINTS = {
     MediaKind.DOCUMENT: "/api/sendFile",
 }
 
+# WAHA's API requires a file name for voice notes and videos; these stand in when the message has none.
+_DEFAULT_STEMS = {MediaKind.VOICE: "voice-message", MediaKind.VIDEO: "video"}
+_EXTENSIONS = {
+    "audio/ogg": ".ogg",
+    "audio/opus": ".opus",
+    "audio/mpeg": ".mp3",
+    "audio/mp4": ".m4a",
+    "audio/aac": ".aac",
+    "audio/amr": ".amr",
+    "audio/webm": ".webm",
+    "video/mp4": ".mp4",
+    "video/quicktime": ".mov",
+    "video/webm": ".webm",
+    "video/3gpp": ".3gp",
+}
+
 
 def build_send_request(session: str, message: OutboundMessage) -> tuple[str, dict[str, object]]:
     """The endpoint path and JSON body for ``message``."""
@@ -52,13 +68,22 @@ def build_send_request(session: str, message: OutboundMessage) -> tuple[str, dic
 
 def _file(media: OutboundMedia) -> dict[str, object]:
     file: dict[str, object] = {"mimetype": media.mime}
-    if media.filename:
-        file["filename"] = media.filename
+    filename = media.filename or default_filename(media)
+    if filename:
+        file["filename"] = filename
     if media.data is not None:
         file["data"] = base64.b64encode(media.data).decode("ascii")
     else:
         file["url"] = media.url
     return file
+
+
+def default_filename(media: OutboundMedia) -> str | None:
+    """``voice-message.ogg``, ``video.mov`` …: the name sent for a voice note or video that has none."""
+    stem = _DEFAULT_STEMS.get(media.kind)
+    if stem is None:
+        return None
+    return stem + _EXTENSIONS.get(media.mime.split(";")[0].strip().lower(), "")
 
 
 def send_result(

@@ -110,14 +110,13 @@ def _cus(jid: str) -> str:
 
 async def group_participants(request: Request, waha: SandboxState) -> Response:
     members = _group(waha, request)["Participants"]
-    roles = [
-        {
-            "id": _cus(m["JID"]),
-            "pn": _cus(m["PhoneNumber"]) or None,
-            "role": "superadmin" if m["IsSuperAdmin"] else "admin" if m["IsAdmin"] else "participant",
-        }
-        for m in members
-    ]
+    roles = []
+    for m in members:
+        role = "superadmin" if m["IsSuperAdmin"] else "admin" if m["IsAdmin"] else "participant"
+        entry = {"id": _cus(m["JID"]), "role": role}
+        if m["PhoneNumber"]:
+            entry["pn"] = _cus(m["PhoneNumber"])  # left out when the member's phone is hidden
+        roles.append(entry)
     return JSONResponse(roles)
 
 
@@ -127,9 +126,9 @@ async def check_exists(request: Request, waha: SandboxState) -> Response:
     if not digits(phone):
         raise SandboxError(400, "'phone' is required")
     account = waha.check_exists(phone)
-    return JSONResponse(
-        {"numberExists": account is not None, "chatId": f"{account}@c.us" if account else None}
-    )
+    if account is None:
+        return JSONResponse({"numberExists": False})  # chatId is left out ("undefined")
+    return JSONResponse({"numberExists": True, "chatId": f"{account}@c.us"})
 
 
 def _lid_json(lid: str, phone: str | None) -> dict[str, Any]:

@@ -73,7 +73,7 @@ async def session_action(request: Request, waha: SandboxState) -> Response:
         sessions.logout(waha, session)
     else:
         raise SandboxError(404, f"Cannot POST /api/sessions/{session.name}/{action}")
-    return JSONResponse(session_json(session))
+    return JSONResponse(session_json(session), status_code=201)
 
 
 async def me(request: Request, waha: SandboxState) -> Response:
@@ -108,7 +108,8 @@ async def auth_qr(request: Request, waha: SandboxState) -> Response:
 async def request_code(request: Request, waha: SandboxState) -> Response:
     body = await json_body(request)
     session = waha.session(request.path_params["session"])
-    return JSONResponse({"code": sessions.request_code(waha, session, required(body, "phoneNumber"))})
+    code = sessions.request_code(waha, session, required(body, "phoneNumber"))
+    return JSONResponse({"code": code}, status_code=201)
 
 
 routes = [

@@ -12,14 +12,19 @@ ENGINE = {"engine": "GOWS"}
 
 
 def session_json(session: Session) -> dict[str, Any]:
-    return {
+    """`SessionInfo`: `me` only once an account is linked; `presence` and `timestamps` always."""
+    answer: dict[str, Any] = {
         "name": session.name,
         "status": str(session.status),
         "config": session.config,
-        "me": session.me(),
         "engine": ENGINE,
+        "presence": {},
         "timestamps": {"activity": session.statuses[-1][1] if session.statuses else None},
     }
+    me = session.me()
+    if me is not None:
+        answer["me"] = me
+    return answer
 
 
 def status_payload(session: Session, data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -91,12 +96,11 @@ def message_payload(
     media: dict[str, Any] | None = None
     if message.media is not None and download_media:
         error = None if media_url else {"message": "media is no longer available on the phone's servers"}
-        media = {
-            "url": media_url,
-            "mimetype": message.media.mimetype,
-            "filename": message.media.filename,
-            "error": error,
-        }
+        media = {"mimetype": message.media.mimetype, "error": error}
+        if media_url:
+            media["url"] = media_url
+        if message.media.filename:
+            media["filename"] = message.media.filename
     # GOWS: `from` is always the chat (also for our own messages); `to` and `participant` name the
     # author in groups and are null in 1:1 chats.
     payload: dict[str, Any] = {
@@ -118,11 +122,11 @@ def message_payload(
     if message.from_me and with_source:
         payload["source"] = message.source or "app"
     if message.reply_to:
-        payload["replyTo"] = {
-            "id": message.reply_to,
-            "participant": (reply.participant or reply.sender) if reply else None,
-            "body": reply.body if reply else None,
-        }
+        # `ReplyToMessage`: the quoted message's author and text only when the gateway has it.
+        quoted: dict[str, Any] = {"id": message.reply_to, "hasMedia": bool(reply and reply.media)}
+        if reply is not None:
+            quoted.update(participant=reply.participant or reply.sender, body=reply.body)
+        payload["replyTo"] = quoted
     return payload
 
 

@@ -101,7 +101,7 @@ async def test_media_faults(api: httpx.AsyncClient, linked: str, sim: SandboxSta
     sim.faults(linked).media_gone = True
     gone = (await api.get(f"/api/default/chats/{ANA}@c.us/messages", params={"limit": 1})).json()[0]
     assert gone["hasMedia"] is True
-    assert gone["media"]["url"] is None and gone["media"]["error"]
+    assert "url" not in gone["media"] and gone["media"]["error"]
 
 
 async def test_one_file_fails_on_its_own_then_is_served(
@@ -137,7 +137,7 @@ async def test_groups(api: httpx.AsyncClient, linked: str) -> None:
     roles = (await api.get(f"/api/default/groups/{group['JID']}/participants/v2")).json()
     # GOWS's participants/v2: `id` as the group knows the member, `pn` its phone (null when hidden)
     assert {"id": "4915155501234@c.us", "pn": "4915155501234@c.us", "role": "admin"} in roles
-    assert {"id": "254000825925805@lid", "pn": None, "role": "participant"} in roles
+    assert {"id": "254000825925805@lid", "role": "participant"} in roles  # the phone is hidden
     assert (await api.get("/api/default/groups/1@g.us")).status_code == 404
 
 
@@ -161,7 +161,7 @@ async def test_check_exists_unknown_numbers(api: httpx.AsyncClient, linked: str)
     answer = (
         await api.get("/api/contacts/check-exists", params={"phone": "4930111222333", "session": linked})
     ).json()
-    assert answer == {"numberExists": False, "chatId": None}
+    assert answer == {"numberExists": False}
     short = (await api.get("/api/contacts/check-exists", params={"phone": "123", "session": linked})).json()
     assert short["numberExists"] is False
     assert (await api.get("/api/contacts/check-exists", params={"session": linked})).status_code == 400

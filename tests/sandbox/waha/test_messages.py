@@ -156,7 +156,12 @@ async def test_reply_to_is_carried(
             "/api/sendText", json={"session": linked, "chatId": ANA, "text": "R$ 10", "reply_to": incoming.id}
         )
     ).json()
-    assert sent["replyTo"] == {"id": incoming.raw_id, "participant": f"{ANA}@c.us", "body": "Qual o preço?"}
+    assert sent["replyTo"] == {
+        "id": incoming.raw_id,
+        "participant": f"{ANA}@c.us",
+        "body": "Qual o preço?",
+        "hasMedia": False,
+    }
     assert sent["_data"]["Message"]["extendedTextMessage"]["contextInfo"]["stanzaID"] == incoming.raw_id
     reply = sim.receive(linked, ANA, "ok", reply_to=sent["id"])
     await sim.settle()

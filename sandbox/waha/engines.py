@@ -42,12 +42,11 @@ class ServerInfo:
         self.version, self.engine, self.tier = ServerInfo.version, ServerInfo.engine, ServerInfo.tier
 
     def json(self) -> dict[str, Any]:
-        browser = "/usr/bin/chromium" if self.engine in ("WEBJS", "WPP") else None
         return {
             "version": self.version,
             "engine": self.engine,
             "tier": self.tier,
-            "browser": browser,
+            "browser": "/usr/bin/chromium",  # the image ships the browser whatever engine runs
             "platform": "linux/x64",
             "worker": {"id": None},
         }

@@ -22,8 +22,6 @@ from sandbox.waha.clock import Clock, Scheduler
 from sandbox.waha.ids import IdFactory
 from sandbox.waha.models import WebhookTarget
 
-ENVIRONMENT = {"version": "2026.7.1", "engine": "GOWS", "tier": "CORE", "browser": None}
-
 
 def sign(body: bytes, key: str) -> str:
     """`X-Webhook-Hmac`: hex HMAC-SHA512 of the raw body."""

@@ -28,6 +28,7 @@ OPUS = b"OggS\x00\x02" + bytes(40) + b"OpusHead" + bytes(64)
 
 # (method, template) of every WAHA operation the adapter calls; the exercise below reaches each one.
 ADAPTER_OPERATIONS = {
+    ("get", "/api/server/version"),
     ("get", "/api/sessions/{session}"),
     ("post", "/api/sessions"),
     ("put", "/api/sessions/{session}"),

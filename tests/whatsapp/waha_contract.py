@@ -59,6 +59,9 @@ DOCUMENT_GAPS: dict[str, dict[str, str]] = {
         "media": "null when the message has no media or it was not downloaded",
         "replyTo": "null when the message quotes nothing",
     },
+    "WAHAEnvironment": {
+        "browser": "null on the engines that run no browser (GOWS, NOWEB)",
+    },
     "LidToPhoneNumber": {
         "lid": "null when no LID is known for the phone number (WAHA's contacts guide)",
         "pn": "null when the LID's phone number is unknown (WAHA's contacts guide)",

@@ -34,14 +34,14 @@ class Received:
 
 @dataclass
 class Receiver:
-    """An ASGI webhook receiver that records requests and can fail or be slow on purpose."""
+    """An ASGI webhook receiver that records requests and can fail, or hang until released, on purpose."""
 
     requests: list[Received] = field(default_factory=list)
     fail_next: int = 0
     fail_status: int = 500
     crash_next: int = 0
-    delay_next: int = 0
-    delay_seconds: float = 0.0
+    hang_next: int = 0
+    released: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = b""
@@ -52,9 +52,9 @@ class Receiver:
                 break
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         self.requests.append(Received(headers, body))
-        if self.delay_next:
-            self.delay_next -= 1
-            await asyncio.sleep(self.delay_seconds)
+        if self.hang_next:
+            self.hang_next -= 1
+            await self.released.wait()  # past the sender's timeout: it gives up on this attempt
         if self.crash_next:
             self.crash_next -= 1
             raise RuntimeError("receiver crashed")

@@ -115,9 +115,10 @@ async def test_crashing_and_slow_receivers_are_retried(
     sim.receive(linked, ANA, "crash")
     await sim.elapse(2)
     assert [d.error is not None for d in sim.deliveries if d.event == "message"] == [True, False]
-    receiver.delay_next, receiver.delay_seconds = 1, 0.5
+    receiver.hang_next = 1
     sim.receive(linked, ANA, "slow")
     await sim.elapse(2)
+    receiver.released.set()
     slow = [d for d in sim.deliveries if d.event == "message"][2:]
     assert [(d.error, d.status) for d in slow] == [("timeout", None), (None, 200)]
 

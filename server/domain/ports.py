@@ -104,6 +104,12 @@ class InboxStore(Protocol):
         """Move the message's status forward (never back); the stored status, ``None`` if no such message."""
         ...
 
+    async def claim_send(self, account_id: int, client_ref: str, wa_message_id: str) -> bool:
+        """A status webhook that carries our ``client_ref`` (Cloud API) names the message a send became:
+        store its id on the outbox entry still on its way, so a retry after an uncertain failure finds it
+        sent instead of sending it again. ``False`` when no such entry waits."""
+        ...
+
     async def record_send_failure(self, account_id: int, message_key: str, reason: str, detail: str) -> bool:
         """A message we sent was refused after the gateway took it (the Cloud API reports most refusals,
         131047 among them, by webhook): its outbox entry becomes failed with the named reason."""

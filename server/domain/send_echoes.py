@@ -9,22 +9,19 @@ message on the customer's phone; giving up silently loses it. The outbox closes 
 2. The send job (job id ``outbox:<client_ref>``) calls ``transport.send``. On success it stores
    ``SendResult.wa_message_id`` (unique per account) on the row: done.
 3. On ``GatewayUnavailable`` with ``maybe_sent=False`` (connection refused) it simply retries.
-   With ``maybe_sent=True`` it does **not** resend at once. It defers, then:
-   a. checks whether the row was already claimed by an echo (step 4), else
-   b. asks ``transport.find_sent(account, message, since=attempt_started_at)`` — WAHA looks in the chat's
-      history for our own messages since then; the Cloud API answers ``None`` because its status
-      webhooks carry the reference (4b);
+   With ``maybe_sent=True`` (the row stays ``sending``) it does **not** resend at once. It defers, then:
+   a. uses the message id a status webhook stored on the row meanwhile (4), else
+   b. asks ``transport.find_sent(account, message, since=attempt_started_at)``: WAHA looks in the chat's
+      history for our own messages since then whose chat and ``echo_fingerprint`` match (``is_echo_of``);
+      the Cloud API answers ``None``, its statuses carry the reference instead (4);
    c. only when both say "not sent" does it send again.
-4. Echoes claim rows as they arrive, through the ingest path:
-   a. WAHA emits ``message.any`` with ``source: "api"`` for every message sent through its API
-      (``InboundMessage.from_api``). Ingest looks for the oldest unclaimed outbox row of that account whose
-      chat matches (or is an alias of) the echo's chat, whose fingerprint equals ``echo_fingerprint(echo)``
-      and whose attempt started before the echo, and sets its ``wa_message_id`` (the unique key makes
-      concurrent claims safe). Oldest-first keeps two identical "ok" messages in order.
-   b. The Cloud API echoes ``biz_opaque_callback_data`` (we send ``client_ref`` there) on every status
-      (``StatusChanged.client_ref``): a direct match, no fingerprint needed.
+4. The Cloud API echoes ``biz_opaque_callback_data`` (we send ``client_ref`` there) on every status
+   (``StatusChanged.client_ref``): ingest stores the status's message id on the ``sending`` row of that
+   account and reference (``InboxStore.claim_send``), a direct match, no fingerprint needed.
 5. Either way the message row itself is deduped by ``InboundMessage.key`` / ``SendResult.key``, which are
-   equal for a send and its echo, so the conversation shows one message.
+   equal for a send and its echo, so the conversation shows one message. While a send's answer is still on
+   its way, a WAHA ``message.any`` echo (``source: "api"``) may be stored first: the panel then shows the
+   stored message and hides the entry (``echoed_sends``, oldest entry first, one message each).
 
 The fingerprint is deliberately coarse (text vs media, normalised text): gateways echo an image sent as
 a file as an image, a voice note as audio, and may re-encode media, so nothing finer survives the round

@@ -15,7 +15,7 @@ from typing import Any
 
 from server.domain.errors import NotFound, Permanent, Transient, WaPipeError
 from server.domain.installations import InstallationStatus
-from server.domain.jids import phone_chat_key
+from server.domain.jids import canonical_chat_key, phone_chat_key
 from server.domain.models import Account, OutboxEntry
 from server.domain.send_echoes import CLOCK_SKEW
 from server.domain.whatsapp import (
@@ -88,9 +88,19 @@ async def _sender_installed(ctx: dict[str, Any], entry: OutboxEntry) -> bool:
 async def _already_sent(
     transport: WhatsAppTransport, account: Account, entry: OutboxEntry, message: OutboundMessage
 ) -> SendResult | None:
-    """After an attempt whose outcome is unknown: the message, if it did go out."""
+    """After an attempt whose outcome is unknown: the message, if it did go out (a status webhook named it,
+    or the transport finds it)."""
     if entry.status != "sending" or entry.attempt_started_at is None:
         return None
+    if entry.wa_message_id:  # claimed by a status webhook carrying our client_ref (Cloud API)
+        return SendResult(
+            account_id=account.session_name,
+            client_ref=entry.client_ref,
+            wa_message_id=entry.wa_message_id,
+            chat_key=canonical_chat_key(entry.to_chat),
+            accepted_at=entry.attempt_started_at,
+            transport_id=entry.wa_message_id if account.transport == "cloud" else None,
+        )
     since = entry.attempt_started_at - CLOCK_SKEW
     return await transport.find_sent(account.session_name, message, since=since)
 

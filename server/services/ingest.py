@@ -64,6 +64,8 @@ async def ingest_events(
             for message in event.messages:
                 await _store_message(store, account.id, message, outcome)
         elif isinstance(event, StatusChanged):
+            if event.client_ref and event.from_me:
+                await store.claim_send(account.id, event.client_ref, event.wa_message_id)
             stored = await store.advance_status(account.id, event.key, event.status)
             if stored is None:
                 outcome.early_statuses.append(event)

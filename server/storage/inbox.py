@@ -185,6 +185,20 @@ class SqlInboxStore:
                     return wanted
         raise RuntimeError(f"the status of {message_key} kept changing under us")
 
+    async def claim_send(self, account_id: int, client_ref: str, wa_message_id: str) -> bool:
+        statement = (
+            update(_outbox)
+            .where(
+                (_outbox.c.account_id == account_id)
+                & (_outbox.c.client_ref == client_ref)
+                & (_outbox.c.status == "sending")
+                & (_outbox.c.wa_message_id.is_(None))
+            )
+            .values(wa_message_id=wa_message_id[:300], updated_at=utcnow())
+        )
+        async with self._engine.begin() as connection:
+            return bool((await connection.execute(statement)).rowcount)
+
     async def record_send_failure(self, account_id: int, message_key: str, reason: str, detail: str) -> bool:
         statement = (
             update(_outbox)

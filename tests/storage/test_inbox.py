@@ -148,3 +148,38 @@ async def test_a_refusal_reported_by_webhook_fails_the_outbox_entry_by_name(
     # a second delivery of the same refusal changes nothing more
     await ingest_events([refusal], transport="waha", store=store)
     assert (await outbox.by_id(entry.id)).error_reason == "outside_24h_window"  # type: ignore[union-attr]
+
+
+async def test_a_status_carrying_our_reference_names_the_send_still_on_its_way(
+    inbox: tuple[SqlInboxStore, int],
+) -> None:
+    """The Cloud API echoes our client_ref on statuses: the entry whose send answer was lost learns its
+    message id, once, and only an entry of that account whose attempt started."""
+    store, account = inbox
+    outbox = SqlOutboxStore(store._engine)
+    [company_id] = [row["company_id"] for row in await rows(store, WhatsAppAccount)]
+
+    async def create(ref: str) -> int:
+        entry, _ = await outbox.create(
+            client_ref=ref,
+            company_id=int(company_id),  # type: ignore[call-overload]
+            account_id=account,
+            requested_by=1,
+            to_chat=CONTACT.chat_key,
+            text="Angebot",
+            fingerprint="f",
+        )
+        return entry.id
+
+    lost, queued = await create("ref-lost"), await create("ref-queued")
+    await outbox.start_attempt(lost, T0)
+    sent_status = StatusChanged("s1", "wamid.LOST", Delivery.SENT, T0, client_ref="ref-lost")
+    await ingest_events([sent_status], transport="waha", store=store)
+    claimed = await outbox.by_id(lost)
+    assert claimed is not None and claimed.wa_message_id == "wamid.LOST" and claimed.status == "sending"
+
+    assert not await store.claim_send(account, "ref-lost", "wamid.OTHER")  # named once
+    assert not await store.claim_send(account, "ref-queued", "wamid.Q")  # no attempt started
+    assert not await store.claim_send(account + 1000, "ref-lost", "wamid.X")  # another account's
+    assert (await outbox.by_id(lost)).wa_message_id == "wamid.LOST"  # type: ignore[union-attr]
+    assert (await outbox.by_id(queued)).wa_message_id is None  # type: ignore[union-attr]

@@ -174,7 +174,7 @@ def media_signature(resources: Resources, company_id: int, message_id: int, expi
 
 def media_link(resources: Resources, company_id: int, message_id: int) -> str:
     """A link valid for at least an hour; the same link all hour, so browsers cache the thumbnail."""
-    now = int(time.time())
+    now = int(resources.clock.now().timestamp())
     expires = now - now % MEDIA_LINK_SECONDS + 2 * MEDIA_LINK_SECONDS
     signature = media_signature(resources, company_id, message_id, expires)
     return f"/panel/media/{message_id}?c={company_id}&e={expires}&s={signature}"
@@ -183,6 +183,6 @@ def media_link(resources: Resources, company_id: int, message_id: int) -> str:
 def media_link_valid(
     resources: Resources, company_id: int, message_id: int, expires: int, signature: str
 ) -> bool:
-    if expires < time.time():
+    if expires < resources.clock.now().timestamp():
         return False
     return hmac.compare_digest(media_signature(resources, company_id, message_id, expires), signature)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from server.web import panel_context
 from server.web.panel_context import MEDIA_LINK_SECONDS, media_link, media_link_valid, media_signature
 
 NOW = 1_772_366_395  # 2026-03-01 12:39:55 UTC: 2395 s into the hour
@@ -23,9 +24,13 @@ SECRET_KEY = "the-secret-key"
 JWT_SECRET = "the-jwt-secret"
 
 
+TIME = [float(NOW)]  # what the resources' clock reads; the ``clock`` fixture moves it
+
+
 def resources(secret_key: str = SECRET_KEY, jwt_secret: str = JWT_SECRET) -> Any:
     settings = SimpleNamespace(secret_key=SecretStr(secret_key), pipedrive_jwt_secret=SecretStr(jwt_secret))
-    return SimpleNamespace(settings=settings)
+    clock = SimpleNamespace(now=lambda: datetime.fromtimestamp(TIME[0], UTC))
+    return SimpleNamespace(settings=settings, clock=clock)
 
 
 def expected_signature(secret: str, company_id: int, message_id: int, expires: int) -> str:
@@ -34,11 +39,11 @@ def expected_signature(secret: str, company_id: int, message_id: int, expires: i
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The time ``panel_context`` reads, settable by the test."""
-    now = [float(NOW)]
-    monkeypatch.setattr(panel_context.time, "time", lambda: now[0])
-    return now
+def clock() -> Iterator[list[float]]:
+    """The time the resources' clock reads, settable by the test."""
+    TIME[0] = float(NOW)
+    yield TIME
+    TIME[0] = float(NOW)
 
 
 def test_links_last_an_hour_at_least() -> None:

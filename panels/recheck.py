@@ -6,28 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from panels.templating import render
-from server.domain.match_words import international_form
+from server.domain.link_recheck import StaleLink
 from server.domain.settings_form import FieldError
 
 
 @dataclass(frozen=True, slots=True)
-class RecheckRow:
-    chat_id: int
-    e164: str
-    person_id: int
-    person_name: str
-    rule: str
-    reason: str
-    message: str
-
-    @property
-    def number(self) -> str:
-        return international_form(self.e164)
-
-
-@dataclass(frozen=True, slots=True)
 class RecheckView:
-    rows: tuple[RecheckRow, ...]
+    rows: tuple[StaleLink, ...]
     next_after: int | None = None  # the chat id the next page starts after
     after: int = 0  # where this page started (0: the first page)
     index_built: bool = True

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from server.domain.errors import InvalidInput
-from server.domain.match_words import Mismatch, why_no_longer_matched
+from server.domain.match_words import Mismatch, international_form, why_no_longer_matched
 from server.domain.matching import MatchRule
 from server.domain.phones import best_phone_match, region_of
 
@@ -45,6 +45,23 @@ class MatchedLink:
     def region(self) -> str | None:
         """Where national phones are read, as the sync engine reads them for this chat."""
         return region_of(self.account_e164 or self.e164)
+
+
+@dataclass(frozen=True, slots=True)
+class StaleLink:
+    """A link the current rules would not make, with why in plain words (``reason`` names it)."""
+
+    chat_id: int
+    e164: str
+    person_id: int
+    person_name: str
+    rule: str
+    reason: str
+    message: str
+
+    @property
+    def number(self) -> str:
+        return international_form(self.e164)
 
 
 def no_longer_matched(link: MatchedLink, phones: Sequence[str]) -> Mismatch | None:

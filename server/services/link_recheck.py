@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Protocol
 
 from server.domain.errors import InvalidInput, NotFound
-from server.domain.link_recheck import RECHECKED_RULES, MatchedLink, no_longer_matched
+from server.domain.link_recheck import RECHECKED_RULES, MatchedLink, StaleLink, no_longer_matched
 from server.domain.match_words import phone_match
 from server.domain.matching import MatchResult, MatchRule, PersonPhones, PhoneIndex
 from server.domain.phones import PhoneMatch, region_of
@@ -40,17 +40,6 @@ class IndexReader(Protocol):
     async def persons(self, company_id: int) -> list[PersonPhones]: ...
 
     async def person_name(self, company_id: int, person_id: int) -> str | None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class StaleLink:
-    chat_id: int
-    e164: str
-    person_id: int
-    person_name: str
-    rule: str
-    reason: str
-    message: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from panels.recheck import RecheckRow, RecheckView, render_recheck
+from panels.recheck import RecheckView, render_recheck
 from server.domain.bounds import id_from_text
 from server.domain.errors import InvalidInput, NotFound, Transient, WaPipeError
 from server.domain.match_words import kept_sentence, relinked_sentence, unmatched_relink_sentence
@@ -34,11 +34,7 @@ async def _view(
     page = await stale_links(
         SqlMatchedLinks(resources.engine), SqlPhoneIndexStore(resources.engine), company_id, after=after
     )
-    rows = tuple(
-        RecheckRow(r.chat_id, r.e164, r.person_id, r.person_name, r.rule, r.reason, r.message)
-        for r in page.rows
-    )
-    return RecheckView(rows, page.next_after, after, page.index_built, notice, error)
+    return RecheckView(page.rows, page.next_after, after, page.index_built, notice, error)
 
 
 async def _admin(request: Request, identity: FrameIdentity) -> None:

@@ -1,5 +1,7 @@
 """Jobs of the inbound path: turn stored webhooks into inbox rows, and catch up after a gap.
 
+Pipedrive's Person deliveries are stored the same way and applied by ``server.jobs.person_events``.
+
 ``process_inbound_event`` runs once per stored delivery (job id ``inbound:<event id>``); a sweeper
 re-enqueues deliveries still pending after a minute, so one whose enqueue was lost is not lost.
 """
@@ -15,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from server.domain.errors import MalformedWebhook, Transient, WaPipeError
 from server.domain.whatsapp import WhatsAppTransport
+from server.jobs.person_events import PIPEDRIVE, process_person_event
 from server.jobs.retry import retry_for
 from server.jobs.sync import enqueue_sync
 from server.jobs.timing import now as clock_now
@@ -47,6 +50,8 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
     stored = await events_store.get(event_id)
     if stored is None or stored.state in ("processed", "rejected"):
         return "nothing to do"
+    if stored.transport == PIPEDRIVE:
+        return await process_person_event(ctx, stored)
     try:
         events = events_from_body(stored.transport, stored.body, received_at=stored.received_at)
     except MalformedWebhook as error:

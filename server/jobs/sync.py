@@ -101,7 +101,8 @@ async def enqueue_sync(
             await queue.enqueue("sync_chat", chat_id, job_id=f"sync-next:{chat_id}", defer_by=delay)
 
 
-async def _context(ctx: dict[str, Any], company_id: int) -> SyncContext:
+async def company_context(ctx: dict[str, Any], company_id: int) -> SyncContext:
+    """The company's ``SyncContext`` over its admin installation (else ``NotInstalled``, ``NeedsReauth``)."""
     client = await ctx["pipedrive"].for_company(company_id)
     caches = ctx.setdefault("sync_caches", SyncCaches())
     config: SyncConfig = ctx["sync_config"]
@@ -134,7 +135,7 @@ async def sync_chat(ctx: dict[str, Any], chat_id: int) -> str:
     if deferred is not None and deferred > now:
         raise Retry(defer=(deferred - now).total_seconds())
     try:
-        context = await _context(ctx, chat.company_id)
+        context = await company_context(ctx, chat.company_id)
         account_transport = ctx.get("transports", {}).get(chat.transport)
         context.transport = account_transport
         outcome = await run_sync(context, chat_id, chat=chat)

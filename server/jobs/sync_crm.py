@@ -80,6 +80,19 @@ class PipedriveCrm:
             created.id, created.name, tuple(p.value for p in created.phones), parse_time(created.update_time)
         )
 
+    async def person(self, person_id: int) -> CrmPerson | None:
+        try:
+            found = await self.client.persons.get(person_id)
+        except NotFound:
+            return None
+        return CrmPerson(
+            found.id,
+            found.name,
+            tuple(phone.value for phone in found.phones),
+            parse_time(found.update_time),
+            found.is_deleted,
+        )
+
     async def set_person_field(self, person_id: int, key: str, value: str) -> None:
         await self.client.persons.update(person_id, {"custom_fields": {key: value}})
 

@@ -7,6 +7,8 @@
 3. When a day is due (at once in real time; after the batch period otherwise): make sure the activity
    type and link fields exist, link the Person (and Deal or Lead), write the days, then upload the
    attachments and set the "WhatsApp chat link" fields (the transcript is what users wait for).
+   A write Pipedrive refuses because the chat's Person was deleted there (it reads as deleted, or not at
+   all) matches the chat again and writes once more, onto the Person that has the number now.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from server.domain.days import company_zone, local_day
-from server.domain.errors import InvalidChatId, InvalidInput, NotFound
+from server.domain.errors import InvalidChatId, InvalidInput, NotFound, Permanent
 from server.domain.jids import JidKind, parse_jid, phone_chat_key
 from server.domain.sync import ChatLink, LinkState, SyncChat, SyncSettings
 from server.domain.whatsapp import Peer
+from server.services.person_links import forget_person, person_gone, unlinked_link
 from server.services.sync_context import SyncBusy, SyncContext
 from server.services.sync_days import flush_due_days
 from server.services.sync_deals import attach_deal, write_link_fields
@@ -101,9 +104,36 @@ async def _sync(ctx: SyncContext, chat: SyncChat) -> SyncOutcome:
     if link.state is not LinkState.LINKED:
         await ctx.store.clear_all_dirty(chat.id)
         return outcome
+    try:
+        return await _write(ctx, chat, link, settings, outcome, due_before)
+    except Permanent:
+        assert link.person_id is not None
+        if not await person_gone(ctx, link.person_id):
+            raise
+    # The Person was deleted in Pipedrive (and no delivery said so yet): match again, write once more.
+    await forget_person(ctx, chat.company_id, link.person_id)
+    link = unlinked_link(await ctx.store.link(chat), link.person_id)
+    link = await link_person(ctx, chat, link, settings, stats)
+    outcome.searches = stats.searches
+    outcome.state = link.state.value
+    if link.state is not LinkState.LINKED:
+        await ctx.store.clear_all_dirty(chat.id)
+        return outcome
+    return await _write(ctx, chat, link, settings, outcome, due_before)
+
+
+async def _write(
+    ctx: SyncContext,
+    chat: SyncChat,
+    link: ChatLink,
+    settings: SyncSettings,
+    outcome: SyncOutcome,
+    due_before: datetime,
+) -> SyncOutcome:
+    """The linked chat's Deal or Lead, due days, attachments and link fields."""
     link = await attach_deal(ctx, chat, link, settings)
-    outcome.writes = await flush_due_days(ctx, chat, link, settings, due_before=due_before)
-    outcome.uploads = await upload_chat_media(ctx, chat, link)
+    outcome.writes += await flush_due_days(ctx, chat, link, settings, due_before=due_before)
+    outcome.uploads += await upload_chat_media(ctx, chat, link)
     link = await write_link_fields(ctx, chat, link, settings)
     outcome.more = await ctx.store.has_unseen_messages(chat.id, link.cursor)
     return outcome

@@ -484,6 +484,16 @@ class SqlSyncStore(DayRows, IntentRows, MediaRows):
             )
         return _link(row) if row else None
 
+    async def chats_linked_to(self, company_id: int, person_id: int) -> list[int]:
+        """The company's chats whose link names ``person_id`` (whatever their state)."""
+        query = (
+            select(_links.c.chat_id)
+            .where((_links.c.company_id == company_id) & (_links.c.person_id == person_id))
+            .order_by(_links.c.chat_id)
+        )
+        async with self._engine.connect() as connection:
+            return [int(chat_id) for chat_id in (await connection.execute(query)).scalars()]
+
 
 def _default_settings() -> dict[str, Any]:
     return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.sync import IntentClaim
@@ -60,4 +60,16 @@ class IntentRows:
                 update(_intents)
                 .where((_intents.c.intent_key == key) & (_intents.c.state == "pending"))
                 .values(lease_until=None, updated_at=utcnow())
+            )
+
+    async def forget_person_intents(self, company_id: int, person_id: int) -> None:
+        """Drop the company's completed Person creates that produced ``person_id`` (deleted in Pipedrive),
+        so matching the number or group again creates a Person anew instead of returning the deleted one."""
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                delete(_intents).where(
+                    (_intents.c.company_id == company_id)
+                    & (_intents.c.result == str(person_id))
+                    & or_(_intents.c.intent_key.like("person:%"), _intents.c.intent_key.like("group:%"))
+                )
             )

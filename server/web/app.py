@@ -10,9 +10,20 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from server.jobs.person_events import PIPEDRIVE_WEBHOOK_PATH
 from server.settings import Settings
 from server.transports import CLOUD_WEBHOOK_PATH, WAHA_WEBHOOK_PATH
-from server.web import chat_view, health, numbers, oauth, panel, panel_send, settings_preview, webhooks
+from server.web import (
+    chat_view,
+    health,
+    numbers,
+    oauth,
+    panel,
+    panel_send,
+    pipedrive_webhook,
+    settings_preview,
+    webhooks,
+)
 from server.web.framing import FramingMiddleware
 from server.web.paths import not_found
 from server.web.resources import Upstreams, open_resources
@@ -48,6 +59,12 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         Route("/healthz", health.healthz, methods=["GET"], name="healthz"),
         Route(WAHA_WEBHOOK_PATH, webhooks.waha_webhook, methods=["POST"], name="waha_webhook"),
         Route(CLOUD_WEBHOOK_PATH, webhooks.cloud_webhook, methods=["GET", "POST"], name="cloud_webhook"),
+        Route(
+            PIPEDRIVE_WEBHOOK_PATH,
+            pipedrive_webhook.pipedrive_webhook,
+            methods=["POST"],
+            name="pipedrive_webhook",
+        ),
         Route("/numbers", numbers.numbers_page, methods=["GET"], name="numbers_page"),
         Route("/numbers", numbers.start_linking, methods=["POST"], name="numbers_link"),
         Route("/numbers/list", numbers.numbers_list, methods=["GET"], name="numbers_list"),

@@ -29,11 +29,11 @@ log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024  # webhooks carry media by reference; a megabyte is plenty
 
 
-def _refuse(status: int, reason: str, message: str) -> JSONResponse:
+def refuse(status: int, reason: str, message: str) -> JSONResponse:
     return JSONResponse({"error": reason, "message": message}, status_code=status)
 
 
-async def _read_body(request: Request) -> bytes | None:
+async def read_body(request: Request) -> bytes | None:
     declared = request.headers.get("content-length")
     if declared is not None and not (
         declared.isascii() and declared.isdigit() and len(declared) <= 12 and int(declared) <= MAX_BODY_BYTES
@@ -62,7 +62,7 @@ async def _accept(request: Request, transport: str, body: bytes) -> Response:
             reason=error.reason,
             detail=error.message,
         )
-        return _refuse(400, error.reason, error.message)
+        return refuse(400, error.reason, error.message)
     event_id, is_new = await store.record(
         transport=transport,
         event_key=key.event_key,
@@ -80,9 +80,9 @@ async def _accept(request: Request, transport: str, body: bytes) -> Response:
 
 
 async def waha_webhook(request: Request) -> Response:
-    body = await _read_body(request)
+    body = await read_body(request)
     if body is None:
-        return _refuse(413, "body_too_large", f"webhook bodies are limited to {MAX_BODY_BYTES} bytes")
+        return refuse(413, "body_too_large", f"webhook bodies are limited to {MAX_BODY_BYTES} bytes")
     resources: Resources = request.app.state.resources
     try:
         verify_waha_webhook(
@@ -93,7 +93,7 @@ async def waha_webhook(request: Request) -> Response:
             horizon=waha_webhook_horizon(resources.settings),
         )
     except NotAuthenticated as error:
-        return _refuse(401, error.reason, error.message)
+        return refuse(401, error.reason, error.message)
     return await _accept(request, WAHA, body)
 
 
@@ -101,20 +101,20 @@ async def cloud_webhook(request: Request) -> Response:
     resources: Resources = request.app.state.resources
     app_secret = resources.settings.cloud_app_secret.get_secret_value()
     if not app_secret:
-        return _refuse(404, "cloud_not_configured", "the Cloud API is not configured on this WaPipe")
+        return refuse(404, "cloud_not_configured", "the Cloud API is not configured on this WaPipe")
     if request.method == "GET":
         try:
             challenge = verify_subscription(
                 request.query_params, verify_token=resources.settings.cloud_verify_token.get_secret_value()
             )
         except WaPipeError as error:
-            return _refuse(403, error.reason, error.message)
+            return refuse(403, error.reason, error.message)
         return PlainTextResponse(challenge)
-    body = await _read_body(request)
+    body = await read_body(request)
     if body is None:
-        return _refuse(413, "body_too_large", f"webhook bodies are limited to {MAX_BODY_BYTES} bytes")
+        return refuse(413, "body_too_large", f"webhook bodies are limited to {MAX_BODY_BYTES} bytes")
     try:
         verify_cloud_signature(request.headers, body, app_secret=app_secret)
     except NotAuthenticated as error:
-        return _refuse(401, error.reason, error.message)
+        return refuse(401, error.reason, error.message)
     return await _accept(request, CLOUD, body)

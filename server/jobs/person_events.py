@@ -1,0 +1,57 @@
+"""Pipedrive's Person deliveries, stored by ``POST /webhooks/pipedrive``, applied to links and the index.
+
+``process_inbound_event`` hands a stored delivery of transport ``pipedrive`` here. A delivery that is not
+a Person one, or names no company WaPipe knows, is kept as ``rejected`` or ``failed`` with its reason; a
+Pipedrive that cannot be reached now retries the job.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from server.domain.errors import MalformedWebhook, NeedsReauth, NotInstalled, Permanent, Transient
+from server.domain.person_events import parse_person_event
+from server.jobs.retry import retry_for
+from server.jobs.sync import company_context, sync_enabled
+from server.services.person_changes import follow_person_event
+from server.storage.inbound_events import SqlInboundEventStore, StoredEvent
+
+log = logging.getLogger(__name__)
+
+PIPEDRIVE = "pipedrive"  # the inbound_event transport of Pipedrive's deliveries
+PIPEDRIVE_WEBHOOK_PATH = "/webhooks/pipedrive"
+
+
+def pipedrive_event_key(pipedrive_company_id: int, delivery_id: str) -> str:
+    """The stored key of a delivery: a retry (same ``meta.id``) finds it stored."""
+    return f"{PIPEDRIVE}:{pipedrive_company_id}:{delivery_id}"[:200]
+
+
+async def process_person_event(ctx: dict[str, Any], stored: StoredEvent) -> str:
+    events_store: SqlInboundEventStore = ctx["inbound_events"]
+    try:
+        event = parse_person_event(stored.body)
+    except MalformedWebhook as error:
+        await events_store.mark(stored.id, "rejected", reason=error.reason, detail=error.message)
+        return "rejected"
+    company = await ctx["companies"].get(event.company_id)
+    if company is None or not sync_enabled(ctx):
+        reason = "unknown_company" if company is None else "sync_not_configured"
+        await events_store.mark(stored.id, "failed", reason=reason, detail=f"company {event.company_id}")
+        return reason
+    try:
+        context = await company_context(ctx, company.id)
+        result = await follow_person_event(context, ctx["queue"], company.id, event)
+    except Transient as error:
+        log.info("person event %s will retry: %s", stored.id, error.reason)
+        raise retry_for(ctx, error) from error
+    except (NotInstalled, NeedsReauth) as error:
+        await events_store.mark(stored.id, "failed", reason=error.reason, detail=error.message)
+        return error.reason
+    except Permanent as error:
+        log.warning("person event %s failed: %s", stored.id, error.reason)
+        await events_store.mark(stored.id, "failed", reason=error.reason, detail=error.message)
+        return error.reason
+    await events_store.mark(stored.id, "processed")
+    return result

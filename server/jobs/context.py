@@ -16,6 +16,8 @@ from server.crypto import SecretBox
 from server.domain.clock import Clock, SystemClock
 from server.domain.sync import MediaRetry
 from server.domain.whatsapp import WhatsAppTransport
+from server.jobs.person_events import PIPEDRIVE_WEBHOOK_PATH
+from server.jobs.setup import PersonWebhookConfig
 from server.jobs.timing import JobTimings
 from server.pipedrive.connector import PipedriveConnector
 from server.pipedrive.metering import MemoryUsageMeter
@@ -88,6 +90,7 @@ class PipedriveWiring:
     connector: PipedriveConnector
     data_retention_days: int
     sync: dict[str, Any] = field(default_factory=dict)  # the sync engine's config and media files
+    person_webhook: PersonWebhookConfig | None = None  # where set-up subscribes Person changes
 
     def job_entries(self) -> dict[str, Any]:
         """What the install and sync jobs find in ``ctx``."""
@@ -96,6 +99,7 @@ class PipedriveWiring:
             "company_setup": self.company_setup,
             "pipedrive": self.connector,
             "data_retention_days": self.data_retention_days,
+            "person_webhook": self.person_webhook,
             **self.sync,
         }
 
@@ -135,6 +139,9 @@ def pipedrive_wiring(settings: Settings, engine: AsyncEngine, http: httpx.AsyncC
             settings.media_dir,
             lease=timedelta(seconds=settings.sync_lease),
             media_retry=MediaRetry(timedelta(seconds=settings.media_retry_base), settings.media_attempts),
+        ),
+        person_webhook=PersonWebhookConfig(
+            settings.public_url.rstrip("/") + PIPEDRIVE_WEBHOOK_PATH, settings.secret_key.get_secret_value()
         ),
     )
 

@@ -2,7 +2,12 @@
 
 - the activity type "WhatsApp chat" (icon ``bubble``, colour 25D366), reactivated if someone deactivated it;
 - the custom field "WhatsApp chat link" (``varchar``) on Person and on Deal, matched by name;
-- the company's settings row (defaults) holding the activity type's ``key_string`` and both field keys.
+- the company's settings row (defaults) holding the activity type's ``key_string`` and both field keys;
+- an app webhook for every change of a Person (``POST /webhooks/pipedrive``, HTTP Basic credentials
+  derived for the company), so merges, deletions and phone edits are followed as they happen. It needs the
+  ``admin`` scope and an admin's installation; without them setup goes on and logs the named reason
+  (``admin_scope_missing``, ``not_admin``): Person changes are then followed by re-checks only (the
+  index's refreshes and the sync's fallback when a write finds its Person deleted).
 
 Idempotent: it looks before it creates, so a second run (a retry, a reinstall) creates nothing. Job id
 ``setup:<company id>``.
@@ -11,14 +16,19 @@ Idempotent: it looks before it creates, so a second run (a retry, a reinstall) c
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
-from server.domain.errors import NeedsReauth, NotInstalled, Transient
+from server.domain.errors import NeedsReauth, NotInstalled, Permanent, Transient
+from server.domain.person_events import WEBHOOK_USER, webhook_password
 from server.jobs.retry import retry_for
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.company_records import ensure_activity_type, ensure_link_field
 from server.pipedrive.connector import PipedriveConnector
+from server.pipedrive.person_webhook import ensure_person_webhook
+from server.storage.companies import SqlCompanyStore
 from server.storage.company_setup import SqlCompanySetupStore
+from server.storage.installations import SqlInstallationStore
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +37,14 @@ SETUP_JOB = "setup_company"
 
 def setup_job_id(company_id: int) -> str:
     return f"setup:{company_id}"
+
+
+@dataclass(frozen=True)
+class PersonWebhookConfig:
+    """Where Pipedrive delivers Person changes, and the server secret their credentials derive from."""
+
+    url: str
+    secret: str = field(repr=False)
 
 
 async def run_setup(client: PipedriveClient, store: SqlCompanySetupStore, company_id: int) -> None:
@@ -42,6 +60,45 @@ async def run_setup(client: PipedriveClient, store: SqlCompanySetupStore, compan
     )
 
 
+async def subscribe_person_webhook(ctx: dict[str, Any], client: PipedriveClient, company_id: int) -> str:
+    """``created``, ``exists``, or the named reason it was skipped (logged)."""
+    config: PersonWebhookConfig | None = ctx.get("person_webhook")
+    if config is None:
+        return "not_configured"
+    installations: SqlInstallationStore = ctx["installations"]
+    installation = await installations.admin_installation(company_id)
+    company = await SqlCompanyStore(ctx["engine"]).by_id(company_id) if "engine" in ctx else None
+    reason = ""
+    if installation is None or not installation.is_admin:
+        reason = "not_admin"
+    elif "admin" not in installation.scopes:
+        reason = "admin_scope_missing"
+    elif company is None:
+        reason = "unknown_company"
+    if reason or installation is None or company is None:
+        log.warning(
+            "Person changes are followed by re-checks only: no webhook",
+            extra={"company": company_id, "reason": reason},
+        )
+        return reason
+    password = webhook_password(config.secret, company.pipedrive_company_id)
+    try:
+        return await ensure_person_webhook(
+            client,
+            url=config.url,
+            credentials=(WEBHOOK_USER, password),
+            user_id=installation.pipedrive_user_id,
+        )
+    except Transient:
+        raise
+    except Permanent as error:  # a refused webhook (the 40 per user, a scope) leaves the rest of setup
+        log.warning(
+            "Person changes are followed by re-checks only: the webhook was refused",
+            extra={"company": company_id, "reason": error.reason},
+        )
+        return error.reason
+
+
 async def setup_company(ctx: dict[str, Any], company_id: int) -> str:
     connector: PipedriveConnector | None = ctx.get("pipedrive")
     if connector is None:
@@ -50,6 +107,7 @@ async def setup_company(ctx: dict[str, Any], company_id: int) -> str:
     try:
         client = await connector.for_company(company_id)
         await run_setup(client, store, company_id)
+        webhook = await subscribe_person_webhook(ctx, client, company_id)
     except (NotInstalled, NeedsReauth) as error:
         # Only an admin installation can set up; the next admin install enqueues setup again.
         log.warning("company setup waits for an admin", extra={"company": company_id, "reason": error.reason})
@@ -57,5 +115,5 @@ async def setup_company(ctx: dict[str, Any], company_id: int) -> str:
     except Transient as error:
         log.warning("company setup will retry", extra={"company": company_id, "reason": error.reason})
         raise retry_for(ctx, error) from error
-    log.info("company set up", extra={"company": company_id})
-    return "set up"
+    log.info("company set up", extra={"company": company_id, "person_webhook": webhook})
+    return f"set up; person webhook: {webhook}"

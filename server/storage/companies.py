@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,7 +35,14 @@ class SqlCompanyStore:
 
     async def get(self, pipedrive_company_id: int) -> Company | None:
         table = CompanyRow.__table__  # type: ignore[attr-defined]
-        query = select(table).where(table.c.pipedrive_company_id == pipedrive_company_id)
+        return await self._one(select(table).where(table.c.pipedrive_company_id == pipedrive_company_id))
+
+    async def by_id(self, company_id: int) -> Company | None:
+        """By WaPipe's own id (for jobs holding one)."""
+        table = CompanyRow.__table__  # type: ignore[attr-defined]
+        return await self._one(select(table).where(table.c.id == company_id))
+
+    async def _one(self, query: Any) -> Company | None:
         async with self._engine.connect() as connection:
             row = (await connection.execute(query)).mappings().first()
         if row is None:

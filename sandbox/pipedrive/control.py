@@ -190,8 +190,21 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return JSONResponse({"id": record["id"]}, status_code=201)
 
     async def budget(request: Request) -> Response:
+        """Set the company's daily budget (`tokens`), the UTC hour its budget day starts (`reset_hour`,
+        0-23), or spend it (`exhaust`); answers the usage of the current budget day and the reset hour."""
         body = await _body(request)
         cid = company_id(request)
+        if "reset_hour" in body:
+            hour = body["reset_hour"]
+            if isinstance(hour, bool) or not isinstance(hour, int) or not 0 <= hour <= 23:
+                return JSONResponse(
+                    {
+                        "error": f"'reset_hour' must be an hour of the day, 0 to 23 (UTC), not {hour!r}",
+                        "reason": "invalid_reset_hour",
+                    },
+                    status_code=400,
+                )
+            state.limiter.set_reset_hour(cid, hour)
         if "tokens" in body:
             state.limiter.set_daily_budget(cid, int(body["tokens"]))
         if body.get("exhaust"):
@@ -199,7 +212,8 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
             seats = len(state.company_users(cid))
             state.limiter.exhaust_budget(cid, state.limiter.daily_budget(cid, company.plan, seats))
         usage = asdict(state.limiter.usage_for(cid))
-        return JSONResponse({**usage, "day": usage["day"].isoformat()})
+        reset_hour = state.limiter.reset_hours.get(cid, 0)
+        return JSONResponse({**usage, "day": usage["day"].isoformat(), "reset_hour": reset_hour})
 
     async def faults(request: Request) -> Response:
         if request.method == "POST":

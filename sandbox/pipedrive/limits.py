@@ -1,8 +1,13 @@
 """Rate limits, the daily token budget and fault switches of the Pipedrive sandbox.
 
 Burst windows are rolling 2-second windows per access token, measured on the sandbox clock, so a frozen
-clock keeps every request in one window and `clock.advance(2)` empties it. The daily budget is per company,
-charged with each operation's `x-token-cost`, and resets when the sandbox clock passes midnight UTC.
+clock keeps every request in one window and `clock.advance(2)` empties it. A search answers with the search
+window's `x-ratelimit-*` (10 per 2 s), every other call with the general window's. The daily budget is per
+company, charged with each operation's `x-token-cost`, and resets at the start of the company's server day:
+00:00 UTC unless `set_reset_hour` moved it (Pipedrive documents only "the start of the next day", in its
+server's time). A spent budget answers 429 with the same `Request over limit` body as a spent burst window
+(the only 429 body Pipedrive documents), its burst headers showing room left; the `omit_daily_headers`
+fault leaves out its `x-daily-ratelimit-token-*` headers, as Pipedrive does after a long idle.
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ class Limiter:
         self.clock = clock
         self.faults = Faults()
         self.daily_budget_override: dict[int, int] = {}
+        self.reset_hours: dict[int, int] = {}
         self.usage: dict[int, CompanyUsage] = {}
         self._windows: dict[tuple[str, str], deque[datetime]] = {}
 
@@ -80,8 +86,18 @@ class Limiter:
     def set_daily_budget(self, company_id: int, tokens: int) -> None:
         self.daily_budget_override[company_id] = tokens
 
+    def set_reset_hour(self, company_id: int, hour: int) -> None:
+        """Make the company's budget day start at `hour`:00 UTC (0-23) instead of midnight."""
+        if not 0 <= hour <= 23:
+            raise ValueError(f"reset hour {hour} is not an hour of the day (0-23)")
+        self.reset_hours[company_id] = hour
+
+    def budget_day(self, company_id: int) -> date:
+        """The company's current budget day: the UTC date at the last reset."""
+        return (self.clock.now() - timedelta(hours=self.reset_hours.get(company_id, 0))).date()
+
     def usage_for(self, company_id: int) -> CompanyUsage:
-        today = self.clock.now().date()
+        today = self.budget_day(company_id)
         usage = self.usage.get(company_id)
         if usage is None:
             usage = self.usage[company_id] = CompanyUsage(day=today)
@@ -176,5 +192,6 @@ class Limiter:
     def reset(self) -> None:
         self.faults = Faults()
         self.daily_budget_override.clear()
+        self.reset_hours.clear()
         self.usage.clear()
         self._windows.clear()

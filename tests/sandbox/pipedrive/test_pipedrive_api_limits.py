@@ -6,6 +6,7 @@ import time
 from datetime import UTC, datetime
 
 import httpx
+import pytest
 
 from tests.sandbox.pipedrive.conftest import World, make_client
 
@@ -163,3 +164,65 @@ async def test_the_budget_control_endpoint_exhausts_and_raises_the_daily_budget(
     raised = await client.post(f"/_sandbox/companies/{world.company_a}/budget", json={"tokens": 10**9})
     assert raised.status_code == 200
     assert (await client.get("/api/v1/users/me")).status_code == 200
+
+
+async def test_budget_day_starts_at_the_reset_hour_set_through_control(world: World) -> None:
+    state = world.state
+    state.token_ttl_seconds = 2 * 86_400
+    state.clock.set(datetime(2026, 3, 2, 22, 0, 0, tzinfo=UTC))
+    async with make_client(world, None) as control, make_client(world, world.token()) as api:
+        budget = f"/_sandbox/companies/{world.company_a}/budget"
+        answer = await control.post(budget, json={"reset_hour": 6, "tokens": 25, "exhaust": True})
+        assert answer.status_code == 200
+        assert answer.json()["reset_hour"] == 6 and answer.json()["day"] == "2026-03-02"
+
+        assert (await api.get("/api/v1/users/me")).status_code == 429
+        state.clock.set(datetime(2026, 3, 3, 0, 30, 0, tzinfo=UTC))  # past midnight UTC: still spent
+        still = await api.get("/api/v1/users/me")
+        assert still.status_code == 429
+        assert still.headers["x-daily-ratelimit-token-remaining"] == "0"
+        state.clock.set(datetime(2026, 3, 3, 5, 59, 59, tzinfo=UTC))
+        assert (await api.get("/api/v1/users/me")).status_code == 429
+        state.clock.set(datetime(2026, 3, 3, 6, 0, 0, tzinfo=UTC))
+        back = await api.get("/api/v1/users/me")
+        assert back.status_code == 200
+        assert back.headers["x-daily-ratelimit-token-remaining"] == "23"
+
+
+@pytest.mark.parametrize("hour", [24, -1, "6", 6.5, True, None])
+async def test_a_reset_hour_that_is_no_hour_of_the_day_is_refused_by_name(world: World, hour: object) -> None:
+    async with make_client(world, None) as control:
+        answer = await control.post(
+            f"/_sandbox/companies/{world.company_a}/budget", json={"reset_hour": hour}
+        )
+    assert answer.status_code == 400
+    assert answer.json()["reason"] == "invalid_reset_hour"
+    assert "0 to 23" in answer.json()["error"]
+    assert world.state.limiter.reset_hours == {}
+
+
+async def test_a_spent_budget_answers_the_over_limit_body_with_room_in_the_burst_window(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    world.state.limiter.set_daily_budget(world.company_a, 0)
+    world.state.limiter.faults.omit_daily_headers = 1
+    spent = await client.get("/api/v1/users/me")
+    assert spent.status_code == 429
+    assert spent.json() == {
+        "success": False,
+        "error": "Request over limit",
+        "errorCode": 429,
+        "error_info": "Please check developers.pipedrive.com",
+    }
+    assert "x-daily-ratelimit-token-remaining" not in spent.headers
+    assert spent.headers["x-ratelimit-limit"] == "160"
+    assert spent.headers["x-ratelimit-remaining"] == "160"
+    again = await client.get("/api/v1/users/me")
+    assert again.headers["x-daily-ratelimit-token-remaining"] == "0"
+
+
+async def test_search_answers_carry_the_search_windows_headers(client: httpx.AsyncClient) -> None:
+    search = await client.get("/api/v2/persons/search?term=Maria")
+    assert (search.headers["x-ratelimit-limit"], search.headers["x-ratelimit-remaining"]) == ("10", "9")
+    other = await client.get("/api/v2/persons/1")
+    assert (other.headers["x-ratelimit-limit"], other.headers["x-ratelimit-remaining"]) == ("160", "158")

@@ -4,7 +4,8 @@ For each call: wait for the rate limiter, send with the installation's Bearer to
 meter it, teach the limiter the response headers, and then
 - 401: refresh the tokens once and send once more;
 - 429: retry a bounded number of times with exponential backoff honouring ``Retry-After`` /
-  ``x-ratelimit-reset``; a spent daily budget raises ``BudgetExhausted`` at once (defer, don't hammer);
+  ``x-ratelimit-reset``; a spent daily budget raises ``BudgetExhausted`` at once (defer, don't hammer;
+  the limiter lets one request out as the probe at most an hour later);
 - 5xx and transport failures: retry idempotent methods the same bounded way; a POST only when it never
   left (connection refused or timed out while connecting), since otherwise it may have been applied;
 - anything else: the domain error from :func:`pipedrive_error`.
@@ -22,7 +23,7 @@ from typing import Any
 import httpx
 
 from server.domain.errors import BudgetExhausted, Transient, WaPipeError
-from server.pipedrive.errors import pipedrive_error, response_json
+from server.pipedrive.errors import budget_spent, pipedrive_error, response_json
 from server.pipedrive.metering import TokenCostTable, UsageMeter, default_costs
 from server.pipedrive.oauth import Clock
 from server.pipedrive.ratelimit import NoRateLimit, RateLimiter, RateScope, Sleep, backoff_delay
@@ -124,7 +125,13 @@ class PipedriveApi:
                     continue
                 raise error from failure
             self._record(method, path, response)
-            await self._limiter.after_response(self.scope, response.headers, response.status_code)
+            await self._limiter.after_response(
+                self.scope,
+                response.headers,
+                response.status_code,
+                search=search,
+                budget_spent=budget_spent(response),
+            )
             if response.is_success:
                 return response
             failed = pipedrive_error(response, now=self._clock())

@@ -2,6 +2,17 @@
 
 Pipedrive answers errors with a JSON envelope (``{"success": false, "error": "..."}``) most of the time, but
 gateways and Cloudflare answer with HTML. Nothing here assumes the body is JSON.
+
+A spent daily budget is answered with 429 like a spent burst window. Pipedrive documents one 429 message
+for both, ``Request over limit`` (in the gateway's envelope ``{"success": false, "error": ..., "errorCode":
+429, "error_info": ...}``; reference §1.5 and §4); no body of its own for a spent budget is documented, so
+a budget 429 is told by its ``x-daily-ratelimit-token-remaining: 0``, or, when that header is missing
+(Pipedrive leaves it out for a few requests after a long idle), by that over-limit body answered while the
+burst window it reports still has room (``x-ratelimit-remaining`` above 0): the burst limit is then not
+why the request was refused.
+When the budget resets is documented only as "the start of the next day" (server time, not UTC), so a
+spent budget is asked again at most an hour later (and at 00:00 UTC, the likeliest reset), not left
+until a midnight that may be the wrong one.
 """
 
 from __future__ import annotations
@@ -23,6 +34,12 @@ from server.domain.errors import (
 )
 
 DEFAULT_RATE_LIMIT_WAIT = 2.0
+BUDGET_PROBE_INTERVAL = 3600.0
+OVER_LIMIT = "Request over limit"
+BUDGET_SPENT_MESSAGE = (
+    "The company's daily Pipedrive API budget is spent; WaPipe asks Pipedrive again at most an hour later "
+    "and resumes when the budget answers"
+)
 CLOUDFLARE_WAIT = 900.0
 UNAVAILABLE_WAIT = 5.0
 _SNIPPET = 200
@@ -77,11 +94,8 @@ def _error_for_response(response: httpx.Response, now: datetime) -> WaPipeError:
     if status == 402:
         return Permanent(f"The Pipedrive plan does not allow this: {text}", reason="payment_required")
     if status == 429:
-        if header_int(response.headers, "x-daily-ratelimit-token-remaining") == 0:
-            return BudgetExhausted(
-                "The company's daily Pipedrive API budget is spent; work resumes after it resets",
-                retry_after=seconds_until_midnight_utc(now),
-            )
+        if budget_spent(response):
+            return BudgetExhausted(BUDGET_SPENT_MESSAGE, retry_after=seconds_until_budget_probe(now))
         return Transient(
             "Pipedrive rate limit reached",
             reason="rate_limited",
@@ -117,8 +131,29 @@ def rate_limit_wait(headers: Mapping[str, str]) -> float:
     return DEFAULT_RATE_LIMIT_WAIT
 
 
+def budget_spent(response: httpx.Response) -> bool:
+    """Whether Pipedrive said the company's daily budget is spent: ``x-daily-ratelimit-token-remaining`` is
+    0 (on any answer), or a 429 without that header carries the over-limit body while its burst window still
+    had room."""
+    remaining = header_int(response.headers, "x-daily-ratelimit-token-remaining")
+    if remaining is not None:
+        return remaining <= 0
+    if response.status_code != 429:
+        return False
+    burst_left = header_int(response.headers, "x-ratelimit-remaining")
+    if burst_left is None or burst_left <= 0:
+        return False
+    body = response_json(response)
+    return body is not None and _error_text(response, body) == OVER_LIMIT
+
+
+def seconds_until_budget_probe(now: datetime) -> float:
+    """Seconds from ``now`` to when a spent budget is asked again: an hour, or 00:00 UTC if sooner."""
+    return min(BUDGET_PROBE_INTERVAL, seconds_until_midnight_utc(now))
+
+
 def seconds_until_midnight_utc(now: datetime) -> float:
-    """Seconds from ``now`` to the next 00:00 UTC, when Pipedrive's daily budget resets."""
+    """Seconds from ``now`` to the next 00:00 UTC (at least 1)."""
     now = now.astimezone(UTC)
     midnight = (now + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
     return max(1.0, (midnight - now).total_seconds())

@@ -2,7 +2,14 @@
 
 Three limits matter (reference §4): a per-token burst window of 2 s announced in ``x-ratelimit-*`` headers,
 at most 10 search calls per 2 s per token, and a per-company daily token budget (``x-daily-ratelimit-token-
-remaining``) that resets at midnight. The limiter sits behind a Protocol so a Redis-backed one can share the
+remaining``). A search answer's ``x-ratelimit-*`` headers describe the search window, so they are kept
+apart from the general window: one search must not throttle every other call to 10 per 2 s.
+
+The budget resets at "the start of the next day" in Pipedrive's server time, which WaPipe cannot know, so
+a spent budget is not waited out until a guessed midnight: the company's requests stop until the next
+probe (at most an hour, see :func:`~server.pipedrive.errors.seconds_until_budget_probe`), then one request
+goes out as the probe while the others keep waiting; refused, it costs no tokens and the company waits
+again, answered, the budget is back. The limiter sits behind a Protocol so a Redis-backed one can share the
 state between workers; :class:`MemoryRateLimiter` keeps it in this process.
 """
 
@@ -13,12 +20,12 @@ import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
 from server.domain.errors import BudgetExhausted
-from server.pipedrive.errors import header_float, header_int, seconds_until_midnight_utc
+from server.pipedrive.errors import BUDGET_SPENT_MESSAGE, header_float, header_int, seconds_until_budget_probe
 
 Sleep = Callable[[float], Awaitable[None]]
 Monotonic = Callable[[], float]
@@ -28,6 +35,7 @@ SEARCH_CALLS = 10
 SEARCH_WINDOW = 2.0
 BURST_WINDOW = 2.1  # Pipedrive's rolling 2 s, and a margin for requests that arrive closer than they left
 OAUTH_BURST = 80  # the lowest burst limit an OAuth app has (Lite), until ``x-ratelimit-limit`` says more
+PROBE_ANSWER_WAIT = 60.0  # how long the other requests wait for a budget probe's answer before another goes
 
 
 @dataclass(frozen=True)
@@ -42,11 +50,22 @@ class RateLimiter(Protocol):
     """Decides when a request may go out and learns from every response's headers."""
 
     async def before_request(self, scope: RateScope, *, search: bool = False) -> None:
-        """Wait until the request may be sent; raise ``BudgetExhausted`` when the daily budget is spent."""
+        """Wait until the request may be sent; raise ``BudgetExhausted`` while the daily budget is spent
+        (until the probe that asks whether it is back)."""
         ...
 
-    async def after_response(self, scope: RateScope, headers: Mapping[str, str], status: int) -> None:
-        """Record the rate-limit headers of a response (any status)."""
+    async def after_response(
+        self,
+        scope: RateScope,
+        headers: Mapping[str, str],
+        status: int,
+        *,
+        search: bool = False,
+        budget_spent: bool = False,
+    ) -> None:
+        """Record the rate-limit headers of a response (any status); ``search`` when it answered a search
+        (its ``x-ratelimit-*`` describe the search window), ``budget_spent`` when it said the daily budget
+        is spent (see :func:`~server.pipedrive.errors.budget_spent`)."""
         ...
 
 
@@ -56,18 +75,39 @@ class NoRateLimit:
     async def before_request(self, scope: RateScope, *, search: bool = False) -> None:
         return None
 
-    async def after_response(self, scope: RateScope, headers: Mapping[str, str], status: int) -> None:
+    async def after_response(
+        self,
+        scope: RateScope,
+        headers: Mapping[str, str],
+        status: int,
+        *,
+        search: bool = False,
+        budget_spent: bool = False,
+    ) -> None:
         return None
 
 
 @dataclass
-class _TokenWindow:
+class _Window:
+    """One rolling window: what the server last said of it, and when our own requests left."""
+
+    limit: int
     remaining: int | None = None
     resets_at: float = 0.0
-    limit: int = OAUTH_BURST
-    sent: deque[float] | None = None  # when our requests left, over the last burst window
-    searches: deque[float] | None = None
-    search_lock: asyncio.Lock | None = None
+    sent: deque[float] = field(default_factory=deque)
+
+
+@dataclass
+class _TokenWindows:
+    general: _Window
+    search: _Window
+    search_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+@dataclass
+class _SpentBudget:
+    probe_at: float  # monotonic time the next request may go out to ask whether the budget is back
+    probe_sent: bool = False
 
 
 class MemoryRateLimiter:
@@ -87,64 +127,74 @@ class MemoryRateLimiter:
         self._wall_clock = wall_clock or (lambda: datetime.now(UTC))
         self._search_calls = search_calls
         self._search_window = search_window
-        self._tokens: dict[str, _TokenWindow] = {}
-        self._budget_spent_until: dict[str, float] = {}
+        self._tokens: dict[str, _TokenWindows] = {}
+        self._spent: dict[str, _SpentBudget] = {}
 
-    def _window(self, token_key: str) -> _TokenWindow:
-        window = self._tokens.get(token_key)
-        if window is None:
-            window = self._tokens[token_key] = _TokenWindow(
-                sent=deque(), searches=deque(), search_lock=asyncio.Lock()
+    def _windows(self, token_key: str) -> _TokenWindows:
+        windows = self._tokens.get(token_key)
+        if windows is None:
+            windows = self._tokens[token_key] = _TokenWindows(
+                general=_Window(limit=OAUTH_BURST), search=_Window(limit=self._search_calls)
             )
-        return window
+        return windows
 
     async def before_request(self, scope: RateScope, *, search: bool = False) -> None:
         self._check_budget(scope.company_key)
-        window = self._window(scope.token_key)
+        windows = self._windows(scope.token_key)
         if search:
-            assert window.search_lock is not None and window.searches is not None
-            async with window.search_lock:
-                await self._wait_for_search_slot(window.searches)
-                await self._wait_for_burst_window(window)
-                window.searches.append(self._monotonic())
+            async with windows.search_lock:
+                await self._wait_for_slot(windows.search, self._search_window)
+                await self._wait_for_slot(windows.general, BURST_WINDOW)
         else:
-            await self._wait_for_burst_window(window)
+            await self._wait_for_slot(windows.general, BURST_WINDOW)
 
-    async def after_response(self, scope: RateScope, headers: Mapping[str, str], status: int) -> None:
-        window = self._window(scope.token_key)
+    async def after_response(
+        self,
+        scope: RateScope,
+        headers: Mapping[str, str],
+        status: int,
+        *,
+        search: bool = False,
+        budget_spent: bool = False,
+    ) -> None:
+        windows = self._windows(scope.token_key)
+        window = windows.search if search else windows.general
         limit = header_int(headers, "x-ratelimit-limit")
         if limit is not None and limit > 0:
-            window.limit = limit
+            window.limit = min(limit, self._search_calls) if search else limit
         remaining = header_int(headers, "x-ratelimit-remaining")
         reset = header_float(headers, "x-ratelimit-reset")
+        if remaining is None and status == 429 and not budget_spent:
+            remaining = 0
         if remaining is not None:
             window.remaining = remaining
             window.resets_at = self._monotonic() + (reset if reset is not None else SEARCH_WINDOW)
-        if status == 429 and remaining is None:
-            window.remaining = 0
-            window.resets_at = self._monotonic() + (reset if reset is not None else SEARCH_WINDOW)
-        if header_int(headers, "x-daily-ratelimit-token-remaining") == 0:
-            until = self._monotonic() + seconds_until_midnight_utc(self._wall_clock())
-            self._budget_spent_until[scope.company_key] = until
+        self._learn_budget(scope.company_key, headers, status, budget_spent)
+
+    def _learn_budget(self, company_key: str, headers: Mapping[str, str], status: int, spent: bool) -> None:
+        if spent or header_int(headers, "x-daily-ratelimit-token-remaining") == 0:
+            wait = seconds_until_budget_probe(self._wall_clock())
+            self._spent[company_key] = _SpentBudget(probe_at=self._monotonic() + wait)
+            return
+        known = self._spent.get(company_key)
+        if known is not None and known.probe_sent and status != 429 and status < 500:
+            del self._spent[company_key]  # the probe was answered: the budget is back
 
     def _check_budget(self, company_key: str) -> None:
-        until = self._budget_spent_until.get(company_key)
-        if until is None:
+        spent = self._spent.get(company_key)
+        if spent is None:
             return
-        left = until - self._monotonic()
-        if left <= 0:
-            del self._budget_spent_until[company_key]
-            return
-        raise BudgetExhausted(
-            "The company's daily Pipedrive API budget is spent; work resumes after it resets",
-            retry_after=left,
-        )
+        now = self._monotonic()
+        left = spent.probe_at - now
+        if left > 0:
+            raise BudgetExhausted(BUDGET_SPENT_MESSAGE, retry_after=left)
+        spent.probe_sent = True
+        spent.probe_at = now + PROBE_ANSWER_WAIT
 
-    async def _wait_for_burst_window(self, window: _TokenWindow) -> None:
+    async def _wait_for_slot(self, window: _Window, span: float) -> None:
         """Wait while the server said the window is spent, and while this process already sent the
-        plan's limit in the last window: requests still in flight have not told us ``remaining`` yet, so
-        counting our own sends is what keeps a burst of concurrent jobs from meeting 429s."""
-        assert window.sent is not None
+        window's limit in the last ``span`` seconds: requests still in flight have not told us ``remaining``
+        yet, so counting our own sends is what keeps a burst of concurrent jobs from meeting 429s."""
         while True:
             now = self._monotonic()
             if window.remaining is not None and window.remaining <= 0:
@@ -153,23 +203,14 @@ class MemoryRateLimiter:
                     await self._sleep(wait)
                     continue
                 window.remaining = None
-            while window.sent and now - window.sent[0] >= BURST_WINDOW:
+            while window.sent and window.sent[0] + span <= now:  # the sum the wait below is counted by
                 window.sent.popleft()
             if len(window.sent) < window.limit:
                 window.sent.append(now)
                 if window.remaining is not None:
                     window.remaining -= 1
                 return
-            await self._sleep(window.sent[0] + BURST_WINDOW - now)
-
-    async def _wait_for_search_slot(self, searches: deque[float]) -> None:
-        while True:
-            now = self._monotonic()
-            while searches and now - searches[0] >= self._search_window:
-                searches.popleft()
-            if len(searches) < self._search_calls:
-                return
-            await self._sleep(searches[0] + self._search_window - now)
+            await self._sleep(window.sent[0] + span - now)
 
 
 def backoff_delay(

@@ -275,7 +275,7 @@ def test_a_disconnected_from_number_is_named_and_nothing_is_lost(
 def test_an_exhausted_pipedrive_budget_is_named_and_nothing_is_lost(
     page: Page, runtime: DemoRuntime, maria_chat: tuple[int, int]
 ) -> None:
-    """Last in the module: WaPipe then leaves Pipedrive alone until midnight (UTC), as it should."""
+    """Last in the module: WaPipe then leaves Pipedrive alone for up to an hour before it asks again."""
     addresses = runtime.addresses
     maria, _ = maria_chat
     frame = open_panel(page, addresses, maria)

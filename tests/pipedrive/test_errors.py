@@ -92,7 +92,7 @@ def test_rate_limit_wait_prefers_retry_after_then_reset_then_two_seconds(
     assert error.retry_after == wait
 
 
-def test_spent_daily_budget_defers_until_midnight_utc() -> None:
+def test_spent_daily_budget_is_asked_again_within_the_hour_not_at_midnight() -> None:
     response = answer(
         429, error_body("Request over limit"), x_daily_ratelimit_token_remaining="0", x_ratelimit_reset="2"
     )
@@ -101,7 +101,48 @@ def test_spent_daily_budget_defers_until_midnight_utc() -> None:
 
     assert isinstance(error, BudgetExhausted) and isinstance(error, Transient)
     assert error.reason == "budget_exhausted"
-    assert error.retry_after == 2 * 3600
+    assert error.retry_after == 3600, "22:00 UTC: an hour, not the two hours to midnight"
+    assert "at most an hour later" in error.message
+
+
+def test_spent_daily_budget_is_asked_again_at_midnight_utc_when_that_is_sooner() -> None:
+    response = answer(429, error_body("Request over limit"), x_daily_ratelimit_token_remaining="0")
+
+    error = pipedrive_error(response, now=datetime(2026, 3, 10, 23, 35, tzinfo=UTC))
+
+    assert isinstance(error, BudgetExhausted) and error.retry_after == 25 * 60
+
+
+@pytest.mark.parametrize(
+    ("response", "reason"),
+    [
+        (
+            answer(429, error_body("Request over limit", errorCode=429), x_ratelimit_remaining="159"),
+            "budget_exhausted",
+        ),
+        (answer(429, error_body("Request over limit"), x_ratelimit_remaining="1"), "budget_exhausted"),
+        (answer(429, error_body("Request over limit"), x_ratelimit_remaining="0"), "rate_limited"),
+        (answer(429, error_body("Request over limit")), "rate_limited"),
+        (answer(429, error_body("Too many searches"), x_ratelimit_remaining="5"), "rate_limited"),
+        (answer(429, content=b"Request over limit", x_ratelimit_remaining="5"), "rate_limited"),
+        (
+            answer(
+                429,
+                error_body("Request over limit"),
+                x_ratelimit_remaining="5",
+                x_daily_ratelimit_token_remaining="120",
+            ),
+            "rate_limited",
+        ),
+    ],
+)
+def test_a_budget_429_without_the_daily_header_is_told_by_its_body_and_burst_room(
+    response: httpx.Response, reason: str
+) -> None:
+    error = pipedrive_error(response, now=NOW)
+
+    assert error.reason == reason
+    assert isinstance(error, BudgetExhausted) == (reason == "budget_exhausted")
 
 
 @pytest.mark.parametrize(

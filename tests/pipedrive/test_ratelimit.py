@@ -9,7 +9,15 @@ import pytest
 
 from server.domain.errors import BudgetExhausted, Permanent, Transient
 from server.pipedrive.ratelimit import MemoryRateLimiter, RateScope, backoff_delay
-from tests.pipedrive.fakes import FakeClock, FakePipedrive, Harness, envelope, failure
+from tests.pipedrive.fakes import (
+    FakeClock,
+    FakePipedrive,
+    Harness,
+    envelope,
+    failure,
+    make_harness,
+    token_set,
+)
 
 ME = {"id": 1, "company_id": 77}
 SEARCH = {"items": []}
@@ -77,8 +85,8 @@ async def test_spent_daily_budget_defers_and_stops_sending(
         await harness.client.persons.get(1)
 
     assert first.value.reason == "budget_exhausted"
-    assert first.value.retry_after == 12 * 3600, "12:00 UTC to midnight"
-    assert second.value.retry_after is not None and 0 < second.value.retry_after <= 12 * 3600
+    assert first.value.retry_after == 3600, "asked again an hour later, not at midnight twelve hours away"
+    assert second.value.retry_after is not None and 0 < second.value.retry_after <= 3600
     assert len(fake.requests) == 1, "no retry, and nothing sent while the budget is known to be spent"
     assert clock.sleeps == []
 
@@ -95,15 +103,80 @@ async def test_budget_reported_spent_on_a_success_stops_the_next_call(
     assert len(fake.requests) == 1
 
 
-async def test_budget_resets_after_midnight(clock: FakeClock) -> None:
+async def test_a_spent_budget_lets_one_probe_out_after_the_hour(clock: FakeClock) -> None:
     limiter = MemoryRateLimiter(sleep=clock.sleep, monotonic=clock.monotonic, wall_clock=clock.now)
     scope = RateScope("t", "c")
     await limiter.after_response(scope, {"x-daily-ratelimit-token-remaining": "0"}, 429)
-    with pytest.raises(BudgetExhausted):
+    clock.elapsed += 3599
+    with pytest.raises(BudgetExhausted) as waiting:
         await limiter.before_request(scope)
+    assert waiting.value.retry_after == pytest.approx(1)
 
-    clock.elapsed += 12 * 3600 + 1
+    clock.elapsed += 1
+    await limiter.before_request(scope)  # the probe
+    with pytest.raises(BudgetExhausted) as behind_the_probe:
+        await limiter.before_request(scope)
+    assert behind_the_probe.value.retry_after == 60, "the others wait for the probe's answer"
+
+    await limiter.after_response(scope, {"x-daily-ratelimit-token-remaining": "29998"}, 200)
     await limiter.before_request(scope)
+    await limiter.before_request(scope)
+
+
+async def test_a_probe_that_is_never_answered_lets_another_out_a_minute_later(clock: FakeClock) -> None:
+    limiter = MemoryRateLimiter(sleep=clock.sleep, monotonic=clock.monotonic, wall_clock=clock.now)
+    scope = RateScope("t", "c")
+    await limiter.after_response(scope, {"x-daily-ratelimit-token-remaining": "0"}, 200)
+    clock.elapsed += 3600
+    await limiter.before_request(scope)  # lost on the way: no answer comes
+
+    clock.elapsed += 60
+    await limiter.before_request(scope)
+
+
+async def test_a_budget_still_spent_at_the_probe_waits_another_hour(
+    fake: FakePipedrive, http: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    harness = make_harness(fake, http, clock, tokens=token_set(expires_in=86_400))
+    fake.on("GET", "/api/v1/users/me", lambda _: over_limit(x_daily_ratelimit_token_remaining="0"))
+    with pytest.raises(BudgetExhausted):
+        await harness.client.users.me()
+
+    clock.elapsed += 3600
+    with pytest.raises(BudgetExhausted) as probed:
+        await harness.client.users.me()
+    with pytest.raises(BudgetExhausted):
+        await harness.client.users.me()
+    assert len(fake.requests) == 2, "one probe, then nothing until the next hour"
+    assert probed.value.retry_after == 3600
+
+    fake.on("GET", "/api/v1/users/me", lambda _: envelope(ME, x_daily_ratelimit_token_remaining="29998"))
+    clock.elapsed += 3600
+    await harness.client.users.me()
+    await harness.client.users.me()
+    assert len(fake.requests) == 4
+    assert clock.sleeps == []
+
+
+async def test_a_budget_429_without_the_daily_header_defers_instead_of_burning_retries(
+    fake: FakePipedrive, harness: Harness, clock: FakeClock
+) -> None:
+    # Pipedrive leaves the daily headers out for a few requests after a long idle; the burst window still
+    # has room, so the over-limit answer is the budget's.
+    fake.on(
+        "GET",
+        "/api/v1/users/me",
+        lambda _: over_limit(x_ratelimit_limit="80", x_ratelimit_remaining="79", x_ratelimit_reset="2"),
+    )
+
+    with pytest.raises(BudgetExhausted) as caught:
+        await harness.client.users.me()
+    with pytest.raises(BudgetExhausted):
+        await harness.client.persons.get(1)
+
+    assert caught.value.retry_after == 3600
+    assert len(fake.requests) == 1
+    assert clock.sleeps == []
 
 
 async def test_spent_burst_window_pauses_before_sending(
@@ -160,6 +233,56 @@ async def test_a_larger_plan_announced_in_headers_raises_the_burst_limit(
     await asyncio.gather(*(harness.client.users.me() for _ in range(159)))
 
     assert clock.sleeps == []
+
+
+async def test_a_search_answers_limit_headers_do_not_throttle_other_calls(
+    fake: FakePipedrive, harness: Harness, clock: FakeClock
+) -> None:
+    # A search reports the search window (10 per 2 s, here spent); the general window is the plan's.
+    fake.on(
+        "GET",
+        "/api/v2/persons/search",
+        lambda _: envelope(SEARCH, x_ratelimit_limit="10", x_ratelimit_remaining="0", x_ratelimit_reset="2"),
+    )
+    fake.on("GET", "/api/v1/users/me", lambda _: envelope(ME))
+
+    await harness.client.persons.search("+4915112345678")
+    for _ in range(40):
+        await harness.client.users.me()
+
+    assert clock.sleeps == []
+
+
+async def test_a_spent_search_window_pauses_the_next_search(
+    fake: FakePipedrive, harness: Harness, clock: FakeClock
+) -> None:
+    fake.on(
+        "GET",
+        "/api/v2/persons/search",
+        lambda _: envelope(
+            SEARCH, x_ratelimit_limit="10", x_ratelimit_remaining="0", x_ratelimit_reset="1.5"
+        ),
+    )
+
+    await harness.client.persons.search("+4915112345678")
+    await harness.client.persons.search("+4915112345679")
+
+    assert clock.sleeps == [1.5]
+
+
+async def test_a_search_over_its_limit_waits_for_the_search_window_only(
+    fake: FakePipedrive, harness: Harness, clock: FakeClock
+) -> None:
+    fake.queue("GET", "/api/v2/persons/search", over_limit(x_ratelimit_limit="10", x_ratelimit_reset="2"))
+    fake.on("GET", "/api/v2/persons/search", lambda _: envelope(SEARCH))
+    fake.on("GET", "/api/v1/users/me", lambda _: envelope(ME))
+
+    await harness.client.persons.search("+4915112345678")
+    before = len(clock.sleeps)
+    await harness.client.users.me()
+
+    assert len(fake.sent("GET", "/api/v2/persons/search")) == 2
+    assert len(clock.sleeps) == before, "the general window was never spent"
 
 
 async def test_non_search_calls_are_not_paced_like_searches(

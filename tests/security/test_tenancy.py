@@ -27,6 +27,8 @@ of A's with B's ids" means two honest checks:
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -119,6 +121,43 @@ async def _waha_webhook(attack: Attack) -> None:
         "payload": {"id": "false_1@c.us_FORGED", "from": "1@c.us", "body": "forged", "fromMe": False},
     }
     attack.refused(await attack.frame("POST", WAHA_WEBHOOK_PATH, json=body), 401)
+
+
+@probe("POST", "/webhooks/pipedrive")
+async def _pipedrive_webhook(attack: Attack) -> None:
+    """A's Basic credentials (derived as Pipedrive holds them for A) on a delivery naming B's company, and
+    A's Pipedrive token instead of credentials: refused, nothing of B touched."""
+    secret = attack.world.base.resources.settings.secret_key.get_secret_value()
+    a_company = attack.a.pipedrive_company_id
+    a_password = hmac.new(
+        secret.encode(), f"pipedrive-webhook:{a_company}".encode(), hashlib.sha256
+    ).hexdigest()
+    body = {
+        "meta": {
+            "action": "delete",
+            "entity": "person",
+            "entity_id": attack.b.person_id,
+            "company_id": attack.b.pipedrive_company_id,
+            "id": "forged-delivery-1",
+            "version": "2.0",
+        },
+        "data": None,
+        "previous": None,
+    }
+    basic = base64.b64encode(f"wapipe:{a_password}".encode()).decode()
+    attack.refused(
+        await attack.world.client.post(
+            "/webhooks/pipedrive", json=body, headers={"authorization": f"Basic {basic}"}
+        ),
+        401,
+    )
+    attack.refused(await attack.frame("POST", "/webhooks/pipedrive", json=body), 401)
+    # The same credentials on A's own delivery are taken: the refusal above is about the company.
+    own = {**body, "meta": {**body["meta"], "company_id": a_company, "id": "own-delivery-1"}}
+    taken = await attack.world.client.post(
+        "/webhooks/pipedrive", json=own, headers={"authorization": f"Basic {basic}"}
+    )
+    assert taken.status_code == 200, taken.text
 
 
 @probe("GET", CLOUD_WEBHOOK_PATH)

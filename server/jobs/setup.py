@@ -61,7 +61,8 @@ async def run_setup(client: PipedriveClient, store: SqlCompanySetupStore, compan
 
 
 async def subscribe_person_webhook(ctx: dict[str, Any], client: PipedriveClient, company_id: int) -> str:
-    """``created``, ``exists``, or the named reason it was skipped (logged)."""
+    """``created``, ``exists``, ``replaced`` (its credentials were not the current ones), or the named
+    reason it was skipped (logged)."""
     config: PersonWebhookConfig | None = ctx.get("person_webhook")
     if config is None:
         return "not_configured"

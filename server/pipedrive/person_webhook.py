@@ -11,11 +11,21 @@ async def ensure_person_webhook(
     client: PipedriveClient, *, url: str, credentials: tuple[str, str], user_id: int
 ) -> str:
     """``exists`` when the app already has a webhook to ``url`` for every action on Persons, else
-    ``created`` (payload 2.0, events seen as ``user_id`` sees them, HTTP Basic ``credentials``). Needs the
-    ``admin`` scope; Pipedrive allows 40 app webhooks per user."""
+    ``created`` (payload 2.0, events seen as ``user_id`` sees them, HTTP Basic ``credentials``). One whose
+    credentials are no longer ours (the server secret changed) would have every delivery refused: it is
+    deleted and created again (``replaced``). Needs the ``admin`` scope; Pipedrive allows 40 app webhooks
+    per user."""
+    replaced = False
     for hook in await client.webhooks.all():
         if hook.subscription_url == url and hook.event_object == "person" and hook.event_action == "*":
-            return "exists"
+            stale = (
+                hook.http_auth_user is not None
+                and (hook.http_auth_user, hook.http_auth_password) != credentials
+            )
+            if not stale:
+                return "exists"
+            await client.webhooks.delete(hook.id)
+            replaced = True
     await client.webhooks.create(
         url,
         event_action="*",
@@ -24,4 +34,4 @@ async def ensure_person_webhook(
         http_auth=credentials,
         user_id=user_id,
     )
-    return "created"
+    return "replaced" if replaced else "created"

@@ -152,6 +152,8 @@ class Webhook:
     event_action: str
     event_object: str
     version: str | None = None
+    http_auth_user: str | None = None
+    http_auth_password: str | None = None
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> Webhook:
@@ -161,4 +163,6 @@ class Webhook:
             event_action=as_str(raw.get("event_action")) or "",
             event_object=as_str(raw.get("event_object")) or "",
             version=as_str(raw.get("version")),
+            http_auth_user=as_str(raw.get("http_auth_user")),
+            http_auth_password=as_str(raw.get("http_auth_password")),
         )

@@ -71,3 +71,17 @@ async def test_another_apps_or_an_older_webhook_of_ours_for_deals_is_not_taken_f
 
     assert await subscribe_person_webhook(setup_ctx(world), world.client, world.company_id) == "created"
     assert len(app_webhooks(world)) == 3
+
+
+async def test_a_webhook_with_credentials_of_an_earlier_secret_is_replaced(world: SyncWorld) -> None:
+    """After the server secret changed every delivery would be refused: set-up replaces the webhook."""
+    assert await subscribe_person_webhook(setup_ctx(world), world.client, world.company_id) == "created"
+    rotated = {**setup_ctx(world), "person_webhook": PersonWebhookConfig(URL, "the-next-server-secret")}
+    assert await subscribe_person_webhook(rotated, world.client, world.company_id) == "replaced"
+    assert await subscribe_person_webhook(rotated, world.client, world.company_id) == "exists"
+
+    [hook] = app_webhooks(world)
+    expected = hmac.new(
+        b"the-next-server-secret", f"pipedrive-webhook:{world.pd_company}".encode(), hashlib.sha256
+    )
+    assert (hook["http_auth_user"], hook["http_auth_password"]) == ("wapipe", expected.hexdigest())

@@ -63,7 +63,9 @@ async def upload_file(ctx: ApiContext) -> Response:
     person = data.persons.get(links["person_id"]) if links["person_id"] else None
     deal = data.deals.get(links["deal_id"]) if links["deal_id"] else None
     lead = data.leads.get(links["lead_id"]) if links["lead_id"] else None
-    if (links["person_id"] and person is None) or (links["deal_id"] and deal is None):
+    if (links["person_id"] and (person is None or person["is_deleted"])) or (
+        links["deal_id"] and deal is None
+    ):
         raise ApiError(404, "Item not found")
     if links["lead_id"] and lead is None:
         raise ApiError(404, "Lead not found")

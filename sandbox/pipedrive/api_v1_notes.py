@@ -57,7 +57,8 @@ def _apply_note(ctx: ApiContext, note: Record, body: dict[str, Any]) -> None:
     for key in NOTE_TARGETS:
         if key in body:
             note[key] = body[key] if key == "lead_id" else v1_int(body[key], key)
-    if note["person_id"] and note["person_id"] not in ctx.data.persons:
+    person = ctx.data.persons.get(note["person_id"]) if note["person_id"] else None
+    if note["person_id"] and (person is None or person["is_deleted"]):
         raise ApiError(404, "Person not found")
     if note["deal_id"] and note["deal_id"] not in ctx.data.deals:
         raise ApiError(404, "Deal not found")
@@ -126,6 +127,8 @@ def _webhook_error(status: int, errors: dict[str, list[str]]) -> JSONResponse:
 def webhook_json(ctx: ApiContext, hook: Record) -> dict[str, Any]:
     body = {k: v for k, v in hook.items() if k != "client_id"}
     body["add_time"] = ctx.state.rfc3339(hook["add_time"]).replace("Z", ".000Z")
+    if hook["last_delivery_time"] is not None:
+        body["last_delivery_time"] = ctx.state.rfc3339(hook["last_delivery_time"]).replace("Z", ".000Z")
     return body
 
 

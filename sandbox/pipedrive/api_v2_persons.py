@@ -1,4 +1,6 @@
-"""v2 persons: create, get, patch, soft delete, list with filters and cursor paging."""
+"""v2 persons: create, get, patch, soft delete (see `person_merge`), list with filters and cursor paging.
+
+Create, patch and delete send the person webhooks (`person_events`) with `change_source` "api"."""
 
 from __future__ import annotations
 
@@ -11,6 +13,9 @@ from sandbox.pipedrive.fields import check_custom_values
 from sandbox.pipedrive.gateway import ApiContext, ApiError, Endpoint, bad_request, not_found, ok
 from sandbox.pipedrive.paging import cursor_page
 from sandbox.pipedrive.payloads import V2Body, contact_items, parse_rfc3339, query_int
+from sandbox.pipedrive.person_events import person_changed, person_created, snapshot
+from sandbox.pipedrive.person_merge import delete_person as soft_delete
+from sandbox.pipedrive.person_view import person_body
 from sandbox.pipedrive.state import Record
 
 PERSON_WRITABLE = (
@@ -40,27 +45,7 @@ MAX_IDS = 100
 
 
 def person_json(ctx: ApiContext, person: Record, custom_keys: set[str] | None = None) -> dict[str, Any]:
-    custom = person["custom_fields"]
-    if custom_keys is not None:
-        custom = {k: v for k, v in custom.items() if k in custom_keys}
-    body = {
-        "id": person["id"],
-        "name": person["name"],
-        "first_name": person["first_name"],
-        "last_name": person["last_name"],
-        "owner_id": person["owner_id"],
-        "org_id": person["org_id"],
-        "add_time": ctx.state.rfc3339(person["add_time"]),
-        "update_time": ctx.state.rfc3339(person["update_time"]),
-        "emails": [dict(e) for e in person["emails"]],
-        "phones": [dict(p) for p in person["phones"]],
-        "is_deleted": person["is_deleted"],
-        "visible_to": person["visible_to"],
-        "label_ids": list(person["label_ids"]),
-        "picture_id": person["picture_id"],
-        "custom_fields": dict(custom),
-    }
-    return ctx.shape(body)
+    return ctx.shape(person_body(ctx.state, person, custom_keys))
 
 
 def live_person(ctx: ApiContext, person_id: int) -> Record:
@@ -145,6 +130,7 @@ async def create_person(ctx: ApiContext) -> Response:
         person["add_time"] = parse_rfc3339(add_time, "add_time")
     person["id"] = ctx.state.next_id("person", ctx.company.id)
     ctx.data.persons[person["id"]] = person
+    person_created(ctx.state, ctx.company.id, person, ctx.user.id, "api")
     return ok(person_json(ctx, person))
 
 
@@ -160,15 +146,16 @@ async def update_person(ctx: ApiContext) -> Response:
     body = V2Body(await ctx.json_object(), writable=PERSON_WRITABLE + CONTACT_SYNC_FIELDS, readonly=READONLY)
     if body.has("add_time"):
         raise bad_request("'add_time' is a read-only field.")
+    before = snapshot(ctx.state, person)
     _apply(ctx, person, body)
     person["update_time"] = ctx.state.clock.now()
+    person_changed(ctx.state, ctx.company.id, before, person, ctx.user.id, "api")
     return ok(person_json(ctx, person))
 
 
 async def delete_person(ctx: ApiContext) -> Response:
     person = live_person(ctx, ctx.path_int())
-    person["is_deleted"] = True
-    person["update_time"] = ctx.state.clock.now()
+    soft_delete(ctx.state, ctx.company.id, person, ctx.user.id, "api")
     return ok({"id": person["id"]})
 
 

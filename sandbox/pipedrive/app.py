@@ -12,12 +12,14 @@ from sandbox.pipedrive import (
     api_v1_files,
     api_v1_leads,
     api_v1_notes,
+    api_v1_persons,
     api_v2_activities,
     api_v2_deals,
     api_v2_persons,
     search,
 )
 from sandbox.pipedrive.control import control_routes
+from sandbox.pipedrive.control_people import people_routes
 from sandbox.pipedrive.gateway import Endpoint, build_routes, error_response
 from sandbox.pipedrive.host import host_routes
 from sandbox.pipedrive.index import index_routes
@@ -34,6 +36,7 @@ ENDPOINTS: list[Endpoint] = [
     *api_v1_leads.ENDPOINTS,
     *api_v1_files.ENDPOINTS,
     *api_v1_notes.ENDPOINTS,
+    *api_v1_persons.ENDPOINTS,
 ]
 
 
@@ -49,6 +52,7 @@ def create_app(state: SandboxState | None = None) -> Starlette:
     routes = [
         *build_routes(state, ENDPOINTS),
         *control_routes(state),
+        *people_routes(state),
         *oauth_routes(state),
         *host_routes(state),
         *index_routes(state),

@@ -1,5 +1,6 @@
 """`/_sandbox/...` JSON endpoints: seed, register an app, read back, flip fault switches, move the clock,
-reset."""
+reset. Playing a user who edits, deletes or merges Persons, and reading webhook deliveries back, are in
+`control_people`."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from sandbox.pipedrive.seed import (
     seed_pipeline,
 )
 from sandbox.pipedrive.state import SandboxState
+from sandbox.pipedrive.webhooks import webhooks_for
 
 FAULT_KEYS = ("force_429", "force_5xx", "status_5xx", "cloudflare_403", "latency_ms", "omit_daily_headers")
 SETTING_KEYS = ("emit_nulls", "phone_search_ignores_punctuation", "token_ttl_seconds", "base_url")
@@ -65,10 +67,11 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
         return cid
 
     async def reset(request: Request) -> Response:
-        """Everything a test or an app left: state, OAuth codes and uninstall notices, host apps; the clock
-        starts over."""
+        """Everything a test or an app left: state, OAuth codes and uninstall notices, host apps, webhook
+        deliveries and retries; the clock starts over."""
         state.reset()
         oauth_server_for(state).forget()
+        webhooks_for(state).forget()
         host_config_for(state).apps.clear()
         return JSONResponse({"ok": True})
 

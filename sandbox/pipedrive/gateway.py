@@ -1,4 +1,6 @@
-"""What every API request passes through: faults, Bearer auth, scopes, limits, envelopes and errors."""
+"""What every API request passes through: faults, Bearer auth, scopes, limits, envelopes and errors.
+
+Each request first starts the webhook retries that are due on the sandbox clock."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 from sandbox.pipedrive import costs
 from sandbox.pipedrive.limits import CLOUDFLARE_403_HTML
 from sandbox.pipedrive.state import CompanyData, Grant, SandboxCompany, SandboxState, SandboxUser
+from sandbox.pipedrive.webhooks import webhooks_for
 
 ERROR_INFO = "Please check developers.pipedrive.com"
 ALWAYS_GRANTED = frozenset({"base"})
@@ -145,6 +148,7 @@ def build_route(state: SandboxState, endpoint: Endpoint, prefix: str) -> Route:
     route_path = endpoint.path.replace("{id}", "{id:int}") if endpoint.id_type == "int" else endpoint.path
 
     async def serve(request: Request) -> Response:
+        webhooks_for(state).run_due()
         limiter = state.limiter
         if limiter.faults.latency_ms:
             await asyncio.sleep(limiter.faults.latency_ms / 1000)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from panels.templating import render
+from server.domain.message_kinds import KindView
 
 TICKS = {
     "pending": ("🕓", "Pending"),
@@ -33,6 +34,7 @@ class MessageView:
     media_filename: str
     media_state: str
     media_url: str
+    kind: KindView | None = None  # a location, shared contacts or a call
 
     @property
     def tick(self) -> tuple[str, str]:

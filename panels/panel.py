@@ -13,6 +13,7 @@ from panels.panel_errors import PanelError
 from panels.panel_form import FormView
 from panels.templating import render
 from server.domain.conversation import ContactChat, ContactMessage
+from server.domain.message_kinds import KindView, kind_view
 from server.domain.models import OutboxEntry
 from server.domain.send_echoes import echoed_sends
 
@@ -57,6 +58,7 @@ class MessageRow:
     error: PanelError | None = None
     outbox_id: int | None = None  # a send not (yet) stored as a message
     retry_url: str = ""  # a failed send: puts it back into the form
+    kind: KindView | None = None  # a location, shared contacts or a call
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +149,7 @@ def message_rows(
                     media_url=media_url(message.id) if message.media_stored else "",
                     media_removed=message.media_removed,
                     media_note="" if message.media_stored else _media_note(message.media_state),
+                    kind=kind_view(message.details),
                 ),
             )
         )

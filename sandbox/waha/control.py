@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.waha import messages, sessions
+from sandbox.waha import message_kinds, messages, sessions
 from sandbox.waha.gateway import Handler, endpoint, json_body, required
 from sandbox.waha.jids import digits
 from sandbox.waha.models import SEND_FAILURES, Chat, Faults, Group, Member, SandboxError
@@ -126,8 +126,10 @@ async def pair(request: Request, waha: SandboxState) -> Response:
 
 
 def _media_options(body: dict[str, Any]) -> dict[str, Any]:
+    kind = str(body.get("kind") or "text")
     return {
-        "kind": str(body.get("kind") or "text"),
+        "kind": kind,
+        "content": message_kinds.content_from_request(kind, body),
         "data": _decode(body),
         "mimetype": body.get("mimetype"),
         "filename": body.get("filename"),

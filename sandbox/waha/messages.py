@@ -7,6 +7,7 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 from sandbox.waha import media as media_files
+from sandbox.waha import message_kinds
 from sandbox.waha.jids import digits, is_group, is_lid, lid_jid, normalize_chat_id, user_jid
 from sandbox.waha.models import (
     Chat,
@@ -80,8 +81,9 @@ def _new(
     mimetype: str | None,
     filename: str | None,
     reply_to: str | None,
+    content: dict[str, Any] | None = None,
 ) -> Message:
-    if kind not in ("text", *DEFAULT_MIMETYPES):
+    if kind not in ("text", *DEFAULT_MIMETYPES, *message_kinds.KINDS):
         raise SandboxError(400, f"unknown message kind '{kind}'")
     quoted = session.find_message(reply_to) if reply_to else None
     message = Message(
@@ -94,6 +96,7 @@ def _new(
         kind=kind,
         participant=sender if is_group(chat_id) else None,
         reply_to=quoted.raw_id if quoted else reply_to,
+        content=content,
     )
     _attach(message, kind, data, mimetype, filename)
     _chat(state, session, chat_id).messages.append(message)
@@ -173,6 +176,7 @@ def receive(
     as_lid: bool = False,
     reply_to: str | None = None,
     push_name: str | None = None,
+    content: dict[str, Any] | None = None,
 ) -> Message:
     """A contact writes to the linked number (in `group` when given): `message` and `message.any`."""
     author, alt, phone = _author(state, session, sender, as_lid)
@@ -201,6 +205,7 @@ def receive(
         mimetype=mimetype,
         filename=filename,
         reply_to=reply_to,
+        content=content,
     )
     message.ack, message.sender_alt, message.push_name = 2, alt, push_name
     if not group and not session.chats[chat_id].name:
@@ -234,6 +239,7 @@ def type_on_phone(
         mimetype=options.get("mimetype"),
         filename=options.get("filename"),
         reply_to=options.get("reply_to"),
+        content=options.get("content"),
     )
     message.source, message.push_name = source, session.push_name
     message.recipient_alt = chat_alt(session, chat_id)

@@ -111,6 +111,7 @@ class Message:
     push_name: str = ""
     sender_alt: str | None = None  # the other spelling of the author (pn for lid, lid for pn)
     recipient_alt: str | None = None  # our own 1:1 messages: the other spelling of the chat
+    content: dict[str, Any] | None = None  # a location or vCards (sandbox.waha.message_kinds)
 
     @property
     def is_group(self) -> bool:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.waha.jids import engine_jid, is_lid
+from sandbox.waha.message_kinds import engine_content, payload_fields
 from sandbox.waha.models import ACK_NAMES, Chat, Group, Message, Session
 
 ENGINE = {"engine": "GOWS"}
@@ -61,6 +62,8 @@ def engine_data(message: Message, me_jid: str | None) -> dict[str, Any]:
     """The raw whatsmeow event WAHA passes along as `_data`."""
     if message.media is not None:
         content = _media_message(message)
+    elif (kind_content := engine_content(message)) is not None:
+        content = kind_content
     elif message.reply_to:
         content = {
             "extendedTextMessage": {"text": message.body, "contextInfo": {"stanzaID": message.reply_to}}
@@ -119,6 +122,7 @@ def message_payload(
         "vCards": [],
         "_data": engine_data(message, session.me_jid),
     }
+    payload.update(payload_fields(message))
     if message.from_me and with_source:
         payload["source"] = message.source or "app"
     if message.reply_to:

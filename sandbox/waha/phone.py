@@ -14,7 +14,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from sandbox.waha import seeds
+from sandbox.waha import message_kinds, seeds
 from sandbox.waha.api_sessions import qr_png
 from sandbox.waha.gateway import endpoint
 from sandbox.waha.jids import digits, is_lid
@@ -42,6 +42,7 @@ def _message_json(waha: SandboxState, session: Session, message: Message) -> dic
         "author": _author_name(waha, session, message),
         "body": message.body,
         "kind": message.kind,
+        "preview": message_kinds.preview(message) if message.kind in message_kinds.KINDS else None,
         "ack": message.ack,
         "ackName": ACK_NAMES[message.ack],
         "timestamp": message.timestamp,

@@ -170,6 +170,7 @@ class SyncMessage:
     media_mime: str
     media_locator: str
     sent_at: datetime
+    details: str = ""  # a location, contacts or a call (``message_kinds.encode``)
 
 
 @dataclass(frozen=True, slots=True)

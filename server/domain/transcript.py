@@ -23,6 +23,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from server.domain.days import as_utc, local_clock
+from server.domain.message_kinds import MessageDetails, describe
 from server.domain.whatsapp import Delivery, MediaKind
 
 NOTE_LIMIT_BYTES = 100_000
@@ -84,6 +85,7 @@ class TranscriptLine:
     sender_number: str | None = None  # in groups, when the participant's name is unknown
     attachment: TranscriptAttachment | None = None
     status: Delivery | None = None
+    details: MessageDetails | None = None  # a location, shared contacts or a call
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +214,8 @@ def _render_line(line: TranscriptLine, chat: TranscriptChat, text: str | None) -
     body: list[str] = []
     if line.attachment is not None:
         body.append(_attachment(line.attachment))
+    if line.details is not None:
+        body.append(_details(line.details))
     if text:
         body.append(html.escape(neutralise(text).strip("\n")).replace("\n", "<br>"))
     status = ""
@@ -253,6 +257,15 @@ def _attachment(attachment: TranscriptAttachment) -> str:
     if attachment.removed:
         return f"{described} <i>(removed by retention)</i>"
     return described
+
+
+def _details(details: MessageDetails) -> str:
+    """``Location: <a href="https://…maps…">place</a>``, ``Contact: name (numbers)``, ``Call: …``."""
+    view = describe(details)
+    text = html.escape(single_line(view.text, _FILE_NAME_LIMIT * 5))
+    if view.url is not None and _URL.fullmatch(view.url):
+        text = f'<a href="{html.escape(view.url, quote=True)}">{text}</a>'
+    return f"{html.escape(view.label)}: {text}"
 
 
 def _continuation(previous_part: int) -> str:

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from server.domain.errors import InvalidOutboundMessage
 from server.domain.jids import logical_message_key
+from server.domain.message_kinds import MessageDetails
 
 
 class SessionStatus(StrEnum):
@@ -116,6 +117,7 @@ class InboundMessage:
     origin: MessageOrigin = MessageOrigin.LIVE
     from_api: bool = False  # the gateway's echo of a message we sent through it (WAHA source "api")
     transport_id: str | None = None  # the id as the transport spells it (WAHA "true_<chat>_<id>")
+    details: MessageDetails | None = None  # a location, shared contacts or a call
 
     @property
     def key(self) -> str:

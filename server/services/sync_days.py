@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from server.domain.days import activity_due, company_zone, day_window
 from server.domain.errors import InvalidChatId, NotFound
 from server.domain.jids import parse_jid
+from server.domain.message_kinds import decode
 from server.domain.sync import (
     ActivityWrite,
     ChatLink,
@@ -105,6 +106,7 @@ def transcript_line(
         sender_name=message.sender_name or None,
         sender_number=_number(message.sender_key) if chat.is_group else None,
         attachment=attachment,
+        details=decode(message.details),
     )
 
 

@@ -47,6 +47,7 @@ class HistoryMessage:
     media_mime: str
     media_filename: str
     media_state: str  # "" | pending | stored | unavailable | too_large
+    details: str = ""  # a location, contacts or a call (``message_kinds.encode``)
 
 
 def _chat_query() -> Select[Any]:
@@ -99,6 +100,7 @@ def _history_query(chat_id: int) -> Select[Any]:
             _messages.c.media_mime,
             _messages.c.media_filename,
             _message_media.c.state,
+            _messages.c.details,
         )
         .select_from(_messages.outerjoin(_message_media, _message_media.c.message_id == _messages.c.id))
         .where(_messages.c.chat_id == chat_id)
@@ -117,6 +119,7 @@ def _history_message(row: RowMapping) -> HistoryMessage:
         media_mime=row["media_mime"] or "",
         media_filename=row["media_filename"] or "",
         media_state=row["state"] or "",
+        details=row["details"] or "",
     )
 
 

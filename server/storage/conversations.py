@@ -55,6 +55,7 @@ def _message(row: Any) -> ContactMessage:
         media_stored=row["blob_path"] is not None,
         media_removed=row.get("media_state") == MediaState.REMOVED.value,
         media_state=row.get("media_state") or "",
+        details=row.get("details") or "",
     )
 
 
@@ -126,6 +127,7 @@ class SqlConversationStore:
                 _messages.c.media_kind,
                 _messages.c.media_mime,
                 _messages.c.media_filename,
+                _messages.c.details,
                 _blobs.c.path.label("blob_path"),
                 _blobs.c.mime.label("blob_mime"),
                 _message_media.c.state.label("media_state"),

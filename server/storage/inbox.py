@@ -10,6 +10,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.domain.message_kinds import encode
 from server.domain.models import AccountRef
 from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus, advance
 from server.storage.dialect import upsert_insert
@@ -154,6 +155,7 @@ class SqlInboxStore:
                 media_mime=(media.mime or "")[:128] if media else "",
                 media_filename=(media.filename or "")[:255] if media else "",
                 media_locator=(media.locator or "")[:1000] if media else "",
+                details=encode(message.details),
                 status=(Delivery.SENT if message.from_me else Delivery.DELIVERED).value,
                 origin=message.origin.value,
                 sent_at=message.sent_at,

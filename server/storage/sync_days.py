@@ -33,6 +33,7 @@ def message_columns() -> list[Any]:
         m.media_mime,
         m.media_locator,
         m.sent_at,
+        m.details,
     ]
 
 
@@ -53,6 +54,7 @@ def sync_message(row: Any) -> SyncMessage:
         media_mime=row["media_mime"],
         media_locator=row["media_locator"],
         sent_at=sent_at,
+        details=row["details"] or "",
     )
 
 

@@ -130,6 +130,7 @@ class Message(SQLModel, table=True):
     media_mime: str = Field(default="", max_length=128)
     media_filename: str = Field(default="", max_length=255)
     media_locator: str = Field(default="", max_length=1000)
+    details: str = Field(default="", sa_type=Text)  # a location, contacts or a call (message_kinds.encode)
     status: str = Field(default="pending", max_length=16)
     origin: str = Field(default="live", max_length=16)  # live | history | catchup
     sent_at: datetime = Field(sa_type=UtcDateTime, index=True)

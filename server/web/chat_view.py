@@ -32,6 +32,7 @@ from panels.chat import (
 from server.domain.bounds import id_from_text
 from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, WaPipeError
 from server.domain.file_names import clean_file_name
+from server.domain.message_kinds import kind_view
 from server.services.send import SendRequest, SendService
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
@@ -83,6 +84,7 @@ def _views(chat_id: int, rows: list[HistoryMessage]) -> tuple[MessageView, ...]:
                 m.media_filename,
                 m.media_state,
                 f"/chats/{chat_id}/media/{m.id}",
+                kind_view(m.details),
             )
             for m in rows
         ]

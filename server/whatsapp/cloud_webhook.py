@@ -28,6 +28,7 @@ from server.domain.whatsapp import (
     TransportEvent,
 )
 from server.whatsapp.cloud_errors import message_for_code, reason_for_code
+from server.whatsapp.cloud_kinds import message_details
 from server.whatsapp.untrusted_input import (
     JsonObject,
     datetime_from_epoch,
@@ -158,6 +159,9 @@ def _message(
         raise MalformedWebhook("A Cloud API message names no sender or recipient")
     chat = _peer(other, names.get(other))
     text, media = _content(raw, kind)
+    details = message_details(raw, kind)
+    if details is not None:
+        text = None
     return InboundMessage(
         account_id=account_id,
         wa_message_id=wamid,
@@ -170,6 +174,7 @@ def _message(
         reply_to=get_str(get_object(raw, "context"), "id"),
         origin=MessageOrigin.LIVE,
         transport_id=wamid,
+        details=details,
     )
 
 
@@ -195,12 +200,10 @@ def _content(raw: JsonObject, kind: str) -> tuple[str | None, MediaRef | None]:
         interactive = get_object(raw, "interactive")
         reply = get_object(interactive, "button_reply") or get_object(interactive, "list_reply")
         return get_str(reply, "title"), None
-    if kind == "location":
+    if kind == "location":  # coordinates missing or out of range: what the location names, as text
         location = get_object(raw, "location")
         place = ", ".join(p for p in (get_str(location, "name"), get_str(location, "address")) if p)
-        lat, lng = (location or {}).get("latitude"), (location or {}).get("longitude")
-        coords = f"({lat}, {lng})" if isinstance(lat, int | float) and isinstance(lng, int | float) else ""
-        return " ".join(p for p in ("Location:", place, coords) if p), None
+        return " ".join(p for p in ("Location:", place) if p), None
     return None, None
 
 

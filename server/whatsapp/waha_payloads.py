@@ -33,6 +33,7 @@ from server.whatsapp.untrusted_input import (
     get_object,
     get_str,
 )
+from server.whatsapp.waha_kinds import message_details
 
 ACK_TO_DELIVERY = {
     -1: Delivery.FAILED,
@@ -119,6 +120,7 @@ def parse_message(
     if sent_at is None:
         raise MalformedWebhook("A WAHA message has no usable timestamp")
     source = get_str(payload, "source")
+    details, text = message_details(payload, _text(payload))
     return InboundMessage(
         account_id=account_id,
         wa_message_id=parts.wa_message_id,
@@ -126,12 +128,13 @@ def parse_message(
         sender=sender,
         from_me=from_me,
         sent_at=sent_at,
-        text=_text(payload),
+        text=text,
         media=_media(payload),
         reply_to=_reply_to(payload),
         origin=origin,
         from_api=from_me and source == "api",
         transport_id=transport_id,
+        details=details,
     )
 
 

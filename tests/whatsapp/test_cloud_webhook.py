@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from server.domain.errors import BadSignature, MalformedWebhook, NotAuthenticated
+from server.domain.message_kinds import Location
 from server.domain.whatsapp import (
     Delivery,
     MediaKind,
@@ -210,7 +211,8 @@ class TestMessages:
             "wamid.U",
         ]
         first = events[0]
-        assert isinstance(first, MessageReceived) and first.message.text == "Location: Office (52.5, 13.4)"
+        assert isinstance(first, MessageReceived) and first.message.text is None
+        assert first.message.details == Location(52.5, 13.4, name="Office")
 
     def test_owner_typed_on_the_business_app(self) -> None:
         echo = {

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from server.domain.errors import BadSignature, MalformedWebhook, NotAuthenticated
+from server.domain.message_kinds import Location
 from server.domain.whatsapp import (
     Delivery,
     InboundMessage,
@@ -237,20 +238,37 @@ def test_an_interactive_reply_is_its_title(interactive: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize(
-    ("location", "text"),
+    ("location", "details"),
     [
         (
             {"latitude": 52.5, "longitude": 13.4, "name": "Office", "address": "Main St 1"},
-            "Location: Office, Main St 1 (52.5, 13.4)",
+            Location(52.5, 13.4, name="Office", address="Main St 1"),
         ),
-        ({"latitude": 52, "longitude": 13, "address": "Main St 1"}, "Location: Main St 1 (52, 13)"),
-        ({"latitude": 52.5, "name": "Office"}, "Location: Office"),
-        ({"longitude": 13.4}, "Location:"),
-        ({"latitude": "52.5", "longitude": 13.4}, "Location:"),
+        (
+            {"latitude": 52, "longitude": 13, "address": "Main St 1"},
+            Location(52.0, 13.0, address="Main St 1"),
+        ),
+        ({"latitude": -90, "longitude": 180}, Location(-90.0, 180.0)),
     ],
 )
-def test_a_location_is_written_out(location: dict[str, Any], text: str) -> None:
-    assert message(type="location", location=location).text == text
+def test_a_location_keeps_its_coordinates_and_place(location: dict[str, Any], details: Location) -> None:
+    received = message(type="location", location=location)
+    assert received.details == details and received.text is None
+
+
+@pytest.mark.parametrize(
+    ("location", "text"),
+    [
+        ({"latitude": 52.5, "name": "Office"}, "Location: Office"),
+        ({"longitude": 13.4}, "Location:"),
+        ({"latitude": 90.5, "longitude": 13.4, "address": "Nowhere"}, "Location: Nowhere"),
+        ({"latitude": 52.5, "longitude": 180.01}, "Location:"),
+        ({"latitude": True, "longitude": 13.4}, "Location:"),
+    ],
+)
+def test_a_location_without_usable_coordinates_is_written_out(location: dict[str, Any], text: str) -> None:
+    received = message(type="location", location=location)
+    assert received.details is None and received.text == text
 
 
 # --- statuses ---------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@
   }
 
   function preview(message) {
+    if (message.preview) return message.preview;
     if (message.kind === "image") return "Photo" + (message.body ? ": " + message.body : "");
     if (message.kind === "document") return "Document: " + ((message.media && message.media.filename) || message.body || "file");
     if (message.kind === "voice") return "Voice note ▶ 0:04";
@@ -202,11 +203,14 @@
     if (!$("customer").value && $("other-name").value) body.name = $("other-name").value;
     if ($("target").value) body.group = $("target").value;
     if (kind === "text" && !body.text.trim()) { result.textContent = "Write a message first."; return; }
-    if (kind !== "text") {
+    if (kind !== "text" && kind !== "location" && kind !== "contact") {
       const file = await readFile($("file"));
       if (file) Object.assign(body, file);
       if (kind === "document" && !body.filename) body.filename = "Brochure.pdf";
     }
+    if (kind === "location") Object.assign(body, { latitude: 48.210033, longitude: 16.363449, title: body.text || "Café Central", address: "Herrengasse 14, 1010 Wien" });
+    if (kind === "contact") body.contacts = [{ name: body.text || "Max Mustermann", phone: "+49 170 1234567" }];
+    if (kind === "location" || kind === "contact") body.text = "";
     try {
       const sent = await post(control + "/inbound", body);
       result.textContent = "Sent " + kind + " " + sent.id;

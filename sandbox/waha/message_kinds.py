@@ -1,0 +1,117 @@
+"""Locations and shared contacts, as WAHA (GOWS) reports them.
+
+A message of kind ``location`` or ``contact`` carries ``Message.content``: ``{"latitude", "longitude",
+"name", "address"}`` or ``{"vcards": [...]}``. Its webhook payload has an empty ``body`` and WAHA's
+``location`` (``WALocation``: coordinates as decimal strings) or ``vCards`` (one vCard text per contact);
+``_data.Message`` holds whatsmeow's ``locationMessage`` / ``contactMessage`` / ``contactsArrayMessage``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sandbox.waha.models import Message, SandboxError
+
+KINDS = ("location", "contact")
+
+
+def content_from_request(kind: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    """The content of a location or contact a control request asks for; 400 when it is unusable."""
+    if kind == "location":
+        latitude = _coordinate(body.get("latitude"), 90, "latitude")
+        longitude = _coordinate(body.get("longitude"), 180, "longitude")
+        name = body.get("title") or body.get("name") or ""
+        return {
+            "latitude": latitude,
+            "longitude": longitude,
+            "name": str(name),
+            "address": str(body.get("address") or ""),
+        }
+    if kind == "contact":
+        contacts = body.get("contacts")
+        if not isinstance(contacts, list) or not contacts:
+            raise SandboxError(400, "'contacts' must be a non-empty list of {name, phone} or {vcard}")
+        return {"vcards": [_vcard(contact) for contact in contacts]}
+    return None
+
+
+def vcard(name: str, phone: str) -> str:
+    """A vCard 3.0 as WhatsApp writes one: ``waid`` is the number's digits."""
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    tel = f"TEL;type=CELL;type=VOICE;waid={digits}:{phone}"
+    return f"BEGIN:VCARD\nVERSION:3.0\nN:;{name};;;\nFN:{name}\n{tel}\nEND:VCARD"
+
+
+def payload_fields(message: Message) -> dict[str, Any]:
+    """What a location or contact adds to the webhook payload (``vCards`` is always there, maybe empty)."""
+    content = message.content or {}
+    if message.kind == "location":
+        location = {
+            "latitude": _decimal(content["latitude"]),
+            "longitude": _decimal(content["longitude"]),
+            "live": False,
+        }
+        for key in ("name", "address"):
+            if content.get(key):
+                location[key] = content[key]
+        return {"location": location, "vCards": []}
+    return {"vCards": list(content.get("vcards") or [])}
+
+
+def engine_content(message: Message) -> dict[str, Any] | None:
+    """whatsmeow's raw message for a location or contact; ``None`` for other kinds."""
+    content = message.content or {}
+    if message.kind == "location":
+        raw = {"degreesLatitude": content["latitude"], "degreesLongitude": content["longitude"]}
+        raw.update({key: content[key] for key in ("name", "address") if content.get(key)})
+        return {"locationMessage": raw}
+    if message.kind == "contact":
+        cards = [{"displayName": _display_name(v), "vcard": v} for v in content.get("vcards") or []]
+        if len(cards) == 1:
+            return {"contactMessage": cards[0]}
+        return {"contactsArrayMessage": {"displayName": f"{len(cards)} contacts", "contacts": cards}}
+    return None
+
+
+def preview(message: Message) -> str:
+    """What the phone page shows for the message."""
+    content = message.content or {}
+    if message.kind == "location":
+        return "📍 " + (content.get("name") or f"{content['latitude']}, {content['longitude']}")
+    return "👤 " + ", ".join(_display_name(v) for v in content.get("vcards") or [])
+
+
+def _coordinate(value: object, bound: int, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise SandboxError(400, f"'{name}' must be a number")
+    try:
+        number = float(value)
+    except ValueError:
+        raise SandboxError(400, f"'{name}' must be a number") from None
+    if not math.isfinite(number) or abs(number) > bound:
+        raise SandboxError(400, f"'{name}' must lie between -{bound} and {bound}")
+    return number
+
+
+def _decimal(value: float) -> str:
+    return repr(float(value))
+
+
+def _vcard(contact: object) -> str:
+    if isinstance(contact, dict) and isinstance(contact.get("vcard"), str):
+        return str(contact["vcard"])
+    if (
+        isinstance(contact, dict)
+        and isinstance(contact.get("name"), str)
+        and isinstance(contact.get("phone"), str)
+    ):
+        return vcard(contact["name"], contact["phone"])
+    raise SandboxError(400, "each contact needs a 'vcard', or a 'name' and a 'phone'")
+
+
+def _display_name(vcard_text: str) -> str:
+    for line in vcard_text.splitlines():
+        if line.upper().startswith("FN:"):
+            return line[3:].strip()
+    return "Contact"

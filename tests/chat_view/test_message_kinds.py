@@ -1,0 +1,228 @@
+"""Locations and shared contacts end to end, on WAHA and on the Cloud API, from the contact and from the
+salesperson's phone: ingest → the Pipedrive transcript line → the panel bubble → the chat view row.
+
+Expected markup is written out here: the map link is Google Maps' search URL with the coordinates only,
+and everything the people typed (place names, contact names) arrives escaped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from server.settings import Settings
+from server.storage.accounts import SqlAccountStore
+from server.storage.companies import SqlCompanyStore
+from tests.chat_view.test_chat_view import browser, chat_id_of, sign_in
+from tests.panel.world import ANNA_NUMBER, PanelWorld, panel_world
+from tests.world import world_settings_overrides
+
+SESSION = "wp-acme-anna"
+MARIA = "4917655501234"
+PHONE_NUMBER_ID = "106540352242922"
+CLOUD_NUMBER = "4930123456789"
+APP_SECRET = "kinds-app-secret"
+MAP = "https://www.google.com/maps/search/?api=1&amp;query=48.210033,16.363449"
+VCARD = (
+    "BEGIN:VCARD\nVERSION:3.0\nN:Muster;Max;;;\nFN:Max <Muster>\n"
+    "TEL;type=CELL;waid=491701234567:+49 170 1234567\nEND:VCARD"
+)
+
+# (transcript line body, panel and chat view markup) for what each test shares
+LOCATION_LINE = f'Location: <a href="{MAP}">Café &lt;Central&gt;, Herrengasse 14</a>'
+LOCATION_ROW = (
+    '<p class="kind location" data-kind="location"><span class="kind-label">Location:</span> '
+    f'<a href="{MAP}" target="_blank" rel="noopener noreferrer">Café &lt;Central&gt;, Herrengasse 14</a></p>'
+)
+CONTACT_LINE = "Contact: Max &lt;Muster&gt; (+49 170 1234567)"
+CONTACT_ROW = (
+    '<p class="kind contacts" data-kind="contacts"><span class="kind-label">Contact:</span> '
+    "Max &lt;Muster&gt; (+49 170 1234567)</p>"
+)
+PHONE_LOCATION_LINE = (
+    'Location: <a href="https://www.google.com/maps/search/?api=1&amp;query=-33.856784,151.215297">'
+    "Opera &amp; House</a>"
+)
+
+
+@pytest.fixture
+async def world(make_settings: Callable[..., Settings]) -> AsyncIterator[PanelWorld]:
+    settings = make_settings(
+        **world_settings_overrides(),
+        cloud_access_token="kinds-cloud-token",
+        cloud_app_secret=APP_SECRET,
+        cloud_verify_token="kinds-verify",
+    )
+    async with panel_world(settings) as world:
+        yield world
+
+
+# --- what the contact and the phone send, per transport ---------------------------------------------------
+
+
+def waha_share(world: PanelWorld, kind: str, *, from_phone: bool) -> None:
+    assert world.waha is not None
+    if kind == "location":
+        content: dict[str, Any] = {
+            "latitude": -33.856784 if from_phone else 48.210033,
+            "longitude": 151.215297 if from_phone else 16.363449,
+            "name": "Opera & House" if from_phone else "Café <Central>",
+            "address": "" if from_phone else "Herrengasse 14",
+        }
+    else:
+        content = {"vcards": [VCARD]}
+    sandbox_kind = "location" if kind == "location" else "contact"
+    if from_phone:
+        world.waha.type_on_phone(SESSION, f"{MARIA}@c.us", kind=sandbox_kind, content=content)
+    else:
+        world.waha.receive(SESSION, MARIA, kind=sandbox_kind, content=content, push_name="Maria")
+
+
+async def cloud_share(world: PanelWorld, kind: str, *, from_phone: bool) -> None:
+    """A signed Cloud API delivery: a customer's message, or (``smb_message_echoes``) one the owner sent
+    from the WhatsApp Business app on the phone."""
+    at = str(int(world.clock.now().timestamp()))
+    message: dict[str, Any] = {"id": f"wamid.{kind}.{from_phone}", "timestamp": at, "type": kind}
+    if kind == "location":
+        message["location"] = (
+            {"latitude": -33.856784, "longitude": 151.215297, "name": "Opera & House"}
+            if from_phone
+            else {
+                "latitude": 48.210033,
+                "longitude": 16.363449,
+                "name": "Café <Central>",
+                "address": "Herrengasse 14",
+            }
+        )
+    else:
+        message["contacts"] = [
+            {
+                "name": {"formatted_name": "Max <Muster>", "first_name": "Max", "last_name": "<Muster>"},
+                "phones": [{"phone": "+49 170 1234567", "wa_id": "491701234567", "type": "CELL"}],
+            }
+        ]
+    value: dict[str, Any] = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": CLOUD_NUMBER, "phone_number_id": PHONE_NUMBER_ID},
+    }
+    if from_phone:
+        value["message_echoes"] = [{**message, "from": CLOUD_NUMBER, "to": MARIA}]
+    else:
+        value["contacts"] = [{"profile": {"name": "Maria"}, "wa_id": MARIA}]
+        value["messages"] = [{**message, "from": MARIA}]
+    field = "smb_message_echoes" if from_phone else "messages"
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": field, "value": value}]}],
+    }
+    raw = json.dumps(body).encode()
+    signature = "sha256=" + hmac.new(APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    answer = await world.client.post(
+        "/webhooks/cloud",
+        content=raw,
+        headers={"content-type": "application/json", "x-hub-signature-256": signature},
+    )
+    assert answer.status_code == 200, answer.text
+
+
+async def link_cloud_number(world: PanelWorld) -> None:
+    company = await SqlCompanyStore(world.resources.engine).get(world.anna.company_id)
+    assert company is not None
+    await SqlAccountStore(world.resources.engine).create(
+        company_id=company.id, owner_user_id=world.anna.id, transport="cloud", session_name=PHONE_NUMBER_ID
+    )
+
+
+async def share(world: PanelWorld, transport: str, kind: str, *, from_phone: bool) -> None:
+    if transport == "waha":
+        waha_share(world, kind, from_phone=from_phone)
+    else:
+        await cloud_share(world, kind, from_phone=from_phone)
+    await world.settle()
+
+
+async def shared(world: PanelWorld) -> list[dict[str, Any]]:
+    """The stored messages that carry details (the world's seeded history has none)."""
+    return [m for m in await world.messages() if m["details"]]
+
+
+# --- where they show ----------------------------------------------------------------------------------------
+
+
+def transcript(world: PanelWorld) -> str:
+    assert world.pd is not None
+    activities = world.pd.company_data(world.anna.company_id).activities.values()
+    return "\n".join(a["note"] or "" for a in activities if not a["is_deleted"])
+
+
+async def panel_page(world: PanelWorld) -> str:
+    params = {
+        "resource": "person",
+        "selectedIds": world.persons["maria"],
+        "id": "frame-1",
+        "token": world.token(),
+    }
+    page = await world.client.get("/panel", params=params)
+    assert page.status_code == 200
+    return page.text
+
+
+async def chat_page(world: PanelWorld) -> str:
+    chat_id = await chat_id_of(world, "+" + MARIA)
+    async with browser(world) as client:
+        page = await sign_in(world, client, world.anna, chat_id)
+    assert page.status_code == 200
+    return page.text
+
+
+@pytest.mark.parametrize("transport", ["waha", "cloud"])
+async def test_a_shared_location_is_a_map_link_in_the_transcript_the_panel_and_the_chat_view(
+    world: PanelWorld, transport: str
+) -> None:
+    if transport == "cloud":
+        await link_cloud_number(world)
+    await share(world, transport, "location", from_phone=False)
+    await share(world, transport, "location", from_phone=True)
+    [stored_in, stored_out] = sorted(await shared(world), key=lambda m: m["from_me"])
+    assert (stored_in["text"], stored_out["text"]) == ("", "")
+    note = transcript(world)
+    assert f"← <b>Maria</b>: {LOCATION_LINE}</p>" in note
+    assert f"→ <b>You</b>: {PHONE_LOCATION_LINE}</p>" in note
+    assert "<Central>" not in note
+    panel = await panel_page(world)
+    assert LOCATION_ROW in panel and "<Central>" not in panel
+    assert ">Opera &amp; House</a>" in panel
+    chat = await chat_page(world)
+    assert LOCATION_ROW in chat and "<Central>" not in chat
+
+
+@pytest.mark.parametrize("transport", ["waha", "cloud"])
+async def test_shared_contacts_show_their_names_and_numbers_everywhere(
+    world: PanelWorld, transport: str
+) -> None:
+    if transport == "cloud":
+        await link_cloud_number(world)
+    await share(world, transport, "contacts", from_phone=False)
+    await share(world, transport, "contacts", from_phone=True)
+    stored = await shared(world)
+    assert sorted(m["from_me"] for m in stored) == [False, True] and {m["text"] for m in stored} == {""}
+    note = transcript(world)
+    assert f"← <b>Maria</b>: {CONTACT_LINE}</p>" in note
+    assert f"→ <b>You</b>: {CONTACT_LINE}</p>" in note
+    assert "BEGIN:VCARD" not in note and "<Muster>" not in note
+    panel = await panel_page(world)
+    assert panel.count(CONTACT_ROW) == 2 and "BEGIN:VCARD" not in panel
+    chat = await chat_page(world)
+    assert chat.count(CONTACT_ROW) == 2 and "<Muster>" not in chat
+
+
+async def test_the_panel_and_chat_view_were_on_the_linked_number(world: PanelWorld) -> None:
+    """The WAHA number the tests above write through is Anna's own (the chat shows via her number)."""
+    waha_share(world, "location", from_phone=False)
+    await world.settle()
+    assert f"via +{ANNA_NUMBER}" in await panel_page(world)

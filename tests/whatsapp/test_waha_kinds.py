@@ -1,0 +1,84 @@
+"""WAHA locations and shared contacts: WAHA's own fields, whatsmeow's raw message when they are missing, and
+the body (a map thumbnail or the vCard itself on WEBJS) never kept as text."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.domain.message_kinds import ContactCard, Location, SharedContacts
+from server.domain.whatsapp import MessageOrigin
+from server.whatsapp.waha_payloads import parse_message
+
+VCARD = "BEGIN:VCARD\nVERSION:3.0\nFN:Max Muster\nTEL;type=CELL;waid=491701234567:+49 170 1234567\nEND:VCARD"
+
+
+def parse(**fields: Any) -> Any:
+    payload = {
+        "id": "false_4917655501234@c.us_3EB0KIND",
+        "timestamp": 1767225600,
+        "from": "4917655501234@c.us",
+        "fromMe": False,
+        "body": "",
+        "hasMedia": False,
+        **fields,
+    }
+    message = parse_message(payload, account_id="s1", origin=MessageOrigin.LIVE)
+    assert message is not None
+    return message
+
+
+def test_waha_location_with_coordinates_as_strings() -> None:
+    message = parse(
+        body="/9j/4AAQSkZJRgABAQAAAQABAAD",  # WEBJS: the map thumbnail
+        location={"latitude": "48.210033", "longitude": "16.363449", "live": False, "name": "Café Central"},
+    )
+    assert message.details == Location(48.210033, 16.363449, name="Café Central")
+    assert message.text is None
+
+
+def test_a_live_location_is_marked_live() -> None:
+    message = parse(location={"latitude": "1.5", "longitude": "2.5", "live": True})
+    assert message.details == Location(1.5, 2.5, live=True)
+
+
+def test_gows_raw_location_when_waha_leaves_it_out() -> None:
+    raw = {
+        "Message": {"locationMessage": {"degreesLatitude": 52.52, "degreesLongitude": 13.405, "name": "TV"}}
+    }
+    assert parse(_data=raw).details == Location(52.52, 13.405, name="TV")
+    live = {"Message": {"liveLocationMessage": {"degreesLatitude": 52.52, "degreesLongitude": 13.405}}}
+    assert parse(_data=live).details == Location(52.52, 13.405, live=True)
+
+
+def test_a_location_out_of_range_keeps_the_message_without_details() -> None:
+    message = parse(body="", location={"latitude": "91", "longitude": "0", "live": False})
+    assert message.details is None and message.text is None
+
+
+def test_vcards_become_shared_contacts_and_the_vcard_body_is_dropped() -> None:
+    message = parse(body=VCARD, vCards=[VCARD, VCARD.replace("Max Muster", "Eva")])
+    assert message.details == SharedContacts(
+        (ContactCard("Max Muster", ("+49 170 1234567",)), ContactCard("Eva", ("+49 170 1234567",)))
+    )
+    assert message.text is None
+
+
+def test_gows_raw_contact_and_contact_array() -> None:
+    single = {"Message": {"contactMessage": {"displayName": "Max", "vcard": VCARD}}}
+    assert parse(vCards=[], _data=single).details == SharedContacts(
+        (ContactCard("Max Muster", ("+49 170 1234567",)),)
+    )
+    array = {
+        "Message": {
+            "contactsArrayMessage": {
+                "contacts": [{"vcard": VCARD}, {"vcard": "BEGIN:VCARD\nFN:Eva\nEND:VCARD"}]
+            }
+        }
+    }
+    found = parse(_data=array).details
+    assert isinstance(found, SharedContacts) and [c.name for c in found.cards] == ["Max Muster", "Eva"]
+
+
+def test_a_text_message_has_no_details() -> None:
+    message = parse(body="hello", vCards=[])
+    assert message.details is None and message.text == "hello"

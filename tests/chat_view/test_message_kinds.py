@@ -84,10 +84,8 @@ def waha_share(world: PanelWorld, kind: str, *, from_phone: bool) -> None:
 
 
 async def cloud_share(world: PanelWorld, kind: str, *, from_phone: bool) -> None:
-    """A signed Cloud API delivery: a customer's message, or (``smb_message_echoes``) one the owner sent
-    from the WhatsApp Business app on the phone."""
-    at = str(int(world.clock.now().timestamp()))
-    message: dict[str, Any] = {"id": f"wamid.{kind}.{from_phone}", "timestamp": at, "type": kind}
+    """A location or contacts over the Cloud API, from Maria or sent from the owner's phone."""
+    message: dict[str, Any] = {"id": f"wamid.{kind}.{from_phone}", "type": kind}
     if kind == "location":
         message["location"] = (
             {"latitude": -33.856784, "longitude": 151.215297, "name": "Opera & House"}
@@ -106,6 +104,13 @@ async def cloud_share(world: PanelWorld, kind: str, *, from_phone: bool) -> None
                 "phones": [{"phone": "+49 170 1234567", "wa_id": "491701234567", "type": "CELL"}],
             }
         ]
+    await cloud_deliver(world, message, from_phone=from_phone)
+
+
+async def cloud_deliver(world: PanelWorld, message: dict[str, Any], *, from_phone: bool) -> None:
+    """A signed Cloud API delivery of ``message``: a customer's, or (``smb_message_echoes``) one the owner
+    sent from the WhatsApp Business app on the phone."""
+    message = {"timestamp": str(int(world.clock.now().timestamp())), **message}
     value: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": CLOUD_NUMBER, "phone_number_id": PHONE_NUMBER_ID},

@@ -35,6 +35,9 @@ class MessageView:
     media_state: str
     media_url: str
     kind: KindView | None = None  # a location, shared contacts or a call
+    edited: bool = False  # shown with "(edited)"
+    deleted: bool = False  # shown as "This message was deleted"
+    earlier: tuple[tuple[str, datetime], ...] = ()  # the texts edits replaced, oldest first
 
     @property
     def tick(self) -> tuple[str, str]:

@@ -58,6 +58,8 @@ class MessageRow:
     error: PanelError | None = None
     outbox_id: int | None = None  # a send not (yet) stored as a message
     retry_url: str = ""  # a failed send: puts it back into the form
+    edited: bool = False  # shown with "(edited)"
+    deleted: bool = False  # shown as "This message was deleted"
     kind: KindView | None = None  # a location, shared contacts or a call
 
 
@@ -149,6 +151,8 @@ def message_rows(
                     media_url=media_url(message.id) if message.media_stored else "",
                     media_removed=message.media_removed,
                     media_note="" if message.media_stored else _media_note(message.media_state),
+                    edited=message.edited,
+                    deleted=message.deleted,
                     kind=kind_view(message.details),
                 ),
             )
@@ -209,7 +213,8 @@ def messages_view(
     )
     digest = hashlib.sha256()
     for row in rows:
-        digest.update(f"{row.key}:{row.status}:{row.media_url != ''}:{row.media_note};".encode())
+        changed = f"{row.edited}:{row.deleted}:{hashlib.sha256(row.text.encode()).hexdigest()[:8]}"
+        digest.update(f"{row.key}:{row.status}:{row.media_url != ''}:{row.media_note}:{changed};".encode())
     version = digest.hexdigest()[:16]
     query = {"person_id": person_id, "v": version}
     if deal_id is not None:

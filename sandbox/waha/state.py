@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.waha import messages, seeds, sessions
+from sandbox.waha import message_changes, messages, seeds, sessions
 from sandbox.waha.clock import Clock, Scheduler
 from sandbox.waha.engines import ServerInfo
 from sandbox.waha.ids import IdFactory
@@ -208,6 +208,14 @@ class SandboxState:
     def type_on_phone(self, name: str, chat_id: str, text: str = "", **options: Any) -> Message:
         """The owner types a message on the linked phone (`fromMe`, `source: "app"`)."""
         return messages.type_on_phone(self, self.working(name), chat_id, text, **options)
+
+    def edit_message(self, name: str, message_id: str, text: str) -> Message:
+        """The message's sender edits it (`message.edited`); see `message_changes.edit`."""
+        return message_changes.edit(self, self.working(name), message_id, text)
+
+    def revoke_message(self, name: str, message_id: str) -> Message:
+        """The message's sender deletes it for everyone (`message.revoked`)."""
+        return message_changes.revoke(self, self.working(name), message_id)
 
     def set_ack(self, name: str, message_id: str, ack: int, participant: str | None = None) -> None:
         """Emit a `message.ack` now; an unknown id produces an ack without a prior message."""

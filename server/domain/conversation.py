@@ -43,4 +43,6 @@ class ContactMessage:
     media_stored: bool = False
     media_removed: bool = False  # its file was deleted by the company's attachment retention
     media_state: str = ""  # a MediaState value, "" for a message without an attachment
+    edited: bool = False  # its sender edited it
+    deleted: bool = False  # its sender deleted it
     details: str = ""  # a location, contacts or a call (``message_kinds.encode``)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from server.domain.matching import PersonPhones
+from server.domain.message_changes import AppliedChange, MessageChanged, PendingChange
 from server.domain.models import Account, AccountRef, Company, OutboxEntry
 from server.domain.sync import (
     ActivityWrite,
@@ -119,6 +120,10 @@ class InboxStore(Protocol):
         self, account_id: int, lid_chat_key: str, pn_chat_key: str, e164: str | None
     ) -> None:
         """A ``@lid`` chat is this phone number's chat: merge the two into the phone one."""
+        ...
+
+    async def apply_change(self, account_id: int, change: MessageChanged) -> AppliedChange | None:
+        """Apply an edit or a deletion by the sender to the stored message; ``None`` if it is not stored."""
         ...
 
 
@@ -326,6 +331,12 @@ class SyncStore(Protocol):
     async def mark_written_days_dirty(self, chat_id: int, *, now: datetime) -> None: ...
 
     async def has_dirty_days(self, chat_id: int, *, due_before: datetime) -> bool: ...
+
+    async def pending_changes(self, chat_id: int) -> list[PendingChange]:
+        """The chat's messages edited or deleted since their day was last marked dirty, oldest first."""
+        ...
+
+    async def drop_changes(self, chat_id: int, change_ids: Sequence[int]) -> None: ...
 
     async def dirty_days(self, chat_id: int, *, due_before: datetime) -> list[tuple[date, int]]: ...
 

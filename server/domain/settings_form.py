@@ -37,6 +37,7 @@ class CompanySettingsValues:
     excluded_numbers: tuple[str, ...] = ()
     message_retention_days: int = 0  # 0: keep forever
     media_retention_days: int = 0
+    keep_deleted_text: bool = False  # a message its sender deleted keeps its text in Pipedrive
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -48,6 +49,7 @@ class CompanySettingsValues:
             "excluded_numbers": list(self.excluded_numbers),
             "message_retention_days": self.message_retention_days,
             "media_retention_days": self.media_retention_days,
+            "keep_deleted_text": self.keep_deleted_text,
         }
 
 
@@ -69,6 +71,7 @@ class SettingsInput:
     excluded_numbers: str = ""
     message_retention_days: str = ""
     media_retention_days: str = ""
+    keep_deleted_text: bool = False
 
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> SettingsInput:
@@ -81,6 +84,7 @@ class SettingsInput:
             excluded_numbers=form.get("excluded_numbers", "")[:20000],
             message_retention_days=form.get("message_retention_days", "").strip()[:20],
             media_retention_days=form.get("media_retention_days", "").strip()[:20],
+            keep_deleted_text=form.get("keep_deleted_text", "") in {"on", "1", "true"},
         )
 
     @classmethod
@@ -94,6 +98,7 @@ class SettingsInput:
             excluded_numbers="\n".join(values.excluded_numbers),
             message_retention_days=_days_typed(values.message_retention_days),
             media_retention_days=_days_typed(values.media_retention_days),
+            keep_deleted_text=values.keep_deleted_text,
         )
 
 
@@ -256,6 +261,7 @@ def check_settings(typed: SettingsInput, pipeline_ids: Collection[int] | None) -
         excluded_numbers=tuple(numbers),
         message_retention_days=message_days,
         media_retention_days=media_days,
+        keep_deleted_text=typed.keep_deleted_text,
     )
     return Checked(values)
 

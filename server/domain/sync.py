@@ -170,6 +170,8 @@ class SyncMessage:
     media_mime: str
     media_locator: str
     sent_at: datetime
+    edited: bool = False  # its sender edited it: ``text`` is the new text
+    deleted: bool = False  # its sender deleted it: ``text`` is empty unless the company keeps it
     details: str = ""  # a location, contacts or a call (``message_kinds.encode``)
 
 

@@ -23,6 +23,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from server.domain.days import as_utc, local_clock
+from server.domain.message_changes import DELETED_TEXT, EDITED_LABEL
 from server.domain.message_kinds import MessageDetails, describe
 from server.domain.whatsapp import Delivery, MediaKind
 
@@ -85,6 +86,8 @@ class TranscriptLine:
     sender_number: str | None = None  # in groups, when the participant's name is unknown
     attachment: TranscriptAttachment | None = None
     status: Delivery | None = None
+    edited: bool = False  # shown with "(edited)"
+    deleted: bool = False  # deleted by its sender: "This message was deleted" (and the text, if kept)
     details: MessageDetails | None = None  # a location, shared contacts or a call
 
 
@@ -211,7 +214,7 @@ def single_line(text: str, limit: int = _NAME_LIMIT) -> str:
 
 def _render_line(line: TranscriptLine, chat: TranscriptChat, text: str | None) -> str:
     arrow = "→" if line.from_me else "←"
-    body: list[str] = []
+    body: list[str] = [f"<i>{DELETED_TEXT}</i>"] if line.deleted else []
     if line.attachment is not None:
         body.append(_attachment(line.attachment))
     if line.details is not None:
@@ -222,6 +225,8 @@ def _render_line(line: TranscriptLine, chat: TranscriptChat, text: str | None) -
     if chat.show_status and line.from_me and line.status is not None:
         status = f" <i>({line.status.value})</i>"
     content = "<br>".join(part for part in body if part)
+    if line.edited and not line.deleted:
+        content += f" <i>({EDITED_LABEL})</i>"
     name = html.escape(_sender(line, chat))
     return f"<p>{local_clock(line.sent_at, chat.zone)} {arrow} <b>{name}</b>: {content}{status}</p>"
 

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from server.domain.errors import InvalidOutboundMessage
 from server.domain.jids import logical_message_key
+from server.domain.message_changes import MessageChanged
 from server.domain.message_kinds import MessageDetails
 
 
@@ -275,7 +276,9 @@ class HistoryBatch:
         return self.next_offset is None
 
 
-TransportEvent = MessageReceived | StatusChanged | SessionChanged | IdentityLearned | HistoryBatch
+TransportEvent = (
+    MessageReceived | StatusChanged | SessionChanged | IdentityLearned | HistoryBatch | MessageChanged
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -89,7 +89,7 @@ async def _follow_up(ctx: dict[str, Any], outcome: IngestOutcome, *, received_at
         await ctx["queue"].enqueue("catch_up_account", account_id, job_id=catch_up_job_id(account_id))
     await enqueue_sync(
         ctx,
-        {chat_id for _, chat_id in outcome.new_messages},
+        {chat_id for _, chat_id in outcome.touched_chats},
         media_chat_ids=outcome.media_chats,
         received_at=received_at,
     )

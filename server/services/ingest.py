@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from server.domain.message_changes import MessageChanged
 from server.domain.models import AccountRef
 from server.domain.ports import InboxStore
 from server.domain.whatsapp import (
@@ -33,6 +34,8 @@ class IngestOutcome:
     """What applying a batch of events did, for the job that applied them."""
 
     new_messages: list[tuple[int, int]] = field(default_factory=list)  # (account id, chat id)
+    changed_messages: list[tuple[int, int]] = field(default_factory=list)  # edited or deleted: their chats
+    unknown_changes: int = 0  # edits and deletions of messages never stored
     media_chats: set[int] = field(default_factory=set)  # chats whose new messages carry attachments
     duplicates: int = 0
     statuses: int = 0
@@ -42,7 +45,7 @@ class IngestOutcome:
 
     @property
     def touched_chats(self) -> set[tuple[int, int]]:
-        return set(self.new_messages)
+        return set(self.new_messages) | set(self.changed_messages)
 
 
 async def ingest_events(
@@ -81,6 +84,12 @@ async def ingest_events(
             )
             if applied and event.status is SessionStatus.CONNECTED:  # every (re)connection can follow a gap
                 outcome.reconnected.append(account.id)
+        elif isinstance(event, MessageChanged):
+            change = await store.apply_change(account.id, event)
+            if change is None:
+                outcome.unknown_changes += 1
+            elif change.changed:
+                outcome.changed_messages.append((account.id, change.chat_id))
         elif isinstance(event, IdentityLearned):
             await store.learn_identity(account.id, event.lid, event.pn_chat_key, event.e164)
     return outcome

@@ -21,6 +21,7 @@ from server.domain.errors import InvalidChatId, InvalidInput, NotFound, Permanen
 from server.domain.jids import JidKind, parse_jid, phone_chat_key
 from server.domain.sync import ChatLink, LinkState, SyncChat, SyncSettings
 from server.domain.whatsapp import Peer
+from server.services.message_changes import absorb_changes
 from server.services.person_links import forget_person, person_gone, unlinked_link
 from server.services.sync_context import SyncBusy, SyncContext
 from server.services.sync_days import flush_due_days
@@ -142,8 +143,10 @@ async def _write(
 async def _absorb(
     ctx: SyncContext, chat: SyncChat, link: ChatLink, settings: SyncSettings
 ) -> tuple[ChatLink, int]:
-    """Mark the days of messages stored since ``link.cursor`` dirty and move the cursor past them."""
+    """Mark the days of messages stored since ``link.cursor`` dirty and move the cursor past them; mark
+    the days of messages edited or deleted since the last run dirty too."""
     zone = company_zone(settings.timezone)
+    await absorb_changes(ctx, chat.id, zone)
     messages = await ctx.store.messages_after(chat.id, link.cursor)
     if not messages:
         return link, 0

@@ -105,6 +105,8 @@ def transcript_line(
         text=message.text or None,
         sender_name=message.sender_name or None,
         sender_number=_number(message.sender_key) if chat.is_group else None,
+        edited=message.edited,
+        deleted=message.deleted,
         attachment=attachment,
         details=decode(message.details),
     )

@@ -47,6 +47,9 @@ class HistoryMessage:
     media_mime: str
     media_filename: str
     media_state: str  # "" | pending | stored | unavailable | too_large
+    edited: bool = False
+    deleted: bool = False
+    edit_history: str = ""  # JSON: the texts edits replaced (``message_changes.earlier_versions``)
     details: str = ""  # a location, contacts or a call (``message_kinds.encode``)
 
 
@@ -100,6 +103,9 @@ def _history_query(chat_id: int) -> Select[Any]:
             _messages.c.media_mime,
             _messages.c.media_filename,
             _message_media.c.state,
+            _messages.c.edited_at,
+            _messages.c.revoked_at,
+            _messages.c.edit_history,
             _messages.c.details,
         )
         .select_from(_messages.outerjoin(_message_media, _message_media.c.message_id == _messages.c.id))
@@ -119,6 +125,9 @@ def _history_message(row: RowMapping) -> HistoryMessage:
         media_mime=row["media_mime"] or "",
         media_filename=row["media_filename"] or "",
         media_state=row["state"] or "",
+        edited=row["edited_at"] is not None,
+        deleted=row["revoked_at"] is not None,
+        edit_history=row["edit_history"] or "",
         details=row["details"] or "",
     )
 

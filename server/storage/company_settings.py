@@ -34,6 +34,7 @@ class SqlCompanySettingsStore:
             excluded_numbers=tuple(line.strip() for line in row["excluded_numbers"].splitlines() if line),
             message_retention_days=row["message_retention_days"],
             media_retention_days=row["media_retention_days"],
+            keep_deleted_text=bool(row["keep_deleted_text"]),
         )
 
     async def save(self, company_id: int, values: CompanySettingsValues) -> None:
@@ -46,6 +47,7 @@ class SqlCompanySettingsStore:
             "excluded_numbers": "\n".join(values.excluded_numbers),
             "message_retention_days": values.message_retention_days,
             "media_retention_days": values.media_retention_days,
+            "keep_deleted_text": values.keep_deleted_text,
             "updated_at": utcnow(),
         }
         statement = (

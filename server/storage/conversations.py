@@ -55,6 +55,8 @@ def _message(row: Any) -> ContactMessage:
         media_stored=row["blob_path"] is not None,
         media_removed=row.get("media_state") == MediaState.REMOVED.value,
         media_state=row.get("media_state") or "",
+        edited=row.get("edited_at") is not None,
+        deleted=row.get("revoked_at") is not None,
         details=row.get("details") or "",
     )
 
@@ -127,6 +129,8 @@ class SqlConversationStore:
                 _messages.c.media_kind,
                 _messages.c.media_mime,
                 _messages.c.media_filename,
+                _messages.c.edited_at,
+                _messages.c.revoked_at,
                 _messages.c.details,
                 _blobs.c.path.label("blob_path"),
                 _blobs.c.mime.label("blob_mime"),

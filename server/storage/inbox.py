@@ -10,10 +10,12 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.domain.message_changes import AppliedChange, MessageChanged
 from server.domain.message_kinds import encode
 from server.domain.models import AccountRef
 from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus, advance
 from server.storage.dialect import upsert_insert
+from server.storage.message_changes import apply_message_change
 from server.storage.tables import Chat, Message, Outbox, WhatsAppAccount, utcnow
 
 _accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
@@ -264,6 +266,9 @@ class SqlInboxStore:
                 .where(_chats.c.id == pn_chat)
                 .values(lid=lid_chat_key, e164=func.coalesce(_chats.c.e164, e164))
             )
+
+    async def apply_change(self, account_id: int, change: MessageChanged) -> AppliedChange | None:
+        return await apply_message_change(self._engine, account_id, change)
 
     async def last_message_at(self, account_id: int) -> datetime | None:
         """When the newest stored message of the account was sent: catch-up starts from there."""

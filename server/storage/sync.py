@@ -21,6 +21,7 @@ from server.domain.sync import (
 )
 from server.storage.dialect import upsert_insert
 from server.storage.media import MediaRows
+from server.storage.message_changes import ChangeRows
 from server.storage.sync_days import DayRows
 from server.storage.sync_intents import IntentRows
 from server.storage.tables import (
@@ -130,7 +131,7 @@ def _link_values(link: ChatLink) -> dict[str, Any]:
     }
 
 
-class SqlSyncStore(DayRows, IntentRows, MediaRows):
+class SqlSyncStore(DayRows, IntentRows, MediaRows, ChangeRows):
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 

@@ -33,6 +33,8 @@ def message_columns() -> list[Any]:
         m.media_mime,
         m.media_locator,
         m.sent_at,
+        m.edited_at,
+        m.revoked_at,
         m.details,
     ]
 
@@ -54,6 +56,8 @@ def sync_message(row: Any) -> SyncMessage:
         media_mime=row["media_mime"],
         media_locator=row["media_locator"],
         sent_at=sent_at,
+        edited=row["edited_at"] is not None,
+        deleted=row["revoked_at"] is not None,
         details=row["details"] or "",
     )
 

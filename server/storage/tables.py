@@ -134,6 +134,9 @@ class Message(SQLModel, table=True):
     status: str = Field(default="pending", max_length=16)
     origin: str = Field(default="live", max_length=16)  # live | history | catchup
     sent_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    edited_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # its sender edited it
+    revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # its sender deleted it
+    edit_history: str = Field(default="", sa_type=Text)  # JSON: the texts edits replaced (migration 0013)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
@@ -179,6 +182,7 @@ class CompanySettings(SQLModel, table=True):
     excluded_numbers: str = Field(default="", sa_type=Text)  # E.164 numbers, one per line
     message_retention_days: int = Field(default=0)  # 0: keep messages forever (migration 0009)
     media_retention_days: int = Field(default=0)  # 0: keep attachment files forever
+    keep_deleted_text: bool = Field(default=False)  # a message its sender deleted keeps its text in Pipedrive
     activity_type_key: str = Field(default="", max_length=100)  # the "WhatsApp chat" type's key_string
     person_link_field_key: str = Field(default="", max_length=64)  # "WhatsApp chat link" on Person
     deal_link_field_key: str = Field(default="", max_length=64)  # "WhatsApp chat link" on Deal
@@ -395,3 +399,17 @@ class OAuthStateUse(SQLModel, table=True):
 
     nonce: str = Field(primary_key=True, max_length=64)
     expires_at: datetime = Field(sa_type=UtcDateTime, index=True)
+
+
+# --- messages changed after they were stored (migration 0013) -----------------------------------------
+
+
+class MessageChange(SQLModel, table=True):
+    """A stored message its sender edited or deleted, whose day the sync has not rewritten yet."""
+
+    __tablename__ = "message_change"
+
+    id: int | None = Field(default=None, primary_key=True)
+    chat_id: int = Field(index=True)
+    message_id: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

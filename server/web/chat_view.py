@@ -37,6 +37,7 @@ from server.services.send import SendRequest, SendService
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
 from server.storage.chat_history import ChatRow, HistoryMessage, SqlChatHistory
+from server.storage.message_changes import earlier_versions
 from server.storage.outbox import SqlOutboxStore
 from server.web.chat_upload import MAX_UPLOAD_BYTES, check_upload
 from server.web.media_response import media_response
@@ -85,6 +86,9 @@ def _views(chat_id: int, rows: list[HistoryMessage]) -> tuple[MessageView, ...]:
                 m.media_state,
                 f"/chats/{chat_id}/media/{m.id}",
                 kind_view(m.details),
+                edited=m.edited,
+                deleted=m.deleted,
+                earlier=earlier_versions(m.edit_history),
             )
             for m in rows
         ]

@@ -27,6 +27,7 @@ from server.domain.whatsapp import (
     StatusChanged,
     TransportEvent,
 )
+from server.whatsapp.cloud_changes import CHANGE_TYPES, parse_change
 from server.whatsapp.cloud_errors import message_for_code, reason_for_code
 from server.whatsapp.cloud_kinds import message_details
 from server.whatsapp.untrusted_input import (
@@ -129,6 +130,9 @@ def _change_events(change: JsonObject, *, received_at: datetime) -> list[Transpo
     events: list[TransportEvent] = []
     echoes = field == "smb_message_echoes"
     for raw in objects_in(get_list(value, "message_echoes" if echoes else "messages")):
+        if get_str(raw, "type") in CHANGE_TYPES:
+            events.append(parse_change(raw, account_id, from_me=echoes, fallback_at=received_at))
+            continue
         message = _message(raw, account_id, business, names, from_me=echoes, fallback_at=received_at)
         if message is not None:
             events.append(MessageReceived(message))

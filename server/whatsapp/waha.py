@@ -58,7 +58,13 @@ from server.whatsapp.waha_webhook import (
     retry_horizon,
 )
 
-WEBHOOK_EVENTS = ("message.any", "message.ack", "session.status")  # not "message": it would arrive twice
+WEBHOOK_EVENTS = (  # not "message": it would arrive twice
+    "message.any",
+    "message.ack",
+    "message.edited",
+    "message.revoked",
+    "session.status",
+)
 _SESSION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 WAHA_CAPABILITIES = Capabilities(

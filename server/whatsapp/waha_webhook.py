@@ -29,6 +29,7 @@ from server.whatsapp.untrusted_input import (
     lower_headers,
     parse_json_object,
 )
+from server.whatsapp.waha_changes import parse_edited, parse_revoked
 from server.whatsapp.waha_payloads import (
     identities_in,
     parse_ack,
@@ -162,6 +163,10 @@ def events_from_envelope(envelope: JsonObject, *, received_at: datetime) -> list
     if event == "message.ack":
         status = parse_ack(payload, account_id=account_id, at=at)
         return [status] if status is not None else []
+    if event == "message.edited":
+        return [parse_edited(payload, account_id=account_id, at=at)]
+    if event == "message.revoked":
+        return [parse_revoked(payload, account_id=account_id, at=at)]
     if event == "session.status":
         return [parse_session_status(payload, account_id=account_id, at=at, me=me)]
     return []

@@ -1,0 +1,95 @@
+"""A sender edits or deletes (for everyone) a message already sent: `message.edited` and `message.revoked`.
+
+WAHA reports an edit as a message of its own: a new `id`, `body` the new text, and `editedMessageId` the
+bare id of the message edited (`WAMessageEditedBody`). A deletion names the deleted message by
+`revokedMessageId` with `before` (the message as the gateway held it) and `after` (the revocation
+itself) (`WAMessageRevokedBody`). The gateway's own copy changes too, so history answers agree.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sandbox.waha.messages import payload
+from sandbox.waha.models import Message, SandboxError, Session, Status
+
+if TYPE_CHECKING:
+    from sandbox.waha.state import SandboxState
+
+# whatsmeow's ProtocolMessage types
+MESSAGE_EDIT = 14
+REVOKE = 0
+
+
+def _emit(state: SandboxState, session: Session, event: str, body: dict[str, Any]) -> None:
+    """Like every message event, lost while the phone is offline or the session is not WORKING."""
+    if session.faults.offline or session.status != Status.WORKING:
+        return
+    state.emit(session, event, body)
+
+
+def _sent(session: Session, message_id: str) -> Message:
+    message = session.find_message(message_id)
+    if message is None:
+        raise SandboxError(404, f"message {message_id} not found")
+    return message
+
+
+def _protocol(state: SandboxState, session: Session, message: Message) -> Message:
+    """The protocol message that carries a change: same chat and author, an id and time of its own."""
+    return Message(
+        raw_id=state.ids.message_id(),
+        chat_id=message.chat_id,
+        from_me=message.from_me,
+        sender=message.sender,
+        timestamp=state.clock.now_s(),
+        participant=message.participant,
+        source=message.source,
+        push_name=message.push_name,
+        sender_alt=message.sender_alt,
+        recipient_alt=message.recipient_alt,
+    )
+
+
+def edit(state: SandboxState, session: Session, message_id: str, text: str) -> Message:
+    """The sender changes a text (or a caption) to `text`: `message.edited`."""
+    message = _sent(session, message_id)
+    if message.kind not in ("text", "image", "video", "document"):
+        raise SandboxError(400, f"a {message.kind} message cannot be edited")
+    if not text.strip():
+        raise SandboxError(400, "an edit needs the new text")
+    change = _protocol(state, session, message)
+    change.body = text
+    message.body = text
+    body = payload(state, session, change)
+    body["editedMessageId"] = message.raw_id
+    body["_data"]["Info"]["Edit"] = "1"
+    body["_data"]["Message"] = {
+        "protocolMessage": {
+            "key": {"ID": message.raw_id, "fromMe": message.from_me},
+            "type": MESSAGE_EDIT,
+            "editedMessage": {"conversation": text},
+        }
+    }
+    _emit(state, session, "message.edited", body)
+    return change
+
+
+def revoke(state: SandboxState, session: Session, message_id: str) -> Message:
+    """The sender deletes the message for everyone: `message.revoked`; the gateway keeps no text of it."""
+    message = _sent(session, message_id)
+    before = payload(state, session, message)
+    change = _protocol(state, session, message)
+    after = payload(state, session, change)
+    after["_data"]["Info"]["Edit"] = "7" if message.from_me else "8"  # sender / admin revoke
+    after["_data"]["Message"] = {
+        "protocolMessage": {"key": {"ID": message.raw_id, "fromMe": message.from_me}, "type": REVOKE}
+    }
+    message.body, message.media = "", None
+    _emit(
+        state,
+        session,
+        "message.revoked",
+        {"revokedMessageId": message.raw_id, "before": before, "after": after},
+    )
+    return change

@@ -1,0 +1,139 @@
+"""Edits and deletions applied to stored messages, and the queue of days they leave to rewrite.
+
+An edit replaces the message's text and keeps the text it replaced in ``edit_history`` (JSON, oldest
+first) for the chat view. A deletion by the sender marks the message deleted; unless the company keeps
+deleted text in Pipedrive (``company_settings.keep_deleted_text``) its text, edit history and the
+reference to its attachment are erased in the same statement. Each change that altered a row queues its
+message in ``message_change``; the sync marks that message's day dirty and drops the entry.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.domain.message_changes import AppliedChange, ChangeKind, MessageChanged, PendingChange
+from server.storage.tables import CompanySettings, Message, MessageChange, WhatsAppAccount, utcnow
+
+_messages = Message.__table__  # type: ignore[attr-defined]
+_changes = MessageChange.__table__  # type: ignore[attr-defined]
+_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
+_settings = CompanySettings.__table__  # type: ignore[attr-defined]
+
+_NO_MEDIA = {"media_kind": "", "media_mime": "", "media_filename": "", "media_locator": ""}
+HISTORY_LIMIT = 20  # earlier versions kept per message; WhatsApp allows far fewer edits
+
+
+def earlier_versions(edit_history: str) -> tuple[tuple[str, datetime], ...]:
+    """The texts edits replaced, oldest first, each with when it was replaced; ``()`` when unreadable."""
+    try:
+        items = json.loads(edit_history) if edit_history else []
+    except ValueError:
+        return ()
+    versions: list[tuple[str, datetime]] = []
+    for item in items if isinstance(items, list) else []:
+        if isinstance(item, dict) and isinstance(item.get("text"), str) and isinstance(item.get("at"), str):
+            try:
+                versions.append((item["text"], datetime.fromisoformat(item["at"])))
+            except ValueError:
+                continue
+    return tuple(versions)
+
+
+async def apply_message_change(
+    engine: AsyncEngine, account_id: int, change: MessageChanged
+) -> AppliedChange | None:
+    """Apply ``change`` to the message it names; ``None`` when that message is not stored."""
+    query = (
+        select(
+            _messages.c.id,
+            _messages.c.chat_id,
+            _messages.c.text,
+            _messages.c.edited_at,
+            _messages.c.revoked_at,
+            _messages.c.edit_history,
+            _settings.c.keep_deleted_text,
+        )
+        .select_from(
+            _messages.join(_accounts, _accounts.c.id == _messages.c.account_id).outerjoin(
+                _settings, _settings.c.company_id == _accounts.c.company_id
+            )
+        )
+        .where((_messages.c.account_id == account_id) & (_messages.c.message_key == change.target_key))
+    )
+    async with engine.begin() as connection:
+        row = (await connection.execute(query)).mappings().first()
+        if row is None:
+            return None
+        values = _edit(row, change) if change.kind is ChangeKind.EDITED else _revoke(row, change)
+        if values is None:
+            return AppliedChange(row["id"], row["chat_id"], changed=False)
+        await connection.execute(
+            update(_messages).where(_messages.c.id == row["id"]).values(**values, updated_at=utcnow())
+        )
+        await connection.execute(
+            insert(_changes).values(chat_id=row["chat_id"], message_id=row["id"], created_at=utcnow())
+        )
+        return AppliedChange(row["id"], row["chat_id"], changed=True)
+
+
+def _edit(row: Any, change: MessageChanged) -> dict[str, object] | None:
+    """The new text, unless the message was deleted, already says it, or a later edit is stored."""
+    text = change.text or ""
+    if row["revoked_at"] is not None or row["text"] == text:
+        return None
+    edited_at = _aware(row["edited_at"])
+    if edited_at is not None and change.at < edited_at:
+        return None  # an older edit arriving late: the newer text stays
+    history = [{"text": old, "at": at.isoformat()} for old, at in earlier_versions(row["edit_history"])]
+    history.append({"text": row["text"], "at": change.at.isoformat()})
+    return {
+        "text": text,
+        "edited_at": change.at,
+        "edit_history": json.dumps(history[-HISTORY_LIMIT:], ensure_ascii=False),
+    }
+
+
+def _revoke(row: Any, change: MessageChanged) -> dict[str, object] | None:
+    if row["revoked_at"] is not None:
+        return None
+    if row["keep_deleted_text"]:
+        return {"revoked_at": change.at}
+    return {"revoked_at": change.at, "text": "", "edit_history": "", **_NO_MEDIA}
+
+
+def _aware(value: object) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+class ChangeRows:
+    """The sync store's side of the queue: which changed messages of a chat wait for their day."""
+
+    _engine: AsyncEngine
+
+    async def pending_changes(self, chat_id: int) -> list[PendingChange]:
+        query = (
+            select(_changes.c.id, _changes.c.message_id, _messages.c.sent_at)
+            .select_from(_changes.join(_messages, _messages.c.id == _changes.c.message_id))
+            .where(_changes.c.chat_id == chat_id)
+            .order_by(_changes.c.id)
+        )
+        async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).all()
+        return [PendingChange(row[0], row[1], _aware(row[2]) or row[2]) for row in rows]
+
+    async def drop_changes(self, chat_id: int, change_ids: Sequence[int]) -> None:
+        """Forget the entries whose days were marked dirty."""
+        if not change_ids:
+            return
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                delete(_changes).where((_changes.c.chat_id == chat_id) & _changes.c.id.in_(list(change_ids)))
+            )

@@ -37,6 +37,7 @@ class MessageView:
     kind: KindView | None = None  # a location, shared contacts or a call
     edited: bool = False  # shown with "(edited)"
     deleted: bool = False  # shown as "This message was deleted"
+    quote: str = ""  # a reply: the short quote of the message it answers
     earlier: tuple[tuple[str, datetime], ...] = ()  # the texts edits replaced, oldest first
 
     @property

@@ -60,6 +60,7 @@ class MessageRow:
     retry_url: str = ""  # a failed send: puts it back into the form
     edited: bool = False  # shown with "(edited)"
     deleted: bool = False  # shown as "This message was deleted"
+    quote: str = ""  # a reply: the short quote of the message it answers
     kind: KindView | None = None  # a location, shared contacts or a call
 
 
@@ -153,6 +154,7 @@ def message_rows(
                     media_note="" if message.media_stored else _media_note(message.media_state),
                     edited=message.edited,
                     deleted=message.deleted,
+                    quote=message.quote or "",
                     kind=kind_view(message.details),
                 ),
             )

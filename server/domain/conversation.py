@@ -45,4 +45,5 @@ class ContactMessage:
     media_state: str = ""  # a MediaState value, "" for a message without an attachment
     edited: bool = False  # its sender edited it
     deleted: bool = False  # its sender deleted it
+    quote: str | None = None  # a reply: the short quote of the message it answers
     details: str = ""  # a location, contacts or a call (``message_kinds.encode``)

@@ -122,6 +122,10 @@ class InboxStore(Protocol):
         """A ``@lid`` chat is this phone number's chat: merge the two into the phone one."""
         ...
 
+    async def adopt_replies(self, account_id: int, message: InboundMessage) -> list[tuple[int, int]]:
+        """``message`` was just stored: replies to it stored earlier now quote it; their (id, chat id)."""
+        ...
+
     async def apply_change(self, account_id: int, change: MessageChanged) -> AppliedChange | None:
         """Apply an edit or a deletion by the sender to the stored message; ``None`` if it is not stored."""
         ...

@@ -172,6 +172,7 @@ class SyncMessage:
     sent_at: datetime
     edited: bool = False  # its sender edited it: ``text`` is the new text
     deleted: bool = False  # its sender deleted it: ``text`` is empty unless the company keeps it
+    quote: str | None = None  # a reply: the short quote of the message it answers
     details: str = ""  # a location, contacts or a call (``message_kinds.encode``)
 
 

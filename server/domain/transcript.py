@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from server.domain.days import as_utc, local_clock
 from server.domain.message_changes import DELETED_TEXT, EDITED_LABEL
 from server.domain.message_kinds import MessageDetails, describe
+from server.domain.quotes import QUOTE_LIMIT
 from server.domain.whatsapp import Delivery, MediaKind
 
 NOTE_LIMIT_BYTES = 100_000
@@ -88,6 +89,7 @@ class TranscriptLine:
     status: Delivery | None = None
     edited: bool = False  # shown with "(edited)"
     deleted: bool = False  # deleted by its sender: "This message was deleted" (and the text, if kept)
+    quote: str | None = None  # a reply: the short quote of the message it answers
     details: MessageDetails | None = None  # a location, shared contacts or a call
 
 
@@ -215,6 +217,8 @@ def single_line(text: str, limit: int = _NAME_LIMIT) -> str:
 def _render_line(line: TranscriptLine, chat: TranscriptChat, text: str | None) -> str:
     arrow = "→" if line.from_me else "←"
     body: list[str] = [f"<i>{DELETED_TEXT}</i>"] if line.deleted else []
+    if line.quote and not line.deleted:
+        body.append(f"<i>↪ “{html.escape(single_line(line.quote, QUOTE_LIMIT))}”</i>")
     if line.attachment is not None:
         body.append(_attachment(line.attachment))
     if line.details is not None:

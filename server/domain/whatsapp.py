@@ -118,6 +118,7 @@ class InboundMessage:
     origin: MessageOrigin = MessageOrigin.LIVE
     from_api: bool = False  # the gateway's echo of a message we sent through it (WAHA source "api")
     transport_id: str | None = None  # the id as the transport spells it (WAHA "true_<chat>_<id>")
+    quoted_text: str | None = None  # a reply: the answered message's text as the transport quoted it
     details: MessageDetails | None = None  # a location, shared contacts or a call
 
     @property

@@ -106,6 +106,8 @@ async def _store_message(
     chat_id = await store.upsert_chat(account_id, chat, message.sent_at)
     if await store.add_message(account_id, chat_id, message):
         outcome.new_messages.append((account_id, chat_id))
+        replies = await store.adopt_replies(account_id, message)  # replies that arrived before it
+        outcome.changed_messages.extend((account_id, reply_chat) for _, reply_chat in replies)
         if message.media is not None:
             outcome.media_chats.add(chat_id)
     else:

@@ -107,6 +107,7 @@ def transcript_line(
         sender_number=_number(message.sender_key) if chat.is_group else None,
         edited=message.edited,
         deleted=message.deleted,
+        quote=message.quote,
         attachment=attachment,
         details=decode(message.details),
     )

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Row, RowMapping, Select, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.storage.quotes import QUOTE_COLUMNS, quote_from_row, with_quote
 from server.storage.tables import Chat, MediaBlob, Message, MessageMediaRow, SyncChatLink, WhatsAppAccount
 
 _chats = Chat.__table__  # type: ignore[attr-defined]
@@ -50,6 +51,7 @@ class HistoryMessage:
     edited: bool = False
     deleted: bool = False
     edit_history: str = ""  # JSON: the texts edits replaced (``message_changes.earlier_versions``)
+    quote: str | None = None  # a reply: the short quote of the message it answers
     details: str = ""  # a location, contacts or a call (``message_kinds.encode``)
 
 
@@ -106,9 +108,12 @@ def _history_query(chat_id: int) -> Select[Any]:
             _messages.c.edited_at,
             _messages.c.revoked_at,
             _messages.c.edit_history,
+            *QUOTE_COLUMNS,
             _messages.c.details,
         )
-        .select_from(_messages.outerjoin(_message_media, _message_media.c.message_id == _messages.c.id))
+        .select_from(
+            with_quote(_messages.outerjoin(_message_media, _message_media.c.message_id == _messages.c.id))
+        )
         .where(_messages.c.chat_id == chat_id)
     )
 
@@ -128,6 +133,7 @@ def _history_message(row: RowMapping) -> HistoryMessage:
         edited=row["edited_at"] is not None,
         deleted=row["revoked_at"] is not None,
         edit_history=row["edit_history"] or "",
+        quote=quote_from_row(row),
         details=row["details"] or "",
     )
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.conversation import ContactChat, ContactMessage
 from server.domain.sync import MediaState
+from server.storage.quotes import QUOTE_COLUMNS, quote_from_row, with_quote
 from server.storage.tables import Chat, MediaBlob, Message, MessageMediaRow, SyncChatLink, WhatsAppAccount
 
 _accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
@@ -57,6 +58,7 @@ def _message(row: Any) -> ContactMessage:
         media_state=row.get("media_state") or "",
         edited=row.get("edited_at") is not None,
         deleted=row.get("revoked_at") is not None,
+        quote=quote_from_row(row) if "quoted_id" in row else None,
         details=row.get("details") or "",
     )
 
@@ -131,15 +133,18 @@ class SqlConversationStore:
                 _messages.c.media_filename,
                 _messages.c.edited_at,
                 _messages.c.revoked_at,
+                *QUOTE_COLUMNS,
                 _messages.c.details,
                 _blobs.c.path.label("blob_path"),
                 _blobs.c.mime.label("blob_mime"),
                 _message_media.c.state.label("media_state"),
             )
             .select_from(
-                _messages.join(_accounts, _accounts.c.id == _messages.c.account_id)
-                .outerjoin(_message_media, _message_media.c.message_id == _messages.c.id)
-                .outerjoin(_blobs, _blobs.c.sha256 == _message_media.c.sha256)
+                with_quote(
+                    _messages.join(_accounts, _accounts.c.id == _messages.c.account_id)
+                    .outerjoin(_message_media, _message_media.c.message_id == _messages.c.id)
+                    .outerjoin(_blobs, _blobs.c.sha256 == _message_media.c.sha256)
+                )
             )
             .where(_accounts.c.company_id == company_id, _messages.c.chat_id.in_(list(chat_ids)))
             .order_by(_messages.c.sent_at.desc(), _messages.c.id.desc())

@@ -16,6 +16,7 @@ from server.domain.models import AccountRef
 from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus, advance
 from server.storage.dialect import upsert_insert
 from server.storage.message_changes import apply_message_change
+from server.storage.quotes import adopt_replies, answered_message
 from server.storage.tables import Chat, Message, Outbox, WhatsAppAccount, utcnow
 
 _accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
@@ -141,6 +142,7 @@ class SqlInboxStore:
 
     async def add_message(self, account_id: int, chat_id: int, message: InboundMessage) -> bool:
         media = message.media
+        answered = await answered_message(self._engine, account_id, message)
         now = utcnow()
         statement = (
             upsert_insert(self._engine, _messages)
@@ -158,6 +160,9 @@ class SqlInboxStore:
                 media_filename=(media.filename or "")[:255] if media else "",
                 media_locator=(media.locator or "")[:1000] if media else "",
                 details=encode(message.details),
+                reply_to_id=(message.reply_to or "")[:128],
+                reply_to_message_id=answered,
+                quote_text=(message.quoted_text or "") if answered is None else "",
                 status=(Delivery.SENT if message.from_me else Delivery.DELIVERED).value,
                 origin=message.origin.value,
                 sent_at=message.sent_at,
@@ -266,6 +271,9 @@ class SqlInboxStore:
                 .where(_chats.c.id == pn_chat)
                 .values(lid=lid_chat_key, e164=func.coalesce(_chats.c.e164, e164))
             )
+
+    async def adopt_replies(self, account_id: int, message: InboundMessage) -> list[tuple[int, int]]:
+        return await adopt_replies(self._engine, account_id, message)
 
     async def apply_change(self, account_id: int, change: MessageChanged) -> AppliedChange | None:
         return await apply_message_change(self._engine, account_id, change)

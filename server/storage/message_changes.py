@@ -4,7 +4,8 @@ An edit replaces the message's text and keeps the text it replaced in ``edit_his
 first) for the chat view. A deletion by the sender marks the message deleted; unless the company keeps
 deleted text in Pipedrive (``company_settings.keep_deleted_text``) its text, edit history and the
 reference to its attachment are erased in the same statement. Each change that altered a row queues its
-message in ``message_change``; the sync marks that message's day dirty and drops the entry.
+message (and the replies quoting it) in ``message_change``; the sync marks their days dirty and drops the
+entries. A deleted message never stored takes its text out of the replies that quote it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.message_changes import AppliedChange, ChangeKind, MessageChanged, PendingChange
 from server.storage.tables import CompanySettings, Message, MessageChange, WhatsAppAccount, utcnow
@@ -69,6 +70,8 @@ async def apply_message_change(
     async with engine.begin() as connection:
         row = (await connection.execute(query)).mappings().first()
         if row is None:
+            if change.kind is ChangeKind.REVOKED:
+                await _forget_quotes(connection, account_id, change.target_id)
             return None
         values = _edit(row, change) if change.kind is ChangeKind.EDITED else _revoke(row, change)
         if values is None:
@@ -76,10 +79,35 @@ async def apply_message_change(
         await connection.execute(
             update(_messages).where(_messages.c.id == row["id"]).values(**values, updated_at=utcnow())
         )
-        await connection.execute(
-            insert(_changes).values(chat_id=row["chat_id"], message_id=row["id"], created_at=utcnow())
+        replies = select(_messages.c.id, _messages.c.chat_id).where(
+            _messages.c.reply_to_message_id == row["id"]
         )
+        changed = [(row["id"], row["chat_id"]), *(await connection.execute(replies)).all()]
+        await _queue(connection, changed)
         return AppliedChange(row["id"], row["chat_id"], changed=True)
+
+
+async def _queue(connection: AsyncConnection, messages: list[Any]) -> None:
+    """Queue the days of these (message id, chat id): the message changed, or the quote a reply shows."""
+    now = utcnow()
+    for message_id, chat_id in messages:
+        await connection.execute(
+            insert(_changes).values(chat_id=chat_id, message_id=message_id, created_at=now)
+        )
+
+
+async def _forget_quotes(connection: AsyncConnection, account_id: int, target_id: str) -> None:
+    """A message never stored was deleted: the replies that quote its text from the transport drop it."""
+    quoting = (
+        (_messages.c.account_id == account_id)
+        & (_messages.c.reply_to_id == target_id[:128])
+        & _messages.c.reply_to_message_id.is_(None)
+        & (_messages.c.quote_text != "")
+    )
+    found = (await connection.execute(select(_messages.c.id, _messages.c.chat_id).where(quoting))).all()
+    if found:
+        await connection.execute(update(_messages).where(quoting).values(quote_text="", updated_at=utcnow()))
+        await _queue(connection, list(found))
 
 
 def _edit(row: Any, change: MessageChanged) -> dict[str, object] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.sync import DayPart, SyncMessage
 from server.storage.dialect import upsert_insert
+from server.storage.quotes import QUOTE_COLUMNS, quote_from_row, with_quote
 from server.storage.tables import Message, SyncChatLink, SyncDayActivity, utcnow
 
 _messages = Message.__table__  # type: ignore[attr-defined]
@@ -92,12 +94,14 @@ class DayRows:
 
     async def messages_between(self, chat_id: int, start: datetime, end: datetime) -> list[SyncMessage]:
         m = _messages.c
-        query = select(*message_columns()).where(
-            (m.chat_id == chat_id) & (m.sent_at >= start) & (m.sent_at < end)
+        query = (
+            select(*message_columns(), *QUOTE_COLUMNS)
+            .select_from(with_quote(_messages))
+            .where((m.chat_id == chat_id) & (m.sent_at >= start) & (m.sent_at < end))
         )
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query.order_by(m.sent_at, m.id))).mappings()
-            return [sync_message(row) for row in rows]
+            return [replace(sync_message(row), quote=quote_from_row(row)) for row in rows]
 
     async def mark_days_dirty(
         self, chat_id: int, days: Iterable[date], *, now: datetime, cursor: int | None

@@ -137,6 +137,9 @@ class Message(SQLModel, table=True):
     edited_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # its sender edited it
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # its sender deleted it
     edit_history: str = Field(default="", sa_type=Text)  # JSON: the texts edits replaced (migration 0013)
+    reply_to_id: str = Field(default="", max_length=128, index=True)  # a reply: the answered message's id
+    reply_to_message_id: int | None = Field(default=None)  # the answered message, when stored (0014)
+    quote_text: str = Field(default="", sa_type=Text)  # what the transport quoted, for an answer not stored
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 

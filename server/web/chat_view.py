@@ -88,6 +88,7 @@ def _views(chat_id: int, rows: list[HistoryMessage]) -> tuple[MessageView, ...]:
                 kind_view(m.details),
                 edited=m.edited,
                 deleted=m.deleted,
+                quote=m.quote or "",
                 earlier=earlier_versions(m.edit_history),
             )
             for m in rows

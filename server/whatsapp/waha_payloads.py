@@ -131,6 +131,7 @@ def parse_message(
         text=text,
         media=_media(payload),
         reply_to=_reply_to(payload),
+        quoted_text=_quoted_text(payload),
         origin=origin,
         from_api=from_me and source == "api",
         transport_id=transport_id,
@@ -339,3 +340,9 @@ def _reply_to(payload: JsonObject) -> str | None:
         return split_message_id(reply_id).wa_message_id
     except InvalidChatId:
         return None
+
+
+def _quoted_text(payload: JsonObject) -> str | None:
+    """The answered message's text as WAHA quotes it (``replyTo.body``), when it has it."""
+    body = get_str(get_object(payload, "replyTo"), "body")
+    return body[:1000] if body and body.strip() else None

@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.waha import message_kinds, messages, sessions
+from sandbox.waha import calls, message_kinds, messages, sessions
 from sandbox.waha.gateway import Handler, endpoint, json_body, required
 from sandbox.waha.jids import digits
 from sandbox.waha.models import SEND_FAILURES, Chat, Faults, Group, Member, SandboxError
@@ -258,6 +258,7 @@ routes = [
     _control("/{session}/inbound", inbound, ["POST"]),
     _control("/{session}/groups", add_group, ["POST"]),
     _control("/{session}/phone-message", phone_message, ["POST"]),
+    _control("/{session}/call", calls.call, ["POST"]),
     _control("/{session}/ack", ack, ["POST"]),
     _control("/{session}/lids", learn_lid, ["POST"]),
     _control("/{session}/outbox", outbox, ["GET"]),

@@ -14,6 +14,7 @@ from server.domain.message_changes import AppliedChange, MessageChanged
 from server.domain.message_kinds import encode
 from server.domain.models import AccountRef
 from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus, advance
+from server.storage.call_lines import answer_missed_call
 from server.storage.dialect import upsert_insert
 from server.storage.message_changes import apply_message_change
 from server.storage.quotes import adopt_replies, answered_message
@@ -173,7 +174,10 @@ class SqlInboxStore:
             .returning(_messages.c.id)
         )
         async with self._engine.begin() as connection:
-            return (await connection.execute(statement)).scalar() is not None
+            inserted = (await connection.execute(statement)).scalar() is not None
+        if not inserted and await answer_missed_call(self._engine, account_id, message):
+            return True  # the missed call's line now says answered: its day is written again
+        return inserted
 
     async def advance_status(self, account_id: int, message_key: str, status: Delivery) -> Delivery | None:
         where = (_messages.c.account_id == account_id) & (_messages.c.message_key == message_key)

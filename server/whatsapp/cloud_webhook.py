@@ -27,6 +27,7 @@ from server.domain.whatsapp import (
     StatusChanged,
     TransportEvent,
 )
+from server.whatsapp.cloud_calls import call_events
 from server.whatsapp.cloud_changes import CHANGE_TYPES, parse_change
 from server.whatsapp.cloud_errors import message_for_code, reason_for_code
 from server.whatsapp.cloud_kinds import message_details
@@ -119,7 +120,7 @@ def events_from_cloud_body(raw_body: bytes, *, received_at: datetime) -> list[Tr
 def _change_events(change: JsonObject, *, received_at: datetime) -> list[TransportEvent]:
     field = get_str(change, "field")
     value = get_object(change, "value")
-    if field not in ("messages", "smb_message_echoes") or value is None:
+    if field not in ("messages", "smb_message_echoes", "calls") or value is None:
         return []
     metadata = get_object(value, "metadata")
     account_id = get_str(metadata, "phone_number_id")
@@ -127,6 +128,17 @@ def _change_events(change: JsonObject, *, received_at: datetime) -> list[Transpo
         raise MalformedWebhook("A Cloud API change has no metadata.phone_number_id")
     business = _business_peer(get_str(metadata, "display_phone_number"))
     names = _contact_names(value)
+    if field == "calls":
+        return [
+            *call_events(
+                value,
+                account_id=account_id,
+                business=business,
+                peer=_peer,
+                names=names,
+                received_at=received_at,
+            )
+        ]
     events: list[TransportEvent] = []
     echoes = field == "smb_message_echoes"
     for raw in objects_in(get_list(value, "message_echoes" if echoes else "messages")):

@@ -64,6 +64,9 @@ WEBHOOK_EVENTS = (  # not "message": it would arrive twice
     "message.edited",
     "message.revoked",
     "session.status",
+    "call.received",
+    "call.accepted",
+    "call.rejected",
 )
 _SESSION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

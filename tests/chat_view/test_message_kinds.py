@@ -1,5 +1,5 @@
-"""Locations and shared contacts end to end, on WAHA and on the Cloud API, from the contact and from the
-salesperson's phone: ingest → the Pipedrive transcript line → the panel bubble → the chat view row.
+"""Locations, shared contacts and calls end to end, on WAHA and on the Cloud API, from the contact and
+from the salesperson's phone: ingest → the Pipedrive transcript line → the panel bubble → the chat view row.
 
 Expected markup is written out here: the map link is Google Maps' search URL with the coordinates only,
 and everything the people typed (place names, contact names) arrives escaped.
@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from sandbox.waha.calls import ring
 from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
@@ -231,3 +232,95 @@ async def test_the_panel_and_chat_view_were_on_the_linked_number(world: PanelWor
     waha_share(world, "location", from_phone=False)
     await world.settle()
     assert f"via +{ANNA_NUMBER}" in await panel_page(world)
+
+
+# --- calls ------------------------------------------------------------------------------------------------
+
+
+def call_row(text: str) -> str:
+    return f'<p class="kind call" data-kind="call"><span class="kind-label">Call:</span> {text}</p>'
+
+
+async def cloud_call(world: PanelWorld, call_id: str, status: str, duration: int | None = None) -> None:
+    """The Calling API's ``terminate`` webhook for a call Maria made to the Cloud number."""
+    at = int(world.clock.now().timestamp())
+    call: dict[str, Any] = {
+        "id": call_id,
+        "from": MARIA,
+        "to": CLOUD_NUMBER,
+        "event": "terminate",
+        "direction": "USER_INITIATED",
+        "timestamp": str(at),
+        "status": status,
+    }
+    if duration is not None:
+        call.update(start_time=str(at - duration), end_time=str(at), duration=duration)
+    connect = {**call, "event": "connect", "status": None}  # no line: the call has not ended yet
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": CLOUD_NUMBER, "phone_number_id": PHONE_NUMBER_ID},
+        "calls": [connect, call],
+    }
+    body = {
+        "object": "whatsapp_business_account",
+        "entry": [{"id": "1", "changes": [{"field": "calls", "value": value}]}],
+    }
+    raw = json.dumps(body).encode()
+    signature = "sha256=" + hmac.new(APP_SECRET.encode(), raw, hashlib.sha256).hexdigest()
+    answer = await world.client.post(
+        "/webhooks/cloud",
+        content=raw,
+        headers={"content-type": "application/json", "x-hub-signature-256": signature},
+    )
+    assert answer.status_code == 200, answer.text
+
+
+@pytest.mark.parametrize("transport", ["waha", "cloud"])
+async def test_missed_and_answered_calls_are_one_line_each(world: PanelWorld, transport: str) -> None:
+    if transport == "waha":
+        assert world.waha is not None
+        session = world.waha.working(SESSION)
+        ring(world.waha, session, MARIA, outcome="missed")
+        ring(world.waha, session, MARIA, outcome="accepted", video=True)
+        ring(world.waha, session, MARIA, outcome="rejected")
+        answered = "Video call"  # WAHA reports no duration
+    else:
+        await link_cloud_number(world)
+        await cloud_call(world, "wacid.missed", "FAILED")
+        await cloud_call(world, "wacid.answered", "COMPLETED", duration=125)
+        await cloud_call(world, "wacid.answered", "COMPLETED", duration=125)  # delivered again
+        await cloud_call(world, "wacid.rejected", "FAILED")
+        answered = "Voice call (2:05)"
+    await world.settle()
+    calls = await shared(world)
+    assert len(calls) == 3 and not any(m["from_me"] for m in calls)
+    note = transcript(world)
+    assert note.count(": Call: Missed voice call</p>") == 2 and note.count(f": Call: {answered}</p>") == 1
+    panel = await panel_page(world)
+    assert panel.count(call_row("Missed voice call")) == 2 and panel.count(call_row(answered)) == 1
+    chat = await chat_page(world)
+    assert chat.count(call_row("Missed voice call")) == 2 and chat.count(call_row(answered)) == 1
+
+
+async def test_an_answered_call_stays_answered_whatever_order_waha_reports_it_in(world: PanelWorld) -> None:
+    assert world.waha is not None
+    session = world.waha.working(SESSION)
+    payload = {
+        "id": "CA11ORDER",
+        "from": f"{MARIA}@c.us",
+        "timestamp": world.waha.clock.now_s(),
+        "isVideo": False,
+    }
+    world.waha.emit(session, "call.received", {**payload, "isGroup": False, "_data": {}})
+    await world.settle()
+    assert "Call: Missed voice call</p>" in transcript(world)
+    [missed] = await shared(world)
+    first_id = missed["id"]
+    world.waha.emit(session, "call.accepted", {**payload, "isGroup": False, "_data": {}})
+    world.waha.emit(session, "call.received", {**payload, "isGroup": False, "_data": {}})  # late, again
+    await world.settle()
+    [call] = await shared(world)
+    assert call["id"] == first_id
+    note = transcript(world)
+    assert "Call: Voice call</p>" in note and "Missed voice call" not in note
+    assert call_row("Voice call") in await panel_page(world)

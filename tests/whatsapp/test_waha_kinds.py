@@ -1,13 +1,20 @@
-"""WAHA locations and shared contacts: WAHA's own fields, whatsmeow's raw message when they are missing, and
-the body (a map thumbnail or the vCard itself on WEBJS) never kept as text."""
+"""WAHA locations, shared contacts and calls: WAHA's own fields, whatsmeow's raw message when they are
+missing, the body (a map thumbnail or the vCard itself on WEBJS) never kept as text, one line per call."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
-from server.domain.message_kinds import ContactCard, Location, SharedContacts
-from server.domain.whatsapp import MessageOrigin
+import pytest
+
+from server.domain.errors import MalformedWebhook
+from server.domain.message_kinds import Call, ContactCard, Location, SharedContacts
+from server.domain.whatsapp import MessageOrigin, MessageReceived
 from server.whatsapp.waha_payloads import parse_message
+from server.whatsapp.waha_webhook import events_from_envelope
+
+AT = datetime(2026, 1, 1, 0, 0, 5, tzinfo=UTC)
 
 VCARD = "BEGIN:VCARD\nVERSION:3.0\nFN:Max Muster\nTEL;type=CELL;waid=491701234567:+49 170 1234567\nEND:VCARD"
 
@@ -82,3 +89,42 @@ def test_gows_raw_contact_and_contact_array() -> None:
 def test_a_text_message_has_no_details() -> None:
     message = parse(body="hello", vCards=[])
     assert message.details is None and message.text == "hello"
+
+
+# --- calls --------------------------------------------------------------------------------------------------
+
+
+def call_envelope(event: str, **payload: Any) -> dict[str, Any]:
+    data = {"id": "CA11CALL", "from": "4917655501234@c.us", "timestamp": 1767225600, "isVideo": False}
+    return {"event": event, "session": "s1", "timestamp": 1767225601000, "payload": {**data, **payload}}
+
+
+@pytest.mark.parametrize(
+    ("event", "video", "details"),
+    [
+        ("call.received", False, Call(missed=True)),
+        ("call.rejected", True, Call(video=True, missed=True)),
+        ("call.accepted", False, Call(missed=False)),
+    ],
+)
+def test_each_call_event_is_the_calls_one_line(event: str, video: bool, details: Call) -> None:
+    [received] = events_from_envelope(call_envelope(event, isVideo=video), received_at=AT)
+    assert isinstance(received, MessageReceived)
+    message = received.message
+    assert message.details == details and message.text is None and message.from_me is False
+    assert message.wa_message_id == "call:CA11CALL" and message.chat.e164 == "+4917655501234"
+    assert message.key == "s1/in/call:CA11CALL"  # the same for the three events of one call
+    assert message.sent_at == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_a_call_event_without_a_caller_is_refused_by_name() -> None:
+    with pytest.raises(MalformedWebhook) as refused:
+        events_from_envelope(call_envelope("call.received", **{"from": None}), received_at=AT)
+    assert refused.value.reason == "invalid_call"
+
+
+def test_a_call_from_a_status_or_broadcast_id_is_not_logged() -> None:
+    assert (
+        events_from_envelope(call_envelope("call.received", **{"from": "status@broadcast"}), received_at=AT)
+        == []
+    )

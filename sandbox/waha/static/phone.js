@@ -201,6 +201,16 @@
     const phone = $("customer").value || $("other-phone").value;
     const body = { from: phone, kind: kind, text: $("customer-text").value, asLid: $("as-lid").checked };
     if (!$("customer").value && $("other-name").value) body.name = $("other-name").value;
+    if (kind.startsWith("call-")) {
+      const outcome = kind.slice(5);
+      try {
+        await post(control + "/call", { from: phone, outcome: outcome });
+        result.textContent = "Called the number: " + outcome;
+      } catch (error) {
+        result.textContent = "Not called: " + error.message;
+      }
+      return;
+    }
     if ($("target").value) body.group = $("target").value;
     if (kind === "text" && !body.text.trim()) { result.textContent = "Write a message first."; return; }
     if (kind !== "text" && kind !== "location" && kind !== "contact") {

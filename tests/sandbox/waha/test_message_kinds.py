@@ -1,0 +1,124 @@
+"""Locations, shared contacts and calls from the `/_sim` controls, in WAHA's shapes: `location` with decimal
+strings and `vCards` in the message payload (whatsmeow's raw message in `_data`), `CallData` in call events.
+The payloads are checked against WAHA's OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.waha import SandboxState
+from tests.sandbox.waha.conftest import ANA, Receiver
+
+SCHEMAS = json.loads(Path("vendor/openapi/waha/openapi.json").read_text())["components"]["schemas"]
+
+
+def documented_fields(schema: str) -> set[str]:
+    return set(SCHEMAS[schema]["properties"])
+
+
+async def test_a_shared_location_arrives_as_waha_reports_it(
+    api: httpx.AsyncClient, linked: str, sim: SandboxState, receiver: Receiver
+) -> None:
+    body = {
+        "from": ANA,
+        "kind": "location",
+        "latitude": 48.210033,
+        "longitude": 16.363449,
+        "title": "Café Central",
+    }
+    answer = await api.post(f"/_sim/{linked}/inbound", json=body)
+    assert answer.status_code == 201, answer.text
+    await sim.settle()
+    [payload] = receiver.payloads("message")
+    assert payload["body"] == "" and payload["hasMedia"] is False and payload["vCards"] == []
+    assert payload["location"] == {
+        "latitude": "48.210033",
+        "longitude": "16.363449",
+        "live": False,
+        "name": "Café Central",
+    }
+    assert set(payload["location"]) <= documented_fields("WALocation")
+    assert set(SCHEMAS["WALocation"]["required"]) <= set(payload["location"])
+    raw = payload["_data"]["Message"]["locationMessage"]
+    assert raw == {"degreesLatitude": 48.210033, "degreesLongitude": 16.363449, "name": "Café Central"}
+
+
+async def test_shared_contacts_arrive_as_vcards(
+    api: httpx.AsyncClient, linked: str, sim: SandboxState, receiver: Receiver
+) -> None:
+    contacts = [
+        {"name": "Max Mustermann", "phone": "+49 170 1234567"},
+        {"vcard": "BEGIN:VCARD\nFN:Eva\nEND:VCARD"},
+    ]
+    answer = await api.post(
+        f"/_sim/{linked}/phone-message",
+        json={"chatId": f"{ANA}@c.us", "kind": "contact", "contacts": contacts},
+    )
+    assert answer.status_code == 201, answer.text
+    await sim.settle()
+    [payload] = receiver.payloads("message.any")
+    assert payload["fromMe"] is True and payload["source"] == "app" and payload["body"] == ""
+    max_card, eva = payload["vCards"]
+    assert "FN:Max Mustermann\n" in max_card and "waid=491701234567:+49 170 1234567" in max_card
+    assert eva == "BEGIN:VCARD\nFN:Eva\nEND:VCARD"
+    raw = payload["_data"]["Message"]["contactsArrayMessage"]["contacts"]
+    assert [c["displayName"] for c in raw] == ["Max Mustermann", "Eva"]
+    assert "location" not in payload
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"kind": "location", "latitude": 91, "longitude": 0}, "'latitude' must lie between -90 and 90"),
+        ({"kind": "location", "latitude": "x", "longitude": 0}, "'latitude' must be a number"),
+        ({"kind": "location", "latitude": 1}, "'longitude' must be a number"),
+        ({"kind": "contact", "contacts": []}, "'contacts' must be a non-empty list"),
+        (
+            {"kind": "contact", "contacts": [{"name": "No phone"}]},
+            "each contact needs a 'vcard', or a 'name'",
+        ),
+    ],
+)
+async def test_unusable_locations_and_contacts_are_refused(
+    api: httpx.AsyncClient, linked: str, body: dict[str, Any], message: str
+) -> None:
+    answer = await api.post(f"/_sim/{linked}/inbound", json={"from": ANA, **body})
+    assert answer.status_code == 400 and message in answer.text
+
+
+@pytest.mark.parametrize(
+    ("outcome", "events"),
+    [
+        ("missed", ["call.received"]),
+        ("accepted", ["call.received", "call.accepted"]),
+        ("rejected", ["call.received", "call.rejected"]),
+    ],
+)
+async def test_a_call_sends_waha_call_events(
+    api: httpx.AsyncClient,
+    linked: str,
+    sim: SandboxState,
+    receiver: Receiver,
+    outcome: str,
+    events: list[str],
+) -> None:
+    answer = await api.post(f"/_sim/{linked}/call", json={"from": ANA, "video": True, "outcome": outcome})
+    assert answer.status_code == 201
+    await sim.settle()
+    sent = [e for e in receiver.envelopes() if e["event"].startswith("call.")]
+    assert [e["event"] for e in sent] == events
+    payloads = [e["payload"] for e in sent]
+    assert all(p == payloads[0] for p in payloads)  # one call, one id
+    call = payloads[0]
+    assert call["id"] == answer.json()["id"] and call["from"] == f"{ANA}@c.us" and call["isVideo"] is True
+    assert set(SCHEMAS["CallData"]["required"]) <= set(call) <= documented_fields("CallData")
+
+
+async def test_a_call_with_an_unknown_outcome_is_refused(api: httpx.AsyncClient, linked: str) -> None:
+    answer = await api.post(f"/_sim/{linked}/call", json={"from": ANA, "outcome": "voicemail"})
+    assert answer.status_code == 400 and "'outcome' must be one of missed, accepted, rejected" in answer.text

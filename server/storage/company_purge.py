@@ -3,12 +3,12 @@
 The rows to delete are found through the schema's foreign keys: the company row, every row whose foreign
 key points at it, every row pointing at those, and so on (installations, settings, WhatsApp accounts, their
 chats, messages, and whatever later tables hang off them). Some rows refer to their owner without a
-foreign key (the sync engine keeps day activities when the inbox merges a chat away, and attachments are
-per message and per file hash); ``LOOSE_REFERENCES`` names them. Webhook deliveries are tied to a session
-by name, so they are matched on the company's sessions explicitly. A stored file is shared by every
-message with the same content, in any company: it goes when no message uses it any more. Children go
-before parents; if a table outside this schema still points at the company, the database refuses and
-nothing is deleted.
+foreign key (the sync engine keeps day activities when the inbox merges a chat away, attachments are
+per message and per file hash, and edited or deleted messages wait for their day by chat);
+``LOOSE_REFERENCES`` names them. Webhook deliveries are tied to a session by name, so they are matched on
+the company's sessions explicitly. A stored file is shared by every message with the same content, in any
+company: it goes when no message uses it any more. Children go before parents; if a table outside this
+schema still points at the company, the database refuses and nothing is deleted.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from server.storage.tables import (
     InboundEvent,
     MediaBlob,
     Message,
+    MessageChange,
     MessageMediaRow,
     SyncDayActivity,
     WhatsAppAccount,
@@ -41,6 +42,7 @@ _message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
 LOOSE_REFERENCES: list[tuple[Column[Any], Column[Any]]] = [
     (SyncDayActivity.__table__.c.chat_id, Chat.__table__.c.id),  # type: ignore[attr-defined]
     (MessageMediaRow.__table__.c.message_id, Message.__table__.c.id),  # type: ignore[attr-defined]
+    (MessageChange.__table__.c.chat_id, Chat.__table__.c.id),  # type: ignore[attr-defined]
 ]
 
 

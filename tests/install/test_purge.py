@@ -33,6 +33,7 @@ from server.storage.tables import (
     MediaBlob,
     MediaUpload,
     Message,
+    MessageChange,
     MessageMediaRow,
     Outbox,
     PhoneIndexEntry,
@@ -222,6 +223,7 @@ async def fill_every_table(
         SyncChatLink, chat_id=chat, account_id=account, company_id=company_id, chat_key="k", person_id=5
     )
     await add(SyncDayActivity, chat_id=chat, day=NOW.date(), part=1, activity_id=9)
+    await add(MessageChange, chat_id=chat, message_id=messages[0], created_at=NOW)
     await add(SyncIntent, company_id=company_id, intent_key=f"every-{company_id}")
     await add(SyncProblemRow, company_id=company_id, chat_id=chat, reason="permission_denied")
     await add(SyncCompanyState, company_id=company_id)

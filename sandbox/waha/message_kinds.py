@@ -1,9 +1,13 @@
-"""Locations and shared contacts, as WAHA (GOWS) reports them.
+"""Locations, shared contacts, stickers, GIFs and view-once media, as WAHA (GOWS) reports them.
 
 A message of kind ``location`` or ``contact`` carries ``Message.content``: ``{"latitude", "longitude",
 "name", "address"}`` or ``{"vcards": [...]}``. Its webhook payload has an empty ``body`` and WAHA's
 ``location`` (``WALocation``: coordinates as decimal strings) or ``vCards`` (one vCard text per contact);
 ``_data.Message`` holds whatsmeow's ``locationMessage`` / ``contactMessage`` / ``contactsArrayMessage``.
+
+A sticker is ``stickerMessage`` (``image/webp``), a GIF a ``videoMessage`` with ``gifPlayback``. Media
+sent to be viewed once (``content={"viewOnce": True}``) carries whatsmeow's ``IsViewOnce`` in ``_data``
+and ``viewOnce`` on the media; WAHA cannot download it, so ``media`` holds an error and no URL.
 """
 
 from __future__ import annotations
@@ -14,10 +18,29 @@ from typing import Any
 from sandbox.waha.models import Message, SandboxError
 
 KINDS = ("location", "contact")
+SAMPLES = {  # what a simulated sticker or GIF contains when the caller gives no bytes
+    "sticker": b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00/\x00\x00\x00"
+    + b"\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00",
+    "gif": b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + bytes(16),
+}
+
+
+def view_once(message: Message) -> bool:
+    return bool(message.content and message.content.get("viewOnce"))
+
+
+def engine_flags(message: Message) -> dict[str, Any]:
+    """whatsmeow's flags on the raw event: ``IsViewOnce`` for media sent to be viewed once."""
+    return {"IsViewOnce": True} if view_once(message) else {}
 
 
 def content_from_request(kind: str, body: dict[str, Any]) -> dict[str, Any] | None:
-    """The content of a location or contact a control request asks for; 400 when it is unusable."""
+    """The content of a location or contact a control request asks for (or ``viewOnce`` for a photo,
+    video or voice note sent to be viewed once); 400 when it is unusable."""
+    if body.get("viewOnce") is True:
+        if kind not in ("image", "video", "voice"):
+            raise SandboxError(400, "only a photo, a video or a voice note can be sent to be viewed once")
+        return {"viewOnce": True}
     if kind == "location":
         latitude = _coordinate(body.get("latitude"), 90, "latitude")
         longitude = _coordinate(body.get("longitude"), 180, "longitude")

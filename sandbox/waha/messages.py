@@ -32,6 +32,8 @@ DEFAULT_MIMETYPES = {
     "voice": "audio/ogg; codecs=opus",
     "audio": "audio/mpeg",
     "video": "video/mp4",
+    "sticker": "image/webp",
+    "gif": "video/mp4",  # WhatsApp sends GIFs as MP4 videos played in a loop
 }
 MESSAGE_EVENTS = ("message", "message.any", "message.ack")
 
@@ -42,6 +44,8 @@ def sample_content(kind: str) -> bytes:
         return sample_picture()
     if kind == "document":
         return media_files.MINIMAL_PDF
+    if kind in message_kinds.SAMPLES:
+        return message_kinds.SAMPLES[kind]
     return media_files.VOICE_NOTE
 
 

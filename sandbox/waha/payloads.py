@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.waha.jids import engine_jid, is_lid
-from sandbox.waha.message_kinds import engine_content, payload_fields
+from sandbox.waha.message_kinds import engine_content, engine_flags, payload_fields, view_once
 from sandbox.waha.models import ACK_NAMES, Chat, Group, Message, Session
 
 ENGINE = {"engine": "GOWS"}
@@ -41,9 +41,14 @@ def status_payload(session: Session, data: dict[str, Any] | None = None) -> dict
 def _media_message(message: Message) -> dict[str, Any]:
     media = message.media
     assert media is not None
-    kind = {"voice": "audio", "document": "document", "video": "video", "audio": "audio"}.get(
-        message.kind, "image"
-    )
+    kind = {
+        "voice": "audio",
+        "document": "document",
+        "video": "video",
+        "audio": "audio",
+        "sticker": "sticker",
+        "gif": "video",
+    }.get(message.kind, "image")
     body: dict[str, Any] = {
         "mimetype": media.mimetype,
         "fileSHA256": media.sha256,
@@ -51,6 +56,10 @@ def _media_message(message: Message) -> dict[str, Any]:
     }
     if message.kind == "voice":
         body["PTT"] = True
+    if message.kind == "gif":
+        body["gifPlayback"] = True
+    if view_once(message):
+        body["viewOnce"] = True
     if media.filename:
         body["fileName"] = media.filename
     if message.body:
@@ -84,7 +93,7 @@ def engine_data(message: Message, me_jid: str | None) -> dict[str, Any]:
         "PushName": message.push_name,
         "Timestamp": datetime.fromtimestamp(message.timestamp, UTC).isoformat().replace("+00:00", "Z"),
     }
-    return {"Info": info, "Message": content}
+    return {"Info": info, "Message": content, **engine_flags(message)}
 
 
 def message_payload(
@@ -97,6 +106,8 @@ def message_payload(
     with_source: bool = True,
 ) -> dict[str, Any]:
     media: dict[str, Any] | None = None
+    if view_once(message):
+        media_url = None  # WAHA cannot download media sent to be viewed once
     if message.media is not None and download_media:
         error = None if media_url else {"message": "media is no longer available on the phone's servers"}
         media = {"mimetype": message.media.mimetype, "error": error}

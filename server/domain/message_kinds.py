@@ -1,4 +1,5 @@
-"""Messages that are neither text nor a file: a shared location, shared contacts (vCards), a call.
+"""Messages that are neither text nor a file: a shared location, shared contacts (vCards), a call, and
+view-once media (logged as such, never fetched: it is meant to be seen once, on the phone).
 
 Each transport reads its own shape into these values (``InboundMessage.details``); the inbox stores them
 as one JSON text (``encode`` / ``decode``) and every view (the Pipedrive transcript, the panel, the chat
@@ -53,7 +54,16 @@ class Call:
     duration_seconds: int | None = None
 
 
-MessageDetails = Location | SharedContacts | Call
+@dataclass(frozen=True, slots=True)
+class ViewOnce:
+    """A photo, video or voice note sent to be opened once: its file is never fetched or kept."""
+
+    media: str = "image"  # image | video | voice
+
+
+VIEW_ONCE_MEDIA = {"image": "photo", "video": "video", "voice": "voice note"}
+
+MessageDetails = Location | SharedContacts | Call | ViewOnce
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +140,8 @@ def encode(details: MessageDetails | None) -> str:
     elif isinstance(details, SharedContacts):
         cards = [{"name": c.name, "phones": list(c.phones)} for c in details.cards]
         data = {"kind": "contacts", "cards": cards, "more": details.more}
+    elif isinstance(details, ViewOnce):
+        data = {"kind": "view_once", "media": details.media}
     else:
         data = {
             "kind": "call",
@@ -171,6 +183,9 @@ def decode(stored: str | None) -> MessageDetails | None:
         return (
             SharedContacts(found.cards, more if isinstance(more, int) and more > 0 else 0) if found else None
         )
+    if kind == "view_once":
+        media = data.get("media")
+        return ViewOnce(media if isinstance(media, str) and media in VIEW_ONCE_MEDIA else "image")
     if kind == "call":
         duration = data.get("duration")
         return Call(
@@ -194,6 +209,9 @@ def describe(details: MessageDetails) -> KindView:
             shown.append(f"and {details.more} more")
         label = "Contact" if len(details.cards) == 1 and not details.more else "Contacts"
         return KindView("contacts", label, "; ".join(shown))
+    if isinstance(details, ViewOnce):
+        what = VIEW_ONCE_MEDIA.get(details.media, "photo")
+        return KindView("view_once", "View once", f"a {what}, not saved: it can be opened only on the phone")
     what = "Video call" if details.video else "Voice call"
     if details.missed:
         return KindView("call", "Call", f"Missed {what.lower()}")

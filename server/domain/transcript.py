@@ -52,6 +52,7 @@ _MEDIA_LABELS = {
     MediaKind.VOICE: "Voice note",
     MediaKind.DOCUMENT: "Document",
     MediaKind.STICKER: "Sticker",
+    MediaKind.GIF: "GIF",
 }
 
 

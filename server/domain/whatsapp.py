@@ -67,6 +67,7 @@ class MediaKind(StrEnum):
     VOICE = "voice"  # a push-to-talk voice note, shown with a waveform
     DOCUMENT = "document"
     STICKER = "sticker"
+    GIF = "gif"  # a short looping video (WhatsApp sends GIFs as MP4)
 
 
 class MessageOrigin(StrEnum):
@@ -140,8 +141,8 @@ class OutboundMedia:
     def __post_init__(self) -> None:
         if (self.data is None) == (self.url is None):
             raise InvalidOutboundMessage("Outgoing media needs either its bytes or a URL, not both")
-        if self.kind is MediaKind.STICKER:
-            raise InvalidOutboundMessage("Stickers cannot be sent")
+        if self.kind in (MediaKind.STICKER, MediaKind.GIF):
+            raise InvalidOutboundMessage("Stickers and GIFs cannot be sent")
         if self.data is not None and not self.data:
             raise InvalidOutboundMessage("Outgoing media is empty")
 

@@ -33,7 +33,7 @@ from server.whatsapp.untrusted_input import (
     get_object,
     get_str,
 )
-from server.whatsapp.waha_kinds import message_details
+from server.whatsapp.waha_kinds import media_details, message_details
 
 ACK_TO_DELIVERY = {
     -1: Delivery.FAILED,
@@ -121,6 +121,7 @@ def parse_message(
         raise MalformedWebhook("A WAHA message has no usable timestamp")
     source = get_str(payload, "source")
     details, text = message_details(payload, _text(payload))
+    media, details = media_details(payload, _media(payload), details)
     return InboundMessage(
         account_id=account_id,
         wa_message_id=parts.wa_message_id,
@@ -129,7 +130,7 @@ def parse_message(
         from_me=from_me,
         sent_at=sent_at,
         text=text,
-        media=_media(payload),
+        media=media,
         reply_to=_reply_to(payload),
         quoted_text=_quoted_text(payload),
         origin=origin,

@@ -324,3 +324,41 @@ async def test_an_answered_call_stays_answered_whatever_order_waha_reports_it_in
     note = transcript(world)
     assert "Call: Voice call</p>" in note and "Missed voice call" not in note
     assert call_row("Voice call") in await panel_page(world)
+
+
+# --- stickers, GIFs and view-once media ---------------------------------------------------------------------
+
+
+async def test_stickers_and_gifs_are_logged_and_view_once_media_is_never_fetched(world: PanelWorld) -> None:
+    assert world.waha is not None
+    world.waha.receive(SESSION, MARIA, kind="sticker", push_name="Maria")
+    world.waha.receive(SESSION, MARIA, kind="gif")
+    once = world.waha.receive(SESSION, MARIA, "nur einmal", kind="image", content={"viewOnce": True})
+    await world.settle()
+    stored = {
+        m["media_kind"] or m["details"]: m for m in await world.messages() if m["sender_name"] == "Maria"
+    }
+    assert set(stored) == {"sticker", "gif", '{"kind":"view_once","media":"image"}'}
+    assert stored["sticker"]["media_mime"] == "image/webp" and stored["gif"]["media_mime"] == "video/mp4"
+    fetched = {download.name for download in world.waha.media.downloads}
+    assert once.media is not None and once.media.name not in fetched  # never fetched
+    assert f"{stored['sticker']['wa_message_id']}.webp" in fetched  # the others were
+    note = transcript(world)
+    sticker, gif = stored["sticker"]["id"], stored["gif"]["id"]
+    chat_id = stored["gif"]["chat_id"]
+    assert (
+        f'<b>Maria</b>: <a href="http://wapipe.test/chats/{chat_id}/media/{sticker}">Sticker</a></p>' in note
+    )
+    assert f'<b>Maria</b>: <a href="http://wapipe.test/chats/{chat_id}/media/{gif}">GIF</a></p>' in note
+    view_once = "View once: a photo, not saved: it can be opened only on the phone"
+    assert f"<b>Maria</b>: {view_once}<br>nur einmal</p>" in note
+    row = (
+        '<p class="kind view_once" data-kind="view_once"><span class="kind-label">View once:</span> '
+        "a photo, not saved: it can be opened only on the phone</p>"
+    )
+    panel = await panel_page(world)
+    assert f'<img class="thumb sticker" src="/panel/media/{sticker}' in panel
+    assert ">gif</a></p>" in panel and row in panel
+    chat = await chat_page(world)
+    assert f'<img class="media" src="/chats/{chat_id}/media/{sticker}"' in chat
+    assert f'href="/chats/{chat_id}/media/{gif}?download=1">⬇ gif file</a>' in chat and row in chat

@@ -12,6 +12,7 @@ from server.domain.message_kinds import (
     ContactCard,
     Location,
     SharedContacts,
+    ViewOnce,
     card_from_vcard,
     contacts,
     decode,
@@ -95,10 +96,28 @@ def test_many_shared_contacts_keep_twenty_and_count_the_rest() -> None:
         SharedContacts((ContactCard("Max", ("+49 170",)), ContactCard("Eva")), more=3),
         Call(video=True, missed=False, duration_seconds=125),
         Call(),
+        ViewOnce("voice"),
+        ViewOnce(),
     ],
 )
 def test_details_are_stored_and_read_back_unchanged(details: object) -> None:
     assert decode(encode(details)) == details  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("media", "text"),
+    [("image", "a photo"), ("video", "a video"), ("voice", "a voice note"), ("hologram", "a photo")],
+)
+def test_view_once_media_says_what_it_was_and_that_it_is_not_kept(media: str, text: str) -> None:
+    view = describe(ViewOnce(media))
+    assert (view.label, view.text, view.url) == (
+        "View once",
+        f"{text}, not saved: it can be opened only on the phone",
+        None,
+    )
+    assert decode(f'{{"kind":"view_once","media":"{media}"}}') == ViewOnce(
+        media if media != "hologram" else "image"
+    )
 
 
 @pytest.mark.parametrize("stored", ["", "not json", "[1]", '{"kind":"hologram"}', '{"kind":"location"}'])

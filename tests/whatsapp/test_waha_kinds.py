@@ -1,5 +1,6 @@
-"""WAHA locations, shared contacts and calls: WAHA's own fields, whatsmeow's raw message when they are
-missing, the body (a map thumbnail or the vCard itself on WEBJS) never kept as text, one line per call."""
+"""WAHA locations, shared contacts, calls, stickers, GIFs and view-once media: WAHA's own fields, whatsmeow's
+raw message when they are missing, the body (a map thumbnail or the vCard itself on WEBJS) never kept as
+text, one line per call, view-once media never fetched."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from typing import Any
 import pytest
 
 from server.domain.errors import MalformedWebhook
-from server.domain.message_kinds import Call, ContactCard, Location, SharedContacts
-from server.domain.whatsapp import MessageOrigin, MessageReceived
+from server.domain.message_kinds import Call, ContactCard, Location, SharedContacts, ViewOnce
+from server.domain.whatsapp import MediaKind, MessageOrigin, MessageReceived
 from server.whatsapp.waha_payloads import parse_message
 from server.whatsapp.waha_webhook import events_from_envelope
 
@@ -128,3 +129,46 @@ def test_a_call_from_a_status_or_broadcast_id_is_not_logged() -> None:
         events_from_envelope(call_envelope("call.received", **{"from": "status@broadcast"}), received_at=AT)
         == []
     )
+
+
+# --- stickers, GIFs and view-once media ---------------------------------------------------------------------
+
+IMAGE = {"mimetype": "image/jpeg", "url": "http://waha/api/files/x.jpeg", "error": None}
+VIDEO = {"mimetype": "video/mp4", "url": "http://waha/api/files/x.mp4", "error": None}
+
+
+@pytest.mark.parametrize(
+    ("media", "data", "what"),
+    [
+        (IMAGE, {"IsViewOnce": True}, "image"),  # GOWS: whatsmeow's flag
+        (VIDEO, {"IsViewOnceV2": True}, "video"),
+        (IMAGE, {"isViewOnce": True}, "image"),  # WEBJS
+        (
+            None,
+            {"Message": {"viewOnceMessageV2": {"message": {"videoMessage": {"mimetype": "video/mp4"}}}}},
+            "video",
+        ),
+        (None, {"Message": {"audioMessage": {"viewOnce": True, "PTT": True}}}, "voice"),
+        ({"mimetype": "audio/ogg; codecs=opus", "error": None}, {"IsViewOnceV2Extension": True}, "voice"),
+    ],
+)
+def test_view_once_media_is_logged_as_such_and_never_fetched(
+    media: dict[str, Any] | None, data: dict[str, Any], what: str
+) -> None:
+    message = parse(body="only once", hasMedia=True, media=media, _data=data)
+    assert message.media is None  # nothing to fetch
+    assert message.details == ViewOnce(what) and message.text == "only once"
+
+
+def test_a_gif_is_a_video_played_in_a_loop() -> None:
+    gows = parse(hasMedia=True, media=VIDEO, _data={"Message": {"videoMessage": {"gifPlayback": True}}})
+    webjs = parse(hasMedia=True, media=VIDEO, _data={"isGif": True})
+    assert gows.media.kind is webjs.media.kind is MediaKind.GIF
+    assert gows.media.locator == "http://waha/api/files/x.mp4"
+    video = parse(hasMedia=True, media=VIDEO, _data={"Message": {"videoMessage": {"gifPlayback": False}}})
+    assert video.media.kind is MediaKind.VIDEO
+
+
+def test_a_webp_image_is_a_sticker() -> None:
+    sticker = parse(hasMedia=True, media={"mimetype": "image/webp", "url": "http://waha/api/files/s.webp"})
+    assert sticker.media.kind is MediaKind.STICKER and sticker.details is None

@@ -40,6 +40,8 @@
     if (message.kind === "document") return "Document: " + ((message.media && message.media.filename) || message.body || "file");
     if (message.kind === "voice") return "Voice note ▶ 0:04";
     if (message.kind === "video") return "Video" + (message.body ? ": " + message.body : "");
+    if (message.kind === "sticker") return "Sticker";
+    if (message.kind === "gif") return "GIF";
     return message.body;
   }
 
@@ -201,6 +203,7 @@
     const phone = $("customer").value || $("other-phone").value;
     const body = { from: phone, kind: kind, text: $("customer-text").value, asLid: $("as-lid").checked };
     if (!$("customer").value && $("other-name").value) body.name = $("other-name").value;
+    if (kind === "image-once") Object.assign(body, { kind: "image", viewOnce: true });
     if (kind.startsWith("call-")) {
       const outcome = kind.slice(5);
       try {

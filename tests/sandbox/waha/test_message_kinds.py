@@ -122,3 +122,33 @@ async def test_a_call_sends_waha_call_events(
 async def test_a_call_with_an_unknown_outcome_is_refused(api: httpx.AsyncClient, linked: str) -> None:
     answer = await api.post(f"/_sim/{linked}/call", json={"from": ANA, "outcome": "voicemail"})
     assert answer.status_code == 400 and "'outcome' must be one of missed, accepted, rejected" in answer.text
+
+
+async def test_stickers_gifs_and_view_once_media_in_wahas_shapes(
+    api: httpx.AsyncClient, linked: str, sim: SandboxState, receiver: Receiver
+) -> None:
+    for body in ({"kind": "sticker"}, {"kind": "gif"}, {"kind": "image", "viewOnce": True, "text": "once"}):
+        answer = await api.post(f"/_sim/{linked}/inbound", json={"from": ANA, **body})
+        assert answer.status_code == 201, answer.text
+    await sim.settle()
+    sticker, gif, once = receiver.payloads("message")
+    assert sticker["media"]["mimetype"] == "image/webp" and "url" in sticker["media"]
+    assert sticker["_data"]["Message"]["stickerMessage"]["mimetype"] == "image/webp"
+    assert (
+        gif["media"]["mimetype"] == "video/mp4"
+        and gif["_data"]["Message"]["videoMessage"]["gifPlayback"] is True
+    )
+    assert once["hasMedia"] is True and "url" not in once["media"] and once["media"]["error"]
+    assert (
+        once["_data"]["IsViewOnce"] is True and once["_data"]["Message"]["imageMessage"]["viewOnce"] is True
+    )
+    assert once["body"] == "once" and "IsViewOnce" not in sticker["_data"]
+
+
+async def test_only_photos_videos_and_voice_notes_are_sent_to_be_viewed_once(
+    api: httpx.AsyncClient, linked: str
+) -> None:
+    answer = await api.post(
+        f"/_sim/{linked}/inbound", json={"from": ANA, "kind": "document", "viewOnce": True}
+    )
+    assert answer.status_code == 400 and "only a photo, a video or a voice note" in answer.text

@@ -257,7 +257,7 @@ async def test_inbound_with_given_bytes(api: httpx.AsyncClient, linked: str, sim
     payload = (await api.post("/_sim/default/inbound", json=body)).json()
     assert payload["media"]["url"].endswith(".jpeg")
     assert (await api.get(payload["media"]["url"].removeprefix(sim.public_url))).content == b"JPEGDATA"
-    assert (await api.post("/_sim/default/inbound", json={**body, "kind": "sticker"})).status_code == 400
+    assert (await api.post("/_sim/default/inbound", json={**body, "kind": "hologram"})).status_code == 400
 
 
 async def test_group_message_and_group_send_acks(

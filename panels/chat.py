@@ -38,6 +38,7 @@ class MessageView:
     edited: bool = False  # shown with "(edited)"
     deleted: bool = False  # shown as "This message was deleted"
     quote: str = ""  # a reply: the short quote of the message it answers
+    reactions: tuple[tuple[str, str], ...] = ()  # (emoji, who)
     earlier: tuple[tuple[str, datetime], ...] = ()  # the texts edits replaced, oldest first
 
     @property

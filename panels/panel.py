@@ -13,6 +13,7 @@ from panels.panel_errors import PanelError
 from panels.panel_form import FormView
 from panels.templating import render
 from server.domain.conversation import ContactChat, ContactMessage
+from server.domain.message_changes import reaction_badges
 from server.domain.message_kinds import KindView, kind_view
 from server.domain.models import OutboxEntry
 from server.domain.send_echoes import echoed_sends
@@ -61,6 +62,7 @@ class MessageRow:
     edited: bool = False  # shown with "(edited)"
     deleted: bool = False  # shown as "This message was deleted"
     quote: str = ""  # a reply: the short quote of the message it answers
+    reactions: tuple[tuple[str, str], ...] = ()  # (emoji, who)
     kind: KindView | None = None  # a location, shared contacts or a call
 
 
@@ -155,6 +157,7 @@ def message_rows(
                     edited=message.edited,
                     deleted=message.deleted,
                     quote=message.quote or "",
+                    reactions=reaction_badges(message.reactions),
                     kind=kind_view(message.details),
                 ),
             )
@@ -215,7 +218,8 @@ def messages_view(
     )
     digest = hashlib.sha256()
     for row in rows:
-        changed = f"{row.edited}:{row.deleted}:{hashlib.sha256(row.text.encode()).hexdigest()[:8]}"
+        seen = f"{row.text}\x00{row.reactions}"
+        changed = f"{row.edited}:{row.deleted}:{hashlib.sha256(seen.encode()).hexdigest()[:8]}"
         digest.update(f"{row.key}:{row.status}:{row.media_url != ''}:{row.media_note}:{changed};".encode())
     version = digest.hexdigest()[:16]
     query = {"person_id": person_id, "v": version}

@@ -1,4 +1,5 @@
-"""A sender edits or deletes (for everyone) a message already sent: `message.edited` and `message.revoked`.
+"""A sender edits or deletes (for everyone) a message already sent: `message.edited` and `message.revoked`;
+anyone in the chat reacts to one: `message.reaction`.
 
 WAHA reports an edit as a message of its own: a new `id`, `body` the new text, and `editedMessageId` the
 bare id of the message edited (`WAMessageEditedBody`). A deletion names the deleted message by
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.waha.jids import normalize_chat_id
 from sandbox.waha.messages import payload
 from sandbox.waha.models import Message, SandboxError, Session, Status
 
@@ -93,3 +95,26 @@ def revoke(state: SandboxState, session: Session, message_id: str) -> Message:
         {"revokedMessageId": message.raw_id, "before": before, "after": after},
     )
     return change
+
+
+def react(
+    state: SandboxState, session: Session, message_id: str, emoji: str, *, sender: str | None = None
+) -> dict[str, Any]:
+    """A reaction to a message (`emoji` "" removes it): `message.reaction` (`WAMessageReaction`). From the
+    contact `sender` (digits or a JID; a group member in groups), else from the linked phone."""
+    message = _sent(session, message_id)
+    from_me = sender is None
+    author = (session.me_jid or "") if from_me else normalize_chat_id(sender or "")
+    body: dict[str, Any] = {
+        "id": f"{'true' if from_me else 'false'}_{message.chat_id}_{state.ids.message_id()}",
+        "timestamp": state.clock.now_s(),
+        "from": message.chat_id,
+        "fromMe": from_me,
+        "to": author if message.is_group else None,
+        "participant": author if message.is_group else None,
+        "reaction": {"text": emoji, "messageId": message.id},
+    }
+    if from_me:
+        body["source"] = "app"
+    _emit(state, session, "message.reaction", body)
+    return body

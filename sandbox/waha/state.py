@@ -217,6 +217,10 @@ class SandboxState:
         """The message's sender deletes it for everyone (`message.revoked`)."""
         return message_changes.revoke(self, self.working(name), message_id)
 
+    def react(self, name: str, message_id: str, emoji: str, sender: str | None = None) -> dict[str, Any]:
+        """A reaction (`message.reaction`; "" removes it) from `sender`, else from the linked phone."""
+        return message_changes.react(self, self.working(name), message_id, emoji, sender=sender)
+
     def set_ack(self, name: str, message_id: str, ack: int, participant: str | None = None) -> None:
         """Emit a `message.ack` now; an unknown id produces an ack without a prior message."""
         messages.ack_by_id(self, self.session(name), message_id, ack, participant)

@@ -46,4 +46,5 @@ class ContactMessage:
     edited: bool = False  # its sender edited it
     deleted: bool = False  # its sender deleted it
     quote: str | None = None  # a reply: the short quote of the message it answers
+    reactions: tuple[tuple[str, bool, str], ...] = ()  # (emoji, from me, reactor name), oldest first
     details: str = ""  # a location, contacts or a call (``message_kinds.encode``)

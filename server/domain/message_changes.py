@@ -1,8 +1,8 @@
-"""Changes to a message already sent: its sender edited it or deleted it for everyone.
+"""Changes to a message already sent: its sender edited it or deleted it for everyone, or someone reacted.
 
-Transports report them as their own events (WAHA ``message.edited`` / ``message.revoked``, the Cloud API's
-``edit`` / ``revoke`` messages); both become one ``MessageChanged`` naming the changed message by the
-same logical key the message was stored under.
+Transports report them as their own events (WAHA ``message.edited`` / ``message.revoked`` /
+``message.reaction``, the Cloud API's ``edit`` / ``revoke`` / ``reaction`` messages); they become one
+``MessageChanged`` or ``Reacted`` naming the message by the logical key it was stored under.
 """
 
 from __future__ import annotations
@@ -43,12 +43,33 @@ class MessageChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class Reacted:
+    """``reactor_key`` reacted to ``target_id`` with ``emoji`` ("" removes their reaction).
+
+    ``target_from_me`` is ``None`` when the transport names the message by its id alone (Cloud API).
+    """
+
+    account_id: str
+    target_id: str
+    target_from_me: bool | None
+    reactor_key: str  # the chat key of who reacted; "me" for the connected number
+    from_me: bool
+    emoji: str
+    at: datetime
+    reactor_name: str | None = None
+
+    def target_keys(self) -> tuple[str, ...]:
+        directions = (False, True) if self.target_from_me is None else (self.target_from_me,)
+        return tuple(logical_message_key(self.account_id, self.target_id, from_me=d) for d in directions)
+
+
+@dataclass(frozen=True, slots=True)
 class PendingChange:
     """A changed message whose day the sync has yet to rewrite."""
 
     id: int
     message_id: int
-    sent_at: datetime
+    sent_at: datetime  # the time whose day is rewritten: the message's, or a reaction's
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +79,26 @@ class AppliedChange:
     message_id: int
     chat_id: int
     changed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ReactionLine:
+    """A reaction as the day's transcript shows it: who, when, which emoji, on what."""
+
+    id: int
+    reacted_at: datetime
+    from_me: bool
+    reactor_key: str
+    reactor_name: str
+    emoji: str
+    quote: str  # the short quote of the message reacted to
+
+
+def reaction_text(emoji: str, quote: str) -> str:
+    """ "👍 to “Can you do 5 % off?”"."""
+    return f"{emoji} to “{quote}”"
+
+
+def reaction_badges(reactions: tuple[tuple[str, bool, str], ...]) -> tuple[tuple[str, str], ...]:
+    """(emoji, who) for a message's bubble, from its (emoji, from me, reactor name) reactions."""
+    return tuple((emoji, "You" if from_me else (name or "Contact")) for emoji, from_me, name in reactions)

@@ -7,7 +7,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from server.domain.matching import PersonPhones
-from server.domain.message_changes import AppliedChange, MessageChanged, PendingChange
+from server.domain.message_changes import (
+    AppliedChange,
+    MessageChanged,
+    PendingChange,
+    Reacted,
+    ReactionLine,
+)
 from server.domain.models import Account, AccountRef, Company, OutboxEntry
 from server.domain.sync import (
     ActivityWrite,
@@ -128,6 +134,10 @@ class InboxStore(Protocol):
 
     async def apply_change(self, account_id: int, change: MessageChanged) -> AppliedChange | None:
         """Apply an edit or a deletion by the sender to the stored message; ``None`` if it is not stored."""
+        ...
+
+    async def apply_reaction(self, account_id: int, reaction: Reacted) -> AppliedChange | None:
+        """Store a reaction (or its removal) on the stored message; ``None`` if it is not stored."""
         ...
 
 
@@ -341,6 +351,10 @@ class SyncStore(Protocol):
         ...
 
     async def drop_changes(self, chat_id: int, change_ids: Sequence[int]) -> None: ...
+
+    async def reactions_between(self, chat_id: int, start: datetime, end: datetime) -> list[ReactionLine]:
+        """The chat's reactions made in [start, end), each with a quote of its message."""
+        ...
 
     async def dirty_days(self, chat_id: int, *, due_before: datetime) -> list[tuple[date, int]]: ...
 

@@ -91,6 +91,7 @@ class TranscriptLine:
     edited: bool = False  # shown with "(edited)"
     deleted: bool = False  # deleted by its sender: "This message was deleted" (and the text, if kept)
     quote: str | None = None  # a reply: the short quote of the message it answers
+    reaction: str | None = None  # a reaction: "👍 to “Can you do 5 % off?”"
     details: MessageDetails | None = None  # a location, shared contacts or a call
 
 
@@ -218,6 +219,8 @@ def single_line(text: str, limit: int = _NAME_LIMIT) -> str:
 def _render_line(line: TranscriptLine, chat: TranscriptChat, text: str | None) -> str:
     arrow = "→" if line.from_me else "←"
     body: list[str] = [f"<i>{DELETED_TEXT}</i>"] if line.deleted else []
+    if line.reaction:
+        body.append(html.escape(single_line(line.reaction, QUOTE_LIMIT + 80)))
     if line.quote and not line.deleted:
         body.append(f"<i>↪ “{html.escape(single_line(line.quote, QUOTE_LIMIT))}”</i>")
     if line.attachment is not None:

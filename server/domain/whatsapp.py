@@ -15,7 +15,7 @@ from typing import Protocol
 
 from server.domain.errors import InvalidOutboundMessage
 from server.domain.jids import logical_message_key
-from server.domain.message_changes import MessageChanged
+from server.domain.message_changes import MessageChanged, Reacted
 from server.domain.message_kinds import MessageDetails
 
 
@@ -279,7 +279,13 @@ class HistoryBatch:
 
 
 TransportEvent = (
-    MessageReceived | StatusChanged | SessionChanged | IdentityLearned | HistoryBatch | MessageChanged
+    MessageReceived
+    | StatusChanged
+    | SessionChanged
+    | IdentityLearned
+    | HistoryBatch
+    | MessageChanged
+    | Reacted
 )
 
 

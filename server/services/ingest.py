@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
-from server.domain.message_changes import MessageChanged
+from server.domain.message_changes import MessageChanged, Reacted
 from server.domain.models import AccountRef
 from server.domain.ports import InboxStore
 from server.domain.whatsapp import (
@@ -89,6 +89,10 @@ async def ingest_events(
             if change is None:
                 outcome.unknown_changes += 1
             elif change.changed:
+                outcome.changed_messages.append((account.id, change.chat_id))
+        elif isinstance(event, Reacted):  # on a message not stored it is dropped: it starts no chat
+            change = await store.apply_reaction(account.id, event)
+            if change is not None and change.changed:
                 outcome.changed_messages.append((account.id, change.chat_id))
         elif isinstance(event, IdentityLearned):
             await store.learn_identity(account.id, event.lid, event.pn_chat_key, event.e164)

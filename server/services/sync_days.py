@@ -38,6 +38,7 @@ from server.domain.transcript import (
     render_transcript,
 )
 from server.domain.whatsapp import MediaKind
+from server.services.message_changes import reaction_lines
 from server.services.sync_context import SyncContext
 from server.services.sync_intents import create_once
 from server.services.sync_owner import owner_for
@@ -133,6 +134,7 @@ async def flush_day(
     messages = await ctx.store.messages_between(chat.id, start, end)
     media = await ctx.store.media_of([message.id for message in messages if message.media_kind])
     lines = [transcript_line(ctx, chat, message, media.get(message.id)) for message in messages]
+    lines += await reaction_lines(ctx, chat, start, end)
     view = TranscriptChat(
         zone=zone,
         contact_name=(chat.display_name or link.person_name or None),

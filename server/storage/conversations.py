@@ -4,6 +4,7 @@ always within one company's numbers."""
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.domain.conversation import ContactChat, ContactMessage
 from server.domain.sync import MediaState
 from server.storage.quotes import QUOTE_COLUMNS, quote_from_row, with_quote
+from server.storage.reactions import reactions_of
 from server.storage.tables import Chat, MediaBlob, Message, MessageMediaRow, SyncChatLink, WhatsAppAccount
 
 _accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
@@ -152,7 +154,8 @@ class SqlConversationStore:
         )
         async with self._engine.connect() as connection:
             rows = [_message(row) for row in (await connection.execute(query)).mappings()]
-        return rows[::-1]
+        reactions = await reactions_of(self._engine, [row.id for row in rows])
+        return [replace(row, reactions=reactions.get(row.id, ())) for row in rows[::-1]]
 
     async def media_file(self, company_id: int, message_id: int) -> tuple[str, str, str] | None:
         """(path on disk, the type its sender gave, the sender's file name) of a stored attachment of one

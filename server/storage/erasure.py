@@ -18,6 +18,7 @@ from server.storage.tables import (
     MediaUpload,
     Message,
     MessageMediaRow,
+    MessageReaction,
     Outbox,
     SyncChatLink,
     SyncDayActivity,
@@ -115,6 +116,11 @@ async def _erase(connection: AsyncConnection, company_id: int, e164: str) -> tup
         ).scalars()
     ]
     files = await _erase_media(connection, company_id, message_ids, report)
+    reactions = MessageReaction.__table__  # type: ignore[attr-defined]
+    company_messages = select(_messages.c.id).where(_messages.c.account_id.in_(account_ids))
+    theirs = (reactions.c.reactor_key == sender_key) & reactions.c.message_id.in_(company_messages)
+    # the reactions on the erased messages, and the contact's own on others' messages (in groups)
+    await connection.execute(delete(reactions).where(reactions.c.message_id.in_(message_ids) | theirs))
     report.messages = (
         await connection.execute(delete(_messages).where(_messages.c.id.in_(message_ids)))
     ).rowcount

@@ -10,7 +10,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from server.domain.message_changes import AppliedChange, MessageChanged
+from server.domain.message_changes import AppliedChange, MessageChanged, Reacted
 from server.domain.message_kinds import encode
 from server.domain.models import AccountRef
 from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus, advance
@@ -18,6 +18,7 @@ from server.storage.call_lines import answer_missed_call
 from server.storage.dialect import upsert_insert
 from server.storage.message_changes import apply_message_change
 from server.storage.quotes import adopt_replies, answered_message
+from server.storage.reactions import apply_reaction
 from server.storage.tables import Chat, Message, Outbox, WhatsAppAccount, utcnow
 
 _accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
@@ -281,6 +282,9 @@ class SqlInboxStore:
 
     async def apply_change(self, account_id: int, change: MessageChanged) -> AppliedChange | None:
         return await apply_message_change(self._engine, account_id, change)
+
+    async def apply_reaction(self, account_id: int, reaction: Reacted) -> AppliedChange | None:
+        return await apply_reaction(self._engine, account_id, reaction)
 
     async def last_message_at(self, account_id: int) -> datetime | None:
         """When the newest stored message of the account was sent: catch-up starts from there."""

@@ -15,10 +15,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from server.domain.message_changes import AppliedChange, ChangeKind, MessageChanged, PendingChange
+from server.domain.message_changes import (
+    AppliedChange,
+    ChangeKind,
+    MessageChanged,
+    PendingChange,
+    ReactionLine,
+)
+from server.storage.reactions import reactions_between
 from server.storage.tables import CompanySettings, Message, MessageChange, WhatsAppAccount, utcnow
 
 _messages = Message.__table__  # type: ignore[attr-defined]
@@ -148,7 +155,9 @@ class ChangeRows:
 
     async def pending_changes(self, chat_id: int) -> list[PendingChange]:
         query = (
-            select(_changes.c.id, _changes.c.message_id, _messages.c.sent_at)
+            select(
+                _changes.c.id, _changes.c.message_id, func.coalesce(_changes.c.day_at, _messages.c.sent_at)
+            )
             .select_from(_changes.join(_messages, _messages.c.id == _changes.c.message_id))
             .where(_changes.c.chat_id == chat_id)
             .order_by(_changes.c.id)
@@ -156,6 +165,9 @@ class ChangeRows:
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         return [PendingChange(row[0], row[1], _aware(row[2]) or row[2]) for row in rows]
+
+    async def reactions_between(self, chat_id: int, start: datetime, end: datetime) -> list[ReactionLine]:
+        return await reactions_between(self._engine, chat_id, start, end)
 
     async def drop_changes(self, chat_id: int, change_ids: Sequence[int]) -> None:
         """Forget the entries whose days were marked dirty."""

@@ -36,6 +36,7 @@ from server.storage.tables import (
     MediaBlob,
     Message,
     MessageMediaRow,
+    MessageReaction,
     Outbox,
     SyncChatLink,
     SyncDayActivity,
@@ -57,6 +58,7 @@ _accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
 _chats = Chat.__table__  # type: ignore[attr-defined]
 _messages = Message.__table__  # type: ignore[attr-defined]
 _message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
+_reactions = MessageReaction.__table__  # type: ignore[attr-defined]
 _blobs = MediaBlob.__table__  # type: ignore[attr-defined]
 _links = SyncChatLink.__table__  # type: ignore[attr-defined]
 _days = SyncDayActivity.__table__  # type: ignore[attr-defined]
@@ -267,6 +269,7 @@ async def _delete_days(
     for chunk in _chunks(message_ids):
         hashes |= await _hashes_of(connection, chunk)
         await connection.execute(delete(_message_media).where(_message_media.c.message_id.in_(chunk)))
+        await connection.execute(delete(_reactions).where(_reactions.c.message_id.in_(chunk)))
         deleted: Any = await connection.execute(delete(_messages).where(_messages.c.id.in_(chunk)))
         outcome.messages += int(deleted.rowcount or 0)
     # The days' activities stay in Pipedrive; their rows go so that nothing writes those days again.

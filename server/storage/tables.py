@@ -416,3 +416,20 @@ class MessageChange(SQLModel, table=True):
     chat_id: int = Field(index=True)
     message_id: int
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    day_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # a reaction's day, not its message's
+
+
+class MessageReaction(SQLModel, table=True):
+    """One person's reaction to a message (migration 0015); ``emoji`` "" once they removed it, so a late
+    older event cannot bring it back."""
+
+    __tablename__ = "message_reaction"
+    __table_args__ = (UniqueConstraint("message_id", "reactor_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="message.id", index=True)
+    reactor_key: str = Field(max_length=128)  # the chat key of who reacted; "me" for the connected number
+    reactor_name: str = Field(default="", max_length=255)
+    from_me: bool = Field(default=False)
+    emoji: str = Field(default="", max_length=64)
+    reacted_at: datetime = Field(sa_type=UtcDateTime, index=True)

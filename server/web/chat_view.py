@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Mapping
 from pathlib import Path
 
 from starlette.datastructures import UploadFile
@@ -32,6 +33,7 @@ from panels.chat import (
 from server.domain.bounds import id_from_text
 from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, WaPipeError
 from server.domain.file_names import clean_file_name
+from server.domain.message_changes import reaction_badges
 from server.domain.message_kinds import kind_view
 from server.services.send import SendRequest, SendService
 from server.storage.accounts import SqlAccountStore
@@ -39,6 +41,7 @@ from server.storage.audit import SqlAuditLog
 from server.storage.chat_history import ChatRow, HistoryMessage, SqlChatHistory
 from server.storage.message_changes import earlier_versions
 from server.storage.outbox import SqlOutboxStore
+from server.storage.reactions import Reactions, reactions_of
 from server.web.chat_upload import MAX_UPLOAD_BYTES, check_upload
 from server.web.media_response import media_response
 from server.web.resources import Resources
@@ -70,7 +73,9 @@ async def _chat(request: Request, user: SessionUser) -> ChatRow | None:
     return await SqlChatHistory(_resources(request).engine).chat(user.company_id, _int(request, "chat_id"))
 
 
-def _views(chat_id: int, rows: list[HistoryMessage]) -> tuple[MessageView, ...]:
+def _views(
+    chat_id: int, rows: list[HistoryMessage], reactions: Mapping[int, Reactions]
+) -> tuple[MessageView, ...]:
     return message_views(
         [
             MessageView(
@@ -89,6 +94,7 @@ def _views(chat_id: int, rows: list[HistoryMessage]) -> tuple[MessageView, ...]:
                 edited=m.edited,
                 deleted=m.deleted,
                 quote=m.quote or "",
+                reactions=reaction_badges(reactions.get(m.id, ())),
                 earlier=earlier_versions(m.edit_history),
             )
             for m in rows
@@ -106,7 +112,7 @@ async def _history(request: Request, chat_id: int, before: int | None) -> Histor
         chat_id, before_id=before, limit=PAGE_SIZE + 1
     )
     more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
-    views = _views(chat_id, rows)
+    views = _views(chat_id, rows, await reactions_of(_resources(request).engine, [m.id for m in rows]))
     older = f"/chats/{chat_id}/messages?before={views[0].id}" if more and views else None
     newer = _newer_url(chat_id, views) if before is None else None
     return HistoryPage(chat_id, views, older, newer, _resources(request).settings.conversation_poll)
@@ -182,7 +188,7 @@ async def more_messages(request: Request) -> Response:
     rows = await SqlChatHistory(_resources(request).engine).newer(chat.id, after_id=after, limit=PAGE_SIZE)
     if not rows:
         return Response(status_code=204)
-    views = _views(chat.id, rows)
+    views = _views(chat.id, rows, await reactions_of(_resources(request).engine, [m.id for m in rows]))
     poll = _resources(request).settings.conversation_poll
     page = HistoryPage(chat.id, views, None, _newer_url(chat.id, views, after), poll)
     return HTMLResponse(render_history(page))

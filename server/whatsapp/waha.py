@@ -63,6 +63,7 @@ WEBHOOK_EVENTS = (  # not "message": it would arrive twice
     "message.ack",
     "message.edited",
     "message.revoked",
+    "message.reaction",
     "session.status",
     "call.received",
     "call.accepted",

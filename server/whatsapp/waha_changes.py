@@ -1,9 +1,12 @@
-"""WAHA ``message.edited`` and ``message.revoked`` payloads → ``MessageChanged``. Pure.
+"""WAHA ``message.edited``, ``message.revoked`` and ``message.reaction`` payloads → ``MessageChanged`` and
+``Reacted``. Pure.
 
 ``message.edited`` carries the edit as a message of its own (its own ``id``; ``body`` is the new text)
 and names the edited message by ``editedMessageId``. ``message.revoked`` names the deleted message by
 ``revokedMessageId``, with ``before`` (the message as it was, when the engine still had it) and
-``after`` (the revocation). Either id may come bare or serialized (``true_<chat>_<id>``).
+``after`` (the revocation). Either id may come bare or serialized (``true_<chat>_<id>``). A reaction
+(``WAMessageReaction``) comes from ``from`` (in groups ``participant``) and names the message it is on in
+``reaction.messageId``; its ``reaction.text`` is the emoji, "" when the reaction was removed.
 """
 
 from __future__ import annotations
@@ -11,9 +14,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from server.domain.errors import InvalidChatId, MalformedWebhook
-from server.domain.jids import split_message_id
-from server.domain.message_changes import ChangeKind, MessageChanged
-from server.whatsapp.untrusted_input import JsonObject, get_bool, get_object, get_str
+from server.domain.jids import parse_jid, split_message_id
+from server.domain.message_changes import ChangeKind, MessageChanged, Reacted
+from server.whatsapp.untrusted_input import (
+    JsonObject,
+    datetime_from_epoch,
+    get_bool,
+    get_int,
+    get_object,
+    get_str,
+)
+
+EMOJI_LIMIT = 64
 
 
 def parse_edited(payload: JsonObject, *, account_id: str, at: datetime) -> MessageChanged:
@@ -65,3 +77,39 @@ def _target(target: str, stated_from_me: bool | None, own_id: str | None) -> tup
             reason="missing_direction",
         )
     return parts.wa_message_id, from_me
+
+
+def parse_reaction(payload: JsonObject, *, account_id: str, at: datetime) -> Reacted:
+    reaction = get_object(payload, "reaction")
+    target = get_str(reaction, "messageId")
+    emoji = reaction.get("text") if reaction is not None else None  # "" when the reaction was removed
+    if target is None or not isinstance(emoji, str):
+        raise MalformedWebhook(
+            "A WAHA message.reaction names no reaction.messageId or reaction.text", reason="missing_reaction"
+        )
+    try:
+        parts = split_message_id(target)
+    except InvalidChatId as error:
+        raise MalformedWebhook(
+            f"A WAHA reaction names an unreadable message id: {error.message}", reason="invalid_message_id"
+        ) from error
+    from_me = get_bool(payload, "fromMe") is True
+    reactor = "me" if from_me else _reactor(get_str(payload, "participant") or get_str(payload, "from"))
+    return Reacted(
+        account_id=account_id,
+        target_id=parts.wa_message_id,
+        target_from_me=parts.from_me,
+        reactor_key=reactor,
+        from_me=from_me,
+        emoji=emoji.strip()[:EMOJI_LIMIT],
+        at=datetime_from_epoch(get_int(payload, "timestamp")) or at,
+    )
+
+
+def _reactor(spelling: str | None) -> str:
+    try:
+        return parse_jid(spelling or "").chat_key
+    except InvalidChatId as error:
+        raise MalformedWebhook(
+            f"A WAHA reaction names no readable sender: {error.message}", reason="invalid_reactor"
+        ) from error

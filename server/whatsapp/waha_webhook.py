@@ -30,7 +30,7 @@ from server.whatsapp.untrusted_input import (
     parse_json_object,
 )
 from server.whatsapp.waha_calls import CALL_EVENTS, call_events
-from server.whatsapp.waha_changes import parse_edited, parse_revoked
+from server.whatsapp.waha_changes import parse_edited, parse_reaction, parse_revoked
 from server.whatsapp.waha_payloads import (
     identities_in,
     parse_ack,
@@ -168,6 +168,8 @@ def events_from_envelope(envelope: JsonObject, *, received_at: datetime) -> list
         return [parse_edited(payload, account_id=account_id, at=at)]
     if event == "message.revoked":
         return [parse_revoked(payload, account_id=account_id, at=at)]
+    if event == "message.reaction":
+        return [parse_reaction(payload, account_id=account_id, at=at)]
     if event == "session.status":
         return [parse_session_status(payload, account_id=account_id, at=at, me=me)]
     if event in CALL_EVENTS:

@@ -35,6 +35,7 @@ from server.storage.tables import (
     Message,
     MessageChange,
     MessageMediaRow,
+    MessageReaction,
     Outbox,
     PhoneIndexEntry,
     SyncChatLink,
@@ -224,6 +225,7 @@ async def fill_every_table(
     )
     await add(SyncDayActivity, chat_id=chat, day=NOW.date(), part=1, activity_id=9)
     await add(MessageChange, chat_id=chat, message_id=messages[0], created_at=NOW)
+    await add(MessageReaction, message_id=messages[0], reactor_key="me", emoji="👍", reacted_at=NOW)
     await add(SyncIntent, company_id=company_id, intent_key=f"every-{company_id}")
     await add(SyncProblemRow, company_id=company_id, chat_id=chat, reason="permission_denied")
     await add(SyncCompanyState, company_id=company_id)

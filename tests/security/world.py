@@ -198,6 +198,9 @@ async def company_rows(engine: AsyncEngine, company_id: int) -> dict[str, list[d
         "message_media", col("message_media", "message_id").in_(_ids(out["message"]))
     )
     out["message_change"] = await read("message_change", col("message_change", "chat_id").in_(chat_ids))
+    out["message_reaction"] = await read(
+        "message_reaction", col("message_reaction", "message_id").in_(_ids(out["message"]))
+    )
     blobs = [sha for sha in _ids(out["message_media"], "sha256") if sha] + _ids(out["media_upload"], "sha256")
     out["media"] = await read("media", col("media", "sha256").in_(blobs))
     # Liveness of the job runners: written by a cron job, no company's data.

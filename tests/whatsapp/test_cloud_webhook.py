@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 
 from server.domain.errors import BadSignature, MalformedWebhook, NotAuthenticated
+from server.domain.message_changes import Reacted
 from server.domain.message_kinds import Location
 from server.domain.whatsapp import (
     Delivery,
@@ -187,14 +188,14 @@ class TestMessages:
         assert media.filename == content.get("filename") and media.sha256 == content.get("sha256")
         assert event.message.text == content.get("caption")
 
-    def test_reactions_are_skipped_and_unknown_types_kept(self) -> None:
+    def test_reactions_are_no_messages_and_unknown_types_kept(self) -> None:
         messages = [
             {
                 "from": "4915112345678",
                 "id": "wamid.R",
                 "timestamp": TS,
                 "type": "reaction",
-                "reaction": {"emoji": "x"},
+                "reaction": {"message_id": "wamid.L0", "emoji": "x"},
             },
             {
                 "from": "4915112345678",
@@ -210,7 +211,8 @@ class TestMessages:
             "wamid.L",
             "wamid.U",
         ]
-        first = events[0]
+        reaction, first = events[0], events[1]
+        assert isinstance(reaction, Reacted) and reaction.target_id == "wamid.L0"
         assert isinstance(first, MessageReceived) and first.message.text is None
         assert first.message.details == Location(52.5, 13.4, name="Office")
 

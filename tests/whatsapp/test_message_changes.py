@@ -1,6 +1,7 @@
-"""Edits and deletions by the sender as each transport reports them: WAHA's ``message.edited`` and
-``message.revoked`` (from the WAHA sandbox, checked against WAHA's OpenAPI schemas) and the Cloud API's
-``edit`` and ``revoke`` messages, each parsed into one ``MessageChanged``; bad shapes refused by name."""
+"""Edits, deletions by the sender and reactions as each transport reports them: WAHA's ``message.edited``,
+``message.revoked`` and ``message.reaction`` (from the WAHA sandbox, checked against WAHA's OpenAPI
+schemas) and the Cloud API's ``edit``, ``revoke`` and ``reaction`` messages, each parsed into one
+``MessageChanged`` or ``Reacted``; bad shapes refused by name."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from server.domain.errors import MalformedWebhook
-from server.domain.message_changes import ChangeKind, MessageChanged
+from server.domain.message_changes import ChangeKind, MessageChanged, Reacted
 from server.whatsapp.cloud_webhook import events_from_cloud_body
 from server.whatsapp.waha_webhook import events_from_envelope
 from tests.whatsapp.waha_contract import _as_written, _with_gaps, raw_document
@@ -202,3 +203,94 @@ def test_cloud_changes_that_name_no_message_or_text_are_refused_by_name(
     with pytest.raises(MalformedWebhook) as refused:
         events_from_cloud_body(cloud(message), received_at=AT)
     assert refused.value.reason == reason
+
+
+# --- reactions ---------------------------------------------------------------------------------------------
+
+# Like ``WAMessage``'s, ``WAMessageReaction``'s ``to`` and ``participant`` are null in 1:1 chats (GOWS) and
+# ``source`` is sent on the gateway's own events about fromMe messages only.
+REACTION_GAPS = ("to", "participant", "source")
+
+
+def reaction_validator() -> Draft202012Validator:
+    document = _with_gaps(_as_written(raw_document()))
+    schema = document["components"]["schemas"]["WAMessageReaction"]
+    schema["required"] = [name for name in schema["required"] if name not in REACTION_GAPS]
+    for name in REACTION_GAPS:
+        schema["properties"][name] = {"anyOf": [{"type": "null"}, schema["properties"][name]]}
+    return Draft202012Validator(
+        {"$ref": "#/components/schemas/WAMessageReaction", "components": document["components"]}
+    )
+
+
+async def test_the_sandbox_reports_reactions_and_their_removal_as_waha_does(world: World) -> None:
+    sent = world.sim.receive(ACCOUNT, CUSTOMER, "Can you do 5 % off?")
+    await world.events()
+    world.sim.react(ACCOUNT, sent.raw_id, "👍")  # from the linked phone
+    world.sim.react(ACCOUNT, sent.raw_id, "", sender=CUSTOMER)  # the customer takes theirs back
+    events = await world.events()
+    payloads = [
+        json.loads(r.body)["payload"] for r in world.receiver.requests if b'"message.reaction"' in r.body
+    ]
+    for payload in payloads:
+        assert list(reaction_validator().iter_errors(payload)) == []
+    assert [p["reaction"] for p in payloads] == [
+        {"text": "👍", "messageId": sent.id},
+        {"text": "", "messageId": sent.id},
+    ]
+    mine, theirs = of_type(events, Reacted)
+    assert (mine.target_id, mine.target_from_me, mine.reactor_key, mine.from_me, mine.emoji) == (
+        sent.raw_id,
+        False,
+        "me",
+        True,
+        "👍",
+    )
+    assert (theirs.reactor_key, theirs.from_me, theirs.emoji) == (f"{CUSTOMER}@s.whatsapp.net", False, "")
+    assert mine.target_keys() == (f"{ACCOUNT}/in/{sent.raw_id}",)
+
+
+def test_cloud_reactions_and_their_removal() -> None:
+    add = {
+        "id": "wamid.R1",
+        "timestamp": "1772442000",
+        "type": "reaction",
+        "reaction": {"message_id": "wamid.O1", "emoji": "❤️"},
+    }
+    removal = {
+        "id": "wamid.R2",
+        "timestamp": "1772442060",
+        "type": "reaction",
+        "reaction": {"message_id": "wamid.O1"},
+    }
+    [added] = events_from_cloud_body(cloud(add), received_at=AT)
+    [removed] = events_from_cloud_body(cloud(removal, echo=True), received_at=AT)
+    assert isinstance(added, Reacted) and isinstance(removed, Reacted)
+    assert (added.reactor_key, added.from_me, added.emoji, added.target_from_me) == (
+        f"{CUSTOMER}@s.whatsapp.net",
+        False,
+        "❤️",
+        None,
+    )
+    assert added.target_keys() == (f"{PHONE_NUMBER_ID}/in/wamid.O1", f"{PHONE_NUMBER_ID}/out/wamid.O1")
+    assert (removed.reactor_key, removed.from_me, removed.emoji) == ("me", True, "")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [{"reaction": {"text": "👍"}}, {"reaction": {"messageId": "false_4917612345678@c.us_A1"}}, {}],
+)
+def test_waha_reactions_naming_no_message_or_emoji_are_refused_by_name(payload: dict[str, Any]) -> None:
+    with pytest.raises(MalformedWebhook) as refused:
+        events_from_envelope(
+            envelope("message.reaction", {"from": "4917612345678@c.us", **payload}), received_at=AT
+        )
+    assert refused.value.reason == "missing_reaction"
+
+
+def test_a_cloud_reaction_naming_no_message_is_refused_by_name() -> None:
+    with pytest.raises(MalformedWebhook) as refused:
+        events_from_cloud_body(
+            cloud({"id": "wamid.R", "type": "reaction", "reaction": {"emoji": "👍"}}), received_at=AT
+        )
+    assert refused.value.reason == "missing_reaction"

@@ -13,6 +13,9 @@ POST /_sim/{s}/pair {code, pushName?}     the phone enters the pairing code
 POST /_sim/{s}/inbound {from, text, group?, kind?, data?, mimetype?, filename?, asLid?, replyTo?, name?}
 POST /_sim/{s}/groups {subject, members?: [phone…]}   a group the linked phone is in (its id back)
 POST /_sim/{s}/phone-message {chatId, text, kind?, data?, mimetype?, filename?, replyTo?}
+POST /_sim/{s}/edit {id, text}            the message's sender edits it (message.edited)
+POST /_sim/{s}/revoke {id}                the message's sender deletes it for everyone (message.revoked)
+POST /_sim/{s}/react {id, reaction, from?}    a reaction ("" removes it) from a contact, else the phone
 POST /_sim/{s}/ack {id, ack, participant?}
 POST /_sim/{s}/lids {lid, pn}             the gateway learns a LID's phone number
 GET  /_sim/{s}/outbox                     what API sends delivered to phones
@@ -30,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.waha import calls, message_kinds, messages, sessions
+from sandbox.waha import calls, change_controls, message_kinds, messages, sessions
 from sandbox.waha.gateway import Handler, endpoint, json_body, required
 from sandbox.waha.jids import digits
 from sandbox.waha.models import SEND_FAILURES, Chat, Faults, Group, Member, SandboxError
@@ -258,6 +261,9 @@ routes = [
     _control("/{session}/inbound", inbound, ["POST"]),
     _control("/{session}/groups", add_group, ["POST"]),
     _control("/{session}/phone-message", phone_message, ["POST"]),
+    _control("/{session}/edit", change_controls.edit_control, ["POST"]),
+    _control("/{session}/revoke", change_controls.revoke_control, ["POST"]),
+    _control("/{session}/react", change_controls.react_control, ["POST"]),
     _control("/{session}/call", calls.call, ["POST"]),
     _control("/{session}/ack", ack, ["POST"]),
     _control("/{session}/lids", learn_lid, ["POST"]),

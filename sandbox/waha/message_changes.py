@@ -1,5 +1,5 @@
 """A sender edits or deletes (for everyone) a message already sent: `message.edited` and `message.revoked`;
-anyone in the chat reacts to one: `message.reaction`.
+anyone in the chat reacts to one: `message.reaction`. `sandbox.waha.change_controls` plays them over HTTP.
 
 WAHA reports an edit as a message of its own: a new `id`, `body` the new text, and `editedMessageId` the
 bare id of the message edited (`WAMessageEditedBody`). A deletion names the deleted message by
@@ -30,7 +30,8 @@ def _emit(state: SandboxState, session: Session, event: str, body: dict[str, Any
     state.emit(session, event, body)
 
 
-def _sent(session: Session, message_id: str) -> Message:
+def sent(session: Session, message_id: str) -> Message:
+    """A message of the session by its bare or serialized id; 404 when there is none."""
     message = session.find_message(message_id)
     if message is None:
         raise SandboxError(404, f"message {message_id} not found")
@@ -55,7 +56,7 @@ def _protocol(state: SandboxState, session: Session, message: Message) -> Messag
 
 def edit(state: SandboxState, session: Session, message_id: str, text: str) -> Message:
     """The sender changes a text (or a caption) to `text`: `message.edited`."""
-    message = _sent(session, message_id)
+    message = sent(session, message_id)
     if message.kind not in ("text", "image", "video", "document"):
         raise SandboxError(400, f"a {message.kind} message cannot be edited")
     if not text.strip():
@@ -79,7 +80,7 @@ def edit(state: SandboxState, session: Session, message_id: str, text: str) -> M
 
 def revoke(state: SandboxState, session: Session, message_id: str) -> Message:
     """The sender deletes the message for everyone: `message.revoked`; the gateway keeps no text of it."""
-    message = _sent(session, message_id)
+    message = sent(session, message_id)
     before = payload(state, session, message)
     change = _protocol(state, session, message)
     after = payload(state, session, change)
@@ -102,7 +103,7 @@ def react(
 ) -> dict[str, Any]:
     """A reaction to a message (`emoji` "" removes it): `message.reaction` (`WAMessageReaction`). From the
     contact `sender` (digits or a JID; a group member in groups), else from the linked phone."""
-    message = _sent(session, message_id)
+    message = sent(session, message_id)
     from_me = sender is None
     author = (session.me_jid or "") if from_me else normalize_chat_id(sender or "")
     body: dict[str, Any] = {

@@ -11,6 +11,7 @@
   let lastGroups = "";
   let lastBubbles = "";
   let lastChats = "";
+  let replyTo = null; // the message the next message typed on this phone answers
 
   function el(tag, className, text) {
     const node = document.createElement(tag);
@@ -106,12 +107,43 @@
     }
   }
 
+  // Reply, react, edit and delete: the phone's side of message.reaction, message.edited and message.revoked.
+  function actions(message, chat) {
+    const row = el("div", "actions");
+    const button = (label, title, run) => {
+      const node = el("button", "action", label);
+      node.type = "button";
+      node.title = title;
+      node.addEventListener("click", async () => {
+        try { await run(); } catch (error) { window.alert(error.message); }
+        refresh();
+      });
+      row.append(node);
+    };
+    button("↩", "Reply from this phone", async () => {
+      replyTo = message.id;
+      $("owner-text").placeholder = "Reply to: " + (preview(message) || "a message");
+      $("owner-text").focus();
+    });
+    button("👍", "React from this phone", () => post(control + "/react", { id: message.id, reaction: "👍" }));
+    button("⊘", "Take this phone's reaction back", () => post(control + "/react", { id: message.id, reaction: "" }));
+    if (!chat.isGroup) {
+      button("❤️", "React as the contact", () => post(control + "/react", { id: message.id, reaction: "❤️", from: chat.id }));
+    }
+    button("✎", "Edit, as its sender", async () => {
+      const text = window.prompt("New text", message.body || "");
+      if (text && text.trim()) await post(control + "/edit", { id: message.id, text: text });
+    });
+    button("🗑", "Delete for everyone, as its sender", () => post(control + "/revoke", { id: message.id }));
+    return row;
+  }
+
   function renderConversation() {
     const chat = state.chats.find((c) => c.id === openChat);
     $("conversation").hidden = !chat;
     if (!chat) return;
     $("conv-title").textContent = chat.name;
-    const key = JSON.stringify(chat.messages.map((m) => [m.id, m.ack]));
+    const key = JSON.stringify(chat.messages.map((m) => [m.id, m.ack, m.body]));
     if (key === lastBubbles) return;
     lastBubbles = key;
     const list = $("bubbles");
@@ -132,6 +164,7 @@
       const t = tick(message);
       if (t) meta.append(t);
       bubble.append(meta);
+      bubble.append(actions(message, chat));
       list.append(bubble);
     }
     list.scrollTop = list.scrollHeight;
@@ -256,8 +289,10 @@
     event.preventDefault();
     const text = $("owner-text").value;
     if (!text.trim() || !openChat) return;
-    await post(control + "/phone-message", { chatId: openChat, text: text }).catch(() => null);
+    await post(control + "/phone-message", { chatId: openChat, text: text, replyTo: replyTo || undefined }).catch(() => null);
     $("owner-text").value = "";
+    replyTo = null;
+    $("owner-text").placeholder = "Type on this phone";
     refresh();
   });
 

@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.waha import calls, change_controls, message_kinds, messages, sessions
+from sandbox.waha import calls, change_controls, message_kinds, messages, polls, sessions
 from sandbox.waha.gateway import Handler, endpoint, json_body, required
 from sandbox.waha.jids import digits
 from sandbox.waha.models import SEND_FAILURES, Chat, Faults, Group, Member, SandboxError
@@ -265,6 +265,7 @@ routes = [
     _control("/{session}/revoke", change_controls.revoke_control, ["POST"]),
     _control("/{session}/react", change_controls.react_control, ["POST"]),
     _control("/{session}/call", calls.call, ["POST"]),
+    _control("/{session}/vote", polls.vote_endpoint, ["POST"]),
     _control("/{session}/ack", ack, ["POST"]),
     _control("/{session}/lids", learn_lid, ["POST"]),
     _control("/{session}/outbox", outbox, ["GET"]),

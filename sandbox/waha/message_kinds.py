@@ -17,7 +17,7 @@ from typing import Any
 
 from sandbox.waha.models import Message, SandboxError
 
-KINDS = ("location", "contact")
+KINDS = ("location", "contact", "poll")
 SAMPLES = {  # what a simulated sticker or GIF contains when the caller gives no bytes
     "sticker": b"RIFF\x1a\x00\x00\x00WEBPVP8L\x0d\x00\x00\x00/\x00\x00\x00"
     + b"\x10\x07\x10\x11\x11\x88\x88\xfe\x07\x00",
@@ -51,6 +51,19 @@ def content_from_request(kind: str, body: dict[str, Any]) -> dict[str, Any] | No
             "name": str(name),
             "address": str(body.get("address") or ""),
         }
+    if kind == "poll":
+        given = body.get("poll")
+        poll: dict[str, Any] = given if isinstance(given, dict) else {}
+        name, options = poll.get("name"), poll.get("options")
+        if not isinstance(name, str) or not name.strip():
+            raise SandboxError(400, "'poll' needs a 'name' (the question)")
+        if (
+            not isinstance(options, list)
+            or not 2 <= len(options) <= 12
+            or not all(isinstance(o, str) for o in options)
+        ):
+            raise SandboxError(400, "'poll.options' must list 2 to 12 answers")
+        return {"name": name, "options": list(options), "multiple": poll.get("multipleAnswers") is True}
     if kind == "contact":
         contacts = body.get("contacts")
         if not isinstance(contacts, list) or not contacts:
@@ -89,6 +102,16 @@ def engine_content(message: Message) -> dict[str, Any] | None:
         raw = {"degreesLatitude": content["latitude"], "degreesLongitude": content["longitude"]}
         raw.update({key: content[key] for key in ("name", "address") if content.get(key)})
         return {"locationMessage": raw}
+    if message.kind == "poll":
+        options = [{"optionName": option} for option in content["options"]]
+        count = 0 if content.get("multiple") else 1  # 0: any number of answers
+        return {
+            "pollCreationMessageV3": {
+                "name": content["name"],
+                "options": options,
+                "selectableOptionsCount": count,
+            }
+        }
     if message.kind == "contact":
         cards = [{"displayName": _display_name(v), "vcard": v} for v in content.get("vcards") or []]
         if len(cards) == 1:
@@ -102,6 +125,8 @@ def preview(message: Message) -> str:
     content = message.content or {}
     if message.kind == "location":
         return "📍 " + (content.get("name") or f"{content['latitude']}, {content['longitude']}")
+    if message.kind == "poll":
+        return f"📊 {content['name']}: " + " / ".join(content["options"])
     return "👤 " + ", ".join(_display_name(v) for v in content.get("vcards") or [])
 
 

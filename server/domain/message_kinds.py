@@ -1,5 +1,6 @@
-"""Messages that are neither text nor a file: a shared location, shared contacts (vCards), a call, and
-view-once media (logged as such, never fetched: it is meant to be seen once, on the phone).
+"""Messages that are neither text nor a file: a shared location, shared contacts (vCards), a call, a poll
+and each vote on it as it comes, and view-once media (logged as such, never fetched: it is meant to be
+seen once, on the phone).
 
 Each transport reads its own shape into these values (``InboundMessage.details``); the inbox stores them
 as one JSON text (``encode`` / ``decode``) and every view (the Pipedrive transcript, the panel, the chat
@@ -63,7 +64,34 @@ class ViewOnce:
 
 VIEW_ONCE_MEDIA = {"image": "photo", "video": "video", "voice": "voice note"}
 
-MessageDetails = Location | SharedContacts | Call | ViewOnce
+
+@dataclass(frozen=True, slots=True)
+class Poll:
+    question: str
+    options: tuple[str, ...]
+    multiple: bool = False  # more than one answer may be chosen
+
+
+@dataclass(frozen=True, slots=True)
+class PollVote:
+    """A vote as it came: the options now chosen (none when the vote was taken back)."""
+
+    options: tuple[str, ...] = ()
+
+
+_MAX_OPTIONS = 12  # WhatsApp allows 12 options per poll
+
+MessageDetails = Location | SharedContacts | Call | ViewOnce | Poll | PollVote
+
+
+def poll(question: str | None, options: list[str], *, multiple: bool = False) -> Poll | None:
+    kept = [o for o in (_clip(option) for option in options[:_MAX_OPTIONS]) if o]
+    name = _clip(question)
+    return Poll(name, tuple(kept), multiple) if name else None
+
+
+def poll_vote(options: list[str]) -> PollVote:
+    return PollVote(tuple(o for o in (_clip(option) for option in options[:_MAX_OPTIONS]) if o))
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +170,11 @@ def encode(details: MessageDetails | None) -> str:
         data = {"kind": "contacts", "cards": cards, "more": details.more}
     elif isinstance(details, ViewOnce):
         data = {"kind": "view_once", "media": details.media}
+    elif isinstance(details, Poll):
+        data = {"kind": "poll", "question": details.question, "options": list(details.options)}
+        data["multiple"] = details.multiple
+    elif isinstance(details, PollVote):
+        data = {"kind": "poll_vote", "options": list(details.options)}
     else:
         data = {
             "kind": "call",
@@ -183,6 +216,12 @@ def decode(stored: str | None) -> MessageDetails | None:
         return (
             SharedContacts(found.cards, more if isinstance(more, int) and more > 0 else 0) if found else None
         )
+    if kind in ("poll", "poll_vote"):
+        raw_options = data.get("options")
+        options = [o for o in raw_options if isinstance(o, str)] if isinstance(raw_options, list) else []
+        if kind == "poll_vote":
+            return poll_vote(options)
+        return poll(_str(data.get("question")), options, multiple=data.get("multiple") is True)
     if kind == "view_once":
         media = data.get("media")
         return ViewOnce(media if isinstance(media, str) and media in VIEW_ONCE_MEDIA else "image")
@@ -209,6 +248,11 @@ def describe(details: MessageDetails) -> KindView:
             shown.append(f"and {details.more} more")
         label = "Contact" if len(details.cards) == 1 and not details.more else "Contacts"
         return KindView("contacts", label, "; ".join(shown))
+    if isinstance(details, Poll):
+        label = "Poll (several answers)" if details.multiple else "Poll"
+        return KindView("poll", label, f"{details.question}: " + " / ".join(details.options))
+    if isinstance(details, PollVote):
+        return KindView("poll_vote", "Poll vote", ", ".join(details.options) or "vote taken back")
     if isinstance(details, ViewOnce):
         what = VIEW_ONCE_MEDIA.get(details.media, "photo")
         return KindView("view_once", "View once", f"a {what}, not saved: it can be opened only on the phone")

@@ -68,6 +68,7 @@ WEBHOOK_EVENTS = (  # not "message": it would arrive twice
     "call.received",
     "call.accepted",
     "call.rejected",
+    "poll.vote",
 )
 _SESSION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

@@ -1,4 +1,5 @@
-"""A WAHA message's location, shared contacts, view-once media or GIF → ``message_kinds`` values. Pure.
+"""A WAHA message's location, shared contacts, poll, view-once media or GIF → ``message_kinds`` values.
+Pure.
 
 WAHA reports a location in ``location`` (``WALocation``: coordinates as decimal strings, ``name``,
 ``address``, ``live``) and shared contacts as ``vCards`` (one vCard text each); an engine that leaves them
@@ -22,11 +23,13 @@ from server.domain.message_kinds import (
     card_from_vcard,
     contacts,
     location,
+    poll,
 )
 from server.domain.whatsapp import MediaKind, MediaRef
 from server.whatsapp.untrusted_input import (
     JsonObject,
     get_bool,
+    get_int,
     get_list,
     get_object,
     get_str,
@@ -42,6 +45,8 @@ def message_details(payload: JsonObject, text: str | None) -> tuple[MessageDetai
     found = _location(payload, raw)
     if found is None:
         found = contacts(_cards(payload, raw))
+    if found is None:
+        found = _poll(get_object(payload, "_data"), raw)
     return (found, None) if found is not None else (None, text)
 
 
@@ -65,6 +70,26 @@ def _location(payload: JsonObject, raw: JsonObject | None) -> MessageDetails | N
                 address=get_str(proto, "address"),
                 live=live,
             )
+    return None
+
+
+_POLL_KEYS = ("pollCreationMessageV3", "pollCreationMessageV2", "pollCreationMessage")
+
+
+def _poll(data: JsonObject | None, raw: JsonObject | None) -> MessageDetails | None:
+    """A poll: whatsmeow's ``pollCreationMessage…`` (``name``, ``options[].optionName``,
+    ``selectableOptionsCount``, 0 meaning any number) or WEBJS's ``pollName`` / ``pollOptions[].name``."""
+    for key in _POLL_KEYS:
+        proto = get_object(raw, key)
+        if proto is not None:
+            names = [get_str(o, "optionName") for o in objects_in(get_list(proto, "options"))]
+            count = get_int(proto, "selectableOptionsCount")
+            return poll(get_str(proto, "name"), [n for n in names if n], multiple=count != 1)
+    question = get_str(data, "pollName")
+    if question is not None:
+        names = [get_str(o, "name") for o in objects_in(get_list(data, "pollOptions"))]
+        count = get_int(data, "pollSelectableOptionsCount")
+        return poll(question, [n for n in names if n], multiple=count != 1)
     return None
 
 

@@ -38,6 +38,7 @@ from server.whatsapp.waha_payloads import (
     parse_message,
     parse_session_status,
 )
+from server.whatsapp.waha_polls import poll_vote_events
 
 SIGNATURE_HEADER = "x-webhook-hmac"
 ALGORITHM_HEADER = "x-webhook-hmac-algorithm"
@@ -174,4 +175,6 @@ def events_from_envelope(envelope: JsonObject, *, received_at: datetime) -> list
         return [parse_session_status(payload, account_id=account_id, at=at, me=me)]
     if event in CALL_EVENTS:
         return [*call_events(event, payload, account_id=account_id, at=at)]
+    if event == "poll.vote":
+        return [*poll_vote_events(payload, account_id=account_id, at=at, me=me)]
     return []

@@ -1,5 +1,6 @@
-"""Locations, shared contacts and calls end to end, on WAHA and on the Cloud API, from the contact and
-from the salesperson's phone: ingest → the Pipedrive transcript line → the panel bubble → the chat view row.
+"""Locations, shared contacts, calls, polls, stickers, GIFs and view-once media end to end, on WAHA and on
+the Cloud API, from the contact and from the salesperson's phone: ingest → the Pipedrive transcript line →
+the panel bubble → the chat view row.
 
 Expected markup is written out here: the map link is Google Maps' search URL with the coordinates only,
 and everything the people typed (place names, contact names) arrives escaped.
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from sandbox.waha.calls import ring
+from sandbox.waha.polls import vote
 from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
@@ -362,3 +364,53 @@ async def test_stickers_and_gifs_are_logged_and_view_once_media_is_never_fetched
     chat = await chat_page(world)
     assert f'<img class="media" src="/chats/{chat_id}/media/{sticker}"' in chat
     assert f'href="/chats/{chat_id}/media/{gif}?download=1">⬇ gif file</a>' in chat and row in chat
+
+
+# --- polls (WAHA: the Cloud API delivers no polls) ---------------------------------------------------------
+
+
+def kind_row(kind: str, label: str, text: str) -> str:
+    return f'<p class="kind {kind}" data-kind="{kind}"><span class="kind-label">{label}:</span> {text}</p>'
+
+
+async def test_a_poll_and_each_vote_as_it_comes(world: PanelWorld) -> None:
+    assert world.waha is not None
+    session = world.waha.working(SESSION)
+    asked = world.waha.receive(
+        SESSION,
+        MARIA,
+        kind="poll",
+        content={"name": "Which day <b>?", "options": ["Mon", "Tue"]},
+        push_name="Maria",
+    )
+    await world.settle()
+    vote(world.waha, session, asked.id, ["Tue"])  # the salesperson answers on the phone
+    ours = world.waha.type_on_phone(
+        SESSION,
+        f"{MARIA}@c.us",
+        kind="poll",
+        content={"name": "Colour?", "options": ["Red", "Blue", "Green"], "multiple": True},
+    )
+    await world.settle()
+    vote(world.waha, session, ours.id, ["Red", "Green"], voter=MARIA)
+    await world.settle()
+    vote(world.waha, session, ours.id, [], voter=MARIA)  # she takes it back
+    await world.settle()
+    note = transcript(world)
+    assert "<b>Maria</b>: Poll: Which day &lt;b&gt;?: Mon / Tue</p>" in note
+    assert "→ <b>You</b>: Poll vote: Tue</p>" in note
+    assert "→ <b>You</b>: Poll (several answers): Colour?: Red / Blue / Green</p>" in note
+    assert (
+        "<b>Maria</b>: Poll vote: Red, Green</p>" in note
+        and "<b>Maria</b>: Poll vote: vote taken back</p>" in note
+    )
+    rows = [
+        kind_row("poll", "Poll", "Which day &lt;b&gt;?: Mon / Tue"),
+        kind_row("poll_vote", "Poll vote", "Tue"),
+        kind_row("poll", "Poll (several answers)", "Colour?: Red / Blue / Green"),
+        kind_row("poll_vote", "Poll vote", "Red, Green"),
+        kind_row("poll_vote", "Poll vote", "vote taken back"),
+    ]
+    panel, chat = await panel_page(world), await chat_page(world)
+    for row in rows:
+        assert panel.count(row) == 1 and chat.count(row) == 1, row

@@ -11,6 +11,8 @@ from server.domain.message_kinds import (
     Call,
     ContactCard,
     Location,
+    Poll,
+    PollVote,
     SharedContacts,
     ViewOnce,
     card_from_vcard,
@@ -20,6 +22,7 @@ from server.domain.message_kinds import (
     encode,
     kind_view,
     location,
+    poll,
 )
 from server.domain.transcript import TranscriptChat, TranscriptLine, render_line
 
@@ -98,6 +101,9 @@ def test_many_shared_contacts_keep_twenty_and_count_the_rest() -> None:
         Call(),
         ViewOnce("voice"),
         ViewOnce(),
+        Poll("Which day?", ("Mon", "Tue"), multiple=True),
+        PollVote(("Tue",)),
+        PollVote(),
     ],
 )
 def test_details_are_stored_and_read_back_unchanged(details: object) -> None:
@@ -162,3 +168,22 @@ def test_a_contact_line_escapes_names_and_numbers() -> None:
     assert render_line(line, CHAT) == (
         "<p>10:30 ← <b>Maria</b>: Contacts: &lt;i&gt;Max&lt;/i&gt; (+49 170 &lt;1&gt;); Eva</p>"
     )
+
+
+def test_a_poll_keeps_twelve_answers_and_needs_a_question() -> None:
+    asked = poll("  Which\nday? ", [f"Day {n}" for n in range(14)] + ["  "])
+    assert asked is not None and asked.question == "Which day?" and len(asked.options) == 12
+    assert poll("", ["a", "b"]) is None and poll(None, ["a"]) is None
+
+
+def test_a_poll_line_and_its_votes_escape_what_was_typed() -> None:
+    asked = TranscriptLine(
+        key="k1", sent_at=AT, from_me=False, details=Poll("<b>Day</b>?", ("Mon & Tue", "Wed"))
+    )
+    assert (
+        render_line(asked, CHAT)
+        == "<p>10:30 ← <b>Maria</b>: Poll: &lt;b&gt;Day&lt;/b&gt;?: Mon &amp; Tue / Wed</p>"
+    )
+    voted = TranscriptLine(key="k2", sent_at=AT, from_me=True, details=PollVote(("Mon & Tue",)))
+    assert render_line(voted, CHAT) == "<p>10:30 → <b>You</b>: Poll vote: Mon &amp; Tue</p>"
+    assert describe(PollVote()).text == "vote taken back"

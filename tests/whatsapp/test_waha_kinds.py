@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from server.domain.errors import MalformedWebhook
-from server.domain.message_kinds import Call, ContactCard, Location, SharedContacts, ViewOnce
+from server.domain.message_kinds import Call, ContactCard, Location, Poll, PollVote, SharedContacts, ViewOnce
 from server.domain.whatsapp import MediaKind, MessageOrigin, MessageReceived
 from server.whatsapp.waha_payloads import parse_message
 from server.whatsapp.waha_webhook import events_from_envelope
@@ -172,3 +172,78 @@ def test_a_gif_is_a_video_played_in_a_loop() -> None:
 def test_a_webp_image_is_a_sticker() -> None:
     sticker = parse(hasMedia=True, media={"mimetype": "image/webp", "url": "http://waha/api/files/s.webp"})
     assert sticker.media.kind is MediaKind.STICKER and sticker.details is None
+
+
+# --- polls --------------------------------------------------------------------------------------------------
+
+
+def test_a_gows_poll_with_its_question_and_answers() -> None:
+    raw = {
+        "pollCreationMessageV3": {
+            "name": "Which day?",
+            "options": [{"optionName": "Mon"}, {"optionName": "Tue"}],
+            "selectableOptionsCount": 1,
+        }
+    }
+    message = parse(body="Which day?", _data={"Message": raw})
+    assert message.details == Poll("Which day?", ("Mon", "Tue")) and message.text is None
+
+
+def test_a_webjs_poll_taking_several_answers() -> None:
+    data = {
+        "type": "poll_creation",
+        "pollName": "Colour?",
+        "pollOptions": [{"name": "Red"}, {"name": "Blue"}],
+        "pollSelectableOptionsCount": 0,
+    }
+    assert parse(_data=data).details == Poll("Colour?", ("Red", "Blue"), multiple=True)
+
+
+def vote_envelope(**vote: Any) -> dict[str, Any]:
+    given = {
+        "id": "false_4917655501234@c.us_3EB0VOTE",
+        "selectedOptions": ["Tue"],
+        "timestamp": 1767225600000,
+        "from": "4917655501234@c.us",
+        "to": "4915112345678@c.us",
+        "fromMe": False,
+        **vote,
+    }
+    poll = {
+        "id": "true_4917655501234@c.us_3EB0POLL",
+        "from": "4915112345678@c.us",
+        "to": "4917655501234@c.us",
+        "fromMe": True,
+    }
+    return {
+        "event": "poll.vote",
+        "session": "s1",
+        "timestamp": 1767225601000,
+        "payload": {"vote": given, "poll": poll, "_data": {}},
+    }
+
+
+def test_each_vote_is_a_line_of_the_voters_chat() -> None:
+    [received] = events_from_envelope(vote_envelope(), received_at=AT)
+    assert isinstance(received, MessageReceived)
+    message = received.message
+    assert message.details == PollVote(("Tue",)) and message.key == "s1/in/3EB0VOTE"
+    assert message.chat.e164 == "+4917655501234" and message.from_me is False
+    assert message.sent_at == datetime(2026, 1, 1, tzinfo=UTC)  # WAHA gives a vote's time in ms
+
+
+def test_a_vote_taken_back_and_one_from_the_phone() -> None:
+    [back] = events_from_envelope(vote_envelope(selectedOptions=[]), received_at=AT)
+    assert isinstance(back, MessageReceived) and back.message.details == PollVote()
+    mine = vote_envelope(id="true_4917655501234@c.us_3EB0MINE", fromMe=True, **{"from": "4915112345678@c.us"})
+    [ours] = events_from_envelope(mine, received_at=AT)
+    assert isinstance(ours, MessageReceived) and ours.message.from_me is True
+    assert ours.message.chat.e164 == "+4917655501234"
+
+
+def test_a_poll_vote_without_a_vote_is_refused_by_name() -> None:
+    envelope = vote_envelope()
+    envelope["payload"]["vote"] = None
+    with pytest.raises(MalformedWebhook) as refused:
+        events_from_envelope(envelope, received_at=AT)
+    assert refused.value.reason == "invalid_poll_vote"

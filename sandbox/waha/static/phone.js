@@ -249,14 +249,15 @@
     }
     if ($("target").value) body.group = $("target").value;
     if (kind === "text" && !body.text.trim()) { result.textContent = "Write a message first."; return; }
-    if (kind !== "text" && kind !== "location" && kind !== "contact") {
+    if (!["text", "location", "contact", "poll"].includes(kind)) {
       const file = await readFile($("file"));
       if (file) Object.assign(body, file);
       if (kind === "document" && !body.filename) body.filename = "Brochure.pdf";
     }
     if (kind === "location") Object.assign(body, { latitude: 48.210033, longitude: 16.363449, title: body.text || "Café Central", address: "Herrengasse 14, 1010 Wien" });
     if (kind === "contact") body.contacts = [{ name: body.text || "Max Mustermann", phone: "+49 170 1234567" }];
-    if (kind === "location" || kind === "contact") body.text = "";
+    if (kind === "poll") body.poll = { name: body.text || "Which day suits you?", options: ["Monday", "Tuesday", "Wednesday"] };
+    if (kind === "location" || kind === "contact" || kind === "poll") body.text = "";
     try {
       const sent = await post(control + "/inbound", body);
       result.textContent = "Sent " + kind + " " + sent.id;

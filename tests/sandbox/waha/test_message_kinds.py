@@ -152,3 +152,57 @@ async def test_only_photos_videos_and_voice_notes_are_sent_to_be_viewed_once(
         f"/_sim/{linked}/inbound", json={"from": ANA, "kind": "document", "viewOnce": True}
     )
     assert answer.status_code == 400 and "only a photo, a video or a voice note" in answer.text
+
+
+async def test_a_poll_and_its_votes_in_wahas_shapes(
+    api: httpx.AsyncClient, linked: str, sim: SandboxState, receiver: Receiver
+) -> None:
+    poll = {"name": "Which day?", "options": ["Mon", "Tue"], "multipleAnswers": False}
+    asked = await api.post(
+        f"/_sim/{linked}/phone-message", json={"chatId": f"{ANA}@c.us", "kind": "poll", "poll": poll}
+    )
+    assert asked.status_code == 201, asked.text
+    poll_id = asked.json()["id"]
+    raw = asked.json()["_data"]["Message"]["pollCreationMessageV3"]
+    assert raw == {
+        "name": "Which day?",
+        "options": [{"optionName": "Mon"}, {"optionName": "Tue"}],
+        "selectableOptionsCount": 1,
+    }
+    voted = await api.post(f"/_sim/{linked}/vote", json={"poll": poll_id, "options": ["Tue"], "from": ANA})
+    assert voted.status_code == 201, voted.text
+    await sim.settle()
+    [payload] = receiver.payloads("poll.vote")
+    assert set(SCHEMAS["PollVotePayload"]["required"]) <= set(payload) <= documented_fields("PollVotePayload")
+    vote = payload["vote"]
+    assert set(SCHEMAS["PollVote"]["required"]) <= set(vote) <= documented_fields("PollVote")
+    assert vote["selectedOptions"] == ["Tue"] and vote["fromMe"] is False and vote["from"] == f"{ANA}@c.us"
+    assert vote["id"].startswith(f"false_{ANA}@c.us_") and payload["poll"]["id"] == poll_id
+    assert set(SCHEMAS["MessageDestination"]["required"]) <= set(payload["poll"])
+
+
+@pytest.mark.parametrize(
+    ("vote", "status", "message"),
+    [
+        ({"options": ["Sun"]}, 400, "the poll has no option 'Sun'"),
+        ({"options": ["Mon", "Tue"]}, 400, "the poll takes one answer"),
+        ({"options": "Mon"}, 400, "'options' must list the chosen answers"),
+        ({"options": ["Mon"], "poll": "nope"}, 404, "poll nope not found"),
+    ],
+)
+async def test_votes_the_poll_cannot_take_are_refused(
+    api: httpx.AsyncClient, linked: str, vote: dict[str, Any], status: int, message: str
+) -> None:
+    poll = {"name": "Which day?", "options": ["Mon", "Tue"]}
+    asked = await api.post(f"/_sim/{linked}/inbound", json={"from": ANA, "kind": "poll", "poll": poll})
+    answer = await api.post(f"/_sim/{linked}/vote", json={"poll": asked.json()["id"], **vote})
+    assert answer.status_code == status and message in answer.text
+
+
+async def test_a_poll_needs_a_question_and_two_to_twelve_answers(api: httpx.AsyncClient, linked: str) -> None:
+    for poll, message in (
+        ({"options": ["a", "b"]}, "'poll' needs a 'name'"),
+        ({"name": "Q", "options": ["a"]}, "'poll.options' must list 2 to 12 answers"),
+    ):
+        answer = await api.post(f"/_sim/{linked}/inbound", json={"from": ANA, "kind": "poll", "poll": poll})
+        assert answer.status_code == 400 and message in answer.text

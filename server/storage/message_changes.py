@@ -2,10 +2,11 @@
 
 An edit replaces the message's text and keeps the text it replaced in ``edit_history`` (JSON, oldest
 first) for the chat view. A deletion by the sender marks the message deleted; unless the company keeps
-deleted text in Pipedrive (``company_settings.keep_deleted_text``) its text, edit history and the
-reference to its attachment are erased in the same statement. Each change that altered a row queues its
-message (and the replies quoting it) in ``message_change``; the sync marks their days dirty and drops the
-entries. A deleted message never stored takes its text out of the replies that quote it.
+deleted text in Pipedrive (``company_settings.keep_deleted_text``) its text, edit history and attachment
+(the reference, the download record, and the file unless another message has the same one) are erased in
+the same transaction. Each change that altered a row queues its message (and the replies quoting it) in
+``message_change``; the sync marks their days dirty and drops the entries. A deleted message never
+stored takes its text out of the replies that quote it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -26,12 +28,22 @@ from server.domain.message_changes import (
     ReactionLine,
 )
 from server.storage.reactions import reactions_between
-from server.storage.tables import CompanySettings, Message, MessageChange, WhatsAppAccount, utcnow
+from server.storage.tables import (
+    CompanySettings,
+    MediaBlob,
+    Message,
+    MessageChange,
+    MessageMediaRow,
+    WhatsAppAccount,
+    utcnow,
+)
 
 _messages = Message.__table__  # type: ignore[attr-defined]
 _changes = MessageChange.__table__  # type: ignore[attr-defined]
 _accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
 _settings = CompanySettings.__table__  # type: ignore[attr-defined]
+_message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
+_blobs = MediaBlob.__table__  # type: ignore[attr-defined]
 
 _NO_MEDIA = {"media_kind": "", "media_mime": "", "media_filename": "", "media_locator": ""}
 HISTORY_LIMIT = 20  # earlier versions kept per message; WhatsApp allows far fewer edits
@@ -74,6 +86,7 @@ async def apply_message_change(
         )
         .where((_messages.c.account_id == account_id) & (_messages.c.message_key == change.target_key))
     )
+    files: list[Path] = []
     async with engine.begin() as connection:
         row = (await connection.execute(query)).mappings().first()
         if row is None:
@@ -86,12 +99,33 @@ async def apply_message_change(
         await connection.execute(
             update(_messages).where(_messages.c.id == row["id"]).values(**values, updated_at=utcnow())
         )
+        if change.kind is ChangeKind.REVOKED and not row["keep_deleted_text"]:
+            files = await _forget_attachment(connection, row["id"])
         replies = select(_messages.c.id, _messages.c.chat_id).where(
             _messages.c.reply_to_message_id == row["id"]
         )
         changed = [(row["id"], row["chat_id"]), *(await connection.execute(replies)).all()]
         await _queue(connection, changed)
-        return AppliedChange(row["id"], row["chat_id"], changed=True)
+    for path in files:  # after the commit: a rolled-back deletion must not lose a file still referenced
+        path.unlink(missing_ok=True)
+    return AppliedChange(row["id"], row["chat_id"], changed=True)
+
+
+async def _forget_attachment(connection: AsyncConnection, message_id: int) -> list[Path]:
+    """The deleted message's downloaded attachment: its record, and its file unless another message (in
+    any company: files are stored once by hash) has the same one. The files to remove after the commit."""
+    held = select(_message_media.c.sha256).where(
+        (_message_media.c.message_id == message_id) & _message_media.c.sha256.is_not(None)
+    )
+    hashes = [str(sha) for sha in (await connection.execute(held)).scalars()]
+    await connection.execute(delete(_message_media).where(_message_media.c.message_id == message_id))
+    if not hashes:
+        return []
+    still_used = select(_message_media.c.sha256).where(_message_media.c.sha256.in_(hashes))
+    unused = _blobs.c.sha256.in_(hashes) & _blobs.c.sha256.not_in(still_used)
+    paths = [Path(p) for p in (await connection.execute(select(_blobs.c.path).where(unused))).scalars() if p]
+    await connection.execute(delete(_blobs).where(unused))
+    return paths
 
 
 async def _queue(connection: AsyncConnection, messages: list[Any]) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import text
 
@@ -107,3 +108,31 @@ async def test_ingest_applies_an_edit_delivered_twice_once(world: SyncWorld) -> 
     assert outcome.changed_messages == [(world.account_id, chat)]
     assert outcome.touched_chats == {(world.account_id, chat)}
     assert outcome.unknown_changes == 1 and outcome.new_messages == []
+
+
+async def test_a_deleted_attachment_is_kept_nowhere(world: SyncWorld, tmp_path: Path) -> None:
+    seed_person(world.pd, world.pd_company, "Maria Muster", phones=["+49 89 6364 8018"])
+    photo = b"\x89PNG private photo"
+    chat = await world.message(
+        NUMBER, "my ID card", at=MORNING, media=photo, filename="id.png", message_id="WAPIC"
+    )
+    await world.message(NUMBER, "same photo again", at=MORNING, media=photo, message_id="WATWIN")
+    await world.sync(chat)
+    stored = [p for p in (tmp_path / "media").rglob("*") if p.is_file() and p.read_bytes() == photo]
+    assert len(stored) == 1  # stored once by its hash, for both messages
+    first = MessageChanged(world.session, "WAPIC", False, ChangeKind.REVOKED, MORNING + timedelta(minutes=5))
+    assert await world.inbox.apply_change(world.account_id, first) is not None
+    assert stored[0].exists()  # the other message still has it
+    second = MessageChanged(
+        world.session, "WATWIN", False, ChangeKind.REVOKED, MORNING + timedelta(minutes=6)
+    )
+    assert await world.inbox.apply_change(world.account_id, second) is not None
+    assert not stored[0].exists()
+    async with world.engine.connect() as connection:
+        assert (await connection.execute(text("select count(*) from message_media"))).scalar() == 0
+        assert (await connection.execute(text("select count(*) from media"))).scalar() == 0
+        kinds = (await connection.execute(text("select media_kind, media_filename from message"))).all()
+    assert all(kind == "" and name == "" for kind, name in kinds)
+    await world.sync(chat)
+    [activity] = world.activities()
+    assert "id.png" not in activity["note"] and "ID card" not in activity["note"]

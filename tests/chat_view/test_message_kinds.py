@@ -12,8 +12,10 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from sandbox.waha.calls import ring
@@ -23,6 +25,8 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from tests.chat_view.test_chat_view import browser, chat_id_of, sign_in
 from tests.panel.world import ANNA_NUMBER, PanelWorld, panel_world
+from tests.whatsapp.cloud_standin import TOKEN as CLOUD_TOKEN
+from tests.whatsapp.cloud_standin import CloudStandIn
 from tests.world import world_settings_overrides
 
 SESSION = "wp-acme-anna"
@@ -57,11 +61,13 @@ PHONE_LOCATION_LINE = (
 async def world(make_settings: Callable[..., Settings]) -> AsyncIterator[PanelWorld]:
     settings = make_settings(
         **world_settings_overrides(),
-        cloud_access_token="kinds-cloud-token",
+        cloud_access_token=CLOUD_TOKEN,
         cloud_app_secret=APP_SECRET,
         cloud_verify_token="kinds-verify",
     )
-    async with panel_world(settings) as world:
+    graph = CloudStandIn(now=datetime.now(UTC))
+    async with panel_world(settings, cloud=httpx.MockTransport(graph.handle)) as world:
+        world.graph = graph  # type: ignore[attr-defined]
         yield world
 
 
@@ -414,3 +420,25 @@ async def test_a_poll_and_each_vote_as_it_comes(world: PanelWorld) -> None:
     panel, chat = await panel_page(world), await chat_page(world)
     for row in rows:
         assert panel.count(row) == 1 and chat.count(row) == 1, row
+
+
+async def test_a_cloud_sticker_is_fetched_and_shown_like_a_picture(world: PanelWorld) -> None:
+    await link_cloud_number(world)
+    graph: CloudStandIn = world.graph  # type: ignore[attr-defined]
+    webp = b"RIFF\x1a\x00\x00\x00WEBPVP8L" + bytes(18)
+    media_id = graph.add_inbound_media(webp, "image/webp")
+    sticker = {
+        "id": "wamid.sticker",
+        "type": "sticker",
+        "sticker": {"id": media_id, "mime_type": "image/webp", "animated": False},
+    }
+    await cloud_deliver(world, sticker, from_phone=False)
+    await world.settle()
+    [stored] = [m for m in await world.messages() if m["media_kind"] == "sticker"]
+    chat_id, message_id = stored["chat_id"], stored["id"]
+    assert (
+        f'<b>Maria</b>: <a href="http://wapipe.test/chats/{chat_id}/media/{message_id}">Sticker</a></p>'
+        in transcript(world)
+    )
+    assert f'<img class="thumb sticker" src="/panel/media/{message_id}' in await panel_page(world)
+    assert f'<img class="media" src="/chats/{chat_id}/media/{message_id}"' in await chat_page(world)

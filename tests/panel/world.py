@@ -8,6 +8,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
+
 from sandbox.pipedrive.seed import seed_deal, seed_file, seed_person
 from sandbox.pipedrive.state import SandboxState, SandboxUser
 from sandbox.waha.clock import Clock
@@ -42,7 +44,9 @@ class PanelWorld(World):
 
 
 @contextlib.asynccontextmanager
-async def panel_world(settings: Settings) -> AsyncIterator[PanelWorld]:
+async def panel_world(
+    settings: Settings, *, cloud: httpx.AsyncBaseTransport | None = None
+) -> AsyncIterator[PanelWorld]:
     pd = SandboxState(base_url=SANDBOX)
     acme = pd.add_company("Acme Sales GmbH", domain="acme", timezone="Europe/Berlin")
     anna = pd.add_user(acme.id, "Anna Admin", "anna@acme.test", is_admin=True)
@@ -64,7 +68,7 @@ async def panel_world(settings: Settings) -> AsyncIterator[PanelWorld]:
     }
     waha = WahaState(clock=Clock(follow_wall_clock=True))
     waha.missing_numbers.add("4917600000000")  # nobody uses WhatsApp on this number
-    async with open_world(settings, pipedrive=pd, waha=waha) as base:
+    async with open_world(settings, pipedrive=pd, waha=waha, cloud=cloud) as base:
         world = PanelWorld(
             **vars(base), anna=anna, grace=grace, persons=persons, deal_id=deal["id"], files=files
         )

@@ -70,7 +70,7 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
         log.info("inbound event %s will retry: the database is busy", event_id)
         raise retry_for(ctx, base=0.5) from error
     await _follow_up(ctx, outcome, received_at=stored.received_at)
-    if outcome.early_statuses and ctx.get("job_try", 1) < EARLY_STATUS_TRIES:
+    if (outcome.early_statuses or outcome.early_changes) and ctx.get("job_try", 1) < EARLY_STATUS_TRIES:
         await events_store.mark(event_id, "pending", reason="waiting_for_message")
         raise Retry(defer=2 * ctx.get("job_try", 1))
     if outcome.early_statuses:
@@ -80,6 +80,8 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
     detail = (
         f"unknown session {', '.join(sorted(outcome.unknown_sessions))}" if outcome.unknown_sessions else ""
     )
+    # Changes still naming no stored message after the last try are to messages WaPipe never had: done
+    # (without a detail, so the body, which may hold a deleted message's text, is not kept).
     await events_store.mark(event_id, "processed", detail=detail)
     return f"{len(outcome.new_messages)} new, {outcome.duplicates} duplicate, {outcome.statuses} statuses"
 

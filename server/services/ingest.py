@@ -3,7 +3,8 @@
 - A message is stored once under its logical key, whether it arrives twice, as ``@lid`` and ``@c.us``
   twins, live and again from history.
 - A delivery status only ever moves forward; a status for a message not stored yet is reported back so
-  the caller can retry later (acks can overtake the message they acknowledge).
+  the caller can retry later (acks can overtake the message they acknowledge); so is an edit, deletion or
+  reaction of a message not stored yet.
 - A session's status is recorded in the order statuses happened; each newly applied ``connected`` is
   reported so the caller runs catch-up (idempotent, so a connection without a gap costs one history read).
 """
@@ -35,7 +36,7 @@ class IngestOutcome:
 
     new_messages: list[tuple[int, int]] = field(default_factory=list)  # (account id, chat id)
     changed_messages: list[tuple[int, int]] = field(default_factory=list)  # edited or deleted: their chats
-    unknown_changes: int = 0  # edits and deletions of messages never stored
+    early_changes: list[str] = field(default_factory=list)  # keys of changed messages not stored (yet)
     media_chats: set[int] = field(default_factory=set)  # chats whose new messages carry attachments
     duplicates: int = 0
     statuses: int = 0
@@ -86,13 +87,15 @@ async def ingest_events(
                 outcome.reconnected.append(account.id)
         elif isinstance(event, MessageChanged):
             change = await store.apply_change(account.id, event)
-            if change is None:
-                outcome.unknown_changes += 1
+            if change is None:  # it may overtake its message like an ack, or name one never stored
+                outcome.early_changes.append(event.target_key)
             elif change.changed:
                 outcome.changed_messages.append((account.id, change.chat_id))
         elif isinstance(event, Reacted):  # on a message not stored it is dropped: it starts no chat
             change = await store.apply_reaction(account.id, event)
-            if change is not None and change.changed:
+            if change is None:
+                outcome.early_changes.append(event.target_keys()[0])
+            elif change.changed:
                 outcome.changed_messages.append((account.id, change.chat_id))
         elif isinstance(event, IdentityLearned):
             await store.learn_identity(account.id, event.lid, event.pn_chat_key, event.e164)

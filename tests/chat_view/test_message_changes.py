@@ -17,6 +17,7 @@ import pytest
 from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
+from server.storage.tables import InboundEvent
 from tests.chat_view.test_chat_view import browser, chat_id_of, sign_in
 from tests.panel.world import PanelWorld, panel_world
 from tests.settings_page.test_settings_page import save
@@ -243,3 +244,16 @@ async def test_a_company_that_keeps_deleted_text_finds_it_in_pipedrive_only(worl
     assert chat.count(DELETED) == 1 and ASKED not in chat
     page = await world.client.get("/settings", params={"token": world.token()})
     assert 'id="keep_deleted_text" name="keep_deleted_text" checked' in page.text
+
+
+async def test_an_edit_that_overtakes_its_message_is_applied_once_the_message_arrives(
+    world: PanelWorld,
+) -> None:
+    side = await phone(world, "cloud")
+    await side.edit("ask", EDITED, from_phone=False)  # delivered before the message it edits
+    await side.say("ask", ASKED, from_phone=False)
+    await world.settle()
+    [note] = [a["note"] for a in activities(world) if "% off" in a["note"]]
+    assert f"← <b>Maria</b>: {EDITED} <i>(edited)</i></p>" in note and ASKED not in note
+    stored = [e for e in await world.rows(InboundEvent) if e["transport"] == "cloud"]
+    assert {e["state"] for e in stored} == {"processed"} and {bytes(e["body"]) for e in stored} == {b""}

@@ -173,7 +173,7 @@ def _revoke(row: Any, change: MessageChanged) -> dict[str, object] | None:
         return None
     if row["keep_deleted_text"]:
         return {"revoked_at": change.at}
-    return {"revoked_at": change.at, "text": "", "edit_history": "", **_NO_MEDIA}
+    return {"revoked_at": change.at, "text": "", "edit_history": "", "details": "", **_NO_MEDIA}
 
 
 def _aware(value: object) -> datetime | None:

@@ -25,6 +25,7 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from tests.chat_view.test_chat_view import browser, chat_id_of, sign_in
 from tests.panel.world import ANNA_NUMBER, PanelWorld, panel_world
+from tests.settings_page.test_settings_page import save
 from tests.whatsapp.cloud_standin import TOKEN as CLOUD_TOKEN
 from tests.whatsapp.cloud_standin import CloudStandIn
 from tests.world import world_settings_overrides
@@ -442,3 +443,37 @@ async def test_a_cloud_sticker_is_fetched_and_shown_like_a_picture(world: PanelW
     )
     assert f'<img class="thumb sticker" src="/panel/media/{message_id}' in await panel_page(world)
     assert f'<img class="media" src="/chats/{chat_id}/media/{message_id}"' in await chat_page(world)
+
+
+# --- deleted by the sender --------------------------------------------------------------------------------
+
+
+async def test_a_location_its_sender_deleted_leaves_no_place_or_coordinates(world: PanelWorld) -> None:
+    assert world.waha is not None
+    waha_share(world, "location", from_phone=False)
+    await world.settle()
+    [shared_location] = await shared(world)
+    world.waha.revoke_message(SESSION, shared_location["wa_message_id"])
+    await world.settle()
+    [stored] = [m for m in await world.messages() if m["id"] == shared_location["id"]]
+    assert stored["details"] == "" and stored["revoked_at"] is not None
+    note = transcript(world)
+    assert "<b>Maria</b>: <i>This message was deleted</i></p>" in note
+    assert "Central" not in note and "48.210033" not in note  # the place and its map link
+    panel, chat = await panel_page(world), await chat_page(world)
+    assert "Café &lt;Central" not in panel and 'data-kind="location"' not in panel
+    assert "Café &lt;Central" not in chat and 'data-kind="location"' not in chat
+
+
+async def test_with_deleted_texts_kept_the_place_stays_in_pipedrive_only(world: PanelWorld) -> None:
+    assert world.waha is not None
+    answer = await save(world, keep_deleted_text="on")
+    assert answer.status_code == 200
+    waha_share(world, "location", from_phone=False)
+    await world.settle()
+    [shared_location] = await shared(world)
+    world.waha.revoke_message(SESSION, shared_location["wa_message_id"])
+    await world.settle()
+    assert f"<b>Maria</b>: <i>This message was deleted</i><br>{LOCATION_LINE}</p>" in transcript(world)
+    panel, chat = await panel_page(world), await chat_page(world)
+    assert 'data-kind="location"' not in panel and 'data-kind="location"' not in chat

@@ -6,13 +6,15 @@ and an admin keeps one link and re-links another chat, which moves to the Person
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
-from sqlalchemy import select, update
+from sqlalchemy import select
 
+from server.domain.sync import ChatLink
 from tests.e2e.demo_world import DemoRuntime, DemoSandboxes, running_demo_runtime
 from tests.e2e.panel_helpers import (
     CONTACT_DIGITS,
@@ -68,18 +70,24 @@ def link_of(runtime: DemoRuntime, digits: str) -> dict[str, Any] | None:
 
 
 def link_to(runtime: DemoRuntime, chat_id: int, person: int, name: str) -> None:
-    """Store the chat's link as an earlier version of the rules might have left it: matched to ``person``."""
-    from server.storage.tables import SyncChatLink
+    """Store the chat's link as an earlier version of the rules might have left it: matched to ``person``.
+    Written under the chat's lease, as every link change is, so a sync still running cannot write over it."""
+    from server.services.sync_links import change_link
+    from server.storage.sync import SqlSyncStore
 
-    links = SyncChatLink.__table__  # type: ignore[attr-defined]
+    resources = runtime.resources
+    store = SqlSyncStore(resources.engine)
+
+    def earlier(link: ChatLink) -> ChatLink:
+        return replace(link, person_id=person, person_name=name, rule="index_exact", alternatives=())
 
     async def write() -> None:
-        async with runtime.resources.engine.begin() as connection:
-            await connection.execute(
-                update(links)
-                .where(links.c.chat_id == chat_id)
-                .values(person_id=person, person_name=name, rule="index_exact", alternatives="")
-            )
+        chat = await store.chat(chat_id)
+        assert chat is not None
+        now = resources.clock.now()
+        await change_link(
+            store, resources.queue, chat.company_id, chat_id, earlier, now=now, mark_dirty=False
+        )
 
     runtime.run(write())
 

@@ -24,6 +24,18 @@ async def test_a_send_a_status_webhook_named_is_stored_and_not_sent_again() -> N
     assert (stored.wa_message_id, stored.from_me, stored.text) == ("wamid.HBgN1", True, "Hallo Anna")
     assert stored.chat.chat_key == "4917655501234@s.whatsapp.net"
     assert stored.sent_at == started
+    assert stored.transport_id == "wamid.HBgN1"  # the Cloud API's message id is its transport id
+
+
+async def test_on_waha_a_named_send_carries_no_cloud_transport_id() -> None:
+    started = NOW - timedelta(minutes=2)
+    row = entry(status="sending", attempts=1, attempt_started_at=started, wa_message_id="3EB0NAMED")
+    w = world(row)
+    assert await w.run() == "sent 3EB0NAMED"
+    assert w.transport.sent == [] and w.transport.looked == []
+    assert w.outbox.calls == [("mark_sent", 17, "3EB0NAMED", "wp-acme/out/3EB0NAMED")]
+    [(_, _, stored)] = w.inbox.messages
+    assert stored.transport_id is None and stored.chat.chat_key == "4917655501234@s.whatsapp.net"
 
 
 async def test_a_queued_row_with_an_id_is_not_taken_for_sent() -> None:

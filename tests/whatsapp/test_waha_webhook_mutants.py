@@ -234,3 +234,30 @@ def test_a_configured_horizon_is_named_in_the_refusal(
     with pytest.raises(StaleWebhook) as refused:
         verify_waha_webhook(given, BODY, hmac_key=KEY, now=NOW, horizon=horizon, skew=skew)
     assert named in refused.value.message
+
+
+def test_the_retry_horizon_takes_no_retries_or_no_delay_and_refuses_negative_ones() -> None:
+    from server.whatsapp.waha_webhook import retry_horizon
+
+    assert retry_horizon(0, 2) == timedelta(0)
+    assert retry_horizon(3, 0) == timedelta(0)
+    assert retry_horizon(1, 0.5) == timedelta(seconds=2 * 0.5 * 1.2)
+    for attempts, delay in ((-1, 2), (1, -0.5)):
+        with pytest.raises(ValueError, match=r"^a retry policy has no negative attempts or delays$"):
+            retry_horizon(attempts, delay)
+
+
+@pytest.mark.parametrize(
+    ("span", "words"),
+    [
+        (timedelta(seconds=59), "59 s"),
+        (timedelta(seconds=60), "1 min"),
+        (timedelta(seconds=3599), "60 min"),
+        (timedelta(seconds=3600), "1.0 h"),
+        (timedelta(days=30), "720.0 h"),
+    ],
+)
+def test_spans_in_refusals_read_as_people_read_them(span: timedelta, words: str) -> None:
+    from server.whatsapp.waha_webhook import _span
+
+    assert _span(span) == words

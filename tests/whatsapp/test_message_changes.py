@@ -72,6 +72,7 @@ async def test_the_sandbox_reports_an_edit_as_waha_does(world: World) -> None:
         "Can you do 10 % off?",
     )
     assert change.target_key == f"{ACCOUNT}/in/{sent.raw_id}"
+    assert change.at == world.now()  # the envelope's time
 
 
 async def test_the_sandbox_reports_a_deletion_as_waha_does(world: World) -> None:
@@ -86,6 +87,7 @@ async def test_the_sandbox_reports_a_deletion_as_waha_does(world: World) -> None
     [change] = of_type(events, MessageChanged)
     assert change.target_key == f"{ACCOUNT}/out/{mine.raw_id}" and change.kind is ChangeKind.REVOKED
     assert change.text is None
+    assert change.at == world.now()  # the envelope's time
 
 
 def test_a_group_admin_deleting_a_members_message_names_the_members_message() -> None:
@@ -248,6 +250,7 @@ async def test_the_sandbox_reports_reactions_and_their_removal_as_waha_does(worl
     )
     assert (theirs.reactor_key, theirs.from_me, theirs.emoji) == (f"{CUSTOMER}@s.whatsapp.net", False, "")
     assert mine.target_keys() == (f"{ACCOUNT}/in/{sent.raw_id}",)
+    assert mine.at == theirs.at == world.now()  # the envelope's time
 
 
 def test_cloud_reactions_and_their_removal() -> None:
@@ -294,3 +297,15 @@ def test_a_cloud_reaction_naming_no_message_is_refused_by_name() -> None:
             cloud({"id": "wamid.R", "type": "reaction", "reaction": {"emoji": "👍"}}), received_at=AT
         )
     assert refused.value.reason == "missing_reaction"
+
+
+def test_a_waha_reaction_without_its_own_time_takes_the_envelopes() -> None:
+    payload = {
+        "from": f"{CUSTOMER}@c.us",
+        "fromMe": False,
+        "reaction": {"text": "👍", "messageId": f"false_{CUSTOMER}@c.us_A1"},
+    }
+    [reacted] = events_from_envelope(
+        envelope("message.reaction", payload), received_at=datetime(2027, 1, 1, tzinfo=UTC)
+    )
+    assert isinstance(reacted, Reacted) and reacted.at == AT

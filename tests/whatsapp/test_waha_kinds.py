@@ -247,3 +247,19 @@ def test_a_poll_vote_without_a_vote_is_refused_by_name() -> None:
     with pytest.raises(MalformedWebhook) as refused:
         events_from_envelope(envelope, received_at=AT)
     assert refused.value.reason == "invalid_poll_vote"
+
+
+def test_a_call_or_vote_without_its_own_time_takes_the_envelopes() -> None:
+    envelope_time = datetime(2026, 1, 1, 0, 0, 1, tzinfo=UTC)  # the envelopes' 1767225601000 ms
+    [call] = events_from_envelope(call_envelope("call.received", timestamp=None), received_at=AT)
+    [vote] = events_from_envelope(vote_envelope(timestamp=None), received_at=AT)
+    assert isinstance(call, MessageReceived) and isinstance(vote, MessageReceived)
+    assert call.message.sent_at == vote.message.sent_at == envelope_time
+
+
+def test_a_vote_from_the_phone_is_sent_by_the_linked_number() -> None:
+    mine = vote_envelope(id="true_4917655501234@c.us_3EB0MINE", fromMe=True, **{"from": "4915112345678@c.us"})
+    mine["me"] = {"id": "4915112345678@c.us", "pushName": "Anna"}
+    [ours] = events_from_envelope(mine, received_at=AT)
+    assert isinstance(ours, MessageReceived)
+    assert ours.message.sender.e164 == "+4915112345678" and ours.message.sender.display_name == "Anna"

@@ -53,6 +53,12 @@ def test_a_completed_call_is_answered_with_its_duration() -> None:
     assert message.from_me is False and message.chat.e164 == "+" + CUSTOMER
     assert message.wa_message_id == "call:wacid.HBgLMTIxODU1NTI4MjgVAgARGCAyODRQIAFRoA"
     assert message.sent_at == datetime(2025, 12, 6, 11, 57, 55, tzinfo=UTC)  # when it started
+    assert message.account_id == "106540352242922"  # the business number's phone number id
+
+
+def test_a_call_without_times_is_dated_when_the_webhook_came() -> None:
+    [event] = calls(terminate(timestamp=None, status="COMPLETED"))
+    assert isinstance(event, MessageReceived) and event.message.sent_at == AT
 
 
 @pytest.mark.parametrize("status", ["FAILED", "Failed", None])
@@ -68,6 +74,7 @@ def test_a_call_the_business_made_is_from_me_in_the_contacts_chat() -> None:
     [event] = calls(outgoing)
     assert isinstance(event, MessageReceived)
     assert event.message.from_me is True and event.message.chat.e164 == "+" + CUSTOMER
+    assert event.message.sender.e164 == "+" + BUSINESS
 
 
 def test_only_the_end_of_a_call_is_logged() -> None:

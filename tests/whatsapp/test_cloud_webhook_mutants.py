@@ -262,6 +262,7 @@ def test_a_location_keeps_its_coordinates_and_place(location: dict[str, Any], de
         ({"latitude": 52.5, "name": "Office"}, "Location: Office"),
         ({"longitude": 13.4}, "Location:"),
         ({"latitude": 90.5, "longitude": 13.4, "address": "Nowhere"}, "Location: Nowhere"),
+        ({"latitude": 90.5, "name": "Office", "address": "Main St 1"}, "Location: Office, Main St 1"),
         ({"latitude": 52.5, "longitude": 180.01}, "Location:"),
         ({"latitude": True, "longitude": 13.4}, "Location:"),
     ],

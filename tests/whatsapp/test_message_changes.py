@@ -309,3 +309,9 @@ def test_a_waha_reaction_without_its_own_time_takes_the_envelopes() -> None:
         envelope("message.reaction", payload), received_at=datetime(2027, 1, 1, tzinfo=UTC)
     )
     assert isinstance(reacted, Reacted) and reacted.at == AT
+
+
+def test_a_cloud_reaction_without_its_own_time_is_dated_when_the_webhook_came() -> None:
+    raw = {"id": "wamid.R9", "type": "reaction", "reaction": {"message_id": "wamid.O1", "emoji": "👍"}}
+    [reacted] = events_from_cloud_body(cloud(raw), received_at=AT)
+    assert isinstance(reacted, Reacted) and reacted.at == AT

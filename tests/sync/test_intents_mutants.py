@@ -225,3 +225,26 @@ async def test_releasing_a_completed_intent_changes_nothing(engine: AsyncEngine)
     before = await row(engine, "k1")
     await store.release_intent("k1")
     assert await row(engine, "k1") == before
+
+
+async def test_forgetting_a_deleted_persons_intents_keeps_every_other_intent(engine: AsyncEngine) -> None:
+    """Only the company's Person and group creates that produced the Person go; a Deal create naming the same
+    id, another Person's create, and another company's create of the same id stay."""
+    store = SqlSyncStore(engine)
+    company_id = await company(engine)
+    other = (await SqlCompanyStore(engine).get(100)).id  # type: ignore[union-attr]
+    intents = [
+        (company_id, "person:1:+4915112345678", "41"),
+        (company_id, "group:1:120363@g.us", "41"),
+        (company_id, "deal:1:chat-7", "41"),
+        (company_id, "person:1:+4930123456", "42"),
+        (other, "person:2:+4915112345678", "41"),
+    ]
+    for owner, key, result in intents:
+        await store.claim_intent(owner, key, owner="a", lease=LEASE, now=NOW)
+        await store.complete_intent(key, result, now=NOW)
+    await store.forget_person_intents(company_id, 41)
+    table = SyncIntent.__table__  # type: ignore[attr-defined]
+    async with engine.connect() as connection:
+        left = sorted((await connection.execute(select(table.c.intent_key))).scalars())
+    assert left == ["deal:1:chat-7", "person:1:+4930123456", "person:2:+4915112345678"]

@@ -30,13 +30,11 @@ from server.domain.person_events import (
     parse_person_event,
     webhook_password,
 )
-from server.jobs.inbound import inbound_job_id
 from server.jobs.person_events import PIPEDRIVE, pipedrive_event_key
 from server.storage.companies import SqlCompanyStore
 from server.storage.inbound_events import SqlInboundEventStore
 from server.web.resources import Resources
-from server.web.webhooks import MAX_BODY_BYTES, read_body, refuse
-from server.whatsapp.webhook_bodies import rejected_key
+from server.web.webhooks import MAX_BODY_BYTES, keep_rejected, read_body, refuse, store_and_queue
 
 log = logging.getLogger(__name__)
 
@@ -90,27 +88,6 @@ async def pipedrive_webhook(request: Request) -> Response:
             return JSONResponse({"status": "ignored"})
         event = parse_person_event(body)
     except MalformedWebhook as error:
-        await store.record(
-            transport=PIPEDRIVE,
-            event_key=rejected_key(PIPEDRIVE, body),
-            session_name=str(company_id),
-            body=body,
-            state="rejected",
-            reason=error.reason,
-            detail=error.message,
-        )
-        return refuse(400, error.reason, error.message)
-    event_id, is_new = await store.record(
-        transport=PIPEDRIVE,
-        event_key=pipedrive_event_key(event.company_id, event.delivery_id),
-        session_name=str(event.company_id),
-        body=body,
-        received_at=resources.clock.now(),
-    )
-    if not is_new:
-        return JSONResponse({"status": "duplicate"})
-    try:
-        await resources.queue.enqueue("process_inbound_event", event_id, job_id=inbound_job_id(event_id))
-    except Exception:  # the delivery is stored; the sweeper enqueues it later
-        log.exception("could not enqueue a stored Pipedrive webhook", extra={"event_id": event_id})
-    return JSONResponse({"status": "accepted"})
+        return await keep_rejected(store, PIPEDRIVE, str(company_id), body, error)
+    event_key = pipedrive_event_key(event.company_id, event.delivery_id)
+    return await store_and_queue(resources, store, PIPEDRIVE, event_key, str(event.company_id), body)

@@ -47,26 +47,35 @@ async def read_body(request: Request) -> bytes | None:
     return body
 
 
-async def _accept(request: Request, transport: str, body: bytes) -> Response:
-    resources: Resources = request.app.state.resources
-    store = SqlInboundEventStore(resources.engine)
-    try:
-        key = delivery_key(transport, body)
-    except MalformedWebhook as error:
-        await store.record(
-            transport=transport,
-            event_key=rejected_key(transport, body),
-            session_name="",
-            body=body,
-            state="rejected",
-            reason=error.reason,
-            detail=error.message,
-        )
-        return refuse(400, error.reason, error.message)
+async def keep_rejected(
+    store: SqlInboundEventStore, transport: str, session_name: str, body: bytes, error: MalformedWebhook
+) -> Response:
+    """A signed delivery WaPipe cannot read: kept for inspection, answered 400 with the reason."""
+    await store.record(
+        transport=transport,
+        event_key=rejected_key(transport, body),
+        session_name=session_name,
+        body=body,
+        state="rejected",
+        reason=error.reason,
+        detail=error.message,
+    )
+    return refuse(400, error.reason, error.message)
+
+
+async def store_and_queue(
+    resources: Resources,
+    store: SqlInboundEventStore,
+    transport: str,
+    event_key: str,
+    session_name: str,
+    body: bytes,
+) -> Response:
+    """Store a verified delivery once under its key and queue its processing; a redelivery is a duplicate."""
     event_id, is_new = await store.record(
         transport=transport,
-        event_key=key.event_key,
-        session_name=key.session_name,
+        event_key=event_key,
+        session_name=session_name,
         body=body,
         received_at=resources.clock.now(),
     )
@@ -75,8 +84,20 @@ async def _accept(request: Request, transport: str, body: bytes) -> Response:
     try:
         await resources.queue.enqueue("process_inbound_event", event_id, job_id=inbound_job_id(event_id))
     except Exception:  # the delivery is stored; the sweeper enqueues it later
-        log.exception("could not enqueue a stored webhook", extra={"event_id": event_id})
+        log.exception(
+            "could not enqueue a stored webhook", extra={"event_id": event_id, "transport": transport}
+        )
     return JSONResponse({"status": "accepted"})
+
+
+async def _accept(request: Request, transport: str, body: bytes) -> Response:
+    resources: Resources = request.app.state.resources
+    store = SqlInboundEventStore(resources.engine)
+    try:
+        key = delivery_key(transport, body)
+    except MalformedWebhook as error:
+        return await keep_rejected(store, transport, "", body, error)
+    return await store_and_queue(resources, store, transport, key.event_key, key.session_name, body)
 
 
 async def waha_webhook(request: Request) -> Response:

@@ -84,11 +84,7 @@ def echoed_sends(entries: Sequence[OutboxEntry], messages: Sequence[ContactMessa
     Each stored message stands for one entry at most, oldest entry first (two identical "ok" sends keep
     their order), and never for one a finished send already names."""
     claimed = {entry.message_key for entry in entries if entry.message_key is not None}
-    free = [  # a location, contacts or a call from the phone is never the echo of a text or file sent
-        message
-        for message in messages
-        if message.from_me and message.message_key not in claimed and not message.details
-    ]
+    free = [message for message in messages if message.from_me and message.message_key not in claimed]
     echoed: set[int] = set()
     for entry in sorted(entries, key=lambda e: e.id):
         if entry.status not in ("queued", "sending") or entry.message_key is not None:

@@ -59,7 +59,9 @@ _MEDIA_TYPES = {
     "document": MediaKind.DOCUMENT,
     "sticker": MediaKind.STICKER,
 }
-_SKIPPED_TYPES = frozenset({"reaction", "system", "unsupported", "ephemeral", "request_welcome"})
+_SKIPPED_TYPES = frozenset(
+    {"system", "unsupported", "ephemeral", "request_welcome"}
+)  # reactions: cloud_changes
 
 
 def sign_cloud_body(raw_body: bytes, app_secret: str) -> str:

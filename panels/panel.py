@@ -218,7 +218,7 @@ def messages_view(
     )
     digest = hashlib.sha256()
     for row in rows:
-        seen = f"{row.text}\x00{row.reactions}"
+        seen = f"{row.text}\x00{row.reactions}\x00{row.kind}"  # a call's line changes when it is answered
         changed = f"{row.edited}:{row.deleted}:{hashlib.sha256(seen.encode()).hexdigest()[:8]}"
         digest.update(f"{row.key}:{row.status}:{row.media_url != ''}:{row.media_note}:{changed};".encode())
     version = digest.hexdigest()[:16]

@@ -34,6 +34,13 @@ def _author_name(waha: SandboxState, session: Session, message: Message) -> str:
     return message.push_name or waha.contact_names.get(digits(author)) or f"+{digits(author)}"
 
 
+def _poll_json(message: Message) -> dict[str, Any] | None:
+    """A poll's answers, for the page's vote buttons."""
+    if message.kind != "poll" or message.content is None:
+        return None
+    return {"options": list(message.content["options"]), "multiple": bool(message.content.get("multiple"))}
+
+
 def _message_json(waha: SandboxState, session: Session, message: Message) -> dict[str, Any]:
     media = message.media
     return {
@@ -43,6 +50,7 @@ def _message_json(waha: SandboxState, session: Session, message: Message) -> dic
         "body": message.body,
         "kind": message.kind,
         "preview": message_kinds.preview(message) if message.kind in message_kinds.KINDS else None,
+        "poll": _poll_json(message),
         "ack": message.ack,
         "ackName": ACK_NAMES[message.ack],
         "timestamp": message.timestamp,

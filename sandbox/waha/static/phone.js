@@ -107,6 +107,18 @@
     }
   }
 
+  // A vote on a poll (poll.vote): the answers typed, one of the poll's or several split by "/"; nothing
+  // typed takes the vote back.
+  async function vote(message, from) {
+    const options = message.poll.options;
+    const hint = message.poll.multiple ? " (several: separate them with /)" : "";
+    const typed = window.prompt("Vote for: " + options.join(" / ") + hint + ". Leave empty to take the vote back.", options[0]);
+    if (typed === null) return;
+    const chosen = message.poll.multiple ? typed.split("/") : [typed];
+    const answers = chosen.map((option) => option.trim()).filter((option) => option);
+    await post(control + "/vote", { poll: message.id, options: answers, from: from });
+  }
+
   // Reply, react, edit and delete: the phone's side of message.reaction, message.edited and message.revoked.
   function actions(message, chat) {
     const row = el("div", "actions");
@@ -129,6 +141,10 @@
     button("⊘", "Take this phone's reaction back", () => post(control + "/react", { id: message.id, reaction: "" }));
     if (!chat.isGroup) {
       button("❤️", "React as the contact", () => post(control + "/react", { id: message.id, reaction: "❤️", from: chat.id }));
+    }
+    if (message.poll) {
+      button("🗳", "Vote from this phone", () => vote(message));
+      if (!chat.isGroup) button("🗳️", "Vote as the contact", () => vote(message, chat.id));
     }
     button("✎", "Edit, as its sender", async () => {
       const text = window.prompt("New text", message.body || "");

@@ -133,7 +133,12 @@ class InboxStore(Protocol):
         ...
 
     async def apply_change(self, account_id: int, change: MessageChanged) -> AppliedChange | None:
-        """Apply an edit or a deletion by the sender to the stored message; ``None`` if it is not stored."""
+        """Apply an edit or a deletion by the sender to the stored message; ``None`` if it is not stored
+        (the change then waits for it)."""
+        ...
+
+    async def apply_waiting_changes(self, account_id: int, message_key: str) -> list[AppliedChange]:
+        """The message ``message_key`` was just stored: apply the changes that waited for it."""
         ...
 
     async def apply_reaction(self, account_id: int, reaction: Reacted) -> AppliedChange | None:
@@ -245,6 +250,10 @@ class CrmGateway(Protocol):
 
     async def files_of(self, target: str, target_id: int) -> list[CrmFile]: ...
 
+    async def delete_file(self, file_id: int) -> None:
+        """Delete a file from Pipedrive's Files; ``NotFound`` when it is gone already."""
+        ...
+
 
 class MediaFiles(Protocol):
     """Downloaded WhatsApp media on disk (``WAPIPE_MEDIA_DIR``), stored once by content hash."""
@@ -351,6 +360,12 @@ class SyncStore(Protocol):
         ...
 
     async def drop_changes(self, chat_id: int, change_ids: Sequence[int]) -> None: ...
+
+    async def file_deletions(self, chat_id: int) -> list[tuple[int, int]]:
+        """(entry id, Pipedrive file id) of the chat's uploaded files whose messages were deleted."""
+        ...
+
+    async def drop_file_deletion(self, entry_id: int) -> None: ...
 
     async def reactions_between(self, chat_id: int, start: datetime, end: datetime) -> list[ReactionLine]:
         """The chat's reactions made in [start, end), each with a quote of its message."""

@@ -224,6 +224,9 @@ class PipedriveCrm:
         )
         return stored.id
 
+    async def delete_file(self, file_id: int) -> None:
+        await self.client.files.delete(file_id)
+
     async def files_of(self, target: str, target_id: int) -> list[CrmFile]:
         api = self.client.persons if target == "person" else self.client.deals
         found: list[CrmFile] = []

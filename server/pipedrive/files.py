@@ -1,4 +1,4 @@
-"""Files (v1 only): upload to a person, deal, activity or lead; download bytes."""
+"""Files (v1 only): upload to a person, deal, activity or lead; download bytes; delete."""
 
 from __future__ import annotations
 
@@ -37,3 +37,8 @@ class FilesApi:
         """The file's bytes (``GET /api/v1/files/{id}/download``; redirects are followed)."""
         response = await self._api.send("GET", f"/api/v1/files/{file_id}/download", follow_redirects=True)
         return response.content
+
+    async def delete(self, file_id: int) -> None:
+        """``DELETE /api/v1/files/{id}``: Pipedrive marks the file deleted and answers ``{"id": …}``; a file
+        already gone answers 404 (``NotFound``)."""
+        await self._api.send("DELETE", f"/api/v1/files/{file_id}")

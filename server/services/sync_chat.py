@@ -7,6 +7,7 @@
 3. When a day is due (at once in real time; after the batch period otherwise): make sure the activity
    type and link fields exist, link the Person (and Deal or Lead), write the days, then upload the
    attachments and set the "WhatsApp chat link" fields (the transcript is what users wait for).
+   Files of messages their senders deleted are deleted from Pipedrive's Files in every run until done.
    A write Pipedrive refuses because the chat's Person was deleted there (it reads as deleted, or not at
    all) matches the chat again and writes once more, onto the Person that has the number now.
 """
@@ -27,7 +28,7 @@ from server.services.sync_context import SyncBusy, SyncContext
 from server.services.sync_days import flush_due_days
 from server.services.sync_deals import attach_deal, write_link_fields
 from server.services.sync_match import MatchStats, link_person
-from server.services.sync_media import fetch_chat_media, upload_chat_media
+from server.services.sync_media import delete_forgotten_files, fetch_chat_media, upload_chat_media
 from server.services.sync_setup import ensure_setup
 
 
@@ -75,6 +76,7 @@ async def _sync(ctx: SyncContext, chat: SyncChat) -> SyncOutcome:
     link, outcome.new_messages = await _absorb(ctx, chat, link, settings)
     media = await fetch_chat_media(ctx, chat)
     outcome.media_stored, outcome.media_retry_at = media.stored, media.retry_at
+    await delete_forgotten_files(ctx, chat)  # whatever else the run writes, until each is done
     if _is_hidden_identity(chat):
         resolved = await _resolve_hidden(ctx, chat)
         if resolved is None:

@@ -1,6 +1,7 @@
 """Attachments: downloaded as soon as they arrive (gateway links expire after minutes), each on its own
 schedule when a download fails, kept by content hash, uploaded to the Person's (and the Deal's) Files once
-each, and linked from the transcript."""
+each, and linked from the transcript. An uploaded file whose message its sender deleted is deleted from
+Files again (unless the company keeps deleted messages in Pipedrive)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from server.domain.days import company_zone, local_day
-from server.domain.errors import MediaExpired, MediaOriginRefused, MediaTooLarge, NotFound, WaPipeError
+from server.domain.errors import (
+    MediaExpired,
+    MediaOriginRefused,
+    MediaTooLarge,
+    NotFound,
+    Permanent,
+    WaPipeError,
+)
 from server.domain.file_names import clean_file_name
 from server.domain.media_types import normalise_media_type, trusted_type
 from server.domain.ports import MediaFiles, SyncStore
@@ -29,6 +37,7 @@ from server.services.sync_intents import create_once
 log = logging.getLogger(__name__)
 
 ATTACHMENT_UNAVAILABLE = "attachment_unavailable"  # the sync problem of an attachment given up
+FILE_NOT_DELETED = "file_not_deleted"  # the sync problem of a deleted message's file Pipedrive kept
 
 _EXTENSIONS = {
     "image/jpeg": "jpg",
@@ -210,3 +219,26 @@ async def upload_chat_media(ctx: SyncContext, chat: SyncChat, link: ChatLink) ->
             await ctx.store.save_upload(chat.company_id, sha256, target, target_id, file_id)
             uploaded += 1
     return uploaded
+
+
+async def delete_forgotten_files(ctx: SyncContext, chat: SyncChat) -> int:
+    """Delete from Pipedrive's Files the uploads whose messages their senders deleted, each once: an entry
+    goes when Pipedrive deleted the file or has it no more; a failure worth retrying fails the run (the
+    sync job tries again); a refusal is shown to the admins by name."""
+    deleted = 0
+    for entry_id, file_id in await ctx.store.file_deletions(chat.id):
+        try:
+            await ctx.crm.delete_file(file_id)
+            deleted += 1
+        except NotFound:
+            pass  # gone already (deleted by hand, or by an earlier run that died before it noted it)
+        except Permanent as error:
+            detail = (
+                f"File {file_id} in Pipedrive belongs to a message its sender deleted in the chat with "
+                f"{chat_label(chat)}, but Pipedrive refused to delete it ({error.message}); "
+                "delete it by hand."
+            )
+            await ctx.store.record_problem(SyncProblem(chat.company_id, chat.id, FILE_NOT_DELETED, detail))
+            log.warning("file %s was not deleted", file_id, extra={"reason": FILE_NOT_DELETED})
+        await ctx.store.drop_file_deletion(entry_id)
+    return deleted

@@ -20,6 +20,7 @@ from server.storage.message_changes import apply_message_change
 from server.storage.quotes import adopt_replies, answered_message
 from server.storage.reactions import apply_reaction
 from server.storage.tables import Chat, Message, Outbox, WhatsAppAccount, utcnow
+from server.storage.waiting_changes import apply_waiting_changes
 
 _accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
@@ -282,6 +283,10 @@ class SqlInboxStore:
 
     async def apply_change(self, account_id: int, change: MessageChanged) -> AppliedChange | None:
         return await apply_message_change(self._engine, account_id, change)
+
+    async def apply_waiting_changes(self, account_id: int, message_key: str) -> list[AppliedChange]:
+        session = message_key.split("/", 1)[0]
+        return await apply_waiting_changes(self._engine, account_id, session, message_key)
 
     async def apply_reaction(self, account_id: int, reaction: Reacted) -> AppliedChange | None:
         return await apply_reaction(self._engine, account_id, reaction)

@@ -4,16 +4,19 @@ An edit replaces the message's text and keeps the text it replaced in ``edit_his
 first) for the chat view. A deletion by the sender marks the message deleted; unless the company keeps
 deleted text in Pipedrive (``company_settings.keep_deleted_text``) its text, edit history and attachment
 (the reference, the download record, and the file unless another message has the same one) are erased in
-the same transaction. Each change that altered a row queues its message (and the replies quoting it) in
-``message_change``; the sync marks their days dirty and drops the entries. A deleted message never
-stored takes its text out of the replies that quote it.
+the same transaction; a file of it already uploaded to Pipedrive's Files that no other message of the
+company has is queued in ``file_deletion`` for the chat's next sync to delete there. Each change that
+altered a row queues its message (and the replies quoting it) in ``message_change``; the sync marks their
+days dirty and drops the entries. A change naming a message not stored waits in ``waiting_change`` until
+that message is stored (``server.storage.waiting_changes``); a deleted message never stored takes its text
+out of the replies that quote it.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,13 +30,17 @@ from server.domain.message_changes import (
     PendingChange,
     ReactionLine,
 )
+from server.storage.dialect import upsert_insert
 from server.storage.reactions import reactions_between
 from server.storage.tables import (
     CompanySettings,
+    FileDeletion,
     MediaBlob,
+    MediaUpload,
     Message,
     MessageChange,
     MessageMediaRow,
+    WaitingChange,
     WhatsAppAccount,
     utcnow,
 )
@@ -44,9 +51,13 @@ _accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
 _settings = CompanySettings.__table__  # type: ignore[attr-defined]
 _message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
 _blobs = MediaBlob.__table__  # type: ignore[attr-defined]
+_uploads = MediaUpload.__table__  # type: ignore[attr-defined]
+_file_deletions = FileDeletion.__table__  # type: ignore[attr-defined]
+_waiting = WaitingChange.__table__  # type: ignore[attr-defined]
 
 _NO_MEDIA = {"media_kind": "", "media_mime": "", "media_filename": "", "media_locator": ""}
 HISTORY_LIMIT = 20  # earlier versions kept per message; WhatsApp allows far fewer edits
+WAITING_FOR = timedelta(days=8)  # how long a change waits for its message (a first import reads 7 days)
 
 
 def earlier_versions(edit_history: str) -> tuple[tuple[str, datetime], ...]:
@@ -66,9 +77,10 @@ def earlier_versions(edit_history: str) -> tuple[tuple[str, datetime], ...]:
 
 
 async def apply_message_change(
-    engine: AsyncEngine, account_id: int, change: MessageChanged
+    engine: AsyncEngine, account_id: int, change: MessageChanged, *, waits: bool = True
 ) -> AppliedChange | None:
-    """Apply ``change`` to the message it names; ``None`` when that message is not stored."""
+    """Apply ``change`` to the message it names; ``None`` when that message is not stored (the change then
+    waits for it, unless ``waits`` is false)."""
     query = (
         select(
             _messages.c.id,
@@ -78,6 +90,7 @@ async def apply_message_change(
             _messages.c.revoked_at,
             _messages.c.edit_history,
             _settings.c.keep_deleted_text,
+            _accounts.c.company_id,
         )
         .select_from(
             _messages.join(_accounts, _accounts.c.id == _messages.c.account_id).outerjoin(
@@ -90,6 +103,8 @@ async def apply_message_change(
     async with engine.begin() as connection:
         row = (await connection.execute(query)).mappings().first()
         if row is None:
+            if waits:
+                await _wait(connection, account_id, change)
             if change.kind is ChangeKind.REVOKED:
                 await _forget_quotes(connection, account_id, change.target_id)
             return None
@@ -100,7 +115,7 @@ async def apply_message_change(
             update(_messages).where(_messages.c.id == row["id"]).values(**values, updated_at=utcnow())
         )
         if change.kind is ChangeKind.REVOKED and not row["keep_deleted_text"]:
-            files = await _forget_attachment(connection, row["id"])
+            files = await _forget_attachment(connection, row["id"], row["company_id"], row["chat_id"])
         replies = select(_messages.c.id, _messages.c.chat_id).where(
             _messages.c.reply_to_message_id == row["id"]
         )
@@ -111,9 +126,37 @@ async def apply_message_change(
     return AppliedChange(row["id"], row["chat_id"], changed=True)
 
 
-async def _forget_attachment(connection: AsyncConnection, message_id: int) -> list[Path]:
+async def _wait(connection: AsyncConnection, account_id: int, change: MessageChanged) -> None:
+    """Keep a change to a message not stored until that message comes (once however often it is
+    delivered); changes that waited longer than ``WAITING_FOR`` are given up."""
+    now = utcnow()
+    await connection.execute(
+        delete(_waiting).where(
+            (_waiting.c.account_id == account_id) & (_waiting.c.created_at < now - WAITING_FOR)
+        )
+    )
+    await connection.execute(
+        upsert_insert(connection.engine, _waiting)
+        .values(
+            account_id=account_id,
+            message_key=change.target_key[:200],
+            target_id=change.target_id[:128],
+            target_from_me=change.target_from_me,
+            kind=change.kind.value,
+            text=change.text or "",
+            changed_at=change.at,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["account_id", "message_key", "kind", "changed_at"])
+    )
+
+
+async def _forget_attachment(
+    connection: AsyncConnection, message_id: int, company_id: int, chat_id: int
+) -> list[Path]:
     """The deleted message's downloaded attachment: its record, and its file unless another message (in
-    any company: files are stored once by hash) has the same one. The files to remove after the commit."""
+    any company: files are stored once by hash) has the same one. Its uploads to Pipedrive that no other
+    message of the company has are queued for deletion there. The files to remove after the commit."""
     held = select(_message_media.c.sha256).where(
         (_message_media.c.message_id == message_id) & _message_media.c.sha256.is_not(None)
     )
@@ -121,11 +164,38 @@ async def _forget_attachment(connection: AsyncConnection, message_id: int) -> li
     await connection.execute(delete(_message_media).where(_message_media.c.message_id == message_id))
     if not hashes:
         return []
+    await _queue_file_deletions(connection, hashes, company_id, chat_id)
     still_used = select(_message_media.c.sha256).where(_message_media.c.sha256.in_(hashes))
     unused = _blobs.c.sha256.in_(hashes) & _blobs.c.sha256.not_in(still_used)
     paths = [Path(p) for p in (await connection.execute(select(_blobs.c.path).where(unused))).scalars() if p]
     await connection.execute(delete(_blobs).where(unused))
     return paths
+
+
+async def _queue_file_deletions(
+    connection: AsyncConnection, hashes: list[str], company_id: int, chat_id: int
+) -> None:
+    """The company's uploads of these blobs that none of its messages has any more: to delete in Pipedrive."""
+    company_messages = select(_messages.c.id).where(
+        _messages.c.account_id.in_(select(_accounts.c.id).where(_accounts.c.company_id == company_id))
+    )
+    used = select(_message_media.c.sha256).where(
+        _message_media.c.sha256.in_(hashes) & _message_media.c.message_id.in_(company_messages)
+    )
+    orphaned = (
+        (_uploads.c.company_id == company_id) & _uploads.c.sha256.in_(hashes) & _uploads.c.sha256.not_in(used)
+    )
+    file_ids = sorted(
+        {int(f) for f in (await connection.execute(select(_uploads.c.file_id).where(orphaned))).scalars()}
+    )
+    now = utcnow()
+    for file_id in file_ids:
+        await connection.execute(
+            upsert_insert(connection.engine, _file_deletions)
+            .values(company_id=company_id, chat_id=chat_id, file_id=file_id, created_at=now)
+            .on_conflict_do_nothing(index_elements=["company_id", "file_id"])
+        )
+    await connection.execute(delete(_uploads).where(orphaned))
 
 
 async def _queue(connection: AsyncConnection, messages: list[Any]) -> None:
@@ -211,3 +281,16 @@ class ChangeRows:
             await connection.execute(
                 delete(_changes).where((_changes.c.chat_id == chat_id) & _changes.c.id.in_(list(change_ids)))
             )
+
+    async def file_deletions(self, chat_id: int) -> list[tuple[int, int]]:
+        query = (
+            select(_file_deletions.c.id, _file_deletions.c.file_id)
+            .where(_file_deletions.c.chat_id == chat_id)
+            .order_by(_file_deletions.c.id)
+        )
+        async with self._engine.connect() as connection:
+            return [(int(row[0]), int(row[1])) for row in (await connection.execute(query)).all()]
+
+    async def drop_file_deletion(self, entry_id: int) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(delete(_file_deletions).where(_file_deletions.c.id == entry_id))

@@ -433,3 +433,37 @@ class MessageReaction(SQLModel, table=True):
     from_me: bool = Field(default=False)
     emoji: str = Field(default="", max_length=64)
     reacted_at: datetime = Field(sa_type=UtcDateTime, index=True)
+
+
+# --- changes waiting for their message, Pipedrive files to delete (migration 0016) ---------------------
+
+
+class WaitingChange(SQLModel, table=True):
+    """An edit or a deletion by the sender naming a message not stored (yet): applied when that message is
+    stored later (a catch-up brings it from the gateway's history, which still shows it as first sent)."""
+
+    __tablename__ = "waiting_change"
+    __table_args__ = (UniqueConstraint("account_id", "message_key", "kind", "changed_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="whatsapp_account.id", index=True)
+    message_key: str = Field(max_length=200)
+    target_id: str = Field(max_length=128)
+    target_from_me: bool = Field(default=False)
+    kind: str = Field(max_length=16)  # edited | revoked
+    text: str = Field(default="", sa_type=Text)  # an edit's new text
+    changed_at: datetime = Field(sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+
+
+class FileDeletion(SQLModel, table=True):
+    """A file in Pipedrive's Files whose message its sender deleted: the chat's next sync deletes it there."""
+
+    __tablename__ = "file_deletion"
+    __table_args__ = (UniqueConstraint("company_id", "file_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    chat_id: int = Field(index=True)
+    file_id: int
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -2,7 +2,8 @@
 
 The same message payload shape arrives in ``message`` / ``message.any`` webhooks and in chat-history
 answers, so both go through ``parse_message``. Engine-specific details are only read from ``_data``
-where WAHA's own fields say nothing (the alternate phone/LID spelling of a sender).
+where WAHA's own fields say nothing (the alternate phone/LID spelling of a sender, and whether the
+payload is a change to another message rather than a message: see ``is_change_payload``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ ACK_TO_DELIVERY = {
     4: Delivery.PLAYED,
 }
 _ACK_NAMES = {"ERROR": -1, "PENDING": 0, "SERVER": 1, "DEVICE": 2, "READ": 3, "PLAYED": 4}
+# Raw message contents that change another message (an edit, a deletion, a reaction, a poll vote): they
+# come as their own events, and are never a message of their own.
+CHANGE_CONTENTS = ("protocolMessage", "editedMessage", "reactionMessage", "pollUpdateMessage")
 
 SESSION_STATUSES = {
     "STOPPED": SessionStatus.STOPPED,
@@ -95,7 +99,10 @@ def parse_message(
     me: Peer | None = None,
     fallback_at: datetime | None = None,
 ) -> InboundMessage | None:
-    """One message, or ``None`` for chats we never log (status updates, channels, broadcasts)."""
+    """One message, or ``None`` for chats we never log (status updates, channels, broadcasts) and for a
+    change to another message (``is_change_payload``)."""
+    if is_change_payload(payload):
+        return None
     transport_id = message_transport_id(payload)
     if transport_id is None:
         raise MalformedWebhook("A WAHA message has no id")
@@ -138,6 +145,17 @@ def parse_message(
         transport_id=transport_id,
         details=details,
     )
+
+
+def is_change_payload(payload: JsonObject) -> bool:
+    """Whether the engine's raw message (GOWS ``_data.Message``, NOWEB ``_data.message``) is an edit, a
+    deletion, a reaction or a poll vote. GOWS never sends these as ``message.any``; NOWEB's filter lets
+    edits and deletions through with no ``body``, which would otherwise be logged as empty messages."""
+    data = get_object(payload, "_data")
+    for raw in (get_object(data, "Message"), get_object(data, "message")):
+        if raw is not None and any(get_object(raw, key) is not None for key in CHANGE_CONTENTS):
+            return True
+    return False
 
 
 def identities_in(payload: JsonObject, *, account_id: str) -> list[IdentityLearned]:

@@ -167,6 +167,10 @@ async def exercise_everything(rec: Recorder, world: World) -> None:
     await rec("GET", f"/api/v1/files/{file_id}", "/files/{id}")
     await rec("GET", f"/api/v1/persons/{person_id}/files?limit=100", "/persons/{id}/files")
     await rec("GET", f"/api/v1/deals/{deal_id}/files", "/deals/{id}/files")
+    deleted = await rec("DELETE", f"/api/v1/files/{file_id}", "/files/{id}")
+    assert deleted.json() == {"success": True, "data": {"id": file_id}}
+    listed = await rec.client.get(f"/api/v1/persons/{person_id}/files")
+    assert all(f["id"] != file_id for f in listed.json()["data"] or [])
     note = await rec(
         "POST", "/api/v1/notes", "/notes", json={"content": "Chat started", "person_id": person_id}
     )

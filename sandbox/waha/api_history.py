@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 from urllib.parse import unquote
 
@@ -31,7 +32,11 @@ async def list_chats(request: Request, waha: SandboxState) -> Response:
 def _history_payload(
     waha: SandboxState, session: Session, message: Message, download: bool
 ) -> dict[str, Any]:
-    """With `downloadMedia`, the gateway fetches the media again (a new file) unless it is gone."""
+    """With `downloadMedia`, the gateway fetches the media again (a new file) unless it is gone. A message
+    its sender edited or deleted is answered as first sent: GOWS's store keeps that copy (docs/waha.md)."""
+    if message.as_sent is not None:
+        body, media = message.as_sent
+        message = dataclasses.replace(message, body=body, media=media)
     url = None
     if message.media is not None and download and not session.faults.media_gone:
         if waha.media.get(message.media.name) is None:

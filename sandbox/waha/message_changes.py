@@ -4,7 +4,9 @@ anyone in the chat reacts to one: `message.reaction`. `sandbox.waha.change_contr
 WAHA reports an edit as a message of its own: a new `id`, `body` the new text, and `editedMessageId` the
 bare id of the message edited (`WAMessageEditedBody`). A deletion names the deleted message by
 `revokedMessageId` with `before` (the message as the gateway held it) and `after` (the revocation
-itself) (`WAMessageRevokedBody`). The gateway's own copy changes too, so history answers agree.
+itself) (`WAMessageRevokedBody`). The phone shows the change; the gateway's history keeps answering the
+message as first sent, as GOWS does (its store is not updated: docs/waha.md), and never lists the
+protocol messages themselves.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ def edit(state: SandboxState, session: Session, message_id: str, text: str) -> M
         raise SandboxError(400, "an edit needs the new text")
     change = _protocol(state, session, message)
     change.body = text
+    message.keep_as_sent()
     message.body = text
     body = payload(state, session, change)
     body["editedMessageId"] = message.raw_id
@@ -88,6 +91,7 @@ def revoke(state: SandboxState, session: Session, message_id: str) -> Message:
     after["_data"]["Message"] = {
         "protocolMessage": {"key": {"ID": message.raw_id, "fromMe": message.from_me}, "type": REVOKE}
     }
+    message.keep_as_sent()
     message.body, message.media = "", None
     _emit(
         state,

@@ -112,10 +112,18 @@ class Message:
     sender_alt: str | None = None  # the other spelling of the author (pn for lid, lid for pn)
     recipient_alt: str | None = None  # our own 1:1 messages: the other spelling of the chat
     content: dict[str, Any] | None = None  # a location or vCards (sandbox.waha.message_kinds)
+    # What the gateway's store keeps once the sender edited or deleted the message: the text and media as
+    # first sent (GOWS never updates its stored copy; the phone shows ``body`` and ``media``).
+    as_sent: tuple[str, Media | None] | None = None
 
     @property
     def is_group(self) -> bool:
         return self.chat_id.endswith("@g.us")
+
+    def keep_as_sent(self) -> None:
+        """Remember the message as first sent before the phone's copy changes."""
+        if self.as_sent is None:
+            self.as_sent = (self.body, self.media)
 
     @property
     def id(self) -> str:

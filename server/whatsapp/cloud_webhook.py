@@ -30,7 +30,7 @@ from server.domain.whatsapp import (
 from server.whatsapp.cloud_calls import call_events
 from server.whatsapp.cloud_changes import CHANGE_TYPES, parse_change
 from server.whatsapp.cloud_errors import message_for_code, reason_for_code
-from server.whatsapp.cloud_kinds import message_details
+from server.whatsapp.cloud_kinds import message_details, unsupported_text
 from server.whatsapp.untrusted_input import (
     JsonObject,
     datetime_from_epoch,
@@ -59,9 +59,7 @@ _MEDIA_TYPES = {
     "document": MediaKind.DOCUMENT,
     "sticker": MediaKind.STICKER,
 }
-_SKIPPED_TYPES = frozenset(
-    {"system", "unsupported", "ephemeral", "request_welcome"}
-)  # reactions: cloud_changes
+_SKIPPED_TYPES = frozenset({"system", "ephemeral", "request_welcome"})  # reactions: cloud_changes
 
 
 def sign_cloud_body(raw_body: bytes, app_secret: str) -> str:
@@ -218,6 +216,8 @@ def _content(raw: JsonObject, kind: str) -> tuple[str | None, MediaRef | None]:
         interactive = get_object(raw, "interactive")
         reply = get_object(interactive, "button_reply") or get_object(interactive, "list_reply")
         return get_str(reply, "title"), None
+    if kind == "unsupported":  # a GIF, view-once media, …: the phone shows it, the Cloud API does not
+        return unsupported_text(raw), None
     if kind == "location":  # coordinates missing or out of range: what the location names, as text
         location = get_object(raw, "location")
         place = ", ".join(p for p in (get_str(location, "name"), get_str(location, "address")) if p)

@@ -65,6 +65,8 @@ class HistoryPage:
     older_url: str | None
     newer_url: str | None = None  # polled for messages stored after these (not on pages of older ones)
     poll_seconds: float = 3.0  # how often the open history asks for newer messages
+    changed: tuple[MessageView, ...] = ()  # shown messages that changed: swapped in place, out of band
+    polled: bool = False  # the answer to the open page's poll (no "no messages yet" when none is new)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.message_kinds import Call, decode, encode
 from server.domain.whatsapp import InboundMessage
+from server.storage.revisions import mark_changed
 from server.storage.tables import Message, SyncChatLink, utcnow
 
 _messages = Message.__table__  # type: ignore[attr-defined]
@@ -38,6 +39,7 @@ async def answer_missed_call(engine: AsyncEngine, account_id: int, message: Inbo
             .where((_messages.c.id == stored.id) & (_messages.c.details == stored.details))
             .values(details=encode(message.details), updated_at=utcnow())
         )
+        await mark_changed(connection, [stored.id])
         await connection.execute(
             update(_links)
             .where((_links.c.chat_id == stored.chat_id) & (_links.c.cursor >= stored.id))

@@ -34,6 +34,7 @@ class ChatRow:
     person_id: int | None
     person_name: str
     last_message_at: datetime | None
+    revision: int = 0  # the number of the chat's latest message change (``storage.revisions``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,7 @@ class HistoryMessage:
     edit_history: str = ""  # JSON: the texts edits replaced (``message_changes.earlier_versions``)
     quote: str | None = None  # a reply: the short quote of the message it answers
     details: str = ""  # a location, contacts or a call (``message_kinds.encode``)
+    revision: int = 0  # the chat's revision at its latest change (``storage.revisions``)
 
 
 def _chat_query() -> Select[Any]:
@@ -65,6 +67,7 @@ def _chat_query() -> Select[Any]:
         _chats.c.is_group,
         _chats.c.display_name,
         _chats.c.last_message_at,
+        _chats.c.revision,
         _links.c.excluded,
         _links.c.person_id,
         _links.c.person_name,
@@ -89,6 +92,7 @@ def _chat(row: Row[Any]) -> ChatRow:
         person_id=data["person_id"],
         person_name=data["person_name"] or "",
         last_message_at=data["last_message_at"],
+        revision=int(data["revision"] or 0),
     )
 
 
@@ -110,6 +114,7 @@ def _history_query(chat_id: int) -> Select[Any]:
             _messages.c.edit_history,
             *QUOTE_COLUMNS,
             _messages.c.details,
+            _messages.c.revision,
         )
         .select_from(
             with_quote(_messages.outerjoin(_message_media, _message_media.c.message_id == _messages.c.id))
@@ -135,6 +140,7 @@ def _history_message(row: RowMapping) -> HistoryMessage:
         edit_history=row["edit_history"] or "",
         quote=quote_from_row(row),
         details=row["details"] or "",
+        revision=int(row["revision"] or 0),
     )
 
 
@@ -186,6 +192,32 @@ class SqlChatHistory:
         missed): the first ``limit`` of them, oldest first."""
         query = _history_query(chat_id).where(_messages.c.id > after_id).order_by(_messages.c.id).limit(limit)
         async with self._engine.connect() as connection:
+            rows = (await connection.execute(query)).mappings().all()
+        return [_history_message(row) for row in rows]
+
+    async def changed(
+        self, chat_id: int, *, seen: int, upto_id: int, from_id: int | None, limit: int
+    ) -> list[HistoryMessage]:
+        """Messages of the chat changed after revision ``seen`` that a page showing ``from_id`` (the first
+        message it shows; ``None``: the whole chat) up to ``upto_id`` (the newest it has) shows: the first
+        ``limit`` of them in the order they changed."""
+        query = _history_query(chat_id).where((_messages.c.revision > seen) & (_messages.c.id <= upto_id))
+        async with self._engine.connect() as connection:
+            if from_id is not None:
+                anchor = (
+                    await connection.execute(
+                        select(_messages.c.sent_at).where(
+                            (_messages.c.id == from_id) & (_messages.c.chat_id == chat_id)
+                        )
+                    )
+                ).scalar()
+                if anchor is None:
+                    return []
+                query = query.where(
+                    (_messages.c.sent_at > anchor)
+                    | ((_messages.c.sent_at == anchor) & (_messages.c.id >= from_id))
+                )
+            query = query.order_by(_messages.c.revision, _messages.c.id).limit(limit)
             rows = (await connection.execute(query)).mappings().all()
         return [_history_message(row) for row in rows]
 

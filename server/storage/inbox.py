@@ -19,6 +19,7 @@ from server.storage.dialect import upsert_insert
 from server.storage.message_changes import apply_message_change
 from server.storage.quotes import adopt_replies, answered_message
 from server.storage.reactions import apply_reaction
+from server.storage.revisions import mark_changed
 from server.storage.tables import Chat, Message, Outbox, WhatsAppAccount, utcnow
 from server.storage.waiting_changes import apply_waiting_changes
 
@@ -185,9 +186,12 @@ class SqlInboxStore:
         where = (_messages.c.account_id == account_id) & (_messages.c.message_key == message_key)
         for _ in range(STATUS_RACE_ATTEMPTS):
             async with self._engine.begin() as connection:
-                current = (await connection.execute(select(_messages.c.status).where(where))).scalar()
-                if current is None:
+                held = (
+                    await connection.execute(select(_messages.c.status, _messages.c.id).where(where))
+                ).first()
+                if held is None:
                     return None
+                current = held[0]
                 wanted = advance(Delivery(current), status)
                 if wanted.value == current:
                     return wanted
@@ -197,6 +201,7 @@ class SqlInboxStore:
                     .values(status=wanted.value, updated_at=utcnow())
                 )
                 if changed.rowcount == 1:
+                    await mark_changed(connection, [held[1]])
                     return wanted
         raise RuntimeError(f"the status of {message_key} kept changing under us")
 
@@ -268,8 +273,8 @@ class SqlInboxStore:
                     .values(chat_key=pn_chat_key, lid=lid_chat_key, e164=func.coalesce(_chats.c.e164, e164))
                 )
                 return
-            await connection.execute(
-                update(_messages).where(_messages.c.chat_id == lid_chat).values(chat_id=pn_chat)
+            await connection.execute(  # revision 0: the numbers of the chat they leave mean nothing here
+                update(_messages).where(_messages.c.chat_id == lid_chat).values(chat_id=pn_chat, revision=0)
             )
             await connection.execute(_chats.delete().where(_chats.c.id == lid_chat))
             await connection.execute(

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.sync import MediaRetry, MediaState, MessageMedia, SyncMessage
 from server.storage.dialect import upsert_insert
+from server.storage.revisions import mark_changed
 from server.storage.tables import MediaBlob, MediaUpload, Message, MessageMediaRow, utcnow
 
 _blobs = MediaBlob.__table__  # type: ignore[attr-defined]
@@ -153,6 +154,7 @@ class MediaRows:
                     set_={"state": media.state.value, "sha256": media.sha256, "updated_at": utcnow()},
                 )
             )
+            await mark_changed(connection, [media.message_id])
 
     async def media_of(self, message_ids: list[int]) -> dict[int, MessageMedia]:
         if not message_ids:

@@ -32,6 +32,7 @@ from server.domain.message_changes import (
 )
 from server.storage.dialect import upsert_insert
 from server.storage.reactions import reactions_between
+from server.storage.revisions import mark_changed
 from server.storage.tables import (
     CompanySettings,
     FileDeletion,
@@ -121,6 +122,7 @@ async def apply_message_change(
         )
         changed = [(row["id"], row["chat_id"]), *(await connection.execute(replies)).all()]
         await _queue(connection, changed)
+        await mark_changed(connection, [message_id for message_id, _ in changed])
     for path in files:  # after the commit: a rolled-back deletion must not lose a file still referenced
         path.unlink(missing_ok=True)
     return AppliedChange(row["id"], row["chat_id"], changed=True)
@@ -219,6 +221,7 @@ async def _forget_quotes(connection: AsyncConnection, account_id: int, target_id
     if found:
         await connection.execute(update(_messages).where(quoting).values(quote_text="", updated_at=utcnow()))
         await _queue(connection, list(found))
+        await mark_changed(connection, [message_id for message_id, _ in found])
 
 
 def _edit(row: Any, change: MessageChanged) -> dict[str, object] | None:

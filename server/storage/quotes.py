@@ -18,6 +18,7 @@ from server.domain.errors import InvalidChatId
 from server.domain.jids import logical_message_key
 from server.domain.quotes import quote_of
 from server.domain.whatsapp import InboundMessage
+from server.storage.revisions import mark_changed
 from server.storage.tables import Message, MessageChange, utcnow
 
 _messages = Message.__table__  # type: ignore[attr-defined]
@@ -99,6 +100,7 @@ async def adopt_replies(
             await connection.execute(
                 update(_messages).where(waiting).values(reply_to_message_id=found, quote_text="")
             )
+            await mark_changed(connection, [reply_id for reply_id, _ in replies])
             now = utcnow()
             for reply_id, chat_id in replies:
                 await connection.execute(

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from server.domain.message_changes import AppliedChange, Reacted, ReactionLine
 from server.domain.quotes import quote_of
 from server.storage.dialect import upsert_insert
+from server.storage.revisions import mark_changed
 from server.storage.tables import Chat, Message, MessageChange, MessageReaction, utcnow
 
 Reactions = tuple[tuple[str, bool, str], ...]  # (emoji, from me, reactor name), oldest first
@@ -85,6 +86,7 @@ async def apply_reaction(engine: AsyncEngine, account_id: int, reaction: Reacted
             await connection.execute(
                 insert(_changes).values(chat_id=chat_id, message_id=message_id, day_at=day_at, created_at=now)
             )
+        await mark_changed(connection, [message_id])
         return AppliedChange(message_id, chat_id, changed=True)
 
 

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.days import day_start, local_day
 from server.domain.sync import MediaState
+from server.storage.revisions import mark_changed
 from server.storage.tables import (
     Chat,
     Company,
@@ -307,6 +308,7 @@ async def _remove_media(
             .values(state=MEDIA_REMOVED, sha256=None, updated_at=utcnow())
         )
         outcome.attachments += int(removed.rowcount or 0)
+        await mark_changed(connection, chunk)  # an open chat view shows "removed by retention"
     return await _drop_unused_blobs(connection, hashes)
 
 

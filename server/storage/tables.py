@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Dialect, LargeBinary, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import Date, DateTime, Dialect, Index, LargeBinary, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -109,13 +109,17 @@ class Chat(SQLModel, table=True):
     display_name: str = Field(default="", max_length=255)
     last_message_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    revision: int = Field(default=0)  # one more at every change to one of its messages (migration 0017)
 
 
 class Message(SQLModel, table=True):
     """One WhatsApp message, stored once per account whatever number of times it arrives."""
 
     __tablename__ = "message"
-    __table_args__ = (UniqueConstraint("account_id", "message_key"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "message_key"),
+        Index("ix_message_chat_id_revision", "chat_id", "revision"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     account_id: int = Field(foreign_key="whatsapp_account.id", index=True)
@@ -142,6 +146,8 @@ class Message(SQLModel, table=True):
     quote_text: str = Field(default="", sa_type=Text)  # what the transport quoted, for an answer not stored
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # The chat's revision at the message's latest change, 0 until one (``storage.revisions``, 0017)
+    revision: int = Field(default=0)
 
 
 class Installation(SQLModel, table=True):

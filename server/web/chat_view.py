@@ -3,7 +3,9 @@
 Signed-in users of the chat's own Pipedrive company only, while their installation of WaPipe is active
 (``server.web.session``, checked on every request); anyone else gets a 403 page that shows nothing of the
 chat. The history pages newest first, and the page polls for messages stored since (a reply sent from
-here, the contact's answer); attachments come from the media store through a company-scoped route; the
+here, the contact's answer) and for the messages it shows that changed since its last poll (an edit, a
+deletion, a reaction, a tick: ``storage.revisions`` numbers each change), which come back as out-of-band
+swaps of their bubbles; attachments come from the media store through a company-scoped route; the
 reply box sends through the outbox, with a CSRF token.
 """
 
@@ -57,6 +59,7 @@ from server.web.session import (
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
+CHANGED_LIMIT = 200  # changed bubbles one poll brings back; the rest come with the next
 NOT_YOURS = "This chat is not in your Pipedrive company, or it does not exist."
 
 
@@ -102,19 +105,21 @@ def _views(
     )
 
 
-def _newer_url(chat_id: int, shown: tuple[MessageView, ...], after: int = 0) -> str:
-    """Where the page asks for messages stored after the newest one it has."""
-    return f"/chats/{chat_id}/messages?after={max((m.id for m in shown), default=after)}"
+def _newer_url(chat_id: int, shown: tuple[MessageView, ...], after: int, seen: int) -> str:
+    """Where the page asks for messages stored after the newest one it has, and for those changed after
+    the chat's revision ``seen``."""
+    return f"/chats/{chat_id}/messages?after={max((m.id for m in shown), default=after)}&seen={seen}"
 
 
-async def _history(request: Request, chat_id: int, before: int | None) -> HistoryPage:
+async def _history(request: Request, chat: ChatRow, before: int | None) -> HistoryPage:
+    chat_id = chat.id
     rows = await SqlChatHistory(_resources(request).engine).page(
         chat_id, before_id=before, limit=PAGE_SIZE + 1
     )
     more, rows = len(rows) > PAGE_SIZE, rows[:PAGE_SIZE]
     views = _views(chat_id, rows, await reactions_of(_resources(request).engine, [m.id for m in rows]))
     older = f"/chats/{chat_id}/messages?before={views[0].id}" if more and views else None
-    newer = _newer_url(chat_id, views) if before is None else None
+    newer = _newer_url(chat_id, views, 0, chat.revision) if before is None else None
     return HistoryPage(chat_id, views, older, newer, _resources(request).settings.conversation_poll)
 
 
@@ -156,7 +161,7 @@ async def chat_page(request: Request) -> Response:
         account_number=chat.account_e164,
         person_name=chat.person_name,
         user_name=user.name,
-        history=await _history(request, chat.id, None),
+        history=await _history(request, chat, None),
         reply=_reply(request, user, chat),
     )
     return HTMLResponse(render_chat_page(view), headers={"Cache-Control": "no-store"})
@@ -171,8 +176,38 @@ def _id_param(request: Request, name: str) -> int | None:
     return found
 
 
+def _seen_param(request: Request) -> int | None:
+    """The chat revision the page has seen (0: none yet); ``None`` when absent; ``InvalidInput`` when it is
+    no revision."""
+    raw = request.query_params.get("seen")
+    if raw is None:
+        return None
+    found = 0 if raw == "0" else id_from_text(raw)
+    if found is None:
+        raise InvalidInput("seen must be a change number (0 or more)", reason="invalid_seen")
+    return found
+
+
+async def _changed(
+    request: Request, chat: ChatRow, seen: int, after: int, from_id: int | None
+) -> tuple[tuple[MessageView, ...], int]:
+    """The shown messages changed after revision ``seen`` and the revision the page has seen next."""
+    engine = _resources(request).engine
+    if seen >= chat.revision:  # nothing changed since (a number from the future is taken back to now)
+        return (), chat.revision
+    rows = await SqlChatHistory(engine).changed(
+        chat.id, seen=seen, upto_id=after, from_id=from_id, limit=CHANGED_LIMIT
+    )
+    reached = chat.revision
+    if len(rows) == CHANGED_LIMIT and rows[0].revision != rows[-1].revision:
+        reached = rows[-1].revision - 1  # the last change may have more messages: it comes again whole
+    return _views(chat.id, rows, await reactions_of(engine, [m.id for m in rows])), reached
+
+
 async def more_messages(request: Request) -> Response:
-    """A page of older messages (``before``), or those stored after ``after`` (204 while there are none)."""
+    """A page of older messages (``before``), or those stored after ``after`` (204 while there are none)
+    with, when the page names the revision it has ``seen``, its messages changed since (from the first it
+    shows, ``from``), as out-of-band swaps."""
     user = await _signed_in(request)
     if isinstance(user, Response):
         return user
@@ -181,16 +216,21 @@ async def more_messages(request: Request) -> Response:
         return problem(403, "forbidden", NOT_YOURS)
     try:
         after, before = _id_param(request, "after"), _id_param(request, "before")
+        seen, from_id = _seen_param(request), _id_param(request, "from")
     except InvalidInput as error:
         return problem(400, error.reason, error.message)
     if after is None:
-        return HTMLResponse(render_history(await _history(request, chat.id, before)))
+        return HTMLResponse(render_history(await _history(request, chat, before)))
     rows = await SqlChatHistory(_resources(request).engine).newer(chat.id, after_id=after, limit=PAGE_SIZE)
-    if not rows:
+    changed, reached = (
+        await _changed(request, chat, seen, after, from_id) if seen is not None else ((), chat.revision)
+    )
+    if not rows and not changed and (seen is None or reached == seen):
         return Response(status_code=204)
     views = _views(chat.id, rows, await reactions_of(_resources(request).engine, [m.id for m in rows]))
     poll = _resources(request).settings.conversation_poll
-    page = HistoryPage(chat.id, views, None, _newer_url(chat.id, views, after), poll)
+    newer = _newer_url(chat.id, views, after, reached)
+    page = HistoryPage(chat.id, views, None, newer, poll, changed, polled=True)
     return HTMLResponse(render_history(page))
 
 

@@ -149,16 +149,15 @@ def _read(raw: str, default_region: str | None) -> tuple[_Reading, ...]:
         if number is None:
             continue
         e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        if phonenumbers.is_valid_number(number):
-            code, nsn = str(number.country_code), phonenumbers.national_significant_number(number)
-            found.setdefault(e164, _Reading(e164, True, region is None or _code_before(digits, code, nsn)))
-            continue
-        fixed = _modernised(e164)
-        if fixed is not None:
-            code, nsn = calling_code_and_nsn(fixed)
-            found.setdefault(fixed, _Reading(fixed, True, region is None or _code_before(digits, code, nsn)))
-        elif possible is None and keep_possible and phonenumbers.is_possible_number(number):
-            possible = _Reading(e164, False, True)
+        if not phonenumbers.is_valid_number(number):
+            fixed = _modernised(e164)  # a legacy Brazilian or Mexican mobile reads as today's number
+            if fixed is None:
+                if possible is None and keep_possible and phonenumbers.is_possible_number(number):
+                    possible = _Reading(e164, False, True)
+                continue
+            e164 = fixed
+        code, nsn = calling_code_and_nsn(e164)
+        found.setdefault(e164, _Reading(e164, True, region is None or _code_before(digits, code, nsn)))
     if found:
         return tuple(found.values())
     return (possible,) if possible is not None else ()

@@ -3,10 +3,10 @@ anyone in the chat reacts to one: `message.reaction`. `sandbox.waha.change_contr
 
 WAHA reports an edit as a message of its own: a new `id`, `body` the new text, and `editedMessageId` the
 bare id of the message edited (`WAMessageEditedBody`). A deletion names the deleted message by
-`revokedMessageId` with `before` (the message as the gateway held it) and `after` (the revocation
-itself) (`WAMessageRevokedBody`). The phone shows the change; the gateway's history keeps answering the
-message as first sent, as GOWS does (its store is not updated: docs/waha.md), and never lists the
-protocol messages themselves.
+`revokedMessageId` with `after` (the revocation itself) and, as GOWS sends it, `before: null`: the
+gateway sends no copy of the deleted message (`WAMessageRevokedBody`; GOWS adds the raw event as
+`_data`). The phone shows the change; the gateway's history keeps answering the message as first sent, as
+GOWS does (its store is not updated: docs/waha.md), and never lists the protocol messages themselves.
 """
 
 from __future__ import annotations
@@ -84,7 +84,6 @@ def edit(state: SandboxState, session: Session, message_id: str, text: str) -> M
 def revoke(state: SandboxState, session: Session, message_id: str) -> Message:
     """The sender deletes the message for everyone: `message.revoked`; the gateway keeps no text of it."""
     message = sent(session, message_id)
-    before = payload(state, session, message)
     change = _protocol(state, session, message)
     after = payload(state, session, change)
     after["_data"]["Info"]["Edit"] = "7" if message.from_me else "8"  # sender / admin revoke
@@ -97,7 +96,7 @@ def revoke(state: SandboxState, session: Session, message_id: str) -> Message:
         state,
         session,
         "message.revoked",
-        {"revokedMessageId": message.raw_id, "before": before, "after": after},
+        {"revokedMessageId": message.raw_id, "before": None, "after": after, "_data": after["_data"]},
     )
     return change
 

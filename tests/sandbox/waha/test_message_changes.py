@@ -44,9 +44,13 @@ async def test_edit_revoke_and_react_over_http(
     ]
     [revoke] = emitted(receiver, "message.revoked")
     assert revoke["revokedMessageId"] == message["raw"]
-    assert revoke["before"]["body"] == "Can you do 10 % off?"  # type: ignore[index]
+    assert revoke["before"] is None  # as GOWS: no copy of the deleted message is sent
+    assert revoke["_data"]["Message"]["protocolMessage"]["key"]["ID"] == message["raw"]  # type: ignore[index]
     stored = sim.session("default").find_message(message["id"])
-    assert stored is not None and stored.body == ""  # the gateway keeps no text of it either
+    assert stored is not None and stored.body == ""  # the phone shows it deleted
+    history = await api.get("/api/default/chats/all/messages", params={"limit": 10})
+    [listed] = [m for m in history.json() if m["id"] == message["id"]]
+    assert listed["body"] == "Can you do 5 % off?"  # the gateway's store keeps it as first sent
 
 
 async def test_the_controls_refuse_what_names_no_message_or_change(

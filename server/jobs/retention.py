@@ -2,7 +2,8 @@
 days its admin chose on the settings page (``server.storage.retention`` says what is kept and why).
 
 A company whose timezone is unknown is skipped (its days cannot be told apart); the others still run.
-Running it twice deletes nothing more.
+Running it twice deletes nothing more. Edits and deletions that waited for their message longer than 8
+days are given up on the same run, whatever the companies' periods.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 from server.domain.days import company_zone
 from server.domain.errors import InvalidInput
 from server.storage.retention import RetentionOutcome, SqlRetention
+from server.storage.waiting_changes import forget_expired_changes
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +24,9 @@ async def apply_retention(ctx: dict[str, Any], now: datetime | None = None) -> l
     """What was deleted, per company with a retention period."""
     retention = SqlRetention(ctx["engine"])
     moment = now or datetime.now(UTC)
+    given_up = await forget_expired_changes(ctx["engine"], moment)
+    if given_up:
+        log.info("changes to messages never stored given up", extra={"count": given_up})
     outcomes: list[RetentionOutcome] = []
     for policy in await retention.policies():
         try:

@@ -8,13 +8,13 @@ Pipedrive.
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.message_changes import AppliedChange, ChangeKind, MessageChanged
-from server.storage.message_changes import apply_message_change
+from server.storage.message_changes import WAITING_FOR, apply_message_change
 from server.storage.tables import WaitingChange
 
 _waiting = WaitingChange.__table__  # type: ignore[attr-defined]
@@ -47,3 +47,10 @@ async def apply_waiting_changes(
         async with engine.begin() as connection:
             await connection.execute(delete(_waiting).where(_waiting.c.id.in_([row["id"] for row in rows])))
     return applied
+
+
+async def forget_expired_changes(engine: AsyncEngine, now: datetime) -> int:
+    """Give up the changes that waited longer than ``WAITING_FOR`` (their message never came); how many."""
+    async with engine.begin() as connection:
+        result = await connection.execute(delete(_waiting).where(_waiting.c.created_at < now - WAITING_FOR))
+    return int(result.rowcount or 0)

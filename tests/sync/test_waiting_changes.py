@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sandbox.pipedrive.seed import seed_person
 from server.domain.message_changes import ChangeKind, MessageChanged
 from server.domain.whatsapp import HistoryBatch, InboundMessage, MessageOrigin, Peer
+from server.jobs.retention import apply_retention
 from server.services.ingest import ingest_events
 from server.storage.message_changes import earlier_versions
 from tests.sync.world import SyncWorld
@@ -131,3 +132,22 @@ async def test_a_change_whose_message_never_comes_is_given_up_after_eight_days(w
     async with world.engine.connect() as connection:
         keys = (await connection.execute(text("select message_key from waiting_change"))).scalars().all()
     assert keys == [f"{world.session}/in/WANEW"]
+
+
+async def test_the_daily_retention_run_gives_up_changes_older_than_eight_days(world: SyncWorld) -> None:
+    for wa_id in ("WAOLD", "WANEW"):
+        change = MessageChanged(world.session, wa_id, False, ChangeKind.REVOKED, MORNING)
+        await ingest_events([change], transport="waha", store=world.inbox)
+    async with world.engine.begin() as connection:
+        await connection.execute(
+            text("update waiting_change set created_at = :at where message_key like '%WAOLD'"),
+            {"at": datetime(2026, 3, 1, 12, 0, tzinfo=UTC)},
+        )
+        await connection.execute(
+            text("update waiting_change set created_at = :at where message_key like '%WANEW'"),
+            {"at": datetime(2026, 3, 2, 12, 0, tzinfo=UTC)},
+        )
+    await apply_retention({"engine": world.engine}, now=datetime(2026, 3, 9, 12, 30, tzinfo=UTC))
+    async with world.engine.connect() as connection:
+        keys = (await connection.execute(text("select message_key from waiting_change"))).scalars().all()
+    assert keys == [f"{world.session}/in/WANEW"]  # 7 days and 30 minutes old: still waiting

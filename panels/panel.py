@@ -125,6 +125,16 @@ def _time_label(at: datetime, timezone: str) -> str:
     return at.astimezone(zone).strftime("%d %b %H:%M")
 
 
+def _contact_names(messages: Sequence[ContactMessage]) -> dict[int, str]:
+    """Each chat's contact as their latest named message calls them: a call or a poll vote carries no name
+    of its own, and is the same person's."""
+    names: dict[int, str] = {}
+    for message in messages:
+        if not message.from_me and message.sender_name:
+            names[message.chat_id] = message.sender_name
+    return names
+
+
 def message_rows(
     messages: Sequence[ContactMessage],
     outbox: Sequence[OutboxEntry],
@@ -134,6 +144,7 @@ def message_rows(
 ) -> tuple[MessageRow, ...]:
     """Stored messages, plus sends still on their way (pending) or refused (failed with the reason)."""
     rows: list[tuple[datetime, MessageRow]] = []
+    names = _contact_names(messages)
     for message in messages:
         tick, title = TICKS.get(message.status, ("", message.status))
         rows.append(
@@ -145,7 +156,9 @@ def message_rows(
                     text=message.text,
                     time_label=_time_label(message.sent_at, timezone),
                     via=message.account_e164 or "",
-                    author="You" if message.from_me else (message.sender_name or "Contact"),
+                    author="You"
+                    if message.from_me
+                    else (message.sender_name or names.get(message.chat_id, "Contact")),
                     status=message.status,
                     tick=tick if message.from_me else "",
                     tick_title=title,

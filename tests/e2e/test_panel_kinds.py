@@ -158,7 +158,7 @@ def test_every_kind_sent_from_the_phone_page_shows_in_the_panel_in_order(
     frame = open_panel(page, addresses)
     bubbles = frame.locator("#panel-messages .bubble")
     expect(bubbles).to_have_count(14)
-    contact, calls = f"Max Berger {VIA}", f"Contact {VIA}"  # a call or a vote carries no name of its own
+    contact = f"Max Berger {VIA}"  # a call or a vote carries no name of its own: the chat's is shown
     lines = shown(bubbles)
     # The contact card: its name and number (how a card lays them out, and what it offers to do with
     # them, is the card's own test: tests/panel, tests/chat_view).
@@ -177,9 +177,9 @@ def test_every_kind_sent_from_the_phone_page_shows_in_the_panel_in_order(
         [contact],  # the sticker: a picture
         [contact, "📎 gif"],
         [contact, "View once: a photo, not saved: it can be opened only on the phone"],
-        [calls, "Call: Missed voice call"],
-        [calls, "Call: Voice call"],
-        [calls, "Poll vote: Tuesday"],
+        [contact, "Call: Missed voice call"],
+        [contact, "Call: Voice call"],
+        [contact, "Poll vote: Tuesday"],
         [f"You {VIA}", "Poll vote: Monday"],
         [f"You {VIA}", "↪ Passt Ihnen Dienstag um 10?", "Ja, Dienstag um 10 passt", "❤️"],
     ]

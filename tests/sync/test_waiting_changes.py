@@ -4,6 +4,7 @@ the deleted text never reaches Pipedrive and the edit shows with its earlier tex
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
@@ -151,3 +152,23 @@ async def test_the_daily_retention_run_gives_up_changes_older_than_eight_days(wo
     async with world.engine.connect() as connection:
         keys = (await connection.execute(text("select message_key from waiting_change"))).scalars().all()
     assert keys == [f"{world.session}/in/WANEW"]  # 7 days and 30 minutes old: still waiting
+
+
+async def test_a_day_already_in_pipedrive_is_rewritten_once_with_the_deleted_line(world: SyncWorld) -> None:
+    seed_person(world.pd, world.pd_company, "Maria Muster", phones=["+49 89 6364 8018"])
+    chat = await _catch_up(world, _from_history(world, "WAHELLO", "Guten Morgen", 0))
+    await world.sync(chat)
+    [activity] = world.activities()
+    before = Counter(world.operations())
+    deletion = MessageChanged(
+        world.session, "WASECRET", False, ChangeKind.REVOKED, MORNING + timedelta(minutes=9)
+    )
+    await ingest_events([deletion], transport="waha", store=world.inbox)
+    await _catch_up(world, _from_history(world, "WASECRET", "my PIN is 4711", 1))
+    await world.sync(chat)
+    await world.sync(chat)
+    [rewritten] = world.activities()
+    assert rewritten["id"] == activity["id"]
+    assert "09:01 ← <b>Maria</b>: <i>This message was deleted</i></p>" in rewritten["note"]
+    assert "4711" not in rewritten["note"] and rewritten["note"].count("Guten Morgen") == 1
+    assert Counter(world.operations()) - before == Counter({"PATCH /api/v2/activities/{id}": 1})

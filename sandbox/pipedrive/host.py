@@ -1,7 +1,9 @@
 """Fake Pipedrive pages that embed an app's custom UI iframe and speak the SDK protocol (``static/host.js``).
 
-Pages: ``/host/person/{id}``, ``/host/deal/{id}`` (a detail view with the app's panel in the sidebar) and
-``/host/settings`` (the app-settings surface). Query parameters, all optional:
+Pages: ``/host/person/{id}``, ``/host/deal/{id}`` (a detail view with the app's panel in the sidebar; also
+at ``/person/{id}`` and ``/deal/{id}``, where Pipedrive's web app has them) and ``/host/settings`` (the
+app-settings surface). ``redirect_to`` with ``contacts`` or ``deals`` and an id opens that record's page,
+as Pipedrive does; other views are noted on the page. Query parameters, all optional:
 
 - ``client_id``: which registered OAuth client the app is (default: the first one registered);
 - ``panel_url``: the iframe URL (default: the URL configured with `configure_host_app` or
@@ -251,6 +253,10 @@ def host_routes(state: SandboxState) -> list[BaseRoute]:
     return [
         Route("/host/person/{entity_id:int}", person, methods=["GET"]),
         Route("/host/deal/{entity_id:int}", deal, methods=["GET"]),
+        # Where Pipedrive's web app shows a record (``https://<company>.pipedrive.com/person/5``): the links
+        # apps build, and where ``redirect_to`` takes the user.
+        Route("/person/{entity_id:int}", person, methods=["GET"]),
+        Route("/deal/{entity_id:int}", deal, methods=["GET"]),
         Route("/host/settings", settings, methods=["GET"]),
         Route("/host/token", token, methods=["GET"]),
         Route("/_sandbox/host/apps", apps, methods=["POST"]),

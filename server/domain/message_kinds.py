@@ -14,6 +14,10 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from server.domain.contact_cards import CardView
 
 MAPS_URL = "https://www.google.com/maps/search/?api=1&query={latitude:.6f},{longitude:.6f}"
 _TEXT_LIMIT = 200  # a place name, an address, a contact's name
@@ -102,6 +106,8 @@ class KindView:
     label: str
     text: str
     url: str | None = None
+    cards: tuple[CardView, ...] = ()  # shared contacts: each card's numbers with what the view offers
+    more: int = 0  # shared contacts: cards shared beyond those kept
 
 
 def location(
@@ -247,7 +253,7 @@ def describe(details: MessageDetails) -> KindView:
         if details.more:
             shown.append(f"and {details.more} more")
         label = "Contact" if len(details.cards) == 1 and not details.more else "Contacts"
-        return KindView("contacts", label, "; ".join(shown))
+        return KindView("contacts", label, "; ".join(shown), more=details.more)
     if isinstance(details, Poll):
         label = "Poll (several answers)" if details.multiple else "Poll"
         return KindView("poll", label, f"{details.question}: " + " / ".join(details.options))

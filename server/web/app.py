@@ -15,6 +15,7 @@ from server.settings import Settings
 from server.transports import CLOUD_WEBHOOK_PATH, WAHA_WEBHOOK_PATH
 from server.web import (
     chat_view,
+    contact_cards,
     health,
     numbers,
     oauth,
@@ -80,6 +81,7 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         Route("/panel/pin", panel_send.pin, methods=["POST"], name="panel_pin"),
         *settings_preview.routes(),
         *chat_view.routes(),
+        *contact_cards.routes(),
         Route(oauth.INSTALL_PATH, oauth.install, methods=["GET"], name="install"),
         Route(oauth.CALLBACK_PATH, oauth.callback, methods=["GET"], name="oauth_callback"),
         Route(oauth.CALLBACK_PATH, oauth.uninstall, methods=["DELETE"], name="oauth_uninstall"),

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from panels.panel import (
+    MessageRow,
     MessagesView,
     PanelView,
     link_view,
@@ -34,7 +36,7 @@ from panels.panel_form import (
     phone_choices,
 )
 from server.domain.bounds import id_from_text
-from server.domain.conversation import ContactChat
+from server.domain.conversation import ContactChat, ContactMessage
 from server.domain.countries import region_of_number
 from server.domain.errors import (
     BudgetExhausted,
@@ -155,8 +157,27 @@ async def conversation(
         company.timezone,
         lambda message_id: media_link(resources, company.id, message_id),
     )
+    rows = await with_card_actions(request, identity, messages, rows)
     poll = resources.settings.conversation_poll
     return chats, messages_view(rows, contact.person_id, contact.deal_id, poll_seconds=poll)
+
+
+async def with_card_actions(
+    request: Request, identity: FrameIdentity, messages: list[ContactMessage], rows: tuple[MessageRow, ...]
+) -> tuple[MessageRow, ...]:
+    """Shared contact cards with their numbers' actions (open the Person, create one)."""
+    from server.web.contact_cards import PANEL_CREATE_URL, Surface, card_kinds, person_url
+
+    resources: Resources = request.app.state.resources
+    wanted = [(m.id, m.details, m.deleted) for m in messages if m.details]
+    if not wanted:
+        return rows
+    domain = (await own_installation(request, identity)).api_domain
+    surface = Surface(PANEL_CREATE_URL, person_url(domain))
+    kinds = await card_kinds(resources, identity.company.id, wanted, surface)
+    return tuple(
+        replace(row, kind=kinds.get(int(row.key[1:]), row.kind)) if row.key[0] == "m" else row for row in rows
+    )
 
 
 def build_form(

@@ -94,7 +94,8 @@
     const target = event.detail.target;
     // A failure that left nothing to re-render arrives retargeted to the notice slot beside the form.
     const swappable = ["panel-form", "panel-link", "panel-form-notice", "panel-link-notice"];
-    if (status >= 400 && target && swappable.indexOf(target.id) !== -1) {
+    const named = target && (swappable.indexOf(target.id) !== -1 || target.hasAttribute("data-swap-errors"));
+    if (status >= 400 && named) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }
@@ -105,6 +106,17 @@
     if (form) {
       prepare(form);
     }
+  });
+  // "Open <Person>" on a shared contact card: Pipedrive shows the Person (the link is for outside it).
+  document.addEventListener("click", function (event) {
+    const link = event.target.closest && event.target.closest("a[data-open-person]");
+    if (!link || document.body.dataset.sdk !== "ready") {
+      return;
+    }
+    event.preventDefault();
+    window.wapipeFrame.ready.then(function (sdk) {
+      return sdk.execute("redirect_to", { view: "contacts", id: Number(link.dataset.openPerson) });
+    }).catch(function () {});
   });
   document.body.addEventListener("panel-sent", function (event) {
     if (window.wapipeFrame) {

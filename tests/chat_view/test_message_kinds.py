@@ -48,10 +48,12 @@ LOCATION_ROW = (
     f'<a href="{MAP}" target="_blank" rel="noopener noreferrer">Café &lt;Central&gt;, Herrengasse 14</a></p>'
 )
 CONTACT_LINE = "Contact: Max &lt;Muster&gt; (+49 170 1234567)"
-CONTACT_ROW = (
-    '<p class="kind contacts" data-kind="contacts"><span class="kind-label">Contact:</span> '
-    "Max &lt;Muster&gt; (+49 170 1234567)</p>"
+CONTACT_CARD = (
+    '<p class="card-name">Max &lt;Muster&gt;</p>\n  <ul class="card-numbers">\n'
+    '    <li class="card-number" data-action="create">\n'
+    '      <span class="card-phone" dir="ltr">+49 170 1234567</span>'
 )
+CONTACT_TEXT = '<span class="kind-label">Contact:</span> Max &lt;Muster&gt; (+49 170 1234567)</p>'
 PHONE_LOCATION_LINE = (
     'Location: <a href="https://www.google.com/maps/search/?api=1&amp;query=-33.856784,151.215297">'
     "Opera &amp; House</a>"
@@ -230,10 +232,10 @@ async def test_shared_contacts_show_their_names_and_numbers_everywhere(
     assert f"← <b>Maria</b>: {CONTACT_LINE}</p>" in note
     assert f"→ <b>You</b>: {CONTACT_LINE}</p>" in note
     assert "BEGIN:VCARD" not in note and "<Muster>" not in note
-    panel = await panel_page(world)
-    assert panel.count(CONTACT_ROW) == 2 and "BEGIN:VCARD" not in panel
-    chat = await chat_page(world)
-    assert chat.count(CONTACT_ROW) == 2 and "<Muster>" not in chat
+    panel = await panel_page(world)  # each card with its numbers' actions: test_contact_cards.py
+    assert panel.count(CONTACT_CARD) == 2 and "BEGIN:VCARD" not in panel and "<Muster>" not in panel
+    chat = await chat_page(world)  # the line, which loads the same when it shows
+    assert chat.count(CONTACT_TEXT) == 2 and "<Muster>" not in chat
 
 
 async def test_the_panel_and_chat_view_were_on_the_linked_number(world: PanelWorld) -> None:

@@ -1,11 +1,13 @@
 """The "Send WhatsApp message" panel in Chromium, inside the Pipedrive sandbox's Person page, with the
-WhatsApp sandbox's phone on the other end: install, link a number, send, receive, attach; screenshots.
+WhatsApp sandbox's phone on the other end: install, link a number, send, receive, attach, open or create
+the Person of a shared contact card; screenshots.
 What a person sees is measured (``tests/e2e/seen.py``): the panel opens at the newest message, follows
 new ones, and keeps the reader's place when they scrolled up. The named refusals are in
 ``test_panel_errors.py``."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -191,3 +193,36 @@ def test_a_long_conversation_opens_at_its_newest_message_and_keeps_the_place_of_
     expect_in_view(arrived)
     expect(marker).to_be_hidden()
     assert scroll_position(messages).at_bottom
+
+
+def test_a_shared_contact_card_opens_its_person_or_creates_one(
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str
+) -> None:
+    _, addresses = demo
+    httpx.post(f"{addresses.waha}/_sim/clock", json={"advance": 1}, timeout=10).raise_for_status()
+    cards = [
+        {"name": "Max", "phone": "+49 151 12345678"},
+        {"name": "Neu <Nina>", "phone": "+49 176 55505555"},
+    ]
+    httpx.post(
+        f"{addresses.waha}/_sim/{session}/inbound",
+        json={"from": CONTACT_DIGITS, "text": "", "kind": "contact", "contacts": cards},
+        timeout=10,
+    ).raise_for_status()
+    frame = open_panel(page, addresses)
+    shown = frame.locator("#panel-messages .bubble").last.locator(".contact-card")
+    expect(shown).to_have_count(2, timeout=15_000)
+    expect(shown.nth(0)).to_contain_text("Max +49 151 12345678 Open Mobile Max")  # the demo's Person
+    nina = shown.nth(1)
+    expect(nina.locator(".card-name")).to_have_text("Neu <Nina>")
+    expect_in_view(nina.get_by_role("button", name="Create Person"))
+
+    nina.get_by_role("button", name="Create Person").click()
+    opened = nina.get_by_role("link", name="Open Neu <Nina>")
+    expect(opened).to_be_visible()
+    [created] = [p for p in sandbox_state(addresses)["persons"] if p["name"] == "Neu <Nina>"]
+    assert [phone["value"] for phone in created["phones"]] == ["+4917655505555"]
+
+    opened.click()  # Pipedrive (the sandbox's host page) opens the Person
+    expect(page).to_have_url(re.compile(rf"/person/{created['id']}(\?|$)"))
+    expect(page.locator("#pd-title")).to_have_text("Neu <Nina>")

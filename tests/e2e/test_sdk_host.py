@@ -162,8 +162,8 @@ def test_sdk_commands_and_events_round_trip(page: Page, servers: Servers, artifa
     expect(page.locator("#pd-modal-title")).to_have_text("New person")
     page.click("#pd-modal-submit")
     assert frame.evaluate("() => window.modal") == {"status": "submitted", "id": 1001}
-    frame.evaluate("() => sdk.execute('redirect_to', { view: 'deals', id: 7 })")
-    expect(page.locator("#pd-redirect")).to_have_text("The app asked to open /deals/7")
+    frame.evaluate("() => sdk.execute('redirect_to', { view: 'leads', id: 7 })")
+    expect(page.locator("#pd-redirect")).to_have_text("The app asked to open /leads/7")
 
     metadata = frame.evaluate("() => sdk.execute('get_metadata')")
     assert metadata == {"windowHeight": 800, "windowWidth": 1100}

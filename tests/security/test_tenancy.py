@@ -27,10 +27,12 @@ of A's with B's ids" means two honest checks:
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
+import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -321,6 +323,48 @@ async def _panel_relink(attack: Attack) -> None:
     )
     attack.refused(to_b, 400)
     assert 'data-reason="invalid_person"' in to_b.text, to_b.text
+
+
+@contextlib.asynccontextmanager
+async def b_shares_a_contact(attack: Attack) -> AsyncIterator[int]:
+    """B's text message carries a shared contact card (a number no Person has) while the probe runs; its
+    details are put back after, so B's snapshot is as before."""
+    messages = SQLModel.metadata.tables["message"]
+    card = {"kind": "contacts", "cards": [{"name": f"{attack.b.secret} card", "phones": ["+4917099988877"]}]}
+    where = messages.c.id == attack.b.message_id
+    async with attack.world.engine.begin() as connection:
+        await connection.execute(sa.update(messages).where(where).values(details=json.dumps(card)))
+    try:
+        yield attack.b.message_id
+    finally:
+        async with attack.world.engine.begin() as connection:
+            await connection.execute(sa.update(messages).where(where).values(details=""))
+
+
+@probe("POST", "/panel/contacts/person")
+async def _panel_card_person(attack: Attack) -> None:
+    async with b_shares_a_contact(attack) as message_id:
+        form = {"message_id": str(message_id), "card": "0", "number": "0"}
+        answer = await attack.frame("POST", "/panel/contacts/person", data=form)
+    attack.refused(answer, 404)
+    assert 'data-reason="card_not_found"' in answer.text, answer.text
+
+
+@probe("GET", "/chats/{chat_id:id}/contacts/{message_id:id}")
+async def _chat_cards(attack: Attack) -> None:
+    a, b = attack.a, attack.b
+    async with b_shares_a_contact(attack) as message_id:
+        for chat_id in (b.chat_id, a.chat_id):  # B's chat; A's own chat naming B's message
+            attack.refused(await attack.session.get(f"/chats/{chat_id}/contacts/{message_id}"))
+
+
+@probe("POST", "/chats/{chat_id:id}/contacts/person")
+async def _chat_card_person(attack: Attack) -> None:
+    a, b = attack.a, attack.b
+    async with b_shares_a_contact(attack) as message_id:
+        for chat_id in (b.chat_id, a.chat_id):
+            form = {"message_id": str(message_id), "card": "0", "number": "0", "csrf_token": attack.csrf}
+            attack.refused(await attack.session.post(f"/chats/{chat_id}/contacts/person", data=form))
 
 
 @probe("POST", "/panel/pin")

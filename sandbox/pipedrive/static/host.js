@@ -209,10 +209,19 @@
     });
   }
 
+  // Pipedrive's own pages for a record the app names: a Person ("contacts") or a Deal, by id.
+  var RECORD_PAGES = { contacts: "/person/", deals: "/deal/" };
+
   function showRedirect(args) {
     var view = args && typeof args.view === "string" ? args.view : "";
     var target = "/" + view + (args && args.id !== undefined ? "/" + String(args.id) : "");
     host.redirects.push({ view: view, id: args ? args.id : undefined, target: target, time: Date.now() });
+    var id = args ? Number(args.id) : NaN;
+    if (RECORD_PAGES.hasOwnProperty(view) && Number.isInteger(id) && id > 0) {
+      // Pipedrive opens the record's page; the sandbox keeps who is looking and which app is shown.
+      window.location.assign(RECORD_PAGES[view] + String(id) + window.location.search);
+      return;
+    }
     var note = document.getElementById("pd-redirect");
     if (note) {
       note.textContent = "The app asked to open " + target;

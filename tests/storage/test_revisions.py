@@ -1,7 +1,8 @@
 """Change numbers on SQLite and PostgreSQL: every path that changes how a stored message shows (an edit, a
-deletion, a reaction added or removed, a delivery tick) gives its chat a new revision and the message that
-number; a change that changes nothing numbers nothing; two changes in the same second get two numbers; the
-chat view's query finds the messages changed after what a page has seen, within what the page shows."""
+deletion, a reaction added or removed, a delivery tick, a quote found later, a downloaded file) gives its
+chat a new revision and the message that number; a change that changes nothing numbers nothing; two
+changes in the same second get two numbers; the chat view's query finds the messages changed after what a
+page has seen, within what the page shows."""
 
 from __future__ import annotations
 
@@ -13,12 +14,14 @@ import pytest
 from sqlalchemy import select
 
 from server.domain.message_changes import ChangeKind, MessageChanged, Reacted
+from server.domain.sync import MediaState, MessageMedia
 from server.domain.whatsapp import Delivery, InboundMessage, Peer
 from server.storage.accounts import SqlAccountStore
 from server.storage.chat_history import SqlChatHistory
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.inbox import SqlInboxStore
+from server.storage.sync import SqlSyncStore
 from server.storage.tables import Chat, Message
 
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
@@ -172,3 +175,23 @@ async def test_the_chat_view_finds_what_changed_after_what_a_page_has_seen(world
     assert await changed(0, limit=2) == ["A@1", "BB@2"]  # in the order they changed
     chat = await world.history.chat(1, world.maria)
     assert chat is not None and chat.revision == 3
+
+
+async def test_a_quote_found_later_and_a_downloaded_file_are_numbered_too(world: World) -> None:
+    # A reply to a message not stored yet quotes what the transport quoted; when the message comes, the
+    # reply quotes it instead.
+    reply = message("RR", OTTO, reply_to="Q")
+    assert await world.store.add_message(world.account, world.otto, reply)
+    original = message("Q", OTTO)
+    assert await world.store.add_message(world.account, world.otto, original)
+    assert await world.store.adopt_replies(world.account, original)
+    chats, messages = await numbers(world)
+    assert chats[world.otto] == 1 and (messages["RR"], messages["Q"], messages["O"]) == (1, 0, 0)
+
+    # The sync stored a file of Maria's first message: the chat view's "not downloaded yet" becomes it.
+    ready = MessageMedia(
+        world.ids["A"], MediaState.STORED, sha256="ab" * 32, size=3, mime="image/png", path="/x"
+    )
+    await SqlSyncStore(world.store._engine).save_media(ready)
+    chats, messages = await numbers(world)
+    assert chats == {world.maria: 1, world.otto: 1} and messages["A"] == 1 and messages["BB"] == 0

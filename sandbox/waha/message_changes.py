@@ -56,6 +56,13 @@ def _protocol(state: SandboxState, session: Session, message: Message) -> Messag
     )
 
 
+def _key(message: Message) -> dict[str, Any]:
+    """whatsmeow's key of the changed message, from the side of whoever changes it: its sender, so
+    ``fromMe`` is true (``BuildMessageKey`` with the sender's own id)."""
+    chat = message.chat_id.replace("@c.us", "@s.whatsapp.net")
+    return {"remoteJID": chat, "fromMe": True, "ID": message.raw_id}
+
+
 def edit(state: SandboxState, session: Session, message_id: str, text: str) -> Message:
     """The sender changes a text (or a caption) to `text`: `message.edited`."""
     message = sent(session, message_id)
@@ -72,7 +79,7 @@ def edit(state: SandboxState, session: Session, message_id: str, text: str) -> M
     body["_data"]["Info"]["Edit"] = "1"
     body["_data"]["Message"] = {
         "protocolMessage": {
-            "key": {"ID": message.raw_id, "fromMe": message.from_me},
+            "key": _key(message),
             "type": MESSAGE_EDIT,
             "editedMessage": {"conversation": text},
         }
@@ -86,10 +93,8 @@ def revoke(state: SandboxState, session: Session, message_id: str) -> Message:
     message = sent(session, message_id)
     change = _protocol(state, session, message)
     after = payload(state, session, change)
-    after["_data"]["Info"]["Edit"] = "7" if message.from_me else "8"  # sender / admin revoke
-    after["_data"]["Message"] = {
-        "protocolMessage": {"key": {"ID": message.raw_id, "fromMe": message.from_me}, "type": REVOKE}
-    }
+    after["_data"]["Info"]["Edit"] = "7"  # whatsmeow's sender revoke ("8" is a group admin's)
+    after["_data"]["Message"] = {"protocolMessage": {"key": _key(message), "type": REVOKE}}
     message.keep_as_sent()
     message.body, message.media = "", None
     _emit(

@@ -3,10 +3,14 @@
 
 ``message.edited`` carries the edit as a message of its own (its own ``id``; ``body`` is the new text)
 and names the edited message by ``editedMessageId``. ``message.revoked`` names the deleted message by
-``revokedMessageId``, with ``before`` (the message as it was, when the engine still had it) and
-``after`` (the revocation). Either id may come bare or serialized (``true_<chat>_<id>``). A reaction
-(``WAMessageReaction``) comes from ``from`` (in groups ``participant``) and names the message it is on in
-``reaction.messageId``; its ``reaction.text`` is the emoji, "" when the reaction was removed.
+``revokedMessageId``, with ``before`` (the message as it was, when the engine still had it; GOWS sends
+``null``) and ``after`` (the revocation). Without ``before``, the deleted message's direction comes from
+the raw revocation's key (GOWS: ``_data.Message.protocolMessage.key``), which whatsmeow builds from the
+revoker's side: ``fromMe`` when the revoker deleted their own message, else ``participant`` names its
+author (a group admin deleting someone else's message). Either id may come bare or serialized
+(``true_<chat>_<id>``). A reaction (``WAMessageReaction``) comes from ``from`` (in groups
+``participant``) and names the message it is on in ``reaction.messageId``; its ``reaction.text`` is the
+emoji, "" when the reaction was removed.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import datetime
 from server.domain.errors import InvalidChatId, MalformedWebhook
 from server.domain.jids import parse_jid, split_message_id
 from server.domain.message_changes import ChangeKind, MessageChanged, Reacted
+from server.domain.whatsapp import Peer
 from server.whatsapp.untrusted_input import (
     JsonObject,
     datetime_from_epoch,
@@ -40,7 +45,9 @@ def parse_edited(payload: JsonObject, *, account_id: str, at: datetime) -> Messa
     return MessageChanged(account_id, wa_id, from_me, ChangeKind.EDITED, at, text=text)
 
 
-def parse_revoked(payload: JsonObject, *, account_id: str, at: datetime) -> MessageChanged:
+def parse_revoked(
+    payload: JsonObject, *, account_id: str, at: datetime, me: Peer | None = None
+) -> MessageChanged:
     before, after = get_object(payload, "before"), get_object(payload, "after")
     target = get_str(payload, "revokedMessageId") or get_str(before, "id")
     if target is None:
@@ -50,9 +57,35 @@ def parse_revoked(payload: JsonObject, *, account_id: str, at: datetime) -> Mess
     # The deleted message's own direction: a group admin may delete someone else's message.
     stated = get_bool(before, "fromMe")
     if stated is None:
+        stated = _author_is_me(payload, after, me)
+    if stated is None:
         stated = get_bool(after, "fromMe")
     wa_id, from_me = _target(target, stated, get_str(before, "id") or get_str(after, "id"))
     return MessageChanged(account_id, wa_id, from_me, ChangeKind.REVOKED, at)
+
+
+def _author_is_me(payload: JsonObject, after: JsonObject | None, me: Peer | None) -> bool | None:
+    """Whether the deleted message was ours, from the raw revocation's key (the revoker's side)."""
+    key = None
+    for holder in (payload, after):
+        protocol = get_object(get_object(get_object(holder, "_data"), "Message"), "protocolMessage")
+        key = key or get_object(protocol, "key")
+    revoker_is_me = get_bool(after, "fromMe")
+    own_message = get_bool(key, "fromMe")
+    if own_message is True:
+        return revoker_is_me  # the revoker deleted their own message
+    author = get_str(key, "participant")
+    if own_message is None or author is None:
+        return None
+    if revoker_is_me is True:
+        return False  # we deleted someone else's message
+    if me is None:
+        return None
+    try:
+        author_key = parse_jid(author).chat_key
+    except InvalidChatId:
+        return None
+    return author_key in {me.chat_key, me.lid}
 
 
 def _target(target: str, stated_from_me: bool | None, own_id: str | None) -> tuple[str, bool]:

@@ -168,7 +168,7 @@ def events_from_envelope(envelope: JsonObject, *, received_at: datetime) -> list
     if event == "message.edited":
         return [parse_edited(payload, account_id=account_id, at=at)]
     if event == "message.revoked":
-        return [parse_revoked(payload, account_id=account_id, at=at)]
+        return [parse_revoked(payload, account_id=account_id, at=at, me=me)]
     if event == "message.reaction":
         return [parse_reaction(payload, account_id=account_id, at=at)]
     if event == "session.status":

@@ -111,3 +111,101 @@ def test_an_ordinary_message_with_raw_data_is_still_a_message() -> None:
     [received] = events_from_envelope(_any(data, body="Can you do 10 % off?"), received_at=AT)
     assert isinstance(received, MessageReceived)
     assert received.message.text == "Can you do 10 % off?" and received.message.wa_message_id == "3EB0CHANGE"
+
+
+GROUP = "120363041234567890@g.us"
+ME = "4915112345678"
+MEMBER = "4917699887766"
+
+
+def _gows_revoke(*, revoker_is_me: bool, key: dict[str, Any], me: bool = True) -> dict[str, Any]:
+    """A GOWS ``message.revoked``: ``before: null``, the revocation as ``after`` with the raw event."""
+    raw = {
+        "Info": {"Chat": GROUP, "IsFromMe": revoker_is_me, "IsGroup": True, "Edit": "8"},
+        "Message": {"protocolMessage": {"key": key, "type": 0}},
+    }
+    after = {"id": f"{str(revoker_is_me).lower()}_{GROUP}_3EB0REVOKE", "fromMe": revoker_is_me, "_data": raw}
+    envelope: dict[str, Any] = {
+        "event": "message.revoked",
+        "session": ACCOUNT,
+        "timestamp": int(AT.timestamp() * 1000),
+        "payload": {"revokedMessageId": "3EB0GONE", "before": None, "after": after, "_data": raw},
+    }
+    if me:
+        envelope["me"] = {"id": f"{ME}@c.us", "lid": "140000000000001@lid", "pushName": "Anna"}
+    return envelope
+
+
+@pytest.mark.parametrize(
+    ("revoker_is_me", "key", "ours"),
+    [
+        # a contact deletes their own message in a 1:1 chat or a group
+        (False, {"remoteJID": GROUP, "fromMe": True, "ID": "3EB0GONE"}, False),
+        # the linked phone deletes its own message
+        (True, {"remoteJID": GROUP, "fromMe": True, "ID": "3EB0GONE"}, True),
+        # the linked phone, a group admin, deletes a member's message
+        (
+            True,
+            {
+                "remoteJID": GROUP,
+                "fromMe": False,
+                "ID": "3EB0GONE",
+                "participant": f"{MEMBER}@s.whatsapp.net",
+            },
+            False,
+        ),
+        # another admin deletes the linked phone's message (named by number or by LID)
+        (
+            False,
+            {"remoteJID": GROUP, "fromMe": False, "ID": "3EB0GONE", "participant": f"{ME}@s.whatsapp.net"},
+            True,
+        ),
+        (
+            False,
+            {"remoteJID": GROUP, "fromMe": False, "ID": "3EB0GONE", "participant": "140000000000001@lid"},
+            True,
+        ),
+        # another admin deletes a third member's message
+        (
+            False,
+            {
+                "remoteJID": GROUP,
+                "fromMe": False,
+                "ID": "3EB0GONE",
+                "participant": f"{MEMBER}@s.whatsapp.net",
+            },
+            False,
+        ),
+    ],
+)
+def test_a_gows_deletion_names_the_deleted_messages_own_direction(
+    revoker_is_me: bool, key: dict[str, Any], ours: bool
+) -> None:
+    [change] = events_from_envelope(_gows_revoke(revoker_is_me=revoker_is_me, key=key), received_at=AT)
+    assert isinstance(change, MessageChanged)
+    assert change.target_key == f"{ACCOUNT}/{'out' if ours else 'in'}/3EB0GONE"
+
+
+def test_without_its_own_number_an_admins_deletion_falls_back_to_the_revokers_direction() -> None:
+    key = {"remoteJID": GROUP, "fromMe": False, "ID": "3EB0GONE", "participant": f"{ME}@s.whatsapp.net"}
+    [change] = events_from_envelope(_gows_revoke(revoker_is_me=False, key=key, me=False), received_at=AT)
+    assert isinstance(change, MessageChanged) and change.target_key == f"{ACCOUNT}/in/3EB0GONE"
+
+
+async def test_the_sandbox_keys_a_deletion_from_the_deleting_senders_side(world: World) -> None:
+    theirs = world.sim.receive(ACCOUNT, CUSTOMER, "wrong number")
+    mine = world.sim.type_on_phone(ACCOUNT, f"{CUSTOMER}@c.us", "sorry, wrong chat")
+    await world.events()
+    start = len(world.receiver.requests)
+    world.sim.revoke_message(ACCOUNT, theirs.raw_id)
+    world.sim.revoke_message(ACCOUNT, mine.raw_id)
+    events = await world.events()
+    keys = [
+        json.loads(r.body)["payload"]["_data"]["Message"]["protocolMessage"]["key"]
+        for r in world.receiver.requests[start:]
+    ]
+    assert [k["fromMe"] for k in keys] == [True, True]  # each deleted by its own sender
+    assert [c.target_key for c in of_type(events, MessageChanged)] == [
+        f"{ACCOUNT}/in/{theirs.raw_id}",
+        f"{ACCOUNT}/out/{mine.raw_id}",
+    ]

@@ -178,6 +178,7 @@ async def company_rows(engine: AsyncEngine, company_id: int) -> dict[str, list[d
         "sync_company_state",
         "phone_index_entry",
         "media_upload",
+        "file_deletion",
         "outbox",
         "audit_log",
     )
@@ -187,6 +188,9 @@ async def company_rows(engine: AsyncEngine, company_id: int) -> dict[str, list[d
     accounts = out["whatsapp_account"]
     out["chat"] = await read("chat", col("chat", "account_id").in_(_ids(accounts)))
     out["message"] = await read("message", col("message", "account_id").in_(_ids(accounts)))
+    out["waiting_change"] = await read(
+        "waiting_change", col("waiting_change", "account_id").in_(_ids(accounts))
+    )
     out["inbound_event"] = await read(
         "inbound_event", col("inbound_event", "session_name").in_(_ids(accounts, "session_name"))
     )

@@ -31,6 +31,11 @@ TITLES = {
     "chat_busy": "Try again in a moment",
     "invalid_person": "Enter a Person id",
     "invalid_deal": "Enter a Deal id",
+    "card_not_found": "Contact card not found",
+    "card_number_missing": "Choose a number of the card",
+    "card_number_unreadable": "Not a phone number",
+    "person_being_created": "Try again in a moment",
+    "pipedrive_unavailable": "Pipedrive could not be reached",
 }
 # What to do next, where the reason alone does not say it.
 HINTS = {

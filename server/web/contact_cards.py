@@ -108,9 +108,6 @@ def _on(card: CardView, surface: Surface) -> CardView:
 class CardCrm(PipedriveCrm):
     """Pipedrive's Person search, and a create that takes all of a card's numbers."""
 
-    def __init__(self, client: PipedriveClient) -> None:
-        super().__init__(client)
-
     async def create_person_with_phones(
         self, name: str, phones: Sequence[str], owner_id: int | None
     ) -> CrmPerson:

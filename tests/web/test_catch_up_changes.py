@@ -80,8 +80,10 @@ async def test_a_change_to_a_missed_message_is_applied_when_the_catch_up_brings_
     world.waha.edit_message(SESSION, edited.raw_id, "Can you do 10 % off?")
     world.waha.revoke_message(SESSION, deleted.raw_id)
     await world.settle()
-    assert await world.messages() == []  # the changes name messages WaPipe does not have
-    assert await _catch_up(world) == "2 new, 0 already stored"
+    # The changes name messages WaPipe does not have. The catch-up brings them (the timer's, which may
+    # run while the changes are tried again, or this one), and the waiting changes with them.
+    assert all("4711" not in str(m["text"]) for m in await world.messages())
+    assert await _catch_up(world) in ("2 new, 0 already stored", "0 new, 2 already stored")
     rows = await _by_text(world)
     assert rows[deleted.raw_id]["text"] == "" and rows[deleted.raw_id]["revoked_at"] is not None
     assert all("4711" not in str(value) for value in rows[deleted.raw_id].values())

@@ -2,15 +2,16 @@
 the company has it, else "Create Person" (``services.contact_persons``).
 
 The panel's create (``POST /panel/contacts/person``) is verified with Pipedrive's token like its other
-forms, and "Open" asks Pipedrive to show the Person (the SDK's ``redirect_to``); the chat view's
-(``POST /chats/{id}/contacts/person``) needs the signed-in user's CSRF token, and "Open" links to the
-Person's page in Pipedrive. Either answers with the card drawn again: its numbers' actions as they now
-are, or the named reason nothing was created.
+forms, and "Open" asks Pipedrive to show the Person (the SDK's ``redirect_to``); the chat view's routes
+are in ``server.web.chat_cards``. Either answers with the card drawn again: its numbers' actions as they
+now are, or the named reason nothing was created. The company's stored phone index is read at most every
+``INDEX_SECONDS`` per process (an open panel polls every few seconds), and at once after a create.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -18,10 +19,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from panels.contact_cards import render_card, render_kind
+from panels.contact_cards import render_card
 from server.domain.contact_cards import CardView
-from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, WaPipeError
-from server.domain.message_kinds import KindView, SharedContacts, decode, describe, encode
+from server.domain.errors import InvalidInput, NotFound, WaPipeError
+from server.domain.matching import PhoneIndex
+from server.domain.message_kinds import KindView, SharedContacts, decode, describe
 from server.domain.phones import region_of
 from server.domain.sync import CrmPerson
 from server.jobs.sync_crm import PipedriveCrm, parse_time
@@ -29,7 +31,6 @@ from server.pipedrive.client import PipedriveClient
 from server.services.contact_persons import card_views, load_index, open_or_create
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
-from server.storage.chat_history import ChatRow, SqlChatHistory
 from server.storage.shared_contacts import shared_contacts
 from server.storage.sync import SqlSyncStore
 from server.storage.sync_index import SqlPhoneIndexStore
@@ -37,18 +38,10 @@ from server.web.frame_auth import FrameIdentity
 from server.web.panel import error_status, panel_endpoint
 from server.web.panel_context import own_installation, pipedrive_for, positive_int
 from server.web.resources import Resources
-from server.web.session import (
-    SessionUser,
-    check_csrf,
-    csrf_token,
-    problem,
-    refused_session,
-    signed_in_user,
-)
 
 log = logging.getLogger(__name__)
 PANEL_CREATE_URL = "/panel/contacts/person"
-NOT_YOURS = "This chat is not in your Pipedrive company, or it does not exist."
+INDEX_SECONDS = 30.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +52,36 @@ class Surface:
     create_url: str
     person_url: str
     csrf_token: str = ""
+
+
+class IndexCache:
+    """Per process: (company, region) → the company's stored phone index, read at most every
+    ``INDEX_SECONDS`` (an open panel polls every few seconds); dropped at once after a create here."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[int, str | None], tuple[float, PhoneIndex]] = {}
+
+    async def get(self, store: SqlPhoneIndexStore, company_id: int, region: str | None) -> PhoneIndex:
+        held = self._entries.get((company_id, region))
+        if held is not None and held[0] > time.monotonic():
+            return held[1]
+        index = await load_index(store, company_id, region)
+        if len(self._entries) > 1_000:
+            self._entries.clear()
+        self._entries[(company_id, region)] = (time.monotonic() + INDEX_SECONDS, index)
+        return index
+
+    def drop(self, company_id: int) -> None:
+        for key in [key for key in self._entries if key[0] == company_id]:
+            del self._entries[key]
+
+
+def index_cache(request: Request) -> IndexCache:
+    cache: IndexCache | None = getattr(request.app.state, "card_indexes", None)
+    if cache is None:
+        cache = IndexCache()
+        request.app.state.card_indexes = cache
+    return cache
 
 
 def person_url(api_domain: str) -> str:
@@ -76,7 +99,7 @@ async def company_region(resources: Resources, company_id: int) -> str | None:
 
 
 async def card_kinds(
-    resources: Resources, company_id: int, messages: Iterable[tuple[int, str, bool]], surface: Surface
+    request: Request, company_id: int, messages: Iterable[tuple[int, str, bool]], surface: Surface
 ) -> dict[int, KindView]:
     """``{message id: its KindView with the cards' actions}`` for the messages (id, stored details,
     deleted) that share contacts; the stored index is read only when there is one."""
@@ -87,9 +110,10 @@ async def card_kinds(
             shared.append((message_id, details))
     if not shared:
         return {}
+    resources: Resources = request.app.state.resources
     store = SqlPhoneIndexStore(resources.engine)
     region = await company_region(resources, company_id)
-    index = await load_index(store, company_id, region)
+    index = await index_cache(request).get(store, company_id, region)
     kinds = {}
     for message_id, details in shared:
         cards = await card_views(
@@ -151,7 +175,7 @@ async def _owner(resources: Resources, company_id: int, number_owner_id: int, ac
 
 
 async def create_from_card(
-    resources: Resources,
+    request: Request,
     *,
     company_id: int,
     actor_id: int,
@@ -161,6 +185,8 @@ async def create_from_card(
     chat_id: int | None = None,
 ) -> tuple[CardView, int]:
     """The card drawn again after opening or creating its number's Person, with the status to answer."""
+    resources: Resources = request.app.state.resources
+    cache = index_cache(request)
     message = await shared_contacts(resources.engine, company_id, wanted.message_id, chat_id=chat_id)
     if message is None:
         raise NotFound("That contact card is not in this company's chats", reason="card_not_found")
@@ -170,7 +196,7 @@ async def create_from_card(
     region = await company_region(resources, company_id)
 
     async def card_now() -> CardView:
-        index = await load_index(store, company_id, region)
+        index = await cache.get(store, company_id, region)
         cards = await card_views(
             message.contacts,
             message.message_id,
@@ -198,9 +224,11 @@ async def create_from_card(
             now=resources.clock.now(),
         )
     except WaPipeError as error:
+        cache.drop(company_id)  # a Person another click or process made shows on the next look
         if error_status(error) >= 500:
             log.warning("contact card person failed", extra={"reason": error.reason})
         return replace(card, error_reason=error.reason, error_message=error.message), error_status(error)
+    cache.drop(company_id)
     if person.created:
         await SqlAuditLog(resources.engine).record(
             company_id,
@@ -215,13 +243,12 @@ async def create_from_card(
 @panel_endpoint(page=False)
 async def panel_create(request: Request, identity: FrameIdentity) -> Response:
     """``POST /panel/contacts/person`` (message_id, card, number)."""
-    resources: Resources = request.app.state.resources
     form = {key: str(value) for key, value in (await request.form()).items()}
     wanted = card_request(form)
     installation = await own_installation(request, identity)
     surface = Surface(PANEL_CREATE_URL, person_url(installation.api_domain))
     card, status = await create_from_card(
-        resources,
+        request,
         company_id=identity.company.id,
         actor_id=identity.pipedrive_user_id,
         client=lambda: pipedrive_for(request, identity),
@@ -231,77 +258,9 @@ async def panel_create(request: Request, identity: FrameIdentity) -> Response:
     return HTMLResponse(render_card(card), status_code=status)
 
 
-async def chat_surface(request: Request, user: SessionUser, chat_id: int) -> Surface:
-    resources: Resources = request.app.state.resources
-    installation = await resources.pipedrive.installations.get(user.company_id, user.user_id)
-    domain = installation.api_domain if installation is not None else ""
-    return Surface(f"/chats/{chat_id}/contacts/person", person_url(domain), csrf_token(request, user))
-
-
-async def _chat_user(request: Request) -> tuple[SessionUser, ChatRow] | Response:
-    """The signed-in user and their company's chat, or the answer for anyone else."""
-    resources: Resources = request.app.state.resources
-    try:
-        user = await signed_in_user(request)
-    except NotAuthenticated as error:
-        return problem(401, error.reason, error.message)
-    except WaPipeError as error:
-        return refused_session(error)
-    chat = await SqlChatHistory(resources.engine).chat(user.company_id, int(request.path_params["chat_id"]))
-    if chat is None:
-        return problem(403, "forbidden", NOT_YOURS)
-    return user, chat
-
-
-async def chat_cards(request: Request) -> Response:
-    """``GET /chats/{chat_id}/contacts/{message_id}``: the message's cards with their actions (the chat
-    view loads them when it shows the message)."""
-    found = await _chat_user(request)
-    if isinstance(found, Response):
-        return found
-    user, chat = found
-    resources: Resources = request.app.state.resources
-    message = await shared_contacts(
-        resources.engine, user.company_id, int(request.path_params["message_id"]), chat_id=chat.id
-    )
-    if message is None:
-        return problem(404, "card_not_found", "That contact card is not in this chat")
-    surface = await chat_surface(request, user, chat.id)
-    kinds = await card_kinds(
-        resources, user.company_id, [(message.message_id, encode(message.contacts), False)], surface
-    )
-    return HTMLResponse(render_kind(kinds[message.message_id]))
-
-
-async def chat_create(request: Request) -> Response:
-    """``POST /chats/{chat_id}/contacts/person`` (csrf_token, message_id, card, number)."""
-    resources: Resources = request.app.state.resources
-    found = await _chat_user(request)
-    if isinstance(found, Response):
-        return found
-    user, chat = found
-    form = {key: str(value) for key, value in (await request.form()).items()}
-    try:
-        check_csrf(request, user, form.get("csrf_token"))
-    except NotAuthenticated as error:
-        return problem(403, error.reason, error.message)
-    try:
-        wanted = card_request(form)
-        card, status = await create_from_card(
-            resources,
-            company_id=user.company_id,
-            actor_id=user.user_id,
-            client=lambda: resources.pipedrive.connector.for_user(user.company_id, user.user_id),
-            wanted=wanted,
-            surface=await chat_surface(request, user, chat.id),
-            chat_id=chat.id,
-        )
-    except (InvalidInput, NotFound) as error:
-        return problem(error_status(error), error.reason, error.message)
-    return HTMLResponse(render_card(card), status_code=status)
-
-
 def routes() -> list[BaseRoute]:
+    from server.web.chat_cards import chat_cards, chat_create
+
     return [
         Route(PANEL_CREATE_URL, panel_create, methods=["POST"], name="panel_card_person"),
         Route("/chats/{chat_id:id}/contacts/{message_id:id}", chat_cards, methods=["GET"], name="chat_cards"),

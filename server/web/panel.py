@@ -168,13 +168,12 @@ async def with_card_actions(
     """Shared contact cards with their numbers' actions (open the Person, create one)."""
     from server.web.contact_cards import PANEL_CREATE_URL, Surface, card_kinds, person_url
 
-    resources: Resources = request.app.state.resources
     wanted = [(m.id, m.details, m.deleted) for m in messages if m.details]
     if not wanted:
         return rows
     domain = (await own_installation(request, identity)).api_domain
     surface = Surface(PANEL_CREATE_URL, person_url(domain))
-    kinds = await card_kinds(resources, identity.company.id, wanted, surface)
+    kinds = await card_kinds(request, identity.company.id, wanted, surface)
     return tuple(
         replace(row, kind=kinds.get(int(row.key[1:]), row.kind)) if row.key[0] == "m" else row for row in rows
     )

@@ -138,11 +138,12 @@ class InboxStore(Protocol):
         ...
 
     async def apply_waiting_changes(self, account_id: int, message_key: str) -> list[AppliedChange]:
-        """The message ``message_key`` was just stored: apply the changes that waited for it."""
+        """The message ``message_key`` was just stored: apply the changes and reactions that waited for it."""
         ...
 
     async def apply_reaction(self, account_id: int, reaction: Reacted) -> AppliedChange | None:
-        """Store a reaction (or its removal) on the stored message; ``None`` if it is not stored."""
+        """Store a reaction (or its removal) on the stored message; ``None`` if it is not stored (then it
+        waits for that message: ``apply_waiting_changes``)."""
         ...
 
 

@@ -45,6 +45,7 @@ from server.storage.tables import (
     SyncIntent,
     SyncProblemRow,
     WaitingChange,
+    WaitingReaction,
     WhatsAppAccount,
 )
 
@@ -236,6 +237,15 @@ async def fill_every_table(
         kind="edited",
         text="waiting",
         changed_at=NOW,
+    )
+    await add(
+        WaitingReaction,
+        account_id=account,
+        message_key=f"{session}/in/WAWAIT",
+        target_id="WAWAIT",
+        reactor_key="4917655501234@s.whatsapp.net",
+        emoji="👍",
+        reacted_at=NOW,
     )
     await add(FileDeletion, company_id=company_id, chat_id=chat, file_id=4)
     await add(SyncIntent, company_id=company_id, intent_key=f"every-{company_id}")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from server.domain.message_changes import MessageChanged, Reacted
 from server.domain.models import AccountRef
-from server.domain.ports import InboxStore
+from server.domain.ports.storage import InboxStore
 from server.domain.whatsapp import (
     Delivery,
     HistoryBatch,

@@ -21,9 +21,10 @@ from server.domain.link_recheck import RECHECKED_RULES, MatchedLink, StaleLink, 
 from server.domain.match_words import phone_match
 from server.domain.matching import MatchResult, MatchRule, PersonPhones, PhoneIndex
 from server.domain.phones import PhoneMatch, region_of
-from server.domain.ports import JobQueue, SyncStore
+from server.domain.ports.queue import JobQueue
+from server.domain.ports.storage import SyncStore
 from server.domain.sync import ChatLink, DealSource, LinkState
-from server.services.sync_links import change_link
+from server.services.sync.links import change_link
 
 PAGE_SIZE = 20
 SCAN_LIMIT = 2000  # links read per request at most

@@ -11,7 +11,7 @@ from panels.settings import PreviewLine, render_preview
 from server.domain.errors import WaPipeError
 from server.domain.phones import region_of
 from server.domain.sync import NewChatAction, SyncSettings
-from server.jobs.sync_crm import PipedriveCrm
+from server.pipedrive.sync_adapter import PipedriveCrm
 from server.services.match_preview import PersonSearch, preview_matches
 from server.storage.accounts import SqlAccountStore
 from server.storage.sync import SqlSyncStore

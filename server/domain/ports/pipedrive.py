@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Protocol, TypeVar
 
@@ -119,3 +119,17 @@ class CrmGateway(Protocol):
     async def delete_file(self, file_id: int) -> None:
         """Delete a file from Pipedrive's Files; ``NotFound`` when it is gone already."""
         ...
+
+
+class PersonSearch(Protocol):
+    """Pipedrive's Person search (the settings page's matching preview looks numbers up with it)."""
+
+    async def search_persons(self, term: str, *, exact: bool, field: str = "phone") -> list[CrmPerson]: ...
+
+
+class PersonWriter(PersonSearch, Protocol):
+    """Search and create Persons with several phones (the Person behind a shared contact card)."""
+
+    async def create_person_with_phones(
+        self, name: str, phones: Sequence[str], owner_id: int | None
+    ) -> CrmPerson: ...

@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
+from server.domain.installations import Installation, StoredTokens
+from server.domain.link_recheck import MatchedLink
 from server.domain.matching import PersonPhones
 from server.domain.message_changes import (
     AppliedChange,
@@ -161,6 +163,44 @@ class PhoneIndexStore(Protocol):
     async def set_link_value(self, company_id: int, person_id: int, value: str) -> None: ...
 
 
+class PhoneIndexReader(Protocol):
+    """The stored phone index as the settings page reads it (matching preview, re-check list)."""
+
+    async def is_built(self, company_id: int) -> bool: ...
+
+    async def persons(self, company_id: int) -> list[PersonPhones]: ...
+
+    async def person_name(self, company_id: int, person_id: int) -> str | None: ...
+
+
+class ContactCardIndex(Protocol):
+    """The stored phone index as shared contact cards read it and add the Persons they create to it."""
+
+    async def persons(self, company_id: int) -> list[PersonPhones]: ...
+
+    async def person_name(self, company_id: int, person_id: int) -> str | None: ...
+
+    async def save_persons(self, company_id: int, persons: Sequence[CrmPerson]) -> None: ...
+
+
+class MatchedLinks(Protocol):
+    """Chat links made by matching, a page at a time in chat-id order (the settings page's re-check list)."""
+
+    async def matched_links(self, company_id: int, *, after: int, limit: int) -> list[MatchedLink]: ...
+
+
+class IntentStore(Protocol):
+    """The write-ahead intents of creates in Pipedrive, shared with the sync engine (``SyncStore``)."""
+
+    async def claim_intent(
+        self, company_id: int, key: str, *, owner: str, lease: timedelta, now: datetime
+    ) -> IntentClaim | None: ...
+
+    async def complete_intent(self, key: str, result: str, *, now: datetime) -> None: ...
+
+    async def release_intent(self, key: str) -> None: ...
+
+
 class SyncStore(Protocol):
     """The sync engine's state: chat links and leases, day activities, intents, media, settings, problems.
 
@@ -314,3 +354,21 @@ class AuditLog(Protocol):
     async def record(
         self, company_id: int, actor_user_id: int, action: str, subject: str, details: Mapping[str, object]
     ) -> None: ...
+
+
+class ConnectorStore(Protocol):
+    """The part of the installation store the connector needs (``SqlInstallationStore`` implements it)."""
+
+    async def admin_installation(self, company_id: int) -> Installation | None:
+        """The earliest active admin installation; else the earliest admin one needing re-auth; else None."""
+        ...
+
+    async def get(self, company_id: int, pipedrive_user_id: int) -> Installation | None: ...
+
+    async def tokens(self, installation_id: int) -> StoredTokens | None:
+        """Decrypted tokens, ``None`` once uninstalled."""
+        ...
+
+    async def save_tokens(self, installation_id: int, tokens: StoredTokens) -> bool: ...
+
+    async def mark_needs_reauth(self, installation_id: int, detail: str) -> bool: ...

@@ -1,1 +1,3 @@
-"""A local Pipedrive: OAuth, REST API subset, rate limits, custom-UI host pages."""
+"""A local Pipedrive: OAuth, the REST API subset WaPipe uses (v1 and v2), rate limits and daily token
+budgets, Person webhooks, merges, faults and a clock under ``/_sandbox``, and custom-UI host pages that
+speak the App Extensions SDK's protocol."""

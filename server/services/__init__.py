@@ -1,1 +1,6 @@
-"""Use cases; import server.domain only. Every service is safe to run twice."""
+"""Use cases over the domain's ports: ingest, the sync engine (``sync_*``), sending, linking numbers,
+re-links and re-checks, the matching preview, and following Person changes in Pipedrive.
+
+Imports ``server.domain`` only: storage, Pipedrive and WhatsApp arrive as ports. Every service is safe to run
+twice.
+"""

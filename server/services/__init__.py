@@ -1,4 +1,4 @@
-"""Use cases over the domain's ports: ingest, the sync engine (``sync_*``), sending, linking numbers,
+"""Use cases over the domain's ports: ingest, the sync engine (``sync``), sending, linking numbers,
 re-links and re-checks, the matching preview, and following Person changes in Pipedrive.
 
 Imports ``server.domain`` only: storage, Pipedrive and WhatsApp arrive as ports. Every service is safe to run

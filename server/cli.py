@@ -188,7 +188,7 @@ def cmd_link_cloud(args: argparse.Namespace) -> None:
     if cloud_http is None:
         raise SystemExit(
             "wapipe link-cloud: cloud_not_configured: set WAPIPE_CLOUD_ACCESS_TOKEN, WAPIPE_CLOUD_APP_SECRET "
-            "and WAPIPE_CLOUD_VERIFY_TOKEN (see README.md, WhatsApp Cloud API numbers)"
+            "and WAPIPE_CLOUD_VERIFY_TOKEN (see docs/deployment.md, WhatsApp)"
         )
 
     async def run() -> dict[str, object]:
@@ -222,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wapipe",
         description="WaPipe: log WhatsApp conversations into Pipedrive and reply from Pipedrive.",
-        epilog="Configuration comes from WAPIPE_* environment variables (see README.md).",
+        epilog="Configuration comes from WAPIPE_* environment variables (see docs/configuration.md).",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 

@@ -123,6 +123,6 @@ def page(browser: Browser) -> Iterator[Page]:
 
 @pytest.fixture
 def artifacts() -> Path:
-    """Where browser tests save screenshots (linked from the README)."""
+    """Where browser tests save screenshots (linked from docs/panel.md)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS

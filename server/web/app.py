@@ -22,7 +22,7 @@ from server.web import (
     panel,
     panel_send,
     pipedrive_webhook,
-    settings_preview,
+    settings_page,
     webhooks,
 )
 from server.web.framing import FramingMiddleware
@@ -79,7 +79,7 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         Route("/panel/form", panel_send.retry_form, methods=["GET"], name="panel_retry_form"),
         Route("/panel/relink", panel_send.relink, methods=["POST"], name="panel_relink"),
         Route("/panel/pin", panel_send.pin, methods=["POST"], name="panel_pin"),
-        *settings_preview.routes(),
+        *settings_page.routes(),
         *chat_view.routes(),
         *contact_cards.routes(),
         Route(oauth.INSTALL_PATH, oauth.install, methods=["GET"], name="install"),

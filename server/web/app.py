@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from server.domain.errors import WaPipeError
 from server.jobs.person_events import PIPEDRIVE_WEBHOOK_PATH
 from server.settings import Settings
 from server.transports import CLOUD_WEBHOOK_PATH, WAHA_WEBHOOK_PATH
@@ -25,6 +26,7 @@ from server.web import (
     settings_page,
     webhooks,
 )
+from server.web.errors import wapipe_error
 from server.web.framing import FramingMiddleware
 from server.web.paths import not_found
 from server.web.resources import Upstreams, open_resources
@@ -90,7 +92,8 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         Route(f"{oauth.INSTALLED_PATH}/setup", oauth.setup_status, methods=["GET"], name="installed_setup"),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found})
+    handlers = {404: not_found, WaPipeError: wapipe_error}  # the one error boundary: server.web.errors
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     app.add_middleware(
         SecurityHeadersMiddleware,
         frame_ancestors=frame_ancestors(settings),

@@ -24,9 +24,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from panels.errors import ErrorView
 from panels.install import (
     InstalledView,
-    InstallProblem,
     SetupProgress,
     render_installed,
     render_problem,
@@ -67,7 +67,7 @@ def _tickets(resources: Resources) -> URLSafeTimedSerializer:
 
 
 def _problem(status: int, reason: str, message: str, *, retry: bool = True) -> HTMLResponse:
-    problem = InstallProblem(reason, message, INSTALL_PATH if retry else None)
+    problem = ErrorView(reason, message, where="install", retry_url=INSTALL_PATH if retry else None)
     return HTMLResponse(render_problem(problem), status_code=status)
 
 

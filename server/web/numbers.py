@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from panels.errors import ErrorView
 from panels.numbers import (
@@ -181,3 +182,15 @@ async def link_cloud(request: Request, identity: FrameIdentity) -> Response:
         return HTMLResponse(render_cloud_link(view), status_code=400)
     view = CloudLinkView("", linked=account.e164 or typed)
     return HTMLResponse(render_cloud_link(view), headers={"HX-Trigger": "numbers-changed"})
+
+
+def routes() -> list[BaseRoute]:
+    """The numbers page and its actions."""
+    return [
+        Route("/numbers", numbers_page, methods=["GET"], name="numbers_page"),
+        Route("/numbers", start_linking, methods=["POST"], name="numbers_link"),
+        Route("/numbers/list", numbers_list, methods=["GET"], name="numbers_list"),
+        Route("/numbers/cloud", link_cloud, methods=["POST"], name="numbers_link_cloud"),
+        Route("/numbers/{account_id:id}/pairing", pairing, methods=["GET"], name="numbers_pairing"),
+        Route("/numbers/{account_id:id}/unlink", unlink, methods=["POST"], name="numbers_unlink"),
+    ]

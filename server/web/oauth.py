@@ -24,6 +24,7 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from panels.errors import ErrorView
 from panels.install import (
@@ -301,3 +302,15 @@ async def visibility_notice(request: Request) -> Response:
     answer_with(request, JSON)
     _check_client(request, _resources(request))
     return JSONResponse({"status": "ignored"})
+
+
+def routes() -> list[BaseRoute]:
+    """The install flow's pages and Pipedrive's app notices."""
+    return [
+        Route(INSTALL_PATH, install, methods=["GET"], name="install"),
+        Route(CALLBACK_PATH, callback, methods=["GET"], name="oauth_callback"),
+        Route(CALLBACK_PATH, uninstall, methods=["DELETE"], name="oauth_uninstall"),
+        Route(CALLBACK_PATH, visibility_notice, methods=["POST"], name="oauth_notice"),
+        Route(INSTALLED_PATH, installed, methods=["GET"], name="installed"),
+        Route(f"{INSTALLED_PATH}/setup", setup_status, methods=["GET"], name="installed_setup"),
+    ]

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from panels.errors import ErrorView
 from panels.panel import (
@@ -230,3 +231,18 @@ async def panel_media(request: Request) -> Response:
     except FileNotFoundError:
         return Response("Not found", status_code=404)
     return media_response(data, mime, name)
+
+
+def routes() -> list[BaseRoute]:
+    """The panel and its actions (sending, re-linking and pinning in ``panel_send``)."""
+    from server.web.panel_send import pin, relink, retry_form, send
+
+    return [
+        Route("/panel", panel_page, methods=["GET"], name="panel"),
+        Route("/panel/messages", panel_messages, methods=["GET"], name="panel_messages"),
+        Route("/panel/media/{message_id:id}", panel_media, methods=["GET"], name="panel_media"),
+        Route("/panel/send", send, methods=["POST"], name="panel_send"),
+        Route("/panel/form", retry_form, methods=["GET"], name="panel_retry_form"),
+        Route("/panel/relink", relink, methods=["POST"], name="panel_relink"),
+        Route("/panel/pin", pin, methods=["POST"], name="panel_pin"),
+    ]

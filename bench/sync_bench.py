@@ -348,8 +348,8 @@ async def _warm_up(ctx: dict[str, Any], company_id: int, mode: str) -> None:
     if mode == "naive":
         return
     from server.jobs.sync import _context
-    from server.services.sync_index import company_index
-    from server.services.sync_setup import ensure_setup
+    from server.services.sync.phone_index import company_index
+    from server.services.sync.setup import ensure_setup
 
     sync = await _context(ctx, company_id)
     settings = await ensure_setup(sync, await sync.store.settings(company_id))

@@ -26,7 +26,7 @@ scope=(
     "server.storage.outbox.*"
     "server.jobs.send.*"
     "server.services.send.*"
-    "server.services.sync_intents.*"
+    "server.services.sync.intents.*"
     "server.storage.sync_intents.*"
     "server.domain.phones.*"
     "server.domain.matching.*"

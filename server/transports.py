@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import httpx
 
-from server.domain.whatsapp import WhatsAppTransport
+from server.domain.ports.whatsapp import WhatsAppTransport
 from server.settings import Settings
 from server.whatsapp.cloud import CloudTransport
 from server.whatsapp.waha import WahaTransport

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.crypto import SecretBox
 from server.domain.clock import Clock, SystemClock
+from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.sync import MediaRetry
-from server.domain.whatsapp import WhatsAppTransport
 from server.jobs.person_events import PIPEDRIVE_WEBHOOK_PATH
 from server.jobs.setup import PersonWebhookConfig
 from server.jobs.timing import JobTimings
@@ -57,7 +57,7 @@ def job_context(
     ``public_url`` are given; attachments are kept under ``media_dir``.
     """
     from server.jobs.sync import sync_stores
-    from server.services.sync_context import SyncConfig
+    from server.services.sync.context import SyncConfig
 
     sync: dict[str, Any] = sync_stores(engine)
     if media_dir is not None:
@@ -152,7 +152,7 @@ def sync_entries(
     """The sync engine's configuration and media store for ``ctx`` (``lease``: how long a run holds a chat
     or a create in flight; ``media_retry``: how a failing attachment is retried; the defaults are
     production's)."""
-    from server.services.sync_context import SyncConfig
+    from server.services.sync.context import SyncConfig
 
     config = SyncConfig(public_url=public_url)
     if lease is not None:

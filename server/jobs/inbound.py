@@ -16,7 +16,7 @@ from arq.worker import Retry
 from sqlalchemy.exc import DBAPIError
 
 from server.domain.errors import MalformedWebhook, Transient, WaPipeError
-from server.domain.whatsapp import WhatsAppTransport
+from server.domain.ports.whatsapp import WhatsAppTransport
 from server.jobs.person_events import PIPEDRIVE, process_person_event
 from server.jobs.retry import retry_for
 from server.jobs.sync import enqueue_sync

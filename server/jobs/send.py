@@ -17,6 +17,7 @@ from server.domain.errors import NotFound, Permanent, Transient, WaPipeError
 from server.domain.installations import InstallationStatus
 from server.domain.jids import canonical_chat_key, phone_chat_key
 from server.domain.models import Account, OutboxEntry
+from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.send_echoes import CLOCK_SKEW
 from server.domain.whatsapp import (
     InboundMessage,
@@ -26,7 +27,6 @@ from server.domain.whatsapp import (
     OutboundMessage,
     Peer,
     SendResult,
-    WhatsAppTransport,
 )
 from server.jobs.retry import retry_for
 from server.jobs.sync import enqueue_sync

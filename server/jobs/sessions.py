@@ -12,7 +12,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from server.domain.errors import WaPipeError
-from server.domain.whatsapp import SessionStatus, WhatsAppTransport
+from server.domain.ports.whatsapp import WhatsAppTransport
+from server.domain.whatsapp import SessionStatus
 from server.jobs.inbound import catch_up_job_id
 from server.jobs.timing import now as clock_now
 from server.jobs.timing import timings

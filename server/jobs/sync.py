@@ -21,21 +21,22 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from arq.worker import Retry
 from sqlalchemy.exc import DBAPIError
 
 from server.domain.errors import BudgetExhausted, NeedsReauth, NotInstalled, Permanent, Transient
+from server.domain.ports.pipedrive import PipedriveForCompany
 from server.domain.sync import MediaRetry, SyncProblem
 from server.jobs.retry import retry_for
-from server.jobs.sync_crm import PipedriveCrm
 from server.jobs.timing import clock, timings
 from server.pipedrive.client import PipedriveClient
-from server.services.sync_chat import SyncOutcome, sync_job_id
-from server.services.sync_chat import sync_chat as run_sync
-from server.services.sync_context import SyncBusy, SyncCaches, SyncConfig, SyncContext
-from server.services.sync_media import download_chat_media
+from server.pipedrive.sync_adapter import PipedriveCrm
+from server.services.sync.context import SyncBusy, SyncCaches, SyncConfig, SyncContext
+from server.services.sync.media import download_chat_media
+from server.services.sync.run import SyncOutcome, sync_job_id
+from server.services.sync.run import sync_chat as run_sync
 from server.storage.engine import is_busy_database
 from server.storage.sync import SqlSyncStore
 from server.storage.sync_index import SqlPhoneIndexStore
@@ -43,15 +44,6 @@ from server.storage.sync_index import SqlPhoneIndexStore
 log = logging.getLogger(__name__)
 
 MAX_PASSES = 5  # a run that keeps finding new messages hands over to a fresh job after this many passes
-
-
-class PipedriveForCompany(Protocol):
-    """The company's admin installation as a client (``server.pipedrive.connector`` implements it).
-
-    Raises a ``Permanent`` error (``NeedsReauth``, not installed) when the company has no usable one.
-    """
-
-    async def for_company(self, company_id: int) -> PipedriveClient: ...
 
 
 def media_job_id(chat_id: int) -> str:
@@ -103,7 +95,8 @@ async def enqueue_sync(
 
 async def company_context(ctx: dict[str, Any], company_id: int) -> SyncContext:
     """The company's ``SyncContext`` over its admin installation (else ``NotInstalled``, ``NeedsReauth``)."""
-    client = await ctx["pipedrive"].for_company(company_id)
+    pipedrive: PipedriveForCompany[PipedriveClient] = ctx["pipedrive"]
+    client = await pipedrive.for_company(company_id)
     caches = ctx.setdefault("sync_caches", SyncCaches())
     config: SyncConfig = ctx["sync_config"]
     return SyncContext(

@@ -11,35 +11,16 @@ holding the same installation do not spend its refresh token twice.
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import httpx
 
 from server.domain.errors import NeedsReauth, NotInstalled
 from server.domain.installations import Installation, InstallationStatus, StoredTokens
+from server.domain.ports.storage import ConnectorStore
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.metering import UsageMeter
 from server.pipedrive.oauth import Clock, TokenSet, utc_now
 from server.pipedrive.ratelimit import RateLimiter, RateScope
 from server.pipedrive.tokens import InstallationTokens, RefreshLock, TokenRefresher
-
-
-class ConnectorStore(Protocol):
-    """The part of the installation store the connector needs (``SqlInstallationStore`` implements it)."""
-
-    async def admin_installation(self, company_id: int) -> Installation | None:
-        """The earliest active admin installation; else the earliest admin one needing re-auth; else None."""
-        ...
-
-    async def get(self, company_id: int, pipedrive_user_id: int) -> Installation | None: ...
-
-    async def tokens(self, installation_id: int) -> StoredTokens | None:
-        """Decrypted tokens, ``None`` once uninstalled."""
-        ...
-
-    async def save_tokens(self, installation_id: int, tokens: StoredTokens) -> bool: ...
-
-    async def mark_needs_reauth(self, installation_id: int, detail: str) -> bool: ...
 
 
 def token_set(stored: StoredTokens) -> TokenSet:

@@ -13,10 +13,8 @@ and put into the stored index at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from server.domain.contact_cards import (
     CardNumber,
@@ -28,35 +26,11 @@ from server.domain.contact_cards import (
 from server.domain.errors import InvalidInput, Transient
 from server.domain.matching import PersonPhones, PhoneIndex, match_search_hits, plan_searches
 from server.domain.message_kinds import SharedContacts
-from server.domain.sync import CrmPerson, IntentClaim
+from server.domain.ports.pipedrive import PersonWriter
+from server.domain.ports.storage import ContactCardIndex, IntentStore
+from server.domain.sync import CrmPerson
 
 CREATE_LEASE = timedelta(minutes=2)
-
-
-class IndexStore(Protocol):
-    async def persons(self, company_id: int) -> list[PersonPhones]: ...
-
-    async def person_name(self, company_id: int, person_id: int) -> str | None: ...
-
-    async def save_persons(self, company_id: int, persons: Sequence[CrmPerson]) -> None: ...
-
-
-class Intents(Protocol):
-    async def claim_intent(
-        self, company_id: int, key: str, *, owner: str, lease: timedelta, now: datetime
-    ) -> IntentClaim | None: ...
-
-    async def complete_intent(self, key: str, result: str, *, now: datetime) -> None: ...
-
-    async def release_intent(self, key: str) -> None: ...
-
-
-class PersonWriter(Protocol):
-    async def search_persons(self, term: str, *, exact: bool, field: str = "phone") -> list[CrmPerson]: ...
-
-    async def create_person_with_phones(
-        self, name: str, phones: Sequence[str], owner_id: int | None
-    ) -> CrmPerson: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +40,7 @@ class CardPerson:
     created: bool  # False: a Person already had the number
 
 
-async def load_index(store: IndexStore, company_id: int, region: str | None) -> PhoneIndex:
+async def load_index(store: ContactCardIndex, company_id: int, region: str | None) -> PhoneIndex:
     index = PhoneIndex(region)
     index.apply(await store.persons(company_id))
     return index
@@ -79,7 +53,7 @@ async def card_views(
     company_id: int,
     region: str | None,
     index: PhoneIndex,
-    store: IndexStore,
+    store: ContactCardIndex,
 ) -> tuple[CardView, ...]:
     """Each card of a message with its numbers' actions (the surface adds its URLs)."""
     views = []
@@ -116,8 +90,8 @@ async def open_or_create(
     *,
     company_id: int,
     region: str | None,
-    store: IndexStore,
-    intents: Intents,
+    store: ContactCardIndex,
+    intents: IntentStore,
     crm: PersonWriter,
     owner_id: int | None,
     worker: str,

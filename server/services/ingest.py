@@ -4,8 +4,9 @@
   twins, live and again from history.
 - A delivery status only ever moves forward; a status for a message not stored yet is reported back so
   the caller can retry later (acks can overtake the message they acknowledge); so is an edit, deletion or
-  reaction of a message not stored yet. An edit or deletion also waits in the store for its message: when
-  a catch-up brings that message later (the gateway's history shows it as first sent), it is applied.
+  reaction of a message not stored yet. An edit, deletion or reaction also waits in the store for its
+  message: when a catch-up brings that message later (the gateway's history shows it as first sent,
+  without reactions), it is applied. On its own it starts no chat.
 - A session's status is recorded in the order statuses happened; each newly applied ``connected`` is
   reported so the caller runs catch-up (idempotent, so a connection without a gap costs one history read).
 """
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field, replace
 
 from server.domain.message_changes import MessageChanged, Reacted
 from server.domain.models import AccountRef
-from server.domain.ports import InboxStore
+from server.domain.ports.storage import InboxStore
 from server.domain.whatsapp import (
     Delivery,
     HistoryBatch,
@@ -92,7 +93,7 @@ async def ingest_events(
                 outcome.early_changes.append(event.target_key)
             elif change.changed:
                 outcome.changed_messages.append((account.id, change.chat_id))
-        elif isinstance(event, Reacted):  # on a message not stored it is dropped: it starts no chat
+        elif isinstance(event, Reacted):  # on a message not stored it waits for it: it starts no chat
             change = await store.apply_reaction(account.id, event)
             if change is None:
                 outcome.early_changes.append(event.target_keys()[0])
@@ -116,7 +117,7 @@ async def _store_message(
         outcome.new_messages.append((account_id, chat_id))
         replies = await store.adopt_replies(account_id, message)  # replies that arrived before it
         outcome.changed_messages.extend((account_id, reply_chat) for _, reply_chat in replies)
-        waited = await store.apply_waiting_changes(account_id, message.key)  # edits or deletions before it
+        waited = await store.apply_waiting_changes(account_id, message.key)  # changes, reactions before it
         outcome.changed_messages.extend((account_id, change.chat_id) for change in waited)
         if message.media is not None:
             outcome.media_chats.add(chat_id)

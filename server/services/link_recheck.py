@@ -14,32 +14,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Protocol
 
 from server.domain.errors import InvalidInput, NotFound
-from server.domain.link_recheck import RECHECKED_RULES, MatchedLink, StaleLink, no_longer_matched
+from server.domain.link_recheck import RECHECKED_RULES, StaleLink, no_longer_matched
 from server.domain.match_words import phone_match
-from server.domain.matching import MatchResult, MatchRule, PersonPhones, PhoneIndex
+from server.domain.matching import MatchResult, MatchRule, PhoneIndex
 from server.domain.phones import PhoneMatch, region_of
-from server.domain.ports import JobQueue, SyncStore
+from server.domain.ports.queue import JobQueue
+from server.domain.ports.storage import MatchedLinks, PhoneIndexReader, SyncStore
 from server.domain.sync import ChatLink, DealSource, LinkState
-from server.services.sync_links import change_link
+from server.services.sync.links import change_link
 
 PAGE_SIZE = 20
 SCAN_LIMIT = 2000  # links read per request at most
 BATCH = 500
-
-
-class MatchedLinks(Protocol):
-    async def matched_links(self, company_id: int, *, after: int, limit: int) -> list[MatchedLink]: ...
-
-
-class IndexReader(Protocol):
-    async def is_built(self, company_id: int) -> bool: ...
-
-    async def persons(self, company_id: int) -> list[PersonPhones]: ...
-
-    async def person_name(self, company_id: int, person_id: int) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +50,7 @@ class Rematched:
 
 async def stale_links(
     links: MatchedLinks,
-    index_store: IndexReader,
+    index_store: PhoneIndexReader,
     company_id: int,
     *,
     after: int = 0,
@@ -130,7 +118,7 @@ async def keep_link(
 async def rematch_link(
     store: SyncStore,
     queue: JobQueue,
-    index_store: IndexReader,
+    index_store: PhoneIndexReader,
     company_id: int,
     chat_id: int,
     person_id: int,

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Protocol
 
 from server.domain.match_words import (
     candidate_sentence,
@@ -27,20 +26,12 @@ from server.domain.matching import (
     plan_searches,
 )
 from server.domain.phones import is_international, to_e164
-from server.domain.sync import CrmPerson, SyncSettings
+from server.domain.ports.pipedrive import PersonSearch
+from server.domain.ports.storage import PhoneIndexReader
+from server.domain.sync import SyncSettings
 
 MAX_PREVIEW_LINES = 20
 MAX_OTHERS_SHOWN = 5
-
-
-class PersonSearch(Protocol):
-    async def search_persons(self, term: str, *, exact: bool, field: str = "phone") -> list[CrmPerson]: ...
-
-
-class IndexReader(Protocol):
-    async def persons(self, company_id: int) -> list[PersonPhones]: ...
-
-    async def person_name(self, company_id: int, person_id: int) -> str | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +54,7 @@ async def preview_matches(
     lines: Sequence[str],
     *,
     company_id: int,
-    index_store: IndexReader,
+    index_store: PhoneIndexReader,
     crm: PersonSearch | None,
     region: str | None,
     settings: SyncSettings | None = None,
@@ -100,7 +91,7 @@ async def _one(
     e164: str,
     company_id: int,
     index: PhoneIndex,
-    index_store: IndexReader,
+    index_store: PhoneIndexReader,
     crm: PersonSearch | None,
     region: str | None,
 ) -> PreviewRow:

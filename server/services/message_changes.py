@@ -16,7 +16,7 @@ from server.domain.jids import parse_jid
 from server.domain.message_changes import reaction_text
 from server.domain.sync import SyncChat
 from server.domain.transcript import TranscriptLine
-from server.services.sync_context import SyncContext
+from server.services.sync.context import SyncContext
 
 
 async def absorb_changes(ctx: SyncContext, chat_id: int, zone: ZoneInfo) -> int:

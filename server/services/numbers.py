@@ -14,8 +14,9 @@ from dataclasses import dataclass
 
 from server.domain.errors import InvalidInput, NotFound
 from server.domain.models import Account
-from server.domain.ports import AccountStore, InboxStore
-from server.domain.whatsapp import SessionStatus, WhatsAppTransport
+from server.domain.ports.storage import AccountStore, InboxStore
+from server.domain.ports.whatsapp import WhatsAppTransport
+from server.domain.whatsapp import SessionStatus
 
 UNLINKED = "unlinked"  # not a session status: the owner's decision, which gateway events do not undo
 PAIRING_STATUSES = frozenset({SessionStatus.STARTING, SessionStatus.NEEDS_PAIRING, SessionStatus.STOPPED})

@@ -20,12 +20,12 @@ from collections.abc import Callable
 
 from server.domain.errors import NotFound
 from server.domain.person_events import PersonEvent
-from server.domain.ports import JobQueue
+from server.domain.ports.queue import JobQueue
 from server.domain.sync import ChatLink, CrmPerson
 from server.services.person_links import forget_person, moved_link, unlinked_link
-from server.services.sync_context import SyncContext
-from server.services.sync_index import remember_person
-from server.services.sync_links import change_link
+from server.services.sync.context import SyncContext
+from server.services.sync.links import change_link
+from server.services.sync.phone_index import remember_person
 
 
 async def follow_person_event(ctx: SyncContext, queue: JobQueue, company_id: int, event: PersonEvent) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from server.domain.sync import ChatLink, CrmPerson, DealSource, LinkState
-from server.services.sync_context import SyncContext
+from server.services.sync.context import SyncContext
 
 
 async def forget_person(ctx: SyncContext, company_id: int, person_id: int) -> None:

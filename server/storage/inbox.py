@@ -21,7 +21,7 @@ from server.storage.quotes import adopt_replies, answered_message
 from server.storage.reactions import apply_reaction
 from server.storage.revisions import mark_changed
 from server.storage.tables import Chat, Message, Outbox, WhatsAppAccount, utcnow
-from server.storage.waiting_changes import apply_waiting_changes
+from server.storage.waiting_changes import apply_waiting_changes, keep_waiting_reaction
 
 _accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
 _outbox = Outbox.__table__  # type: ignore[attr-defined]
@@ -294,7 +294,10 @@ class SqlInboxStore:
         return await apply_waiting_changes(self._engine, account_id, session, message_key)
 
     async def apply_reaction(self, account_id: int, reaction: Reacted) -> AppliedChange | None:
-        return await apply_reaction(self._engine, account_id, reaction)
+        applied = await apply_reaction(self._engine, account_id, reaction)
+        if applied is None:  # it may come before its message (a catch-up brings that later)
+            await keep_waiting_reaction(self._engine, account_id, reaction)
+        return applied
 
     async def last_message_at(self, account_id: int) -> datetime | None:
         """When the newest stored message of the account was sent: catch-up starts from there."""

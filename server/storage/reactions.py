@@ -1,10 +1,10 @@
 """Reactions to stored messages: applied once each, in the order they happened, whatever order they come in.
 
 One row per (message, person). A newer reaction replaces an older one (within one second, the one that
-arrives later); removing a reaction keeps the row
-with ``emoji`` "" so an older reaction arriving late cannot bring it back. A reaction to a message that is
-not stored is dropped: on its own it starts no chat. Each change queues the days it shows on: the day of
-the reaction, and the day of the reaction it replaced.
+arrives later); removing a reaction keeps the row with ``emoji`` "" so an older reaction arriving late
+cannot bring it back. A reaction to a message that is not stored starts no chat: it waits for that message
+(``server.storage.waiting_changes``). Each change queues the days it shows on: the day of the reaction,
+and the day of the reaction it replaced.
 """
 
 from __future__ import annotations

@@ -462,6 +462,26 @@ class WaitingChange(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
 
 
+class WaitingReaction(SQLModel, table=True):
+    """A reaction naming a message not stored (yet), under each key that message may have (the Cloud API
+    names it by id alone): applied when that message is stored later. On its own it starts no chat."""
+
+    __tablename__ = "waiting_reaction"
+    __table_args__ = (UniqueConstraint("account_id", "message_key", "reactor_key", "reacted_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    account_id: int = Field(foreign_key="whatsapp_account.id", index=True)
+    message_key: str = Field(max_length=200, index=True)
+    target_id: str = Field(max_length=128)
+    target_from_me: bool | None = Field(default=None)
+    reactor_key: str = Field(max_length=128)
+    reactor_name: str = Field(default="", max_length=255)
+    from_me: bool = Field(default=False)
+    emoji: str = Field(default="", max_length=64)  # "" takes the reaction back
+    reacted_at: datetime = Field(sa_type=UtcDateTime)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
+
+
 class FileDeletion(SQLModel, table=True):
     """A file in Pipedrive's Files whose message its sender deleted: the chat's next sync deletes it there."""
 

@@ -26,8 +26,8 @@ from server.domain.matching import PhoneIndex
 from server.domain.message_kinds import KindView, SharedContacts, decode, describe
 from server.domain.phones import region_of
 from server.domain.sync import CrmPerson
-from server.jobs.sync_crm import PipedriveCrm, parse_time
 from server.pipedrive.client import PipedriveClient
+from server.pipedrive.sync_adapter import PipedriveCrm, parse_time
 from server.services.contact_persons import card_views, load_index, open_or_create
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog

@@ -19,7 +19,7 @@ from server.domain.errors import InvalidInput, NotFound, NumberNotOnWhatsApp, Tr
 from server.domain.phones import is_international, to_e164
 from server.jobs.send import MAX_ATTACHMENT_BYTES
 from server.services.send import SendRequest, SendService, recipient
-from server.services.sync_links import pin_deal, relink_chat
+from server.services.sync.links import pin_deal, relink_chat
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
 from server.storage.conversations import SqlConversationStore

@@ -11,8 +11,8 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.clock import Clock, SystemClock
-from server.domain.ports import JobQueue
-from server.domain.whatsapp import WhatsAppTransport
+from server.domain.ports.queue import JobQueue
+from server.domain.ports.whatsapp import WhatsAppTransport
 from server.jobs.arq_queue import ArqQueue
 from server.jobs.context import PipedriveWiring, job_context, pipedrive_wiring, timing_entries
 from server.jobs.functions import CRON_JOBS, FUNCTIONS, MAX_JOBS

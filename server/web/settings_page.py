@@ -33,7 +33,7 @@ from server.domain.bounds import id_from_text
 from server.domain.errors import NotFound, WaPipeError
 from server.domain.settings_form import FieldError, SettingsInput, changes, check_settings
 from server.services.numbers import NotYours
-from server.services.sync_links import exclude_chat
+from server.services.sync.links import exclude_chat
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
 from server.storage.chat_history import SqlChatHistory

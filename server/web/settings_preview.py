@@ -9,9 +9,10 @@ from starlette.responses import HTMLResponse, Response
 from panels.settings import PreviewLine, render_preview
 from server.domain.errors import WaPipeError
 from server.domain.phones import region_of
+from server.domain.ports.pipedrive import PersonSearch
 from server.domain.sync import NewChatAction, SyncSettings
-from server.jobs.sync_crm import PipedriveCrm
-from server.services.match_preview import PersonSearch, preview_matches
+from server.pipedrive.sync_adapter import PipedriveCrm
+from server.services.match_preview import preview_matches
 from server.storage.accounts import SqlAccountStore
 from server.storage.sync import SqlSyncStore
 from server.storage.sync_index import SqlPhoneIndexStore

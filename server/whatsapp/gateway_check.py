@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 
 from server.domain.errors import ConfigurationError, WaPipeError
-from server.domain.whatsapp import WhatsAppTransport
+from server.domain.ports.whatsapp import WhatsAppTransport
 
 log = logging.getLogger(__name__)
 

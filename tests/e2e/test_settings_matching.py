@@ -72,7 +72,7 @@ def link_of(runtime: DemoRuntime, digits: str) -> dict[str, Any] | None:
 def link_to(runtime: DemoRuntime, chat_id: int, person: int, name: str) -> None:
     """Store the chat's link as an earlier version of the rules might have left it: matched to ``person``.
     Written under the chat's lease, as every link change is, so a sync still running cannot write over it."""
-    from server.services.sync_links import change_link
+    from server.services.sync.links import change_link
     from server.storage.sync import SqlSyncStore
 
     resources = runtime.resources

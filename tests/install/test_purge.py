@@ -28,6 +28,7 @@ from server.storage.tables import (
     Chat,
     Company,
     CompanySettings,
+    FileDeletion,
     InboundEvent,
     Installation,
     MediaBlob,
@@ -43,6 +44,8 @@ from server.storage.tables import (
     SyncDayActivity,
     SyncIntent,
     SyncProblemRow,
+    WaitingChange,
+    WaitingReaction,
     WhatsAppAccount,
 )
 
@@ -226,6 +229,25 @@ async def fill_every_table(
     await add(SyncDayActivity, chat_id=chat, day=NOW.date(), part=1, activity_id=9)
     await add(MessageChange, chat_id=chat, message_id=messages[0], created_at=NOW)
     await add(MessageReaction, message_id=messages[0], reactor_key="me", emoji="👍", reacted_at=NOW)
+    await add(
+        WaitingChange,
+        account_id=account,
+        message_key=f"{session}/in/WAWAIT",
+        target_id="WAWAIT",
+        kind="edited",
+        text="waiting",
+        changed_at=NOW,
+    )
+    await add(
+        WaitingReaction,
+        account_id=account,
+        message_key=f"{session}/in/WAWAIT",
+        target_id="WAWAIT",
+        reactor_key="4917655501234@s.whatsapp.net",
+        emoji="👍",
+        reacted_at=NOW,
+    )
+    await add(FileDeletion, company_id=company_id, chat_id=chat, file_id=4)
     await add(SyncIntent, company_id=company_id, intent_key=f"every-{company_id}")
     await add(SyncProblemRow, company_id=company_id, chat_id=chat, reason="permission_denied")
     await add(SyncCompanyState, company_id=company_id)

@@ -175,7 +175,7 @@ async def test_a_spent_daily_budget_defers_instead_of_hammering(installed: Insta
 async def test_the_engine_fallback_reactivates_the_chat_type_instead_of_adding_a_second(
     installed: Installed,
 ) -> None:
-    from server.jobs.sync_crm import PipedriveCrm
+    from server.pipedrive.sync_adapter import PipedriveCrm
 
     first = await ensure_activity_type(installed.client)
     data = installed.state.company_data(installed.company_id)

@@ -191,6 +191,9 @@ async def company_rows(engine: AsyncEngine, company_id: int) -> dict[str, list[d
     out["waiting_change"] = await read(
         "waiting_change", col("waiting_change", "account_id").in_(_ids(accounts))
     )
+    out["waiting_reaction"] = await read(
+        "waiting_reaction", col("waiting_reaction", "account_id").in_(_ids(accounts))
+    )
     out["inbound_event"] = await read(
         "inbound_event", col("inbound_event", "session_name").in_(_ids(accounts, "session_name"))
     )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sandbox.pipedrive.seed import seed_deal, seed_person
 from server.jobs.sync import flush_batched
-from server.services.sync_links import exclude_chat, pin_deal, relink_chat
+from server.services.sync.links import exclude_chat, pin_deal, relink_chat
 from tests.sync.world import PUBLIC_URL, SyncWorld
 
 NUMBER = "+498963648018"

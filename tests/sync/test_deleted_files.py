@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sandbox.pipedrive.seed import seed_person
 from server.domain.errors import Permanent
 from server.domain.message_changes import ChangeKind, MessageChanged
-from server.jobs.sync_crm import PipedriveCrm
+from server.pipedrive.sync_adapter import PipedriveCrm
 from tests.sync.world import SyncWorld
 
 NUMBER = "+498963648018"

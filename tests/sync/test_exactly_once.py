@@ -11,7 +11,7 @@ import pytest
 from arq.worker import Retry
 
 from server.jobs.sync import sync_chat
-from server.jobs.sync_crm import PipedriveCrm
+from server.pipedrive.sync_adapter import PipedriveCrm
 from tests.sync.world import SyncWorld
 
 NUMBER = "+4917612345678"

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.sync import IntentClaim
-from server.services.sync_context import SyncBusy
-from server.services.sync_intents import create_once
+from server.services.sync.context import SyncBusy
+from server.services.sync.intents import create_once
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.migrate import upgrade

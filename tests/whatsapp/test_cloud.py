@@ -18,6 +18,7 @@ from server.domain.errors import (
     Unauthorized,
     UnsupportedByTransport,
 )
+from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.whatsapp import (
     MediaKind,
     MediaRef,
@@ -25,7 +26,6 @@ from server.domain.whatsapp import (
     OutboundMessage,
     SessionStatus,
     Template,
-    WhatsAppTransport,
 )
 from server.whatsapp.cloud import CloudTransport
 from tests.whatsapp.cloud_standin import PHONE_NUMBER_ID, TOKEN, CloudStandIn

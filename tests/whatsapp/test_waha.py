@@ -17,6 +17,7 @@ from server.domain.errors import (
     Unauthorized,
     UnsupportedByTransport,
 )
+from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.whatsapp import (
     MediaKind,
     MessageOrigin,
@@ -24,7 +25,6 @@ from server.domain.whatsapp import (
     OutboundMessage,
     SessionStatus,
     Template,
-    WhatsAppTransport,
 )
 from server.whatsapp.waha import WahaTransport
 from tests.whatsapp.conftest import NOW

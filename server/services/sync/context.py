@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 
 from server.domain.deal_index import DealIndex
 from server.domain.matching import PhoneIndex
-from server.domain.ports import CrmGateway, InboxStore, MediaFiles, PhoneIndexStore, SyncStore
+from server.domain.ports.pipedrive import CrmGateway
+from server.domain.ports.storage import InboxStore, MediaFiles, PhoneIndexStore, SyncStore
+from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.sync import CrmUser, MediaRetry
-from server.domain.whatsapp import WhatsAppTransport
 
 DEFAULT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Pipedrive documents no file size limit; stay well below any
 CHAT_LEASE = timedelta(minutes=2)  # a sync run holds its chat this long unless it finishes first

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from server.services.sync_context import SyncBusy, SyncContext
+from server.services.sync.context import SyncBusy, SyncContext
 
 
 async def create_once(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from server.domain.sync import CrmUser, SyncChat
-from server.services.sync_context import SyncContext
+from server.services.sync.context import SyncContext
 
 USERS_CACHE = timedelta(minutes=15)  # GET /users costs 20 tokens; users change rarely
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from server.domain.sync import SyncSettings
-from server.services.sync_context import SyncContext
-from server.services.sync_intents import create_once
+from server.services.sync.context import SyncContext
+from server.services.sync.intents import create_once
 
 
 async def ensure_setup(ctx: SyncContext, settings: SyncSettings) -> SyncSettings:

@@ -20,7 +20,8 @@ from server.domain.errors import (
 )
 from server.domain.file_names import clean_file_name
 from server.domain.media_types import normalise_media_type, trusted_type
-from server.domain.ports import MediaFiles, SyncStore
+from server.domain.ports.storage import MediaFiles, SyncStore
+from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.sync import (
     ChatLink,
     MediaRetry,
@@ -30,9 +31,9 @@ from server.domain.sync import (
     SyncMessage,
     SyncProblem,
 )
-from server.domain.whatsapp import MediaKind, MediaRef, WhatsAppTransport
-from server.services.sync_context import SyncContext
-from server.services.sync_intents import create_once
+from server.domain.whatsapp import MediaKind, MediaRef
+from server.services.sync.context import SyncContext
+from server.services.sync.intents import create_once
 
 log = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from dataclasses import dataclass, replace
 from server.domain.matching import MatchRule, match_search_hits
 from server.domain.phones import region_of
 from server.domain.sync import ChatLink, CrmPerson, LinkState, NewPerson, SyncChat, SyncSettings
-from server.services.sync_context import SyncContext
-from server.services.sync_index import company_index, person_phones, remember_person
-from server.services.sync_intents import create_once
-from server.services.sync_owner import owner_for
+from server.services.sync.context import SyncContext
+from server.services.sync.intents import create_once
+from server.services.sync.owner import owner_for
+from server.services.sync.phone_index import company_index, person_phones, remember_person
 
 
 @dataclass

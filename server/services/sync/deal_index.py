@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from server.domain.deal_index import DealIndex
 from server.domain.sync import CrmDeal
-from server.services.sync_context import DealIndexEntry, SyncContext
+from server.services.sync.context import DealIndexEntry, SyncContext
 
 WATERMARK_OVERLAP = timedelta(seconds=1)
 CLOCK_ALLOWANCE = timedelta(minutes=1)

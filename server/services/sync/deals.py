@@ -20,10 +20,10 @@ from server.domain.sync import (
     SyncChat,
     SyncSettings,
 )
-from server.services.sync_context import SyncContext
-from server.services.sync_deal_index import person_open_deals, remember_deal
-from server.services.sync_intents import create_once
-from server.services.sync_owner import owner_for
+from server.services.sync.context import SyncContext
+from server.services.sync.deal_index import person_open_deals, remember_deal
+from server.services.sync.intents import create_once
+from server.services.sync.owner import owner_for
 
 
 def record_title(kind: str, chat: SyncChat) -> str:

@@ -39,9 +39,9 @@ from server.domain.transcript import (
 )
 from server.domain.whatsapp import MediaKind
 from server.services.message_changes import reaction_lines
-from server.services.sync_context import SyncContext
-from server.services.sync_intents import create_once
-from server.services.sync_owner import owner_for
+from server.services.sync.context import SyncContext
+from server.services.sync.intents import create_once
+from server.services.sync.owner import owner_for
 
 FOOTER_RESERVE = 512  # bytes kept free in every note for the footer
 

@@ -24,12 +24,12 @@ from server.domain.sync import ChatLink, LinkState, SyncChat, SyncSettings
 from server.domain.whatsapp import Peer
 from server.services.message_changes import absorb_changes
 from server.services.person_links import forget_person, person_gone, unlinked_link
-from server.services.sync_context import SyncBusy, SyncContext
-from server.services.sync_days import flush_due_days
-from server.services.sync_deals import attach_deal, write_link_fields
-from server.services.sync_match import MatchStats, link_person
-from server.services.sync_media import delete_forgotten_files, fetch_chat_media, upload_chat_media
-from server.services.sync_setup import ensure_setup
+from server.services.sync.activities import flush_due_days
+from server.services.sync.context import SyncBusy, SyncContext
+from server.services.sync.deals import attach_deal, write_link_fields
+from server.services.sync.media import delete_forgotten_files, fetch_chat_media, upload_chat_media
+from server.services.sync.person_match import MatchStats, link_person
+from server.services.sync.setup import ensure_setup
 
 
 def sync_job_id(chat_id: int) -> str:

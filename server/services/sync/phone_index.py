@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from server.domain.matching import PersonPhones, PhoneIndex
 from server.domain.sync import CrmPerson
-from server.services.sync_context import IndexEntry, SyncContext
+from server.services.sync.context import IndexEntry, SyncContext
 
 WATERMARK_OVERLAP = timedelta(seconds=1)  # updated_since is inclusive; a second back covers clock rounding
 

@@ -1,11 +1,13 @@
-"""Ports: the Protocols services depend on; adapters implement them."""
+"""Ports on the storage side: the database stores and the media files on disk (``server.storage``)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
+from server.domain.installations import Installation, StoredTokens
+from server.domain.link_recheck import MatchedLink
 from server.domain.matching import PersonPhones
 from server.domain.message_changes import (
     AppliedChange,
@@ -16,52 +18,18 @@ from server.domain.message_changes import (
 )
 from server.domain.models import Account, AccountRef, Company, OutboxEntry
 from server.domain.sync import (
-    ActivityWrite,
     ChatLink,
-    CrmActivity,
-    CrmDeal,
-    CrmFile,
-    CrmLead,
     CrmPerson,
-    CrmUser,
     DayPart,
     IntentClaim,
     MediaRetry,
     MessageMedia,
-    NewDeal,
-    NewPerson,
     SyncChat,
     SyncMessage,
     SyncProblem,
     SyncSettings,
 )
 from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus
-
-
-class JobQueue(Protocol):
-    """Puts work on the queue the workers (arq) or the in-process runner take it from.
-
-    Semantics shared by both implementations (arq's):
-    - ``job_id`` dedupes: while a job with that id is queued, running, or its result is kept, enqueueing
-      the same id again returns ``False`` and changes nothing.
-    - ``defer_by`` runs the job no earlier than that delay from now.
-    - A job function asks for a retry by raising ``arq.Retry(defer=...)``; it runs again up to its
-      ``max_tries``; ``ctx["job_try"]`` counts attempts from 1.
-    """
-
-    async def enqueue(
-        self, function: str, *args: Any, job_id: str | None = None, defer_by: timedelta | None = None
-    ) -> bool:
-        """Queue ``function(ctx, *args)``; ``False`` when ``job_id`` is already taken."""
-        ...
-
-    async def ping(self) -> None:
-        """Raise when the queue cannot take work (e.g. Redis unreachable)."""
-        ...
-
-    async def is_running(self, job_id: str) -> bool:
-        """Whether the job with this id has started and not finished (queued or deferred: ``False``)."""
-        ...
 
 
 class CompanyStore(Protocol):
@@ -138,11 +106,12 @@ class InboxStore(Protocol):
         ...
 
     async def apply_waiting_changes(self, account_id: int, message_key: str) -> list[AppliedChange]:
-        """The message ``message_key`` was just stored: apply the changes that waited for it."""
+        """The message ``message_key`` was just stored: apply the changes and reactions that waited for it."""
         ...
 
     async def apply_reaction(self, account_id: int, reaction: Reacted) -> AppliedChange | None:
-        """Store a reaction (or its removal) on the stored message; ``None`` if it is not stored."""
+        """Store a reaction (or its removal) on the stored message; ``None`` if it is not stored (then it
+        waits for that message: ``apply_waiting_changes``)."""
         ...
 
 
@@ -160,99 +129,6 @@ class AccountStore(Protocol):
     async def for_company(self, company_id: int) -> list[Account]: ...
 
     async def set_status(self, account_id: int, status: str, detail: str = "") -> None: ...
-
-
-# --- the sync engine ---------------------------------------------------------------------------------
-
-
-class CrmGateway(Protocol):
-    """Pipedrive as the sync engine uses it, for one company (the admin installation's client).
-
-    Errors are the domain's: ``Transient`` (retry; ``BudgetExhausted`` defers to ``retry_after``),
-    ``NotFound``, ``NeedsReauth`` and other ``Permanent`` ones.
-    """
-
-    async def search_persons(self, term: str, *, exact: bool, field: str = "phone") -> list[CrmPerson]:
-        """One ``persons/search`` call (20 tokens, 10 per 2 s); phones as typed."""
-        ...
-
-    def persons_updated_since(self, since: datetime | None, link_field_key: str) -> AsyncIterator[CrmPerson]:
-        """Every Person changed since ``since`` (all of them for ``None``), deleted ones flagged."""
-        ...
-
-    async def create_person(self, person: NewPerson) -> CrmPerson: ...
-
-    async def person(self, person_id: int) -> CrmPerson | None:
-        """The Person as Pipedrive has it now; ``None`` when it has none by that id (deleted long ago)."""
-        ...
-
-    async def set_person_field(self, person_id: int, key: str, value: str) -> None: ...
-
-    async def open_deals(self, person_id: int, link_field_key: str) -> list[CrmDeal]:
-        """The Person's open deals, most recently updated first."""
-        ...
-
-    def deals_updated_since(self, since: datetime | None, link_field_key: str) -> AsyncIterator[CrmDeal]:
-        """Every open Deal for ``None``; else every Deal (any status) changed since ``since``."""
-        ...
-
-    async def first_stage(self, pipeline_id: int | None) -> tuple[int, int]:
-        """``(pipeline id, first stage id)`` of the pipeline, or of the default one for ``None``."""
-        ...
-
-    async def create_deal(self, deal: NewDeal) -> CrmDeal: ...
-
-    async def set_deal_field(self, deal_id: int, key: str, value: str) -> None: ...
-
-    async def create_lead(self, title: str, person_id: int, owner_id: int | None) -> CrmLead: ...
-
-    async def leads_of_person(self, person_id: int) -> list[CrmLead]: ...
-
-    async def find_activity_type(self) -> str | None:
-        """The ``key_string`` of the "WhatsApp chat" activity type, reactivated if it was deactivated."""
-        ...
-
-    async def create_activity_type(self) -> str:
-        """The "WhatsApp chat" type's ``key_string``, created unless a lookup finds it first."""
-        ...
-
-    async def find_field(self, entity: str) -> str | None:
-        """The key of the "WhatsApp chat link" field on ``entity`` ("person" or "deal")."""
-        ...
-
-    async def create_field(self, entity: str) -> str:
-        """The field's key, created unless a lookup finds it first."""
-        ...
-
-    async def users(self) -> list[CrmUser]: ...
-
-    async def create_activity(self, activity: ActivityWrite) -> int: ...
-
-    async def update_activity(self, activity_id: int, activity: ActivityWrite) -> None:
-        """``NotFound`` when the activity was deleted in Pipedrive."""
-        ...
-
-    async def delete_activity(self, activity_id: int) -> None: ...
-
-    async def activities_of_person(self, person_id: int, *, since: datetime | None) -> list[CrmActivity]:
-        """The Person's activities changed since ``since`` (to find one whose create was not recorded)."""
-        ...
-
-    async def upload_file(
-        self,
-        content: bytes,
-        *,
-        filename: str,
-        mime: str,
-        person_id: int | None = None,
-        deal_id: int | None = None,
-    ) -> int: ...
-
-    async def files_of(self, target: str, target_id: int) -> list[CrmFile]: ...
-
-    async def delete_file(self, file_id: int) -> None:
-        """Delete a file from Pipedrive's Files; ``NotFound`` when it is gone already."""
-        ...
 
 
 class MediaFiles(Protocol):
@@ -285,6 +161,44 @@ class PhoneIndexStore(Protocol):
     async def link_value(self, company_id: int, person_id: int) -> str | None: ...
 
     async def set_link_value(self, company_id: int, person_id: int, value: str) -> None: ...
+
+
+class PhoneIndexReader(Protocol):
+    """The stored phone index as the settings page reads it (matching preview, re-check list)."""
+
+    async def is_built(self, company_id: int) -> bool: ...
+
+    async def persons(self, company_id: int) -> list[PersonPhones]: ...
+
+    async def person_name(self, company_id: int, person_id: int) -> str | None: ...
+
+
+class ContactCardIndex(Protocol):
+    """The stored phone index as shared contact cards read it and add the Persons they create to it."""
+
+    async def persons(self, company_id: int) -> list[PersonPhones]: ...
+
+    async def person_name(self, company_id: int, person_id: int) -> str | None: ...
+
+    async def save_persons(self, company_id: int, persons: Sequence[CrmPerson]) -> None: ...
+
+
+class MatchedLinks(Protocol):
+    """Chat links made by matching, a page at a time in chat-id order (the settings page's re-check list)."""
+
+    async def matched_links(self, company_id: int, *, after: int, limit: int) -> list[MatchedLink]: ...
+
+
+class IntentStore(Protocol):
+    """The write-ahead intents of creates in Pipedrive, shared with the sync engine (``SyncStore``)."""
+
+    async def claim_intent(
+        self, company_id: int, key: str, *, owner: str, lease: timedelta, now: datetime
+    ) -> IntentClaim | None: ...
+
+    async def complete_intent(self, key: str, result: str, *, now: datetime) -> None: ...
+
+    async def release_intent(self, key: str) -> None: ...
 
 
 class SyncStore(Protocol):
@@ -440,3 +354,21 @@ class AuditLog(Protocol):
     async def record(
         self, company_id: int, actor_user_id: int, action: str, subject: str, details: Mapping[str, object]
     ) -> None: ...
+
+
+class ConnectorStore(Protocol):
+    """The part of the installation store the connector needs (``SqlInstallationStore`` implements it)."""
+
+    async def admin_installation(self, company_id: int) -> Installation | None:
+        """The earliest active admin installation; else the earliest admin one needing re-auth; else None."""
+        ...
+
+    async def get(self, company_id: int, pipedrive_user_id: int) -> Installation | None: ...
+
+    async def tokens(self, installation_id: int) -> StoredTokens | None:
+        """Decrypted tokens, ``None`` once uninstalled."""
+        ...
+
+    async def save_tokens(self, installation_id: int, tokens: StoredTokens) -> bool: ...
+
+    async def mark_needs_reauth(self, installation_id: int, detail: str) -> bool: ...

@@ -13,12 +13,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
 
 from server.domain.errors import InvalidInput, NotAuthenticated
 from server.domain.installations import Installation, StoredTokens
 from server.domain.models import Company
-from server.domain.ports import CompanyStore
+from server.domain.ports.storage import CompanySetup, CompanyStore, InstallationWriter, UsedStates
 
 log = logging.getLogger(__name__)
 
@@ -45,35 +44,6 @@ class Installed:
     awaiting_admin: bool  # a member installed before any admin of the company: their panel waits
 
 
-class Installations(Protocol):
-    async def upsert(
-        self,
-        company_id: int,
-        pipedrive_user_id: int,
-        *,
-        name: str,
-        email: str,
-        is_admin: bool,
-        tokens: StoredTokens,
-    ) -> Installation: ...
-
-    async def admin_installation(self, company_id: int) -> Installation | None: ...
-
-    async def mark_uninstalled(
-        self, company_id: int, pipedrive_user_id: int, *, detail: str = ""
-    ) -> Installation | None: ...
-
-
-class CompanySetup(Protocol):
-    async def ensure_defaults(self, company_id: int) -> None: ...
-
-
-class UsedStates(Protocol):
-    async def claim(self, nonce: str, *, max_age: float) -> bool:
-        """``True`` the first time a state's nonce is claimed within ``max_age`` seconds."""
-        ...
-
-
 Authorise = Callable[[str], Awaitable[tuple[Installer, StoredTokens]]]  # code → who and their tokens
 QueueSetup = Callable[[int], Awaitable[object]]  # company id → the company's set-up job queued
 
@@ -81,7 +51,7 @@ QueueSetup = Callable[[int], Awaitable[object]]  # company id → the company's 
 @dataclass(frozen=True, slots=True)
 class InstallService:
     companies: CompanyStore
-    installations: Installations
+    installations: InstallationWriter
     company_setup: CompanySetup
     used_states: UsedStates
     authorise: Authorise

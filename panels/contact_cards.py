@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from panels.panel_errors import PanelError
+from panels.errors import ErrorView, panel_error
 from panels.templating import render
 from server.domain.contact_cards import CardView
 from server.domain.message_kinds import KindView
 
 
-def card_error(card: CardView) -> PanelError | None:
-    return PanelError(card.error_reason, card.error_message) if card.error_reason else None
+def card_error(card: CardView) -> ErrorView | None:
+    return panel_error(card.error_reason, card.error_message) if card.error_reason else None
 
 
 def render_card(card: CardView) -> str:

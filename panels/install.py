@@ -4,34 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from panels.errors import ErrorView
 from panels.templating import render
 
-TITLES = {
-    "user_denied": "WaPipe was not installed",
-    "invalid_state": "This install link is not valid",
-    "expired_state": "This install link has expired",
-    "invalid_code": "Pipedrive's authorisation has expired",
-    "missing_code": "Pipedrive did not send an authorisation",
-    "oauth_error": "Pipedrive did not authorise WaPipe",
-    "oauth_client_invalid": "WaPipe is not registered correctly",
-    "admin_required": "A Pipedrive admin must install WaPipe first",
-    "pipedrive_unavailable": "Pipedrive could not be reached",
-    "invalid_ticket": "This page has expired",
-}
 SETUP_PATIENCE_SECONDS = 60  # then the page stops asking and says what to do
-
-
-@dataclass(frozen=True, slots=True)
-class InstallProblem:
-    """A named install failure; ``retry_url`` is where to start again (our install URL)."""
-
-    reason: str
-    message: str
-    retry_url: str | None = None
-
-    @property
-    def title(self) -> str:
-        return TITLES.get(self.reason, "WaPipe could not be installed")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,5 +45,6 @@ def render_setup_progress(progress: SetupProgress) -> str:
     return render("partials/_install_setup.html", setup=progress)
 
 
-def render_problem(problem: InstallProblem) -> str:
+def render_problem(problem: ErrorView) -> str:
+    """A named install failure (``where="install"``); its ``retry_url`` is where to start again."""
     return render("panels/install.html", view=None, problem=problem)

@@ -9,7 +9,7 @@ from datetime import datetime
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from panels.panel_errors import PanelError
+from panels.errors import ErrorView, panel_error
 from panels.panel_form import FormView
 from panels.templating import render
 from server.domain.conversation import ContactChat, ContactMessage
@@ -56,7 +56,7 @@ class MessageRow:
     media_url: str = ""
     media_removed: bool = False
     media_note: str = ""  # why an attachment cannot be opened: "not available", "removed by retention", …
-    error: PanelError | None = None
+    error: ErrorView | None = None
     outbox_id: int | None = None  # a send not (yet) stored as a message
     retry_url: str = ""  # a failed send: puts it back into the form
     edited: bool = False  # shown with "(edited)"
@@ -84,7 +84,7 @@ class LinkView:
     deal_id: int | None
     suggested_deal_id: int | None
     notice: str = ""
-    error: PanelError | None = None
+    error: ErrorView | None = None
     typed_person: str = ""  # what was typed into "Re-link" / "Pin" when it was refused, to keep it
     typed_deal: str = ""
 
@@ -189,7 +189,7 @@ def message_rows(
         else:
             status = "pending"
         tick, title = TICKS[status]
-        error = PanelError(entry.error_reason, entry.error_message) if status == "failed" else None
+        error = panel_error(entry.error_reason, entry.error_message) if status == "failed" else None
         rows.append(
             (
                 entry.created_at,
@@ -265,9 +265,5 @@ def render_link(view: LinkView) -> str:
     return render("partials/_panel_link.html", link=view)
 
 
-def render_panel_error(error: PanelError) -> str:
+def render_panel_error(error: ErrorView) -> str:
     return render("panels/panel.html", view=None, error=error)
-
-
-def render_error_notice(error: PanelError) -> str:
-    return render("partials/_panel_error.html", error=error)

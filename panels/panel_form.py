@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from panels.errors import ErrorView
 from panels.numbers import STATUS_LABELS
-from panels.panel_errors import PanelError
 from panels.templating import render
 from server.domain.countries import countries, region_of_number
 from server.domain.models import Account
@@ -67,7 +67,7 @@ class FormView:
     files: tuple[FileChoice, ...]
     countries: tuple[CountryChoice, ...]
     typed: Typed
-    error: PanelError | None = None
+    error: ErrorView | None = None
 
     @property
     def chosen_phone(self) -> PhoneChoice | None:
@@ -140,7 +140,7 @@ def form_view(
     numbers: tuple[FromChoice, ...],
     files: tuple[FileChoice, ...],
     typed: Typed,
-    error: PanelError | None = None,
+    error: ErrorView | None = None,
 ) -> FormView:
     """Fill what was not chosen: the first phone, the suggested From, that number's country."""
     to = typed.to if any(p.value == typed.to for p in phones) else (phones[0].value if phones else "")

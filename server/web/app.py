@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from server.domain.errors import WaPipeError
 from server.jobs.person_events import PIPEDRIVE_WEBHOOK_PATH
 from server.settings import Settings
 from server.transports import CLOUD_WEBHOOK_PATH, WAHA_WEBHOOK_PATH
@@ -20,11 +21,11 @@ from server.web import (
     numbers,
     oauth,
     panel,
-    panel_send,
     pipedrive_webhook,
-    settings_preview,
+    settings_page,
     webhooks,
 )
+from server.web.errors import wapipe_error
 from server.web.framing import FramingMiddleware
 from server.web.paths import not_found
 from server.web.resources import Upstreams, open_resources
@@ -66,31 +67,16 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
             methods=["POST"],
             name="pipedrive_webhook",
         ),
-        Route("/numbers", numbers.numbers_page, methods=["GET"], name="numbers_page"),
-        Route("/numbers", numbers.start_linking, methods=["POST"], name="numbers_link"),
-        Route("/numbers/list", numbers.numbers_list, methods=["GET"], name="numbers_list"),
-        Route("/numbers/cloud", numbers.link_cloud, methods=["POST"], name="numbers_link_cloud"),
-        Route("/numbers/{account_id:id}/pairing", numbers.pairing, methods=["GET"], name="numbers_pairing"),
-        Route("/numbers/{account_id:id}/unlink", numbers.unlink, methods=["POST"], name="numbers_unlink"),
-        Route("/panel", panel.panel_page, methods=["GET"], name="panel"),
-        Route("/panel/messages", panel.panel_messages, methods=["GET"], name="panel_messages"),
-        Route("/panel/media/{message_id:id}", panel.panel_media, methods=["GET"], name="panel_media"),
-        Route("/panel/send", panel_send.send, methods=["POST"], name="panel_send"),
-        Route("/panel/form", panel_send.retry_form, methods=["GET"], name="panel_retry_form"),
-        Route("/panel/relink", panel_send.relink, methods=["POST"], name="panel_relink"),
-        Route("/panel/pin", panel_send.pin, methods=["POST"], name="panel_pin"),
-        *settings_preview.routes(),
+        *numbers.routes(),
+        *panel.routes(),
+        *settings_page.routes(),
         *chat_view.routes(),
         *contact_cards.routes(),
-        Route(oauth.INSTALL_PATH, oauth.install, methods=["GET"], name="install"),
-        Route(oauth.CALLBACK_PATH, oauth.callback, methods=["GET"], name="oauth_callback"),
-        Route(oauth.CALLBACK_PATH, oauth.uninstall, methods=["DELETE"], name="oauth_uninstall"),
-        Route(oauth.CALLBACK_PATH, oauth.visibility_notice, methods=["POST"], name="oauth_notice"),
-        Route(oauth.INSTALLED_PATH, oauth.installed, methods=["GET"], name="installed"),
-        Route(f"{oauth.INSTALLED_PATH}/setup", oauth.setup_status, methods=["GET"], name="installed_setup"),
+        *oauth.routes(),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: not_found})
+    handlers = {404: not_found, WaPipeError: wapipe_error}  # the one error boundary: server.web.errors
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     app.add_middleware(
         SecurityHeadersMiddleware,
         frame_ancestors=frame_ancestors(settings),

@@ -14,7 +14,7 @@ from server.domain.message_kinds import encode
 from server.storage.chat_history import ChatRow, SqlChatHistory
 from server.storage.shared_contacts import shared_contacts
 from server.web.contact_cards import Surface, card_kinds, card_request, create_from_card, person_url
-from server.web.panel import error_status
+from server.web.errors import error_status
 from server.web.resources import Resources
 from server.web.session import (
     SessionUser,

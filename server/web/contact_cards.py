@@ -34,8 +34,9 @@ from server.storage.audit import SqlAuditLog
 from server.storage.shared_contacts import shared_contacts
 from server.storage.sync import SqlSyncStore
 from server.storage.sync_index import SqlPhoneIndexStore
+from server.web.errors import error_status
 from server.web.frame_auth import FrameIdentity
-from server.web.panel import error_status, panel_endpoint
+from server.web.panel import panel_endpoint
 from server.web.panel_context import own_installation, pipedrive_for, positive_int
 from server.web.resources import Resources
 

@@ -10,8 +10,9 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
 
-from panels.errors import ErrorView, render_error
+from panels.errors import ErrorView
 from panels.numbers import (
     CloudLinkView,
     numbers_view,
@@ -24,16 +25,14 @@ from panels.numbers import (
 from server.domain.errors import (
     ConfigurationError,
     InvalidInput,
-    NotAuthenticated,
-    NotFound,
     Permanent,
     Transient,
     Unauthorized,
-    WaPipeError,
 )
-from server.services.numbers import NotYours, NumberLinking, TooManyPending, link_cloud_number
+from server.services.numbers import NumberLinking, link_cloud_number
 from server.storage.accounts import SqlAccountStore
 from server.storage.inbox import SqlInboxStore
+from server.web.errors import PAGE, answer_with
 from server.web.frame_auth import FrameIdentity, frame_identity
 from server.web.install_access import require_installation
 from server.web.resources import Resources
@@ -62,31 +61,14 @@ def _phone_url(resources: Resources, session_name: str) -> str | None:
     return f"{resources.settings.waha_url.rstrip('/')}/_sim/phone/{session_name}"
 
 
-def _error(status: int, error: WaPipeError) -> HTMLResponse:
-    return HTMLResponse(render_error(ErrorView(error.reason, error.message)), status_code=status)
-
-
 def framed(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Verify the Pipedrive token, then run the handler; named failures become the error partial."""
+    """Verify the Pipedrive token, then run the handler; a named failure becomes the error partial
+    (``server.web.errors``)."""
 
     async def endpoint(request: Request) -> Response:
-        try:
-            identity = await frame_identity(request)
-            return await handler(request, identity)
-        except NotAuthenticated as error:
-            return _error(401, error)
-        except NotYours as error:
-            return _error(403, error)
-        except NotFound as error:
-            return _error(404, error)
-        except InvalidInput as error:
-            return _error(400, error)
-        except Transient as error:
-            log.warning("upstream unavailable", extra={"reason": error.reason, "path": request.url.path})
-            return _error(503, error)
-        except ConfigurationError as error:
-            log.error("numbers cannot be linked", extra={"reason": error.reason, "detail": error.message})
-            return _error(503, error)
+        answer_with(request, PAGE)
+        identity = await frame_identity(request)
+        return await handler(request, identity)
 
     return endpoint
 
@@ -138,10 +120,7 @@ async def numbers_list(request: Request, identity: FrameIdentity) -> Response:
 async def start_linking(request: Request, identity: FrameIdentity) -> Response:
     await require_installation(request, identity)
     linking = _linking(request.app.state.resources)
-    try:
-        account = await linking.start(identity.company.id, identity.pipedrive_user_id)
-    except TooManyPending as error:
-        return _error(429, error)
+    account = await linking.start(identity.company.id, identity.pipedrive_user_id)
     pairing = await linking.pairing(identity.company.id, account.id)
     phone = _phone_url(request.app.state.resources, account.session_name)
     poll = request.app.state.resources.settings.progress_poll
@@ -178,12 +157,11 @@ async def link_cloud(request: Request, identity: FrameIdentity) -> Response:
     resources: Resources = request.app.state.resources
     transport = resources.transports.get("cloud")
     if transport is None:
-        error = InvalidInput(
+        raise InvalidInput(
             "The Cloud API is not configured on this server: set WAPIPE_CLOUD_ACCESS_TOKEN and "
             "WAPIPE_CLOUD_APP_SECRET, or link a number by QR code",
             reason="cloud_not_configured",
         )
-        return _error(400, error)
     typed = str((await request.form()).get("phone_number_id") or "").strip()
     try:
         account = await link_cloud_number(
@@ -204,3 +182,15 @@ async def link_cloud(request: Request, identity: FrameIdentity) -> Response:
         return HTMLResponse(render_cloud_link(view), status_code=400)
     view = CloudLinkView("", linked=account.e164 or typed)
     return HTMLResponse(render_cloud_link(view), headers={"HX-Trigger": "numbers-changed"})
+
+
+def routes() -> list[BaseRoute]:
+    """The numbers page and its actions."""
+    return [
+        Route("/numbers", numbers_page, methods=["GET"], name="numbers_page"),
+        Route("/numbers", start_linking, methods=["POST"], name="numbers_link"),
+        Route("/numbers/list", numbers_list, methods=["GET"], name="numbers_list"),
+        Route("/numbers/cloud", link_cloud, methods=["POST"], name="numbers_link_cloud"),
+        Route("/numbers/{account_id:id}/pairing", pairing, methods=["GET"], name="numbers_pairing"),
+        Route("/numbers/{account_id:id}/unlink", unlink, methods=["POST"], name="numbers_unlink"),
+    ]

@@ -1,4 +1,5 @@
-"""Installing and uninstalling WaPipe the way Pipedrive apps do.
+"""Installing and uninstalling WaPipe the way Pipedrive apps do: the routes (the use cases are
+``server.services.install``).
 
 - ``GET /install``: our own install URL (Developer Hub's "Installation URL"): off to Pipedrive's consent page
   with a signed, expiring ``state``.
@@ -23,24 +24,27 @@ from typing import Any
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
 
+from panels.errors import ErrorView
 from panels.install import (
     InstalledView,
-    InstallProblem,
     SetupProgress,
     render_installed,
     render_problem,
     render_setup_progress,
 )
 from server.domain.bounds import id_from_json, id_from_text
-from server.domain.errors import InvalidInput, NotAuthenticated, Permanent, Transient, WaPipeError
-from server.domain.installations import Installation
+from server.domain.errors import InvalidInput, NotAuthenticated, Permanent, Transient
+from server.domain.installations import Installation, StoredTokens
 from server.jobs.context import CALLBACK_PATH
 from server.jobs.setup import SETUP_JOB, setup_job_id
 from server.pipedrive.connector import stored_tokens
 from server.pipedrive.oauth import STATE_MAX_AGE, StateSigner
+from server.services.install import Installer, InstallService
 from server.storage.companies import SqlCompanyStore
 from server.storage.oauth_states import SqlUsedStates
+from server.web.errors import JSON, answer_with
 from server.web.resources import Resources
 from server.web.session import INSTALL_PATH, complete_signin, signin_state
 
@@ -66,8 +70,33 @@ def _tickets(resources: Resources) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(resources.settings.secret_key.get_secret_value(), salt="wapipe.installed")
 
 
+def _install_service(resources: Resources) -> InstallService:
+    oauth = resources.pipedrive.oauth
+
+    async def authorise(code: str) -> tuple[Installer, StoredTokens]:
+        tokens = await oauth.exchange_code(code)
+        me = await oauth.identify(tokens)
+        installer = Installer(
+            me.id, me.company_id, me.name, me.email, me.company_name, me.timezone_name, me.is_admin
+        )
+        return installer, stored_tokens(tokens)
+
+    async def queue_setup(company_id: int) -> object:
+        return await resources.queue.enqueue(SETUP_JOB, company_id, job_id=setup_job_id(company_id))
+
+    return InstallService(
+        companies=SqlCompanyStore(resources.engine),
+        installations=resources.pipedrive.installations,
+        company_setup=resources.pipedrive.company_setup,
+        used_states=SqlUsedStates(resources.engine),
+        authorise=authorise,
+        queue_setup=queue_setup,
+        state_max_age=STATE_MAX_AGE,
+    )
+
+
 def _problem(status: int, reason: str, message: str, *, retry: bool = True) -> HTMLResponse:
-    problem = InstallProblem(reason, message, INSTALL_PATH if retry else None)
+    problem = ErrorView(reason, message, where="install", retry_url=INSTALL_PATH if retry else None)
     return HTMLResponse(render_problem(problem), status_code=status)
 
 
@@ -83,9 +112,7 @@ async def callback(request: Request) -> Response:
         return await complete_signin(request, signin)
     try:
         return await _complete_install(request)
-    except NotAuthenticated as error:
-        return _problem(400, error.reason, error.message)
-    except InvalidInput as error:
+    except InvalidInput as error:  # NotAuthenticated among them: a bad, expired or replayed link
         return _problem(400, error.reason, error.message)
     except Transient as error:
         log.warning("install failed for now", extra={"reason": error.reason})
@@ -107,52 +134,18 @@ async def _complete_install(request: Request) -> Response:
         )
     if oauth_error:
         raise InvalidInput(f"Pipedrive answered with an error ({oauth_error[:64]})", reason="oauth_error")
-    if "state" in query:  # ours: one we signed, recently, used once. Marketplace installs carry none.
-        nonce, _ = _signer(resources).read(query.get("state"))
-        if not await SqlUsedStates(resources.engine).claim(nonce, max_age=STATE_MAX_AGE):
-            raise NotAuthenticated(
-                "This install link was already used; start the installation again", reason="state_replayed"
-            )
-    code = query.get("code")
-    if not code:
-        raise InvalidInput(
-            "Pipedrive sent no authorisation code; install WaPipe again", reason="missing_code"
-        )
-
-    tokens = await resources.pipedrive.oauth.exchange_code(code)
-    me = await resources.pipedrive.oauth.identify(tokens)
-    company = await SqlCompanyStore(resources.engine).upsert(
-        me.company_id,
-        name=me.company_name,
-        api_domain=tokens.api_domain,
-        timezone=me.timezone_name or "UTC",  # /users/me has no company time zone: the installer's
-    )
-    installations = resources.pipedrive.installations
-    installation = await installations.upsert(
-        company.id,
-        me.id,
-        name=me.name,
-        email=me.email,
-        is_admin=me.is_admin,
-        tokens=stored_tokens(tokens),
-    )
-    log.info(
-        "installed",
-        extra={"company": company.id, "pipedrive_user": me.id, "admin": me.is_admin},
-    )
-    if me.is_admin:
-        await resources.pipedrive.company_setup.ensure_defaults(company.id)
-        await resources.queue.enqueue(SETUP_JOB, company.id, job_id=setup_job_id(company.id))
-    elif await installations.admin_installation(company.id) is None:
+    nonce = _signer(resources).read(query.get("state"))[0] if "state" in query else None  # ours only
+    done = await _install_service(resources).install(state_nonce=nonce, code=query.get("code"))
+    if done.awaiting_admin:
         return _problem(
             200,
             "admin_required",
-            f"WaPipe is installed for you, {me.name or 'welcome'}, but no admin of "
-            f"{me.company_name or 'your Pipedrive company'} has installed it yet. An admin must install "
-            'WaPipe first (it creates the "WhatsApp chat" activity type and fields, and runs the sync); '
-            "ask one to open this install link. Your panel works as soon as they have.",
+            f"WaPipe is installed for you, {done.installer.name or 'welcome'}, but no admin of "
+            f"{done.installer.company_name or 'your Pipedrive company'} has installed it yet. An admin must "
+            'install WaPipe first (it creates the "WhatsApp chat" activity type and fields, and runs the '
+            "sync); ask one to open this install link. Your panel works as soon as they have.",
         )
-    url = _after_install_url(resources, installation, company.name, tokens.api_domain)
+    url = _after_install_url(resources, done.installation, done.company.name, done.api_domain)
     return RedirectResponse(url, status_code=303)
 
 
@@ -208,7 +201,7 @@ async def installed(request: Request) -> Response:
     try:
         installation, company_name = await _ticket_installation(request)
         polls = _polls(request)
-    except (NotAuthenticated, InvalidInput) as error:
+    except InvalidInput as error:  # an expired ticket (NotAuthenticated) too
         return _problem(400, error.reason, error.message, retry=False)
     resources = _resources(request)
     settings_url = None
@@ -230,17 +223,12 @@ async def setup_status(request: Request) -> Response:
     try:
         installation, _ = await _ticket_installation(request)
         polls = _polls(request)
-    except (NotAuthenticated, InvalidInput) as error:
+    except InvalidInput as error:  # an expired ticket (NotAuthenticated) too
         return _problem(400, error.reason, error.message, retry=False)
     return HTMLResponse(render_setup_progress(await _progress(request, installation, polls)))
 
 
 # uninstall ---------------------------------------------------------------------------------------------
-
-
-def _json_error(status: int, reason: str, message: str) -> JSONResponse:
-    headers = {"WWW-Authenticate": 'Basic realm="wapipe"'} if status == 401 else None
-    return JSONResponse({"error": reason, "message": message}, status_code=status, headers=headers)
 
 
 def _client_authenticated(request: Request, resources: Resources) -> bool:
@@ -256,6 +244,13 @@ def _client_authenticated(request: Request, resources: Resources) -> bool:
     id_ok = hmac.compare_digest(given_id, expected_id)
     secret_ok = hmac.compare_digest(given_secret, expected_secret)
     return scheme.lower() == "basic" and bool(expected_secret) and id_ok and secret_ok
+
+
+def _check_client(request: Request, resources: Resources) -> None:
+    if not _client_authenticated(request, resources):
+        raise NotAuthenticated(
+            "Basic auth with the app's client credentials", reason="bad_client_credentials"
+        )
 
 
 def _pipedrive_id(value: Any) -> int | None:
@@ -290,31 +285,32 @@ def parse_uninstall(raw: bytes, client_id: str) -> tuple[int, int]:
 
 
 async def uninstall(request: Request) -> Response:
+    answer_with(request, JSON)
     resources = _resources(request)
-    if not _client_authenticated(request, resources):
-        return _json_error(401, "bad_client_credentials", "Basic auth with the app's client credentials")
+    _check_client(request, resources)
     raw = await request.body()
     if len(raw) > UNINSTALL_BODY_LIMIT:
-        return _json_error(413, "body_too_large", f"at most {UNINSTALL_BODY_LIMIT} bytes")
-    try:
-        company_id, user_id = parse_uninstall(raw, resources.settings.pipedrive_client_id)
-    except WaPipeError as error:
-        return _json_error(400, error.reason, error.message)
-    company = await SqlCompanyStore(resources.engine).get(company_id)
-    found = None
-    if company is not None:
-        found = await resources.pipedrive.installations.mark_uninstalled(
-            company.id, user_id, detail="uninstalled in Pipedrive"
+        return JSONResponse(
+            {"error": "body_too_large", "message": f"at most {UNINSTALL_BODY_LIMIT} bytes"}, status_code=413
         )
-    log.info(
-        "uninstalled",
-        extra={"pipedrive_company": company_id, "pipedrive_user": user_id, "known": bool(found)},
-    )
+    company_id, user_id = parse_uninstall(raw, resources.settings.pipedrive_client_id)
+    await _install_service(resources).uninstall(company_id, user_id)
     return JSONResponse({"status": "ok"})
 
 
 async def visibility_notice(request: Request) -> Response:
-    resources = _resources(request)
-    if not _client_authenticated(request, resources):
-        return _json_error(401, "bad_client_credentials", "Basic auth with the app's client credentials")
+    answer_with(request, JSON)
+    _check_client(request, _resources(request))
     return JSONResponse({"status": "ignored"})
+
+
+def routes() -> list[BaseRoute]:
+    """The install flow's pages and Pipedrive's app notices."""
+    return [
+        Route(INSTALL_PATH, install, methods=["GET"], name="install"),
+        Route(CALLBACK_PATH, callback, methods=["GET"], name="oauth_callback"),
+        Route(CALLBACK_PATH, uninstall, methods=["DELETE"], name="oauth_uninstall"),
+        Route(CALLBACK_PATH, visibility_notice, methods=["POST"], name="oauth_notice"),
+        Route(INSTALLED_PATH, installed, methods=["GET"], name="installed"),
+        Route(f"{INSTALLED_PATH}/setup", setup_status, methods=["GET"], name="installed_setup"),
+    ]

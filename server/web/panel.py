@@ -4,7 +4,6 @@ with the Person across the company's numbers, the send form, the chat's link; an
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,9 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
 
+from panels.errors import ErrorView
 from panels.panel import (
     MessageRow,
     MessagesView,
@@ -20,12 +21,9 @@ from panels.panel import (
     link_view,
     message_rows,
     messages_view,
-    render_error_notice,
     render_messages,
     render_panel,
-    render_panel_error,
 )
-from panels.panel_errors import PanelError
 from panels.panel_form import (
     FormView,
     Typed,
@@ -38,23 +36,13 @@ from panels.panel_form import (
 from server.domain.bounds import id_from_text
 from server.domain.conversation import ContactChat, ContactMessage
 from server.domain.countries import region_of_number
-from server.domain.errors import (
-    BudgetExhausted,
-    InvalidInput,
-    NeedsReauth,
-    NotAuthenticated,
-    NotFound,
-    NotInstalled,
-    NumberNotOnWhatsApp,
-    Transient,
-    WaPipeError,
-)
 from server.domain.installations import InstallationStatus
 from server.domain.models import Account
 from server.domain.phones import to_e164
 from server.storage.accounts import SqlAccountStore
 from server.storage.conversations import SqlConversationStore
 from server.storage.outbox import SqlOutboxStore
+from server.web.errors import Answer, answer_with
 from server.web.frame_auth import FrameIdentity, frame_identity
 from server.web.media_response import media_response
 from server.web.panel_context import (
@@ -67,52 +55,26 @@ from server.web.panel_context import (
 )
 from server.web.resources import Resources
 
-log = logging.getLogger(__name__)
 Handler = Callable[[Request, FrameIdentity], Awaitable[Response]]
 FAILED_SENDS_SHOWN = timedelta(hours=24)
-
-
-def error_status(error: WaPipeError) -> int:
-    if isinstance(error, NotAuthenticated):
-        return 401
-    if isinstance(error, NotInstalled | NeedsReauth):
-        return 403
-    if isinstance(error, NotFound):
-        return 404
-    if isinstance(error, InvalidInput | NumberNotOnWhatsApp):
-        return 400
-    if isinstance(error, BudgetExhausted):
-        return 429
-    if isinstance(error, Transient):
-        return 503
-    return 502
 
 
 def panel_endpoint(
     *, page: bool, notice_slot: str | None = None
 ) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
     """Verify the Pipedrive token and that the user has WaPipe installed (read anew on every request),
-    run the handler; a named failure becomes the panel's error notice
-    (a whole page for the first load, the notice alone for htmx requests). With ``notice_slot`` (an
-    element id) the notice is swapped into that slot instead of the request's target, so a form the
-    failure happened to stays as the user left it."""
+    then run the handler. A named failure becomes the panel's error notice (``server.web.errors``): a
+    whole page for the first load, the notice alone for htmx requests; with ``notice_slot`` (an element
+    id) the notice is swapped into that slot instead of the request's target, so a form the failure
+    happened to stays as the user left it."""
+    answer = Answer(where="panel", whole_panel=page, notice_slot=notice_slot)
 
     def wrap(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
-            try:
-                identity = await frame_identity(request)
-                await own_installation(request, identity)
-                return await handler(request, identity)
-            except WaPipeError as error:
-                status = error_status(error)
-                if status >= 500:
-                    log.warning("panel upstream failure", extra={"reason": error.reason})
-                view = PanelError(error.reason, error.message)
-                body = render_panel_error(view) if page else render_error_notice(view)
-                headers = (
-                    {"HX-Retarget": f"#{notice_slot}", "HX-Reswap": "innerHTML"} if notice_slot else None
-                )
-                return HTMLResponse(body, status_code=status, headers=headers)
+            answer_with(request, answer)
+            identity = await frame_identity(request)
+            await own_installation(request, identity)
+            return await handler(request, identity)
 
         return endpoint
 
@@ -185,7 +147,7 @@ def build_form(
     accounts: list[Account],
     chats: list[ContactChat],
     typed: Typed,
-    error: PanelError | None = None,
+    error: ErrorView | None = None,
 ) -> FormView:
     numbers = from_choices(accounts)
     if typed.account_id is None:
@@ -269,3 +231,18 @@ async def panel_media(request: Request) -> Response:
     except FileNotFoundError:
         return Response("Not found", status_code=404)
     return media_response(data, mime, name)
+
+
+def routes() -> list[BaseRoute]:
+    """The panel and its actions (sending, re-linking and pinning in ``panel_send``)."""
+    from server.web.panel_send import pin, relink, retry_form, send
+
+    return [
+        Route("/panel", panel_page, methods=["GET"], name="panel"),
+        Route("/panel/messages", panel_messages, methods=["GET"], name="panel_messages"),
+        Route("/panel/media/{message_id:id}", panel_media, methods=["GET"], name="panel_media"),
+        Route("/panel/send", send, methods=["POST"], name="panel_send"),
+        Route("/panel/form", retry_form, methods=["GET"], name="panel_retry_form"),
+        Route("/panel/relink", relink, methods=["POST"], name="panel_relink"),
+        Route("/panel/pin", pin, methods=["POST"], name="panel_pin"),
+    ]

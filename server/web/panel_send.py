@@ -11,8 +11,8 @@ from dataclasses import replace
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from panels.errors import panel_error
 from panels.panel import LinkView, link_view, render_link
-from panels.panel_errors import PanelError
 from panels.panel_form import Typed, render_form
 from server.domain.bounds import id_from_text
 from server.domain.errors import InvalidInput, NotFound, NumberNotOnWhatsApp, Transient
@@ -25,11 +25,11 @@ from server.storage.audit import SqlAuditLog
 from server.storage.conversations import SqlConversationStore
 from server.storage.outbox import SqlOutboxStore
 from server.storage.sync import SqlSyncStore
+from server.web.errors import error_status
 from server.web.frame_auth import FrameIdentity
 from server.web.panel import (
     build_form,
     conversation,
-    error_status,
     home_region,
     optional_id,
     panel_endpoint,
@@ -107,7 +107,7 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
             ),
         )
     except (InvalidInput, NotFound, NumberNotOnWhatsApp) as error:
-        view = build_form(identity, contact, accounts, chats, typed, PanelError(error.reason, error.message))
+        view = build_form(identity, contact, accounts, chats, typed, panel_error(error.reason, error.message))
         return HTMLResponse(render_form(view), status_code=error_status(error))
     # A fresh form for the next message: same To, From and country; a new idempotency key from the page.
     fresh = Typed(typed.to, typed.region, typed.account_id, None, "", "")
@@ -158,7 +158,7 @@ async def retry_form(request: Request, identity: FrameIdentity) -> Response:
         text=entry.text,
         client_ref="",  # a new message: the page makes a new idempotency key
     )
-    error = PanelError(entry.error_reason, entry.error_message) if entry.status == "failed" else None
+    error = panel_error(entry.error_reason, entry.error_message) if entry.status == "failed" else None
     return HTMLResponse(render_form(build_form(identity, contact, accounts, chats, typed, error)))
 
 
@@ -235,7 +235,7 @@ async def relink(request: Request, identity: FrameIdentity) -> Response:
         )
     except (InvalidInput, Transient) as error:
         view = await _link_of(
-            request, identity, chat_id, error=PanelError(error.reason, error.message), typed_person=typed
+            request, identity, chat_id, error=panel_error(error.reason, error.message), typed_person=typed
         )
         return HTMLResponse(render_link(view), status_code=error_status(error))
     await SqlAuditLog(resources.engine).record(
@@ -270,7 +270,7 @@ async def pin(request: Request, identity: FrameIdentity) -> Response:
         )
     except (InvalidInput, Transient) as error:
         view = await _link_of(
-            request, identity, chat_id, error=PanelError(error.reason, error.message), typed_deal=typed
+            request, identity, chat_id, error=panel_error(error.reason, error.message), typed_deal=typed
         )
         return HTMLResponse(render_link(view), status_code=error_status(error))
     if deal_id is None:

@@ -9,6 +9,7 @@ import logging
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
 
 from panels.numbers import numbers_view
 from panels.settings import (
@@ -232,3 +233,24 @@ async def exclude_chat_action(request: Request, identity: FrameIdentity) -> Resp
     return HTMLResponse(
         render_chats(await chat_options(request, company_id), True), headers={"HX-Trigger": "audit-changed"}
     )
+
+
+def routes() -> list[BaseRoute]:
+    """The settings page and its actions (the preview, re-check and erase parts in modules of their own)."""
+    from server.web.settings_erase import erase, erase_form
+    from server.web.settings_preview import preview
+    from server.web.settings_recheck import keep, recheck_list, relink
+
+    return [
+        Route("/settings", settings_page, methods=["GET"], name="settings"),
+        Route("/settings", save_settings, methods=["POST"], name="settings_save"),
+        Route("/settings/pipeline", pipeline_slot, methods=["GET"], name="settings_pipeline"),
+        Route("/settings/audit", audit_fragment, methods=["GET"], name="settings_audit"),
+        Route("/settings/exclusions", exclude_chat_action, methods=["POST"], name="settings_exclude"),
+        Route("/settings/preview", preview, methods=["POST"], name="settings_preview"),
+        Route("/settings/recheck", recheck_list, methods=["GET"], name="settings_recheck"),
+        Route("/settings/recheck/keep", keep, methods=["POST"], name="settings_recheck_keep"),
+        Route("/settings/recheck/relink", relink, methods=["POST"], name="settings_recheck_relink"),
+        Route("/settings/erase", erase_form, methods=["GET"], name="settings_erase_form"),
+        Route("/settings/erase", erase, methods=["POST"], name="settings_erase"),
+    ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from panels.settings import PreviewLine, render_preview
 from server.domain.errors import WaPipeError
@@ -21,16 +20,7 @@ from server.web.frame_auth import FrameIdentity
 from server.web.install_access import require_installation
 from server.web.numbers import framed
 from server.web.resources import Resources
-from server.web.settings_erase import erase, erase_form
-from server.web.settings_page import (
-    audit_fragment,
-    exclude_chat_action,
-    pipeline_slot,
-    pipelines,
-    save_settings,
-    settings_page,
-)
-from server.web.settings_recheck import keep, recheck_list, relink
+from server.web.settings_page import pipelines
 
 MAX_TYPED = 4000
 
@@ -102,20 +92,3 @@ async def preview(request: Request, identity: FrameIdentity) -> Response:
         for r in rows
     ]
     return HTMLResponse(render_preview(lines, typed))
-
-
-def routes() -> list[BaseRoute]:
-    """The settings page and its actions."""
-    return [
-        Route("/settings", settings_page, methods=["GET"], name="settings"),
-        Route("/settings", save_settings, methods=["POST"], name="settings_save"),
-        Route("/settings/pipeline", pipeline_slot, methods=["GET"], name="settings_pipeline"),
-        Route("/settings/audit", audit_fragment, methods=["GET"], name="settings_audit"),
-        Route("/settings/exclusions", exclude_chat_action, methods=["POST"], name="settings_exclude"),
-        Route("/settings/preview", preview, methods=["POST"], name="settings_preview"),
-        Route("/settings/recheck", recheck_list, methods=["GET"], name="settings_recheck"),
-        Route("/settings/recheck/keep", keep, methods=["POST"], name="settings_recheck_keep"),
-        Route("/settings/recheck/relink", relink, methods=["POST"], name="settings_recheck_relink"),
-        Route("/settings/erase", erase_form, methods=["GET"], name="settings_erase_form"),
-        Route("/settings/erase", erase, methods=["POST"], name="settings_erase"),
-    ]

@@ -372,3 +372,38 @@ class ConnectorStore(Protocol):
     async def save_tokens(self, installation_id: int, tokens: StoredTokens) -> bool: ...
 
     async def mark_needs_reauth(self, installation_id: int, detail: str) -> bool: ...
+
+
+class InstallationWriter(Protocol):
+    """The part of the installation store installing and uninstalling need (``SqlInstallationStore``)."""
+
+    async def upsert(
+        self,
+        company_id: int,
+        pipedrive_user_id: int,
+        *,
+        name: str,
+        email: str,
+        is_admin: bool,
+        tokens: StoredTokens,
+    ) -> Installation: ...
+
+    async def admin_installation(self, company_id: int) -> Installation | None: ...
+
+    async def mark_uninstalled(
+        self, company_id: int, pipedrive_user_id: int, *, detail: str = ""
+    ) -> Installation | None: ...
+
+
+class CompanySetup(Protocol):
+    """The company's settings row, created with the defaults when an admin installs."""
+
+    async def ensure_defaults(self, company_id: int) -> None: ...
+
+
+class UsedStates(Protocol):
+    """The install links' states already used (``SqlUsedStates``)."""
+
+    async def claim(self, nonce: str, *, max_age: float) -> bool:
+        """``True`` the first time a state's nonce is claimed within ``max_age`` seconds."""
+        ...

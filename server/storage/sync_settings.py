@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.sync import ImportFrequency, NewChatAction, SyncSettings
+from server.domain.sync import SETTINGS_DEFAULTS, ImportFrequency, NewChatAction, SyncSettings
 from server.storage.dialect import upsert_insert
 from server.storage.tables import Company, CompanySettings, utcnow
 
@@ -50,19 +48,6 @@ class SettingsRows:
         async with self._engine.begin() as connection:
             await connection.execute(
                 upsert_insert(self._engine, _settings)
-                .values(company_id=company_id, updated_at=utcnow(), **{**_default_settings(), **values})
+                .values(company_id=company_id, updated_at=utcnow(), **{**SETTINGS_DEFAULTS.row(), **values})
                 .on_conflict_do_update(index_elements=["company_id"], set_={**values, "updated_at": utcnow()})
             )
-
-
-def _default_settings() -> dict[str, Any]:
-    return {
-        "import_frequency": "realtime",
-        "auto_add_persons": True,
-        "new_chat_action": "nothing",
-        "import_groups": False,
-        "excluded_numbers": "",
-        "activity_type_key": "",
-        "person_link_field_key": "",
-        "deal_link_field_key": "",
-    }

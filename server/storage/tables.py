@@ -8,6 +8,8 @@ from typing import Any
 from sqlalchemy import Date, DateTime, Dialect, Index, LargeBinary, Text, TypeDecorator, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from server.domain.sync import SETTINGS_DEFAULTS
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -177,24 +179,30 @@ class Installation(SQLModel, table=True):
     session_epoch: int = Field(default=0)
 
 
+_DEFAULT = SETTINGS_DEFAULTS  # the defaults' one table (server.domain.sync)
+
+
 class CompanySettings(SQLModel, table=True):
     """What an admin chose on the settings page, and what setup created in Pipedrive."""
 
     __tablename__ = "company_settings"
 
     company_id: int = Field(foreign_key="company.id", primary_key=True)
-    import_frequency: str = Field(default="realtime", max_length=16)  # realtime | 1h | 6h | 12h | 24h
-    auto_add_persons: bool = Field(default=True)
-    new_chat_action: str = Field(default="nothing", max_length=16)  # deal | lead | nothing
-    pipeline_id: int | None = Field(default=None)
-    import_groups: bool = Field(default=False)
-    excluded_numbers: str = Field(default="", sa_type=Text)  # E.164 numbers, one per line
-    message_retention_days: int = Field(default=0)  # 0: keep messages forever (migration 0009)
-    media_retention_days: int = Field(default=0)  # 0: keep attachment files forever
-    keep_deleted_text: bool = Field(default=False)  # a message its sender deleted keeps its text in Pipedrive
-    activity_type_key: str = Field(default="", max_length=100)  # the "WhatsApp chat" type's key_string
-    person_link_field_key: str = Field(default="", max_length=64)  # "WhatsApp chat link" on Person
-    deal_link_field_key: str = Field(default="", max_length=64)  # "WhatsApp chat link" on Deal
+    # realtime | 1h | 6h | 12h | 24h
+    import_frequency: str = Field(default=_DEFAULT.import_frequency.value, max_length=16)
+    auto_add_persons: bool = Field(default=_DEFAULT.auto_add_persons)
+    new_chat_action: str = Field(default=_DEFAULT.new_chat_action.value, max_length=16)  # deal|lead|nothing
+    pipeline_id: int | None = Field(default=_DEFAULT.pipeline_id)
+    import_groups: bool = Field(default=_DEFAULT.import_groups)
+    # E.164 numbers, one per line
+    excluded_numbers: str = Field(default="\n".join(_DEFAULT.excluded_numbers), sa_type=Text)
+    message_retention_days: int = Field(default=_DEFAULT.message_retention_days)  # 0: forever (0009)
+    media_retention_days: int = Field(default=_DEFAULT.media_retention_days)  # 0: keep files forever
+    keep_deleted_text: bool = Field(default=_DEFAULT.keep_deleted_text)  # deleted text kept in Pipedrive
+    activity_type_key: str = Field(default=_DEFAULT.activity_type_key, max_length=100)  # type key_string
+    # the "WhatsApp chat link" fields on Person and on Deal
+    person_link_field_key: str = Field(default=_DEFAULT.person_link_field_key, max_length=64)
+    deal_link_field_key: str = Field(default=_DEFAULT.deal_link_field_key, max_length=64)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.sync import ChatLink, DealSource, LinkState, SyncChat
 from server.storage.dialect import upsert_insert
-from server.storage.tables import SyncChatLink, SyncDayActivity, utcnow
+from server.storage.tables import SyncChatLink, SyncDayActivity, table_of, utcnow
 
-_links = SyncChatLink.__table__  # type: ignore[attr-defined]
-_days = SyncDayActivity.__table__  # type: ignore[attr-defined]
+_links = table_of(SyncChatLink)
+_days = table_of(SyncDayActivity)
 
 ADOPTED_PART_OFFSET = 1000  # parts of a merged-away chat's day that collide: beyond any rendered part
 # What a chat that had no Person takes over from the merged-away chat's link.

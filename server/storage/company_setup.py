@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.sync import SETTINGS_DEFAULTS
 from server.storage.dialect import upsert_insert
-from server.storage.tables import CompanySettings, utcnow
+from server.storage.tables import CompanySettings, table_of, utcnow
 
-_table = CompanySettings.__table__  # type: ignore[attr-defined]
+_table = table_of(CompanySettings)
 
 
 @dataclass(frozen=True, slots=True)

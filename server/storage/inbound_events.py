@@ -9,9 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.storage.dialect import upsert_insert
-from server.storage.tables import InboundEvent, utcnow
+from server.storage.tables import InboundEvent, table_of, utcnow
 
-_table = InboundEvent.__table__  # type: ignore[attr-defined]
+_table = table_of(InboundEvent)
 
 
 @dataclass(frozen=True, slots=True)

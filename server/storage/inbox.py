@@ -20,13 +20,13 @@ from server.storage.message_changes import apply_message_change
 from server.storage.quotes import adopt_replies, answered_message
 from server.storage.reactions import apply_reaction
 from server.storage.revisions import mark_changed
-from server.storage.tables import Chat, Message, Outbox, WhatsAppAccount, utcnow
+from server.storage.tables import Chat, Message, Outbox, WhatsAppAccount, table_of, utcnow
 from server.storage.waiting_changes import apply_waiting_changes, keep_waiting_reaction
 
-_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
-_outbox = Outbox.__table__  # type: ignore[attr-defined]
-_chats = Chat.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
+_accounts = table_of(WhatsAppAccount)
+_outbox = table_of(Outbox)
+_chats = table_of(Chat)
+_messages = table_of(Message)
 
 STATUS_RACE_ATTEMPTS = 5
 UNLINKED = "unlinked"  # the owner unlinked the number in WaPipe: late gateway events do not revive it

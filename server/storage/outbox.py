@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.models import OutboxEntry
 from server.storage.dialect import upsert_insert
-from server.storage.tables import Outbox, utcnow
+from server.storage.tables import Outbox, table_of, utcnow
 
-_table = Outbox.__table__  # type: ignore[attr-defined]
+_table = table_of(Outbox)
 
 
 def _entry(row: Any) -> OutboxEntry:

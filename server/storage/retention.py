@@ -42,6 +42,7 @@ from server.storage.tables import (
     SyncChatLink,
     SyncDayActivity,
     WhatsAppAccount,
+    table_of,
     utcnow,
 )
 
@@ -53,18 +54,18 @@ LEASE = timedelta(minutes=2)  # as the sync engine's chat lease; one chat's clea
 FINAL_OUTBOX = ("sent", "failed")  # queued and sending rows are still to be sent
 CHUNK = 500
 
-_companies = Company.__table__  # type: ignore[attr-defined]
-_settings = CompanySettings.__table__  # type: ignore[attr-defined]
-_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
-_chats = Chat.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
-_message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
-_reactions = MessageReaction.__table__  # type: ignore[attr-defined]
-_blobs = MediaBlob.__table__  # type: ignore[attr-defined]
-_links = SyncChatLink.__table__  # type: ignore[attr-defined]
-_days = SyncDayActivity.__table__  # type: ignore[attr-defined]
-_outbox = Outbox.__table__  # type: ignore[attr-defined]
-_events = InboundEvent.__table__  # type: ignore[attr-defined]
+_companies = table_of(Company)
+_settings = table_of(CompanySettings)
+_accounts = table_of(WhatsAppAccount)
+_chats = table_of(Chat)
+_messages = table_of(Message)
+_message_media = table_of(MessageMediaRow)
+_reactions = table_of(MessageReaction)
+_blobs = table_of(MediaBlob)
+_links = table_of(SyncChatLink)
+_days = table_of(SyncDayActivity)
+_outbox = table_of(Outbox)
+_events = table_of(InboundEvent)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.sync import SyncChat
-from server.storage.tables import Chat, Message, SyncChatLink, SyncDayActivity, WhatsAppAccount
+from server.storage.tables import Chat, Message, SyncChatLink, SyncDayActivity, WhatsAppAccount, table_of
 
-_chats = Chat.__table__  # type: ignore[attr-defined]
-_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
-_links = SyncChatLink.__table__  # type: ignore[attr-defined]
-_days = SyncDayActivity.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
+_chats = table_of(Chat)
+_accounts = table_of(WhatsAppAccount)
+_links = table_of(SyncChatLink)
+_days = table_of(SyncDayActivity)
+_messages = table_of(Message)
 
 
 def _chat_query() -> Any:

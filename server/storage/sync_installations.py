@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.storage.tables import Chat, Installation, WhatsAppAccount
+from server.storage.tables import Chat, Installation, WhatsAppAccount, table_of
 
-_chats = Chat.__table__  # type: ignore[attr-defined]
-_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
-_installations = Installation.__table__  # type: ignore[attr-defined]
+_chats = table_of(Chat)
+_accounts = table_of(WhatsAppAccount)
+_installations = table_of(Installation)
 
 
 class InstallationRows:

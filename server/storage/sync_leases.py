@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.sync import SyncChat
 from server.storage.chat_links import ensure_link
-from server.storage.tables import SyncChatLink
+from server.storage.tables import SyncChatLink, table_of
 
-_links = SyncChatLink.__table__  # type: ignore[attr-defined]
+_links = table_of(SyncChatLink)
 
 
 class LeaseRows:

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.sync import SyncProblem
 from server.storage.dialect import upsert_insert
-from server.storage.tables import SyncCompanyState, SyncProblemRow, utcnow
+from server.storage.tables import SyncCompanyState, SyncProblemRow, table_of, utcnow
 
-_problems = SyncProblemRow.__table__  # type: ignore[attr-defined]
-_state = SyncCompanyState.__table__  # type: ignore[attr-defined]
+_problems = table_of(SyncProblemRow)
+_state = table_of(SyncCompanyState)
 
 
 class ProblemRows:

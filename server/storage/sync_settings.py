@@ -7,10 +7,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.sync import SETTINGS_DEFAULTS, ImportFrequency, NewChatAction, SyncSettings
 from server.storage.dialect import upsert_insert
-from server.storage.tables import Company, CompanySettings, utcnow
+from server.storage.tables import Company, CompanySettings, table_of, utcnow
 
-_companies = Company.__table__  # type: ignore[attr-defined]
-_settings = CompanySettings.__table__  # type: ignore[attr-defined]
+_companies = table_of(Company)
+_settings = table_of(CompanySettings)
 
 
 class SettingsRows:

@@ -5,7 +5,18 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Dialect, Index, LargeBinary, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Dialect,
+    Index,
+    LargeBinary,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy import inspect as inspect_model
 from sqlmodel import Field, SQLModel
 
 from server.domain.sync import SETTINGS_DEFAULTS
@@ -13,6 +24,14 @@ from server.domain.sync import SETTINGS_DEFAULTS
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The SQLAlchemy ``Table`` of a table model, typed (sqlmodel leaves ``__table__`` untyped)."""
+    table = inspect_model(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table
 
 
 class UtcDateTime(TypeDecorator[datetime]):

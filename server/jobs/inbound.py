@@ -13,9 +13,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from arq.worker import Retry
-from sqlalchemy.exc import DBAPIError
 
-from server.domain.errors import MalformedWebhook, Transient, WaPipeError
+from server.domain.errors import MalformedWebhook, StorageBusy, Transient, WaPipeError
 from server.domain.ports.whatsapp import WhatsAppTransport
 from server.jobs.person_events import PIPEDRIVE, process_person_event
 from server.jobs.retry import retry_for
@@ -23,7 +22,6 @@ from server.jobs.sync import enqueue_sync
 from server.jobs.timing import now as clock_now
 from server.jobs.timing import timings
 from server.services.ingest import IngestOutcome, ingest_events
-from server.storage.engine import is_busy_database
 from server.storage.inbound_events import SqlInboundEventStore
 from server.storage.inbox import SqlInboxStore
 from server.whatsapp.webhook_bodies import events_from_body
@@ -64,9 +62,7 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
         return "failed"
     try:
         outcome = await ingest_events(events, transport=stored.transport, store=ctx["inbox"])
-    except DBAPIError as error:
-        if not is_busy_database(error):
-            raise
+    except StorageBusy as error:
         log.info("inbound event %s will retry: the database is busy", event_id)
         raise retry_for(ctx, base=0.5) from error
     await _follow_up(ctx, outcome, received_at=stored.received_at)

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.jids import phone_chat_key
+from server.domain.models import InboundEventState
 from server.storage.tables import (
     Chat,
     InboundEvent,
@@ -146,7 +147,8 @@ async def _erase_deliveries(connection: AsyncConnection, company_id: int, e164: 
     digits = e164.lstrip("+").encode()
     rows = await connection.execute(
         select(_events.c.id, _events.c.body).where(
-            tuple_(_events.c.transport, _events.c.session_name).in_(sessions), _events.c.state != "pending"
+            tuple_(_events.c.transport, _events.c.session_name).in_(sessions),
+            _events.c.state != InboundEventState.PENDING.value,
         )
     )
     mentioning = [int(event_id) for event_id, body in rows if body and digits in bytes(body)]

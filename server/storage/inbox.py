@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.message_changes import AppliedChange, MessageChanged, Reacted
 from server.domain.message_kinds import encode
-from server.domain.models import AccountRef
+from server.domain.models import AccountRef, OutboxStatus
 from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus, advance
 from server.storage.call_lines import answer_missed_call
 from server.storage.dialect import upsert_insert
@@ -211,7 +211,7 @@ class SqlInboxStore:
             .where(
                 (_outbox.c.account_id == account_id)
                 & (_outbox.c.client_ref == client_ref)
-                & (_outbox.c.status == "sending")
+                & (_outbox.c.status == OutboxStatus.SENDING.value)
                 & (_outbox.c.wa_message_id.is_(None))
             )
             .values(wa_message_id=wa_message_id[:300], updated_at=utcnow())
@@ -225,10 +225,13 @@ class SqlInboxStore:
             .where(
                 (_outbox.c.account_id == account_id)
                 & (_outbox.c.message_key == message_key)
-                & (_outbox.c.status.in_(("sending", "sent")))
+                & (_outbox.c.status.in_((OutboxStatus.SENDING.value, OutboxStatus.SENT.value)))
             )
             .values(
-                status="failed", error_reason=reason[:64], error_message=detail[:500], updated_at=utcnow()
+                status=OutboxStatus.FAILED.value,
+                error_reason=reason[:64],
+                error_message=detail[:500],
+                updated_at=utcnow(),
             )
         )
         async with self._engine.begin() as connection:

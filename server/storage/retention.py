@@ -27,6 +27,7 @@ from sqlalchemy import and_, delete, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.days import day_start, local_day
+from server.domain.models import InboundEventState, OutboxStatus
 from server.domain.sync import MediaState
 from server.storage.revisions import mark_changed
 from server.storage.tables import (
@@ -51,7 +52,10 @@ T = TypeVar("T")
 
 MEDIA_REMOVED = MediaState.REMOVED.value  # message_media.state of an attachment retention deleted
 LEASE = timedelta(minutes=2)  # as the sync engine's chat lease; one chat's clean-up takes far less
-FINAL_OUTBOX = ("sent", "failed")  # queued and sending rows are still to be sent
+FINAL_OUTBOX = (
+    OutboxStatus.SENT.value,
+    OutboxStatus.FAILED.value,
+)  # queued and sending rows are still to be sent
 CHUNK = 500
 
 _companies = table_of(Company)
@@ -211,7 +215,7 @@ class SqlRetention:
             events: Any = await connection.execute(
                 delete(_events).where(
                     tuple_(_events.c.transport, _events.c.session_name).in_(sessions)
-                    & (_events.c.state != "pending")
+                    & (_events.c.state != InboundEventState.PENDING.value)
                     & (_events.c.received_at < before)
                 )
             )

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy import inspect as inspect_model
 from sqlmodel import Field, SQLModel
 
+from server.domain.models import InboundEventState, OutboxStatus
 from server.domain.sync import SETTINGS_DEFAULTS
 
 
@@ -107,7 +108,7 @@ class InboundEvent(SQLModel, table=True):
     event_key: str = Field(max_length=200, unique=True)
     session_name: str = Field(default="", max_length=64)
     body: bytes = Field(sa_type=LargeBinary)
-    state: str = Field(default="pending", max_length=16)  # pending | processed | rejected | failed
+    state: str = Field(default=InboundEventState.PENDING.value, max_length=16)  # InboundEventState
     reason: str = Field(default="", max_length=64)
     detail: str = Field(default="", max_length=1000)
     attempts: int = Field(default=0)
@@ -396,7 +397,7 @@ class Outbox(SQLModel, table=True):
     file_id: int | None = Field(default=None)  # a Pipedrive file to attach
     file_name: str = Field(default="", max_length=255)
     fingerprint: str = Field(default="", max_length=80)
-    status: str = Field(default="queued", max_length=16)  # queued | sending | sent | failed
+    status: str = Field(default=OutboxStatus.QUEUED.value, max_length=16)  # OutboxStatus
     attempts: int = Field(default=0)
     attempt_started_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     wa_message_id: str | None = Field(default=None, max_length=300)

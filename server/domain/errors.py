@@ -50,6 +50,14 @@ class Transient(WaPipeError):
         self.retry_after = retry_after
 
 
+class StorageBusy(StorageError, Transient):
+    """The database could not take the statement just now (a lock wait ran out, a deadlock or
+    serialization failure, a lost connection): trying again is the fix. Storage raises it in place of the
+    driver's error, so callers retry without knowing the database library."""
+
+    reason = "storage_busy"
+
+
 class Permanent(WaPipeError):
     """A failure retrying cannot fix; shown to admins, never swallowed."""
 

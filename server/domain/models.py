@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,24 @@ class Account:
     last_activity_at: datetime | None
 
 
+class OutboxStatus(StrEnum):
+    """How far a message a user asked to send got (stored as its value)."""
+
+    QUEUED = "queued"  # waiting for the send job
+    SENDING = "sending"  # handed to the gateway; the outcome is not known yet
+    SENT = "sent"
+    FAILED = "failed"  # with a named reason; a person must act
+
+
+class InboundEventState(StrEnum):
+    """Where a stored webhook delivery stands (stored as its value)."""
+
+    PENDING = "pending"  # not processed yet, or waiting for a message it refers to
+    PROCESSED = "processed"
+    REJECTED = "rejected"  # its body is not what the transport documents: never processed
+    FAILED = "failed"  # processed in part or not at all, with a named reason
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxEntry:
     """A message a user asked to send, and how far it got."""
@@ -59,7 +78,7 @@ class OutboxEntry:
     text: str
     file_id: int | None
     file_name: str
-    status: str  # queued | sending | sent | failed
+    status: OutboxStatus
     attempts: int
     attempt_started_at: datetime | None
     wa_message_id: str | None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from server.domain.bounds import id_from_text
 from server.domain.phones import is_international, to_e164
-from server.domain.sync import ImportFrequency, NewChatAction
+from server.domain.sync import SETTINGS_DEFAULTS, ImportFrequency, NewChatAction
 
 FREQUENCIES = tuple(item.value for item in ImportFrequency)
 ACTIONS = tuple(item.value for item in NewChatAction)
@@ -29,15 +29,15 @@ _DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
 class CompanySettingsValues:
     """What the settings page saves (the keys setup stored are not the page's business)."""
 
-    import_frequency: str = ImportFrequency.REALTIME.value
-    auto_add_persons: bool = True
-    new_chat_action: str = NewChatAction.NOTHING.value
-    pipeline_id: int | None = None
-    import_groups: bool = False
-    excluded_numbers: tuple[str, ...] = ()
-    message_retention_days: int = 0  # 0: keep forever
-    media_retention_days: int = 0
-    keep_deleted_text: bool = False  # a message its sender deleted keeps its text in Pipedrive
+    import_frequency: str = SETTINGS_DEFAULTS.import_frequency.value
+    auto_add_persons: bool = SETTINGS_DEFAULTS.auto_add_persons
+    new_chat_action: str = SETTINGS_DEFAULTS.new_chat_action.value
+    pipeline_id: int | None = SETTINGS_DEFAULTS.pipeline_id
+    import_groups: bool = SETTINGS_DEFAULTS.import_groups
+    excluded_numbers: tuple[str, ...] = SETTINGS_DEFAULTS.excluded_numbers
+    message_retention_days: int = SETTINGS_DEFAULTS.message_retention_days  # 0: keep forever
+    media_retention_days: int = SETTINGS_DEFAULTS.media_retention_days
+    keep_deleted_text: bool = SETTINGS_DEFAULTS.keep_deleted_text
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -46,6 +46,45 @@ class NewChatAction(StrEnum):
             return cls.NOTHING
 
 
+@dataclass(frozen=True, slots=True)
+class CompanySettingsDefaults:
+    """A company's settings until an admin saves their own: the one table of defaults that the settings
+    row, the settings page and the sync engine read."""
+
+    import_frequency: ImportFrequency = ImportFrequency.REALTIME
+    auto_add_persons: bool = True
+    new_chat_action: NewChatAction = NewChatAction.NOTHING
+    pipeline_id: int | None = None
+    import_groups: bool = False
+    excluded_numbers: tuple[str, ...] = ()
+    message_retention_days: int = 0  # 0: keep messages forever
+    media_retention_days: int = 0  # 0: keep attachment files forever
+    keep_deleted_text: bool = False  # a message its sender deleted keeps its text in Pipedrive
+    activity_type_key: str = ""  # the keys setup creates in Pipedrive: none yet
+    person_link_field_key: str = ""
+    deal_link_field_key: str = ""
+
+    def row(self) -> dict[str, object]:
+        """The ``company_settings`` columns as stored (excluded numbers one per line)."""
+        return {
+            "import_frequency": self.import_frequency.value,
+            "auto_add_persons": self.auto_add_persons,
+            "new_chat_action": self.new_chat_action.value,
+            "pipeline_id": self.pipeline_id,
+            "import_groups": self.import_groups,
+            "excluded_numbers": "\n".join(self.excluded_numbers),
+            "message_retention_days": self.message_retention_days,
+            "media_retention_days": self.media_retention_days,
+            "keep_deleted_text": self.keep_deleted_text,
+            "activity_type_key": self.activity_type_key,
+            "person_link_field_key": self.person_link_field_key,
+            "deal_link_field_key": self.deal_link_field_key,
+        }
+
+
+SETTINGS_DEFAULTS = CompanySettingsDefaults()
+
+
 class LinkState(StrEnum):
     """Where a chat stands towards Pipedrive."""
 
@@ -93,15 +132,15 @@ class SyncSettings:
 
     company_id: int
     timezone: str = "UTC"
-    import_frequency: ImportFrequency = ImportFrequency.REALTIME
-    auto_add_persons: bool = True
-    new_chat_action: NewChatAction = NewChatAction.NOTHING
-    pipeline_id: int | None = None
-    import_groups: bool = False
-    excluded_numbers: frozenset[str] = frozenset()
-    activity_type_key: str = ""
-    person_link_field_key: str = ""
-    deal_link_field_key: str = ""
+    import_frequency: ImportFrequency = SETTINGS_DEFAULTS.import_frequency
+    auto_add_persons: bool = SETTINGS_DEFAULTS.auto_add_persons
+    new_chat_action: NewChatAction = SETTINGS_DEFAULTS.new_chat_action
+    pipeline_id: int | None = SETTINGS_DEFAULTS.pipeline_id
+    import_groups: bool = SETTINGS_DEFAULTS.import_groups
+    excluded_numbers: frozenset[str] = frozenset(SETTINGS_DEFAULTS.excluded_numbers)
+    activity_type_key: str = SETTINGS_DEFAULTS.activity_type_key
+    person_link_field_key: str = SETTINGS_DEFAULTS.person_link_field_key
+    deal_link_field_key: str = SETTINGS_DEFAULTS.deal_link_field_key
 
     def excludes(self, e164: str | None) -> bool:
         return e164 is not None and e164 in self.excluded_numbers

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.crypto import SecretBox
 from server.domain.clock import Clock, SystemClock
@@ -28,6 +27,7 @@ from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.company_setup import SqlCompanySetupStore
+from server.storage.engine import Database
 from server.storage.heartbeats import SqlHeartbeatStore
 from server.storage.inbound_events import SqlInboundEventStore
 from server.storage.inbox import SqlInboxStore
@@ -43,7 +43,7 @@ def runner_name(kind: str) -> str:
 
 
 def job_context(
-    engine: AsyncEngine,
+    engine: Database,
     *,
     kind: str,
     transports: dict[str, WhatsAppTransport] | None = None,
@@ -104,7 +104,7 @@ class PipedriveWiring:
         }
 
 
-def pipedrive_wiring(settings: Settings, engine: AsyncEngine, http: httpx.AsyncClient) -> PipedriveWiring:
+def pipedrive_wiring(settings: Settings, engine: Database, http: httpx.AsyncClient) -> PipedriveWiring:
     """OAuth client, encrypted installation store and connector over the shared Pipedrive ``http``.
 
     Rate limits, usage and refresh locks are per process here; several workers share the refresh safety

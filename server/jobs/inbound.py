@@ -13,9 +13,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from arq.worker import Retry
-from sqlalchemy.exc import DBAPIError
 
-from server.domain.errors import MalformedWebhook, Transient, WaPipeError
+from server.domain.errors import MalformedWebhook, StorageBusy, Transient, WaPipeError
+from server.domain.models import InboundEventState
 from server.domain.ports.whatsapp import WhatsAppTransport
 from server.jobs.person_events import PIPEDRIVE, process_person_event
 from server.jobs.retry import retry_for
@@ -23,7 +23,6 @@ from server.jobs.sync import enqueue_sync
 from server.jobs.timing import now as clock_now
 from server.jobs.timing import timings
 from server.services.ingest import IngestOutcome, ingest_events
-from server.storage.engine import is_busy_database
 from server.storage.inbound_events import SqlInboundEventStore
 from server.storage.inbox import SqlInboxStore
 from server.whatsapp.webhook_bodies import events_from_body
@@ -48,41 +47,43 @@ def catch_up_job_id(account_id: int) -> str:
 async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
     events_store: SqlInboundEventStore = ctx["inbound_events"]
     stored = await events_store.get(event_id)
-    if stored is None or stored.state in ("processed", "rejected"):
+    if stored is None or stored.state in (InboundEventState.PROCESSED, InboundEventState.REJECTED):
         return "nothing to do"
     if stored.transport == PIPEDRIVE:
         return await process_person_event(ctx, stored)
     try:
         events = events_from_body(stored.transport, stored.body, received_at=stored.received_at)
     except MalformedWebhook as error:
-        await events_store.mark(event_id, "rejected", reason=error.reason, detail=error.message)
+        await events_store.mark(
+            event_id, InboundEventState.REJECTED, reason=error.reason, detail=error.message
+        )
         return "rejected"
     except Exception as error:  # reading a stored body does no I/O: trying again would fail the same way
         log.exception("inbound event %s could not be read", event_id)
         detail = f"{type(error).__name__}: {error}"
-        await events_store.mark(event_id, "failed", reason="unreadable_body", detail=detail)
+        await events_store.mark(event_id, InboundEventState.FAILED, reason="unreadable_body", detail=detail)
         return "failed"
     try:
         outcome = await ingest_events(events, transport=stored.transport, store=ctx["inbox"])
-    except DBAPIError as error:
-        if not is_busy_database(error):
-            raise
+    except StorageBusy as error:
         log.info("inbound event %s will retry: the database is busy", event_id)
         raise retry_for(ctx, base=0.5) from error
     await _follow_up(ctx, outcome, received_at=stored.received_at)
     if (outcome.early_statuses or outcome.early_changes) and ctx.get("job_try", 1) < EARLY_STATUS_TRIES:
-        await events_store.mark(event_id, "pending", reason="waiting_for_message")
+        await events_store.mark(event_id, InboundEventState.PENDING, reason="waiting_for_message")
         raise Retry(defer=2 * ctx.get("job_try", 1))
     if outcome.early_statuses:
         keys = ", ".join(status.key for status in outcome.early_statuses)[:900]
-        await events_store.mark(event_id, "failed", reason="unknown_message", detail=f"no message for {keys}")
+        await events_store.mark(
+            event_id, InboundEventState.FAILED, reason="unknown_message", detail=f"no message for {keys}"
+        )
         return "failed"
     detail = (
         f"unknown session {', '.join(sorted(outcome.unknown_sessions))}" if outcome.unknown_sessions else ""
     )
     # Changes still naming no stored message after the last try are to messages WaPipe never had: done
     # (without a detail, so the body, which may hold a deleted message's text, is not kept).
-    await events_store.mark(event_id, "processed", detail=detail)
+    await events_store.mark(event_id, InboundEventState.PROCESSED, detail=detail)
     return f"{len(outcome.new_messages)} new, {outcome.duplicates} duplicate, {outcome.statuses} statuses"
 
 

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from server.domain.errors import MalformedWebhook, NeedsReauth, NotInstalled, Permanent, Transient
+from server.domain.models import InboundEventState
 from server.domain.person_events import parse_person_event
 from server.jobs.retry import retry_for
 from server.jobs.sync import company_context, sync_enabled
@@ -33,12 +34,16 @@ async def process_person_event(ctx: dict[str, Any], stored: StoredEvent) -> str:
     try:
         event = parse_person_event(stored.body)
     except MalformedWebhook as error:
-        await events_store.mark(stored.id, "rejected", reason=error.reason, detail=error.message)
+        await events_store.mark(
+            stored.id, InboundEventState.REJECTED, reason=error.reason, detail=error.message
+        )
         return "rejected"
     company = await ctx["companies"].get(event.company_id)
     if company is None or not sync_enabled(ctx):
         reason = "unknown_company" if company is None else "sync_not_configured"
-        await events_store.mark(stored.id, "failed", reason=reason, detail=f"company {event.company_id}")
+        await events_store.mark(
+            stored.id, InboundEventState.FAILED, reason=reason, detail=f"company {event.company_id}"
+        )
         return reason
     try:
         context = await company_context(ctx, company.id)
@@ -47,11 +52,15 @@ async def process_person_event(ctx: dict[str, Any], stored: StoredEvent) -> str:
         log.info("person event %s will retry: %s", stored.id, error.reason)
         raise retry_for(ctx, error) from error
     except (NotInstalled, NeedsReauth) as error:
-        await events_store.mark(stored.id, "failed", reason=error.reason, detail=error.message)
+        await events_store.mark(
+            stored.id, InboundEventState.FAILED, reason=error.reason, detail=error.message
+        )
         return error.reason
     except Permanent as error:
         log.warning("person event %s failed: %s", stored.id, error.reason)
-        await events_store.mark(stored.id, "failed", reason=error.reason, detail=error.message)
+        await events_store.mark(
+            stored.id, InboundEventState.FAILED, reason=error.reason, detail=error.message
+        )
         return error.reason
-    await events_store.mark(stored.id, "processed")
+    await events_store.mark(stored.id, InboundEventState.PROCESSED)
     return result

@@ -24,9 +24,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from arq.worker import Retry
-from sqlalchemy.exc import DBAPIError
 
-from server.domain.errors import BudgetExhausted, NeedsReauth, NotInstalled, Permanent, Transient
+from server.domain.errors import BudgetExhausted, NeedsReauth, NotInstalled, Permanent, StorageBusy, Transient
 from server.domain.ports.pipedrive import PipedriveForCompany
 from server.domain.sync import MediaRetry, SyncProblem
 from server.jobs.retry import retry_for
@@ -37,7 +36,6 @@ from server.services.sync.context import SyncBusy, SyncCaches, SyncConfig, SyncC
 from server.services.sync.media import download_chat_media
 from server.services.sync.run import SyncOutcome, sync_job_id
 from server.services.sync.run import sync_chat as run_sync
-from server.storage.engine import is_busy_database
 from server.storage.sync import SqlSyncStore
 from server.storage.sync_index import SqlPhoneIndexStore
 
@@ -138,9 +136,7 @@ async def sync_chat(ctx: dict[str, Any], chat_id: int) -> str:
             passes += 1
     except SyncBusy as busy:
         raise Retry(defer=timings(ctx).busy_retry.total_seconds()) from busy
-    except DBAPIError as error:
-        if not is_busy_database(error):
-            raise
+    except StorageBusy as error:
         log.info("sync of chat %s will retry: the database is busy", chat_id)
         raise retry_for(ctx, base=0.5) from error
     except BudgetExhausted as error:
@@ -191,9 +187,7 @@ async def fetch_chat_media(ctx: dict[str, Any], chat_id: int) -> str:
         done = await download_chat_media(
             store, ctx["media_files"], transport, chat, retry=retry, now=_clock(ctx)
         )
-    except DBAPIError as error:
-        if not is_busy_database(error):
-            raise
+    except StorageBusy as error:
         raise retry_for(ctx, base=0.5) from error
     if done.settled:
         await enqueue_sync(ctx, [chat_id], media_chat_ids=set())

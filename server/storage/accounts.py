@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.errors import InvalidInput
 from server.domain.models import Account
-from server.storage.tables import WhatsAppAccount, utcnow
+from server.storage.tables import WhatsAppAccount, table_of, utcnow
 
-_table = WhatsAppAccount.__table__  # type: ignore[attr-defined]
+_table = table_of(WhatsAppAccount)
 
 
 def _account(row: object) -> Account:

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.storage.tables import AuditLog, utcnow
+from server.storage.tables import AuditLog, table_of, utcnow
 
-_audit = AuditLog.__table__  # type: ignore[attr-defined]
+_audit = table_of(AuditLog)
 MAX_DETAILS = 8000
 
 

@@ -15,10 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.domain.message_kinds import Call, decode, encode
 from server.domain.whatsapp import InboundMessage
 from server.storage.revisions import mark_changed
-from server.storage.tables import Message, SyncChatLink, utcnow
+from server.storage.tables import Message, SyncChatLink, table_of, utcnow
 
-_messages = Message.__table__  # type: ignore[attr-defined]
-_links = SyncChatLink.__table__  # type: ignore[attr-defined]
+_messages = table_of(Message)
+_links = table_of(SyncChatLink)
 
 
 async def answer_missed_call(engine: AsyncEngine, account_id: int, message: InboundMessage) -> bool:

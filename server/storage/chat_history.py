@@ -11,14 +11,22 @@ from sqlalchemy import Row, RowMapping, Select, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.storage.quotes import QUOTE_COLUMNS, quote_from_row, with_quote
-from server.storage.tables import Chat, MediaBlob, Message, MessageMediaRow, SyncChatLink, WhatsAppAccount
+from server.storage.tables import (
+    Chat,
+    MediaBlob,
+    Message,
+    MessageMediaRow,
+    SyncChatLink,
+    WhatsAppAccount,
+    table_of,
+)
 
-_chats = Chat.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
-_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
-_links = SyncChatLink.__table__  # type: ignore[attr-defined]
-_message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
-_blobs = MediaBlob.__table__  # type: ignore[attr-defined]
+_chats = table_of(Chat)
+_messages = table_of(Message)
+_accounts = table_of(WhatsAppAccount)
+_links = table_of(SyncChatLink)
+_message_media = table_of(MessageMediaRow)
+_blobs = table_of(MediaBlob)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.domain.models import Company
 from server.storage.dialect import upsert_insert
 from server.storage.tables import Company as CompanyRow
-from server.storage.tables import utcnow
+from server.storage.tables import table_of, utcnow
 
 
 class SqlCompanyStore:
@@ -34,12 +34,12 @@ class SqlCompanyStore:
         return company
 
     async def get(self, pipedrive_company_id: int) -> Company | None:
-        table = CompanyRow.__table__  # type: ignore[attr-defined]
+        table = table_of(CompanyRow)
         return await self._one(select(table).where(table.c.pipedrive_company_id == pipedrive_company_id))
 
     async def by_id(self, company_id: int) -> Company | None:
         """By WaPipe's own id (for jobs holding one)."""
-        table = CompanyRow.__table__  # type: ignore[attr-defined]
+        table = table_of(CompanyRow)
         return await self._one(select(table).where(table.c.id == company_id))
 
     async def _one(self, query: Any) -> Company | None:

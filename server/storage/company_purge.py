@@ -30,19 +30,20 @@ from server.storage.tables import (
     MessageMediaRow,
     SyncDayActivity,
     WhatsAppAccount,
+    table_of,
 )
 
-_company = Company.__table__  # type: ignore[attr-defined]
-_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
-_events = InboundEvent.__table__  # type: ignore[attr-defined]
-_blobs = MediaBlob.__table__  # type: ignore[attr-defined]
-_message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
+_company = table_of(Company)
+_accounts = table_of(WhatsAppAccount)
+_events = table_of(InboundEvent)
+_blobs = table_of(MediaBlob)
+_message_media = table_of(MessageMediaRow)
 
 # (column, the column it refers to) for references the schema does not declare as foreign keys.
 LOOSE_REFERENCES: list[tuple[Column[Any], Column[Any]]] = [
-    (SyncDayActivity.__table__.c.chat_id, Chat.__table__.c.id),  # type: ignore[attr-defined]
-    (MessageMediaRow.__table__.c.message_id, Message.__table__.c.id),  # type: ignore[attr-defined]
-    (MessageChange.__table__.c.chat_id, Chat.__table__.c.id),  # type: ignore[attr-defined]
+    (table_of(SyncDayActivity).c.chat_id, table_of(Chat).c.id),
+    (table_of(MessageMediaRow).c.message_id, table_of(Message).c.id),
+    (table_of(MessageChange).c.chat_id, table_of(Chat).c.id),
 ]
 
 

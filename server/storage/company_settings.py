@@ -6,10 +6,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.settings_form import CompanySettingsValues
+from server.domain.sync import SETTINGS_DEFAULTS
 from server.storage.dialect import upsert_insert
-from server.storage.tables import CompanySettings, utcnow
+from server.storage.tables import CompanySettings, table_of, utcnow
 
-_table = CompanySettings.__table__  # type: ignore[attr-defined]
+_table = table_of(CompanySettings)
 
 
 class SqlCompanySettingsStore:
@@ -54,10 +55,7 @@ class SqlCompanySettingsStore:
             upsert_insert(self._engine, _table)
             .values(
                 company_id=company_id,
-                activity_type_key="",
-                person_link_field_key="",
-                deal_link_field_key="",
-                **chosen,
+                **{**SETTINGS_DEFAULTS.row(), **chosen},
             )
             .on_conflict_do_update(index_elements=["company_id"], set_=chosen)
         )

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.domain.sync import SETTINGS_DEFAULTS
 from server.storage.dialect import upsert_insert
-from server.storage.tables import CompanySettings, utcnow
+from server.storage.tables import CompanySettings, table_of, utcnow
 
-_table = CompanySettings.__table__  # type: ignore[attr-defined]
+_table = table_of(CompanySettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,15 +37,7 @@ class SqlCompanySetupStore:
             upsert_insert(self._engine, _table)
             .values(
                 company_id=company_id,
-                import_frequency="realtime",
-                auto_add_persons=True,
-                new_chat_action="nothing",
-                pipeline_id=None,
-                import_groups=False,
-                excluded_numbers="",
-                activity_type_key="",
-                person_link_field_key="",
-                deal_link_field_key="",
+                **SETTINGS_DEFAULTS.row(),
                 updated_at=utcnow(),
             )
             .on_conflict_do_nothing(index_elements=["company_id"])

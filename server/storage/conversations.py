@@ -7,21 +7,29 @@ from collections.abc import Collection
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.conversation import ContactChat, ContactMessage
 from server.domain.sync import MediaState
 from server.storage.quotes import QUOTE_COLUMNS, quote_from_row, with_quote
 from server.storage.reactions import reactions_of
-from server.storage.tables import Chat, MediaBlob, Message, MessageMediaRow, SyncChatLink, WhatsAppAccount
+from server.storage.tables import (
+    Chat,
+    MediaBlob,
+    Message,
+    MessageMediaRow,
+    SyncChatLink,
+    WhatsAppAccount,
+    table_of,
+)
 
-_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
-_chats = Chat.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
-_links = SyncChatLink.__table__  # type: ignore[attr-defined]
-_message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
-_blobs = MediaBlob.__table__  # type: ignore[attr-defined]
+_accounts = table_of(WhatsAppAccount)
+_chats = table_of(Chat)
+_messages = table_of(Message)
+_links = table_of(SyncChatLink)
+_message_media = table_of(MessageMediaRow)
+_blobs = table_of(MediaBlob)
 
 
 def _chat(row: Any) -> ContactChat:
@@ -99,7 +107,7 @@ class SqlConversationStore:
         self, company_id: int, *, person_id: int | None, e164s: Collection[str]
     ) -> list[ContactChat]:
         """The company's one-to-one chats linked to ``person_id`` or with one of ``e164s``, latest first."""
-        matches = [_chats.c.e164.in_(list(e164s))] if e164s else []
+        matches: list[ColumnElement[bool]] = [_chats.c.e164.in_(list(e164s))] if e164s else []
         if person_id is not None:
             matches.append(_links.c.person_id == person_id)
         if not matches:

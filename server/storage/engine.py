@@ -1,14 +1,22 @@
-"""Database engines: async for the application, sync for migrations. SQLite gets WAL and a busy timeout."""
+"""Database engines: async for the application, sync for migrations. SQLite gets WAL and a busy timeout.
+
+A statement the database cannot take just now (busy, locked, a lost connection) raises ``StorageBusy``
+from the domain's error tree instead of the driver's error, so callers retry without knowing SQLAlchemy."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from server.domain.errors import StorageBusy
+
+# What the stores are built on, by the name code outside storage (jobs, the web's resources) holds it.
+Database: TypeAlias = AsyncEngine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SQLITE_POOL_TIMEOUT_S = 10.0  # waiting for the one connection longer than this is an error
@@ -67,8 +75,10 @@ def make_async_engine(url: str) -> AsyncEngine:
             pool_timeout=SQLITE_POOL_TIMEOUT_S,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_async_engine(async_url(url), pool_pre_ping=True, pool_size=5, max_overflow=10)
+    else:
+        engine = create_async_engine(async_url(url), pool_pre_ping=True, pool_size=5, max_overflow=10)
+    event.listen(engine.sync_engine, "handle_error", _raise_storage_busy)
+    return engine
 
 
 def make_sync_engine(url: str) -> Engine:
@@ -76,8 +86,10 @@ def make_sync_engine(url: str) -> Engine:
         _ensure_sqlite_dir(url)
         engine = create_engine(sync_url(url), connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
-        return engine
-    return create_engine(sync_url(url), pool_pre_ping=True)
+    else:
+        engine = create_engine(sync_url(url), pool_pre_ping=True)
+    event.listen(engine, "handle_error", _raise_storage_busy)
+    return engine
 
 
 def is_busy_database(error: BaseException) -> bool:
@@ -89,4 +101,18 @@ def is_busy_database(error: BaseException) -> bool:
         return True
     text = str(error.orig).lower()
     code = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-    return "database is locked" in text or "database table is locked" in text or code in ("40001", "40P01")
+    return "database is locked" in text or "database table is locked" in text or code in _BUSY_SQLSTATES
+
+
+# PostgreSQL: serialization failure, deadlock, a lock wait past ``lock_timeout``.
+_BUSY_SQLSTATES = ("40001", "40P01", "55P03")
+
+
+def _raise_storage_busy(context: ExceptionContext) -> None:
+    """``handle_error`` hook: a busy database's error becomes ``StorageBusy`` (the driver's error stays
+    its cause, for the logs); every other error is left as it is. Pre-ping checks are left alone: the
+    pool reconnects quietly after them."""
+    if context.is_pre_ping or context.sqlalchemy_exception is None:
+        return
+    if context.is_disconnect or is_busy_database(context.sqlalchemy_exception):
+        raise StorageBusy("The database is busy; trying again in a moment should work.")

@@ -11,6 +11,7 @@ from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.jids import phone_chat_key
+from server.domain.models import InboundEventState
 from server.storage.tables import (
     Chat,
     InboundEvent,
@@ -23,18 +24,19 @@ from server.storage.tables import (
     SyncChatLink,
     SyncDayActivity,
     WhatsAppAccount,
+    table_of,
 )
 
-_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
-_chats = Chat.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
-_message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
-_media = MediaBlob.__table__  # type: ignore[attr-defined]
-_uploads = MediaUpload.__table__  # type: ignore[attr-defined]
-_links = SyncChatLink.__table__  # type: ignore[attr-defined]
-_days = SyncDayActivity.__table__  # type: ignore[attr-defined]
-_outbox = Outbox.__table__  # type: ignore[attr-defined]
-_events = InboundEvent.__table__  # type: ignore[attr-defined]
+_accounts = table_of(WhatsAppAccount)
+_chats = table_of(Chat)
+_messages = table_of(Message)
+_message_media = table_of(MessageMediaRow)
+_media = table_of(MediaBlob)
+_uploads = table_of(MediaUpload)
+_links = table_of(SyncChatLink)
+_days = table_of(SyncDayActivity)
+_outbox = table_of(Outbox)
+_events = table_of(InboundEvent)
 
 
 @dataclass
@@ -116,7 +118,7 @@ async def _erase(connection: AsyncConnection, company_id: int, e164: str) -> tup
         ).scalars()
     ]
     files = await _erase_media(connection, company_id, message_ids, report)
-    reactions = MessageReaction.__table__  # type: ignore[attr-defined]
+    reactions = table_of(MessageReaction)
     company_messages = select(_messages.c.id).where(_messages.c.account_id.in_(account_ids))
     theirs = (reactions.c.reactor_key == sender_key) & reactions.c.message_id.in_(company_messages)
     # the reactions on the erased messages, and the contact's own on others' messages (in groups)
@@ -145,7 +147,8 @@ async def _erase_deliveries(connection: AsyncConnection, company_id: int, e164: 
     digits = e164.lstrip("+").encode()
     rows = await connection.execute(
         select(_events.c.id, _events.c.body).where(
-            tuple_(_events.c.transport, _events.c.session_name).in_(sessions), _events.c.state != "pending"
+            tuple_(_events.c.transport, _events.c.session_name).in_(sessions),
+            _events.c.state != InboundEventState.PENDING.value,
         )
     )
     mentioning = [int(event_id) for event_id, body in rows if body and digits in bytes(body)]

@@ -8,13 +8,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.storage.dialect import upsert_insert
-from server.storage.tables import WorkerHeartbeat, utcnow
+from server.storage.tables import WorkerHeartbeat, table_of, utcnow
 
 
 class SqlHeartbeatStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._table = WorkerHeartbeat.__table__  # type: ignore[attr-defined]
+        self._table = table_of(WorkerHeartbeat)
 
     async def beat(self, name: str, at: datetime | None = None) -> None:
         seen_at = at or utcnow()

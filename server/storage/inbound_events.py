@@ -8,10 +8,11 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.domain.models import InboundEventState
 from server.storage.dialect import upsert_insert
-from server.storage.tables import InboundEvent, utcnow
+from server.storage.tables import InboundEvent, table_of, utcnow
 
-_table = InboundEvent.__table__  # type: ignore[attr-defined]
+_table = table_of(InboundEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,7 @@ class StoredEvent:
     event_key: str
     session_name: str
     body: bytes
-    state: str
+    state: InboundEventState
     reason: str
     detail: str
     attempts: int
@@ -39,7 +40,7 @@ class SqlInboundEventStore:
         event_key: str,
         session_name: str,
         body: bytes,
-        state: str = "pending",
+        state: InboundEventState = InboundEventState.PENDING,
         reason: str = "",
         detail: str = "",
         received_at: datetime | None = None,
@@ -53,7 +54,7 @@ class SqlInboundEventStore:
                 event_key=event_key,
                 session_name=session_name,
                 body=body,
-                state=state,
+                state=InboundEventState(state).value,
                 reason=reason,
                 detail=detail[:1000],
                 attempts=0,
@@ -72,23 +73,29 @@ class SqlInboundEventStore:
     async def get(self, event_id: int) -> StoredEvent | None:
         async with self._engine.connect() as connection:
             row = (await connection.execute(select(_table).where(_table.c.id == event_id))).mappings().first()
-        return StoredEvent(**{k: row[k] for k in StoredEvent.__slots__}) if row else None
+        if row is None:
+            return None
+        fields = {k: row[k] for k in StoredEvent.__slots__}
+        return StoredEvent(**{**fields, "state": InboundEventState(row["state"])})
 
-    async def mark(self, event_id: int, state: str, *, reason: str = "", detail: str = "") -> None:
+    async def mark(
+        self, event_id: int, state: InboundEventState, *, reason: str = "", detail: str = ""
+    ) -> None:
         """Record the outcome of processing; counts the attempt.
 
         A delivery processed in full drops its body: the inbox holds what it said, and the key alone
         recognises a redelivery, so no copy of the message text outlives an erasure or retention. A body
         that could not be used entirely (rejected, failed, an unknown session named in ``detail``) is kept
         for the admin to look into; retention and erasure remove those."""
+        state = InboundEventState(state)
         values: dict[str, object] = {
-            "state": state,
+            "state": state.value,
             "reason": reason,
             "detail": detail[:1000],
             "attempts": _table.c.attempts + 1,
-            "processed_at": utcnow() if state in ("processed", "rejected", "failed") else None,
+            "processed_at": utcnow() if state is not InboundEventState.PENDING else None,
         }
-        if state == "processed" and not detail:
+        if state is InboundEventState.PROCESSED and not detail:
             values["body"] = b""
         statement = update(_table).where(_table.c.id == event_id).values(**values)
         async with self._engine.begin() as connection:
@@ -98,7 +105,7 @@ class SqlInboundEventStore:
         """Events still waiting (an enqueue that never happened, a worker that died): for the sweeper."""
         query = (
             select(_table.c.id)
-            .where(_table.c.state == "pending", _table.c.received_at < older_than)
+            .where(_table.c.state == InboundEventState.PENDING.value, _table.c.received_at < older_than)
             .order_by(_table.c.id)
             .limit(limit)
         )

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.message_changes import AppliedChange, MessageChanged, Reacted
 from server.domain.message_kinds import encode
-from server.domain.models import AccountRef
+from server.domain.models import AccountRef, OutboxStatus
 from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus, advance
 from server.storage.call_lines import answer_missed_call
 from server.storage.dialect import upsert_insert
@@ -20,13 +20,13 @@ from server.storage.message_changes import apply_message_change
 from server.storage.quotes import adopt_replies, answered_message
 from server.storage.reactions import apply_reaction
 from server.storage.revisions import mark_changed
-from server.storage.tables import Chat, Message, Outbox, WhatsAppAccount, utcnow
+from server.storage.tables import Chat, Message, Outbox, WhatsAppAccount, table_of, utcnow
 from server.storage.waiting_changes import apply_waiting_changes, keep_waiting_reaction
 
-_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
-_outbox = Outbox.__table__  # type: ignore[attr-defined]
-_chats = Chat.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
+_accounts = table_of(WhatsAppAccount)
+_outbox = table_of(Outbox)
+_chats = table_of(Chat)
+_messages = table_of(Message)
 
 STATUS_RACE_ATTEMPTS = 5
 UNLINKED = "unlinked"  # the owner unlinked the number in WaPipe: late gateway events do not revive it
@@ -211,7 +211,7 @@ class SqlInboxStore:
             .where(
                 (_outbox.c.account_id == account_id)
                 & (_outbox.c.client_ref == client_ref)
-                & (_outbox.c.status == "sending")
+                & (_outbox.c.status == OutboxStatus.SENDING.value)
                 & (_outbox.c.wa_message_id.is_(None))
             )
             .values(wa_message_id=wa_message_id[:300], updated_at=utcnow())
@@ -225,10 +225,13 @@ class SqlInboxStore:
             .where(
                 (_outbox.c.account_id == account_id)
                 & (_outbox.c.message_key == message_key)
-                & (_outbox.c.status.in_(("sending", "sent")))
+                & (_outbox.c.status.in_((OutboxStatus.SENDING.value, OutboxStatus.SENT.value)))
             )
             .values(
-                status="failed", error_reason=reason[:64], error_message=detail[:500], updated_at=utcnow()
+                status=OutboxStatus.FAILED.value,
+                error_reason=reason[:64],
+                error_message=detail[:500],
+                updated_at=utcnow(),
             )
         )
         async with self._engine.begin() as connection:

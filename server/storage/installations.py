@@ -16,9 +16,9 @@ from server.crypto import SecretBox
 from server.domain.installations import Installation, InstallationStatus, StoredTokens
 from server.storage.dialect import upsert_insert
 from server.storage.tables import Installation as InstallationRow
-from server.storage.tables import utcnow
+from server.storage.tables import table_of, utcnow
 
-_table = InstallationRow.__table__  # type: ignore[attr-defined]
+_table = table_of(InstallationRow)
 _ACTIVE = InstallationStatus.ACTIVE.value
 _NEEDS_REAUTH = InstallationStatus.NEEDS_REAUTH.value
 _UNINSTALLED = InstallationStatus.UNINSTALLED.value

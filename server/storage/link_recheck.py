@@ -7,11 +7,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.link_recheck import RECHECKED_RULES, MatchedLink
 from server.domain.sync import LinkState
-from server.storage.tables import Chat, SyncChatLink, WhatsAppAccount
+from server.storage.tables import Chat, SyncChatLink, WhatsAppAccount, table_of
 
-_chats = Chat.__table__  # type: ignore[attr-defined]
-_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
-_links = SyncChatLink.__table__  # type: ignore[attr-defined]
+_chats = table_of(Chat)
+_accounts = table_of(WhatsAppAccount)
+_links = table_of(SyncChatLink)
 
 
 class SqlMatchedLinks:

@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.domain.sync import MediaRetry, MediaState, MessageMedia, SyncMessage
 from server.storage.dialect import upsert_insert
 from server.storage.revisions import mark_changed
-from server.storage.tables import MediaBlob, MediaUpload, Message, MessageMediaRow, utcnow
+from server.storage.tables import MediaBlob, MediaUpload, Message, MessageMediaRow, table_of, utcnow
 
-_blobs = MediaBlob.__table__  # type: ignore[attr-defined]
-_message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
-_uploads = MediaUpload.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
+_blobs = table_of(MediaBlob)
+_message_media = table_of(MessageMediaRow)
+_uploads = table_of(MediaUpload)
+_messages = table_of(Message)
 
 
 class DiskMediaFiles:

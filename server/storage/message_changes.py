@@ -43,18 +43,19 @@ from server.storage.tables import (
     MessageMediaRow,
     WaitingChange,
     WhatsAppAccount,
+    table_of,
     utcnow,
 )
 
-_messages = Message.__table__  # type: ignore[attr-defined]
-_changes = MessageChange.__table__  # type: ignore[attr-defined]
-_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
-_settings = CompanySettings.__table__  # type: ignore[attr-defined]
-_message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
-_blobs = MediaBlob.__table__  # type: ignore[attr-defined]
-_uploads = MediaUpload.__table__  # type: ignore[attr-defined]
-_file_deletions = FileDeletion.__table__  # type: ignore[attr-defined]
-_waiting = WaitingChange.__table__  # type: ignore[attr-defined]
+_messages = table_of(Message)
+_changes = table_of(MessageChange)
+_accounts = table_of(WhatsAppAccount)
+_settings = table_of(CompanySettings)
+_message_media = table_of(MessageMediaRow)
+_blobs = table_of(MediaBlob)
+_uploads = table_of(MediaUpload)
+_file_deletions = table_of(FileDeletion)
+_waiting = table_of(WaitingChange)
 
 _NO_MEDIA = {"media_kind": "", "media_mime": "", "media_filename": "", "media_locator": ""}
 HISTORY_LIMIT = 20  # earlier versions kept per message; WhatsApp allows far fewer edits

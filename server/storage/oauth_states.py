@@ -8,9 +8,9 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.storage.dialect import upsert_insert
-from server.storage.tables import OAuthStateUse, utcnow
+from server.storage.tables import OAuthStateUse, table_of, utcnow
 
-_table = OAuthStateUse.__table__  # type: ignore[attr-defined]
+_table = table_of(OAuthStateUse)
 
 
 class SqlUsedStates:

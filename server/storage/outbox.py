@@ -8,15 +8,17 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.models import OutboxEntry
+from server.domain.models import OutboxEntry, OutboxStatus
 from server.storage.dialect import upsert_insert
-from server.storage.tables import Outbox, utcnow
+from server.storage.tables import Outbox, table_of, utcnow
 
-_table = Outbox.__table__  # type: ignore[attr-defined]
+_table = table_of(Outbox)
 
 
 def _entry(row: Any) -> OutboxEntry:
-    return OutboxEntry(**{name: row[name] for name in OutboxEntry.__slots__})
+    return OutboxEntry(
+        **{**{name: row[name] for name in OutboxEntry.__slots__}, "status": OutboxStatus(row["status"])}
+    )
 
 
 class SqlOutboxStore:
@@ -54,7 +56,7 @@ class SqlOutboxStore:
                 file_id=file_id,
                 file_name=file_name[:255],
                 fingerprint=fingerprint,
-                status="queued",
+                status=OutboxStatus.QUEUED.value,
                 attempts=0,
                 error_reason="",
                 error_message="",
@@ -92,13 +94,17 @@ class SqlOutboxStore:
 
     async def start_attempt(self, outbox_id: int, at: datetime) -> None:
         await self._update(
-            outbox_id, status="sending", attempts=_table.c.attempts + 1, attempt_started_at=at, updated_at=at
+            outbox_id,
+            status=OutboxStatus.SENDING.value,
+            attempts=_table.c.attempts + 1,
+            attempt_started_at=at,
+            updated_at=at,
         )
 
     async def mark_sent(self, outbox_id: int, wa_message_id: str, message_key: str) -> None:
         await self._update(
             outbox_id,
-            status="sent",
+            status=OutboxStatus.SENT.value,
             wa_message_id=wa_message_id[:300],
             message_key=message_key,
             error_reason="",
@@ -109,7 +115,7 @@ class SqlOutboxStore:
     async def mark_failed(self, outbox_id: int, reason: str, message: str) -> None:
         await self._update(
             outbox_id,
-            status="failed",
+            status=OutboxStatus.FAILED.value,
             error_reason=reason[:64],
             error_message=message[:500],
             updated_at=utcnow(),

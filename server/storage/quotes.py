@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Column, insert, select, update
+from sqlalchemy import ColumnElement, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql import FromClause
 
@@ -19,13 +19,13 @@ from server.domain.jids import logical_message_key
 from server.domain.quotes import quote_of
 from server.domain.whatsapp import InboundMessage
 from server.storage.revisions import mark_changed
-from server.storage.tables import Message, MessageChange, utcnow
+from server.storage.tables import Message, MessageChange, table_of, utcnow
 
-_messages = Message.__table__  # type: ignore[attr-defined]
-_changes = MessageChange.__table__  # type: ignore[attr-defined]
+_messages = table_of(Message)
+_changes = table_of(MessageChange)
 _quoted = _messages.alias("quoted")
 
-QUOTE_COLUMNS: tuple[Column[Any], ...] = (
+QUOTE_COLUMNS: tuple[ColumnElement[Any], ...] = (
     _messages.c.reply_to_id,
     _messages.c.quote_text,
     _quoted.c.id.label("quoted_id"),

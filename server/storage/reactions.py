@@ -20,14 +20,14 @@ from server.domain.message_changes import AppliedChange, Reacted, ReactionLine
 from server.domain.quotes import quote_of
 from server.storage.dialect import upsert_insert
 from server.storage.revisions import mark_changed
-from server.storage.tables import Chat, Message, MessageChange, MessageReaction, utcnow
+from server.storage.tables import Chat, Message, MessageChange, MessageReaction, table_of, utcnow
 
 Reactions = tuple[tuple[str, bool, str], ...]  # (emoji, from me, reactor name), oldest first
 
-_messages = Message.__table__  # type: ignore[attr-defined]
-_chats = Chat.__table__  # type: ignore[attr-defined]
-_reactions = MessageReaction.__table__  # type: ignore[attr-defined]
-_changes = MessageChange.__table__  # type: ignore[attr-defined]
+_messages = table_of(Message)
+_chats = table_of(Chat)
+_reactions = table_of(MessageReaction)
+_changes = table_of(MessageChange)
 
 
 def _aware(value: datetime) -> datetime:

@@ -27,6 +27,7 @@ from sqlalchemy import and_, delete, or_, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.days import day_start, local_day
+from server.domain.models import InboundEventState, OutboxStatus
 from server.domain.sync import MediaState
 from server.storage.revisions import mark_changed
 from server.storage.tables import (
@@ -42,6 +43,7 @@ from server.storage.tables import (
     SyncChatLink,
     SyncDayActivity,
     WhatsAppAccount,
+    table_of,
     utcnow,
 )
 
@@ -50,21 +52,24 @@ T = TypeVar("T")
 
 MEDIA_REMOVED = MediaState.REMOVED.value  # message_media.state of an attachment retention deleted
 LEASE = timedelta(minutes=2)  # as the sync engine's chat lease; one chat's clean-up takes far less
-FINAL_OUTBOX = ("sent", "failed")  # queued and sending rows are still to be sent
+FINAL_OUTBOX = (
+    OutboxStatus.SENT.value,
+    OutboxStatus.FAILED.value,
+)  # queued and sending rows are still to be sent
 CHUNK = 500
 
-_companies = Company.__table__  # type: ignore[attr-defined]
-_settings = CompanySettings.__table__  # type: ignore[attr-defined]
-_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
-_chats = Chat.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
-_message_media = MessageMediaRow.__table__  # type: ignore[attr-defined]
-_reactions = MessageReaction.__table__  # type: ignore[attr-defined]
-_blobs = MediaBlob.__table__  # type: ignore[attr-defined]
-_links = SyncChatLink.__table__  # type: ignore[attr-defined]
-_days = SyncDayActivity.__table__  # type: ignore[attr-defined]
-_outbox = Outbox.__table__  # type: ignore[attr-defined]
-_events = InboundEvent.__table__  # type: ignore[attr-defined]
+_companies = table_of(Company)
+_settings = table_of(CompanySettings)
+_accounts = table_of(WhatsAppAccount)
+_chats = table_of(Chat)
+_messages = table_of(Message)
+_message_media = table_of(MessageMediaRow)
+_reactions = table_of(MessageReaction)
+_blobs = table_of(MediaBlob)
+_links = table_of(SyncChatLink)
+_days = table_of(SyncDayActivity)
+_outbox = table_of(Outbox)
+_events = table_of(InboundEvent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,7 +215,7 @@ class SqlRetention:
             events: Any = await connection.execute(
                 delete(_events).where(
                     tuple_(_events.c.transport, _events.c.session_name).in_(sessions)
-                    & (_events.c.state != "pending")
+                    & (_events.c.state != InboundEventState.PENDING.value)
                     & (_events.c.received_at < before)
                 )
             )

@@ -18,10 +18,10 @@ from collections.abc import Iterable
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.storage.tables import Chat, Message
+from server.storage.tables import Chat, Message, table_of
 
-_messages = Message.__table__  # type: ignore[attr-defined]
-_chats = Chat.__table__  # type: ignore[attr-defined]
+_messages = table_of(Message)
+_chats = table_of(Chat)
 
 
 async def mark_changed(connection: AsyncConnection, message_ids: Iterable[int]) -> None:

@@ -8,10 +8,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.message_kinds import SharedContacts, decode
-from server.storage.tables import Message, WhatsAppAccount
+from server.storage.tables import Message, WhatsAppAccount, table_of
 
-_accounts = WhatsAppAccount.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
+_accounts = table_of(WhatsAppAccount)
+_messages = table_of(Message)
 
 
 @dataclass(frozen=True, slots=True)

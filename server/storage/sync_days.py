@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.domain.sync import DayPart, SyncMessage
 from server.storage.dialect import upsert_insert
 from server.storage.quotes import QUOTE_COLUMNS, quote_from_row, with_quote
-from server.storage.tables import Message, SyncChatLink, SyncDayActivity, utcnow
+from server.storage.tables import Message, SyncChatLink, SyncDayActivity, table_of, utcnow
 
-_messages = Message.__table__  # type: ignore[attr-defined]
-_days = SyncDayActivity.__table__  # type: ignore[attr-defined]
-_links = SyncChatLink.__table__  # type: ignore[attr-defined]
+_messages = table_of(Message)
+_days = table_of(SyncDayActivity)
+_links = table_of(SyncChatLink)
 
 
 def message_columns() -> list[Any]:

@@ -12,10 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.domain.matching import PersonPhones
 from server.domain.sync import CrmPerson
 from server.storage.dialect import upsert_insert
-from server.storage.tables import PhoneIndexEntry, SyncCompanyState, utcnow
+from server.storage.tables import PhoneIndexEntry, SyncCompanyState, table_of, utcnow
 
-_entries = PhoneIndexEntry.__table__  # type: ignore[attr-defined]
-_state = SyncCompanyState.__table__  # type: ignore[attr-defined]
+_entries = table_of(PhoneIndexEntry)
+_state = table_of(SyncCompanyState)
 
 
 class SqlPhoneIndexStore:

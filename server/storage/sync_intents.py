@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.sync import IntentClaim
 from server.storage.dialect import upsert_insert
-from server.storage.tables import SyncIntent, utcnow
+from server.storage.tables import SyncIntent, table_of, utcnow
 
-_intents = SyncIntent.__table__  # type: ignore[attr-defined]
+_intents = table_of(SyncIntent)
 
 
 class IntentRows:

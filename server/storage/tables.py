@@ -5,12 +5,34 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Date, DateTime, Dialect, Index, LargeBinary, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Dialect,
+    Index,
+    LargeBinary,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy import inspect as inspect_model
 from sqlmodel import Field, SQLModel
+
+from server.domain.models import InboundEventState, OutboxStatus
+from server.domain.sync import SETTINGS_DEFAULTS
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The SQLAlchemy ``Table`` of a table model, typed (sqlmodel leaves ``__table__`` untyped)."""
+    table = inspect_model(model).local_table
+    if not isinstance(table, Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return table
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -86,7 +108,7 @@ class InboundEvent(SQLModel, table=True):
     event_key: str = Field(max_length=200, unique=True)
     session_name: str = Field(default="", max_length=64)
     body: bytes = Field(sa_type=LargeBinary)
-    state: str = Field(default="pending", max_length=16)  # pending | processed | rejected | failed
+    state: str = Field(default=InboundEventState.PENDING.value, max_length=16)  # InboundEventState
     reason: str = Field(default="", max_length=64)
     detail: str = Field(default="", max_length=1000)
     attempts: int = Field(default=0)
@@ -177,24 +199,30 @@ class Installation(SQLModel, table=True):
     session_epoch: int = Field(default=0)
 
 
+_DEFAULT = SETTINGS_DEFAULTS  # the defaults' one table (server.domain.sync)
+
+
 class CompanySettings(SQLModel, table=True):
     """What an admin chose on the settings page, and what setup created in Pipedrive."""
 
     __tablename__ = "company_settings"
 
     company_id: int = Field(foreign_key="company.id", primary_key=True)
-    import_frequency: str = Field(default="realtime", max_length=16)  # realtime | 1h | 6h | 12h | 24h
-    auto_add_persons: bool = Field(default=True)
-    new_chat_action: str = Field(default="nothing", max_length=16)  # deal | lead | nothing
-    pipeline_id: int | None = Field(default=None)
-    import_groups: bool = Field(default=False)
-    excluded_numbers: str = Field(default="", sa_type=Text)  # E.164 numbers, one per line
-    message_retention_days: int = Field(default=0)  # 0: keep messages forever (migration 0009)
-    media_retention_days: int = Field(default=0)  # 0: keep attachment files forever
-    keep_deleted_text: bool = Field(default=False)  # a message its sender deleted keeps its text in Pipedrive
-    activity_type_key: str = Field(default="", max_length=100)  # the "WhatsApp chat" type's key_string
-    person_link_field_key: str = Field(default="", max_length=64)  # "WhatsApp chat link" on Person
-    deal_link_field_key: str = Field(default="", max_length=64)  # "WhatsApp chat link" on Deal
+    # realtime | 1h | 6h | 12h | 24h
+    import_frequency: str = Field(default=_DEFAULT.import_frequency.value, max_length=16)
+    auto_add_persons: bool = Field(default=_DEFAULT.auto_add_persons)
+    new_chat_action: str = Field(default=_DEFAULT.new_chat_action.value, max_length=16)  # deal|lead|nothing
+    pipeline_id: int | None = Field(default=_DEFAULT.pipeline_id)
+    import_groups: bool = Field(default=_DEFAULT.import_groups)
+    # E.164 numbers, one per line
+    excluded_numbers: str = Field(default="\n".join(_DEFAULT.excluded_numbers), sa_type=Text)
+    message_retention_days: int = Field(default=_DEFAULT.message_retention_days)  # 0: forever (0009)
+    media_retention_days: int = Field(default=_DEFAULT.media_retention_days)  # 0: keep files forever
+    keep_deleted_text: bool = Field(default=_DEFAULT.keep_deleted_text)  # deleted text kept in Pipedrive
+    activity_type_key: str = Field(default=_DEFAULT.activity_type_key, max_length=100)  # type key_string
+    # the "WhatsApp chat link" fields on Person and on Deal
+    person_link_field_key: str = Field(default=_DEFAULT.person_link_field_key, max_length=64)
+    deal_link_field_key: str = Field(default=_DEFAULT.deal_link_field_key, max_length=64)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
@@ -369,7 +397,7 @@ class Outbox(SQLModel, table=True):
     file_id: int | None = Field(default=None)  # a Pipedrive file to attach
     file_name: str = Field(default="", max_length=255)
     fingerprint: str = Field(default="", max_length=80)
-    status: str = Field(default="queued", max_length=16)  # queued | sending | sent | failed
+    status: str = Field(default=OutboxStatus.QUEUED.value, max_length=16)  # OutboxStatus
     attempts: int = Field(default=0)
     attempt_started_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     wa_message_id: str | None = Field(default=None, max_length=300)

@@ -18,10 +18,10 @@ from server.domain.message_changes import AppliedChange, ChangeKind, MessageChan
 from server.storage.dialect import upsert_insert
 from server.storage.message_changes import WAITING_FOR, apply_message_change
 from server.storage.reactions import apply_reaction
-from server.storage.tables import WaitingChange, WaitingReaction, utcnow
+from server.storage.tables import WaitingChange, WaitingReaction, table_of, utcnow
 
-_waiting = WaitingChange.__table__  # type: ignore[attr-defined]
-_waiting_reactions = WaitingReaction.__table__  # type: ignore[attr-defined]
+_waiting = table_of(WaitingChange)
+_waiting_reactions = table_of(WaitingReaction)
 
 
 def _aware(value: datetime) -> datetime:

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from server.domain.errors import MalformedWebhook, NotAuthenticated, WaPipeError
+from server.domain.models import InboundEventState
 from server.jobs.inbound import inbound_job_id
 from server.storage.inbound_events import SqlInboundEventStore
 from server.transports import waha_webhook_horizon
@@ -56,7 +57,7 @@ async def keep_rejected(
         event_key=rejected_key(transport, body),
         session_name=session_name,
         body=body,
-        state="rejected",
+        state=InboundEventState.REJECTED,
         reason=error.reason,
         detail=error.message,
     )

@@ -24,6 +24,7 @@ from sandbox.pipedrive.seed import ALL_SCOPES
 from sandbox.pipedrive.state import Clock, SandboxState
 from server.domain.clock import ControlledClock
 from server.domain.errors import GatewayUnavailable, MediaExpired, NotFound
+from server.domain.sync import SETTINGS_DEFAULTS
 from server.domain.whatsapp import (
     Capabilities,
     GroupInfo,
@@ -231,18 +232,10 @@ class SyncWorld:
                 )
             ).first()
             if exists is None:
-                defaults = {
-                    "import_frequency": "realtime",
-                    "auto_add_persons": True,
-                    "new_chat_action": "nothing",
-                    "import_groups": False,
-                    "excluded_numbers": "",
-                    "activity_type_key": "",
-                    "person_link_field_key": "",
-                    "deal_link_field_key": "",
-                }
                 await connection.execute(
-                    insert(table).values(company_id=self.company_id, updated_at=datetime.now(UTC), **defaults)
+                    insert(table).values(
+                        company_id=self.company_id, updated_at=datetime.now(UTC), **SETTINGS_DEFAULTS.row()
+                    )
                 )
             await connection.execute(
                 update(table).where(table.c.company_id == self.company_id).values(**values)

@@ -201,11 +201,8 @@ class IntentStore(Protocol):
     async def release_intent(self, key: str) -> None: ...
 
 
-class SyncStore(Protocol):
-    """The sync engine's state: chat links and leases, day activities, intents, media, settings, problems.
-
-    Every write is idempotent; leases and compare-and-set versions keep concurrent workers apart.
-    """
+class SyncChatStore(Protocol):
+    """Chats as the sync engine sees them, with their account and company."""
 
     async def chat(self, chat_id: int) -> SyncChat | None: ...
 
@@ -214,6 +211,10 @@ class SyncStore(Protocol):
     async def successor_chat(self, chat_id: int) -> int | None:
         """The chat a merged-away ``@lid`` chat now lives in."""
         ...
+
+
+class ChatLinkStore(Protocol):
+    """Each chat's link to Pipedrive and how far the engine has read the chat."""
 
     async def link(self, chat: SyncChat) -> ChatLink:
         """The chat's link, created on first use; adopts what was synced for a merged ``@lid`` chat."""
@@ -225,11 +226,19 @@ class SyncStore(Protocol):
         """The company's chats whose link names the Person."""
         ...
 
+
+class ChatLeaseStore(Protocol):
+    """One sync run at a time per chat."""
+
     async def acquire_chat(self, chat: SyncChat, *, owner: str, lease: timedelta, now: datetime) -> bool:
         """Take the chat's lease (``False`` while another owner holds it)."""
         ...
 
     async def release_chat(self, chat_id: int, *, owner: str) -> None: ...
+
+
+class SyncSettingsStore(Protocol):
+    """The company's settings and the installations the engine writes as."""
 
     async def settings(self, company_id: int) -> SyncSettings: ...
 
@@ -239,19 +248,17 @@ class SyncStore(Protocol):
 
     async def admin_user_id(self, company_id: int) -> int | None: ...
 
-    async def claim_intent(
-        self, company_id: int, key: str, *, owner: str, lease: timedelta, now: datetime
-    ) -> IntentClaim | None:
-        """Claim the write-ahead intent ``key`` (created if new); ``None`` while another lease runs."""
-        ...
 
-    async def complete_intent(self, key: str, result: str, *, now: datetime) -> None: ...
-
-    async def release_intent(self, key: str) -> None: ...
+class SyncIntentStore(IntentStore, Protocol):
+    """The intents as the sync engine also uses them: a Person deleted in Pipedrive forgets its creates."""
 
     async def forget_person_intents(self, company_id: int, person_id: int) -> None:
         """Drop completed Person creates whose result is ``person_id`` (a Person deleted in Pipedrive)."""
         ...
+
+
+class DayStore(Protocol):
+    """The chat's messages as the engine reads them, and its day activities (dirty flags, parts)."""
 
     async def messages_after(self, chat_id: int, cursor: int) -> list[SyncMessage]: ...
 
@@ -269,6 +276,24 @@ class SyncStore(Protocol):
 
     async def has_dirty_days(self, chat_id: int, *, due_before: datetime) -> bool: ...
 
+    async def dirty_days(self, chat_id: int, *, due_before: datetime) -> list[tuple[date, int]]: ...
+
+    async def clear_dirty(self, chat_id: int, day: date, version: int) -> None:
+        """Clear the flag only if the day is still at ``version``."""
+        ...
+
+    async def clear_all_dirty(self, chat_id: int) -> None: ...
+
+    async def day_parts(self, chat_id: int, day: date) -> list[DayPart]: ...
+
+    async def save_part(self, part: DayPart) -> None: ...
+
+    async def drop_part(self, chat_id: int, day: date, part: int) -> None: ...
+
+
+class ChangeStore(Protocol):
+    """Edits, deletions and reactions waiting to reach the chat's day activities and files."""
+
     async def pending_changes(self, chat_id: int) -> list[PendingChange]:
         """The chat's messages edited or deleted since their day was last marked dirty, oldest first."""
         ...
@@ -285,19 +310,9 @@ class SyncStore(Protocol):
         """The chat's reactions made in [start, end), each with a quote of its message."""
         ...
 
-    async def dirty_days(self, chat_id: int, *, due_before: datetime) -> list[tuple[date, int]]: ...
 
-    async def clear_dirty(self, chat_id: int, day: date, version: int) -> None:
-        """Clear the flag only if the day is still at ``version``."""
-        ...
-
-    async def clear_all_dirty(self, chat_id: int) -> None: ...
-
-    async def day_parts(self, chat_id: int, day: date) -> list[DayPart]: ...
-
-    async def save_part(self, part: DayPart) -> None: ...
-
-    async def drop_part(self, chat_id: int, day: date, part: int) -> None: ...
+class MediaStore(Protocol):
+    """Attachments: their downloads (with retries) and their uploads to Pipedrive's Files."""
 
     async def pending_media(self, chat_id: int, *, due_at: datetime) -> list[SyncMessage]:
         """Messages whose attachment is not downloaded yet and may be tried by ``due_at``."""
@@ -321,9 +336,31 @@ class SyncStore(Protocol):
         self, company_id: int, sha256: str, target: str, target_id: int, file_id: int
     ) -> None: ...
 
+
+class ProblemStore(Protocol):
+    """Failures for the company's admins."""
+
     async def record_problem(self, problem: SyncProblem) -> None:
         """A failure for the company's admins (the settings page lists open ones)."""
         ...
+
+
+class SyncStore(
+    SyncChatStore,
+    ChatLinkStore,
+    ChatLeaseStore,
+    SyncSettingsStore,
+    SyncIntentStore,
+    DayStore,
+    ChangeStore,
+    MediaStore,
+    ProblemStore,
+    Protocol,
+):
+    """The sync engine's state, one object over the stores above (the engine receives it whole).
+
+    Every write is idempotent; leases and compare-and-set versions keep concurrent workers apart.
+    """
 
 
 class OutboxStore(Protocol):

@@ -1,0 +1,46 @@
+"""Chat leases: one sync run at a time per chat, held on the chat's link until released or expired."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.domain.sync import SyncChat
+from server.storage.chat_links import ensure_link
+from server.storage.tables import SyncChatLink, table_of
+
+_links = table_of(SyncChatLink)
+
+
+class LeaseRows:
+    _engine: AsyncEngine
+
+    async def acquire_chat(self, chat: SyncChat, *, owner: str, lease: timedelta, now: datetime) -> bool:
+        """Lease the chat's link for ``owner``; the link is created first when the chat has none yet (the
+        usual run is one statement)."""
+        free = or_(_links.c.lease_until.is_(None), _links.c.lease_until <= now, _links.c.lease_owner == owner)
+        claim = (
+            update(_links)
+            .where((_links.c.chat_id == chat.id) & free)
+            .values(lease_owner=owner, lease_until=now + lease)
+        )
+        async with self._engine.begin() as connection:
+            if (await connection.execute(claim)).rowcount == 1:
+                return True
+            held = (
+                await connection.execute(select(_links.c.chat_id).where(_links.c.chat_id == chat.id))
+            ).first()
+            if held is not None:
+                return False  # leased by another run
+            await ensure_link(self._engine, connection, chat)
+            return bool((await connection.execute(claim)).rowcount == 1)
+
+    async def release_chat(self, chat_id: int, *, owner: str) -> None:
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                update(_links)
+                .where((_links.c.chat_id == chat_id) & (_links.c.lease_owner == owner))
+                .values(lease_owner="", lease_until=None)
+            )

@@ -15,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.domain.message_kinds import Call, decode, encode
 from server.domain.whatsapp import InboundMessage
 from server.storage.revisions import mark_changed
-from server.storage.tables import Message, SyncChatLink, table_of, utcnow
+from server.storage.tables import Message, table_of, utcnow
+from server.storage.tables_sync import SyncChatLink
 
 _messages = table_of(Message)
 _links = table_of(SyncChatLink)

@@ -11,15 +11,8 @@ from sqlalchemy import Row, RowMapping, Select, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.storage.quotes import QUOTE_COLUMNS, quote_from_row, with_quote
-from server.storage.tables import (
-    Chat,
-    MediaBlob,
-    Message,
-    MessageMediaRow,
-    SyncChatLink,
-    WhatsAppAccount,
-    table_of,
-)
+from server.storage.tables import Chat, MediaBlob, Message, MessageMediaRow, WhatsAppAccount, table_of
+from server.storage.tables_sync import SyncChatLink
 
 _chats = table_of(Chat)
 _messages = table_of(Message)

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.sync import ChatLink, DealSource, LinkState, SyncChat
 from server.storage.dialect import upsert_insert
-from server.storage.tables import SyncChatLink, SyncDayActivity, table_of, utcnow
+from server.storage.tables import table_of, utcnow
+from server.storage.tables_sync import SyncChatLink, SyncDayActivity
 
 _links = table_of(SyncChatLink)
 _days = table_of(SyncDayActivity)

@@ -20,18 +20,19 @@ from sqlalchemy import Column, ColumnElement, Table, delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
+# The three table modules, all imported here, put every table on SQLModel.metadata (``_owned_rows`` walks it).
 from server.storage.tables import (
     Chat,
     Company,
     InboundEvent,
     MediaBlob,
     Message,
-    MessageChange,
     MessageMediaRow,
-    SyncDayActivity,
     WhatsAppAccount,
     table_of,
 )
+from server.storage.tables_changes import MessageChange
+from server.storage.tables_sync import SyncDayActivity
 
 _company = table_of(Company)
 _accounts = table_of(WhatsAppAccount)

@@ -14,15 +14,8 @@ from server.domain.conversation import ContactChat, ContactMessage
 from server.domain.sync import MediaState
 from server.storage.quotes import QUOTE_COLUMNS, quote_from_row, with_quote
 from server.storage.reactions import reactions_of
-from server.storage.tables import (
-    Chat,
-    MediaBlob,
-    Message,
-    MessageMediaRow,
-    SyncChatLink,
-    WhatsAppAccount,
-    table_of,
-)
+from server.storage.tables import Chat, MediaBlob, Message, MessageMediaRow, WhatsAppAccount, table_of
+from server.storage.tables_sync import SyncChatLink
 
 _accounts = table_of(WhatsAppAccount)
 _chats = table_of(Chat)

@@ -19,13 +19,12 @@ from server.storage.tables import (
     MediaUpload,
     Message,
     MessageMediaRow,
-    MessageReaction,
     Outbox,
-    SyncChatLink,
-    SyncDayActivity,
     WhatsAppAccount,
     table_of,
 )
+from server.storage.tables_changes import MessageReaction
+from server.storage.tables_sync import SyncChatLink, SyncDayActivity
 
 _accounts = table_of(WhatsAppAccount)
 _chats = table_of(Chat)

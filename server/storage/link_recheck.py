@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.link_recheck import RECHECKED_RULES, MatchedLink
 from server.domain.sync import LinkState
-from server.storage.tables import Chat, SyncChatLink, WhatsAppAccount, table_of
+from server.storage.tables import Chat, WhatsAppAccount, table_of
+from server.storage.tables_sync import SyncChatLink
 
 _chats = table_of(Chat)
 _accounts = table_of(WhatsAppAccount)

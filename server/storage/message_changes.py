@@ -35,17 +35,15 @@ from server.storage.reactions import reactions_between
 from server.storage.revisions import mark_changed
 from server.storage.tables import (
     CompanySettings,
-    FileDeletion,
     MediaBlob,
     MediaUpload,
     Message,
-    MessageChange,
     MessageMediaRow,
-    WaitingChange,
     WhatsAppAccount,
     table_of,
     utcnow,
 )
+from server.storage.tables_changes import FileDeletion, MessageChange, WaitingChange
 
 _messages = table_of(Message)
 _changes = table_of(MessageChange)

@@ -19,7 +19,8 @@ from server.domain.jids import logical_message_key
 from server.domain.quotes import quote_of
 from server.domain.whatsapp import InboundMessage
 from server.storage.revisions import mark_changed
-from server.storage.tables import Message, MessageChange, table_of, utcnow
+from server.storage.tables import Message, table_of, utcnow
+from server.storage.tables_changes import MessageChange
 
 _messages = table_of(Message)
 _changes = table_of(MessageChange)

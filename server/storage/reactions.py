@@ -20,7 +20,8 @@ from server.domain.message_changes import AppliedChange, Reacted, ReactionLine
 from server.domain.quotes import quote_of
 from server.storage.dialect import upsert_insert
 from server.storage.revisions import mark_changed
-from server.storage.tables import Chat, Message, MessageChange, MessageReaction, table_of, utcnow
+from server.storage.tables import Chat, Message, table_of, utcnow
+from server.storage.tables_changes import MessageChange, MessageReaction
 
 Reactions = tuple[tuple[str, bool, str], ...]  # (emoji, from me, reactor name), oldest first
 

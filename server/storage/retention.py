@@ -38,14 +38,13 @@ from server.storage.tables import (
     MediaBlob,
     Message,
     MessageMediaRow,
-    MessageReaction,
     Outbox,
-    SyncChatLink,
-    SyncDayActivity,
     WhatsAppAccount,
     table_of,
     utcnow,
 )
+from server.storage.tables_changes import MessageReaction
+from server.storage.tables_sync import SyncChatLink, SyncDayActivity
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.sync import SyncChat
-from server.storage.tables import Chat, Message, SyncChatLink, SyncDayActivity, WhatsAppAccount, table_of
+from server.storage.tables import Chat, Message, WhatsAppAccount, table_of
+from server.storage.tables_sync import SyncChatLink, SyncDayActivity
 
 _chats = table_of(Chat)
 _accounts = table_of(WhatsAppAccount)

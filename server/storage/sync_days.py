@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.domain.sync import DayPart, SyncMessage
 from server.storage.dialect import upsert_insert
 from server.storage.quotes import QUOTE_COLUMNS, quote_from_row, with_quote
-from server.storage.tables import Message, SyncChatLink, SyncDayActivity, table_of, utcnow
+from server.storage.tables import Message, table_of, utcnow
+from server.storage.tables_sync import SyncChatLink, SyncDayActivity
 
 _messages = table_of(Message)
 _days = table_of(SyncDayActivity)

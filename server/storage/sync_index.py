@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.domain.matching import PersonPhones
 from server.domain.sync import CrmPerson
 from server.storage.dialect import upsert_insert
-from server.storage.tables import PhoneIndexEntry, SyncCompanyState, table_of, utcnow
+from server.storage.tables import table_of, utcnow
+from server.storage.tables_sync import PhoneIndexEntry, SyncCompanyState
 
 _entries = table_of(PhoneIndexEntry)
 _state = table_of(SyncCompanyState)

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.sync import IntentClaim
 from server.storage.dialect import upsert_insert
-from server.storage.tables import SyncIntent, table_of, utcnow
+from server.storage.tables import table_of, utcnow
+from server.storage.tables_sync import SyncIntent
 
 _intents = table_of(SyncIntent)
 

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.sync import SyncChat
 from server.storage.chat_links import ensure_link
-from server.storage.tables import SyncChatLink, table_of
+from server.storage.tables import table_of
+from server.storage.tables_sync import SyncChatLink
 
 _links = table_of(SyncChatLink)
 

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.sync import SyncProblem
 from server.storage.dialect import upsert_insert
-from server.storage.tables import SyncCompanyState, SyncProblemRow, table_of, utcnow
+from server.storage.tables import table_of, utcnow
+from server.storage.tables_sync import SyncCompanyState, SyncProblemRow
 
 _problems = table_of(SyncProblemRow)
 _state = table_of(SyncCompanyState)

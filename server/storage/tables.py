@@ -1,12 +1,17 @@
-"""The database schema as sqlmodel tables. Alembic migrations in ``migrations/`` create them."""
+"""The database schema as sqlmodel tables. Alembic migrations in ``migrations/`` create them.
+
+This module holds the shared column types and helpers and the core tables (companies, installations,
+accounts, chats, messages, attachments, the outbox, the audit log); the sync engine's tables are in
+``tables_sync`` and those of messages changed after they arrived in ``tables_changes``. Whatever reads
+``SQLModel.metadata`` as the whole schema imports all three modules.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
-    Date,
     DateTime,
     Dialect,
     Index,
@@ -226,119 +231,6 @@ class CompanySettings(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
-# --- the sync engine (migration 0006) ------------------------------------------------------------------
-# Sync rows refer to chats by id without a foreign key: the inbox deletes a hidden (@lid) chat when it
-# merges it into the number's chat, and the sync engine then adopts that chat's rows (by chat_key).
-
-
-class SyncChatLink(SQLModel, table=True):
-    """A chat's link to Pipedrive (Person, Deal or Lead, how it matched) and the engine's bookkeeping."""
-
-    __tablename__ = "sync_chat_link"
-
-    chat_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    account_id: int = Field(index=True)
-    company_id: int = Field(foreign_key="company.id", index=True)
-    chat_key: str = Field(max_length=128, index=True)
-    state: str = Field(default="pending", max_length=32)
-    person_id: int | None = Field(default=None, index=True)
-    person_name: str = Field(default="", max_length=255)
-    rule: str = Field(default="", max_length=32)
-    alternatives: str = Field(default="", max_length=1000)  # person ids, best first, comma-separated
-    deal_id: int | None = Field(default=None)
-    lead_id: str | None = Field(default=None, max_length=64)
-    deal_source: str = Field(default="", max_length=16)
-    pinned_deal_id: int | None = Field(default=None)
-    deal_checked: bool = Field(default=False)
-    person_link_url: str = Field(default="", max_length=255)
-    deal_link_url: str = Field(default="", max_length=255)
-    excluded: bool = Field(default=False)
-    searched_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    cursor: int = Field(default=0)  # the highest message id folded into day activities
-    adopted_lid: str = Field(default="", max_length=64)
-    lease_owner: str = Field(default="", max_length=200)
-    lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-
-
-class SyncDayActivity(SQLModel, table=True):
-    """One "WhatsApp chat" activity: (chat, local day, part) → Pipedrive activity, rendered hash, dirty."""
-
-    __tablename__ = "sync_day_activity"
-    __table_args__ = (UniqueConstraint("chat_id", "day", "part"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(index=True)
-    day: date = Field(sa_type=Date)
-    part: int = Field(default=1)
-    activity_id: int | None = Field(default=None)
-    rendered_hash: str = Field(default="", max_length=64)
-    dirty: bool = Field(default=False, index=True)
-    dirty_since: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    version: int = Field(default=0)  # bumped by every change, so a flush clears only what it wrote
-    generation: int = Field(default=0)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-
-
-class SyncIntent(SQLModel, table=True):
-    """Write-ahead record of a Pipedrive create, under a unique key, claimed with a lease."""
-
-    __tablename__ = "sync_intent"
-
-    id: int | None = Field(default=None, primary_key=True)
-    company_id: int = Field(foreign_key="company.id", index=True)
-    intent_key: str = Field(max_length=200, unique=True)
-    state: str = Field(default="pending", max_length=16)  # pending | done
-    attempts: int = Field(default=0)
-    lease_owner: str = Field(default="", max_length=200)
-    lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    result: str | None = Field(default=None, max_length=64)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-
-
-class SyncProblemRow(SQLModel, table=True):
-    """A permanent sync failure, kept for admins (the status and settings pages show open ones)."""
-
-    __tablename__ = "sync_problem"
-
-    id: int | None = Field(default=None, primary_key=True)
-    company_id: int = Field(foreign_key="company.id", index=True)
-    chat_id: int | None = Field(default=None, index=True)
-    reason: str = Field(max_length=64)
-    detail: str = Field(default="", max_length=1000)
-    occurrences: int = Field(default=1)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-    last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-    resolved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
-
-
-class SyncCompanyState(SQLModel, table=True):
-    """Per company: the phone index's watermark, and until when work is deferred (daily budget spent)."""
-
-    __tablename__ = "sync_company_state"
-
-    company_id: int = Field(foreign_key="company.id", primary_key=True)
-    index_built: bool = Field(default=False)
-    index_watermark: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    deferred_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
-    defer_reason: str = Field(default="", max_length=64)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-
-
-class PhoneIndexEntry(SQLModel, table=True):
-    """One Pipedrive Person's phones (as typed), for matching without a search."""
-
-    __tablename__ = "phone_index_entry"
-
-    company_id: int = Field(foreign_key="company.id", primary_key=True)
-    person_id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
-    name: str = Field(default="", max_length=255)
-    phones: str = Field(default="", sa_type=Text)  # JSON list of strings
-    link_value: str = Field(default="", max_length=255)
-    update_time: datetime | None = Field(default=None, sa_type=UtcDateTime)
-
-
 class MediaBlob(SQLModel, table=True):
     """A downloaded attachment, stored once under ``WAPIPE_MEDIA_DIR`` by its SHA-256."""
 
@@ -436,88 +328,3 @@ class OAuthStateUse(SQLModel, table=True):
 
     nonce: str = Field(primary_key=True, max_length=64)
     expires_at: datetime = Field(sa_type=UtcDateTime, index=True)
-
-
-# --- messages changed after they were stored (migration 0013) -----------------------------------------
-
-
-class MessageChange(SQLModel, table=True):
-    """A stored message its sender edited or deleted, whose day the sync has not rewritten yet."""
-
-    __tablename__ = "message_change"
-
-    id: int | None = Field(default=None, primary_key=True)
-    chat_id: int = Field(index=True)
-    message_id: int
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
-    day_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # a reaction's day, not its message's
-
-
-class MessageReaction(SQLModel, table=True):
-    """One person's reaction to a message (migration 0015); ``emoji`` "" once they removed it, so a late
-    older event cannot bring it back."""
-
-    __tablename__ = "message_reaction"
-    __table_args__ = (UniqueConstraint("message_id", "reactor_key"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    message_id: int = Field(foreign_key="message.id", index=True)
-    reactor_key: str = Field(max_length=128)  # the chat key of who reacted; "me" for the connected number
-    reactor_name: str = Field(default="", max_length=255)
-    from_me: bool = Field(default=False)
-    emoji: str = Field(default="", max_length=64)
-    reacted_at: datetime = Field(sa_type=UtcDateTime, index=True)
-
-
-# --- changes waiting for their message, Pipedrive files to delete (migration 0016) ---------------------
-
-
-class WaitingChange(SQLModel, table=True):
-    """An edit or a deletion by the sender naming a message not stored (yet): applied when that message is
-    stored later (a catch-up brings it from the gateway's history, which still shows it as first sent)."""
-
-    __tablename__ = "waiting_change"
-    __table_args__ = (UniqueConstraint("account_id", "message_key", "kind", "changed_at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    account_id: int = Field(foreign_key="whatsapp_account.id", index=True)
-    message_key: str = Field(max_length=200)
-    target_id: str = Field(max_length=128)
-    target_from_me: bool = Field(default=False)
-    kind: str = Field(max_length=16)  # edited | revoked
-    text: str = Field(default="", sa_type=Text)  # an edit's new text
-    changed_at: datetime = Field(sa_type=UtcDateTime)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
-
-
-class WaitingReaction(SQLModel, table=True):
-    """A reaction naming a message not stored (yet), under each key that message may have (the Cloud API
-    names it by id alone): applied when that message is stored later. On its own it starts no chat."""
-
-    __tablename__ = "waiting_reaction"
-    __table_args__ = (UniqueConstraint("account_id", "message_key", "reactor_key", "reacted_at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    account_id: int = Field(foreign_key="whatsapp_account.id", index=True)
-    message_key: str = Field(max_length=200, index=True)
-    target_id: str = Field(max_length=128)
-    target_from_me: bool | None = Field(default=None)
-    reactor_key: str = Field(max_length=128)
-    reactor_name: str = Field(default="", max_length=255)
-    from_me: bool = Field(default=False)
-    emoji: str = Field(default="", max_length=64)  # "" takes the reaction back
-    reacted_at: datetime = Field(sa_type=UtcDateTime)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
-
-
-class FileDeletion(SQLModel, table=True):
-    """A file in Pipedrive's Files whose message its sender deleted: the chat's next sync deletes it there."""
-
-    __tablename__ = "file_deletion"
-    __table_args__ = (UniqueConstraint("company_id", "file_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    company_id: int = Field(foreign_key="company.id", index=True)
-    chat_id: int = Field(index=True)
-    file_id: int
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -18,7 +18,8 @@ from server.domain.message_changes import AppliedChange, ChangeKind, MessageChan
 from server.storage.dialect import upsert_insert
 from server.storage.message_changes import WAITING_FOR, apply_message_change
 from server.storage.reactions import apply_reaction
-from server.storage.tables import WaitingChange, WaitingReaction, table_of, utcnow
+from server.storage.tables import table_of, utcnow
+from server.storage.tables_changes import WaitingChange, WaitingReaction
 
 _waiting = table_of(WaitingChange)
 _waiting_reactions = table_of(WaitingReaction)

@@ -52,7 +52,8 @@ def person_id(runtime: DemoRuntime, name: str) -> int:
 
 def link_of(runtime: DemoRuntime, digits: str) -> dict[str, Any] | None:
     """The stored link of the chat with this number, read in WaPipe's database."""
-    from server.storage.tables import Chat, SyncChatLink
+    from server.storage.tables import Chat
+    from server.storage.tables_sync import SyncChatLink
 
     chats, links = Chat.__table__, SyncChatLink.__table__  # type: ignore[attr-defined]
 

@@ -28,25 +28,29 @@ from server.storage.tables import (
     Chat,
     Company,
     CompanySettings,
-    FileDeletion,
     InboundEvent,
     Installation,
     MediaBlob,
     MediaUpload,
     Message,
-    MessageChange,
     MessageMediaRow,
-    MessageReaction,
     Outbox,
+    WhatsAppAccount,
+)
+from server.storage.tables_changes import (
+    FileDeletion,
+    MessageChange,
+    MessageReaction,
+    WaitingChange,
+    WaitingReaction,
+)
+from server.storage.tables_sync import (
     PhoneIndexEntry,
     SyncChatLink,
     SyncCompanyState,
     SyncDayActivity,
     SyncIntent,
     SyncProblemRow,
-    WaitingChange,
-    WaitingReaction,
-    WhatsAppAccount,
 )
 
 TABLES = [Company, CompanySettings, Installation, WhatsAppAccount, Chat, Message, InboundEvent]

@@ -17,7 +17,8 @@ from server.domain import phones
 from server.services.link_recheck import stale_links
 from server.storage.link_recheck import SqlMatchedLinks
 from server.storage.sync_index import SqlPhoneIndexStore
-from server.storage.tables import AuditLog, SyncChatLink
+from server.storage.tables import AuditLog
+from server.storage.tables_sync import SyncChatLink
 from tests.panel.world import PanelWorld
 from tests.settings_page.test_settings_effects import link_of
 from tests.settings_page.test_settings_page import add_member, company_id, save

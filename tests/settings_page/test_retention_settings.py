@@ -14,7 +14,8 @@ from server.jobs.retention import apply_retention
 from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
 from server.storage.company_settings import SqlCompanySettingsStore
-from server.storage.tables import Chat, CompanySettings, SyncDayActivity
+from server.storage.tables import Chat, CompanySettings
+from server.storage.tables_sync import SyncDayActivity
 from tests.panel.world import PanelWorld, panel_world
 from tests.settings_page.test_settings_page import add_member, audit, company_id, save
 from tests.world import world_settings_overrides

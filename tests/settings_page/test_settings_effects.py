@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from sandbox.waha.models import Group
 from server.storage.sync import SqlSyncStore
-from server.storage.tables import AuditLog, Chat, PhoneIndexEntry, SyncChatLink
+from server.storage.tables import AuditLog, Chat
+from server.storage.tables_sync import PhoneIndexEntry, SyncChatLink
 from tests.panel.world import PanelWorld
 from tests.settings_page.test_settings_page import pipeline_ids, save
 

@@ -19,16 +19,8 @@ from server.storage.engine import make_async_engine
 from server.storage.erasure import erase_contact
 from server.storage.inbound_events import SqlInboundEventStore
 from server.storage.inbox import SqlInboxStore
-from server.storage.tables import (
-    Chat,
-    MediaBlob,
-    MediaUpload,
-    Message,
-    MessageMediaRow,
-    Outbox,
-    SyncChatLink,
-    SyncDayActivity,
-)
+from server.storage.tables import Chat, MediaBlob, MediaUpload, Message, MessageMediaRow, Outbox
+from server.storage.tables_sync import SyncChatLink, SyncDayActivity
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 MARIA = Peer("4917655501234@s.whatsapp.net", e164="+4917655501234", display_name="Maria")

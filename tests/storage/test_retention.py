@@ -26,17 +26,8 @@ from server.storage.company_settings import SqlCompanySettingsStore
 from server.storage.conversations import SqlConversationStore
 from server.storage.engine import make_async_engine
 from server.storage.retention import MEDIA_REMOVED
-from server.storage.tables import (
-    Chat,
-    InboundEvent,
-    MediaBlob,
-    Message,
-    MessageMediaRow,
-    Outbox,
-    SyncChatLink,
-    SyncDayActivity,
-    utcnow,
-)
+from server.storage.tables import Chat, InboundEvent, MediaBlob, Message, MessageMediaRow, Outbox, utcnow
+from server.storage.tables_sync import SyncChatLink, SyncDayActivity
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 OLD = datetime(2026, 10, 20, 10, 0, tzinfo=UTC)  # 39 days before NOW

@@ -6,7 +6,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
-import server.storage.tables  # noqa: F401  (registers every table)
+import server.storage.tables
+import server.storage.tables_changes
+import server.storage.tables_sync  # noqa: F401  (registers every table)
 from server.storage.engine import make_sync_engine
 from server.storage.migrate import upgrade
 

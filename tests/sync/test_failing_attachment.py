@@ -17,7 +17,8 @@ import pytest
 
 from sandbox.waha.models import Message as SimMessage
 from server.settings import Settings
-from server.storage.tables import Chat, Message, MessageMediaRow, SyncProblemRow
+from server.storage.tables import Chat, Message, MessageMediaRow
+from server.storage.tables_sync import SyncProblemRow
 from tests.panel.world import PanelWorld, panel_world
 from tests.world import WAPIPE, world_settings_overrides
 

@@ -20,7 +20,7 @@ from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.migrate import upgrade
 from server.storage.sync import SqlSyncStore
-from server.storage.tables import SyncIntent
+from server.storage.tables_sync import SyncIntent
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LEASE = timedelta(minutes=2)

@@ -12,7 +12,8 @@ import pytest
 from sandbox.pipedrive.seed import seed_person
 from sandbox.pipedrive.webhooks import webhooks_for
 from server.settings import Settings
-from server.storage.tables import Chat, InboundEvent, SyncChatLink
+from server.storage.tables import Chat, InboundEvent
+from server.storage.tables_sync import SyncChatLink
 from tests.panel.world import PanelWorld, panel_world
 from tests.world import world_settings_overrides
 

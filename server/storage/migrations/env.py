@@ -5,7 +5,9 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import server.storage.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+import server.storage.tables
+import server.storage.tables_changes
+import server.storage.tables_sync  # noqa: F401  (registers the tables on SQLModel.metadata)
 from server.storage.engine import make_sync_engine
 
 config = context.config

@@ -27,7 +27,7 @@ from server.domain.errors import InvalidInput, Transient
 from server.domain.matching import PersonPhones, PhoneIndex, match_search_hits, plan_searches
 from server.domain.message_kinds import SharedContacts
 from server.domain.ports.pipedrive import PersonWriter
-from server.domain.ports.storage import ContactCardIndex, IntentStore
+from server.domain.ports.sync_store import ContactCardIndex, IntentStore
 from server.domain.sync import CrmPerson
 
 CREATE_LEASE = timedelta(minutes=2)

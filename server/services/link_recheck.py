@@ -21,7 +21,7 @@ from server.domain.match_words import phone_match
 from server.domain.matching import MatchResult, MatchRule, PhoneIndex
 from server.domain.phones import PhoneMatch, region_of
 from server.domain.ports.queue import JobQueue
-from server.domain.ports.storage import MatchedLinks, PhoneIndexReader, SyncStore
+from server.domain.ports.sync_store import MatchedLinks, PhoneIndexReader, SyncStore
 from server.domain.sync import ChatLink, DealSource, LinkState
 from server.services.sync.links import change_link
 

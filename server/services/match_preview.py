@@ -27,7 +27,7 @@ from server.domain.matching import (
 )
 from server.domain.phones import is_international, to_e164
 from server.domain.ports.pipedrive import PersonSearch
-from server.domain.ports.storage import PhoneIndexReader
+from server.domain.ports.sync_store import PhoneIndexReader
 from server.domain.sync import SyncSettings
 
 MAX_PREVIEW_LINES = 20

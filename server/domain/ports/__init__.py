@@ -4,5 +4,7 @@
   installation's client for a company (``PipedriveForCompany``); implemented in ``server.pipedrive``.
 - ``whatsapp``: a transport that reaches WhatsApp (``WhatsAppTransport``); implemented in ``server.whatsapp``.
 - ``storage``: the database stores and the media files on disk; implemented in ``server.storage``.
+- ``sync_store``: the sync engine's state (``SyncStore``) and the stored phone index; implemented in
+  ``server.storage``.
 - ``queue``: the job queue (``JobQueue``); implemented in ``server.jobs`` (arq, in-process).
 """

@@ -1,7 +1,7 @@
 """The sync engine: one chat's stored WhatsApp messages become "WhatsApp chat" activities in Pipedrive.
 
 It speaks to Pipedrive through ``server.domain.ports.pipedrive.CrmGateway`` (implemented by
-``server.pipedrive.sync_adapter``) and to its state through ``server.domain.ports.storage.SyncStore``;
+``server.pipedrive.sync_adapter``) and to its state through ``server.domain.ports.sync_store.SyncStore``;
 the ``sync_chat`` job (``server.jobs.sync``) builds the context and runs it.
 
 A chat flows through the modules in this order (``run`` drives the others):

@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from server.domain.deal_index import DealIndex
 from server.domain.matching import PhoneIndex
 from server.domain.ports.pipedrive import CrmGateway
-from server.domain.ports.storage import InboxStore, MediaFiles, PhoneIndexStore, SyncStore
+from server.domain.ports.storage import InboxStore, MediaFiles
+from server.domain.ports.sync_store import PhoneIndexStore, SyncStore
 from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.sync import CrmUser, MediaRetry
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from server.domain.errors import NotFound, Transient
 from server.domain.matching import MatchRule
 from server.domain.ports.queue import JobQueue
-from server.domain.ports.storage import SyncStore
+from server.domain.ports.sync_store import SyncStore
 from server.domain.sync import ChatLink, DealSource, LinkState
 from server.services.sync.context import CHAT_LEASE
 from server.services.sync.run import sync_job_id

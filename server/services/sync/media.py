@@ -20,7 +20,8 @@ from server.domain.errors import (
 )
 from server.domain.file_names import clean_file_name
 from server.domain.media_types import normalise_media_type, trusted_type
-from server.domain.ports.storage import MediaFiles, SyncStore
+from server.domain.ports.storage import MediaFiles
+from server.domain.ports.sync_store import SyncStore
 from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.sync import (
     ChatLink,

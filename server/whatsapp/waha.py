@@ -5,36 +5,32 @@
     await waha.connect("acct-7")           # account_id is the WAHA session name
 
 The ``httpx.AsyncClient`` (base URL, API key header, timeouts) belongs to the caller and is shared.
+
+This module holds the sessions (pairing, status), sending and media; the requests themselves are in
+``waha_http``, history and chat reads in ``waha_history``, group and number lookups in ``waha_lookups``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from urllib.parse import quote
 
 import httpx
 
 from server.domain.errors import (
     ConfigurationError,
     GatewayUnavailable,
-    InvalidInput,
     MediaExpired,
     MediaTooLarge,
     NotFound,
-    NumberNotOnWhatsApp,
     Permanent,
 )
-from server.domain.jids import JidKind, canonical_chat_key, legacy_chat_id, parse_jid, wa_user_from_e164
-from server.domain.send_echoes import CLOCK_SKEW, is_echo_of, outbound_chat_keys
+from server.domain.jids import legacy_chat_id, wa_user_from_e164
 from server.domain.whatsapp import (
     Capabilities,
     ChatSummary,
     GroupInfo,
     HistoryBatch,
-    InboundMessage,
     MediaRef,
     MessageOrigin,
     OutboundMessage,
@@ -44,10 +40,12 @@ from server.domain.whatsapp import (
     TransportEvent,
 )
 from server.whatsapp.media_stream import DEFAULT_MAX_MEDIA_BYTES, gateway_file_url, stream_capped
-from server.whatsapp.untrusted_input import as_object, get_list, get_str, objects_in
-from server.whatsapp.waha_directory import parse_chat, parse_exists, parse_group, parse_lid_lookup
+from server.whatsapp.untrusted_input import as_object, get_str
 from server.whatsapp.waha_errors import waha_error
-from server.whatsapp.waha_payloads import parse_me, parse_message, session_status
+from server.whatsapp.waha_history import find_sent, read_chats, read_messages
+from server.whatsapp.waha_http import request_json, segment, session_name
+from server.whatsapp.waha_lookups import check_number, lid_for_phone, read_group, resolve_lid
+from server.whatsapp.waha_payloads import parse_me, session_status
 from server.whatsapp.waha_send import build_send_request, send_result
 from server.whatsapp.waha_server import WahaServer, read_server, server_problem
 from server.whatsapp.waha_webhook import (
@@ -70,7 +68,6 @@ WEBHOOK_EVENTS = (  # not "message": it would arrive twice
     "call.rejected",
     "poll.vote",
 )
-_SESSION_NAME = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 WAHA_CAPABILITIES = Capabilities(
     qr_pairing=True,
@@ -156,9 +153,9 @@ class WahaTransport:
         await self.check_server()
 
     async def connect(self, account_id: str) -> SessionStatus:
-        session = _session(account_id)
+        session = session_name(account_id)
         try:
-            info = await self._json("GET", f"/api/sessions/{_q(session)}")
+            info = await self._json("GET", f"/api/sessions/{segment(session)}")
         except NotFound:
             await self.check_server()
             body = {"name": session, "start": True, "config": self.session_config(account_id)}
@@ -170,24 +167,24 @@ class WahaTransport:
                     raise
                 refused = error  # or created meanwhile by another worker: then it exists now
             try:
-                info = await self._json("GET", f"/api/sessions/{_q(session)}")
+                info = await self._json("GET", f"/api/sessions/{segment(session)}")
             except NotFound:
                 raise refused from None
         status = get_str(as_object(info), "status")
         if status in ("STOPPED", "FAILED"):
-            started = await self._json("POST", f"/api/sessions/{_q(session)}/start")
+            started = await self._json("POST", f"/api/sessions/{segment(session)}/start")
             status = get_str(as_object(started), "status") or "STARTING"
         return session_status(status)
 
     async def update_config(self, account_id: str) -> None:
         """Rewrite the session's webhook config (after a key or URL change). WAHA restarts the session."""
-        session = _session(account_id)
+        session = session_name(account_id)
         body = {"name": session, "config": self.session_config(account_id)}
-        await self._json("PUT", f"/api/sessions/{_q(session)}", json=body)
+        await self._json("PUT", f"/api/sessions/{segment(session)}", json=body)
 
     async def status(self, account_id: str) -> SessionStatus:
         try:
-            info = await self._json("GET", f"/api/sessions/{_q(_session(account_id))}")
+            info = await self._json("GET", f"/api/sessions/{segment(session_name(account_id))}")
         except NotFound:
             return SessionStatus.STOPPED
         return session_status(get_str(as_object(info), "status"))
@@ -195,7 +192,7 @@ class WahaTransport:
     async def pairing_qr(self, account_id: str) -> str | None:
         answer = await self._json(
             "GET",
-            f"/api/{_q(_session(account_id))}/auth/qr",
+            f"/api/{segment(session_name(account_id))}/auth/qr",
             params={"format": "raw"},
             headers={"Accept": "application/json"},
         )
@@ -205,7 +202,7 @@ class WahaTransport:
         """The QR code as WAHA renders it (PNG), to show as is; ``None`` when there is none to scan."""
         try:
             response = await self.http.get(
-                f"/api/{_q(_session(account_id))}/auth/qr", headers={"Accept": "image/png"}
+                f"/api/{segment(session_name(account_id))}/auth/qr", headers={"Accept": "image/png"}
             )
         except httpx.HTTPError as error:
             raise waha_error(error) from error
@@ -219,20 +216,21 @@ class WahaTransport:
 
     async def pairing_code(self, account_id: str, e164: str) -> str | None:
         body = {"phoneNumber": wa_user_from_e164(e164)}
-        answer = await self._json("POST", f"/api/{_q(_session(account_id))}/auth/request-code", json=body)
+        path = f"/api/{segment(session_name(account_id))}/auth/request-code"
+        answer = await self._json("POST", path, json=body)
         return get_str(as_object(answer), "code")
 
     async def disconnect(self, account_id: str, *, logout: bool = False) -> None:
         action = "logout" if logout else "stop"
-        await self._json("POST", f"/api/sessions/{_q(_session(account_id))}/{action}")
+        await self._json("POST", f"/api/sessions/{segment(session_name(account_id))}/{action}")
 
     async def me(self, account_id: str) -> Peer | None:
-        return parse_me(await self._json("GET", f"/api/sessions/{_q(_session(account_id))}/me"))
+        return parse_me(await self._json("GET", f"/api/sessions/{segment(session_name(account_id))}/me"))
 
     # ---- messages -----------------------------------------------------------------------------------
 
     async def send(self, account_id: str, message: OutboundMessage) -> SendResult:
-        path, body = build_send_request(_session(account_id), message)
+        path, body = build_send_request(session_name(account_id), message)
         answer = await self._json("POST", path, json=body, maybe_sent=True)
         result = send_result(answer, account_id=account_id, message=message, at=self.clock())
         if result is None:
@@ -247,42 +245,8 @@ class WahaTransport:
         self, account_id: str, message: OutboundMessage, *, since: datetime, exclude: Collection[str] = ()
     ) -> SendResult | None:
         """The oldest own message in the chat since ``since`` that matches ``message`` and is not in
-        ``exclude`` (wa_message_ids already claimed by other outbox rows).
-
-        Messages WAHA reports as sent through its API come before ones typed on the phone; among equals
-        the oldest wins, and within one second (WAHA's timestamp resolution) the one listed last, since
-        WAHA lists history newest first.
-        """
-        batch = await self._messages(
-            account_id,
-            legacy_chat_id(message.to),
-            since=since - CLOCK_SKEW,
-            limit=100,
-            offset=0,
-            origin=MessageOrigin.CATCHUP,
-            extra={"filter.fromMe": "true", "downloadMedia": "false"},
-        )
-        chat_keys = outbound_chat_keys(message)
-        candidates = sorted(
-            (
-                echo
-                for echo in reversed(batch.messages)
-                if echo.wa_message_id not in exclude
-                and is_echo_of(echo, message, attempt_started_at=since, chat_keys=chat_keys)
-            ),
-            key=lambda echo: (not echo.from_api, echo.sent_at),
-        )
-        if not candidates:
-            return None
-        echo = candidates[0]
-        return SendResult(
-            account_id=account_id,
-            client_ref=message.client_ref,
-            wa_message_id=echo.wa_message_id,
-            chat_key=echo.chat.chat_key,
-            accepted_at=echo.sent_at,
-            transport_id=echo.transport_id,
-        )
+        ``exclude``; see ``waha_history.find_sent``."""
+        return await find_sent(self.http, account_id, message, since=since, exclude=exclude)
 
     async def fetch_media(self, account_id: str, media: MediaRef) -> AsyncIterator[bytes]:
         """Stream a file from the gateway's ``/api/files/…``; any other origin or path is refused (no SSRF,
@@ -300,15 +264,7 @@ class WahaTransport:
     async def list_chats(
         self, account_id: str, *, limit: int = 100, offset: int = 0
     ) -> Sequence[ChatSummary]:
-        params: dict[str, str | int] = {
-            "limit": limit,
-            "offset": offset,
-            "sortBy": "conversationTimestamp",
-            "sortOrder": "desc",
-        }
-        answer = await self._json("GET", f"/api/{_q(_session(account_id))}/chats", params=params)
-        chats = [parse_chat(obj) for obj in objects_in(_as_list(answer))]
-        return [chat for chat in chats if chat is not None]
+        return await read_chats(self.http, account_id, limit=limit, offset=offset)
 
     async def history(
         self,
@@ -321,7 +277,8 @@ class WahaTransport:
         origin: MessageOrigin = MessageOrigin.CATCHUP,
     ) -> HistoryBatch:
         chat_id = legacy_chat_id(chat_key) if chat_key is not None else "all"
-        return await self._messages(
+        return await read_messages(
+            self.http,
             account_id,
             chat_id,
             since=since,
@@ -331,76 +288,17 @@ class WahaTransport:
             extra={"downloadMedia": "true"},
         )
 
-    async def _messages(
-        self,
-        account_id: str,
-        chat_id: str,
-        *,
-        since: datetime | None,
-        limit: int,
-        offset: int,
-        origin: MessageOrigin,
-        extra: Mapping[str, str],
-    ) -> HistoryBatch:
-        params: dict[str, str | int] = {"limit": limit, "offset": offset, **extra}
-        if since is not None:
-            params["filter.timestamp.gte"] = int(since.timestamp())
-        path = f"/api/{_q(_session(account_id))}/chats/{_q(chat_id)}/messages"
-        raw = _as_list(await self._json("GET", path, params=params))
-        messages: list[InboundMessage] = []
-        for obj in objects_in(raw):
-            try:
-                message = parse_message(obj, account_id=account_id, origin=origin)
-            except InvalidInput:
-                continue  # one unreadable entry must not block the catch-up of the rest
-            if message is not None:
-                messages.append(message)
-        return HistoryBatch(
-            account_id=account_id,
-            chat_key=canonical_chat_key(chat_id) if chat_id != "all" else None,
-            messages=messages,
-            next_offset=offset + len(raw) if len(raw) >= limit > 0 else None,
-        )
-
     async def group_info(self, account_id: str, group_key: str) -> GroupInfo:
-        jid = parse_jid(group_key)
-        if jid.kind is not JidKind.GROUP:
-            raise InvalidInput(f"{group_key!r} is not a group", reason="invalid_chat_id")
-        base = f"/api/{_q(_session(account_id))}/groups/{_q(jid.chat_key)}"
-        info = as_object(await self._json("GET", base))
-        participants = _as_list(await self._json("GET", f"{base}/participants/v2"))
-        return parse_group(jid.chat_key, info, participants)
+        return await read_group(self.http, account_id, group_key)
 
     async def resolve_lid(self, account_id: str, lid: str) -> Peer:
-        jid = parse_jid(lid)
-        if jid.kind is not JidKind.LID:
-            raise InvalidInput(f"{lid!r} is not a LID", reason="invalid_chat_id")
-        try:
-            answer = await self._json("GET", f"/api/{_q(_session(account_id))}/lids/{_q(jid.chat_key)}")
-        except NotFound:
-            return Peer(chat_key=jid.chat_key, lid=jid.chat_key)
-        _, phone_key = parse_lid_lookup(answer)
-        if phone_key is None:
-            return Peer(chat_key=jid.chat_key, lid=jid.chat_key)
-        return Peer(chat_key=phone_key, e164=parse_jid(phone_key).e164, lid=jid.chat_key)
+        return await resolve_lid(self.http, account_id, lid)
 
     async def lid_for_phone(self, account_id: str, e164: str) -> str | None:
-        phone_id = f"{wa_user_from_e164(e164)}@c.us"
-        try:
-            answer = await self._json("GET", f"/api/{_q(_session(account_id))}/lids/pn/{_q(phone_id)}")
-        except NotFound:
-            return None
-        lid_key, _ = parse_lid_lookup(answer)
-        return lid_key
+        return await lid_for_phone(self.http, account_id, e164)
 
     async def check_number(self, account_id: str, e164: str) -> Peer:
-        params = {"phone": wa_user_from_e164(e164), "session": _session(account_id)}
-        jid = parse_exists(await self._json("GET", "/api/contacts/check-exists", params=params))
-        if jid is None:
-            raise NumberNotOnWhatsApp(f"{e164} has no WhatsApp account")
-        return Peer(
-            chat_key=jid.chat_key, e164=jid.e164, lid=jid.chat_key if jid.kind is JidKind.LID else None
-        )
+        return await check_number(self.http, account_id, e164)
 
     # ---- webhooks -----------------------------------------------------------------------------------
 
@@ -421,42 +319,6 @@ class WahaTransport:
         headers: Mapping[str, str] | None = None,
         maybe_sent: bool = False,
     ) -> object:
-        """Call WAHA and return the decoded JSON (``None`` for an empty body); domain errors otherwise."""
-        kwargs: dict[str, Any] = {"params": params, "headers": headers}
-        if json is not None:
-            kwargs["json"] = json
-        try:
-            response = await self.http.request(method, path, **kwargs)
-        except httpx.HTTPError as error:
-            raise waha_error(error, maybe_sent=maybe_sent) from error
-        if not response.is_success:
-            raise waha_error(response, maybe_sent=maybe_sent)
-        if not response.content.strip():
-            return None
-        try:
-            return response.json()
-        except ValueError as error:
-            raise GatewayUnavailable(
-                f"WAHA answered {method} {path} with something that is not JSON",
-                reason="gateway_bad_response",
-                maybe_sent=maybe_sent,
-            ) from error
-
-
-def _session(account_id: str) -> str:
-    if not _SESSION_NAME.fullmatch(account_id):
-        raise InvalidInput(
-            f"{account_id[:40]!r} cannot be a WAHA session name (letters, digits, - and _)",
-            reason="invalid_account",
+        return await request_json(
+            self.http, method, path, json=json, params=params, headers=headers, maybe_sent=maybe_sent
         )
-    return account_id
-
-
-def _q(segment: str) -> str:
-    return quote(segment, safe="")
-
-
-def _as_list(answer: object) -> list[object]:
-    if isinstance(answer, list):
-        return answer
-    return get_list(as_object(answer), "data")

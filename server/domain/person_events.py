@@ -143,12 +143,14 @@ def _person(person_id: int, data: dict[str, Any]) -> CrmPerson:
         id=person_id,
         name=name[:255] if isinstance(name, str) else "",
         phones=tuple(phones),
-        update_time=_time(data.get("update_time")),
+        update_time=pipedrive_time(data.get("update_time")),
         is_deleted=data.get("is_deleted") is True,
     )
 
 
-def _time(value: Any) -> datetime | None:
+def pipedrive_time(value: Any) -> datetime | None:
+    """A Pipedrive time stamp ("2026-03-02 08:00:00", ISO with Z or an offset) as an aware UTC time;
+    ``None`` for anything else."""
     if not isinstance(value, str) or not value:
         return None
     try:

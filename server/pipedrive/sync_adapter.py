@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from server.domain.errors import NotFound
+from server.domain.person_events import pipedrive_time
 from server.domain.sync import (
     ActivityWrite,
     CrmActivity,
@@ -27,20 +28,10 @@ from server.pipedrive.company_records import (
     find_link_field,
 )
 from server.pipedrive.inputs import ActivityInput, DealInput, PersonInput
-from server.pipedrive.models import Page, as_int, as_str
+from server.pipedrive.models import Page, Person, as_int, as_str
 from server.pipedrive.pagination import cursor_page, iterate_cursor
 from server.pipedrive.persons import rfc3339
 from server.pipedrive.records import Activity
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace(" ", "T"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 class PipedriveCrm:
@@ -62,7 +53,7 @@ class PipedriveCrm:
                 id=person.id,
                 name=person.name,
                 phones=tuple(phone.value for phone in person.phones),
-                update_time=parse_time(person.update_time),
+                update_time=pipedrive_time(person.update_time),
                 is_deleted=person.is_deleted,
                 link_value=link if isinstance(link, str) else "",
             )
@@ -75,23 +66,29 @@ class PipedriveCrm:
             body["owner_id"] = person.owner_id
         if person.custom_fields:
             body["custom_fields"] = dict(person.custom_fields)
-        created = await self.client.persons.create(body)
-        return CrmPerson(
-            created.id, created.name, tuple(p.value for p in created.phones), parse_time(created.update_time)
-        )
+        return _crm_person(await self.client.persons.create(body))
+
+    async def create_person_with_phones(
+        self, name: str, phones: Sequence[str], owner_id: int | None
+    ) -> CrmPerson:
+        """A Person with all of ``phones``, the first primary (a shared contact card's numbers)."""
+        body: dict[str, object] = {
+            "name": name,
+            "phones": [
+                {"value": phone, "primary": position == 0, "label": "mobile"}
+                for position, phone in enumerate(phones)
+            ],
+        }
+        if owner_id is not None:
+            body["owner_id"] = owner_id
+        return _crm_person(await self.client.persons.create(body))  # type: ignore[arg-type]
 
     async def person(self, person_id: int) -> CrmPerson | None:
         try:
             found = await self.client.persons.get(person_id)
         except NotFound:
             return None
-        return CrmPerson(
-            found.id,
-            found.name,
-            tuple(phone.value for phone in found.phones),
-            parse_time(found.update_time),
-            found.is_deleted,
-        )
+        return _crm_person(found)
 
     async def set_person_field(self, person_id: int, key: str, value: str) -> None:
         await self.client.persons.update(person_id, {"custom_fields": {key: value}})
@@ -245,7 +242,7 @@ def _deal(raw: dict[str, Any], link_field_key: str) -> CrmDeal:
         as_int(raw.get("id")) or 0,
         as_str(raw.get("title")) or "",
         as_str(raw.get("status")) or "open",
-        parse_time(as_str(raw.get("update_time"))),
+        pipedrive_time(as_str(raw.get("update_time"))),
         link if isinstance(link, str) else "",
         person_id=as_int(raw.get("person_id")),
         is_deleted=bool(raw.get("is_deleted")),
@@ -268,3 +265,13 @@ def _activity_body(activity: ActivityWrite) -> ActivityInput:
     if activity.owner_id is not None:
         body["owner_id"] = activity.owner_id
     return body
+
+
+def _crm_person(person: Person) -> CrmPerson:
+    return CrmPerson(
+        person.id,
+        person.name,
+        tuple(phone.value for phone in person.phones),
+        pipedrive_time(person.update_time),
+        person.is_deleted,
+    )

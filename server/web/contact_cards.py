@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 
 from starlette.requests import Request
@@ -25,9 +25,8 @@ from server.domain.errors import InvalidInput, NotFound, WaPipeError
 from server.domain.matching import PhoneIndex
 from server.domain.message_kinds import KindView, SharedContacts, decode, describe
 from server.domain.phones import region_of
-from server.domain.sync import CrmPerson
 from server.pipedrive.client import PipedriveClient
-from server.pipedrive.sync_adapter import PipedriveCrm, parse_time
+from server.pipedrive.sync_adapter import PipedriveCrm
 from server.services.contact_persons import card_views, load_index, open_or_create
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
@@ -130,27 +129,6 @@ def _on(card: CardView, surface: Surface) -> CardView:
     )
 
 
-class CardCrm(PipedriveCrm):
-    """Pipedrive's Person search, and a create that takes all of a card's numbers."""
-
-    async def create_person_with_phones(
-        self, name: str, phones: Sequence[str], owner_id: int | None
-    ) -> CrmPerson:
-        body: dict[str, object] = {
-            "name": name,
-            "phones": [
-                {"value": phone, "primary": position == 0, "label": "mobile"}
-                for position, phone in enumerate(phones)
-            ],
-        }
-        if owner_id is not None:
-            body["owner_id"] = owner_id
-        created = await self.client.persons.create(body)  # type: ignore[arg-type]
-        return CrmPerson(
-            created.id, created.name, tuple(p.value for p in created.phones), parse_time(created.update_time)
-        )
-
-
 @dataclass(frozen=True, slots=True)
 class CardRequest:
     message_id: int
@@ -210,7 +188,7 @@ async def create_from_card(
 
     card = await card_now()
     try:
-        crm = CardCrm(await client())
+        crm = PipedriveCrm(await client())
         owner = await _owner(resources, company_id, message.number_owner_id, actor_id)
         person = await open_or_create(
             card,

@@ -101,28 +101,41 @@ async def _sync(ctx: SyncContext, chat: SyncChat) -> SyncOutcome:
     if chat.is_group and not chat.display_name:
         chat = await _learn_group_name(ctx, chat)
     stats = MatchStats()
-    link = await link_person(ctx, chat, link, settings, stats)
-    outcome.searches = stats.searches
-    outcome.state = link.state.value
-    if link.state is not LinkState.LINKED:
-        await ctx.store.clear_all_dirty(chat.id)
+    linked = await _link(ctx, chat, link, settings, stats, outcome)
+    if linked is None:
         return outcome
     try:
-        return await _write(ctx, chat, link, settings, outcome, due_before)
+        return await _write(ctx, chat, linked, settings, outcome, due_before)
     except Permanent:
-        assert link.person_id is not None
-        if not await person_gone(ctx, link.person_id):
+        assert linked.person_id is not None
+        if not await person_gone(ctx, linked.person_id):
             raise
     # The Person was deleted in Pipedrive (and no delivery said so yet): match again, write once more.
-    await forget_person(ctx, chat.company_id, link.person_id)
-    link = unlinked_link(await ctx.store.link(chat), link.person_id)
+    await forget_person(ctx, chat.company_id, linked.person_id)
+    unlinked = unlinked_link(await ctx.store.link(chat), linked.person_id)
+    relinked = await _link(ctx, chat, unlinked, settings, stats, outcome)
+    if relinked is None:
+        return outcome
+    return await _write(ctx, chat, relinked, settings, outcome, due_before)
+
+
+async def _link(
+    ctx: SyncContext,
+    chat: SyncChat,
+    link: ChatLink,
+    settings: SyncSettings,
+    stats: MatchStats,
+    outcome: SyncOutcome,
+) -> ChatLink | None:
+    """Match the chat to its Person (recorded in ``outcome``); ``None`` when it is not linked, its days
+    then dropped as there is nothing to write them to."""
     link = await link_person(ctx, chat, link, settings, stats)
     outcome.searches = stats.searches
     outcome.state = link.state.value
     if link.state is not LinkState.LINKED:
         await ctx.store.clear_all_dirty(chat.id)
-        return outcome
-    return await _write(ctx, chat, link, settings, outcome, due_before)
+        return None
+    return link
 
 
 async def _write(

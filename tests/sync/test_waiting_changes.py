@@ -11,35 +11,12 @@ from sqlalchemy import text
 
 from sandbox.pipedrive.seed import seed_person
 from server.domain.message_changes import ChangeKind, MessageChanged
-from server.domain.whatsapp import HistoryBatch, InboundMessage, MessageOrigin, Peer
+from server.domain.whatsapp import HistoryBatch
 from server.jobs.retention import apply_retention
 from server.services.ingest import ingest_events
 from server.storage.message_changes import earlier_versions
+from tests.sync.catch_up import MORNING, catch_up, from_history
 from tests.sync.world import SyncWorld
-
-NUMBER = "+498963648018"
-MORNING = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
-
-
-def _from_history(world: SyncWorld, wa_id: str, body: str, minutes: int) -> InboundMessage:
-    peer = Peer(chat_key=f"{NUMBER[1:]}@s.whatsapp.net", e164=NUMBER, display_name="Maria")
-    return InboundMessage(
-        account_id=world.session,
-        wa_message_id=wa_id,
-        chat=peer,
-        sender=peer,
-        from_me=False,
-        sent_at=MORNING + timedelta(minutes=minutes),
-        text=body,
-        origin=MessageOrigin.CATCHUP,
-    )
-
-
-async def _catch_up(world: SyncWorld, *messages: InboundMessage) -> int:
-    batch = HistoryBatch(account_id=world.session, chat_key=None, messages=list(messages))
-    outcome = await ingest_events([batch], transport="waha", store=world.inbox)
-    [(_, chat)] = {*outcome.new_messages}
-    return chat
 
 
 async def _waiting(world: SyncWorld) -> int:
@@ -56,10 +33,10 @@ async def test_a_deletion_before_its_message_keeps_the_text_out_of_pipedrive(wor
         outcome = await ingest_events([deletion], transport="waha", store=world.inbox)
         assert outcome.early_changes == [f"{world.session}/in/WASECRET"]
     assert await _waiting(world) == 1
-    chat = await _catch_up(
+    chat = await catch_up(
         world,
-        _from_history(world, "WAHELLO", "Guten Morgen", 0),
-        _from_history(world, "WASECRET", "my PIN is 4711", 1),
+        from_history(world, "WAHELLO", "Guten Morgen", 0),
+        from_history(world, "WASECRET", "my PIN is 4711", 1),
     )
     await world.sync(chat)
     [activity] = world.activities()
@@ -79,7 +56,7 @@ async def _catch_up_again_changes_nothing(world: SyncWorld, chat: int) -> None:
     batch = HistoryBatch(
         account_id=world.session,
         chat_key=None,
-        messages=[_from_history(world, "WASECRET", "my PIN is 4711", 1)],
+        messages=[from_history(world, "WASECRET", "my PIN is 4711", 1)],
     )
     outcome = await ingest_events([batch], transport="waha", store=world.inbox)
     assert outcome.new_messages == [] and outcome.duplicates == 1
@@ -97,7 +74,7 @@ async def test_an_edit_before_its_message_shows_the_new_text_and_keeps_the_old(w
         world.session, "WAASK", False, ChangeKind.EDITED, MORNING + timedelta(minutes=4), text="15 % off?"
     )
     await ingest_events([second, first], transport="waha", store=world.inbox)  # in any order
-    chat = await _catch_up(world, _from_history(world, "WAASK", "5 % off?", 2))
+    chat = await catch_up(world, from_history(world, "WAASK", "5 % off?", 2))
     await world.sync(chat)
     [activity] = world.activities()
     assert "09:02 ← <b>Maria</b>: 15 % off? <i>(edited)</i></p>" in activity["note"]
@@ -108,14 +85,14 @@ async def test_an_edit_before_its_message_shows_the_new_text_and_keeps_the_old(w
     assert world.operations()["POST /api/v2/activities"] == 1
 
 
-async def test_a_company_keeping_deleted_text_gets_it_from_the_catch_up(world: SyncWorld) -> None:
+async def test_a_company_keeping_deleted_text_gets_it_from_thecatch_up(world: SyncWorld) -> None:
     await world.set_settings(keep_deleted_text=True)
     seed_person(world.pd, world.pd_company, "Maria Muster", phones=["+49 89 6364 8018"])
     deletion = MessageChanged(
         world.session, "WAASK", False, ChangeKind.REVOKED, MORNING + timedelta(minutes=9)
     )
     await ingest_events([deletion], transport="waha", store=world.inbox)
-    chat = await _catch_up(world, _from_history(world, "WAASK", "Can you do 5 % off?", 1))
+    chat = await catch_up(world, from_history(world, "WAASK", "Can you do 5 % off?", 1))
     await world.sync(chat)
     assert "<i>This message was deleted</i><br>Can you do 5 % off?</p>" in world.notes()
 
@@ -156,7 +133,7 @@ async def test_the_daily_retention_run_gives_up_changes_older_than_eight_days(wo
 
 async def test_a_day_already_in_pipedrive_is_rewritten_once_with_the_deleted_line(world: SyncWorld) -> None:
     seed_person(world.pd, world.pd_company, "Maria Muster", phones=["+49 89 6364 8018"])
-    chat = await _catch_up(world, _from_history(world, "WAHELLO", "Guten Morgen", 0))
+    chat = await catch_up(world, from_history(world, "WAHELLO", "Guten Morgen", 0))
     await world.sync(chat)
     [activity] = world.activities()
     before = Counter(world.operations())
@@ -164,7 +141,7 @@ async def test_a_day_already_in_pipedrive_is_rewritten_once_with_the_deleted_lin
         world.session, "WASECRET", False, ChangeKind.REVOKED, MORNING + timedelta(minutes=9)
     )
     await ingest_events([deletion], transport="waha", store=world.inbox)
-    await _catch_up(world, _from_history(world, "WASECRET", "my PIN is 4711", 1))
+    await catch_up(world, from_history(world, "WASECRET", "my PIN is 4711", 1))
     await world.sync(chat)
     await world.sync(chat)
     [rewritten] = world.activities()

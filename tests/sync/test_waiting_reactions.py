@@ -11,37 +11,11 @@ from sqlalchemy import text
 
 from sandbox.pipedrive.seed import seed_person
 from server.domain.message_changes import Reacted
-from server.domain.whatsapp import HistoryBatch, InboundMessage, MessageOrigin, Peer
+from server.domain.whatsapp import HistoryBatch
 from server.jobs.retention import apply_retention
 from server.services.ingest import ingest_events
+from tests.sync.catch_up import MARIA, MORNING, catch_up, from_history
 from tests.sync.world import SyncWorld
-
-NUMBER = "+498963648018"
-MARIA = "498963648018@s.whatsapp.net"
-MORNING = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # 09:00 in Berlin
-
-
-def _from_history(
-    world: SyncWorld, wa_id: str, body: str, minutes: int, *, from_me: bool = False
-) -> InboundMessage:
-    peer = Peer(chat_key=MARIA, e164=NUMBER, display_name="Maria")
-    return InboundMessage(
-        account_id=world.session,
-        wa_message_id=wa_id,
-        chat=peer,
-        sender=peer,
-        from_me=from_me,
-        sent_at=MORNING + timedelta(minutes=minutes),
-        text=body,
-        origin=MessageOrigin.CATCHUP,
-    )
-
-
-async def _catch_up(world: SyncWorld, *messages: InboundMessage) -> int:
-    batch = HistoryBatch(account_id=world.session, chat_key=None, messages=list(messages))
-    outcome = await ingest_events([batch], transport="waha", store=world.inbox)
-    [(_, chat)] = {*outcome.new_messages}
-    return chat
 
 
 def _reaction(
@@ -72,7 +46,7 @@ async def test_a_reaction_before_its_message_shows_once_the_catch_up_brings_it(w
     assert await _waiting(world) == [f"{world.session}/in/WAASK"]
     assert await _chats(world) == 0  # on its own it starts no chat
 
-    chat = await _catch_up(world, _from_history(world, "WAASK", "Can you do 5 % off?", 2))
+    chat = await catch_up(world, from_history(world, "WAASK", "Can you do 5 % off?", 2))
     await world.sync(chat)
     [activity] = world.activities()
     note = activity["note"]
@@ -85,7 +59,7 @@ async def test_a_reaction_before_its_message_shows_once_the_catch_up_brings_it(w
     again = HistoryBatch(
         account_id=world.session,
         chat_key=None,
-        messages=[_from_history(world, "WAASK", "Can you do 5 % off?", 2)],
+        messages=[from_history(world, "WAASK", "Can you do 5 % off?", 2)],
     )
     outcome = await ingest_events([again, early], transport="waha", store=world.inbox)
     assert outcome.new_messages == [] and outcome.changed_messages == []
@@ -102,7 +76,7 @@ async def test_a_reaction_taken_back_before_its_message_came_shows_nothing(world
         transport="waha",
         store=world.inbox,
     )
-    chat = await _catch_up(world, _from_history(world, "WAASK", "Can you do 5 % off?", 2))
+    chat = await catch_up(world, from_history(world, "WAASK", "Can you do 5 % off?", 2))
     await world.sync(chat)
     [activity] = world.activities()
     assert "❤️" not in activity["note"] and " to “" not in activity["note"]
@@ -115,7 +89,7 @@ async def test_a_reaction_naming_its_message_by_id_alone_waits_under_both_keys(w
     early = _reaction(world, "WAOFFER", "🙏", 6, target_from_me=None)
     await ingest_events([early], transport="waha", store=world.inbox)
     assert await _waiting(world) == [f"{world.session}/in/WAOFFER", f"{world.session}/out/WAOFFER"]
-    chat = await _catch_up(world, _from_history(world, "WAOFFER", "Unser Angebot", 3, from_me=True))
+    chat = await catch_up(world, from_history(world, "WAOFFER", "Unser Angebot", 3, from_me=True))
     await world.sync(chat)
     assert "09:06 ← <b>Maria</b>: 🙏 to “Unser Angebot”</p>" in world.notes()
     assert await _waiting(world) == []

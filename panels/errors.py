@@ -67,6 +67,7 @@ TITLES = {
     "card_number_unreadable": "Not a phone number",
     "person_being_created": "Try again in a moment",
     "pipedrive_unavailable": "Pipedrive could not be reached",
+    "storage_busy": "Try again in a moment",
 }
 # The title of a reason the catalogue does not name, by where it happened.
 FALLBACK_TITLES = {"install": "WaPipe could not be installed"}

@@ -22,6 +22,7 @@ from server.domain.errors import (
     NotInstalled,
     NumberNotOnWhatsApp,
     Permanent,
+    StorageBusy,
     Transient,
     WaPipeError,
 )
@@ -128,3 +129,13 @@ def test_one_catalogue_names_where_the_user_is() -> None:
     advice = "Nothing was sent. Choose a smaller file, or send a link to it instead."
     assert ErrorView("attachment_too_large", "", where="panel").hint == advice
     assert ErrorView("attachment_too_large", "").hint == ""
+
+
+async def test_a_busy_database_asks_for_a_moment_and_keeps_the_form() -> None:
+    slot = Answer(where="panel", notice_slot="panel-form-notice")
+    answer = await ask(slot, StorageBusy("The database is busy; trying again in a moment should work."))
+    assert answer.status_code == 503
+    assert answer.headers["hx-retarget"] == "#panel-form-notice"
+    assert 'data-reason="storage_busy"' in answer.text
+    assert "<strong>Try again in a moment</strong>" in answer.text
+    assert "<p>The database is busy; trying again in a moment should work.</p>" in answer.text

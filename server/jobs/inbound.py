@@ -4,6 +4,8 @@ Pipedrive's Person deliveries are stored the same way and applied by ``server.jo
 
 ``process_inbound_event`` runs once per stored delivery (job id ``inbound:<event id>``); a sweeper
 re-enqueues deliveries still pending after a minute, so one whose enqueue was lost is not lost.
+``catch_up_account`` wires and schedules catch-up; what it reads and decides is
+``server.services.catch_up``'s.
 """
 
 from __future__ import annotations
@@ -14,26 +16,21 @@ from typing import Any
 
 from arq.worker import Retry
 
-from server.domain.errors import MalformedWebhook, StorageBusy, Transient, WaPipeError
+from server.domain.errors import MalformedWebhook, StorageBusy
 from server.domain.models import InboundEventState
-from server.domain.ports.whatsapp import WhatsAppTransport
 from server.jobs.person_events import PIPEDRIVE, process_person_event
 from server.jobs.retry import retry_for
 from server.jobs.sync import enqueue_sync
+from server.jobs.timing import clock, timings
 from server.jobs.timing import now as clock_now
-from server.jobs.timing import timings
+from server.services.catch_up import catch_up
 from server.services.ingest import IngestOutcome, ingest_events
 from server.storage.inbound_events import SqlInboundEventStore
-from server.storage.inbox import SqlInboxStore
 from server.whatsapp.webhook_bodies import events_from_body
 
 log = logging.getLogger(__name__)
 
 EARLY_STATUS_TRIES = 5  # an ack that overtook its message waits this many tries for it
-FIRST_IMPORT = timedelta(days=7)  # how far back a newly linked number's history is imported
-CATCH_UP_OVERLAP = timedelta(minutes=5)  # re-read a little before the newest message: clocks differ
-HISTORY_PAGE = 100
-HISTORY_PAGES_PER_RUN = 50
 
 
 def inbound_job_id(event_id: int) -> str:
@@ -99,49 +96,26 @@ async def _follow_up(ctx: dict[str, Any], outcome: IngestOutcome, *, received_at
 
 
 async def catch_up_account(ctx: dict[str, Any], account_id: int, trigger: str = "reconnect") -> str:
-    """Fetch what the number sent and received since the newest stored message (or the first import
-    window) and feed it through the same idempotent ingest path.
+    """Run catch-up (``server.services.catch_up``) for the number; queue the sync of the chats it brought,
+    a fresh run when pages remain, a retry after a transient failure.
 
     ``trigger`` is ``reconnect`` (the session came back: a gap is expected) or ``watchdog`` (a routine
     check of a session that looked fine: anything found was missed by webhooks)."""
-    inbox: SqlInboxStore = ctx["inbox"]
-    account = await ctx["accounts"].by_id(account_id)
-    if account is None:
-        return "account gone"
-    transport: WhatsAppTransport = ctx["transports"][account.transport]
-    if not transport.capabilities.history_sync:
-        return "transport keeps no history"
-    newest = await inbox.last_message_at(account_id)
-    since = newest - CATCH_UP_OVERLAP if newest else clock_now(ctx) - FIRST_IMPORT
-    new = duplicates = 0
-    offset: int | None = 0
-    pages = 0
-    try:
-        while offset is not None and pages < HISTORY_PAGES_PER_RUN:
-            batch = await transport.history(
-                account.session_name, None, since=since, limit=HISTORY_PAGE, offset=offset
-            )
-            outcome = await ingest_events([batch], transport=account.transport, store=inbox)
-            await enqueue_sync(
-                ctx, {chat_id for _, chat_id in outcome.new_messages}, media_chat_ids=outcome.media_chats
-            )
-            new += len(outcome.new_messages)
-            duplicates += outcome.duplicates
-            offset = batch.next_offset
-            pages += 1
-    except Transient as error:
-        raise retry_for(ctx, error) from error
-    except WaPipeError as error:
-        log.warning("catch-up stopped", extra={"account": account_id, "reason": error.reason})
-        return f"stopped: {error.reason}"
-    if offset is not None:  # more than one run's worth: continue in a fresh job
+    outcome = await catch_up(
+        account_id,
+        trigger,
+        accounts=ctx["accounts"],
+        inbox=ctx["inbox"],
+        transports=ctx["transports"],
+        clock=clock(ctx),
+    )
+    if outcome.chats:
+        await enqueue_sync(ctx, outcome.chats, media_chat_ids=outcome.media_chats)
+    if outcome.transient is not None:
+        raise retry_for(ctx, outcome.transient) from outcome.transient
+    if outcome.more:  # more than one run's worth: continue in a fresh job
         await ctx["queue"].enqueue("catch_up_account", account_id, trigger, defer_by=timedelta(seconds=1))
-    if new and trigger == "watchdog":
-        # The session looked fine, yet messages reached history only: its webhooks are not arriving.
-        detail = f"{new} messages missed by webhooks were recovered at {clock_now(ctx):%H:%M} UTC"
-        await ctx["accounts"].set_status(account.id, account.status, detail)
-        log.warning("catch-up recovered missed messages", extra={"account": account_id, "count": new})
-    return f"{new} new, {duplicates} already stored"
+    return outcome.summary
 
 
 async def sweep_inbound(ctx: dict[str, Any]) -> int:

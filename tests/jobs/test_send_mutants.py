@@ -24,6 +24,7 @@ from server.domain.whatsapp import (
 )
 from server.jobs import send
 from server.jobs.send import send_outbox
+from server.services import deliver
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ACCEPTED = datetime(2026, 3, 1, 12, 0, 2, tzinfo=UTC)
@@ -264,7 +265,7 @@ def world(
 
 def test_the_limits() -> None:
     assert send.MAX_SEND_TRIES == 8
-    assert send.MAX_ATTACHMENT_BYTES == 64 * MIB
+    assert deliver.MAX_ATTACHMENT_BYTES == 64 * MIB
 
 
 @pytest.mark.parametrize("status", ["sent", "failed"])

@@ -18,14 +18,12 @@ from arq.worker import Retry
 
 from server.domain.errors import MalformedWebhook, StorageBusy
 from server.domain.models import InboundEventState
+from server.jobs.deps import job_deps, job_try
 from server.jobs.person_events import PIPEDRIVE, process_person_event
 from server.jobs.retry import retry_for
 from server.jobs.sync import enqueue_sync
-from server.jobs.timing import clock, timings
-from server.jobs.timing import now as clock_now
 from server.services.catch_up import catch_up
 from server.services.ingest import IngestOutcome, ingest_events
-from server.storage.inbound_events import SqlInboundEventStore
 from server.whatsapp.webhook_bodies import events_from_body
 
 log = logging.getLogger(__name__)
@@ -42,7 +40,8 @@ def catch_up_job_id(account_id: int) -> str:
 
 
 async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
-    events_store: SqlInboundEventStore = ctx["inbound_events"]
+    deps = job_deps(ctx)
+    events_store = deps.inbound_events
     stored = await events_store.get(event_id)
     if stored is None or stored.state in (InboundEventState.PROCESSED, InboundEventState.REJECTED):
         return "nothing to do"
@@ -61,14 +60,14 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
         await events_store.mark(event_id, InboundEventState.FAILED, reason="unreadable_body", detail=detail)
         return "failed"
     try:
-        outcome = await ingest_events(events, transport=stored.transport, store=ctx["inbox"])
+        outcome = await ingest_events(events, transport=stored.transport, store=deps.inbox)
     except StorageBusy as error:
         log.info("inbound event %s will retry: the database is busy", event_id)
         raise retry_for(ctx, base=0.5) from error
     await _follow_up(ctx, outcome, received_at=stored.received_at)
-    if (outcome.early_statuses or outcome.early_changes) and ctx.get("job_try", 1) < EARLY_STATUS_TRIES:
+    if (outcome.early_statuses or outcome.early_changes) and job_try(ctx) < EARLY_STATUS_TRIES:
         await events_store.mark(event_id, InboundEventState.PENDING, reason="waiting_for_message")
-        raise Retry(defer=2 * ctx.get("job_try", 1))
+        raise Retry(defer=2 * job_try(ctx))
     if outcome.early_statuses:
         keys = ", ".join(status.key for status in outcome.early_statuses)[:900]
         await events_store.mark(
@@ -86,7 +85,7 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
 
 async def _follow_up(ctx: dict[str, Any], outcome: IngestOutcome, *, received_at: datetime) -> None:
     for account_id in outcome.reconnected:
-        await ctx["queue"].enqueue("catch_up_account", account_id, job_id=catch_up_job_id(account_id))
+        await job_deps(ctx).queue.enqueue("catch_up_account", account_id, job_id=catch_up_job_id(account_id))
     await enqueue_sync(
         ctx,
         {chat_id for _, chat_id in outcome.touched_chats},
@@ -101,27 +100,28 @@ async def catch_up_account(ctx: dict[str, Any], account_id: int, trigger: str = 
 
     ``trigger`` is ``reconnect`` (the session came back: a gap is expected) or ``watchdog`` (a routine
     check of a session that looked fine: anything found was missed by webhooks)."""
+    deps = job_deps(ctx)
     outcome = await catch_up(
         account_id,
         trigger,
-        accounts=ctx["accounts"],
-        inbox=ctx["inbox"],
-        transports=ctx["transports"],
-        clock=clock(ctx),
+        accounts=deps.accounts,
+        inbox=deps.inbox,
+        transports=deps.transports,
+        clock=deps.clock,
     )
     if outcome.chats:
         await enqueue_sync(ctx, outcome.chats, media_chat_ids=outcome.media_chats)
     if outcome.transient is not None:
         raise retry_for(ctx, outcome.transient) from outcome.transient
     if outcome.more:  # more than one run's worth: continue in a fresh job
-        await ctx["queue"].enqueue("catch_up_account", account_id, trigger, defer_by=timedelta(seconds=1))
+        await deps.queue.enqueue("catch_up_account", account_id, trigger, defer_by=timedelta(seconds=1))
     return outcome.summary
 
 
 async def sweep_inbound(ctx: dict[str, Any]) -> int:
     """Re-enqueue deliveries stored but never processed (a lost enqueue, a worker that died)."""
-    events_store: SqlInboundEventStore = ctx["inbound_events"]
-    pending = await events_store.pending_ids(older_than=clock_now(ctx) - timings(ctx).sweep_after)
+    deps = job_deps(ctx)
+    pending = await deps.inbound_events.pending_ids(older_than=deps.clock.now() - deps.timings.sweep_after)
     for event_id in pending:
-        await ctx["queue"].enqueue("process_inbound_event", event_id, job_id=inbound_job_id(event_id))
+        await deps.queue.enqueue("process_inbound_event", event_id, job_id=inbound_job_id(event_id))
     return len(pending)

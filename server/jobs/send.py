@@ -8,28 +8,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from server.jobs.deps import job_deps, job_try
 from server.jobs.retry import retry_for
 from server.jobs.sync import enqueue_sync
-from server.jobs.timing import clock
 from server.services.deliver import DeliverPorts, deliver, give_up
 
 MAX_SEND_TRIES = 8
 
 
 async def send_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
+    deps = job_deps(ctx)
+    if deps.installations is None:
+        raise RuntimeError("the jobs' dependencies hold no installation store (JobDeps.installations)")
     ports = DeliverPorts(
-        outbox=ctx["outbox"],
-        accounts=ctx["accounts"],
-        installations=ctx["installations"],
-        transports=ctx["transports"],
-        pipedrive=ctx.get("pipedrive"),
-        inbox=ctx["inbox"],
-        clock=clock(ctx),
+        outbox=deps.outbox,
+        accounts=deps.accounts,
+        installations=deps.installations,
+        transports=deps.transports,
+        pipedrive=deps.pipedrive,
+        inbox=deps.inbox,
+        clock=deps.clock,
     )
     delivered = await deliver(ports, outbox_id)
     if delivered.transient is not None:
         error = delivered.transient
-        if ctx.get("job_try", 1) >= MAX_SEND_TRIES:
+        if job_try(ctx) >= MAX_SEND_TRIES:
             return await give_up(ports.outbox, outbox_id, error, tries=MAX_SEND_TRIES)
         raise retry_for(ctx, error) from error
     if delivered.chat_id is not None:

@@ -74,7 +74,7 @@ def job_deps_for(
         sync_store=SqlSyncStore(engine),
         phone_index=SqlPhoneIndexStore(engine),
         runner_name=runner_name(kind),
-        transports=dict(transports or {}),
+        transports=transports if transports is not None else {},  # the same mapping the process holds
         clock=clock or SystemClock(),
         timings=timings or JobTimings(),
     )

@@ -26,7 +26,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,8 @@ from sqlalchemy.engine import make_url
 
 from bench.sandboxes import SESSION, free_port
 from server.domain.clock import ControlledClock
-from server.jobs.context import sync_entries
+from server.jobs.context import sync_wiring
+from server.jobs.deps import job_ctx, job_deps
 from server.jobs.functions import MAX_JOBS
 from server.jobs.sync import flush_batched
 from server.jobs.timing import JobTimings
@@ -57,6 +58,7 @@ from server.web.resources import Resources, Upstreams
 
 OUR_NUMBER = "4915100000001"
 TOKEN = re.compile(r"B\d+M\d+X")
+NAIVE_SEEN: dict[int, int] = {}  # the naive strategy's last written message per chat
 
 
 @dataclass
@@ -268,8 +270,14 @@ async def world(
             queue: Any = resources.queue
             queue._slots = asyncio.Semaphore(args.workers)  # --workers: concurrent jobs (default: WaPipe's)
             ctx = queue.ctx
-            ctx.update(sync_entries(settings.public_url, settings.media_dir))
-            ctx.update(pipedrive=Connector(client))
+            sync = sync_wiring(settings.public_url, settings.media_dir)
+            deps = replace(
+                job_deps(ctx),
+                sync_config=sync.config,
+                media_files=sync.media_files,
+                pipedrive=Connector(client),
+            )
+            ctx.update(job_ctx(deps))
             if mode == "naive":
                 queue._functions["sync_chat"] = func(
                     naive_sync, name="sync_chat", keep_result=0, max_tries=30
@@ -347,21 +355,23 @@ async def _warm_up(ctx: dict[str, Any], company_id: int, mode: str) -> None:
     """First use: the activity type, fields and the phone index are set up before traffic starts."""
     if mode == "naive":
         return
-    from server.jobs.sync import _context
+    from server.jobs.sync import company_context
     from server.services.sync.phone_index import company_index
     from server.services.sync.setup import ensure_setup
 
-    sync = await _context(ctx, company_id)
+    sync = await company_context(ctx, company_id)
     settings = await ensure_setup(sync, await sync.store.settings(company_id))
     await company_index(sync, company_id, region="DE", link_field_key=settings.person_link_field_key)
 
 
 async def naive_sync(ctx: dict[str, Any], chat_id: int) -> str:
     """The strategy the engine is compared with: every message is its own write, found by a search."""
-    store = ctx["sync_store"]
+    deps = job_deps(ctx)
+    store = deps.sync_store
     chat = await store.chat(chat_id)
-    client: PipedriveClient = await ctx["pipedrive"].for_company(chat.company_id)
-    seen: dict[int, int] = ctx.setdefault("naive_seen", {})
+    assert deps.pipedrive is not None
+    client: PipedriveClient = await deps.pipedrive.for_company(chat.company_id)
+    seen = NAIVE_SEEN
     messages = await store.messages_after(chat_id, seen.get(chat_id, 0))
     for message in messages:
         hits = await client.persons.search(chat.e164 or "", exact_match=True)

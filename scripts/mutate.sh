@@ -25,6 +25,7 @@ scope=(
     "server.web.panel_context.x_media_link_valid__mutmut_*"
     "server.storage.outbox.*"
     "server.jobs.send.*"
+    "server.services.deliver.*"
     "server.services.send.*"
     "server.services.sync.intents.*"
     "server.storage.sync_intents.*"

@@ -37,7 +37,7 @@ from datetime import datetime, timedelta
 
 from server.domain.conversation import ContactMessage
 from server.domain.jids import canonical_chat_key
-from server.domain.models import OutboxEntry
+from server.domain.models import OutboxEntry, OutboxStatus
 from server.domain.whatsapp import InboundMessage, OutboundMessage
 
 CLOCK_SKEW = timedelta(seconds=30)
@@ -87,7 +87,7 @@ def echoed_sends(entries: Sequence[OutboxEntry], messages: Sequence[ContactMessa
     free = [message for message in messages if message.from_me and message.message_key not in claimed]
     echoed: set[int] = set()
     for entry in sorted(entries, key=lambda e: e.id):
-        if entry.status not in ("queued", "sending") or entry.message_key is not None:
+        if entry.status not in (OutboxStatus.QUEUED, OutboxStatus.SENDING) or entry.message_key is not None:
             continue
         since = (entry.attempt_started_at or entry.created_at) - CLOCK_SKEW
         wanted = _fingerprint("media" if entry.file_id else "text", entry.text)

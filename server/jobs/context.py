@@ -1,28 +1,31 @@
-"""What every job finds in ``ctx``: built once per worker (or per in-process runner) by a composition root."""
+"""Building the jobs' dependencies (``JobDeps``, ``server.jobs.deps``) once per worker or in-process runner:
+what the composition roots (the arq worker, the web process, tests) call."""
 
 from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from server.crypto import SecretBox
 from server.domain.clock import Clock, SystemClock
+from server.domain.ports.queue import JobQueue
 from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.sync import MediaRetry
+from server.jobs.deps import JobDeps, PersonWebhookConfig
 from server.jobs.person_events import PIPEDRIVE_WEBHOOK_PATH
-from server.jobs.setup import PersonWebhookConfig
 from server.jobs.timing import JobTimings
 from server.pipedrive.connector import PipedriveConnector
 from server.pipedrive.metering import MemoryUsageMeter
 from server.pipedrive.oauth import PipedriveOAuth
 from server.pipedrive.ratelimit import MemoryRateLimiter
 from server.pipedrive.tokens import LocalRefreshLocks
+from server.services.sync.context import SyncConfig
 from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
@@ -34,6 +37,8 @@ from server.storage.inbox import SqlInboxStore
 from server.storage.installations import SqlInstallationStore
 from server.storage.media import DiskMediaFiles
 from server.storage.outbox import SqlOutboxStore
+from server.storage.sync import SqlSyncStore
+from server.storage.sync_index import SqlPhoneIndexStore
 
 CALLBACK_PATH = "/oauth/callback"
 
@@ -42,41 +47,46 @@ def runner_name(kind: str) -> str:
     return f"{kind}:{socket.gethostname()}:{os.getpid()}"
 
 
-def job_context(
+def job_deps_for(
     engine: Database,
     *,
+    queue: JobQueue,
     kind: str,
-    transports: dict[str, WhatsAppTransport] | None = None,
-    pipedrive: Any = None,
-    public_url: str | None = None,
-    media_dir: Path | None = None,
-) -> dict[str, Any]:
-    """Stores and transports for jobs; the composition root adds ``queue`` once the queue exists.
+    transports: Mapping[str, WhatsAppTransport] | None = None,
+    pipedrive: PipedriveWiring | None = None,
+    timings: JobTimings | None = None,
+    clock: Clock | None = None,
+) -> JobDeps:
+    """The jobs' stores over ``engine``, with the queue they enqueue on and the numbers' ``transports``.
 
-    The sync engine runs when ``pipedrive`` (a ``PipedriveForCompany``, e.g. the connector) and
-    ``public_url`` are given; attachments are kept under ``media_dir``.
+    Pipedrive (the connector, the installations, set-up and the sync engine's configuration) comes with
+    ``pipedrive``; ``timings`` and ``clock`` default to production's (``job_timings`` reads the settings').
     """
-    from server.jobs.sync import sync_stores
-    from server.services.sync.context import SyncConfig
+    deps = JobDeps(
+        engine=engine,
+        queue=queue,
+        companies=SqlCompanyStore(engine),
+        heartbeats=SqlHeartbeatStore(engine),
+        accounts=SqlAccountStore(engine),
+        inbound_events=SqlInboundEventStore(engine),
+        inbox=SqlInboxStore(engine),
+        outbox=SqlOutboxStore(engine),
+        sync_store=SqlSyncStore(engine),
+        phone_index=SqlPhoneIndexStore(engine),
+        runner_name=runner_name(kind),
+        transports=transports if transports is not None else {},  # the same mapping the process holds
+        clock=clock or SystemClock(),
+        timings=timings or JobTimings(),
+    )
+    return deps if pipedrive is None else pipedrive.for_jobs(deps)
 
-    sync: dict[str, Any] = sync_stores(engine)
-    if media_dir is not None:
-        sync["media_files"] = DiskMediaFiles(media_dir)
-    if pipedrive is not None and public_url is not None:
-        sync["pipedrive"] = pipedrive
-        sync["sync_config"] = SyncConfig(public_url=public_url)
-    return {
-        **sync,
-        "engine": engine,
-        "runner_name": runner_name(kind),
-        "companies": SqlCompanyStore(engine),
-        "heartbeats": SqlHeartbeatStore(engine),
-        "accounts": SqlAccountStore(engine),
-        "inbound_events": SqlInboundEventStore(engine),
-        "inbox": SqlInboxStore(engine),
-        "outbox": SqlOutboxStore(engine),
-        "transports": transports or {},
-    }
+
+@dataclass(frozen=True)
+class SyncWiring:
+    """The sync engine's configuration and the attachments' store on disk."""
+
+    config: SyncConfig
+    media_files: DiskMediaFiles
 
 
 @dataclass(frozen=True)
@@ -89,19 +99,22 @@ class PipedriveWiring:
     company_setup: SqlCompanySetupStore
     connector: PipedriveConnector
     data_retention_days: int
-    sync: dict[str, Any] = field(default_factory=dict)  # the sync engine's config and media files
+    sync: SyncWiring | None = None  # the sync engine's config and media files
     person_webhook: PersonWebhookConfig | None = None  # where set-up subscribes Person changes
 
-    def job_entries(self) -> dict[str, Any]:
-        """What the install and sync jobs find in ``ctx``."""
-        return {
-            "installations": self.installations,
-            "company_setup": self.company_setup,
-            "pipedrive": self.connector,
-            "data_retention_days": self.data_retention_days,
-            "person_webhook": self.person_webhook,
-            **self.sync,
-        }
+    def for_jobs(self, deps: JobDeps) -> JobDeps:
+        """``deps`` with the install, set-up and sync jobs' Pipedrive parts."""
+        deps = replace(
+            deps,
+            installations=self.installations,
+            company_setup=self.company_setup,
+            pipedrive=self.connector,
+            data_retention_days=self.data_retention_days,
+            person_webhook=self.person_webhook,
+        )
+        if self.sync is not None:
+            deps = replace(deps, sync_config=self.sync.config, media_files=self.sync.media_files)
+        return deps
 
 
 def pipedrive_wiring(settings: Settings, engine: Database, http: httpx.AsyncClient) -> PipedriveWiring:
@@ -134,7 +147,7 @@ def pipedrive_wiring(settings: Settings, engine: Database, http: httpx.AsyncClie
         company_setup=SqlCompanySetupStore(engine),
         connector=connector,
         data_retention_days=settings.data_retention_days,
-        sync=sync_entries(
+        sync=sync_wiring(
             settings.public_url,
             settings.media_dir,
             lease=timedelta(seconds=settings.sync_lease),
@@ -146,20 +159,17 @@ def pipedrive_wiring(settings: Settings, engine: Database, http: httpx.AsyncClie
     )
 
 
-def sync_entries(
+def sync_wiring(
     public_url: str, media_dir: Path, *, lease: timedelta | None = None, media_retry: MediaRetry | None = None
-) -> dict[str, Any]:
-    """The sync engine's configuration and media store for ``ctx`` (``lease``: how long a run holds a chat
-    or a create in flight; ``media_retry``: how a failing attachment is retried; the defaults are
-    production's)."""
-    from server.services.sync.context import SyncConfig
-
+) -> SyncWiring:
+    """The sync engine's configuration and media store (``lease``: how long a run holds a chat or a create
+    in flight; ``media_retry``: how a failing attachment is retried; the defaults are production's)."""
     config = SyncConfig(public_url=public_url)
     if lease is not None:
         config = replace(config, chat_lease=lease, intent_lease=lease)
     if media_retry is not None:
         config = replace(config, media_retry=media_retry)
-    return {"sync_config": config, "media_files": DiskMediaFiles(media_dir)}
+    return SyncWiring(config, DiskMediaFiles(media_dir))
 
 
 def job_timings(settings: Settings) -> JobTimings:
@@ -171,8 +181,3 @@ def job_timings(settings: Settings) -> JobTimings:
         catch_up_every=timedelta(seconds=settings.catch_up_every),
         sweep_after=timedelta(seconds=settings.sweep_after),
     )
-
-
-def timing_entries(settings: Settings, clock: Clock | None = None) -> dict[str, Any]:
-    """What jobs read the time and their waits from: ``ctx["clock"]`` and ``ctx["timings"]``."""
-    return {"clock": clock or SystemClock(), "timings": job_timings(settings)}

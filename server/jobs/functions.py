@@ -1,7 +1,7 @@
 """The job functions and cron jobs, the same for the arq worker and the in-process runner.
 
-Every job takes ``ctx`` first (arq's convention). ``ctx`` carries the shared resources the composition
-root put there (see ``server.jobs.context``) plus arq's ``job_id`` and ``job_try``.
+Every job takes ``ctx`` first (arq's convention). ``ctx`` carries the ``JobDeps`` the composition root put
+there (read with ``server.jobs.deps.job_deps``) plus arq's ``job_id`` and ``job_try``.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from arq import cron
 from arq.cron import CronJob
 from arq.worker import Function, func
 
+from server.jobs.deps import job_deps
 from server.jobs.inbound import catch_up_account, process_inbound_event, sweep_inbound
 from server.jobs.purge import purge_uninstalled_companies
 from server.jobs.retention import apply_retention
@@ -26,7 +27,8 @@ MAX_JOBS = 40
 
 async def heartbeat(ctx: dict[str, Any]) -> None:
     """Record that this job runner is alive; the status page shows when each last beat."""
-    await ctx["heartbeats"].beat(ctx["runner_name"])
+    deps = job_deps(ctx)
+    await deps.heartbeats.beat(deps.runner_name)
 
 
 FUNCTIONS: list[Function] = [

@@ -4,6 +4,8 @@ Pipedrive's Person deliveries are stored the same way and applied by ``server.jo
 
 ``process_inbound_event`` runs once per stored delivery (job id ``inbound:<event id>``); a sweeper
 re-enqueues deliveries still pending after a minute, so one whose enqueue was lost is not lost.
+``catch_up_account`` wires and schedules catch-up; what it reads and decides is
+``server.services.catch_up``'s.
 """
 
 from __future__ import annotations
@@ -14,26 +16,19 @@ from typing import Any
 
 from arq.worker import Retry
 
-from server.domain.errors import MalformedWebhook, StorageBusy, Transient, WaPipeError
+from server.domain.errors import MalformedWebhook, StorageBusy
 from server.domain.models import InboundEventState
-from server.domain.ports.whatsapp import WhatsAppTransport
+from server.jobs.deps import job_deps, job_try
 from server.jobs.person_events import PIPEDRIVE, process_person_event
 from server.jobs.retry import retry_for
 from server.jobs.sync import enqueue_sync
-from server.jobs.timing import now as clock_now
-from server.jobs.timing import timings
+from server.services.catch_up import catch_up
 from server.services.ingest import IngestOutcome, ingest_events
-from server.storage.inbound_events import SqlInboundEventStore
-from server.storage.inbox import SqlInboxStore
 from server.whatsapp.webhook_bodies import events_from_body
 
 log = logging.getLogger(__name__)
 
 EARLY_STATUS_TRIES = 5  # an ack that overtook its message waits this many tries for it
-FIRST_IMPORT = timedelta(days=7)  # how far back a newly linked number's history is imported
-CATCH_UP_OVERLAP = timedelta(minutes=5)  # re-read a little before the newest message: clocks differ
-HISTORY_PAGE = 100
-HISTORY_PAGES_PER_RUN = 50
 
 
 def inbound_job_id(event_id: int) -> str:
@@ -45,7 +40,8 @@ def catch_up_job_id(account_id: int) -> str:
 
 
 async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
-    events_store: SqlInboundEventStore = ctx["inbound_events"]
+    deps = job_deps(ctx)
+    events_store = deps.inbound_events
     stored = await events_store.get(event_id)
     if stored is None or stored.state in (InboundEventState.PROCESSED, InboundEventState.REJECTED):
         return "nothing to do"
@@ -64,14 +60,14 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
         await events_store.mark(event_id, InboundEventState.FAILED, reason="unreadable_body", detail=detail)
         return "failed"
     try:
-        outcome = await ingest_events(events, transport=stored.transport, store=ctx["inbox"])
+        outcome = await ingest_events(events, transport=stored.transport, store=deps.inbox)
     except StorageBusy as error:
         log.info("inbound event %s will retry: the database is busy", event_id)
         raise retry_for(ctx, base=0.5) from error
     await _follow_up(ctx, outcome, received_at=stored.received_at)
-    if (outcome.early_statuses or outcome.early_changes) and ctx.get("job_try", 1) < EARLY_STATUS_TRIES:
+    if (outcome.early_statuses or outcome.early_changes) and job_try(ctx) < EARLY_STATUS_TRIES:
         await events_store.mark(event_id, InboundEventState.PENDING, reason="waiting_for_message")
-        raise Retry(defer=2 * ctx.get("job_try", 1))
+        raise Retry(defer=2 * job_try(ctx))
     if outcome.early_statuses:
         keys = ", ".join(status.key for status in outcome.early_statuses)[:900]
         await events_store.mark(
@@ -89,7 +85,7 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
 
 async def _follow_up(ctx: dict[str, Any], outcome: IngestOutcome, *, received_at: datetime) -> None:
     for account_id in outcome.reconnected:
-        await ctx["queue"].enqueue("catch_up_account", account_id, job_id=catch_up_job_id(account_id))
+        await job_deps(ctx).queue.enqueue("catch_up_account", account_id, job_id=catch_up_job_id(account_id))
     await enqueue_sync(
         ctx,
         {chat_id for _, chat_id in outcome.touched_chats},
@@ -99,55 +95,33 @@ async def _follow_up(ctx: dict[str, Any], outcome: IngestOutcome, *, received_at
 
 
 async def catch_up_account(ctx: dict[str, Any], account_id: int, trigger: str = "reconnect") -> str:
-    """Fetch what the number sent and received since the newest stored message (or the first import
-    window) and feed it through the same idempotent ingest path.
+    """Run catch-up (``server.services.catch_up``) for the number; queue the sync of the chats it brought,
+    a fresh run when pages remain, a retry after a transient failure.
 
     ``trigger`` is ``reconnect`` (the session came back: a gap is expected) or ``watchdog`` (a routine
     check of a session that looked fine: anything found was missed by webhooks)."""
-    inbox: SqlInboxStore = ctx["inbox"]
-    account = await ctx["accounts"].by_id(account_id)
-    if account is None:
-        return "account gone"
-    transport: WhatsAppTransport = ctx["transports"][account.transport]
-    if not transport.capabilities.history_sync:
-        return "transport keeps no history"
-    newest = await inbox.last_message_at(account_id)
-    since = newest - CATCH_UP_OVERLAP if newest else clock_now(ctx) - FIRST_IMPORT
-    new = duplicates = 0
-    offset: int | None = 0
-    pages = 0
-    try:
-        while offset is not None and pages < HISTORY_PAGES_PER_RUN:
-            batch = await transport.history(
-                account.session_name, None, since=since, limit=HISTORY_PAGE, offset=offset
-            )
-            outcome = await ingest_events([batch], transport=account.transport, store=inbox)
-            await enqueue_sync(
-                ctx, {chat_id for _, chat_id in outcome.new_messages}, media_chat_ids=outcome.media_chats
-            )
-            new += len(outcome.new_messages)
-            duplicates += outcome.duplicates
-            offset = batch.next_offset
-            pages += 1
-    except Transient as error:
-        raise retry_for(ctx, error) from error
-    except WaPipeError as error:
-        log.warning("catch-up stopped", extra={"account": account_id, "reason": error.reason})
-        return f"stopped: {error.reason}"
-    if offset is not None:  # more than one run's worth: continue in a fresh job
-        await ctx["queue"].enqueue("catch_up_account", account_id, trigger, defer_by=timedelta(seconds=1))
-    if new and trigger == "watchdog":
-        # The session looked fine, yet messages reached history only: its webhooks are not arriving.
-        detail = f"{new} messages missed by webhooks were recovered at {clock_now(ctx):%H:%M} UTC"
-        await ctx["accounts"].set_status(account.id, account.status, detail)
-        log.warning("catch-up recovered missed messages", extra={"account": account_id, "count": new})
-    return f"{new} new, {duplicates} already stored"
+    deps = job_deps(ctx)
+    outcome = await catch_up(
+        account_id,
+        trigger,
+        accounts=deps.accounts,
+        inbox=deps.inbox,
+        transports=deps.transports,
+        clock=deps.clock,
+    )
+    if outcome.chats:
+        await enqueue_sync(ctx, outcome.chats, media_chat_ids=outcome.media_chats)
+    if outcome.transient is not None:
+        raise retry_for(ctx, outcome.transient) from outcome.transient
+    if outcome.more:  # more than one run's worth: continue in a fresh job
+        await deps.queue.enqueue("catch_up_account", account_id, trigger, defer_by=timedelta(seconds=1))
+    return outcome.summary
 
 
 async def sweep_inbound(ctx: dict[str, Any]) -> int:
     """Re-enqueue deliveries stored but never processed (a lost enqueue, a worker that died)."""
-    events_store: SqlInboundEventStore = ctx["inbound_events"]
-    pending = await events_store.pending_ids(older_than=clock_now(ctx) - timings(ctx).sweep_after)
+    deps = job_deps(ctx)
+    pending = await deps.inbound_events.pending_ids(older_than=deps.clock.now() - deps.timings.sweep_after)
     for event_id in pending:
-        await ctx["queue"].enqueue("process_inbound_event", event_id, job_id=inbound_job_id(event_id))
+        await deps.queue.enqueue("process_inbound_event", event_id, job_id=inbound_job_id(event_id))
     return len(pending)

@@ -13,10 +13,11 @@ from typing import Any
 from server.domain.errors import MalformedWebhook, NeedsReauth, NotInstalled, Permanent, Transient
 from server.domain.models import InboundEventState
 from server.domain.person_events import parse_person_event
+from server.jobs.deps import job_deps
 from server.jobs.retry import retry_for
-from server.jobs.sync import company_context, sync_enabled
+from server.jobs.sync import company_context
 from server.services.person_changes import follow_person_event
-from server.storage.inbound_events import SqlInboundEventStore, StoredEvent
+from server.storage.inbound_events import StoredEvent
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,8 @@ def pipedrive_event_key(pipedrive_company_id: int, delivery_id: str) -> str:
 
 
 async def process_person_event(ctx: dict[str, Any], stored: StoredEvent) -> str:
-    events_store: SqlInboundEventStore = ctx["inbound_events"]
+    deps = job_deps(ctx)
+    events_store = deps.inbound_events
     try:
         event = parse_person_event(stored.body)
     except MalformedWebhook as error:
@@ -38,8 +40,8 @@ async def process_person_event(ctx: dict[str, Any], stored: StoredEvent) -> str:
             stored.id, InboundEventState.REJECTED, reason=error.reason, detail=error.message
         )
         return "rejected"
-    company = await ctx["companies"].get(event.company_id)
-    if company is None or not sync_enabled(ctx):
+    company = await deps.companies.get(event.company_id)
+    if company is None or not deps.sync_enabled:
         reason = "unknown_company" if company is None else "sync_not_configured"
         await events_store.mark(
             stored.id, InboundEventState.FAILED, reason=reason, detail=f"company {event.company_id}"
@@ -47,7 +49,7 @@ async def process_person_event(ctx: dict[str, Any], stored: StoredEvent) -> str:
         return reason
     try:
         context = await company_context(ctx, company.id)
-        result = await follow_person_event(context, ctx["queue"], company.id, event)
+        result = await follow_person_event(context, deps.queue, company.id, event)
     except Transient as error:
         log.info("person event %s will retry: %s", stored.id, error.reason)
         raise retry_for(ctx, error) from error

@@ -14,6 +14,7 @@ from typing import Any
 
 from server.domain.days import company_zone
 from server.domain.errors import InvalidInput
+from server.jobs.deps import job_deps
 from server.storage.retention import RetentionOutcome, SqlRetention
 from server.storage.waiting_changes import forget_expired_changes
 
@@ -22,9 +23,10 @@ log = logging.getLogger(__name__)
 
 async def apply_retention(ctx: dict[str, Any], now: datetime | None = None) -> list[RetentionOutcome]:
     """What was deleted, per company with a retention period."""
-    retention = SqlRetention(ctx["engine"])
+    engine = job_deps(ctx).engine
+    retention = SqlRetention(engine)
     moment = now or datetime.now(UTC)
-    given_up = await forget_expired_changes(ctx["engine"], moment)
+    given_up = await forget_expired_changes(engine, moment)
     if given_up:
         log.info("changes to messages never stored given up", extra={"count": given_up})
     outcomes: list[RetentionOutcome] = []

@@ -8,7 +8,7 @@ from typing import Any
 from arq.worker import Retry
 
 from server.domain.errors import Transient
-from server.jobs.timing import timings
+from server.jobs.deps import job_deps, job_try
 
 
 def backoff_seconds(job_try: int, *, base: float = 2.0, cap: float = 300.0) -> float:
@@ -18,10 +18,10 @@ def backoff_seconds(job_try: int, *, base: float = 2.0, cap: float = 300.0) -> f
 
 
 def retry_for(ctx: dict[str, Any], error: Transient | None = None, *, base: float | None = None) -> Retry:
-    """The ``Retry`` to raise from a job after a transient failure on try ``ctx['job_try']`` (``base``: the
+    """The ``Retry`` to raise from a job after a transient failure on this try (``job_try``; ``base``: the
     first delay, by default the settings' retry base)."""
-    first = timings(ctx).retry_base.total_seconds() if base is None else base
-    delay = backoff_seconds(int(ctx.get("job_try", 1)), base=first)
+    first = job_deps(ctx).timings.retry_base.total_seconds() if base is None else base
+    delay = backoff_seconds(job_try(ctx), base=first)
     if error is not None and error.retry_after is not None:
         delay = max(delay, error.retry_after)
     return Retry(defer=delay)

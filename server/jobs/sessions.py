@@ -12,25 +12,21 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from server.domain.errors import WaPipeError
-from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.whatsapp import SessionStatus
+from server.jobs.deps import job_deps
 from server.jobs.inbound import catch_up_job_id
-from server.jobs.timing import now as clock_now
-from server.jobs.timing import timings
-from server.storage.accounts import SqlAccountStore
-from server.storage.inbox import SqlInboxStore
 
 log = logging.getLogger(__name__)
 
 
 async def watch_sessions(ctx: dict[str, Any]) -> str:
-    accounts: SqlAccountStore = ctx["accounts"]
-    inbox: SqlInboxStore = ctx["inbox"]
-    now = clock_now(ctx)
-    every = timings(ctx).catch_up_every
+    deps = job_deps(ctx)
+    accounts, inbox = deps.accounts, deps.inbox
+    now = deps.clock.now()
+    every = deps.timings.catch_up_every
     checked = caught_up = unreachable = 0
     for account in await accounts.watched():
-        transport: WhatsAppTransport | None = ctx["transports"].get(account.transport)
+        transport = deps.transports.get(account.transport)
         if transport is None:
             continue
         try:
@@ -45,7 +41,7 @@ async def watch_sessions(ctx: dict[str, Any]) -> str:
         back = applied and account.status != SessionStatus.CONNECTED.value  # it just came back
         if status is SessionStatus.CONNECTED and (back or _on_the_beat(now, every)):
             trigger = "reconnect" if back else "watchdog"
-            await ctx["queue"].enqueue(
+            await deps.queue.enqueue(
                 "catch_up_account", account.id, trigger, job_id=catch_up_job_id(account.id)
             )
             caught_up += 1

@@ -16,19 +16,16 @@ Idempotent: it looks before it creates, so a second run (a retry, a reinstall) c
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from typing import Any
 
 from server.domain.errors import NeedsReauth, NotInstalled, Permanent, Transient
 from server.domain.person_events import WEBHOOK_USER, webhook_password
+from server.jobs.deps import job_deps
 from server.jobs.retry import retry_for
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.company_records import ensure_activity_type, ensure_link_field
-from server.pipedrive.connector import PipedriveConnector
 from server.pipedrive.person_webhook import ensure_person_webhook
-from server.storage.companies import SqlCompanyStore
 from server.storage.company_setup import SqlCompanySetupStore
-from server.storage.installations import SqlInstallationStore
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +34,6 @@ SETUP_JOB = "setup_company"
 
 def setup_job_id(company_id: int) -> str:
     return f"setup:{company_id}"
-
-
-@dataclass(frozen=True)
-class PersonWebhookConfig:
-    """Where Pipedrive delivers Person changes, and the server secret their credentials derive from."""
-
-    url: str
-    secret: str = field(repr=False)
 
 
 async def run_setup(client: PipedriveClient, store: SqlCompanySetupStore, company_id: int) -> None:
@@ -63,12 +52,14 @@ async def run_setup(client: PipedriveClient, store: SqlCompanySetupStore, compan
 async def subscribe_person_webhook(ctx: dict[str, Any], client: PipedriveClient, company_id: int) -> str:
     """``created``, ``exists``, ``replaced`` (its credentials were not the current ones), or the named
     reason it was skipped (logged)."""
-    config: PersonWebhookConfig | None = ctx.get("person_webhook")
+    deps = job_deps(ctx)
+    config = deps.person_webhook
     if config is None:
         return "not_configured"
-    installations: SqlInstallationStore = ctx["installations"]
-    installation = await installations.admin_installation(company_id)
-    company = await SqlCompanyStore(ctx["engine"]).by_id(company_id) if "engine" in ctx else None
+    if deps.installations is None:
+        raise RuntimeError("the jobs' dependencies hold no installation store (JobDeps.installations)")
+    installation = await deps.installations.admin_installation(company_id)
+    company = await deps.companies.by_id(company_id)
     reason = ""
     if installation is None or not installation.is_admin:
         reason = "not_admin"
@@ -101,10 +92,12 @@ async def subscribe_person_webhook(ctx: dict[str, Any], client: PipedriveClient,
 
 
 async def setup_company(ctx: dict[str, Any], company_id: int) -> str:
-    connector: PipedriveConnector | None = ctx.get("pipedrive")
-    if connector is None:
-        raise RuntimeError("the job context has no Pipedrive connector (ctx['pipedrive'])")
-    store: SqlCompanySetupStore = ctx["company_setup"]
+    deps = job_deps(ctx)
+    connector, store = deps.pipedrive, deps.company_setup
+    if connector is None or store is None:
+        raise RuntimeError(
+            "the jobs' dependencies hold no Pipedrive connector (JobDeps.pipedrive, company_setup)"
+        )
     try:
         client = await connector.for_company(company_id)
         await run_setup(client, store, company_id)

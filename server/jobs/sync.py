@@ -26,18 +26,14 @@ from typing import Any
 from arq.worker import Retry
 
 from server.domain.errors import BudgetExhausted, NeedsReauth, NotInstalled, Permanent, StorageBusy, Transient
-from server.domain.ports.pipedrive import PipedriveForCompany
 from server.domain.sync import MediaRetry, SyncProblem
+from server.jobs.deps import JobDeps, job_deps, job_id
 from server.jobs.retry import retry_for
-from server.jobs.timing import clock, timings
-from server.pipedrive.client import PipedriveClient
 from server.pipedrive.sync_adapter import PipedriveCrm
-from server.services.sync.context import SyncBusy, SyncCaches, SyncConfig, SyncContext
+from server.services.sync.context import SyncBusy, SyncContext
 from server.services.sync.media import download_chat_media
 from server.services.sync.run import SyncOutcome, sync_job_id
 from server.services.sync.run import sync_chat as run_sync
-from server.storage.sync import SqlSyncStore
-from server.storage.sync_index import SqlPhoneIndexStore
 
 log = logging.getLogger(__name__)
 
@@ -46,14 +42,6 @@ MAX_PASSES = 5  # a run that keeps finding new messages hands over to a fresh jo
 
 def media_job_id(chat_id: int) -> str:
     return f"media:{chat_id}"
-
-
-def sync_enabled(ctx: dict[str, Any]) -> bool:
-    return ctx.get("pipedrive") is not None and ctx.get("sync_config") is not None
-
-
-def _clock(ctx: dict[str, Any]) -> datetime:
-    return clock(ctx).now()
 
 
 def burst_wait(window: timedelta, received_at: datetime | None, now: datetime) -> timedelta:
@@ -75,12 +63,13 @@ async def enqueue_sync(
     """After new messages: download their attachments now (``media_chat_ids``: the chats whose new
     messages carry media; ``None``: all), write them to Pipedrive after the burst (``received_at``:
     when the webhook that carried them arrived)."""
-    if not sync_enabled(ctx):
+    deps = job_deps(ctx)
+    if not deps.sync_enabled:
         return
-    queue = ctx["queue"]
-    delay = burst_wait(timings(ctx).burst_window, received_at, _clock(ctx))
-    store: SqlSyncStore = ctx["sync_store"]
-    installed = await store.companies_installed(sorted(set(chat_ids)))  # others wait for the watchdog
+    queue = deps.queue
+    delay = burst_wait(deps.timings.burst_window, received_at, deps.clock.now())
+    # Chats of companies WaPipe is not installed in (yet) are left to the watchdog.
+    installed = await deps.sync_store.companies_installed(sorted(set(chat_ids)))
     for chat_id in sorted(installed):
         if media_chat_ids is None or chat_id in media_chat_ids:
             await queue.enqueue("fetch_chat_media", chat_id, job_id=media_job_id(chat_id))
@@ -93,49 +82,52 @@ async def enqueue_sync(
 
 async def company_context(ctx: dict[str, Any], company_id: int) -> SyncContext:
     """The company's ``SyncContext`` over its admin installation (else ``NotInstalled``, ``NeedsReauth``)."""
-    pipedrive: PipedriveForCompany[PipedriveClient] = ctx["pipedrive"]
+    deps = job_deps(ctx)
+    pipedrive, config, media = deps.pipedrive, deps.sync_config, deps.media_files
+    if pipedrive is None or config is None or media is None:
+        raise RuntimeError(
+            "the jobs' dependencies do not configure the sync (JobDeps.sync_config, media_files)"
+        )
     client = await pipedrive.for_company(company_id)
-    caches = ctx.setdefault("sync_caches", SyncCaches())
-    config: SyncConfig = ctx["sync_config"]
     return SyncContext(
-        store=ctx["sync_store"],
-        index_store=ctx["phone_index"],
-        inbox=ctx["inbox"],
-        media=ctx["media_files"],
+        store=deps.sync_store,
+        index_store=deps.phone_index,
+        inbox=deps.inbox,
+        media=media,
         config=config,
         crm=PipedriveCrm(client),
         transport=None,
-        clock=lambda: _clock(ctx),
-        worker=f"{ctx.get('runner_name', 'worker')}:{ctx.get('job_id', '')}",
-        caches=caches,
+        clock=deps.clock.now,
+        worker=f"{deps.runner_name}:{job_id(ctx)}",
+        caches=deps.sync_caches,
     )
 
 
 async def sync_chat(ctx: dict[str, Any], chat_id: int) -> str:
-    if not sync_enabled(ctx):
+    deps = job_deps(ctx)
+    if not deps.sync_enabled:
         return "sync not configured"
-    store: SqlSyncStore = ctx["sync_store"]
+    store = deps.sync_store
     chat = await store.chat(chat_id)
     if chat is None:
         successor = await store.successor_chat(chat_id)
         if successor is not None:
-            await ctx["queue"].enqueue("sync_chat", successor, job_id=sync_job_id(successor))
+            await deps.queue.enqueue("sync_chat", successor, job_id=sync_job_id(successor))
         return f"chat {chat_id} gone" + (f", merged into {successor}" if successor else "")
-    now = _clock(ctx)
+    now = deps.clock.now()
     deferred = await store.deferred_until(chat.company_id)
     if deferred is not None and deferred > now:
         raise Retry(defer=(deferred - now).total_seconds())
     try:
         context = await company_context(ctx, chat.company_id)
-        account_transport = ctx.get("transports", {}).get(chat.transport)
-        context.transport = account_transport
+        context.transport = deps.transports.get(chat.transport)
         outcome = await run_sync(context, chat_id, chat=chat)
         passes = 1
         while outcome.more and passes < MAX_PASSES:
             outcome = await run_sync(context, chat_id)
             passes += 1
     except SyncBusy as busy:
-        raise Retry(defer=timings(ctx).busy_retry.total_seconds()) from busy
+        raise Retry(defer=deps.timings.busy_retry.total_seconds()) from busy
     except StorageBusy as error:
         log.info("sync of chat %s will retry: the database is busy", chat_id)
         raise retry_for(ctx, base=0.5) from error
@@ -153,13 +145,13 @@ async def sync_chat(ctx: dict[str, Any], chat_id: int) -> str:
         await store.record_problem(SyncProblem(chat.company_id, chat_id, error.reason, error.message))
         log.warning("sync of chat %s failed: %s", chat_id, error.reason)
         return f"failed: {error.reason}"
-    await _after(ctx, outcome)
+    await _after(deps, outcome)
     return str(outcome)
 
 
-async def _after(ctx: dict[str, Any], outcome: SyncOutcome) -> None:
-    queue = ctx["queue"]
-    await retry_media_at(ctx, outcome.chat_id, outcome.media_retry_at)
+async def _after(deps: JobDeps, outcome: SyncOutcome) -> None:
+    queue = deps.queue
+    await retry_media_at(deps, outcome.chat_id, outcome.media_retry_at)
     if outcome.merged_into is not None:
         await queue.enqueue("sync_chat", outcome.merged_into, job_id=sync_job_id(outcome.merged_into))
     if outcome.more:
@@ -167,78 +159,70 @@ async def _after(ctx: dict[str, Any], outcome: SyncOutcome) -> None:
             "sync_chat",
             outcome.chat_id,
             job_id=f"sync-next:{outcome.chat_id}",
-            defer_by=timings(ctx).burst_window,
+            defer_by=deps.timings.burst_window,
         )
 
 
 async def fetch_chat_media(ctx: dict[str, Any], chat_id: int) -> str:
     """Download the chat's due attachments; queue the chat's sync when one settled (its file is to be
     uploaded, its day written again), and this job again for when a failing one is next due."""
-    if "media_files" not in ctx:
+    deps = job_deps(ctx)
+    if deps.media_files is None:
         return "media not configured"
-    store: SqlSyncStore = ctx["sync_store"]
+    store = deps.sync_store
     chat = await store.chat(chat_id)
     if chat is None:
         return "chat gone"
-    transport = ctx.get("transports", {}).get(chat.transport)
-    config = ctx.get("sync_config")
-    retry = config.media_retry if isinstance(config, SyncConfig) else MediaRetry()
+    transport = deps.transports.get(chat.transport)
+    retry = deps.sync_config.media_retry if deps.sync_config is not None else MediaRetry()
     try:
         done = await download_chat_media(
-            store, ctx["media_files"], transport, chat, retry=retry, now=_clock(ctx)
+            store, deps.media_files, transport, chat, retry=retry, now=deps.clock.now()
         )
     except StorageBusy as error:
         raise retry_for(ctx, base=0.5) from error
     if done.settled:
         await enqueue_sync(ctx, [chat_id], media_chat_ids=set())
-    await retry_media_at(ctx, chat_id, done.retry_at)
+    await retry_media_at(deps, chat_id, done.retry_at)
     return f"{done.stored} stored" + (f", next try {done.retry_at.isoformat()}" if done.retry_at else "")
 
 
-async def retry_media_at(ctx: dict[str, Any], chat_id: int, at: datetime | None) -> None:
+async def retry_media_at(deps: JobDeps, chat_id: int, at: datetime | None) -> None:
     """Queue the chat's attachment downloads for ``at`` (one job per chat and time)."""
     if at is None:
         return
-    wait = max(timedelta(0), at - _clock(ctx))
-    job_id = f"{media_job_id(chat_id)}:{int(at.timestamp() * 1000)}"
-    await ctx["queue"].enqueue("fetch_chat_media", chat_id, job_id=job_id, defer_by=wait)
+    wait = max(timedelta(0), at - deps.clock.now())
+    retry_id = f"{media_job_id(chat_id)}:{int(at.timestamp() * 1000)}"
+    await deps.queue.enqueue("fetch_chat_media", chat_id, job_id=retry_id, defer_by=wait)
 
 
 async def flush_batched(ctx: dict[str, Any]) -> int:
     """Queue every chat with a dirty day whose batch period is over (real time: at once)."""
-    if not sync_enabled(ctx):
+    deps = job_deps(ctx)
+    if not deps.sync_enabled:
         return 0
-    store: SqlSyncStore = ctx["sync_store"]
-    now = _clock(ctx)
+    store = deps.sync_store
+    now = deps.clock.now()
     queued = 0
     intervals: dict[int, timedelta] = {}
     for chat_id, company_id, oldest in await store.dirty_chats(due_before=now):
         if company_id not in intervals:
             intervals[company_id] = (await store.settings(company_id)).import_frequency.batch_interval
         if oldest <= now - intervals[company_id]:
-            queued += int(await ctx["queue"].enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id)))
+            queued += int(await deps.queue.enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id)))
     return queued
 
 
 async def sync_watchdog(ctx: dict[str, Any]) -> int:
     """Queue chats with messages the engine never folded in, and the downloads of attachments whose retry
     is due (its job was lost with a restart, say)."""
-    if not sync_enabled(ctx):
+    deps = job_deps(ctx)
+    if not deps.sync_enabled:
         return 0
-    store: SqlSyncStore = ctx["sync_store"]
-    queue = ctx["queue"]
+    store, queue = deps.sync_store, deps.queue
     queued = 0
     for chat_id in await store.chats_behind():
         queued += int(await queue.enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id)))
-    for chat_id in await store.chats_with_media_due(_clock(ctx)):
+    for chat_id in await store.chats_with_media_due(deps.clock.now()):
         queued += int(await queue.enqueue("fetch_chat_media", chat_id, job_id=media_job_id(chat_id)))
     return queued
-
-
-def sync_stores(engine: Any) -> dict[str, Any]:
-    """The stores the sync jobs use (the composition root adds ``pipedrive``, ``sync_config``, media)."""
-    return {
-        "sync_store": SqlSyncStore(engine),
-        "phone_index": SqlPhoneIndexStore(engine),
-        "sync_caches": SyncCaches(),
-    }

@@ -1,8 +1,10 @@
-"""The arq worker (``wapipe worker``): a composition root that wires settings into job context."""
+"""The arq worker (``wapipe worker``): a composition root that builds the jobs' dependencies (``JobDeps``)
+from the settings and puts them in arq's ``ctx``."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import Any
 
@@ -11,7 +13,8 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from server.jobs.arq_queue import QUEUE_NAME, ArqQueue
-from server.jobs.context import job_context, pipedrive_wiring, timing_entries
+from server.jobs.context import job_deps_for, job_timings, pipedrive_wiring
+from server.jobs.deps import arq_redis, job_ctx
 from server.jobs.functions import CRON_JOBS, FUNCTIONS, MAX_JOBS
 from server.settings import Settings
 from server.storage.engine import make_async_engine
@@ -33,30 +36,34 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
             "(without it, jobs run inside `wapipe serve` or `wapipe demo`)"
         )
 
+    closers: list[Callable[[], Awaitable[None]]] = []  # what on_shutdown closes, last opened first
+
     async def on_startup(ctx: dict[str, Any]) -> None:
         engine = make_async_engine(settings.effective_database_url)
+        closers.append(engine.dispose)
         await ensure_migrated(engine)
         waha_http = waha_http_client(settings)
         pipedrive_http = httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT, headers={"User-Agent": "WaPipe"})
         cloud_http = cloud_http_client(settings)
+        closers.extend(
+            client.aclose for client in (waha_http, pipedrive_http, cloud_http) if client is not None
+        )
         transports = build_transports(settings, waha_http, cloud_http)
         await check_gateways(transports)
-        ctx.update(job_context(engine, kind="worker", transports=transports))
-        ctx.update(pipedrive_wiring(settings, engine, pipedrive_http).job_entries())
-        ctx.update(timing_entries(settings))
-        ctx["waha_http"] = waha_http
-        ctx["pipedrive_http"] = pipedrive_http
-        if cloud_http is not None:
-            ctx["cloud_http"] = cloud_http
-        ctx["queue"] = ArqQueue(ctx["redis"], queue_name=QUEUE_NAME)
-        log.info("worker ready", extra={"runner": ctx["runner_name"]})
+        deps = job_deps_for(
+            engine,
+            queue=ArqQueue(arq_redis(ctx), queue_name=QUEUE_NAME),
+            kind="worker",
+            transports=transports,
+            pipedrive=pipedrive_wiring(settings, engine, pipedrive_http),
+            timings=job_timings(settings),
+        )
+        ctx.update(job_ctx(deps))
+        log.info("worker ready", extra={"runner": deps.runner_name})
 
     async def on_shutdown(ctx: dict[str, Any]) -> None:
-        for client in ("waha_http", "pipedrive_http", "cloud_http"):
-            if client in ctx:
-                await ctx[client].aclose()
-        if "engine" in ctx:
-            await ctx["engine"].dispose()
+        while closers:
+            await closers.pop()()
 
     return Worker(
         functions=FUNCTIONS,

@@ -37,7 +37,7 @@ from server.domain.bounds import id_from_text
 from server.domain.conversation import ContactChat, ContactMessage
 from server.domain.countries import region_of_number
 from server.domain.installations import InstallationStatus
-from server.domain.models import Account
+from server.domain.models import Account, OutboxStatus
 from server.domain.phones import to_e164
 from server.storage.accounts import SqlAccountStore
 from server.storage.conversations import SqlConversationStore
@@ -109,7 +109,7 @@ async def conversation(
     outbox = [
         entry
         for entry in await SqlOutboxStore(resources.engine).for_person(company.id, contact.person_id)
-        if entry.status != "failed" or entry.created_at >= since
+        if entry.status != OutboxStatus.FAILED or entry.created_at >= since
     ]
     numbers = {account.id: account.e164 or "" for account in accounts}
     rows = message_rows(

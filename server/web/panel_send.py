@@ -16,8 +16,9 @@ from panels.panel import LinkView, link_view, render_link
 from panels.panel_form import Typed, render_form
 from server.domain.bounds import id_from_text
 from server.domain.errors import InvalidInput, NotFound, NumberNotOnWhatsApp, Transient
+from server.domain.models import OutboxStatus
 from server.domain.phones import is_international, to_e164
-from server.jobs.send import MAX_ATTACHMENT_BYTES
+from server.services.deliver import MAX_ATTACHMENT_BYTES
 from server.services.send import SendRequest, SendService, recipient
 from server.services.sync.links import pin_deal, relink_chat
 from server.storage.accounts import SqlAccountStore
@@ -158,7 +159,8 @@ async def retry_form(request: Request, identity: FrameIdentity) -> Response:
         text=entry.text,
         client_ref="",  # a new message: the page makes a new idempotency key
     )
-    error = panel_error(entry.error_reason, entry.error_message) if entry.status == "failed" else None
+    failed = entry.status == OutboxStatus.FAILED
+    error = panel_error(entry.error_reason, entry.error_message) if failed else None
     return HTMLResponse(render_form(build_form(identity, contact, accounts, chats, typed, error)))
 
 

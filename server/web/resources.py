@@ -6,6 +6,7 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -14,7 +15,8 @@ from server.domain.clock import Clock, SystemClock
 from server.domain.ports.queue import JobQueue
 from server.domain.ports.whatsapp import WhatsAppTransport
 from server.jobs.arq_queue import ArqQueue
-from server.jobs.context import PipedriveWiring, job_context, pipedrive_wiring, timing_entries
+from server.jobs.context import PipedriveWiring, job_deps_for, job_timings, pipedrive_wiring
+from server.jobs.deps import job_ctx
 from server.jobs.functions import CRON_JOBS, FUNCTIONS, MAX_JOBS
 from server.jobs.inprocess import InProcessQueue
 from server.settings import Settings
@@ -74,13 +76,20 @@ async def open_resources(settings: Settings, upstreams: Upstreams | None = None)
             stack.push_async_callback(queue.close)
             backend = "arq on Redis"
         else:
-            ctx = job_context(engine, kind="web", transports=transports)
-            ctx.update(pipedrive.job_entries())
-            ctx.update(timing_entries(settings, clock))
+            ctx: dict[str, Any] = {}  # the jobs' dependencies name the queue: filled in once it exists
             queue = InProcessQueue(
                 FUNCTIONS, CRON_JOBS, ctx=ctx, max_jobs=MAX_JOBS, clock=clock, poll_delay=settings.job_poll
             )
-            ctx["queue"] = queue
+            deps = job_deps_for(
+                engine,
+                queue=queue,
+                kind="web",
+                transports=transports,
+                pipedrive=pipedrive,
+                timings=job_timings(settings),
+                clock=clock,
+            )
+            ctx.update(job_ctx(deps))
             await queue.start()
             stack.push_async_callback(queue.stop)
             backend = "in-process"

@@ -52,6 +52,7 @@ from server.storage.tables_sync import (
     SyncIntent,
     SyncProblemRow,
 )
+from tests.job_deps import deps_over, run_ctx
 
 TABLES = [Company, CompanySettings, Installation, WhatsAppAccount, Chat, Message, InboundEvent]
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -135,7 +136,7 @@ async def test_a_company_gone_past_the_retention_period_is_deleted_and_others_st
     before = await counts(engine)
     assert before == {name: 6 if name == "installation" else 3 for name in before}
 
-    ctx = {"engine": engine, "installations": store, "data_retention_days": 30}
+    ctx = run_ctx(deps_over(engine, installations=store, data_retention_days=30))
     assert await purge_uninstalled_companies(ctx, now=NOW) == [leaving]
     after = await counts(engine)
     assert after == {
@@ -165,7 +166,7 @@ async def test_reinstalling_within_the_period_keeps_the_data(engine: AsyncEngine
     for user in (1, 2):
         await store.mark_uninstalled(company, user, at=NOW - timedelta(days=40))
     await store.upsert(company, 2, name="", email="", is_admin=False, tokens=TOKENS)  # came back
-    ctx = {"engine": engine, "installations": store, "data_retention_days": 30}
+    ctx = run_ctx(deps_over(engine, installations=store, data_retention_days=30))
     assert await purge_uninstalled_companies(ctx, now=NOW) == []
     assert (await counts(engine))["message"] == 1
 
@@ -316,7 +317,7 @@ async def test_the_purge_leaves_nothing_of_the_company_in_any_table_or_on_disk(
             .values(uninstalled_at=NOW - timedelta(days=31))
         )
     store = SqlInstallationStore(engine, SecretBox([Fernet.generate_key().decode()]))
-    ctx = {"engine": engine, "installations": store, "data_retention_days": 30}
+    ctx = run_ctx(deps_over(engine, installations=store, data_retention_days=30))
     assert await purge_uninstalled_companies(ctx, now=NOW) == [leaving]
 
     after = await primary_keys(engine)

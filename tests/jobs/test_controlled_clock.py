@@ -15,8 +15,9 @@ from arq.worker import Retry, func
 from server.domain.clock import ControlledClock, SystemClock
 from server.jobs.context import job_timings
 from server.jobs.inprocess import InProcessQueue
-from server.jobs.timing import JobTimings, timings
+from server.jobs.timing import JobTimings
 from server.settings import Mode, load_settings
+from tests.job_deps import fake_deps
 
 HOUR = 3600.0
 
@@ -154,11 +155,9 @@ def test_the_waits_come_from_the_settings(monkeypatch: pytest.MonkeyPatch) -> No
     assert chosen.burst_window == timedelta(seconds=1.25)
     assert chosen.retry_base == timedelta(seconds=7)
     assert chosen.catch_up_every == timedelta(minutes=10)
-    assert timings({}) == JobTimings()  # a context without settings gets production's waits
+    assert fake_deps().timings == JobTimings()  # dependencies built without settings get production's waits
     assert JobTimings().burst_window == timedelta(seconds=3.5)
 
 
-def test_a_job_context_without_a_clock_reads_the_system_clock() -> None:
-    from server.jobs.timing import now
-
-    assert abs(now({}) - datetime.now(UTC)) < timedelta(seconds=1)
+def test_job_dependencies_without_a_clock_read_the_system_clock() -> None:
+    assert abs(fake_deps().clock.now() - datetime.now(UTC)) < timedelta(seconds=1)

@@ -15,7 +15,7 @@ async def test_a_send_a_status_webhook_named_is_stored_and_not_sent_again() -> N
     started = NOW - timedelta(minutes=2)
     row = entry(status="sending", attempts=1, attempt_started_at=started, wa_message_id="wamid.HBgN1")
     w = world(row, account=CLOUD)
-    cloud = w.ctx["transports"]["cloud"]
+    cloud = w.deps.transports["cloud"]
     assert await w.run() == "sent wamid.HBgN1"
     assert cloud.sent == [] and cloud.looked == []  # neither sent again nor looked for
     assert w.outbox.calls == [("mark_sent", 17, "wamid.HBgN1", "109876543210/out/wamid.HBgN1")]
@@ -41,6 +41,6 @@ async def test_on_waha_a_named_send_carries_no_cloud_transport_id() -> None:
 async def test_a_queued_row_with_an_id_is_not_taken_for_sent() -> None:
     """Only an attempt that started can have gone out."""
     w = world(entry(status="queued", wa_message_id="wamid.HBgN1"), account=CLOUD)
-    cloud = w.ctx["transports"]["cloud"]
+    cloud = w.deps.transports["cloud"]
     assert await w.run() == "sent 3EB0ABC"
     assert len(cloud.sent) == 1

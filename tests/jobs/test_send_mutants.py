@@ -23,7 +23,10 @@ from server.domain.whatsapp import (
     SendResult,
 )
 from server.jobs import send
+from server.jobs.deps import JobDeps
 from server.jobs.send import send_outbox
+from server.services import deliver
+from tests.job_deps import fake_deps, run_ctx
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ACCEPTED = datetime(2026, 3, 1, 12, 0, 2, tzinfo=UTC)
@@ -225,10 +228,12 @@ class World:
     files: FakeFiles
     pipedrive: FakePipedrive
     queue: FakeQueue
-    ctx: dict[str, Any]
+    deps: JobDeps
+    job_try: int | None
 
     async def run(self, outbox_id: int = 17) -> str:
-        return await send_outbox(self.ctx, outbox_id)
+        run = {} if self.job_try is None else {"job_try": self.job_try}
+        return await send_outbox(run_ctx(self.deps, **run), outbox_id)
 
 
 def world(
@@ -246,25 +251,23 @@ def world(
     pipedrive = FakePipedrive(files)
     inbox = FakeInbox()
     queue = FakeQueue()
-    ctx: dict[str, Any] = {
-        "outbox": outbox,
-        "accounts": FakeAccounts([account]),
-        "transports": {"waha": transport, "cloud": FakeTransport()},
-        "pipedrive": pipedrive,
-        "inbox": inbox,
-        "clock": FixedClock(),
-        "installations": FakeInstallations(),
-    }
-    if job_try is not None:
-        ctx["job_try"] = job_try
+    deps = fake_deps(
+        outbox=outbox,
+        accounts=FakeAccounts([account]),
+        transports={"waha": transport, "cloud": FakeTransport()},
+        pipedrive=pipedrive,
+        inbox=inbox,
+        clock=FixedClock(),
+        installations=FakeInstallations(),
+    )
     if sync:
-        ctx.update({"sync_config": object(), "queue": queue, "sync_store": FakeSyncStore()})
-    return World(outbox, transport, inbox, files, pipedrive, queue, ctx)
+        deps = replace(deps, sync_config=object(), queue=queue, sync_store=FakeSyncStore())
+    return World(outbox, transport, inbox, files, pipedrive, queue, deps, job_try)
 
 
 def test_the_limits() -> None:
     assert send.MAX_SEND_TRIES == 8
-    assert send.MAX_ATTACHMENT_BYTES == 64 * MIB
+    assert deliver.MAX_ATTACHMENT_BYTES == 64 * MIB
 
 
 @pytest.mark.parametrize("status", ["sent", "failed"])
@@ -310,9 +313,10 @@ async def test_a_send_of_a_user_without_an_installation_fails_by_name_and_nothin
     found: list[Installation],
 ) -> None:
     w = world(entry(file_id=99, file_name="offer.pdf"))
-    w.ctx["installations"] = FakeInstallations(found)
+    installations = FakeInstallations(found)
+    w.deps = replace(w.deps, installations=installations)
     assert await w.run() == "failed: sender_uninstalled"
-    assert w.ctx["installations"].asked == [(3, 42)]
+    assert installations.asked == [(3, 42)]
     assert w.outbox.calls == [("mark_failed", 17, *SENDER_GONE)]
     assert w.transport.sent == [] and w.transport.looked == [] and w.inbox.messages == []
     assert w.files.asked == []  # nothing is read from Pipedrive for it either
@@ -320,7 +324,7 @@ async def test_a_send_of_a_user_without_an_installation_fails_by_name_and_nothin
 
 async def test_a_user_whose_installation_needs_reauthorisation_still_sends() -> None:
     w = world()
-    w.ctx["installations"] = FakeInstallations([installation(InstallationStatus.NEEDS_REAUTH)])
+    w.deps = replace(w.deps, installations=FakeInstallations([installation(InstallationStatus.NEEDS_REAUTH)]))
     assert await w.run() == "sent 3EB0ABC"
 
 

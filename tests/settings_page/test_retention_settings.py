@@ -16,6 +16,7 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.company_settings import SqlCompanySettingsStore
 from server.storage.tables import Chat, CompanySettings
 from server.storage.tables_sync import SyncDayActivity
+from tests.job_deps import deps_over, run_ctx
 from tests.panel.world import PanelWorld, panel_world
 from tests.settings_page.test_settings_page import add_member, audit, company_id, save
 from tests.world import world_settings_overrides
@@ -123,7 +124,7 @@ async def test_the_nightly_job_deletes_what_the_admin_chose_and_pipedrive_keeps_
     globex = [m for m in await world.messages() if m["account_id"] != acme_account]
     assert any(m["text"] == "Globex bleibt" for m in globex)
     now = datetime.now(UTC)
-    ctx = {"engine": engine}
+    ctx = run_ctx(deps_over(engine))
     [kept] = await apply_retention(ctx, now=now)
     assert kept.messages == 0  # a day old, not 30
     [outcome] = await apply_retention(ctx, now=now + timedelta(days=32))

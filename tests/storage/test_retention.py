@@ -28,6 +28,7 @@ from server.storage.engine import make_async_engine
 from server.storage.retention import MEDIA_REMOVED
 from server.storage.tables import Chat, InboundEvent, MediaBlob, Message, MessageMediaRow, Outbox, utcnow
 from server.storage.tables_sync import SyncChatLink, SyncDayActivity
+from tests.job_deps import deps_over, run_ctx
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 OLD = datetime(2026, 10, 20, 10, 0, tzinfo=UTC)  # 39 days before NOW
@@ -192,7 +193,7 @@ async def test_old_synced_days_go_with_their_attachments_and_activity_rows(world
     await seed_synced_chat(world)
     a, b = world.a, world.b
 
-    [outcome] = await apply_retention({"engine": world.engine}, now=NOW)
+    [outcome] = await apply_retention(run_ctx(deps_over(world.engine)), now=NOW)
 
     kept = await world.ids(Message)
     gone = {a.messages[k] for k in ("old-text", "old-photo", "old-only-here", "late-28th")}
@@ -221,7 +222,7 @@ async def test_attachment_files_go_before_their_messages_which_show_removed(worl
     await seed_synced_chat(world)
     a = world.a
 
-    [outcome] = await apply_retention({"engine": world.engine}, now=NOW)
+    [outcome] = await apply_retention(run_ctx(deps_over(world.engine)), now=NOW)
 
     assert outcome.attachments == 1 and not world.files["twenty"].exists()
     assert world.files["recent"].exists()
@@ -278,7 +279,7 @@ async def test_what_pipedrive_does_not_have_yet_is_kept_until_it_has(world: Worl
             .values(cursor=half_1)
         )
 
-    [outcome] = await apply_retention({"engine": world.engine}, now=NOW)
+    [outcome] = await apply_retention(run_ctx(deps_over(world.engine)), now=NOW)
 
     assert set(a.messages.values()) <= await world.ids(Message)
     assert outcome.messages == 0 and outcome.attachments == 0
@@ -301,7 +302,7 @@ async def test_what_pipedrive_does_not_have_yet_is_kept_until_it_has(world: Worl
         await connection.execute(update(table(SyncChatLink)).values(lease_owner="", lease_until=None))
     for chat in ("behind", "half"):
         await world.set_cursor(a, chat)
-    [again] = await apply_retention({"engine": world.engine}, now=NOW)
+    [again] = await apply_retention(run_ctx(deps_over(world.engine)), now=NOW)
     assert again.messages == 5 and again.chats_busy == 1  # "never" still waits for the engine
     assert await world.ids(Message) == {a.messages["never-1"]}
     assert not world.files["dirty-photo"].exists()
@@ -343,7 +344,7 @@ async def test_pending_outgoing_messages_and_webhooks_stay_settled_old_ones_go(w
                 received_at=OLD,
             )
 
-    [outcome] = await apply_retention({"engine": world.engine}, now=NOW)
+    [outcome] = await apply_retention(run_ctx(deps_over(world.engine)), now=NOW)
 
     assert (outcome.outgoing, outcome.webhooks) == (2, 2)
     async with world.engine.connect() as connection:
@@ -359,9 +360,9 @@ async def test_pending_outgoing_messages_and_webhooks_stay_settled_old_ones_go(w
 
 async def test_running_again_deletes_nothing_more_and_forever_deletes_nothing(world: World) -> None:
     await seed_synced_chat(world)
-    await apply_retention({"engine": world.engine}, now=NOW)
+    await apply_retention(run_ctx(deps_over(world.engine)), now=NOW)
     left = await world.ids(Message)
-    [again] = await apply_retention({"engine": world.engine}, now=NOW)
+    [again] = await apply_retention(run_ctx(deps_over(world.engine)), now=NOW)
     assert again.as_dict() == {
         "messages": 0,
         "attachments": 0,
@@ -374,7 +375,7 @@ async def test_running_again_deletes_nothing_more_and_forever_deletes_nothing(wo
     assert await world.ids(Message) == left
 
     await SqlCompanySettingsStore(world.engine).save(world.a.id, CompanySettingsValues())  # forever
-    assert await apply_retention({"engine": world.engine}, now=NOW + timedelta(days=400)) == []
+    assert await apply_retention(run_ctx(deps_over(world.engine)), now=NOW + timedelta(days=400)) == []
     assert await world.ids(Message) == left
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from server.jobs.sync import burst_wait, enqueue_sync
 from server.jobs.timing import JobTimings
+from tests.job_deps import fake_deps, run_ctx
 
 WINDOW = timedelta(seconds=3.5)
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -49,14 +50,15 @@ class StoppedClock:
 async def test_a_message_stored_a_second_after_its_webhook_waits_a_second_less() -> None:
     queue = RecordingQueue()
     window = timedelta(seconds=5)  # the settings' window, not the default
-    ctx: dict[str, Any] = {
-        "queue": queue,
-        "sync_store": EveryCompanyInstalled(),
-        "pipedrive": object(),
-        "sync_config": object(),
-        "timings": JobTimings(burst_window=window),
-        "clock": StoppedClock(),
-    }
+    deps = fake_deps(
+        queue=queue,
+        sync_store=EveryCompanyInstalled(),
+        pipedrive=object(),
+        sync_config=object(),
+        timings=JobTimings(burst_window=window),
+        clock=StoppedClock(),
+    )
+    ctx = run_ctx(deps)
     await enqueue_sync(ctx, {7}, media_chat_ids={7}, received_at=NOW - timedelta(seconds=1))
     function, args, defer = queue.jobs["sync:7"]
     assert (function, args, defer) == ("sync_chat", (7,), timedelta(seconds=4))

@@ -15,13 +15,14 @@ from sqlalchemy import insert
 from sandbox.pipedrive.app import create_app as create_pipedrive
 from sandbox.pipedrive.seed import ALL_SCOPES, seed_person
 from sandbox.pipedrive.state import Clock, SandboxState
-from server.jobs.context import sync_entries
+from server.jobs.context import sync_wiring
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.metering import MemoryUsageMeter
 from server.pipedrive.oauth import TokenSet
 from server.pipedrive.ratelimit import MemoryRateLimiter, RateScope
 from server.settings import Settings
 from server.storage.tables import Installation
+from tests.job_deps import rewire
 from tests.sync.world import SANDBOX, FixedConnector, StaticTokens
 from tests.web.inbound_world import SESSION, inbound_world
 
@@ -50,8 +51,8 @@ async def test_chaos_every_message_lands_exactly_once(make_settings: Callable[..
             max_in_call_wait=1.0,
         )
         ctx: dict[str, Any] = world.resources.queue.ctx  # type: ignore[attr-defined]
-        ctx.update(sync_entries("http://wapipe.test", world.resources.settings.media_dir))
-        ctx.update(pipedrive=FixedConnector(client))
+        sync = sync_wiring("http://wapipe.test", world.resources.settings.media_dir)
+        rewire(ctx, sync_config=sync.config, media_files=sync.media_files, pipedrive=FixedConnector(client))
         world.clock.follow(pd.clock.advance)
         async with world.resources.engine.begin() as connection:
             await connection.execute(

@@ -27,7 +27,7 @@ async def test_one_activity_per_chat_per_day_updated_as_messages_arrive(world: S
     await world.sync(chat)
     [activity] = world.activities()
     assert activity["subject"] == "WhatsApp chat with Maria"
-    settings = await world.ctx["sync_store"].settings(world.company_id)
+    settings = await world.deps.sync_store.settings(world.company_id)
     assert activity["type"] == settings.activity_type_key  # the custom type, stored for the company
     assert [p["person_id"] for p in activity["participants"]] == [maria["id"]]
     assert activity["due_date"] == "2026-03-02"
@@ -55,7 +55,7 @@ async def test_nothing_new_sends_nothing(world: SyncWorld) -> None:
     await world.sync(chat)
     before = world.requests()
     await world.sync(chat)
-    await world.ctx["sync_store"].mark_written_days_dirty(chat, now=datetime.now(UTC))
+    await world.deps.sync_store.mark_written_days_dirty(chat, now=datetime.now(UTC))
     await world.sync(chat)  # dirty but rendered the same: no PATCH
     assert world.requests() == before
 
@@ -120,7 +120,7 @@ async def test_a_known_persons_open_deal_is_used_and_a_pin_wins(world: SyncWorld
     assert world.activities()[0]["deal_id"] == newer["id"]
     assert len(world.data.deals) == 2  # no deal created: she has an open one
     await pin_deal(
-        world.ctx["sync_store"], world.queue, world.company_id, chat, older["id"], now=datetime.now(UTC)
+        world.deps.sync_store, world.queue, world.company_id, chat, older["id"], now=datetime.now(UTC)
     )
     await world.sync(chat)
     assert world.activities()[0]["deal_id"] == older["id"]
@@ -168,7 +168,7 @@ async def test_relink_moves_the_written_activities(world: SyncWorld) -> None:
     chat = await world.message(NUMBER, "Hallo")
     await world.sync(chat)
     link = await relink_chat(
-        world.ctx["sync_store"], world.queue, world.company_id, chat, other["id"], now=datetime.now(UTC)
+        world.deps.sync_store, world.queue, world.company_id, chat, other["id"], now=datetime.now(UTC)
     )
     assert link.rule == "manual" and link.alternatives
     await world.sync(chat)
@@ -181,7 +181,7 @@ async def test_excluded_numbers_and_chats_write_nothing(world: SyncWorld) -> Non
     await world.sync(await world.message("+4917600000001", "privat"))
     chat = await world.message("+4917600000002", "auch privat")
     await exclude_chat(
-        world.ctx["sync_store"], world.queue, world.company_id, chat, True, now=datetime.now(UTC)
+        world.deps.sync_store, world.queue, world.company_id, chat, True, now=datetime.now(UTC)
     )
     await world.sync(chat)
     assert world.persons() == [] and world.activities() == [] and world.requests() == 0
@@ -264,7 +264,7 @@ async def test_an_expired_attachment_is_said_so_in_the_transcript(world: SyncWor
 async def test_an_attachment_over_the_upload_limit_gets_a_line_instead(world: SyncWorld) -> None:
     from dataclasses import replace
 
-    world.ctx["sync_config"] = replace(world.ctx["sync_config"], upload_limit_bytes=1000)
+    world.deps = replace(world.deps, sync_config=replace(world.deps.sync_config, upload_limit_bytes=1000))
     chat = await world.message(
         "+4917612345678",
         "",

@@ -93,5 +93,5 @@ async def test_a_permanent_failure_is_recorded_for_admins(world: SyncWorld) -> N
     chat = await world.message(NUMBER, "Hallo")
     result = await world.sync(chat)
     assert result.startswith("failed")
-    [problem] = await world.ctx["sync_store"].open_problems(world.company_id)
+    [problem] = await world.deps.sync_store.open_problems(world.company_id)
     assert problem.chat_id == chat and problem.reason

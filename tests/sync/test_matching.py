@@ -15,7 +15,7 @@ FORMATS = ["+49 89 6364 8018", "0049896364-8018", "(089) 63648018", "8963648018"
 
 
 async def link_of(world: SyncWorld, chat_id: int) -> object:
-    store: SqlSyncStore = world.ctx["sync_store"]
+    store: SqlSyncStore = world.deps.sync_store
     return await store.link_by_chat(chat_id)
 
 
@@ -172,7 +172,7 @@ async def test_a_hidden_sender_is_resolved_through_the_transport_and_merged(worl
     world.transport.lids[lid] = NUMBER
     result = await world.sync(chat)
     assert "merged" in result or "linked" in result
-    phone_chat = await world.ctx["sync_store"].chat_by_key(world.account_id, "498963648018@s.whatsapp.net")
+    phone_chat = await world.deps.sync_store.chat_by_key(world.account_id, "498963648018@s.whatsapp.net")
     await world.sync(phone_chat.id)
     link = await link_of(world, phone_chat.id)
     assert link.person_id == person["id"]  # type: ignore[attr-defined]

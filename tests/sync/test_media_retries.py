@@ -16,6 +16,7 @@ import pytest
 from server.domain.sync import MediaRetry
 from server.jobs.sync import fetch_chat_media, sync_watchdog
 from server.storage.tables import MessageMediaRow
+from tests.job_deps import run_ctx
 from tests.sync.world import RecordingQueue, SyncWorld, sync_world
 
 NUMBER = "+4917612345678"
@@ -26,15 +27,15 @@ PDF = b"%PDF-1.4 angebot"
 @pytest.fixture
 async def world(migrated_database_url: str, tmp_path: Path) -> AsyncIterator[SyncWorld]:
     async with sync_world(migrated_database_url, tmp_path) as world:
-        config = world.ctx["sync_config"]
-        world.ctx["sync_config"] = replace(config, media_retry=MediaRetry(timedelta(seconds=WAIT), 3))
+        config = replace(world.deps.sync_config, media_retry=MediaRetry(timedelta(seconds=WAIT), 3))
+        world.deps = replace(world.deps, sync_config=config)
         yield world
 
 
 def worker(world: SyncWorld) -> tuple[dict[str, Any], RecordingQueue]:
     """The job context of a worker that has just started: the same database, an empty queue."""
     queue = RecordingQueue()
-    return {**world.ctx, "queue": queue, "job_try": 1, "job_id": "media"}, queue
+    return run_ctx(replace(world.deps, queue=queue), job_try=1, job_id="media"), queue
 
 
 async def failing_attachment(world: SyncWorld) -> tuple[int, str]:

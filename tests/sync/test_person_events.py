@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +17,7 @@ from server.jobs.inbound import process_inbound_event
 from server.storage.companies import SqlCompanyStore
 from server.storage.inbound_events import SqlInboundEventStore
 from server.storage.sync import SqlSyncStore
+from tests.job_deps import run_ctx
 from tests.sync.world import SyncWorld
 
 NUMBER = "+498963648018"
@@ -72,7 +74,7 @@ async def deliver(world: SyncWorld, body: bytes) -> str:
     event_id, _ = await store.record(
         transport="pipedrive", event_key=f"pipedrive:test:{body.__hash__()}", session_name="", body=body
     )
-    ctx = {**world.ctx, "inbound_events": store, "companies": SqlCompanyStore(world.engine)}
+    ctx = run_ctx(replace(world.deps, inbound_events=store, companies=SqlCompanyStore(world.engine)))
     result: str = await process_inbound_event(ctx, event_id)
     stored = await store.get(event_id)
     assert stored is not None and stored.state == "processed", (result, stored)
@@ -80,7 +82,7 @@ async def deliver(world: SyncWorld, body: bytes) -> str:
 
 
 async def link_of(world: SyncWorld, chat_id: int) -> Any:
-    store: SqlSyncStore = world.ctx["sync_store"]
+    store: SqlSyncStore = world.deps.sync_store
     return await store.link_by_chat(chat_id)
 
 

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import update
 
 from server.crypto import SecretBox
-from server.jobs.setup import PersonWebhookConfig, subscribe_person_webhook
+from server.jobs.deps import PersonWebhookConfig
+from server.jobs.setup import subscribe_person_webhook
 from server.storage.installations import SqlInstallationStore
 from server.storage.tables import Installation
+from tests.job_deps import run_ctx
 from tests.sync.world import SyncWorld
 
 URL = "https://wapipe.test/webhooks/pipedrive"
@@ -21,13 +24,13 @@ SECRET = "a-server-secret-for-the-webhook-test"
 FERNET = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
 
-def setup_ctx(world: SyncWorld) -> dict[str, Any]:
-    return {
-        **world.ctx,
-        "engine": world.engine,
-        "installations": SqlInstallationStore(world.engine, SecretBox([FERNET])),
-        "person_webhook": PersonWebhookConfig(URL, SECRET),
-    }
+def setup_ctx(world: SyncWorld, secret: str = SECRET) -> dict[str, Any]:
+    deps = replace(
+        world.deps,
+        installations=SqlInstallationStore(world.engine, SecretBox([FERNET])),
+        person_webhook=PersonWebhookConfig(URL, secret),
+    )
+    return run_ctx(deps)
 
 
 def app_webhooks(world: SyncWorld) -> list[dict[str, Any]]:
@@ -76,7 +79,7 @@ async def test_another_apps_or_an_older_webhook_of_ours_for_deals_is_not_taken_f
 async def test_a_webhook_with_credentials_of_an_earlier_secret_is_replaced(world: SyncWorld) -> None:
     """After the server secret changed every delivery would be refused: set-up replaces the webhook."""
     assert await subscribe_person_webhook(setup_ctx(world), world.client, world.company_id) == "created"
-    rotated = {**setup_ctx(world), "person_webhook": PersonWebhookConfig(URL, "the-next-server-secret")}
+    rotated = setup_ctx(world, "the-next-server-secret")
     assert await subscribe_person_webhook(rotated, world.client, world.company_id) == "replaced"
     assert await subscribe_person_webhook(rotated, world.client, world.company_id) == "exists"
 

@@ -40,7 +40,7 @@ async def note(world: SyncWorld) -> str:
 
 
 async def _chat(world: SyncWorld) -> int:
-    chat = await world.ctx["sync_store"].chat_by_key(world.account_id, MARIA.chat_key)
+    chat = await world.deps.sync_store.chat_by_key(world.account_id, MARIA.chat_key)
     world.chat_ids[MARIA.chat_key] = chat.id
     return int(chat.id)
 

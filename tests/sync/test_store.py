@@ -22,7 +22,7 @@ async def both(database_url: str, tmp_path: Path) -> AsyncIterator[SyncWorld]:
 
 
 def store_of(world: SyncWorld) -> SqlSyncStore:
-    store: SqlSyncStore = world.ctx["sync_store"]
+    store: SqlSyncStore = world.deps.sync_store
     return store
 
 

@@ -15,6 +15,7 @@ from server.domain.whatsapp import HistoryBatch
 from server.jobs.retention import apply_retention
 from server.services.ingest import ingest_events
 from server.storage.message_changes import earlier_versions
+from tests.job_deps import deps_over, run_ctx
 from tests.sync.catch_up import MORNING, catch_up, from_history
 from tests.sync.world import SyncWorld
 
@@ -125,7 +126,7 @@ async def test_the_daily_retention_run_gives_up_changes_older_than_eight_days(wo
             text("update waiting_change set created_at = :at where message_key like '%WANEW'"),
             {"at": datetime(2026, 3, 2, 12, 0, tzinfo=UTC)},
         )
-    await apply_retention({"engine": world.engine}, now=datetime(2026, 3, 9, 12, 30, tzinfo=UTC))
+    await apply_retention(run_ctx(deps_over(world.engine)), now=datetime(2026, 3, 9, 12, 30, tzinfo=UTC))
     async with world.engine.connect() as connection:
         keys = (await connection.execute(text("select message_key from waiting_change"))).scalars().all()
     assert keys == [f"{world.session}/in/WANEW"]  # 7 days and 30 minutes old: still waiting

@@ -14,6 +14,7 @@ from server.domain.message_changes import Reacted
 from server.domain.whatsapp import HistoryBatch
 from server.jobs.retention import apply_retention
 from server.services.ingest import ingest_events
+from tests.job_deps import deps_over, run_ctx
 from tests.sync.catch_up import MARIA, MORNING, catch_up, from_history
 from tests.sync.world import SyncWorld
 
@@ -107,6 +108,6 @@ async def test_a_reaction_whose_message_never_comes_is_given_up_after_eight_days
             text("update waiting_reaction set created_at = :at where message_key like '%WANEW'"),
             {"at": datetime(2026, 3, 2, 12, 0, tzinfo=UTC)},
         )
-    await apply_retention({"engine": world.engine}, now=datetime(2026, 3, 9, 12, 30, tzinfo=UTC))
+    await apply_retention(run_ctx(deps_over(world.engine)), now=datetime(2026, 3, 9, 12, 30, tzinfo=UTC))
     assert await _waiting(world) == [f"{world.session}/in/WANEW"]  # 7 days and 30 minutes old: still waiting
     assert await _chats(world) == 0

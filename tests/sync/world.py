@@ -34,8 +34,9 @@ from server.domain.whatsapp import (
     MessageOrigin,
     Peer,
 )
-from server.jobs.context import sync_entries
-from server.jobs.sync import sync_chat, sync_stores
+from server.jobs.context import sync_wiring
+from server.jobs.deps import JobDeps, job_ctx
+from server.jobs.sync import sync_chat
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.metering import MemoryUsageMeter
 from server.pipedrive.oauth import TokenSet
@@ -45,6 +46,7 @@ from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.inbox import SqlInboxStore
 from server.storage.tables import CompanySettings, Installation
+from tests.job_deps import deps_over
 from tests.world import migrated_database
 
 SANDBOX = "http://pipedrive.sandbox"
@@ -143,7 +145,7 @@ class SyncWorld:
     agent_id: int
     client: PipedriveClient
     meter: MemoryUsageMeter
-    ctx: dict[str, Any]
+    deps: JobDeps  # what the jobs run with: replace parts with dataclasses.replace
     engine: Any
     inbox: SqlInboxStore
     company_id: int
@@ -154,6 +156,11 @@ class SyncWorld:
     clock: ControlledClock
     ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     chat_ids: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ctx(self) -> dict[str, Any]:
+        """A job's ``ctx`` holding ``deps``."""
+        return job_ctx(self.deps)
 
     # WhatsApp side -----------------------------------------------------------------------------------
     async def message(
@@ -340,16 +347,17 @@ async def sync_world(
         connector: Any = FixedConnector(client)
         if wrap is not None:
             connector = wrap(connector)
-        ctx: dict[str, Any] = {
-            **sync_stores(engine),
-            **sync_entries(PUBLIC_URL, tmp_path / "media"),
-            "pipedrive": connector,
-            "inbox": SqlInboxStore(engine),
-            "transports": {"waha": transport},
-            "queue": queue,
-            "runner_name": "test",
-            "clock": clock,
-        }
+        sync = sync_wiring(PUBLIC_URL, tmp_path / "media")
+        deps = deps_over(
+            engine,
+            queue=queue,
+            pipedrive=connector,
+            sync_config=sync.config,
+            media_files=sync.media_files,
+            transports={"waha": transport},
+            runner_name="test",
+            clock=clock,
+        )
         try:
             yield SyncWorld(
                 pd,
@@ -358,7 +366,7 @@ async def sync_world(
                 agent.id,
                 client,
                 meter,
-                ctx,
+                deps,
                 engine,
                 SqlInboxStore(engine),
                 ours.id,

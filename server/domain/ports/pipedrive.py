@@ -133,3 +133,18 @@ class PersonWriter(PersonSearch, Protocol):
     async def create_person_with_phones(
         self, name: str, phones: Sequence[str], owner_id: int | None
     ) -> CrmPerson: ...
+
+
+class FileDownloads(Protocol):
+    """Pipedrive's Files, read by id (``server.pipedrive.files.FilesApi``)."""
+
+    async def download(self, file_id: int) -> bytes:
+        """The file's bytes; ``NotFound`` when it was deleted."""
+        ...
+
+
+class WithFiles(Protocol):
+    """A company's Pipedrive client as the send job reads attachments through it (``PipedriveClient``)."""
+
+    @property
+    def files(self) -> FileDownloads: ...

@@ -14,7 +14,7 @@ class JobQueue(Protocol):
       the same id again returns ``False`` and changes nothing.
     - ``defer_by`` runs the job no earlier than that delay from now.
     - A job function asks for a retry by raising ``arq.Retry(defer=...)``; it runs again up to its
-      ``max_tries``; ``ctx["job_try"]`` counts attempts from 1.
+      ``max_tries``; arq's ``job_try`` in the job's ``ctx`` counts attempts from 1.
     """
 
     async def enqueue(

@@ -99,6 +99,10 @@ class InboxStore(Protocol):
         waits for that message: ``apply_waiting_changes``)."""
         ...
 
+    async def last_message_at(self, account_id: int) -> datetime | None:
+        """When the newest stored message of the account was sent (``None``: none stored yet)."""
+        ...
+
 
 class AccountStore(Protocol):
     """Connected numbers; every lookup a person can trigger is scoped by company."""
@@ -110,6 +114,10 @@ class AccountStore(Protocol):
         ...
 
     async def get(self, company_id: int, account_id: int) -> Account | None: ...
+
+    async def by_id(self, account_id: int) -> Account | None:
+        """For jobs, which carry ids they were given by company-scoped code."""
+        ...
 
     async def for_company(self, company_id: int) -> list[Account]: ...
 
@@ -148,12 +156,34 @@ class OutboxStore(Protocol):
         ...
 
 
+class OutboxRows(Protocol):
+    """The outbox as the send job moves a row along (``SqlOutboxStore``)."""
+
+    async def by_id(self, outbox_id: int) -> OutboxEntry | None:
+        """For jobs, which carry ids company-scoped code gave them."""
+        ...
+
+    async def start_attempt(self, outbox_id: int, at: datetime) -> None:
+        """The row becomes ``sending``: from now on the message may have gone out."""
+        ...
+
+    async def mark_sent(self, outbox_id: int, wa_message_id: str, message_key: str) -> None: ...
+
+    async def mark_failed(self, outbox_id: int, reason: str, message: str) -> None: ...
+
+
 class AuditLog(Protocol):
     """The company's audit log: every settings change, send, link, pin, exclusion and erasure."""
 
     async def record(
         self, company_id: int, actor_user_id: int, action: str, subject: str, details: Mapping[str, object]
     ) -> None: ...
+
+
+class InstallationLookup(Protocol):
+    """One user's installation in a company (``SqlInstallationStore``)."""
+
+    async def get(self, company_id: int, pipedrive_user_id: int) -> Installation | None: ...
 
 
 class ConnectorStore(Protocol):

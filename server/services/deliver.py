@@ -1,0 +1,192 @@
+"""Delivering a queued send: one outbox row becomes one WhatsApp message, even when a send fails after it
+went out. (``server.services.send`` is the request side, which checks a send and queues it.)
+
+This module owns the decisions of the send job (``server.jobs.send``): which rows are skipped (unknown,
+already sent or failed) and which fail by name (a number that is gone or another company's, a sender who
+has uninstalled WaPipe since, a refusal); following ``server.domain.send_echoes``, before any resend after an
+uncertain attempt it asks whether the message already went out (a status webhook named it, or the
+transport's ``find_sent`` finds it); an attachment is read from Pipedrive, checked for size and sent as its
+kind. A message that went out is stored in the inbox at once (the panel shows it, its day activity is
+updated) under the same key its gateway echo will have, so it is logged once. The job retries a transient
+failure, gives up after its tries (``give_up``) and queues the chat's sync.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from server.domain.clock import Clock
+from server.domain.errors import NotFound, Permanent, Transient, WaPipeError
+from server.domain.installations import InstallationStatus
+from server.domain.jids import canonical_chat_key, phone_chat_key
+from server.domain.models import Account, OutboxEntry, OutboxStatus
+from server.domain.ports.pipedrive import PipedriveForCompany, WithFiles
+from server.domain.ports.storage import AccountStore, InboxStore, InstallationLookup, OutboxRows
+from server.domain.ports.whatsapp import WhatsAppTransport
+from server.domain.send_echoes import CLOCK_SKEW
+from server.domain.whatsapp import (
+    InboundMessage,
+    MediaKind,
+    MediaRef,
+    OutboundMedia,
+    OutboundMessage,
+    Peer,
+    SendResult,
+)
+
+MAX_ATTACHMENT_BYTES = 64 * 1024 * 1024  # WhatsApp's limit for documents; images and video are smaller
+SENDER_UNINSTALLED = "Not sent: WaPipe was uninstalled for the Pipedrive user who sent this message"
+
+
+@dataclass(frozen=True)
+class DeliverPorts:
+    """What delivering a row reads and writes."""
+
+    outbox: OutboxRows
+    accounts: AccountStore
+    installations: InstallationLookup
+    transports: Mapping[str, WhatsAppTransport]
+    pipedrive: PipedriveForCompany[WithFiles] | None  # where attachments are read (needed for rows with one)
+    inbox: InboxStore
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """How a delivery ended, for the job."""
+
+    summary: str  # the job's result
+    chat_id: int | None = None  # the inbox chat the sent message was stored in: to sync
+    transient: Transient | None = None  # it failed for now: retry, or give up after the last try
+
+
+async def deliver(ports: DeliverPorts, outbox_id: int) -> Delivered:
+    outbox = ports.outbox
+    entry = await outbox.by_id(outbox_id)
+    if entry is None or entry.status in (OutboxStatus.SENT, OutboxStatus.FAILED):
+        return Delivered("nothing to do")
+    account = await ports.accounts.by_id(entry.account_id)
+    if account is None or account.company_id != entry.company_id:
+        # Never send from another company's number, whatever id the row carries.
+        await outbox.mark_failed(entry.id, "unknown_from_number", "The WhatsApp number was removed")
+        return Delivered("failed")
+    if not await _sender_installed(ports.installations, entry):
+        await outbox.mark_failed(entry.id, "sender_uninstalled", SENDER_UNINSTALLED)
+        return Delivered("failed: sender_uninstalled")
+    transport = ports.transports[account.transport]
+    try:
+        message = await _outbound(ports.pipedrive, entry)
+        result = await _already_sent(transport, account, entry, message)
+        if result is None:
+            await outbox.start_attempt(entry.id, ports.clock.now())
+            result = await transport.send(account.session_name, message)
+    except Permanent as error:
+        await outbox.mark_failed(entry.id, error.reason, error.message)
+        return Delivered(f"failed: {error.reason}")
+    except Transient as error:
+        return Delivered(f"failed: {error.reason}", transient=error)
+    except WaPipeError as error:  # refused input (e.g. an invalid message): a person must change it
+        await outbox.mark_failed(entry.id, error.reason, error.message)
+        return Delivered(f"failed: {error.reason}")
+    await outbox.mark_sent(entry.id, result.wa_message_id, result.key)
+    chat_id = await _store_sent(ports.inbox, account, entry, message, result)
+    return Delivered(f"sent {result.wa_message_id}", chat_id=chat_id)
+
+
+async def give_up(outbox: OutboxRows, outbox_id: int, error: Transient, *, tries: int) -> str:
+    """After the last try failed for now: the row fails by the error's name."""
+    await outbox.mark_failed(outbox_id, error.reason, f"{error.message} (gave up after {tries} tries)")
+    return f"failed: {error.reason}"
+
+
+async def _sender_installed(installations: InstallationLookup, entry: OutboxEntry) -> bool:
+    """Whether the user who pressed Send still has WaPipe installed in the row's company, read from the
+    database on every run (every worker sees an uninstall at once). An installation that needs
+    re-authorisation still sends: WhatsApp does not need the user's Pipedrive tokens."""
+    installation = await installations.get(entry.company_id, entry.requested_by)
+    return installation is not None and installation.status is not InstallationStatus.UNINSTALLED
+
+
+async def _already_sent(
+    transport: WhatsAppTransport, account: Account, entry: OutboxEntry, message: OutboundMessage
+) -> SendResult | None:
+    """After an attempt whose outcome is unknown: the message, if it did go out (a status webhook named it,
+    or the transport finds it)."""
+    if entry.status != OutboxStatus.SENDING or entry.attempt_started_at is None:
+        return None
+    if entry.wa_message_id:  # claimed by a status webhook carrying our client_ref (Cloud API)
+        return SendResult(
+            account_id=account.session_name,
+            client_ref=entry.client_ref,
+            wa_message_id=entry.wa_message_id,
+            chat_key=canonical_chat_key(entry.to_chat),
+            accepted_at=entry.attempt_started_at,
+            transport_id=entry.wa_message_id if account.transport == "cloud" else None,
+        )
+    since = entry.attempt_started_at - CLOCK_SKEW
+    return await transport.find_sent(account.session_name, message, since=since)
+
+
+async def _outbound(pipedrive: PipedriveForCompany[WithFiles] | None, entry: OutboxEntry) -> OutboundMessage:
+    media = None
+    if entry.file_id is not None:
+        if pipedrive is None:
+            raise RuntimeError("a send with a Pipedrive file needs the Pipedrive connector")
+        client = await pipedrive.for_company(entry.company_id)
+        try:
+            data = await client.files.download(entry.file_id)
+        except NotFound as error:
+            raise NotFound("The file was deleted in Pipedrive", reason="attachment_missing") from error
+        if len(data) > MAX_ATTACHMENT_BYTES:
+            raise AttachmentTooLarge(
+                f"{entry.file_name} is {len(data) // (1024 * 1024)} MB; WhatsApp takes up to "
+                f"{MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB"
+            )
+        mime = mimetypes.guess_type(entry.file_name)[0] or "application/octet-stream"
+        media = OutboundMedia(kind=_kind(mime), mime=mime, filename=entry.file_name or None, data=data)
+    return OutboundMessage(
+        client_ref=entry.client_ref, to=entry.to_chat, text=entry.text or None, media=media
+    )
+
+
+class AttachmentTooLarge(Permanent):
+    reason = "attachment_too_large"
+
+
+def _kind(mime: str) -> MediaKind:
+    if mime.startswith("image/") and mime != "image/svg+xml":
+        return MediaKind.IMAGE
+    if mime.startswith("video/"):
+        return MediaKind.VIDEO
+    if mime.startswith("audio/"):
+        return MediaKind.AUDIO
+    return MediaKind.DOCUMENT
+
+
+async def _store_sent(
+    inbox: InboxStore, account: Account, entry: OutboxEntry, message: OutboundMessage, result: SendResult
+) -> int:
+    """Into the inbox now, under the key the gateway's echo will carry; the chat's id."""
+    now = result.accepted_at
+    chat = Peer(result.chat_key, e164=entry.to_chat if entry.to_chat.startswith("+") else None)
+    me = Peer(phone_chat_key(account.e164) if account.e164 else "me", e164=account.e164)
+    media = message.media
+    stored = InboundMessage(
+        account_id=account.session_name,
+        wa_message_id=result.wa_message_id,
+        chat=chat,
+        sender=me,
+        from_me=True,
+        sent_at=now,
+        text=entry.text or None,
+        media=None
+        if media is None
+        else MediaRef(kind=media.kind, locator=None, mime=media.mime, filename=media.filename),
+        from_api=True,
+        transport_id=result.transport_id,
+    )
+    chat_id = await inbox.upsert_chat(account.id, chat, now)
+    await inbox.add_message(account.id, chat_id, stored)
+    return chat_id

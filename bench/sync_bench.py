@@ -279,6 +279,7 @@ async def world(
             )
             ctx.update(job_ctx(deps))
             if mode == "naive":
+                NAIVE_SEEN.clear()  # this world's chats start from nothing
                 queue._functions["sync_chat"] = func(
                     naive_sync, name="sync_chat", keep_result=0, max_tries=30
                 )

@@ -141,7 +141,9 @@ def deal_fields(state: SandboxState, company_id: int, record: Record) -> list[tu
     data = state.data.get(company_id)
     person = data.persons.get(record.get("person_id") or 0) if data else None
     stage = data.stages.get(record.get("stage_id") or 0) if data else None
-    value = " ".join(p for p in (_items(record.get("value")), _items(record.get("currency"))) if p)
+    amount = record.get("value")
+    shown = f"{amount:,.2f}".removesuffix(".00") if isinstance(amount, int | float) and amount else ""
+    value = " ".join(p for p in (shown, _items(record.get("currency")) if shown else "") if p)
     return [
         ("Value", value),
         ("Status", _items(record.get("status"))),

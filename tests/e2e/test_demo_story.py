@@ -44,6 +44,7 @@ def test_the_seeded_deal_and_the_app_name_are_there_before_any_chat(
     _, addresses = demo
     page.goto(f"{addresses.pipedrive}/host/deal/1")
     expect(page.locator("#pd-title")).to_have_text("Office chairs for the Munich office")
+    expect(page.locator(".pd-fields")).to_contain_text("4,800 EUR")
     expect(page.locator(".pd-fields")).to_contain_text("Munich Contact 1")
     expect(page.locator("#pd-panel-toggle")).to_have_text("WaPipe")
     expect(page.locator("#pd-activities .pd-empty")).to_have_text("No activities yet.")

@@ -155,7 +155,7 @@ async def test_a_deal_page_shows_the_deals_activities_and_files_and_says_when_th
 ) -> None:
     state, company = world.state, world.company
     person = seed_person(state, company, "Linus")
-    deal = seed_deal(state, company, "Chairs", person_id=person["id"])
+    deal = seed_deal(state, company, "Chairs", person_id=person["id"], value=12500.5)
     empty = seed_deal(state, company, "Desks", person_id=person["id"])
     body = {
         "subject": "WhatsApp chat with Linus",
@@ -167,11 +167,13 @@ async def test_a_deal_page_shows_the_deals_activities_and_files_and_says_when_th
     seed_file(state, company, "chair.png", b"\x89PNG", deal_id=deal["id"])
 
     page = (await world.http.get(f"/host/deal/{deal['id']}")).text
+    assert "<dt>Value</dt><dd>12,500.50 EUR</dd>" in page
     assert "<p>on the deal</p>" in section(page, "activities")
     assert "chair.png" in section(page, "files") and "4 B" in section(page, "files")
     assert "No notes yet." in section(page, "notes")
 
     none = (await world.http.get(f"/host/deal/{empty['id']}")).text
+    assert "<dt>Value</dt>" not in none  # no value given
     assert "No activities yet." in section(none, "activities")
     assert "No files yet." in section(none, "files")
 

@@ -103,7 +103,7 @@ def test_demo_serves_the_app_and_the_pipedrive_sandbox(tmp_path: Path) -> None:
             "--waha-port",
             str(waha_port),
         ],
-        env={**clean, "WAPIPE_VAR_DIR": str(tmp_path)},
+        env={**clean, "WAPIPE_VAR_DIR": str(tmp_path), "WAPIPE_MEDIA_DIR": str(tmp_path / "media")},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

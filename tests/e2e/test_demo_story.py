@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -75,17 +76,18 @@ def test_a_contact_picked_on_the_phone_shows_up_on_the_person_and_deal_pages(
     page.click("#customer-form button[data-kind=document]")
     expect(page.locator("#customer-result")).to_contain_text("Sent document")
 
-    def chat_in_pipedrive() -> bool:
+    def chat_in_pipedrive() -> dict[str, Any] | None:
+        """The sandbox once the chat, its attachment and the Person's chat link are all written."""
         state = sandbox_state(addresses)
-        activity = any(
-            "Is the" in (a["note"] or "") and "Brochure.pdf" in (a["note"] or "") for a in state["activities"]
-        )
-        return activity and any(
-            f["name"] == "Brochure.pdf" and f["person_id"] == PERSON for f in state["files"]
-        )
+        notes = [a["note"] or "" for a in state["activities"]]
+        activity = any("Is the" in note and "Brochure.pdf" in note for note in notes)
+        stored = any(f["name"] == "Brochure.pdf" and f["person_id"] == PERSON for f in state["files"])
+        keys = [f["key"] for f in state["person_fields"] if f["name"] == "WhatsApp chat link"]
+        [person] = [p for p in state["persons"] if p["id"] == PERSON]
+        linked = bool(keys) and bool(person["custom_fields"].get(keys[0]))
+        return state if activity and stored and linked else None
 
-    eventually(chat_in_pipedrive, "the chat and its attachment in Pipedrive", timeout=60)
-    state = sandbox_state(addresses)
+    state = eventually(chat_in_pipedrive, "the chat, its attachment and link in Pipedrive", timeout=60)
     [stored] = [f for f in state["files"] if f["name"] == "Brochure.pdf" and f["person_id"] == PERSON]
     [link_field] = [f for f in state["person_fields"] if f["name"] == "WhatsApp chat link"]
     [person] = [p for p in state["persons"] if p["id"] == PERSON]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import shutil
@@ -17,6 +18,7 @@ from server.logs import configure_logging
 from server.settings import Mode, Settings, load_settings
 
 log = logging.getLogger("wapipe")
+DEMO_LOG = "demo.log"  # in WAPIPE_VAR_DIR: everything the demo logs
 
 
 def _settings(**overrides: object) -> Settings:
@@ -109,34 +111,47 @@ def cmd_rotate_keys(args: argparse.Namespace) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from server.demo import demo_addresses, demo_settings_overrides, serve_demo
+    from server.demo_guard import DemoRefused, claim_ports, demo_lock
+    from server.logs import configure_demo_logging
     from server.storage.migrate import upgrade
 
     os.environ.setdefault("WAPIPE_MODE", Mode.DEMO.value)
-    os.environ.setdefault("WAPIPE_LOG_FORMAT", "text")
     addresses = demo_addresses(args.host, args.port, args.pipedrive_port, args.waha_port)
     # The demo is the embedded default: SQLite and in-process jobs, whatever the shell exported.
     settings = _settings(**demo_settings_overrides(addresses))
     if settings.is_production:
         raise SystemExit("wapipe demo: WAPIPE_MODE must be demo (it is unset by default)")
-    _configure_logs(settings)
-    # The sandboxes start empty every time; WaPipe's demo data starts with them, or it would hold
-    # tokens and sessions nobody knows any more.
-    (settings.var_dir / "wapipe.db").unlink(missing_ok=True)
-    if settings.media_dir.resolve().is_relative_to(settings.var_dir.resolve()):
-        shutil.rmtree(settings.media_dir, ignore_errors=True)
-    upgrade(settings.effective_database_url)
-    print(
-        f"""
+    # Nothing is touched before this demo holds its folder and its ports: a second demo started while
+    # one runs stops here, and the running one keeps its database, media and log.
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(demo_lock(settings.var_dir))
+            sockets = claim_ports(args.host, [args.port, args.pipedrive_port, args.waha_port])
+        except DemoRefused as refused:
+            raise SystemExit(f"wapipe demo: {refused}") from None
+        for sock in sockets:
+            held.callback(sock.close)
+        log_file = settings.var_dir / DEMO_LOG
+        configure_demo_logging(log_file, secrets=settings.secret_values())
+        # The sandboxes start empty every time; WaPipe's demo data starts with them, or it would hold
+        # tokens and sessions nobody knows any more.
+        (settings.var_dir / "wapipe.db").unlink(missing_ok=True)
+        if settings.media_dir.resolve().is_relative_to(settings.var_dir.resolve()):
+            shutil.rmtree(settings.media_dir, ignore_errors=True)
+        print(
+            f"""
   WaPipe demo is starting (Ctrl+C stops it):
     WaPipe status page    {addresses.wapipe}/
     WaPipe health         {addresses.wapipe}/healthz
     Pipedrive sandbox     {addresses.pipedrive}/   (companies, users and people to open)
     WhatsApp sandbox      {addresses.waha}/   (the simulated phone)
+    Full log              {log_file}   (here: warnings, errors and WaPipe's events only)
   Installing WaPipe as Anna Admin and linking her number; where to click follows in a moment.
 """,
-        flush=True,
-    )
-    asyncio.run(serve_demo(settings, args.host, addresses, bootstrap=True))
+            flush=True,
+        )
+        upgrade(settings.effective_database_url)
+        asyncio.run(serve_demo(settings, addresses, sockets, bootstrap=True, log_file=log_file))
 
 
 def cmd_erase(args: argparse.Namespace) -> None:

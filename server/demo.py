@@ -6,7 +6,10 @@ A composition root like ``server.web.app``: the only place outside the tests tha
 from __future__ import annotations
 
 import asyncio
+import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import uvicorn
@@ -20,8 +23,12 @@ from sandbox.waha.app import create_app as create_waha_sandbox
 from sandbox.waha.clock import Clock as WahaClock
 from sandbox.waha.state import SandboxState as WahaState
 from server.demo_bootstrap import BootstrapFailed, bootstrap_demo, where_to_click
+from server.domain.phones import to_e164
 from server.settings import Settings
 from server.web.app import create_app
+
+FIRST_COMPANY_REGION = "DE"  # Acme Sales GmbH, in Berlin: how its national numbers read
+APP_NAME = "WaPipe"  # the name Pipedrive shows for the app: consent page, panel header, app settings
 
 
 @dataclass(frozen=True)
@@ -61,6 +68,7 @@ def build_pipedrive_sandbox(settings: Settings, addresses: DemoAddresses) -> San
         f"{addresses.wapipe}/oauth/callback",
         list(ALL_SCOPES),
         jwt_secret=settings.pipedrive_jwt_secret.get_secret_value(),
+        name=APP_NAME,
     )
     configure_host_app(
         state,
@@ -72,41 +80,57 @@ def build_pipedrive_sandbox(settings: Settings, addresses: DemoAddresses) -> San
 
 
 def build_waha_sandbox(settings: Settings, addresses: DemoAddresses) -> WahaState:
-    """A WhatsApp gateway on the wall clock whose phone has some history to import once linked."""
-    return WahaState(clock=WahaClock(follow_wall_clock=True), public_url=addresses.waha)
+    """A WhatsApp gateway on the wall clock whose phone has some history to import once linked, and whose
+    phone page offers the first company's Persons as the people who write."""
+    return WahaState(
+        clock=WahaClock(follow_wall_clock=True), public_url=addresses.waha, contacts=demo_contacts()
+    )
+
+
+def demo_contacts() -> list[tuple[str, str]]:
+    """The seeded Persons of the demo's first company by name and E.164 number, each number once (under
+    the first Person who has it), in the order Pipedrive lists them."""
+    seeded = SandboxState()
+    world = seed_demo(seeded)
+    company = world.companies[0]
+    contacts: dict[str, str] = {}
+    for person in seeded.company_data(company.id).persons.values():
+        for phone in person["phones"]:
+            e164 = to_e164(phone["value"], FIRST_COMPANY_REGION)
+            if e164 is not None:
+                contacts.setdefault(e164, person["name"])
+    return [(name, e164) for e164, name in contacts.items()]
 
 
 async def serve_demo(
     settings: Settings,
-    host: str,
     addresses: DemoAddresses,
+    sockets: Sequence[socket.socket],
     *,
     wapipe: Starlette | None = None,
     bootstrap: bool = False,
+    log_file: Path | None = None,
 ) -> None:
-    """Serve the three apps until cancelled; ``wapipe`` is WaPipe's app when the caller built it (browser
-    tests that reach into it), else one is built from ``settings``. ``bootstrap``: once they answer,
-    install WaPipe as the first company's admin and link a number, then print where to click."""
+    """Serve the three apps on their listening ``sockets`` (WaPipe's, Pipedrive's, WAHA's) until cancelled;
+    ``wapipe`` is WaPipe's app when the caller built it, else one is built from ``settings``.
+    ``bootstrap``: once they answer, install WaPipe as the first company's admin and link a number, then
+    print where to click (and where the full log is)."""
     pipedrive = create_pipedrive_sandbox(build_pipedrive_sandbox(settings, addresses))
     waha = create_waha_sandbox(
         build_waha_sandbox(settings, addresses), api_key=settings.waha_api_key.get_secret_value()
     )
-    apps = [
-        (wapipe or create_app(settings), addresses.wapipe),
-        (pipedrive, addresses.pipedrive),
-        (waha, addresses.waha),
-    ]
+    apps = [wapipe or create_app(settings), pipedrive, waha]
     servers = [
-        uvicorn.Server(uvicorn.Config(app, host=host, port=int(url.rsplit(":", 1)[1]), log_config=None))
-        for app, url in apps
+        (uvicorn.Server(uvicorn.Config(app, log_config=None)), sock)
+        for app, sock in zip(apps, sockets, strict=True)
     ]
-    tasks = [server.serve() for server in servers]
+    tasks = [server.serve(sockets=[sock]) for server, sock in servers]
     if bootstrap:
-        tasks.append(_bootstrap_and_tell(settings, addresses))
+        tasks.append(_bootstrap_and_tell(settings, addresses, log_file))
     await asyncio.gather(*tasks)
 
 
-async def _bootstrap_and_tell(settings: Settings, addresses: DemoAddresses) -> None:
+async def _bootstrap_and_tell(settings: Settings, addresses: DemoAddresses, log_file: Path | None) -> None:
     try:
         ready = await bootstrap_demo(settings, addresses.wapipe, addresses.pipedrive, addresses.waha)
     except (BootstrapFailed, httpx.HTTPError) as error:
@@ -117,4 +141,7 @@ async def _bootstrap_and_tell(settings: Settings, addresses: DemoAddresses) -> N
             flush=True,
         )
         return
-    print(where_to_click(ready, addresses.wapipe, addresses.pipedrive, addresses.waha), flush=True)
+    print(
+        where_to_click(ready, addresses.wapipe, addresses.pipedrive, addresses.waha, log_file=log_file),
+        flush=True,
+    )

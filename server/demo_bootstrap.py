@@ -9,6 +9,7 @@ import html
 import re
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,6 +35,7 @@ class DemoReady:
     admin_name: str
     session: str
     person_id: int
+    deal_id: int | None  # the Person's Deal, where the chat is logged too
 
 
 async def bootstrap_demo(settings: Settings, wapipe: str, pipedrive: str, waha: str) -> DemoReady:
@@ -56,7 +58,8 @@ async def bootstrap_demo(settings: Settings, wapipe: str, pipedrive: str, waha: 
             raise BootstrapFailed(f"the simulated phone could not scan: {scanned.text[:300]}")
         await _until(lambda: _number_connected(http, wapipe, token), "the linked number to connect")
         person = min(int(p["id"]) for p in company["persons"])
-        return DemoReady(company["company"]["id"], admin["id"], admin["name"], session, person)
+        deal = min((int(d["id"]) for d in company["deals"] if d.get("person_id") == person), default=None)
+        return DemoReady(company["company"]["id"], admin["id"], admin["name"], session, person, deal)
 
 
 async def _install(http: httpx.AsyncClient, wapipe: str, pipedrive: str, admin_id: int) -> None:
@@ -124,12 +127,18 @@ async def _until(check: Any, what: str) -> None:
         await asyncio.sleep(0.2)
 
 
-def where_to_click(ready: DemoReady, wapipe: str, pipedrive: str, waha: str) -> str:
+def where_to_click(
+    ready: DemoReady, wapipe: str, pipedrive: str, waha: str, *, log_file: Path | None = None
+) -> str:
+    person = f"{pipedrive}/host/person/{ready.person_id}"
+    deal = f" and on its Deal {pipedrive}/host/deal/{ready.deal_id}" if ready.deal_id else ""
+    log = f"    Full log              {log_file}\n" if log_file else ""
     return f"""
   Ready: WaPipe is installed by {ready.admin_name} and {DEMO_NUMBER} is linked. Try it:
-    1. The panel          {pipedrive}/host/person/{ready.person_id}   (WaPipe's panel on a Person: send)
+    1. The panel          {person}   (WaPipe's panel on a Person: send)
     2. The phone          {waha}/_sim/phone/{ready.session}   (see it arrive; answer as the customer)
-    3. The panel again    the answer appears there and in the Person's "WhatsApp chat" activity
+    3. In Pipedrive       the answer appears in the panel, and the chat as a "WhatsApp chat" activity
+                          under Activity on the Person's page{deal}
     App settings          {pipedrive}/host/settings   (import frequency, new-chat action, numbers, audit log)
     Install for another user of the company: {wapipe}/install
-"""
+{log}"""

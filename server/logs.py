@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 REDACTED = "[redacted]"
@@ -84,15 +85,51 @@ def configure_logging(level: str, *, fmt: str = "json", secrets: Iterable[str] =
     redact = Redactor(secrets)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(redact) if fmt == "json" else TextFormatter(redact))
+    _route_everything([handler], level)
+
+
+def configure_demo_logging(log_file: Path, *, secrets: Iterable[str] = ()) -> None:
+    """The demo's logs: all of them (text, redacted) in ``log_file``, started afresh; on the console only
+    what a person watching needs: warnings and errors, and WaPipe's own events, one line each.
+
+    The demo's HTTP calls go from one of its apps to another, so each is in the file once, as the
+    answering app's access line (not again as the calling client's)."""
+    redact = Redactor(secrets)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    full = logging.FileHandler(log_file, mode="w", encoding="utf-8")
+    full.setFormatter(TextFormatter(redact))
+    full.addFilter(_not_the_calling_client)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(TextFormatter(redact))
+    console.addFilter(for_the_console)
+    _route_everything([full, console], "INFO")
+
+
+def for_the_console(record: logging.LogRecord) -> bool:
+    """The demo's console: warnings and errors from anyone; below that, only WaPipe's own events."""
+    if record.levelno >= logging.WARNING:
+        return True
+    return record.name == "wapipe" or record.name.startswith("server.")
+
+
+def _not_the_calling_client(record: logging.LogRecord) -> bool:
+    return not (record.name == "httpx" and record.levelno < logging.WARNING)
+
+
+def _route_everything(handlers: list[logging.Handler], level: str) -> None:
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    for replaced in root.handlers:
+        if replaced not in handlers:
+            replaced.close()  # a file handler lets go of its file; a stream handler leaves its stream open
+    root.handlers[:] = handlers
     root.setLevel(level.upper())
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "arq"):
         logger = logging.getLogger(name)
         logger.handlers[:] = []
         logger.propagate = True
         logger.setLevel(logging.NOTSET)  # the level given here, whatever a library set up before
-    handler.addFilter(_drop_alembic_chatter)
+    for handler in handlers:
+        handler.addFilter(_drop_alembic_chatter)
 
 
 def _drop_alembic_chatter(record: logging.LogRecord) -> bool:

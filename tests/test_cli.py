@@ -103,7 +103,7 @@ def test_demo_serves_the_app_and_the_pipedrive_sandbox(tmp_path: Path) -> None:
             "--waha-port",
             str(waha_port),
         ],
-        env={**clean, "WAPIPE_VAR_DIR": str(tmp_path)},
+        env={**clean, "WAPIPE_VAR_DIR": str(tmp_path), "WAPIPE_MEDIA_DIR": str(tmp_path / "media")},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -160,7 +160,19 @@ def test_demo_serves_the_app_and_the_pipedrive_sandbox(tmp_path: Path) -> None:
     assert "Ready: WaPipe is installed by Anna Admin and +49 170 1112223 is linked" in output
     assert f"The panel          {pipedrive}/host/person/1 " in output
     assert f"{waha}/_sim/phone/{sessions[0]['name']}" in output
+    assert f"on its Deal {pipedrive}/host/deal/1" in output
     assert "could not install" not in output
+    # The console is what a person reads: the addresses, WaPipe's events, where to click; every request
+    # is in the full log, whose place the console names.
+    log_file = tmp_path / "demo.log"
+    assert f"Full log              {log_file}" in output
+    ready_at = next(i for i, line in enumerate(lines) if "Ready:" in line)
+    assert ready_at < 25, "".join(lines[:ready_at])
+    assert "uvicorn.access" not in output and "httpx" not in output and "alembic" not in output
+    written = log_file.read_text()
+    assert '"GET /healthz HTTP/1.1" 200' in written and "Running upgrade" in written
+    assert "server.services.install: installed" in written
+    assert "httpx" not in written  # each call once: as the answering app's access line
 
 
 def test_erase_names_bad_input_and_reports_as_json(tmp_path: Path) -> None:
@@ -207,3 +219,75 @@ def test_link_cloud_names_what_is_missing(tmp_path: Path) -> None:
     }
     unknown = _run(*args, env=configured)
     assert unknown.returncode != 0 and "no company with Pipedrive id 1" in unknown.stderr
+
+
+def _start_demo(var_dir: Path, ports: tuple[int, int, int]) -> tuple[subprocess.Popen[str], list[str]]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("WAPIPE_")}
+    port, pipedrive_port, waha_port = (str(p) for p in ports)
+    process = subprocess.Popen(
+        [*WAPIPE, "demo", "--port", port, "--pipedrive-port", pipedrive_port, "--waha-port", waha_port],
+        env={**clean, "WAPIPE_VAR_DIR": str(var_dir), "WAPIPE_MEDIA_DIR": str(var_dir / "media")},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(process.stdout or []), daemon=True).start()
+    return process, lines
+
+
+def _files(folder: Path) -> set[Path]:
+    return {p.relative_to(folder) for p in folder.rglob("*") if p.is_file()}
+
+
+def test_a_second_demo_is_refused_and_leaves_the_running_one_as_it_was(tmp_path: Path) -> None:
+    """Started from the same folder (its lock) or on the same ports (from another folder), a second demo
+    stops with a message before touching anything: the running demo keeps its database, media and log,
+    and goes on working."""
+    ports = (_free_port(), _free_port(), _free_port())
+    var_dir = tmp_path / "var"
+    running, lines = _start_demo(var_dir, ports)
+    wapipe = f"http://127.0.0.1:{ports[0]}"
+    key = {"X-Api-Key": "demo-waha-api-key"}
+    try:
+        deadline = time.monotonic() + 90
+        while not any("Ready:" in line for line in lines):
+            assert time.monotonic() < deadline and running.poll() is None, "".join(lines)[-3000:]
+            time.sleep(0.2)
+        database = (var_dir / "wapipe.db").stat().st_ino
+        while not (media := _files(var_dir / "media")):  # the phone's history brings attachments
+            assert time.monotonic() < deadline, "no attachment was stored"
+            time.sleep(0.2)
+        log_start = (var_dir / "demo.log").read_text()[:2000]
+
+        same_folder = _run(
+            "demo",
+            "--port",
+            str(_free_port()),
+            "--pipedrive-port",
+            str(_free_port()),
+            "--waha-port",
+            str(_free_port()),
+            env={"WAPIPE_VAR_DIR": str(var_dir)},
+        )
+        assert same_folder.returncode != 0
+        assert f"wapipe demo: another demo is already running from {var_dir} (process {running.pid})" in (
+            same_folder.stderr
+        )
+        assert "Traceback" not in same_folder.stderr and "OperationalError" not in same_folder.stderr
+
+        same_ports = _run("demo", "--port", str(ports[0]), env={"WAPIPE_VAR_DIR": str(tmp_path / "other")})
+        assert same_ports.returncode != 0
+        assert f"wapipe demo: port {ports[0]} on 127.0.0.1 is already in use" in same_ports.stderr
+        assert not (tmp_path / "other" / "wapipe.db").exists()
+
+        assert (var_dir / "wapipe.db").stat().st_ino == database
+        assert _files(var_dir / "media") >= media
+        assert (var_dir / "demo.log").read_text().startswith(log_start)
+        assert "All systems working" in httpx.get(f"{wapipe}/", timeout=10).text
+        sessions = httpx.get(f"http://127.0.0.1:{ports[2]}/api/sessions", headers=key, timeout=10).json()
+        assert [s["status"] for s in sessions] == ["WORKING"]
+        assert running.poll() is None
+    finally:
+        running.terminate()
+        running.wait(timeout=15)

@@ -3,10 +3,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
+from pathlib import Path
 
 import pytest
 
-from server.logs import JsonFormatter, Redactor, TextFormatter, configure_logging
+from server.logs import JsonFormatter, Redactor, TextFormatter, configure_demo_logging, configure_logging
 
 
 def _log_line(redactor: Redactor, message: str, **extra: object) -> dict[str, object]:
@@ -202,3 +204,53 @@ def test_bearer_values_are_redacted_in_text_lines_and_exception_text() -> None:
     assert "abc.def.ghi" not in text
     assert 'GET /panel?token=[redacted]&theme=light HTTP/1.1" 200' in text
     assert "ValueError: GET /installed?ticket=[redacted] failed" in text
+
+
+def _without_time_and_level(line: str) -> str:
+    return re.sub(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} [A-Z]+ +", "", line)
+
+
+def test_the_demo_logs_everything_to_its_file_and_little_to_the_console(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The console: warnings and errors, WaPipe's own events; the file: everything else too, redacted,
+    with each of the demo's HTTP calls once (the answering app's access line, not the calling client's)."""
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    log_file = tmp_path / "var" / "demo.log"
+    log_file.parent.mkdir()
+    log_file.write_text("the previous demo's log\n")
+    try:
+        configure_demo_logging(log_file, secrets=["abcdefgh"])
+        logging.getLogger("uvicorn.error").info("Started server process [1]")
+        logging.getLogger("uvicorn.access").info('127.0.0.1:5000 - "GET /healthz HTTP/1.1" 200')
+        logging.getLogger("httpx").info('HTTP Request: GET http://127.0.0.1:8000/healthz "HTTP/1.1 200 OK"')
+        logging.getLogger("alembic.runtime.migration").info("Running upgrade  -> 0001, company")
+        logging.getLogger("server.services.install").info("installed")
+        logging.getLogger("wapipe").info("database migrated")
+        logging.getLogger("httpx").warning("a client warning")
+        logging.getLogger("uvicorn.error").error("a server error with abcdefgh")
+        for handler in root.handlers:
+            handler.flush()
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    console = [_without_time_and_level(line) for line in capsys.readouterr().err.splitlines()]
+    assert console == [
+        "server.services.install: installed",
+        "wapipe: database migrated",
+        "httpx: a client warning",
+        "uvicorn.error: a server error with [redacted]",
+    ]
+    written = [_without_time_and_level(line) for line in log_file.read_text().splitlines()]
+    assert written == [
+        "uvicorn.error: Started server process [1]",
+        'uvicorn.access: 127.0.0.1:5000 - "GET /healthz HTTP/1.1" 200',
+        "alembic.runtime.migration: Running upgrade  -> 0001, company",
+        "server.services.install: installed",
+        "wapipe: database migrated",
+        "httpx: a client warning",
+        "uvicorn.error: a server error with [redacted]",
+    ]

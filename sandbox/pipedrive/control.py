@@ -43,7 +43,7 @@ async def _body(request: Request) -> dict[str, Any]:
 
 def _client_problem(body: Any) -> str | None:
     """What is wrong with an app to register (``{client_id, client_secret, redirect_uri, scopes?,
-    jwt_secret?}``), if anything. Registering a client id again replaces that app."""
+    jwt_secret?, name?}``), if anything. Registering a client id again replaces that app."""
     if not isinstance(body, dict):
         return "body must be a JSON object"
     for key in ("client_id", "client_secret"):
@@ -56,6 +56,8 @@ def _client_problem(body: Any) -> str | None:
         return "'scopes' must be a list of scope names"
     if "jwt_secret" in body and (not isinstance(body["jwt_secret"], str) or not body["jwt_secret"]):
         return "'jwt_secret' must be a non-empty string (leave it out to sign with the client secret)"
+    if "name" in body and (not isinstance(body["name"], str) or not body["name"].strip()):
+        return "'name' must be a non-empty string (leave it out to show the client id)"
     return None
 
 
@@ -89,9 +91,15 @@ def control_routes(state: SandboxState) -> list[BaseRoute]:
             body["redirect_uri"],
             list(body.get("scopes", ALL_SCOPES)),
             jwt_secret=body.get("jwt_secret"),
+            name=body.get("name"),
         )
         return JSONResponse(
-            {"client_id": client.client_id, "redirect_uri": client.redirect_uri, "scopes": client.scopes},
+            {
+                "client_id": client.client_id,
+                "name": client.name,
+                "redirect_uri": client.redirect_uri,
+                "scopes": client.scopes,
+            },
             status_code=201,
         )
 

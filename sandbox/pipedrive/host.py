@@ -23,7 +23,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -31,6 +31,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from sandbox.pipedrive.host_timeline import timeline
 from sandbox.pipedrive.jwt_token import sign_extension_token
 from sandbox.pipedrive.state import OAuthClient, Record, SandboxState, SandboxUser
 
@@ -39,6 +40,7 @@ TEMPLATES = Jinja2Templates(directory=PACKAGE_DIR / "templates")
 PANEL_HEIGHTS = (100, 750)
 SETTINGS_HEIGHTS = (100, 2000)
 DEFAULT_INIT_TIMEOUT_MS = 10_000
+PAGE_POLICY = "script-src 'self'; object-src 'none'; base-uri 'none'"
 
 
 @dataclass
@@ -139,7 +141,9 @@ def deal_fields(state: SandboxState, company_id: int, record: Record) -> list[tu
     data = state.data.get(company_id)
     person = data.persons.get(record.get("person_id") or 0) if data else None
     stage = data.stages.get(record.get("stage_id") or 0) if data else None
-    value = " ".join(p for p in (_items(record.get("value")), _items(record.get("currency"))) if p)
+    amount = record.get("value")
+    shown = f"{amount:,.2f}".removesuffix(".00") if isinstance(amount, int | float) and amount else ""
+    value = " ".join(p for p in (shown, _items(record.get("currency")) if shown else "") if p)
     return [
         ("Value", value),
         ("Status", _items(record.get("status"))),
@@ -180,6 +184,10 @@ def _page(state: SandboxState, request: Request, *, resource: str | None, entity
     elif data is not None and resource == "deal" and entity_id is not None:
         record = data.deals.get(entity_id)
         fields = deal_fields(state, viewer.user.company_id, record) if record else []
+    shown = None
+    if data is not None and record is not None and resource is not None and entity_id is not None:
+        names = {u.id: u.name for u in state.company_users(viewer.user.company_id)}
+        shown = timeline(data, names, resource, entity_id, record)
     title_key = "title" if resource == "deal" else "name"
     heights = PANEL_HEIGHTS if resource else SETTINGS_HEIGHTS
     context = {
@@ -187,6 +195,8 @@ def _page(state: SandboxState, request: Request, *, resource: str | None, entity
         "entity_id": entity_id,
         "title": _items(record.get(title_key)) if record else None,
         "fields": [(label, value) for label, value in fields if value],
+        "timeline": shown,
+        "viewer_query": urlencode({"user_id": str(viewer.user.id)}),
         "client": viewer.client,
         "user": viewer.user,
         "company": company,
@@ -203,7 +213,10 @@ def _page(state: SandboxState, request: Request, *, resource: str | None, entity
         "kept_params": [(k, v) for k, v in query.items() if k != "user_id"],
     }
     template = "host_detail.html" if resource else "host_settings.html"
-    return TEMPLATES.TemplateResponse(request, template, context)
+    response = TEMPLATES.TemplateResponse(request, template, context)
+    # Notes are cleaned before they are shown; should anything slip through, no script runs but the host's.
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    return response
 
 
 def _error(request: Request, error: HostPageError) -> Response:
@@ -223,6 +236,21 @@ def host_routes(state: SandboxState) -> list[BaseRoute]:
 
     async def settings(request: Request) -> Response:
         return _page(state, request, resource=None, entity_id=None)
+
+    async def download(request: Request) -> Response:
+        """A file of the viewer's company, as Pipedrive's Files tab downloads it."""
+        try:
+            viewer = resolve_viewer(state, request)
+        except HostPageError as error:
+            return _error(request, error)
+        data = state.data.get(viewer.user.company_id)
+        stored = data.files.get(request.path_params["file_id"]) if data else None
+        if stored is None or not stored.record["active_flag"]:
+            return _error(request, HostPageError("This file is not in the sandbox (or was deleted)", 404))
+        name = str(stored.record["name"])
+        disposition = f"attachment; filename*=UTF-8''{quote(name, safe='')}"
+        headers = {"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff"}
+        return Response(stored.content, media_type="application/octet-stream", headers=headers)
 
     async def token(request: Request) -> Response:
         try:
@@ -258,6 +286,7 @@ def host_routes(state: SandboxState) -> list[BaseRoute]:
         Route("/person/{entity_id:int}", person, methods=["GET"]),
         Route("/deal/{entity_id:int}", deal, methods=["GET"]),
         Route("/host/settings", settings, methods=["GET"]),
+        Route("/host/files/{file_id:int}/download", download, methods=["GET"]),
         Route("/host/token", token, methods=["GET"]),
         Route("/_sandbox/host/apps", apps, methods=["POST"]),
         Mount("/host/static", app=StaticFiles(directory=PACKAGE_DIR / "static"), name="host-static"),

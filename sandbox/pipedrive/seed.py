@@ -69,6 +69,8 @@ def seed_deal(
     stage_id: int | None = None,
     status: str = "open",
     is_archived: bool = False,
+    value: float | None = None,
+    currency: str = "EUR",
 ) -> Record:
     data = state.company_data(company_id)
     if stage_id is None:
@@ -82,6 +84,8 @@ def seed_deal(
         is_archived=is_archived,
         stage_change_time=state.clock.now(),
     )
+    if value is not None:
+        deal.update(value=float(value), currency=currency)
     deal["id"] = state.next_id("deal", company_id)
     data.deals[deal["id"]] = deal
     return deal
@@ -173,10 +177,12 @@ class DemoWorld:
     companies: list[SandboxCompany] = field(default_factory=list)
     users: list[SandboxUser] = field(default_factory=list)
     persons: list[Record] = field(default_factory=list)
+    deals: list[Record] = field(default_factory=list)
 
 
 def seed_demo(state: SandboxState) -> DemoWorld:
-    """Two companies with admins, agents and persons whose phones use many formats. Deterministic."""
+    """Two companies with admins, agents, persons whose phones use many formats, and a few open Deals (the
+    first on the first Person, so a chat with them is logged on a Deal too). Deterministic."""
     world = DemoWorld()
     acme = state.add_company("Acme Sales GmbH", domain="acme-sales", plan="growth", timezone="Europe/Berlin")
     globex = state.add_company("Globex Inc", domain="globex", plan="premium", timezone="America/New_York")
@@ -197,6 +203,13 @@ def seed_demo(state: SandboxState) -> DemoWorld:
     world.persons.append(seed_person(state, globex.id, "Sam Francisco", phones=[PHONE_FORMATS[7]]))
     world.persons.append(seed_person(state, globex.id, "London Lou", phones=[PHONE_FORMATS[8]]))
     seed_pipeline(state, acme.id, "WhatsApp inbound", ("New chat", "Qualified", "Won over"))
+    munich, max_ = world.persons[0], world.persons[5]
+    sam = world.persons[6]
+    world.deals += [
+        seed_deal(state, acme.id, "Office chairs for the Munich office", person_id=munich["id"], value=4800),
+        seed_deal(state, acme.id, "Standing desks", person_id=max_["id"], value=12500),
+        seed_deal(state, globex.id, "Fleet renewal", person_id=sam["id"], value=90000, currency="USD"),
+    ]
     return world
 
 

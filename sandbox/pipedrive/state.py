@@ -96,6 +96,7 @@ class OAuthClient:
     redirect_uri: str
     scopes: list[str]
     jwt_secret: str
+    name: str  # what Pipedrive shows users: on the consent page, the panel's header, the app's settings
 
 
 @dataclass
@@ -240,9 +241,15 @@ class SandboxState:
         redirect_uri: str,
         scopes: list[str],
         jwt_secret: str | None = None,
+        name: str | None = None,
     ) -> OAuthClient:
         client = OAuthClient(
-            client_id, client_secret, redirect_uri, list(scopes), jwt_secret or client_secret
+            client_id,
+            client_secret,
+            redirect_uri,
+            list(scopes),
+            jwt_secret or client_secret,
+            name or client_id,
         )
         self.clients[client_id] = client
         return client

@@ -74,7 +74,12 @@ def phone_state(waha: SandboxState, name: str) -> dict[str, Any]:
         "qr": None,
         "chats": [],
         "groups": [],
-        "customers": [{"name": n, "phone": p} for n, p, _ in seeds.CUSTOMERS],
+        "contacts": [{"name": n, "phone": p} for n, p in waha.contacts],
+        "customers": [
+            {"name": n, "phone": p}
+            for n, p, _ in seeds.CUSTOMERS
+            if p not in {phone for _, phone in waha.contacts}
+        ],
         "deliveries": [d.summary() for d in waha.deliveries if d.session == name][-8:][::-1],
         "now": waha.clock.now_s(),
     }

@@ -7,6 +7,7 @@ endpoints call the same methods tests call directly.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,7 @@ class SandboxState:
         public_url: str = "http://127.0.0.1:3000",
         webhook_timeout: float = 10.0,
         send_timeout_seconds: float = 60.0,
+        contacts: Sequence[tuple[str, str]] = (),
     ) -> None:
         self.clock = clock or Clock()
         self.scheduler = Scheduler(self.clock)
@@ -59,10 +61,21 @@ class SandboxState:
         self.sessions: dict[str, Session] = {}
         self.server = ServerInfo()
         self.events: list[Emitted] = []
-        self.accounts: set[str] = set(seeds.REGISTERED_NUMBERS)
+        self.accounts: set[str] = set()
         self.missing_numbers: set[str] = set()
-        self.contact_names: dict[str, str] = dict(seeds.CONTACT_NAMES)
-        self.contact_lids: dict[str, str] = dict(seeds.CONTACT_LIDS)
+        self.contact_names: dict[str, str] = {}
+        self.contact_lids: dict[str, str] = {}
+        # (name, phone digits): people the phone page offers first under "Who writes" (the demo's
+        # Persons in Pipedrive); they have WhatsApp, and keep their names, through every reset
+        self.contacts = tuple((name, digits(phone)) for name, phone in contacts)
+        self._directory()
+
+    def _directory(self) -> None:
+        self.accounts = set(seeds.REGISTERED_NUMBERS) | {phone for _, phone in self.contacts}
+        self.contact_names = dict(seeds.CONTACT_NAMES)
+        for name, phone in self.contacts:
+            self.contact_names.setdefault(phone, name)
+        self.contact_lids = dict(seeds.CONTACT_LIDS)
 
     # time and background work -------------------------------------------------------------------
 
@@ -100,10 +113,8 @@ class SandboxState:
         self.events.clear()
         self.ids.reset()
         self.clock.reset()
-        self.accounts = set(seeds.REGISTERED_NUMBERS)
         self.missing_numbers.clear()
-        self.contact_names = dict(seeds.CONTACT_NAMES)
-        self.contact_lids = dict(seeds.CONTACT_LIDS)
+        self._directory()
         self.server.reset()
 
     @property

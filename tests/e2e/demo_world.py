@@ -26,7 +26,7 @@ from starlette.types import ASGIApp
 from sandbox.pipedrive.app import create_app as create_pipedrive_sandbox
 from sandbox.pipedrive.state import Clock, SandboxState
 from sandbox.waha.app import create_app as create_waha_sandbox
-from server.demo import DemoAddresses, build_waha_sandbox, demo_settings_overrides
+from server.demo import APP_NAME, DemoAddresses, build_waha_sandbox, demo_settings_overrides
 from server.settings import Mode, Settings, load_settings
 from server.web.app import create_app
 from server.web.resources import Resources
@@ -70,6 +70,7 @@ class DemoSandboxes:
             "client_secret": secret,
             "redirect_uri": f"{addresses.wapipe}/oauth/callback",
             "jwt_secret": settings.pipedrive_jwt_secret.get_secret_value(),
+            "name": APP_NAME,
         }
         pages = {
             "client_id": settings.pipedrive_client_id,

@@ -190,10 +190,16 @@
     if (!customersLoaded) {
       customersLoaded = true;
       const select = $("customer");
-      for (const customer of state.customers) {
-        const option = el("option", null, customer.name + " · +" + customer.phone);
-        option.value = customer.phone;
-        select.append(option);
+      const choices = (people) => people.map((person) => Object.assign(el("option", null, person.name + " · +" + person.phone), { value: person.phone }));
+      if (state.contacts.length) {
+        // the people in the CRM first, so a demo user picks the Person they wrote to
+        const crm = Object.assign(el("optgroup"), { label: "People in Pipedrive" });
+        crm.append(...choices(state.contacts));
+        const others = Object.assign(el("optgroup"), { label: "Other WhatsApp users" });
+        others.append(...choices(state.customers));
+        select.append(crm, others);
+      } else {
+        select.append(...choices(state.customers));
       }
       const other = el("option", null, "Another number…");
       other.value = "";

@@ -190,7 +190,12 @@ async def test_an_app_is_registered_through_the_control_endpoint(world: World) -
     }
     registered = await world.http.post("/_sandbox/clients", json=body)
     assert registered.status_code == 201
-    assert registered.json() == {"client_id": CLIENT_ID, "redirect_uri": CALLBACK, "scopes": list(ALL_SCOPES)}
+    assert registered.json() == {
+        "client_id": CLIENT_ID,
+        "name": CLIENT_ID,  # no name given: users see the client id
+        "redirect_uri": CALLBACK,
+        "scopes": list(ALL_SCOPES),
+    }
     consent = await world.http.get(
         "/oauth/authorize", params={"client_id": CLIENT_ID, "redirect_uri": CALLBACK}
     )
@@ -211,6 +216,21 @@ async def test_an_app_is_registered_through_the_control_endpoint(world: World) -
     assert old.status_code == 400 and "Invalid request: redirect_uri is invalid" in old.text
     code = await code_for(world, 1, NEXT_CALLBACK)
     assert (await exchange(world, code, NEXT_CALLBACK)).status_code == 200
+
+    # With a name, users see the name: on the consent page, the panel's header and the app's settings.
+    named = await world.http.post("/_sandbox/clients", json={**body, "name": "WaPipe"})
+    assert named.json()["name"] == "WaPipe"
+    consent = await world.http.get(
+        "/oauth/authorize", params={"client_id": CLIENT_ID, "redirect_uri": CALLBACK}
+    )
+    assert f'<strong data-client-id="{CLIENT_ID}">WaPipe</strong>' in consent.text
+    person = await world.http.post(
+        f"/_sandbox/companies/{company['id']}/persons", json={"name": "Pat", "phones": ["+49 30 1"]}
+    )
+    page = (await world.http.get(f"/host/person/{person.json()['id']}")).text
+    assert 'aria-controls="pd-panel-body">WaPipe</button>' in page and 'title="WaPipe"' in page
+    settings = (await world.http.get("/host/settings")).text
+    assert '<h1 class="pd-title">WaPipe settings</h1>' in settings
 
     # Without a JWT secret, tokens are signed with the client secret; scopes may be narrowed.
     narrow = {
@@ -236,6 +256,7 @@ async def test_an_app_is_registered_through_the_control_endpoint(world: World) -
         ({"client_id": "c", "client_secret": "s", "redirect_uri": CALLBACK, "scopes": "base"}, "'scopes'"),
         ({"client_id": "c", "client_secret": "s", "redirect_uri": CALLBACK, "scopes": [1]}, "'scopes'"),
         ({"client_id": "c", "client_secret": "s", "redirect_uri": CALLBACK, "jwt_secret": 5}, "'jwt_secret'"),
+        ({"client_id": "c", "client_secret": "s", "redirect_uri": CALLBACK, "name": " "}, "'name'"),
     ],
 )
 async def test_a_client_that_cannot_be_registered_is_refused_by_name(

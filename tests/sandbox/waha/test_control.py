@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from sandbox.waha import SandboxState
+from sandbox.waha import SandboxState, create_app
 from tests.sandbox.waha.conftest import ANA, OWNER, Receiver
 
 
@@ -155,3 +155,34 @@ async def test_phone_page_and_state(api: httpx.AsyncClient, sim: SandboxState) -
     state = (await api.get("/_sim/phone/default/state.json")).json()
     assert state["chats"][0]["messages"][-1]["author"] == "~998877… (number hidden)"
     assert len(state["customers"]) >= 5 and state["groups"][0]["subject"] == "Acme · Purchasing"
+
+
+async def test_the_phone_offers_the_people_it_was_given_first_and_keeps_them_through_a_reset() -> None:
+    """The demo gives the phone its Persons in Pipedrive: listed first under "Who writes" (each number
+    once: a customer of the phone's own with the same number gives way), on WhatsApp, and named so."""
+    sim = SandboxState(contacts=[("Munich Contact 1", "+49 89 6364 8018"), ("Mobile Max", "+4915112345678")])
+    app = create_app(sim, api_key="k")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://waha.test") as api:
+        for _ in range(2):
+            state = (await api.get("/_sim/phone/default/state.json")).json()
+            assert state["contacts"] == [
+                {"name": "Munich Contact 1", "phone": "498963648018"},
+                {"name": "Mobile Max", "phone": "4915112345678"},
+            ]
+            assert "4915112345678" not in [c["phone"] for c in state["customers"]]  # Jonas Weber's number
+            assert [c["name"] for c in state["customers"]][:2] == ["Ana Souza", "Carlos Méndez"]
+            assert sim.check_exists("+49 89 6364 8018") == "498963648018"
+            assert sim.contact_names["498963648018"] == "Munich Contact 1"
+            assert sim.contact_names["4915112345678"] == "Jonas Weber"  # WhatsApp's name for the number
+            sim.accounts.clear()
+            sim.reset()
+    assert SandboxState().contacts == ()
+    plain = (await _phone_state(SandboxState()))["contacts"]
+    assert plain == []
+
+
+async def _phone_state(sim: SandboxState) -> dict[str, object]:
+    app = create_app(sim, api_key="k")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://waha.test") as api:
+        state: dict[str, object] = (await api.get("/_sim/phone/default/state.json")).json()
+        return state

@@ -17,7 +17,7 @@ from server.domain import phone_compare
 from server.services.link_recheck import stale_links
 from server.storage.link_recheck import SqlMatchedLinks
 from server.storage.sync_index import SqlPhoneIndexStore
-from server.storage.tables import AuditLog
+from server.storage.tables import AuditLog, table_of
 from server.storage.tables_sync import SyncChatLink
 from tests.panel.world import PanelWorld
 from tests.settings_page.test_settings_effects import link_of
@@ -36,7 +36,7 @@ async def chat_from(world: PanelWorld, number: str, *, session: str = SESSION) -
 
 async def set_link(world: PanelWorld, chat_id: int, person_id: int, rule: str, name: str = "") -> None:
     """Store a link as an earlier version of the rules (or a person) left it."""
-    links = SyncChatLink.__table__  # type: ignore[attr-defined]
+    links = table_of(SyncChatLink)
     async with world.resources.engine.begin() as connection:
         await connection.execute(
             update(links)

@@ -12,7 +12,7 @@ from panels.numbers import STATUS_LABELS
 from panels.templating import render
 from server.domain.countries import countries, region_of_number
 from server.domain.models import Account
-from server.domain.phones import is_international
+from server.domain.phone_numbers import is_international
 from server.domain.session_reasons import not_connected_reason
 
 

@@ -29,7 +29,8 @@ scope=(
     "server.services.send.*"
     "server.services.sync.intents.*"
     "server.storage.sync_intents.*"
-    "server.domain.phones.*"
+    "server.domain.phone_numbers.*"
+    "server.domain.phone_compare.*"
     "server.domain.matching.*"
 )
 

@@ -23,7 +23,7 @@ from sandbox.waha.app import create_app as create_waha_sandbox
 from sandbox.waha.clock import Clock as WahaClock
 from sandbox.waha.state import SandboxState as WahaState
 from server.demo_bootstrap import BootstrapFailed, bootstrap_demo, where_to_click
-from server.domain.phones import to_e164
+from server.domain.phone_numbers import to_e164
 from server.settings import Settings
 from server.web.app import create_app
 

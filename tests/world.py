@@ -41,6 +41,7 @@ from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.migrate import upgrade
+from server.storage.tables import table_of
 from server.web.app import create_app
 from server.web.resources import Resources, Upstreams
 
@@ -115,7 +116,7 @@ class World:
 
     async def rows(self, table: Any) -> list[dict[str, Any]]:
         """Every row of a table, in id order."""
-        sa_table = table.__table__
+        sa_table = table_of(table)
         order = list(sa_table.primary_key.columns)
         async with self.resources.engine.connect() as connection:
             result = await connection.execute(select(sa_table).order_by(*order))

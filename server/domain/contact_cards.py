@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from server.domain.matching import PhoneIndex
 from server.domain.message_kinds import ContactCard
-from server.domain.phones import to_e164
+from server.domain.phone_numbers import to_e164
 
 
 class CardAction(StrEnum):

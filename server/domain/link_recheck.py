@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from server.domain.errors import InvalidInput
 from server.domain.match_words import Mismatch, international_form, why_no_longer_matched
 from server.domain.matching import MatchRule
-from server.domain.phones import best_phone_match, region_of
+from server.domain.phone_compare import best_phone_match
+from server.domain.phone_numbers import region_of
 
 RECHECKED_RULES = frozenset(
     rule.value

@@ -4,7 +4,7 @@
 (Brazilian mobile without its 9)", "… by its last 9 digits (stored without a country code)".
 ``no_match_sentence``: what a chat from an unknown number would create under the company's settings.
 ``why_no_longer_matched``: why none of a linked Person's phones matches the chat's number under the
-rules as they are now (``phones.compare_phone``), with a named reason.
+rules as they are now (``phone_compare.compare_phone``), with a named reason.
 The sentences carry text as typed (names, phones): pages escape them.
 """
 
@@ -15,15 +15,12 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from server.domain import phones
+from server.domain import phone_compare
 from server.domain.matching import MatchRule
-from server.domain.phones import (
-    Agreement,
-    PhoneMatch,
+from server.domain.phone_compare import Agreement, PhoneMatch, common_suffix_length, international_number
+from server.domain.phone_numbers import (
     calling_code_and_nsn,
-    common_suffix_length,
     equivalent_e164s,
-    international_number,
     is_international,
     phone_digits,
     to_e164,
@@ -168,7 +165,7 @@ def _one_phone(phone: str, shared: int, default_region: str | None) -> Mismatch:
     return Mismatch(
         "too_few_digits",
         f"{phone} shares only its last {shared} digits with the chat's number; "
-        f"at least {phones.MIN_SUFFIX_DIGITS} must agree",
+        f"at least {phone_compare.MIN_SUFFIX_DIGITS} must agree",
     )
 
 

@@ -32,17 +32,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from server.domain.phones import (
+from server.domain.phone_compare import (
     MIN_SUFFIX_DIGITS,
     Agreement,
     PhoneMatch,
     best_phone_match,
-    calling_code_and_nsn,
     common_suffix_length,
-    equivalent_e164s,
     international_number,
-    read_stored,
 )
+from server.domain.phone_numbers import calling_code_and_nsn, equivalent_e164s, read_stored
 
 MAX_SEARCH_TERM_DIGITS = 9
 

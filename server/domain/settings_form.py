@@ -9,7 +9,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from server.domain.bounds import id_from_text
-from server.domain.phones import is_international, to_e164
+from server.domain.phone_numbers import is_international, to_e164
 from server.domain.sync import SETTINGS_DEFAULTS, ImportFrequency, NewChatAction
 
 FREQUENCIES = tuple(item.value for item in ImportFrequency)

@@ -19,7 +19,8 @@ from server.domain.errors import InvalidInput, NotFound
 from server.domain.link_recheck import RECHECKED_RULES, StaleLink, no_longer_matched
 from server.domain.match_words import phone_match
 from server.domain.matching import MatchResult, MatchRule, PhoneIndex
-from server.domain.phones import PhoneMatch, region_of
+from server.domain.phone_compare import PhoneMatch
+from server.domain.phone_numbers import region_of
 from server.domain.ports.queue import JobQueue
 from server.domain.ports.sync_store import MatchedLinks, PhoneIndexReader, SyncStore
 from server.domain.sync import ChatLink, DealSource, LinkState

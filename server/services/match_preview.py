@@ -25,7 +25,7 @@ from server.domain.matching import (
     match_search_hits,
     plan_searches,
 )
-from server.domain.phones import is_international, to_e164
+from server.domain.phone_numbers import is_international, to_e164
 from server.domain.ports.pipedrive import PersonSearch
 from server.domain.ports.sync_store import PhoneIndexReader
 from server.domain.sync import SyncSettings

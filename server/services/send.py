@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from server.domain.errors import InvalidInput, NotFound
 from server.domain.models import OutboxEntry
-from server.domain.phones import is_international, to_e164
+from server.domain.phone_numbers import is_international, to_e164
 from server.domain.ports.queue import JobQueue
 from server.domain.ports.storage import AccountStore, AuditLog, OutboxStore
 from server.domain.send_echoes import send_fingerprint

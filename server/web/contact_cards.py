@@ -24,7 +24,7 @@ from server.domain.contact_cards import CardView
 from server.domain.errors import InvalidInput, NotFound, WaPipeError
 from server.domain.matching import PhoneIndex
 from server.domain.message_kinds import KindView, SharedContacts, decode, describe
-from server.domain.phones import region_of
+from server.domain.phone_numbers import region_of
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.sync_adapter import PipedriveCrm
 from server.services.contact_persons import card_views, load_index, open_or_create

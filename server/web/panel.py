@@ -38,7 +38,7 @@ from server.domain.conversation import ContactChat, ContactMessage
 from server.domain.countries import region_of_number
 from server.domain.installations import InstallationStatus
 from server.domain.models import Account, OutboxStatus
-from server.domain.phones import to_e164
+from server.domain.phone_numbers import to_e164
 from server.storage.accounts import SqlAccountStore
 from server.storage.conversations import SqlConversationStore
 from server.storage.outbox import SqlOutboxStore

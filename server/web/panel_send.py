@@ -17,7 +17,7 @@ from panels.panel_form import Typed, render_form
 from server.domain.bounds import id_from_text
 from server.domain.errors import InvalidInput, NotFound, NumberNotOnWhatsApp, Transient
 from server.domain.models import OutboxStatus
-from server.domain.phones import is_international, to_e164
+from server.domain.phone_numbers import is_international, to_e164
 from server.services.deliver import MAX_ATTACHMENT_BYTES
 from server.services.send import SendRequest, SendService, recipient
 from server.services.sync.links import pin_deal, relink_chat

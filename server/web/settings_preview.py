@@ -8,7 +8,7 @@ from starlette.responses import HTMLResponse, Response
 
 from panels.settings import PreviewLine, render_preview
 from server.domain.errors import WaPipeError
-from server.domain.phones import region_of
+from server.domain.phone_numbers import region_of
 from server.domain.ports.pipedrive import PersonSearch
 from server.domain.sync import NewChatAction, SyncSettings
 from server.pipedrive.sync_adapter import PipedriveCrm

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from sandbox.pipedrive.app import create_app as create_pipedrive
 from sandbox.pipedrive.state import SandboxUser
-from server.storage.tables import AuditLog, Chat, Outbox
+from server.storage.tables import AuditLog, Chat, Outbox, table_of
 from tests.panel.world import PanelWorld
 from tests.world import CLIENT_ID, SANDBOX, WAPIPE
 
@@ -21,7 +21,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 
 
 async def chat_id_of(world: PanelWorld, e164: str) -> int:
-    table = Chat.__table__  # type: ignore[attr-defined]
+    table = table_of(Chat)
     async with world.resources.engine.connect() as connection:
         found = (await connection.execute(select(table.c.id).where(table.c.e164 == e164))).scalar()
     assert found is not None

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import httpx
 from sqlalchemy import select
 
-from server.storage.tables import Company, Message
+from server.storage.tables import Company, Message, table_of
 from tests.chat_view.test_chat_view import browser, chat_id_of, conversation, csrf, sign_in
 from tests.panel.test_panel import signed_media_path
 from tests.panel.world import PanelWorld
@@ -135,7 +135,7 @@ async def send_all(world: PanelWorld, files: list[Sent]) -> dict[str, int]:
             filename=sent.filename,
         )
     await world.settle()
-    table = Message.__table__  # type: ignore[attr-defined]
+    table = table_of(Message)
     async with world.resources.engine.connect() as connection:
         rows = (
             await connection.execute(select(table.c.id, table.c.media_filename, table.c.media_mime))

@@ -13,7 +13,7 @@ from itsdangerous import URLSafeTimedSerializer
 from sqlalchemy import select, update
 
 from sandbox.pipedrive.state import SandboxUser
-from server.storage.tables import Chat, Installation
+from server.storage.tables import Chat, Installation, table_of
 from tests.panel.world import PanelWorld
 from tests.world import WAPIPE
 
@@ -28,7 +28,7 @@ def browser(world: PanelWorld) -> httpx.AsyncClient:
 async def chat(world: PanelWorld) -> int:
     world.waha.receive(SESSION, CONTACT, "Guten Tag, hier Maria", push_name="Maria")
     await world.settle()
-    table = Chat.__table__  # type: ignore[attr-defined]
+    table = table_of(Chat)
     async with world.resources.engine.connect() as connection:
         found = (await connection.execute(select(table.c.id).where(table.c.e164 == f"+{CONTACT}"))).scalar()
     assert found is not None
@@ -108,7 +108,7 @@ async def test_nobody_signs_in_to_a_company_in_its_grace_period(world: PanelWorl
 async def test_a_user_pipedrive_no_longer_accepts_is_sent_to_install_again(world: PanelWorld) -> None:
     chat_id = await chat(world)
     nick = await member(world)
-    table = Installation.__table__  # type: ignore[attr-defined]
+    table = table_of(Installation)
     async with world.resources.engine.begin() as connection:
         await connection.execute(
             update(table).where(table.c.pipedrive_user_id == nick.id).values(status="needs_reauth")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.domain import phones
+from server.domain import phone_compare
 from server.domain.match_words import (
     Mismatch,
     candidate_sentence,
@@ -16,7 +16,7 @@ from server.domain.match_words import (
     why_no_longer_matched,
 )
 from server.domain.matching import MatchRule
-from server.domain.phones import Agreement, PhoneMatch
+from server.domain.phone_compare import Agreement, PhoneMatch
 from server.domain.sync import NewChatAction, SyncSettings
 
 MUNICH = "+498963648018"
@@ -176,7 +176,7 @@ def test_a_national_phone_that_reads_as_another_number() -> None:
 
 def test_a_phone_that_reads_as_no_number_shares_too_few_digits() -> None:
     # The rule as matching has it at run time: how many trailing digits must agree.
-    needed = phones.MIN_SUFFIX_DIGITS
+    needed = phone_compare.MIN_SUFFIX_DIGITS
     found = why_no_longer_matched(MUNICH, ("1 2 3 4 8 0 1 8 #",), "DE")
     assert found == Mismatch(
         "too_few_digits",

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from server.domain.matching import MatchRule, PersonMatch, PersonPhones, PhoneIndex
-from server.domain.phones import Agreement, PhoneMatch, compare_phone
+from server.domain.phone_compare import Agreement, PhoneMatch, compare_phone
 
 MUNICH = "+498963648018"
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -15,7 +15,7 @@ from server.domain.matching import (
     match_search_hits,
     plan_searches,
 )
-from server.domain.phones import Agreement
+from server.domain.phone_compare import Agreement
 
 T = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 NAIVE_T = datetime(2026, 3, 1, 12, 0)  # the same moment without its zone: read as UTC

@@ -5,18 +5,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from server.domain.errors import InvalidInput
-from server.domain.phones import (
+from server.domain.phone_compare import (
     Agreement,
-    calling_code_and_nsn,
-    clean_phone_text,
     common_suffix_length,
     compare_phone,
-    equivalent_e164s,
     international_number,
+    suffix_match_length,
+)
+from server.domain.phone_numbers import (
+    calling_code_and_nsn,
+    clean_phone_text,
+    equivalent_e164s,
     is_international,
     phone_digits,
     region_of,
-    suffix_match_length,
     to_e164,
 )
 

@@ -1,21 +1,24 @@
 """Phone rules at the edges the broader tests leave open. Expected values are worked out by hand from the
-rules in ``server.domain.phones``' docstrings and written here as literals."""
+rules in ``server.domain.phone_numbers``' and ``server.domain.phone_compare``'s docstrings and written here
+as literals."""
 
 from __future__ import annotations
 
 import pytest
 
 from server.domain.errors import InvalidInput
-from server.domain.phones import (
+from server.domain.phone_compare import (
     Agreement,
     PhoneMatch,
-    StoredPhone,
     best_phone_match,
+    compare_phone,
+    international_number,
+)
+from server.domain.phone_numbers import (
+    StoredPhone,
     calling_code_and_nsn,
     clean_phone_text,
-    compare_phone,
     equivalent_e164s,
-    international_number,
     is_international,
     read_stored,
     readings,

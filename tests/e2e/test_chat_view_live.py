@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Locator, Page, expect
 from sqlalchemy import func, select
 
-from server.storage.tables import Chat, Message
+from server.storage.tables import Chat, Message, table_of
 from tests.e2e.demo_world import DemoRuntime, DemoSandboxes, running_demo_runtime
 from tests.e2e.panel_helpers import CONTACT_DIGITS, eventually, install_and_link
 from tests.e2e.seen import expect_in_view, scroll_position, sight
@@ -47,7 +47,7 @@ def contact_writes(runtime: DemoRuntime, session: str) -> dict[str, str]:
 
 def stored_chat(runtime: DemoRuntime) -> int | None:
     """The contact's chat once all of ``TEXTS`` are stored."""
-    chats, messages = Chat.__table__, Message.__table__  # type: ignore[attr-defined]
+    chats, messages = table_of(Chat), table_of(Message)
     query = (
         select(chats.c.id, func.count(messages.c.id))
         .select_from(chats.join(messages, messages.c.chat_id == chats.c.id))

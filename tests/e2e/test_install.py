@@ -20,7 +20,7 @@ from sandbox.pipedrive.state import Clock, SandboxState, SandboxUser
 from server.settings import Mode, load_settings
 from server.storage.engine import make_sync_engine
 from server.storage.migrate import upgrade
-from server.storage.tables import Installation
+from server.storage.tables import Installation, table_of
 from server.web.app import create_app
 from tests.e2e.demo_world import QUICK_WAITS
 from tests.e2e.live_server import free_port, serve
@@ -39,7 +39,7 @@ class Servers:
 
     def installations(self) -> list[dict[str, Any]]:
         engine = make_sync_engine(self.database_url)
-        table = Installation.__table__  # type: ignore[attr-defined]
+        table = table_of(Installation)
         try:
             with engine.connect() as connection:
                 return [dict(r) for r in connection.execute(select(table).order_by(table.c.id)).mappings()]

@@ -24,7 +24,7 @@ import pytest
 from playwright.sync_api import ConsoleMessage, Download, Locator, Page, Route, expect
 from sqlalchemy import select
 
-from server.storage.tables import Message, MessageMediaRow
+from server.storage.tables import Message, MessageMediaRow, table_of
 from tests.e2e.demo_world import DemoRuntime, DemoSandboxes, running_demo_runtime
 from tests.e2e.panel_helpers import (
     CONTACT_DIGITS,
@@ -121,8 +121,8 @@ def send(runtime: DemoRuntime, session: str, sent: Sent) -> None:
 
 def stored(runtime: DemoRuntime, filename: str) -> tuple[int, int] | None:
     """(chat id, message id) of the message carrying ``filename`` once its file is stored."""
-    messages = Message.__table__  # type: ignore[attr-defined]
-    media = MessageMediaRow.__table__  # type: ignore[attr-defined]
+    messages = table_of(Message)
+    media = table_of(MessageMediaRow)
     query = (
         select(messages.c.chat_id, messages.c.id)
         .select_from(messages.join(media, media.c.message_id == messages.c.id))

@@ -15,6 +15,7 @@ from playwright.sync_api import FrameLocator, Page, expect
 from sqlalchemy import select
 
 from server.domain.sync import ChatLink
+from server.storage.tables import table_of
 from tests.e2e.demo_world import DemoRuntime, DemoSandboxes, running_demo_runtime
 from tests.e2e.panel_helpers import (
     CONTACT_DIGITS,
@@ -55,7 +56,7 @@ def link_of(runtime: DemoRuntime, digits: str) -> dict[str, Any] | None:
     from server.storage.tables import Chat
     from server.storage.tables_sync import SyncChatLink
 
-    chats, links = Chat.__table__, SyncChatLink.__table__  # type: ignore[attr-defined]
+    chats, links = table_of(Chat), table_of(SyncChatLink)
 
     async def read() -> dict[str, Any] | None:
         query = (

@@ -16,7 +16,7 @@ from server.domain.installations import InstallationStatus, StoredTokens
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.installations import SqlInstallationStore
-from server.storage.tables import Installation
+from server.storage.tables import Installation, table_of
 
 OLD_KEY = Fernet.generate_key().decode()
 NEW_KEY = Fernet.generate_key().decode()
@@ -49,7 +49,7 @@ async def company_id(engine: AsyncEngine) -> int:
 
 
 async def raw_rows(engine: AsyncEngine) -> list[dict[str, object]]:
-    table = Installation.__table__  # type: ignore[attr-defined]
+    table = table_of(Installation)
     async with engine.connect() as connection:
         return [dict(r) for r in (await connection.execute(select(table).order_by(table.c.id))).mappings()]
 

@@ -36,6 +36,7 @@ from server.storage.tables import (
     MessageMediaRow,
     Outbox,
     WhatsAppAccount,
+    table_of,
 )
 from server.storage.tables_changes import (
     FileDeletion,
@@ -54,7 +55,15 @@ from server.storage.tables_sync import (
 )
 from tests.job_deps import deps_over, run_ctx
 
-TABLES = [Company, CompanySettings, Installation, WhatsAppAccount, Chat, Message, InboundEvent]
+TABLES: list[type[SQLModel]] = [
+    Company,
+    CompanySettings,
+    Installation,
+    WhatsAppAccount,
+    Chat,
+    Message,
+    InboundEvent,
+]
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 TOKENS = StoredTokens(
     "v1u:a", "1:1:r", NOW + timedelta(hours=1), frozenset({"base"}), "https://x.pipedrive.com"
@@ -82,14 +91,14 @@ async def seed_company(engine: AsyncEngine, store: SqlInstallationStore, pipedri
     )
     async with engine.begin() as connection:
         inserted = await connection.execute(
-            insert(Chat.__table__).values(  # type: ignore[attr-defined]
+            insert(table_of(Chat)).values(
                 account_id=account.id, chat_key=f"{pipedrive_id}@c.us", created_at=NOW
             )
         )
         assert inserted.inserted_primary_key is not None
         chat_id = inserted.inserted_primary_key[0]
         await connection.execute(
-            insert(Message.__table__).values(  # type: ignore[attr-defined]
+            insert(table_of(Message)).values(
                 account_id=account.id,
                 chat_id=chat_id,
                 message_key=f"m{pipedrive_id}",
@@ -100,7 +109,7 @@ async def seed_company(engine: AsyncEngine, store: SqlInstallationStore, pipedri
             )
         )
         await connection.execute(
-            insert(InboundEvent.__table__).values(  # type: ignore[attr-defined]
+            insert(table_of(InboundEvent)).values(
                 transport="waha",
                 event_key=f"e{pipedrive_id}",
                 session_name=session,
@@ -115,7 +124,7 @@ async def counts(engine: AsyncEngine) -> dict[str, int]:
     result: dict[str, Any] = {}
     async with engine.connect() as connection:
         for table in TABLES:
-            sa_table = table.__table__  # type: ignore[attr-defined]
+            sa_table = table_of(table)
             result[sa_table.name] = (
                 await connection.execute(select(func.count()).select_from(sa_table))
             ).scalar()
@@ -199,7 +208,7 @@ async def fill_every_table(
     filled: set[str] = set()
 
     async def add(model: Any, **values: Any) -> Any:
-        sa_table = model.__table__
+        sa_table = table_of(model)
         filled.add(sa_table.name)
         async with engine.begin() as connection:
             result = await connection.execute(insert(sa_table).values(**values))
@@ -261,8 +270,8 @@ async def fill_every_table(
     async with engine.connect() as connection:
         shared_exists = (
             await connection.execute(
-                select(MediaBlob.__table__).where(MediaBlob.__table__.c.sha256 == shared_sha)
-            )  # type: ignore[attr-defined]
+                select(table_of(MediaBlob)).where(table_of(MediaBlob).c.sha256 == shared_sha)
+            )
         ).first()
     if shared_exists is None:
         await add(
@@ -312,8 +321,8 @@ async def test_the_purge_leaves_nothing_of_the_company_in_any_table_or_on_disk(
 
     async with engine.begin() as connection:  # the company left 31 days ago
         await connection.execute(
-            update(Installation.__table__)  # type: ignore[attr-defined]
-            .where(Installation.__table__.c.company_id == leaving)  # type: ignore[attr-defined]
+            update(table_of(Installation))
+            .where(table_of(Installation).c.company_id == leaving)
             .values(uninstalled_at=NOW - timedelta(days=31))
         )
     store = SqlInstallationStore(engine, SecretBox([Fernet.generate_key().decode()]))

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from sandbox.pipedrive.app import create_app as create_pipedrive
 from server.settings import Settings
-from server.storage.tables import Chat, Outbox
+from server.storage.tables import Chat, Outbox, table_of
 from tests.panel.world import PanelWorld, panel_world
 from tests.world import CLIENT_ID, CLIENT_SECRET, SANDBOX, WAPIPE, world_settings_overrides
 
@@ -53,7 +53,7 @@ def named(response: httpx.Response) -> tuple[int, str | None]:
 async def a_chat(world: PanelWorld) -> int:
     world.waha.receive(SESSION, "4917655501234", "Hallo", push_name="Maria")
     await world.settle()
-    table = Chat.__table__  # type: ignore[attr-defined]
+    table = table_of(Chat)
     async with world.resources.engine.connect() as connection:
         found = (
             await connection.execute(select(table.c.id).where(table.c.e164 == "+4917655501234"))

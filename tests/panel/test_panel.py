@@ -14,7 +14,7 @@ import jwt
 from sqlalchemy import select, update
 
 from sandbox.pipedrive.seed import seed_file
-from server.storage.tables import AuditLog, Company, MessageMediaRow, Outbox, WhatsAppAccount
+from server.storage.tables import AuditLog, Company, MessageMediaRow, Outbox, WhatsAppAccount, table_of
 from server.web.panel_context import ContactCache
 from tests.panel.world import ANNA_NUMBER, PanelWorld
 
@@ -198,7 +198,7 @@ async def test_refusals_are_named_and_keep_what_was_typed(world: PanelWorld) -> 
     await expect_form_error(world, send_form(world, file_id=999999), "attachment_missing", 404)
     async with world.resources.engine.begin() as connection:
         await connection.execute(
-            update(WhatsAppAccount.__table__).values(status="disconnected", status_detail="phone offline")  # type: ignore[attr-defined]
+            update(table_of(WhatsAppAccount)).values(status="disconnected", status_detail="phone offline")
         )
     text = await expect_form_error(world, send_form(world, text=typed), "from_disconnected", 400)
     assert "phone offline" in text and "disabled" in text
@@ -208,7 +208,7 @@ async def test_refusals_are_named_and_keep_what_was_typed(world: PanelWorld) -> 
 async def test_a_disconnected_from_number_says_why_in_words(world: PanelWorld) -> None:
     async with world.resources.engine.begin() as connection:
         await connection.execute(
-            update(WhatsAppAccount.__table__).values(status="failed", status_detail="FAILED")  # type: ignore[attr-defined]
+            update(table_of(WhatsAppAccount)).values(status="failed", status_detail="FAILED")
         )
     why = "connection failed: the phone may be offline or logged out"
     page = await world.client.get("/panel", params=page_params(world, token=world.token()))
@@ -222,11 +222,11 @@ async def test_failures_after_queueing_are_shown_on_the_message(world: PanelWorl
     assert (await world.client.post("/panel/send", data=form, headers=world.headers())).status_code == 200
     await world.settle()
     async with world.resources.engine.begin() as connection:
-        await connection.execute(update(Outbox.__table__).values(status="failed"))  # type: ignore[attr-defined]
+        await connection.execute(update(table_of(Outbox)).values(status="failed"))
     for reason in ("outside_24h_window", "attachment_too_large", "budget_exhausted", "session_disconnected"):
         async with world.resources.engine.begin() as connection:
             await connection.execute(
-                update(Outbox.__table__).values(error_reason=reason, error_message=f"because {reason}")  # type: ignore[attr-defined]
+                update(table_of(Outbox)).values(error_reason=reason, error_message=f"because {reason}")
             )
         page = await world.client.get(
             "/panel/messages", params={"person_id": world.persons["maria"]}, headers=world.headers()
@@ -238,7 +238,7 @@ async def test_pipedrive_errors_are_named(world: PanelWorld) -> None:
     async with world.resources.engine.begin() as connection:
         from server.storage.tables import Installation
 
-        await connection.execute(update(Installation.__table__).values(status="needs_reauth"))  # type: ignore[attr-defined]
+        await connection.execute(update(table_of(Installation)).values(status="needs_reauth"))
     page = await world.client.get("/panel", params=page_params(world, token=world.token()))
     assert (
         page.status_code == 403
@@ -246,7 +246,7 @@ async def test_pipedrive_errors_are_named(world: PanelWorld) -> None:
         and 'href="/install"' in page.text
     )
     async with world.resources.engine.begin() as connection:
-        await connection.execute(update(Installation.__table__).values(status="uninstalled"))  # type: ignore[attr-defined]
+        await connection.execute(update(table_of(Installation)).values(status="uninstalled"))
     page = await world.client.get("/panel", params=page_params(world, token=world.token()))
     assert page.status_code == 403 and 'data-reason="not_installed"' in page.text
 
@@ -308,7 +308,7 @@ def signed_media_path(world: PanelWorld, company_id: int, message_id: int, expir
 
 
 async def stored_media_ids(world: PanelWorld) -> set[int]:
-    media = MessageMediaRow.__table__  # type: ignore[attr-defined]
+    media = table_of(MessageMediaRow)
     async with world.resources.engine.connect() as connection:
         query = select(media.c.message_id).where(media.c.state == "stored")
         return set((await connection.execute(query)).scalars())
@@ -446,7 +446,7 @@ async def test_a_failed_send_goes_back_into_the_form(world: PanelWorld) -> None:
     await world.settle()
     async with world.resources.engine.begin() as connection:
         await connection.execute(
-            update(Outbox.__table__).values(  # type: ignore[attr-defined]
+            update(table_of(Outbox)).values(
                 status="failed", error_reason="outside_24h_window", error_message="too late"
             )
         )

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from server.settings import Settings
-from server.storage.tables import Chat, MediaBlob
+from server.storage.tables import Chat, MediaBlob, table_of
 from tests.panel.world import PanelWorld, panel_world
 from tests.settings_page.test_settings_page import add_member, audit, company_id
 from tests.world import world_settings_overrides
@@ -52,7 +52,7 @@ async def maria_chats(world: PanelWorld) -> list[int]:
 
 
 async def stored_files(world: PanelWorld) -> list[Path]:
-    table = MediaBlob.__table__  # type: ignore[attr-defined]
+    table = table_of(MediaBlob)
     async with world.resources.engine.connect() as connection:
         return [Path(p) for p in (await connection.execute(select(table.c.path))).scalars()]
 

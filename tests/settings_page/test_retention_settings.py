@@ -14,7 +14,7 @@ from server.jobs.retention import apply_retention
 from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
 from server.storage.company_settings import SqlCompanySettingsStore
-from server.storage.tables import Chat, CompanySettings
+from server.storage.tables import Chat, CompanySettings, table_of
 from server.storage.tables_sync import SyncDayActivity
 from tests.job_deps import deps_over, run_ctx
 from tests.panel.world import PanelWorld, panel_world
@@ -35,7 +35,7 @@ async def world(
 
 
 async def stored(world: PanelWorld) -> dict[str, Any]:
-    table = CompanySettings.__table__  # type: ignore[attr-defined]
+    table = table_of(CompanySettings)
     company = await company_id(world)
     async with world.resources.engine.connect() as connection:
         row = (await connection.execute(select(table).where(table.c.company_id == company))).mappings().one()

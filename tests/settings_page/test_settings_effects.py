@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from sandbox.waha.models import Group
 from server.storage.sync import SqlSyncStore
-from server.storage.tables import AuditLog, Chat
+from server.storage.tables import AuditLog, Chat, table_of
 from server.storage.tables_sync import PhoneIndexEntry, SyncChatLink
 from tests.panel.world import PanelWorld
 from tests.settings_page.test_settings_page import pipeline_ids, save
@@ -19,7 +19,7 @@ SESSION = "wp-acme-anna"
 
 
 async def table(world: PanelWorld, model: Any) -> list[dict[str, Any]]:
-    sa_table = model.__table__
+    sa_table = table_of(model)
     async with world.resources.engine.connect() as connection:
         result = await connection.execute(select(sa_table).order_by(*sa_table.primary_key.columns))
         return [dict(row) for row in result.mappings()]
@@ -27,7 +27,7 @@ async def table(world: PanelWorld, model: Any) -> list[dict[str, Any]]:
 
 async def link_of(world: PanelWorld, chat: str) -> dict[str, Any]:
     """The sync link of the chat with this number (E.164) or group chat key."""
-    links, chats = SyncChatLink.__table__, Chat.__table__  # type: ignore[attr-defined]
+    links, chats = table_of(SyncChatLink), table_of(Chat)
     query = (
         select(links)
         .select_from(links.join(chats, chats.c.id == links.c.chat_id))

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from sandbox.pipedrive.state import SandboxUser
 from server.storage.sync import SqlSyncStore
-from server.storage.tables import AuditLog
+from server.storage.tables import AuditLog, table_of
 from tests.panel.world import PanelWorld
 
 BASE_FORM = {
@@ -133,7 +133,7 @@ async def test_the_audit_log_names_users_from_the_companys_installations(world: 
     acme = await company_id(world)
     # Grace installed WaPipe in another company: her name is not Acme's to show.
     await SqlAuditLog(world.resources.engine).record(acme, world.grace.id, "chat.exclude", "+49…234", {})
-    installation = Installation.__table__  # type: ignore[attr-defined]
+    installation = table_of(Installation)
     async with world.resources.engine.begin() as connection:
         await connection.execute(
             update(installation)

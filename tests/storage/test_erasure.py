@@ -19,7 +19,7 @@ from server.storage.engine import make_async_engine
 from server.storage.erasure import erase_contact
 from server.storage.inbound_events import SqlInboundEventStore
 from server.storage.inbox import SqlInboxStore
-from server.storage.tables import Chat, MediaBlob, MediaUpload, Message, MessageMediaRow, Outbox
+from server.storage.tables import Chat, MediaBlob, MediaUpload, Message, MessageMediaRow, Outbox, table_of
 from server.storage.tables_sync import SyncChatLink, SyncDayActivity
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
@@ -35,7 +35,7 @@ def message(wa_id: str, chat: Peer, sender: Peer) -> InboundMessage:
 
 
 async def count(engine: AsyncEngine, table: type) -> int:
-    sa_table = table.__table__  # type: ignore[attr-defined]
+    sa_table = table_of(table)
     async with engine.connect() as connection:
         return int((await connection.execute(select(func.count()).select_from(sa_table))).scalar_one())
 
@@ -65,7 +65,7 @@ async def world(
         await inbox.add_message(account.id, group_chat, message(f"{session}-g1", GROUP, MARIA))
         async with engine.begin() as connection:
             await connection.execute(
-                insert(SyncChatLink.__table__).values(  # type: ignore[attr-defined]
+                insert(table_of(SyncChatLink)).values(
                     chat_id=maria_chat,
                     account_id=account.id,
                     company_id=company.id,
@@ -76,7 +76,7 @@ async def world(
                 )
             )
             await connection.execute(
-                insert(SyncDayActivity.__table__).values(  # type: ignore[attr-defined]
+                insert(table_of(SyncDayActivity)).values(
                     chat_id=maria_chat,
                     day=date(2026, 11, 28),
                     part=1,
@@ -86,17 +86,17 @@ async def world(
             )
             maria_message = (
                 await connection.execute(
-                    select(Message.__table__.c.id).where(Message.__table__.c.chat_id == maria_chat)  # type: ignore[attr-defined]
+                    select(table_of(Message).c.id).where(table_of(Message).c.chat_id == maria_chat)
                 )
             ).scalar_one()
             if company is a:
                 await connection.execute(
-                    insert(MediaBlob.__table__).values(
+                    insert(table_of(MediaBlob)).values(
                         sha256=sha, path=str(blob), mime="image/jpeg", size=5, created_at=T0
-                    )  # type: ignore[attr-defined]
+                    )
                 )
                 await connection.execute(
-                    insert(MediaUpload.__table__).values(  # type: ignore[attr-defined]
+                    insert(table_of(MediaUpload)).values(
                         company_id=company.id,
                         sha256=sha,
                         target="person",
@@ -106,12 +106,12 @@ async def world(
                     )
                 )
                 await connection.execute(
-                    insert(MessageMediaRow.__table__).values(
+                    insert(table_of(MessageMediaRow)).values(
                         message_id=maria_message, state="stored", sha256=sha, updated_at=T0
-                    )  # type: ignore[attr-defined]
+                    )
                 )
             await connection.execute(
-                insert(Outbox.__table__).values(  # type: ignore[attr-defined]
+                insert(table_of(Outbox)).values(
                     client_ref=f"ref-{session}-0001",
                     company_id=company.id,
                     account_id=account.id,

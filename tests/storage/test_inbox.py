@@ -15,7 +15,7 @@ from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.inbox import SqlInboxStore
 from server.storage.outbox import SqlOutboxStore
-from server.storage.tables import Chat, Message, WhatsAppAccount
+from server.storage.tables import Chat, Message, WhatsAppAccount, table_of
 
 T0 = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 CONTACT = Peer("4917655501234@s.whatsapp.net", e164="+4917655501234", display_name="Maria")
@@ -40,7 +40,7 @@ def message(wa_id: str, chat: Peer = CONTACT, *, from_me: bool = False, text: st
 
 
 async def rows(store: SqlInboxStore, table: type) -> list[dict[str, object]]:
-    sa_table = table.__table__  # type: ignore[attr-defined]
+    sa_table = table_of(table)
     async with store._engine.connect() as connection:
         return [
             dict(r) for r in (await connection.execute(select(sa_table).order_by(sa_table.c.id))).mappings()

@@ -14,11 +14,11 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.link_recheck import SqlMatchedLinks
-from server.storage.tables import Chat
+from server.storage.tables import Chat, table_of
 from server.storage.tables_sync import SyncChatLink
 
-CHATS = Chat.__table__  # type: ignore[attr-defined]
-LINKS = SyncChatLink.__table__  # type: ignore[attr-defined]
+CHATS = table_of(Chat)
+LINKS = table_of(SyncChatLink)
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.storage.engine import make_async_engine
 from server.storage.oauth_states import SqlUsedStates
-from server.storage.tables import OAuthStateUse
+from server.storage.tables import OAuthStateUse, table_of
 
-_table = OAuthStateUse.__table__  # type: ignore[attr-defined]
+_table = table_of(OAuthStateUse)
 
 
 @pytest.fixture

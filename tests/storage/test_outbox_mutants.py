@@ -17,7 +17,7 @@ from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.migrate import upgrade
 from server.storage.outbox import SqlOutboxStore
-from server.storage.tables import Outbox
+from server.storage.tables import Outbox, table_of
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -59,7 +59,7 @@ async def create(
 async def raw(engine: AsyncEngine, outbox_id: int) -> dict[str, Any]:
     """The row as stored, including the columns an ``OutboxEntry`` does not carry."""
     async with engine.connect() as connection:
-        table = Outbox.__table__  # type: ignore[attr-defined]
+        table = table_of(Outbox)
         result = await connection.execute(select(table).where(table.c.id == outbox_id))
         return dict(result.mappings().one())
 

@@ -26,7 +26,16 @@ from server.storage.company_settings import SqlCompanySettingsStore
 from server.storage.conversations import SqlConversationStore
 from server.storage.engine import make_async_engine
 from server.storage.retention import MEDIA_REMOVED
-from server.storage.tables import Chat, InboundEvent, MediaBlob, Message, MessageMediaRow, Outbox, utcnow
+from server.storage.tables import (
+    Chat,
+    InboundEvent,
+    MediaBlob,
+    Message,
+    MessageMediaRow,
+    Outbox,
+    table_of,
+    utcnow,
+)
 from server.storage.tables_sync import SyncChatLink, SyncDayActivity
 from tests.job_deps import deps_over, run_ctx
 
@@ -37,10 +46,6 @@ LATE_ON_THE_28TH = datetime(2026, 10, 28, 22, 30, tzinfo=UTC)  # 23:30 in Berlin
 EARLY_ON_THE_29TH = datetime(2026, 10, 28, 23, 30, tzinfo=UTC)  # 00:30 in Berlin: kept
 TWENTY_DAYS_AGO = NOW - timedelta(days=20)
 YESTERDAY = NOW - timedelta(days=1)
-
-
-def table(model: Any) -> Any:
-    return model.__table__
 
 
 @dataclass
@@ -62,7 +67,7 @@ class World:
 
     async def insert(self, model: Any, **values: Any) -> int:
         async with self.engine.begin() as connection:
-            result = await connection.execute(insert(table(model)).values(**values))
+            result = await connection.execute(insert(table_of(model)).values(**values))
         key = result.inserted_primary_key
         return key[0] if key and isinstance(key[0], int) else 0
 
@@ -111,7 +116,9 @@ class World:
             sha = self.blob(blob)
             async with self.engine.begin() as connection:
                 exists = (
-                    await connection.execute(select(table(MediaBlob)).where(table(MediaBlob).c.sha256 == sha))
+                    await connection.execute(
+                        select(table_of(MediaBlob)).where(table_of(MediaBlob).c.sha256 == sha)
+                    )
                 ).first()
             if exists is None:
                 await self.insert(
@@ -134,14 +141,14 @@ class World:
     async def set_cursor(self, company: Company, chat: str) -> None:
         async with self.engine.begin() as connection:
             await connection.execute(
-                update(table(SyncChatLink))
-                .where(table(SyncChatLink).c.chat_id == company.chats[chat])
+                update(table_of(SyncChatLink))
+                .where(table_of(SyncChatLink).c.chat_id == company.chats[chat])
                 .values(cursor=max(company.messages.values()))
             )
 
     async def ids(self, model: Any, column: str = "id") -> set[Any]:
         async with self.engine.connect() as connection:
-            return set((await connection.execute(select(table(model).c[column]))).scalars())
+            return set((await connection.execute(select(table_of(model).c[column]))).scalars())
 
 
 async def company(engine: AsyncEngine, pipedrive_id: int, timezone: str) -> Company:
@@ -205,8 +212,8 @@ async def test_old_synced_days_go_with_their_attachments_and_activity_rows(world
     async with world.engine.connect() as connection:
         days = (
             await connection.execute(
-                select(table(SyncDayActivity).c.day).where(
-                    table(SyncDayActivity).c.chat_id == a.chats["maria"]
+                select(table_of(SyncDayActivity).c.day).where(
+                    table_of(SyncDayActivity).c.chat_id == a.chats["maria"]
                 )
             )
         ).scalars()
@@ -230,8 +237,8 @@ async def test_attachment_files_go_before_their_messages_which_show_removed(worl
         row = (
             (
                 await connection.execute(
-                    select(table(MessageMediaRow)).where(
-                        table(MessageMediaRow).c.message_id == a.messages["twenty-days"]
+                    select(table_of(MessageMediaRow)).where(
+                        table_of(MessageMediaRow).c.message_id == a.messages["twenty-days"]
                     )
                 )
             )
@@ -274,8 +281,8 @@ async def test_what_pipedrive_does_not_have_yet_is_kept_until_it_has(world: Worl
     await world.message(a, "half", "half-2", OLD + timedelta(hours=1))
     async with world.engine.begin() as connection:
         await connection.execute(
-            update(table(SyncChatLink))
-            .where(table(SyncChatLink).c.chat_id == a.chats["half"])
+            update(table_of(SyncChatLink))
+            .where(table_of(SyncChatLink).c.chat_id == a.chats["half"])
             .values(cursor=half_1)
         )
 
@@ -289,8 +296,8 @@ async def test_what_pipedrive_does_not_have_yet_is_kept_until_it_has(world: Worl
     async with world.engine.connect() as connection:
         lease = (
             await connection.execute(
-                select(table(SyncChatLink).c.lease_owner).where(
-                    table(SyncChatLink).c.chat_id == a.chats["busy"]
+                select(table_of(SyncChatLink).c.lease_owner).where(
+                    table_of(SyncChatLink).c.chat_id == a.chats["busy"]
                 )
             )
         ).scalar()
@@ -298,8 +305,8 @@ async def test_what_pipedrive_does_not_have_yet_is_kept_until_it_has(world: Worl
 
     # Once the flush wrote the day and the engine folded the rest, the next run deletes them.
     async with world.engine.begin() as connection:
-        await connection.execute(update(table(SyncDayActivity)).values(dirty=False, dirty_since=None))
-        await connection.execute(update(table(SyncChatLink)).values(lease_owner="", lease_until=None))
+        await connection.execute(update(table_of(SyncDayActivity)).values(dirty=False, dirty_since=None))
+        await connection.execute(update(table_of(SyncChatLink)).values(lease_owner="", lease_until=None))
     for chat in ("behind", "half"):
         await world.set_cursor(a, chat)
     [again] = await apply_retention(run_ctx(deps_over(world.engine)), now=NOW)
@@ -348,8 +355,8 @@ async def test_pending_outgoing_messages_and_webhooks_stay_settled_old_ones_go(w
 
     assert (outcome.outgoing, outcome.webhooks) == (2, 2)
     async with world.engine.connect() as connection:
-        refs = set((await connection.execute(select(table(Outbox).c.client_ref))).scalars())
-        events = set((await connection.execute(select(table(InboundEvent).c.event_key))).scalars())
+        refs = set((await connection.execute(select(table_of(Outbox).c.client_ref))).scalars())
+        events = set((await connection.execute(select(table_of(InboundEvent).c.event_key))).scalars())
     assert {r for r in refs if r.startswith(a.session)} == {
         f"{a.session}-{s}" for s in ("queued", "sending", "recent")
     }

@@ -22,14 +22,14 @@ from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.inbox import SqlInboxStore
 from server.storage.sync import SqlSyncStore
-from server.storage.tables import Chat, Message
+from server.storage.tables import Chat, Message, table_of
 
 T0 = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 MARIA = Peer("4917655501234@s.whatsapp.net", e164="+4917655501234", display_name="Maria")
 OTTO = Peer("4915112345678@s.whatsapp.net", e164="+4915112345678", display_name="Otto")
 ME = Peer("4917011122233@s.whatsapp.net", e164="+4917011122233")
-_chats = Chat.__table__  # type: ignore[attr-defined]
-_messages = Message.__table__  # type: ignore[attr-defined]
+_chats = table_of(Chat)
+_messages = table_of(Message)
 
 
 @dataclass

@@ -16,7 +16,7 @@ from server.storage.company_settings import SqlCompanySettingsStore
 from server.storage.company_setup import SqlCompanySetupStore
 from server.storage.engine import make_async_engine
 from server.storage.sync import SqlSyncStore
-from server.storage.tables import CompanySettings
+from server.storage.tables import CompanySettings, table_of
 
 # Worked out by hand from the product's promise: log every chat at once, add unknown numbers as Persons,
 # no deal or lead for a new chat, no groups, nothing excluded, keep everything, setup not run yet.
@@ -49,7 +49,7 @@ async def _company(engine: AsyncEngine) -> int:
 
 
 async def _stored(engine: AsyncEngine, company_id: int) -> dict[str, object]:
-    table = CompanySettings.__table__  # type: ignore[attr-defined]
+    table = table_of(CompanySettings)
     async with engine.connect() as connection:
         row = (
             (await connection.execute(select(table).where(table.c.company_id == company_id))).mappings().one()

@@ -21,7 +21,7 @@ from server.pipedrive.metering import MemoryUsageMeter
 from server.pipedrive.oauth import TokenSet
 from server.pipedrive.ratelimit import MemoryRateLimiter, RateScope
 from server.settings import Settings
-from server.storage.tables import Installation
+from server.storage.tables import Installation, table_of
 from tests.job_deps import rewire
 from tests.sync.world import SANDBOX, FixedConnector, StaticTokens
 from tests.web.inbound_world import SESSION, inbound_world
@@ -56,7 +56,7 @@ async def test_chaos_every_message_lands_exactly_once(make_settings: Callable[..
         world.clock.follow(pd.clock.advance)
         async with world.resources.engine.begin() as connection:
             await connection.execute(
-                insert(Installation.__table__).values(  # type: ignore[attr-defined]
+                insert(table_of(Installation)).values(
                     company_id=world.account.company_id,
                     pipedrive_user_id=admin.id,
                     email="anna@acme.test",

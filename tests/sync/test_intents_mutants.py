@@ -20,6 +20,7 @@ from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.migrate import upgrade
 from server.storage.sync import SqlSyncStore
+from server.storage.tables import table_of
 from server.storage.tables_sync import SyncIntent
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -141,7 +142,7 @@ async def company(engine: AsyncEngine) -> int:
 
 
 async def row(engine: AsyncEngine, key: str) -> dict[str, Any]:
-    table = SyncIntent.__table__  # type: ignore[attr-defined]
+    table = table_of(SyncIntent)
     async with engine.connect() as connection:
         found = (await connection.execute(select(table).where(table.c.intent_key == key))).mappings().one()
     values = dict(found)
@@ -244,7 +245,7 @@ async def test_forgetting_a_deleted_persons_intents_keeps_every_other_intent(eng
         await store.claim_intent(owner, key, owner="a", lease=LEASE, now=NOW)
         await store.complete_intent(key, result, now=NOW)
     await store.forget_person_intents(company_id, 41)
-    table = SyncIntent.__table__  # type: ignore[attr-defined]
+    table = table_of(SyncIntent)
     async with engine.connect() as connection:
         left = sorted((await connection.execute(select(table.c.intent_key))).scalars())
     assert left == ["deal:1:chat-7", "person:1:+4930123456", "person:2:+4915112345678"]

@@ -15,7 +15,7 @@ import pytest
 
 from server.domain.sync import MediaRetry
 from server.jobs.sync import fetch_chat_media, sync_watchdog
-from server.storage.tables import MessageMediaRow
+from server.storage.tables import MessageMediaRow, table_of
 from tests.job_deps import run_ctx
 from tests.sync.world import RecordingQueue, SyncWorld, sync_world
 
@@ -58,7 +58,7 @@ def at_of(job_id: str) -> datetime:
 
 
 async def media_rows(world: SyncWorld) -> list[dict[str, Any]]:
-    table = MessageMediaRow.__table__  # type: ignore[attr-defined]
+    table = table_of(MessageMediaRow)
     async with world.engine.connect() as connection:
         return [dict(row) for row in (await connection.execute(table.select())).mappings()]
 

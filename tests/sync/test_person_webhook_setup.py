@@ -15,7 +15,7 @@ from server.crypto import SecretBox
 from server.jobs.deps import PersonWebhookConfig
 from server.jobs.setup import subscribe_person_webhook
 from server.storage.installations import SqlInstallationStore
-from server.storage.tables import Installation
+from server.storage.tables import Installation, table_of
 from tests.job_deps import run_ctx
 from tests.sync.world import SyncWorld
 
@@ -52,7 +52,7 @@ async def test_setup_subscribes_person_changes_once(world: SyncWorld) -> None:
 
 
 async def test_an_installation_without_the_admin_scope_is_skipped_by_name(world: SyncWorld) -> None:
-    table = Installation.__table__  # type: ignore[attr-defined]
+    table = table_of(Installation)
     async with world.engine.begin() as connection:
         await connection.execute(
             update(table).where(table.c.is_admin).values(scopes="base,contacts:full,activities:full")

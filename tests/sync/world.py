@@ -45,7 +45,7 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.inbox import SqlInboxStore
-from server.storage.tables import CompanySettings, Installation
+from server.storage.tables import CompanySettings, Installation, table_of
 from tests.job_deps import deps_over
 from tests.world import migrated_database
 
@@ -231,7 +231,7 @@ class SyncWorld:
         raise AssertionError(f"chat {chat_id} did not sync in {max_retries} tries")
 
     async def set_settings(self, **values: Any) -> None:
-        table = CompanySettings.__table__  # type: ignore[attr-defined]
+        table = table_of(CompanySettings)
         async with self.engine.begin() as connection:
             exists = (
                 await connection.execute(
@@ -305,7 +305,7 @@ async def sync_world(
         account = await SqlAccountStore(engine).create(
             company_id=ours.id, owner_user_id=77, transport="waha", session_name="wp-acme-bob"
         )
-        installations = Installation.__table__  # type: ignore[attr-defined]
+        installations = table_of(Installation)
         async with engine.begin() as connection:
             await connection.execute(
                 insert(installations).values(

@@ -17,7 +17,7 @@ from starlette.applications import Starlette
 
 from server.jobs import inbound
 from server.settings import Settings
-from server.storage.tables import InboundEvent
+from server.storage.tables import InboundEvent, table_of
 from tests.web.conftest import running_app
 
 HMAC_KEY = "test-waha-hmac-key"
@@ -65,7 +65,7 @@ async def delivered(
     response = await client.post(path, content=body, headers=headers)
     assert response.status_code in (200, 400), response.text
     await app.state.resources.queue.drain()
-    table = InboundEvent.__table__  # type: ignore[attr-defined]
+    table = table_of(InboundEvent)
     async with app.state.resources.engine.connect() as connection:
         [row] = (await connection.execute(select(table))).mappings().all()
     return dict(row)

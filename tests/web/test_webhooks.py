@@ -13,12 +13,12 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import RowMapping, func, select
 from starlette.applications import Starlette
 
 from server.settings import Settings
 from server.storage.migrate import upgrade
-from server.storage.tables import InboundEvent
+from server.storage.tables import InboundEvent, table_of
 from server.web.webhooks import MAX_BODY_BYTES
 from tests.web.conftest import running_app
 
@@ -69,14 +69,14 @@ def cloud_signature(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-async def stored_events(app: Starlette) -> list[InboundEvent]:
-    table = InboundEvent.__table__  # type: ignore[attr-defined]
+async def stored_events(app: Starlette) -> list[RowMapping]:
+    table = table_of(InboundEvent)
     async with app.state.resources.engine.connect() as connection:
-        return list((await connection.execute(select(table).order_by(table.c.id))).mappings())  # type: ignore[arg-type]
+        return list((await connection.execute(select(table).order_by(table.c.id))).mappings())
 
 
 async def count_events(app: Starlette) -> int:
-    table = InboundEvent.__table__  # type: ignore[attr-defined]
+    table = table_of(InboundEvent)
     async with app.state.resources.engine.connect() as connection:
         return int((await connection.execute(select(func.count()).select_from(table))).scalar_one())
 

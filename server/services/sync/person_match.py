@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from server.domain.matching import MatchRule, match_search_hits
-from server.domain.phones import region_of
+from server.domain.phone_numbers import region_of
 from server.domain.sync import ChatLink, CrmPerson, LinkState, NewPerson, SyncChat, SyncSettings
 from server.services.sync.context import SyncContext
 from server.services.sync.intents import create_once

@@ -29,6 +29,7 @@ from server.domain.whatsapp import (
     SendResult,
 )
 from server.jobs.retry import retry_for
+from server.jobs.sent_media import keep_sent_attachment
 from server.jobs.sync import enqueue_sync
 from server.jobs.timing import now as clock_now
 from server.storage.outbox import SqlOutboxStore
@@ -164,4 +165,5 @@ async def _store_sent(
     )
     chat_id = await inbox.upsert_chat(account.id, chat, now)
     await inbox.add_message(account.id, chat_id, stored)
+    await keep_sent_attachment(ctx, entry, account.id, stored.key, media)  # what we sent, we have
     await enqueue_sync(ctx, [chat_id])

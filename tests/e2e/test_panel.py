@@ -111,6 +111,22 @@ def test_the_panel_sends_receives_attaches_and_names_its_errors(
         lambda: any(m.get("filename") == "price-list.pdf" for m in outbox(addresses, session)),
         "the file on the phone",
     )
+    # What we sent, we have: the bubble links the file (never "not available"), the Person's activity
+    # links it, and the Person's Files still hold it once.
+    sent_file = frame.locator(".bubble.out", has_text="price-list.pdf").locator(".file a")
+    expect(sent_file).to_have_text("price-list.pdf", timeout=15_000)
+    expect(frame.locator(".bubble.out", has_text="price-list.pdf")).not_to_contain_text("not available")
+    eventually(
+        lambda: any(
+            "price-list.pdf</a>" in str(a.get("note") or "") for a in sandbox_state(addresses)["activities"]
+        ),
+        "the sent file linked in the Person's WhatsApp chat activity",
+    )
+    assert not any(
+        "not available" in str(a.get("note") or "") for a in sandbox_state(addresses)["activities"]
+    )
+    on_person = [f for f in sandbox_state(addresses)["files"] if f.get("person_id") == PERSON]
+    assert [f["name"] for f in on_person if f.get("active_flag", True)] == ["price-list.pdf"]
 
     # a reply from the phone appears in the panel and in the Person's "WhatsApp chat" activity
     httpx.post(

@@ -84,8 +84,12 @@ ADVICE = {
     "attachment_too_large": "Nothing was sent. Choose a smaller file, or send a link to it instead.",
     "number_not_on_whatsapp": "Check the number with the Person, or choose another of their numbers.",
     "number_invalid": "Correct the number on the Person in Pipedrive, or choose the country it belongs to.",
+    "from_disconnected": "Nothing was sent. Or choose another From number and send again.",
+    "session_disconnected": (
+        "Link it again on the WhatsApp numbers page, or use Edit and send again with another From number."
+    ),
 }
-# The panel's ways out: install (again), or relink a number on the numbers page.
+# The panel's ways out: install (again), or link a number (again) on the numbers page.
 INSTALL_REASONS = frozenset({"not_installed", "needs_reauth"})
 NUMBERS_REASONS = frozenset({"from_disconnected", "session_disconnected", "no_from_number"})
 

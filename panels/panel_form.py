@@ -101,10 +101,13 @@ def file_choices(files: Sequence[tuple[int, str, str]]) -> tuple[FileChoice, ...
     return tuple(FileChoice(file_id, name, where) for file_id, name, where in files)
 
 
-def from_choices(accounts: Sequence[Account]) -> tuple[FromChoice, ...]:
+def from_choices(accounts: Sequence[Account], chosen: int | None = None) -> tuple[FromChoice, ...]:
+    """The company's numbers; an unlinked one only when it is the user's choice (``chosen``). The form
+    keeps the user's choice selected even when it cannot send (it says why, and Send is refused by name
+    again), so From never switches to a number the user did not choose."""
     choices = []
     for account in accounts:
-        if account.status == "unlinked":
+        if account.status == "unlinked" and account.id != chosen:
             continue
         label, _ = STATUS_LABELS.get(account.status, (account.status, "pending"))
         connected = account.status == "connected" and bool(account.e164)

@@ -68,7 +68,7 @@ class SendService:
             why = not_connected_reason(account.status, account.status_detail)
             raise InvalidInput(
                 f"{account.e164 or 'That number'} is not connected – {why}. "
-                "Reconnect it on the WhatsApp numbers page",
+                "Link it again on the WhatsApp numbers page",
                 reason="from_disconnected",
             )
         to = recipient(request.to, request.region)

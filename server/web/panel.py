@@ -149,7 +149,7 @@ def build_form(
     typed: Typed,
     error: ErrorView | None = None,
 ) -> FormView:
-    numbers = from_choices(accounts)
+    numbers = from_choices(accounts, typed.account_id)
     if typed.account_id is None:
         mine = [a.id for a in accounts if a.owner_user_id == identity.pipedrive_user_id]
         chosen = default_from(numbers, [chat.account_id for chat in chats], mine)

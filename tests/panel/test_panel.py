@@ -14,6 +14,7 @@ import jwt
 from sqlalchemy import select, update
 
 from sandbox.pipedrive.seed import seed_file
+from server.storage.accounts import SqlAccountStore
 from server.storage.tables import AuditLog, Company, MessageMediaRow, Outbox, WhatsAppAccount
 from server.web.panel_context import ContactCache
 from tests.panel.world import ANNA_NUMBER, PanelWorld
@@ -479,3 +480,27 @@ async def test_an_attachment_whatsapp_no_longer_has_is_named_not_available(world
     files = re.findall(r'<p class="file">(.*?)</p>', messages.text, re.S)
     assert len(files) == 1 and files[0].endswith("(not available)"), files
     assert "<a " not in files[0]  # nothing to open
+
+
+async def test_a_from_number_unlinked_meanwhile_stays_chosen_and_is_refused_by_name(
+    world: PanelWorld,
+) -> None:
+    second = await world.link_number(world.anna, "wp-acme-second", "4915199990000")
+    page = await world.client.get("/panel", params=page_params(world, token=world.token()))
+    assert f'<option value="{second}" data-region="DE">+4915199990000 – Connected</option>' in page.text
+    await SqlAccountStore(world.resources.engine).set_status(second, "unlinked", "unlinked in WaPipe")
+
+    chosen = send_form(world, account_id=second, text="Von der zweiten Nummer")
+    text = await expect_form_error(world, chosen, "from_disconnected", 400)
+    why = "unlinked in WaPipe"
+    assert f"+4915199990000 is not connected – {why}. Link it again on the WhatsApp numbers page" in text
+    # The user's choice is still chosen (and says why it cannot send); the other number is not chosen.
+    assert f'<option value="{second}" data-region="DE" selected>+4915199990000 – {why}</option>' in text
+    assert f'<option value="1" data-region="DE">+{ANNA_NUMBER} – Connected</option>' in text
+    assert "Or choose another From number" in text
+    # Sending again as the form stands is refused the same way: nothing goes out from another number.
+    await expect_form_error(world, chosen, "from_disconnected", 400)
+    assert await world.outbox() == []
+    # Not chosen, an unlinked number is not offered at all.
+    page = await world.client.get("/panel", params=page_params(world, token=world.token()))
+    assert "+4915199990000" not in page.text

@@ -230,7 +230,7 @@ async def test_a_disconnected_number_is_refused_with_why() -> None:
     assert error.reason == "from_disconnected"
     assert error.message == (
         "+4930123456789 is not connected – logged out on the phone: link it again. "
-        "Reconnect it on the WhatsApp numbers page"
+        "Link it again on the WhatsApp numbers page"
     )
 
 
@@ -238,7 +238,7 @@ async def test_a_disconnected_number_without_its_own_phone_is_that_number() -> N
     account = replace(ACCOUNT, e164=None, status="failed", status_detail="gateway not reachable")
     error = await refusal(service(account), send_request())
     assert error.message == (
-        "That number is not connected – gateway not reachable. Reconnect it on the WhatsApp numbers page"
+        "That number is not connected – gateway not reachable. Link it again on the WhatsApp numbers page"
     )
 
 

@@ -45,6 +45,7 @@ TITLES = {
     "person_not_found": "Person not found",
     "deal_without_person": "This deal has no Person",
     "no_phone_on_person": "No phone number on this Person",
+    "from_not_in_group": "Send from the group's number",
     "country_code_needed": "Choose the country",
     "number_invalid": "Number invalid for the country",
     "number_not_on_whatsapp": "Not on WhatsApp",

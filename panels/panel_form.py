@@ -18,9 +18,12 @@ from server.domain.session_reasons import not_connected_reason
 
 @dataclass(frozen=True, slots=True)
 class PhoneChoice:
+    """One way to reach the Person in To: one of their phones, or (for a group's Person) the group."""
+
     value: str
     label: str
     international: bool
+    group: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +98,13 @@ def phone_choices(phones: Sequence[tuple[str, str | None]]) -> tuple[PhoneChoice
             text = f"{value} ({label})" if label else value
             seen[value] = PhoneChoice(value, text, is_international(value))
     return tuple(seen.values())
+
+
+def group_choices(groups: Sequence[tuple[str, str]]) -> tuple[PhoneChoice, ...]:
+    """(chat key, subject) of the group chats linked to the Person: each is answered as the group."""
+    return tuple(
+        PhoneChoice(key, f"{subject or 'WhatsApp group'} (group)", True, True) for key, subject in groups
+    )
 
 
 def file_choices(files: Sequence[tuple[int, str, str]]) -> tuple[FileChoice, ...]:

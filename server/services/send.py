@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from server.domain.errors import InvalidInput, NotFound
+from server.domain.errors import InvalidChatId, InvalidInput, NotFound
+from server.domain.jids import GROUP_SERVER, parse_jid
 from server.domain.models import OutboxEntry
 from server.domain.phones import is_international, to_e164
 from server.domain.ports.queue import JobQueue
@@ -95,7 +96,13 @@ class SendService:
 
 
 def recipient(raw: str, region: str | None) -> str:
-    """The E.164 number to send to; named refusals when it cannot be read."""
+    """The E.164 number to send to (or a group's chat key, as it is); named refusals when it cannot be
+    read."""
+    if raw.endswith("@" + GROUP_SERVER):
+        try:
+            return parse_jid(raw).chat_key
+        except InvalidChatId as error:
+            raise InvalidInput(f"{raw} is not a WhatsApp group", reason="number_invalid") from error
     if not raw.strip():
         raise InvalidInput(
             "This person has no phone number; add one in Pipedrive", reason="no_phone_on_person"

@@ -31,6 +31,7 @@ from panels.panel_form import (
     file_choices,
     form_view,
     from_choices,
+    group_choices,
     phone_choices,
 )
 from server.domain.bounds import id_from_text
@@ -118,6 +119,7 @@ async def conversation(
         numbers,
         company.timezone,
         lambda message_id: media_link(resources, company.id, message_id),
+        groups={chat.id for chat in chats if chat.is_group},
     )
     rows = await with_card_actions(request, identity, messages, rows)
     poll = resources.settings.conversation_poll
@@ -157,7 +159,8 @@ def build_form(
     return form_view(
         contact.person_id,
         contact.deal_id,
-        phone_choices(contact.phones),
+        phone_choices(contact.phones)
+        + group_choices([(c.chat_key, c.display_name) for c in chats if c.is_group]),
         numbers,
         file_choices(contact.files),
         typed,

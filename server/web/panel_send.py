@@ -15,6 +15,7 @@ from panels.errors import panel_error
 from panels.panel import LinkView, link_view, render_link
 from panels.panel_form import Typed, render_form
 from server.domain.bounds import id_from_text
+from server.domain.conversation import ContactChat
 from server.domain.errors import InvalidInput, NotFound, NumberNotOnWhatsApp, Transient
 from server.domain.phones import is_international, to_e164
 from server.jobs.send import MAX_ATTACHMENT_BYTES
@@ -64,12 +65,16 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
     accounts = await SqlAccountStore(resources.engine).for_company(identity.company.id)
     typed = _typed(form)
     chats, _ = await conversation(request, identity, contact, accounts)
+    groups = {chat.chat_key: chat for chat in chats if chat.is_group}
     try:
-        if not contact.phones:
+        group = groups.get(typed.to)
+        if group is not None:
+            _check_group_from(group, typed.account_id)
+        elif not contact.phones:
             raise InvalidInput(
                 "This person has no phone number; add one in Pipedrive", reason="no_phone_on_person"
             )
-        if typed.to not in {value for value, _ in contact.phones}:
+        elif typed.to not in {value for value, _ in contact.phones}:
             raise InvalidInput("Choose one of the Person's phone numbers", reason="invalid_request")
         file_name = ""
         if typed.file_id is None and form.get("file_id", "").strip():
@@ -84,7 +89,8 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
             _check_size(contact, typed.file_id, file_name)
         if typed.account_id is None:
             raise InvalidInput("Choose the WhatsApp number to send from", reason="unknown_from_number")
-        await _on_whatsapp(resources, identity, typed)
+        if group is None:
+            await _on_whatsapp(resources, identity, typed)
         service = SendService(
             SqlAccountStore(resources.engine),
             SqlOutboxStore(resources.engine),
@@ -111,11 +117,22 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
         return HTMLResponse(render_form(view), status_code=error_status(error))
     # A fresh form for the next message: same To, From and country; a new idempotency key from the page.
     fresh = Typed(typed.to, typed.region, typed.account_id, None, "", "")
-    trigger = {"panel-sent": {"message": f"WhatsApp message to {entry.to_chat} queued", "outbox": entry.id}}
+    to = f"the group {group.display_name}" if group is not None and group.display_name else entry.to_chat
+    trigger = {"panel-sent": {"message": f"WhatsApp message to {to} queued", "outbox": entry.id}}
     return HTMLResponse(
         render_form(build_form(identity, contact, accounts, chats, fresh)),
         headers={"HX-Trigger": json.dumps(trigger)},
     )
+
+
+def _check_group_from(group: ContactChat, account_id: int | None) -> None:
+    """A group is answered from the company's number that is in it."""
+    if account_id is not None and account_id != group.account_id:
+        number = group.account_e164 or "the number that is in the group"
+        subject = f" “{group.display_name}”" if group.display_name else ""
+        raise InvalidInput(
+            f"Only {number} is in the group{subject}: send from it", reason="from_not_in_group"
+        )
 
 
 def _check_size(contact: Contact, file_id: int, file_name: str) -> None:

@@ -242,3 +242,58 @@ def test_a_shared_contact_card_opens_its_person_or_creates_one(
     opened.click()  # Pipedrive (the sandbox's host page) opens the Person
     expect(page).to_have_url(re.compile(rf"/person/{created['id']}(\?|$)"))
     expect(page.locator("#pd-title")).to_have_text("Neu <Nina>")
+
+
+def test_a_groups_person_shows_who_wrote_what_and_answers_the_group(
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str
+) -> None:
+    _, addresses = demo
+    page.goto(addresses.pipedrive + "/host/settings")
+    settings = page.frame_locator("iframe")
+    page.wait_for_function("() => window.__pdHost && window.__pdHost.initialized === true")
+    settings.locator("#import_groups").check()
+    settings.locator("#settings-save").click()
+    expect(settings.locator("#settings-saved")).to_be_visible()
+
+    waha = f"{addresses.waha}/_sim/{session}"
+    members = ["4917655501111", "4917655502222"]
+    group = httpx.post(f"{waha}/groups", json={"subject": "Einkauf Team", "members": members}, timeout=10)
+    group.raise_for_status()
+    group_id = group.json()["id"]
+    for sender, name, text in [
+        (members[0], "Klaus Einkauf", "Wer bestellt die Schrauben?"),
+        (members[1], "Petra Lager", "Ich, sobald das Angebot da ist"),
+    ]:
+        httpx.post(f"{addresses.waha}/_sim/clock", json={"advance": 1}, timeout=10).raise_for_status()
+        httpx.post(
+            f"{waha}/inbound",
+            json={"from": sender, "group": group_id, "text": text, "name": name},
+            timeout=10,
+        ).raise_for_status()
+    person = eventually(
+        lambda: next((p for p in sandbox_state(addresses)["persons"] if p["name"] == "Einkauf Team"), None),
+        "the group's Person",
+    )
+
+    frame = open_panel(page, addresses, int(person["id"]))
+    bubbles = frame.locator("#panel-messages .bubble.in")
+    expect(bubbles).to_have_count(2, timeout=15_000)
+    expect(bubbles.nth(0).locator(".author")).to_have_text("Klaus Einkauf")
+    expect(bubbles.nth(0).locator(".text")).to_have_text("Wer bestellt die Schrauben?")
+    expect(bubbles.nth(1).locator(".author")).to_have_text("Petra Lager")
+    expect(bubbles.nth(1).locator(".text")).to_have_text("Ich, sobald das Angebot da ist")
+    expect(frame.locator('[data-reason="no_phone_on_person"]')).to_have_count(0)
+    expect(frame.locator("#panel")).not_to_contain_text("No WhatsApp messages with this person yet")
+    expect(frame.locator("#to option:checked")).to_have_text("Einkauf Team (group)")
+
+    frame.locator("#text").fill("Angebot kommt heute")
+    frame.locator("#send").click()
+    answer = frame.locator(".bubble.out", has_text="Angebot kommt heute")
+    expect(answer).to_have_count(1, timeout=15_000)
+    expect_in_view(answer)
+    sent = eventually(
+        lambda: [m for m in outbox(addresses, session) if m["text"] == "Angebot kommt heute"],
+        "the answer on the phone",
+    )
+    assert [m["chat_id"] for m in sent] == [group_id]
+    expect(answer).to_have_attribute("data-status", "sent", timeout=15_000)

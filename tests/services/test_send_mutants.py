@@ -256,6 +256,16 @@ def test_recipient_reads_the_number(raw: str, region: str | None, e164: str) -> 
     assert recipient(raw, region) == e164
 
 
+def test_a_group_is_sent_to_under_its_chat_key() -> None:
+    assert recipient("120363041234567890@g.us", None) == "120363041234567890@g.us"
+    with pytest.raises(InvalidInput) as refused:
+        recipient("not a group@g.us", None)
+    assert (refused.value.reason, refused.value.message) == (
+        "number_invalid",
+        "not a group@g.us is not a WhatsApp group",
+    )
+
+
 @pytest.mark.parametrize("raw", ["", "   "])
 def test_a_person_without_a_phone_is_named(raw: str) -> None:
     with pytest.raises(InvalidInput) as refused:

@@ -89,6 +89,7 @@ class LinkView:
     error: ErrorView | None = None
     typed_person: str = ""  # what was typed into "Re-link" / "Pin" when it was refused, to keep it
     typed_deal: str = ""
+    search_delay_ms: int = 400  # the pause in typing after which the search asks Pipedrive
 
     @property
     def rule_label(self) -> str:

@@ -238,6 +238,7 @@ async def panel_media(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     """The panel and its actions (sending, re-linking and pinning in ``panel_send``)."""
+    from server.web.panel_search import search
     from server.web.panel_send import pin, relink, retry_form, send
 
     return [
@@ -248,4 +249,5 @@ def routes() -> list[BaseRoute]:
         Route("/panel/form", retry_form, methods=["GET"], name="panel_retry_form"),
         Route("/panel/relink", relink, methods=["POST"], name="panel_relink"),
         Route("/panel/pin", pin, methods=["POST"], name="panel_pin"),
+        Route("/panel/search", search, methods=["GET"], name="panel_search"),
     ]

@@ -210,20 +210,34 @@ async def _link_of(request: Request, identity: FrameIdentity, chat_id: int, **ex
     return replace(link_view(chat, chat.person_id or 0, None), **extra)  # type: ignore[arg-type]
 
 
-async def _person_exists(request: Request, identity: FrameIdentity, person_id: int) -> None:
+def _chosen_id(chosen: object, typed: str, reason: str, noun: str) -> int:
+    """The id of the search hit the user chose, else the id they typed; typed text that is no id asks
+    them to choose from the search."""
+    if isinstance(chosen, str) and chosen.strip():
+        return positive_int(chosen.strip(), reason, f"The {noun} id")
+    if typed and not typed.isdigit():
+        raise InvalidInput(
+            f"Choose a {noun} from the search results for “{typed}”, or type a {noun} id", reason=reason
+        )
+    return positive_int(typed, reason, f"The {noun} id")
+
+
+async def _person_exists(request: Request, identity: FrameIdentity, person_id: int) -> str:
+    """The Person's name; ``invalid_person`` when Pipedrive has no such Person."""
     client = await pipedrive_for(request, identity)
     try:
-        await client.persons.get(person_id)
+        return (await client.persons.get(person_id)).name
     except NotFound as error:
         raise InvalidInput(
             f"Person {person_id} was not found in Pipedrive", reason="invalid_person"
         ) from error
 
 
-async def _deal_exists(request: Request, identity: FrameIdentity, deal_id: int) -> None:
+async def _deal_exists(request: Request, identity: FrameIdentity, deal_id: int) -> str:
+    """The Deal's title; ``invalid_deal`` when Pipedrive has no such Deal."""
     client = await pipedrive_for(request, identity)
     try:
-        await client.deals.get(deal_id)
+        return (await client.deals.get(deal_id)).title
     except NotFound as error:
         raise InvalidInput(f"Deal {deal_id} was not found in Pipedrive", reason="invalid_deal") from error
 
@@ -237,11 +251,11 @@ async def relink(request: Request, identity: FrameIdentity) -> Response:
     resources: Resources = request.app.state.resources
     form = await request.form()
     chat_id = positive_int(form.get("chat_id"), "chat_not_found", "The chat id")
-    typed = str(form.get("person_id") or "").strip()
+    typed = str(form.get("person") or "").strip()
     before = await _link_of(request, identity, chat_id)
     try:
-        person_id = positive_int(typed, "invalid_person", "The Person id")
-        await _person_exists(request, identity, person_id)
+        person_id = _chosen_id(form.get("person_id"), typed, "invalid_person", "Person")
+        name = await _person_exists(request, identity, person_id)
         await relink_chat(
             SqlSyncStore(resources.engine),
             resources.queue,
@@ -262,7 +276,8 @@ async def relink(request: Request, identity: FrameIdentity) -> Response:
         _chat_subject(before),
         {"chat": chat_id, "before": before.person_id, "after": person_id},
     )
-    view = await _link_of(request, identity, chat_id, notice=f"The chat is now linked to Person #{person_id}")
+    notice = f"The chat is now linked to {name or 'the Person'} (Person #{person_id})"
+    view = await _link_of(request, identity, chat_id, notice=notice)
     return HTMLResponse(render_link(view), headers={"HX-Trigger": json.dumps({"panel-linked": {}})})
 
 
@@ -271,12 +286,15 @@ async def pin(request: Request, identity: FrameIdentity) -> Response:
     resources: Resources = request.app.state.resources
     form = await request.form()
     chat_id = positive_int(form.get("chat_id"), "chat_not_found", "The chat id")
-    typed = str(form.get("deal_id") or "").strip()
+    typed = str(form.get("deal") or "").strip()
     before = await _link_of(request, identity, chat_id)
+    title = ""
     try:
-        deal_id = None if form.get("unpin") else positive_int(typed, "invalid_deal", "The Deal id")
+        deal_id = (
+            None if form.get("unpin") else _chosen_id(form.get("deal_id"), typed, "invalid_deal", "Deal")
+        )
         if deal_id is not None:
-            await _deal_exists(request, identity, deal_id)
+            title = await _deal_exists(request, identity, deal_id)
         await pin_deal(
             SqlSyncStore(resources.engine),
             resources.queue,
@@ -297,6 +315,7 @@ async def pin(request: Request, identity: FrameIdentity) -> Response:
     await SqlAuditLog(resources.engine).record(
         identity.company.id, identity.pipedrive_user_id, action, _chat_subject(before), details
     )
-    notice = f"Deal #{deal_id} is pinned to this chat" if deal_id else "The Deal is no longer pinned"
+    named = f"“{title}” (Deal #{deal_id})" if title else f"Deal #{deal_id}"
+    notice = f"{named} is pinned to this chat" if deal_id else "The Deal is no longer pinned"
     view = await _link_of(request, identity, chat_id, notice=notice)
     return HTMLResponse(render_link(view), headers={"HX-Trigger": json.dumps({"panel-linked": {}})})

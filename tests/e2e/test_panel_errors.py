@@ -98,6 +98,13 @@ def maria_chat(runtime: DemoRuntime, session: str) -> tuple[int, int]:
     return maria, deal
 
 
+def count_requests(page: Page, path: str) -> list[str]:
+    """The URLs of the page's requests to ``path`` from now on (the list grows as they are made)."""
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url) if path in request.url else None)
+    return seen
+
+
 def reason_in(frame: FrameLocator, reason: str, where: str = "#panel-form") -> None:
     notice = frame.locator(f'{where} [data-reason="{reason}"]')
     expect(notice).to_be_visible(timeout=15_000)
@@ -222,9 +229,22 @@ def test_relink_and_pin_from_the_panel_are_audited(
 
     frame = open_panel(page, addresses, maria)  # the chat exists now: the panel shows how it is linked
     frame.locator("#panel-link summary").click()
-    frame.locator("#relink-person").fill(str(other))
-    frame.locator("#relink").click()
-    expect(frame.locator("#panel-link .notice.ok")).to_have_text(f"The chat is now linked to Person #{other}")
+    # Found by name as the user types (one search once they pause), chosen from the hits.
+    searches = count_requests(page, "/panel/search")
+    frame.locator("#relink-person").press_sequentially("Zweitk", delay=30)
+    hit = frame.locator("#relink-hits .search-hit")
+    expect(hit).to_have_count(1)
+    expect(hit).to_contain_text("Maria Zweitkontakt")
+    expect(hit).to_contain_text("+49 176 55503334")
+    assert 1 <= len(searches) < len("Zweitk"), searches  # debounced: not one search per key
+    # By phone, written nationally, the same Person is found.
+    frame.locator("#relink-person").fill("0176 5550 3334")
+    expect(hit).to_have_count(1)
+    expect(hit).to_contain_text("Maria Zweitkontakt")
+    hit.click()
+    expect(frame.locator("#panel-link .notice.ok")).to_have_text(
+        f"The chat is now linked to Maria Zweitkontakt (Person #{other})"
+    )
     expect(frame.locator("#panel-link summary")).to_contain_text(
         f"Linked to Person #{other} · by a manual link"
     )
@@ -232,8 +252,14 @@ def test_relink_and_pin_from_the_panel_are_audited(
     frame = open_panel(page, addresses, deal, "deal")  # on the Deal, "Pin" suggests that Deal
     frame.locator("#panel-link summary").click()
     expect(frame.locator("#pin-deal")).to_have_value(str(deal))
-    frame.locator("#pin").click()
-    expect(frame.locator("#panel-link .notice.ok")).to_have_text(f"Deal #{deal} is pinned to this chat")
+    frame.locator("#pin-deal").fill("order")
+    deal_hit = frame.locator("#pin-hits .search-hit")
+    expect(deal_hit).to_have_count(1)
+    expect(deal_hit).to_contain_text("Maria's order")
+    deal_hit.click()
+    expect(frame.locator("#panel-link .notice.ok")).to_have_text(
+        f"“Maria's order” (Deal #{deal}) is pinned to this chat"
+    )
     frame.locator("#panel-link button[name='unpin']").click()
     expect(frame.locator("#panel-link .notice.ok")).to_have_text("The Deal is no longer pinned")
 

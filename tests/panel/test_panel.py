@@ -338,7 +338,9 @@ async def test_relink_and_pin(world: PanelWorld) -> None:
         "/panel/relink", data={"chat_id": 1, "person_id": world.persons["local"]}, headers=world.headers()
     )
     assert relinked.status_code == 200, relinked.text
-    assert f"linked to Person #{world.persons['local']}" in relinked.text and "a manual link" in relinked.text
+    local = world.persons["local"]
+    assert f"The chat is now linked to Lokal Lisa (Person #{local})" in relinked.text
+    assert f"Linked to Person #{local} · by a manual link" in relinked.text
     unknown = await world.client.post(
         "/panel/relink", data={"chat_id": 1, "person_id": 999999}, headers=world.headers()
     )
@@ -347,6 +349,7 @@ async def test_relink_and_pin(world: PanelWorld) -> None:
         "/panel/pin", data={"chat_id": 1, "deal_id": world.deal_id}, headers=world.headers()
     )
     assert pinned.status_code == 200 and f"pinned: #{world.deal_id}" in pinned.text
+    assert f"“Maria&#39;s order” (Deal #{world.deal_id}) is pinned to this chat" in pinned.text
 
 
 async def test_user_text_names_and_file_names_are_escaped(world: PanelWorld) -> None:

@@ -266,7 +266,11 @@ async def relink(request: Request, identity: FrameIdentity) -> Response:
         )
     except (InvalidInput, Transient) as error:
         view = await _link_of(
-            request, identity, chat_id, error=panel_error(error.reason, error.message), typed_person=typed
+            request,
+            identity,
+            chat_id,
+            error=panel_error(error.reason, error.message),
+            typed_person=typed or str(form.get("person_id") or ""),
         )
         return HTMLResponse(render_link(view), status_code=error_status(error))
     await SqlAuditLog(resources.engine).record(
@@ -305,7 +309,11 @@ async def pin(request: Request, identity: FrameIdentity) -> Response:
         )
     except (InvalidInput, Transient) as error:
         view = await _link_of(
-            request, identity, chat_id, error=panel_error(error.reason, error.message), typed_deal=typed
+            request,
+            identity,
+            chat_id,
+            error=panel_error(error.reason, error.message),
+            typed_deal=typed or str(form.get("deal_id") or ""),
         )
         return HTMLResponse(render_link(view), status_code=error_status(error))
     if deal_id is None:

@@ -440,7 +440,7 @@ async def test_a_pipedrive_failure_while_sending_keeps_the_form_and_names_it(wor
         "/panel/relink", data={"chat_id": 1, "person_id": world.persons["local"]}, headers=world.headers()
     )
     assert relink.status_code == 429 and 'data-reason="budget_exhausted"' in relink.text
-    assert f'value="{world.persons["local"]}" required' in relink.text  # the typed Person id is kept
+    assert f'placeholder="Name, phone or Person id" value="{world.persons["local"]}"' in relink.text  # kept
     assert await world.outbox() == [] and await audit_rows(world) == []
 
 

@@ -12,8 +12,9 @@ from panels.numbers import STATUS_LABELS
 from panels.templating import render
 from server.domain.countries import countries, region_of_number
 from server.domain.models import Account
-from server.domain.phones import is_international
+from server.domain.phones import is_international, to_e164
 from server.domain.session_reasons import not_connected_reason
+from server.domain.whatsapp import MAX_TEXT_LENGTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,18 +86,28 @@ class FormView:
         return chosen is not None and not chosen.international
 
     @property
+    def max_text(self) -> int:
+        """WhatsApp's limit for one message: counted in the page as typed, refused by name beyond it."""
+        return MAX_TEXT_LENGTH
+
+    @property
     def can_send(self) -> bool:
         return bool(self.phones) and any(number.connected for number in self.numbers)
 
 
-def phone_choices(phones: Sequence[tuple[str, str | None]]) -> tuple[PhoneChoice, ...]:
-    """(value as typed in Pipedrive, label) pairs, in Pipedrive's order (primary first)."""
+def phone_choices(
+    phones: Sequence[tuple[str, str | None]], home_region: str | None = None
+) -> tuple[PhoneChoice, ...]:
+    """(value as typed in Pipedrive, label) pairs, in Pipedrive's order (primary first), each number once:
+    ``+4915112345678`` and ``0151 1234 5678`` (read in ``home_region``, the country of the company's
+    numbers) are one number, shown as the first of them."""
     seen: dict[str, PhoneChoice] = {}
     for value, label in phones:
         value = value.strip()
-        if value and value not in seen:
+        number = (to_e164(value, default_region=home_region) or value) if value else ""
+        if value and number not in seen:
             text = f"{value} ({label})" if label else value
-            seen[value] = PhoneChoice(value, text, is_international(value))
+            seen[number] = PhoneChoice(value, text, is_international(value))
     return tuple(seen.values())
 
 

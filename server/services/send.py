@@ -18,9 +18,9 @@ from server.domain.ports.queue import JobQueue
 from server.domain.ports.storage import AccountStore, AuditLog, OutboxStore
 from server.domain.send_echoes import send_fingerprint
 from server.domain.session_reasons import not_connected_reason
-from server.domain.whatsapp import OutboundMessage, SessionStatus
+from server.domain.whatsapp import MAX_TEXT_LENGTH, OutboundMessage, SessionStatus
 
-MAX_TEXT = 4096  # WhatsApp's limit for one text message
+MAX_TEXT = MAX_TEXT_LENGTH  # WhatsApp's limit for one text message
 _CLIENT_REF = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 

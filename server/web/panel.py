@@ -159,7 +159,7 @@ def build_form(
     return form_view(
         contact.person_id,
         contact.deal_id,
-        phone_choices(contact.phones)
+        phone_choices(contact.phones, home_region(accounts))
         + group_choices([(c.chat_key, c.display_name) for c in chats if c.is_group]),
         numbers,
         file_choices(contact.files),

@@ -297,3 +297,44 @@ def test_a_groups_person_shows_who_wrote_what_and_answers_the_group(
     )
     assert [m["chat_id"] for m in sent] == [group_id]
     expect(answer).to_have_attribute("data-status", "sent", timeout=15_000)
+
+
+def test_the_form_counts_characters_lists_each_number_once_and_fits_its_frame(
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str
+) -> None:
+    _, addresses = demo
+    page.set_viewport_size({"width": 1100, "height": 1300})  # the whole 750 px frame on screen
+    person = add_person(addresses, "Kurz Kai", ["+4915112345679", "0151 1234 5679", "0176 5550 4444"])
+    write_history(addresses, session, "4915112345679", [f"Zeile {n:02d}" for n in range(1, 21)])
+    frame = open_panel(page, addresses, person)
+    expect(frame.locator("#panel-messages .bubble")).to_have_count(20, timeout=20_000)
+
+    # +4915112345679 and 0151 1234 5679 are one number: To lists it once.
+    assert frame.locator("#to option").all_inner_texts() == [
+        "+4915112345679 (mobile)",
+        "0176 5550 4444 (mobile)",
+    ]
+
+    # A paste over WhatsApp's limit is kept whole, counted and warned about; Send names the refusal.
+    counter = frame.locator("#text-count")
+    frame.locator("#text").fill("Hallo")
+    expect(counter).to_have_text("5 / 4,096")
+    frame.locator("#text").fill("x" * 5000)
+    expect(frame.locator("#text")).to_have_value("x" * 5000)
+    expect(counter).to_have_text(
+        "5,000 / 4,096 characters: 904 too many for one WhatsApp message. Shorten it or split it."
+    )
+    frame.locator("#send").click()
+    notice = frame.locator('#panel-form [data-reason="message_too_long"]')
+    expect(notice).to_contain_text("WhatsApp messages are limited to 4096 characters; this one has 5000")
+    expect(frame.locator("#text")).to_have_value("x" * 5000)
+
+    # With the refusal shown and Country code asked for, the panel still fits its frame: Send in view.
+    frame.locator("#to").select_option("0176 5550 4444")  # no country code
+    expect(frame.locator("#region-field")).to_be_visible()
+    frame_height = page.locator("iframe").evaluate("f => f.getBoundingClientRect().height")
+    panel_height = frame.locator("#panel").evaluate("p => p.getBoundingClientRect().height")
+    assert frame_height <= 750 and panel_height <= frame_height, (frame_height, panel_height)
+    for shown in ("#send", "#region-field", '[data-reason="message_too_long"]', "#panel-messages"):
+        expect_in_view(frame.locator(shown))
+    expect_in_view(frame.locator(".bubble", has_text="Zeile 20"))  # the conversation still shows its newest

@@ -176,5 +176,10 @@ def form_view(
     return FormView(person_id, deal_id, phones, numbers, files, choices, typed, error)
 
 
+def render_files(files: tuple[FileChoice, ...], chosen: int | None) -> str:
+    """The Attachment list alone, loaded again (``↻ Refresh Files``), the chosen file still chosen."""
+    return render("partials/_panel_files.html", files=files, chosen=chosen)
+
+
 def render_form(view: FormView) -> str:
     return render("partials/_panel_form.html", form=view)

@@ -33,6 +33,7 @@ from panels.panel_form import (
     from_choices,
     group_choices,
     phone_choices,
+    render_files,
 )
 from server.domain.bounds import id_from_text
 from server.domain.conversation import ContactChat, ContactMessage
@@ -195,6 +196,17 @@ async def panel_page(request: Request, identity: FrameIdentity) -> Response:
 
 
 @panel_endpoint(page=False)
+async def panel_files(request: Request, identity: FrameIdentity) -> Response:
+    """``GET /panel/files``: the Attachment list read again from Pipedrive (Files added since the panel
+    opened), the chosen file kept."""
+    params = request.query_params
+    person_id = optional_id(params.get("person_id"), "person_not_found", "The Person id")
+    deal_id = optional_id(params.get("deal_id"), "deal_not_found", "The Deal id")
+    contact = await load_contact(request, identity, person_id, deal_id, fresh=True)
+    return HTMLResponse(render_files(file_choices(contact.files), id_from_text(params.get("file_id"))))
+
+
+@panel_endpoint(page=False)
 async def panel_messages(request: Request, identity: FrameIdentity) -> Response:
     """The conversation alone, polled; 204 while nothing changed (so playing voice notes keep playing)."""
     params = request.query_params
@@ -244,6 +256,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/panel", panel_page, methods=["GET"], name="panel"),
         Route("/panel/messages", panel_messages, methods=["GET"], name="panel_messages"),
+        Route("/panel/files", panel_files, methods=["GET"], name="panel_files"),
         Route("/panel/media/{message_id:id}", panel_media, methods=["GET"], name="panel_media"),
         Route("/panel/send", send, methods=["POST"], name="panel_send"),
         Route("/panel/form", retry_form, methods=["GET"], name="panel_retry_form"),

@@ -338,3 +338,26 @@ def test_the_form_counts_characters_lists_each_number_once_and_fits_its_frame(
     for shown in ("#send", "#region-field", '[data-reason="message_too_long"]', "#panel-messages"):
         expect_in_view(frame.locator(shown))
     expect_in_view(frame.locator(".bubble", has_text="Zeile 20"))  # the conversation still shows its newest
+
+
+def test_files_added_to_the_person_since_the_panel_opened_are_loaded_on_refresh(
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str
+) -> None:
+    _, addresses = demo
+    person = add_person(addresses, "Datei Dora", ["+49 176 55508080"])
+    add_file(addresses, "erste.pdf", b"%PDF-1.4 eins", person_id=person)
+    frame = open_panel(page, addresses, person)
+    files = frame.locator("#file option")
+    assert files.all_inner_texts() == ["No attachment", "erste.pdf (Person)"]
+    frame.locator("#file").select_option(label="erste.pdf (Person)")
+    frame.locator("#text").fill("Anbei")
+    add_file(addresses, "zweite.pdf", b"%PDF-1.4 zwei", person_id=person)
+
+    frame = open_panel(page, addresses, person)  # opened again at once: the Files read a moment ago
+    assert files.all_inner_texts() == ["No attachment", "erste.pdf (Person)"]
+    frame.locator("#file").select_option(label="erste.pdf (Person)")
+    frame.locator("#text").fill("Anbei")
+    frame.get_by_role("button", name="↻ Refresh Files").click()
+    expect(files).to_have_text(["No attachment", "erste.pdf (Person)", "zweite.pdf (Person)"])
+    expect(frame.locator("#file option:checked")).to_have_text("erste.pdf (Person)")  # the choice stays
+    expect(frame.locator("#text")).to_have_value("Anbei")  # and what was typed

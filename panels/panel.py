@@ -66,6 +66,7 @@ class MessageRow:
     quote: str = ""  # a reply: the short quote of the message it answers
     reactions: tuple[tuple[str, str], ...] = ()  # (emoji, who)
     kind: KindView | None = None  # a location, shared contacts or a call
+    at: datetime | None = None  # when it was sent (shown in the reader's time zone by the page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +180,7 @@ def message_rows(
                     time_label=_time_label(message.sent_at, timezone),
                     via=message.account_e164 or "",
                     author=author,
+                    at=message.sent_at,
                     status=message.status,
                     tick=tick if message.from_me else "",
                     tick_title=title,
@@ -225,6 +227,7 @@ def message_rows(
                     tick_title=title,
                     media_kind="document" if entry.file_id else "",
                     media_name=entry.file_name,
+                    at=entry.created_at,
                     error=error,
                     outbox_id=entry.id,
                 ),

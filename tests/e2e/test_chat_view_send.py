@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
@@ -29,11 +31,19 @@ def demo(
         yield running
 
 
+@pytest.fixture(scope="module")
+def session(demo: tuple[Settings, DemoAddresses], browser: Browser) -> str:
+    context = browser.new_context()
+    try:
+        return install_and_link(context.new_page(), demo[1])
+    finally:
+        context.close()
+
+
 def test_a_reply_and_its_ticks_show_within_seconds_and_a_new_chat_starts_from_a_number(
-    page: Page, demo: tuple[Settings, DemoAddresses]
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str
 ) -> None:
     _, addresses = demo
-    session = install_and_link(page, addresses)
     inbound(addresses, session, CONTACT_DIGITS, "Hallo aus München")
     frame = open_panel(page, addresses)
     expect(frame.locator(".bubble.in", has_text="Hallo aus München")).to_have_count(1, timeout=15_000)
@@ -100,3 +110,38 @@ def test_a_reply_and_its_ticks_show_within_seconds_and_a_new_chat_starts_from_a_
         "the first message on the phone",
     )
     assert [m["chat_id"] for m in on_phone] == ["4917655501212@c.us"]
+
+
+def test_the_panel_the_chat_view_and_the_phone_show_a_message_at_the_same_local_time(
+    browser: Browser, demo: tuple[Settings, DemoAddresses], session: str
+) -> None:
+    """One rule: the reader's own time zone (here Tokyo's, UTC+9, while the company's is Berlin's)."""
+    _, addresses = demo
+    sent = datetime(2026, 12, 6, 5, 7, 30, tzinfo=UTC)
+    expected = sent.astimezone(ZoneInfo("Asia/Tokyo"))  # 14:07 on 6 December
+    waha = addresses.waha
+    httpx.post(
+        f"{waha}/_sim/clock", json={"set": int(sent.timestamp() * 1000)}, timeout=10
+    ).raise_for_status()
+    httpx.post(
+        f"{waha}/_sim/{session}/inbound",
+        json={"from": CONTACT_DIGITS, "text": "Wie spät ist es?"},
+        timeout=10,
+    ).raise_for_status()
+    context = browser.new_context(timezone_id="Asia/Tokyo", viewport={"width": 1100, "height": 900})
+    try:
+        page = context.new_page()
+        frame = open_panel(page, addresses)
+        in_panel = frame.locator(".bubble.in", has_text="Wie spät ist es?").locator("footer time")
+        expect(in_panel).to_have_text(expected.strftime("%d %b %H:%M"), timeout=15_000)
+        chat_path = frame.locator("#open-chat").get_attribute("href")
+        assert chat_path is not None
+        sign_in_as(page, addresses, "Anna Admin", chat_path)
+        in_chat = page.locator("#history .bubble", has_text="Wie spät ist es?").locator(".meta time")
+        expect(in_chat).to_have_text(expected.strftime("%d %b %H:%M"))
+        page.goto(f"{waha}/_sim/phone/{session}")
+        page.locator(f'#chat-list li[data-chat-id="{CONTACT_DIGITS}@c.us"]').click()
+        on_phone = page.locator("#bubbles .bubble", has_text="Wie spät ist es?").locator(".meta")
+        expect(on_phone).to_have_text(re.compile("^" + expected.strftime("%H:%M")))
+    finally:
+        context.close()

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from panels.chat_new import NewChatForm
 from panels.templating import render
 from server.domain.message_kinds import KindView
 
@@ -92,6 +93,7 @@ class ChatPageView:
     user_name: str
     history: HistoryPage
     reply: ReplyForm
+    new_chat: NewChatForm | None = None
 
 
 def render_chat_page(view: ChatPageView) -> str:

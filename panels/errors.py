@@ -45,6 +45,7 @@ TITLES = {
     "person_not_found": "Person not found",
     "deal_without_person": "This deal has no Person",
     "no_phone_on_person": "No phone number on this Person",
+    "from_not_in_group": "Send from the group's number",
     "country_code_needed": "Choose the country",
     "number_invalid": "Number invalid for the country",
     "number_not_on_whatsapp": "Not on WhatsApp",
@@ -85,8 +86,12 @@ ADVICE = {
     "attachment_too_large": "Nothing was sent. Choose a smaller file, or send a link to it instead.",
     "number_not_on_whatsapp": "Check the number with the Person, or choose another of their numbers.",
     "number_invalid": "Correct the number on the Person in Pipedrive, or choose the country it belongs to.",
+    "from_disconnected": "Nothing was sent. Or choose another From number and send again.",
+    "session_disconnected": (
+        "Link it again on the WhatsApp numbers page, or use Edit and send again with another From number."
+    ),
 }
-# The panel's ways out: install (again), or relink a number on the numbers page.
+# The panel's ways out: install (again), or link a number (again) on the numbers page.
 INSTALL_REASONS = frozenset({"not_installed", "needs_reauth"})
 NUMBERS_REASONS = frozenset({"from_disconnected", "session_disconnected", "no_from_number"})
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from urllib.parse import urlencode
@@ -13,6 +13,8 @@ from panels.errors import ErrorView, panel_error
 from panels.panel_form import FormView
 from panels.templating import render
 from server.domain.conversation import ContactChat, ContactMessage
+from server.domain.errors import InvalidChatId
+from server.domain.jids import parse_jid
 from server.domain.message_changes import reaction_badges
 from server.domain.message_kinds import KindView, kind_view
 from server.domain.models import OutboxEntry
@@ -64,6 +66,7 @@ class MessageRow:
     quote: str = ""  # a reply: the short quote of the message it answers
     reactions: tuple[tuple[str, str], ...] = ()  # (emoji, who)
     kind: KindView | None = None  # a location, shared contacts or a call
+    at: datetime | None = None  # when it was sent (shown in the reader's time zone by the page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +90,7 @@ class LinkView:
     error: ErrorView | None = None
     typed_person: str = ""  # what was typed into "Re-link" / "Pin" when it was refused, to keep it
     typed_deal: str = ""
+    search_delay_ms: int = 400  # the pause in typing after which the search asks Pipedrive
 
     @property
     def rule_label(self) -> str:
@@ -135,17 +139,36 @@ def _contact_names(messages: Sequence[ContactMessage]) -> dict[int, str]:
     return names
 
 
+def _group_member(message: ContactMessage) -> str:
+    """Who wrote in a group: their name, else their number, else "Group member"."""
+    if message.sender_name:
+        return message.sender_name
+    try:
+        number = parse_jid(message.sender_key).e164 if message.sender_key else None
+    except InvalidChatId:
+        number = None
+    return number or "Group member"
+
+
 def message_rows(
     messages: Sequence[ContactMessage],
     outbox: Sequence[OutboxEntry],
     numbers: dict[int, str],
     timezone: str,
     media_url: Callable[[int], str],
+    groups: Collection[int] = (),
 ) -> tuple[MessageRow, ...]:
-    """Stored messages, plus sends still on their way (pending) or refused (failed with the reason)."""
+    """Stored messages, plus sends still on their way (pending) or refused (failed with the reason).
+    In the chats of ``groups`` (chat ids) each message names its own sender."""
     rows: list[tuple[datetime, MessageRow]] = []
     names = _contact_names(messages)
     for message in messages:
+        if message.from_me:
+            author = "You"
+        elif message.chat_id in groups:
+            author = _group_member(message)
+        else:
+            author = message.sender_name or names.get(message.chat_id, "Contact")
         tick, title = TICKS.get(message.status, ("", message.status))
         rows.append(
             (
@@ -156,9 +179,8 @@ def message_rows(
                     text=message.text,
                     time_label=_time_label(message.sent_at, timezone),
                     via=message.account_e164 or "",
-                    author="You"
-                    if message.from_me
-                    else (message.sender_name or names.get(message.chat_id, "Contact")),
+                    author=author,
+                    at=message.sent_at,
                     status=message.status,
                     tick=tick if message.from_me else "",
                     tick_title=title,
@@ -205,6 +227,7 @@ def message_rows(
                     tick_title=title,
                     media_kind="document" if entry.file_id else "",
                     media_name=entry.file_name,
+                    at=entry.created_at,
                     error=error,
                     outbox_id=entry.id,
                 ),

@@ -12,15 +12,19 @@ from panels.numbers import STATUS_LABELS
 from panels.templating import render
 from server.domain.countries import countries, region_of_number
 from server.domain.models import Account
-from server.domain.phone_numbers import is_international
+from server.domain.phone_numbers import is_international, to_e164
 from server.domain.session_reasons import not_connected_reason
+from server.domain.whatsapp import MAX_TEXT_LENGTH
 
 
 @dataclass(frozen=True, slots=True)
 class PhoneChoice:
+    """One way to reach the Person in To: one of their phones, or (for a group's Person) the group."""
+
     value: str
     label: str
     international: bool
+    group: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,29 +86,49 @@ class FormView:
         return chosen is not None and not chosen.international
 
     @property
+    def max_text(self) -> int:
+        """WhatsApp's limit for one message: counted in the page as typed, refused by name beyond it."""
+        return MAX_TEXT_LENGTH
+
+    @property
     def can_send(self) -> bool:
         return bool(self.phones) and any(number.connected for number in self.numbers)
 
 
-def phone_choices(phones: Sequence[tuple[str, str | None]]) -> tuple[PhoneChoice, ...]:
-    """(value as typed in Pipedrive, label) pairs, in Pipedrive's order (primary first)."""
+def phone_choices(
+    phones: Sequence[tuple[str, str | None]], home_region: str | None = None
+) -> tuple[PhoneChoice, ...]:
+    """(value as typed in Pipedrive, label) pairs, in Pipedrive's order (primary first), each number once:
+    ``+4915112345678`` and ``0151 1234 5678`` (read in ``home_region``, the country of the company's
+    numbers) are one number, shown as the first of them."""
     seen: dict[str, PhoneChoice] = {}
     for value, label in phones:
         value = value.strip()
-        if value and value not in seen:
+        number = (to_e164(value, default_region=home_region) or value) if value else ""
+        if value and number not in seen:
             text = f"{value} ({label})" if label else value
-            seen[value] = PhoneChoice(value, text, is_international(value))
+            seen[number] = PhoneChoice(value, text, is_international(value))
     return tuple(seen.values())
+
+
+def group_choices(groups: Sequence[tuple[str, str]]) -> tuple[PhoneChoice, ...]:
+    """(chat key, subject) of the group chats linked to the Person: each is answered as the group."""
+    return tuple(
+        PhoneChoice(key, f"{subject or 'WhatsApp group'} (group)", True, True) for key, subject in groups
+    )
 
 
 def file_choices(files: Sequence[tuple[int, str, str]]) -> tuple[FileChoice, ...]:
     return tuple(FileChoice(file_id, name, where) for file_id, name, where in files)
 
 
-def from_choices(accounts: Sequence[Account]) -> tuple[FromChoice, ...]:
+def from_choices(accounts: Sequence[Account], chosen: int | None = None) -> tuple[FromChoice, ...]:
+    """The company's numbers; an unlinked one only when it is the user's choice (``chosen``). The form
+    keeps the user's choice selected even when it cannot send (it says why, and Send is refused by name
+    again), so From never switches to a number the user did not choose."""
     choices = []
     for account in accounts:
-        if account.status == "unlinked":
+        if account.status == "unlinked" and account.id != chosen:
             continue
         label, _ = STATUS_LABELS.get(account.status, (account.status, "pending"))
         connected = account.status == "connected" and bool(account.e164)
@@ -150,6 +174,11 @@ def form_view(
     typed = Typed(to, region, typed.account_id, typed.file_id, typed.text, typed.client_ref)
     choices = tuple(CountryChoice(c.region, c.label) for c in countries())
     return FormView(person_id, deal_id, phones, numbers, files, choices, typed, error)
+
+
+def render_files(files: tuple[FileChoice, ...], chosen: int | None) -> str:
+    """The Attachment list alone, loaded again (``↻ Refresh Files``), the chosen file still chosen."""
+    return render("partials/_panel_files.html", files=files, chosen=chosen)
 
 
 def render_form(view: FormView) -> str:

@@ -8,6 +8,7 @@ two different numbers or names look the same.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,12 @@ def shown(value: Any) -> Any:
     return value
 
 
+def iso_utc(value: datetime) -> str:
+    """A moment as ``<time datetime>`` carries it: ISO 8601 in UTC (a stored time without a zone is UTC)."""
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).isoformat()
+
+
 def seconds(value: float) -> str:
     """An interval as htmx reads it: ``2s``, ``0.5s``."""
     return f"{value:g}s"
@@ -43,6 +50,7 @@ def environment() -> Environment:
         finalize=shown,
     )
     env.filters["seconds"] = seconds
+    env.filters["iso_utc"] = iso_utc
     return env
 
 

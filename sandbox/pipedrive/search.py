@@ -1,4 +1,4 @@
-"""v2 search: `persons/search` and `itemSearch`.
+"""v2 search: `persons/search`, `deals/search` and `itemSearch`.
 
 Matching: case-insensitive; `exact_match` compares whole values, otherwise a substring match. Phones are
 compared on digits only while `state.phone_search_ignores_punctuation` is on (the default), or on the raw
@@ -19,6 +19,8 @@ from sandbox.pipedrive.payloads import query_bool, query_int
 from sandbox.pipedrive.state import Record
 
 PERSON_FIELDS = ("name", "email", "phone", "notes", "custom_fields")
+DEAL_FIELDS = ("custom_fields", "notes", "title")
+DEAL_STATUSES = ("open", "won", "lost")
 ITEM_FIELDS: tuple[str, ...] = (
     "address",
     "code",
@@ -157,6 +159,53 @@ def _deal_item(ctx: ApiContext, deal: Record, custom_hits: list[str]) -> dict[st
     return ctx.shape(item)
 
 
+def match_deal(
+    ctx: ApiContext, deal: Record, term: str, fields: set[str], exact: bool
+) -> tuple[float, list[str]] | None:
+    ignore = ctx.state.phone_search_ignores_punctuation
+    values = [deal["title"]] if fields & {"title", "name"} else []
+    custom = _custom_values(ctx, ctx.data.deal_fields, deal["custom_fields"])
+    score = best_score(term, values, exact=exact, phone=False, ignore_punct=ignore)
+    custom_hits = [
+        v
+        for v in custom
+        if "custom_fields" in fields and best_score(term, [v], exact=exact, phone=False, ignore_punct=ignore)
+    ]
+    return (score or 0.5, custom_hits) if score or custom_hits else None
+
+
+async def search_deals(ctx: ApiContext) -> Response:
+    term, fields, exact = search_params(ctx, DEAL_FIELDS)
+    person_id = query_int(ctx.query("person_id"), "person_id")
+    org_id = query_int(ctx.query("organization_id"), "organization_id")
+    status = ctx.query("status")
+    if status is not None and status not in DEAL_STATUSES:
+        raise bad_request("Validation failed: status: Unknown deal status")
+    hits: list[tuple[float, Record, list[str]]] = []
+    for deal in ctx.data.deals.values():
+        if deal["is_deleted"] or (status is not None and deal["status"] != status):
+            continue
+        if (person_id is not None and deal["person_id"] != person_id) or (
+            org_id is not None and deal.get("org_id") != org_id
+        ):
+            continue
+        found = match_deal(ctx, deal, term, fields, exact)
+        if found is not None:
+            hits.append((found[0], deal, found[1]))
+    hits.sort(key=lambda h: (-h[0], h[1]["id"]))
+    page, additional = cursor_page(ctx, hits)
+    items = [{"result_score": score, "item": _searched_deal(ctx, d, custom)} for score, d, custom in page]
+    return ok({"items": items}, additional)
+
+
+def _searched_deal(ctx: ApiContext, deal: Record, custom_hits: list[str]) -> dict[str, Any]:
+    """``deals/search`` documents a deal's value as a whole number (``itemSearch`` as any number)."""
+    item = _deal_item(ctx, deal, custom_hits)
+    if isinstance(item.get("value"), float):
+        item["value"] = round(item["value"])
+    return item
+
+
 def _lead_item(ctx: ApiContext, lead: Record) -> dict[str, Any]:
     person = ctx.data.persons.get(lead["person_id"]) if lead["person_id"] else None
     value = lead["value"] or {}
@@ -193,19 +242,8 @@ async def item_search(ctx: ApiContext) -> Response:
                 hits.append((found[0], "person", person["id"], person_item(ctx, person, found[1])))
     if "deal" in types:
         for deal in ctx.data.deals.values():
-            if deal["is_deleted"]:
-                continue
-            values = [deal["title"]] if fields & {"title", "name"} else []
-            custom = _custom_values(ctx, ctx.data.deal_fields, deal["custom_fields"])
-            score = best_score(term, values, exact=exact, phone=False, ignore_punct=ignore)
-            custom_hits = [
-                v
-                for v in custom
-                if "custom_fields" in fields
-                and best_score(term, [v], exact=exact, phone=False, ignore_punct=ignore)
-            ]
-            if score or custom_hits:
-                hits.append((score or 0.5, "deal", deal["id"], _deal_item(ctx, deal, custom_hits)))
+            if not deal["is_deleted"] and (found := match_deal(ctx, deal, term, fields, exact)):
+                hits.append((found[0], "deal", deal["id"], _deal_item(ctx, deal, found[1])))
     if "lead" in types:
         for lead in ctx.data.leads.values():
             values = [lead["title"]] if "title" in fields else []
@@ -222,5 +260,6 @@ async def item_search(ctx: ApiContext) -> Response:
 
 ENDPOINTS = [
     Endpoint("v2", "get", "/persons/search", search_persons, search=True),
+    Endpoint("v2", "get", "/deals/search", search_deals, search=True),
     Endpoint("v2", "get", "/itemSearch", item_search, search=True),
 ]

@@ -21,6 +21,8 @@ class ContactChat:
     alternatives: tuple[int, ...] = ()
     pinned_deal_id: int | None = None
     deal_id: int | None = None
+    is_group: bool = False  # a group chat: its Person stands for the group, answered under ``chat_key``
+    chat_key: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +50,4 @@ class ContactMessage:
     quote: str | None = None  # a reply: the short quote of the message it answers
     reactions: tuple[tuple[str, bool, str], ...] = ()  # (emoji, from me, reactor name), oldest first
     details: str = ""  # a location, contacts or a call (``message_kinds.encode``)
+    sender_key: str = ""  # who wrote it (in a group: one of its members)

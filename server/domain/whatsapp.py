@@ -17,6 +17,8 @@ from server.domain.jids import logical_message_key
 from server.domain.message_changes import MessageChanged, Reacted
 from server.domain.message_kinds import MessageDetails
 
+MAX_TEXT_LENGTH = 4096  # WhatsApp's limit for one text message, in characters
+
 
 class SessionStatus(StrEnum):
     STOPPED = "stopped"

@@ -7,7 +7,7 @@ from typing import Literal
 
 from server.pipedrive.api import PipedriveApi, items_of, object_of
 from server.pipedrive.inputs import DealInput
-from server.pipedrive.models import Deal, Page, Pipeline, Stage
+from server.pipedrive.models import Deal, DealHit, Page, Pipeline, Stage, as_dict
 from server.pipedrive.pagination import cursor_page, iterate_cursor, offset_page
 from server.pipedrive.records import StoredFile
 
@@ -36,6 +36,17 @@ class DealsApi:
             return await self.page(person_id=person_id, status=status, cursor=cursor)
 
         return iterate_cursor(fetch)
+
+    async def search(self, term: str, *, limit: int = 10) -> list[DealHit]:
+        """The first page of ``GET /api/v2/deals/search`` on the title (a search: 20 tokens, and Pipedrive's
+        search rate limit)."""
+        data, _ = await self._api.data(
+            "GET",
+            "/api/v2/deals/search",
+            params={"term": term, "fields": "title", "limit": limit},
+            search=True,
+        )
+        return [DealHit.parse(item) for item in items_of(as_dict(data).get("items"))]
 
     async def get(self, deal_id: int) -> Deal:
         data, _ = await self._api.data("GET", f"/api/v2/deals/{deal_id}")

@@ -33,6 +33,12 @@ class FilesApi:
         body = response_json(response) or {}
         return StoredFile.parse(object_of(body.get("data"), "file"))
 
+    async def get(self, file_id: int) -> StoredFile:
+        """``GET /api/v1/files/{id}``: the file's name, size and the Person and Deal it is on."""
+        response = await self._api.send("GET", f"/api/v1/files/{file_id}")
+        body = response_json(response) or {}
+        return StoredFile.parse(object_of(body.get("data"), "file"))
+
     async def download(self, file_id: int) -> bytes:
         """The file's bytes (``GET /api/v1/files/{id}/download``; redirects are followed)."""
         response = await self._api.send("GET", f"/api/v1/files/{file_id}/download", follow_redirects=True)

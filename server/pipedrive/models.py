@@ -182,6 +182,26 @@ class PersonHit:
 
 
 @dataclass(frozen=True)
+class DealHit:
+    """One ``deals/search`` result: the Deal's title, status and its Person's name."""
+
+    id: int
+    title: str
+    status: str
+    person_name: str
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> DealHit:
+        item = as_dict(raw.get("item"))
+        return cls(
+            id=as_int(item.get("id")) or 0,
+            title=as_str(item.get("title")) or "",
+            status=as_str(item.get("status")) or "",
+            person_name=as_str(as_dict(item.get("person")).get("name")) or "",
+        )
+
+
+@dataclass(frozen=True)
 class Deal:
     id: int
     title: str

@@ -54,12 +54,24 @@ class DeliverPorts:
 
 
 @dataclass(frozen=True)
+class SentAttachment:
+    """An attachment that went out, with the stored message it belongs to: the job keeps its bytes
+    (``server.services.sent_media``)."""
+
+    entry: OutboxEntry
+    account_id: int
+    message_key: str
+    media: OutboundMedia
+
+
+@dataclass(frozen=True)
 class Delivered:
     """How a delivery ended, for the job."""
 
     summary: str  # the job's result
     chat_id: int | None = None  # the inbox chat the sent message was stored in: to sync
     transient: Transient | None = None  # it failed for now: retry, or give up after the last try
+    attachment: SentAttachment | None = None  # what we sent with it, to keep
 
 
 async def deliver(ports: DeliverPorts, outbox_id: int) -> Delivered:
@@ -91,8 +103,10 @@ async def deliver(ports: DeliverPorts, outbox_id: int) -> Delivered:
         await outbox.mark_failed(entry.id, error.reason, error.message)
         return Delivered(f"failed: {error.reason}")
     await outbox.mark_sent(entry.id, result.wa_message_id, result.key)
-    chat_id = await _store_sent(ports.inbox, account, entry, message, result)
-    return Delivered(f"sent {result.wa_message_id}", chat_id=chat_id)
+    chat_id, key = await _store_sent(ports.inbox, account, entry, message, result)
+    media = message.media
+    attachment = None if media is None else SentAttachment(entry, account.id, key, media)
+    return Delivered(f"sent {result.wa_message_id}", chat_id=chat_id, attachment=attachment)
 
 
 async def give_up(outbox: OutboxRows, outbox_id: int, error: Transient, *, tries: int) -> str:
@@ -167,8 +181,8 @@ def _kind(mime: str) -> MediaKind:
 
 async def _store_sent(
     inbox: InboxStore, account: Account, entry: OutboxEntry, message: OutboundMessage, result: SendResult
-) -> int:
-    """Into the inbox now, under the key the gateway's echo will carry; the chat's id."""
+) -> tuple[int, str]:
+    """Into the inbox now, under the key the gateway's echo will carry; the chat's id and the key."""
     now = result.accepted_at
     chat = Peer(result.chat_key, e164=entry.to_chat if entry.to_chat.startswith("+") else None)
     me = Peer(phone_chat_key(account.e164) if account.e164 else "me", e164=account.e164)
@@ -189,4 +203,4 @@ async def _store_sent(
     )
     chat_id = await inbox.upsert_chat(account.id, chat, now)
     await inbox.add_message(account.id, chat_id, stored)
-    return chat_id
+    return chat_id, stored.key

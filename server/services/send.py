@@ -10,16 +10,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from server.domain.errors import InvalidInput, NotFound
+from server.domain.errors import InvalidChatId, InvalidInput, NotFound
+from server.domain.jids import GROUP_SERVER, parse_jid
 from server.domain.models import OutboxEntry
 from server.domain.phone_numbers import is_international, to_e164
 from server.domain.ports.queue import JobQueue
 from server.domain.ports.storage import AccountStore, AuditLog, OutboxStore
 from server.domain.send_echoes import send_fingerprint
 from server.domain.session_reasons import not_connected_reason
-from server.domain.whatsapp import OutboundMessage, SessionStatus
+from server.domain.whatsapp import MAX_TEXT_LENGTH, OutboundMessage, SessionStatus
 
-MAX_TEXT = 4096  # WhatsApp's limit for one text message
+MAX_TEXT = MAX_TEXT_LENGTH  # WhatsApp's limit for one text message
 _CLIENT_REF = re.compile(r"[A-Za-z0-9_-]{8,64}")
 
 
@@ -68,7 +69,7 @@ class SendService:
             why = not_connected_reason(account.status, account.status_detail)
             raise InvalidInput(
                 f"{account.e164 or 'That number'} is not connected – {why}. "
-                "Reconnect it on the WhatsApp numbers page",
+                "Link it again on the WhatsApp numbers page",
                 reason="from_disconnected",
             )
         to = recipient(request.to, request.region)
@@ -95,7 +96,13 @@ class SendService:
 
 
 def recipient(raw: str, region: str | None) -> str:
-    """The E.164 number to send to; named refusals when it cannot be read."""
+    """The E.164 number to send to (or a group's chat key, as it is); named refusals when it cannot be
+    read."""
+    if raw.endswith("@" + GROUP_SERVER):
+        try:
+            return parse_jid(raw).chat_key
+        except InvalidChatId as error:
+            raise InvalidInput(f"{raw} is not a WhatsApp group", reason="number_invalid") from error
     if not raw.strip():
         raise InvalidInput(
             "This person has no phone number; add one in Pipedrive", reason="no_phone_on_person"

@@ -38,6 +38,8 @@ def _chat(row: Any) -> ContactChat:
         alternatives=tuple(int(p) for p in (row["alternatives"] or "").split(",") if p),
         pinned_deal_id=row["pinned_deal_id"],
         deal_id=row["deal_id"],
+        is_group=bool(row["is_group"]),
+        chat_key=row["chat_key"],
     )
 
 
@@ -63,6 +65,7 @@ def _message(row: Any) -> ContactMessage:
         deleted=row.get("revoked_at") is not None,
         quote=quote_from_row(row) if "quoted_id" in row else None,
         details=row.get("details") or "",
+        sender_key=row.get("sender_key") or "",
     )
 
 
@@ -74,6 +77,8 @@ def _chat_query() -> Any:
         _chats.c.e164,
         _chats.c.display_name,
         _chats.c.last_message_at,
+        _chats.c.is_group,
+        _chats.c.chat_key,
         _links.c.person_id,
         _links.c.rule,
         _links.c.alternatives,
@@ -99,15 +104,17 @@ class SqlConversationStore:
     async def chats_with(
         self, company_id: int, *, person_id: int | None, e164s: Collection[str]
     ) -> list[ContactChat]:
-        """The company's one-to-one chats linked to ``person_id`` or with one of ``e164s``, latest first."""
-        matches: list[ColumnElement[bool]] = [_chats.c.e164.in_(list(e164s))] if e164s else []
+        """The company's chats linked to ``person_id`` (a group's among them: its Person stands for the
+        group) and its one-to-one chats with one of ``e164s``, latest first."""
+        one_to_one = _chats.c.is_group.is_(False)
+        matches: list[ColumnElement[bool]] = [one_to_one & _chats.c.e164.in_(list(e164s))] if e164s else []
         if person_id is not None:
             matches.append(_links.c.person_id == person_id)
         if not matches:
             return []
         query = (
             _chat_query()
-            .where(_accounts.c.company_id == company_id, _chats.c.is_group.is_(False), or_(*matches))
+            .where(_accounts.c.company_id == company_id, or_(*matches))
             .order_by(_chats.c.last_message_at.desc(), _chats.c.id.desc())
         )
         async with self._engine.connect() as connection:
@@ -128,6 +135,7 @@ class SqlConversationStore:
                 _messages.c.message_key,
                 _messages.c.from_me,
                 _messages.c.sender_name,
+                _messages.c.sender_key,
                 _messages.c.text,
                 _messages.c.status,
                 _messages.c.sent_at,

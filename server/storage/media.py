@@ -137,6 +137,15 @@ class MediaRows:
         async with self._engine.connect() as connection:
             return [int(row[0]) for row in (await connection.execute(query)).all()]
 
+    async def message_id(self, account_id: int, message_key: str) -> int | None:
+        """The id of the message stored under ``message_key`` on the account, ``None`` if none is."""
+        query = select(_messages.c.id).where(
+            (_messages.c.account_id == account_id) & (_messages.c.message_key == message_key)
+        )
+        async with self._engine.connect() as connection:
+            found = (await connection.execute(query)).scalar()
+        return None if found is None else int(found)
+
     async def save_media(self, media: MessageMedia) -> None:
         async with self._engine.begin() as connection:
             if media.sha256 is not None:

@@ -44,6 +44,7 @@ from server.storage.chat_history import ChatRow, HistoryMessage, SqlChatHistory
 from server.storage.message_changes import earlier_versions
 from server.storage.outbox import SqlOutboxStore
 from server.storage.reactions import Reactions, reactions_of
+from server.web.chat_new import new_chat, new_chat_form
 from server.web.chat_upload import MAX_UPLOAD_BYTES, check_upload
 from server.web.media_response import media_response
 from server.web.resources import Resources
@@ -163,6 +164,12 @@ async def chat_page(request: Request) -> Response:
         user_name=user.name,
         history=await _history(request, chat, None),
         reply=_reply(request, user, chat),
+        new_chat=new_chat_form(
+            request,
+            user,
+            await SqlAccountStore(_resources(request).engine).for_company(user.company_id),
+            chat.account_id,
+        ),
     )
     return HTMLResponse(render_chat_page(view), headers={"Cache-Control": "no-store"})
 
@@ -343,6 +350,7 @@ def routes() -> list[BaseRoute]:
 
     return [
         Route(SIGNIN_PATH, signin, methods=["GET"], name="signin"),
+        Route("/chats/new", new_chat, methods=["POST"], name="chat_new"),
         Route("/chats/{chat_id:id}", chat_page, methods=["GET"], name="chat_view"),
         Route("/chats/{chat_id:id}/messages", more_messages, methods=["GET"], name="chat_messages"),
         Route("/chats/{chat_id:id}/media/{message_id:id}", media, methods=["GET"], name="chat_media"),

@@ -31,7 +31,9 @@ from panels.panel_form import (
     file_choices,
     form_view,
     from_choices,
+    group_choices,
     phone_choices,
+    render_files,
 )
 from server.domain.bounds import id_from_text
 from server.domain.conversation import ContactChat, ContactMessage
@@ -118,6 +120,7 @@ async def conversation(
         numbers,
         company.timezone,
         lambda message_id: media_link(resources, company.id, message_id),
+        groups={chat.id for chat in chats if chat.is_group},
     )
     rows = await with_card_actions(request, identity, messages, rows)
     poll = resources.settings.conversation_poll
@@ -149,7 +152,7 @@ def build_form(
     typed: Typed,
     error: ErrorView | None = None,
 ) -> FormView:
-    numbers = from_choices(accounts)
+    numbers = from_choices(accounts, typed.account_id)
     if typed.account_id is None:
         mine = [a.id for a in accounts if a.owner_user_id == identity.pipedrive_user_id]
         chosen = default_from(numbers, [chat.account_id for chat in chats], mine)
@@ -157,7 +160,8 @@ def build_form(
     return form_view(
         contact.person_id,
         contact.deal_id,
-        phone_choices(contact.phones),
+        phone_choices(contact.phones, home_region(accounts))
+        + group_choices([(c.chat_key, c.display_name) for c in chats if c.is_group]),
         numbers,
         file_choices(contact.files),
         typed,
@@ -189,6 +193,17 @@ async def panel_page(request: Request, identity: FrameIdentity) -> Response:
         chat_url=f"/chats/{latest.id}" if latest else None,
     )
     return HTMLResponse(render_panel(view))
+
+
+@panel_endpoint(page=False)
+async def panel_files(request: Request, identity: FrameIdentity) -> Response:
+    """``GET /panel/files``: the Attachment list read again from Pipedrive (Files added since the panel
+    opened), the chosen file kept."""
+    params = request.query_params
+    person_id = optional_id(params.get("person_id"), "person_not_found", "The Person id")
+    deal_id = optional_id(params.get("deal_id"), "deal_not_found", "The Deal id")
+    contact = await load_contact(request, identity, person_id, deal_id, fresh=True)
+    return HTMLResponse(render_files(file_choices(contact.files), id_from_text(params.get("file_id"))))
 
 
 @panel_endpoint(page=False)
@@ -235,14 +250,17 @@ async def panel_media(request: Request) -> Response:
 
 def routes() -> list[BaseRoute]:
     """The panel and its actions (sending, re-linking and pinning in ``panel_send``)."""
+    from server.web.panel_search import search
     from server.web.panel_send import pin, relink, retry_form, send
 
     return [
         Route("/panel", panel_page, methods=["GET"], name="panel"),
         Route("/panel/messages", panel_messages, methods=["GET"], name="panel_messages"),
+        Route("/panel/files", panel_files, methods=["GET"], name="panel_files"),
         Route("/panel/media/{message_id:id}", panel_media, methods=["GET"], name="panel_media"),
         Route("/panel/send", send, methods=["POST"], name="panel_send"),
         Route("/panel/form", retry_form, methods=["GET"], name="panel_retry_form"),
         Route("/panel/relink", relink, methods=["POST"], name="panel_relink"),
         Route("/panel/pin", pin, methods=["POST"], name="panel_pin"),
+        Route("/panel/search", search, methods=["GET"], name="panel_search"),
     ]

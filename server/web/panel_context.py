@@ -106,13 +106,19 @@ async def pipedrive_for(request: Request, identity: FrameIdentity) -> PipedriveC
 
 
 async def load_contact(
-    request: Request, identity: FrameIdentity, person_id: int | None, deal_id: int | None
+    request: Request,
+    identity: FrameIdentity,
+    person_id: int | None,
+    deal_id: int | None,
+    *,
+    fresh: bool = False,
 ) -> Contact:
-    """The Person (the Deal's Person on a Deal panel), their phones and both Files lists."""
+    """The Person (the Deal's Person on a Deal panel), their phones and both Files lists; ``fresh`` reads
+    them from Pipedrive even when cached (and caches what it read)."""
     epoch = (await own_installation(request, identity)).session_epoch  # before the cache, every time
     cache = contact_cache(request)
     key = (identity.company.id, identity.pipedrive_user_id, epoch, person_id or 0, deal_id)
-    cached = cache.get(key)
+    cached = None if fresh else cache.get(key)
     if cached is not None:
         return cached
     client = await pipedrive_for(request, identity)

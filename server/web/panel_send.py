@@ -15,6 +15,7 @@ from panels.errors import panel_error
 from panels.panel import LinkView, link_view, render_link
 from panels.panel_form import Typed, render_form
 from server.domain.bounds import id_from_text
+from server.domain.conversation import ContactChat
 from server.domain.errors import InvalidInput, NotFound, NumberNotOnWhatsApp, Transient
 from server.domain.models import OutboxStatus
 from server.domain.phone_numbers import is_international, to_e164
@@ -65,12 +66,16 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
     accounts = await SqlAccountStore(resources.engine).for_company(identity.company.id)
     typed = _typed(form)
     chats, _ = await conversation(request, identity, contact, accounts)
+    groups = {chat.chat_key: chat for chat in chats if chat.is_group}
     try:
-        if not contact.phones:
+        group = groups.get(typed.to)
+        if group is not None:
+            _check_group_from(group, typed.account_id)
+        elif not contact.phones:
             raise InvalidInput(
                 "This person has no phone number; add one in Pipedrive", reason="no_phone_on_person"
             )
-        if typed.to not in {value for value, _ in contact.phones}:
+        elif typed.to not in {value for value, _ in contact.phones}:
             raise InvalidInput("Choose one of the Person's phone numbers", reason="invalid_request")
         file_name = ""
         if typed.file_id is None and form.get("file_id", "").strip():
@@ -85,7 +90,8 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
             _check_size(contact, typed.file_id, file_name)
         if typed.account_id is None:
             raise InvalidInput("Choose the WhatsApp number to send from", reason="unknown_from_number")
-        await _on_whatsapp(resources, identity, typed)
+        if group is None:
+            await _on_whatsapp(resources, identity, typed)
         service = SendService(
             SqlAccountStore(resources.engine),
             SqlOutboxStore(resources.engine),
@@ -112,11 +118,22 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
         return HTMLResponse(render_form(view), status_code=error_status(error))
     # A fresh form for the next message: same To, From and country; a new idempotency key from the page.
     fresh = Typed(typed.to, typed.region, typed.account_id, None, "", "")
-    trigger = {"panel-sent": {"message": f"WhatsApp message to {entry.to_chat} queued", "outbox": entry.id}}
+    to = f"the group {group.display_name}" if group is not None and group.display_name else entry.to_chat
+    trigger = {"panel-sent": {"message": f"WhatsApp message to {to} queued", "outbox": entry.id}}
     return HTMLResponse(
         render_form(build_form(identity, contact, accounts, chats, fresh)),
         headers={"HX-Trigger": json.dumps(trigger)},
     )
+
+
+def _check_group_from(group: ContactChat, account_id: int | None) -> None:
+    """A group is answered from the company's number that is in it."""
+    if account_id is not None and account_id != group.account_id:
+        number = group.account_e164 or "the number that is in the group"
+        subject = f" “{group.display_name}”" if group.display_name else ""
+        raise InvalidInput(
+            f"Only {number} is in the group{subject}: send from it", reason="from_not_in_group"
+        )
 
 
 def _check_size(contact: Contact, file_id: int, file_name: str) -> None:
@@ -195,20 +212,34 @@ async def _link_of(request: Request, identity: FrameIdentity, chat_id: int, **ex
     return replace(link_view(chat, chat.person_id or 0, None), **extra)  # type: ignore[arg-type]
 
 
-async def _person_exists(request: Request, identity: FrameIdentity, person_id: int) -> None:
+def _chosen_id(chosen: object, typed: str, reason: str, noun: str) -> int:
+    """The id of the search hit the user chose, else the id they typed; typed text that is no id asks
+    them to choose from the search."""
+    if isinstance(chosen, str) and chosen.strip():
+        return positive_int(chosen.strip(), reason, f"The {noun} id")
+    if typed and not typed.isdigit():
+        raise InvalidInput(
+            f"Choose a {noun} from the search results for “{typed}”, or type a {noun} id", reason=reason
+        )
+    return positive_int(typed, reason, f"The {noun} id")
+
+
+async def _person_exists(request: Request, identity: FrameIdentity, person_id: int) -> str:
+    """The Person's name; ``invalid_person`` when Pipedrive has no such Person."""
     client = await pipedrive_for(request, identity)
     try:
-        await client.persons.get(person_id)
+        return (await client.persons.get(person_id)).name
     except NotFound as error:
         raise InvalidInput(
             f"Person {person_id} was not found in Pipedrive", reason="invalid_person"
         ) from error
 
 
-async def _deal_exists(request: Request, identity: FrameIdentity, deal_id: int) -> None:
+async def _deal_exists(request: Request, identity: FrameIdentity, deal_id: int) -> str:
+    """The Deal's title; ``invalid_deal`` when Pipedrive has no such Deal."""
     client = await pipedrive_for(request, identity)
     try:
-        await client.deals.get(deal_id)
+        return (await client.deals.get(deal_id)).title
     except NotFound as error:
         raise InvalidInput(f"Deal {deal_id} was not found in Pipedrive", reason="invalid_deal") from error
 
@@ -222,11 +253,11 @@ async def relink(request: Request, identity: FrameIdentity) -> Response:
     resources: Resources = request.app.state.resources
     form = await request.form()
     chat_id = positive_int(form.get("chat_id"), "chat_not_found", "The chat id")
-    typed = str(form.get("person_id") or "").strip()
+    typed = str(form.get("person") or "").strip()
     before = await _link_of(request, identity, chat_id)
     try:
-        person_id = positive_int(typed, "invalid_person", "The Person id")
-        await _person_exists(request, identity, person_id)
+        person_id = _chosen_id(form.get("person_id"), typed, "invalid_person", "Person")
+        name = await _person_exists(request, identity, person_id)
         await relink_chat(
             SqlSyncStore(resources.engine),
             resources.queue,
@@ -237,7 +268,11 @@ async def relink(request: Request, identity: FrameIdentity) -> Response:
         )
     except (InvalidInput, Transient) as error:
         view = await _link_of(
-            request, identity, chat_id, error=panel_error(error.reason, error.message), typed_person=typed
+            request,
+            identity,
+            chat_id,
+            error=panel_error(error.reason, error.message),
+            typed_person=typed or str(form.get("person_id") or ""),
         )
         return HTMLResponse(render_link(view), status_code=error_status(error))
     await SqlAuditLog(resources.engine).record(
@@ -247,7 +282,8 @@ async def relink(request: Request, identity: FrameIdentity) -> Response:
         _chat_subject(before),
         {"chat": chat_id, "before": before.person_id, "after": person_id},
     )
-    view = await _link_of(request, identity, chat_id, notice=f"The chat is now linked to Person #{person_id}")
+    notice = f"The chat is now linked to {name or 'the Person'} (Person #{person_id})"
+    view = await _link_of(request, identity, chat_id, notice=notice)
     return HTMLResponse(render_link(view), headers={"HX-Trigger": json.dumps({"panel-linked": {}})})
 
 
@@ -256,12 +292,15 @@ async def pin(request: Request, identity: FrameIdentity) -> Response:
     resources: Resources = request.app.state.resources
     form = await request.form()
     chat_id = positive_int(form.get("chat_id"), "chat_not_found", "The chat id")
-    typed = str(form.get("deal_id") or "").strip()
+    typed = str(form.get("deal") or "").strip()
     before = await _link_of(request, identity, chat_id)
+    title = ""
     try:
-        deal_id = None if form.get("unpin") else positive_int(typed, "invalid_deal", "The Deal id")
+        deal_id = (
+            None if form.get("unpin") else _chosen_id(form.get("deal_id"), typed, "invalid_deal", "Deal")
+        )
         if deal_id is not None:
-            await _deal_exists(request, identity, deal_id)
+            title = await _deal_exists(request, identity, deal_id)
         await pin_deal(
             SqlSyncStore(resources.engine),
             resources.queue,
@@ -272,7 +311,11 @@ async def pin(request: Request, identity: FrameIdentity) -> Response:
         )
     except (InvalidInput, Transient) as error:
         view = await _link_of(
-            request, identity, chat_id, error=panel_error(error.reason, error.message), typed_deal=typed
+            request,
+            identity,
+            chat_id,
+            error=panel_error(error.reason, error.message),
+            typed_deal=typed or str(form.get("deal_id") or ""),
         )
         return HTMLResponse(render_link(view), status_code=error_status(error))
     if deal_id is None:
@@ -282,6 +325,7 @@ async def pin(request: Request, identity: FrameIdentity) -> Response:
     await SqlAuditLog(resources.engine).record(
         identity.company.id, identity.pipedrive_user_id, action, _chat_subject(before), details
     )
-    notice = f"Deal #{deal_id} is pinned to this chat" if deal_id else "The Deal is no longer pinned"
+    named = f"“{title}” (Deal #{deal_id})" if title else f"Deal #{deal_id}"
+    notice = f"{named} is pinned to this chat" if deal_id else "The Deal is no longer pinned"
     view = await _link_of(request, identity, chat_id, notice=notice)
     return HTMLResponse(render_link(view), headers={"HX-Trigger": json.dumps({"panel-linked": {}})})

@@ -1,5 +1,7 @@
 // The "Send WhatsApp message" panel: an idempotency key per message (renewed only after a successful
-// send, so a double click or a retry never sends twice), the country picker, and the SDK snackbar.
+// send, so a double click or a retry never sends twice), the country picker, the message's character
+// count against WhatsApp's limit (nothing typed or pasted is cut: beyond the limit it warns, and Send is
+// refused by name), and the SDK snackbar.
 (function () {
   "use strict";
 
@@ -54,7 +56,29 @@
     }
   }
 
+  const numbers = new Intl.NumberFormat("en");
+
+  // Characters as the server counts them (code points of the trimmed text), so the two always agree.
+  function countText(form) {
+    const text = form.querySelector("#text");
+    const count = form.querySelector("#text-count");
+    if (!text || !count) {
+      return;
+    }
+    const max = Number(text.dataset.maxLength);
+    const used = Array.from(text.value.trim()).length;
+    const over = used - max;
+    count.classList.toggle("over", over > 0);
+    if (over > 0) {
+      count.textContent = numbers.format(used) + " / " + numbers.format(max) + " characters: " +
+        numbers.format(over) + " too many for one WhatsApp message. Shorten it or split it.";
+    } else {
+      count.textContent = used ? numbers.format(used) + " / " + numbers.format(max) : "";
+    }
+  }
+
   function prepare(form) {
+    countText(form);
     const ref = form.querySelector("input[name=client_ref]");
     if (ref && !ref.value) {
       ref.value = newRef();
@@ -85,6 +109,9 @@
   document.addEventListener("input", function (event) {
     if (event.target.id === "region-search") {
       filterCountries(event.target.closest("#panel-form"));
+    }
+    if (event.target.id === "text") {
+      countText(event.target.closest("#panel-form"));
     }
   });
 

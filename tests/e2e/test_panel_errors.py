@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, FrameLocator, Page, expect
 from server.domain.models import Account
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
+from server.storage.outbox import SqlOutboxStore
 from server.whatsapp.cloud import CloudTransport
 from tests.e2e.demo_world import DemoRuntime, DemoSandboxes, running_demo_runtime
 from tests.e2e.panel_helpers import (
@@ -95,6 +96,13 @@ def maria_chat(runtime: DemoRuntime, session: str) -> tuple[int, int]:
         timeout=10,
     ).raise_for_status()
     return maria, deal
+
+
+def count_requests(page: Page, path: str) -> list[str]:
+    """The URLs of the page's requests to ``path`` from now on (the list grows as they are made)."""
+    seen: list[str] = []
+    page.on("request", lambda request: seen.append(request.url) if path in request.url else None)
+    return seen
 
 
 def reason_in(frame: FrameLocator, reason: str, where: str = "#panel-form") -> None:
@@ -221,9 +229,22 @@ def test_relink_and_pin_from_the_panel_are_audited(
 
     frame = open_panel(page, addresses, maria)  # the chat exists now: the panel shows how it is linked
     frame.locator("#panel-link summary").click()
-    frame.locator("#relink-person").fill(str(other))
-    frame.locator("#relink").click()
-    expect(frame.locator("#panel-link .notice.ok")).to_have_text(f"The chat is now linked to Person #{other}")
+    # Found by name as the user types (one search once they pause), chosen from the hits.
+    searches = count_requests(page, "/panel/search")
+    frame.locator("#relink-person").press_sequentially("Zweitk", delay=30)
+    hit = frame.locator("#relink-hits .search-hit")
+    expect(hit).to_have_count(1)
+    expect(hit).to_contain_text("Maria Zweitkontakt")
+    expect(hit).to_contain_text("+49 176 55503334")
+    assert 1 <= len(searches) < len("Zweitk"), searches  # debounced: not one search per key
+    # By phone, written nationally, the same Person is found.
+    frame.locator("#relink-person").fill("0176 5550 3334")
+    expect(hit).to_have_count(1)
+    expect(hit).to_contain_text("Maria Zweitkontakt")
+    hit.click()
+    expect(frame.locator("#panel-link .notice.ok")).to_have_text(
+        f"The chat is now linked to Maria Zweitkontakt (Person #{other})"
+    )
     expect(frame.locator("#panel-link summary")).to_contain_text(
         f"Linked to Person #{other} · by a manual link"
     )
@@ -231,8 +252,14 @@ def test_relink_and_pin_from_the_panel_are_audited(
     frame = open_panel(page, addresses, deal, "deal")  # on the Deal, "Pin" suggests that Deal
     frame.locator("#panel-link summary").click()
     expect(frame.locator("#pin-deal")).to_have_value(str(deal))
-    frame.locator("#pin").click()
-    expect(frame.locator("#panel-link .notice.ok")).to_have_text(f"Deal #{deal} is pinned to this chat")
+    frame.locator("#pin-deal").fill("order")
+    deal_hit = frame.locator("#pin-hits .search-hit")
+    expect(deal_hit).to_have_count(1)
+    expect(deal_hit).to_contain_text("Maria's order")
+    deal_hit.click()
+    expect(frame.locator("#panel-link .notice.ok")).to_have_text(
+        f"“Maria's order” (Deal #{deal}) is pinned to this chat"
+    )
     frame.locator("#panel-link button[name='unpin']").click()
     expect(frame.locator("#panel-link .notice.ok")).to_have_text("The Deal is no longer pinned")
 
@@ -244,6 +271,44 @@ def test_relink_and_pin_from_the_panel_are_audited(
     expect(settings.locator("#audit-log tr[data-action='message.send']").first).to_be_visible()
     expect(settings.locator("#audit-log tr[data-action='chat.relink']")).to_contain_text(str(other))
     expect(settings.locator("#audit-log tr[data-action='chat.relink']")).to_contain_text("Anna Admin")
+
+
+def test_a_from_number_unlinked_meanwhile_stays_chosen_and_is_refused_by_name(
+    page: Page, runtime: DemoRuntime, session: str, cloud_account: Account
+) -> None:
+    person = add_person(runtime.addresses, "Umsicht Ute", ["+49 176 55507070"])
+    frame = open_panel(page, runtime.addresses, person)
+    frame.locator("#from").select_option(str(cloud_account.id))
+    frame.locator("#text").fill("Von der Firmennummer")
+    accounts = SqlAccountStore(runtime.resources.engine)
+    runtime.run(accounts.set_status(cloud_account.id, "unlinked", "unlinked in WaPipe"))
+    try:
+        for _ in range(2):  # a second click is refused the same way: never sent from another number
+            frame.locator("#send").click()
+            reason_in(frame, "from_disconnected")
+            notice = frame.locator('#panel-form [data-reason="from_disconnected"]')
+            expect(notice).to_contain_text(f"{CLOUD_NUMBER} is not connected – unlinked in WaPipe")
+            expect(notice).to_contain_text("Link it again on the WhatsApp numbers page")
+            expect(notice).to_contain_text("Or choose another From number")
+            expect(notice).not_to_contain_text("Reconnect")
+            expect(notice).not_to_contain_text("Relink")
+            expect(frame.locator("#from")).to_have_value(str(cloud_account.id))
+            expect(frame.locator("#from option:checked")).to_have_text(f"{CLOUD_NUMBER} – unlinked in WaPipe")
+            expect(frame.locator("#text")).to_have_value("Von der Firmennummer")
+        state = sandbox_state(runtime.addresses)
+        assert not any("Von der Firmennummer" in str(a.get("note") or "") for a in state["activities"])
+        outbox_rows = runtime.run(
+            SqlOutboxStore(runtime.resources.engine).for_person(runtime.run(_company_id(runtime)), person)
+        )
+        assert outbox_rows == []
+    finally:
+        runtime.run(accounts.set_status(cloud_account.id, "connected"))
+
+
+async def _company_id(runtime: DemoRuntime) -> int:
+    company = await SqlCompanyStore(runtime.resources.engine).get(company_id(runtime.addresses))
+    assert company is not None
+    return company.id
 
 
 def test_a_disconnected_from_number_is_named_and_nothing_is_lost(

@@ -1,8 +1,10 @@
-"""Who a bubble in the panel names: "You" for the team's side, the contact by the name their messages carry,
+"""Who a bubble in the panel names: "You" for the team's side, the contact by the name their messages carry
+(in a group, each member by their own name or number),
 and for a message that carries none (a call, a poll vote) the name the same chat's other messages carry."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from panels.panel import message_rows
@@ -58,3 +60,21 @@ def test_each_chat_keeps_its_own_name_and_an_unnamed_chat_says_contact() -> None
 
 def test_the_teams_own_name_never_names_the_contact() -> None:
     assert authors(message(1, 7, "Anna Admin", from_me=True), message(2, 7, "")) == ["You", "Contact"]
+
+
+def test_in_a_group_each_message_names_its_own_sender() -> None:
+    """A group's members are not one contact: no name is borrowed from another member's message."""
+    rows = message_rows(
+        [
+            replace(message(1, 9, "Klaus"), sender_key="4917655501111@s.whatsapp.net"),
+            replace(message(2, 9, ""), sender_key="4917655502222@s.whatsapp.net"),
+            replace(message(3, 9, ""), sender_key="254000825925805@lid"),
+            message(4, 9, "Anna Admin", from_me=True),
+        ],
+        [],
+        {},
+        "UTC",
+        lambda _: "",
+        groups={9},
+    )
+    assert [row.author for row in rows] == ["Klaus", "+4917655502222", "Group member", "You"]

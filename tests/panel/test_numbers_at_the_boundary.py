@@ -173,7 +173,7 @@ async def test_panel_relink_and_pin_fields(world: PanelWorld) -> None:
     spaced = await world.client.post(
         "/panel/relink", data={"chat_id": chat, "person_id": f" {maria} "}, headers=headers
     )
-    assert spaced.status_code == 200 and f"linked to Person #{maria}" in spaced.text
+    assert spaced.status_code == 200 and f"now linked to Maria Kunde (Person #{maria})" in spaced.text
     for missing in ("/panel/relink", "/panel/pin"):
         answer = await world.client.post(
             missing, data={"chat_id": LARGEST_ID, "person_id": "1"}, headers=headers

@@ -14,6 +14,7 @@ import jwt
 from sqlalchemy import select, update
 
 from sandbox.pipedrive.seed import seed_file
+from server.storage.accounts import SqlAccountStore
 from server.storage.tables import AuditLog, Company, MessageMediaRow, Outbox, WhatsAppAccount, table_of
 from server.web.panel_context import ContactCache
 from tests.panel.world import ANNA_NUMBER, PanelWorld
@@ -337,7 +338,9 @@ async def test_relink_and_pin(world: PanelWorld) -> None:
         "/panel/relink", data={"chat_id": 1, "person_id": world.persons["local"]}, headers=world.headers()
     )
     assert relinked.status_code == 200, relinked.text
-    assert f"linked to Person #{world.persons['local']}" in relinked.text and "a manual link" in relinked.text
+    local = world.persons["local"]
+    assert f"The chat is now linked to Lokal Lisa (Person #{local})" in relinked.text
+    assert f"Linked to Person #{local} · by a manual link" in relinked.text
     unknown = await world.client.post(
         "/panel/relink", data={"chat_id": 1, "person_id": 999999}, headers=world.headers()
     )
@@ -346,6 +349,7 @@ async def test_relink_and_pin(world: PanelWorld) -> None:
         "/panel/pin", data={"chat_id": 1, "deal_id": world.deal_id}, headers=world.headers()
     )
     assert pinned.status_code == 200 and f"pinned: #{world.deal_id}" in pinned.text
+    assert f"“Maria&#39;s order” (Deal #{world.deal_id}) is pinned to this chat" in pinned.text
 
 
 async def test_user_text_names_and_file_names_are_escaped(world: PanelWorld) -> None:
@@ -436,7 +440,7 @@ async def test_a_pipedrive_failure_while_sending_keeps_the_form_and_names_it(wor
         "/panel/relink", data={"chat_id": 1, "person_id": world.persons["local"]}, headers=world.headers()
     )
     assert relink.status_code == 429 and 'data-reason="budget_exhausted"' in relink.text
-    assert f'value="{world.persons["local"]}" required' in relink.text  # the typed Person id is kept
+    assert f'placeholder="Name, phone or Person id" value="{world.persons["local"]}"' in relink.text  # kept
     assert await world.outbox() == [] and await audit_rows(world) == []
 
 
@@ -479,3 +483,27 @@ async def test_an_attachment_whatsapp_no_longer_has_is_named_not_available(world
     files = re.findall(r'<p class="file">(.*?)</p>', messages.text, re.S)
     assert len(files) == 1 and files[0].endswith("(not available)"), files
     assert "<a " not in files[0]  # nothing to open
+
+
+async def test_a_from_number_unlinked_meanwhile_stays_chosen_and_is_refused_by_name(
+    world: PanelWorld,
+) -> None:
+    second = await world.link_number(world.anna, "wp-acme-second", "4915199990000")
+    page = await world.client.get("/panel", params=page_params(world, token=world.token()))
+    assert f'<option value="{second}" data-region="DE">+4915199990000 – Connected</option>' in page.text
+    await SqlAccountStore(world.resources.engine).set_status(second, "unlinked", "unlinked in WaPipe")
+
+    chosen = send_form(world, account_id=second, text="Von der zweiten Nummer")
+    text = await expect_form_error(world, chosen, "from_disconnected", 400)
+    why = "unlinked in WaPipe"
+    assert f"+4915199990000 is not connected – {why}. Link it again on the WhatsApp numbers page" in text
+    # The user's choice is still chosen (and says why it cannot send); the other number is not chosen.
+    assert f'<option value="{second}" data-region="DE" selected>+4915199990000 – {why}</option>' in text
+    assert f'<option value="1" data-region="DE">+{ANNA_NUMBER} – Connected</option>' in text
+    assert "Or choose another From number" in text
+    # Sending again as the form stands is refused the same way: nothing goes out from another number.
+    await expect_form_error(world, chosen, "from_disconnected", 400)
+    assert await world.outbox() == []
+    # Not chosen, an unlinked number is not offered at all.
+    page = await world.client.get("/panel", params=page_params(world, token=world.token()))
+    assert "+4915199990000" not in page.text

@@ -61,6 +61,16 @@ HIT = {
         "organization": None,
     },
 }
+DEAL_HIT = {
+    "result_score": 0.5,
+    "item": {
+        "id": 9,
+        "type": "deal",
+        "title": "Order",
+        "status": "open",
+        "person": {"id": 42, "name": "Ana"},
+    },
+}
 STAGE = {"id": 2, "name": "New", "pipeline_id": 1, "order_nr": 1}
 LABEL = {"id": "f0", "name": "WhatsApp", "color": "green"}
 ACTIVITY_TYPE = {
@@ -88,6 +98,7 @@ def canned(request: httpx.Request) -> httpx.Response:
         ("GET", r"/api/v1/deals/\d+/files", lambda: envelope([FILE], PAGINATION)),
         ("*", r"/api/v2/persons(/\d+)?", lambda: envelope(PERSON)),
         ("GET", r"/api/v2/deals", lambda: envelope([DEAL], LAST)),
+        ("GET", r"/api/v2/deals/search", lambda: envelope({"items": [DEAL_HIT]}, LAST)),
         ("*", r"/api/v2/deals(/\d+)?", lambda: envelope(DEAL)),
         ("GET", r"/api/v2/pipelines", lambda: envelope([{"id": 1, "name": "Sales", "order_nr": 1}], LAST)),
         ("GET", r"/api/v2/stages", lambda: envelope([STAGE], LAST)),
@@ -128,6 +139,8 @@ async def exercise_client(harness: Harness) -> None:
     await c.persons.search("912345678", field=None, limit=50, cursor="abc")
     person = await c.persons.get(42)
     assert person.phones[0].value == "+55 11 91234-5678"
+    [deal_hit] = await c.deals.search("Ord", limit=10)
+    assert (deal_hit.id, deal_hit.title, deal_hit.status, deal_hit.person_name) == (9, "Order", "open", "Ana")
     await c.persons.create(
         {
             "name": "Ana Lima",

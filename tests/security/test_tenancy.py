@@ -379,6 +379,27 @@ async def _panel_pin(attack: Attack) -> None:
     assert 'data-reason="invalid_deal"' in to_b.text, to_b.text
 
 
+@probe("GET", "/panel/files")
+async def _panel_files(attack: Attack) -> None:
+    a, b = attack.a, attack.b
+    attack.refused(await attack.frame("GET", "/panel/files", params={"person_id": b.unshared_person_id}))
+    attack.refused(await attack.frame("GET", "/panel/files", params={"deal_id": b.deal_id}))
+    own = await attack.frame("GET", "/panel/files", params={"person_id": a.person_id, "file_id": b.file_id})
+    assert own.status_code == 200 and "selected" not in own.text, own.text
+    attack.nothing_of_b(own)
+
+
+@probe("GET", "/panel/search")
+async def _panel_search(attack: Attack) -> None:
+    # A's Pipedrive token searches A's Pipedrive: B's secret and B's customer's number find nothing of B
+    # (four searches: within Pipedrive's 10 per 2 seconds).
+    for term in (attack.b.secret, attack.b.contact_phone):
+        for what in ("person", "deal"):
+            found = await attack.frame("GET", "/panel/search", params={"what": what, what: term})
+            assert found.status_code == 200, found.text
+            attack.nothing_of_b(found, term)
+
+
 @probe("GET", "/panel/form")
 async def _retry_form(attack: Attack) -> None:
     # B's failed-or-sent outbox entry, loaded back into A's send form.
@@ -538,6 +559,21 @@ async def _chat_media(attack: Attack) -> None:
         answer = await attack.session.get(path)
         assert answer.status_code in REFUSED and PNG not in answer.content, (path, answer.status_code)
         attack.nothing_of_b(answer)
+
+
+@probe("POST", "/chats/new")
+async def _chat_new(attack: Attack) -> None:
+    form = {
+        "to": "+" + attack.a.contact,
+        "account_id": str(attack.b.account_id),
+        "text": "cross-company new chat",
+        "client_ref": "attack-new-chat",
+        "csrf_token": attack.csrf,
+    }
+    from_b = await attack.session.post("/chats/new", data=form)
+    attack.refused(from_b, 400)
+    assert 'data-reason="unknown_from_number"' in from_b.text, from_b.text
+    attack.nothing_of_b(from_b)
 
 
 @probe("POST", "/chats/{chat_id:id}/reply")

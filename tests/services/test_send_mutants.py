@@ -230,7 +230,7 @@ async def test_a_disconnected_number_is_refused_with_why() -> None:
     assert error.reason == "from_disconnected"
     assert error.message == (
         "+4930123456789 is not connected – logged out on the phone: link it again. "
-        "Reconnect it on the WhatsApp numbers page"
+        "Link it again on the WhatsApp numbers page"
     )
 
 
@@ -238,7 +238,7 @@ async def test_a_disconnected_number_without_its_own_phone_is_that_number() -> N
     account = replace(ACCOUNT, e164=None, status="failed", status_detail="gateway not reachable")
     error = await refusal(service(account), send_request())
     assert error.message == (
-        "That number is not connected – gateway not reachable. Reconnect it on the WhatsApp numbers page"
+        "That number is not connected – gateway not reachable. Link it again on the WhatsApp numbers page"
     )
 
 
@@ -254,6 +254,16 @@ async def test_a_disconnected_number_without_its_own_phone_is_that_number() -> N
 )
 def test_recipient_reads_the_number(raw: str, region: str | None, e164: str) -> None:
     assert recipient(raw, region) == e164
+
+
+def test_a_group_is_sent_to_under_its_chat_key() -> None:
+    assert recipient("120363041234567890@g.us", None) == "120363041234567890@g.us"
+    with pytest.raises(InvalidInput) as refused:
+        recipient("not a group@g.us", None)
+    assert (refused.value.reason, refused.value.message) == (
+        "number_invalid",
+        "not a group@g.us is not a WhatsApp group",
+    )
 
 
 @pytest.mark.parametrize("raw", ["", "   "])

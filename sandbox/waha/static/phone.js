@@ -22,7 +22,8 @@
 
   function time(seconds) {
     const d = new Date(seconds * 1000);
-    return String(d.getUTCHours()).padStart(2, "0") + ":" + String(d.getUTCMinutes()).padStart(2, "0");
+    // In the reader's own time zone, as a phone shows it (WaPipe's panel and chat view do the same).
+    return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
   }
 
   function tick(message) {

@@ -94,6 +94,8 @@ async def exercise_everything(rec: Recorder, world: World) -> None:
     await rec("PATCH", f"/api/v2/deals/{deal_id}", "/deals/{id}", json={"value": 100, "currency": "EUR"})
     await rec("GET", f"/api/v2/deals/{deal_id}", "/deals/{id}")
     await rec("GET", f"/api/v2/deals?person_id={person_id}&status=open", "/deals")
+    found = await rec("GET", "/api/v2/deals/search?term=WA%20de&fields=title&limit=10", "/deals/search")
+    assert [hit["item"]["id"] for hit in found.json()["data"]["items"]] == [deal_id]
     label = await rec(
         "POST", "/api/v1/leadLabels", "/leadLabels", json={"name": "WhatsApp", "color": "green"}
     )

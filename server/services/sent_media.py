@@ -1,0 +1,66 @@
+"""Attachments we sent: the send job holds their bytes (a Pipedrive file chosen in the panel, a file
+uploaded in the chat view), so they are kept at once like a downloaded attachment, by content hash, and
+never wait for a download from the gateway. The sync engine then links them in the transcript and uploads
+them to the Person's and the Deal's Files like any other attachment; where the file already is in
+Pipedrive (the Person or Deal it was chosen from or uploaded to) it counts as uploaded, so no second copy
+is made there."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from server.domain.ports.storage import MediaFiles
+from server.domain.sync import MediaState, MessageMedia
+from server.domain.whatsapp import OutboundMedia
+
+
+@dataclass(frozen=True, slots=True)
+class FileInPipedrive:
+    """Where a file we sent already is in Pipedrive's Files: ``target`` is "person" or "deal"."""
+
+    target: str
+    target_id: int
+    file_id: int
+
+
+class SentMediaStore(Protocol):
+    async def message_id(self, account_id: int, message_key: str) -> int | None:
+        """The stored message's id, ``None`` when no such message is stored."""
+        ...
+
+    async def save_media(self, media: MessageMedia) -> None: ...
+
+    async def save_upload(
+        self, company_id: int, sha256: str, target: str, target_id: int, file_id: int
+    ) -> None: ...
+
+
+async def keep_sent_media(
+    store: SentMediaStore,
+    files: MediaFiles,
+    *,
+    company_id: int,
+    account_id: int,
+    message_key: str,
+    media: OutboundMedia,
+    already_in: tuple[FileInPipedrive, ...] = (),
+) -> MessageMedia | None:
+    """Keep the bytes of an attachment we sent as the stored message's attachment; ``None`` when the
+    message is not stored or the transport fetched the attachment from a link itself."""
+    if media.data is None:
+        return None
+    message_id = await store.message_id(account_id, message_key)
+    if message_id is None:
+        return None
+    sha256, size, path = await files.save(_chunks(media.data))
+    for place in already_in:
+        await store.save_upload(company_id, sha256, place.target, place.target_id, place.file_id)
+    kept = MessageMedia(message_id, MediaState.STORED, sha256, size, media.mime, path)
+    await store.save_media(kept)
+    return kept
+
+
+async def _chunks(data: bytes) -> AsyncIterator[bytes]:
+    yield data

@@ -102,6 +102,15 @@ class PreviewLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportSchedule:
+    """When the company's waiting chats are written (shown in the batch modes)."""
+
+    batched: bool = False
+    waiting_chats: int = 0
+    next_at: datetime | None = None  # None: nothing waits
+
+
+@dataclass(frozen=True, slots=True)
 class SettingsFormView:
     typed: SettingsInput
     pipelines: tuple[PipelineOption, ...] | None  # None: Pipedrive could not be asked
@@ -112,6 +121,8 @@ class SettingsFormView:
     actions: tuple[tuple[str, str], ...] = ACTION_LABELS
     min_message_days: int = MIN_MESSAGE_RETENTION_DAYS
     max_days: int = MAX_RETENTION_DAYS
+    schedule: ImportSchedule = field(default_factory=ImportSchedule)
+    flushed: int = 0  # chats queued to be written at once by this save
 
     @property
     def show_pipeline(self) -> bool:

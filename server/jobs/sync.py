@@ -33,6 +33,7 @@ from server.jobs.timing import clock, timings
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.sync_adapter import PipedriveCrm
 from server.services.sync.context import SyncBusy, SyncCaches, SyncConfig, SyncContext
+from server.services.sync.flush import queue_due_chats
 from server.services.sync.media import download_chat_media
 from server.services.sync.run import SyncOutcome, sync_job_id
 from server.services.sync.run import sync_chat as run_sync
@@ -208,16 +209,7 @@ async def flush_batched(ctx: dict[str, Any]) -> int:
     """Queue every chat with a dirty day whose batch period is over (real time: at once)."""
     if not sync_enabled(ctx):
         return 0
-    store: SqlSyncStore = ctx["sync_store"]
-    now = _clock(ctx)
-    queued = 0
-    intervals: dict[int, timedelta] = {}
-    for chat_id, company_id, oldest in await store.dirty_chats(due_before=now):
-        if company_id not in intervals:
-            intervals[company_id] = (await store.settings(company_id)).import_frequency.batch_interval
-        if oldest <= now - intervals[company_id]:
-            queued += int(await ctx["queue"].enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id)))
-    return queued
+    return await queue_due_chats(ctx["sync_store"], ctx["queue"], now=_clock(ctx))
 
 
 async def sync_watchdog(ctx: dict[str, Any]) -> int:

@@ -15,6 +15,7 @@ from panels.numbers import numbers_view
 from panels.settings import (
     AuditRow,
     ChatOption,
+    ImportSchedule,
     PipelineOption,
     ProblemRow,
     SettingsFormView,
@@ -33,6 +34,7 @@ from server.domain.bounds import id_from_text
 from server.domain.errors import NotFound, WaPipeError
 from server.domain.settings_form import FieldError, SettingsInput, changes, check_settings
 from server.services.numbers import NotYours
+from server.services.sync.flush import next_import, queue_due_chats
 from server.services.sync.links import exclude_chat
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
@@ -119,8 +121,19 @@ async def _form(
             await SqlCompanySettingsStore(_resources(request).engine).get(identity.company.id)
         )
     return SettingsFormView(
-        typed, await pipelines(request, identity), await is_admin(request, identity), errors or {}, saved
+        typed,
+        await pipelines(request, identity),
+        await is_admin(request, identity),
+        errors or {},
+        saved,
+        schedule=await import_schedule(request, identity.company.id),
     )
+
+
+async def import_schedule(request: Request, company_id: int) -> ImportSchedule:
+    resources = _resources(request)
+    found = await next_import(SqlSyncStore(resources.engine), company_id, now=resources.clock.now())
+    return ImportSchedule(found.batched, found.waiting_chats, found.at)
 
 
 @framed
@@ -168,15 +181,28 @@ async def save_settings(request: Request, identity: FrameIdentity) -> Response:
     if checked.values is None:
         view = SettingsFormView(typed, known, True, checked.errors)
         return HTMLResponse(render_settings_form(view), status_code=400)
+    company_id = identity.company.id
     store = SqlCompanySettingsStore(resources.engine)
-    before = await store.get(identity.company.id)
-    await store.save(identity.company.id, checked.values)
+    before = await store.get(company_id)
+    await store.save(company_id, checked.values)
     changed = changes(before, checked.values)
     if changed:
         await SqlAuditLog(resources.engine).record(
             identity.company.id, identity.pipedrive_user_id, "settings.update", "settings", changed
         )
-    view = SettingsFormView(SettingsInput.from_values(checked.values), known, True, saved=True)
+    flushed = 0
+    if "import_frequency" in changed:  # what the new period makes due (real time: all) is written now
+        flushed = await queue_due_chats(
+            SqlSyncStore(resources.engine), resources.queue, now=resources.clock.now(), company_id=company_id
+        )
+    view = SettingsFormView(
+        SettingsInput.from_values(checked.values),
+        known,
+        True,
+        saved=True,
+        flushed=flushed,
+        schedule=await import_schedule(request, company_id),
+    )
     return HTMLResponse(render_settings_form(view), headers={"HX-Trigger": "audit-changed"})
 
 

@@ -328,6 +328,7 @@ def test_hostile_input_is_inert_text_on_every_page_and_in_pipedrive_notes(
     settings_frame.locator("#excluded_numbers").fill(EXCLUDED)
     settings_frame.locator("#settings-save").click()
     expect(settings_frame.locator("#settings-form .field-error").first).to_be_visible(timeout=15_000)
+    settings_frame.get_by_text("Matching preview", exact=True).click()
     settings_frame.locator("#preview-numbers").fill(TYPED)
     settings_frame.locator("#preview-run").click()
     expect(settings_frame.locator("#preview-table")).to_be_visible(timeout=15_000)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from panels.numbers import NumbersView
+from panels.numbers import STATUS_LABELS, NumbersView
 from panels.templating import render
 from server.domain.settings_form import (
     MAX_RETENTION_DAYS,
@@ -15,6 +15,7 @@ from server.domain.settings_form import (
     FieldError,
     SettingsInput,
 )
+from server.domain.team import TeamMember
 
 FREQUENCY_LABELS = (
     ("realtime", "In real time"),
@@ -44,14 +45,54 @@ class PipelineOption:
     name: str
 
 
+MEMBER_STATES = {
+    "installed": ("Installed", "ok"),
+    "needs_reauth": ("Needs re-authorisation", "failing"),
+    "uninstalled": ("Uninstalled", "pending"),
+    "not_installed": ("Not installed yet", "pending"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TeamNumber:
+    number: str
+    status_label: str
+    status_class: str
+
+
 @dataclass(frozen=True, slots=True)
 class TeamRow:
-    name: str
+    name: str  # what to call them: their name, else their email, else "User <id>"
     email: str
     user_id: int
     is_admin: bool
-    status: str  # active | needs_reauth | uninstalled
+    state: str  # a MemberState value
+    state_label: str
+    state_class: str
     detail: str
+    numbers: tuple[TeamNumber, ...]
+
+
+def team_row(member: TeamMember) -> TeamRow:
+    label, css = MEMBER_STATES[member.state.value]
+    numbers = tuple(
+        TeamNumber(
+            account.e164 or "not linked yet", *STATUS_LABELS.get(account.status, (account.status, "pending"))
+        )
+        for account in member.numbers
+    )
+    email = member.email if member.email != member.label else ""
+    return TeamRow(
+        member.label,
+        email,
+        member.user_id,
+        member.is_admin,
+        member.state.value,
+        label,
+        css,
+        member.detail,
+        numbers,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +196,8 @@ class SettingsPageView:
     audit: tuple[AuditRow, ...]
     install_url: str
     is_admin: bool
+    invite_url: str = ""  # the install link to send a team member
+    roster_read: bool = True  # False: Pipedrive's users list could not be read; only who installed is shown
     erase: EraseView = field(default_factory=EraseView)
     runners: tuple[tuple[str, datetime], ...] | None = None  # job runners by name (host, process): admins
 

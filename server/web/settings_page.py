@@ -20,7 +20,6 @@ from panels.settings import (
     ProblemRow,
     SettingsFormView,
     SettingsPageView,
-    TeamRow,
     audit_row,
     chat_option,
     render_audit,
@@ -29,10 +28,12 @@ from panels.settings import (
     render_settings_form,
     render_settings_install,
     render_settings_page,
+    team_row,
 )
 from server.domain.bounds import id_from_text
 from server.domain.errors import NotFound, WaPipeError
 from server.domain.settings_form import FieldError, SettingsInput, changes, check_settings
+from server.domain.team import member_names
 from server.services.numbers import NotYours
 from server.services.sync.flush import next_import, queue_due_chats
 from server.services.sync.links import exclude_chat
@@ -47,6 +48,7 @@ from server.web.install_access import install_refusal, require_installation
 from server.web.numbers import framed
 from server.web.oauth import INSTALL_PATH
 from server.web.resources import Resources
+from server.web.settings_team import invite_url, team_members
 
 log = logging.getLogger(__name__)
 AUDIT_SHOWN = 20
@@ -146,10 +148,7 @@ async def settings_page(request: Request, identity: FrameIdentity) -> Response:
     company_id = identity.company.id
     form = await _form(request, identity)
     installations = await resources.pipedrive.installations.for_company(company_id)
-    team = tuple(
-        TeamRow(i.name, i.email, i.pipedrive_user_id, i.is_admin, i.status.value, i.status_detail)
-        for i in installations
-    )
+    members, roster_read = await team_members(request, identity)
     accounts = await SqlAccountStore(resources.engine).for_company(company_id)
     problems = runners = None
     if form.can_edit:  # an admin with an active installation
@@ -158,12 +157,14 @@ async def settings_page(request: Request, identity: FrameIdentity) -> Response:
         runners = tuple(sorted((await SqlHeartbeatStore(resources.engine).last_seen()).items()))
     view = SettingsPageView(
         form=form,
-        team=team,
-        numbers=numbers_view(accounts, identity.pipedrive_user_id),
+        team=tuple(team_row(member) for member in members),
+        numbers=numbers_view(accounts, identity.pipedrive_user_id, member_names(installations)),
         chats=await chat_options(request, company_id),
         problems=problems,
         audit=await audit_rows(request, company_id),
         install_url=INSTALL_PATH,
+        invite_url=invite_url(request),
+        roster_read=roster_read,
         is_admin=form.can_edit,
         runners=runners,
     )

@@ -14,7 +14,8 @@ NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 def installation(user_id: int, name: str, status: InstallationStatus, *, admin: bool = False) -> Installation:
     return Installation(
         id=user_id, company_id=1, pipedrive_user_id=user_id, name=name, email=f"{user_id}@acme.test",
-        is_admin=admin, status=status, status_detail="token refused" if status.value == "needs_reauth" else "",
+        is_admin=admin, status=status,
+        status_detail="token refused" if status is InstallationStatus.NEEDS_REAUTH else "",
         scopes=frozenset(), api_domain="https://acme.pipedrive.test", created_at=NOW, updated_at=NOW,
         uninstalled_at=None,
     )  # fmt: skip

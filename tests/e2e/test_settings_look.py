@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from playwright.sync_api import FrameLocator, Page, expect
 from server.demo import DemoAddresses
 from server.settings import Settings
 from tests.e2e.demo_world import DemoSandboxes, running_demo
-from tests.e2e.panel_helpers import install_and_link
+from tests.e2e.panel_helpers import CONTACT_DIGITS, eventually, inbound, install_and_link, sandbox_state
 from tests.e2e.seen import expect_in_view
 
 
@@ -96,8 +97,8 @@ def test_both_themes_style_every_control_and_the_page_fits_its_frame(
         assert link["bg"] == "rgba(0, 0, 0, 0)", (theme, link)
 
         # The frame holds the whole page: nothing scrolls inside it, the last audit row included.
-        sizes = page.frame_locator("iframe").locator("html").evaluate(
-            "e => [e.scrollHeight, window.innerHeight]"
+        sizes = (
+            page.frame_locator("iframe").locator("html").evaluate("e => [e.scrollHeight, window.innerHeight]")
         )
         assert sizes[0] <= sizes[1], (theme, sizes)
         rows = frame.locator("#audit-log tbody tr")
@@ -106,3 +107,71 @@ def test_both_themes_style_every_control_and_the_page_fits_its_frame(
         expect_in_view(rows.last)
         expect_in_view(frame.locator("#audit-section h2"))
         page.screenshot(path=str(artifacts / f"settings-page-{theme}.png"), full_page=True)
+
+
+def test_the_form_keeps_the_pipeline_names_every_bad_number_and_the_next_import(
+    page: Page, demo: tuple[Settings, DemoAddresses]
+) -> None:
+    _, addresses = demo
+    session = install_and_link(page, addresses)
+    frame = open_settings(page, addresses)
+    action, pipeline = frame.locator("#new_chat_action"), frame.locator("#pipeline_id")
+
+    # Deal, a pipeline, Lead, Deal again: the pipeline chosen is still chosen.
+    action.select_option("deal")
+    pipeline.select_option(label="WhatsApp inbound")
+    chosen = pipeline.input_value()
+    action.select_option("lead")
+    expect(frame.locator("select#pipeline_id")).to_have_count(0)
+    action.select_option("deal")
+    expect(frame.locator("select#pipeline_id")).to_have_value(chosen)
+
+    # Every bad excluded number is named, each with its line.
+    frame.locator("#excluded_numbers").fill("+49 176 55501234\n0176 5550 9999\n+1 23")
+    frame.locator("#settings-save").click()
+    expect(frame.locator("#excluded-numbers-error")).to_have_text(
+        "2 lines need a change; each is named below"
+    )
+    lines = frame.locator(".bad-lines li")
+    expect(lines).to_have_count(2)
+    expect(lines.nth(0)).to_contain_text("Line 2: 0176 5550 9999 has no country code")
+    expect(lines.nth(1)).to_contain_text("Line 3: +1 23 is not a valid phone number")
+    expect(frame.locator("select#pipeline_id")).to_have_value(chosen)  # kept through the refusal too
+
+    # Hourly: the page says when the next import runs.
+    frame.locator("#excluded_numbers").fill("")
+    frame.locator("#import_frequency").select_option("1h")
+    frame.locator("#settings-save").click()
+    expect(frame.locator("#settings-saved")).to_be_visible()
+    expect(frame.locator("#next-import")).to_contain_text("Next import: nothing is waiting")
+
+    # A message waits for the hour; the page names when it goes.
+    before = datetime.now(UTC)
+    inbound(addresses, session, CONTACT_DIGITS, "Wann kommt die Lieferung?")
+
+    def waiting_shown() -> bool:  # the page shows what was stored when it was opened
+        return open_settings(page, addresses).locator("#next-import", has_text="1 chat waiting").count() > 0
+
+    eventually(waiting_shown, "the waiting chat on the settings page")
+    waiting = page.frame_locator("iframe").locator("#next-import")
+    waiting.scroll_into_view_if_needed()
+    expect_in_view(waiting)
+    shown = re.search(r"Next import: by (\d{4}-\d\d-\d\d \d\d:\d\d) UTC", waiting.inner_text())
+    assert shown is not None, waiting.inner_text()
+    at = datetime.strptime(shown.group(1), "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+    earliest = (before + timedelta(minutes=61)).replace(second=0, microsecond=0)
+    assert earliest <= at <= datetime.now(UTC) + timedelta(minutes=61), (before, at)
+
+    # Back to real time: the waiting chat is written at once, no new message needed.
+    frame = page.frame_locator("iframe")
+    frame.locator("#import_frequency").select_option("realtime")
+    frame.locator("#settings-save").click()
+    expect(frame.locator("#flushed")).to_have_text("1 waiting chat is being written to Pipedrive now.")
+    expect(frame.locator("#next-import")).to_have_count(0)
+    eventually(
+        lambda: any(
+            "Wann kommt die Lieferung" in str(a.get("note") or "")
+            for a in sandbox_state(addresses)["activities"]
+        ),
+        "the waiting message in Pipedrive",
+    )

@@ -209,8 +209,15 @@ def audit_row(
     return AuditRow(actor, actor_name, action, subject, encoded, at)
 
 
-def chat_option(chat_id: int, name: str, number: str | None, is_group: bool, excluded: bool) -> ChatOption:
-    label = " · ".join(part for part in (name, number or ("group" if is_group else "")) if part)
+def chat_option(
+    chat_id: int, name: str, number: str | None, is_group: bool, excluded: bool, person_name: str = ""
+) -> ChatOption:
+    """A chat as the exclusion lists name it: a group by its subject ("Team Nord (group)"); a contact by
+    the linked Person's name, else their WhatsApp profile name, and their number."""
+    if is_group:
+        subject = name or person_name
+        return ChatOption(chat_id, f"{subject} (group)" if subject else f"Group chat {chat_id}", excluded)
+    label = " · ".join(part for part in (person_name or name, number or "") if part)
     return ChatOption(chat_id, label or f"Chat {chat_id}", excluded)
 
 

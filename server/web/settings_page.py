@@ -107,7 +107,9 @@ async def audit_rows(request: Request, company_id: int) -> tuple[AuditRow, ...]:
 
 async def chat_options(request: Request, company_id: int) -> tuple[ChatOption, ...]:
     chats = await SqlChatHistory(_resources(request).engine).chats(company_id)
-    return tuple(chat_option(c.id, c.display_name, c.e164, c.is_group, c.excluded) for c in chats)
+    return tuple(
+        chat_option(c.id, c.display_name, c.e164, c.is_group, c.excluded, c.person_name) for c in chats
+    )
 
 
 async def _form(
@@ -253,7 +255,9 @@ async def exclude_chat_action(request: Request, identity: FrameIdentity) -> Resp
             render_chats(await chat_options(request, company_id), True, error), status_code=404
         )
     action = "chat.exclude" if excluded else "chat.include"
-    subject = chat.display_name or chat.e164 or f"chat {chat.id}"
+    subject = chat_option(
+        chat.id, chat.display_name, chat.e164, chat.is_group, excluded, chat.person_name
+    ).label
     await SqlAuditLog(resources.engine).record(
         company_id, identity.pipedrive_user_id, action, subject, {"chat_id": chat.id, "number": chat.e164}
     )

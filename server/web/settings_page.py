@@ -182,7 +182,8 @@ async def save_settings(request: Request, identity: FrameIdentity) -> Response:
     known = await pipelines(request, identity)
     checked = check_settings(typed, None if known is None else {p.id for p in known})
     if checked.values is None:
-        view = SettingsFormView(typed, known, True, checked.errors)
+        schedule = await import_schedule(request, identity.company.id)
+        view = SettingsFormView(typed, known, True, checked.errors, schedule=schedule)
         return HTMLResponse(render_settings_form(view), status_code=400)
     company_id = identity.company.id
     store = SqlCompanySettingsStore(resources.engine)

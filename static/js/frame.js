@@ -39,6 +39,8 @@
     });
   }
 
+  fitToFrame(); // before the first size is asked for; the observer below keeps it fitted
+
   const ready = (async function () {
     if (!window.AppExtensionsSDK || !params.get("id")) {
       return null; // opened outside Pipedrive (a direct link): nothing to talk to

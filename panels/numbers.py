@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +30,7 @@ class NumberRow:
     number: str
     name: str
     owner_user_id: int
+    owner_name: str  # "" when no installation of the company names the owner
     is_mine: bool
     status_label: str
     status_class: str
@@ -61,13 +62,14 @@ class PairingView:
     poll_seconds: float = 2.0  # how often the page asks again until the phone is linked
 
 
-def number_row(account: Account, user_id: int) -> NumberRow:
+def number_row(account: Account, user_id: int, names: Mapping[int, str] | None = None) -> NumberRow:
     label, css = STATUS_LABELS.get(account.status, (account.status, "pending"))
     return NumberRow(
         id=account.id,
         number=account.e164 or "not linked yet",
         name=account.display_name,
         owner_user_id=account.owner_user_id,
+        owner_name=(names or {}).get(account.owner_user_id, ""),
         is_mine=account.owner_user_id == user_id,
         status_label=label,
         status_class=css,
@@ -76,8 +78,11 @@ def number_row(account: Account, user_id: int) -> NumberRow:
     )
 
 
-def numbers_view(accounts: Sequence[Account], user_id: int) -> NumbersView:
-    return NumbersView(tuple(number_row(account, user_id) for account in accounts))
+def numbers_view(
+    accounts: Sequence[Account], user_id: int, names: Mapping[int, str] | None = None
+) -> NumbersView:
+    """``names``: who each owner is, by Pipedrive user id (``server.domain.team.member_names``)."""
+    return NumbersView(tuple(number_row(account, user_id, names) for account in accounts))
 
 
 def pairing_view(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from panels.numbers import NumbersView
+from panels.numbers import STATUS_LABELS, NumbersView
 from panels.templating import render
 from server.domain.settings_form import (
     MAX_RETENTION_DAYS,
@@ -15,6 +15,7 @@ from server.domain.settings_form import (
     FieldError,
     SettingsInput,
 )
+from server.domain.team import TeamMember
 
 FREQUENCY_LABELS = (
     ("realtime", "In real time"),
@@ -44,14 +45,54 @@ class PipelineOption:
     name: str
 
 
+MEMBER_STATES = {
+    "installed": ("Installed", "ok"),
+    "needs_reauth": ("Needs re-authorisation", "failing"),
+    "uninstalled": ("Uninstalled", "pending"),
+    "not_installed": ("Not installed yet", "pending"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TeamNumber:
+    number: str
+    status_label: str
+    status_class: str
+
+
 @dataclass(frozen=True, slots=True)
 class TeamRow:
-    name: str
+    name: str  # what to call them: their name, else their email, else "User <id>"
     email: str
     user_id: int
     is_admin: bool
-    status: str  # active | needs_reauth | uninstalled
+    state: str  # a MemberState value
+    state_label: str
+    state_class: str
     detail: str
+    numbers: tuple[TeamNumber, ...]
+
+
+def team_row(member: TeamMember) -> TeamRow:
+    label, css = MEMBER_STATES[member.state.value]
+    numbers = tuple(
+        TeamNumber(
+            account.e164 or "not linked yet", *STATUS_LABELS.get(account.status, (account.status, "pending"))
+        )
+        for account in member.numbers
+    )
+    email = member.email if member.email != member.label else ""
+    return TeamRow(
+        member.label,
+        email,
+        member.user_id,
+        member.is_admin,
+        member.state.value,
+        label,
+        css,
+        member.detail,
+        numbers,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +143,15 @@ class PreviewLine:
 
 
 @dataclass(frozen=True, slots=True)
+class ImportSchedule:
+    """When the company's waiting chats are written (shown in the batch modes)."""
+
+    batched: bool = False
+    waiting_chats: int = 0
+    next_at: datetime | None = None  # None: nothing waits
+
+
+@dataclass(frozen=True, slots=True)
 class SettingsFormView:
     typed: SettingsInput
     pipelines: tuple[PipelineOption, ...] | None  # None: Pipedrive could not be asked
@@ -112,6 +162,8 @@ class SettingsFormView:
     actions: tuple[tuple[str, str], ...] = ACTION_LABELS
     min_message_days: int = MIN_MESSAGE_RETENTION_DAYS
     max_days: int = MAX_RETENTION_DAYS
+    schedule: ImportSchedule = field(default_factory=ImportSchedule)
+    flushed: int = 0  # chats queued to be written at once by this save
 
     @property
     def show_pipeline(self) -> bool:
@@ -144,6 +196,8 @@ class SettingsPageView:
     audit: tuple[AuditRow, ...]
     install_url: str
     is_admin: bool
+    invite_url: str = ""  # the install link to send a team member
+    roster_read: bool = True  # False: Pipedrive's users list could not be read; only who installed is shown
     erase: EraseView = field(default_factory=EraseView)
     runners: tuple[tuple[str, datetime], ...] | None = None  # job runners by name (host, process): admins
 
@@ -155,8 +209,15 @@ def audit_row(
     return AuditRow(actor, actor_name, action, subject, encoded, at)
 
 
-def chat_option(chat_id: int, name: str, number: str | None, is_group: bool, excluded: bool) -> ChatOption:
-    label = " · ".join(part for part in (name, number or ("group" if is_group else "")) if part)
+def chat_option(
+    chat_id: int, name: str, number: str | None, is_group: bool, excluded: bool, person_name: str = ""
+) -> ChatOption:
+    """A chat as the exclusion lists name it: a group by its subject ("Team Nord (group)"); a contact by
+    the linked Person's name, else their WhatsApp profile name, and their number."""
+    if is_group:
+        subject = name or person_name
+        return ChatOption(chat_id, f"{subject} (group)" if subject else f"Group chat {chat_id}", excluded)
+    label = " · ".join(part for part in (person_name or name, number or "") if part)
     return ChatOption(chat_id, label or f"Chat {chat_id}", excluded)
 
 

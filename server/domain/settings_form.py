@@ -57,6 +57,7 @@ class CompanySettingsValues:
 class FieldError:
     reason: str
     message: str
+    lines: tuple[FieldError, ...] = ()  # one refusal per bad line of a field typed one item a line
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +148,28 @@ def excluded_number(line: str) -> str | FieldError:
     return e164
 
 
+def excluded_numbers(typed: str) -> tuple[list[str], FieldError | None]:
+    """The excluded numbers typed one a line, in E.164 and without repeats; and the refusal naming every
+    bad line by its number (``None`` when all are good). The refusal's reason is its first line's."""
+    numbers: list[str] = []
+    bad: list[FieldError] = []
+    for number, raw in enumerate(typed.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            continue
+        checked = excluded_number(line)
+        if isinstance(checked, FieldError):
+            bad.append(FieldError(checked.reason, f"Line {number}: {checked.message}"))
+        elif checked not in numbers:
+            numbers.append(checked)
+    if not bad:
+        return numbers, None
+    if len(bad) == 1:
+        return numbers, FieldError(bad[0].reason, bad[0].message, tuple(bad))
+    message = f"{len(bad)} lines need a change; each is named below"
+    return numbers, FieldError(bad[0].reason, message, tuple(bad))
+
+
 def contact_number(typed: str) -> str | FieldError:
     """The number of a contact to erase, in E.164; anything else is refused by name."""
     line = _typed_number(typed).strip()
@@ -219,20 +242,17 @@ def check_settings(typed: SettingsInput, pipeline_ids: Collection[int] | None) -
                 errors["pipeline_id"] = FieldError(
                     "unknown_pipeline", "That pipeline does not exist in Pipedrive"
                 )
+    else:  # kept for when "create a deal" is chosen again; a stale choice is dropped quietly
+        kept = id_from_text(typed.pipeline_id) if typed.pipeline_id else None
+        pipeline_id = kept if kept is not None and (pipeline_ids is None or kept in pipeline_ids) else None
     if typed.import_groups and not typed.auto_add_persons:
         errors["import_groups"] = FieldError(
             "groups_need_auto_add",
             "Importing groups needs “Add new chats as Persons”: each group becomes a Person of its own",
         )
-    numbers: list[str] = []
-    for line in (raw.strip() for raw in typed.excluded_numbers.splitlines()):
-        if not line:
-            continue
-        checked = excluded_number(line)
-        if isinstance(checked, FieldError):
-            errors.setdefault("excluded_numbers", checked)
-        elif checked not in numbers:
-            numbers.append(checked)
+    numbers, bad_lines = excluded_numbers(typed.excluded_numbers)
+    if bad_lines:
+        errors["excluded_numbers"] = bad_lines
     if len(numbers) > MAX_EXCLUDED:
         errors["excluded_numbers"] = FieldError(
             "too_many_excluded", f"At most {MAX_EXCLUDED} numbers can be excluded"

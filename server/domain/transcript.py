@@ -100,7 +100,8 @@ class TranscriptChat:
     """The chat the transcript belongs to, and how to render it."""
 
     zone: ZoneInfo
-    contact_name: str | None = None  # the person's or the group's name
+    contact_name: str | None = None  # how the contact's lines name them (their WhatsApp name), or the group's
+    subject_name: str | None = None  # what the subject calls the chat (its Person's name); else contact_name
     contact_number: str | None = None  # E.164
     is_group: bool = False
     show_status: bool = False  # delivery ticks change often: showing them costs a PATCH per tick
@@ -170,8 +171,14 @@ def render_line(line: TranscriptLine, chat: TranscriptChat, *, max_bytes: int | 
 
 
 def activity_subject(chat: TranscriptChat, *, part: int = 1) -> str:
-    """ "WhatsApp chat with <name or +number>", "… (part 2)"; plain text of at most 255 characters."""
-    name = single_line(chat.contact_name or "") or single_line(chat.contact_number or "") or "unknown contact"
+    """ "WhatsApp chat with <name or +number>", "… (part 2)"; plain text of at most 255 characters. The name
+    is ``subject_name`` (the linked Person's), else ``contact_name``."""
+    name = (
+        single_line(chat.subject_name or "")
+        or single_line(chat.contact_name or "")
+        or single_line(chat.contact_number or "")
+        or "unknown contact"
+    )
     suffix = f" (part {part})" if part > 1 else ""
     head = "WhatsApp chat with "
     room = SUBJECT_LIMIT - len(head) - len(suffix)

@@ -31,6 +31,7 @@ from server.jobs.deps import JobDeps, job_deps, job_id
 from server.jobs.retry import retry_for
 from server.pipedrive.sync_adapter import PipedriveCrm
 from server.services.sync.context import SyncBusy, SyncContext
+from server.services.sync.flush import queue_due_chats
 from server.services.sync.media import download_chat_media
 from server.services.sync.run import SyncOutcome, sync_job_id
 from server.services.sync.run import sync_chat as run_sync
@@ -201,16 +202,7 @@ async def flush_batched(ctx: dict[str, Any]) -> int:
     deps = job_deps(ctx)
     if not deps.sync_enabled:
         return 0
-    store = deps.sync_store
-    now = deps.clock.now()
-    queued = 0
-    intervals: dict[int, timedelta] = {}
-    for chat_id, company_id, oldest in await store.dirty_chats(due_before=now):
-        if company_id not in intervals:
-            intervals[company_id] = (await store.settings(company_id)).import_frequency.batch_interval
-        if oldest <= now - intervals[company_id]:
-            queued += int(await deps.queue.enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id)))
-    return queued
+    return await queue_due_chats(deps.sync_store, deps.queue, now=deps.clock.now())
 
 
 async def sync_watchdog(ctx: dict[str, Any]) -> int:

@@ -102,15 +102,21 @@ class ChatRows:
         async with self._engine.connect() as connection:
             return [int(row[0]) for row in (await connection.execute(query)).all()]
 
-    async def dirty_chats(self, *, due_before: datetime, limit: int = 500) -> list[tuple[int, int, datetime]]:
-        """``(chat id, company id, oldest dirty change)`` of chats with a day waiting to be written."""
+    async def dirty_chats(
+        self, *, due_before: datetime, company_id: int | None = None, limit: int = 500
+    ) -> list[tuple[int, int, datetime]]:
+        """``(chat id, company id, oldest dirty change)`` of chats with a day waiting to be written (of
+        one company when ``company_id`` is given)."""
         query = (
             select(_days.c.chat_id, _links.c.company_id, func.min(_days.c.dirty_since))
             .select_from(_days.join(_links, _links.c.chat_id == _days.c.chat_id))
             .where(_days.c.dirty & (_days.c.dirty_since <= due_before))
             .group_by(_days.c.chat_id, _links.c.company_id)
+            .order_by(func.min(_days.c.dirty_since))
             .limit(limit)
         )
+        if company_id is not None:
+            query = query.where(_links.c.company_id == company_id)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()
         return [(int(r[0]), int(r[1]), _aware(r[2])) for r in rows]

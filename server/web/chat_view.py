@@ -157,7 +157,10 @@ async def chat_page(request: Request) -> Response:
         return problem(403, "forbidden", NOT_YOURS)
     view = ChatPageView(
         chat_id=chat.id,
-        title=chat.display_name or chat.e164 or "WhatsApp chat",
+        # a group by its subject, a contact by their Person's name where the chat is linked
+        title=(chat.display_name if chat.is_group else chat.person_name or chat.display_name)
+        or chat.e164
+        or "WhatsApp chat",
         number=chat.e164 or "",
         account_number=chat.account_e164,
         person_name=chat.person_name,

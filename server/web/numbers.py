@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute, Route
 from panels.errors import ErrorView
 from panels.numbers import (
     CloudLinkView,
+    NumbersView,
     numbers_view,
     pairing_view,
     render_cloud_link,
@@ -29,6 +30,7 @@ from server.domain.errors import (
     Transient,
     Unauthorized,
 )
+from server.domain.team import member_names
 from server.services.numbers import NumberLinking, link_cloud_number
 from server.storage.accounts import SqlAccountStore
 from server.storage.inbox import SqlInboxStore
@@ -77,18 +79,23 @@ def _account_id(request: Request) -> int:
     return int(request.path_params["account_id"])
 
 
-async def _list(request: Request, identity: FrameIdentity) -> str:
+async def _view(request: Request, identity: FrameIdentity) -> NumbersView:
+    """The company's numbers, each owner named as the company's installations know them."""
     resources: Resources = request.app.state.resources
     accounts = await SqlAccountStore(resources.engine).for_company(identity.company.id)
-    return render_numbers_list(numbers_view(accounts, identity.pipedrive_user_id))
+    installations = await resources.pipedrive.installations.for_company(identity.company.id)
+    return numbers_view(accounts, identity.pipedrive_user_id, member_names(installations))
+
+
+async def _list(request: Request, identity: FrameIdentity) -> str:
+    return render_numbers_list(await _view(request, identity))
 
 
 @framed
 async def numbers_page(request: Request, identity: FrameIdentity) -> Response:
     await require_installation(request, identity)
     resources: Resources = request.app.state.resources
-    accounts = await SqlAccountStore(resources.engine).for_company(identity.company.id)
-    view = numbers_view(accounts, identity.pipedrive_user_id)
+    view = await _view(request, identity)
     problem = await _gateway_problem(resources)
     return HTMLResponse(
         render_numbers_page(view, cloud="cloud" in resources.transports, gateway_problem=problem)

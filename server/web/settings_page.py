@@ -15,11 +15,11 @@ from panels.numbers import numbers_view
 from panels.settings import (
     AuditRow,
     ChatOption,
+    ImportSchedule,
     PipelineOption,
     ProblemRow,
     SettingsFormView,
     SettingsPageView,
-    TeamRow,
     audit_row,
     chat_option,
     render_audit,
@@ -28,11 +28,14 @@ from panels.settings import (
     render_settings_form,
     render_settings_install,
     render_settings_page,
+    team_row,
 )
 from server.domain.bounds import id_from_text
 from server.domain.errors import NotFound, WaPipeError
 from server.domain.settings_form import FieldError, SettingsInput, changes, check_settings
+from server.domain.team import member_names
 from server.services.numbers import NotYours
+from server.services.sync.flush import next_import, queue_due_chats
 from server.services.sync.links import exclude_chat
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
@@ -45,6 +48,7 @@ from server.web.install_access import install_refusal, require_installation
 from server.web.numbers import framed
 from server.web.oauth import INSTALL_PATH
 from server.web.resources import Resources
+from server.web.settings_team import invite_url, team_members
 
 log = logging.getLogger(__name__)
 AUDIT_SHOWN = 20
@@ -103,7 +107,9 @@ async def audit_rows(request: Request, company_id: int) -> tuple[AuditRow, ...]:
 
 async def chat_options(request: Request, company_id: int) -> tuple[ChatOption, ...]:
     chats = await SqlChatHistory(_resources(request).engine).chats(company_id)
-    return tuple(chat_option(c.id, c.display_name, c.e164, c.is_group, c.excluded) for c in chats)
+    return tuple(
+        chat_option(c.id, c.display_name, c.e164, c.is_group, c.excluded, c.person_name) for c in chats
+    )
 
 
 async def _form(
@@ -119,8 +125,19 @@ async def _form(
             await SqlCompanySettingsStore(_resources(request).engine).get(identity.company.id)
         )
     return SettingsFormView(
-        typed, await pipelines(request, identity), await is_admin(request, identity), errors or {}, saved
+        typed,
+        await pipelines(request, identity),
+        await is_admin(request, identity),
+        errors or {},
+        saved,
+        schedule=await import_schedule(request, identity.company.id),
     )
+
+
+async def import_schedule(request: Request, company_id: int) -> ImportSchedule:
+    resources = _resources(request)
+    found = await next_import(SqlSyncStore(resources.engine), company_id, now=resources.clock.now())
+    return ImportSchedule(found.batched, found.waiting_chats, found.at)
 
 
 @framed
@@ -133,10 +150,7 @@ async def settings_page(request: Request, identity: FrameIdentity) -> Response:
     company_id = identity.company.id
     form = await _form(request, identity)
     installations = await resources.pipedrive.installations.for_company(company_id)
-    team = tuple(
-        TeamRow(i.name, i.email, i.pipedrive_user_id, i.is_admin, i.status.value, i.status_detail)
-        for i in installations
-    )
+    members, roster_read = await team_members(request, identity)
     accounts = await SqlAccountStore(resources.engine).for_company(company_id)
     problems = runners = None
     if form.can_edit:  # an admin with an active installation
@@ -145,12 +159,14 @@ async def settings_page(request: Request, identity: FrameIdentity) -> Response:
         runners = tuple(sorted((await SqlHeartbeatStore(resources.engine).last_seen()).items()))
     view = SettingsPageView(
         form=form,
-        team=team,
-        numbers=numbers_view(accounts, identity.pipedrive_user_id),
+        team=tuple(team_row(member) for member in members),
+        numbers=numbers_view(accounts, identity.pipedrive_user_id, member_names(installations)),
         chats=await chat_options(request, company_id),
         problems=problems,
         audit=await audit_rows(request, company_id),
         install_url=INSTALL_PATH,
+        invite_url=invite_url(request),
+        roster_read=roster_read,
         is_admin=form.can_edit,
         runners=runners,
     )
@@ -166,17 +182,31 @@ async def save_settings(request: Request, identity: FrameIdentity) -> Response:
     known = await pipelines(request, identity)
     checked = check_settings(typed, None if known is None else {p.id for p in known})
     if checked.values is None:
-        view = SettingsFormView(typed, known, True, checked.errors)
+        schedule = await import_schedule(request, identity.company.id)
+        view = SettingsFormView(typed, known, True, checked.errors, schedule=schedule)
         return HTMLResponse(render_settings_form(view), status_code=400)
+    company_id = identity.company.id
     store = SqlCompanySettingsStore(resources.engine)
-    before = await store.get(identity.company.id)
-    await store.save(identity.company.id, checked.values)
+    before = await store.get(company_id)
+    await store.save(company_id, checked.values)
     changed = changes(before, checked.values)
     if changed:
         await SqlAuditLog(resources.engine).record(
             identity.company.id, identity.pipedrive_user_id, "settings.update", "settings", changed
         )
-    view = SettingsFormView(SettingsInput.from_values(checked.values), known, True, saved=True)
+    flushed = 0
+    if "import_frequency" in changed:  # what the new period makes due (real time: all) is written now
+        flushed = await queue_due_chats(
+            SqlSyncStore(resources.engine), resources.queue, now=resources.clock.now(), company_id=company_id
+        )
+    view = SettingsFormView(
+        SettingsInput.from_values(checked.values),
+        known,
+        True,
+        saved=True,
+        flushed=flushed,
+        schedule=await import_schedule(request, company_id),
+    )
     return HTMLResponse(render_settings_form(view), headers={"HX-Trigger": "audit-changed"})
 
 
@@ -226,7 +256,9 @@ async def exclude_chat_action(request: Request, identity: FrameIdentity) -> Resp
             render_chats(await chat_options(request, company_id), True, error), status_code=404
         )
     action = "chat.exclude" if excluded else "chat.include"
-    subject = chat.display_name or chat.e164 or f"chat {chat.id}"
+    subject = chat_option(
+        chat.id, chat.display_name, chat.e164, chat.is_group, excluded, chat.person_name
+    ).label
     await SqlAuditLog(resources.engine).record(
         company_id, identity.pipedrive_user_id, action, subject, {"chat_id": chat.id, "number": chat.e164}
     )

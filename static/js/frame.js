@@ -1,6 +1,7 @@
 // WaPipe pages inside Pipedrive's iframes: initialise the App Extensions SDK at once (Pipedrive hides
-// a frame that has not initialised within 10 s), follow the user's theme, size the frame to its content,
-// and send a fresh signed Pipedrive token with every htmx request (X-Pipedrive-Token).
+// a frame that has not initialised within 10 s), follow the user's theme, size the frame to its content
+// (and the content to the frame where Pipedrive caps its height), and send a fresh signed Pipedrive
+// token with every htmx request (X-Pipedrive-Token).
 (function () {
   "use strict";
   const params = new URLSearchParams(window.location.search);
@@ -20,6 +21,26 @@
     return Math.min(maxHeight, Math.max(100, height));
   }
 
+  // Pipedrive caps how tall a frame may grow (the page's data-max-height). When the page is taller, the
+  // lists marked data-fit-shrink (they scroll in boxes of their own) give up height, down to the least
+  // their attribute names, so the whole page stays inside its frame. It depends on the content alone,
+  // never on the frame's current height, so sizing the frame cannot feed back into it.
+  function fitToFrame() {
+    const boxes = Array.from(document.querySelectorAll("[data-fit-shrink]"));
+    boxes.forEach(function (box) { box.style.maxHeight = ""; });
+    let over = Math.ceil(body.getBoundingClientRect().height) - maxHeight;
+    boxes.forEach(function (box) {
+      const height = box.getBoundingClientRect().height;
+      const cut = Math.min(over, Math.max(0, height - Number(box.dataset.fitShrink || 120)));
+      if (cut > 0) {
+        box.style.maxHeight = Math.floor(height - cut) + "px";
+        over -= cut;
+      }
+    });
+  }
+
+  fitToFrame(); // before the first size is asked for; the observer below keeps it fitted
+
   const ready = (async function () {
     if (!window.AppExtensionsSDK || !params.get("id")) {
       return null; // opened outside Pipedrive (a direct link): nothing to talk to
@@ -31,12 +52,14 @@
     });
     let last = 0;
     new ResizeObserver(function () {
+      fitToFrame();
       const height = contentHeight();
       if (height !== last) {
         last = height;
         sdk.execute("resize", { height: height }).catch(function () {});
       }
     }).observe(body);
+    document.addEventListener("htmx:afterSettle", fitToFrame); // a swapped-in list starts unfitted
     return sdk;
   })();
 

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from server.domain.settings_form import FieldError, contact_number, excluded_number
+from server.domain.settings_form import (
+    CompanySettingsValues,
+    FieldError,
+    SettingsInput,
+    check_settings,
+    contact_number,
+    excluded_number,
+)
 
 
 @pytest.mark.parametrize(
@@ -48,3 +55,39 @@ def test_trailing_junk_and_invisible_characters_are_refused_not_cut_off(typed: s
 def test_a_long_refused_line_is_shortened_in_the_message() -> None:
     refusal = excluded_number("+49 170 " + "x" * 5000)
     assert isinstance(refusal, FieldError) and len(refusal.message) < 120
+
+
+def test_the_excluded_numbers_check_names_every_bad_line() -> None:
+    typed = SettingsInput(
+        import_frequency="realtime",
+        new_chat_action="nothing",
+        excluded_numbers="+49 176 55501234\n0176 5550 9999\n\n+1 23\n+49 170 12x4567\n+1 415 555 0132",
+    )
+    refusal = check_settings(typed, None).errors["excluded_numbers"]
+    assert refusal.reason == "excluded_number_needs_country_code"  # the first bad line's
+    assert refusal.message == "3 lines need a change; each is named below"
+    assert [(line.reason, line.message.split(":")[0]) for line in refusal.lines] == [
+        ("excluded_number_needs_country_code", "Line 2"),
+        ("excluded_number_invalid", "Line 4"),
+        ("excluded_number_invalid", "Line 5"),
+    ]
+    assert "0176 5550 9999" in refusal.lines[0].message and "“x”" in refusal.lines[2].message
+
+    one = check_settings(
+        SettingsInput("realtime", new_chat_action="nothing", excluded_numbers="\n+1 23"), None
+    )
+    [line] = one.errors["excluded_numbers"].lines
+    assert (
+        one.errors["excluded_numbers"].message == line.message == "Line 2: +1 23 is not a valid phone number"
+    )
+
+
+def test_the_pipeline_is_kept_while_another_action_is_chosen() -> None:
+    lead = SettingsInput("realtime", new_chat_action="lead", pipeline_id="7")
+    assert check_settings(lead, {7, 8}).values == CompanySettingsValues(
+        import_frequency="realtime", new_chat_action="lead", pipeline_id=7, auto_add_persons=False
+    )
+    gone = check_settings(SettingsInput("realtime", new_chat_action="lead", pipeline_id="9"), {7, 8})
+    assert gone.values is not None and gone.values.pipeline_id is None  # deleted meanwhile: dropped
+    junk = check_settings(SettingsInput("realtime", new_chat_action="nothing", pipeline_id="x"), {7})
+    assert junk.values is not None and junk.values.pipeline_id is None and not junk.errors

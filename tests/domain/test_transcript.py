@@ -204,6 +204,11 @@ def test_subjects() -> None:
     assert activity_subject(TranscriptChat(zone=BERLIN)) == "WhatsApp chat with unknown contact"
     hostile = TranscriptChat(zone=BERLIN, contact_name="Eve\n<b>\u202eboss</b>\t")
     assert activity_subject(hostile) == "WhatsApp chat with Eve <b>boss</b>"  # plain text: not HTML-escaped
+    linked = TranscriptChat(zone=BERLIN, contact_name="Klaus Becker", subject_name="Munich Contact 1")
+    assert activity_subject(linked) == "WhatsApp chat with Munich Contact 1"  # the Person's name wins
+    assert activity_subject(TranscriptChat(zone=BERLIN, contact_name="Klaus", subject_name=" \n")) == (
+        "WhatsApp chat with Klaus"
+    )
     long = TranscriptChat(zone=BERLIN, contact_name="N" * 90)
     assert len(activity_subject(long, part=12)) <= 255
     assert activity_subject(long, part=12).endswith(" (part 12)")

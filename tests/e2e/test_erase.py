@@ -81,6 +81,7 @@ def test_an_admin_erases_a_contact_from_the_settings_page(
     page.goto(addresses.pipedrive + "/host/settings")
     page.wait_for_function("() => window.__pdHost && window.__pdHost.initialized === true")
     settings = page.frame_locator("iframe")
+    settings.get_by_text("Erase a contact", exact=True).click()  # the tool opens on demand
     settings.locator("#erase-phone").fill("0049 89 63648018")
     settings.locator("#erase-review").click()
     expect(settings.locator("#erase-question")).to_contain_text("+498963648018")

@@ -115,6 +115,7 @@ def test_the_preview_says_what_a_number_matches_in_plain_words(page: Page, runti
     linked(runtime, CONTACT_DIGITS)
 
     frame = settings_frame(page, runtime)
+    frame.get_by_text("Matching preview", exact=True).click()  # the tool opens on demand
     frame.locator("#preview-numbers").fill("+49 30 23456789\n+55 21 99876-5432\n+49 40 5550 1111")
     frame.locator("#preview-run").click()
     klaus = preview_row(frame, "+49 30 23456789").locator(".match-sentence")
@@ -148,6 +149,7 @@ def test_the_preview_says_what_a_number_matches_in_plain_words(page: Page, runti
     # Saved settings change what the preview says an unknown number would create.
     save_settings(page, runtime.addresses, action="deal", pipeline="WhatsApp inbound")
     frame = settings_frame(page, runtime)
+    frame.get_by_text("Matching preview", exact=True).click()  # the tool opens on demand
     frame.locator("#preview-numbers").fill("+49 40 5550 1111")
     frame.locator("#preview-run").click()
     expect(preview_row(frame, "+49 40 5550 1111").locator(".match-sentence")).to_have_text(

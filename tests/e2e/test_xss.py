@@ -302,12 +302,12 @@ def test_hostile_input_is_inert_text_on_every_page_and_in_pipedrive_notes(
     expect(page.locator(".bubble.out .text", has_text="Antwort")).to_have_text(shown(REPLY), timeout=15_000)
     assert_inert(page, [page.main_frame], MESSAGE, WA_FILE, REPLY)
     assert_no_hidden_characters([page.main_frame])
-    # Groups are not imported in the demo (the setting is off), so WaPipe has not asked the gateway for
-    # this group's subject: the hostile group name reaches none of its pages; messages and senders do.
+    # Groups are not imported in the demo (the setting is off), yet WaPipe asks the gateway for the
+    # group's subject so its pages can name it: the hostile group name is the chat's title, as text.
     page.goto(f"{addresses.wapipe}/chats/{group_chat}")
     expect(page.locator(".bubble.in .text").first).to_have_text(shown(MESSAGE), timeout=15_000)
-    assert "Team" not in (page.locator("#chat-title").text_content() or "")
-    assert_inert(page, [page.main_frame], MESSAGE, PUSH_NAME)
+    expect(page.locator("#chat-title")).to_have_text(shown(GROUP_NAME))
+    assert_inert(page, [page.main_frame], MESSAGE, PUSH_NAME, GROUP_NAME)
     assert_no_hidden_characters([page.main_frame])
 
     # The numbers page: the linked phone's profile name.
@@ -318,16 +318,17 @@ def test_hostile_input_is_inert_text_on_every_page_and_in_pipedrive_notes(
     assert_inert(page, frames, OWNER_NAME)
     assert_no_hidden_characters(frames)
 
-    # The settings page: chats (the group's and the contact's names), team, numbers, audit; then typing.
+    # The settings page: chats (the group's subject, the contact's Person), team, numbers, audit; then typing.
     page.goto(f"{addresses.pipedrive}/host/settings")
     settings_frame = page.frame_locator("iframe")
     expect(settings_frame.locator("#excluded-chats")).to_be_visible(timeout=15_000)
     frames = wapipe_frames(page, addresses)
-    assert_inert(page, frames, PUSH_NAME, OWNER_NAME)
+    assert_inert(page, frames, PERSON_NAME, GROUP_NAME, OWNER_NAME)
     assert_no_hidden_characters(frames)
     settings_frame.locator("#excluded_numbers").fill(EXCLUDED)
     settings_frame.locator("#settings-save").click()
     expect(settings_frame.locator("#settings-form .field-error").first).to_be_visible(timeout=15_000)
+    settings_frame.get_by_text("Matching preview", exact=True).click()
     settings_frame.locator("#preview-numbers").fill(TYPED)
     settings_frame.locator("#preview-run").click()
     expect(settings_frame.locator("#preview-table")).to_be_visible(timeout=15_000)

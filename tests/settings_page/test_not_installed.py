@@ -39,7 +39,7 @@ async def company_with_data(world: PanelWorld) -> list[str]:
         "Anna Admin",
         "anna@acme.test",
         f"+{ANNA_NUMBER}",
-        "Maria Vertraulich",
+        "Maria Kunde",  # the chat, named after the Person it is linked to
         "+4917655501234",
         "9998887",  # the excluded number's last digits, however it is written
         "settings.update",

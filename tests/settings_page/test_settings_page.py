@@ -209,7 +209,7 @@ async def test_a_needs_reauth_installation_is_shown_with_a_reinstall_link(world:
     assert found is not None
     await installations.mark_needs_reauth(found.id, "refresh token revoked")
     page = await world.client.get("/settings", params={"token": world.token()})
-    row = re.search(rf'<tr data-user-id="{nick.id}" class="needs_reauth">(.*?)</tr>', page.text, re.S)
+    row = re.search(rf'<tr data-user-id="{nick.id}" data-state="needs_reauth">(.*?)</tr>', page.text, re.S)
     assert row is not None
     assert "Needs re-authorisation" in row.group(1) and 'href="/install"' in row.group(1)
     assert "refresh token revoked" in row.group(1)

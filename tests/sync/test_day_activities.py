@@ -26,7 +26,8 @@ async def test_one_activity_per_chat_per_day_updated_as_messages_arrive(world: S
     await world.message(NUMBER, "Noch eine Frage", at=BERLIN_EVENING - timedelta(hours=10))
     await world.sync(chat)
     [activity] = world.activities()
-    assert activity["subject"] == "WhatsApp chat with Maria"
+    assert activity["subject"] == "WhatsApp chat with Maria Muster"  # the Person's name, not her WhatsApp one
+    assert "<b>Maria</b>: Guten Morgen" in activity["note"]  # her lines: as she calls herself
     settings = await world.deps.sync_store.settings(world.company_id)
     assert activity["type"] == settings.activity_type_key  # the custom type, stored for the company
     assert [p["person_id"] for p in activity["participants"]] == [maria["id"]]

@@ -223,6 +223,18 @@ class MediaStore(Protocol):
     ) -> None: ...
 
 
+class WaitingDays(Protocol):
+    """The chats with days waiting to be written, for the batch flush and the settings page."""
+
+    async def dirty_chats(
+        self, *, due_before: datetime, company_id: int | None = None, limit: int = 500
+    ) -> list[tuple[int, int, datetime]]:
+        """``(chat id, company id, oldest dirty change)``, of one company when ``company_id`` is given."""
+        ...
+
+    async def settings(self, company_id: int) -> SyncSettings: ...
+
+
 class ProblemStore(Protocol):
     """Failures for the company's admins."""
 

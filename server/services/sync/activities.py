@@ -126,6 +126,15 @@ async def flush_due_days(
     return writes
 
 
+def chat_name(chat: SyncChat, link: ChatLink) -> str:
+    """What a chat's activity subject calls it: a group by its subject; a contact by the name of the Person
+    the chat is linked to (what the CRM calls them), else by their WhatsApp profile name. (The transcript's
+    lines name the contact as they call themselves on WhatsApp.)"""
+    if chat.is_group:
+        return chat.display_name or link.person_name
+    return link.person_name or chat.display_name
+
+
 async def flush_day(
     ctx: SyncContext, chat: SyncChat, link: ChatLink, settings: SyncSettings, zone: ZoneInfo, day: date
 ) -> int:
@@ -138,6 +147,7 @@ async def flush_day(
     view = TranscriptChat(
         zone=zone,
         contact_name=(chat.display_name or link.person_name or None),
+        subject_name=chat_name(chat, link) or None,
         contact_number=chat.e164,
         is_group=chat.is_group,
     )

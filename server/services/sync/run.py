@@ -87,6 +87,8 @@ async def _sync(ctx: SyncContext, chat: SyncChat) -> SyncOutcome:
             outcome.state, outcome.merged_into = "merged", resolved.id
             return outcome
         chat = resolved
+    if chat.is_group and not chat.display_name:  # named even when not imported: the settings list it
+        chat = await _learn_group_name(ctx, chat)
     gate = _gate(chat, link, settings)
     if gate is not None:
         await _set_state(ctx, link, gate)
@@ -98,8 +100,6 @@ async def _sync(ctx: SyncContext, chat: SyncChat) -> SyncOutcome:
         outcome.more = await ctx.store.has_unseen_messages(chat.id, link.cursor)
         return outcome
     settings = await ensure_setup(ctx, settings)
-    if chat.is_group and not chat.display_name:
-        chat = await _learn_group_name(ctx, chat)
     stats = MatchStats()
     linked = await _link(ctx, chat, link, settings, stats, outcome)
     if linked is None:

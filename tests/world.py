@@ -31,7 +31,7 @@ from starlette.applications import Starlette
 
 from sandbox.pipedrive.app import create_app as create_pipedrive
 from sandbox.pipedrive.oauth import oauth_server_for
-from sandbox.pipedrive.seed import ALL_SCOPES
+from sandbox.pipedrive.seed import ALL_SCOPES, dump_company
 from sandbox.pipedrive.state import SandboxState as PipedriveState
 from sandbox.pipedrive.state import SandboxUser
 from sandbox.waha.app import create_app as create_waha
@@ -247,3 +247,19 @@ async def open_world(
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=pipedrive_app), base_url=SANDBOX)
             )
         yield World(app, client, settings, clock, pipedrive, waha, sandbox)
+
+
+# Pipedrive's own log of its webhook deliveries to WaPipe: it moves whenever a delivery (or a retry of one
+# that failed earlier) is attempted, which no request of WaPipe's causes or changes.
+DELIVERY_LOG = ("last_delivery_time", "last_http_status")
+
+
+def pipedrive_records(state: PipedriveState, company_id: int, *, usage: bool = True) -> dict[str, Any]:
+    """Everything the company holds in the Pipedrive sandbox (``dump_company``) except the delivery log,
+    to compare before and after something that must write nothing (``usage=False``: without the day's
+    API usage either, for something that may read)."""
+    dump = dump_company(state, company_id)
+    if not usage:
+        del dump["usage"]
+    dump["webhooks"] = [{k: v for k, v in hook.items() if k not in DELIVERY_LOG} for hook in dump["webhooks"]]
+    return dump

@@ -34,7 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
-from sandbox.pipedrive.seed import dump_company, seed_deal, seed_file, seed_person, seed_pipeline
+from sandbox.pipedrive.seed import seed_deal, seed_file, seed_person, seed_pipeline
 from sandbox.pipedrive.state import SandboxUser
 from sandbox.waha.models import Chat as WahaChat
 from sandbox.waha.models import Group, Member
@@ -42,7 +42,7 @@ from server.jobs.inprocess import InProcessQueue
 from server.settings import Settings
 from server.storage.engine import make_sync_engine
 from tests.panel.world import ANNA_NUMBER, GRACE_NUMBER, PanelWorld, panel_world
-from tests.world import WAPIPE, migrated_database
+from tests.world import WAPIPE, migrated_database, pipedrive_records
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4 tenancy"
@@ -114,7 +114,7 @@ class TenancyWorld:
         return {
             "tables": await company_rows(self.engine, tenant.company_id),
             "media_files": await self._media_files(tenant),
-            "pipedrive": dump_company(self.base.pd, tenant.pipedrive_company_id),
+            "pipedrive": pipedrive_records(self.base.pd, tenant.pipedrive_company_id),
             "waha_outbox": self.base.waha.outbox(tenant.session),
             "waha_session": self.base.waha.session(tenant.session).status,
         }

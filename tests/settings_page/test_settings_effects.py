@@ -3,7 +3,6 @@ again; hostile text is escaped on the page."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from sqlalchemy import select
@@ -14,6 +13,7 @@ from server.storage.tables import AuditLog, Chat, table_of
 from server.storage.tables_sync import PhoneIndexEntry, SyncChatLink
 from tests.panel.world import PanelWorld
 from tests.settings_page.test_settings_page import pipeline_ids, save
+from tests.world import pipedrive_records
 
 SESSION = "wp-acme-anna"
 
@@ -95,7 +95,7 @@ async def test_an_excluded_number_is_not_logged(world: PanelWorld) -> None:
 async def test_the_matching_preview_shows_person_and_rule_and_writes_nothing(world: PanelWorld) -> None:
     world.waha.receive(SESSION, "4917655501234", "Hallo")  # the engine builds the phone index
     await world.settle()
-    pd_before = copy.deepcopy(world.pd.data)
+    pd_before = pipedrive_records(world.pd, world.anna.company_id, usage=False)
     index_before = await table(world, PhoneIndexEntry)
     assert index_before
     form = {"numbers": "+49 176 55501234\n0176 5550 9999\n+49 30 1234567\n+1 23\n\n"}
@@ -107,7 +107,7 @@ async def test_the_matching_preview_shows_person_and_rule_and_writes_nothing(wor
     assert "Lokal Lisa" in rows[1] and f"#{world.persons['local']}" in rows[1]
     assert rows[2].startswith('"no_match"') and "No Person" in rows[2]
     assert rows[3].startswith('"number_invalid"')
-    assert world.pd.data == pd_before
+    assert pipedrive_records(world.pd, world.anna.company_id, usage=False) == pd_before
     assert await table(world, PhoneIndexEntry) == index_before
     assert await world.rows(AuditLog) == []
 
@@ -118,7 +118,7 @@ async def test_the_preview_searches_pipedrive_when_the_index_does_not_know_the_n
     from sandbox.pipedrive.seed import seed_person
 
     pd_person = seed_person(world.pd, world.anna.company_id, "Neu Angelegt", phones=["+49 40 5550 1234"])
-    pd_before = copy.deepcopy(world.pd.data)
+    pd_before = pipedrive_records(world.pd, world.anna.company_id, usage=False)
     index_before = await table(world, PhoneIndexEntry)
     answer = await world.client.post(
         "/settings/preview", data={"numbers": "+49 40 55501234"}, headers=world.headers()
@@ -126,7 +126,7 @@ async def test_the_preview_searches_pipedrive_when_the_index_does_not_know_the_n
     assert answer.status_code == 200
     assert "Neu Angelegt" in answer.text and f"#{pd_person['id']}" in answer.text
     assert "Pipedrive search" in answer.text and 'data-rule="search_' in answer.text
-    assert world.pd.data == pd_before
+    assert pipedrive_records(world.pd, world.anna.company_id, usage=False) == pd_before
     assert await table(world, PhoneIndexEntry) == index_before
 
 

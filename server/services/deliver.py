@@ -68,7 +68,7 @@ class SentAttachment:
 class Delivered:
     """How a delivery ended, for the job."""
 
-    summary: str  # the job's result
+    summary: str = ""  # the job's result (none for a transient failure: the job retries or gives up)
     chat_id: int | None = None  # the inbox chat the sent message was stored in: to sync
     transient: Transient | None = None  # it failed for now: retry, or give up after the last try
     attachment: SentAttachment | None = None  # what we sent with it, to keep
@@ -98,7 +98,7 @@ async def deliver(ports: DeliverPorts, outbox_id: int) -> Delivered:
         await outbox.mark_failed(entry.id, error.reason, error.message)
         return Delivered(f"failed: {error.reason}")
     except Transient as error:
-        return Delivered(f"failed: {error.reason}", transient=error)
+        return Delivered(transient=error)
     except WaPipeError as error:  # refused input (e.g. an invalid message): a person must change it
         await outbox.mark_failed(entry.id, error.reason, error.message)
         return Delivered(f"failed: {error.reason}")

@@ -26,6 +26,7 @@ from server.jobs import send
 from server.jobs.deps import JobDeps
 from server.jobs.send import send_outbox
 from server.services import deliver
+from server.services.deliver import SentAttachment
 from tests.job_deps import fake_deps, run_ctx
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -523,3 +524,44 @@ async def test_a_retry_waits_at_least_as_long_as_the_upstream_asks() -> None:
     with pytest.raises(Retry) as retried:
         await w.run()
     assert retried.value.defer_score == 120_000
+
+
+async def test_the_job_refuses_to_run_without_an_installation_store() -> None:
+    w = world()
+    w.deps = replace(w.deps, installations=None)
+    with pytest.raises(RuntimeError) as refused:
+        await w.run()
+    assert str(refused.value) == ("the jobs' dependencies hold no installation store (JobDeps.installations)")
+    assert w.outbox.calls == [] and w.transport.sent == []
+
+
+async def test_a_row_with_a_file_refuses_to_run_without_the_pipedrive_connector() -> None:
+    w = world(entry(file_id=99, file_name="offer.pdf"))
+    w.deps = replace(w.deps, pipedrive=None)
+    with pytest.raises(RuntimeError) as refused:
+        await w.run()
+    assert str(refused.value) == "a send with a Pipedrive file needs the Pipedrive connector"
+    assert w.transport.sent == []
+
+
+async def test_what_we_sent_with_a_file_is_handed_on_to_be_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    kept: list[tuple[JobDeps, SentAttachment]] = []
+
+    async def keep(deps: JobDeps, sent: SentAttachment) -> None:
+        kept.append((deps, sent))
+
+    monkeypatch.setattr(send, "keep_sent_attachment", keep)
+    row = entry(file_id=99, file_name="offer.pdf", text="See attached")
+    w = world(row)
+    assert await w.run() == "sent 3EB0ABC"
+    [(_, _, stored)] = w.inbox.messages
+    media = OutboundMedia(
+        kind=MediaKind.DOCUMENT, mime="application/pdf", filename="offer.pdf", data=b"%PDF-1.7 offer"
+    )
+    assert kept == [(w.deps, SentAttachment(row, 5, stored.key, media))]
+    assert stored.key == "wp-acme/out/3EB0ABC"  # the key the gateway's echo will carry
+
+    kept.clear()
+    text_only = world()
+    assert await text_only.run() == "sent 3EB0ABC"
+    assert kept == []  # nothing to keep without a file

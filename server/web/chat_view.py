@@ -178,9 +178,10 @@ async def chat_page(request: Request) -> Response:
 
 
 def _id_param(request: Request, name: str) -> int | None:
-    """A message id from the query; ``None`` when absent; ``InvalidInput`` when it is no id."""
+    """A message id from the query (0: before every message, what the poll of a page showing none asks
+    after); ``None`` when absent; ``InvalidInput`` when it is no id."""
     raw = request.query_params.get(name, "")
-    found = id_from_text(raw)
+    found = 0 if raw == "0" else id_from_text(raw)
     if raw and found is None:
         raise InvalidInput(f"{name} must be a message id", reason="invalid_request")
     return found

@@ -5,7 +5,10 @@ and the answer opens the new chat."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
+from server.domain.whatsapp import Peer
+from server.storage.inbox import SqlInboxStore
 from tests.chat_view.test_chat_view import browser, chat_id_of, conversation, csrf, sign_in
 from tests.panel.world import PanelWorld
 
@@ -39,3 +42,26 @@ async def test_a_new_chat_is_sent_from_the_companys_number_and_opened(world: Pan
         assert opened.status_code == 200 and re.search(
             r'<h1 id="chat-title">\+4915112340000</h1>', opened.text
         )
+
+
+async def test_a_chat_with_no_message_yet_polls_from_the_start_and_shows_the_first_one(
+    world: PanelWorld,
+) -> None:
+    assert world.waha is not None
+    empty = await SqlInboxStore(world.resources.engine).upsert_chat(
+        1, Peer("4915112340001@s.whatsapp.net", e164="+4915112340001"), datetime.now(UTC)
+    )
+    async with browser(world) as client:
+        await sign_in(world, client, world.anna, empty)
+        history = await client.get(f"/chats/{empty}/messages")
+        assert "No messages in this chat yet." in history.text
+        poll = history.text.split('id="newer" hx-get="')[1].split('"')[0].replace("&amp;", "&")
+        assert re.fullmatch(rf"/chats/{empty}/messages\?after=0&seen=\d+", poll), poll
+        assert (await client.get(poll)).status_code == 204  # nothing yet, and no refusal
+
+        world.waha.receive("wp-acme-anna", "4915112340001", "Erste Nachricht", push_name="Neu")
+        await world.settle()
+        brought = await client.get(poll)
+        assert brought.status_code == 200, brought.text
+        assert re.search(r'<article class="bubble in" data-message-id="\d+">', brought.text), brought.text
+        assert ">Erste Nachricht<" in brought.text

@@ -104,9 +104,7 @@ def test_a_reply_and_its_ticks_show_within_seconds_and_a_new_chat_starts_from_a_
     expect(page).to_have_url(re.compile(r"/chats/\d+$"))
     expect(page.locator("#chat-title")).to_have_text("+4917655501212")
     started = page.locator("#history .bubble.out", has_text="Guten Tag, hier ist Anna von Acme")
-    # Shown once it went out (the send job, then the page's next poll): seconds alone, but a full parallel
-    # run has been seen to take over 15 s on two cores.
-    expect(started).to_have_count(1, timeout=30_000)
+    expect(started).to_have_count(1, timeout=SECONDS)  # the send job, then the page's next poll
     on_phone = eventually(
         lambda: [m for m in outbox(addresses, session) if m["text"] == "Guten Tag, hier ist Anna von Acme"],
         "the first message on the phone",

@@ -177,11 +177,11 @@ async def chat_page(request: Request) -> Response:
     return HTMLResponse(render_chat_page(view), headers={"Cache-Control": "no-store"})
 
 
-def _id_param(request: Request, name: str) -> int | None:
-    """A message id from the query (0: before every message, what the poll of a page showing none asks
-    after); ``None`` when absent; ``InvalidInput`` when it is no id."""
+def _id_param(request: Request, name: str, *, zero: bool = False) -> int | None:
+    """A message id from the query (``zero``: 0 too, before every message, what the poll of a page that
+    shows none asks after); ``None`` when absent; ``InvalidInput`` when it is no id."""
     raw = request.query_params.get(name, "")
-    found = 0 if raw == "0" else id_from_text(raw)
+    found = 0 if zero and raw == "0" else id_from_text(raw)
     if raw and found is None:
         raise InvalidInput(f"{name} must be a message id", reason="invalid_request")
     return found
@@ -226,7 +226,7 @@ async def more_messages(request: Request) -> Response:
     if chat is None:
         return problem(403, "forbidden", NOT_YOURS)
     try:
-        after, before = _id_param(request, "after"), _id_param(request, "before")
+        after, before = _id_param(request, "after", zero=True), _id_param(request, "before")
         seen, from_id = _seen_param(request), _id_param(request, "from")
     except InvalidInput as error:
         return problem(400, error.reason, error.message)

@@ -17,7 +17,7 @@ from server.domain.errors import InvalidChatId
 from server.domain.jids import parse_jid
 from server.domain.message_changes import reaction_badges
 from server.domain.message_kinds import KindView, kind_view
-from server.domain.models import OutboxEntry
+from server.domain.models import OutboxEntry, OutboxStatus
 from server.domain.send_echoes import echoed_sends
 
 TICKS = {
@@ -200,13 +200,13 @@ def message_rows(
     stored = {message.message_key for message in messages}
     echoed = echoed_sends(outbox, messages)
     for entry in outbox:
-        if entry.status == "sent" and (entry.message_key in stored or entry.message_key is None):
+        if entry.status == OutboxStatus.SENT and (entry.message_key in stored or entry.message_key is None):
             continue
         if entry.id in echoed:  # its echo is the stored message above
             continue
-        if entry.status == "sent":
+        if entry.status == OutboxStatus.SENT:
             status = "sent"
-        elif entry.status == "failed":
+        elif entry.status == OutboxStatus.FAILED:
             status = "failed"
         else:
             status = "pending"

@@ -23,7 +23,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-from tests.e2e.demo_world import DemoSandboxes, running_sandboxes
+from server.demo import DemoAddresses
+from server.settings import Settings
+from tests.e2e.demo_world import DemoSandboxes, running_demo, running_sandboxes
+from tests.e2e.panel_helpers import install_and_link
 
 CHROMIUM = os.environ.get("WAPIPE_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -48,7 +51,9 @@ def chromium() -> Iterator[str]:
             "or set WAPIPE_CHROMIUM)",
             pytrace=False,
         )
-    with tempfile.TemporaryDirectory(prefix="wapipe-chromium-") as profile:
+    # Chromium's helper processes may still write to the profile as the browser exits; the profile is
+    # thrown away, so a file left behind is not an error.
+    with tempfile.TemporaryDirectory(prefix="wapipe-chromium-", ignore_cleanup_errors=True) as profile:
         log = Path(profile) / "chromium.log"
         with log.open("w") as stderr:
             process = subprocess.Popen(
@@ -126,3 +131,23 @@ def artifacts() -> Path:
     """Where browser tests save screenshots (linked from docs/panel.md)."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(scope="module")
+def demo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, demo_sandboxes: DemoSandboxes
+) -> Iterator[tuple[Settings, DemoAddresses]]:
+    """One demo for the module's tests (a module that needs a fresh one per test defines its own)."""
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    with running_demo(tmp_path_factory.mktemp(name), demo_sandboxes) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def session(demo: tuple[Settings, DemoAddresses], browser: Browser) -> str:
+    """Anna installed WaPipe and linked her number with the simulated phone (once for the module)."""
+    context = browser.new_context()
+    try:
+        return install_and_link(context.new_page(), demo[1])
+    finally:
+        context.close()

@@ -6,38 +6,18 @@ then opens with the message in it."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import DemoSandboxes, running_demo
-from tests.e2e.panel_helpers import CONTACT_DIGITS, eventually, inbound, install_and_link, open_panel, outbox
+from tests.e2e.panel_helpers import CONTACT_DIGITS, eventually, inbound, open_panel, outbox
 from tests.e2e.test_settings_page import sign_in_as
 
 SECONDS = 5_000  # ms: "within a few seconds", as the panel
-
-
-@pytest.fixture(scope="module")
-def demo(
-    tmp_path_factory: pytest.TempPathFactory, demo_sandboxes: DemoSandboxes
-) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path_factory.mktemp("chat-send-e2e"), demo_sandboxes) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def session(demo: tuple[Settings, DemoAddresses], browser: Browser) -> str:
-    context = browser.new_context()
-    try:
-        return install_and_link(context.new_page(), demo[1])
-    finally:
-        context.close()
 
 
 def test_a_reply_and_its_ticks_show_within_seconds_and_a_new_chat_starts_from_a_number(

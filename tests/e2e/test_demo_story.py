@@ -6,37 +6,17 @@ the "WhatsApp chat link" field as a link. Notes are shown formatted; nothing in 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import DemoSandboxes, running_demo
-from tests.e2e.panel_helpers import PERSON, eventually, install_and_link, sandbox_state
+from tests.e2e.panel_helpers import PERSON, eventually, sandbox_state
 
 HOSTILE = "<img src=x onerror=\"document.title='ran'\">Is the <b>blue</b> one in stock?"
-
-
-@pytest.fixture(scope="module")
-def demo(
-    tmp_path_factory: pytest.TempPathFactory, demo_sandboxes: DemoSandboxes
-) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path_factory.mktemp("demo-story-e2e"), demo_sandboxes) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def session(demo: tuple[Settings, DemoAddresses], browser: Browser) -> str:
-    context = browser.new_context()
-    try:
-        return install_and_link(context.new_page(), demo[1])
-    finally:
-        context.close()
 
 
 def test_the_seeded_deal_and_the_app_name_are_there_before_any_chat(

@@ -8,16 +8,13 @@ new ones, and keeps the reader's place when they scrolled up. The named refusals
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import DemoSandboxes, running_demo
 from tests.e2e.panel_helpers import (
     CONTACT_DIGITS,
     PERSON,
@@ -25,31 +22,12 @@ from tests.e2e.panel_helpers import (
     add_person,
     eventually,
     inbound,
-    install_and_link,
     open_panel,
     outbox,
     sandbox_state,
     write_history,
 )
 from tests.e2e.seen import expect_in_view, in_view, scroll_position, sight, texts_in_view, texts_top_to_bottom
-
-
-@pytest.fixture(scope="module")
-def demo(
-    tmp_path_factory: pytest.TempPathFactory, demo_sandboxes: DemoSandboxes
-) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path_factory.mktemp("panel-e2e"), demo_sandboxes) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def session(demo: tuple[Settings, DemoAddresses], browser: Browser) -> str:
-    """Anna installed WaPipe and linked her number with the simulated phone (once for the module)."""
-    context = browser.new_context()
-    try:
-        return install_and_link(context.new_page(), demo[1])
-    finally:
-        context.close()
 
 
 def test_the_panel_sends_receives_attaches_and_names_its_errors(

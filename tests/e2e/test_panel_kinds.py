@@ -8,28 +8,16 @@ conversation reads in the order sent, the newest message in view."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import DemoSandboxes, running_demo
 from tests.e2e.panel_helpers import install_and_link, open_panel
 from tests.e2e.seen import expect_in_view, scroll_position, texts_top_to_bottom
 
 CONTACT = "+49 89 6364 8018"  # the demo's first Person, "Munich Contact 1"
 VIA = "via +491701112223"  # Anna's linked number (panel_helpers.ANNA_NUMBER), on every bubble
-
-
-@pytest.fixture(scope="module")
-def demo(
-    tmp_path_factory: pytest.TempPathFactory, demo_sandboxes: DemoSandboxes
-) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path_factory.mktemp("panel-kinds-e2e"), demo_sandboxes) as running:
-        yield running
 
 
 class Phone:

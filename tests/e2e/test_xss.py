@@ -25,12 +25,10 @@ files only; framing by Pipedrive and, outside production, the Pipedrive sandbox)
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Frame, Page, Response, expect
 
@@ -39,7 +37,6 @@ from server.domain.transcript import neutralise
 from server.settings import Settings
 from server.storage.engine import make_sync_engine
 from server.web.app import frame_ancestors
-from tests.e2e.demo_world import DemoSandboxes, running_demo
 from tests.e2e.panel_helpers import eventually
 
 SCRIPT = "<script>window.__xss=1</script>"
@@ -64,14 +61,6 @@ TYPED = f"+49 170 1{ZW}234 {BREAKOUT} {SCRIPT}"
 EXCLUDED = f"{BREAKOUT} {SCRIPT}{ZW}"  # refused, so the form shows it back
 
 MARKUP = ("<script", "<img", "<svg", "__xss")
-
-
-@pytest.fixture(scope="module")
-def demo(
-    tmp_path_factory: pytest.TempPathFactory, demo_sandboxes: DemoSandboxes
-) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path_factory.mktemp("xss-e2e"), demo_sandboxes) as running:
-        yield running
 
 
 def shown(text: str) -> str:

@@ -10,9 +10,9 @@ from typing import Any
 
 from server.jobs.deps import job_deps, job_try
 from server.jobs.retry import retry_for
-from server.jobs.sent_media import keep_sent_attachment
 from server.jobs.sync import enqueue_sync
 from server.services.deliver import DeliverPorts, deliver, give_up
+from server.services.sent_media import keep_sent_attachment
 
 MAX_SEND_TRIES = 8
 
@@ -36,8 +36,8 @@ async def send_outbox(ctx: dict[str, Any], outbox_id: int) -> str:
         if job_try(ctx) >= MAX_SEND_TRIES:
             return await give_up(ports.outbox, outbox_id, error, tries=MAX_SEND_TRIES)
         raise retry_for(ctx, error) from error
-    if delivered.attachment is not None:
-        await keep_sent_attachment(deps, delivered.attachment)  # what we sent, we have
+    if delivered.attachment is not None and deps.media_files is not None:  # what we sent, we have
+        await keep_sent_attachment(deps.sync_store, deps.media_files, deps.pipedrive, delivered.attachment)
     if delivered.chat_id is not None:
         await enqueue_sync(ctx, [delivered.chat_id])
     return delivered.summary

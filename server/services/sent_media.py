@@ -3,17 +3,24 @@ uploaded in the chat view), so they are kept at once like a downloaded attachmen
 never wait for a download from the gateway. The sync engine then links them in the transcript and uploads
 them to the Person's and the Deal's Files like any other attachment; where the file already is in
 Pipedrive (the Person or Deal it was chosen from or uploaded to) it counts as uploaded, so no second copy
-is made there."""
+is made there. Where the file is, Pipedrive says (``files.get``): a file we cannot look up is uploaded by the
+sync like any attachment."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
+from server.domain.errors import WaPipeError
+from server.domain.ports.pipedrive import PipedriveForCompany, WithFiles
 from server.domain.ports.storage import MediaFiles
 from server.domain.sync import MediaState, MessageMedia
 from server.domain.whatsapp import OutboundMedia
+from server.services.deliver import SentAttachment
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +42,44 @@ class SentMediaStore(Protocol):
     async def save_upload(
         self, company_id: int, sha256: str, target: str, target_id: int, file_id: int
     ) -> None: ...
+
+
+async def keep_sent_attachment(
+    store: SentMediaStore,
+    files: MediaFiles,
+    pipedrive: PipedriveForCompany[WithFiles] | None,
+    sent: SentAttachment,
+) -> MessageMedia | None:
+    """After a send with an attachment: keep what we sent, noting where the Pipedrive file it came from
+    already is, so the sync engine neither reports it as expired nor uploads a second copy there."""
+    entry = sent.entry
+    already_in: tuple[FileInPipedrive, ...] = ()
+    if entry.file_id is not None and pipedrive is not None:
+        already_in = await _places_of(pipedrive, entry.company_id, entry.file_id)
+    return await keep_sent_media(
+        store,
+        files,
+        company_id=entry.company_id,
+        account_id=sent.account_id,
+        message_key=sent.message_key,
+        media=sent.media,
+        already_in=already_in,
+    )
+
+
+async def _places_of(
+    pipedrive: PipedriveForCompany[WithFiles], company_id: int, file_id: int
+) -> tuple[FileInPipedrive, ...]:
+    try:
+        client = await pipedrive.for_company(company_id)
+        stored = await client.files.get(file_id)
+    except WaPipeError as error:  # not known where it is: the sync uploads it like any attachment
+        log.info("file %s of a sent message not looked up (%s)", file_id, error.reason)
+        return ()
+    places = (("person", stored.person_id), ("deal", stored.deal_id))
+    return tuple(
+        FileInPipedrive(target, target_id, stored.id) for target, target_id in places if target_id is not None
+    )
 
 
 async def keep_sent_media(

@@ -545,23 +545,31 @@ async def test_a_row_with_a_file_refuses_to_run_without_the_pipedrive_connector(
 
 
 async def test_what_we_sent_with_a_file_is_handed_on_to_be_kept(monkeypatch: pytest.MonkeyPatch) -> None:
-    kept: list[tuple[JobDeps, SentAttachment]] = []
+    kept: list[tuple[Any, Any, Any, SentAttachment]] = []
 
-    async def keep(deps: JobDeps, sent: SentAttachment) -> None:
-        kept.append((deps, sent))
+    async def keep(store: Any, files: Any, pipedrive: Any, sent: SentAttachment) -> None:
+        kept.append((store, files, pipedrive, sent))
 
     monkeypatch.setattr(send, "keep_sent_attachment", keep)
     row = entry(file_id=99, file_name="offer.pdf", text="See attached")
+    disk, store = object(), object()
     w = world(row)
+    w.deps = replace(w.deps, media_files=disk, sync_store=store)
     assert await w.run() == "sent 3EB0ABC"
     [(_, _, stored)] = w.inbox.messages
     media = OutboundMedia(
         kind=MediaKind.DOCUMENT, mime="application/pdf", filename="offer.pdf", data=b"%PDF-1.7 offer"
     )
-    assert kept == [(w.deps, SentAttachment(row, 5, stored.key, media))]
+    assert kept == [(store, disk, w.pipedrive, SentAttachment(row, 5, stored.key, media))]
     assert stored.key == "wp-acme/out/3EB0ABC"  # the key the gateway's echo will carry
 
     kept.clear()
     text_only = world()
+    text_only.deps = replace(text_only.deps, media_files=disk, sync_store=store)
     assert await text_only.run() == "sent 3EB0ABC"
     assert kept == []  # nothing to keep without a file
+
+    no_disk = world(row)  # a runner without attachment storage keeps nothing (the sync downloads it)
+    assert no_disk.deps.media_files is None
+    assert await no_disk.run() == "sent 3EB0ABC"
+    assert kept == []

@@ -135,8 +135,25 @@ class PersonWriter(PersonSearch, Protocol):
     ) -> CrmPerson: ...
 
 
+class FileWhere(Protocol):
+    """Where a file in Pipedrive's Files is (``server.pipedrive.records.StoredFile``)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def person_id(self) -> int | None: ...
+
+    @property
+    def deal_id(self) -> int | None: ...
+
+
 class FileDownloads(Protocol):
     """Pipedrive's Files, read by id (``server.pipedrive.files.FilesApi``)."""
+
+    async def get(self, file_id: int) -> FileWhere:
+        """The file's record: the Person and Deal it is on; ``NotFound`` when it was deleted."""
+        ...
 
     async def download(self, file_id: int) -> bytes:
         """The file's bytes; ``NotFound`` when it was deleted."""

@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast mutate check install services system-packages lock bench clean
+.PHONY: demo test test-fast mutate check install services system-packages lock bench messages clean
 
 demo: $(STAMP)
 	$(VENV)/bin/wapipe demo
@@ -36,6 +36,10 @@ check:
 # Re-resolve the pinned versions after changing dependencies in pyproject.toml.
 lock:
 	VENV=$(VENV) scripts/lock.sh
+
+# Extract the words to translate into locale/messages.pot and list what each language does not translate yet.
+messages: $(STAMP)
+	$(VENV)/bin/python scripts/messages.py
 
 # Sync engine benchmark (prints JSON); pass BENCH_ARGS="--seconds 60" for the issue's full scenario.
 # Then the panel's, and matching's precision and recall on the labelled corpus.

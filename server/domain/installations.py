@@ -35,6 +35,7 @@ class Installation:
     updated_at: datetime
     uninstalled_at: datetime | None
     session_epoch: int = 0  # one more at every uninstall: what was granted before it is not honoured
+    language: str = ""  # the language the user reads Pipedrive in, as /users/me said at install ("ja")
 
     @property
     def is_active(self) -> bool:

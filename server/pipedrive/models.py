@@ -111,6 +111,7 @@ class CurrentUser:
     company_domain: str
     timezone_name: str | None
     is_admin: bool
+    language: str = ""  # the language the user reads Pipedrive in ("ja"), from language.language_code
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> CurrentUser:
@@ -124,7 +125,17 @@ class CurrentUser:
             company_domain=as_str(raw.get("company_domain")) or "",
             timezone_name=user.timezone_name,
             is_admin=user.is_admin,
+            language=_language_code(raw),
         )
+
+
+def _language_code(raw: Mapping[str, Any]) -> str:
+    """``language.language_code`` (``ja``), else the language part of ``locale`` (``ja_JP``), else ""."""
+    language = raw.get("language")
+    code = as_str(language.get("language_code")) if isinstance(language, Mapping) else None
+    if not code:
+        code = (as_str(raw.get("locale")) or "").partition("_")[0]
+    return (code or "").lower()[:16]
 
 
 @dataclass(frozen=True)

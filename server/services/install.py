@@ -33,6 +33,7 @@ class Installer:
     company_name: str
     timezone: str | None
     is_admin: bool
+    language: str = ""  # the language they read Pipedrive in (``/users/me``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class InstallService:
             email=installer.email,
             is_admin=installer.is_admin,
             tokens=tokens,
+            language=installer.language,
         )
         user_id, admin = installer.pipedrive_user_id, installer.is_admin
         log.info("installed", extra={"company": company.id, "pipedrive_user": user_id, "admin": admin})

@@ -45,6 +45,7 @@ def _installation(row: RowMapping) -> Installation:
         updated_at=row["updated_at"],
         uninstalled_at=row["uninstalled_at"],
         session_epoch=row["session_epoch"],
+        language=row["language"],
     )
 
 
@@ -70,6 +71,7 @@ class SqlInstallationStore:
         email: str,
         is_admin: bool,
         tokens: StoredTokens,
+        language: str = "",
     ) -> Installation:
         """Store a (re)installation: fresh tokens, status active. Safe to repeat and to race."""
         now = utcnow()
@@ -77,6 +79,7 @@ class SqlInstallationStore:
             "name": name[:255],
             "email": email[:255],
             "is_admin": is_admin,
+            "language": language[:16],
             **self._token_values(tokens),
             "status": _ACTIVE,
             "status_detail": "",

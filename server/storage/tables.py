@@ -202,6 +202,8 @@ class Installation(SQLModel, table=True):
     # One more at every uninstall (migration 0010): a chat-view session or a panel cache entry made
     # before it is never honoured again.
     session_epoch: int = Field(default=0)
+    # The language the user reads Pipedrive in, from /users/me at every install (migration 0019).
+    language: str = Field(default="", max_length=16)
 
 
 _DEFAULT = SETTINGS_DEFAULTS  # the defaults' one table (server.domain.sync)

@@ -27,6 +27,7 @@ from server.web import (
 )
 from server.web.errors import wapipe_error
 from server.web.framing import FramingMiddleware
+from server.web.language import LanguageMiddleware
 from server.web.paths import not_found
 from server.web.resources import Upstreams, open_resources
 from server.web.security_headers import (
@@ -82,5 +83,6 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         frame_ancestors=frame_ancestors(settings),
         script_sources=static_scripts(settings.public_url),
     )
+    app.add_middleware(LanguageMiddleware)  # the browser's language until the user's is known
     app.add_middleware(FramingMiddleware)  # outermost: pages of their own are not framed at all
     return app

@@ -45,6 +45,7 @@ from server.services.install import Installer, InstallService
 from server.storage.companies import SqlCompanyStore
 from server.storage.oauth_states import SqlUsedStates
 from server.web.errors import JSON, answer_with
+from server.web.language import answer_as
 from server.web.resources import Resources
 from server.web.session import INSTALL_PATH, complete_signin, signin_state
 
@@ -77,7 +78,14 @@ def _install_service(resources: Resources) -> InstallService:
         tokens = await oauth.exchange_code(code)
         me = await oauth.identify(tokens)
         installer = Installer(
-            me.id, me.company_id, me.name, me.email, me.company_name, me.timezone_name, me.is_admin
+            me.id,
+            me.company_id,
+            me.name,
+            me.email,
+            me.company_name,
+            me.timezone_name,
+            me.is_admin,
+            me.language,
         )
         return installer, stored_tokens(tokens)
 
@@ -136,6 +144,7 @@ async def _complete_install(request: Request) -> Response:
         raise InvalidInput(f"Pipedrive answered with an error ({oauth_error[:64]})", reason="oauth_error")
     nonce = _signer(resources).read(query.get("state"))[0] if "state" in query else None  # ours only
     done = await _install_service(resources).install(state_nonce=nonce, code=query.get("code"))
+    answer_as(done.installation)  # the installer's Pipedrive language from here on
     if done.awaiting_admin:
         return _problem(
             200,

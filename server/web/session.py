@@ -27,12 +27,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from panels.chat import render_chat_problem
+from panels.i18n import language, supported, use_language
 from server.domain.errors import NeedsReauth, NotAuthenticated, NotInstalled, WaPipeError
 from server.domain.installations import Installation, InstallationStatus
 from server.jobs.context import CALLBACK_PATH
 from server.pipedrive.oauth import STATE_MAX_AGE, StateSigner
 from server.storage.companies import SqlCompanyStore
 from server.storage.oauth_states import SqlUsedStates
+from server.web.language import answer_as
 from server.web.resources import Resources
 
 log = logging.getLogger(__name__)
@@ -132,6 +134,7 @@ async def signed_in_user(request: Request) -> SessionUser:
         raise NotAuthenticated("Sign in with Pipedrive to open this chat.", reason="signin_required")
     resources = _resources(request)
     installation = await resources.pipedrive.installations.get(user.company_id, user.user_id)
+    answer_as(installation)  # the user's Pipedrive language
     refusal = await access_refusal(resources, user.company_id, installation)
     if refusal is not None:
         raise refusal
@@ -263,6 +266,7 @@ async def _complete_signin(request: Request, data: dict[str, str]) -> Response:
     installation = None
     if company is not None:
         installation = await resources.pipedrive.installations.get(company.id, me.id)
+    use_language(supported(me.language) or language())  # who signs in said which language they read
     refusal = await access_refusal(resources, None if company is None else company.id, installation)
     if refusal is not None:
         log.info("sign-in refused", extra={"reason": refusal.reason, "pipedrive_user": me.id})

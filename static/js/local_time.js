@@ -1,12 +1,15 @@
 // One rule for times on every page (the panel, the chat view, and the WAHA sandbox's phone, which follows
 // it too): a message's time shows in the reader's own time zone, as their phone shows it. Pages print
 // <time datetime="…UTC…" data-local> with a fallback text; this rewrites it as "06 Dec 09:05" local, with
-// the full date and zone as its title, also in parts htmx swaps in later.
+// the full date and zone as its title, also in parts htmx swaps in later. Dates are written as the page's
+// language writes them (<html lang>: "ja" reads "12月06日 09:05"); English pages use the day-month order.
 (function () {
   "use strict";
-  const day = new Intl.DateTimeFormat("en-GB", { day: "2-digit", month: "short" });
-  const clock = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-  const full = new Intl.DateTimeFormat("en-GB", { dateStyle: "full", timeStyle: "long" });
+  const lang = document.documentElement.lang;
+  const tag = lang && lang !== "en" ? lang : "en-GB";
+  const day = new Intl.DateTimeFormat(tag, { day: "2-digit", month: "short" });
+  const clock = new Intl.DateTimeFormat(tag, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const full = new Intl.DateTimeFormat(tag, { dateStyle: "full", timeStyle: "long" });
   const SELECTOR = "time[datetime][data-local]";
 
   function show(time) {

@@ -216,6 +216,7 @@ class InstallationWriter(Protocol):
         email: str,
         is_admin: bool,
         tokens: StoredTokens,
+        language: str = "",
     ) -> Installation: ...
 
     async def admin_installation(self, company_id: int) -> Installation | None: ...

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from panels.templating import render
+from server.domain.text import Text
 
 TITLES = {
     # Pipedrive's signed token, on every page it frames ({where}: page or panel)
@@ -102,7 +103,7 @@ class ErrorView:
     its contact cards) or "install" (the install flow, whose ``retry_url`` starts it again)."""
 
     reason: str
-    message: str
+    message: str | Text
     where: str = "page"
     retry_url: str | None = None
 
@@ -124,7 +125,7 @@ class ErrorView:
         return self.where == "panel" and self.reason in NUMBERS_REASONS
 
 
-def panel_error(reason: str, message: str) -> ErrorView:
+def panel_error(reason: str, message: str | Text) -> ErrorView:
     return ErrorView(reason, message, where="panel")
 
 

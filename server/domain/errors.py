@@ -1,10 +1,13 @@
 """The one error tree. Adapters translate library errors into these at their boundary.
 
 Every error carries a stable ``reason`` (snake_case) that pages, logs and tests rely on, and a message
-that tells a person what to do.
+that tells a person what to do: a ``Text`` where a page shows it (``text``, in the reader's language), its
+English in ``message`` and ``str()`` (logs, JSON answers, rows stored).
 """
 
 from __future__ import annotations
+
+from server.domain.text import Text
 
 
 class WaPipeError(Exception):
@@ -12,7 +15,7 @@ class WaPipeError(Exception):
 
     reason = "error"
 
-    def __init__(self, message: str, *, reason: str | None = None) -> None:
+    def __init__(self, message: str | Text, *, reason: str | None = None) -> None:
         super().__init__(message)
         if reason is not None:
             self.reason = reason
@@ -20,6 +23,12 @@ class WaPipeError(Exception):
     @property
     def message(self) -> str:
         return str(self.args[0]) if self.args else self.reason
+
+    @property
+    def text(self) -> Text | str:
+        """The message as a page shows it: a ``Text`` renders in the reader's language."""
+        first = self.args[0] if self.args else self.reason
+        return first if isinstance(first, Text) else str(first)
 
 
 class ConfigurationError(WaPipeError):

@@ -90,7 +90,7 @@ async def wapipe_error(request: Request, exc: Exception) -> Response:
         headers = BASIC_CHALLENGE if status == 401 else None
         named = {"error": exc.reason, "message": exc.message}
         return JSONResponse(named, status_code=status, headers=headers)
-    view = ErrorView(exc.reason, exc.message, where=answer.where)
+    view = ErrorView(exc.reason, exc.text, where=answer.where)
     body = render_panel_error(view) if answer.whole_panel else render_error(view)
     slot = answer.notice_slot
     headers = {"HX-Retarget": f"#{slot}", "HX-Reswap": "innerHTML"} if slot else None

@@ -169,3 +169,16 @@ async def test_the_installed_page_needs_a_valid_ticket(world: InstallWorld) -> N
     assert 'data-reason="invalid_ticket"' in answer.text
     fragment = await world.client.get("/installed/setup")
     assert fragment.status_code == 400
+
+
+async def test_each_installation_keeps_the_language_its_user_reads_pipedrive_in(world: InstallWorld) -> None:
+    world.admin.locale = "ja_JP"
+    await world.install(world.admin)
+    await world.install(world.second_admin)  # en_US, the sandbox's default
+    languages = {row["pipedrive_user_id"]: row["language"] for row in await world.installations()}
+    assert languages == {world.admin.id: "ja", world.second_admin.id: "en"}
+
+    world.admin.locale = "de_DE"  # they changed their language in Pipedrive and installed again
+    await world.install(world.admin)
+    languages = {row["pipedrive_user_id"]: row["language"] for row in await world.installations()}
+    assert languages[world.admin.id] == "de"  # kept as Pipedrive says; pages fall back to the browser's

@@ -51,3 +51,21 @@ async def test_a_member_who_has_not_installed_is_told_how_and_links_nothing(worl
     assert set(world.waha.sessions) == sessions
     anna_page = await world.client.get("/settings", params={"token": world.token()})
     assert "Bernd Agent bernd@acme.test User Not installed yet —" in team_rows(anna_page.text)
+
+
+async def test_the_users_list_is_read_once_in_five_minutes_per_company(world: PanelWorld) -> None:
+    def reads() -> int:  # GET /api/v1/users answered by the sandbox, as it charges them
+        return world.pd.limiter.usage_for(world.anna.company_id).per_operation.get("GET /v1/users", 0)
+
+    before = reads()
+    first = await world.client.get("/settings", params={"token": world.token()})
+    assert first.status_code == 200 and reads() == before + 1
+    bernd = world.pd.add_user(world.anna.company_id, "Bernd Agent", "bernd@acme.test")
+    world.clock.advance(299)
+    again = await world.client.get("/settings", params={"token": world.token()})
+    assert reads() == before + 1  # the list read a moment ago: 20 tokens not spent again
+    assert team_rows(again.text) == team_rows(first.text)
+    world.clock.advance(1)
+    later = await world.client.get("/settings", params={"token": world.token()})
+    assert reads() == before + 2
+    assert f'data-user-id="{bernd.id}"' in later.text

@@ -14,6 +14,7 @@ from server.domain.countries import countries, region_of_number
 from server.domain.models import Account
 from server.domain.phone_numbers import is_international, to_e164
 from server.domain.session_reasons import not_connected_reason
+from server.domain.text import Text
 from server.domain.whatsapp import MAX_TEXT_LENGTH
 
 
@@ -40,7 +41,7 @@ class FromChoice:
     number: str
     status_label: str
     connected: bool
-    reason: str
+    reason: str | Text
     region: str
 
 

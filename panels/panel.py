@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from panels.errors import ErrorView, panel_error
+from panels.i18n import ENGLISH, language, moment
 from panels.panel_form import FormView
 from panels.templating import render
 from server.domain.conversation import ContactChat, ContactMessage
@@ -19,27 +20,42 @@ from server.domain.message_changes import reaction_badges
 from server.domain.message_kinds import KindView, kind_view
 from server.domain.models import OutboxEntry, OutboxStatus
 from server.domain.send_echoes import echoed_sends
+from server.domain.send_failures import stored_failure
+from server.domain.text import Text
 
 TICKS = {
-    "pending": ("🕓", "Waiting to be sent"),
-    "queued": ("🕓", "Waiting to be sent"),
-    "sending": ("🕓", "Sending"),
-    "sent": ("✓", "Sent"),
-    "delivered": ("✓✓", "Delivered"),
-    "read": ("✓✓", "Read"),
-    "played": ("✓✓", "Played"),
-    "failed": ("!", "Not sent"),
+    "pending": ("🕓", Text("Waiting to be sent")),
+    "queued": ("🕓", Text("Waiting to be sent")),
+    "sending": ("🕓", Text("Sending")),
+    "sent": ("✓", Text("Sent")),
+    "delivered": ("✓✓", Text("Delivered")),
+    "read": ("✓✓", Text("Read")),
+    "played": ("✓✓", Text("Played")),
+    "failed": ("!", Text("Not sent")),
 }
 RULES = {
-    "stored_link": "the WhatsApp chat link stored on the Person",
-    "index_exact": "an exact phone number match",
-    "index_fuzzy": "a phone number written differently",
-    "search_exact": "an exact phone number match (search)",
-    "search_fuzzy": "a phone number written differently (search)",
-    "country_variant": "the same number in its country's other format",
-    "created": "a Person WaPipe created for the chat",
-    "manual": "a manual link",
+    "stored_link": Text("the WhatsApp chat link stored on the Person"),
+    "index_exact": Text("an exact phone number match"),
+    "index_fuzzy": Text("a phone number written differently"),
+    "search_exact": Text("an exact phone number match (search)"),
+    "search_fuzzy": Text("a phone number written differently (search)"),
+    "country_variant": Text("the same number in its country's other format"),
+    "created": Text("a Person WaPipe created for the chat"),
+    "manual": Text("a manual link"),
 }
+# An attachment without a file name is named by its kind.
+MEDIA_KINDS = {
+    "image": Text("image"),
+    "video": Text("video"),
+    "audio": Text("audio"),
+    "voice": Text("voice note"),
+    "document": Text("document"),
+    "sticker": Text("sticker"),
+    "gif": Text("gif"),
+}
+# How a message's time is written before the page writes it in the reader's time zone (local_time.js
+# writes the same way), by language.
+TIME_PATTERNS = {"en": "dd MMM HH:mm", "ja": "MMMdd日 HH:mm"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +65,17 @@ class MessageRow:
     text: str
     time_label: str
     via: str  # the company's number the message went through
-    author: str
+    author: str | Text
     status: str
     tick: str
-    tick_title: str
+    tick_title: str | Text
     media_kind: str = ""
     media_name: str = ""
     media_url: str = ""
     media_removed: bool = False
-    media_note: str = ""  # why an attachment cannot be opened: "not available", "removed by retention", …
+    media_note: str | Text = (
+        ""  # why an attachment cannot be opened: "not available", "removed by retention", …
+    )
     error: ErrorView | None = None
     outbox_id: int | None = None  # a send not (yet) stored as a message
     retry_url: str = ""  # a failed send: puts it back into the form
@@ -67,6 +85,11 @@ class MessageRow:
     reactions: tuple[tuple[str, str], ...] = ()  # (emoji, who)
     kind: KindView | None = None  # a location, shared contacts or a call
     at: datetime | None = None  # when it was sent (shown in the reader's time zone by the page)
+
+    @property
+    def media_title(self) -> str | Text:
+        """The attachment's file name, else its kind ("image")."""
+        return self.media_name or MEDIA_KINDS.get(self.media_kind, self.media_kind)
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,15 +109,15 @@ class LinkView:
     pinned_deal_id: int | None
     deal_id: int | None
     suggested_deal_id: int | None
-    notice: str = ""
+    notice: str | Text = ""
     error: ErrorView | None = None
     typed_person: str = ""  # what was typed into "Re-link" / "Pin" when it was refused, to keep it
     typed_deal: str = ""
     search_delay_ms: int = 400  # the pause in typing after which the search asks Pipedrive
 
     @property
-    def rule_label(self) -> str:
-        return RULES.get(self.rule, self.rule or "not matched yet")
+    def rule_label(self) -> str | Text:
+        return RULES.get(self.rule, self.rule or Text("not matched yet"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,14 +132,14 @@ class PanelView:
 
 
 _MEDIA_NOTES = {
-    "unavailable": "not available",
-    "too_large": "too large",
-    "removed": "removed by retention",
-    "pending": "not downloaded yet",
+    "unavailable": Text("not available"),
+    "too_large": Text("too large"),
+    "removed": Text("removed by retention"),
+    "pending": Text("not downloaded yet"),
 }
 
 
-def _media_note(state: str) -> str:
+def _media_note(state: str) -> str | Text:
     """What the panel says of an attachment it cannot link to (the chat view says the same)."""
     return _MEDIA_NOTES.get(state, "")
 
@@ -126,7 +149,8 @@ def _time_label(at: datetime, timezone: str) -> str:
         zone = ZoneInfo(timezone)
     except (KeyError, ValueError):
         zone = ZoneInfo("UTC")
-    return at.astimezone(zone).strftime("%d %b %H:%M")
+    code = language()
+    return moment(at.astimezone(zone), TIME_PATTERNS.get(code, TIME_PATTERNS[ENGLISH]), code)
 
 
 def _contact_names(messages: Sequence[ContactMessage]) -> dict[int, str]:
@@ -139,7 +163,7 @@ def _contact_names(messages: Sequence[ContactMessage]) -> dict[int, str]:
     return names
 
 
-def _group_member(message: ContactMessage) -> str:
+def _group_member(message: ContactMessage) -> str | Text:
     """Who wrote in a group: their name, else their number, else "Group member"."""
     if message.sender_name:
         return message.sender_name
@@ -147,7 +171,7 @@ def _group_member(message: ContactMessage) -> str:
         number = parse_jid(message.sender_key).e164 if message.sender_key else None
     except InvalidChatId:
         number = None
-    return number or "Group member"
+    return number or Text("Group member")
 
 
 def message_rows(
@@ -163,12 +187,13 @@ def message_rows(
     rows: list[tuple[datetime, MessageRow]] = []
     names = _contact_names(messages)
     for message in messages:
+        author: str | Text
         if message.from_me:
-            author = "You"
+            author = Text("You")
         elif message.chat_id in groups:
             author = _group_member(message)
         else:
-            author = message.sender_name or names.get(message.chat_id, "Contact")
+            author = message.sender_name or names.get(message.chat_id) or Text("Contact")
         tick, title = TICKS.get(message.status, ("", message.status))
         rows.append(
             (
@@ -211,7 +236,12 @@ def message_rows(
         else:
             status = "pending"
         tick, title = TICKS[status]
-        error = panel_error(entry.error_reason, entry.error_message) if status == "failed" else None
+        failed = status == "failed"
+        error = (
+            panel_error(entry.error_reason, stored_failure(entry.error_reason, entry.error_message))
+            if failed
+            else None
+        )
         rows.append(
             (
                 entry.created_at,
@@ -221,7 +251,7 @@ def message_rows(
                     text=entry.text,
                     time_label=_time_label(entry.created_at, timezone),
                     via=numbers.get(entry.account_id, ""),
-                    author="You",
+                    author=Text("You"),
                     status=status,
                     tick=tick,
                     tick_title=title,

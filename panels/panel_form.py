@@ -6,15 +6,31 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+
+from babel import Locale
 
 from panels.errors import ErrorView
+from panels.i18n import ENGLISH, LANGUAGES, language
 from panels.numbers import STATUS_LABELS
 from panels.templating import render
 from server.domain.countries import countries, region_of_number
 from server.domain.models import Account
 from server.domain.phone_numbers import is_international, to_e164
 from server.domain.session_reasons import not_connected_reason
+from server.domain.text import Text
 from server.domain.whatsapp import MAX_TEXT_LENGTH
+
+# Pipedrive's labels of a Person's phones, as its own pages show them; a label of the company's own is
+# shown as typed.
+PHONE_LABELS = {
+    "mobile": Text("mobile"),
+    "work": Text("work"),
+    "home": Text("home"),
+    "other": Text("other"),
+}
+# Where an attachment comes from.
+WHERE = {"Person": Text("Person"), "Deal": Text("Deal")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +38,7 @@ class PhoneChoice:
     """One way to reach the Person in To: one of their phones, or (for a group's Person) the group."""
 
     value: str
-    label: str
+    label: str | Text
     international: bool
     group: bool = False
 
@@ -31,16 +47,16 @@ class PhoneChoice:
 class FileChoice:
     id: int
     name: str
-    where: str  # "Person" or "Deal"
+    where: str | Text  # "Person" or "Deal"
 
 
 @dataclass(frozen=True, slots=True)
 class FromChoice:
     id: int
-    number: str
-    status_label: str
+    number: str | Text
+    status_label: str | Text
     connected: bool
-    reason: str
+    reason: str | Text
     region: str
 
 
@@ -106,20 +122,23 @@ def phone_choices(
         value = value.strip()
         number = (to_e164(value, default_region=home_region) or value) if value else ""
         if value and number not in seen:
-            text = f"{value} ({label})" if label else value
-            seen[number] = PhoneChoice(value, text, is_international(value))
+            shown: str | Text = value
+            if label:
+                shown = Text("%(number)s (%(label)s)", number=value, label=PHONE_LABELS.get(label, label))
+            seen[number] = PhoneChoice(value, shown, is_international(value))
     return tuple(seen.values())
 
 
 def group_choices(groups: Sequence[tuple[str, str]]) -> tuple[PhoneChoice, ...]:
     """(chat key, subject) of the group chats linked to the Person: each is answered as the group."""
     return tuple(
-        PhoneChoice(key, f"{subject or 'WhatsApp group'} (group)", True, True) for key, subject in groups
+        PhoneChoice(key, Text("%(group)s (group)", group=subject or Text("WhatsApp group")), True, True)
+        for key, subject in groups
     )
 
 
 def file_choices(files: Sequence[tuple[int, str, str]]) -> tuple[FileChoice, ...]:
-    return tuple(FileChoice(file_id, name, where) for file_id, name, where in files)
+    return tuple(FileChoice(file_id, name, WHERE.get(where, where)) for file_id, name, where in files)
 
 
 def from_choices(accounts: Sequence[Account], chosen: int | None = None) -> tuple[FromChoice, ...]:
@@ -136,7 +155,7 @@ def from_choices(accounts: Sequence[Account], chosen: int | None = None) -> tupl
         choices.append(
             FromChoice(
                 id=account.id,
-                number=account.e164 or "not linked yet",
+                number=account.e164 or Text("not linked yet"),
                 status_label=label,
                 connected=connected,
                 reason=reason,
@@ -172,8 +191,22 @@ def form_view(
     if not region and typed.account_id is not None:
         region = next((n.region for n in numbers if n.id == typed.account_id), "")
     typed = Typed(to, region, typed.account_id, typed.file_id, typed.text, typed.client_ref)
-    choices = tuple(CountryChoice(c.region, c.label) for c in countries())
+    choices = country_choices(language())
     return FormView(person_id, deal_id, phones, numbers, files, choices, typed, error)
+
+
+@lru_cache(maxsize=len(LANGUAGES))
+def country_choices(code: str) -> tuple[CountryChoice, ...]:
+    """The country picker's choices as the reader's language names the countries ("ドイツ (+49)"), in
+    that language's order of the names; English reads libphonenumber's names."""
+    if code == ENGLISH:
+        return tuple(CountryChoice(c.region, c.label) for c in countries())
+    names = Locale.parse(code).territories
+    named = [(names.get(c.region, c.name), c) for c in countries()]
+    return tuple(
+        CountryChoice(c.region, f"{name} (+{c.calling_code})")
+        for name, c in sorted(named, key=lambda n: n[0])
+    )
 
 
 def render_files(files: tuple[FileChoice, ...], chosen: int | None) -> str:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from panels.templating import render
+from server.domain.text import Text
 
 
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     id: int
     title: str  # the Person's name, the Deal's title
-    detail: str  # phones; the Deal's Person and status
+    detail: str | Text  # phones; the Deal's Person and status
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,8 +29,14 @@ class SearchView:
         return "person_id" if self.what == "person" else "deal_id"
 
     @property
-    def noun(self) -> str:
-        return "Person" if self.what == "person" else "Deal"
+    def nothing_found(self) -> Text:
+        if self.what == "person":
+            return Text("No Person found for “%(term)s”.", term=self.term)
+        return Text("No Deal found for “%(term)s”.", term=self.term)
+
+    @property
+    def hits_label(self) -> Text:
+        return Text("Persons found") if self.what == "person" else Text("Deals found")
 
 
 def render_search(view: SearchView) -> str:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from server.domain.matching import PhoneIndex
-from server.domain.message_kinds import ContactCard
+from server.domain.message_kinds import UNNAMED, ContactCard
 from server.domain.phone_numbers import to_e164
+from server.domain.text import Text
 
 
 class CardAction(StrEnum):
@@ -57,11 +58,16 @@ class CardView:
     csrf_token: str = ""
     person_url: str = ""
     error_reason: str = ""
-    error_message: str = ""
+    error_message: str | Text = ""
 
     @property
     def dom_id(self) -> str:
         return f"card-{self.message_id}-{self.index}"
+
+    @property
+    def shown_name(self) -> str | Text:
+        """The card's name as the view shows it (a card without one says so in the reader's language)."""
+        return Text("Unnamed contact") if self.name == UNNAMED else self.name
 
 
 def card_number(typed: str, region: str | None, index: PhoneIndex, names: Mapping[int, str]) -> CardNumber:

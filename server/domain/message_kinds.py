@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from server.domain.text import Text
+
 if TYPE_CHECKING:
     from server.domain.contact_cards import CardView
 
@@ -24,6 +26,7 @@ _TEXT_LIMIT = 200  # a place name, an address, a contact's name
 _PHONE_LIMIT = 40
 _MAX_CARDS = 20  # WhatsApp lets a person share up to 257 contacts at once; the rest is counted
 _MAX_PHONES = 5
+UNNAMED = "Unnamed contact"  # a card with neither a name nor a number (views show it translated)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +69,12 @@ class ViewOnce:
     media: str = "image"  # image | video | voice
 
 
-VIEW_ONCE_MEDIA = {"image": "photo", "video": "video", "voice": "voice note"}
+# What a view says of view-once media, by the media it was (whole sentences, to translate as such).
+VIEW_ONCE_MEDIA = {
+    "image": Text("a photo, not saved: it can be opened only on the phone"),
+    "video": Text("a video, not saved: it can be opened only on the phone"),
+    "voice": Text("a voice note, not saved: it can be opened only on the phone"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +111,8 @@ class KindView:
     """How a view shows a message's details: ``label: text``, linked to ``url`` when there is one."""
 
     kind: str
-    label: str
-    text: str
+    label: str | Text
+    text: str | Text
     url: str | None = None
     cards: tuple[CardView, ...] = ()  # shared contacts: each card's numbers with what the view offers
     more: int = 0  # shared contacts: cards shared beyond those kept
@@ -134,7 +142,7 @@ def contacts(cards: list[ContactCard]) -> SharedContacts | None:
 
 def card(name: str | None, phones: list[str]) -> ContactCard:
     kept = [p for p in (_clip(phone, _PHONE_LIMIT) for phone in phones) if p]
-    return ContactCard(_clip(name) or (kept[0] if kept else "Unnamed contact"), tuple(kept[:_MAX_PHONES]))
+    return ContactCard(_clip(name) or (kept[0] if kept else UNNAMED), tuple(kept[:_MAX_PHONES]))
 
 
 def card_from_vcard(vcard: str) -> ContactCard:
@@ -242,31 +250,41 @@ def decode(stored: str | None) -> MessageDetails | None:
 
 
 def describe(details: MessageDetails) -> KindView:
-    """The label, text and link every view shows for ``details``; the text is untrusted, unescaped."""
+    """The label, text and link every view shows for ``details``; the text is untrusted, unescaped. Words
+    are ``Text`` (a view shows them in its reader's language, ``str()`` is the English)."""
     if isinstance(details, Location):
         place = ", ".join(p for p in (details.name, details.address) if p)
         coordinates = f"{details.latitude:.6f}, {details.longitude:.6f}"
-        label = "Live location" if details.live else "Location"
+        label = Text("Live location") if details.live else Text("Location")
         return KindView("location", label, place or coordinates, details.map_url)
     if isinstance(details, SharedContacts):
-        shown = [c.name + (f" ({', '.join(c.phones)})" if c.phones else "") for c in details.cards]
+        shown = "; ".join(c.name + (f" ({', '.join(c.phones)})" if c.phones else "") for c in details.cards)
+        one = len(details.cards) == 1 and not details.more
+        label = Text("Contact") if one else Text("Contacts")
+        text: str | Text = shown
         if details.more:
-            shown.append(f"and {details.more} more")
-        label = "Contact" if len(details.cards) == 1 and not details.more else "Contacts"
-        return KindView("contacts", label, "; ".join(shown), more=details.more)
+            text = Text("%(cards)s; and %(more)s more", cards=shown, more=details.more)
+        return KindView("contacts", label, text, more=details.more)
     if isinstance(details, Poll):
-        label = "Poll (several answers)" if details.multiple else "Poll"
+        label = Text("Poll (several answers)") if details.multiple else Text("Poll")
         return KindView("poll", label, f"{details.question}: " + " / ".join(details.options))
     if isinstance(details, PollVote):
-        return KindView("poll_vote", "Poll vote", ", ".join(details.options) or "vote taken back")
+        return KindView("poll_vote", Text("Poll vote"), ", ".join(details.options) or Text("vote taken back"))
     if isinstance(details, ViewOnce):
-        what = VIEW_ONCE_MEDIA.get(details.media, "photo")
-        return KindView("view_once", "View once", f"a {what}, not saved: it can be opened only on the phone")
-    what = "Video call" if details.video else "Voice call"
-    if details.missed:
-        return KindView("call", "Call", f"Missed {what.lower()}")
-    duration = f" ({_duration(details.duration_seconds)})" if details.duration_seconds is not None else ""
-    return KindView("call", "Call", f"{what}{duration}")
+        what = VIEW_ONCE_MEDIA.get(details.media, VIEW_ONCE_MEDIA["image"])
+        return KindView("view_once", Text("View once"), what)
+    return KindView("call", Text("Call"), _call_text(details))
+
+
+def _call_text(call: Call) -> Text:
+    if call.missed:
+        return Text("Missed video call") if call.video else Text("Missed voice call")
+    if call.duration_seconds is None:
+        return Text("Video call") if call.video else Text("Voice call")
+    duration = _duration(call.duration_seconds)
+    if call.video:
+        return Text("Video call (%(duration)s)", duration=duration)
+    return Text("Voice call (%(duration)s)", duration=duration)
 
 
 def kind_view(stored: str | None) -> KindView | None:

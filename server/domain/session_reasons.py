@@ -5,28 +5,29 @@ from __future__ import annotations
 
 import re
 
+from server.domain.text import Text
 from server.domain.whatsapp import SessionStatus
 
 REASONS = {
-    SessionStatus.STOPPED.value: "session stopped",
-    SessionStatus.STARTING.value: "still starting: try again in a moment",
-    SessionStatus.NEEDS_PAIRING.value: "waiting for the QR code to be scanned",
-    SessionStatus.DISCONNECTED.value: "lost its connection to WhatsApp",
-    SessionStatus.LOGGED_OUT.value: "logged out on the phone: link it again",
-    SessionStatus.BANNED.value: "banned by WhatsApp",
-    SessionStatus.FAILED.value: "connection failed: the phone may be offline or logged out",
-    "unlinked": "unlinked in WaPipe: link it again",
-    SessionStatus.CONNECTED.value: "connected, but WhatsApp has not reported its number yet",
+    SessionStatus.STOPPED.value: Text("session stopped"),
+    SessionStatus.STARTING.value: Text("still starting: try again in a moment"),
+    SessionStatus.NEEDS_PAIRING.value: Text("waiting for the QR code to be scanned"),
+    SessionStatus.DISCONNECTED.value: Text("lost its connection to WhatsApp"),
+    SessionStatus.LOGGED_OUT.value: Text("logged out on the phone: link it again"),
+    SessionStatus.BANNED.value: Text("banned by WhatsApp"),
+    SessionStatus.FAILED.value: Text("connection failed: the phone may be offline or logged out"),
+    "unlinked": Text("unlinked in WaPipe: link it again"),
+    SessionStatus.CONNECTED.value: Text("connected, but WhatsApp has not reported its number yet"),
 }
 # A session change stores the gateway's own status name (WAHA's "FAILED", "SCAN_QR_CODE") as its detail:
 # it says nothing the stored status does not, so the status's reason is shown instead.
 _GATEWAY_STATUS_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
 
 
-def not_connected_reason(status: str, detail: str) -> str:
-    """The stored detail when it tells more than the status (e.g. "gateway not reachable: …"), else the
-    status's reason."""
+def not_connected_reason(status: str, detail: str) -> str | Text:
+    """The stored detail when it tells more than the status (e.g. "gateway not reachable: …", the
+    gateway's words as stored), else the status's reason."""
     detail = detail.strip()
     if detail and not _GATEWAY_STATUS_NAME.fullmatch(detail):
         return detail
-    return REASONS.get(status, "not connected")
+    return REASONS.get(status) or Text("not connected")

@@ -281,11 +281,11 @@ def _attachment(attachment: TranscriptAttachment) -> str:
 
 def _details(details: MessageDetails) -> str:
     """``Location: <a href="https://…maps…">place</a>``, ``Contact: name (numbers)``, ``Call: …``."""
-    view = describe(details)
-    text = html.escape(single_line(view.text, _FILE_NAME_LIMIT * 5))
+    view = describe(details)  # in English: the notes are the whole company's
+    text = html.escape(single_line(str(view.text), _FILE_NAME_LIMIT * 5))
     if view.url is not None and _URL.fullmatch(view.url):
         text = f'<a href="{html.escape(view.url, quote=True)}">{text}</a>'
-    return f"{html.escape(view.label)}: {text}"
+    return f"{html.escape(str(view.label))}: {text}"
 
 
 def _continuation(previous_part: int) -> str:

@@ -29,6 +29,7 @@ from server.domain.message_kinds import SharedContacts
 from server.domain.ports.pipedrive import PersonWriter
 from server.domain.ports.sync_store import ContactCardIndex, IntentStore
 from server.domain.sync import CrmPerson
+from server.domain.text import Text
 
 CREATE_LEASE = timedelta(minutes=2)
 
@@ -74,11 +75,14 @@ async def card_views(
 def chosen_number(card: CardView, position: int) -> CardNumber:
     """The number asked for, readable: ``InvalidInput`` names why not."""
     if not 0 <= position < len(card.numbers):
-        raise InvalidInput("That number is not on the contact card", reason="card_number_missing")
+        raise InvalidInput(Text("That number is not on the contact card"), reason="card_number_missing")
     number = card.numbers[position]
     if number.e164 is None:
         raise InvalidInput(
-            f"{number.typed} is not a phone number WaPipe can read, so no Person is made from it",
+            Text(
+                "%(number)s is not a phone number WaPipe can read, so no Person is made from it",
+                number=number.typed,
+            ),
             reason="card_number_unreadable",
         )
     return number
@@ -106,7 +110,10 @@ async def open_or_create(
     claim = await intents.claim_intent(company_id, key, owner=worker, lease=CREATE_LEASE, now=now)
     if claim is None:
         raise Transient(
-            f"A Person for {number.e164} is being created right now; try again in a moment",
+            Text(
+                "A Person for %(number)s is being created right now; try again in a moment",
+                number=number.e164,
+            ),
             reason="person_being_created",
         )
     if claim.result is not None:

@@ -26,6 +26,13 @@ from server.domain.ports.pipedrive import PipedriveForCompany, WithFiles
 from server.domain.ports.storage import AccountStore, InboxStore, InstallationLookup, OutboxRows
 from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.send_echoes import CLOCK_SKEW
+from server.domain.send_failures import (
+    FILE_DELETED,
+    NUMBER_REMOVED,
+    SENDER_UNINSTALLED,
+    file_too_large,
+    gave_up,
+)
 from server.domain.whatsapp import (
     InboundMessage,
     MediaKind,
@@ -37,7 +44,6 @@ from server.domain.whatsapp import (
 )
 
 MAX_ATTACHMENT_BYTES = 64 * 1024 * 1024  # WhatsApp's limit for documents; images and video are smaller
-SENDER_UNINSTALLED = "Not sent: WaPipe was uninstalled for the Pipedrive user who sent this message"
 
 
 @dataclass(frozen=True)
@@ -82,10 +88,10 @@ async def deliver(ports: DeliverPorts, outbox_id: int) -> Delivered:
     account = await ports.accounts.by_id(entry.account_id)
     if account is None or account.company_id != entry.company_id:
         # Never send from another company's number, whatever id the row carries.
-        await outbox.mark_failed(entry.id, "unknown_from_number", "The WhatsApp number was removed")
+        await outbox.mark_failed(entry.id, "unknown_from_number", str(NUMBER_REMOVED))
         return Delivered("failed")
     if not await _sender_installed(ports.installations, entry):
-        await outbox.mark_failed(entry.id, "sender_uninstalled", SENDER_UNINSTALLED)
+        await outbox.mark_failed(entry.id, "sender_uninstalled", str(SENDER_UNINSTALLED))
         return Delivered("failed: sender_uninstalled")
     transport = ports.transports[account.transport]
     try:
@@ -111,7 +117,7 @@ async def deliver(ports: DeliverPorts, outbox_id: int) -> Delivered:
 
 async def give_up(outbox: OutboxRows, outbox_id: int, error: Transient, *, tries: int) -> str:
     """After the last try failed for now: the row fails by the error's name."""
-    await outbox.mark_failed(outbox_id, error.reason, f"{error.message} (gave up after {tries} tries)")
+    await outbox.mark_failed(outbox_id, error.reason, str(gave_up(error.message, tries)))
     return f"failed: {error.reason}"
 
 
@@ -152,11 +158,12 @@ async def _outbound(pipedrive: PipedriveForCompany[WithFiles] | None, entry: Out
         try:
             data = await client.files.download(entry.file_id)
         except NotFound as error:
-            raise NotFound("The file was deleted in Pipedrive", reason="attachment_missing") from error
+            raise NotFound(FILE_DELETED, reason="attachment_missing") from error
         if len(data) > MAX_ATTACHMENT_BYTES:
             raise AttachmentTooLarge(
-                f"{entry.file_name} is {len(data) // (1024 * 1024)} MB; WhatsApp takes up to "
-                f"{MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB"
+                file_too_large(
+                    entry.file_name, len(data) // (1024 * 1024), MAX_ATTACHMENT_BYTES // (1024 * 1024)
+                )
             )
         mime = mimetypes.guess_type(entry.file_name)[0] or "application/octet-stream"
         media = OutboundMedia(kind=_kind(mime), mime=mime, filename=entry.file_name or None, data=data)

@@ -18,10 +18,12 @@ from server.domain.ports.queue import JobQueue
 from server.domain.ports.storage import AccountStore, AuditLog, OutboxStore
 from server.domain.send_echoes import send_fingerprint
 from server.domain.session_reasons import not_connected_reason
+from server.domain.text import Text
 from server.domain.whatsapp import MAX_TEXT_LENGTH, OutboundMessage, SessionStatus
 
 MAX_TEXT = MAX_TEXT_LENGTH  # WhatsApp's limit for one text message
 _CLIENT_REF = re.compile(r"[A-Za-z0-9_-]{8,64}")
+NO_PHONE = Text("This person has no phone number; add one in Pipedrive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,25 +55,40 @@ class SendService:
     async def request(self, company_id: int, user_id: int, request: SendRequest) -> tuple[OutboxEntry, bool]:
         """The outbox entry (new, or the one an earlier click created) and whether it is new."""
         if not _CLIENT_REF.fullmatch(request.client_ref):
-            raise InvalidInput("The form was not sent completely; reload the panel", reason="invalid_request")
+            raise InvalidInput(
+                Text("The form was not sent completely; reload the panel"), reason="invalid_request"
+            )
         text = request.text.strip()
         if not text and request.file_id is None:
-            raise InvalidInput("Type a message or choose a file to send", reason="empty_message")
+            raise InvalidInput(Text("Type a message or choose a file to send"), reason="empty_message")
         if len(text) > MAX_TEXT:
             raise InvalidInput(
-                f"WhatsApp messages are limited to {MAX_TEXT} characters; this one has {len(text)}",
+                Text(
+                    "WhatsApp messages are limited to %(limit)s characters; this one has %(used)s",
+                    limit=MAX_TEXT,
+                    used=len(text),
+                ),
                 reason="message_too_long",
             )
         account = await self._accounts.get(company_id, request.account_id)
         if account is None:
-            raise NotFound("That WhatsApp number is not linked in this company", reason="unknown_from_number")
+            raise NotFound(
+                Text("That WhatsApp number is not linked in this company"), reason="unknown_from_number"
+            )
         if account.status != SessionStatus.CONNECTED.value:
             why = not_connected_reason(account.status, account.status_detail)
-            raise InvalidInput(
-                f"{account.e164 or 'That number'} is not connected – {why}. "
-                "Link it again on the WhatsApp numbers page",
-                reason="from_disconnected",
-            )
+            if account.e164:
+                refusal = Text(
+                    "%(number)s is not connected – %(why)s. Link it again on the WhatsApp numbers page",
+                    number=account.e164,
+                    why=why,
+                )
+            else:
+                refusal = Text(
+                    "That number is not connected – %(why)s. Link it again on the WhatsApp numbers page",
+                    why=why,
+                )
+            raise InvalidInput(refusal, reason="from_disconnected")
         to = recipient(request.to, request.region)
         preview = OutboundMessage(client_ref=request.client_ref, to=to, text=text or None) if text else None
         entry, created = await self._outbox.create(
@@ -102,17 +119,21 @@ def recipient(raw: str, region: str | None) -> str:
         try:
             return parse_jid(raw).chat_key
         except InvalidChatId as error:
-            raise InvalidInput(f"{raw} is not a WhatsApp group", reason="number_invalid") from error
+            raise InvalidInput(
+                Text("%(chat)s is not a WhatsApp group", chat=raw), reason="number_invalid"
+            ) from error
     if not raw.strip():
-        raise InvalidInput(
-            "This person has no phone number; add one in Pipedrive", reason="no_phone_on_person"
-        )
+        raise InvalidInput(NO_PHONE, reason="no_phone_on_person")
     if not is_international(raw) and not region:
         raise InvalidInput(
-            f"{raw} has no country code: choose the country it belongs to", reason="country_code_needed"
+            Text("%(number)s has no country code: choose the country it belongs to", number=raw),
+            reason="country_code_needed",
         )
     e164 = to_e164(raw, default_region=region)
     if e164 is None:
-        where = f" for {region}" if region and not is_international(raw) else ""
-        raise InvalidInput(f"{raw} is not a valid phone number{where}", reason="number_invalid")
+        if region and not is_international(raw):
+            invalid = Text("%(number)s is not a valid phone number for %(region)s", number=raw, region=region)
+        else:
+            invalid = Text("%(number)s is not a valid phone number", number=raw)
+        raise InvalidInput(invalid, reason="number_invalid")
     return e164

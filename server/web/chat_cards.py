@@ -9,8 +9,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from panels.contact_cards import render_card, render_kind
+from panels.i18n import translate
 from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, WaPipeError
 from server.domain.message_kinds import encode
+from server.domain.text import Text
 from server.storage.chat_history import ChatRow, SqlChatHistory
 from server.storage.shared_contacts import shared_contacts
 from server.web.contact_cards import Surface, card_kinds, card_request, create_from_card, person_url
@@ -25,7 +27,7 @@ from server.web.session import (
     signed_in_user,
 )
 
-NOT_YOURS = "This chat is not in your Pipedrive company, or it does not exist."
+NOT_YOURS = Text("This chat is not in your Pipedrive company, or it does not exist.")
 
 
 async def chat_surface(request: Request, user: SessionUser, chat_id: int) -> Surface:
@@ -41,12 +43,12 @@ async def _chat_user(request: Request) -> tuple[SessionUser, ChatRow] | Response
     try:
         user = await signed_in_user(request)
     except NotAuthenticated as error:
-        return problem(401, error.reason, error.message)
+        return problem(401, error.reason, translate(error.text))
     except WaPipeError as error:
         return refused_session(error)
     chat = await SqlChatHistory(resources.engine).chat(user.company_id, int(request.path_params["chat_id"]))
     if chat is None:
-        return problem(403, "forbidden", NOT_YOURS)
+        return problem(403, "forbidden", translate(NOT_YOURS))
     return user, chat
 
 
@@ -62,7 +64,7 @@ async def chat_cards(request: Request) -> Response:
         resources.engine, user.company_id, int(request.path_params["message_id"]), chat_id=chat.id
     )
     if message is None:
-        return problem(404, "card_not_found", "That contact card is not in this chat")
+        return problem(404, "card_not_found", translate(Text("That contact card is not in this chat")))
     surface = await chat_surface(request, user, chat.id)
     kinds = await card_kinds(
         request, user.company_id, [(message.message_id, encode(message.contacts), False)], surface
@@ -81,7 +83,7 @@ async def chat_create(request: Request) -> Response:
     try:
         check_csrf(request, user, form.get("csrf_token"))
     except NotAuthenticated as error:
-        return problem(403, error.reason, error.message)
+        return problem(403, error.reason, translate(error.text))
     try:
         wanted = card_request(form)
         card, status = await create_from_card(
@@ -94,5 +96,5 @@ async def chat_create(request: Request) -> Response:
             chat_id=chat.id,
         )
     except (InvalidInput, NotFound) as error:
-        return problem(error_status(error), error.reason, error.message)
+        return problem(error_status(error), error.reason, translate(error.text))
     return HTMLResponse(render_card(card), status_code=status)

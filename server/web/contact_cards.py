@@ -25,6 +25,7 @@ from server.domain.errors import InvalidInput, NotFound, WaPipeError
 from server.domain.matching import PhoneIndex
 from server.domain.message_kinds import KindView, SharedContacts, decode, describe
 from server.domain.phone_numbers import region_of
+from server.domain.text import Text
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.sync_adapter import PipedriveCrm
 from server.services.contact_persons import card_views, load_index, open_or_create
@@ -140,9 +141,9 @@ def card_request(form: dict[str, str]) -> CardRequest:
     message_id = positive_int(form.get("message_id", ""), "card_not_found", "The message id")
     card, number = form.get("card", ""), form.get("number", "")
     if not (card.isascii() and card.isdigit() and len(card) <= 3):
-        raise InvalidInput("The card must be given by its position", reason="card_not_found")
+        raise InvalidInput(Text("The card must be given by its position"), reason="card_not_found")
     if not (number.isascii() and number.isdigit() and len(number) <= 3):
-        raise InvalidInput("The number must be given by its position", reason="card_number_missing")
+        raise InvalidInput(Text("The number must be given by its position"), reason="card_number_missing")
     return CardRequest(message_id, int(card), int(number))
 
 
@@ -168,9 +169,9 @@ async def create_from_card(
     cache = index_cache(request)
     message = await shared_contacts(resources.engine, company_id, wanted.message_id, chat_id=chat_id)
     if message is None:
-        raise NotFound("That contact card is not in this company's chats", reason="card_not_found")
+        raise NotFound(Text("That contact card is not in this company's chats"), reason="card_not_found")
     if wanted.card >= len(message.contacts.cards):
-        raise InvalidInput("That card is not in the message", reason="card_not_found")
+        raise InvalidInput(Text("That card is not in the message"), reason="card_not_found")
     store = SqlPhoneIndexStore(resources.engine)
     region = await company_region(resources, company_id)
 
@@ -206,7 +207,7 @@ async def create_from_card(
         cache.drop(company_id)  # a Person another click or process made shows on the next look
         if error_status(error) >= 500:
             log.warning("contact card person failed", extra={"reason": error.reason})
-        return replace(card, error_reason=error.reason, error_message=error.message), error_status(error)
+        return replace(card, error_reason=error.reason, error_message=error.text), error_status(error)
     cache.drop(company_id)
     if person.created:
         await SqlAuditLog(resources.engine).record(

@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from panels.errors import ErrorView
+from panels.i18n import translate
 from panels.panel import (
     MessageRow,
     MessagesView,
@@ -41,6 +42,7 @@ from server.domain.countries import region_of_number
 from server.domain.installations import InstallationStatus
 from server.domain.models import Account, OutboxStatus
 from server.domain.phone_numbers import to_e164
+from server.domain.text import Text
 from server.storage.accounts import SqlAccountStore
 from server.storage.conversations import SqlConversationStore
 from server.storage.outbox import SqlOutboxStore
@@ -59,6 +61,7 @@ from server.web.resources import Resources
 
 Handler = Callable[[Request, FrameIdentity], Awaitable[Response]]
 FAILED_SENDS_SHOWN = timedelta(hours=24)
+NOT_FOUND = Text("Not found")
 
 
 def panel_endpoint(
@@ -229,22 +232,22 @@ async def panel_media(request: Request) -> Response:
     company_id, expires_text = id_from_text(params.get("c")), params.get("e", "")
     readable = expires_text.isascii() and expires_text.isdigit() and len(expires_text) <= 12
     if company_id is None or not readable:
-        return Response("Not found", status_code=404)  # no link we make looks like this
+        return Response(translate(NOT_FOUND), status_code=404)  # no link we make looks like this
     expires = int(expires_text)
     if not media_link_valid(resources, company_id, message_id, expires, params.get("s", "")):
-        return Response("This link has expired; reload the panel", status_code=403)
+        return Response(translate(Text("This link has expired; reload the panel")), status_code=403)
     installations = await resources.pipedrive.installations.for_company(company_id)
     if not any(i.status is not InstallationStatus.UNINSTALLED for i in installations):
         # Links outlive the panel by up to two hours; once nobody in the company has WaPipe, none opens.
-        return Response("WaPipe is no longer installed in this company", status_code=403)
+        return Response(translate(Text("WaPipe is no longer installed in this company")), status_code=403)
     found = await SqlConversationStore(resources.engine).media_file(company_id, message_id)
     if found is None:
-        return Response("Not found", status_code=404)
+        return Response(translate(NOT_FOUND), status_code=404)
     path, mime, name = found
     try:
         data = await asyncio.to_thread(Path(path).read_bytes)
     except FileNotFoundError:
-        return Response("Not found", status_code=404)
+        return Response(translate(NOT_FOUND), status_code=404)
     return media_response(data, mime, name)
 
 

@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 
 from panels.panel_search import SearchHit, SearchView, render_search
 from server.domain.errors import InvalidInput
+from server.domain.text import Text
 from server.pipedrive.persons import SearchField
 from server.web.frame_auth import FrameIdentity
 from server.web.panel import panel_endpoint
@@ -21,6 +22,7 @@ MIN_TERM = 2  # Pipedrive's search refuses shorter terms
 MAX_TERM = 100
 RESULTS = 10
 _PHONE_LIKE = re.compile(r"\+?[\d\s()./-]{3,}")
+DEAL_STATUSES = {"open": Text("open"), "won": Text("won"), "lost": Text("lost"), "deleted": Text("deleted")}
 
 
 def person_query(term: str) -> tuple[str, SearchField]:
@@ -32,13 +34,21 @@ def person_query(term: str) -> tuple[str, SearchField]:
     return term, "name"
 
 
+def deal_detail(person_name: str | None, status: str | None) -> str | Text:
+    """A Deal hit's Person and status ("Maria Kunde · open"), the status as Pipedrive's pages name it."""
+    shown = DEAL_STATUSES.get(status or "", status or "")
+    if person_name and shown:
+        return Text("%(person)s · %(status)s", person=person_name, status=shown)
+    return person_name or shown
+
+
 @panel_endpoint(page=False)
 async def search(request: Request, identity: FrameIdentity) -> Response:
     """``GET /panel/search?what=person&person=<term>`` or ``?what=deal&deal=<term>``: the hits as
     buttons that choose them."""
     what = request.query_params.get("what", "")
     if what not in ("person", "deal"):
-        raise InvalidInput("Search for a Person or a Deal", reason="invalid_request")
+        raise InvalidInput(Text("Search for a Person or a Deal"), reason="invalid_request")
     term = " ".join(request.query_params.get(what, "").split())[:MAX_TERM]
     if len(term) < MIN_TERM:
         return HTMLResponse(render_search(SearchView(what, term, (), too_short=bool(term))))
@@ -50,7 +60,5 @@ async def search(request: Request, identity: FrameIdentity) -> Response:
         hits = tuple(SearchHit(p.id, p.name, ", ".join(p.phones[:2])) for p in found)
     else:
         deals = await client.deals.search(term, limit=RESULTS)
-        hits = tuple(
-            SearchHit(d.id, d.title, " · ".join(x for x in (d.person_name, d.status) if x)) for d in deals
-        )
+        hits = tuple(SearchHit(d.id, d.title, deal_detail(d.person_name, d.status)) for d in deals)
     return HTMLResponse(render_search(SearchView(what, term, hits)))

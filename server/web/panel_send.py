@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from panels.errors import panel_error
+from panels.i18n import translate
 from panels.panel import LinkView, link_view, render_link
 from panels.panel_form import Typed, render_form
 from server.domain.bounds import id_from_text
@@ -19,8 +20,10 @@ from server.domain.conversation import ContactChat
 from server.domain.errors import InvalidInput, NotFound, NumberNotOnWhatsApp, Transient
 from server.domain.models import OutboxStatus
 from server.domain.phone_numbers import is_international, to_e164
+from server.domain.send_failures import stored_failure
+from server.domain.text import Text
 from server.services.deliver import MAX_ATTACHMENT_BYTES
-from server.services.send import SendRequest, SendService, recipient
+from server.services.send import NO_PHONE, SendRequest, SendService, recipient
 from server.services.sync.links import pin_deal, relink_chat
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
@@ -72,24 +75,25 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
         if group is not None:
             _check_group_from(group, typed.account_id)
         elif not contact.phones:
-            raise InvalidInput(
-                "This person has no phone number; add one in Pipedrive", reason="no_phone_on_person"
-            )
+            raise InvalidInput(NO_PHONE, reason="no_phone_on_person")
         elif typed.to not in {value for value, _ in contact.phones}:
-            raise InvalidInput("Choose one of the Person's phone numbers", reason="invalid_request")
+            raise InvalidInput(Text("Choose one of the Person's phone numbers"), reason="invalid_request")
         file_name = ""
         if typed.file_id is None and form.get("file_id", "").strip():
-            raise NotFound("That file is not among the Person's or Deal's Files", reason="attachment_missing")
+            raise NotFound(
+                Text("That file is not among the Person's or Deal's Files"), reason="attachment_missing"
+            )
         if typed.file_id is not None:
             found = [name for file_id, name, _ in contact.files if file_id == typed.file_id]
             if not found:
                 raise NotFound(
-                    "That file is no longer among the Person's or Deal's Files", reason="attachment_missing"
+                    Text("That file is no longer among the Person's or Deal's Files"),
+                    reason="attachment_missing",
                 )
             file_name = found[0]
             _check_size(contact, typed.file_id, file_name)
         if typed.account_id is None:
-            raise InvalidInput("Choose the WhatsApp number to send from", reason="unknown_from_number")
+            raise InvalidInput(Text("Choose the WhatsApp number to send from"), reason="unknown_from_number")
         if group is None:
             await _on_whatsapp(resources, identity, typed)
         service = SendService(
@@ -114,12 +118,15 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
             ),
         )
     except (InvalidInput, NotFound, NumberNotOnWhatsApp) as error:
-        view = build_form(identity, contact, accounts, chats, typed, panel_error(error.reason, error.message))
+        view = build_form(identity, contact, accounts, chats, typed, panel_error(error.reason, error.text))
         return HTMLResponse(render_form(view), status_code=error_status(error))
     # A fresh form for the next message: same To, From and country; a new idempotency key from the page.
     fresh = Typed(typed.to, typed.region, typed.account_id, None, "", "")
-    to = f"the group {group.display_name}" if group is not None and group.display_name else entry.to_chat
-    trigger = {"panel-sent": {"message": f"WhatsApp message to {to} queued", "outbox": entry.id}}
+    if group is not None and group.display_name:
+        queued = Text("WhatsApp message to the group %(group)s queued", group=group.display_name)
+    else:
+        queued = Text("WhatsApp message to %(number)s queued", number=entry.to_chat)
+    trigger = {"panel-sent": {"message": translate(queued), "outbox": entry.id}}
     return HTMLResponse(
         render_form(build_form(identity, contact, accounts, chats, fresh)),
         headers={"HX-Trigger": json.dumps(trigger)},
@@ -129,20 +136,30 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
 def _check_group_from(group: ContactChat, account_id: int | None) -> None:
     """A group is answered from the company's number that is in it."""
     if account_id is not None and account_id != group.account_id:
-        number = group.account_e164 or "the number that is in the group"
-        subject = f" “{group.display_name}”" if group.display_name else ""
-        raise InvalidInput(
-            f"Only {number} is in the group{subject}: send from it", reason="from_not_in_group"
-        )
+        number = group.account_e164 or Text("the number that is in the group")
+        if group.display_name:
+            only = Text(
+                "Only %(number)s is in the group “%(group)s”: send from it",
+                number=number,
+                group=group.display_name,
+            )
+        else:
+            only = Text("Only %(number)s is in the group: send from it", number=number)
+        raise InvalidInput(only, reason="from_not_in_group")
 
 
 def _check_size(contact: Contact, file_id: int, file_name: str) -> None:
     """Refuse a File WhatsApp would not take before it is queued (the send job checks again)."""
     size = contact.size_of(file_id)
     if size is not None and size > MAX_ATTACHMENT_BYTES:
+        megabytes = f"{size / (1024 * 1024):.0f}"
         raise InvalidInput(
-            f"{file_name} is {size / (1024 * 1024):.0f} MB; WhatsApp takes attachments up to "
-            f"{MAX_ATTACHMENT_BYTES // (1024 * 1024)} MB",
+            Text(
+                "%(file)s is %(size)s MB; WhatsApp takes attachments up to %(limit)s MB",
+                file=file_name,
+                size=megabytes,
+                limit=MAX_ATTACHMENT_BYTES // (1024 * 1024),
+            ),
             reason="attachment_too_large",
         )
 
@@ -158,7 +175,7 @@ async def retry_form(request: Request, identity: FrameIdentity) -> Response:
     outbox_id = positive_int(params.get("retry"), "invalid_request", "The message id")
     entry = await SqlOutboxStore(resources.engine).by_id(outbox_id)
     if entry is None or entry.company_id != identity.company.id:
-        raise NotFound("That message is not in this company", reason="invalid_request")
+        raise NotFound(Text("That message is not in this company"), reason="invalid_request")
     contact = await load_contact(request, identity, person_id, deal_id)
     accounts = await SqlAccountStore(resources.engine).for_company(identity.company.id)
     chats, _ = await conversation(request, identity, contact, accounts)
@@ -177,7 +194,11 @@ async def retry_form(request: Request, identity: FrameIdentity) -> Response:
         client_ref="",  # a new message: the page makes a new idempotency key
     )
     failed = entry.status == OutboxStatus.FAILED
-    error = panel_error(entry.error_reason, entry.error_message) if failed else None
+    error = (
+        panel_error(entry.error_reason, stored_failure(entry.error_reason, entry.error_message))
+        if failed
+        else None
+    )
     return HTMLResponse(render_form(build_form(identity, contact, accounts, chats, typed, error)))
 
 
@@ -197,7 +218,7 @@ async def _on_whatsapp(resources: Resources, identity: FrameIdentity, typed: Typ
         await transport.check_number(account.session_name, e164)
     except NumberNotOnWhatsApp as error:
         raise NumberNotOnWhatsApp(
-            f"{e164} has no WhatsApp account; check the number with the Person"
+            Text("%(number)s has no WhatsApp account; check the number with the Person", number=e164)
         ) from error
     except Transient:
         return
@@ -208,7 +229,7 @@ async def _link_of(request: Request, identity: FrameIdentity, chat_id: int, **ex
     store = SqlConversationStore(resources.engine)
     chat = await store.chat(identity.company.id, chat_id)
     if chat is None:
-        raise NotFound(f"No chat {chat_id} in this company", reason="chat_not_found")
+        raise NotFound(Text("No chat %(chat)s in this company", chat=chat_id), reason="chat_not_found")
     return replace(link_view(chat, chat.person_id or 0, None), **extra)  # type: ignore[arg-type]
 
 
@@ -218,9 +239,15 @@ def _chosen_id(chosen: object, typed: str, reason: str, noun: str) -> int:
     if isinstance(chosen, str) and chosen.strip():
         return positive_int(chosen.strip(), reason, f"The {noun} id")
     if typed and not typed.isdigit():
-        raise InvalidInput(
-            f"Choose a {noun} from the search results for “{typed}”, or type a {noun} id", reason=reason
-        )
+        if noun == "Person":
+            choose = Text(
+                "Choose a Person from the search results for “%(typed)s”, or type a Person id", typed=typed
+            )
+        else:
+            choose = Text(
+                "Choose a Deal from the search results for “%(typed)s”, or type a Deal id", typed=typed
+            )
+        raise InvalidInput(choose, reason=reason)
     return positive_int(typed, reason, f"The {noun} id")
 
 
@@ -231,7 +258,7 @@ async def _person_exists(request: Request, identity: FrameIdentity, person_id: i
         return (await client.persons.get(person_id)).name
     except NotFound as error:
         raise InvalidInput(
-            f"Person {person_id} was not found in Pipedrive", reason="invalid_person"
+            Text("Person %(id)s was not found in Pipedrive", id=person_id), reason="invalid_person"
         ) from error
 
 
@@ -241,7 +268,9 @@ async def _deal_exists(request: Request, identity: FrameIdentity, deal_id: int) 
     try:
         return (await client.deals.get(deal_id)).title
     except NotFound as error:
-        raise InvalidInput(f"Deal {deal_id} was not found in Pipedrive", reason="invalid_deal") from error
+        raise InvalidInput(
+            Text("Deal %(id)s was not found in Pipedrive", id=deal_id), reason="invalid_deal"
+        ) from error
 
 
 def _chat_subject(view: LinkView) -> str:
@@ -271,7 +300,7 @@ async def relink(request: Request, identity: FrameIdentity) -> Response:
             request,
             identity,
             chat_id,
-            error=panel_error(error.reason, error.message),
+            error=panel_error(error.reason, error.text),
             typed_person=typed or str(form.get("person_id") or ""),
         )
         return HTMLResponse(render_link(view), status_code=error_status(error))
@@ -282,7 +311,10 @@ async def relink(request: Request, identity: FrameIdentity) -> Response:
         _chat_subject(before),
         {"chat": chat_id, "before": before.person_id, "after": person_id},
     )
-    notice = f"The chat is now linked to {name or 'the Person'} (Person #{person_id})"
+    if name:
+        notice = Text("The chat is now linked to %(name)s (Person #%(id)s)", name=name, id=person_id)
+    else:
+        notice = Text("The chat is now linked to the Person (Person #%(id)s)", id=person_id)
     view = await _link_of(request, identity, chat_id, notice=notice)
     return HTMLResponse(render_link(view), headers={"HX-Trigger": json.dumps({"panel-linked": {}})})
 
@@ -314,7 +346,7 @@ async def pin(request: Request, identity: FrameIdentity) -> Response:
             request,
             identity,
             chat_id,
-            error=panel_error(error.reason, error.message),
+            error=panel_error(error.reason, error.text),
             typed_deal=typed or str(form.get("deal_id") or ""),
         )
         return HTMLResponse(render_link(view), status_code=error_status(error))
@@ -325,7 +357,11 @@ async def pin(request: Request, identity: FrameIdentity) -> Response:
     await SqlAuditLog(resources.engine).record(
         identity.company.id, identity.pipedrive_user_id, action, _chat_subject(before), details
     )
-    named = f"“{title}” (Deal #{deal_id})" if title else f"Deal #{deal_id}"
-    notice = f"{named} is pinned to this chat" if deal_id else "The Deal is no longer pinned"
+    if deal_id is None:
+        notice = Text("The Deal is no longer pinned")
+    elif title:
+        notice = Text("“%(title)s” (Deal #%(id)s) is pinned to this chat", title=title, id=deal_id)
+    else:
+        notice = Text("Deal #%(id)s is pinned to this chat", id=deal_id)
     view = await _link_of(request, identity, chat_id, notice=notice)
     return HTMLResponse(render_link(view), headers={"HX-Trigger": json.dumps({"panel-linked": {}})})

@@ -1,7 +1,8 @@
 // The "Send WhatsApp message" panel: an idempotency key per message (renewed only after a successful
 // send, so a double click or a retry never sends twice), the country picker, the message's character
 // count against WhatsApp's limit (nothing typed or pasted is cut: beyond the limit it warns, and Send is
-// refused by name), and the SDK snackbar.
+// refused by name), and the SDK snackbar. Words come from the page, in its language (data-text-*), and
+// numbers are written as the page's language writes them.
 (function () {
   "use strict";
 
@@ -56,7 +57,15 @@
     }
   }
 
-  const numbers = new Intl.NumberFormat("en");
+  const numbers = new Intl.NumberFormat(document.documentElement.lang || "en");
+
+  // A sentence of the page's (data-text-<name>) with its {placeholders} filled.
+  function words(element, name, values) {
+    const sentence = (element && element.dataset[name]) || "";
+    return sentence.replace(/\{(\w+)\}/g, function (whole, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? values[key] : whole;
+    });
+  }
 
   // Characters as the server counts them (code points of the trimmed text), so the two always agree.
   function countText(form) {
@@ -70,8 +79,9 @@
     const over = used - max;
     count.classList.toggle("over", over > 0);
     if (over > 0) {
-      count.textContent = numbers.format(used) + " / " + numbers.format(max) + " characters: " +
-        numbers.format(over) + " too many for one WhatsApp message. Shorten it or split it.";
+      count.textContent = words(count, "textOver", {
+        used: numbers.format(used), max: numbers.format(max), over: numbers.format(over),
+      });
     } else {
       count.textContent = used ? numbers.format(used) + " / " + numbers.format(max) : "";
     }
@@ -147,7 +157,8 @@
   });
   document.body.addEventListener("panel-sent", function (event) {
     if (window.wapipeFrame) {
-      window.wapipeFrame.snackbar((event.detail && event.detail.message) || "WhatsApp message queued");
+      const queued = words(document.getElementById("panel-form"), "textQueued", {});
+      window.wapipeFrame.snackbar((event.detail && event.detail.message) || queued);
     }
   });
 

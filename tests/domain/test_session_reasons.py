@@ -18,7 +18,7 @@ from server.domain.whatsapp import SessionStatus
     ],
 )
 def test_the_gateways_status_names_become_words(status: str, detail: str, reason: str) -> None:
-    assert not_connected_reason(status, detail) == reason
+    assert str(not_connected_reason(status, detail)) == reason
 
 
 def test_a_specific_detail_is_kept() -> None:
@@ -29,4 +29,4 @@ def test_a_specific_detail_is_kept() -> None:
 
 def test_every_status_has_a_reason() -> None:
     assert {status.value for status in SessionStatus} <= REASONS.keys()
-    assert not_connected_reason("something new", "") == "not connected"
+    assert str(not_connected_reason("something new", "")) == "not connected"

@@ -30,7 +30,7 @@ def message(id: int, chat_id: int, sender_name: str, *, from_me: bool = False) -
 
 def authors(*messages: ContactMessage) -> list[str]:
     rows = message_rows(messages, [], {}, "UTC", lambda _: "")
-    return [row.author for row in rows]
+    return [str(row.author) for row in rows]
 
 
 def test_a_message_without_a_name_takes_the_name_its_chat_goes_by() -> None:
@@ -77,4 +77,4 @@ def test_in_a_group_each_message_names_its_own_sender() -> None:
         lambda _: "",
         groups={9},
     )
-    assert [row.author for row in rows] == ["Klaus", "+4917655502222", "Group member", "You"]
+    assert [str(row.author) for row in rows] == ["Klaus", "+4917655502222", "Group member", "You"]

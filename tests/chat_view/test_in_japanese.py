@@ -113,3 +113,56 @@ async def test_without_a_pipedrive_language_the_browsers_language_decides(world:
         assert {"Signed", "Reply", "Send", "Start", "chat"} <= set(
             english_left(page.text)
         )  # the check sees English
+
+
+async def test_the_numbers_page_reads_in_the_users_pipedrive_language(world: PanelWorld) -> None:
+    taro = await colleague(world, "Taro Yamada", "ja_JP")
+    headers = {**world.headers(taro), "Accept-Language": "en"}
+    page = await world.client.get("/numbers", headers=headers)
+    assert page.status_code == 200
+    assert '<html lang="ja" data-theme="light">' in page.text
+    assert "<h1>WhatsApp 番号</h1>" in page.text
+    assert "チームメンバーはそれぞれ自分の WhatsApp 番号をリンクします。" in page.text
+    assert "<th>番号</th><th>リンクした人</th><th>ステータス</th><th>最終アクティビティ</th>" in page.text
+    assert '<td class="linked-by">Anna Admin</td>' in page.text  # Anna's number, linked by her
+    assert '<span class="badge ok">接続済み</span>' in page.text
+    assert "自分の WhatsApp 番号をリンク" in page.text
+    assert english_left(page.text) == []
+
+    started = await world.client.post("/numbers", headers=headers)
+    assert started.status_code == 200
+    account_id = re.search(r'data-account-id="(\d+)"', started.text)
+    assert account_id is not None
+    assert world.waha is not None
+    await world.waha.elapse(2)  # the session starts and shows its QR code
+    pairing = await world.client.get(f"/numbers/{account_id[1]}/pairing", headers=headers)
+    assert '<p class="pairing-status">QR コードのスキャン待ち</p>' in pairing.text
+    assert 'alt="WhatsApp でスキャンする QR コード"' in pairing.text
+    assert "<li>スマートフォンで WhatsApp を開きます。</li>" in pairing.text
+    steps = (
+        "<em>設定</em>（または ⋮）→ <em>リンク済みデバイス</em> → <em>デバイスをリンク</em> をタップします。"
+    )
+    assert steps in pairing.text
+    assert english_left(pairing.text) == []
+
+    listing = await world.client.get("/numbers/list", headers=headers)
+    assert '<td class="linked-by">あなた</td>' in listing.text  # the number Taro started linking
+    assert "<strong>未リンク</strong>" in listing.text
+    confirm = "未リンク のリンクを解除しますか？再びリンクするまで、この番号のチャットは記録されません。"
+    assert f'hx-confirm="{confirm}"' in listing.text
+    assert english_left(listing.text) == []
+
+
+async def test_the_numbers_page_refuses_a_colleague_without_wapipe_in_the_browsers_language(
+    world: PanelWorld,
+) -> None:
+    bob = await colleague(world, "Bob Sales", "en_US", install=False)  # no installation: no language known
+    japanese = await world.client.get("/numbers", headers={**world.headers(bob), "Accept-Language": "ja"})
+    assert japanese.status_code == 403 and 'data-reason="install_required"' in japanese.text
+    assert '<html lang="ja"' not in japanese.text  # the error partial alone
+    assert (
+        "WaPipe はあなたの会社にインストールされていますが、あなた用にはまだインストールされていません。"
+        in japanese.text
+    )
+    english = await world.client.get("/numbers", headers=world.headers(bob))
+    assert "WaPipe is installed in your company, but not for you" in english.text

@@ -166,3 +166,21 @@ async def test_the_numbers_page_refuses_a_colleague_without_wapipe_in_the_browse
     )
     english = await world.client.get("/numbers", headers=world.headers(bob))
     assert "WaPipe is installed in your company, but not for you" in english.text
+
+
+async def test_the_status_page_reads_in_the_browsers_language(world: PanelWorld) -> None:
+    async with browser(world, "ja-JP,ja;q=0.9") as client:
+        page = await client.get("/")
+        fragment = await client.get("/status", headers={"HX-Request": "true"})
+    for answer in (page, fragment):
+        assert answer.status_code == 200
+        assert "<h2>すべてのシステムが正常に稼働しています</h2>" in answer.text
+        assert "<dt>モード</dt><dd>テスト</dd>" in answer.text
+        assert "<dt>ジョブキュー</dt><dd>プロセス内</dd>" in answer.text
+        assert '<li class="ok" data-check="database"><strong>データベース</strong>: 正常</li>' in answer.text
+        assert re.search(r'<p class="checked-at">確認日時 \d{2}:\d{2}:\d{2} UTC</p>', answer.text)
+        assert english_left(answer.text, skip_ids=set()) == ["sqlite"]  # the database's name
+    assert '<html lang="ja">' in page.text and "<title>WaPipe のステータス</title>" in page.text
+    assert ">\n  再確認\n</button>" in page.text
+    async with browser(world, "en") as client:
+        assert "<h2>All systems working</h2>" in (await client.get("/")).text

@@ -9,17 +9,30 @@ from datetime import datetime
 from panels.chat_new import NewChatForm
 from panels.templating import render
 from server.domain.message_kinds import KindView
+from server.domain.text import Text
 
 TICKS = {
-    "pending": ("🕓", "Pending"),
-    "queued": ("🕓", "Queued"),
-    "sent": ("✓", "Sent"),
-    "delivered": ("✓✓", "Delivered"),
-    "read": ("✓✓", "Read"),
-    "played": ("✓✓", "Played"),
-    "failed": ("!", "Failed"),
+    "pending": ("🕓", Text("Pending")),
+    "queued": ("🕓", Text("Queued")),
+    "sent": ("✓", Text("Sent")),
+    "delivered": ("✓✓", Text("Delivered")),
+    "read": ("✓✓", Text("Read")),
+    "played": ("✓✓", Text("Played")),
+    "failed": ("!", Text("Failed")),
 }
 INLINE_IMAGES = ("image/jpeg", "image/png", "image/gif", "image/webp")
+# What an attachment is called when it has no file name (English: the kind as it is stored).
+MEDIA_KINDS = {
+    "image": Text("image"),
+    "video": Text("video"),
+    "audio": Text("audio"),
+    "voice": Text("voice"),
+    "document": Text("document"),
+    "sticker": Text("sticker"),
+    "gif": Text("gif"),
+}
+YOU = Text("You")
+CONTACT = Text("Contact")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,12 +52,33 @@ class MessageView:
     edited: bool = False  # shown with "(edited)"
     deleted: bool = False  # shown as "This message was deleted"
     quote: str = ""  # a reply: the short quote of the message it answers
-    reactions: tuple[tuple[str, str], ...] = ()  # (emoji, who)
+    reactions: tuple[tuple[str, str | Text], ...] = ()  # (emoji, who)
     earlier: tuple[tuple[str, datetime], ...] = ()  # the texts edits replaced, oldest first
 
     @property
-    def tick(self) -> tuple[str, str]:
+    def tick(self) -> tuple[str, str | Text]:
         return TICKS.get(self.status, ("", self.status))
+
+    @property
+    def kind_label(self) -> str | Text:
+        return MEDIA_KINDS.get(self.media_kind, self.media_kind)
+
+    @property
+    def file_label(self) -> str | Text:
+        """The download link's words: the file's name, else what kind of file it is."""
+        return self.media_filename or Text("%(kind)s file", kind=self.kind_label)
+
+    @property
+    def media_note(self) -> Text:
+        """An attachment that is not stored, and why."""
+        name = self.media_filename or self.kind_label
+        if self.media_state == "unavailable":
+            return Text("%(name)s (not available)", name=name)
+        if self.media_state == "too_large":
+            return Text("%(name)s (too large)", name=name)
+        if self.media_state == "removed":
+            return Text("%(name)s (removed by retention)", name=name)
+        return Text("%(name)s (not downloaded yet)", name=name)
 
     @property
     def is_image(self) -> bool:
@@ -77,7 +111,7 @@ class ReplyForm:
     client_ref: str
     text: str = ""
     error_reason: str = ""
-    error_message: str = ""
+    error_message: str | Text = ""
     sent: bool = False
     can_reply: bool = True
     max_upload_mb: int = 16
@@ -86,7 +120,7 @@ class ReplyForm:
 @dataclass(frozen=True, slots=True)
 class ChatPageView:
     chat_id: int
-    title: str
+    title: str | Text
     number: str
     account_number: str
     person_name: str
@@ -109,7 +143,7 @@ def render_reply(form: ReplyForm) -> str:
 
 
 def render_chat_problem(
-    reason: str, message: str, retry_url: str | None = None, install_url: str | None = None
+    reason: str, message: str | Text, retry_url: str | None = None, install_url: str | None = None
 ) -> str:
     return render(
         "panels/chat_problem.html",
@@ -118,6 +152,11 @@ def render_chat_problem(
         retry_url=retry_url,
         install_url=install_url,
     )
+
+
+def who_reacted(reactions: Sequence[tuple[str, bool, str]]) -> tuple[tuple[str, str | Text], ...]:
+    """(emoji, who) for a bubble, from a message's (emoji, from me, reactor's name) reactions."""
+    return tuple((emoji, YOU if from_me else (name or CONTACT)) for emoji, from_me, name in reactions)
 
 
 def message_views(messages: Sequence[MessageView]) -> tuple[MessageView, ...]:

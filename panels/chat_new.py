@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from panels.panel_form import CountryChoice, FromChoice
 from panels.templating import render
+from server.domain.text import Text
 from server.domain.whatsapp import MAX_TEXT_LENGTH
 
 
@@ -22,7 +23,7 @@ class NewChatForm:
     account_id: int | None = None
     text: str = ""
     error_reason: str = ""
-    error_message: str = ""
+    error_message: str | Text = ""
     max_text: int = MAX_TEXT_LENGTH
 
 

@@ -10,29 +10,39 @@ from datetime import datetime
 from panels.errors import ErrorView
 from panels.templating import render
 from server.domain.models import Account
+from server.domain.text import Text
 
-STATUS_LABELS = {
-    "connected": ("Connected", "ok"),
-    "starting": ("Starting…", "pending"),
-    "needs_pairing": ("Waiting for the QR scan", "pending"),
-    "stopped": ("Stopped", "pending"),
-    "disconnected": ("Disconnected", "failing"),
-    "logged_out": ("Logged out", "failing"),
-    "failed": ("Failed", "failing"),
-    "banned": ("Banned by WhatsApp", "failing"),
-    "unlinked": ("Unlinked", "failing"),
+# A number's status as a person reads it, and its style.
+STATUS_TEXTS = {
+    "connected": (Text("Connected"), "ok"),
+    "starting": (Text("Starting…"), "pending"),
+    "needs_pairing": (Text("Waiting for the QR scan"), "pending"),
+    "stopped": (Text("Stopped"), "pending"),
+    "disconnected": (Text("Disconnected"), "failing"),
+    "logged_out": (Text("Logged out"), "failing"),
+    "failed": (Text("Failed"), "failing"),
+    "banned": (Text("Banned by WhatsApp"), "failing"),
+    "unlinked": (Text("Unlinked"), "failing"),
 }
+# The same in English, for pages that show it as plain words.
+STATUS_LABELS = {status: (str(text), css) for status, (text, css) in STATUS_TEXTS.items()}
+NOT_LINKED_YET = Text("not linked yet")
+
+
+def status_text(status: str) -> tuple[str | Text, str]:
+    """A number's status as a person reads it (a status WaPipe has no words for: as it is), its style."""
+    return STATUS_TEXTS.get(status, (status, "pending"))
 
 
 @dataclass(frozen=True, slots=True)
 class NumberRow:
     id: int
-    number: str
+    number: str | Text
     name: str
     owner_user_id: int
     owner_name: str  # "" when no installation of the company names the owner
     is_mine: bool
-    status_label: str
+    status_label: str | Text
     status_class: str
     detail: str
     last_activity_at: datetime | None
@@ -54,7 +64,7 @@ class NumbersView:
 @dataclass(frozen=True, slots=True)
 class PairingView:
     account_id: int
-    status_label: str
+    status_label: str | Text
     done: bool
     number: str
     qr_data_uri: str | None
@@ -63,10 +73,10 @@ class PairingView:
 
 
 def number_row(account: Account, user_id: int, names: Mapping[int, str] | None = None) -> NumberRow:
-    label, css = STATUS_LABELS.get(account.status, (account.status, "pending"))
+    label, css = status_text(account.status)
     return NumberRow(
         id=account.id,
-        number=account.e164 or "not linked yet",
+        number=account.e164 or NOT_LINKED_YET,
         name=account.display_name,
         owner_user_id=account.owner_user_id,
         owner_name=(names or {}).get(account.owner_user_id, ""),
@@ -94,7 +104,7 @@ def pairing_view(
     *,
     poll_seconds: float = 2.0,
 ) -> PairingView:
-    label, _ = STATUS_LABELS.get(status, (status, "pending"))
+    label, _ = status_text(status)
     uri = "data:image/png;base64," + base64.b64encode(qr_png).decode() if qr_png else None
     return PairingView(account.id, label, done, account.e164 or "", uri, phone_url, poll_seconds)
 

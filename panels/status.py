@@ -7,13 +7,47 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from panels.templating import render
+from server.domain.text import Text
+
+# The words a person reads for what the page names by code (English: the code as it is).
+CHECKS = {"database": Text("database"), "queue": Text("queue")}
+MODES = {"production": Text("production"), "demo": Text("demo"), "test": Text("test")}
+QUEUES = {"arq on Redis": Text("arq on Redis"), "in-process": Text("in-process")}
+RUNNER_KINDS = {"worker": Text("worker"), "web": Text("web")}
 
 
 @dataclass(frozen=True, slots=True)
 class CheckView:
     name: str
     ok: bool
-    detail: str
+    error: str = ""  # why it failed: the kind of error, never its text (the page is public)
+
+    @property
+    def detail(self) -> str:
+        """The check's outcome as ``/healthz`` answers it."""
+        return "ok" if self.ok else f"unreachable ({self.error})"
+
+    @property
+    def label(self) -> str | Text:
+        return CHECKS.get(self.name, self.name)
+
+    @property
+    def shown_detail(self) -> Text:
+        return Text("ok") if self.ok else Text("unreachable (%(error)s)", error=self.error)
+
+
+@dataclass(frozen=True, slots=True)
+class RunnerView:
+    """A kind of job runner: how many beat, and when one last did."""
+
+    kind: str
+    count: int
+    seen_at: datetime
+
+    @property
+    def label(self) -> str | Text:
+        name = RUNNER_KINDS.get(self.kind, self.kind)
+        return name if self.count == 1 else Text("%(kind)s (%(count)s)", kind=name, count=self.count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,24 +57,29 @@ class StatusView:
     database_backend: str
     queue_backend: str
     checks: tuple[CheckView, ...]
-    runners: tuple[tuple[str, datetime], ...]  # (kind, with a count when several; the latest beat)
+    runners: tuple[RunnerView, ...]
     checked_at: datetime
 
     @property
     def ok(self) -> bool:
         return all(check.ok for check in self.checks)
 
+    @property
+    def mode_label(self) -> str | Text:
+        return MODES.get(self.mode, self.mode)
 
-def runners_by_kind(seen: dict[str, datetime]) -> tuple[tuple[str, datetime], ...]:
-    """``{"worker:host:pid": at, ...}`` as ``(("worker (2)", latest), ...)``: how many of each kind and
-    when one last beat, without the hosts and process ids in the runners' names."""
+    @property
+    def queue_label(self) -> str | Text:
+        return QUEUES.get(self.queue_backend, self.queue_backend)
+
+
+def runners_by_kind(seen: dict[str, datetime]) -> tuple[RunnerView, ...]:
+    """``{"worker:host:pid": at, ...}`` as one ``RunnerView`` a kind: how many of each kind and when one
+    last beat, without the hosts and process ids in the runners' names."""
     kinds: dict[str, list[datetime]] = {}
     for name, at in seen.items():
         kinds.setdefault(name.split(":", 1)[0], []).append(at)
-    return tuple(
-        (kind if len(times) == 1 else f"{kind} ({len(times)})", max(times))
-        for kind, times in sorted(kinds.items())
-    )
+    return tuple(RunnerView(kind, len(times), max(times)) for kind, times in sorted(kinds.items()))
 
 
 def render_status_page(view: StatusView) -> str:

@@ -191,7 +191,7 @@ class GatewayUnavailable(Transient):
 
     def __init__(
         self,
-        message: str,
+        message: str | Text,
         *,
         reason: str | None = None,
         retry_after: float | None = None,

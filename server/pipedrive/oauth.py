@@ -18,6 +18,7 @@ import httpx
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from server.domain.errors import NeedsReauth, NotAuthenticated, Permanent, Transient
+from server.domain.text import Text
 from server.pipedrive.errors import pipedrive_error, response_json
 from server.pipedrive.models import CurrentUser
 
@@ -96,20 +97,21 @@ class StateSigner:
         the same refusals as ``verify``."""
         if not state:
             raise NotAuthenticated(
-                "The install link carried no state; start the installation again", reason="invalid_state"
+                Text("The install link carried no state; start the installation again"),
+                reason="invalid_state",
             )
         try:
             payload = self._serializer.loads(state, max_age=self._max_age)
         except SignatureExpired as error:
             raise NotAuthenticated(
-                "The install link expired; start the installation again", reason="expired_state"
+                Text("The install link expired; start the installation again"), reason="expired_state"
             ) from error
         except BadSignature as error:
             raise NotAuthenticated(
-                "The install link was not issued by this server; start again", reason="invalid_state"
+                Text("The install link was not issued by this server; start again"), reason="invalid_state"
             ) from error
         if not isinstance(payload, dict) or not isinstance(payload.get("nonce"), str):
-            raise NotAuthenticated("The install link is malformed; start again", reason="invalid_state")
+            raise NotAuthenticated(Text("The install link is malformed; start again"), reason="invalid_state")
         return payload["nonce"], {str(k): str(v) for k, v in payload.items() if k != "nonce"}
 
 
@@ -144,7 +146,7 @@ class PipedriveOAuth:
             return await self._token_request(form)
         except _InvalidGrant as error:
             raise NotAuthenticated(
-                "The authorisation code expired or was already used; install the app again",
+                Text("The authorisation code expired or was already used; install the app again"),
                 reason="invalid_code",
             ) from error
 
@@ -203,7 +205,7 @@ class PipedriveOAuth:
                 raise _InvalidGrant(detail)
             if "invalid_client" in detail.lower().replace(" ", "_"):
                 raise Permanent(
-                    "Pipedrive rejected the app's client id/secret; check the configuration",
+                    Text("Pipedrive rejected the app's client id/secret; check the configuration"),
                     reason="oauth_client_invalid",
                 )
         if response.is_success:

@@ -18,6 +18,7 @@ from server.domain.errors import InvalidInput, NotAuthenticated
 from server.domain.installations import Installation, StoredTokens
 from server.domain.models import Company
 from server.domain.ports.storage import CompanySetup, CompanyStore, InstallationWriter, UsedStates
+from server.domain.text import Text
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +66,12 @@ class InstallService:
         claimed = state_nonce is None or await self.used_states.claim(state_nonce, max_age=self.state_max_age)
         if not claimed:
             raise NotAuthenticated(
-                "This install link was already used; start the installation again", reason="state_replayed"
+                Text("This install link was already used; start the installation again"),
+                reason="state_replayed",
             )
         if not code:
             raise InvalidInput(
-                "Pipedrive sent no authorisation code; install WaPipe again", reason="missing_code"
+                Text("Pipedrive sent no authorisation code; install WaPipe again"), reason="missing_code"
             )
         installer, tokens = await self.authorise(code)
         company = await self.companies.upsert(

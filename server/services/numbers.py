@@ -16,6 +16,7 @@ from server.domain.errors import InvalidInput, NotFound
 from server.domain.models import Account
 from server.domain.ports.storage import AccountStore, InboxStore
 from server.domain.ports.whatsapp import WhatsAppTransport
+from server.domain.text import Text, ntext
 from server.domain.whatsapp import SessionStatus
 
 UNLINKED = "unlinked"  # not a session status: the owner's decision, which gateway events do not undo
@@ -74,10 +75,14 @@ class NumberLinking:
         accounts = await self._accounts.for_company(company_id)
         pending = len([a for a in accounts if a.owner_user_id == user_id and is_pending(a)])
         if pending >= self._max_pending:
-            numbers = "1 number waiting for its" if pending == 1 else f"{pending} numbers waiting for their"
             raise TooManyPending(
-                f"You have {numbers} QR code to be scanned. Scan one with your phone, or unlink the ones "
-                "you do not need, before linking another."
+                ntext(
+                    "You have %(count)s number waiting for its QR code to be scanned. Scan one with your "
+                    "phone, or unlink the ones you do not need, before linking another.",
+                    "You have %(count)s numbers waiting for their QR code to be scanned. Scan one with your "
+                    "phone, or unlink the ones you do not need, before linking another.",
+                    pending,
+                )
             )
         await self._transport.check_ready()  # before a number is added that could never work
         account = await self._accounts.create(
@@ -106,7 +111,7 @@ class NumberLinking:
     async def unlink(self, company_id: int, user_id: int, account_id: int) -> Account:
         account = await self._owned_by_company(company_id, account_id)
         if account.owner_user_id != user_id:
-            raise NotYours("Only the person who linked this number can unlink it")
+            raise NotYours(Text("Only the person who linked this number can unlink it"))
         await self._transport.disconnect(account.session_name, logout=True)
         await self._accounts.set_status(account.id, UNLINKED, "unlinked in WaPipe")
         refreshed = await self._accounts.get(company_id, account_id)
@@ -116,7 +121,7 @@ class NumberLinking:
     async def _owned_by_company(self, company_id: int, account_id: int) -> Account:
         account = await self._accounts.get(company_id, account_id)
         if account is None:
-            raise NotFound("No such number in this company")
+            raise NotFound(Text("No such number in this company"))
         return account
 
 
@@ -136,7 +141,10 @@ async def link_cloud_number(
     token stand for it). The number is asked of the Graph API first, so a wrong id or token links nothing."""
     if not _PHONE_NUMBER_ID.fullmatch(phone_number_id):
         raise InvalidInput(
-            f"{phone_number_id[:40]!r} is not a phone number id: copy its digits from WhatsApp Manager",
+            Text(
+                "%(typed)s is not a phone number id: copy its digits from WhatsApp Manager",
+                typed=repr(phone_number_id[:40]),
+            ),
             reason="invalid_phone_number_id",
         )
     try:
@@ -145,7 +153,8 @@ async def link_cloud_number(
         me = None  # Graph: "Object with ID … does not exist" (code 100, subcode 33)
     if me is None or not me.e164:
         raise InvalidInput(
-            f"The Cloud API reports no phone number for id {phone_number_id}", reason="number_unknown"
+            Text("The Cloud API reports no phone number for id %(id)s", id=phone_number_id),
+            reason="number_unknown",
         )
     try:
         account = await accounts.create(
@@ -158,7 +167,11 @@ async def link_cloud_number(
         if error.reason != "session_exists":
             raise
         raise InvalidInput(
-            f"{me.e164} (phone number id {phone_number_id}) is already linked to WaPipe",
+            Text(
+                "%(number)s (phone number id %(id)s) is already linked to WaPipe",
+                number=me.e164,
+                id=phone_number_id,
+            ),
             reason="session_exists",
         ) from error
     await inbox.record_session(account.id, SessionStatus.CONNECTED, "", me, None)

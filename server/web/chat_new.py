@@ -17,6 +17,7 @@ from server.domain.countries import countries, region_of_number
 from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, NumberNotOnWhatsApp, Transient
 from server.domain.jids import phone_chat_key
 from server.domain.models import Account
+from server.domain.text import Text
 from server.domain.whatsapp import Peer
 from server.services.send import SendRequest, SendService, recipient
 from server.storage.accounts import SqlAccountStore
@@ -55,7 +56,7 @@ async def new_chat(request: Request) -> Response:
         try:
             check_csrf(request, user, str(form.get("csrf_token") or ""))
         except NotAuthenticated as error:
-            return problem(403, error.reason, error.message)
+            return problem(403, error.reason, error.text)
         to = str(form.get("to") or "").strip()[:64]
         region = str(form.get("region") or "").strip().upper()[:2]
         account_id = id_from_text(str(form.get("account_id") or ""))
@@ -65,7 +66,7 @@ async def new_chat(request: Request) -> Response:
     try:
         account = next((a for a in accounts if a.id == account_id), None)
         if account is None:
-            raise InvalidInput("Choose the WhatsApp number to send from", reason="unknown_from_number")
+            raise InvalidInput(Text("Choose the WhatsApp number to send from"), reason="unknown_from_number")
         e164 = recipient(to, region or None)
         service = SendService(
             SqlAccountStore(resources.engine),
@@ -92,7 +93,7 @@ async def new_chat(request: Request) -> Response:
             region=region,
             text=text,
             error_reason=error.reason,
-            error_message=error.message,
+            error_message=error.text,
         )
         return HTMLResponse(render_new_chat(refused), status_code=error_status(error))
     peer = Peer(phone_chat_key(entry.to_chat), e164=entry.to_chat)
@@ -109,6 +110,8 @@ async def _on_whatsapp(resources: Resources, account: Account, e164: str) -> Non
     try:
         await transport.check_number(account.session_name, e164)
     except NumberNotOnWhatsApp as error:
-        raise NumberNotOnWhatsApp(f"{e164} has no WhatsApp account; check the number") from error
+        raise NumberNotOnWhatsApp(
+            Text("%(number)s has no WhatsApp account; check the number", number=e164)
+        ) from error
     except Transient:
         return

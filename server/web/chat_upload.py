@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from server.domain.errors import InvalidInput
 from server.domain.media_types import content_matches, normalise_media_type
+from server.domain.text import Text
 
 MAX_UPLOAD_BYTES = 16 * 1024 * 1024  # WhatsApp's limit for media other than documents
 _OOXML = "application/vnd.openxmlformats-officedocument."
@@ -31,22 +32,22 @@ def check_upload(data: bytes, mime: str) -> str:
     """The MIME type to send the upload as; named refusals for size and type."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise InvalidInput(
-            f"Attachments are limited to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB",
+            Text("Attachments are limited to %(mb)s MB", mb=MAX_UPLOAD_BYTES // (1024 * 1024)),
             reason="attachment_too_large",
         )
     if not data:
-        raise InvalidInput("The attached file is empty", reason="attachment_empty")
+        raise InvalidInput(Text("The attached file is empty"), reason="attachment_empty")
     kind = normalise_media_type(mime)
     if kind not in ALLOWED_TYPES:
         raise InvalidInput(
-            "This kind of file cannot be sent: use an image, PDF, audio, video or office document",
+            Text("This kind of file cannot be sent: use an image, PDF, audio, video or office document"),
             reason="attachment_type_not_allowed",
         )
     if not content_matches(kind, data):
         message = (
-            "Text files must be UTF-8"
+            Text("Text files must be UTF-8")
             if kind.startswith("text/")
-            else "The file's content does not match its type"
+            else Text("The file's content does not match its type")
         )
         raise InvalidInput(message, reason="attachment_type_mismatch")
     return kind

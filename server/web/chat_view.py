@@ -31,12 +31,13 @@ from panels.chat import (
     render_chat_page,
     render_history,
     render_reply,
+    who_reacted,
 )
 from server.domain.bounds import id_from_text
 from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, WaPipeError
 from server.domain.file_names import clean_file_name
-from server.domain.message_changes import reaction_badges
 from server.domain.message_kinds import kind_view
+from server.domain.text import Text
 from server.services.send import SendRequest, SendService
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
@@ -61,7 +62,7 @@ from server.web.session import (
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
 CHANGED_LIMIT = 200  # changed bubbles one poll brings back; the rest come with the next
-NOT_YOURS = "This chat is not in your Pipedrive company, or it does not exist."
+NOT_YOURS = Text("This chat is not in your Pipedrive company, or it does not exist.")
 
 
 def _resources(request: Request) -> Resources:
@@ -98,7 +99,7 @@ def _views(
                 edited=m.edited,
                 deleted=m.deleted,
                 quote=m.quote or "",
-                reactions=reaction_badges(reactions.get(m.id, ())),
+                reactions=who_reacted(reactions.get(m.id, ())),
                 earlier=earlier_versions(m.edit_history),
             )
             for m in rows
@@ -143,7 +144,7 @@ async def _signed_in(request: Request, *, page: bool = False) -> SessionUser | R
     except NotAuthenticated as error:
         if page:
             return signin_redirect(request.url.path)
-        return problem(401, error.reason, error.message)
+        return problem(401, error.reason, error.text)
     except WaPipeError as error:
         return refused_session(error)
 
@@ -160,7 +161,7 @@ async def chat_page(request: Request) -> Response:
         # a group by its subject, a contact by their Person's name where the chat is linked
         title=(chat.display_name if chat.is_group else chat.person_name or chat.display_name)
         or chat.e164
-        or "WhatsApp chat",
+        or Text("WhatsApp chat"),
         number=chat.e164 or "",
         account_number=chat.account_e164,
         person_name=chat.person_name,
@@ -256,12 +257,12 @@ async def media(request: Request) -> Response:
         user.company_id, chat.id, _int(request, "message_id")
     )
     if found is None:
-        return problem(404, "not_found", "This attachment is not stored.")
+        return problem(404, "not_found", Text("This attachment is not stored."))
     path, mime, name = found
     try:
         data = await asyncio.to_thread(Path(path).read_bytes)
     except FileNotFoundError:
-        return problem(404, "not_found", "This attachment is no longer stored.")
+        return problem(404, "not_found", Text("This attachment is no longer stored."))
     return media_response(data, mime, name, download="download" in request.query_params)
 
 
@@ -273,7 +274,7 @@ async def _attachment(
     mime = check_upload(data, upload.content_type or "")
     if chat.person_id is None:
         raise InvalidInput(
-            "This chat is not linked to a Person yet, so attachments cannot be sent from here",
+            Text("This chat is not linked to a Person yet, so attachments cannot be sent from here"),
             reason="attachment_needs_person",
         )
     name = clean_file_name(upload.filename)
@@ -296,19 +297,21 @@ async def reply(request: Request) -> Response:
             user,
             chat,
             error_reason="attachment_too_large",
-            error_message=f"Attachments are limited to {MAX_UPLOAD_BYTES // (1024 * 1024)} MB",
+            error_message=Text("Attachments are limited to %(mb)s MB", mb=MAX_UPLOAD_BYTES // (1024 * 1024)),
         )
         return HTMLResponse(render_reply(too_big), status_code=413)
     async with request.form(max_files=1, max_fields=10) as form:
         try:
             check_csrf(request, user, str(form.get("csrf_token") or ""))
         except NotAuthenticated as error:
-            return problem(403, error.reason, error.message)
+            return problem(403, error.reason, error.text)
         text = str(form.get("text") or "")[:5000]
         upload = form.get("file")
         try:
             if not chat.e164 or chat.is_group:
-                raise InvalidInput("Replies to group chats are sent from the phone", reason="group_reply")
+                raise InvalidInput(
+                    Text("Replies to group chats are sent from the phone"), reason="group_reply"
+                )
             file_id, file_name = None, ""
             if isinstance(upload, UploadFile) and upload.filename:
                 file_id, file_name = await _attachment(request, user, chat, upload)
@@ -335,13 +338,13 @@ async def reply(request: Request) -> Response:
         except (InvalidInput, NotFound) as error:
             status = 413 if error.reason == "attachment_too_large" else 400
             typed = _reply(
-                request, user, chat, text=text, error_reason=error.reason, error_message=error.message
+                request, user, chat, text=text, error_reason=error.reason, error_message=error.text
             )
             return HTMLResponse(render_reply(typed), status_code=status)
         except WaPipeError as error:
             log.warning("reply failed", extra={"reason": error.reason})
             typed = _reply(
-                request, user, chat, text=text, error_reason=error.reason, error_message=error.message
+                request, user, chat, text=text, error_reason=error.reason, error_message=error.text
             )
             return HTMLResponse(render_reply(typed), status_code=503)
     return HTMLResponse(

@@ -14,6 +14,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from panels.status import (
     CheckView,
+    RunnerView,
     StatusView,
     render_status_fragment,
     render_status_page,
@@ -31,8 +32,8 @@ async def _check(name: str, probe: asyncio.Future[object] | object) -> CheckView
         await asyncio.wait_for(probe, CHECK_TIMEOUT_S)  # type: ignore[arg-type]
     except Exception as error:
         log.warning("health check failed", extra={"check": name, "error": repr(error)})
-        return CheckView(name, False, f"unreachable ({type(error).__name__})")
-    return CheckView(name, True, "ok")
+        return CheckView(name, False, type(error).__name__)
+    return CheckView(name, True)
 
 
 async def _database_probe(resources: Resources) -> None:
@@ -68,7 +69,7 @@ async def healthz(request: Request) -> Response:
 
 async def _status_view(resources: Resources) -> StatusView:
     checks = await run_checks(resources)
-    runners: tuple[tuple[str, datetime], ...] = ()
+    runners: tuple[RunnerView, ...] = ()
     if all(check.ok for check in checks if check.name == "database"):
         runners = runners_by_kind(await SqlHeartbeatStore(resources.engine).last_seen())
     return StatusView(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from server.domain.installations import InstallationStatus
+from server.domain.text import Text
 from server.services.numbers import NotYours
 from server.web.frame_auth import FrameIdentity
 from server.web.resources import Resources
@@ -24,13 +25,18 @@ async def install_refusal(request: Request, identity: FrameIdentity) -> NotYours
         return None
     if await installations.admin_installation(identity.company.id) is None:
         return NotYours(
-            "No Pipedrive admin of your company has WaPipe installed, or it was uninstalled. An admin "
-            "installs it first (it sets the company up); then each team member installs it for themselves.",
+            Text(
+                "No Pipedrive admin of your company has WaPipe installed, or it was uninstalled. An admin "
+                "installs it first (it sets the company up); then each team member installs it for "
+                "themselves."
+            ),
             reason="company_not_installed",
         )
     return NotYours(
-        "WaPipe is installed in your company, but not for you: each team member installs it once, for "
-        "themselves. Install it to see these settings and link your WhatsApp number.",
+        Text(
+            "WaPipe is installed in your company, but not for you: each team member installs it once, for "
+            "themselves. Install it to see these settings and link your WhatsApp number."
+        ),
         reason="install_required",
     )
 

@@ -31,6 +31,7 @@ from server.domain.errors import (
     Unauthorized,
 )
 from server.domain.team import member_names
+from server.domain.text import Text
 from server.services.numbers import NumberLinking, link_cloud_number
 from server.storage.accounts import SqlAccountStore
 from server.storage.inbox import SqlInboxStore
@@ -111,7 +112,7 @@ async def _gateway_problem(resources: Resources) -> ErrorView | None:
     try:
         await transport.check_ready()
     except ConfigurationError as error:
-        return ErrorView(error.reason, error.message)
+        return ErrorView(error.reason, error.text)
     except (Transient, Permanent) as error:
         log.warning("WAHA's version could not be read", extra={"reason": error.reason})
     return None
@@ -165,8 +166,10 @@ async def link_cloud(request: Request, identity: FrameIdentity) -> Response:
     transport = resources.transports.get("cloud")
     if transport is None:
         raise InvalidInput(
-            "The Cloud API is not configured on this server: set WAPIPE_CLOUD_ACCESS_TOKEN and "
-            "WAPIPE_CLOUD_APP_SECRET, or link a number by QR code",
+            Text(
+                "The Cloud API is not configured on this server: set WAPIPE_CLOUD_ACCESS_TOKEN and "
+                "WAPIPE_CLOUD_APP_SECRET, or link a number by QR code"
+            ),
             reason="cloud_not_configured",
         )
     typed = str((await request.form()).get("phone_number_id") or "").strip()
@@ -180,10 +183,10 @@ async def link_cloud(request: Request, identity: FrameIdentity) -> Response:
             phone_number_id=typed,
         )
     except InvalidInput as error:
-        view = CloudLinkView(typed[:64], ErrorView(error.reason, error.message))
+        view = CloudLinkView(typed[:64], ErrorView(error.reason, error.text))
         return HTMLResponse(render_cloud_link(view), status_code=400)
     except Unauthorized as error:
-        message = "Meta refused WaPipe's Cloud API access token: renew WAPIPE_CLOUD_ACCESS_TOKEN"
+        message = Text("Meta refused WaPipe's Cloud API access token: renew WAPIPE_CLOUD_ACCESS_TOKEN")
         view = CloudLinkView(typed[:64], ErrorView("cloud_token_refused", message))
         log.warning("cloud api refused the token", extra={"reason": error.reason})
         return HTMLResponse(render_cloud_link(view), status_code=400)

@@ -37,6 +37,7 @@ from panels.install import (
 from server.domain.bounds import id_from_json, id_from_text
 from server.domain.errors import InvalidInput, NotAuthenticated, Permanent, Transient
 from server.domain.installations import Installation, StoredTokens
+from server.domain.text import Text
 from server.jobs.context import CALLBACK_PATH
 from server.jobs.setup import SETUP_JOB, setup_job_id
 from server.pipedrive.connector import stored_tokens
@@ -103,7 +104,7 @@ def _install_service(resources: Resources) -> InstallService:
     )
 
 
-def _problem(status: int, reason: str, message: str, *, retry: bool = True) -> HTMLResponse:
+def _problem(status: int, reason: str, message: str | Text, *, retry: bool = True) -> HTMLResponse:
     problem = ErrorView(reason, message, where="install", retry_url=INSTALL_PATH if retry else None)
     return HTMLResponse(render_problem(problem), status_code=status)
 
@@ -121,13 +122,15 @@ async def callback(request: Request) -> Response:
     try:
         return await _complete_install(request)
     except InvalidInput as error:  # NotAuthenticated among them: a bad, expired or replayed link
-        return _problem(400, error.reason, error.message)
+        return _problem(400, error.reason, error.text)
     except Transient as error:
         log.warning("install failed for now", extra={"reason": error.reason})
-        return _problem(503, error.reason, "Pipedrive did not answer in time; please install WaPipe again.")
+        return _problem(
+            503, error.reason, Text("Pipedrive did not answer in time; please install WaPipe again.")
+        )
     except Permanent as error:
         log.error("install failed", extra={"reason": error.reason})
-        return _problem(502, error.reason, error.message)
+        return _problem(502, error.reason, error.text)
 
 
 async def _complete_install(request: Request) -> Response:
@@ -138,24 +141,38 @@ async def _complete_install(request: Request) -> Response:
         return _problem(
             200,
             "user_denied",
-            "You chose not to allow WaPipe access to Pipedrive, so nothing was installed or stored.",
+            Text("You chose not to allow WaPipe access to Pipedrive, so nothing was installed or stored."),
         )
     if oauth_error:
-        raise InvalidInput(f"Pipedrive answered with an error ({oauth_error[:64]})", reason="oauth_error")
+        raise InvalidInput(
+            Text("Pipedrive answered with an error (%(error)s)", error=oauth_error[:64]), reason="oauth_error"
+        )
     nonce = _signer(resources).read(query.get("state"))[0] if "state" in query else None  # ours only
     done = await _install_service(resources).install(state_nonce=nonce, code=query.get("code"))
     answer_as(done.installation)  # the installer's Pipedrive language from here on
     if done.awaiting_admin:
-        return _problem(
-            200,
-            "admin_required",
-            f"WaPipe is installed for you, {done.installer.name or 'welcome'}, but no admin of "
-            f"{done.installer.company_name or 'your Pipedrive company'} has installed it yet. An admin must "
-            'install WaPipe first (it creates the "WhatsApp chat" activity type and fields, and runs the '
-            "sync); ask one to open this install link. Your panel works as soon as they have.",
-        )
+        return _problem(200, "admin_required", _awaiting_admin(done.installer))
     url = _after_install_url(resources, done.installation, done.company.name, done.api_domain)
     return RedirectResponse(url, status_code=303)
+
+
+def _awaiting_admin(installer: Installer) -> Text:
+    """What a team member who installed before any admin of their company reads."""
+    company = installer.company_name or Text("your Pipedrive company")
+    if installer.name:
+        return Text(
+            "WaPipe is installed for you, %(name)s, but no admin of %(company)s has installed it yet. An "
+            'admin must install WaPipe first (it creates the "WhatsApp chat" activity type and fields, and '
+            "runs the sync); ask one to open this install link. Your panel works as soon as they have.",
+            name=installer.name,
+            company=company,
+        )
+    return Text(
+        "WaPipe is installed for you, welcome, but no admin of %(company)s has installed it yet. An admin "
+        'must install WaPipe first (it creates the "WhatsApp chat" activity type and fields, and runs the '
+        "sync); ask one to open this install link. Your panel works as soon as they have.",
+        company=company,
+    )
 
 
 def _after_install_url(
@@ -172,7 +189,7 @@ def _after_install_url(
 async def _ticket_installation(request: Request) -> tuple[Installation, str]:
     """The installation the ticket points at, and its company's name."""
     resources = _resources(request)
-    expired = "This page has expired; open WaPipe from Pipedrive"
+    expired = Text("This page has expired; open WaPipe from Pipedrive")
     try:
         payload = _tickets(resources).loads(request.query_params.get("ticket", ""), max_age=TICKET_MAX_AGE)
         company_id, user_id, company_name = int(payload["c"]), int(payload["u"]), str(payload["n"])
@@ -181,6 +198,7 @@ async def _ticket_installation(request: Request) -> tuple[Installation, str]:
     installation = await resources.pipedrive.installations.get(company_id, user_id)
     if installation is None:
         raise NotAuthenticated(expired, reason="invalid_ticket")
+    answer_as(installation)  # the installer's Pipedrive language
     return installation, company_name
 
 
@@ -189,7 +207,7 @@ def _polls(request: Request) -> int:
     polls = request.query_params.get("polls", "0")
     if not (polls.isascii() and polls.isdigit() and len(polls) <= 6):
         raise InvalidInput(
-            "The page's count of its polls is not a number; open it again", reason="invalid_polls"
+            Text("The page's count of its polls is not a number; open it again"), reason="invalid_polls"
         )
     return int(polls)
 
@@ -211,7 +229,7 @@ async def installed(request: Request) -> Response:
         installation, company_name = await _ticket_installation(request)
         polls = _polls(request)
     except InvalidInput as error:  # an expired ticket (NotAuthenticated) too
-        return _problem(400, error.reason, error.message, retry=False)
+        return _problem(400, error.reason, error.text, retry=False)
     resources = _resources(request)
     settings_url = None
     if not resources.settings.is_production:  # the Pipedrive sandbox's page hosting our settings
@@ -233,7 +251,7 @@ async def setup_status(request: Request) -> Response:
         installation, _ = await _ticket_installation(request)
         polls = _polls(request)
     except InvalidInput as error:  # an expired ticket (NotAuthenticated) too
-        return _problem(400, error.reason, error.message, retry=False)
+        return _problem(400, error.reason, error.text, retry=False)
     return HTMLResponse(render_setup_progress(await _progress(request, installation, polls)))
 
 

@@ -30,6 +30,7 @@ from panels.chat import render_chat_problem
 from panels.i18n import language, supported, use_language
 from server.domain.errors import NeedsReauth, NotAuthenticated, NotInstalled, WaPipeError
 from server.domain.installations import Installation, InstallationStatus
+from server.domain.text import Text
 from server.jobs.context import CALLBACK_PATH
 from server.pipedrive.oauth import STATE_MAX_AGE, StateSigner
 from server.storage.companies import SqlCompanyStore
@@ -47,6 +48,7 @@ SIGNIN_PURPOSE = "signin"
 NONCE_COOKIE = "wapipe_signin"  # the browser's half of a sign-in in progress
 INSTALL_PATH = "/install"
 _LOCAL_NEXT = re.compile(r"/chats/[0-9]{1,12}")
+INVALID_TOKEN = Text("The form's security token is not valid; reload the page")
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,19 +107,25 @@ async def access_refusal(
         return None
     if installation is not None and installation.status is InstallationStatus.NEEDS_REAUTH:
         return NeedsReauth(
-            "Pipedrive no longer accepts WaPipe's authorisation for you: install WaPipe again (the link "
-            "below), then open the chat again."
+            Text(
+                "Pipedrive no longer accepts WaPipe's authorisation for you: install WaPipe again (the link "
+                "below), then open the chat again."
+            )
         )
     installations = resources.pipedrive.installations
     if company_id is None or await installations.admin_installation(company_id) is None:
         return NotInstalled(
-            "WaPipe is not installed in your Pipedrive company, or it was uninstalled. A Pipedrive admin "
-            "must install it before chats can be opened here.",
+            Text(
+                "WaPipe is not installed in your Pipedrive company, or it was uninstalled. A Pipedrive admin "
+                "must install it before chats can be opened here."
+            ),
             reason="company_not_installed",
         )
     return NotInstalled(
-        "WaPipe is installed in your Pipedrive company, but not for you: each team member installs it "
-        "once, for themselves. Install it for yourself with the link below, then open the chat again.",
+        Text(
+            "WaPipe is installed in your Pipedrive company, but not for you: each team member installs it "
+            "once, for themselves. Install it for yourself with the link below, then open the chat again."
+        ),
         reason="install_required",
     )
 
@@ -131,7 +139,7 @@ async def signed_in_user(request: Request) -> SessionUser:
     """
     user = current_user(request)
     if user is None:
-        raise NotAuthenticated("Sign in with Pipedrive to open this chat.", reason="signin_required")
+        raise NotAuthenticated(Text("Sign in with Pipedrive to open this chat."), reason="signin_required")
     resources = _resources(request)
     installation = await resources.pipedrive.installations.get(user.company_id, user.user_id)
     answer_as(installation)  # the user's Pipedrive language
@@ -141,7 +149,7 @@ async def signed_in_user(request: Request) -> SessionUser:
     assert installation is not None
     if installation.session_epoch != user.epoch:
         raise NotAuthenticated(
-            "WaPipe was uninstalled for you since you signed in; sign in again.", reason="session_ended"
+            Text("WaPipe was uninstalled for you since you signed in; sign in again."), reason="session_ended"
         )
     return user
 
@@ -153,7 +161,7 @@ def _install_link(refusal: WaPipeError) -> str | None:
 
 def refused_session(error: WaPipeError) -> HTMLResponse:
     """The page for a session whose user may no longer use the chat view; the cookie goes with it."""
-    response = problem(403, error.reason, error.message, install_url=_install_link(error))
+    response = problem(403, error.reason, error.text, install_url=_install_link(error))
     response.delete_cookie(COOKIE, path=COOKIE_PATH)
     return response
 
@@ -204,7 +212,12 @@ def signin_state(request: Request) -> dict[str, str] | None:
 
 
 def problem(
-    status: int, reason: str, message: str, *, retry_url: str | None = None, install_url: str | None = None
+    status: int,
+    reason: str,
+    message: str | Text,
+    *,
+    retry_url: str | None = None,
+    install_url: str | None = None,
 ) -> HTMLResponse:
     return HTMLResponse(render_chat_problem(reason, message, retry_url, install_url), status_code=status)
 
@@ -238,21 +251,27 @@ async def _complete_signin(request: Request, data: dict[str, str]) -> Response:
         return problem(
             403,
             "signin_browser_mismatch",
-            "This sign-in was not started in this browser, or it took too long. Sign in again here.",
+            Text("This sign-in was not started in this browser, or it took too long. Sign in again here."),
             retry_url=retry,
         )
     if not await SqlUsedStates(resources.engine).claim(data["browser"], max_age=STATE_MAX_AGE):
         return problem(
-            403, "state_replayed", "This sign-in was already completed once; sign in again.", retry_url=retry
+            403,
+            "state_replayed",
+            Text("This sign-in was already completed once; sign in again."),
+            retry_url=retry,
         )
     if request.query_params.get("error"):
         return problem(
-            403, "signin_denied", "You did not allow the sign-in, so the chat stays closed.", retry_url=retry
+            403,
+            "signin_denied",
+            Text("You did not allow the sign-in, so the chat stays closed."),
+            retry_url=retry,
         )
     code = request.query_params.get("code")
     if not code:
         return problem(
-            400, "missing_code", "Pipedrive sent no authorisation code; sign in again.", retry_url=retry
+            400, "missing_code", Text("Pipedrive sent no authorisation code; sign in again."), retry_url=retry
         )
     try:
         tokens = await resources.pipedrive.oauth.exchange_code(code)
@@ -260,7 +279,7 @@ async def _complete_signin(request: Request, data: dict[str, str]) -> Response:
     except WaPipeError as error:
         log.info("sign-in failed", extra={"reason": error.reason})
         return problem(
-            400, error.reason, "Pipedrive did not confirm who you are; sign in again.", retry_url=retry
+            400, error.reason, Text("Pipedrive did not confirm who you are; sign in again."), retry_url=retry
         )
     company = await SqlCompanyStore(resources.engine).get(me.company_id)
     installation = None
@@ -270,7 +289,7 @@ async def _complete_signin(request: Request, data: dict[str, str]) -> Response:
     refusal = await access_refusal(resources, None if company is None else company.id, installation)
     if refusal is not None:
         log.info("sign-in refused", extra={"reason": refusal.reason, "pipedrive_user": me.id})
-        return problem(403, refusal.reason, refusal.message, install_url=_install_link(refusal))
+        return problem(403, refusal.reason, refusal.text, install_url=_install_link(refusal))
     assert installation is not None  # access_refusal lets only an active installation through
     value = _sessions(resources).dumps(
         {"c": installation.company_id, "u": me.id, "n": me.name[:100], "e": installation.session_epoch}
@@ -296,14 +315,12 @@ def csrf_token(request: Request, user: SessionUser) -> str:
 def check_csrf(request: Request, user: SessionUser, token: str | None) -> None:
     """``NotAuthenticated`` named ``csrf_missing`` or ``csrf_invalid``."""
     if not token:
-        raise NotAuthenticated("The form carried no security token; reload the page", reason="csrf_missing")
+        raise NotAuthenticated(
+            Text("The form carried no security token; reload the page"), reason="csrf_missing"
+        )
     try:
         data = _csrf(_resources(request)).loads(token, max_age=SESSION_SECONDS)
     except BadSignature as error:
-        raise NotAuthenticated(
-            "The form's security token is not valid; reload the page", reason="csrf_invalid"
-        ) from error
+        raise NotAuthenticated(INVALID_TOKEN, reason="csrf_invalid") from error
     if not isinstance(data, dict) or data.get("c") != user.company_id or data.get("u") != user.user_id:
-        raise NotAuthenticated(
-            "The form's security token is not valid; reload the page", reason="csrf_invalid"
-        )
+        raise NotAuthenticated(INVALID_TOKEN, reason="csrf_invalid")

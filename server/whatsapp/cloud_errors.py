@@ -20,6 +20,7 @@ from server.domain.errors import (
     Unauthorized,
     WaPipeError,
 )
+from server.domain.text import Text
 from server.whatsapp.untrusted_input import JsonObject, as_object, get_int, get_object, get_str
 
 OUTSIDE_WINDOW_CODE = 131047
@@ -57,7 +58,7 @@ def graph_error(source: httpx.Response | httpx.HTTPError, *, maybe_sent: bool = 
     if isinstance(source, httpx.HTTPError):
         never_sent = isinstance(source, httpx.ConnectError | httpx.ConnectTimeout)
         error: WaPipeError = GatewayUnavailable(
-            f"The WhatsApp Cloud API could not be reached ({type(source).__name__})",
+            Text("The WhatsApp Cloud API could not be reached (%(error)s)", error=type(source).__name__),
             retry_after=UNAVAILABLE_WAIT,
             maybe_sent=maybe_sent and not never_sent,
         )
@@ -79,20 +80,26 @@ def _error_for_response(response: httpx.Response, *, maybe_sent: bool) -> WaPipe
     if code == OUTSIDE_WINDOW_CODE:
         return OutsideMessagingWindow(OUTSIDE_WINDOW_MESSAGE)
     if code == 190 or status == 401:
-        return Unauthorized(f"The Cloud API rejected the access token: {text}")
+        return Unauthorized(Text("The Cloud API rejected the access token: %(answer)s", answer=text))
     if code in _RATE_LIMIT_CODES or status == 429:
         retry = response.headers.get("retry-after", "")
         wait = float(retry) if retry.isascii() and retry.isdigit() else RATE_LIMIT_WAIT
         return Transient(
-            f"The Cloud API is rate limiting: {text}", reason=reason_for_code(code), retry_after=wait
+            Text("The Cloud API is rate limiting: %(answer)s", answer=text),
+            reason=reason_for_code(code),
+            retry_after=wait,
         )
     if code in _UNAVAILABLE_CODES or status >= 500:
         return GatewayUnavailable(
-            f"The Cloud API failed: {text}", retry_after=UNAVAILABLE_WAIT, maybe_sent=maybe_sent
+            Text("The Cloud API failed: %(answer)s", answer=text),
+            retry_after=UNAVAILABLE_WAIT,
+            maybe_sent=maybe_sent,
         )
     if status == 404 or (code == 100 and get_int(details, "error_subcode") == 33):
-        return NotFound(f"The Cloud API has no such object: {text}")
-    return Permanent(f"The Cloud API rejected the request: {text}", reason=reason_for_code(code))
+        return NotFound(Text("The Cloud API has no such object: %(answer)s", answer=text))
+    return Permanent(
+        Text("The Cloud API rejected the request: %(answer)s", answer=text), reason=reason_for_code(code)
+    )
 
 
 def _graph_error(response: httpx.Response) -> JsonObject | None:

@@ -15,6 +15,7 @@ from server.domain.errors import (
     Unauthorized,
     WaPipeError,
 )
+from server.domain.text import Text
 from server.whatsapp.untrusted_input import as_object, get_str
 
 UNAVAILABLE_WAIT = 5.0
@@ -31,7 +32,7 @@ def waha_error(source: httpx.Response | httpx.HTTPError, *, maybe_sent: bool = F
     if isinstance(source, httpx.HTTPError):
         never_sent = isinstance(source, httpx.ConnectError | httpx.ConnectTimeout | httpx.UnsupportedProtocol)
         error: WaPipeError = GatewayUnavailable(
-            f"The WhatsApp gateway (WAHA) could not be reached ({type(source).__name__})",
+            Text("The WhatsApp gateway (WAHA) could not be reached (%(error)s)", error=type(source).__name__),
             retry_after=UNAVAILABLE_WAIT,
             maybe_sent=maybe_sent and not never_sent,
         )
@@ -55,39 +56,51 @@ def _error_for_response(response: httpx.Response, *, maybe_sent: bool) -> WaPipe
     body = _json_object(response)
     text = get_str(body, "message") or get_str(body, "error") or response.text[:_SNIPPET] or f"HTTP {status}"
     if status in (401, 403):
-        return Unauthorized(f"WAHA rejected the API key (HTTP {status}); check WAPIPE_WAHA_API_KEY")
+        return Unauthorized(
+            Text("WAHA rejected the API key (HTTP %(status)s); check WAPIPE_WAHA_API_KEY", status=status)
+        )
     if status == 404:
-        return NotFound(f"WAHA has no such session or record: {text}")
+        return NotFound(Text("WAHA has no such session or record: %(answer)s", answer=text))
     session_status = get_str(body, "status")
     if status == 422 and (session_status is not None or "session status" in text.lower()):
         if session_status == "STARTING":
             return GatewayUnavailable(
-                "The WhatsApp session is still starting; try again shortly",
+                Text("The WhatsApp session is still starting; try again shortly"),
                 reason="session_starting",
                 retry_after=UNAVAILABLE_WAIT,
             )
         return SessionDisconnected(
-            f"The WhatsApp session is not connected (status {session_status or 'unknown'}); "
-            f"reconnect the number by scanning the QR code"
+            Text(
+                "The WhatsApp session is not connected (status %(status)s); reconnect the number by "
+                "scanning the QR code",
+                status=session_status or Text("unknown"),
+            )
         )
     if status == 429:
         if maybe_sent:
             # A gateway may answer 429 after it already handed the message to WhatsApp; the outbox must
             # look for it before sending again (see server.domain.send_echoes).
             return GatewayUnavailable(
-                f"WAHA is rate limiting: {text}",
+                Text("WAHA is rate limiting: %(answer)s", answer=text),
                 reason="rate_limited",
                 retry_after=_retry_after(response),
                 maybe_sent=True,
             )
         return Transient(
-            f"WAHA is rate limiting: {text}", reason="rate_limited", retry_after=_retry_after(response)
+            Text("WAHA is rate limiting: %(answer)s", answer=text),
+            reason="rate_limited",
+            retry_after=_retry_after(response),
         )
     if status >= 500:
         return GatewayUnavailable(
-            f"WAHA failed with HTTP {status}: {text}", retry_after=UNAVAILABLE_WAIT, maybe_sent=maybe_sent
+            Text("WAHA failed with HTTP %(status)s: %(answer)s", status=status, answer=text),
+            retry_after=UNAVAILABLE_WAIT,
+            maybe_sent=maybe_sent,
         )
-    return Permanent(f"WAHA rejected the request (HTTP {status}): {text}", reason="gateway_rejected")
+    return Permanent(
+        Text("WAHA rejected the request (HTTP %(status)s): %(answer)s", status=status, answer=text),
+        reason="gateway_rejected",
+    )
 
 
 def _json_object(response: httpx.Response) -> dict[str, object] | None:

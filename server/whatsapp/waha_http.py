@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from server.domain.errors import GatewayUnavailable, InvalidInput
+from server.domain.text import Text
 from server.whatsapp.untrusted_input import as_object, get_list
 from server.whatsapp.waha_errors import waha_error
 
@@ -48,7 +49,9 @@ async def request_json(
         return response.json()
     except ValueError as error:
         raise GatewayUnavailable(
-            f"WAHA answered {method} {path} with something that is not JSON",
+            Text(
+                "WAHA answered %(method)s %(path)s with something that is not JSON", method=method, path=path
+            ),
             reason="gateway_bad_response",
             maybe_sent=maybe_sent,
         ) from error

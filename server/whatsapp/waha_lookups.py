@@ -6,6 +6,7 @@ import httpx
 
 from server.domain.errors import InvalidInput, NotFound, NumberNotOnWhatsApp
 from server.domain.jids import JidKind, parse_jid, wa_user_from_e164
+from server.domain.text import Text
 from server.domain.whatsapp import GroupInfo, Peer
 from server.whatsapp.untrusted_input import as_object
 from server.whatsapp.waha_directory import parse_exists, parse_group, parse_lid_lookup
@@ -56,5 +57,5 @@ async def check_number(http: httpx.AsyncClient, account_id: str, e164: str) -> P
     params = {"phone": wa_user_from_e164(e164), "session": session_name(account_id)}
     jid = parse_exists(await request_json(http, "GET", "/api/contacts/check-exists", params=params))
     if jid is None:
-        raise NumberNotOnWhatsApp(f"{e164} has no WhatsApp account")
+        raise NumberNotOnWhatsApp(Text("%(number)s has no WhatsApp account", number=e164))
     return Peer(chat_key=jid.chat_key, e164=jid.e164, lid=jid.chat_key if jid.kind is JidKind.LID else None)

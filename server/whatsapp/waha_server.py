@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass
 
 from server.domain.errors import ConfigurationError
+from server.domain.text import Text
 from server.whatsapp.untrusted_input import as_object, get_str
 
 ENGINES = ("GOWS", "NOWEB")
@@ -54,28 +55,44 @@ def server_problem(server: WahaServer) -> ConfigurationError | None:
     release = server.release
     if release is None:
         return ConfigurationError(
-            f"WAHA reports the version {server.version!r}, which WaPipe cannot read; use WAHA "
-            f"{_dotted(CORE_SESSIONS_FROM)} or newer (image devlikeapro/waha)",
+            Text(
+                "WAHA reports the version %(version)s, which WaPipe cannot read; use WAHA %(needed)s or "
+                "newer (image devlikeapro/waha)",
+                version=repr(server.version),
+                needed=_dotted(CORE_SESSIONS_FROM),
+            ),
             reason="waha_version_unreadable",
         )
     if server.tier == "CORE" and release < CORE_SESSIONS_FROM:
         return ConfigurationError(
-            f"WAHA {server.version} Core runs only the session named 'default' and cannot sign or retry "
-            f"webhooks; WaPipe needs a session per number and signed webhooks. Upgrade WAHA to "
-            f"{_dotted(CORE_SESSIONS_FROM)} or newer (image devlikeapro/waha)",
+            Text(
+                "WAHA %(version)s Core runs only the session named 'default' and cannot sign or retry "
+                "webhooks; WaPipe needs a session per number and signed webhooks. Upgrade WAHA to "
+                "%(needed)s or newer (image devlikeapro/waha)",
+                version=server.version,
+                needed=_dotted(CORE_SESSIONS_FROM),
+            ),
             reason="waha_too_old",
         )
     if release < MINIMUM_VERSION:
         return ConfigurationError(
-            f"WAHA {server.version} is older than {_dotted(MINIMUM_VERSION)}, which WaPipe needs to read "
-            f"group members; upgrade WAHA",
+            Text(
+                "WAHA %(version)s is older than %(needed)s, which WaPipe needs to read group members; "
+                "upgrade WAHA",
+                version=server.version,
+                needed=_dotted(MINIMUM_VERSION),
+            ),
             reason="waha_too_old",
         )
     if server.engine not in ENGINES:
+        engine = server.engine or Text("unnamed")
         return ConfigurationError(
-            f"WAHA runs the {server.engine or 'unnamed'} engine; WaPipe catches up on missed messages by "
-            f"reading every chat's history at once, which only GOWS and NOWEB serve. Set "
-            f"WHATSAPP_DEFAULT_ENGINE=GOWS on the WAHA container and restart it",
+            Text(
+                "WAHA runs the %(engine)s engine; WaPipe catches up on missed messages by reading every "
+                "chat's history at once, which only GOWS and NOWEB serve. Set WHATSAPP_DEFAULT_ENGINE=GOWS "
+                "on the WAHA container and restart it",
+                engine=engine,
+            ),
             reason="waha_engine_unsupported",
         )
     return None

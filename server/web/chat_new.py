@@ -1,7 +1,7 @@
-"""Starting a new chat from the chat view (``POST /chats/new``): checked as the panel checks a send (the
-number read in the chosen country, asked of the From number's gateway before anything is queued; an
-empty or too long message, a From number that cannot send: each refused by name, what was typed kept),
-sent through the outbox, and the new chat opened, where the message shows once it went out."""
+"""Starting a new chat from the chat view (``POST /chats/new``): the form read and handed to
+``server.services.start_chat`` (checked as the panel checks a send, sent through the outbox); a refusal
+re-renders the form by name with what was typed kept, else the new chat opens, where the message shows
+once it went out."""
 
 from __future__ import annotations
 
@@ -14,19 +14,17 @@ from panels.chat_new import NewChatForm, render_new_chat
 from panels.panel_form import CountryChoice, from_choices
 from server.domain.bounds import id_from_text
 from server.domain.countries import countries, region_of_number
-from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, NumberNotOnWhatsApp, Transient
-from server.domain.jids import phone_chat_key
+from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, NumberNotOnWhatsApp
 from server.domain.models import Account
-from server.domain.text import Text
-from server.domain.whatsapp import Peer
-from server.services.send import SendRequest, SendService, recipient
+from server.services.send import SendService
+from server.services.start_chat import NewChat, StartChat
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
 from server.storage.inbox import SqlInboxStore
 from server.storage.outbox import SqlOutboxStore
 from server.web.errors import error_status
 from server.web.resources import Resources
-from server.web.session import SessionUser, check_csrf, csrf_token, problem
+from server.web.session import SessionUser, chat_view_user, check_csrf, csrf_token, problem
 
 
 def new_chat_form(
@@ -46,9 +44,7 @@ def new_chat_form(
 
 
 async def new_chat(request: Request) -> Response:
-    from server.web.chat_view import _signed_in
-
-    user = await _signed_in(request)
+    user = await chat_view_user(request)
     if isinstance(user, Response):
         return user
     resources: Resources = request.app.state.resources
@@ -62,28 +58,11 @@ async def new_chat(request: Request) -> Response:
         account_id = id_from_text(str(form.get("account_id") or ""))
         text = str(form.get("text") or "")[:5000]
         client_ref = str(form.get("client_ref") or "")
-    accounts = await SqlAccountStore(resources.engine).for_company(user.company_id)
+    new = NewChat(to=to, region=region or None, account_id=account_id, text=text, client_ref=client_ref)
     try:
-        account = next((a for a in accounts if a.id == account_id), None)
-        if account is None:
-            raise InvalidInput(Text("Choose the WhatsApp number to send from"), reason="unknown_from_number")
-        e164 = recipient(to, region or None)
-        service = SendService(
-            SqlAccountStore(resources.engine),
-            SqlOutboxStore(resources.engine),
-            resources.queue,
-            SqlAuditLog(resources.engine),
-        )
-        if account.status == "connected":
-            await _on_whatsapp(resources, account, e164)
-        entry, _ = await service.request(
-            user.company_id,
-            user.user_id,
-            SendRequest(
-                client_ref=client_ref, account_id=account.id, to=to, text=text, region=region or None
-            ),
-        )
+        chat_id = await _start_chat(resources).start(user.company_id, user.user_id, new)
     except (InvalidInput, NotFound, NumberNotOnWhatsApp) as error:
+        accounts = await SqlAccountStore(resources.engine).for_company(user.company_id)
         refused = new_chat_form(
             request,
             user,
@@ -96,22 +75,12 @@ async def new_chat(request: Request) -> Response:
             error_message=error.text,
         )
         return HTMLResponse(render_new_chat(refused), status_code=error_status(error))
-    peer = Peer(phone_chat_key(entry.to_chat), e164=entry.to_chat)
-    chat_id = await SqlInboxStore(resources.engine).upsert_chat(account.id, peer, resources.clock.now())
     return Response(status_code=204, headers={"HX-Redirect": f"/chats/{chat_id}"})
 
 
-async def _on_whatsapp(resources: Resources, account: Account, e164: str) -> None:
-    """The From number's gateway is asked whether the number has WhatsApp; when it cannot tell now, the
-    send job finds out."""
-    transport = resources.transports.get(account.transport)
-    if transport is None or not transport.capabilities.number_check:
-        return
-    try:
-        await transport.check_number(account.session_name, e164)
-    except NumberNotOnWhatsApp as error:
-        raise NumberNotOnWhatsApp(
-            Text("%(number)s has no WhatsApp account; check the number", number=e164)
-        ) from error
-    except Transient:
-        return
+def _start_chat(resources: Resources) -> StartChat:
+    accounts = SqlAccountStore(resources.engine)
+    send = SendService(
+        accounts, SqlOutboxStore(resources.engine), resources.queue, SqlAuditLog(resources.engine)
+    )
+    return StartChat(accounts, send, SqlInboxStore(resources.engine), resources.transports, resources.clock)

@@ -51,12 +51,10 @@ from server.web.media_response import media_response
 from server.web.resources import Resources
 from server.web.session import (
     SessionUser,
+    chat_view_user,
     check_csrf,
     csrf_token,
     problem,
-    refused_session,
-    signed_in_user,
-    signin_redirect,
 )
 
 log = logging.getLogger(__name__)
@@ -136,21 +134,8 @@ def _reply(request: Request, user: SessionUser, chat: ChatRow, **extra: object) 
     )
 
 
-async def _signed_in(request: Request, *, page: bool = False) -> SessionUser | Response:
-    """The signed-in user, or the answer for a visitor who is not (any more): the page sends them to sign
-    in, its parts answer 401; a user whose installation is gone is refused and loses the cookie."""
-    try:
-        return await signed_in_user(request)
-    except NotAuthenticated as error:
-        if page:
-            return signin_redirect(request.url.path)
-        return problem(401, error.reason, error.text)
-    except WaPipeError as error:
-        return refused_session(error)
-
-
 async def chat_page(request: Request) -> Response:
-    user = await _signed_in(request, page=True)
+    user = await chat_view_user(request, page=True)
     if isinstance(user, Response):
         return user
     chat = await _chat(request, user)
@@ -220,7 +205,7 @@ async def more_messages(request: Request) -> Response:
     """A page of older messages (``before``), or those stored after ``after`` (204 while there are none)
     with, when the page names the revision it has ``seen``, its messages changed since (from the first it
     shows, ``from``), as out-of-band swaps."""
-    user = await _signed_in(request)
+    user = await chat_view_user(request)
     if isinstance(user, Response):
         return user
     chat = await _chat(request, user)
@@ -247,7 +232,7 @@ async def more_messages(request: Request) -> Response:
 
 
 async def media(request: Request) -> Response:
-    user = await _signed_in(request)
+    user = await chat_view_user(request)
     if isinstance(user, Response):
         return user
     chat = await _chat(request, user)
@@ -284,7 +269,7 @@ async def _attachment(
 
 
 async def reply(request: Request) -> Response:
-    user = await _signed_in(request)
+    user = await chat_view_user(request)
     if isinstance(user, Response):
         return user
     chat = await _chat(request, user)

@@ -159,6 +159,19 @@ def _install_link(refusal: WaPipeError) -> str | None:
     return INSTALL_PATH if refusal.reason in ("install_required", "needs_reauth") else None
 
 
+async def chat_view_user(request: Request, *, page: bool = False) -> SessionUser | Response:
+    """The signed-in user, or the answer for a visitor who is not (any more): the page sends them to sign
+    in, its parts answer 401; a user whose installation is gone is refused and loses the cookie."""
+    try:
+        return await signed_in_user(request)
+    except NotAuthenticated as error:
+        if page:
+            return signin_redirect(request.url.path)
+        return problem(401, error.reason, error.text)
+    except WaPipeError as error:
+        return refused_session(error)
+
+
 def refused_session(error: WaPipeError) -> HTMLResponse:
     """The page for a session whose user may no longer use the chat view; the cookie goes with it."""
     response = problem(403, error.reason, error.text, install_url=_install_link(error))

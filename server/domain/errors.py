@@ -54,7 +54,9 @@ class Transient(WaPipeError):
 
     reason = "transient"
 
-    def __init__(self, message: str, *, reason: str | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str | Text, *, reason: str | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message, reason=reason)
         self.retry_after = retry_after
 
@@ -189,7 +191,7 @@ class GatewayUnavailable(Transient):
 
     def __init__(
         self,
-        message: str,
+        message: str | Text,
         *,
         reason: str | None = None,
         retry_after: float | None = None,

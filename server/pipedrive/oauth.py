@@ -18,6 +18,7 @@ import httpx
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from server.domain.errors import NeedsReauth, NotAuthenticated, Permanent, Transient
+from server.domain.text import Text
 from server.pipedrive.errors import pipedrive_error, response_json
 from server.pipedrive.models import CurrentUser
 
@@ -54,9 +55,9 @@ class TokenSet:
         api_domain = body.get("api_domain")
         expires_in = body.get("expires_in")
         if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh):
-            raise Transient("Pipedrive's token response had no tokens", reason="oauth_bad_response")
+            raise Transient(Text("Pipedrive's token response had no tokens"), reason="oauth_bad_response")
         if not (isinstance(api_domain, str) and api_domain.startswith("http")):
-            raise Transient("Pipedrive's token response had no api_domain", reason="oauth_bad_response")
+            raise Transient(Text("Pipedrive's token response had no api_domain"), reason="oauth_bad_response")
         seconds = expires_in if isinstance(expires_in, int) and not isinstance(expires_in, bool) else 3599
         scope = body.get("scope")
         scopes = (
@@ -96,20 +97,21 @@ class StateSigner:
         the same refusals as ``verify``."""
         if not state:
             raise NotAuthenticated(
-                "The install link carried no state; start the installation again", reason="invalid_state"
+                Text("The install link carried no state; start the installation again"),
+                reason="invalid_state",
             )
         try:
             payload = self._serializer.loads(state, max_age=self._max_age)
         except SignatureExpired as error:
             raise NotAuthenticated(
-                "The install link expired; start the installation again", reason="expired_state"
+                Text("The install link expired; start the installation again"), reason="expired_state"
             ) from error
         except BadSignature as error:
             raise NotAuthenticated(
-                "The install link was not issued by this server; start again", reason="invalid_state"
+                Text("The install link was not issued by this server; start again"), reason="invalid_state"
             ) from error
         if not isinstance(payload, dict) or not isinstance(payload.get("nonce"), str):
-            raise NotAuthenticated("The install link is malformed; start again", reason="invalid_state")
+            raise NotAuthenticated(Text("The install link is malformed; start again"), reason="invalid_state")
         return payload["nonce"], {str(k): str(v) for k, v in payload.items() if k != "nonce"}
 
 
@@ -144,7 +146,7 @@ class PipedriveOAuth:
             return await self._token_request(form)
         except _InvalidGrant as error:
             raise NotAuthenticated(
-                "The authorisation code expired or was already used; install the app again",
+                Text("The authorisation code expired or was already used; install the app again"),
                 reason="invalid_code",
             ) from error
 
@@ -154,7 +156,7 @@ class PipedriveOAuth:
             return await self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token})
         except _InvalidGrant as error:
             raise NeedsReauth(
-                "Pipedrive no longer accepts this installation's refresh token; reinstall the app"
+                Text("Pipedrive no longer accepts this installation's refresh token; reinstall the app")
             ) from error
 
     async def revoke(self, token: str, *, hint: str = "refresh_token") -> None:
@@ -184,7 +186,7 @@ class PipedriveOAuth:
         body = response_json(response)
         data = body.get("data") if body else None
         if not isinstance(data, dict) or not data.get("id") or not data.get("company_id"):
-            raise Transient("Pipedrive's /users/me answer had no user", reason="oauth_bad_response")
+            raise Transient(Text("Pipedrive's /users/me answer had no user"), reason="oauth_bad_response")
         return CurrentUser.parse(data)
 
     async def _token_request(self, form: Mapping[str, str]) -> TokenSet:
@@ -203,11 +205,11 @@ class PipedriveOAuth:
                 raise _InvalidGrant(detail)
             if "invalid_client" in detail.lower().replace(" ", "_"):
                 raise Permanent(
-                    "Pipedrive rejected the app's client id/secret; check the configuration",
+                    Text("Pipedrive rejected the app's client id/secret; check the configuration"),
                     reason="oauth_client_invalid",
                 )
         if response.is_success:
-            raise Transient("Pipedrive's token response was not JSON", reason="oauth_bad_response")
+            raise Transient(Text("Pipedrive's token response was not JSON"), reason="oauth_bad_response")
         raise pipedrive_error(response, now=self._clock())
 
 

@@ -6,13 +6,19 @@ speak gets the browser's. Every expected Japanese sentence is written out here b
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 
-from sandbox.pipedrive.state import SandboxUser
+from sandbox.pipedrive.seed import seed_demo
+from sandbox.pipedrive.state import SandboxState, SandboxUser
+from sandbox.waha.clock import Clock
+from sandbox.waha.state import SandboxState as WahaState
+from server.settings import Settings
 from server.storage.chat_history import SqlChatHistory
 from server.storage.heartbeats import SqlHeartbeatStore
 from tests.panel.world import PanelWorld
 from tests.settings_page.test_settings_page import BASE_FORM, company_id
+from tests.world import SANDBOX, open_world, register_wapipe, world_settings_overrides
 
 # Product names, and the abbreviations Japanese writes in Latin letters too.
 NAMES = {"WaPipe", "WhatsApp", "Pipedrive", "UTC", "ID"}
@@ -190,3 +196,19 @@ async def test_the_browsers_language_decides_when_wapipe_does_not_speak_the_user
     assert refused.status_code == 401
     assert "<strong>このページは Pipedrive から開いてください</strong>" in refused.text
     assert "<p>パネルのリクエストに Pipedrive のトークンが含まれていませんでした</p>" in refused.text
+
+
+async def test_the_demo_has_a_team_member_who_reads_pipedrive_in_japanese(
+    make_settings: Callable[..., Settings],
+) -> None:
+    pd = SandboxState(base_url=SANDBOX)
+    seeded = seed_demo(pd)
+    register_wapipe(pd)
+    [yuki] = [user for user in seeded.users if user.locale == "ja_JP"]
+    assert (yuki.id, yuki.is_admin, pd.companies[yuki.company_id].name) == (5, True, "Globex Inc")
+    waha = WahaState(clock=Clock(follow_wall_clock=True))
+    async with open_world(make_settings(**world_settings_overrides()), pipedrive=pd, waha=waha) as world:
+        await world.install(yuki)
+        page = await world.client.get("/settings", params={"token": world.token(yuki)})
+    assert page.status_code == 200, page.text
+    assert '<html lang="ja"' in page.text and "<h1>WaPipe の設定</h1>" in page.text

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from panels.templating import render
 from server.domain.link_recheck import StaleLink
 from server.domain.settings_form import FieldError
+from server.domain.text import Text
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +17,7 @@ class RecheckView:
     next_after: int | None = None  # the chat id the next page starts after
     after: int = 0  # where this page started (0: the first page)
     index_built: bool = True
-    notice: str = ""
+    notice: str | Text = ""
     error: FieldError | None = None
 
 

@@ -1,8 +1,12 @@
-"""The app settings page: what the admin chose, the team, the numbers, open problems and the audit log."""
+"""The app settings page: what the admin chose, the team, the numbers, open problems and the audit log.
+
+Every label here is words to translate (``Text``); what WaPipe stored in English (an installation's state
+detail, a sync problem) is shown in the reader's language when it is one of WaPipe's own sentences."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,26 +20,31 @@ from server.domain.settings_form import (
     SettingsInput,
 )
 from server.domain.team import TeamMember
+from server.domain.text import Text
 
 FREQUENCY_LABELS = (
-    ("realtime", "In real time"),
-    ("1h", "Every hour"),
-    ("6h", "Every 6 hours"),
-    ("12h", "Every 12 hours"),
-    ("24h", "Once a day"),
+    ("realtime", Text("In real time")),
+    ("1h", Text("Every hour")),
+    ("6h", Text("Every 6 hours")),
+    ("12h", Text("Every 12 hours")),
+    ("24h", Text("Once a day")),
 )
-ACTION_LABELS = (("deal", "Create a deal"), ("lead", "Create a lead"), ("nothing", "Do nothing"))
+ACTION_LABELS = (
+    ("deal", Text("Create a deal")),
+    ("lead", Text("Create a lead")),
+    ("nothing", Text("Do nothing")),
+)
 ACTION_TITLES = {
-    "settings.update": "Settings changed",
-    "chat.exclude": "Chat excluded",
-    "chat.include": "Chat included again",
-    "message.send": "Message sent",
-    "chat.relink": "Chat re-linked",
-    "chat.keep_link": "Link kept after a rules change",
-    "chat.rematch": "Chat matched again",
-    "chat.pin": "Deal pinned",
-    "chat.unpin": "Deal unpinned",
-    "contact.erase": "Contact erased",
+    "settings.update": Text("Settings changed"),
+    "chat.exclude": Text("Chat excluded"),
+    "chat.include": Text("Chat included again"),
+    "message.send": Text("Message sent"),
+    "chat.relink": Text("Chat re-linked"),
+    "chat.keep_link": Text("Link kept after a rules change"),
+    "chat.rematch": Text("Chat matched again"),
+    "chat.pin": Text("Deal pinned"),
+    "chat.unpin": Text("Deal unpinned"),
+    "contact.erase": Text("Contact erased"),
 }
 
 
@@ -46,30 +55,41 @@ class PipelineOption:
 
 
 MEMBER_STATES = {
-    "installed": ("Installed", "ok"),
-    "needs_reauth": ("Needs re-authorisation", "failing"),
-    "uninstalled": ("Uninstalled", "pending"),
-    "not_installed": ("Not installed yet", "pending"),
+    "installed": (Text("Installed"), "ok"),
+    "needs_reauth": (Text("Needs re-authorisation"), "failing"),
+    "uninstalled": (Text("Uninstalled"), "pending"),
+    "not_installed": (Text("Not installed yet"), "pending"),
 }
+
+
+def stored_words(words: str) -> Text | str:
+    """English WaPipe stored (a state's detail, a problem): in the reader's language when it is one of
+    WaPipe's own sentences word for word, else as it was stored."""
+    return Text(words) if words else ""
+
+
+def user_label(user_id: int) -> Text:
+    """A Pipedrive user nobody named: "User 12"."""
+    return Text("User %(id)s", id=user_id)
 
 
 @dataclass(frozen=True, slots=True)
 class TeamNumber:
-    number: str
-    status_label: str
+    number: str | Text
+    status_label: str | Text
     status_class: str
 
 
 @dataclass(frozen=True, slots=True)
 class TeamRow:
-    name: str  # what to call them: their name, else their email, else "User <id>"
+    name: str | Text  # what to call them: their name, else their email, else "User <id>"
     email: str
     user_id: int
     is_admin: bool
     state: str  # a MemberState value
-    state_label: str
+    state_label: Text
     state_class: str
-    detail: str
+    detail: str | Text
     numbers: tuple[TeamNumber, ...]
 
 
@@ -77,20 +97,21 @@ def team_row(member: TeamMember) -> TeamRow:
     label, css = MEMBER_STATES[member.state.value]
     numbers = tuple(
         TeamNumber(
-            account.e164 or "not linked yet", *STATUS_LABELS.get(account.status, (account.status, "pending"))
+            account.e164 or Text("not linked yet"),
+            *STATUS_LABELS.get(account.status, (account.status, "pending")),
         )
         for account in member.numbers
     )
     email = member.email if member.email != member.label else ""
     return TeamRow(
-        member.label,
+        member.name or member.email or user_label(member.user_id),
         email,
         member.user_id,
         member.is_admin,
         member.state.value,
         label,
         css,
-        member.detail,
+        stored_words(member.detail),
         numbers,
     )
 
@@ -98,7 +119,7 @@ def team_row(member: TeamMember) -> TeamRow:
 @dataclass(frozen=True, slots=True)
 class ChatOption:
     id: int
-    label: str
+    label: str | Text
     excluded: bool
 
 
@@ -106,7 +127,24 @@ class ChatOption:
 class ProblemRow:
     chat_id: int | None
     reason: str
-    detail: str
+    detail: str | Text
+
+
+# What the audit log's subjects WaPipe writes say ("settings", "chat #12"); others are names and numbers.
+_NUMBERED_SUBJECT = re.compile(r"(chat|message) #(\d+)")
+
+
+def audit_subject(subject: str) -> str | Text:
+    """An audit entry's subject as stored (English) in the reader's language: the words WaPipe writes for
+    it translated, a name or number as it is."""
+    if subject == "settings":
+        return Text("settings")
+    numbered = _NUMBERED_SUBJECT.fullmatch(subject)
+    if numbered is None:
+        return subject
+    if numbered.group(1) == "chat":
+        return Text("chat #%(id)s", id=numbered.group(2))
+    return Text("message #%(id)s", id=numbered.group(2))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,17 +152,17 @@ class AuditRow:
     actor_user_id: int
     actor_name: str  # "" when no installation of the company knows the user
     action: str
-    subject: str
+    subject: str | Text
     details: str
     created_at: datetime
 
     @property
-    def title(self) -> str:
+    def title(self) -> Text | str:
         return ACTION_TITLES.get(self.action, self.action)
 
     @property
-    def who(self) -> str:
-        return self.actor_name or f"User {self.actor_user_id}"
+    def who(self) -> str | Text:
+        return self.actor_name or user_label(self.actor_user_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,9 +174,9 @@ class PreviewLine:
     rule: str
     source: str
     reason: str
-    message: str
-    sentence: str = ""  # in plain words: what matched and how, or what a chat would create
-    others: tuple[str, ...] = ()  # the other candidates with how each matched, best first
+    message: str | Text
+    sentence: str | Text = ""  # in plain words: what matched and how, or what a chat would create
+    others: tuple[str | Text, ...] = ()  # the other candidates with how each matched, best first
     more_others: int = 0
 
 
@@ -158,8 +196,8 @@ class SettingsFormView:
     can_edit: bool
     errors: dict[str, FieldError] = field(default_factory=dict)
     saved: bool = False
-    frequencies: tuple[tuple[str, str], ...] = FREQUENCY_LABELS
-    actions: tuple[tuple[str, str], ...] = ACTION_LABELS
+    frequencies: tuple[tuple[str, Text], ...] = FREQUENCY_LABELS
+    actions: tuple[tuple[str, Text], ...] = ACTION_LABELS
     min_message_days: int = MIN_MESSAGE_RETENTION_DAYS
     max_days: int = MAX_RETENTION_DAYS
     schedule: ImportSchedule = field(default_factory=ImportSchedule)
@@ -179,7 +217,7 @@ class EraseView:
     e164: str = ""
     error: FieldError | None = None
     erased: dict[str, int] = field(default_factory=dict)  # chats, messages, attachments, outgoing…
-    remaining_in_pipedrive: tuple[str, ...] = ()
+    remaining_in_pipedrive: tuple[str | Text, ...] = ()
 
     @property
     def nothing_found(self) -> bool:
@@ -206,7 +244,7 @@ def audit_row(
     actor: int, actor_name: str, action: str, subject: str, details: dict[str, object], at: datetime
 ) -> AuditRow:
     encoded = json.dumps(details, ensure_ascii=False, sort_keys=True)
-    return AuditRow(actor, actor_name, action, subject, encoded, at)
+    return AuditRow(actor, actor_name, action, audit_subject(subject), encoded, at)
 
 
 def chat_option(
@@ -216,16 +254,18 @@ def chat_option(
     the linked Person's name, else their WhatsApp profile name, and their number."""
     if is_group:
         subject = name or person_name
-        return ChatOption(chat_id, f"{subject} (group)" if subject else f"Group chat {chat_id}", excluded)
+        if subject:
+            return ChatOption(chat_id, Text("%(name)s (group)", name=subject), excluded)
+        return ChatOption(chat_id, Text("Group chat %(id)s", id=chat_id), excluded)
     label = " · ".join(part for part in (person_name or name, number or "") if part)
-    return ChatOption(chat_id, label or f"Chat {chat_id}", excluded)
+    return ChatOption(chat_id, label or Text("Chat %(id)s", id=chat_id), excluded)
 
 
 def render_settings_page(view: SettingsPageView) -> str:
     return render("panels/settings.html", view=view)
 
 
-def render_settings_install(reason: str, message: str, install_url: str) -> str:
+def render_settings_install(reason: str, message: str | Text, install_url: str) -> str:
     """The page a user without an installation sees instead of the settings: what to do next, and
     nothing of the company."""
     return render("panels/settings_install.html", reason=reason, message=message, install_url=install_url)

@@ -182,7 +182,8 @@ class DemoWorld:
 
 def seed_demo(state: SandboxState) -> DemoWorld:
     """Two companies with admins, agents, persons whose phones use many formats, and a few open Deals (the
-    first on the first Person, so a chat with them is logged on a Deal too). Deterministic."""
+    first on the first Person, so a chat with them is logged on a Deal too). The second company's second
+    admin, user 5, reads Pipedrive in Japanese. Deterministic."""
     world = DemoWorld()
     acme = state.add_company("Acme Sales GmbH", domain="acme-sales", plan="growth", timezone="Europe/Berlin")
     globex = state.add_company("Globex Inc", domain="globex", plan="premium", timezone="America/New_York")
@@ -192,6 +193,15 @@ def seed_demo(state: SandboxState) -> DemoWorld:
         state.add_user(acme.id, "Bernd Agent", "bernd@acme-sales.test", timezone_name="Europe/Vienna"),
         state.add_user(globex.id, "Grace Admin", "grace@globex.test", is_admin=True),
         state.add_user(globex.id, "Hank Agent", "hank@globex.test", timezone_name="America/Chicago"),
+        # reads Pipedrive in Japanese: WaPipe answers her in Japanese once she has installed it
+        state.add_user(
+            globex.id,
+            "田中 優希",
+            "yuki@globex.test",
+            is_admin=True,
+            timezone_name="Asia/Tokyo",
+            locale="ja_JP",
+        ),
     ]
     for index, phone in enumerate(PHONE_FORMATS[:5]):
         world.persons.append(seed_person(state, acme.id, f"Munich Contact {index + 1}", phones=[phone]))

@@ -18,6 +18,7 @@ from server.domain.match_words import Mismatch, international_form, why_no_longe
 from server.domain.matching import MatchRule
 from server.domain.phone_compare import best_phone_match
 from server.domain.phone_numbers import region_of
+from server.domain.text import Text
 
 RECHECKED_RULES = frozenset(
     rule.value
@@ -58,7 +59,7 @@ class StaleLink:
     person_name: str
     rule: str
     reason: str
-    message: str
+    message: Text  # why, in the reader's language where a page shows it
 
     @property
     def number(self) -> str:

@@ -5,7 +5,8 @@
 ``no_match_sentence``: what a chat from an unknown number would create under the company's settings.
 ``why_no_longer_matched``: why none of a linked Person's phones matches the chat's number under the
 rules as they are now (``phone_compare.compare_phone``), with a named reason.
-The sentences carry text as typed (names, phones): pages escape them.
+The sentences carry text as typed (names, phones): pages escape them. Each is words to translate
+(``Text``): ``str()`` of one is its English, a page shows it in the reader's language.
 """
 
 from __future__ import annotations
@@ -26,8 +27,8 @@ from server.domain.phone_numbers import (
     to_e164,
 )
 from server.domain.sync import NewChatAction, SyncSettings
+from server.domain.text import Text, ntext
 
-NO_MATCH = "No Person matches; a chat from this number would create"
 _AGREEMENTS = {
     MatchRule.INDEX_EXACT: Agreement.EXACT,
     MatchRule.SEARCH_EXACT: Agreement.EXACT,
@@ -42,35 +43,47 @@ class Mismatch:
     """Why a stored link is one the current rules would not make: a named reason and a sentence."""
 
     reason: str  # person_without_phones | other_number | too_few_digits
-    message: str
+    message: Text
 
 
-def person_label(name: str, person_id: int) -> str:
-    return f"Person {name}" if name.strip() else f"Person #{person_id}"
+def person_label(name: str, person_id: int) -> Text:
+    if name.strip():
+        return Text("Person %(name)s", name=name)
+    return Text("Person #%(id)s", id=person_id)
 
 
-def matched_sentence(e164: str, match: PhoneMatch, name: str, person_id: int) -> str:
+def matched_sentence(e164: str, match: PhoneMatch, name: str, person_id: int) -> Text:
     """ "Matched <the phone as stored> on Person <name> <how>"."""
-    return f"Matched {match.phone} on {person_label(name, person_id)} {how_matched(e164, match)}"
+    return Text(
+        "Matched %(phone)s on %(person)s %(how)s",
+        phone=match.phone,
+        person=person_label(name, person_id),
+        how=how_matched(e164, match),
+    )
 
 
-def candidate_sentence(e164: str, match: PhoneMatch, name: str, person_id: int) -> str:
+def candidate_sentence(e164: str, match: PhoneMatch, name: str, person_id: int) -> Text:
     """Another candidate: "Person <name>: <the phone as stored> matches <how>"."""
-    return f"{person_label(name, person_id)}: {match.phone} matches {how_matched(e164, match)}"
+    return Text(
+        "%(person)s: %(phone)s matches %(how)s",
+        person=person_label(name, person_id),
+        phone=match.phone,
+        how=how_matched(e164, match),
+    )
 
 
-def how_matched(e164: str, match: PhoneMatch) -> str:
+def how_matched(e164: str, match: PhoneMatch) -> Text:
     """ "exactly", "as a country variant (…)" or "by its last N digits (…)"."""
     if match.agreement is Agreement.EXACT:
-        return "exactly"
+        return Text("exactly")
     if match.agreement is Agreement.VARIANT:
-        return f"as a country variant ({_variant(e164, match.phone)})"
+        return Text("as a country variant (%(variant)s)", variant=_variant(e164, match.phone))
     stored = (
-        "stored with a country code, but not as a valid number"
+        Text("stored with a country code, but not as a valid number")
         if match.has_country_code
-        else "stored without a country code"
+        else Text("stored without a country code")
     )
-    return f"by its last {match.suffix_length} digits ({stored})"
+    return Text("by its last %(digits)s digits (%(stored)s)", digits=match.suffix_length, stored=stored)
 
 
 def phone_match(
@@ -84,45 +97,62 @@ def phone_match(
     return PhoneMatch(agreement, suffix_length or 0, phone, bool(had_country_code))
 
 
-def no_match_sentence(e164: str, settings: SyncSettings, *, pipeline: str | None = None) -> str:
+def no_match_sentence(e164: str, settings: SyncSettings, *, pipeline: str | None = None) -> Text:
     """What a chat from ``e164`` would create when no Person has the number (``pipeline``: the name of
     the pipeline new Deals go into, when known)."""
     if settings.excludes(e164):
-        return f"{NO_MATCH} nothing: the number is excluded"
+        return Text("No Person matches; a chat from this number would create nothing: the number is excluded")
     if not settings.auto_add_persons:
-        return f"{NO_MATCH} nothing: auto-add is off"
+        return Text("No Person matches; a chat from this number would create nothing: auto-add is off")
     if settings.new_chat_action is NewChatAction.DEAL:
-        where = pipeline or (
-            f"pipeline #{settings.pipeline_id}" if settings.pipeline_id is not None else "the first pipeline"
+        where: str | Text = pipeline or (
+            Text("pipeline #%(id)s", id=settings.pipeline_id)
+            if settings.pipeline_id is not None
+            else Text("the first pipeline")
         )
-        return f"{NO_MATCH} a Person and a Deal in {where}"
+        return Text(
+            "No Person matches; a chat from this number would create a Person and a Deal in %(pipeline)s",
+            pipeline=where,
+        )
     if settings.new_chat_action is NewChatAction.LEAD:
-        return f"{NO_MATCH} a Person and a Lead"
-    return f"{NO_MATCH} a Person"
+        return Text("No Person matches; a chat from this number would create a Person and a Lead")
+    return Text("No Person matches; a chat from this number would create a Person")
 
 
-def kept_sentence(e164: str, name: str, person_id: int) -> str:
+def kept_sentence(e164: str, name: str, person_id: int) -> Text:
     """What keeping a listed link did."""
-    label = person_label(name, person_id)
-    number = international_form(e164)
-    return f"The link of {number} to {label} is kept: it is a manual link now, not listed again"
+    return Text(
+        "The link of %(number)s to %(person)s is kept: it is a manual link now, not listed again",
+        number=international_form(e164),
+        person=person_label(name, person_id),
+    )
 
 
-def relinked_sentence(e164: str, match: PhoneMatch | None, name: str, person_id: int) -> str:
+def relinked_sentence(e164: str, match: PhoneMatch | None, name: str, person_id: int) -> Text:
     """What re-linking a listed chat did, when the current rules found a Person."""
-    label = person_label(name, person_id)
-    how = f": matched {match.phone} {how_matched(e164, match)}" if match is not None else ""
-    return f"The chat with {international_form(e164)} is now linked to {label}{how}"
+    number, person = international_form(e164), person_label(name, person_id)
+    if match is None:
+        return Text("The chat with %(number)s is now linked to %(person)s", number=number, person=person)
+    return Text(
+        "The chat with %(number)s is now linked to %(person)s: matched %(phone)s %(how)s",
+        number=number,
+        person=person,
+        phone=match.phone,
+        how=how_matched(e164, match),
+    )
 
 
-def unmatched_relink_sentence(e164: str, settings: SyncSettings) -> str:
+def unmatched_relink_sentence(e164: str, settings: SyncSettings) -> Text:
     """What happens to a re-linked chat whose number no Person has."""
-    start = f"No Person has {international_form(e164)}; "
+    number = international_form(e164)
     if settings.excludes(e164):
-        return start + "the number is excluded, so nothing from the chat is logged"
+        return Text(
+            "No Person has %(number)s; the number is excluded, so nothing from the chat is logged",
+            number=number,
+        )
     if not settings.auto_add_persons:
-        return start + "auto-add is off, so the chat stays unlinked"
-    return start + "the sync creates a Person for it"
+        return Text("No Person has %(number)s; auto-add is off, so the chat stays unlinked", number=number)
+    return Text("No Person has %(number)s; the sync creates a Person for it", number=number)
 
 
 def why_no_longer_matched(e164: str, stored: Sequence[str], default_region: str | None) -> Mismatch:
@@ -131,7 +161,10 @@ def why_no_longer_matched(e164: str, stored: Sequence[str], default_region: str 
     if not stored:
         return Mismatch(
             "person_without_phones",
-            "The Person has no phone in WaPipe's copy of Pipedrive any more (deleted, or its phones removed)",
+            Text(
+                "The Person has no phone in WaPipe's copy of Pipedrive any more (deleted, or its phones "
+                "removed)"
+            ),
         )
     forms = [form[1:] for form in equivalent_e164s(international_number(e164))]
     explained: list[tuple[int, Mismatch]] = []
@@ -140,7 +173,10 @@ def why_no_longer_matched(e164: str, stored: Sequence[str], default_region: str 
         shared = max(common_suffix_length(form, digits) for form in forms)
         explained.append((shared, _one_phone(phone, shared, default_region)))
     closest = max(explained, key=lambda item: item[0])[1]
-    return Mismatch(closest.reason, ". ".join(mismatch.message for _, mismatch in explained))
+    message = explained[0][1].message
+    for _, mismatch in explained[1:]:  # one sentence per phone, in the order stored
+        message = Text("%(before)s. %(then)s", before=message, then=mismatch.message)
+    return Mismatch(closest.reason, message)
 
 
 def international_form(e164: str) -> str:
@@ -154,52 +190,85 @@ def international_form(e164: str) -> str:
 
 def _one_phone(phone: str, shared: int, default_region: str | None) -> Mismatch:
     reads_as = to_e164(phone, default_region)
-    agree = f"; only the last {shared} digits agree" if shared else ""
     if reads_as is not None:
-        written = ", stored with its country code" if is_international(phone) else ""
-        return Mismatch(
-            "other_number", f"{phone} is another number ({international_form(reads_as)}){written}{agree}"
-        )
+        return Mismatch("other_number", _another_number(phone, international_form(reads_as), shared))
     if shared == 0:
-        return Mismatch("too_few_digits", f"{phone} shares no trailing digits with the chat's number")
+        return Mismatch(
+            "too_few_digits", Text("%(phone)s shares no trailing digits with the chat's number", phone=phone)
+        )
     return Mismatch(
         "too_few_digits",
-        f"{phone} shares only its last {shared} digits with the chat's number; "
-        f"at least {phone_compare.MIN_SUFFIX_DIGITS} must agree",
+        ntext(
+            "%(phone)s shares only its last %(count)s digit with the chat's number; at least %(least)s must "
+            "agree",
+            "%(phone)s shares only its last %(count)s digits with the chat's number; at least %(least)s must "
+            "agree",
+            shared,
+            phone=phone,
+            least=phone_compare.MIN_SUFFIX_DIGITS,
+        ),
     )
 
 
-def _variant(e164: str, stored: str) -> str:
+def _another_number(phone: str, reads_as: str, shared: int) -> Text:
+    """ "<phone> is another number (<as read>)", saying when it was stored with its country code and how
+    many of its last digits agree with the chat's number."""
+    if is_international(phone):
+        if shared:
+            return ntext(
+                "%(phone)s is another number (%(number)s), stored with its country code; only the last "
+                "%(count)s digit agrees",
+                "%(phone)s is another number (%(number)s), stored with its country code; only the last "
+                "%(count)s digits agree",
+                shared,
+                phone=phone,
+                number=reads_as,
+            )
+        return Text(
+            "%(phone)s is another number (%(number)s), stored with its country code",
+            phone=phone,
+            number=reads_as,
+        )
+    if shared:
+        return ntext(
+            "%(phone)s is another number (%(number)s); only the last %(count)s digit agrees",
+            "%(phone)s is another number (%(number)s); only the last %(count)s digits agree",
+            shared,
+            phone=phone,
+            number=reads_as,
+        )
+    return Text("%(phone)s is another number (%(number)s)", phone=phone, number=reads_as)
+
+
+def _variant(e164: str, stored: str) -> Text:
     """Which spelling made the stored phone a country variant of the chat's number."""
     given = "+" + phone_digits(e164)
     number = international_number(e164)
     code, _ = calling_code_and_nsn(number)
     digits = phone_digits(stored)
     if code == "54" and not is_international(stored) and "15" in digits:
-        return "Argentine mobile written the national way, with 15"
+        return Text("Argentine mobile written the national way, with 15")
     spelled = [form for form in equivalent_e164s(number) if digits.endswith(calling_code_and_nsn(form)[1])]
     stored_form = max(spelled, key=lambda form: len(form), default=number)
     if stored_form != number:
         return _spelling(stored_form)
     if given != number:
-        return f"WhatsApp has the {_spelling(given)}"
-    return "the same number written another way"
+        return Text("WhatsApp has the %(spelling)s", spelling=_spelling(given))
+    return Text("the same number written another way")
 
 
-def _spelling(e164: str) -> str:
+def _spelling(e164: str) -> Text:
     code, nsn = calling_code_and_nsn(e164)
     if code == "55":
-        return "Brazilian mobile without its 9" if len(nsn) == 10 else "Brazilian mobile with its 9"
+        if len(nsn) == 10:
+            return Text("Brazilian mobile without its 9")
+        return Text("Brazilian mobile with its 9")
     if code == "54":
-        return (
-            "Argentine mobile with the 9 after +54"
-            if nsn.startswith("9")
-            else "Argentine mobile without the 9 after +54"
-        )
+        if nsn.startswith("9"):
+            return Text("Argentine mobile with the 9 after +54")
+        return Text("Argentine mobile without the 9 after +54")
     if code == "52":
-        return (
-            "Mexican mobile with the old 1 after +52"
-            if len(nsn) == 11 and nsn.startswith("1")
-            else "Mexican mobile without the old 1 after +52"
-        )
-    return "another spelling of the same number"
+        if len(nsn) == 11 and nsn.startswith("1"):
+            return Text("Mexican mobile with the old 1 after +52")
+        return Text("Mexican mobile without the old 1 after +52")
+    return Text("another spelling of the same number")

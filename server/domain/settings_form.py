@@ -1,5 +1,6 @@
 """The app settings an admin edits, checked field by field: each refusal names its field and reason, and
-what was typed is kept so the form can show it again."""
+what was typed is kept so the form can show it again. A refusal's words are translated where a page shows
+them (``FieldError.text``); ``message`` is their English."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from server.domain.bounds import id_from_text
 from server.domain.phone_numbers import is_international, to_e164
 from server.domain.sync import SETTINGS_DEFAULTS, ImportFrequency, NewChatAction
+from server.domain.text import Text
 
 FREQUENCIES = tuple(item.value for item in ImportFrequency)
 ACTIONS = tuple(item.value for item in NewChatAction)
@@ -23,6 +25,7 @@ MIN_MESSAGE_RETENTION_DAYS = 7
 _NOT_IN_A_NUMBER = re.compile(r"[^0-9+ ().\-/]")
 _DIRECTION_MARKS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _DASHES = frozenset("\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
+_NO_SUCH_PIPELINE = Text("That pipeline does not exist in Pipedrive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,8 +59,13 @@ class CompanySettingsValues:
 @dataclass(frozen=True, slots=True)
 class FieldError:
     reason: str
-    message: str
+    text: str | Text  # what the page shows, in the reader's language
     lines: tuple[FieldError, ...] = ()  # one refusal per bad line of a field typed one item a line
+
+    @property
+    def message(self) -> str:
+        """The refusal in English (the command line, logs)."""
+        return str(self.text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +127,7 @@ def _typed_number(line: str) -> str:
     )
 
 
-def _stray_character(line: str) -> str | None:
+def _stray_character(line: str) -> str | Text | None:
     """The first character no phone number is written with, named so an invisible one can be found."""
     found = _NOT_IN_A_NUMBER.search(line)
     if found is None:
@@ -128,7 +136,25 @@ def _stray_character(line: str) -> str | None:
     name = unicodedata.name(char, "")
     if char.isprintable() and not char.isspace() and unicodedata.category(char) != "Cf":
         return f"“{char}”"
-    return f"an invisible character (U+{ord(char):04X}{' ' + name if name else ''})"
+    code = f"{ord(char):04X}"
+    if name:
+        return Text("an invisible character (U+%(code)s %(name)s)", code=code, name=name)
+    return Text("an invisible character (U+%(code)s)", code=code)
+
+
+def _holds(line: str, stray: str | Text) -> Text:
+    return Text("%(typed)s holds %(character)s: type only the number", typed=line[:40], character=stray)
+
+
+def _no_country_code(line: str) -> Text:
+    return Text(
+        "%(typed)s has no country code: write it as +<country code><number>, e.g. +4915112345678",
+        typed=line[:40],
+    )
+
+
+def _not_a_phone_number(line: str) -> Text:
+    return Text("%(typed)s is not a valid phone number", typed=line[:40])
 
 
 def excluded_number(line: str) -> str | FieldError:
@@ -136,15 +162,12 @@ def excluded_number(line: str) -> str | FieldError:
     line = _typed_number(line)
     stray = _stray_character(line)
     if stray is not None:
-        return FieldError("excluded_number_invalid", f"{line[:40]} holds {stray}: type only the number")
+        return FieldError("excluded_number_invalid", _holds(line, stray))
     if not is_international(line):
-        return FieldError(
-            "excluded_number_needs_country_code",
-            f"{line[:40]} has no country code: write it as +<country code><number>, e.g. +4915112345678",
-        )
+        return FieldError("excluded_number_needs_country_code", _no_country_code(line))
     e164 = to_e164(line)
     if e164 is None:
-        return FieldError("excluded_number_invalid", f"{line[:40]} is not a valid phone number")
+        return FieldError("excluded_number_invalid", _not_a_phone_number(line))
     return e164
 
 
@@ -159,14 +182,19 @@ def excluded_numbers(typed: str) -> tuple[list[str], FieldError | None]:
             continue
         checked = excluded_number(line)
         if isinstance(checked, FieldError):
-            bad.append(FieldError(checked.reason, f"Line {number}: {checked.message}"))
+            bad.append(
+                FieldError(
+                    checked.reason, Text("Line %(line)s: %(problem)s", line=number, problem=checked.text)
+                )
+            )
         elif checked not in numbers:
             numbers.append(checked)
     if not bad:
         return numbers, None
     if len(bad) == 1:
         return numbers, FieldError(bad[0].reason, bad[0].message, tuple(bad))
-    message = f"{len(bad)} lines need a change; each is named below"
+    # two or more lines here: the sentence is never about one
+    message = Text("%(count)s lines need a change; each is named below", count=len(bad))
     return numbers, FieldError(bad[0].reason, message, tuple(bad))
 
 
@@ -174,18 +202,15 @@ def contact_number(typed: str) -> str | FieldError:
     """The number of a contact to erase, in E.164; anything else is refused by name."""
     line = _typed_number(typed).strip()
     if not line:
-        return FieldError("phone_required", "Type the contact's WhatsApp number, e.g. +4915112345678")
+        return FieldError("phone_required", Text("Type the contact's WhatsApp number, e.g. +4915112345678"))
     stray = _stray_character(line)
     if stray is not None:
-        return FieldError("phone_invalid", f"{line[:40]} holds {stray}: type only the number")
+        return FieldError("phone_invalid", _holds(line, stray))
     if not is_international(line):
-        return FieldError(
-            "phone_needs_country_code",
-            f"{line[:40]} has no country code: write it as +<country code><number>, e.g. +4915112345678",
-        )
+        return FieldError("phone_needs_country_code", _no_country_code(line))
     e164 = to_e164(line)
     if e164 is None:
-        return FieldError("phone_invalid", f"{line[:40]} is not a valid phone number")
+        return FieldError("phone_invalid", _not_a_phone_number(line))
     return e164
 
 
@@ -193,23 +218,46 @@ def _days_typed(days: int) -> str:
     return str(days) if days else ""
 
 
+def _retention_refusals(what: str, least: int) -> tuple[Text, Text]:
+    """What a refused number of days to keep ``what`` says: not a whole number; out of range."""
+    most = MAX_RETENTION_DAYS
+    if what == "messages":
+        return (
+            Text(
+                "Write how many days to keep messages as a whole number, or leave it empty to keep them "
+                "forever"
+            ),
+            Text(
+                "Keep messages for %(least)s to %(most)s days, or leave it empty to keep them forever",
+                least=least,
+                most=most,
+            ),
+        )
+    return (
+        Text(
+            "Write how many days to keep attachment files as a whole number, or leave it empty to keep "
+            "them forever"
+        ),
+        Text(
+            "Keep attachment files for %(least)s to %(most)s days, or leave it empty to keep them forever",
+            least=least,
+            most=most,
+        ),
+    )
+
+
 def retention_days(typed: str, what: str, minimum: int = 1) -> int | FieldError:
     """Days to keep ``what`` ("messages", "attachment files"); empty or 0 keeps it forever (0)."""
     if not typed:
         return 0
+    not_a_number, out_of_range = _retention_refusals(what, minimum)
     if not (typed.isascii() and typed.isdigit()):
-        return FieldError(
-            "retention_not_a_number",
-            f"Write how many days to keep {what} as a whole number, or leave it empty to keep them forever",
-        )
+        return FieldError("retention_not_a_number", not_a_number)
     days = int(typed)
     if days == 0:
         return 0
     if not minimum <= days <= MAX_RETENTION_DAYS:
-        return FieldError(
-            "retention_out_of_range",
-            f"Keep {what} for {minimum} to {MAX_RETENTION_DAYS} days, or leave it empty to keep them forever",
-        )
+        return FieldError("retention_out_of_range", out_of_range)
     return days
 
 
@@ -218,44 +266,43 @@ def check_settings(typed: SettingsInput, pipeline_ids: Collection[int] | None) -
     errors: dict[str, FieldError] = {}
     if typed.import_frequency not in FREQUENCIES:
         errors["import_frequency"] = FieldError(
-            "invalid_frequency", "Choose how often to import: " + ", ".join(FREQUENCIES)
+            "invalid_frequency",
+            Text("Choose how often to import: %(choices)s", choices=", ".join(FREQUENCIES)),
         )
     if typed.new_chat_action not in ACTIONS:
         errors["new_chat_action"] = FieldError(
-            "invalid_action", "Choose what happens on a new chat: create a deal, a lead, or nothing"
+            "invalid_action", Text("Choose what happens on a new chat: create a deal, a lead, or nothing")
         )
     pipeline_id: int | None = None
     if typed.new_chat_action == NewChatAction.DEAL.value:
         if not typed.pipeline_id:
-            errors["pipeline_id"] = FieldError("pipeline_required", "Choose the pipeline new deals go into")
-        elif id_from_text(typed.pipeline_id) is None:
             errors["pipeline_id"] = FieldError(
-                "unknown_pipeline", "That pipeline does not exist in Pipedrive"
+                "pipeline_required", Text("Choose the pipeline new deals go into")
             )
+        elif id_from_text(typed.pipeline_id) is None:
+            errors["pipeline_id"] = FieldError("unknown_pipeline", _NO_SUCH_PIPELINE)
         else:
             pipeline_id = int(typed.pipeline_id)
             if pipeline_ids is None:
                 errors["pipeline_id"] = FieldError(
-                    "pipelines_unavailable", "Pipedrive's pipelines could not be loaded; try again"
+                    "pipelines_unavailable", Text("Pipedrive's pipelines could not be loaded; try again")
                 )
             elif pipeline_id not in pipeline_ids:
-                errors["pipeline_id"] = FieldError(
-                    "unknown_pipeline", "That pipeline does not exist in Pipedrive"
-                )
+                errors["pipeline_id"] = FieldError("unknown_pipeline", _NO_SUCH_PIPELINE)
     else:  # kept for when "create a deal" is chosen again; a stale choice is dropped quietly
         kept = id_from_text(typed.pipeline_id) if typed.pipeline_id else None
         pipeline_id = kept if kept is not None and (pipeline_ids is None or kept in pipeline_ids) else None
     if typed.import_groups and not typed.auto_add_persons:
         errors["import_groups"] = FieldError(
             "groups_need_auto_add",
-            "Importing groups needs “Add new chats as Persons”: each group becomes a Person of its own",
+            Text("Importing groups needs “Add new chats as Persons”: each group becomes a Person of its own"),
         )
     numbers, bad_lines = excluded_numbers(typed.excluded_numbers)
     if bad_lines:
         errors["excluded_numbers"] = bad_lines
     if len(numbers) > MAX_EXCLUDED:
         errors["excluded_numbers"] = FieldError(
-            "too_many_excluded", f"At most {MAX_EXCLUDED} numbers can be excluded"
+            "too_many_excluded", Text("At most %(most)s numbers can be excluded", most=MAX_EXCLUDED)
         )
     message_days = retention_days(typed.message_retention_days, "messages", MIN_MESSAGE_RETENTION_DAYS)
     if isinstance(message_days, FieldError):
@@ -266,8 +313,11 @@ def check_settings(typed: SettingsInput, pipeline_ids: Collection[int] | None) -
     elif isinstance(message_days, int) and message_days and media_days > message_days:
         errors["media_retention_days"] = FieldError(
             "media_outlives_messages",
-            f"Attachment files go with their messages after {message_days} days: keep them for "
-            f"{message_days} days or fewer",
+            Text(
+                "Attachment files go with their messages after %(days)s days: keep them for %(days)s days "
+                "or fewer",
+                days=message_days,
+            ),
         )
     if errors:
         return Checked(None, errors)

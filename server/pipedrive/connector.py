@@ -16,6 +16,7 @@ import httpx
 from server.domain.errors import NeedsReauth, NotInstalled
 from server.domain.installations import Installation, InstallationStatus, StoredTokens
 from server.domain.ports.storage import ConnectorStore
+from server.domain.text import Text
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.metering import UsageMeter
 from server.pipedrive.oauth import Clock, TokenSet, utc_now
@@ -98,7 +99,7 @@ class PipedriveConnector:
         installation = await self._store.admin_installation(company_id)
         if installation is None:
             raise NotInstalled(
-                "No Pipedrive admin has installed WaPipe for this company; an admin must install it"
+                Text("No Pipedrive admin has installed WaPipe for this company; an admin must install it")
             )
         return await self._client(installation)
 
@@ -106,18 +107,28 @@ class PipedriveConnector:
         """The client of one user's own installation (their panel); the same errors as ``for_company``."""
         installation = await self._store.get(company_id, pipedrive_user_id)
         if installation is None or installation.status is InstallationStatus.UNINSTALLED:
-            raise NotInstalled("You have not installed WaPipe in Pipedrive yet; install it to use the panel")
+            raise NotInstalled(
+                Text("You have not installed WaPipe in Pipedrive yet; install it to use the panel")
+            )
         return await self._client(installation)
 
     async def _client(self, installation: Installation) -> PipedriveClient:
         if installation.status is InstallationStatus.NEEDS_REAUTH:
-            raise NeedsReauth(
-                "Pipedrive no longer accepts WaPipe's authorisation for "
-                f"{installation.name or 'this user'}; install WaPipe again to re-authorise it"
-            )
+            if installation.name:
+                refused = Text(
+                    "Pipedrive no longer accepts WaPipe's authorisation for %(name)s; install WaPipe again "
+                    "to re-authorise it",
+                    name=installation.name,
+                )
+            else:
+                refused = Text(
+                    "Pipedrive no longer accepts WaPipe's authorisation for this user; install WaPipe again "
+                    "to re-authorise it"
+                )
+            raise NeedsReauth(refused)
         stored = await self._store.tokens(installation.id)
         if stored is None:
-            raise NotInstalled("WaPipe was uninstalled for this user; install it again")
+            raise NotInstalled(Text("WaPipe was uninstalled for this user; install it again"))
         store = self._store
         installation_id = installation.id
 

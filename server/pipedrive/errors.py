@@ -13,6 +13,9 @@ why the request was refused.
 When the budget resets is documented only as "the start of the next day" (server time, not UTC), so a
 spent budget is asked again at most an hour later (and at 00:00 UTC, the likeliest reset), not left
 until a midnight that may be the wrong one.
+
+Each error's message is words a page may show (``Text``, in the reader's language); what Pipedrive said is
+carried inside it as it came.
 """
 
 from __future__ import annotations
@@ -32,11 +35,12 @@ from server.domain.errors import (
     Unauthorized,
     WaPipeError,
 )
+from server.domain.text import Text
 
 DEFAULT_RATE_LIMIT_WAIT = 2.0
 BUDGET_PROBE_INTERVAL = 3600.0
 OVER_LIMIT = "Request over limit"
-BUDGET_SPENT_MESSAGE = (
+BUDGET_SPENT_MESSAGE = Text(
     "The company's daily Pipedrive API budget is spent; WaPipe asks Pipedrive again at most an hour later "
     "and resumes when the budget answers"
 )
@@ -53,8 +57,9 @@ def pipedrive_error(source: httpx.Response | httpx.HTTPError, *, now: datetime |
     ``pipedrive_error`` (any other status).
     """
     if isinstance(source, httpx.HTTPError):
+        failure = f"{type(source).__name__}: {source}"
         error: WaPipeError = Transient(
-            f"Pipedrive could not be reached ({type(source).__name__}: {source})",
+            Text("Pipedrive could not be reached (%(detail)s)", detail=failure),
             reason="pipedrive_unavailable",
             retry_after=UNAVAILABLE_WAIT,
         )
@@ -70,44 +75,51 @@ def _error_for_response(response: httpx.Response, now: datetime) -> WaPipeError:
     body = response_json(response)
     text = _error_text(response, body)
     if status == 401:
-        return Unauthorized(f"Pipedrive rejected the access token: {text}")
+        return Unauthorized(Text("Pipedrive rejected the access token: %(detail)s", detail=text))
     if status == 403:
         if body is None:
             return Transient(
-                "Pipedrive's edge (Cloudflare) blocked the request; backing off",
+                Text("Pipedrive's edge (Cloudflare) blocked the request; backing off"),
                 reason="blocked_by_cloudflare",
                 retry_after=CLOUDFLARE_WAIT,
             )
         if "scope and url mismatch" in text.lower():
             return Permanent(
-                "The Pipedrive app lacks the scope this call needs (Scope and URL mismatch); "
-                "reinstall the app with the required scopes",
+                Text(
+                    "The Pipedrive app lacks the scope this call needs (Scope and URL mismatch); "
+                    "reinstall the app with the required scopes"
+                ),
                 reason="scope_missing",
             )
         code = body.get("code")
-        suffix = f" (code {code})" if code else ""
-        return Permanent(f"Pipedrive refused the request: {text}{suffix}", reason="forbidden")
+        detail = f"{text} (code {code})" if code else text
+        refused = Text("Pipedrive refused the request: %(detail)s", detail=detail)
+        return Permanent(refused, reason="forbidden")
     if status in (404, 410):
-        return NotFound(f"Pipedrive has no such record: {text}")
+        return NotFound(Text("Pipedrive has no such record: %(detail)s", detail=text))
     if status in (400, 422):
-        return Permanent(f"Pipedrive rejected the request: {text}", reason="bad_request")
+        return Permanent(
+            Text("Pipedrive rejected the request: %(detail)s", detail=text), reason="bad_request"
+        )
     if status == 402:
-        return Permanent(f"The Pipedrive plan does not allow this: {text}", reason="payment_required")
+        not_in_plan = Text("The Pipedrive plan does not allow this: %(detail)s", detail=text)
+        return Permanent(not_in_plan, reason="payment_required")
     if status == 429:
         if budget_spent(response):
             return BudgetExhausted(BUDGET_SPENT_MESSAGE, retry_after=seconds_until_budget_probe(now))
         return Transient(
-            "Pipedrive rate limit reached",
+            Text("Pipedrive rate limit reached"),
             reason="rate_limited",
             retry_after=rate_limit_wait(response.headers),
         )
     if status >= 500:
         return Transient(
-            f"Pipedrive is unavailable (HTTP {status})",
+            Text("Pipedrive is unavailable (HTTP %(status)s)", status=status),
             reason="pipedrive_unavailable",
             retry_after=header_float(response.headers, "retry-after") or UNAVAILABLE_WAIT,
         )
-    return Permanent(f"Pipedrive answered HTTP {status}: {text}", reason="pipedrive_error")
+    answered = Text("Pipedrive answered HTTP %(status)s: %(detail)s", status=status, detail=text)
+    return Permanent(answered, reason="pipedrive_error")
 
 
 def response_json(response: httpx.Response) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 
 from server.domain.bounds import id_from_json, id_from_text, int64_from_json
 from server.domain.errors import NotAuthenticated
+from server.domain.text import Text
 
 ALGORITHM = "HS256"
 LEEWAY_SECONDS = 10
@@ -35,7 +36,7 @@ def verify_panel_token(token: str | None, secret: str, *, leeway: float = LEEWAY
     Raises ``NotAuthenticated`` with reason ``token_missing``, ``token_expired`` or ``token_invalid``.
     """
     if not token:
-        raise NotAuthenticated("The panel request carried no Pipedrive token", reason="token_missing")
+        raise NotAuthenticated(Text("The panel request carried no Pipedrive token"), reason="token_missing")
     if not secret:
         raise ValueError("the Pipedrive JWT secret is not configured")
     try:
@@ -55,7 +56,7 @@ def verify_panel_token(token: str | None, secret: str, *, leeway: float = LEEWAY
             _decode(token, secret, leeway, check_times=True)
     except jwt.ExpiredSignatureError as error:
         raise NotAuthenticated(
-            "The Pipedrive panel token expired; reload the panel", reason="token_expired"
+            Text("The Pipedrive panel token expired; reload the panel"), reason="token_expired"
         ) from error
     except jwt.InvalidTokenError as error:
         raise _invalid(str(error)) from error
@@ -87,4 +88,5 @@ def _id_claim(claims: dict[str, Any], name: str) -> int:
 
 
 def _invalid(detail: str) -> NotAuthenticated:
-    return NotAuthenticated(f"The Pipedrive panel token is not valid ({detail})", reason="token_invalid")
+    invalid = Text("The Pipedrive panel token is not valid (%(detail)s)", detail=detail)
+    return NotAuthenticated(invalid, reason="token_invalid")

@@ -55,9 +55,9 @@ class TokenSet:
         api_domain = body.get("api_domain")
         expires_in = body.get("expires_in")
         if not (isinstance(access, str) and access and isinstance(refresh, str) and refresh):
-            raise Transient("Pipedrive's token response had no tokens", reason="oauth_bad_response")
+            raise Transient(Text("Pipedrive's token response had no tokens"), reason="oauth_bad_response")
         if not (isinstance(api_domain, str) and api_domain.startswith("http")):
-            raise Transient("Pipedrive's token response had no api_domain", reason="oauth_bad_response")
+            raise Transient(Text("Pipedrive's token response had no api_domain"), reason="oauth_bad_response")
         seconds = expires_in if isinstance(expires_in, int) and not isinstance(expires_in, bool) else 3599
         scope = body.get("scope")
         scopes = (
@@ -156,7 +156,7 @@ class PipedriveOAuth:
             return await self._token_request({"grant_type": "refresh_token", "refresh_token": refresh_token})
         except _InvalidGrant as error:
             raise NeedsReauth(
-                "Pipedrive no longer accepts this installation's refresh token; reinstall the app"
+                Text("Pipedrive no longer accepts this installation's refresh token; reinstall the app")
             ) from error
 
     async def revoke(self, token: str, *, hint: str = "refresh_token") -> None:
@@ -186,7 +186,7 @@ class PipedriveOAuth:
         body = response_json(response)
         data = body.get("data") if body else None
         if not isinstance(data, dict) or not data.get("id") or not data.get("company_id"):
-            raise Transient("Pipedrive's /users/me answer had no user", reason="oauth_bad_response")
+            raise Transient(Text("Pipedrive's /users/me answer had no user"), reason="oauth_bad_response")
         return CurrentUser.parse(data)
 
     async def _token_request(self, form: Mapping[str, str]) -> TokenSet:
@@ -209,7 +209,7 @@ class PipedriveOAuth:
                     reason="oauth_client_invalid",
                 )
         if response.is_success:
-            raise Transient("Pipedrive's token response was not JSON", reason="oauth_bad_response")
+            raise Transient(Text("Pipedrive's token response was not JSON"), reason="oauth_bad_response")
         raise pipedrive_error(response, now=self._clock())
 
 

@@ -24,6 +24,7 @@ from server.domain.phone_numbers import region_of
 from server.domain.ports.queue import JobQueue
 from server.domain.ports.sync_store import MatchedLinks, PhoneIndexReader, SyncStore
 from server.domain.sync import ChatLink, DealSource, LinkState
+from server.domain.text import Text
 from server.services.sync.links import change_link
 
 PAGE_SIZE = 20
@@ -96,7 +97,7 @@ def _unchanged(link: ChatLink, person_id: int) -> None:
     """Refuse a link that is no longer the one the list showed (another admin decided, or the panel)."""
     if link.state is not LinkState.LINKED or link.person_id != person_id or link.rule not in RECHECKED_RULES:
         raise InvalidInput(
-            "This chat's link changed since the list was shown; the list below is up to date",
+            Text("This chat's link changed since the list was shown; the list below is up to date"),
             reason="link_changed",
         )
 
@@ -129,7 +130,7 @@ async def rematch_link(
     """Match the chat again now and link it to what the current rules find (or to nobody yet)."""
     chat = await store.chat(chat_id)
     if chat is None or chat.company_id != company_id or chat.e164 is None:
-        raise NotFound(f"No chat {chat_id} in this company", reason="chat_not_found")
+        raise NotFound(Text("No chat %(id)s in this company", id=chat_id), reason="chat_not_found")
     e164 = chat.e164
     index = PhoneIndex(region_of(chat.account_e164 or e164))
     index.apply(await index_store.persons(company_id))

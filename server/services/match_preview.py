@@ -29,6 +29,7 @@ from server.domain.phone_numbers import is_international, to_e164
 from server.domain.ports.pipedrive import PersonSearch
 from server.domain.ports.sync_store import PhoneIndexReader
 from server.domain.sync import SyncSettings
+from server.domain.text import Text
 
 MAX_PREVIEW_LINES = 20
 MAX_OTHERS_SHOWN = 5
@@ -43,10 +44,10 @@ class PreviewRow:
     rule: str = ""  # a MatchRule value; "" when nothing matched
     source: str = ""  # "index" | "search"
     reason: str = ""  # a named refusal of the typed line
-    message: str = ""
+    message: str | Text = ""
     alternatives: tuple[int, ...] = ()
-    sentence: str = ""  # what matched, or what a chat from the number would create, in plain words
-    others: tuple[str, ...] = ()  # the other candidates, best first, each with how it matched
+    sentence: str | Text = ""  # what matched, or what a chat from the number would create, in plain words
+    others: tuple[Text, ...] = ()  # the other candidates, best first, each with how it matched
     more_others: int = 0  # candidates beyond those in ``others``
 
 
@@ -71,13 +72,13 @@ async def preview_matches(
                 PreviewRow(
                     typed,
                     reason="country_code_needed",
-                    message="Write the number with its country code (+…)",
+                    message=Text("Write the number with its country code (+…)"),
                 )
             )
             continue
         e164 = to_e164(typed, default_region=region)
         if e164 is None:
-            rows.append(PreviewRow(typed, reason="number_invalid", message="Not a valid phone number"))
+            rows.append(PreviewRow(typed, reason="number_invalid", message=Text("Not a valid phone number")))
             continue
         row = await _one(typed, e164, company_id, index, index_store, crm, region)
         if row.person_id is None and not row.reason and settings is not None:
@@ -106,7 +107,7 @@ async def _one(
             typed,
             e164,
             reason="pipedrive_unavailable",
-            message="Not in the local index; Pipedrive could not be searched",
+            message=Text("Not in the local index; Pipedrive could not be searched"),
         )
     # Pipedrive's hits are read as the index reads its phones: national numbers in the company's country,
     # never in the chat's (where "0151 1234 5678" would be no number, free to match by its last digits).
@@ -124,11 +125,11 @@ def _matched(typed: str, e164: str, found: MatchResult, names: dict[int, str], s
 
     def said(
         person_id: int, rule: MatchRule, phone: str | None, digits: int | None, code: bool | None
-    ) -> str:
+    ) -> Text:
         name = names.get(person_id, "")
         match = phone_match(rule, phone, digits, code)
         if match is None:  # the result does not say which phone: name the rule alone
-            return f"{person_label(name, person_id)} ({rule.value})"
+            return Text("%(person)s (%(rule)s)", person=person_label(name, person_id), rule=rule.value)
         if person_id == found.person_id:
             return matched_sentence(e164, match, name, person_id)
         return candidate_sentence(e164, match, name, person_id)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.jids import phone_chat_key
 from server.domain.models import InboundEventState
+from server.domain.text import Text
 from server.storage.tables import (
     Chat,
     InboundEvent,
@@ -46,7 +47,7 @@ class ErasureReport:
     attachments: int = 0
     outgoing: int = 0
     webhook_deliveries: int = 0  # kept raw deliveries (rejected, failed) that mention the number
-    remaining_in_pipedrive: list[str] = field(default_factory=list)
+    remaining_in_pipedrive: list[Text] = field(default_factory=list)  # read in the reader's language
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -58,7 +59,7 @@ class ErasureReport:
                 "outgoing_messages": self.outgoing,
                 "webhook_deliveries": self.webhook_deliveries,
             },
-            "remaining_in_pipedrive": self.remaining_in_pipedrive,
+            "remaining_in_pipedrive": [str(item) for item in self.remaining_in_pipedrive],
         }
 
 
@@ -162,11 +163,12 @@ async def _list_pipedrive_records(
     links = (await connection.execute(select(_links).where(_links.c.chat_id.in_(chat_ids)))).mappings()
     for link in links:
         if link["person_id"]:
-            report.remaining_in_pipedrive.append(f"person {link['person_id']} ({link['person_name']})")
+            person = Text("person %(id)s (%(name)s)", id=link["person_id"], name=link["person_name"])
+            report.remaining_in_pipedrive.append(person)
         if link["deal_id"]:
-            report.remaining_in_pipedrive.append(f"deal {link['deal_id']}")
+            report.remaining_in_pipedrive.append(Text("deal %(id)s", id=link["deal_id"]))
         if link["lead_id"]:
-            report.remaining_in_pipedrive.append(f"lead {link['lead_id']}")
+            report.remaining_in_pipedrive.append(Text("lead %(id)s", id=link["lead_id"]))
     days = (
         await connection.execute(
             select(_days.c.activity_id, _days.c.day).where(
@@ -175,7 +177,9 @@ async def _list_pipedrive_records(
         )
     ).all()
     for activity_id, day in days:
-        report.remaining_in_pipedrive.append(f"activity {activity_id} (WhatsApp chat of {day})")
+        report.remaining_in_pipedrive.append(
+            Text("activity %(id)s (WhatsApp chat of %(day)s)", id=activity_id, day=day)
+        )
 
 
 async def _erase_media(
@@ -201,7 +205,7 @@ async def _erase_media(
             )
         ).all()
         for target, target_id, file_id in uploads:
-            report.remaining_in_pipedrive.append(f"file {file_id} on {target} {target_id}")
+            report.remaining_in_pipedrive.append(_file_in_pipedrive(file_id, target, target_id))
         still_used = (
             await connection.execute(
                 select(_message_media.c.message_id).where(_message_media.c.sha256 == sha).limit(1)
@@ -217,3 +221,10 @@ async def _erase_media(
                 files.append(Path(path))
         report.attachments += 1
     return files
+
+
+def _file_in_pipedrive(file_id: int, target: str, target_id: int) -> Text:
+    """ "file 55 on person 71": an uploaded file, on the Person's or the Deal's Files."""
+    if target == "deal":
+        return Text("file %(id)s on deal %(target)s", id=file_id, target=target_id)
+    return Text("file %(id)s on person %(target)s", id=file_id, target=target_id)

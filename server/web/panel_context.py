@@ -18,6 +18,7 @@ from starlette.requests import Request
 from server.domain.bounds import MAX_ID, id_from_text
 from server.domain.errors import InvalidInput, NeedsReauth, NotFound, NotInstalled
 from server.domain.installations import Installation, InstallationStatus
+from server.domain.text import Text
 from server.pipedrive.client import PipedriveClient
 from server.web.frame_auth import FrameIdentity
 from server.web.resources import Resources
@@ -68,11 +69,13 @@ def contact_cache(request: Request) -> ContactCache:
     return cache
 
 
-def positive_int(value: object, reason: str, what: str) -> int:
-    """An id as plain digits, 1 to ``MAX_ID`` (no sign, space, leading zero or other notation)."""
+def positive_int(value: object, reason: str, what: str | Text) -> int:
+    """An id as plain digits, 1 to ``MAX_ID`` (no sign, space, leading zero or other notation); ``what``
+    names it as the refusal starts ("The chat id")."""
     number = id_from_text(value) if isinstance(value, str) else None
     if number is None:
-        raise InvalidInput(f"{what} must be a whole number from 1 to {MAX_ID}", reason=reason)
+        refused = Text("%(what)s must be a whole number from 1 to %(most)s", what=what, most=MAX_ID)
+        raise InvalidInput(refused, reason=reason)
     return number
 
 
@@ -88,12 +91,25 @@ async def own_installation(request: Request, identity: FrameIdentity) -> Install
     )
     if installation is None or installation.status is InstallationStatus.UNINSTALLED:
         raise NotInstalled(
-            "WaPipe is not installed for you in Pipedrive, or it was uninstalled; install it to use the panel"
+            Text(
+                "WaPipe is not installed for you in Pipedrive, or it was uninstalled; install it to use the "
+                "panel"
+            )
         )
     if installation.status is InstallationStatus.NEEDS_REAUTH:
+        if installation.name:
+            raise NeedsReauth(
+                Text(
+                    "Pipedrive no longer accepts WaPipe's authorisation for %(name)s; install WaPipe again "
+                    "to re-authorise it",
+                    name=installation.name,
+                )
+            )
         raise NeedsReauth(
-            "Pipedrive no longer accepts WaPipe's authorisation for "
-            f"{installation.name or 'you'}; install WaPipe again to re-authorise it"
+            Text(
+                "Pipedrive no longer accepts WaPipe's authorisation for you; install WaPipe again to "
+                "re-authorise it"
+            )
         )
     request.state.installation = installation
     return installation
@@ -128,24 +144,29 @@ async def load_contact(
         try:
             deal = await client.deals.get(deal_id)
         except NotFound as error:
-            raise NotFound(f"Deal {deal_id} was not found in Pipedrive", reason="deal_not_found") from error
+            missing = Text("Deal %(deal)s was not found in Pipedrive", deal=deal_id)
+            raise NotFound(missing, reason="deal_not_found") from error
         if person_id is None:
             if deal.person_id is None:
                 raise NotFound(
-                    "This Deal has no Person: add one to send WhatsApp messages", reason="deal_without_person"
+                    Text("This Deal has no Person: add one to send WhatsApp messages"),
+                    reason="deal_without_person",
                 )
             person_id = deal.person_id
         stored = (await client.deals.files(deal_id)).items
         deal_files = [(f.id, f.name, "Deal") for f in stored]
         sizes += [(f.id, f.file_size) for f in stored if f.file_size is not None]
     if person_id is None:
-        raise InvalidInput("The panel was opened without a Person", reason="person_not_found")
+        raise InvalidInput(Text("The panel was opened without a Person"), reason="person_not_found")
     try:
         person = await client.persons.get(person_id)
     except NotFound as error:
-        raise NotFound(f"Person {person_id} was not found in Pipedrive", reason="person_not_found") from error
+        missing = Text("Person %(person)s was not found in Pipedrive", person=person_id)
+        raise NotFound(missing, reason="person_not_found") from error
     if person.is_deleted:
-        raise NotFound(f"Person {person_id} was deleted in Pipedrive", reason="person_not_found")
+        raise NotFound(
+            Text("Person %(person)s was deleted in Pipedrive", person=person_id), reason="person_not_found"
+        )
     stored = (await client.persons.files(person_id)).items
     person_files = [(f.id, f.name, "Person") for f in stored]
     sizes += [(f.id, f.file_size) for f in stored if f.file_size is not None]

@@ -28,12 +28,14 @@ from panels.settings import (
     render_settings_form,
     render_settings_install,
     render_settings_page,
+    stored_words,
     team_row,
 )
 from server.domain.bounds import id_from_text
 from server.domain.errors import NotFound, WaPipeError
 from server.domain.settings_form import FieldError, SettingsInput, changes, check_settings
 from server.domain.team import member_names
+from server.domain.text import Text
 from server.services.numbers import NotYours
 from server.services.sync.flush import next_import, queue_due_chats
 from server.services.sync.links import exclude_chat
@@ -52,6 +54,7 @@ from server.web.settings_team import invite_url, team_members
 
 log = logging.getLogger(__name__)
 AUDIT_SHOWN = 20
+CHOOSE_A_CHAT = Text("Choose one of this company's chats")
 
 
 def _resources(request: Request) -> Resources:
@@ -70,7 +73,7 @@ async def is_admin(request: Request, identity: FrameIdentity) -> bool:
 async def require_admin(request: Request, identity: FrameIdentity) -> None:
     if not await is_admin(request, identity):
         raise NotYours(
-            "Only a Pipedrive admin who installed WaPipe can change its settings", reason="admin_only"
+            Text("Only a Pipedrive admin who installed WaPipe can change its settings"), reason="admin_only"
         )
 
 
@@ -144,7 +147,7 @@ async def import_schedule(request: Request, company_id: int) -> ImportSchedule:
 async def settings_page(request: Request, identity: FrameIdentity) -> Response:
     refusal = await install_refusal(request, identity)
     if refusal is not None:
-        page = render_settings_install(refusal.reason, refusal.message, INSTALL_PATH)
+        page = render_settings_install(refusal.reason, refusal.text, INSTALL_PATH)
         return HTMLResponse(page, status_code=403)
     resources = _resources(request)
     company_id = identity.company.id
@@ -155,7 +158,7 @@ async def settings_page(request: Request, identity: FrameIdentity) -> Response:
     problems = runners = None
     if form.can_edit:  # an admin with an active installation
         found = await SqlSyncStore(resources.engine).open_problems(company_id)
-        problems = tuple(ProblemRow(p.chat_id, p.reason, p.detail) for p in found)
+        problems = tuple(ProblemRow(p.chat_id, p.reason, stored_words(p.detail)) for p in found)
         runners = tuple(sorted((await SqlHeartbeatStore(resources.engine).last_seen()).items()))
     view = SettingsPageView(
         form=form,
@@ -237,7 +240,7 @@ async def exclude_chat_action(request: Request, identity: FrameIdentity) -> Resp
     chat_id = id_from_text(raw_id)
     chat = await SqlChatHistory(resources.engine).chat(company_id, chat_id) if chat_id is not None else None
     if chat is None:
-        error = FieldError("chat_not_found", "Choose one of this company's chats")
+        error = FieldError("chat_not_found", CHOOSE_A_CHAT)
         return HTMLResponse(
             render_chats(await chat_options(request, company_id), True, error), status_code=404
         )
@@ -251,14 +254,14 @@ async def exclude_chat_action(request: Request, identity: FrameIdentity) -> Resp
             now=resources.clock.now(),
         )
     except NotFound:
-        error = FieldError("chat_not_found", "Choose one of this company's chats")
+        error = FieldError("chat_not_found", CHOOSE_A_CHAT)
         return HTMLResponse(
             render_chats(await chat_options(request, company_id), True, error), status_code=404
         )
     action = "chat.exclude" if excluded else "chat.include"
-    subject = chat_option(
-        chat.id, chat.display_name, chat.e164, chat.is_group, excluded, chat.person_name
-    ).label
+    subject = str(  # the audit log keeps English
+        chat_option(chat.id, chat.display_name, chat.e164, chat.is_group, excluded, chat.person_name).label
+    )
     await SqlAuditLog(resources.engine).record(
         company_id, identity.pipedrive_user_id, action, subject, {"chat_id": chat.id, "number": chat.e164}
     )

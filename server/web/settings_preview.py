@@ -73,7 +73,7 @@ async def preview(request: Request, identity: FrameIdentity) -> Response:
             pipeline=await _pipeline_name(request, identity, settings),
         )
     except WaPipeError as error:
-        line = PreviewLine(typed[:64], "", None, "", "", "", error.reason, error.message)
+        line = PreviewLine(typed[:64], "", None, "", "", "", error.reason, error.text)
         return HTMLResponse(render_preview([line], typed), status_code=503)
     lines = [
         PreviewLine(

@@ -13,6 +13,7 @@ from server.domain.bounds import id_from_text
 from server.domain.errors import InvalidInput, NotFound, Transient, WaPipeError
 from server.domain.match_words import kept_sentence, relinked_sentence, unmatched_relink_sentence
 from server.domain.settings_form import FieldError
+from server.domain.text import Text
 from server.services.link_recheck import keep_link, rematch_link, stale_links
 from server.storage.audit import SqlAuditLog
 from server.storage.link_recheck import SqlMatchedLinks
@@ -22,13 +23,18 @@ from server.web.frame_auth import FrameIdentity
 from server.web.install_access import require_installation
 from server.web.numbers import framed
 from server.web.resources import Resources
-from server.web.settings_page import require_admin
+from server.web.settings_page import CHOOSE_A_CHAT, require_admin
 
 STATUS = {"chat_not_found": 404, "person_invalid": 400, "link_changed": 409, "chat_busy": 503}
 
 
 async def _view(
-    request: Request, company_id: int, *, after: int = 0, notice: str = "", error: FieldError | None = None
+    request: Request,
+    company_id: int,
+    *,
+    after: int = 0,
+    notice: str | Text = "",
+    error: FieldError | None = None,
 ) -> RecheckView:
     resources: Resources = request.app.state.resources
     page = await stale_links(
@@ -48,7 +54,7 @@ async def recheck_list(request: Request, identity: FrameIdentity) -> Response:
     raw = request.query_params.get("after", "")
     after = id_from_text(raw) if raw else 0
     if after is None:
-        raise InvalidInput("The page to show is not a chat id", reason="after_invalid")
+        raise InvalidInput(Text("The page to show is not a chat id"), reason="after_invalid")
     return HTMLResponse(render_recheck(await _view(request, identity.company.id, after=after)))
 
 
@@ -56,15 +62,17 @@ async def _chosen(request: Request) -> tuple[int, int]:
     form = await request.form()
     chat_id = id_from_text(str(form.get("chat_id", "")))
     if chat_id is None:
-        raise NotFound("Choose one of this company's chats", reason="chat_not_found")
+        raise NotFound(CHOOSE_A_CHAT, reason="chat_not_found")
     person_id = id_from_text(str(form.get("person_id", "")))
     if person_id is None:
-        raise InvalidInput("The form did not say which Person the chat is linked to", reason="person_invalid")
+        raise InvalidInput(
+            Text("The form did not say which Person the chat is linked to"), reason="person_invalid"
+        )
     return chat_id, person_id
 
 
 async def _refused(request: Request, company_id: int, error: WaPipeError) -> Response:
-    view = await _view(request, company_id, error=FieldError(error.reason, error.message))
+    view = await _view(request, company_id, error=FieldError(error.reason, error.text))
     return HTMLResponse(render_recheck(view), status_code=STATUS.get(error.reason, 400))
 
 

@@ -116,7 +116,7 @@ def translate(value: Text | str, code: str | None = None) -> str:
     if not isinstance(value, Text):
         return value
     catalogue = translations(code or language())
-    return value.render(catalogue.gettext, catalogue.ngettext)
+    return value.render(catalogue.gettext, catalogue.ngettext, catalogue.pgettext)
 
 
 def number(value: int | float, code: str | None = None) -> str:

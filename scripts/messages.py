@@ -13,7 +13,7 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
-KEYWORDS = {**DEFAULT_KEYWORDS, "Text": (1,), "ntext": (1, 2)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "Text": (1,), "ntext": (1, 2), "ptext": ((1, "c"), 2)}
 
 
 def extract() -> Catalog:

@@ -16,7 +16,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from server.domain.text import Text
+from server.domain.text import Text, ptext
 
 if TYPE_CHECKING:
     from server.domain.contact_cards import CardView
@@ -260,7 +260,7 @@ def describe(details: MessageDetails) -> KindView:
     if isinstance(details, SharedContacts):
         shown = "; ".join(c.name + (f" ({', '.join(c.phones)})" if c.phones else "") for c in details.cards)
         one = len(details.cards) == 1 and not details.more
-        label = Text("Contact") if one else Text("Contacts")
+        label = ptext("shared contact", "Contact") if one else Text("Contacts")
         text: str | Text = shown
         if details.more:
             text = Text("%(cards)s; and %(more)s more", cards=shown, more=details.more)

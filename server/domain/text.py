@@ -15,25 +15,33 @@ from typing import Any
 class Text:
     """A message to translate: ``msgid`` (and for counted messages ``plural`` and ``count``) with values."""
 
-    __slots__ = ("count", "msgid", "params", "plural")
+    __slots__ = ("context", "count", "msgid", "params", "plural")
 
     def __init__(self, msgid: str, /, **params: Any) -> None:
         self.msgid = msgid
         self.plural: str | None = None
         self.count: int | None = None
+        self.context: str | None = None
         self.params: Mapping[str, Any] = params
 
-    def render(self, gettext: Callable[[str], str], ngettext: Callable[[str, str, int], str]) -> str:
-        """The text in the language ``gettext``/``ngettext`` translate into; values that are themselves
-        ``Text`` are rendered in the same language."""
+    def render(
+        self,
+        gettext: Callable[[str], str],
+        ngettext: Callable[[str, str, int], str],
+        pgettext: Callable[[str, str], str] | None = None,
+    ) -> str:
+        """The text in the language ``gettext``/``ngettext``/``pgettext`` translate into; values that are
+        themselves ``Text`` are rendered in the same language."""
         if self.plural is not None and self.count is not None:
             template = ngettext(self.msgid, self.plural, self.count)
+        elif self.context is not None and pgettext is not None:
+            template = pgettext(self.context, self.msgid)
         else:
             template = gettext(self.msgid)
         if not self.params and self.count is None:
             return template
         values = {
-            name: value.render(gettext, ngettext) if isinstance(value, Text) else value
+            name: value.render(gettext, ngettext, pgettext) if isinstance(value, Text) else value
             for name, value in self.params.items()
         }
         if self.count is not None:
@@ -55,7 +63,8 @@ class Text:
         return hash(self._key())
 
     def _key(self) -> tuple[object, ...]:
-        return (self.msgid, self.plural, self.count, tuple(sorted(self.params.items(), key=lambda kv: kv[0])))
+        params = tuple(sorted(self.params.items(), key=lambda kv: kv[0]))
+        return (self.msgid, self.plural, self.count, self.context, params)
 
 
 def ntext(singular: str, plural: str, count: int, /, **params: Any) -> Text:
@@ -63,6 +72,14 @@ def ntext(singular: str, plural: str, count: int, /, **params: Any) -> Text:
     text = Text(singular, **params)
     text.plural = plural
     text.count = count
+    return text
+
+
+def ptext(context: str, msgid: str, /, **params: Any) -> Text:
+    """A message whose English means more than one thing: ``ptext("shared contact", "Contact")`` is
+    translated apart from ``Text("Contact")`` (the person a chat is with)."""
+    text = Text(msgid, **params)
+    text.context = context
     return text
 
 

@@ -15,7 +15,7 @@ from jinja2 import Environment
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
-KEYWORDS = {**DEFAULT_KEYWORDS, "Text": (1,), "ntext": (1, 2)}
+KEYWORDS = {**DEFAULT_KEYWORDS, "Text": (1,), "ntext": (1, 2), "ptext": ((1, "c"), 2)}
 METHODS = [
     ("server/**.py", "python"),
     ("panels/**.py", "python"),
@@ -29,27 +29,46 @@ WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
 READ_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "label"}
 
 
-def marked() -> dict[str, tuple[str, ...]]:
-    """Every marked message: its id and, for a counted one, its forms; where it was marked."""
-    found: dict[str, tuple[str, ...]] = {}
-    for _file, _line, message, _, _ in extract_from_dir(ROOT, METHODS, OPTIONS, keywords=KEYWORDS):
+Key = tuple[str | None, str]  # (context, message id)
+
+
+def marked() -> dict[Key, tuple[str, ...]]:
+    """Every marked message by its context and id: its forms (two for a counted one)."""
+    found: dict[Key, tuple[str, ...]] = {}
+    for _file, _line, message, _, context in extract_from_dir(ROOT, METHODS, OPTIONS, keywords=KEYWORDS):
         forms = message if isinstance(message, tuple) else (message,)
         if forms[0]:
-            found.setdefault(forms[0], tuple(f for f in forms if f))
+            found.setdefault((context, forms[0]), tuple(f for f in forms if f))
     return found
 
 
-def japanese() -> dict[str, tuple[tuple[str, ...], bool]]:
-    """The Japanese catalogues, merged: message id → (its translations, marked fuzzy)."""
-    entries: dict[str, tuple[tuple[str, ...], bool]] = {}
-    for po in sorted((ROOT / "locale" / "ja" / "LC_MESSAGES").glob("*.po")):
+def catalogue_files() -> list[Path]:
+    return sorted((ROOT / "locale" / "ja" / "LC_MESSAGES").glob("*.po"))
+
+
+def japanese() -> dict[Key, tuple[tuple[str, ...], bool]]:
+    """The Japanese catalogues, merged: (context, message id) → (its translations, marked fuzzy)."""
+    entries: dict[Key, tuple[tuple[str, ...], bool]] = {}
+    for po in catalogue_files():
         with po.open("rb") as source:
             for message in read_po(source, locale="ja"):
                 key = message.id if isinstance(message.id, str) else message.id[0]
                 if key:
                     strings = message.string if isinstance(message.string, tuple) else (message.string,)
-                    entries[key] = (tuple(strings), message.fuzzy)
+                    entries[(message.context, key)] = (tuple(strings), message.fuzzy)
     return entries
+
+
+def test_each_message_is_translated_in_one_catalogue_only() -> None:
+    """A word two parts of the product share reads the same in both: it lives in common.po."""
+    seen: dict[Key, list[str]] = {}
+    for po in catalogue_files():
+        with po.open("rb") as source:
+            for message in read_po(source, locale="ja"):
+                key = message.id if isinstance(message.id, str) else message.id[0]
+                if key:
+                    seen.setdefault((message.context, key), []).append(po.name)
+    assert {key: files for key, files in seen.items() if len(files) > 1} == {}
 
 
 def test_every_marked_message_has_a_japanese_translation_with_its_placeholders() -> None:

@@ -11,7 +11,7 @@ import pytest
 
 from panels import i18n
 from panels.templating import environment
-from server.domain.text import Text, ntext
+from server.domain.text import Text, ntext, ptext
 
 HEADER = """msgid ""
 msgstr ""
@@ -36,7 +36,9 @@ def catalogues(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     (folder / "b.po").write_text(
         HEADER
         + 'msgid "%(count)s chat"\nmsgid_plural "%(count)s chats"\nmsgstr[0] "%(count)s 件のチャット"\n\n'
-        + 'msgid "From %(name)s"\nmsgstr "%(name)s から"\n',
+        + 'msgid "From %(name)s"\nmsgstr "%(name)s から"\n\n'
+        + 'msgid "Contact"\nmsgstr "相手"\n\n'
+        + 'msgctxt "shared contact"\nmsgid "Contact"\nmsgstr "連絡先"\n',
         encoding="utf-8",
     )
     monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
@@ -98,6 +100,13 @@ def test_text_renders_in_the_language_asked_for_and_is_english_as_a_string(catal
     assert (
         sent == Text("Sent to %(number)s", number="+49 176 1234") != Text("Sent to %(number)s", number="+1")
     )
+
+
+def test_one_english_word_with_two_meanings_is_translated_by_its_context(catalogues: Path) -> None:
+    card, person = ptext("shared contact", "Contact"), Text("Contact")
+    assert (i18n.translate(card, "ja"), i18n.translate(person, "ja")) == ("連絡先", "相手")
+    assert str(card) == str(person) == "Contact"
+    assert card != person
 
 
 def test_the_request_language_is_held_per_context() -> None:

@@ -24,8 +24,6 @@ STATUS_TEXTS = {
     "banned": (Text("Banned by WhatsApp"), "failing"),
     "unlinked": (Text("Unlinked"), "failing"),
 }
-# The same in English, for pages that show it as plain words.
-STATUS_LABELS = {status: (str(text), css) for status, (text, css) in STATUS_TEXTS.items()}
 NOT_LINKED_YET = Text("not linked yet")
 
 

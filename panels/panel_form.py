@@ -12,7 +12,7 @@ from babel import Locale
 
 from panels.errors import ErrorView
 from panels.i18n import ENGLISH, LANGUAGES, language
-from panels.numbers import STATUS_LABELS
+from panels.numbers import status_text
 from panels.templating import render
 from server.domain.countries import countries, region_of_number
 from server.domain.models import Account
@@ -149,7 +149,7 @@ def from_choices(accounts: Sequence[Account], chosen: int | None = None) -> tupl
     for account in accounts:
         if account.status == "unlinked" and account.id != chosen:
             continue
-        label, _ = STATUS_LABELS.get(account.status, (account.status, "pending"))
+        label, _ = status_text(account.status)
         connected = account.status == "connected" and bool(account.e164)
         reason = "" if connected else not_connected_reason(account.status, account.status_detail)
         choices.append(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from panels.numbers import STATUS_LABELS, NumbersView
+from panels.numbers import NumbersView, status_text
 from panels.templating import render
 from server.domain.settings_form import (
     MAX_RETENTION_DAYS,
@@ -98,7 +98,7 @@ def team_row(member: TeamMember) -> TeamRow:
     numbers = tuple(
         TeamNumber(
             account.e164 or Text("not linked yet"),
-            *STATUS_LABELS.get(account.status, (account.status, "pending")),
+            *status_text(account.status),
         )
         for account in member.numbers
     )

@@ -85,6 +85,6 @@ async def test_before_anyone_is_known_the_browsers_language_decides(world: Insta
     )
     assert forged.status_code == 400 and 'data-reason="invalid_state"' in forged.text
     assert notice_message(forged.text) == (
-        "このインストールリンクはこのサーバーが発行したものではありません。もう一度やり直してください"
+        "このインストール用リンクはこのサーバーが発行したものではありません。最初からやり直してください"
     )
     assert await world.installations() == []

@@ -25,7 +25,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import DemoSandboxes, running_demo, running_sandboxes
+from tests.e2e.demo_world import DemoRuntime, DemoSandboxes, running_demo_runtime, running_sandboxes
 from tests.e2e.panel_helpers import install_and_link
 
 CHROMIUM = os.environ.get("WAPIPE_CHROMIUM", "/usr/bin/chromium")
@@ -134,13 +134,21 @@ def artifacts() -> Path:
 
 
 @pytest.fixture(scope="module")
-def demo(
+def runtime(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, demo_sandboxes: DemoSandboxes
-) -> Iterator[tuple[Settings, DemoAddresses]]:
-    """One demo for the module's tests (a module that needs a fresh one per test defines its own)."""
+) -> Iterator[DemoRuntime]:
+    """One demo for all the module's tests, for tests that also reach into WaPipe. Its tests share it:
+    each one that needs a state of its own (a company not installed yet, a chat nobody wrote in) makes it
+    (another company, another contact) or sets it (the settings it relies on), whatever ran before."""
     name = request.module.__name__.rsplit(".", 1)[-1]
-    with running_demo(tmp_path_factory.mktemp(name), demo_sandboxes) as running:
+    with running_demo_runtime(tmp_path_factory.mktemp(name), demo_sandboxes) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def demo(runtime: DemoRuntime) -> tuple[Settings, DemoAddresses]:
+    """The module's demo: its settings and addresses."""
+    return runtime.settings, runtime.addresses
 
 
 @pytest.fixture(scope="module")

@@ -28,13 +28,39 @@ def company_id(addresses: DemoAddresses, index: int = 0) -> int:
     return int(sandbox_state(addresses, index)["company"]["id"])
 
 
-def install_and_link(page: Page, addresses: DemoAddresses, number: str = ANNA_NUMBER) -> str:
-    """Install as the first admin (Anna), link a number on the numbers page with the simulated phone;
-    the WAHA session's name."""
+def add_company(addresses: DemoAddresses, name: str, admin: str) -> int:
+    """A company of its own in the Pipedrive sandbox, with one admin (``admin``, who can install
+    WaPipe); the admin's user id."""
+    company = httpx.post(f"{addresses.pipedrive}/_sandbox/companies", json={"name": name}, timeout=10)
+    company.raise_for_status()
+    email = admin.lower().replace(" ", ".") + "@example.test"
+    user = httpx.post(
+        f"{addresses.pipedrive}/_sandbox/companies/{company.json()['id']}/users",
+        json={"name": admin, "email": email, "is_admin": True},
+        timeout=10,
+    )
+    user.raise_for_status()
+    return int(user.json()["id"])
+
+
+def choose_user(page: Page, name: str) -> None:
+    """On the sandbox's consent page: who is signed in to Pipedrive."""
+    value = page.locator("#user_id option", has_text=name).get_attribute("value")
+    assert value is not None
+    page.locator("#user_id").select_option(value)
+
+
+def install_and_link(
+    page: Page, addresses: DemoAddresses, number: str = ANNA_NUMBER, admin: tuple[str, int] | None = None
+) -> str:
+    """Install as the first admin (Anna), or as ``admin`` (name and user id), and link a number on the
+    numbers page with the simulated phone; the WAHA session's name."""
     page.goto(addresses.wapipe + "/install")
+    if admin is not None:
+        choose_user(page, admin[0])
     page.click("#allow")
     expect(page.locator("#install-setup")).to_have_attribute("data-setup", "complete", timeout=15_000)
-    page.goto(addresses.pipedrive + "/host/settings")
+    page.goto(addresses.pipedrive + "/host/settings" + (f"?user_id={admin[1]}" if admin else ""))
     frame = page.frame_locator("iframe")
     frame.locator("#link-number").click()
     expect(frame.locator("#pairing img.qr")).to_be_visible(timeout=15_000)
@@ -43,7 +69,7 @@ def install_and_link(page: Page, addresses: DemoAddresses, number: str = ANNA_NU
     phone = page.context.new_page()
     phone.goto(phone_url)
     phone.fill("#link-phone", number)
-    phone.fill("#link-name", "Anna Admin")
+    phone.fill("#link-name", admin[0] if admin else "Anna Admin")
     phone.click("#scan")
     expect(phone.locator("#status")).to_have_text("WORKING")
     expect(frame.locator("#pairing.done")).to_be_visible(timeout=15_000)
@@ -78,8 +104,10 @@ def inbound(addresses: DemoAddresses, session: str, sender: str, text: str) -> N
 
 def write_history(addresses: DemoAddresses, session: str, sender: str, texts: list[str]) -> None:
     """The contact wrote ``texts`` a second apart, the last one now (the phone's clock is set back first,
-    so nothing is stamped later than the outbox rows WaPipe stamps with its own clock)."""
-    now = httpx.get(f"{addresses.waha}/_sim/clock", timeout=10).json()["now"]
+    so nothing is stamped later than the outbox rows WaPipe stamps with its own clock: each ``inbound``
+    of an earlier test in the module moved the phone's clock a second ahead of the wall clock)."""
+    phone_now = httpx.get(f"{addresses.waha}/_sim/clock", timeout=10).json()["now"]
+    now = min(phone_now, int(time.time() * 1000))
     back = {"set": now - 1000 * len(texts)}
     httpx.post(f"{addresses.waha}/_sim/clock", json=back, timeout=10).raise_for_status()
     for text in texts:

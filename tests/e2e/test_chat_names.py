@@ -4,30 +4,18 @@ exclusion list names a group by its subject, though groups are not imported."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import DemoSandboxes, running_demo
-from tests.e2e.panel_helpers import CONTACT_DIGITS, eventually, install_and_link, sandbox_state
-
-
-@pytest.fixture
-def demo(tmp_path: Path, demo_sandboxes: DemoSandboxes) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path, demo_sandboxes) as running:
-        yield running
+from tests.e2e.panel_helpers import CONTACT_DIGITS, eventually, sandbox_state
 
 
 def test_activities_and_exclusions_name_the_person_and_the_group(
-    page: Page, demo: tuple[Settings, DemoAddresses]
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str
 ) -> None:
     _, addresses = demo
-    session = install_and_link(page, addresses)
     sim = f"{addresses.waha}/_sim/{session}"
     group = httpx.post(
         f"{sim}/groups", json={"subject": "Lager Nord", "members": [CONTACT_DIGITS]}, timeout=10

@@ -6,27 +6,18 @@ Playwright's ``expect`` waits for what the page shows."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
-import pytest
 from playwright.sync_api import ConsoleMessage, Locator, Page, expect
 from sqlalchemy import func, select
 
 from server.storage.tables import Chat, Message, table_of
-from tests.e2e.demo_world import DemoRuntime, DemoSandboxes, running_demo_runtime
-from tests.e2e.panel_helpers import CONTACT_DIGITS, eventually, install_and_link
+from tests.e2e.demo_world import DemoRuntime
+from tests.e2e.panel_helpers import CONTACT_DIGITS, eventually
 from tests.e2e.seen import expect_in_view, scroll_position, sight
 
 TEXTS = [f"Nachricht {n:02d}" for n in range(1, 17)]
 TARGET = "Nachricht 02"  # near the top: the reader scrolls up to it
 EDITED = "Nachricht 02, korrigiert: <b>nicht fett</b>"
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, demo_sandboxes: DemoSandboxes) -> Iterator[DemoRuntime]:
-    with running_demo_runtime(tmp_path_factory.mktemp("chat-live-e2e"), demo_sandboxes) as runtime:
-        yield runtime
 
 
 def contact_writes(runtime: DemoRuntime, session: str) -> dict[str, str]:
@@ -81,13 +72,12 @@ def top_of(bubble: Locator) -> float:
 
 
 def test_an_open_chat_view_shows_edits_reactions_and_deletions_in_place(
-    page: Page, demo: DemoRuntime
+    page: Page, runtime: DemoRuntime, session: str
 ) -> None:
-    session = install_and_link(page, demo.addresses)
-    ids = contact_writes(demo, session)
-    chat_id = eventually(lambda: stored_chat(demo), "the contact's messages")
+    ids = contact_writes(runtime, session)
+    chat_id = eventually(lambda: stored_chat(runtime), "the contact's messages")
 
-    page.goto(f"{demo.addresses.wapipe}/chats/{chat_id}")
+    page.goto(f"{runtime.addresses.wapipe}/chats/{chat_id}")
     page.click("#allow")
     expect(page.locator("#chat-title")).to_be_visible(timeout=15_000)
     history = page.locator("#history")
@@ -107,7 +97,7 @@ def test_an_open_chat_view_shows_edits_reactions_and_deletions_in_place(
     top = top_of(target)
 
     # The contact edits the message: new text, "(edited)", the earlier version, where it was.
-    change(demo, session, "edit", {"id": ids[TARGET], "text": EDITED})
+    change(runtime, session, "edit", {"id": ids[TARGET], "text": EDITED})
     edited = history.locator(f".bubble[data-message-id='{shown[1]}']")
     expect(edited.locator(".text")).to_have_text(f"{EDITED} (edited)")
     expect(edited.locator("details.edits summary")).to_have_text("Earlier versions")
@@ -118,15 +108,15 @@ def test_an_open_chat_view_shows_edits_reactions_and_deletions_in_place(
     assert abs(top_of(edited) - top) <= 1
 
     # The contact reacts to it, then changes the reaction.
-    change(demo, session, "react", {"id": ids[TARGET], "reaction": "👍", "from": CONTACT_DIGITS})
+    change(runtime, session, "react", {"id": ids[TARGET], "reaction": "👍", "from": CONTACT_DIGITS})
     expect(edited.locator(".reaction")).to_have_text(["👍"])
-    change(demo, session, "react", {"id": ids[TARGET], "reaction": "😂", "from": CONTACT_DIGITS})
+    change(runtime, session, "react", {"id": ids[TARGET], "reaction": "😂", "from": CONTACT_DIGITS})
     expect(edited.locator(".reaction")).to_have_text(["😂"])
     expect(edited.locator(".text")).to_have_text(f"{EDITED} (edited)")
     assert order(page) == shown and scroll_position(history).top == 0
 
     # The contact deletes it: only "This message was deleted" is left of its text, in the same place.
-    change(demo, session, "revoke", {"id": ids[TARGET]})
+    change(runtime, session, "revoke", {"id": ids[TARGET]})
     expect(edited.locator(".text")).to_have_text("This message was deleted")
     expect(edited).not_to_contain_text("korrigiert")
     expect(edited).not_to_contain_text(TARGET)
@@ -138,7 +128,7 @@ def test_an_open_chat_view_shows_edits_reactions_and_deletions_in_place(
 
     # A new message still arrives below, and the reader still has not been moved to it.
     httpx.post(
-        f"{demo.addresses.waha}/_sim/{session}/inbound",
+        f"{runtime.addresses.waha}/_sim/{session}/inbound",
         json={"from": CONTACT_DIGITS, "text": "Noch eine Frage"},
         timeout=10,
     ).raise_for_status()

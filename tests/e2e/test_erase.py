@@ -5,28 +5,19 @@ in Pipedrive; the panel and the chat view no longer have the messages."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import DemoSandboxes, running_demo
 from tests.e2e.panel_helpers import eventually
 
 PERSON = 1  # "Munich Contact 1", +49 89 6364 8018, in the demo's first company
 CONTACT_DIGITS = "498963648018"
 SECRET = "Bitte löschen Sie meine Daten"
-
-
-@pytest.fixture
-def demo(tmp_path: Path, demo_sandboxes: DemoSandboxes) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path, demo_sandboxes) as running:
-        yield running
 
 
 def activities(addresses: DemoAddresses) -> list[dict[str, Any]]:
@@ -35,32 +26,10 @@ def activities(addresses: DemoAddresses) -> list[dict[str, Any]]:
     return found
 
 
-def install_and_link(page: Page, addresses: DemoAddresses) -> str:
-    page.goto(addresses.wapipe + "/install")
-    page.click("#allow")
-    expect(page.locator("#install-setup")).to_have_attribute("data-setup", "complete", timeout=15_000)
-    page.goto(addresses.pipedrive + "/host/settings")
-    frame = page.frame_locator("iframe")
-    frame.locator("#link-number").click()
-    expect(frame.locator("#pairing img.qr")).to_be_visible(timeout=15_000)
-    phone_url = frame.locator("#pairing .demo-hint a").get_attribute("href")
-    assert phone_url is not None
-    phone = page.context.new_page()
-    phone.goto(phone_url)
-    phone.fill("#link-phone", "+49 170 1112223")
-    phone.fill("#link-name", "Anna Admin")
-    phone.click("#scan")
-    expect(phone.locator("#status")).to_have_text("WORKING")
-    expect(frame.locator("#pairing.done")).to_be_visible(timeout=15_000)
-    phone.close()
-    return phone_url.rsplit("/", 1)[1]
-
-
 def test_an_admin_erases_a_contact_from_the_settings_page(
-    page: Page, demo: tuple[Settings, DemoAddresses], artifacts: Path
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str, artifacts: Path
 ) -> None:
-    _, addresses = demo
-    session = install_and_link(page, addresses)
+    _, addresses = demo  # Anna installed WaPipe and linked her number (session)
     httpx.post(
         f"{addresses.waha}/_sim/{session}/inbound", json={"from": CONTACT_DIGITS, "text": SECRET}, timeout=10
     ).raise_for_status()

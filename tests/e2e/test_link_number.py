@@ -4,21 +4,12 @@ WhatsApp sandbox's phone."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import DemoSandboxes, running_demo
-
-
-@pytest.fixture
-def demo(tmp_path: Path, demo_sandboxes: DemoSandboxes) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path, demo_sandboxes) as running:
-        yield running
 
 
 def test_a_number_is_linked_through_the_numbers_page_and_the_phone(

@@ -16,21 +16,19 @@ import base64
 import re
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
-import pytest
 from playwright.sync_api import ConsoleMessage, Download, Locator, Page, Route, expect
 from sqlalchemy import select
 
 from server.storage.tables import Message, MessageMediaRow, table_of
-from tests.e2e.demo_world import DemoRuntime, DemoSandboxes, running_demo_runtime
+from tests.e2e.demo_world import DemoRuntime
 from tests.e2e.panel_helpers import (
     CONTACT_DIGITS,
     PERSON,
     eventually,
-    install_and_link,
     open_panel,
     sandbox_state,
 )
@@ -100,12 +98,6 @@ def documents(script_url: str) -> list[Sent]:
         Sent("page.xhtml", "document", "application/xhtml+xml", xhtml.encode()),
         Sent("fake.png", "image", "image/png", page.replace("html", "fake-png").encode()),
     ]
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory, demo_sandboxes: DemoSandboxes) -> Iterator[DemoRuntime]:
-    with running_demo_runtime(tmp_path_factory.mktemp("media-e2e"), demo_sandboxes) as runtime:
-        yield runtime
 
 
 def send(runtime: DemoRuntime, session: str, sent: Sent) -> None:
@@ -195,21 +187,22 @@ def fulfil_as_sent(sent: Sent) -> Callable[[Route], None]:
     )
 
 
-def test_hostile_attachments_never_run_and_a_real_image_still_shows(page: Page, demo: DemoRuntime) -> None:
-    addresses = demo.addresses
+def test_hostile_attachments_never_run_and_a_real_image_still_shows(
+    page: Page, runtime: DemoRuntime, session: str
+) -> None:
+    addresses = runtime.addresses
     console = Console(page)
-    session = install_and_link(page, addresses)
 
     for sent in (SCRIPT, POLYGLOT, SHAPED, CHARSET_SCRIPT):
-        send(demo, session, sent)
-    chat_id, script_id = eventually(lambda: stored(demo, SCRIPT.filename), "the script attachment")
+        send(runtime, session, sent)
+    chat_id, script_id = eventually(lambda: stored(runtime, SCRIPT.filename), "the script attachment")
     script_url = f"/chats/{chat_id}/media/{script_id}"  # the session cookie goes with it from any WaPipe page
     hostile_documents = documents(script_url)
     for sent in (*hostile_documents, PHOTO):
-        send(demo, session, sent)
+        send(runtime, session, sent)
     everything = [SCRIPT, POLYGLOT, SHAPED, CHARSET_SCRIPT, *hostile_documents, PHOTO]
     ids = {
-        sent.filename: eventually(lambda s=sent: stored(demo, s.filename), sent.filename)[1]
+        sent.filename: eventually(lambda s=sent: stored(runtime, s.filename), sent.filename)[1]
         for sent in everything
     }
     media_url = {name: f"{addresses.wapipe}/chats/{chat_id}/media/{mid}" for name, mid in ids.items()}

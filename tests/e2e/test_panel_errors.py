@@ -6,27 +6,25 @@ A refusal named on a sent message is checked to be on screen (``tests/e2e/seen.p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, FrameLocator, Page, expect
+from playwright.sync_api import FrameLocator, Page, expect
 
 from server.domain.models import Account
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.outbox import SqlOutboxStore
 from server.whatsapp.cloud import CloudTransport
-from tests.e2e.demo_world import DemoRuntime, DemoSandboxes, running_demo_runtime
+from tests.e2e.demo_world import DemoRuntime
 from tests.e2e.panel_helpers import (
     add_deal,
     add_file,
     add_person,
     company_id,
     eventually,
-    install_and_link,
     open_panel,
     sandbox_state,
     write_history,
@@ -35,22 +33,6 @@ from tests.e2e.seen import expect_in_view
 from tests.whatsapp.cloud_standin import PHONE_NUMBER_ID, TOKEN, CloudStandIn
 
 CLOUD_NUMBER = "+49301234567"  # what the Cloud API stand-in reports for its business phone number
-
-
-@pytest.fixture(scope="module")
-def runtime(tmp_path_factory: pytest.TempPathFactory, demo_sandboxes: DemoSandboxes) -> Iterator[DemoRuntime]:
-    with running_demo_runtime(tmp_path_factory.mktemp("panel-errors-e2e"), demo_sandboxes) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def session(runtime: DemoRuntime, browser: Browser) -> str:
-    """Anna installed WaPipe and linked her number with the simulated phone (once for the module)."""
-    context = browser.new_context()
-    try:
-        return install_and_link(context.new_page(), runtime.addresses)
-    finally:
-        context.close()
 
 
 @pytest.fixture(scope="module")

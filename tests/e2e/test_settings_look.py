@@ -1,33 +1,37 @@
 """The app settings page as a person sees it in the Pipedrive sandbox's settings surface: every control
 styled in the dark theme as in the light one, the whole page inside its frame (the audit rows too), and
 the form's choices: the pipeline kept through a switch to Lead and back, every bad excluded number named,
-the next import of a batch mode."""
+the next import of a batch mode.
+
+The tests share one demo, where Anna installed WaPipe and linked her number once (``session``); the test
+that needs the page as a first install has it has a company of its own."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import DemoSandboxes, running_demo
-from tests.e2e.panel_helpers import CONTACT_DIGITS, eventually, inbound, install_and_link, sandbox_state
+from tests.e2e.panel_helpers import (
+    CONTACT_DIGITS,
+    add_company,
+    eventually,
+    inbound,
+    install_and_link,
+    sandbox_state,
+)
 from tests.e2e.seen import expect_in_view
 
 
-@pytest.fixture
-def demo(tmp_path: Path, demo_sandboxes: DemoSandboxes) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path, demo_sandboxes) as running:
-        yield running
-
-
-def open_settings(page: Page, addresses: DemoAddresses, theme: str = "light") -> FrameLocator:
-    page.goto(f"{addresses.pipedrive}/host/settings?theme={theme}")
+def open_settings(
+    page: Page, addresses: DemoAddresses, theme: str = "light", user_id: int | None = None
+) -> FrameLocator:
+    who = f"&user_id={user_id}" if user_id else ""
+    page.goto(f"{addresses.pipedrive}/host/settings?theme={theme}{who}")
     page.wait_for_function("() => window.__pdHost && window.__pdHost.initialized === true")
     frame = page.frame_locator("iframe")
     expect(frame.locator("h1")).to_have_text("WaPipe settings")
@@ -71,15 +75,17 @@ def test_both_themes_style_every_control_and_the_page_fits_its_frame(
     page: Page, demo: tuple[Settings, DemoAddresses], artifacts: Path
 ) -> None:
     _, addresses = demo
-    install_and_link(page, addresses)  # a linked number has an "Unlink" link
-    frame = open_settings(page, addresses)
+    # A company of its own: the page as a first install has it, with a linked number ("Unlink" link).
+    ines = add_company(addresses, "Initech GmbH", "Ines Admin")
+    install_and_link(page, addresses, "+49 170 5556667", admin=("Ines Admin", ines))
+    frame = open_settings(page, addresses, user_id=ines)
     for n in range(21):  # more changes than the audit list shows (20)
         frame.locator("#import_frequency").select_option(["1h", "6h", "realtime"][n % 3])
         frame.locator("#settings-save").click()
         expect(frame.locator("#audit-log tbody tr")).to_have_count(min(n + 1, 20))
 
     for theme in ("light", "dark"):
-        frame = open_settings(page, addresses, theme)
+        frame = open_settings(page, addresses, theme, user_id=ines)
         page_bg = frame.locator("body").evaluate("e => getComputedStyle(e).backgroundColor")
         dark_page = luminance(page_bg) < 0.05
         assert dark_page == (theme == "dark"), (theme, page_bg)
@@ -109,10 +115,9 @@ def test_both_themes_style_every_control_and_the_page_fits_its_frame(
 
 
 def test_the_form_keeps_the_pipeline_names_every_bad_number_and_the_next_import(
-    page: Page, demo: tuple[Settings, DemoAddresses]
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str
 ) -> None:
     _, addresses = demo
-    session = install_and_link(page, addresses)
     frame = open_settings(page, addresses)
     action, pipeline = frame.locator("#new_chat_action"), frame.locator("#pipeline_id")
 

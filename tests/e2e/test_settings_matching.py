@@ -1,13 +1,15 @@
 """The settings page's matching parts in Chromium, inside the Pipedrive sandbox's settings host: the preview
 says in plain words what a typed number matches (and what a chat from an unknown one would create under
 the settings as saved); the re-check list shows chats linked to a Person whose phones no longer match,
-and an admin keeps one link and re-links another chat, which moves to the Person the rules find now."""
+and an admin keeps one link and re-links another chat, which moves to the Person the rules find now.
+
+The tests share one demo, where Anna installed WaPipe and linked her number once (``session``), and the
+Persons they match against, in Pipedrive before that (WaPipe reads every Person once, when it starts to
+sync the company; one Klaus Becker, as two Persons with his number would leave his chats to neither)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,13 +18,12 @@ from sqlalchemy import select
 
 from server.domain.sync import ChatLink
 from server.storage.tables import table_of
-from tests.e2e.demo_world import DemoRuntime, DemoSandboxes, running_demo_runtime
+from tests.e2e.demo_world import DemoRuntime
 from tests.e2e.panel_helpers import (
     CONTACT_DIGITS,
     add_person,
     eventually,
     inbound,
-    install_and_link,
     open_panel,
     sandbox_state,
 )
@@ -32,10 +33,22 @@ from tests.e2e.test_settings_page import save_settings
 KLAUS = "493023456789"  # Klaus Becker's phone, stored as "+49 30 2345 6789"
 
 
-@pytest.fixture
-def runtime(tmp_path: Path, demo_sandboxes: DemoSandboxes) -> Iterator[DemoRuntime]:
-    with running_demo_runtime(tmp_path, demo_sandboxes) as running:
-        yield running
+@pytest.fixture(scope="module")
+def persons(runtime: DemoRuntime) -> dict[str, int]:
+    """The Persons of Anna's company the tests match against, by name; their ids."""
+    phones = {
+        "Klaus Becker": "+49 30 2345 6789",  # KLAUS
+        "Bia Brasil": "+55 21 99876-5432",
+        "Velho <b>Vitor</b>": "+55 21 9876-5432",
+    }
+    return {name: add_person(runtime.addresses, name, [phone]) for name, phone in phones.items()}
+
+
+@pytest.fixture(scope="module")
+def session(persons: dict[str, int], session: str) -> str:
+    """Anna's linked number (``tests/e2e/conftest.py``), linked once the module's Persons are in
+    Pipedrive."""
+    return session
 
 
 def settings_frame(page: Page, runtime: DemoRuntime) -> FrameLocator:
@@ -106,11 +119,9 @@ def preview_row(frame: FrameLocator, typed: str) -> Any:
     return frame.locator("#preview-table tbody tr", has_text=typed)
 
 
-def test_the_preview_says_what_a_number_matches_in_plain_words(page: Page, runtime: DemoRuntime) -> None:
-    add_person(runtime.addresses, "Klaus Becker", ["+49 30 2345 6789"])
-    add_person(runtime.addresses, "Bia Brasil", ["+55 21 99876-5432"])
-    add_person(runtime.addresses, "Velho <b>Vitor</b>", ["+55 21 9876-5432"])
-    session = install_and_link(page, runtime.addresses)
+def test_the_preview_says_what_a_number_matches_in_plain_words(
+    page: Page, runtime: DemoRuntime, session: str
+) -> None:
     inbound(runtime.addresses, session, CONTACT_DIGITS, "Guten Tag")  # the sync reads every Person once
     linked(runtime, CONTACT_DIGITS)
 
@@ -157,9 +168,10 @@ def test_the_preview_says_what_a_number_matches_in_plain_words(page: Page, runti
     )
 
 
-def test_the_recheck_list_keeps_one_link_and_relinks_another_chat(page: Page, runtime: DemoRuntime) -> None:
-    klaus = add_person(runtime.addresses, "Klaus Becker", ["+49 30 2345 6789"])
-    session = install_and_link(page, runtime.addresses)
+def test_the_recheck_list_keeps_one_link_and_relinks_another_chat(
+    page: Page, runtime: DemoRuntime, session: str, persons: dict[str, int]
+) -> None:
+    klaus = persons["Klaus Becker"]
     inbound(runtime.addresses, session, CONTACT_DIGITS, "Grüße aus München")
     inbound(runtime.addresses, session, KLAUS, "Hallo, hier ist Klaus")
     munich_chat, klaus_chat = linked(runtime, CONTACT_DIGITS), linked(runtime, KLAUS)

@@ -1,29 +1,31 @@
 """The app settings page in the Pipedrive sandbox's settings host, in Chromium: install, change settings
 (the pipeline choice appears for "create a deal"), see them saved and audited; and the chat view's
 sign-in through the sandbox's OAuth page in a top-level window, and what its reader sees of a long chat
-(``tests/e2e/seen.py``): the newest message, their reply, the contact's answer, their place kept."""
+(``tests/e2e/seen.py``): the newest message, their reply, the contact's answer, their place kept.
+
+The tests share one demo, where Anna installed WaPipe and linked her number once (``session``). The test
+that needs a fresh install has a company of its own; each chat view test has a contact of its own."""
 
 from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from sandbox.waha.png import sample_picture
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import DemoSandboxes, running_demo
 from tests.e2e.panel_helpers import (
     CONTACT_DIGITS,
+    add_company,
+    add_person,
+    choose_user,
     eventually,
     inbound,
-    install_and_link,
     open_panel,
     sandbox_state,
     write_history,
@@ -31,15 +33,10 @@ from tests.e2e.panel_helpers import (
 from tests.e2e.seen import expect_in_view, in_view, scroll_position, sight, texts_in_view, texts_top_to_bottom
 
 
-@pytest.fixture
-def demo(tmp_path: Path, demo_sandboxes: DemoSandboxes) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path, demo_sandboxes) as running:
-        yield running
-
-
-def install(page: Page, addresses: DemoAddresses) -> None:
+def install(page: Page, addresses: DemoAddresses, user: str) -> None:
     page.goto(addresses.wapipe + "/install")
     expect(page).to_have_url(re.compile(re.escape(addresses.pipedrive + "/oauth/authorize?")))
+    choose_user(page, user)
     page.click("#allow")
     expect(page.locator("#install-setup")).to_have_attribute("data-setup", "complete", timeout=15_000)
 
@@ -48,8 +45,10 @@ def test_settings_are_changed_saved_and_audited_in_the_host(
     page: Page, demo: tuple[Settings, DemoAddresses], artifacts: Path
 ) -> None:
     _, addresses = demo
-    install(page, addresses)
-    page.goto(addresses.pipedrive + "/host/settings")
+    # A company of its own, installed now: its settings and its audit log as a first install has them.
+    ines = add_company(addresses, "Initech GmbH", "Ines Admin")
+    install(page, addresses, "Ines Admin")
+    page.goto(f"{addresses.pipedrive}/host/settings?user_id={ines}")
     frame = page.frame_locator("iframe")
     expect(frame.locator("h1")).to_have_text("WaPipe settings")
     page.wait_for_function("() => window.__pdHost && window.__pdHost.initialized === true")
@@ -80,6 +79,8 @@ def save_settings(page: Page, addresses: DemoAddresses, **choices: object) -> No
     page.goto(addresses.pipedrive + "/host/settings")
     frame = page.frame_locator("iframe")
     page.wait_for_function("() => window.__pdHost && window.__pdHost.initialized === true")
+    if "frequency" in choices:
+        frame.locator("#import_frequency").select_option(str(choices["frequency"]))
     auto_add = frame.locator("#auto_add_persons")
     if choices.get("auto_add") is True:
         auto_add.check()
@@ -102,13 +103,14 @@ def persons_with_phone(addresses: DemoAddresses, digits: str) -> list[dict[str, 
     ]
 
 
-def test_settings_changes_take_effect_in_the_sync(page: Page, demo: tuple[Settings, DemoAddresses]) -> None:
+def test_settings_changes_take_effect_in_the_sync(
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str
+) -> None:
     _, addresses = demo
-    session = install_and_link(page, addresses)
 
     # "Add new chats as Persons" off: a stranger's message creates no Person (a known contact's message,
-    # sent after it, is logged: the sync ran).
-    save_settings(page, addresses, auto_add=False)
+    # sent after it, is logged: the sync ran, in real time).
+    save_settings(page, addresses, auto_add=False, frequency="realtime")
     stranger = "4915155500001"
     inbound(addresses, session, stranger, "Hallo, wer ist da?")
     inbound(addresses, session, CONTACT_DIGITS, "Ich bin es, Ihr Kunde")
@@ -140,13 +142,6 @@ def test_settings_changes_take_effect_in_the_sync(page: Page, demo: tuple[Settin
     assert deal["person_id"] == person["id"]
 
 
-def choose_user(page: Page, name: str) -> None:
-    """On the sandbox's consent page: who is signed in to Pipedrive."""
-    value = page.locator("#user_id option", has_text=name).get_attribute("value")
-    assert value is not None
-    page.locator("#user_id").select_option(value)
-
-
 def sign_in_as(page: Page, addresses: DemoAddresses, user: str, chat_path: str) -> None:
     """Open a chat view link without a session: WaPipe sends the browser to Pipedrive's consent page,
     where ``user`` allows, and back to the chat."""
@@ -158,16 +153,17 @@ def sign_in_as(page: Page, addresses: DemoAddresses, user: str, chat_path: str) 
 
 
 def test_the_chat_view_signs_in_through_pipedrive_and_refuses_another_companys_user(
-    browser: Browser, page: Page, demo: tuple[Settings, DemoAddresses], artifacts: Path
+    browser: Browser, page: Page, demo: tuple[Settings, DemoAddresses], session: str, artifacts: Path
 ) -> None:
-    _, addresses = demo
-    session = install_and_link(page, addresses)  # Anna, of Acme Sales
-    inbound(addresses, session, CONTACT_DIGITS, "Guten Tag, hier ist das Foto vom Lager")
+    _, addresses = demo  # Anna, of Acme Sales, linked her number (session)
+    person = add_person(addresses, "Lena Lager", ["+49 30 5550 1234"])
+    contact = "493055501234"
+    inbound(addresses, session, contact, "Guten Tag, hier ist das Foto vom Lager")
     picture = base64.b64encode(sample_picture(320, 200, hue=140)).decode()
     httpx.post(
         f"{addresses.waha}/_sim/{session}/inbound",
         json={
-            "from": CONTACT_DIGITS,
+            "from": contact,
             "kind": "image",
             "data": picture,
             "mimetype": "image/png",
@@ -177,11 +173,11 @@ def test_the_chat_view_signs_in_through_pipedrive_and_refuses_another_companys_u
     ).raise_for_status()
     httpx.post(
         f"{addresses.waha}/_sim/{session}/phone-message",
-        json={"chatId": f"{CONTACT_DIGITS}@c.us", "text": "Danke! Wir liefern am Donnerstag."},
+        json={"chatId": f"{contact}@c.us", "text": "Danke! Wir liefern am Donnerstag."},
         timeout=10,
     ).raise_for_status()
     # The panel links the full chat: that is the chat view's address.
-    frame = open_panel(page, addresses)
+    frame = open_panel(page, addresses, person)
     expect(frame.locator(".bubble", has_text="Wir liefern am Donnerstag")).to_have_count(1, timeout=15_000)
     chat_path = frame.locator("#open-chat").get_attribute("href")
     assert chat_path is not None and re.fullmatch(r"/chats/\d+", chat_path)
@@ -200,7 +196,7 @@ def test_the_chat_view_signs_in_through_pipedrive_and_refuses_another_companys_u
         expect(other.locator("[data-reason='forbidden']")).to_contain_text("not in your Pipedrive company")
         assert other.request.get(addresses.wapipe + chat_path).status == 403
         content = other.content()
-        for leaked in ("Foto vom Lager", "Regal 4", "Donnerstag", "Munich Contact", CONTACT_DIGITS, "/media"):
+        for leaked in ("Foto vom Lager", "Regal 4", "Donnerstag", "Lena Lager", contact, "/media"):
             assert leaked not in content
         expect(other.locator("img")).to_have_count(0)
         other.screenshot(path=str(artifacts / "chat-view-refused.png"), full_page=True)
@@ -223,13 +219,14 @@ def test_the_chat_view_signs_in_through_pipedrive_and_refuses_another_companys_u
 
 
 def test_the_chat_view_opens_at_the_newest_message_follows_new_ones_and_keeps_a_readers_place(
-    page: Page, demo: tuple[Settings, DemoAddresses], artifacts: Path
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str, artifacts: Path
 ) -> None:
     _, addresses = demo
-    session = install_and_link(page, addresses)
+    person = add_person(addresses, "Rita Reader", ["+49 30 5550 2345"])
+    contact = "493055502345"
     history = [f"Nachricht {n:02d}" for n in range(1, 56)]  # the chat view shows the newest 50 at first
-    write_history(addresses, session, CONTACT_DIGITS, history)
-    frame = open_panel(page, addresses)
+    write_history(addresses, session, contact, history)
+    frame = open_panel(page, addresses, person)
     expect(frame.locator(".bubble", has_text="Nachricht 55")).to_have_count(1, timeout=20_000)
     chat_path = frame.locator("#open-chat").get_attribute("href")
     assert chat_path is not None
@@ -248,7 +245,7 @@ def test_the_chat_view_opens_at_the_newest_message_follows_new_ones_and_keeps_a_
     page.fill("#reply-text", "Danke, wir melden uns")
     page.click("#reply-send")
     expect_in_view(messages.locator(".bubble.out", has_text="Danke, wir melden uns"))
-    inbound(addresses, session, CONTACT_DIGITS, "Super, bis bald")
+    inbound(addresses, session, contact, "Super, bis bald")
     expect_in_view(messages.locator(".bubble.in", has_text="Super, bis bald"))
     marker = page.get_by_role("button", name="New messages")
     expect(marker).to_be_hidden()
@@ -258,7 +255,7 @@ def test_the_chat_view_opens_at_the_newest_message_follows_new_ones_and_keeps_a_
     [top_text, *_] = texts_in_view(texts)
     top = texts.filter(has_text=top_text)
     top_before = sight(top).box.top
-    inbound(addresses, session, CONTACT_DIGITS, "Eine Frage noch")
+    inbound(addresses, session, contact, "Eine Frage noch")
     arrived = messages.locator(".bubble.in", has_text="Eine Frage noch")
     expect(arrived).to_have_count(1, timeout=15_000)
     assert texts_in_view(texts)[0] == top_text

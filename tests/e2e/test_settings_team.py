@@ -5,25 +5,15 @@ says so and Anna's number is named as hers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.demo_world import DemoSandboxes, running_demo
-from tests.e2e.panel_helpers import ANNA_NUMBER, install_and_link
-from tests.e2e.test_settings_page import choose_user
+from tests.e2e.panel_helpers import ANNA_NUMBER, choose_user
 
 BERND = 2  # "Bernd Agent", a user (not an admin) of the demo's first company
-
-
-@pytest.fixture
-def demo(tmp_path: Path, demo_sandboxes: DemoSandboxes) -> Iterator[tuple[Settings, DemoAddresses]]:
-    with running_demo(tmp_path, demo_sandboxes) as running:
-        yield running
 
 
 def settings_as(page: Page, addresses: DemoAddresses, user_id: int | None = None) -> FrameLocator:
@@ -39,10 +29,9 @@ def row_texts(frame: FrameLocator) -> list[str]:
 
 
 def test_the_team_shows_who_installed_and_linked_and_a_member_without_wapipe_is_told_how(
-    page: Page, demo: tuple[Settings, DemoAddresses], artifacts: Path
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str, artifacts: Path
 ) -> None:
-    _, addresses = demo
-    install_and_link(page, addresses)
+    _, addresses = demo  # Anna installed WaPipe and linked her number (session)
     digits = "".join(ch for ch in ANNA_NUMBER if ch.isdigit())
 
     frame = settings_as(page, addresses)

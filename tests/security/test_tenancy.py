@@ -38,7 +38,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import pytest
 import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
 from sqlmodel import SQLModel
@@ -826,24 +825,24 @@ async def _outbox_row(world: TenancyWorld, outbox_id: int) -> dict[str, Any]:
     return dict(row)
 
 
-@pytest.mark.parametrize("what", ["b_number", "b_file"])
-async def test_a_send_naming_company_b_ids_touches_nothing_of_b(world: TenancyWorld, what: str) -> None:
-    """A's outbox row naming B's WhatsApp number, or B's Pipedrive file: the send job refuses by name and
-    B's number sends nothing, B's Pipedrive is not read with anyone's token."""
-    before = await world.snapshot(world.b)
-    if what == "b_number":
-        outbox_id = await _forge_outbox(world, account_id=world.b.account_id)
-        reason = "unknown_from_number"
-    else:
-        outbox_id = await _forge_outbox(world, file_id=world.b.file_id, file_name="Globex-classified.pdf")
-        reason = "attachment_missing"
+async def test_a_send_naming_company_b_ids_touches_nothing_of_b(world: TenancyWorld) -> None:
+    """A's outbox row naming B's WhatsApp number, then one naming B's Pipedrive file: the send job refuses
+    each by name and B's number sends nothing, B's Pipedrive is not read with anyone's token."""
     send = await job_by_name("send_outbox")
-    result = await send(job_ctx(world), outbox_id)
-    await world.settle()
-    changed = differences(before, await world.snapshot(world.b))
-    assert not changed, f"A's send naming B's {what} changed company B:\n" + "\n".join(changed)
-    row = await _outbox_row(world, outbox_id)
-    assert row["status"] == "failed" and row["error_reason"] == reason, (result, row)
+    for what in ("b_number", "b_file"):
+        before = await world.snapshot(world.b)
+        if what == "b_number":
+            outbox_id = await _forge_outbox(world, account_id=world.b.account_id)
+            reason = "unknown_from_number"
+        else:
+            outbox_id = await _forge_outbox(world, file_id=world.b.file_id, file_name="Globex-classified.pdf")
+            reason = "attachment_missing"
+        result = await send(job_ctx(world), outbox_id)
+        await world.settle()
+        changed = differences(before, await world.snapshot(world.b))
+        assert not changed, f"A's send naming B's {what} changed company B:\n" + "\n".join(changed)
+        row = await _outbox_row(world, outbox_id)
+        assert row["status"] == "failed" and row["error_reason"] == reason, (what, result, row)
 
 
 async def test_a_chat_linked_to_a_company_b_person_writes_nothing_into_b(world: TenancyWorld) -> None:

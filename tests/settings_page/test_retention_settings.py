@@ -72,29 +72,31 @@ async def test_retention_is_saved_shown_again_and_audited(world: PanelWorld) -> 
     assert '"message_retention_days": {"after": 0, "before": 90}' in latest["details"]
 
 
-@pytest.mark.parametrize(
-    ("messages", "media", "field", "reason"),
-    [
-        ("thirty", "", "message_retention_days", "retention_not_a_number"),
-        ("-5", "", "message_retention_days", "retention_not_a_number"),
-        ("3", "", "message_retention_days", "retention_out_of_range"),
-        ("99999", "", "message_retention_days", "retention_out_of_range"),
-        ("", "1.5", "media_retention_days", "retention_not_a_number"),
-        ("", "4000", "media_retention_days", "retention_out_of_range"),
-        ("30", "60", "media_retention_days", "media_outlives_messages"),
-    ],
-)
-async def test_bad_retention_is_refused_by_name_and_nothing_is_stored(
-    world: PanelWorld, messages: str, media: str, field: str, reason: str
-) -> None:
+BAD_RETENTION = [
+    ("thirty", "", "message_retention_days", "retention_not_a_number"),
+    ("-5", "", "message_retention_days", "retention_not_a_number"),
+    ("3", "", "message_retention_days", "retention_out_of_range"),
+    ("99999", "", "message_retention_days", "retention_out_of_range"),
+    ("", "1.5", "media_retention_days", "retention_not_a_number"),
+    ("", "4000", "media_retention_days", "retention_out_of_range"),
+    ("30", "60", "media_retention_days", "media_outlives_messages"),
+]
+
+
+async def test_bad_retention_is_refused_by_name_and_nothing_is_stored(world: PanelWorld) -> None:
+    """Each bad pair of retentions in turn, after a good one was saved: refused with its field and
+    reason and what was typed kept; what is stored and audited stays the good one's after each."""
     assert (await save(world, message_retention_days="60", media_retention_days="20")).status_code == 200
     before = await stored(world)
-    answer = await save(world, message_retention_days=messages, media_retention_days=media)
-    assert answer.status_code == 400
-    assert f'data-reason="{reason}"' in answer.text
-    assert f'name="{field}" value="{media if field == "media_retention_days" else messages}"' in answer.text
-    assert await stored(world) == before
-    assert len([e for e in await audit(world) if e["action"] == "settings.update"]) == 1
+    for messages, media, field, reason in BAD_RETENTION:
+        case = (messages, media)
+        answer = await save(world, message_retention_days=messages, media_retention_days=media)
+        assert answer.status_code == 400, case
+        assert f'data-reason="{reason}"' in answer.text, case
+        typed = media if field == "media_retention_days" else messages
+        assert f'name="{field}" value="{typed}"' in answer.text, case
+        assert await stored(world) == before, case
+        assert len([e for e in await audit(world) if e["action"] == "settings.update"]) == 1, case
 
 
 async def test_a_non_admin_cannot_change_retention(world: PanelWorld) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from sandbox.pipedrive.seed import seed_file
 from server.storage.accounts import SqlAccountStore
-from server.storage.tables import AuditLog, Company, MessageMediaRow, Outbox, WhatsAppAccount, table_of
+from server.storage.tables import AuditLog, Chat, Company, MessageMediaRow, Outbox, WhatsAppAccount, table_of
 from server.web.panel_context import ContactCache
 from tests.panel.world import ANNA_NUMBER, PanelWorld
 
@@ -423,6 +423,9 @@ async def test_a_file_too_large_for_whatsapp_is_refused_before_queueing(world: P
 
 
 async def test_a_pipedrive_failure_while_sending_keeps_the_form_and_names_it(world: PanelWorld) -> None:
+    world.waha.receive("wp-acme-anna", "4917655501234", "Hallo", push_name="Maria")
+    await world.settle()
+    [chat] = await world.rows(Chat)  # Maria's, to re-link while Pipedrive refuses
     await world.client.get("/panel", params=page_params(world, token=world.token()))
     world.app.state.panel_contacts = ContactCache()  # the Person must be read again, as after two minutes
     limiter, company = world.pd.limiter, world.pd.companies[world.anna.company_id]
@@ -437,7 +440,9 @@ async def test_a_pipedrive_failure_while_sending_keeps_the_form_and_names_it(wor
     assert 'data-reason="budget_exhausted"' in answer.text and "nothing you typed was sent" in answer.text
     assert 'id="panel-form"' not in answer.text
     relink = await world.client.post(
-        "/panel/relink", data={"chat_id": 1, "person_id": world.persons["local"]}, headers=world.headers()
+        "/panel/relink",
+        data={"chat_id": chat["id"], "person_id": world.persons["local"]},
+        headers=world.headers(),
     )
     assert relink.status_code == 429 and 'data-reason="budget_exhausted"' in relink.text
     assert f'placeholder="Name, phone or Person id" value="{world.persons["local"]}"' in relink.text  # kept

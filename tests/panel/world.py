@@ -1,5 +1,7 @@
 """The panel's world: a Pipedrive company where Anna installed WaPipe and linked her WhatsApp number,
-Persons with phones and Files, and a second company (Grace's) that did the same."""
+Persons with phones and Files, and a second company (Grace's) that did the same. The phones have no chat
+history unless asked for: importing it (two chats and a group, with photos and a PDF, per number) is
+what linking costs most, and only the tests about everything a company holds need it."""
 
 from __future__ import annotations
 
@@ -45,8 +47,10 @@ class PanelWorld(World):
 
 @contextlib.asynccontextmanager
 async def panel_world(
-    settings: Settings, *, cloud: httpx.AsyncBaseTransport | None = None
+    settings: Settings, *, cloud: httpx.AsyncBaseTransport | None = None, history: bool = False
 ) -> AsyncIterator[PanelWorld]:
+    """``history``: each phone already has the WAHA sandbox's chat history when its number is linked,
+    and WaPipe imports it."""
     pd = SandboxState(base_url=SANDBOX)
     acme = pd.add_company("Acme Sales GmbH", domain="acme", timezone="Europe/Berlin")
     anna = pd.add_user(acme.id, "Anna Admin", "anna@acme.test", is_admin=True)
@@ -66,7 +70,7 @@ async def panel_world(
         "offer": seed_file(pd, acme.id, "offer.pdf", b"%PDF-1.4 offer", person_id=persons["maria"])["id"],
         "contract": seed_file(pd, acme.id, "contract.pdf", b"%PDF-1.4 deal", deal_id=deal["id"])["id"],
     }
-    waha = WahaState(clock=Clock(follow_wall_clock=True))
+    waha = WahaState(clock=Clock(follow_wall_clock=True), seed_history=history)
     waha.missing_numbers.add("4917600000000")  # nobody uses WhatsApp on this number
     async with open_world(settings, pipedrive=pd, waha=waha, cloud=cloud) as base:
         world = PanelWorld(

@@ -382,7 +382,7 @@ def _decoy_company(database_url: str) -> None:
 @contextlib.asynccontextmanager
 async def tenancy_world(settings: Settings) -> AsyncIterator[TenancyWorld]:
     _decoy_company(settings.effective_database_url)
-    async with panel_world(settings) as base:
+    async with panel_world(settings, history=True) as base:  # more of B's chats and files to reach for
         pd = base.pd
         a = Tenant(
             "A",

@@ -19,7 +19,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -263,3 +263,13 @@ def pipedrive_records(state: PipedriveState, company_id: int, *, usage: bool = T
         del dump["usage"]
     dump["webhooks"] = [{k: v for k, v in hook.items() if k not in DELIVERY_LOG} for hook in dump["webhooks"]]
     return dump
+
+
+def to_next_noon_utc(clock: ControlledClock) -> None:
+    """Move a test's clock on to the next 12:00 UTC, so a test whose messages must fall on one day (in any
+    company time zone from UTC-11 to UTC+11) or far from a daily budget's reset runs the same at any hour."""
+    now = clock.now()
+    noon = now.replace(hour=12, minute=0, second=0, microsecond=0)
+    if noon <= now:
+        noon += timedelta(days=1)
+    clock.advance((noon - now).total_seconds())

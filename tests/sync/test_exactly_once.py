@@ -13,6 +13,7 @@ from arq.worker import Retry
 from server.jobs.sync import sync_chat
 from server.pipedrive.sync_adapter import PipedriveCrm
 from tests.sync.world import SyncWorld
+from tests.world import to_next_noon_utc
 
 NUMBER = "+4917612345678"
 
@@ -71,6 +72,9 @@ async def test_pipedrive_429s_and_5xx_are_retried_without_duplicates(world: Sync
 
 
 async def test_a_spent_budget_defers_and_finishes_later_without_loss(world: SyncWorld) -> None:
+    to_next_noon_utc(
+        world.clock
+    )  # half a day from the budget's reset at midnight UTC, at any hour of the run
     world.pd.limiter.set_daily_budget(world.pd_company, 0)
     chat = await world.message(NUMBER, "waiting for tomorrow")
     job_ctx = {**world.ctx, "job_try": 1}

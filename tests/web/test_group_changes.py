@@ -17,7 +17,7 @@ from sandbox.waha.state import SandboxState as WahaState
 from server.settings import Settings
 from tests.panel.world import PanelWorld, panel_world
 from tests.settings_page.test_settings_page import save
-from tests.world import world_settings_overrides
+from tests.world import to_next_noon_utc, world_settings_overrides
 
 SESSION = "wp-acme-anna"  # Anna's linked number in the panel's world
 GROUP = "120363041234567890@g.us"
@@ -71,6 +71,7 @@ async def group_day(world: PanelWorld) -> tuple[str, str]:
 
 
 async def test_a_reaction_in_a_group_names_the_member_who_reacted(world: PanelWorld) -> None:
+    to_next_noon_utc(world.clock)  # the group's messages and reactions fall on one day in Berlin
     asked, answered = await group_day(world)
     session = phone(world).session(SESSION)
     world.clock.advance(60)

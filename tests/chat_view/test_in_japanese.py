@@ -11,7 +11,7 @@ import httpx
 
 from sandbox.pipedrive.state import SandboxUser
 from tests.chat_view.test_chat_view import conversation, csrf, sign_in
-from tests.chat_view.visible_words import latin_words
+from tests.i18n.visible_words import latin_words
 from tests.panel.world import PanelWorld
 from tests.world import WAPIPE
 

@@ -5,13 +5,14 @@ template has words outside those marks (an English word on a Japanese page is a 
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 from jinja2 import Environment
+
+from tests.i18n.visible_words import latin_words
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATES = ROOT / "templates"
@@ -23,10 +24,6 @@ METHODS = [
 ]
 OPTIONS = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]|%%")
-# Names that stay as they are in every language (products), and what is not a word.
-NAMES = {"WaPipe", "WhatsApp", "Pipedrive"}
-WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
-READ_ATTRIBUTES = {"title", "placeholder", "aria-label", "alt", "label"}
 
 
 Key = tuple[str | None, str]  # (context, message id)
@@ -87,35 +84,6 @@ def test_every_marked_message_has_a_japanese_translation_with_its_placeholders()
     assert wrong == [], "a translation must use exactly its message's placeholders"
 
 
-class _Words(HTMLParser):
-    """Words in an HTML fragment's text and in the attributes people read, outside script and style."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.words: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        for name, value in attrs:
-            if value and (name in READ_ATTRIBUTES or name.startswith("data-text-")):
-                self._take(value)
-            if value and tag == "input" and name == "value" and ("type", "submit") in attrs:
-                self._take(value)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self._take(data)
-
-    def _take(self, text: str) -> None:
-        self.words += [w for w in WORD.findall(text) if w not in NAMES]
-
-
 def words_outside_translation(source: str) -> list[str]:
     """The template's words a reader sees that no ``{% trans %}`` block or ``_()`` call holds."""
     env = Environment(extensions=["jinja2.ext.i18n"], autoescape=True)
@@ -134,10 +102,7 @@ def words_outside_translation(source: str) -> list[str]:
             html.append("\x00")  # what an expression prints is checked where it comes from
         if kind != "whitespace":
             previous.append(kind)
-    parser = _Words()
-    parser.feed("".join(html).replace("\x00", " "))
-    parser.close()
-    return parser.words
+    return latin_words("".join(html).replace("\x00", " "))
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.chat_view.visible_words import latin_words
+from tests.i18n.visible_words import latin_words
 from tests.install.world import InstallWorld
 
 # What Japanese text keeps in Latin letters (abbreviations), and this module's names and data.

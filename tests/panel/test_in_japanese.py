@@ -5,59 +5,28 @@ are); a user without a Pipedrive language gets the browser's."""
 from __future__ import annotations
 
 import json
-import re
-from html.parser import HTMLParser
 from typing import Any
 
 from sqlalchemy import update
 
 from sandbox.pipedrive.state import SandboxUser
 from server.storage.tables import Installation, Outbox, table_of
-from tests.i18n.test_catalogues import NAMES, READ_ATTRIBUTES, WORD
+from tests.i18n.visible_words import latin_words, visible_text
 from tests.panel.world import ANNA_NUMBER, PanelWorld
 
 REF = "ref-0123456789japanese"
 # What the page shows that is nobody's words to translate: the Person's name and phones' owner, the files'
 # names, and the From number's state, which the WhatsApp numbers page's catalogue translates.
 NOT_WORDS = {"Maria", "Kunde", "offer", "pdf", "ID"}
-PLACEHOLDER = re.compile(r"\{\w+\}")  # what a script fills into a sentence of the page
-
-
-class _Seen(HTMLParser):
-    """What a person reads on a page: its text, and the attributes a browser shows or reads out."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._skip += 1
-        for name, value in attrs:
-            if value and (name in READ_ATTRIBUTES or name.startswith("data-text-")):
-                self.parts.append(value)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style") and self._skip:
-            self._skip -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip and data.strip():
-            self.parts.append(data.strip())
 
 
 def seen(html: str) -> str:
-    parser = _Seen()
-    parser.feed(html)
-    parser.close()
-    return "\n".join(parser.parts)
+    return visible_text(html)
 
 
 def english_words(html: str) -> list[str]:
     """Latin-letter words a person reads, apart from names and product names."""
-    text = PLACEHOLDER.sub(" ", seen(html))
-    return [word for word in WORD.findall(text) if word not in NAMES | NOT_WORDS]
+    return latin_words(html, allowed=NOT_WORDS)
 
 
 async def japanese_user(world: PanelWorld) -> SandboxUser:
@@ -66,6 +35,12 @@ async def japanese_user(world: PanelWorld) -> SandboxUser:
     kenji = world.pd.add_user(world.anna.company_id, "Kenji Sato", "kenji@acme.test", locale="ja_JP")
     await world.install(kenji)
     return kenji
+
+
+def send_form(world: PanelWorld, text: str) -> dict[str, Any]:
+    """The panel's send form to Maria's mobile from Anna's number."""
+    to = "+49 176 55501234"
+    return {"person_id": world.persons["maria"], "client_ref": REF, "to": to, "account_id": 1, "text": text}
 
 
 def panel_params(world: PanelWorld, user: SandboxUser) -> dict[str, Any]:
@@ -103,15 +78,7 @@ async def test_a_user_who_reads_pipedrive_in_japanese_sees_the_panel_in_japanese
 async def test_the_conversation_link_box_and_queued_notice_read_in_japanese(world: PanelWorld) -> None:
     kenji = await japanese_user(world)
     headers = world.headers(kenji)
-    form = {
-        "person_id": world.persons["maria"],
-        "client_ref": REF,
-        "to": "+49 176 55501234",
-        "account_id": 1,
-        "region": "",
-        "file_id": "",
-        "text": "Guten Tag",
-    }
+    form = send_form(world, "Guten Tag")
     sent = await world.client.post("/panel/send", data=form, headers=headers)
     assert sent.status_code == 200
     queued = json.loads(sent.headers["hx-trigger"])["panel-sent"]["message"]
@@ -146,13 +113,7 @@ async def test_the_conversation_link_box_and_queued_notice_read_in_japanese(worl
 async def test_a_refusal_and_a_failed_send_read_in_japanese(world: PanelWorld) -> None:
     kenji = await japanese_user(world)
     headers = world.headers(kenji)
-    form = {
-        "person_id": world.persons["maria"],
-        "client_ref": REF,
-        "to": "+49 176 55501234",
-        "account_id": 1,
-        "text": "x" * 5000,
-    }
+    form = send_form(world, "x" * 5000)
     refused = await world.client.post("/panel/send", data=form, headers=headers)
     assert refused.status_code == 400
     assert "WhatsApp のメッセージは 4096 文字までです。このメッセージは 5000 文字あります" in seen(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from html.parser import HTMLParser
 
 from sandbox.pipedrive.seed import seed_demo
 from sandbox.pipedrive.state import SandboxState, SandboxUser
@@ -17,13 +16,12 @@ from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
 from server.storage.chat_history import SqlChatHistory
 from server.storage.heartbeats import SqlHeartbeatStore
+from tests.i18n.visible_words import latin_words
 from tests.panel.world import PanelWorld
 from tests.settings_page.test_settings_page import BASE_FORM, company_id
 from tests.world import SANDBOX, open_world, register_wapipe, world_settings_overrides
 
-# Product names, and the abbreviations Japanese writes in Latin letters too.
-NAMES = {"WaPipe", "WhatsApp", "Pipedrive", "UTC", "ID"}
-ENGLISH_WORD = re.compile(r"[A-Za-z][A-Za-z'’]+")
+KEPT = {"UTC", "ID"}  # abbreviations Japanese writes in Latin letters too
 
 
 async def japanese_admin(world: PanelWorld) -> SandboxUser:
@@ -35,36 +33,9 @@ async def japanese_admin(world: PanelWorld) -> SandboxUser:
     return user
 
 
-class _Seen(HTMLParser):
-    """The text a person sees (and the attributes they read), outside scripts and styles."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.text: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("script", "style"):
-            self._hidden += 1
-        self.text += [v for k, v in attrs if v and k in ("title", "placeholder", "aria-label", "alt")]
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style"):
-            self._hidden -= 1
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.text.append(data)
-
-
 def english_words(html: str, data: list[str]) -> list[str]:
     """Latin-letter words a person sees that are neither product names nor part of the given data."""
-    seen = _Seen()
-    seen.feed(html)
-    text = " ".join(seen.text)
-    for value in data:
-        text = text.replace(value, " ")
-    return [word for word in ENGLISH_WORD.findall(text) if word not in NAMES]
+    return latin_words(html, allowed=KEPT, data=data)
 
 
 async def page_data(world: PanelWorld) -> list[str]:

@@ -8,14 +8,16 @@ that says what to do; nothing typed is lost (the form keeps it).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from server.domain.errors import InvalidChatId, InvalidInput, NotFound
+from server.domain.errors import InvalidChatId, InvalidInput, NotFound, NumberNotOnWhatsApp, Transient
 from server.domain.jids import GROUP_SERVER, parse_jid
-from server.domain.models import OutboxEntry
+from server.domain.models import Account, OutboxEntry
 from server.domain.phone_numbers import is_international, to_e164
 from server.domain.ports.queue import JobQueue
 from server.domain.ports.storage import AccountStore, AuditLog, OutboxStore
+from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.send_echoes import send_fingerprint
 from server.domain.session_reasons import not_connected_reason
 from server.domain.text import Text
@@ -137,3 +139,30 @@ def recipient(raw: str, region: str | None) -> str:
             invalid = Text("%(number)s is not a valid phone number", number=raw)
         raise InvalidInput(invalid, reason="number_invalid")
     return e164
+
+
+async def confirm_on_whatsapp(
+    transports: Mapping[str, WhatsAppTransport], account: Account, e164: str, *, of_person: bool
+) -> None:
+    """Before anything is queued, ask a connected From number's gateway whether ``e164`` has WhatsApp:
+    ``NumberNotOnWhatsApp`` when it has not (the advice names the Person when the number is one of theirs);
+    when the gateway cannot tell now or cannot be asked, the send job finds out."""
+    transport = transports.get(account.transport)
+    if (
+        account.status != SessionStatus.CONNECTED
+        or transport is None
+        or not transport.capabilities.number_check
+    ):
+        return
+    try:
+        await transport.check_number(account.session_name, e164)
+    except NumberNotOnWhatsApp as error:
+        if of_person:
+            refusal = Text(
+                "%(number)s has no WhatsApp account; check the number with the Person", number=e164
+            )
+        else:
+            refusal = Text("%(number)s has no WhatsApp account; check the number", number=e164)
+        raise NumberNotOnWhatsApp(refusal) from error
+    except Transient:
+        return

@@ -10,14 +10,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from server.domain.clock import Clock
-from server.domain.errors import InvalidInput, NumberNotOnWhatsApp, Transient
+from server.domain.errors import InvalidInput
 from server.domain.jids import phone_chat_key
-from server.domain.models import Account
 from server.domain.ports.storage import AccountStore, InboxStore
 from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.text import Text
-from server.domain.whatsapp import Peer, SessionStatus
-from server.services.send import SendRequest, SendService, recipient
+from server.domain.whatsapp import Peer
+from server.services.send import SendRequest, SendService, confirm_on_whatsapp, recipient
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,26 +45,10 @@ class StartChat:
         if account is None:
             raise InvalidInput(Text("Choose the WhatsApp number to send from"), reason="unknown_from_number")
         e164 = recipient(new.to, new.region)
-        if account.status == SessionStatus.CONNECTED:
-            await self._on_whatsapp(account, e164)
+        await confirm_on_whatsapp(self.transports, account, e164, of_person=False)
         request = SendRequest(
             client_ref=new.client_ref, account_id=account.id, to=new.to, text=new.text, region=new.region
         )
         entry, _ = await self.send.request(company_id, user_id, request)
         peer = Peer(phone_chat_key(entry.to_chat), e164=entry.to_chat)
         return await self.inbox.upsert_chat(account.id, peer, self.clock.now())
-
-    async def _on_whatsapp(self, account: Account, e164: str) -> None:
-        """The From number's gateway is asked whether the number has WhatsApp; when it cannot tell now,
-        the send job finds out."""
-        transport = self.transports.get(account.transport)
-        if transport is None or not transport.capabilities.number_check:
-            return
-        try:
-            await transport.check_number(account.session_name, e164)
-        except NumberNotOnWhatsApp as error:
-            raise NumberNotOnWhatsApp(
-                Text("%(number)s has no WhatsApp account; check the number", number=e164)
-            ) from error
-        except Transient:
-            return

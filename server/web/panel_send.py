@@ -23,7 +23,7 @@ from server.domain.phone_numbers import is_international, to_e164
 from server.domain.send_failures import stored_failure
 from server.domain.text import Text
 from server.services.deliver import MAX_ATTACHMENT_BYTES
-from server.services.send import NO_PHONE, SendRequest, SendService, recipient
+from server.services.send import NO_PHONE, SendRequest, SendService, confirm_on_whatsapp, recipient
 from server.services.sync.links import pin_deal, relink_chat
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
@@ -208,20 +208,10 @@ async def _on_whatsapp(resources: Resources, identity: FrameIdentity, typed: Typ
     if typed.account_id is None or not typed.client_ref:
         return
     account = await SqlAccountStore(resources.engine).get(identity.company.id, typed.account_id)
-    if account is None or account.status != "connected":
+    if account is None:
         return  # the send service names this refusal
-    transport = resources.transports.get(account.transport)
-    if transport is None or not transport.capabilities.number_check:
-        return
     e164 = recipient(typed.to, typed.region or None)
-    try:
-        await transport.check_number(account.session_name, e164)
-    except NumberNotOnWhatsApp as error:
-        raise NumberNotOnWhatsApp(
-            Text("%(number)s has no WhatsApp account; check the number with the Person", number=e164)
-        ) from error
-    except Transient:
-        return
+    await confirm_on_whatsapp(resources.transports, account, e164, of_person=True)
 
 
 async def _link_of(request: Request, identity: FrameIdentity, chat_id: int, **extra: object) -> LinkView:

@@ -17,7 +17,6 @@ from server.domain.errors import WaPipeError
 from server.domain.ports.pipedrive import PipedriveForCompany, WithFiles
 from server.domain.ports.storage import MediaFiles
 from server.domain.sync import MediaState, MessageMedia
-from server.domain.whatsapp import OutboundMedia
 from server.services.deliver import SentAttachment
 
 log = logging.getLogger(__name__)
@@ -50,21 +49,23 @@ async def keep_sent_attachment(
     pipedrive: PipedriveForCompany[WithFiles] | None,
     sent: SentAttachment,
 ) -> MessageMedia | None:
-    """After a send with an attachment: keep what we sent, noting where the Pipedrive file it came from
-    already is, so the sync engine neither reports it as expired nor uploads a second copy there."""
-    entry = sent.entry
-    already_in: tuple[FileInPipedrive, ...] = ()
+    """After a send with an attachment: keep its bytes as the stored message's attachment, noting where the
+    Pipedrive file it came from already is, so the sync engine neither reports it as expired nor uploads a
+    second copy there. ``None`` when the message is not stored or the transport fetched the attachment from
+    a link itself (then Pipedrive is not asked either)."""
+    entry, media = sent.entry, sent.media
+    if media.data is None:
+        return None
+    message_id = await store.message_id(sent.account_id, sent.message_key)
+    if message_id is None:
+        return None
+    sha256, size, path = await files.save(_chunks(media.data))
     if entry.file_id is not None and pipedrive is not None:
-        already_in = await _places_of(pipedrive, entry.company_id, entry.file_id)
-    return await keep_sent_media(
-        store,
-        files,
-        company_id=entry.company_id,
-        account_id=sent.account_id,
-        message_key=sent.message_key,
-        media=sent.media,
-        already_in=already_in,
-    )
+        for place in await _places_of(pipedrive, entry.company_id, entry.file_id):
+            await store.save_upload(entry.company_id, sha256, place.target, place.target_id, place.file_id)
+    kept = MessageMedia(message_id, MediaState.STORED, sha256, size, media.mime, path)
+    await store.save_media(kept)
+    return kept
 
 
 async def _places_of(
@@ -80,31 +81,6 @@ async def _places_of(
     return tuple(
         FileInPipedrive(target, target_id, stored.id) for target, target_id in places if target_id is not None
     )
-
-
-async def keep_sent_media(
-    store: SentMediaStore,
-    files: MediaFiles,
-    *,
-    company_id: int,
-    account_id: int,
-    message_key: str,
-    media: OutboundMedia,
-    already_in: tuple[FileInPipedrive, ...] = (),
-) -> MessageMedia | None:
-    """Keep the bytes of an attachment we sent as the stored message's attachment; ``None`` when the
-    message is not stored or the transport fetched the attachment from a link itself."""
-    if media.data is None:
-        return None
-    message_id = await store.message_id(account_id, message_key)
-    if message_id is None:
-        return None
-    sha256, size, path = await files.save(_chunks(media.data))
-    for place in already_in:
-        await store.save_upload(company_id, sha256, place.target, place.target_id, place.file_id)
-    kept = MessageMedia(message_id, MediaState.STORED, sha256, size, media.mime, path)
-    await store.save_media(kept)
-    return kept
 
 
 async def _chunks(data: bytes) -> AsyncIterator[bytes]:

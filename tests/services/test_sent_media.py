@@ -129,7 +129,9 @@ async def test_an_uploaded_file_or_no_pipedrive_asks_nothing() -> None:
 
 async def test_nothing_is_kept_for_a_message_not_stored_or_a_link_the_transport_fetched() -> None:
     store, disk = Store(stored={}), Disk()
-    assert await keep_sent_attachment(store, disk, None, sent()) is None
+    pipedrive = Pipedrive(SimpleNamespace(id=99, person_id=11, deal_id=None))
+    assert await keep_sent_attachment(store, disk, pipedrive, sent()) is None
+    assert pipedrive.asked == []  # nothing to keep: Pipedrive is not asked where the file is
     link = OutboundMedia(
         kind=MediaKind.IMAGE, mime="image/png", filename="a.png", url="https://example.test/a.png"
     )

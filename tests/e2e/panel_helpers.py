@@ -60,7 +60,16 @@ def install_and_link(
         choose_user(page, admin[0])
     page.click("#allow")
     expect(page.locator("#install-setup")).to_have_attribute("data-setup", "complete", timeout=15_000)
-    page.goto(addresses.pipedrive + "/host/settings" + (f"?user_id={admin[1]}" if admin else ""))
+    name, user_id = admin if admin is not None else ("Anna Admin", None)
+    return link_number(page, addresses, number, name, user_id)
+
+
+def link_number(
+    page: Page, addresses: DemoAddresses, number: str, name: str, user_id: int | None = None
+) -> str:
+    """On the settings page in the host (as ``user_id``, else the host's default user), link ``number``
+    with the simulated phone; the WAHA session's name. The page stays on the settings page."""
+    page.goto(addresses.pipedrive + "/host/settings" + (f"?user_id={user_id}" if user_id else ""))
     frame = page.frame_locator("iframe")
     frame.locator("#link-number").click()
     expect(frame.locator("#pairing img.qr")).to_be_visible(timeout=15_000)
@@ -69,7 +78,7 @@ def install_and_link(
     phone = page.context.new_page()
     phone.goto(phone_url)
     phone.fill("#link-phone", number)
-    phone.fill("#link-name", admin[0] if admin else "Anna Admin")
+    phone.fill("#link-name", name)
     phone.click("#scan")
     expect(phone.locator("#status")).to_have_text("WORKING")
     expect(frame.locator("#pairing.done")).to_be_visible(timeout=15_000)

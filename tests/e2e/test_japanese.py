@@ -11,7 +11,7 @@ from playwright.sync_api import Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.panel_helpers import outbox, sandbox_state
+from tests.e2e.panel_helpers import choose_user, link_number, outbox, sandbox_state
 from tests.e2e.seen import expect_in_view, texts_top_to_bottom
 
 YUKI = 5  # the demo seed's Japanese-speaking admin of the second company
@@ -24,29 +24,17 @@ def test_a_japanese_user_installs_links_and_writes_in_japanese(
 ) -> None:
     _, addresses = demo
     page.goto(addresses.wapipe + "/install")
-    page.select_option("#user_id", str(YUKI))
+    choose_user(page, "田中 優希")
     page.click("#allow")
     setup = page.locator("#install-setup")
     expect(setup).to_have_attribute("data-setup", "complete", timeout=15_000)
     expect(page.locator("html")).to_have_attribute("lang", "ja")
     assert "インストール" in page.locator("main").inner_text()
 
-    page.goto(f"{addresses.pipedrive}/host/settings?user_id={YUKI}")
+    session = link_number(page, addresses, YUKI_NUMBER, "田中 優希", user_id=YUKI)
     settings = page.frame_locator("iframe")
     expect(settings.locator("html")).to_have_attribute("lang", "ja")
     expect(settings.locator("h1")).to_have_text("WaPipe の設定")
-    settings.locator("#link-number").click()
-    expect(settings.locator("#pairing img.qr")).to_be_visible(timeout=15_000)
-    phone_url = settings.locator("#pairing .demo-hint a").get_attribute("href")
-    assert phone_url is not None
-    phone = page.context.new_page()
-    phone.goto(phone_url)
-    phone.fill("#link-phone", YUKI_NUMBER)
-    phone.fill("#link-name", "田中 優希")
-    phone.click("#scan")
-    expect(phone.locator("#status")).to_have_text("WORKING")
-    expect(settings.locator("#pairing.done")).to_be_visible(timeout=15_000)
-    phone.close()
 
     sam = next(p for p in sandbox_state(addresses, 1)["persons"] if p["name"] == "Sam Francisco")
     page.goto(f"{addresses.pipedrive}/host/person/{sam['id']}?user_id={YUKI}")
@@ -72,6 +60,5 @@ def test_a_japanese_user_installs_links_and_writes_in_japanese(
     expect(shown_time).to_have_text(re.compile(r"^\d{2}月\d{2}日 \d{2}:\d{2}$"))
     assert "年" in (shown_time.get_attribute("title") or "")  # the full date, as Japanese writes it
     assert texts_top_to_bottom(panel.locator(".bubble .text"))[-1] == "こんにちは、田中です"
-    session = phone_url.rsplit("/", 1)[1]
     expect_sent = [m["text"] for m in outbox(addresses, session)]
     assert expect_sent[-1:] == ["こんにちは、田中です"]

@@ -31,8 +31,6 @@ MEDIA_KINDS = {
     "sticker": Text("sticker"),
     "gif": Text("gif"),
 }
-YOU = Text("You")
-CONTACT = Text("Contact")
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,11 +150,6 @@ def render_chat_problem(
         retry_url=retry_url,
         install_url=install_url,
     )
-
-
-def who_reacted(reactions: Sequence[tuple[str, bool, str]]) -> tuple[tuple[str, str | Text], ...]:
-    """(emoji, who) for a bubble, from a message's (emoji, from me, reactor's name) reactions."""
-    return tuple((emoji, YOU if from_me else (name or CONTACT)) for emoji, from_me, name in reactions)
 
 
 def message_views(messages: Sequence[MessageView]) -> tuple[MessageView, ...]:

@@ -82,7 +82,7 @@ class MessageRow:
     edited: bool = False  # shown with "(edited)"
     deleted: bool = False  # shown as "This message was deleted"
     quote: str = ""  # a reply: the short quote of the message it answers
-    reactions: tuple[tuple[str, str], ...] = ()  # (emoji, who)
+    reactions: tuple[tuple[str, str | Text], ...] = ()  # (emoji, who)
     kind: KindView | None = None  # a location, shared contacts or a call
     at: datetime | None = None  # when it was sent (shown in the reader's time zone by the page)
 

@@ -7,11 +7,13 @@ Transports report them as their own events (WAHA ``message.edited`` / ``message.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
 from server.domain.jids import logical_message_key
+from server.domain.text import Text
 
 DELETED_TEXT = "This message was deleted"
 EDITED_LABEL = "edited"
@@ -99,6 +101,9 @@ def reaction_text(emoji: str, quote: str) -> str:
     return f"{emoji} to “{quote}”"
 
 
-def reaction_badges(reactions: tuple[tuple[str, bool, str], ...]) -> tuple[tuple[str, str], ...]:
-    """(emoji, who) for a message's bubble, from its (emoji, from me, reactor name) reactions."""
-    return tuple((emoji, "You" if from_me else (name or "Contact")) for emoji, from_me, name in reactions)
+def reaction_badges(reactions: Sequence[tuple[str, bool, str]]) -> tuple[tuple[str, str | Text], ...]:
+    """(emoji, who) for a message's bubble (the panel's and the chat view's), from its (emoji, from me,
+    reactor name) reactions: "You", the reactor's name, else "Contact", in the reader's language."""
+    return tuple(
+        (emoji, Text("You") if from_me else (name or Text("Contact"))) for emoji, from_me, name in reactions
+    )

@@ -31,11 +31,11 @@ from panels.chat import (
     render_chat_page,
     render_history,
     render_reply,
-    who_reacted,
 )
 from server.domain.bounds import id_from_text
 from server.domain.errors import InvalidInput, NotAuthenticated, NotFound, WaPipeError
 from server.domain.file_names import clean_file_name
+from server.domain.message_changes import reaction_badges
 from server.domain.message_kinds import kind_view
 from server.domain.text import Text
 from server.services.send import SendRequest, SendService
@@ -97,7 +97,7 @@ def _views(
                 edited=m.edited,
                 deleted=m.deleted,
                 quote=m.quote or "",
-                reactions=who_reacted(reactions.get(m.id, ())),
+                reactions=reaction_badges(reactions.get(m.id, ())),
                 earlier=earlier_versions(m.edit_history),
             )
             for m in rows

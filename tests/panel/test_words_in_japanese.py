@@ -18,8 +18,8 @@ from tests.panel.test_in_japanese import seen
 AT = datetime(2026, 12, 6, 9, 5, tzinfo=UTC)
 
 
-def row_in(code: str, **fields: object) -> tuple[str, str, str]:
-    message = ContactMessage(
+def sample_message() -> ContactMessage:
+    return ContactMessage(
         id=1,
         chat_id=7,
         account_id=1,
@@ -30,8 +30,11 @@ def row_in(code: str, **fields: object) -> tuple[str, str, str]:
         text="Hallo",
         status="read",
         sent_at=AT,
-        **fields,  # type: ignore[arg-type]
     )
+
+
+def row_in(code: str, **fields: object) -> tuple[str, str, str]:
+    message = replace(sample_message(), **fields)  # type: ignore[arg-type]
     with speaking(code):
         [row] = message_rows([message], [], {}, "Asia/Tokyo", lambda _: "")
         return row.time_label, translate(row.author), translate(row.tick_title)
@@ -40,6 +43,17 @@ def row_in(code: str, **fields: object) -> tuple[str, str, str]:
 def test_a_messages_time_author_and_tick_in_either_language() -> None:
     assert row_in("ja") == ("12月06日 18:05", "あなた", "既読")  # 09:05 UTC is 18:05 in Tokyo
     assert row_in("en") == ("06 Dec 18:05", "You", "Read")
+
+
+def test_who_reacted_reads_in_the_readers_language() -> None:
+    reactions = (("👍", True, ""), ("❤️", False, "Lea"), ("😮", False, ""))
+    message = replace(sample_message(), reactions=reactions)
+    for code, expected in (("ja", ["あなた", "Lea", "相手"]), ("en", ["You", "Lea", "Contact"])):
+        with speaking(code):
+            [row] = message_rows([message], [], {}, "UTC", lambda _: "")
+            assert [(emoji, translate(who)) for emoji, who in row.reactions] == list(
+                zip(["👍", "❤️", "😮"], expected, strict=True)
+            )
 
 
 def test_message_kinds_read_in_japanese() -> None:

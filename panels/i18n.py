@@ -34,7 +34,6 @@ from server.domain.text import Text
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
 ENGLISH = "en"
 LANGUAGES = (ENGLISH, "ja")  # what WaPipe is written in; the first is the message ids' own
-LANGUAGE_NAMES = {"en": "English", "ja": "日本語"}
 
 _current: ContextVar[str] = ContextVar("wapipe_language", default=ENGLISH)
 

@@ -65,7 +65,6 @@ def environment(code: str = "en") -> Environment:
     env.filters["iso_utc"] = iso_utc
     env.filters["number"] = lambda value: number(value, code)
     env.filters["moment"] = lambda value, pattern="medium": moment(value, pattern, code)
-    env.filters["t"] = lambda value: translate(value, code)
     env.globals["language"] = code
     catalogue = translations(code)
     install = env.install_gettext_callables  # type: ignore[attr-defined]

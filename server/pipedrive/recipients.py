@@ -14,7 +14,7 @@ What a read costs (requests, each metered and rate-limited like every call): one
   distinct Persons, and the stages (one call) when ``deal`` is needed;
 - Organizations (only when ``org`` is needed): one call per 100 distinct Organizations.
 
-5,000 Persons by filter are 13 requests; 5,000 Deals with their Persons and Organizations about 115.
+5,000 Persons by filter are a dozen requests; 5,000 Deals with their Persons and Organizations about 115.
 Nothing is read per recipient.
 
 A Deal without a Person, or whose Person is deleted, gives no recipient; a Person on several of the Deals

@@ -112,7 +112,7 @@ class PipedriveRecipients:
         if not persons:
             return []
         person_names = FieldNames(await self._lists.fields("person"))
-        owners = await self._lists.user_names()
+        owners = await self._owner_names()
         deal_names, stages = FieldNames([]), dict[int, str]()
         if "deal" in needs and kind is ListKind.DEAL:
             deal_names = FieldNames(await self._lists.fields("deal"))
@@ -146,6 +146,16 @@ class PipedriveRecipients:
                 )
             )
         return result
+
+    async def _owner_names(self) -> dict[int, str]:
+        """The users' names for ``person.owner``; none when the installation may not list users (the
+        value is a nicety, not worth failing a campaign for)."""
+        try:
+            return await self._lists.user_names()
+        except Permanent as error:
+            if error.reason in ("scope_missing", "forbidden"):
+                return {}
+            raise
 
     async def mark_opted_out(self, person_id: int, when: str) -> None:
         key = await self._opt_out_field()

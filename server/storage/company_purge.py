@@ -32,6 +32,7 @@ from server.storage.tables import (
     table_of,
 )
 from server.storage.tables_changes import MessageChange
+from server.storage.tables_cloud_templates import CloudTemplateMapping  # noqa: F401  (on the metadata)
 from server.storage.tables_sync import SyncDayActivity
 
 _company = table_of(Company)

@@ -16,6 +16,7 @@ from server.settings import Settings
 from server.transports import CLOUD_WEBHOOK_PATH, WAHA_WEBHOOK_PATH
 from server.web import (
     chat_view,
+    cloud_templates,
     contact_cards,
     health,
     numbers,
@@ -71,6 +72,7 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         *numbers.routes(),
         *panel.routes(),
         *settings_page.routes(),
+        *cloud_templates.routes(),
         *chat_view.routes(),
         *contact_cards.routes(),
         *oauth.routes(),

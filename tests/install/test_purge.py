@@ -45,6 +45,7 @@ from server.storage.tables_changes import (
     WaitingChange,
     WaitingReaction,
 )
+from server.storage.tables_cloud_templates import CloudTemplateMapping
 from server.storage.tables_sync import (
     PhoneIndexEntry,
     SyncChatLink,
@@ -284,6 +285,7 @@ async def fill_every_table(
         Outbox, client_ref=f"every-{company_id}", company_id=company_id, account_id=account, to_chat="+49"
     )
     await add(AuditLog, company_id=company_id, action="settings.update")
+    await add(CloudTemplateMapping, company_id=company_id, template_key="order_update:en_US")
     return filled
 
 

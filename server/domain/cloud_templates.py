@@ -125,7 +125,15 @@ def check_mapping(
             )
         written = placeholder.strip().removeprefix("{{").removesuffix("}}").strip()
         if written:
-            check_template("{{" + written + "}}", known)
+            found = check_template("{{" + written + "}}", known)
+            if len(found) != 1 or found[0].source != "{{" + written + "}}":
+                raise InvalidInput(
+                    Text(
+                        "%(variable)s takes one placeholder, such as person.first_name|there",
+                        variable="{{" + variable + "}}",
+                    ),
+                    reason="template_syntax",
+                )
             cleaned[variable] = written
     for variable in variables:
         if variable not in cleaned:
@@ -200,12 +208,19 @@ def choice(
     mapped = is_mapped(template, mapping)
     missing: tuple[str, ...] = ()
     preview = ""
-    if mapped and mapping is not None:
+    if mapped:
+        mapping = mapping or {}
         missing = tuple(
             placeholder.source
             for variable in template.variables
             for placeholder in missing_values("{{" + mapping[variable] + "}}", values)
         )
+        empty = tuple(
+            "{{" + mapping[v] + "}}"
+            for v in template.variables
+            if not render("{{" + mapping[v] + "}}", values)
+        )
+        missing = missing or empty  # a fallback written empty ("person.first_name|") leaves it empty too
         if not missing:
             preview = fill(template, mapping, values).body
     return TemplateChoice(

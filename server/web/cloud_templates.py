@@ -1,7 +1,7 @@
 """WhatsApp-approved templates in the web process: the service wired from the app's resources, the settings
 page's section (``GET /settings/cloud-templates``: each approved template of the company's Cloud API
 number and what fills its variables; ``POST``: an admin saves one template's mapping), and the template a
-send from the panel or the chat view carries (``template_for_send``).
+send from the panel or the chat view carries (``chosen_template``).
 
 The approved templates are read from the Graph API with the Cloud transport's client and token, for the
 WhatsApp Business Account ``WAPIPE_CLOUD_BUSINESS_ACCOUNT_ID`` names, and kept per number for five minutes
@@ -93,11 +93,20 @@ def contact_values(person_name: str, sender_name: str, deal_title: str = "") -> 
     }
 
 
-async def template_for_send(
-    request: Request, identity: FrameIdentity, account: Account, key: str, values: Values
-) -> TemplateSend:
-    """The chosen approved template filled for this contact (named refusals from the service)."""
-    return await cloud_templates(request).for_send(identity.company.id, account, key, values)
+async def chosen_template(
+    request: Request, company_id: int, account_id: int | None, key: str, values: Values
+) -> TemplateSend | None:
+    """The approved template a send form chose (its ``cloud_template`` field, ``name:language``), filled
+    for this contact; ``None`` when the form chose none (free text). Named refusals from the service."""
+    if not key.strip():
+        return None
+    resources: Resources = request.app.state.resources
+    account = (
+        None if account_id is None else await SqlAccountStore(resources.engine).get(company_id, account_id)
+    )
+    if account is None:
+        raise InvalidInput(Text("Choose the WhatsApp number to send from"), reason="unknown_from_number")
+    return await cloud_templates(request).for_send(company_id, account, key.strip(), values)
 
 
 def known_fields() -> Mapping[str, Iterable[str]]:

@@ -23,6 +23,7 @@ from server.web import (
     panel,
     pipedrive_webhook,
     settings_page,
+    settings_templates,
     webhooks,
 )
 from server.web.errors import wapipe_error
@@ -71,6 +72,7 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         *numbers.routes(),
         *panel.routes(),
         *settings_page.routes(),
+        *settings_templates.routes(),
         *chat_view.routes(),
         *contact_cards.routes(),
         *oauth.routes(),

@@ -53,6 +53,7 @@ from server.storage.tables_sync import (
     SyncIntent,
     SyncProblemRow,
 )
+from server.storage.tables_templates import MessageTemplateRow
 from tests.job_deps import deps_over, run_ctx
 
 TABLES: list[type[SQLModel]] = [
@@ -284,6 +285,7 @@ async def fill_every_table(
         Outbox, client_ref=f"every-{company_id}", company_id=company_id, account_id=account, to_chat="+49"
     )
     await add(AuditLog, company_id=company_id, action="settings.update")
+    await add(MessageTemplateRow, company_id=company_id, owner_user_id=7, name="welcome", text="Hi")
     return filled
 
 

@@ -24,6 +24,7 @@ from server.web import (
     pipedrive_webhook,
     settings_page,
     settings_templates,
+    template_picker,
     webhooks,
 )
 from server.web.errors import wapipe_error
@@ -70,6 +71,7 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
             name="pipedrive_webhook",
         ),
         *numbers.routes(),
+        *template_picker.routes(),
         *panel.routes(),
         *settings_page.routes(),
         *settings_templates.routes(),

@@ -24,6 +24,8 @@ from server.web import (
     panel,
     pipedrive_webhook,
     settings_page,
+    settings_templates,
+    template_picker,
     webhooks,
 )
 from server.web.errors import wapipe_error
@@ -70,8 +72,10 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
             name="pipedrive_webhook",
         ),
         *numbers.routes(),
+        *template_picker.routes(),
         *panel.routes(),
         *settings_page.routes(),
+        *settings_templates.routes(),
         *cloud_templates.routes(),
         *chat_view.routes(),
         *contact_cards.routes(),

@@ -59,6 +59,9 @@ class PickedView:
     files: tuple[FileChoice, ...] | None = None  # the attachment list again, the template's file chosen
     chosen_file: int | None = None
     max_text: int = 0
+    notice: str | Text = ""  # a WhatsApp-approved template: that it is sent as approved, or why it cannot be
+    notice_reason: str = ""
+    cloud_template: str = ""  # the chosen WhatsApp-approved template (``name:language``), sent with the form
 
 
 def saved_group(templates: Sequence[MessageTemplate]) -> PickerGroup:

@@ -30,14 +30,6 @@ SERVICE_WINDOW = timedelta(hours=24)  # Meta: free-form messages only within 24 
 MAX_PARAMETER = 1024  # a body parameter may not be longer than the body itself (1024 characters)
 _VARIABLE = re.compile(r"\{\{\s*([A-Za-z0-9_]+)\s*\}\}")
 
-# Fields every company has in Pipedrive, by object; custom fields are added by name where they are known.
-STANDARD_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "person": ("name", "first_name", "last_name", "email", "phone"),
-    "deal": ("title", "value", "currency", "stage", "status"),
-    "org": ("name", "address"),
-    "me": ("name", "first_name", "email"),
-}
-
 
 @dataclass(frozen=True, slots=True)
 class ApprovedTemplate:

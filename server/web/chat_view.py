@@ -48,7 +48,7 @@ from server.storage.outbox import SqlOutboxStore
 from server.storage.reactions import Reactions, reactions_of
 from server.web.chat_new import new_chat, new_chat_form
 from server.web.chat_upload import MAX_UPLOAD_BYTES, check_upload
-from server.web.cloud_templates import chosen_template, contact_values
+from server.web.cloud_templates import reply_template
 from server.web.media_response import media_response
 from server.web.resources import Resources
 from server.web.session import (
@@ -303,13 +303,7 @@ async def reply(request: Request) -> Response:
             if isinstance(upload, UploadFile) and upload.filename:
                 file_id, file_name = await _attachment(request, user, chat, upload)
             resources = _resources(request)
-            template = await chosen_template(
-                request,
-                user.company_id,
-                chat.account_id,
-                str(form.get("cloud_template") or ""),
-                contact_values(chat.person_name or chat.display_name, user.name),
-            )
+            template = await reply_template(request, user, chat, str(form.get("cloud_template") or ""))
             service = SendService(
                 SqlAccountStore(resources.engine),
                 SqlOutboxStore(resources.engine),

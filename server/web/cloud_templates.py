@@ -1,7 +1,13 @@
 """WhatsApp-approved templates in the web process: the service wired from the app's resources, the settings
 page's section (``GET /settings/cloud-templates``: each approved template of the company's Cloud API
-number and what fills its variables; ``POST``: an admin saves one template's mapping), and the template a
-send from the panel or the chat view carries (``chosen_template``).
+number and what fills its variables; ``POST``: an admin saves one template's mapping), the picker's
+"WhatsApp-approved templates" group and what choosing one shows (``cloud_group``, ``picked_cloud``), and the
+template a send from the panel or the chat view carries (``chosen_template``).
+
+Values come from Pipedrive as the mapping needs them (``server.web.template_fields``): only the objects
+the mapped placeholders name are read. Choosing a template puts its filled body in the message box and
+its key in the form's ``cloud_template`` field; the body cannot be edited (Meta sends what it approved),
+so Send sends the template and the inbox shows that body.
 
 The approved templates are read from the Graph API with the Cloud transport's client and token, for the
 WhatsApp Business Account ``WAPIPE_CLOUD_BUSINESS_ACCOUNT_ID`` names, and kept per number for five minutes
@@ -11,7 +17,8 @@ company comes from it, never from the form. Saving is audited (``cloud_template.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import logging
+from collections.abc import Mapping, Sequence
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -24,25 +31,33 @@ from panels.cloud_templates import (
     rows_of,
     template_row,
 )
-from server.domain.cloud_templates import STANDARD_FIELDS, TemplateSend, split_key
+from panels.template_picker import PickedView, PickerChoice, PickerGroup
+from server.domain.cloud_templates import TemplateSend, split_key
 from server.domain.errors import InvalidInput, WaPipeError
 from server.domain.models import Account
 from server.domain.settings_form import FieldError
 from server.domain.text import Text
-from server.domain.whatsapp import SessionStatus
-from server.services.cloud_templates import CLOUD, CloudTemplates, TemplateCache
+from server.domain.whatsapp import MAX_TEXT_LENGTH, SessionStatus
+from server.pipedrive.client import PipedriveClient
+from server.services.cloud_templates import CLOUD, CloudTemplates, TemplateCache, require_cloud
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
+from server.storage.chat_history import ChatRow
 from server.storage.cloud_templates import SqlTemplateMappings
+from server.storage.companies import SqlCompanyStore
 from server.web.frame_auth import FrameIdentity
 from server.web.install_access import require_installation
 from server.web.numbers import framed
 from server.web.resources import Resources
+from server.web.session import SessionUser
 from server.web.settings_page import is_admin, require_admin
+from server.web.template_fields import known_for, template_values
 from server.whatsapp.cloud import CloudTransport
 from server.whatsapp.cloud_templates import CloudTemplateReader
 
+log = logging.getLogger(__name__)
 Values = Mapping[str, Mapping[str, str]]
+CLOUD_CHOICE = "cloud"  # a picker choice's source: "cloud:order_update:en_US"
 MAX_VARIABLES = 100  # more fields than any template has: a form with more is not ours
 
 
@@ -81,36 +96,132 @@ def cloud_number(accounts: Sequence[Account]) -> Account | None:
     return next(iter(connected or cloud), None)
 
 
-def contact_values(person_name: str, sender_name: str, deal_title: str = "") -> dict[str, dict[str, str]]:
-    """The values a template is filled with when nothing richer was read (placeholder keys as in
-    ``server.domain.templates``)."""
-    first, _, last = person_name.strip().partition(" ")
-    me_first = sender_name.strip().partition(" ")[0]
-    return {
-        "person": {"name": person_name.strip(), "first_name": first, "last_name": last.strip()},
-        "deal": {"title": deal_title.strip()} if deal_title.strip() else {},
-        "me": {"name": sender_name.strip(), "first_name": me_first},
-    }
+async def mapped_values(
+    request: Request,
+    identity: FrameIdentity,
+    client: PipedriveClient,
+    account: Account,
+    key: str,
+    *,
+    person_id: int | None,
+    deal_id: int | None,
+) -> Values:
+    """What the mapping of ``key`` needs from Pipedrive for this Person, Deal and sender."""
+    resources: Resources = request.app.state.resources
+    mapping = await SqlTemplateMappings(resources.engine).get(identity.company.id, key.strip()) or {}
+    text = " ".join("{{" + placeholder + "}}" for placeholder in mapping.values())
+    return await template_values(
+        request, identity, client, text, person_id=person_id, deal_id=deal_id, sender_phone=account.e164 or ""
+    )
 
 
 async def chosen_template(
-    request: Request, company_id: int, account_id: int | None, key: str, values: Values
+    request: Request,
+    identity: FrameIdentity,
+    client: PipedriveClient,
+    account_id: int | None,
+    key: str,
+    *,
+    person_id: int | None,
+    deal_id: int | None,
 ) -> TemplateSend | None:
     """The approved template a send form chose (its ``cloud_template`` field, ``name:language``), filled
     for this contact; ``None`` when the form chose none (free text). Named refusals from the service."""
     if not key.strip():
         return None
     resources: Resources = request.app.state.resources
+    company_id = identity.company.id
     account = (
         None if account_id is None else await SqlAccountStore(resources.engine).get(company_id, account_id)
     )
     if account is None:
         raise InvalidInput(Text("Choose the WhatsApp number to send from"), reason="unknown_from_number")
+    require_cloud(account)
+    split_key(key.strip())
+    values = await mapped_values(
+        request, identity, client, account, key, person_id=person_id, deal_id=deal_id
+    )
     return await cloud_templates(request).for_send(company_id, account, key.strip(), values)
 
 
-def known_fields() -> Mapping[str, Iterable[str]]:
-    return STANDARD_FIELDS
+async def reply_template(request: Request, user: SessionUser, chat: ChatRow, key: str) -> TemplateSend | None:
+    """``chosen_template`` for the chat view's reply: the chat's number and Person, the signed-in user."""
+    if not key.strip():
+        return None
+    resources: Resources = request.app.state.resources
+    company = await SqlCompanyStore(resources.engine).by_id(user.company_id)
+    if company is None:
+        raise InvalidInput(Text("Choose the WhatsApp number to send from"), reason="unknown_from_number")
+    client = await resources.pipedrive.connector.for_user(user.company_id, user.user_id)
+    identity = FrameIdentity(company, user.user_id)
+    return await chosen_template(
+        request, identity, client, chat.account_id, key, person_id=chat.person_id, deal_id=None
+    )
+
+
+async def cloud_group(
+    request: Request, identity: FrameIdentity, account_id: int | None
+) -> PickerGroup | None:
+    """The picker's "WhatsApp-approved templates" group when the From number is a Cloud API number; none
+    otherwise, or when Meta's list cannot be read now (the picker still offers the saved templates)."""
+    resources: Resources = request.app.state.resources
+    if account_id is None:
+        return None
+    account = await SqlAccountStore(resources.engine).get(identity.company.id, account_id)
+    if account is None or account.transport != CLOUD:
+        return None
+    try:
+        choices = await cloud_templates(request).approved_for_picker(identity.company.id, account, {})
+    except WaPipeError as error:
+        log.info("approved templates unavailable", extra={"reason": error.reason})
+        return None
+    return PickerGroup(
+        CLOUD_CHOICE,
+        Text("WhatsApp-approved templates"),
+        tuple(
+            PickerChoice(
+                f"{CLOUD_CHOICE}:{c.key}",
+                c.name,
+                c.language if c.mapped else Text("%(language)s, not set up yet", language=c.language),
+            )
+            for c in choices
+        ),
+    )
+
+
+async def picked_cloud(
+    request: Request,
+    identity: FrameIdentity,
+    client: PipedriveClient,
+    account_id: int | None,
+    value: str,
+    *,
+    person_id: int | None,
+    deal_id: int | None,
+    text_slot: str,
+) -> PickedView:
+    """What choosing an approved template shows: its body filled for this contact in the message box (not
+    to edit: the template is sent as approved) and its key in the form; or why it cannot be sent."""
+    key = value.removeprefix(f"{CLOUD_CHOICE}:")
+    try:
+        sent = await chosen_template(
+            request, identity, client, account_id, key, person_id=person_id, deal_id=deal_id
+        )
+    except InvalidInput as error:
+        return PickedView("", "none", notice=error.text, notice_reason=error.reason)
+    assert sent is not None
+    return PickedView(
+        sent.body,
+        text_slot,
+        notice=Text("WhatsApp sends this approved template as it is: changes to the text are not sent"),
+        notice_reason="cloud_template_chosen",
+        cloud_template=key,
+        max_text=MAX_TEXT_LENGTH,
+    )
+
+
+def is_cloud_choice(value: str) -> bool:
+    return value.startswith(f"{CLOUD_CHOICE}:")
 
 
 async def _view(request: Request, identity: FrameIdentity) -> CloudTemplatesView:
@@ -159,8 +270,11 @@ async def save_cloud_template(request: Request, identity: FrameIdentity) -> Resp
     service = cloud_templates(request)
     template = await service.template(account, key)
     try:
+        known = await known_for(
+            request, identity, " ".join("{{" + v.strip("{} ") + "}}" for v in typed.values())
+        )
         saved = await service.save_mapping(
-            identity.company.id, identity.pipedrive_user_id, account, key, typed, known_fields()
+            identity.company.id, identity.pipedrive_user_id, account, key, typed, known
         )
     except InvalidInput as error:
         row = template_row(template, None, typed=typed, error=FieldError(error.reason, error.text))

@@ -31,7 +31,7 @@ from server.storage.cloud_templates import SqlContactWindow
 from server.storage.conversations import SqlConversationStore
 from server.storage.outbox import SqlOutboxStore
 from server.storage.sync import SqlSyncStore
-from server.web.cloud_templates import chosen_template, contact_values
+from server.web.cloud_templates import chosen_template
 from server.web.errors import error_status
 from server.web.frame_auth import FrameIdentity
 from server.web.panel import (
@@ -41,7 +41,7 @@ from server.web.panel import (
     optional_id,
     panel_endpoint,
 )
-from server.web.panel_context import Contact, load_contact, own_installation, pipedrive_for, positive_int
+from server.web.panel_context import Contact, load_contact, pipedrive_for, positive_int
 from server.web.resources import Resources
 
 
@@ -98,13 +98,14 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
             raise InvalidInput(Text("Choose the WhatsApp number to send from"), reason="unknown_from_number")
         if group is None:
             await _on_whatsapp(resources, identity, typed)
-        sender = (await own_installation(request, identity)).name
         template = await chosen_template(
             request,
-            identity.company.id,
+            identity,
+            await pipedrive_for(request, identity),
             typed.account_id,
             form.get("cloud_template", ""),
-            contact_values(contact.name, sender),
+            person_id=contact.person_id,
+            deal_id=contact.deal_id,
         )
         service = SendService(
             SqlAccountStore(resources.engine),

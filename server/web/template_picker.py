@@ -7,7 +7,9 @@ same name), else a warning saying so.
 
 Values come from Pipedrive as the template needs them (``server.web.template_fields``): a template naming
 only the Person reads the Person once; the Deal, its stage and the Organization are read only when named.
-``picker_groups`` builds the choice groups; another source of templates adds a group there.
+``picker_groups`` builds the choice groups; another source of templates adds a group there: a Cloud API
+From number adds its WhatsApp-approved templates (``server.web.cloud_templates``), whose choice puts the
+filled body in the box and the template in the form's ``cloud_template`` field.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.chat_history import SqlChatHistory
 from server.storage.companies import SqlCompanyStore
 from server.storage.message_templates import TEMPLATE_NOT_FOUND, SqlTemplateStore
+from server.web.cloud_templates import cloud_group, is_cloud_choice, picked_cloud
 from server.web.frame_auth import FrameIdentity
 from server.web.panel import optional_id, panel_endpoint
 from server.web.panel_context import load_contact, pipedrive_for
@@ -59,7 +62,9 @@ async def picker_groups(
 ) -> tuple[PickerGroup, ...]:
     """The choices for a message sent from ``account_id``: the saved templates (company, then personal)."""
     store = SqlTemplateStore(_resources(request).engine)
-    return (saved_group(await store.visible(identity.company.id, identity.pipedrive_user_id)),)
+    saved = saved_group(await store.visible(identity.company.id, identity.pipedrive_user_id))
+    approved = await cloud_group(request, identity, account_id)  # a Cloud API number's Meta templates
+    return (saved,) if approved is None else (saved, approved)
 
 
 async def _template(request: Request, identity: FrameIdentity, value: str) -> MessageTemplate:
@@ -119,11 +124,23 @@ async def panel_render(request: Request, identity: FrameIdentity) -> Response:
     params = request.query_params
     if not params.get("template"):  # "Choose a template…" again: the message stays as typed
         return HTMLResponse(render_picked(PickedView("", "none")))
-    template = await _template(request, identity, params.get("template", ""))
     person_id = optional_id(params.get("person_id"), "person_not_found", "The Person id")
     deal_id = optional_id(params.get("deal_id"), "deal_not_found", "The Deal id")
     contact = await load_contact(request, identity, person_id, deal_id)
     account_id = id_from_text(params.get("account_id"))
+    if is_cloud_choice(params.get("template", "")):
+        picked = await picked_cloud(
+            request,
+            identity,
+            await pipedrive_for(request, identity),
+            account_id,
+            params.get("template", ""),
+            person_id=contact.person_id,
+            deal_id=contact.deal_id,
+            text_slot="panel",
+        )
+        return HTMLResponse(render_picked(picked))
+    template = await _template(request, identity, params.get("template", ""))
     text, missing = await _rendered(
         request,
         identity,
@@ -191,8 +208,20 @@ async def chat_render(request: Request) -> Response:
         return problem(403, "forbidden", NOT_YOURS)
     if not request.query_params.get("template"):
         return HTMLResponse(render_picked(PickedView("", "none")))
-    template = await _template(request, identity, request.query_params.get("template", ""))
     client = await _resources(request).pipedrive.connector.for_user(user.company_id, user.user_id)
+    if is_cloud_choice(request.query_params.get("template", "")):
+        picked = await picked_cloud(
+            request,
+            identity,
+            client,
+            chat.account_id,
+            request.query_params.get("template", ""),
+            person_id=chat.person_id,
+            deal_id=None,
+            text_slot="chat",
+        )
+        return HTMLResponse(render_picked(picked))
+    template = await _template(request, identity, request.query_params.get("template", ""))
     text, missing = await _rendered(
         request,
         identity,

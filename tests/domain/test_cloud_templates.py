@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from server.domain.cloud_templates import (
-    STANDARD_FIELDS,
     ApprovedTemplate,
     TemplateSend,
     body_variables,
@@ -21,8 +20,10 @@ from server.domain.cloud_templates import (
     window_open,
 )
 from server.domain.errors import InvalidInput
+from server.domain.message_templates import known_fields
 from server.domain.whatsapp import Template
 
+KNOWN = known_fields({})
 ORDER = ApprovedTemplate("order_update", "en_US", "UTILITY", "Hello {{1}}, your order {{2}} is on its way.")
 REMINDER = ApprovedTemplate(
     "appointment_reminder",
@@ -43,7 +44,7 @@ def test_positional_variables_are_numbered_and_named_ones_in_order_of_first_use(
 
 def test_a_mapping_is_stored_without_braces_and_checked_against_the_fields() -> None:
     mapping = check_mapping(
-        ORDER, {"1": "{{person.first_name|there}}", "2": " deal.title|your order "}, STANDARD_FIELDS
+        ORDER, {"1": "{{person.first_name|there}}", "2": " deal.title|your order "}, KNOWN
     )
     assert mapping == {"1": "person.first_name|there", "2": "deal.title|your order"}
 
@@ -62,7 +63,7 @@ def test_a_mapping_is_stored_without_braces_and_checked_against_the_fields() -> 
 )
 def test_a_mapping_that_cannot_be_filled_is_refused_by_name(mapping: dict[str, str], reason: str) -> None:
     with pytest.raises(InvalidInput) as caught:
-        check_mapping(ORDER, mapping, STANDARD_FIELDS)
+        check_mapping(ORDER, mapping, KNOWN)
     assert caught.value.reason == reason
 
 

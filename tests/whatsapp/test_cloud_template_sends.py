@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +20,7 @@ from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
 from server.storage.tables import AuditLog, Message
 from server.storage.tables_cloud_templates import CloudTemplateMapping
+from tests.chat_view.test_chat_view import browser, chat_id_of, csrf, sign_in
 from tests.panel.world import PanelWorld, panel_world
 from tests.whatsapp.cloud_standin import (
     BUSINESS_ACCOUNT_ID,
@@ -256,3 +258,97 @@ async def test_the_settings_section_lists_approved_templates_and_only_admins_map
     )
     assert refused.status_code == 403 and 'data-reason="admin_only"' in refused.text
     assert await world.rows(CloudTemplateMapping) == []
+
+
+# --- the picker in the panel and the chat view ------------------------------------------------------------
+
+
+def picker_params(world: PanelWorld, account_id: int, **extra: Any) -> dict[str, Any]:
+    return {"person_id": world.persons["maria"], "account_id": account_id, **extra}
+
+
+async def test_the_panel_picker_offers_approved_templates_only_for_a_cloud_from_number(
+    world: PanelWorld,
+) -> None:
+    cloud = world.cloud_account  # type: ignore[attr-defined]
+    await map_template(
+        world, "order_update:en_US", **{"1": "person.first_name|there", "2": "deal.title|A-17"}
+    )
+    picker = await world.client.get(
+        "/panel/templates", params=picker_params(world, cloud), headers=world.headers()
+    )
+    assert picker.status_code == 200
+    assert 'data-group="cloud"' in picker.text
+    assert '<option value="cloud:order_update:en_US">order_update (en_US)</option>' in picker.text
+    assert '<option value="cloud:order_update:de">order_update (de, not set up yet)</option>' in picker.text
+    assert "spring_sale" not in picker.text
+    web = await world.client.get("/panel/templates", params=picker_params(world, 1), headers=world.headers())
+    assert web.status_code == 200 and 'data-group="cloud"' not in web.text
+
+    chosen = await world.client.get(
+        "/panel/templates/render",
+        params=picker_params(world, cloud, template="cloud:order_update:en_US"),
+        headers=world.headers(),
+    )
+    assert chosen.status_code == 200, chosen.text
+    assert ORDER_BODY in chosen.text and 'data-reason="cloud_template_chosen"' in chosen.text
+    assert 'name="cloud_template" value="order_update:en_US" hx-swap-oob="true"' in chosen.text
+    unmapped = await world.client.get(
+        "/panel/templates/render",
+        params=picker_params(world, cloud, template="cloud:order_update:de"),
+        headers=world.headers(),
+    )
+    assert 'data-reason="unmapped_template_variable"' in unmapped.text
+    assert 'name="cloud_template" value="" hx-swap-oob="true"' in unmapped.text
+
+    # Send as the form is after choosing: the box holds the body (edited or not), the template is sent.
+    answer = await send(
+        world, "ref-cloud-000060", text=ORDER_BODY + " (edited)", cloud_template="order_update:en_US"
+    )
+    assert answer.status_code == 200, answer.text
+    assert 'name="cloud_template" value=""' in answer.text  # the next message starts without one
+    await world.settle()
+    [row] = await world.outbox()
+    assert (row["status"], row["text"]) == ("sent", ORDER_BODY)
+
+
+async def test_the_chat_view_replies_with_an_approved_template_outside_the_window(world: PanelWorld) -> None:
+    await maria_writes(world, "Hello?")
+    world.clock.advance(timedelta(hours=25).total_seconds())
+    graph(world).now = world.clock.now()
+    await map_template(
+        world, "order_update:en_US", **{"1": "person.first_name|there", "2": "deal.title|A-17"}
+    )
+    chat_id = await chat_id_of(world, "+" + MARIA)
+    async with browser(world) as client:
+        page = await sign_in(world, client, world.anna, chat_id)
+        token, ref = csrf(page.text)
+        assert 'id="cloud-template" name="cloud_template" value=""' in page.text
+        picker = await client.get(f"/chats/{chat_id}/templates")
+        assert '<option value="cloud:order_update:en_US">' in picker.text
+        chosen = await client.get(
+            f"/chats/{chat_id}/templates/render", params={"template": "cloud:order_update:en_US"}
+        )
+        box = re.search(
+            r'<textarea id="reply-text" name="text" rows="3" hx-swap-oob="true">(.*?)</textarea>', chosen.text
+        )
+        assert (
+            box is not None
+            and box.group(1).startswith("Hello ")
+            and box.group(1).endswith(", your order A-17 is on its way.")
+        )
+        refused = await client.post(
+            f"/chats/{chat_id}/reply", data={"text": "Still there?", "client_ref": ref, "csrf_token": token}
+        )
+        assert refused.status_code == 400 and 'data-reason="outside_cloud_window"' in refused.text
+        form = {
+            "text": box.group(1),
+            "client_ref": ref,
+            "csrf_token": token,
+            "cloud_template": "order_update:en_US",
+        }
+        answer = await client.post(f"/chats/{chat_id}/reply", data=form)
+        assert answer.status_code == 200, answer.text
+    await world.settle()
+    [sent] = graph(world).sent
+    assert sent["type"] == "template" and sent["template"]["name"] == "order_update"  # type: ignore[index]

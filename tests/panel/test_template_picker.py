@@ -166,7 +166,7 @@ async def test_templates_of_others_cannot_be_rendered(world: PanelWorld) -> None
     assert "secret" not in answer.text
     odd = await world.client.get(
         "/panel/templates/render",
-        params={"template": "cloud:1", "person_id": str(world.persons["maria"])},
+        params={"template": "other:1", "person_id": str(world.persons["maria"])},
         headers=world.headers(),
     )
     assert odd.status_code == 404

@@ -20,7 +20,7 @@ from sqlalchemy import Column, ColumnElement, Table, delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
-# The three table modules, all imported here, put every table on SQLModel.metadata (``_owned_rows`` walks it).
+# The table modules, all imported here, put every table on SQLModel.metadata (``_owned_rows`` walks it).
 from server.storage.tables import (
     Chat,
     Company,
@@ -32,7 +32,9 @@ from server.storage.tables import (
     table_of,
 )
 from server.storage.tables_changes import MessageChange
+from server.storage.tables_cloud_templates import CloudTemplateMapping  # noqa: F401  (on the metadata)
 from server.storage.tables_sync import SyncDayActivity
+from server.storage.tables_templates import MessageTemplateRow  # noqa: F401  (its company's rows go too)
 
 _company = table_of(Company)
 _accounts = table_of(WhatsAppAccount)

@@ -45,6 +45,7 @@ from server.storage.tables_changes import (
     WaitingChange,
     WaitingReaction,
 )
+from server.storage.tables_cloud_templates import CloudTemplateMapping
 from server.storage.tables_sync import (
     PhoneIndexEntry,
     SyncChatLink,
@@ -53,6 +54,7 @@ from server.storage.tables_sync import (
     SyncIntent,
     SyncProblemRow,
 )
+from server.storage.tables_templates import MessageTemplateRow
 from tests.job_deps import deps_over, run_ctx
 
 TABLES: list[type[SQLModel]] = [
@@ -284,6 +286,8 @@ async def fill_every_table(
         Outbox, client_ref=f"every-{company_id}", company_id=company_id, account_id=account, to_chat="+49"
     )
     await add(AuditLog, company_id=company_id, action="settings.update")
+    await add(MessageTemplateRow, company_id=company_id, owner_user_id=7, name="welcome", text="Hi")
+    await add(CloudTemplateMapping, company_id=company_id, template_key="order_update:en_US")
     return filled
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from server.domain.errors import InvalidInput
+from server.domain.errors import InvalidInput, NumberNotOnWhatsApp
 from server.domain.ports.recipients import ListKind
 from server.domain.text import Text
 
@@ -161,12 +161,15 @@ class Pacing:
 @dataclass(frozen=True, slots=True)
 class Compose:
     """What is sent and from where: a template's text (``template_id``) or free text, the From mode and the
-    chosen numbers (account ids; the first is the fallback for ``last_number``)."""
+    chosen numbers (account ids; the first is the fallback for ``last_number``). ``approved_template`` names
+    a Meta-approved template the text stands for: Cloud API numbers may then write outside the 24-hour
+    window (without one, those recipients are skipped ``outside_cloud_window``)."""
 
     text: str
     from_mode: FromMode = FromMode.FIXED
     account_ids: tuple[int, ...] = ()
     template_id: int | None = None
+    approved_template: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +214,7 @@ class RecipientRow:
     replied_at: datetime | None = None
     error: str = ""
     deal_id: int | None = None
+    queued_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,3 +254,34 @@ class CampaignSummary:
     status: CampaignStatus
     counts: dict[RecipientStatus, int]
     created_at: datetime
+
+
+def live_status(
+    stored: RecipientStatus,
+    skip: SkipReason | None,
+    *,
+    outbox_status: str | None,
+    outbox_reason: str = "",
+    message_status: str | None = None,
+    replied: bool = False,
+) -> tuple[RecipientStatus, SkipReason | None]:
+    """A recipient's status as a page shows it: the stored one until its message exists, then the outbox
+    row's, then the WhatsApp ticks of the sent message, ``replied`` once the contact wrote after it. A send
+    refused because the number has no WhatsApp is a skip (``not_on_whatsapp``), not a failure."""
+    if stored is not RecipientStatus.QUEUED or outbox_status is None:
+        return stored, skip
+    if outbox_status == "failed":
+        if outbox_reason == NumberNotOnWhatsApp.reason:
+            return RecipientStatus.SKIPPED, SkipReason.NOT_ON_WHATSAPP
+        return RecipientStatus.FAILED, None
+    if outbox_status != "sent":
+        return RecipientStatus.QUEUED, None
+    if replied:
+        return RecipientStatus.REPLIED, None
+    if message_status == "failed":
+        return RecipientStatus.FAILED, None
+    if message_status in ("read", "played"):
+        return RecipientStatus.READ, None
+    if message_status == "delivered":
+        return RecipientStatus.DELIVERED, None
+    return RecipientStatus.SENT, None

@@ -20,7 +20,8 @@ from sqlalchemy import Column, ColumnElement, Table, delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
-# The three table modules, all imported here, put every table on SQLModel.metadata (``_owned_rows`` walks it).
+# The table modules, all imported here, put every table on SQLModel.metadata (``_owned_rows`` walks it).
+import server.storage.tables_campaigns  # noqa: F401  (campaigns hang off the company by foreign keys)
 from server.storage.tables import (
     Chat,
     Company,

@@ -7,6 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
 import server.storage.tables
+import server.storage.tables_campaigns
 import server.storage.tables_changes
 import server.storage.tables_sync  # noqa: F401  (registers every table)
 from server.storage.engine import make_sync_engine

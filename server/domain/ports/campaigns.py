@@ -7,11 +7,12 @@ company. The campaign services (``server.services.campaigns``) use them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from server.domain.campaign_skips import Trace
 from server.domain.campaigns import (
     Campaign,
     CampaignSource,
@@ -179,16 +180,7 @@ class OptOutStore(Protocol):
     async def set_stop_words(self, company_id: int, words: Sequence[str]) -> None: ...
 
 
-@dataclass(frozen=True, slots=True)
-class ContactTrace:
-    """What the inbox knows about one number: the account whose chat with it moved last, and when it last
-    wrote to each account."""
-
-    last_account_id: int | None = None
-    last_inbound: Mapping[int, datetime] = field(default_factory=dict)
-
-
 class ContactHistory(Protocol):
-    async def traces(self, company_id: int, numbers: Sequence[str]) -> dict[str, ContactTrace]:
+    async def traces(self, company_id: int, numbers: Sequence[str]) -> dict[str, Trace]:
         """Per E.164 number (only those with a one-to-one chat in the company)."""
         ...

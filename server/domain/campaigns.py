@@ -195,6 +195,8 @@ class Campaign:
     created_at: datetime
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    tick_seq: int = 0  # the live run of its sending loop (a run with another number stops)
+    tick_at: datetime | None = None  # when that run is due
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ DEFAULT_STOP_WORDS: tuple[str, ...] = (
 )
 MAX_STOP_WORDS = 50
 MAX_STOP_WORD = 40  # a reply longer than a few words is a conversation, not an opt-out
+SHORT_REPLY = 4 * MAX_STOP_WORD  # replies longer than this are never compared (spaces, punctuation around)
 _TRIM = " \t\r\n.!¡?¿,;:\"'()[]«»“”‘’。！？、"
 
 
@@ -42,7 +43,7 @@ def fold(text: str) -> str:
 
 def matching_stop_word(text: str, words: Iterable[str]) -> str | None:
     """The stop word ``text`` is (as the company wrote it), or ``None``. The whole message must be it."""
-    if len(text) > 4 * MAX_STOP_WORD:
+    if len(text) > SHORT_REPLY:
         return None
     folded = fold(text)
     if not folded:

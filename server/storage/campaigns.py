@@ -59,6 +59,8 @@ def _campaign(row: Any) -> Campaign:
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        tick_seq=row["tick_seq"],
+        tick_at=row["tick_at"],
     )
 
 
@@ -108,6 +110,7 @@ class SqlCampaignStore:
                     compose="",
                     pacing="",
                     created_by=user_id,
+                    tick_seq=0,
                     created_at=at,
                     updated_at=at,
                 )
@@ -163,11 +166,6 @@ class SqlCampaignStore:
         async with self._engine.connect() as connection:
             return [_campaign(row) for row in (await connection.execute(query)).mappings()]
 
-    async def active(self) -> list[Campaign]:
-        query = select(_campaigns).where(_campaigns.c.status.in_(_ACTIVE)).order_by(_campaigns.c.id)
-        async with self._engine.connect() as connection:
-            return [_campaign(row) for row in (await connection.execute(query)).mappings()]
-
     async def save_compose(self, company_id: int, campaign_id: int, compose: Any, pacing: Any) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(
@@ -200,6 +198,30 @@ class SqlCampaignStore:
         )
         async with self._engine.begin() as connection:
             return bool((await connection.execute(statement)).rowcount)
+
+    async def advance_tick(self, campaign_id: int, from_seq: int, due: datetime) -> bool:
+        """The run ``from_seq`` hands over to run ``from_seq + 1``, due at ``due``; ``False`` when another
+        run took over meanwhile."""
+        statement = (
+            update(_campaigns)
+            .where(_campaigns.c.id == campaign_id, _campaigns.c.tick_seq == from_seq)
+            .values(tick_seq=from_seq + 1, tick_at=due)
+        )
+        async with self._engine.begin() as connection:
+            return bool((await connection.execute(statement)).rowcount)
+
+    async def overdue(self, before: datetime) -> list[Campaign]:
+        """Scheduled or running campaigns whose next run was due before ``before`` and has not run."""
+        query = (
+            select(_campaigns)
+            .where(
+                _campaigns.c.status.in_(_ACTIVE),
+                (_campaigns.c.tick_at < before) | _campaigns.c.tick_at.is_(None),
+            )
+            .order_by(_campaigns.c.id)
+        )
+        async with self._engine.connect() as connection:
+            return [_campaign(row) for row in (await connection.execute(query)).mappings()]
 
     async def recipients(
         self,

@@ -31,6 +31,10 @@ class CampaignRow(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    tick_seq: int = Field(
+        default=0
+    )  # which run of the sending loop is the live one (``campaign:<id>:<seq>``)
+    tick_at: datetime | None = Field(default=None, sa_type=UtcDateTime, index=True)  # when it is due
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 

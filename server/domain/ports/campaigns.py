@@ -86,10 +86,6 @@ class CampaignStore(Protocol):
         """The company's campaigns, newest first."""
         ...
 
-    async def active(self) -> list[Campaign]:
-        """Every company's scheduled or running campaigns (the restart check)."""
-        ...
-
     async def save_compose(
         self, company_id: int, campaign_id: int, compose: Compose, pacing: Pacing
     ) -> None: ...
@@ -104,6 +100,15 @@ class CampaignStore(Protocol):
     ) -> bool:
         """Moves the status when it is one of ``allowed_from`` (in one statement); whether it moved.
         Entering running stamps ``started_at`` once; entering cancelled or finished stamps ``finished_at``."""
+        ...
+
+    async def advance_tick(self, campaign_id: int, from_seq: int, due: datetime) -> bool:
+        """Hands the sending loop from run ``from_seq`` to run ``from_seq + 1``, due at ``due`` (one
+        conditional statement); ``False`` when another run took over meanwhile."""
+        ...
+
+    async def overdue(self, before: datetime) -> list[Campaign]:
+        """Scheduled or running campaigns (every company) whose next run was due before ``before``."""
         ...
 
     async def recipients(
@@ -172,6 +177,10 @@ class OptOutStore(Protocol):
         ...
 
     async def opt_outs(self, company_id: int) -> OptOuts: ...
+
+    async def person_for(self, company_id: int, e164: str) -> int | None:
+        """The Person a number belongs to, as WaPipe knows it (a campaign recipient, a linked chat)."""
+        ...
 
     async def stop_words(self, company_id: int) -> tuple[str, ...] | None:
         """The company's own stop words, ``None`` when it kept the defaults."""

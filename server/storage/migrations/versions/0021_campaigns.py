@@ -33,6 +33,8 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("tick_seq", sa.Integer(), nullable=False),
+        sa.Column("tick_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["company_id"], ["company.id"]),
         sa.PrimaryKeyConstraint("id"),
@@ -40,6 +42,7 @@ def upgrade() -> None:
     with op.batch_alter_table("campaign") as batch_op:
         batch_op.create_index(batch_op.f("ix_campaign_company_id"), ["company_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_campaign_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_campaign_tick_at"), ["tick_at"], unique=False)
     op.create_table(
         "campaign_recipient",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -121,6 +124,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_campaign_recipient_campaign_id"))
     op.drop_table("campaign_recipient")
     with op.batch_alter_table("campaign") as batch_op:
+        batch_op.drop_index(batch_op.f("ix_campaign_tick_at"))
         batch_op.drop_index(batch_op.f("ix_campaign_status"))
         batch_op.drop_index(batch_op.f("ix_campaign_company_id"))
     op.drop_table("campaign")

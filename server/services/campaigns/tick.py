@@ -1,0 +1,173 @@
+"""One run of a campaign's sending loop: for each sending number whose turn has come, the next recipients
+get their message, and the run says when the loop should run again.
+
+Exactly once: a recipient's message is an outbox row under ``client_ref`` ``cmp<campaign>r<recipient>``
+(unique), its send job is queued under the row's id, and only then is the recipient marked queued. A run
+that dies anywhere in between is run again and finds the row (``OutboxStore.create`` returns it), queues
+its job (the job id dedupes) and marks the recipient: one row, one message. A run whose ``seq`` is not the
+campaign's ``tick_seq`` is a stale one (a resume or the restart check started another) and does nothing.
+
+Per number, in order: not before its next turn (``campaign_sender``), nor before the start time; at most
+the daily cap in its UTC day, then the next UTC midnight; the first pending recipient (of the next
+``SCAN``) not in quiet hours in their time zone, else the earliest end of those quiet hours; after a
+message, a random gap. At most ``batch`` messages per number per run, so a run without gaps still ends
+soon. Recipients who opted out since the start are skipped then. When no recipient is pending and every
+message has left the outbox, the campaign is finished.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from server.domain.campaign_pacing import after_cap, earliest, gap, quiet_until, utc_day_start, zone_for
+from server.domain.campaigns import Campaign, CampaignStatus, RecipientStatus, SkipReason
+from server.domain.clock import Clock
+from server.domain.models import Account
+from server.domain.ports.campaigns import CampaignStore, OptOuts, OptOutStore, StoredRecipient
+from server.domain.ports.queue import JobQueue
+from server.domain.ports.storage import AccountStore, OutboxStore
+from server.domain.send_echoes import send_fingerprint
+from server.domain.templates import render
+from server.domain.whatsapp import OutboundMessage
+from server.services.campaigns.planning import message_values
+from server.services.send import send_job_id
+
+SCAN = 20  # pending recipients looked at per number for one outside quiet hours
+PENDING = frozenset({RecipientStatus.PENDING})
+
+
+def client_ref(campaign_id: int, recipient_id: int) -> str:
+    return f"cmp{campaign_id}r{recipient_id}"
+
+
+@dataclass(frozen=True)
+class TickPorts:
+    store: CampaignStore
+    opt_outs: OptOutStore
+    accounts: AccountStore
+    outbox: OutboxStore
+    queue: JobQueue
+    clock: Clock
+    random: random.Random
+
+
+@dataclass(frozen=True, slots=True)
+class TickResult:
+    next_at: datetime | None  # when to run again; None: stop (not running, stale run, finished)
+    queued: int = 0
+    finished: bool = False
+
+
+async def tick(
+    ports: TickPorts, campaign_id: int, seq: int, *, batch: int = 50, poll: timedelta = timedelta(seconds=30)
+) -> TickResult:
+    """``poll``: how long to wait for messages still in the outbox once nobody is pending."""
+    store = ports.store
+    campaign = await store.by_id(campaign_id)
+    if campaign is None or campaign.tick_seq != seq or campaign.compose is None:
+        return TickResult(None)
+    now = ports.clock.now()
+    if campaign.status is CampaignStatus.SCHEDULED:
+        start = campaign.pacing.start_at
+        if start is not None and start > now:
+            return TickResult(start)
+        allowed = frozenset({CampaignStatus.SCHEDULED})
+        if not await store.transition(campaign.company_id, campaign.id, allowed, CampaignStatus.RUNNING, now):
+            return TickResult(None)
+    elif campaign.status is not CampaignStatus.RUNNING:
+        return TickResult(None)
+    accounts = {a.id: a for a in await ports.accounts.for_company(campaign.company_id)}
+    outs = await ports.opt_outs.opt_outs(campaign.company_id)
+    turns = await store.next_send(campaign.id)
+    due: list[datetime] = []
+    queued = 0
+    for account_id in dict.fromkeys(campaign.compose.account_ids):
+        sent, next_at = await _number(
+            ports, campaign, accounts.get(account_id), account_id, turns, outs, batch
+        )
+        queued += sent
+        if next_at is not None:
+            due.append(next_at)
+    if due:
+        return TickResult(max(min(due), ports.clock.now()), queued)
+    tally = await store.tally(campaign.company_id, campaign.id)
+    if tally.unsent:
+        return TickResult(ports.clock.now() + poll, queued)
+    running = frozenset({CampaignStatus.RUNNING})
+    finished = await store.transition(
+        campaign.company_id, campaign.id, running, CampaignStatus.FINISHED, ports.clock.now()
+    )
+    return TickResult(None, queued, finished=finished)
+
+
+async def _number(
+    ports: TickPorts,
+    campaign: Campaign,
+    account: Account | None,
+    account_id: int,
+    turns: dict[int, datetime],
+    outs: OptOuts,
+    batch: int,
+) -> tuple[int, datetime | None]:
+    """Messages queued for one sending number and when its next turn is (None: nobody left for it)."""
+    store, pacing, company_id = ports.store, campaign.pacing, campaign.company_id
+    sent = 0
+    while True:
+        now = ports.clock.now()
+        turn = earliest(pacing, now, turns.get(account_id))
+        if turn > now:
+            return sent, turn
+        waiting = await store.recipients(
+            company_id, campaign.id, statuses=PENDING, account_id=account_id, limit=SCAN
+        )
+        if not waiting:
+            return sent, None
+        if sent >= batch:
+            return sent, now
+        capped = after_cap(pacing, now, await store.queued_since(company_id, account_id, utc_day_start(now)))
+        if capped is not None:
+            return sent, capped
+        chosen: StoredRecipient | None = None
+        quiet_ends: list[datetime] = []
+        for recipient in waiting:
+            if outs.covers(recipient.e164 or None, recipient.record.person_id):
+                await store.mark_skipped(company_id, recipient.id, SkipReason.OPTED_OUT, now)
+                continue
+            ends = quiet_until(pacing, now, zone_for(recipient.e164))
+            if ends is None:
+                chosen = recipient
+                break
+            quiet_ends.append(ends)
+        if chosen is None:
+            if quiet_ends:
+                return sent, min(quiet_ends)
+            continue  # all were opted out: look at the next ones
+        await queue_message(ports, campaign, account, chosen)
+        sent += 1
+        turns[account_id] = now + gap(pacing, ports.random)
+        await store.set_next_send(campaign.id, account_id, turns[account_id])
+
+
+async def queue_message(
+    ports: TickPorts, campaign: Campaign, account: Account | None, recipient: StoredRecipient
+) -> None:
+    """The recipient's outbox row (found again after a crash), its send job, and the recipient queued."""
+    assert campaign.compose is not None and recipient.account_id is not None
+    text = render(campaign.compose.text, message_values(recipient.record.values, account)).strip()
+    reference = client_ref(campaign.id, recipient.id)
+    preview = OutboundMessage(client_ref=reference, to=recipient.e164, text=text or None)
+    entry, _ = await ports.outbox.create(
+        client_ref=reference,
+        company_id=campaign.company_id,
+        account_id=recipient.account_id,
+        requested_by=campaign.created_by,
+        to_chat=recipient.e164,
+        text=text,
+        fingerprint=send_fingerprint(preview),
+        person_id=recipient.record.person_id,
+        deal_id=recipient.record.deal_id,
+    )
+    await ports.queue.enqueue("send_outbox", entry.id, job_id=send_job_id(entry.id))
+    await ports.store.mark_queued(campaign.company_id, recipient.id, entry.id, ports.clock.now())

@@ -10,15 +10,18 @@ from sandbox.pipedrive import (
     api_fields,
     api_v1,
     api_v1_files,
+    api_v1_filters,
     api_v1_leads,
     api_v1_notes,
     api_v1_persons,
     api_v2_activities,
     api_v2_deals,
+    api_v2_organizations,
     api_v2_persons,
     search,
 )
 from sandbox.pipedrive.control import control_routes
+from sandbox.pipedrive.control_lists import list_routes
 from sandbox.pipedrive.control_people import people_routes
 from sandbox.pipedrive.gateway import Endpoint, build_routes, error_response
 from sandbox.pipedrive.host import host_routes
@@ -30,6 +33,8 @@ ENDPOINTS: list[Endpoint] = [
     *search.ENDPOINTS,
     *api_v2_persons.ENDPOINTS,
     *api_v2_deals.ENDPOINTS,
+    *api_v2_organizations.ENDPOINTS,
+    *api_v1_filters.ENDPOINTS,
     *api_v2_activities.ENDPOINTS,
     *api_fields.ENDPOINTS,
     *api_v1.ENDPOINTS,
@@ -53,6 +58,7 @@ def create_app(state: SandboxState | None = None) -> Starlette:
         *build_routes(state, ENDPOINTS),
         *control_routes(state),
         *people_routes(state),
+        *list_routes(state),
         *oauth_routes(state),
         *host_routes(state),
         *index_routes(state),

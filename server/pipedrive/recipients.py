@@ -14,7 +14,7 @@ What a read costs (requests, each metered and rate-limited like every call): one
   distinct Persons, and the stages (one call) when ``deal`` is needed;
 - Organizations (only when ``org`` is needed): one call per 100 distinct Organizations.
 
-5,000 Persons by filter are 13 requests; 5,000 Deals with their Persons and Organizations about 115.
+5,000 Persons by filter are a dozen requests; 5,000 Deals with their Persons and Organizations about 115.
 Nothing is read per recipient.
 
 A Deal without a Person, or whose Person is deleted, gives no recipient; a Person on several of the Deals
@@ -112,7 +112,7 @@ class PipedriveRecipients:
         if not persons:
             return []
         person_names = FieldNames(await self._lists.fields("person"))
-        owners = await self._lists.user_names()
+        owners = await self._owner_names()
         deal_names, stages = FieldNames([]), dict[int, str]()
         if "deal" in needs and kind is ListKind.DEAL:
             deal_names = FieldNames(await self._lists.fields("deal"))
@@ -146,6 +146,16 @@ class PipedriveRecipients:
                 )
             )
         return result
+
+    async def _owner_names(self) -> dict[int, str]:
+        """The users' names for ``person.owner``; none when the installation may not list users (the
+        value is a nicety, not worth failing a campaign for)."""
+        try:
+            return await self._lists.user_names()
+        except Permanent as error:
+            if error.reason in ("scope_missing", "forbidden"):
+                return {}
+            raise
 
     async def mark_opted_out(self, person_id: int, when: str) -> None:
         key = await self._opt_out_field()

@@ -8,14 +8,15 @@
   The old run, should it still come, finds another ``seq`` and does nothing; sends stay exactly once
   either way (the outbox's ``client_ref``).
 - ``campaign_mark_opted_out(company_id, person_id, when)`` records an opt-out in Pipedrive.
-- ``note_short_replies`` is called by the inbound job for new short texts from contacts: a stop word
-  becomes an opt-out (``server.services.campaigns.opt_out``).
+- ``note_short_replies`` is called by the inbound and catch-up jobs for new short texts from contacts: a
+  stop word becomes an opt-out (``server.services.campaigns.opt_out``).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from server.domain.errors import Transient
@@ -26,7 +27,6 @@ from server.services.campaigns import CampaignPorts, Campaigns
 from server.services.campaigns.opt_out import note_reply
 from server.services.campaigns.service import queue_tick
 from server.services.campaigns.tick import tick
-from server.services.ingest import IngestOutcome
 from server.storage.audit import SqlAuditLog
 from server.storage.campaigns import SqlCampaignStore
 from server.storage.company_settings import SqlCompanySettingsStore
@@ -111,13 +111,14 @@ async def campaign_mark_opted_out(ctx: dict[str, Any], company_id: int, person_i
     return f"person {person_id} opted out"
 
 
-async def note_short_replies(ctx: dict[str, Any], outcome: IngestOutcome) -> None:
-    """Stop words among the new replies become opt-outs."""
-    if not outcome.short_replies:
+async def note_short_replies(ctx: dict[str, Any], replies: Sequence[tuple[int, str, str]]) -> None:
+    """Stop words among new short replies ((company id, number, text), as ingest collects them) become
+    opt-outs."""
+    if not replies:
         return
     deps = job_deps(ctx)
     opt_outs = SqlOptOutStore(deps.engine)
     audit = SqlAuditLog(deps.engine)
     now = deps.clock.now()
-    for company_id, e164, text in outcome.short_replies:
+    for company_id, e164, text in replies:
         await note_reply(opt_outs, deps.queue, company_id, e164, text, now, audit)

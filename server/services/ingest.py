@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from server.domain.message_changes import MessageChanged, Reacted
 from server.domain.models import AccountRef
 from server.domain.ports.storage import InboxStore
+from server.domain.stop_words import SHORT_REPLY
 from server.domain.whatsapp import (
     Delivery,
     HistoryBatch,
@@ -44,6 +45,8 @@ class IngestOutcome:
     statuses: int = 0
     early_statuses: list[StatusChanged] = field(default_factory=list)  # their message is not stored yet
     reconnected: list[int] = field(default_factory=list)  # accounts back to connected: run catch-up
+    # new one-to-one texts from contacts, short enough to be a stop word: (company id, number, text)
+    short_replies: list[tuple[int, str, str]] = field(default_factory=list)
     unknown_sessions: set[str] = field(default_factory=set)
 
     @property
@@ -65,10 +68,10 @@ async def ingest_events(
             outcome.unknown_sessions.add(session)
             continue
         if isinstance(event, MessageReceived):
-            await _store_message(store, account.id, event.message, outcome)
+            await _store_message(store, account, event.message, outcome)
         elif isinstance(event, HistoryBatch):
             for message in event.messages:
-                await _store_message(store, account.id, message, outcome)
+                await _store_message(store, account, message, outcome)
         elif isinstance(event, StatusChanged):
             if event.client_ref and event.from_me:
                 await store.claim_send(account.id, event.client_ref, event.wa_message_id)
@@ -105,8 +108,9 @@ async def ingest_events(
 
 
 async def _store_message(
-    store: InboxStore, account_id: int, message: InboundMessage, outcome: IngestOutcome
+    store: InboxStore, account: AccountRef, message: InboundMessage, outcome: IngestOutcome
 ) -> None:
+    account_id = account.id
     chat = message.chat
     if not chat.is_group and not message.from_me and not chat.display_name and message.sender.display_name:
         chat = replace(
@@ -121,6 +125,9 @@ async def _store_message(
         outcome.changed_messages.extend((account_id, change.chat_id) for change in waited)
         if message.media is not None:
             outcome.media_chats.add(chat_id)
+        text = (message.text or "").strip()
+        if not message.from_me and not chat.is_group and chat.e164 and 0 < len(text) <= SHORT_REPLY:
+            outcome.short_replies.append((account.company_id, chat.e164, text))
     else:
         outcome.duplicates += 1
 

@@ -31,6 +31,7 @@ from server.storage.tables import (
     WhatsAppAccount,
     table_of,
 )
+from server.storage.tables_campaigns import CampaignRow  # noqa: F401  (campaigns hang off the company)
 from server.storage.tables_changes import MessageChange
 from server.storage.tables_cloud_templates import CloudTemplateMapping  # noqa: F401  (on the metadata)
 from server.storage.tables_sync import SyncDayActivity

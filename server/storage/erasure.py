@@ -1,5 +1,6 @@
 """Erasing a contact from WaPipe (a data-protection request): their chats, messages, attachments and
-outgoing messages, in one company. What WaPipe wrote into Pipedrive stays there (the company's CRM owns
+outgoing messages and campaign recipient rows, in one company (an opt-out stays: it is what keeps later
+campaigns from writing to the number). What WaPipe wrote into Pipedrive stays there (the company's CRM owns
 it); the report lists it so an admin can delete it in Pipedrive too."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from server.storage.tables import (
     WhatsAppAccount,
     table_of,
 )
+from server.storage.tables_campaigns import CampaignRecipientRow
 from server.storage.tables_changes import MessageReaction
 from server.storage.tables_sync import SyncChatLink, SyncDayActivity
 
@@ -37,6 +39,7 @@ _links = table_of(SyncChatLink)
 _days = table_of(SyncDayActivity)
 _outbox = table_of(Outbox)
 _events = table_of(InboundEvent)
+_recipients = table_of(CampaignRecipientRow)
 
 
 @dataclass
@@ -89,6 +92,10 @@ async def erase_contact(
 async def _erase(connection: AsyncConnection, company_id: int, e164: str) -> tuple[ErasureReport, list[Path]]:
     report = ErasureReport(e164)
     sender_key = phone_chat_key(e164)
+    # campaigns forget the contact; an opt-out stays, so no later campaign writes to the number again
+    await connection.execute(
+        delete(_recipients).where(_recipients.c.company_id == company_id, _recipients.c.e164 == e164)
+    )
     account_ids = [
         int(i)
         for i in (

@@ -38,6 +38,13 @@ from server.storage.tables import (
     WhatsAppAccount,
     table_of,
 )
+from server.storage.tables_campaigns import (
+    CampaignRecipientRow,
+    CampaignRow,
+    CampaignSenderRow,
+    CampaignSettingsRow,
+    OptOutRow,
+)
 from server.storage.tables_changes import (
     FileDeletion,
     MessageChange,
@@ -286,6 +293,11 @@ async def fill_every_table(
         Outbox, client_ref=f"every-{company_id}", company_id=company_id, account_id=account, to_chat="+49"
     )
     await add(AuditLog, company_id=company_id, action="settings.update")
+    campaign = await add(CampaignRow, company_id=company_id, source_kind="person")
+    await add(CampaignRecipientRow, campaign_id=campaign, company_id=company_id, position=0, person_id=5)
+    await add(CampaignSenderRow, campaign_id=campaign, account_id=account, next_at=NOW)
+    await add(OptOutRow, company_id=company_id, e164="+4917655501234", word="STOP")
+    await add(CampaignSettingsRow, company_id=company_id, stop_words="STOP")
     await add(MessageTemplateRow, company_id=company_id, owner_user_id=7, name="welcome", text="Hi")
     await add(CloudTemplateMapping, company_id=company_id, template_key="order_update:en_US")
     return filled

@@ -7,6 +7,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
 import server.storage.tables
+import server.storage.tables_campaigns
 import server.storage.tables_changes
 import server.storage.tables_cloud_templates
 import server.storage.tables_sync

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import server.storage.tables
+import server.storage.tables_campaigns
 import server.storage.tables_changes
 import server.storage.tables_cloud_templates
 import server.storage.tables_sync

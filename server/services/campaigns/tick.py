@@ -1,0 +1,235 @@
+"""One run of a campaign's sending loop: for each sending number whose turn has come, the next recipients
+get their message, and the run says when the loop should run again.
+
+Exactly once: a recipient's message is an outbox row under ``client_ref`` ``cmp<campaign>r<recipient>``
+(unique), its send job is queued under the row's id, and only then is the recipient marked queued. A run
+that dies anywhere in between is run again and finds the row (``OutboxStore.create`` returns it), queues
+its job (the job id dedupes) and marks the recipient: one row, one message. A run whose ``seq`` is not the
+campaign's ``tick_seq`` is a stale one (a resume or the restart check started another) and does nothing.
+
+Per number, in order: not before its next turn (``campaign_sender``), nor before the start time; at most
+the daily cap in its UTC day, then the next UTC midnight; the first pending recipient (of the next
+``SCAN``) not in quiet hours in their time zone, else the earliest end of those quiet hours; the sending
+number's gateway is asked whether the recipient has WhatsApp (skipped ``not_on_whatsapp`` when not; when
+it cannot tell, the send finds out); after a message, a random gap. At most ``batch`` messages per number
+per run, so a run without gaps still ends soon. Recipients who opted out since the start are skipped
+then. When no recipient is pending and every message has left the outbox, the campaign is finished.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from server.domain.campaign_pacing import after_cap, earliest, gap, quiet_until, utc_day_start, zone_for
+from server.domain.campaigns import Campaign, CampaignStatus, RecipientStatus, SkipReason
+from server.domain.clock import Clock
+from server.domain.errors import NumberNotOnWhatsApp, WaPipeError
+from server.domain.models import Account
+from server.domain.ports.campaigns import CampaignStore, OptOuts, OptOutStore, StoredRecipient
+from server.domain.ports.queue import JobQueue
+from server.domain.ports.storage import AccountStore, OutboxStore
+from server.domain.ports.whatsapp import WhatsAppTransport
+from server.domain.send_echoes import send_fingerprint
+from server.domain.templates import render
+from server.domain.whatsapp import OutboundMessage, SessionStatus
+from server.services.campaigns.planning import message_values
+from server.services.send import send_job_id
+
+SCAN = 20  # pending recipients looked at per number for one outside quiet hours
+PENDING = frozenset({RecipientStatus.PENDING})
+
+
+def client_ref(campaign_id: int, recipient_id: int) -> str:
+    return f"cmp{campaign_id}r{recipient_id}"
+
+
+@dataclass(frozen=True)
+class TickPorts:
+    store: CampaignStore
+    opt_outs: OptOutStore
+    accounts: AccountStore
+    outbox: OutboxStore
+    queue: JobQueue
+    clock: Clock
+    random: random.Random
+    transports: Mapping[str, WhatsAppTransport] = field(default_factory=dict)  # by kind: "waha", "cloud"
+
+
+@dataclass(frozen=True, slots=True)
+class TickResult:
+    next_at: datetime | None  # when to run again; None: stop (not running, stale run, finished)
+    queued: int = 0
+    finished: bool = False
+
+
+async def tick(
+    ports: TickPorts, campaign_id: int, seq: int, *, batch: int = 50, poll: timedelta = timedelta(seconds=30)
+) -> TickResult:
+    """``poll``: how long to wait for messages still in the outbox once nobody is pending, and for a sending
+    number that is disconnected (its recipients wait for it)."""
+    store = ports.store
+    campaign = await store.by_id(campaign_id)
+    if campaign is None or campaign.tick_seq != seq or campaign.compose is None:
+        return TickResult(None)
+    now = ports.clock.now()
+    if campaign.status is CampaignStatus.SCHEDULED:
+        start = campaign.pacing.start_at
+        if start is not None and start > now:
+            return TickResult(start)
+        allowed = frozenset({CampaignStatus.SCHEDULED})
+        if not await store.transition(campaign.company_id, campaign.id, allowed, CampaignStatus.RUNNING, now):
+            return TickResult(None)
+    elif campaign.status is not CampaignStatus.RUNNING:
+        return TickResult(None)
+    accounts = {a.id: a for a in await ports.accounts.for_company(campaign.company_id)}
+    outs = await ports.opt_outs.opt_outs(campaign.company_id)
+    turns = await store.next_send(campaign.id)
+    due: list[datetime] = []
+    queued = 0
+    for account_id in dict.fromkeys(campaign.compose.account_ids):
+        if not await _still_running(store, campaign.id, seq):  # paused or cancelled meanwhile
+            return TickResult(None, queued)
+        sent, next_at = await _number(
+            ports, campaign, accounts.get(account_id), account_id, turns, outs, batch, poll
+        )
+        queued += sent
+        if next_at is not None:
+            due.append(next_at)
+    if due:
+        return TickResult(max(min(due), ports.clock.now()), queued)
+    tally = await store.tally(campaign.company_id, campaign.id)
+    if tally.unsent:
+        return TickResult(ports.clock.now() + poll, queued)
+    running = frozenset({CampaignStatus.RUNNING})
+    finished = await store.transition(
+        campaign.company_id, campaign.id, running, CampaignStatus.FINISHED, ports.clock.now()
+    )
+    return TickResult(None, queued, finished=finished)
+
+
+async def _still_running(store: CampaignStore, campaign_id: int, seq: int) -> bool:
+    campaign = await store.by_id(campaign_id)
+    return campaign is not None and campaign.tick_seq == seq and campaign.status is CampaignStatus.RUNNING
+
+
+async def _number(
+    ports: TickPorts,
+    campaign: Campaign,
+    account: Account | None,
+    account_id: int,
+    turns: dict[int, datetime],
+    outs: OptOuts,
+    batch: int,
+    poll: timedelta,
+) -> tuple[int, datetime | None]:
+    """Messages queued for one sending number and when its next turn is (None: nobody left for it). Its
+    next turn is stored once, after the last message of the run (a crash can only shorten one gap)."""
+    sent, due = await _send_due(ports, campaign, account, account_id, turns, outs, batch, poll)
+    if sent:
+        await ports.store.set_next_send(campaign.id, account_id, turns[account_id])
+    return sent, due
+
+
+async def _send_due(
+    ports: TickPorts,
+    campaign: Campaign,
+    account: Account | None,
+    account_id: int,
+    turns: dict[int, datetime],
+    outs: OptOuts,
+    batch: int,
+    poll: timedelta,
+) -> tuple[int, datetime | None]:
+    store, pacing, company_id = ports.store, campaign.pacing, campaign.company_id
+    sent = 0
+    waiting: list[StoredRecipient] = []  # the next pending recipients, read SCAN at a time
+    today: tuple[datetime, int] | None = None  # the UTC day and how many the number was given in it
+    while True:
+        now = ports.clock.now()
+        turn = earliest(pacing, now, turns.get(account_id))
+        if turn > now:
+            return sent, turn
+        if not waiting:
+            waiting = await store.recipients(
+                company_id, campaign.id, statuses=PENDING, account_id=account_id, limit=SCAN
+            )
+            if not waiting:
+                return sent, None
+        if sent >= batch:
+            return sent, now
+        if account is None or account.status != SessionStatus.CONNECTED.value:
+            return sent, now + poll  # its recipients wait until the number is back (or the campaign ends)
+        day = utc_day_start(now)
+        if today is None or today[0] != day:
+            today = (day, await store.queued_since(company_id, account_id, day))
+        capped = after_cap(pacing, now, today[1])
+        if capped is not None:
+            return sent, capped
+        chosen: StoredRecipient | None = None
+        quiet_ends: list[datetime] = []
+        left: list[StoredRecipient] = []
+        for recipient in waiting:
+            if chosen is not None:
+                left.append(recipient)
+            elif outs.covers(recipient.e164 or None, recipient.record.person_id):
+                await store.mark_skipped(company_id, recipient.id, SkipReason.OPTED_OUT, now)
+            elif (ends := quiet_until(pacing, now, zone_for(recipient.e164))) is not None:
+                quiet_ends.append(ends)
+                left.append(recipient)
+            else:
+                chosen = recipient
+        waiting = left
+        if chosen is None:
+            if quiet_ends:
+                return sent, min(quiet_ends)
+            continue  # all were opted out: read the next ones
+        if not await on_whatsapp(ports, account, chosen.e164):
+            await store.mark_skipped(company_id, chosen.id, SkipReason.NOT_ON_WHATSAPP, now)
+            continue
+        await queue_message(ports, campaign, account, chosen)
+        sent += 1
+        today = (today[0], today[1] + 1)
+        turns[account_id] = now + gap(pacing, ports.random)
+
+
+async def on_whatsapp(ports: TickPorts, account: Account | None, e164: str) -> bool:
+    """Whether the sending number's gateway says ``e164`` has WhatsApp; ``True`` when it cannot tell now
+    (the send finds out) or cannot be asked."""
+    if account is None:
+        return True
+    transport = ports.transports.get(account.transport)
+    if transport is None or not transport.capabilities.number_check:
+        return True
+    try:
+        await transport.check_number(account.session_name, e164)
+    except NumberNotOnWhatsApp:
+        return False
+    except WaPipeError:
+        return True
+    return True
+
+
+async def queue_message(
+    ports: TickPorts, campaign: Campaign, account: Account | None, recipient: StoredRecipient
+) -> None:
+    """The recipient's outbox row (found again after a crash), its send job, and the recipient queued."""
+    assert campaign.compose is not None and recipient.account_id is not None
+    text = render(campaign.compose.text, message_values(recipient.record.values, account)).strip()
+    reference = client_ref(campaign.id, recipient.id)
+    preview = OutboundMessage(client_ref=reference, to=recipient.e164, text=text or None)
+    entry, _ = await ports.outbox.create(
+        client_ref=reference,
+        company_id=campaign.company_id,
+        account_id=recipient.account_id,
+        requested_by=campaign.created_by,
+        to_chat=recipient.e164,
+        text=text,
+        fingerprint=send_fingerprint(preview),
+        person_id=recipient.record.person_id,
+        deal_id=recipient.record.deal_id,
+    )
+    await ports.queue.enqueue("send_outbox", entry.id, job_id=send_job_id(entry.id))
+    await ports.store.mark_queued(campaign.company_id, recipient.id, entry.id, ports.clock.now())

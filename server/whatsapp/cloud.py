@@ -77,8 +77,10 @@ class CloudTransport:
         max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         coexistence: bool = False,
+        business_account_id: str = "",
     ) -> None:
         self.http = http
+        self.business_account_id = business_account_id  # whose approved templates the numbers may send
         self.access_token = access_token
         self.app_secret = app_secret
         self.verify_token = verify_token

@@ -22,7 +22,7 @@ import httpx
 from server.domain.cloud_templates import ApprovedTemplate
 from server.domain.errors import ConfigurationError, GatewayUnavailable
 from server.domain.text import Text
-from server.whatsapp.cloud import GRAPH_URL
+from server.whatsapp.cloud import GRAPH_URL, CloudTransport
 from server.whatsapp.cloud_errors import graph_error
 from server.whatsapp.untrusted_input import JsonObject, as_object, get_list, get_object, get_str, objects_in
 
@@ -125,4 +125,16 @@ def approved_template(raw: JsonObject) -> ApprovedTemplate | None:
         footer=get_str(components.get("FOOTER"), "text") or "",
         buttons=buttons,
         named=(get_str(raw, "parameter_format") or "").upper() == "NAMED",
+    )
+
+
+def reader_for(transport: object) -> CloudTemplateReader | None:
+    """The approved-templates reader over a process's Cloud API transport; ``None`` without one."""
+    if not isinstance(transport, CloudTransport):
+        return None
+    return CloudTemplateReader(
+        transport.http,
+        access_token=transport.access_token,
+        business_account_id=transport.business_account_id,
+        graph_url=transport.graph_url,
     )

@@ -15,6 +15,7 @@ from server.jobs.person_events import PIPEDRIVE_WEBHOOK_PATH
 from server.settings import Settings
 from server.transports import CLOUD_WEBHOOK_PATH, WAHA_WEBHOOK_PATH
 from server.web import (
+    campaigns,
     chat_view,
     contact_cards,
     health,
@@ -71,6 +72,7 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         *numbers.routes(),
         *panel.routes(),
         *settings_page.routes(),
+        *campaigns.routes(),
         *chat_view.routes(),
         *contact_cards.routes(),
         *oauth.routes(),

@@ -513,6 +513,70 @@ async def _erase(attack: Attack) -> None:
             attack.nothing_of_b(answer, "+14155550132", "+14155550100")
 
 
+# --- the campaign pages (Pipedrive token) ------------------------------------------------------------------
+
+UNUSED_ID = 2**31 - 1
+
+
+async def campaign_of(attack: Attack) -> int:
+    """One of B's campaigns (an id no campaign has when B has none)."""
+    table = SQLModel.metadata.tables["campaign"]
+    query = sa.select(table.c.id).where(table.c.company_id == attack.b.company_id).limit(1)
+    async with attack.world.base.resources.engine.connect() as connection:
+        found = (await connection.execute(query)).scalar()
+    return int(found) if found is not None else UNUSED_ID
+
+
+@probe("GET", "/campaigns")
+@probe("GET", "/campaigns/modal")
+@probe("POST", "/campaigns/modal/source")
+@probe("POST", "/campaigns/stop-words")
+async def _campaign_pages(attack: Attack) -> None:
+    page = await attack.frame("GET", "/campaigns", params={"companyId": attack.b.pipedrive_company_id})
+    assert page.status_code == 200, page.text
+    attack.nothing_of_b(page)
+    selection = {"resource": "person", "selectedIds": str(attack.b.unshared_person_id)}
+    modal = await attack.frame("GET", "/campaigns/modal", params=selection)
+    assert modal.status_code == 200, modal.text
+    attack.nothing_of_b(modal)
+    # B's Person id as A's selection: Pipedrive answers for A's company, which has no such Person.
+    created = await attack.frame("POST", "/campaigns/modal/source", data=selection)
+    attack.nothing_of_b(created)
+    saved = await attack.frame("POST", "/campaigns/stop-words", data={"words": "HALT", "company_id": "2"})
+    assert saved.status_code == 200, saved.text
+    attack.nothing_of_b(saved)
+
+
+@probe("GET", "/campaigns/{campaign_id:id}")
+@probe("GET", "/campaigns/{campaign_id:id}/progress")
+@probe("GET", "/campaigns/{campaign_id:id}/results.csv")
+@probe("POST", "/campaigns/{campaign_id:id}/preview")
+@probe("POST", "/campaigns/{campaign_id:id}/start")
+@probe("POST", "/campaigns/{campaign_id:id}/pause")
+@probe("POST", "/campaigns/{campaign_id:id}/resume")
+@probe("POST", "/campaigns/{campaign_id:id}/cancel")
+async def _campaign(attack: Attack) -> None:
+    campaign = await campaign_of(attack)
+    typed = {
+        "text": "Hallo",
+        "from_mode": "fixed",
+        "account_ids": [str(attack.a.account_id)],
+        **{"min_gap": "0", "max_gap": "0", "daily_cap": "0", "quiet_start": "00:00", "quiet_end": "00:00"},
+    }
+    for method, tail in (
+        ("GET", ""),
+        ("GET", "/progress"),
+        ("GET", "/results.csv"),
+        ("POST", "/preview"),
+        ("POST", "/start"),
+        ("POST", "/pause"),
+        ("POST", "/resume"),
+        ("POST", "/cancel"),
+    ):
+        data = typed if method == "POST" else None
+        attack.refused(await attack.frame(method, f"/campaigns/{campaign}{tail}", data=data), 404)
+
+
 # --- the chat view (session cookie + CSRF) ---------------------------------------------------------------
 
 

@@ -1,0 +1,145 @@
+"""The campaign modal over HTTP: opened with a Pipedrive selection it reads the records once and shows the
+compose form; the preview shows each of the first recipients' message and every skip with its reason and
+counts; refusals are named beside the form (the form itself is not sent back, so nothing typed is lost);
+Start runs the campaign and answers with its progress."""
+
+from __future__ import annotations
+
+import re
+
+from tests.campaigns_web.steps import account_id, form, get, open_campaign, post, reasons, text_of
+from tests.panel.world import PanelWorld
+
+
+async def test_the_modal_reads_the_selection_pipedrive_passed(world: PanelWorld) -> None:
+    ids = f"{world.persons['maria']},{world.persons['nophone']}"
+    page = await world.client.get(
+        "/campaigns/modal",
+        params={"resource": "person", "selectedIds": ids, "view": "list", "id": "m1", "token": world.token()},
+    )
+    assert page.status_code == 200, page.text
+    assert '<script src="/static/vendor/app-extensions-sdk.umd.js"></script>' in page.text
+    assert '<script src="/static/js/frame.js"></script>' in page.text
+    assert f'name="selectedIds" value="{ids}"' in page.text
+    assert 'hx-post="/campaigns/modal/source"' in page.text and 'hx-trigger="load"' in page.text
+    assert "2 selected Persons · Reading them from Pipedrive…" in text_of(page.text)
+
+
+async def test_a_bad_selection_or_list_is_refused_by_name(world: PanelWorld) -> None:
+    for params, reason in (
+        ({"resource": "person", "selectedIds": "1,abc"}, "invalid_selection"),
+        ({"resource": "person", "selectedIds": "-4"}, "invalid_selection"),
+        ({"resource": "organization", "selectedIds": "1"}, "unknown_list"),
+    ):
+        page = await world.client.get("/campaigns/modal", params={**params, "token": world.token()})
+        assert page.status_code == 400 and reason in reasons(page.text), params
+    empty = await post(world, "/campaigns/modal/source", {"resource": "person", "selectedIds": ""})
+    assert empty.status_code == 400
+    assert 'data-step="source"' in empty.text and reasons(empty.text)[0] in (
+        "empty_selection",
+        "no_recipients",
+    )
+
+
+async def test_an_unknown_saved_filter_is_refused_by_name(world: PanelWorld) -> None:
+    answer = await post(world, "/campaigns/modal/source", {"resource": "person", "filter_id": "999999"})
+    assert answer.status_code == 404 and "unknown_filter" in reasons(answer.text)
+    assert 'id="source-filter"' in answer.text  # the filters to choose from again
+
+
+async def test_the_compose_form_offers_the_companys_connected_numbers_with_the_default_pacing(
+    world: PanelWorld,
+) -> None:
+    answer = await post(world, "/campaigns/modal/source", {"resource": "person", "selectedIds": "1"})
+    html = answer.text
+    assert 'data-step="compose"' in html and "1 selected Person" in text_of(html)
+    own = await account_id(world)
+    grace = await account_id(world, world.grace)
+    assert f'value="{own}" id="account-{own}" checked> +4915112345678' in html
+    assert f'id="account-{grace}"' not in html  # another company's number
+    for field, value in (("min_gap", "20"), ("max_gap", "60"), ("daily_cap", "200")):
+        assert f'id="{field}" name="{field}" value="{value}"' in html
+    assert 'value="21:00"' in html and 'value="08:00"' in html
+    assert 'value="fixed" id="from-fixed" checked' in html
+    assert "Reply STOP to unsubscribe" in html
+
+
+async def test_the_preview_shows_the_rendered_message_and_every_skip_with_its_reason(
+    world: PanelWorld,
+) -> None:
+    persons = world.persons
+    campaign = await open_campaign(world, [persons["maria"], persons["nophone"], persons["maria"]])
+    answer = await post(
+        world,
+        f"/campaigns/{campaign}/preview",
+        await form(world, "Hallo {{person.first_name|du}}, wie geht's?"),
+    )
+    assert answer.status_code == 200, answer.text
+    html = answer.text
+    rows = re.findall(r'<li class="preview-row[^"]*" data-skip="([a-z_]*)">(.*?)</li>', html, re.S)
+    seen = [(skip, text_of(body)) for skip, body in rows]
+    assert seen[0] == ("", "Maria Kunde +4917655501234 from +4915112345678 Hallo Maria, wie geht's?")
+    assert ("no_phone", "Ohne Telefon — Skipped: No phone number") in seen
+    assert 'data-reason="no_phone">No phone number: <strong>1</strong>' in html
+    assert "1 of" in text_of(html) and 'data-will-send="1"' in html
+    assert 'hx-confirm="Send this message to 1 person now?"' in html
+
+
+async def test_refusals_are_named_beside_the_form(world: PanelWorld) -> None:
+    campaign = await open_campaign(world, [world.persons["maria"]])
+    grace_number = await account_id(world, world.grace)
+    cases = [
+        ({"text": "   "}, "text", "empty_message"),
+        ({"min_gap": "abc"}, "min_gap", "invalid_number"),
+        ({"daily_cap": "-1"}, "daily_cap", "invalid_number"),
+        ({"min_gap": "90", "max_gap": "10"}, "pacing", "invalid_pacing"),
+        ({"quiet_start": "25:00"}, "pacing", "invalid_pacing"),
+        ({"account_ids": []}, "account_ids", "no_from_number"),
+        ({"account_ids": [str(grace_number)]}, "account_ids", "unknown_from_number"),
+        ({"from_mode": "everyone"}, "from_mode", "unknown_from_mode"),
+        ({"start_at": "tomorrow"}, "start_at", "invalid_start_time"),
+        ({"template_id": "12"}, "template_id", "unknown_template"),
+    ]
+    for changes, field, reason in cases:
+        fields = await form(world, str(changes.pop("text", "Hallo")), **changes)
+        for path in (f"/campaigns/{campaign}/preview", f"/campaigns/{campaign}/start"):
+            answer = await post(world, path, fields)
+            assert answer.status_code == 400, (changes, path, answer.text)
+            assert f'data-field="{field}" data-reason="{reason}"' in answer.text, (changes, answer.text)
+            assert answer.headers["hx-retarget"] == "#preview"
+            assert 'id="compose-form"' not in answer.text  # the typed form stays as it is
+            assert 'id="campaign-start"' not in answer.text
+    progress = await get(world, f"/campaigns/{campaign}/progress")
+    assert 'data-status="draft"' in progress.text  # nothing was started
+
+
+async def test_a_template_with_a_broken_placeholder_is_refused_by_name(world: PanelWorld) -> None:
+    campaign = await open_campaign(world, [world.persons["maria"]])
+    answer = await post(
+        world, f"/campaigns/{campaign}/preview", await form(world, "Hallo {{person.first_name")
+    )
+    assert answer.status_code == 400 and 'data-field="text" data-reason="template_syntax"' in answer.text
+
+
+async def test_the_opt_out_line_is_added_under_the_message(world: PanelWorld) -> None:
+    campaign = await open_campaign(world, [world.persons["maria"]])
+    fields = await form(world, "Hallo {{person.first_name}}", opt_out_line="1")
+    answer = await post(world, f"/campaigns/{campaign}/preview", fields)
+    assert '<p class="rendered">Hallo Maria\n\nReply STOP to unsubscribe</p>' in answer.text
+
+
+async def test_start_runs_the_campaign_and_answers_with_its_progress(world: PanelWorld) -> None:
+    persons = world.persons
+    campaign = await open_campaign(world, [persons["maria"], persons["nophone"]])
+    answer = await post(
+        world, f"/campaigns/{campaign}/start", await form(world, "Hallo {{person.first_name}}")
+    )
+    assert answer.status_code == 200, answer.text
+    assert 'data-step="progress"' in answer.text and f'data-campaign-id="{campaign}"' in answer.text
+    await world.settle()
+    assert world.waha is not None
+    assert [m["text"] for m in world.waha.outbox("wp-acme-anna")] == ["Hallo Maria"]
+    again = await post(world, f"/campaigns/{campaign}/start", await form(world, "Hallo noch einmal"))
+    assert again.status_code in (400, 409) and reasons(again.text)
+    await world.settle()
+    assert [m["text"] for m in world.waha.outbox("wp-acme-anna")] == ["Hallo Maria"]

@@ -9,15 +9,16 @@ where they are missing; the other defaults are production's.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from arq.connections import ArqRedis
 
 from server.domain.clock import Clock, SystemClock
 from server.domain.ports.pipedrive import PipedriveForCompany
 from server.domain.ports.queue import JobQueue
+from server.domain.ports.recipients import OptOutMarker, RecipientSource
 from server.domain.ports.whatsapp import WhatsAppTransport
 from server.jobs.timing import JobTimings
 from server.pipedrive.client import PipedriveClient
@@ -35,6 +36,12 @@ from server.storage.outbox import SqlOutboxStore
 from server.storage.sync import SqlSyncStore
 from server.storage.sync_index import SqlPhoneIndexStore
 
+
+class CampaignPipedrive(RecipientSource, OptOutMarker, Protocol):
+    """A company's Pipedrive as campaigns use it (``server.pipedrive.recipients.PipedriveRecipients``)."""
+
+
+CampaignPipedriveFor = Callable[[int], Awaitable[CampaignPipedrive]]
 DEPS_KEY = "wapipe"  # where the composition root puts the JobDeps in arq's ctx
 DEFAULT_RETENTION_DAYS = 30
 
@@ -75,6 +82,8 @@ class JobDeps:
     sync_config: SyncConfig | None = None
     media_files: DiskMediaFiles | None = None  # attachments on disk
     sync_caches: SyncCaches = field(default_factory=SyncCaches)  # kept for the process's lifetime
+    # Campaigns read recipients and mark opt-outs through this; None: the admin installation (``pipedrive``)
+    campaign_pipedrive: CampaignPipedriveFor | None = None
 
     @property
     def sync_enabled(self) -> bool:

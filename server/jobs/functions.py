@@ -12,6 +12,7 @@ from arq import cron
 from arq.cron import CronJob
 from arq.worker import Function, func
 
+from server.jobs.campaigns import campaign_mark_opted_out, campaign_tick, campaign_watchdog
 from server.jobs.deps import job_deps
 from server.jobs.inbound import catch_up_account, process_inbound_event, sweep_inbound
 from server.jobs.purge import purge_uninstalled_companies
@@ -41,6 +42,9 @@ FUNCTIONS: list[Function] = [
     func(sync_chat, name="sync_chat", keep_result=0, max_tries=30, timeout=600),
     func(fetch_chat_media, name="fetch_chat_media", keep_result=0, max_tries=6),
     func(send_outbox, name="send_outbox", max_tries=MAX_SEND_TRIES),
+    # keep_result=0: each run queues the next under a new id; a lost run is restarted by the watchdog.
+    func(campaign_tick, name="campaign_tick", keep_result=0, max_tries=5, timeout=600),
+    func(campaign_mark_opted_out, name="campaign_mark_opted_out", max_tries=8),
 ]
 CRON_JOBS: list[CronJob] = [
     cron(heartbeat, name="heartbeat", second={0, 30}, run_at_startup=True, keep_result=0),
@@ -48,6 +52,7 @@ CRON_JOBS: list[CronJob] = [
     cron(watch_sessions, name="watch_sessions", second={45}, keep_result=0),
     cron(flush_batched, name="flush_batched", second={40}, keep_result=0),
     cron(sync_watchdog, name="sync_watchdog", second={50}, keep_result=0),
+    cron(campaign_watchdog, name="campaign_watchdog", second={25}, keep_result=0),
     cron(
         purge_uninstalled_companies,
         name="purge_uninstalled_companies",

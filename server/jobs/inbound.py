@@ -18,6 +18,7 @@ from arq.worker import Retry
 
 from server.domain.errors import MalformedWebhook, StorageBusy
 from server.domain.models import InboundEventState
+from server.jobs.campaigns import note_short_replies
 from server.jobs.deps import job_deps, job_try
 from server.jobs.person_events import PIPEDRIVE, process_person_event
 from server.jobs.retry import retry_for
@@ -84,6 +85,7 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
 
 
 async def _follow_up(ctx: dict[str, Any], outcome: IngestOutcome, *, received_at: datetime) -> None:
+    await note_short_replies(ctx, outcome)  # a stop word in reply: the contact opted out of campaigns
     for account_id in outcome.reconnected:
         await job_deps(ctx).queue.enqueue("catch_up_account", account_id, job_id=catch_up_job_id(account_id))
     await enqueue_sync(

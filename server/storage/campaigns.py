@@ -13,23 +13,25 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, type_coerce, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.campaigns import (
     Campaign,
     CampaignSource,
     CampaignStatus,
+    Compose,
+    Pacing,
     RecipientRow,
     RecipientStatus,
     SkipReason,
-    live_status,
 )
 from server.domain.ports.campaigns import Plan, StoredRecipient, Tally
 from server.domain.ports.recipients import ListKind, RecipientRecord
+from server.storage.campaign_rows import recipient_rows, tally_of
 from server.storage.campaign_values import compose_from_json, compose_json, pacing_from_json, pacing_json
 from server.storage.dialect import upsert_insert
-from server.storage.tables import Message, Outbox, UtcDateTime, WhatsAppAccount, table_of, utcnow
+from server.storage.tables import Message, Outbox, WhatsAppAccount, table_of, utcnow
 from server.storage.tables_campaigns import CampaignRecipientRow, CampaignRow, CampaignSenderRow
 
 _campaigns = table_of(CampaignRow)
@@ -166,7 +168,7 @@ class SqlCampaignStore:
         async with self._engine.connect() as connection:
             return [_campaign(row) for row in (await connection.execute(query)).mappings()]
 
-    async def save_compose(self, company_id: int, campaign_id: int, compose: Any, pacing: Any) -> None:
+    async def save_compose(self, company_id: int, campaign_id: int, compose: Compose, pacing: Pacing) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(
                 update(_campaigns)
@@ -317,91 +319,11 @@ class SqlCampaignStore:
             await connection.execute(statement)
 
     async def tally(self, company_id: int, campaign_id: int) -> Tally:
-        counts: dict[RecipientStatus, int] = {}
-        skipped: dict[SkipReason, int] = {}
-        for row in await self.rows(company_id, campaign_id):
-            counts[row.status] = counts.get(row.status, 0) + 1
-            if row.skip is not None:
-                skipped[row.skip] = skipped.get(row.skip, 0) + 1
-        return Tally(counts, skipped, counts.get(RecipientStatus.QUEUED, 0))
+        return tally_of(await self.rows(company_id, campaign_id))
 
     async def rows(
         self, company_id: int, campaign_id: int, *, limit: int | None = None, newest_first: bool = False
     ) -> list[RecipientRow]:
-        reply = _messages.alias("reply")
-        sent = _messages.alias("sent")
-        replied_at = type_coerce(
-            select(func.min(reply.c.sent_at))
-            .where(
-                reply.c.chat_id == sent.c.chat_id,
-                reply.c.from_me.is_(False),
-                reply.c.sent_at > sent.c.sent_at,
-            )
-            .scalar_subquery(),
-            UtcDateTime(),
+        return await recipient_rows(
+            self._engine, company_id, campaign_id, limit=limit, newest_first=newest_first
         )
-        query = (
-            select(
-                _recipients,
-                _outbox.c.status.label("outbox_status"),
-                _outbox.c.error_reason,
-                _outbox.c.error_message,
-                _outbox.c.updated_at.label("outbox_at"),
-                sent.c.status.label("message_status"),
-                sent.c.sent_at.label("message_at"),
-                replied_at.label("replied_at"),
-                _accounts_e164().label("from_e164"),
-            )
-            .select_from(
-                _recipients.outerjoin(_outbox, _outbox.c.id == _recipients.c.outbox_id).outerjoin(
-                    sent,
-                    and_(
-                        sent.c.account_id == _outbox.c.account_id, sent.c.message_key == _outbox.c.message_key
-                    ),
-                )
-            )
-            .where(_recipients.c.company_id == company_id, _recipients.c.campaign_id == campaign_id)
-        )
-        if newest_first:
-            query = query.order_by(_recipients.c.queued_at.desc().nulls_last(), _recipients.c.position)
-        else:
-            query = query.order_by(_recipients.c.position)
-        query = query.limit(limit)
-        async with self._engine.connect() as connection:
-            return [_row(row) for row in (await connection.execute(query)).mappings()]
-
-
-def _accounts_e164() -> Any:
-    return select(_accounts.c.e164).where(_accounts.c.id == _recipients.c.account_id).scalar_subquery()
-
-
-def _row(row: Any) -> RecipientRow:
-    stored = RecipientStatus(row["status"])
-    skip = SkipReason(row["skip_reason"]) if row["skip_reason"] else None
-    status, skip = live_status(
-        stored,
-        skip,
-        outbox_status=row["outbox_status"],
-        outbox_reason=row["error_reason"] or "",
-        message_status=row["message_status"],
-        replied=row["replied_at"] is not None,
-    )
-    phones = json.loads(row["phones"] or "[]")
-    sent_at = row["message_at"] if row["outbox_status"] == "sent" else None
-    if sent_at is None and row["outbox_status"] == "sent":
-        sent_at = row["outbox_at"]
-    replied = row["replied_at"]
-    return RecipientRow(
-        id=row["id"],
-        person_id=row["person_id"],
-        name=row["name"],
-        phone=row["e164"] or (phones[0] if phones else ""),
-        from_number=row["from_e164"] or "",
-        status=status,
-        skip=skip,
-        sent_at=sent_at,
-        replied_at=replied,
-        error=row["error_message"] or "" if status is RecipientStatus.FAILED else "",
-        deal_id=row["deal_id"],
-        queued_at=row["queued_at"],
-    )

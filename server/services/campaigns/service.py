@@ -35,7 +35,7 @@ from server.domain.campaigns import (
     SkipReason,
 )
 from server.domain.clock import Clock
-from server.domain.errors import InvalidInput, NotFound, NumberNotOnWhatsApp, WaPipeError
+from server.domain.errors import InvalidInput, NotFound
 from server.domain.ports.campaigns import CampaignStore, ContactHistory, OptOutStore, Plan, StoredRecipient
 from server.domain.ports.queue import JobQueue
 from server.domain.ports.recipients import ListKind, RecipientRecord, RecipientSource, SavedFilter
@@ -46,7 +46,7 @@ from server.domain.templates import missing_values, render
 from server.domain.text import Text
 from server.services.campaigns.planning import Planned, message_values, plan_recipients
 from server.services.campaigns.results import results_csv
-from server.services.campaigns.tick import TickPorts
+from server.services.campaigns.tick import TickPorts, on_whatsapp
 
 MAX_RECIPIENTS = 10_000  # a campaign bigger than this is several campaigns
 MAX_NAME = 200
@@ -80,7 +80,14 @@ class CampaignPorts:
 
     def tick_ports(self) -> TickPorts:
         return TickPorts(
-            self.store, self.opt_outs, self.accounts, self.outbox, self.queue, self.clock, self.random
+            self.store,
+            self.opt_outs,
+            self.accounts,
+            self.outbox,
+            self.queue,
+            self.clock,
+            self.random,
+            self.transports,
         )
 
 
@@ -148,7 +155,7 @@ class Campaigns:
             sender = planned.accounts.get(decision.account_id) if decision.account_id else None
             if skip is None and sender is not None and checks < PREVIEW_CHECKS:
                 checks += 1
-                if not await self._on_whatsapp(sender.transport, sender.session_name, decision.e164):
+                if not await on_whatsapp(self._ports.tick_ports(), sender, decision.e164):
                     skip = SkipReason.NOT_ON_WHATSAPP
                     decisions[recipient.id] = Decision(recipient.id, decision.e164, decision.account_id, skip)
             values = message_values(recipient.record.values, sender)
@@ -296,18 +303,6 @@ class Campaigns:
             excluded=await ports.excluded_numbers(company_id),
             clock=ports.clock,
         )
-
-    async def _on_whatsapp(self, transport: str, session_name: str, e164: str) -> bool:
-        gateway = self._ports.transports.get(transport)
-        if gateway is None:
-            return True
-        try:
-            await gateway.check_number(session_name, e164)
-        except NumberNotOnWhatsApp:
-            return False
-        except WaPipeError:  # the gateway cannot tell now: the send will
-            return True
-        return True
 
     async def _move(
         self,

@@ -9,25 +9,29 @@ campaign's ``tick_seq`` is a stale one (a resume or the restart check started an
 
 Per number, in order: not before its next turn (``campaign_sender``), nor before the start time; at most
 the daily cap in its UTC day, then the next UTC midnight; the first pending recipient (of the next
-``SCAN``) not in quiet hours in their time zone, else the earliest end of those quiet hours; after a
-message, a random gap. At most ``batch`` messages per number per run, so a run without gaps still ends
-soon. Recipients who opted out since the start are skipped then. When no recipient is pending and every
-message has left the outbox, the campaign is finished.
+``SCAN``) not in quiet hours in their time zone, else the earliest end of those quiet hours; the sending
+number's gateway is asked whether the recipient has WhatsApp (skipped ``not_on_whatsapp`` when not; when
+it cannot tell, the send finds out); after a message, a random gap. At most ``batch`` messages per number
+per run, so a run without gaps still ends soon. Recipients who opted out since the start are skipped
+then. When no recipient is pending and every message has left the outbox, the campaign is finished.
 """
 
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from server.domain.campaign_pacing import after_cap, earliest, gap, quiet_until, utc_day_start, zone_for
 from server.domain.campaigns import Campaign, CampaignStatus, RecipientStatus, SkipReason
 from server.domain.clock import Clock
+from server.domain.errors import NumberNotOnWhatsApp, WaPipeError
 from server.domain.models import Account
 from server.domain.ports.campaigns import CampaignStore, OptOuts, OptOutStore, StoredRecipient
 from server.domain.ports.queue import JobQueue
 from server.domain.ports.storage import AccountStore, OutboxStore
+from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.send_echoes import send_fingerprint
 from server.domain.templates import render
 from server.domain.whatsapp import OutboundMessage
@@ -51,6 +55,7 @@ class TickPorts:
     queue: JobQueue
     clock: Clock
     random: random.Random
+    transports: Mapping[str, WhatsAppTransport] = field(default_factory=dict)  # by kind: "waha", "cloud"
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +149,30 @@ async def _number(
             if quiet_ends:
                 return sent, min(quiet_ends)
             continue  # all were opted out: look at the next ones
+        if not await on_whatsapp(ports, account, chosen.e164):
+            await store.mark_skipped(company_id, chosen.id, SkipReason.NOT_ON_WHATSAPP, now)
+            continue
         await queue_message(ports, campaign, account, chosen)
         sent += 1
         turns[account_id] = now + gap(pacing, ports.random)
         await store.set_next_send(campaign.id, account_id, turns[account_id])
+
+
+async def on_whatsapp(ports: TickPorts, account: Account | None, e164: str) -> bool:
+    """Whether the sending number's gateway says ``e164`` has WhatsApp; ``True`` when it cannot tell now
+    (the send finds out) or cannot be asked."""
+    if account is None:
+        return True
+    transport = ports.transports.get(account.transport)
+    if transport is None or not transport.capabilities.number_check:
+        return True
+    try:
+        await transport.check_number(account.session_name, e164)
+    except NumberNotOnWhatsApp:
+        return False
+    except WaPipeError:
+        return True
+    return True
 
 
 async def queue_message(

@@ -1,0 +1,123 @@
+"""The campaign jobs, and ``campaigns_for``: the campaign service over the jobs' dependencies.
+
+- ``campaign_tick(campaign_id, seq)`` (job id ``campaign:<id>:<seq>``) runs the sending loop once
+  (``server.services.campaigns.tick``) and hands over to run ``seq + 1`` at the next due time; a run that
+  is no longer the campaign's live one, or finds it paused, cancelled or finished, ends the chain.
+- ``campaign_watchdog`` (cron, every minute) starts a new run for each scheduled or running campaign whose
+  run is overdue by ``JobTimings.campaign_stale`` (a worker killed mid-run, a queue lost in a restart).
+  The old run, should it still come, finds another ``seq`` and does nothing; sends stay exactly once
+  either way (the outbox's ``client_ref``).
+- ``campaign_mark_opted_out(company_id, person_id, when)`` records an opt-out in Pipedrive.
+- ``note_short_replies`` is called by the inbound job for new short texts from contacts: a stop word
+  becomes an opt-out (``server.services.campaigns.opt_out``).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+from server.domain.errors import Transient
+from server.jobs.deps import CampaignPipedrive, JobDeps, job_deps
+from server.jobs.retry import retry_for
+from server.pipedrive.recipients import recipients_for
+from server.services.campaigns import CampaignPorts, Campaigns
+from server.services.campaigns.opt_out import note_reply
+from server.services.campaigns.service import queue_tick
+from server.services.campaigns.tick import tick
+from server.services.ingest import IngestOutcome
+from server.storage.audit import SqlAuditLog
+from server.storage.campaigns import SqlCampaignStore
+from server.storage.company_settings import SqlCompanySettingsStore
+from server.storage.opt_outs import SqlContactHistory, SqlOptOutStore
+
+log = logging.getLogger(__name__)
+TICK_BATCH = 50  # messages per number per run: a run without gaps still ends soon
+
+
+def campaign_ports(deps: JobDeps, *, rng: random.Random | None = None) -> CampaignPorts:
+    engine = deps.engine
+    settings = SqlCompanySettingsStore(engine)
+
+    async def excluded(company_id: int) -> frozenset[str]:
+        return frozenset((await settings.get(company_id)).excluded_numbers)
+
+    return CampaignPorts(
+        store=SqlCampaignStore(engine),
+        opt_outs=SqlOptOutStore(engine),
+        history=SqlContactHistory(engine),
+        accounts=deps.accounts,
+        outbox=deps.outbox,
+        queue=deps.queue,
+        clock=deps.clock,
+        recipients_for=lambda company_id: campaign_pipedrive(deps, company_id),
+        excluded_numbers=excluded,
+        transports=dict(deps.transports),
+        audit=SqlAuditLog(engine),
+        random=rng or random.Random(),  # noqa: S311  (jitter between messages, not a secret)
+    )
+
+
+def campaigns_for(deps: JobDeps, *, rng: random.Random | None = None) -> Campaigns:
+    """The campaign service the pages use, over the same stores, queue and clock as the jobs."""
+    return Campaigns(campaign_ports(deps, rng=rng))
+
+
+async def campaign_pipedrive(deps: JobDeps, company_id: int) -> CampaignPipedrive:
+    if deps.campaign_pipedrive is not None:
+        return await deps.campaign_pipedrive(company_id)
+    if deps.pipedrive is None:
+        raise RuntimeError("campaigns need Pipedrive: the jobs' dependencies hold no connector")
+    return await recipients_for(deps.pipedrive, company_id)
+
+
+async def campaign_tick(ctx: dict[str, Any], campaign_id: int, seq: int) -> str:
+    deps = job_deps(ctx)
+    ports = campaign_ports(deps)
+    result = await tick(
+        ports.tick_ports(), campaign_id, seq, batch=TICK_BATCH, poll=deps.timings.campaign_poll
+    )
+    if result.finished:
+        return f"{result.queued} queued, finished"
+    if result.next_at is None:
+        return f"{result.queued} queued, stopped"
+    campaign = await ports.store.by_id(campaign_id)
+    if campaign is None or campaign.tick_seq != seq:
+        return f"{result.queued} queued, another run took over"
+    await queue_tick(ports.store, deps.queue, campaign, result.next_at, deps.clock.now())
+    return f"{result.queued} queued, next at {result.next_at.isoformat()}"
+
+
+async def campaign_watchdog(ctx: dict[str, Any]) -> str:
+    deps = job_deps(ctx)
+    store = SqlCampaignStore(deps.engine)
+    now = deps.clock.now()
+    restarted = 0
+    for campaign in await store.overdue(now - deps.timings.campaign_stale):
+        if await queue_tick(store, deps.queue, campaign, now, now):
+            log.info("campaign %s: its run was overdue, started a new one", campaign.id)
+            restarted += 1
+    return f"{restarted} restarted"
+
+
+async def campaign_mark_opted_out(ctx: dict[str, Any], company_id: int, person_id: int, when: str) -> str:
+    deps = job_deps(ctx)
+    try:
+        pipedrive = await campaign_pipedrive(deps, company_id)
+        await pipedrive.mark_opted_out(person_id, when)
+    except Transient as error:
+        raise retry_for(ctx, error) from error
+    return f"person {person_id} opted out"
+
+
+async def note_short_replies(ctx: dict[str, Any], outcome: IngestOutcome) -> None:
+    """Stop words among the new replies become opt-outs."""
+    if not outcome.short_replies:
+        return
+    deps = job_deps(ctx)
+    opt_outs = SqlOptOutStore(deps.engine)
+    audit = SqlAuditLog(deps.engine)
+    now = deps.clock.now()
+    for company_id, e164, text in outcome.short_replies:
+        await note_reply(opt_outs, deps.queue, company_id, e164, text, now, audit)

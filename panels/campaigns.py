@@ -85,6 +85,7 @@ class ProgressView:
     next_send_at: datetime | None
     poll_seconds: float | None  # None: nothing changes any more
     audit: tuple[AuditView, ...] = ()
+    notice: FieldError | None = None  # why the last action was refused
 
     @property
     def can_pause(self) -> bool:

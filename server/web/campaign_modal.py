@@ -174,6 +174,15 @@ async def _checked(request: Request, identity: FrameIdentity) -> tuple[ComposeIn
     return typed, checked
 
 
+def field_of(reason: str) -> str:
+    """The form field a refusal of the campaign service is about."""
+    if reason in ("no_from_number", "unknown_from_number"):
+        return "account_ids"
+    if reason in ("campaign_not_draft", "campaign_ended", "too_many_recipients"):
+        return "campaign"
+    return "text"
+
+
 def _refused(campaign_id: int, errors: tuple[tuple[str, FieldError], ...]) -> HTMLResponse:
     return HTMLResponse(
         render_preview(PreviewView(campaign_id, errors=errors)),
@@ -195,7 +204,7 @@ async def preview(request: Request, identity: FrameIdentity) -> Response:
             identity.company.id, identity.pipedrive_user_id, campaign_id, checked.compose, show=PREVIEW_ROWS
         )
     except InvalidInput as refused:
-        return _refused(campaign_id, (("text", FieldError(refused.reason, refused.text)),))
+        return _refused(campaign_id, ((field_of(refused.reason), FieldError(refused.reason, refused.text)),))
     return HTMLResponse(render_preview(preview_view(campaign_id, found)))
 
 
@@ -212,7 +221,7 @@ async def start(request: Request, identity: FrameIdentity) -> Response:
             identity.company.id, identity.pipedrive_user_id, campaign_id, checked.compose, checked.pacing
         )
     except InvalidInput as refused:
-        return _refused(campaign_id, (("campaign", FieldError(refused.reason, refused.text)),))
+        return _refused(campaign_id, ((field_of(refused.reason), FieldError(refused.reason, refused.text)),))
     view = await campaign_progress_view(request, identity, campaign_id)
     return HTMLResponse(
         render_progress_page(view, whole_page=False), headers={"HX-Trigger": "campaign-started"}

@@ -9,15 +9,10 @@ from starlette.requests import Request
 
 from panels.campaigns import AUDIT_TITLES, AuditView, ProgressView, progress_view
 from panels.settings import user_label
-from server.domain.ports.recipients import RecipientSource
-from server.pipedrive.recipients import recipients_for
-from server.services.campaigns import CampaignPorts, Campaigns
-from server.storage.accounts import SqlAccountStore
+from server.jobs.campaigns import campaigns_for
+from server.jobs.context import job_deps_for, job_timings
+from server.services.campaigns import Campaigns
 from server.storage.audit import AuditEntry, SqlAuditLog
-from server.storage.campaigns import SqlCampaignStore
-from server.storage.company_settings import SqlCompanySettingsStore
-from server.storage.opt_outs import SqlContactHistory, SqlOptOutStore
-from server.storage.outbox import SqlOutboxStore
 from server.web.frame_auth import FrameIdentity
 from server.web.resources import Resources
 
@@ -33,38 +28,21 @@ def resources_of(request: Request) -> Resources:
 def campaign_service(request: Request) -> Campaigns:
     """Over the web process's stores, queue, clock, numbers and Pipedrive, as the jobs have them."""
     resources = resources_of(request)
-    engine = resources.engine
-    settings = SqlCompanySettingsStore(engine)
-
-    async def excluded(company_id: int) -> frozenset[str]:
-        return frozenset((await settings.get(company_id)).excluded_numbers)
-
-    async def pipedrive(company_id: int) -> RecipientSource:
-        return await recipients_for(resources.pipedrive.connector, company_id)
-
-    return Campaigns(
-        CampaignPorts(
-            store=SqlCampaignStore(engine),
-            opt_outs=SqlOptOutStore(engine),
-            history=SqlContactHistory(engine),
-            accounts=SqlAccountStore(engine),
-            outbox=SqlOutboxStore(engine),
-            queue=resources.queue,
-            clock=resources.clock,
-            recipients_for=pipedrive,
-            excluded_numbers=excluded,
-            transports=dict(resources.transports),
-            audit=SqlAuditLog(engine),
-        )
+    deps = job_deps_for(
+        resources.engine,
+        queue=resources.queue,
+        kind="web",
+        transports=resources.transports,
+        pipedrive=resources.pipedrive,
+        timings=job_timings(resources.settings),
+        clock=resources.clock,
     )
+    return campaigns_for(deps)
 
 
 def is_about(entry: AuditEntry, campaign_id: int) -> bool:
-    """An audit entry of this campaign: its id in the details or as the subject."""
-    if entry.action not in AUDIT_TITLES:
-        return False
-    named = entry.details.get("campaign_id", entry.details.get("campaign"))
-    return str(named) == str(campaign_id) or entry.subject in (str(campaign_id), f"campaign:{campaign_id}")
+    """An audit entry of this campaign's life (the campaign service names it ``campaign <id>``)."""
+    return entry.action in AUDIT_TITLES and entry.subject == f"campaign {campaign_id}"
 
 
 async def campaign_audit(request: Request, company_id: int, campaign_id: int) -> tuple[AuditView, ...]:

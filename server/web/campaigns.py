@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -99,7 +100,12 @@ async def _act(request: Request, identity: FrameIdentity, action: str) -> Respon
     campaign_id = _campaign_id(request)
     service = campaign_service(request)
     step = {"pause": service.pause, "resume": service.resume, "cancel": service.cancel}[action]
-    await step(identity.company.id, identity.pipedrive_user_id, campaign_id)
+    try:
+        await step(identity.company.id, identity.pipedrive_user_id, campaign_id)
+    except InvalidInput as refused:  # it changed meanwhile (finished, paused elsewhere): say so, as it is now
+        view = await campaign_progress_view(request, identity, campaign_id)
+        notice = FieldError(refused.reason, refused.text)
+        return HTMLResponse(render_progress(replace(view, notice=notice)), status_code=409)
     return HTMLResponse(render_progress(await campaign_progress_view(request, identity, campaign_id)))
 
 

@@ -5,8 +5,10 @@ Start runs the campaign and answers with its progress."""
 
 from __future__ import annotations
 
+import json
 import re
 
+from sandbox.pipedrive.seed import condition, seed_filter
 from tests.campaigns_web.steps import account_id, form, get, open_campaign, post, reasons, text_of
 from tests.panel.world import PanelWorld
 
@@ -140,6 +142,53 @@ async def test_start_runs_the_campaign_and_answers_with_its_progress(world: Pane
     assert world.waha is not None
     assert [m["text"] for m in world.waha.outbox("wp-acme-anna")] == ["Hallo Maria"]
     again = await post(world, f"/campaigns/{campaign}/start", await form(world, "Hallo noch einmal"))
-    assert again.status_code in (400, 409) and reasons(again.text)
+    assert again.status_code == 400
+    assert 'data-field="campaign" data-reason="campaign_not_draft"' in again.text
     await world.settle()
     assert [m["text"] for m in world.waha.outbox("wp-acme-anna")] == ["Hallo Maria"]
+
+
+async def test_a_campaign_from_the_saved_filter_the_list_showed(world: PanelWorld) -> None:
+    assert world.pd is not None
+    company = world.anna.company_id
+    rule = condition(world.pd, company, "person", "name", "LIKE '$%'", "Maria")
+    saved = seed_filter(world.pd, company, "Marias", "people", [rule])
+    page = await world.client.get(
+        "/campaigns/modal",
+        params={
+            "resource": "person",
+            "selectedIds": "",
+            "filter": json.dumps({"filter_id": saved["id"]}),
+            "token": world.token(),
+        },
+    )
+    assert page.status_code == 200, page.text
+    assert f'<input type="hidden" name="filter_id" value="{saved["id"]}">' in page.text
+    assert "Saved filter: Marias · Reading them from Pipedrive…" in text_of(page.text)
+    assert f'<option value="{saved["id"]}" selected>Marias</option>' in page.text
+
+    created = await post(
+        world, "/campaigns/modal/source", {"resource": "person", "filter_id": str(saved["id"])}
+    )
+    assert created.status_code == 200 and "Saved filter: Marias" in text_of(created.text)
+    campaign = int(re.search(r'data-campaign-id="(\d+)"', created.text).group(1))  # type: ignore[union-attr]
+    preview = await post(
+        world, f"/campaigns/{campaign}/preview", await form(world, "Hallo {{person.first_name}}")
+    )
+    rows = re.findall(r'<p class="recipient"><strong>([^<]+)</strong>', preview.text)
+    assert rows == ["Maria Kunde"] and 'data-will-send="1"' in preview.text
+
+
+async def test_without_a_selection_the_modal_offers_the_saved_filters(world: PanelWorld) -> None:
+    assert world.pd is not None
+    company = world.anna.company_id
+    seed_filter(
+        world.pd,
+        company,
+        "Lisas",
+        "people",
+        [condition(world.pd, company, "person", "name", "LIKE '$%'", "Lokal")],
+    )
+    page = await world.client.get("/campaigns/modal", params={"resource": "person", "token": world.token()})
+    assert page.status_code == 200 and 'hx-trigger="load"' not in page.text
+    assert "Send to everyone a saved Pipedrive filter finds" in page.text and ">Lisas</option>" in page.text

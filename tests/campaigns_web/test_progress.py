@@ -73,7 +73,8 @@ async def test_a_cancelled_campaign_sends_nothing_more(world: PanelWorld) -> Non
     assert 'data-status="cancelled"' in cancelled.text
     assert [entry.split(" by ")[0] for entry in history(cancelled.text)][-1] == "Cancelled"
     again = await post(world, f"/campaigns/{campaign}/resume")
-    assert again.status_code in (400, 409) and reasons(again.text)
+    assert again.status_code == 409 and reasons(again.text) == ["campaign_ended"]
+    assert 'data-status="cancelled"' in again.text  # the page as it is now, with why
 
 
 async def test_the_list_shows_each_campaign_with_its_status(world: PanelWorld) -> None:
@@ -125,3 +126,13 @@ async def test_the_stop_words_are_saved_one_a_line_and_refused_by_name(world: Pa
     too_long = "x" * 41
     kept = await post(world, "/campaigns/stop-words", {"words": f"STOP\n{too_long}"})
     assert kept.status_code == 400 and f"STOP\n{too_long}</textarea>" in kept.text  # as typed
+
+
+def test_every_cell_that_could_start_a_formula_is_text() -> None:
+    from server.web.campaigns import safe_cell, safe_csv
+
+    for cell in ("=1+1", "+49 170", "-2", "@SUM(A1)", "\t=1", "\r=1"):
+        assert safe_cell(cell) == "'" + cell
+    for cell in ("Maria", "", "'=already text", "1=1", "山田"):
+        assert safe_cell(cell) == cell
+    assert safe_csv('a,b\r\n"=x,y",@z\r\n') == "a,b\r\n\"'=x,y\",'@z\r\n"

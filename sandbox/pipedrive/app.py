@@ -25,6 +25,7 @@ from sandbox.pipedrive.control_lists import list_routes
 from sandbox.pipedrive.control_people import people_routes
 from sandbox.pipedrive.gateway import Endpoint, build_routes, error_response
 from sandbox.pipedrive.host import host_routes
+from sandbox.pipedrive.host_lists import list_page_routes
 from sandbox.pipedrive.index import index_routes
 from sandbox.pipedrive.oauth import oauth_routes
 from sandbox.pipedrive.state import SandboxState
@@ -61,6 +62,7 @@ def create_app(state: SandboxState | None = None) -> Starlette:
         *list_routes(state),
         *oauth_routes(state),
         *host_routes(state),
+        *list_page_routes(state),
         *index_routes(state),
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found})

@@ -14,7 +14,7 @@ What a read costs (requests, each metered and rate-limited like every call): one
   distinct Persons, and the stages (one call) when ``deal`` is needed;
 - Organizations (only when ``org`` is needed): one call per 100 distinct Organizations.
 
-5,000 Persons by filter are 13 requests; 5,000 Deals with their Persons and Organizations about 115.
+5,000 Persons by filter are a dozen requests; 5,000 Deals with their Persons and Organizations about 115.
 Nothing is read per recipient.
 
 A Deal without a Person, or whose Person is deleted, gives no recipient; a Person on several of the Deals
@@ -29,6 +29,7 @@ the placeholder value ``person.whatsapp_opt_out``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from server.domain.errors import InvalidInput, NotFound, Permanent
@@ -112,7 +113,7 @@ class PipedriveRecipients:
         if not persons:
             return []
         person_names = FieldNames(await self._lists.fields("person"))
-        owners = await self._lists.user_names()
+        owners = await self._owner_names()
         deal_names, stages = FieldNames([]), dict[int, str]()
         if "deal" in needs and kind is ListKind.DEAL:
             deal_names = FieldNames(await self._lists.fields("deal"))
@@ -147,7 +148,24 @@ class PipedriveRecipients:
             )
         return result
 
+    async def _owner_names(self) -> dict[int, str]:
+        """The users' names for ``person.owner``; none when the installation may not list users (the
+        value is a nicety, not worth failing a campaign for)."""
+        try:
+            return await self._lists.user_names()
+        except Permanent as error:
+            if error.reason in ("scope_missing", "forbidden"):
+                return {}
+            raise
+
     async def mark_opted_out(self, person_id: int, when: str) -> None:
+        try:
+            date.fromisoformat(when)
+        except (TypeError, ValueError) as error:
+            refused = Text("An opt-out date is a day like 2026-03-02, not %(when)s", when=str(when)[:40])
+            raise InvalidInput(refused, reason="invalid_date") from error
+        if isinstance(person_id, bool) or not isinstance(person_id, int) or person_id <= 0:
+            raise InvalidInput(Text("A selected record id is not a Pipedrive id"), reason="invalid_id")
         key = await self._opt_out_field()
         try:
             await self._set_opt_out(person_id, key, when)

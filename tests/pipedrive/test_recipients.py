@@ -55,6 +55,7 @@ class Acme:
     admin_id: int
     agent_id: int
     client: PipedriveClient
+    http: httpx.AsyncClient
 
     def requests(self) -> dict[str, int]:
         return dict(self.pd.limiter.usage_for(self.company_id).per_operation)
@@ -81,7 +82,7 @@ async def acme() -> AsyncIterator[Acme]:
             limiter=MemoryRateLimiter(),
             sleep=clock.sleep,
         )
-        yield Acme(pd, company.id, admin.id, agent.id, client)
+        yield Acme(pd, company.id, admin.id, agent.id, client, http)
 
 
 def people_filter(acme: Acme, name: str, key: str, operator: str, value: str, **kwargs: object) -> int:
@@ -351,6 +352,19 @@ async def test_the_opt_out_field_is_created_once_and_set(acme: Acme) -> None:
     assert found[0].values["person"]["whatsapp_opt_out"] == "2026-03-02"
 
 
+async def test_an_opt_out_needs_a_date_and_a_person(acme: Acme) -> None:
+    recipients = acme.recipients()
+    for person_id, when, reason in (
+        (1, "yesterday", "invalid_date"),
+        (1, "2026-02-30", "invalid_date"),
+        (0, "2026-03-02", "invalid_id"),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            await recipients.mark_opted_out(person_id, when)
+        assert refused.value.reason == reason
+    assert acme.requests() == {}
+
+
 async def test_a_deleted_opt_out_field_is_made_again(acme: Acme) -> None:
     maria = seed_person(acme.pd, acme.company_id, "Maria Muster", phones=["+49 89 1"])
     recipients = acme.recipients()
@@ -379,3 +393,17 @@ async def test_recipients_for_uses_the_company_admin_client(acme: Acme) -> None:
     recipients = await recipients_for(connector, 42, opt_out_field_key="abc")
     assert connector.asked == [42]
     assert recipients.client is acme.client and recipients.opt_out_field_key == "abc"
+
+
+async def test_owner_names_are_left_out_when_users_cannot_be_listed(acme: Acme) -> None:
+    maria = seed_person(acme.pd, acme.company_id, "Maria Muster", phones=["+49 89 1"])
+    token = acme.pd.token_for(acme.company_id, acme.admin_id, ["base", "contacts:read"])
+    tokens = TokenSet(token, "refresh", datetime.now(UTC) + timedelta(days=1), frozenset(), SANDBOX)
+    client = PipedriveClient(
+        acme.http,  # the same sandbox, another installation's scopes
+        StaticTokens(tokens),
+        RateScope(token_key="reader", company_key=str(acme.company_id)),
+    )
+    found = await PipedriveRecipients(client).by_ids(ListKind.PERSON, [maria["id"]], needs=NOTHING)
+    assert found[0].values["person"]["name"] == "Maria Muster"
+    assert "owner" not in found[0].values["person"]

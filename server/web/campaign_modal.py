@@ -149,7 +149,8 @@ async def create_from_source(request: Request, identity: FrameIdentity) -> Respo
             source = CampaignSource(kind, filter_id=chosen.id, filter_name=chosen.name)
         else:
             source = CampaignSource(kind, ids=selected_ids(str(form.get("selectedIds", ""))))
-        campaign = await service.create(identity.company.id, identity.pipedrive_user_id, source)
+        name = source.filter_name  # a selection's campaign is named by its number ("Campaign 7")
+        campaign = await service.create(identity.company.id, identity.pipedrive_user_id, source, name)
     except (InvalidInput, NotFound) as refused:
         filters = await service.filters(identity.company.id, kind)
         error = FieldError(refused.reason, refused.text)

@@ -177,6 +177,8 @@ async def test_a_campaign_from_the_saved_filter_the_list_showed(world: PanelWorl
     )
     rows = re.findall(r'<p class="recipient"><strong>([^<]+)</strong>', preview.text)
     assert rows == ["Maria Kunde"] and 'data-will-send="1"' in preview.text
+    page = await get(world, f"/campaigns/{campaign}")
+    assert '<h1 id="campaign-name">Marias</h1>' in page.text  # named after its filter
 
 
 async def test_without_a_selection_the_modal_offers_the_saved_filters(world: PanelWorld) -> None:

@@ -44,7 +44,7 @@ from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.stop_words import DEFAULT_STOP_WORDS, clean_stop_words
 from server.domain.templates import missing_values, render
 from server.domain.text import Text
-from server.services.campaigns.planning import Planned, message_values, plan_recipients
+from server.services.campaigns.planning import Planned, check_connected, message_values, plan_recipients
 from server.services.campaigns.results import results_csv
 from server.services.campaigns.tick import TickPorts, on_whatsapp
 
@@ -185,6 +185,7 @@ class Campaigns:
             company_id, campaign.id, statuses=frozenset({RecipientStatus.PENDING})
         )
         planned = await self._plan(company_id, compose, recipients)
+        check_connected(planned, compose)
         await store.save_compose(company_id, campaign.id, compose, pacing)
         await store.save_plans(
             company_id,

@@ -34,7 +34,7 @@ from server.domain.ports.storage import AccountStore, OutboxStore
 from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.send_echoes import send_fingerprint
 from server.domain.templates import render
-from server.domain.whatsapp import OutboundMessage
+from server.domain.whatsapp import OutboundMessage, SessionStatus
 from server.services.campaigns.planning import message_values
 from server.services.send import send_job_id
 
@@ -68,7 +68,8 @@ class TickResult:
 async def tick(
     ports: TickPorts, campaign_id: int, seq: int, *, batch: int = 50, poll: timedelta = timedelta(seconds=30)
 ) -> TickResult:
-    """``poll``: how long to wait for messages still in the outbox once nobody is pending."""
+    """``poll``: how long to wait for messages still in the outbox once nobody is pending, and for a sending
+    number that is disconnected (its recipients wait for it)."""
     store = ports.store
     campaign = await store.by_id(campaign_id)
     if campaign is None or campaign.tick_seq != seq or campaign.compose is None:
@@ -89,8 +90,10 @@ async def tick(
     due: list[datetime] = []
     queued = 0
     for account_id in dict.fromkeys(campaign.compose.account_ids):
+        if not await _still_running(store, campaign.id, seq):  # paused or cancelled meanwhile
+            return TickResult(None, queued)
         sent, next_at = await _number(
-            ports, campaign, accounts.get(account_id), account_id, turns, outs, batch
+            ports, campaign, accounts.get(account_id), account_id, turns, outs, batch, poll
         )
         queued += sent
         if next_at is not None:
@@ -107,6 +110,11 @@ async def tick(
     return TickResult(None, queued, finished=finished)
 
 
+async def _still_running(store: CampaignStore, campaign_id: int, seq: int) -> bool:
+    campaign = await store.by_id(campaign_id)
+    return campaign is not None and campaign.tick_seq == seq and campaign.status is CampaignStatus.RUNNING
+
+
 async def _number(
     ports: TickPorts,
     campaign: Campaign,
@@ -115,6 +123,7 @@ async def _number(
     turns: dict[int, datetime],
     outs: OptOuts,
     batch: int,
+    poll: timedelta,
 ) -> tuple[int, datetime | None]:
     """Messages queued for one sending number and when its next turn is (None: nobody left for it)."""
     store, pacing, company_id = ports.store, campaign.pacing, campaign.company_id
@@ -131,6 +140,8 @@ async def _number(
             return sent, None
         if sent >= batch:
             return sent, now
+        if account is None or account.status != SessionStatus.CONNECTED.value:
+            return sent, now + poll  # its recipients wait until the number is back (or the campaign ends)
         capped = after_cap(pacing, now, await store.queued_since(company_id, account_id, utc_day_start(now)))
         if capped is not None:
             return sent, capped

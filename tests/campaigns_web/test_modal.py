@@ -194,3 +194,12 @@ async def test_without_a_selection_the_modal_offers_the_saved_filters(world: Pan
     page = await world.client.get("/campaigns/modal", params={"resource": "person", "token": world.token()})
     assert page.status_code == 200 and 'hx-trigger="load"' not in page.text
     assert "Send to everyone a saved Pipedrive filter finds" in page.text and ">Lisas</option>" in page.text
+
+
+async def test_a_deal_lists_campaign_writes_to_each_deals_person(world: PanelWorld) -> None:
+    campaign = await open_campaign(world, [world.deal_id], resource="deal")
+    page = await get(world, f"/campaigns/{campaign}")
+    assert page.status_code == 200
+    preview = await post(world, f"/campaigns/{campaign}/preview", await form(world, "{{deal.title}}: Hallo"))
+    rows = re.findall(r'<p class="rendered">([^<]*)</p>', preview.text)
+    assert rows == ["Maria&#39;s order: Hallo"]

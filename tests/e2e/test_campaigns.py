@@ -183,6 +183,15 @@ def test_a_campaign_from_a_saved_filter_previews_and_runs(
     ]
     start(page, modal, "Send this message to 2 people now?")
     expect(modal.locator("#campaign-progress")).to_have_attribute("data-status", "finished", timeout=20_000)
+    # The settings page leads to the campaigns, inside the same frame: the list, then this campaign.
+    page.goto(f"{addresses.pipedrive}/host/settings")
+    settings = page.frame_locator("iframe")
+    settings.locator("#open-campaigns").click()
+    listed = settings.locator('#campaign-table tr[data-status="finished"]', has_text="Filter people")
+    expect(listed).to_have_count(1, timeout=15_000)
+    listed.locator("a.open-campaign").click()
+    expect(settings.locator("#campaign-name")).to_have_text("Filter people")
+    expect(settings.locator("#campaign-done")).to_have_text("100% of 2 recipients done")
     for digits, person in people.items():
         name = "Filter Frieda" if person == people["491705550201"] else "Filter Fritz"
         assert eventually(lambda d=digits: sent_to(addresses, session, d), "the message") == [

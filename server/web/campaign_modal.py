@@ -14,6 +14,7 @@ typed and shows beside it, named (``data-reason``). Only users with WaPipe insta
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Sequence
 
 from starlette.requests import Request
@@ -38,7 +39,7 @@ from panels.campaigns import render_progress_page
 from panels.i18n import translate
 from server.domain.bounds import id_from_text
 from server.domain.campaigns import Campaign, CampaignSource, Pacing
-from server.domain.errors import InvalidInput, NotFound
+from server.domain.errors import InvalidInput, NotFound, WaPipeError
 from server.domain.models import Account
 from server.domain.ports.recipients import ListKind
 from server.domain.settings_form import FieldError
@@ -51,6 +52,7 @@ from server.web.frame_auth import FrameIdentity
 from server.web.install_access import require_installation
 from server.web.numbers import framed
 
+log = logging.getLogger(__name__)
 MAX_SELECTED = 10_000  # Pipedrive's list selection; a bigger one is a saved filter's job
 PREVIEW_ROWS = 10
 
@@ -122,7 +124,13 @@ async def modal(request: Request, identity: FrameIdentity) -> Response:
     query = request.query_params
     kind = list_kind(query.get("resource", ""))
     ids = selected_ids(query.get("selectedIds", ""))
-    filters = await campaign_service(request).filters(identity.company.id, kind)
+    try:
+        filters = await campaign_service(request).filters(identity.company.id, kind)
+    except WaPipeError as error:  # a selection still works without them; a shown filter cannot
+        if not ids:
+            raise
+        log.info("saved filters unavailable", extra={"reason": error.reason, "company": identity.company.id})
+        filters = []
     shown = None if ids else shown_filter(query.get("filter", ""))
     chosen = next((f for f in filters if f.id == shown), None)
     source = SourceView(kind.value, ",".join(map(str, ids)), len(ids), tuple(filters), chosen=chosen)

@@ -8,7 +8,10 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from sandbox.pipedrive.seed import condition, seed_filter
+from server.domain.text import Text
 from tests.campaigns_web.steps import account_id, form, get, open_campaign, post, reasons, text_of
 from tests.panel.world import PanelWorld
 
@@ -203,3 +206,30 @@ async def test_a_deal_lists_campaign_writes_to_each_deals_person(world: PanelWor
     preview = await post(world, f"/campaigns/{campaign}/preview", await form(world, "{{deal.title}}: Hallo"))
     rows = re.findall(r'<p class="rendered">([^<]*)</p>', preview.text)
     assert rows == ["Maria&#39;s order: Hallo"]
+
+
+async def test_a_placeholder_without_a_value_is_named_in_the_preview(world: PanelWorld) -> None:
+    campaign = await open_campaign(world, [world.persons["maria"]])
+    text = "Hallo {{person.first_name}} von {{org.name}}, {{org.name|Ihr Team}}"
+    preview = await post(world, f"/campaigns/{campaign}/preview", await form(world, text))
+    assert '<p class="rendered">Hallo Maria von , Ihr Team</p>' in preview.text
+    assert '<p class="hint missing">No value for {{org.name}}</p>' in preview.text
+
+
+async def test_the_modal_still_opens_a_selection_when_pipedrive_cannot_list_the_filters(
+    world: PanelWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from server.domain.errors import Transient
+    from server.services.campaigns import Campaigns
+
+    async def unavailable(self: Campaigns, company_id: int, kind: object) -> list[object]:
+        raise Transient(Text("Pipedrive is down"), reason="pipedrive_unavailable")
+
+    monkeypatch.setattr(Campaigns, "filters", unavailable)
+    page = await world.client.get(
+        "/campaigns/modal", params={"resource": "person", "selectedIds": "1", "token": world.token()}
+    )
+    assert page.status_code == 200 and 'name="selectedIds" value="1"' in page.text
+    assert 'id="no-filters"' in page.text
+    alone = await world.client.get("/campaigns/modal", params={"resource": "person", "token": world.token()})
+    assert alone.status_code == 503 and "pipedrive_unavailable" in reasons(alone.text)

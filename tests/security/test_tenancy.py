@@ -515,16 +515,15 @@ async def _erase(attack: Attack) -> None:
 
 # --- the campaign pages (Pipedrive token) ------------------------------------------------------------------
 
-UNUSED_ID = 2**31 - 1
-
 
 async def campaign_of(attack: Attack) -> int:
-    """One of B's campaigns (an id no campaign has when B has none)."""
+    """B's draft campaign (``tests/security/world.py`` makes one per company)."""
     table = SQLModel.metadata.tables["campaign"]
     query = sa.select(table.c.id).where(table.c.company_id == attack.b.company_id).limit(1)
     async with attack.world.base.resources.engine.connect() as connection:
         found = (await connection.execute(query)).scalar()
-    return int(found) if found is not None else UNUSED_ID
+    assert found is not None, "company B has no campaign to aim at"
+    return int(found)
 
 
 @probe("GET", "/campaigns")

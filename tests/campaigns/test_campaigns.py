@@ -293,6 +293,10 @@ async def test_the_tick_job_hands_over_to_the_next_run(world: CampaignWorld) -> 
     last = world.queue.named("campaign_tick")[-1]
     assert last.job_id == f"campaign:{campaign_id}:2" and last.args == (campaign_id, 2)
     assert last.defer_by is not None and timedelta(seconds=20) < last.defer_by <= timedelta(seconds=30)
+    progress = await world.campaigns.progress(world.company_id, campaign_id)
+    assert progress.next_send_at is not None
+    assert timedelta(seconds=20) < progress.next_send_at - world.clock.now() <= timedelta(seconds=30)
+    assert [row.name for row in progress.recent] == ["Maria Kunde"]
     assert await campaign_tick(ctx, campaign_id, 1) == "0 queued, stopped"  # the old run, again: stale
 
 

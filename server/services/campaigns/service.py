@@ -235,14 +235,8 @@ class Campaigns:
         waiting = tally.counts.get(RecipientStatus.PENDING, 0) + tally.counts.get(RecipientStatus.QUEUED, 0)
         total = tally.total
         done = 1.0 if total == 0 else (total - waiting) / total
-        turns = await store.next_send(campaign.id)
-        next_send = None
-        if campaign.status in ACTIVE and tally.counts.get(RecipientStatus.PENDING, 0):
-            next_send = (
-                max(min(turns.values()), campaign.tick_at or self._ports.clock.now())
-                if turns
-                else campaign.tick_at
-            )
+        pending = tally.counts.get(RecipientStatus.PENDING, 0)
+        next_send = campaign.tick_at if campaign.status in ACTIVE and pending else None  # its next run
         rows = await store.rows(company_id, campaign.id, limit=recent, newest_first=True)
         return Progress(
             campaign=campaign,

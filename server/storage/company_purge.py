@@ -33,7 +33,9 @@ from server.storage.tables import (
     table_of,
 )
 from server.storage.tables_changes import MessageChange
+from server.storage.tables_cloud_templates import CloudTemplateMapping  # noqa: F401  (on the metadata)
 from server.storage.tables_sync import SyncDayActivity
+from server.storage.tables_templates import MessageTemplateRow  # noqa: F401  (its company's rows go too)
 
 _company = table_of(Company)
 _accounts = table_of(WhatsAppAccount)

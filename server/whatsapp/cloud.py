@@ -342,7 +342,11 @@ def _recipient(to: str) -> str:
 def _template(template: Template) -> dict[str, object]:
     content: dict[str, object] = {"name": template.name, "language": {"code": template.language}}
     if template.body_parameters:
-        parameters = [{"type": "text", "text": value} for value in template.body_parameters]
+        parameters: list[dict[str, str]] = [
+            {"type": "text", "text": value} for value in template.body_parameters
+        ]
+        for parameter, name in zip(parameters, template.parameter_names, strict=False):
+            parameter["parameter_name"] = name
         content["components"] = [{"type": "body", "parameters": parameters}]
     return content
 

@@ -227,5 +227,9 @@ def render_compose(view: ComposeView, preview: PreviewView | None = None) -> str
     return render("partials/_campaign_compose.html", compose=view, preview=preview)
 
 
+def render_message_box(text: str) -> str:
+    return render("partials/_campaign_text.html", text=text)
+
+
 def render_preview(view: PreviewView) -> str:
     return render("partials/_campaign_preview.html", preview=view)

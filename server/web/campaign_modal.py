@@ -30,6 +30,7 @@ from panels.campaign_compose import (
     number_choices,
     preview_view,
     render_compose,
+    render_message_box,
     render_modal,
     render_preview,
     render_source,
@@ -46,6 +47,7 @@ from server.domain.settings_form import FieldError
 from server.domain.stop_words import opt_out_line
 from server.domain.text import Text
 from server.storage.accounts import SqlAccountStore
+from server.storage.message_templates import SqlTemplateStore
 from server.web.campaign_form import CheckedCompose, check_compose
 from server.web.campaign_service import campaign_progress_view, campaign_service, resources_of
 from server.web.frame_auth import FrameIdentity
@@ -86,8 +88,24 @@ def selected_ids(raw: str) -> tuple[int, ...]:
 
 
 async def _template_choices(request: Request, identity: FrameIdentity) -> tuple[TemplateChoice, ...]:
-    """The user's message templates (none yet: the compose form offers free text)."""
-    return ()
+    """The message templates the user sees: the company's, then their own."""
+    store = SqlTemplateStore(resources_of(request).engine)
+    found = await store.visible(identity.company.id, identity.pipedrive_user_id)
+    return tuple(TemplateChoice(t.id, t.name) for t in found)
+
+
+@framed
+async def template_text(request: Request, identity: FrameIdentity) -> Response:
+    """The message box holding the chosen template's text, placeholders and all, to edit before Start
+    (each recipient's copy is rendered when it is sent); ``template_not_found`` for one the user cannot
+    see."""
+    await require_installation(request, identity)
+    template_id = id_from_text(request.query_params.get("template_id", ""))
+    text = ""
+    if template_id is not None:
+        store = SqlTemplateStore(resources_of(request).engine)
+        text = (await store.get(identity.company.id, identity.pipedrive_user_id, template_id)).text
+    return HTMLResponse(render_message_box(text), headers={"HX-Trigger-After-Settle": "template-picked"})
 
 
 async def _stop_word(request: Request, identity: FrameIdentity) -> str:

@@ -152,13 +152,14 @@ async def save_stop_words(request: Request, identity: FrameIdentity) -> Response
 
 
 def routes() -> list[BaseRoute]:
-    from server.web.campaign_modal import create_from_source, modal, preview, start
+    from server.web.campaign_modal import create_from_source, modal, preview, start, template_text
 
     return [
         Route("/campaigns", campaign_list, methods=["GET"], name="campaigns"),
         Route("/campaigns/modal", modal, methods=["GET"], name="campaign_modal"),
         Route("/campaigns/modal/source", create_from_source, methods=["POST"], name="campaign_source"),
         Route("/campaigns/stop-words", save_stop_words, methods=["POST"], name="campaign_stop_words"),
+        Route("/campaigns/template", template_text, methods=["GET"], name="campaign_template"),
         Route("/campaigns/{campaign_id:id}", campaign_page, methods=["GET"], name="campaign"),
         Route(
             "/campaigns/{campaign_id:id}/progress",

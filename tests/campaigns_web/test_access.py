@@ -16,6 +16,7 @@ ROUTES = [
     ("GET", "/campaigns/modal?resource=person&selectedIds=1,2"),
     ("POST", "/campaigns/modal/source"),
     ("POST", "/campaigns/stop-words"),
+    ("GET", "/campaigns/template?template_id=1"),
     ("GET", "/campaigns/1"),
     ("GET", "/campaigns/1/progress"),
     ("POST", "/campaigns/1/preview"),
@@ -54,7 +55,7 @@ async def test_the_pages_may_be_framed_by_pipedrive_only(world: PanelWorld) -> N
 async def test_another_companys_campaign_is_not_found_on_every_route(world: PanelWorld) -> None:
     campaign = await open_campaign(world, [world.persons["maria"]])
     compose = await form(world, "Hallo", user=world.grace)
-    for method, path in ROUTES[4:]:
+    for method, path in ROUTES[5:]:
         path = path.replace("/1", f"/{campaign}")
         if method == "GET":
             answer = await get(world, path, user=world.grace)

@@ -12,6 +12,7 @@ import pytest
 
 from sandbox.pipedrive.seed import condition, seed_filter
 from server.domain.text import Text
+from server.storage.tables_templates import MessageTemplateRow
 from tests.campaigns_web.steps import account_id, form, get, open_campaign, post, reasons, text_of
 from tests.panel.world import PanelWorld
 
@@ -233,3 +234,36 @@ async def test_the_modal_still_opens_a_selection_when_pipedrive_cannot_list_the_
     assert 'id="no-filters"' in page.text
     alone = await world.client.get("/campaigns/modal", params={"resource": "person", "token": world.token()})
     assert alone.status_code == 503 and "pipedrive_unavailable" in reasons(alone.text)
+
+
+async def test_a_template_fills_the_message_box_to_edit_and_is_previewed(world: PanelWorld) -> None:
+    saved = await world.client.post(
+        "/settings/templates",
+        data={"scope": "company", "name": "Frühling", "text": "Hallo {{person.first_name|du}}, <Angebot>!"},
+        headers=world.headers(),
+    )
+    assert saved.status_code == 200, saved.text
+    grace = await world.client.post(
+        "/settings/templates",
+        data={"scope": "company", "name": "Globex only", "text": "Hi from Globex"},
+        headers=world.headers(world.grace),
+    )
+    assert grace.status_code == 200, grace.text
+    created = await post(world, "/campaigns/modal/source", {"resource": "person", "selectedIds": "1"})
+    options = re.findall(r'<option value="(\d*)"[^>]*>([^<]+)</option>', created.text)
+    assert [name for _, name in options] == ["Free text", "Frühling"]  # not another company's
+    template_id = next(value for value, name in options if name == "Frühling")
+
+    box = await get(world, f"/campaigns/template?template_id={template_id}")
+    assert box.status_code == 200 and box.headers["hx-trigger-after-settle"] == "template-picked"
+    assert ">Hallo {{person.first_name|du}}, &lt;Angebot&gt;!</textarea>" in box.text
+    theirs = [row["id"] for row in await world.rows(MessageTemplateRow) if row["name"] == "Globex only"]
+    for other in (*theirs, 999999):
+        refused = await get(world, f"/campaigns/template?template_id={other}")
+        assert refused.status_code == 404 and reasons(refused.text) == ["template_not_found"]
+        assert "Globex" not in refused.text
+
+    campaign = int(re.search(r'data-campaign-id="(\d+)"', created.text).group(1))  # type: ignore[union-attr]
+    fields = await form(world, "Hallo {{person.first_name|du}}, <Angebot>!", template_id=template_id)
+    preview = await post(world, f"/campaigns/{campaign}/preview", fields)
+    assert '<p class="rendered">Hallo Maria, &lt;Angebot&gt;!</p>' in preview.text

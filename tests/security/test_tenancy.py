@@ -546,6 +546,18 @@ async def _campaign_pages(attack: Attack) -> None:
     attack.nothing_of_b(saved)
 
 
+@probe("GET", "/campaigns/template")
+async def _campaign_template(attack: Attack) -> None:
+    answer = await attack.frame(
+        "GET", "/campaigns/template", params={"template_id": str(attack.b.template_id)}
+    )
+    attack.refused(answer, 404)
+    assert 'data-reason="template_not_found"' in answer.text, answer.text
+    own = await attack.frame("GET", "/campaigns/template", params={"template_id": str(attack.a.template_id)})
+    assert own.status_code == 200 and attack.a.secret in own.text, own.text
+    attack.nothing_of_b(own)
+
+
 @probe("GET", "/campaigns/{campaign_id:id}")
 @probe("GET", "/campaigns/{campaign_id:id}/progress")
 @probe("GET", "/campaigns/{campaign_id:id}/results.csv")

@@ -15,6 +15,7 @@ from server.jobs.person_events import PIPEDRIVE_WEBHOOK_PATH
 from server.settings import Settings
 from server.transports import CLOUD_WEBHOOK_PATH, WAHA_WEBHOOK_PATH
 from server.web import (
+    campaigns,
     chat_view,
     cloud_templates,
     contact_cards,
@@ -75,6 +76,7 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         *template_picker.routes(),
         *panel.routes(),
         *settings_page.routes(),
+        *campaigns.routes(),
         *settings_templates.routes(),
         *cloud_templates.routes(),
         *chat_view.routes(),

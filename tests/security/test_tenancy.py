@@ -513,6 +513,81 @@ async def _erase(attack: Attack) -> None:
             attack.nothing_of_b(answer, "+14155550132", "+14155550100")
 
 
+# --- the campaign pages (Pipedrive token) ------------------------------------------------------------------
+
+
+async def campaign_of(attack: Attack) -> int:
+    """B's draft campaign (``tests/security/world.py`` makes one per company)."""
+    table = SQLModel.metadata.tables["campaign"]
+    query = sa.select(table.c.id).where(table.c.company_id == attack.b.company_id).limit(1)
+    async with attack.world.base.resources.engine.connect() as connection:
+        found = (await connection.execute(query)).scalar()
+    assert found is not None, "company B has no campaign to aim at"
+    return int(found)
+
+
+@probe("GET", "/campaigns")
+@probe("GET", "/campaigns/modal")
+@probe("POST", "/campaigns/modal/source")
+@probe("POST", "/campaigns/stop-words")
+async def _campaign_pages(attack: Attack) -> None:
+    page = await attack.frame("GET", "/campaigns", params={"companyId": attack.b.pipedrive_company_id})
+    assert page.status_code == 200, page.text
+    attack.nothing_of_b(page)
+    selection = {"resource": "person", "selectedIds": str(attack.b.unshared_person_id)}
+    modal = await attack.frame("GET", "/campaigns/modal", params=selection)
+    assert modal.status_code == 200, modal.text
+    attack.nothing_of_b(modal)
+    # B's Person id as A's selection: Pipedrive answers for A's company, which has no such Person.
+    created = await attack.frame("POST", "/campaigns/modal/source", data=selection)
+    attack.nothing_of_b(created)
+    saved = await attack.frame("POST", "/campaigns/stop-words", data={"words": "HALT", "company_id": "2"})
+    assert saved.status_code == 200, saved.text
+    attack.nothing_of_b(saved)
+
+
+@probe("GET", "/campaigns/template")
+async def _campaign_template(attack: Attack) -> None:
+    answer = await attack.frame(
+        "GET", "/campaigns/template", params={"template_id": str(attack.b.template_id)}
+    )
+    attack.refused(answer, 404)
+    assert 'data-reason="template_not_found"' in answer.text, answer.text
+    own = await attack.frame("GET", "/campaigns/template", params={"template_id": str(attack.a.template_id)})
+    assert own.status_code == 200 and attack.a.secret in own.text, own.text
+    attack.nothing_of_b(own)
+
+
+@probe("GET", "/campaigns/{campaign_id:id}")
+@probe("GET", "/campaigns/{campaign_id:id}/progress")
+@probe("GET", "/campaigns/{campaign_id:id}/results.csv")
+@probe("POST", "/campaigns/{campaign_id:id}/preview")
+@probe("POST", "/campaigns/{campaign_id:id}/start")
+@probe("POST", "/campaigns/{campaign_id:id}/pause")
+@probe("POST", "/campaigns/{campaign_id:id}/resume")
+@probe("POST", "/campaigns/{campaign_id:id}/cancel")
+async def _campaign(attack: Attack) -> None:
+    campaign = await campaign_of(attack)
+    typed = {
+        "text": "Hallo",
+        "from_mode": "fixed",
+        "account_ids": [str(attack.a.account_id)],
+        **{"min_gap": "0", "max_gap": "0", "daily_cap": "0", "quiet_start": "00:00", "quiet_end": "00:00"},
+    }
+    for method, tail in (
+        ("GET", ""),
+        ("GET", "/progress"),
+        ("GET", "/results.csv"),
+        ("POST", "/preview"),
+        ("POST", "/start"),
+        ("POST", "/pause"),
+        ("POST", "/resume"),
+        ("POST", "/cancel"),
+    ):
+        data = typed if method == "POST" else None
+        attack.refused(await attack.frame(method, f"/campaigns/{campaign}{tail}", data=data), 404)
+
+
 # --- message templates: the templates page (the frame's token) and the pickers -------------------------
 
 

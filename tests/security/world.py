@@ -182,6 +182,10 @@ async def company_rows(engine: AsyncEngine, company_id: int) -> dict[str, list[d
         "file_deletion",
         "outbox",
         "audit_log",
+        "campaign",
+        "campaign_recipient",
+        "campaign_settings",
+        "opt_out",
         "message_template",
     )
     out["company"] = await read("company", col("company", "id") == company_id)
@@ -212,6 +216,9 @@ async def company_rows(engine: AsyncEngine, company_id: int) -> dict[str, list[d
     )
     blobs = [sha for sha in _ids(out["message_media"], "sha256") if sha] + _ids(out["media_upload"], "sha256")
     out["media"] = await read("media", col("media", "sha256").in_(blobs))
+    out["campaign_sender"] = await read(
+        "campaign_sender", col("campaign_sender", "campaign_id").in_(_ids(out["campaign"]))
+    )
     # Liveness of the job runners: written by a cron job, no company's data.
     out["worker_heartbeat"] = []
     # OAuth states already used: a nonce and a time, no company's data.
@@ -356,6 +363,9 @@ async def _fill(world: PanelWorld, tenant: Tenant) -> None:
         "/settings/exclusions", data={"chat_id": str(tenant.group_chat_id), "excluded": "1"}, headers=headers
     )
     assert excluded.status_code == 200, excluded.text
+    campaign = {"resource": "person", "selectedIds": str(tenant.person_id)}  # a draft campaign to the contact
+    drafted = await world.client.post("/campaigns/modal/source", data=campaign, headers=headers)
+    assert drafted.status_code == 200, drafted.text
     template = {
         "scope": "company",
         "name": f"{tenant.secret} template",

@@ -75,6 +75,7 @@ def build_pipedrive_sandbox(settings: Settings, addresses: DemoAddresses) -> San
         settings.pipedrive_client_id,
         panel_url=f"{addresses.wapipe}/panel",
         settings_url=f"{addresses.wapipe}/settings",
+        modal_url=f"{addresses.wapipe}/campaigns/modal",
     )
     return state
 

@@ -1,4 +1,5 @@
-"""Person and deal field definitions, v2 (`field_code`, cursor paging) and v1 (`key`, offset paging)."""
+"""Person and deal field definitions, v2 (`field_code`, cursor paging) and v1 (`key`, offset paging);
+organization fields as the v2 list only."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ V2_WRITABLE = ("field_name", "field_type", "options", "ui_visibility", "importan
 
 def _store(ctx: ApiContext) -> dict[int, Record]:
     path = ctx.request.url.path
+    if "/organizationFields" in path:
+        return ctx.data.organization_fields
     return ctx.data.person_fields if "/personFields" in path else ctx.data.deal_fields
 
 
@@ -74,6 +77,7 @@ ENDPOINTS = [
     Endpoint("v2", "post", "/personFields", create_field_v2),
     Endpoint("v2", "get", "/dealFields", list_fields_v2),
     Endpoint("v2", "post", "/dealFields", create_field_v2),
+    Endpoint("v2", "get", "/organizationFields", list_fields_v2),
     Endpoint("v1", "get", "/personFields", list_fields_v1),
     Endpoint("v1", "post", "/personFields", create_field_v1),
     Endpoint("v1", "get", "/dealFields", list_fields_v1),

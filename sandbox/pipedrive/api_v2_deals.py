@@ -7,7 +7,8 @@ from typing import Any
 
 from starlette.responses import Response
 
-from sandbox.pipedrive.api_v2_persons import sort_records, time_window
+from sandbox.pipedrive.api_v1_filters import filter_id_of, filtered
+from sandbox.pipedrive.api_v2_persons import ids_filter, sort_records, time_window
 from sandbox.pipedrive.fields import check_custom_values
 from sandbox.pipedrive.gateway import ApiContext, Endpoint, bad_request, not_found, ok
 from sandbox.pipedrive.paging import cursor_page
@@ -237,14 +238,17 @@ async def list_deals(ctx: ApiContext) -> Response:
         for d in ctx.data.deals.values()
         if not d["is_archived"] and ("deleted" in statuses if d["is_deleted"] else d["status"] in statuses)
     ]
-    for name in ("person_id", "pipeline_id", "stage_id", "owner_id", "org_id"):
-        wanted = query_int(ctx.query(name), name)
-        if wanted is not None:
-            deals = [d for d in deals if d[name] == wanted]
-    raw_ids = ctx.query("ids")
-    if raw_ids:
-        ids = {int(i) for i in raw_ids.split(",") if i.strip().isdigit()}
-        deals = [d for d in deals if d["id"] in ids]
+    filter_id = filter_id_of(ctx)
+    if filter_id is not None:  # Pipedrive ignores ids, person_id, owner_id and the rest beside a filter
+        deals = filtered(ctx, filter_id, "deal", deals)
+    else:
+        for name in ("person_id", "pipeline_id", "stage_id", "owner_id", "org_id"):
+            wanted = query_int(ctx.query(name), name)
+            if wanted is not None:
+                deals = [d for d in deals if d[name] == wanted]
+        ids = ids_filter(ctx.query("ids"))
+        if ids is not None:
+            deals = [d for d in deals if d["id"] in ids]
     deals = sort_records(ctx, time_window(ctx, deals), ("id", "update_time", "add_time"))
     page, additional = cursor_page(ctx, deals)
     return ok([deal_json(ctx, d) for d in page], additional)

@@ -9,6 +9,7 @@ from typing import Any
 
 from starlette.responses import Response
 
+from sandbox.pipedrive.api_v1_filters import filter_id_of, filtered
 from sandbox.pipedrive.fields import check_custom_values
 from sandbox.pipedrive.gateway import ApiContext, ApiError, Endpoint, bad_request, not_found, ok
 from sandbox.pipedrive.paging import cursor_page
@@ -159,7 +160,22 @@ async def delete_person(ctx: ApiContext) -> Response:
     return ok({"id": person["id"]})
 
 
-def _ids_filter(raw: str | None) -> set[int] | None:
+def _narrowed(ctx: ApiContext, persons: list[Record]) -> list[Record]:
+    ids = ids_filter(ctx.query("ids"))
+    if ids is not None:
+        persons = [p for p in persons if p["id"] in ids]
+    for name in ("owner_id", "org_id"):
+        wanted = query_int(ctx.query(name), name)
+        if wanted is not None:
+            persons = [p for p in persons if p[name] == wanted]
+    deal_id = query_int(ctx.query("deal_id"), "deal_id")
+    if deal_id is not None:
+        deal = ctx.data.deals.get(deal_id)
+        persons = [p for p in persons if deal is not None and deal["person_id"] == p["id"]]
+    return persons
+
+
+def ids_filter(raw: str | None) -> set[int] | None:
     if raw is None or raw == "":
         return None
     parts = [p.strip() for p in raw.split(",") if p.strip()]
@@ -193,17 +209,11 @@ def time_window(ctx: ApiContext, records: list[Record]) -> list[Record]:
 
 async def list_persons(ctx: ApiContext) -> Response:
     persons = [p for p in ctx.data.persons.values() if not p["is_deleted"]]
-    ids = _ids_filter(ctx.query("ids"))
-    if ids is not None:
-        persons = [p for p in persons if p["id"] in ids]
-    for name in ("owner_id", "org_id"):
-        wanted = query_int(ctx.query(name), name)
-        if wanted is not None:
-            persons = [p for p in persons if p[name] == wanted]
-    deal_id = query_int(ctx.query("deal_id"), "deal_id")
-    if deal_id is not None:
-        deal = ctx.data.deals.get(deal_id)
-        persons = [p for p in persons if deal is not None and deal["person_id"] == p["id"]]
+    filter_id = filter_id_of(ctx)
+    if filter_id is not None:  # Pipedrive ignores ids, owner_id, org_id and deal_id beside a filter
+        persons = filtered(ctx, filter_id, "person", persons)
+    else:
+        persons = _narrowed(ctx, persons)
     persons = sort_records(ctx, time_window(ctx, persons), ("id", "update_time", "add_time"))
     custom_keys: set[str] | None = None
     raw_custom = ctx.query("custom_fields")

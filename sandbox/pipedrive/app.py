@@ -10,18 +10,22 @@ from sandbox.pipedrive import (
     api_fields,
     api_v1,
     api_v1_files,
+    api_v1_filters,
     api_v1_leads,
     api_v1_notes,
     api_v1_persons,
     api_v2_activities,
     api_v2_deals,
+    api_v2_organizations,
     api_v2_persons,
     search,
 )
 from sandbox.pipedrive.control import control_routes
+from sandbox.pipedrive.control_lists import list_routes
 from sandbox.pipedrive.control_people import people_routes
 from sandbox.pipedrive.gateway import Endpoint, build_routes, error_response
 from sandbox.pipedrive.host import host_routes
+from sandbox.pipedrive.host_lists import list_page_routes
 from sandbox.pipedrive.index import index_routes
 from sandbox.pipedrive.oauth import oauth_routes
 from sandbox.pipedrive.state import SandboxState
@@ -30,6 +34,8 @@ ENDPOINTS: list[Endpoint] = [
     *search.ENDPOINTS,
     *api_v2_persons.ENDPOINTS,
     *api_v2_deals.ENDPOINTS,
+    *api_v2_organizations.ENDPOINTS,
+    *api_v1_filters.ENDPOINTS,
     *api_v2_activities.ENDPOINTS,
     *api_fields.ENDPOINTS,
     *api_v1.ENDPOINTS,
@@ -53,8 +59,10 @@ def create_app(state: SandboxState | None = None) -> Starlette:
         *build_routes(state, ENDPOINTS),
         *control_routes(state),
         *people_routes(state),
+        *list_routes(state),
         *oauth_routes(state),
         *host_routes(state),
+        *list_page_routes(state),
         *index_routes(state),
     ]
     app = Starlette(routes=routes, exception_handlers={404: _not_found})

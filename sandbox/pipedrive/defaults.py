@@ -36,6 +36,12 @@ DEAL_SYSTEM_FIELDS = (
     ("status", "Status", "enum"),
     ("owner_id", "Owner", "user"),
 )
+ORGANIZATION_SYSTEM_FIELDS = (
+    ("name", "Name", "varchar"),
+    ("address", "Address", "address"),
+    ("owner_id", "Owner", "user"),
+    ("label_ids", "Labels", "set"),
+)
 
 
 def add_pipeline(state: SandboxState, company_id: int, name: str, stage_names: tuple[str, ...]) -> int:
@@ -106,7 +112,11 @@ def install_company_defaults(state: SandboxState, company_id: int) -> None:
             "add_time": now,
             "update_time": now,
         }
-    for store, fields in ((data.person_fields, PERSON_SYSTEM_FIELDS), (data.deal_fields, DEAL_SYSTEM_FIELDS)):
+    for store, fields in (
+        (data.person_fields, PERSON_SYSTEM_FIELDS),
+        (data.deal_fields, DEAL_SYSTEM_FIELDS),
+        (data.organization_fields, ORGANIZATION_SYSTEM_FIELDS),
+    ):
         for order, (key, name, field_type) in enumerate(fields, start=1):
             record = field_record(state, company_id, key, name, field_type, custom=False, order=order)
             store[record["id"]] = record

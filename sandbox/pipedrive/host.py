@@ -49,6 +49,7 @@ class HostApp:
 
     panel_url: str | None = None
     settings_url: str | None = None
+    modal_url: str | None = None  # the custom modal the list pages' action opens (``host_lists``)
 
 
 @dataclass
@@ -67,15 +68,21 @@ def host_config_for(state: SandboxState) -> HostConfig:
 
 
 def configure_host_app(
-    state: SandboxState, client_id: str, *, panel_url: str | None = None, settings_url: str | None = None
+    state: SandboxState,
+    client_id: str,
+    *,
+    panel_url: str | None = None,
+    settings_url: str | None = None,
+    modal_url: str | None = None,
 ) -> HostApp:
     """Set the default iframe URLs the host pages use for ``client_id``."""
-    for url in (panel_url, settings_url):
+    for url in (panel_url, settings_url, modal_url):
         if url is not None and not is_web_url(url):
             raise ValueError(f"not an absolute http(s) URL: {url!r}")
     app = host_config_for(state).apps.setdefault(client_id, HostApp())
     app.panel_url = panel_url or app.panel_url
     app.settings_url = settings_url or app.settings_url
+    app.modal_url = modal_url or app.modal_url
     return app
 
 
@@ -273,10 +280,12 @@ def host_routes(state: SandboxState) -> list[BaseRoute]:
                 str(body["client_id"]),
                 panel_url=body.get("panel_url"),
                 settings_url=body.get("settings_url"),
+                modal_url=body.get("modal_url"),
             )
         except (ValueError, AttributeError, TypeError) as error:
             return JSONResponse({"error": str(error)}, status_code=400)
-        return JSONResponse({"panel_url": app.panel_url, "settings_url": app.settings_url})
+        urls = {"panel_url": app.panel_url, "settings_url": app.settings_url}
+        return JSONResponse(urls | ({"modal_url": app.modal_url} if app.modal_url else {}))
 
     return [
         Route("/host/person/{entity_id:int}", person, methods=["GET"]),

@@ -10,8 +10,10 @@ from typing import Any
 
 from sandbox.pipedrive.api_v1_files import file_type_for
 from sandbox.pipedrive.api_v2_deals import new_deal
+from sandbox.pipedrive.api_v2_organizations import new_organization
 from sandbox.pipedrive.api_v2_persons import new_person
 from sandbox.pipedrive.defaults import add_pipeline, field_record
+from sandbox.pipedrive.filters import field_id_for, field_store, new_filter
 from sandbox.pipedrive.state import Record, SandboxCompany, SandboxState, SandboxUser, StoredFile
 
 ALL_SCOPES = (
@@ -49,9 +51,12 @@ def seed_person(
     emails: list[str] | tuple[str, ...] = (),
     owner_id: int | None = None,
     custom_fields: dict[str, Any] | None = None,
+    org_id: int | None = None,
+    label_ids: list[int] | tuple[int, ...] = (),
 ) -> Record:
     owner = owner_id or _first_user(state, company_id).id
     person = new_person(state.clock.now(), owner, name)
+    person.update(org_id=org_id, label_ids=list(label_ids))
     person["phones"] = [{"value": p, "primary": i == 0, "label": "mobile"} for i, p in enumerate(phones)]
     person["emails"] = [{"value": e, "primary": i == 0, "label": "work"} for i, e in enumerate(emails)]
     person["custom_fields"] = dict(custom_fields or {})
@@ -71,6 +76,8 @@ def seed_deal(
     is_archived: bool = False,
     value: float | None = None,
     currency: str = "EUR",
+    org_id: int | None = None,
+    custom_fields: dict[str, Any] | None = None,
 ) -> Record:
     data = state.company_data(company_id)
     if stage_id is None:
@@ -83,6 +90,8 @@ def seed_deal(
         status=status,
         is_archived=is_archived,
         stage_change_time=state.clock.now(),
+        org_id=org_id,
+        custom_fields=dict(custom_fields or {}),
     )
     if value is not None:
         deal.update(value=float(value), currency=currency)
@@ -98,10 +107,17 @@ def seed_pipeline(
 
 
 def seed_custom_field(
-    state: SandboxState, company_id: int, entity: str, name: str, field_type: str = "varchar"
+    state: SandboxState,
+    company_id: int,
+    entity: str,
+    name: str,
+    field_type: str = "varchar",
+    *,
+    options: list[str] | tuple[str, ...] = (),
 ) -> Record:
-    data = state.company_data(company_id)
-    store = data.person_fields if entity == "person" else data.deal_fields
+    """A custom field of ``entity`` (person, deal, organization); ``options`` for enum and set fields
+    (their ids are 1, 2, ... in the order given)."""
+    store = field_store(state.company_data(company_id), entity)
     record = field_record(
         state,
         company_id,
@@ -111,8 +127,54 @@ def seed_custom_field(
         custom=True,
         order=len(store) + 1,
     )
+    if options:
+        record["options"] = [{"id": i, "label": label} for i, label in enumerate(options, 1)]
     store[record["id"]] = record
     return record
+
+
+def seed_organization(
+    state: SandboxState,
+    company_id: int,
+    name: str,
+    *,
+    address: str | None = None,
+    owner_id: int | None = None,
+    custom_fields: dict[str, Any] | None = None,
+) -> Record:
+    owner = owner_id or _first_user(state, company_id).id
+    organization = new_organization(state.clock.now(), owner, name, address)
+    organization["custom_fields"] = dict(custom_fields or {})
+    organization["id"] = state.next_id("organization", company_id)
+    state.company_data(company_id).organizations[organization["id"]] = organization
+    return organization
+
+
+def condition(
+    state: SandboxState, company_id: int, entity: str, key: str, operator: str, value: str | None = None
+) -> dict[str, Any]:
+    """One filter condition in Pipedrive's shape, naming the field by its key (``name``, ``phone``, a
+    custom field's 40-hex key) rather than its id."""
+    field_id = field_id_for(state.company_data(company_id), entity, key)
+    return {"object": entity, "field_id": str(field_id), "operator": operator, "value": value}
+
+
+def seed_filter(
+    state: SandboxState,
+    company_id: int,
+    name: str,
+    filter_type: str,
+    conditions: list[dict[str, Any]],
+    *,
+    glue: str = "and",
+    user_id: int | None = None,
+    visible_to: str = "3",
+) -> Record:
+    """A saved filter of ``filter_type`` (people, deals, org) whose one group joins ``conditions`` with
+    ``glue``; ``FilterProblem`` if the sandbox cannot evaluate them."""
+    shape = {"glue": "and", "conditions": [{"glue": glue, "conditions": conditions}]}
+    owner = user_id or _first_user(state, company_id).id
+    return new_filter(state, company_id, name, filter_type, shape, user_id=owner, visible_to=visible_to)
 
 
 def seed_file(
@@ -220,7 +282,38 @@ def seed_demo(state: SandboxState) -> DemoWorld:
         seed_deal(state, acme.id, "Standing desks", person_id=max_["id"], value=12500),
         seed_deal(state, globex.id, "Fleet renewal", person_id=sam["id"], value=90000, currency="USD"),
     ]
+    seed_demo_filters(state, acme.id, globex.id)
     return world
+
+
+def seed_demo_filters(state: SandboxState, acme_id: int, globex_id: int) -> None:
+    """Saved filters over the demo's Persons and Deals, for campaigns chosen by filter: Acme's
+    "Customers in Germany" (a phone stored with +49: Munich Contacts 1 and 5, Mobile Max), "Munich
+    contacts" (the five), "Open deals" (both); Globex's "Customers in the US" (Sam Francisco)."""
+    seed_filter(
+        state,
+        acme_id,
+        "Customers in Germany",
+        "people",
+        [condition(state, acme_id, "person", "phone", "LIKE '$%'", "+49")],
+    )
+    seed_filter(
+        state,
+        acme_id,
+        "Munich contacts",
+        "people",
+        [condition(state, acme_id, "person", "name", "LIKE '$%'", "Munich")],
+    )
+    seed_filter(
+        state, acme_id, "Open deals", "deals", [condition(state, acme_id, "deal", "status", "=", "open")]
+    )
+    seed_filter(
+        state,
+        globex_id,
+        "Customers in the US",
+        "people",
+        [condition(state, globex_id, "person", "phone", "LIKE '$%'", "+1")],
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -258,6 +351,9 @@ def dump_company(state: SandboxState, company_id: int) -> dict[str, Any]:
         "lead_labels": _jsonable(list(data.lead_labels.values())),
         "person_fields": _jsonable(list(data.person_fields.values())),
         "deal_fields": _jsonable(list(data.deal_fields.values())),
+        "organizations": _jsonable(list(data.organizations.values())),
+        "organization_fields": _jsonable(list(data.organization_fields.values())),
+        "filters": _jsonable(list(data.filters.values())),
         "notes": _jsonable(list(data.notes.values())),
         "webhooks": _jsonable(list(data.webhooks.values())),
         "files": files,

@@ -23,7 +23,20 @@ PLANS = ("lite", "growth", "premium", "ultimate")
 LEAD_NAMESPACE = uuid.UUID("6f1d0c52-3a51-4d3c-9c1e-2b7d3c2f9a10")
 # Kinds Pipedrive numbers per company; every other kind has one counter for the whole sandbox.
 COMPANY_NUMBERED = frozenset(
-    {"person", "deal", "activity", "activity_type", "file", "note", "pipeline", "stage", "field", "webhook"}
+    {
+        "person",
+        "deal",
+        "organization",
+        "activity",
+        "activity_type",
+        "file",
+        "note",
+        "pipeline",
+        "stage",
+        "field",
+        "webhook",
+        "filter",
+    }
 )
 
 Record = dict[str, Any]
@@ -133,6 +146,9 @@ class CompanyData:
     files: dict[int, StoredFile] = field(default_factory=dict)
     person_fields: dict[int, Record] = field(default_factory=dict)
     deal_fields: dict[int, Record] = field(default_factory=dict)
+    organizations: dict[int, Record] = field(default_factory=dict)
+    organization_fields: dict[int, Record] = field(default_factory=dict)
+    filters: dict[int, Record] = field(default_factory=dict)  # saved filters (`sandbox/pipedrive/filters.py`)
     notes: dict[int, Record] = field(default_factory=dict)
     webhooks: dict[int, Record] = field(default_factory=dict)
 

@@ -141,11 +141,12 @@ async def template_values(
         fields = await company_fields(request, identity)
     api = client.api
     raws: dict[Entity, dict[str, Any] | None] = {}
-    if deal_id is not None and "deal" in objects:
+    needs_org = "org" in objects or ("person", "org_name") in wanted
+    if deal_id is not None and ("deal" in objects or needs_org):  # the Deal's Organization comes first
         raws["deal"] = await record(api, "deal", deal_id)
     if person_id is not None and "person" in objects:
         raws["person"] = await record(api, "person", person_id)
-    if "org" in objects or ("person", "org_name") in wanted:
+    if needs_org:
         org_id = await _org_id(api, raws, person_id)
         raws["org"] = await record(api, "org", org_id) if org_id is not None else None
     for entity, raw in raws.items():

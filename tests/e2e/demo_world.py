@@ -76,6 +76,7 @@ class DemoSandboxes:
             "client_id": settings.pipedrive_client_id,
             "panel_url": f"{addresses.wapipe}/panel",
             "settings_url": f"{addresses.wapipe}/settings",
+            "modal_url": f"{addresses.wapipe}/campaigns/modal",
         }
         calls: list[tuple[str, dict[str, str] | None]] = [
             (f"{self.pipedrive}/_sandbox/reset", None),

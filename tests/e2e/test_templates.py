@@ -1,7 +1,7 @@
 """Message templates in Chromium against the demo: an admin makes a template with placeholders on the
 templates page (reached from the settings page, a placeholder put in by a click on the help); in the Person
 panel she picks it, sees it rendered from the sandbox's Person in the message box, edits it and sends it,
-and the simulated phone receives what she sent."""
+and the simulated phone receives what she sent; the chat view's reply box offers it too."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from server.demo import DemoAddresses
 from server.settings import Settings
 from tests.e2e.panel_helpers import PERSON, eventually, open_panel, outbox, sandbox_state
+from tests.e2e.test_settings_page import sign_in_as
 
 
 def test_a_template_with_placeholders_is_made_picked_edited_and_sent(
@@ -53,3 +54,10 @@ def test_a_template_with_placeholders_is_made_picked_edited_and_sent(
     panel.locator("#send").click()
     expect(box).to_have_value("")  # a fresh form once queued
     eventually(lambda: [m for m in outbox(addresses, session) if m["text"] == edited], "the edited template")
+
+    # The chat view's reply box offers the same template, rendered for the chat's Person.
+    chat_path = open_panel(page, addresses).locator("#open-chat").get_attribute("href")
+    assert chat_path is not None
+    sign_in_as(page, addresses, "Anna Admin", chat_path)
+    page.locator("#template-picker").select_option(label="Begrüßung (Company)")
+    expect(page.locator("#reply-text")).to_have_value(rendered)

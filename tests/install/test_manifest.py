@@ -1,6 +1,7 @@
 """Every URL path in ``manifest/`` is a route of the app, or is named in the explicit pending list below.
 
-Nothing is pending now. The rule is failing-safe: a manifest path that is
+Pending: the campaign modal, ``/campaigns/modal``, built beside the recipients it reads. The rule is
+failing-safe: a manifest path that is
 neither a route nor pending fails, and so does a pending path that has become a route (remove it here).
 """
 
@@ -19,7 +20,9 @@ from server.settings import Settings
 from server.web.app import create_app
 
 MANIFEST_DIR = Path(__file__).resolve().parents[2] / "manifest"
-PENDING_ROUTES: dict[str, str] = {}
+PENDING_ROUTES: dict[str, str] = {
+    "/campaigns/modal": "the custom modal the Person and Deal lists' campaign action opens",
+}
 
 
 def manifest_paths(value: Any, where: str = "") -> Iterator[tuple[str, str]]:
@@ -87,3 +90,16 @@ def test_every_scope_has_a_reason() -> None:
     assert all(item["reason"].strip() for item in scopes)
     # The demo registers WaPipe in the Pipedrive sandbox with exactly these scopes.
     assert {item["scope"] for item in scopes} == set(ALL_SCOPES)
+
+
+def test_the_campaign_modal_opens_from_the_person_and_deal_lists() -> None:
+    manifest = json.loads((MANIFEST_DIR / "app.json").read_text())
+    panel = manifest["extensions"]["custom_panels"][0]
+    modals = manifest["extensions"]["custom_modals"]
+    assert [m["name"] for m in modals] == ["Send WhatsApp campaign"]
+    modal = modals[0]
+    assert modal["iframe_url_path"] == "/campaigns/modal"
+    assert set(modal["entry_points"]) == {"person_list", "deal_list"}
+    # Signed like the panel, so one secret checks both (Pipedrive: 3 modals or link actions per view).
+    assert modal["jwt_secret_setting"] == panel["jwt_secret_setting"]
+    assert len(modal["name"]) <= 30 and len(modal["description"]) <= 150

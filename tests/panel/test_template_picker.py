@@ -7,7 +7,7 @@ from __future__ import annotations
 import html
 import re
 
-from sandbox.pipedrive.seed import seed_custom_field, seed_file, seed_person
+from sandbox.pipedrive.seed import seed_custom_field, seed_file, seed_organization, seed_person
 from server.domain.message_templates import TemplateAttachment, TemplateDraft, TemplateScope
 from server.storage.message_templates import SqlTemplateStore
 from tests.panel.world import ANNA_NUMBER, PanelWorld
@@ -131,6 +131,7 @@ async def test_custom_fields_render_by_name_and_only_what_is_named_is_read(world
         "GET /v2/persons/{id}": 1,
         "GET /v2/personFields": 1,
         "GET /v2/dealFields": 1,
+        "GET /v2/organizationFields": 1,
     }
     answer = await pick(world, custom, person="maria")
     assert message_box(answer) == "Language: English"
@@ -174,3 +175,29 @@ async def test_templates_of_others_cannot_be_rendered(world: PanelWorld) -> None
         "/panel/templates/render", params={"template": ""}, headers=world.headers()
     )
     assert cleared.status_code == 200 and "<textarea" not in cleared.text
+
+
+async def test_the_organization_is_the_deals_else_the_persons(world: PanelWorld) -> None:
+    company = world.anna.company_id
+    acme = seed_organization(world.pd, company, "Kunde & Co KG", address="Hauptstr. 1, 10115 Berlin")
+    world.pd.company_data(company).persons[world.persons["maria"]]["org_id"] = acme["id"]
+    template = await make(world, "org", "{{org.name}}, {{org.address}} / {{person.org_name}}")
+    await pick(world, template)  # the panel's Person read once, cached for the form
+    before = usage(world)
+    answer = await pick(world, template)
+    assert message_box(answer) == "Kunde & Co KG, Hauptstr. 1, 10115 Berlin / Kunde & Co KG"
+    assert spent(before, usage(world)) == {"GET /v2/persons/{id}": 1, "GET /v2/organizations/{id}": 1}
+    other = seed_organization(world.pd, company, "Deal Partner GmbH")
+    world.pd.company_data(company).deals[world.deal_id]["org_id"] = other["id"]
+    before = usage(world)
+    answer = await pick(world, template, deal=True)
+    assert message_box(answer) == "Deal Partner GmbH,  / Deal Partner GmbH"
+    assert spent(before, usage(world)) == {
+        # the Deal panel's first load (its Deal, the Person, both Files), then the template's own reads
+        "GET /v2/deals/{id}": 2,
+        "GET /v1/deals/{id}/files": 1,
+        "GET /v2/persons/{id}": 2,
+        "GET /v1/persons/{id}/files": 1,
+        "GET /v2/organizations/{id}": 1,
+    }
+    assert "{{org.address}}" in warnings(answer)

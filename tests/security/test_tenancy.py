@@ -513,6 +513,80 @@ async def _erase(attack: Attack) -> None:
             attack.nothing_of_b(answer, "+14155550132", "+14155550100")
 
 
+# --- message templates: the templates page (the frame's token) and the pickers -------------------------
+
+
+@probe("GET", "/settings/templates")
+async def _templates_page(attack: Attack) -> None:
+    own = await attack.frame("GET", "/settings/templates")
+    assert own.status_code == 200 and attack.a.secret in own.text, own.text
+    attack.nothing_of_b(own)
+
+
+@probe("GET", "/settings/templates/form")
+async def _template_form(attack: Attack) -> None:
+    answer = await attack.frame("GET", "/settings/templates/form", params={"id": str(attack.b.template_id)})
+    attack.refused(answer, 404)
+    assert 'data-reason="template_not_found"' in answer.text, answer.text
+
+
+@probe("POST", "/settings/templates")
+async def _template_save(attack: Attack) -> None:
+    data = {"id": str(attack.b.template_id), "scope": "company", "name": "taken over", "text": "x"}
+    answer = await attack.frame("POST", "/settings/templates", data=data)
+    attack.refused(answer, 404)
+    assert 'data-reason="template_not_found"' in answer.text, answer.text
+    # A's own template, with B's Pipedrive file as its attachment: A's Pipedrive has no such file.
+    data = {"scope": "personal", "name": "mine", "text": "x", "file_id": str(attack.b.file_id)}
+    attack.refused(await attack.frame("POST", "/settings/templates", data=data), 404)
+
+
+@probe("POST", "/settings/templates/delete")
+async def _template_delete(attack: Attack) -> None:
+    answer = await attack.frame("POST", "/settings/templates/delete", data={"id": str(attack.b.template_id)})
+    attack.refused(answer, 404)
+
+
+@probe("GET", "/panel/templates")
+async def _panel_templates(attack: Attack) -> None:
+    own = await attack.frame("GET", "/panel/templates", params={"account_id": str(attack.b.account_id)})
+    assert own.status_code == 200 and attack.a.secret in own.text, own.text
+    attack.nothing_of_b(own)
+
+
+@probe("GET", "/panel/templates/render")
+async def _panel_template_render(attack: Attack) -> None:
+    a, b = attack.a, attack.b
+    theirs = {"template": f"saved:{b.template_id}", "person_id": str(a.person_id)}
+    attack.refused(await attack.frame("GET", "/panel/templates/render", params=theirs), 404)
+    mine = {"template": f"saved:{a.template_id}", "person_id": str(b.unshared_person_id)}
+    attack.refused(await attack.frame("GET", "/panel/templates/render", params=mine), 404)
+    from_b = {
+        "template": f"saved:{a.template_id}",
+        "person_id": str(a.person_id),
+        "account_id": str(b.account_id),
+    }
+    own = await attack.frame("GET", "/panel/templates/render", params=from_b)  # B's number as From
+    assert own.status_code == 200 and a.secret in own.text, own.text
+    attack.nothing_of_b(own)
+
+
+@probe("GET", "/chats/{chat_id:id}/templates")
+async def _chat_templates(attack: Attack) -> None:
+    attack.refused(await attack.session.get(f"/chats/{attack.b.chat_id}/templates"), 403)
+    own = await attack.session.get(f"/chats/{attack.a.chat_id}/templates")
+    assert own.status_code == 200 and attack.a.secret in own.text, own.text
+    attack.nothing_of_b(own)
+
+
+@probe("GET", "/chats/{chat_id:id}/templates/render")
+async def _chat_template_render(attack: Attack) -> None:
+    a, b = attack.a, attack.b
+    mine, theirs = {"template": f"saved:{a.template_id}"}, {"template": f"saved:{b.template_id}"}
+    attack.refused(await attack.session.get(f"/chats/{b.chat_id}/templates/render", params=mine), 403)
+    attack.refused(await attack.session.get(f"/chats/{a.chat_id}/templates/render", params=theirs), 404)
+
+
 # --- the chat view (session cookie + CSRF) ---------------------------------------------------------------
 
 

@@ -157,6 +157,8 @@ async def test_names_are_unique_per_scope_and_edits_and_deletions_apply(world: P
     assert gone.status_code == 200 and listed(gone.text) == [("company", "hello 2")]
     actions = [e["action"] for e in await world.rows(AuditLog) if e["action"].startswith("template.")]
     assert actions == ["template.create", "template.create", "template.update", "template.delete"]
+    log = await world.client.get("/settings/audit", headers=world.headers())
+    assert "Message template deleted" in log.text and "Message template changed" in log.text
 
 
 async def test_an_attachment_is_a_pipedrive_file_read_for_its_name(world: PanelWorld) -> None:

@@ -138,6 +138,8 @@ async def test_free_text_outside_the_window_is_refused_and_a_mapped_template_goe
     [mapping] = await world.rows(CloudTemplateMapping)
     assert json.loads(mapping["mapping"]) == {"1": "person.first_name|there", "2": "deal.title|A-17"}
     assert any(row["action"] == "cloud_template.map" for row in await world.rows(AuditLog))
+    audit = await world.client.get("/settings/audit", headers=world.headers())
+    assert "WhatsApp-approved template mapped" in audit.text
 
     answer = await send(world, "ref-cloud-000003", cloud_template="order_update:en_US")
     assert answer.status_code == 200, answer.text

@@ -48,6 +48,7 @@ ACTION_TITLES = {
     "template.create": Text("Message template created"),
     "template.update": Text("Message template changed"),
     "template.delete": Text("Message template deleted"),
+    "cloud_template.map": Text("WhatsApp-approved template mapped"),
 }
 
 

@@ -622,6 +622,31 @@ async def _template_delete(attack: Attack) -> None:
     attack.refused(answer, 404)
 
 
+# --- WhatsApp-approved templates (Cloud API numbers): A has none, B's mapping names B's secret ------------
+
+
+@probe("GET", "/settings/cloud-templates")
+async def _cloud_templates(attack: Attack) -> None:
+    params = {"company_id": str(attack.b.company_id), "account_id": str(attack.b.account_id)}
+    answer = await attack.frame("GET", "/settings/cloud-templates", params=params)
+    assert answer.status_code == 200 and 'data-reason="no_cloud_number"' in answer.text, answer.text
+    attack.nothing_of_b(answer)
+
+
+@probe("POST", "/settings/cloud-templates")
+async def _cloud_template_save(attack: Attack) -> None:
+    data = {
+        "template": "order_update:en_US",
+        "var:1": "person.name",
+        "var:2": "me.name",
+        "company_id": str(attack.b.company_id),
+        "account_id": str(attack.b.account_id),
+    }
+    answer = await attack.frame("POST", "/settings/cloud-templates", data=data)
+    attack.refused(answer, 400)
+    assert 'data-reason="no_cloud_number"' in answer.text, answer.text
+
+
 @probe("GET", "/panel/templates")
 async def _panel_templates(attack: Attack) -> None:
     own = await attack.frame("GET", "/panel/templates", params={"account_id": str(attack.b.account_id)})

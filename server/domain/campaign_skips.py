@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from server.domain.campaigns import FromMode, SkipReason
 from server.domain.phone_numbers import region_of, to_e164
@@ -87,10 +88,15 @@ def home_region(rules: PlanRules) -> str | None:
 def first_number(phones: Sequence[str], region: str | None) -> str | None:
     """The first of the Person's phones (primary first) that reads as a number."""
     for phone in phones:
-        e164 = to_e164(phone, region)
+        e164 = _read(phone, region)
         if e164 is not None:
             return e164
     return None
+
+
+@lru_cache(maxsize=16384)
+def _read(phone: str, region: str | None) -> str | None:  # a preview and its start read the same phones
+    return to_e164(phone, region)
 
 
 def plan(candidates: Sequence[Candidate], rules: PlanRules, traces: Mapping[str, Trace]) -> list[Decision]:

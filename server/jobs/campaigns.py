@@ -7,15 +7,17 @@
   run is overdue by ``JobTimings.campaign_stale`` (a worker killed mid-run, a queue lost in a restart).
   The old run, should it still come, finds another ``seq`` and does nothing; sends stay exactly once
   either way (the outbox's ``client_ref``).
-- ``campaign_mark_opted_out(company_id, person_id, when)`` records an opt-out in Pipedrive.
-- ``note_short_replies`` is called by the inbound job for new short texts from contacts: a stop word
-  becomes an opt-out (``server.services.campaigns.opt_out``).
+- ``campaign_mark_opted_out(company_id, person_id, when)`` records an opt-out in Pipedrive;
+  ``campaign_check_reply`` checks a reply the inbound job could not check at once.
+- ``note_short_replies`` is called by the inbound and catch-up jobs for new short texts from contacts: a
+  stop word becomes an opt-out (``server.services.campaigns.opt_out``).
 """
 
 from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from typing import Any
 
 from server.domain.errors import Transient
@@ -26,7 +28,6 @@ from server.services.campaigns import CampaignPorts, Campaigns
 from server.services.campaigns.opt_out import note_reply
 from server.services.campaigns.service import queue_tick
 from server.services.campaigns.tick import tick
-from server.services.ingest import IngestOutcome
 from server.storage.audit import SqlAuditLog
 from server.storage.campaigns import SqlCampaignStore
 from server.storage.company_settings import SqlCompanySettingsStore
@@ -34,6 +35,7 @@ from server.storage.opt_outs import SqlContactHistory, SqlOptOutStore
 
 log = logging.getLogger(__name__)
 TICK_BATCH = 50  # messages per number per run: a run without gaps still ends soon
+CHECK_REPLY_JOB = "campaign_check_reply"
 
 
 def campaign_ports(deps: JobDeps, *, rng: random.Random | None = None) -> CampaignPorts:
@@ -75,9 +77,12 @@ async def campaign_pipedrive(deps: JobDeps, company_id: int) -> CampaignPipedriv
 async def campaign_tick(ctx: dict[str, Any], campaign_id: int, seq: int) -> str:
     deps = job_deps(ctx)
     ports = campaign_ports(deps)
-    result = await tick(
-        ports.tick_ports(), campaign_id, seq, batch=TICK_BATCH, poll=deps.timings.campaign_poll
-    )
+    try:
+        result = await tick(
+            ports.tick_ports(), campaign_id, seq, batch=TICK_BATCH, poll=deps.timings.campaign_poll
+        )
+    except Transient as error:  # the database is busy: this run again (what it queued stays queued once)
+        raise retry_for(ctx, error) from error
     if result.finished:
         return f"{result.queued} queued, finished"
     if result.next_at is None:
@@ -111,13 +116,31 @@ async def campaign_mark_opted_out(ctx: dict[str, Any], company_id: int, person_i
     return f"person {person_id} opted out"
 
 
-async def note_short_replies(ctx: dict[str, Any], outcome: IngestOutcome) -> None:
-    """Stop words among the new replies become opt-outs."""
-    if not outcome.short_replies:
+async def note_short_replies(ctx: dict[str, Any], replies: Sequence[tuple[int, str, str]]) -> None:
+    """Stop words among new short replies ((company id, number, text), as ingest collects them) become
+    opt-outs. A reply that cannot be checked now (the database is busy) is checked by its own job, so the
+    inbound job never fails for it and the opt-out is not lost (a redelivery would find it stored)."""
+    if not replies:
         return
     deps = job_deps(ctx)
+    for company_id, e164, text in replies:
+        try:
+            await _note(deps, company_id, e164, text)
+        except Exception:  # logged, and left to its own job with retries
+            log.exception("a reply from %s could not be checked for a stop word now", e164[:6])
+            await deps.queue.enqueue(CHECK_REPLY_JOB, company_id, e164, text)
+
+
+async def campaign_check_reply(ctx: dict[str, Any], company_id: int, e164: str, text: str) -> str:
+    deps = job_deps(ctx)
+    try:
+        word = await _note(deps, company_id, e164, text)
+    except Transient as error:
+        raise retry_for(ctx, error) from error
+    return "opted out" if word else "no stop word"
+
+
+async def _note(deps: JobDeps, company_id: int, e164: str, text: str) -> str | None:
     opt_outs = SqlOptOutStore(deps.engine)
-    audit = SqlAuditLog(deps.engine)
     now = deps.clock.now()
-    for company_id, e164, text in outcome.short_replies:
-        await note_reply(opt_outs, deps.queue, company_id, e164, text, now, audit)
+    return await note_reply(opt_outs, deps.queue, company_id, e164, text, now, SqlAuditLog(deps.engine))

@@ -12,7 +12,13 @@ from arq import cron
 from arq.cron import CronJob
 from arq.worker import Function, func
 
-from server.jobs.campaigns import campaign_mark_opted_out, campaign_tick, campaign_watchdog
+from server.jobs.campaigns import (
+    CHECK_REPLY_JOB,
+    campaign_check_reply,
+    campaign_mark_opted_out,
+    campaign_tick,
+    campaign_watchdog,
+)
 from server.jobs.deps import job_deps
 from server.jobs.inbound import catch_up_account, process_inbound_event, sweep_inbound
 from server.jobs.purge import purge_uninstalled_companies
@@ -45,6 +51,7 @@ FUNCTIONS: list[Function] = [
     # keep_result=0: each run queues the next under a new id; a lost run is restarted by the watchdog.
     func(campaign_tick, name="campaign_tick", keep_result=0, max_tries=5, timeout=600),
     func(campaign_mark_opted_out, name="campaign_mark_opted_out", max_tries=8),
+    func(campaign_check_reply, name=CHECK_REPLY_JOB, max_tries=8),
 ]
 CRON_JOBS: list[CronJob] = [
     cron(heartbeat, name="heartbeat", second={0, 30}, run_at_startup=True, keep_result=0),

@@ -85,7 +85,7 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
 
 
 async def _follow_up(ctx: dict[str, Any], outcome: IngestOutcome, *, received_at: datetime) -> None:
-    await note_short_replies(ctx, outcome)  # a stop word in reply: the contact opted out of campaigns
+    await note_short_replies(ctx, outcome.short_replies)  # a stop word in reply: an opt-out of campaigns
     for account_id in outcome.reconnected:
         await job_deps(ctx).queue.enqueue("catch_up_account", account_id, job_id=catch_up_job_id(account_id))
     await enqueue_sync(
@@ -111,6 +111,7 @@ async def catch_up_account(ctx: dict[str, Any], account_id: int, trigger: str = 
         transports=deps.transports,
         clock=deps.clock,
     )
+    await note_short_replies(ctx, outcome.short_replies)  # a stop word sent while the number was away
     if outcome.chats:
         await enqueue_sync(ctx, outcome.chats, media_chat_ids=outcome.media_chats)
     if outcome.transient is not None:

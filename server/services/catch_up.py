@@ -39,6 +39,7 @@ class CatchUpOutcome:
     more: bool = False  # pages remain after this run's share: continue in a fresh run
     note: str = ""  # the status detail recorded on the number (a watchdog run that recovered messages)
     transient: Transient | None = None  # a page failed for now: retry (``chats`` holds the pages before)
+    short_replies: list[tuple[int, str, str]] = field(default_factory=list)  # stop-word candidates (ingest)
 
 
 async def catch_up(
@@ -74,6 +75,7 @@ async def catch_up(
             outcome = await ingest_events([batch], transport=account.transport, store=inbox)
             found.chats.update(chat_id for _, chat_id in outcome.new_messages)
             found.media_chats.update(outcome.media_chats)
+            found.short_replies.extend(outcome.short_replies)
             new += len(outcome.new_messages)
             duplicates += outcome.duplicates
             offset = batch.next_offset

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.campaigns import (
@@ -247,25 +247,37 @@ class SqlCampaignStore:
 
     async def save_plans(self, company_id: int, campaign_id: int, plans: Sequence[Plan]) -> None:
         now = utcnow()
+        statement = (
+            update(_recipients)
+            .where(
+                _recipients.c.company_id == company_id,
+                _recipients.c.campaign_id == campaign_id,
+                _recipients.c.id == bindparam("recipient_id"),
+                _recipients.c.status == RecipientStatus.PENDING.value,
+            )
+            .values(
+                e164=bindparam("planned_e164"),
+                account_id=bindparam("planned_account"),
+                status=bindparam("planned_status"),
+                skip_reason=bindparam("planned_skip"),
+                updated_at=now,
+            )
+        )
+        rows = [
+            {
+                "recipient_id": plan.recipient_id,
+                "planned_e164": plan.e164,
+                "planned_account": plan.account_id,
+                "planned_status": (
+                    RecipientStatus.PENDING if plan.skip is None else RecipientStatus.SKIPPED
+                ).value,
+                "planned_skip": plan.skip.value if plan.skip is not None else "",
+            }
+            for plan in plans
+        ]
         async with self._engine.begin() as connection:
-            for plan in plans:
-                skipped = plan.skip is not None
-                await connection.execute(
-                    update(_recipients)
-                    .where(
-                        _recipients.c.company_id == company_id,
-                        _recipients.c.campaign_id == campaign_id,
-                        _recipients.c.id == plan.recipient_id,
-                        _recipients.c.status == RecipientStatus.PENDING.value,
-                    )
-                    .values(
-                        e164=plan.e164,
-                        account_id=plan.account_id,
-                        status=(RecipientStatus.SKIPPED if skipped else RecipientStatus.PENDING).value,
-                        skip_reason=plan.skip.value if plan.skip is not None else "",
-                        updated_at=now,
-                    )
-                )
+            for start in range(0, len(rows), 500):
+                await connection.execute(statement, rows[start : start + 500])
 
     async def mark_queued(self, company_id: int, recipient_id: int, outbox_id: int, at: datetime) -> bool:
         statement = (

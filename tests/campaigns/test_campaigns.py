@@ -200,7 +200,7 @@ async def test_pacing_spaces_each_numbers_messages_by_the_gap(world: CampaignWor
     assert first.queued == 2  # one per number, then both wait
     assert first.next_at is not None
     wait = (first.next_at - world.clock.now()).total_seconds()
-    assert 19 <= wait <= 60
+    assert 10 < wait <= 60  # the gap, less the time the run took
     assert (await run(world, campaign_id)).queued == 0  # not yet
     world.clock.advance(61)
     assert (await run(world, campaign_id)).queued == 1  # the third recipient, Anna's turn again
@@ -292,7 +292,11 @@ async def test_the_tick_job_hands_over_to_the_next_run(world: CampaignWorld) -> 
     assert summary.startswith("1 queued, next at")
     last = world.queue.named("campaign_tick")[-1]
     assert last.job_id == f"campaign:{campaign_id}:2" and last.args == (campaign_id, 2)
-    assert last.defer_by is not None and timedelta(seconds=29) <= last.defer_by <= timedelta(seconds=30)
+    assert last.defer_by is not None and timedelta(seconds=20) < last.defer_by <= timedelta(seconds=30)
+    progress = await world.campaigns.progress(world.company_id, campaign_id)
+    assert progress.next_send_at is not None
+    assert timedelta(seconds=20) < progress.next_send_at - world.clock.now() <= timedelta(seconds=30)
+    assert [row.name for row in progress.recent] == ["Maria Kunde"]
     assert await campaign_tick(ctx, campaign_id, 1) == "0 queued, stopped"  # the old run, again: stale
 
 
@@ -347,3 +351,38 @@ async def test_the_list_shows_each_campaign_with_its_counts(world: CampaignWorld
     assert summary.id == campaign_id and summary.name == "December offer"
     assert summary.counts == {RecipientStatus.PENDING: 3, RecipientStatus.SKIPPED: 3}
     assert await world.campaigns.list(world.other_company_id) == []
+
+
+async def test_a_disconnected_number_cannot_start_a_campaign_and_one_that_drops_makes_it_wait(
+    world: CampaignWorld,
+) -> None:
+    accounts = world.ports.accounts
+    seed(world)
+    campaign = await world.campaigns.create(world.company_id, 7, SOURCE)
+    await accounts.set_status(world.anna, "stopped")  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput) as refused:
+        await world.campaigns.start(world.company_id, 7, campaign.id, compose(world), Pacing.off())
+    assert refused.value.reason == "from_disconnected"
+    await accounts.set_status(world.anna, "connected")  # type: ignore[attr-defined]
+    await world.campaigns.start(world.company_id, 7, campaign.id, compose(world), Pacing.off())
+    await accounts.set_status(world.anna, "stopped")  # type: ignore[attr-defined]
+    result = await run(world, campaign.id, poll=timedelta(seconds=30))
+    assert result.queued == 0 and result.next_at is not None  # the campaign waits for the number
+    assert timedelta(seconds=25) < result.next_at - world.clock.now() <= timedelta(seconds=30)
+    await accounts.set_status(world.anna, "connected")  # type: ignore[attr-defined]
+    assert (await run(world, campaign.id)).queued == 3
+
+
+async def test_a_pause_during_a_run_stops_it_before_the_next_number(world: CampaignWorld) -> None:
+    campaign_id = await started(world, from_mode=FromMode.ROUND_ROBIN, account_ids=(world.anna, world.ben))
+
+    class PausingOnSend(SqlCampaignStore):
+        async def mark_queued(self, company_id: int, recipient_id: int, outbox_id: int, at: datetime) -> bool:
+            queued = await super().mark_queued(company_id, recipient_id, outbox_id, at)
+            await world.campaigns.pause(world.company_id, 7, campaign_id)
+            return queued
+
+    pausing = replace(world.ports.tick_ports(), store=PausingOnSend(world.engine))
+    result = await tick(pausing, campaign_id, 1, batch=1)
+    assert result == TickResult(None, 1)
+    assert len(await outbox_rows(world)) == 1

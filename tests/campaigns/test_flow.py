@@ -23,6 +23,7 @@ from server.domain.campaigns import (
 from server.domain.ports.recipients import ListKind
 from server.jobs.campaigns import campaigns_for
 from server.jobs.deps import job_deps
+from server.jobs.inbound import catch_up_account
 from server.pipedrive.recipients import OPT_OUT_FIELD_NAME
 from server.settings import Settings
 from server.storage.companies import SqlCompanyStore
@@ -125,3 +126,16 @@ async def test_a_campaign_runs_to_the_end_and_a_stop_reply_opts_out(world: Panel
     again = await campaigns.create(company_id, world.anna.id, source, "Spring")  # a later campaign
     later = await campaigns.preview(company_id, world.anna.id, again.id, compose, show=1)
     assert later.rows[0].skip is SkipReason.OPTED_OUT
+
+
+async def test_a_stop_sent_while_webhooks_were_lost_is_found_by_the_catch_up(world: PanelWorld) -> None:
+    assert world.waha is not None
+    world.waha.faults("wp-acme-anna").silent = True
+    world.waha.receive("wp-acme-anna", MARIA_NUMBER, "UNSUBSCRIBE")
+    await world.settle()
+    assert await world.rows(OptOutRow) == []  # nothing told us yet
+    [anna] = [a for a in await world.rows(WhatsAppAccount) if a["e164"] == "+" + ANNA_NUMBER]
+    ctx = {**world.resources.queue.ctx, "job_try": 1}  # type: ignore[attr-defined]
+    await catch_up_account(ctx, anna["id"], "watchdog")
+    [opt_out] = await world.rows(OptOutRow)
+    assert (opt_out["e164"], opt_out["word"]) == ("+" + MARIA_NUMBER, "UNSUBSCRIBE")

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
+import server.jobs.campaigns as campaign_jobs
 from server.domain.campaigns import CampaignSource, Compose, Pacing, RecipientStatus
+from server.domain.errors import StorageBusy
 from server.domain.ports.recipients import ListKind
 from server.domain.stop_words import DEFAULT_STOP_WORDS
 from server.domain.whatsapp import Delivery, InboundMessage, Peer
@@ -18,6 +21,7 @@ from server.storage.opt_outs import SqlContactHistory, SqlOptOutStore
 from server.storage.tables import Outbox, table_of
 from server.storage.tables_campaigns import CampaignRecipientRow, OptOutRow
 from tests.campaigns.conftest import CampaignWorld, person
+from tests.job_deps import deps_over, run_ctx
 
 MARIA = "+4917655501234"
 PEER = Peer("4917655501234@c.us", e164=MARIA, display_name="Maria")
@@ -123,4 +127,22 @@ async def test_erasing_a_contact_drops_their_campaign_rows_and_keeps_the_opt_out
     await erase_contact(world.engine, world.company_id, MARIA)
     assert [r.record.person_id for r in await world.store.recipients(world.company_id, campaign.id)] == [2]
     assert await count(world, CampaignRecipientRow) == 1
+    assert await count(world, OptOutRow) == 1
+
+
+async def test_a_reply_that_cannot_be_checked_now_is_checked_by_its_own_job(
+    world: CampaignWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = run_ctx(deps_over(world.engine, queue=world.queue, clock=world.clock))
+
+    async def busy(*args: object) -> None:
+        raise StorageBusy("database is locked")
+
+    monkeypatch.setattr(campaign_jobs, "_note", busy)
+    await campaign_jobs.note_short_replies(ctx, [(world.company_id, MARIA, "stop")])  # does not raise
+    [job] = world.queue.named(campaign_jobs.CHECK_REPLY_JOB)
+    assert job.args == (world.company_id, MARIA, "stop")
+    assert await count(world, OptOutRow) == 0
+    monkeypatch.undo()
+    assert await campaign_jobs.campaign_check_reply(ctx, *job.args) == "opted out"
     assert await count(world, OptOutRow) == 1

@@ -4,7 +4,7 @@ inbox's traces). A preview and a start plan the same way, so the preview shows w
 
 Refusals: no text (``empty_message``), too long (``message_too_long``), a broken placeholder
 (``template_syntax``), no From number (``no_from_number``), a number not in the company
-(``unknown_from_number``).
+(``unknown_from_number``), and when starting, a chosen number not connected (``from_disconnected``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from server.domain.errors import InvalidInput, NotFound
 from server.domain.models import Account
 from server.domain.ports.campaigns import ContactHistory, OptOutStore, StoredRecipient
 from server.domain.ports.storage import AccountStore
+from server.domain.session_reasons import not_connected_reason
 from server.domain.templates import MAX_TEMPLATE_TEXT, placeholders
 from server.domain.text import Text
 from server.domain.whatsapp import SessionStatus
@@ -60,6 +61,22 @@ def check_compose(compose: Compose) -> None:
         )
     if not compose.account_ids:
         raise InvalidInput(Text("Choose the number to send from"), reason="no_from_number")
+
+
+def check_connected(planned: Planned, compose: Compose) -> None:
+    """Starting needs every chosen number connected (a preview shows the plan anyway)."""
+    for account_id in compose.account_ids:
+        account = planned.accounts[account_id]
+        if account.status != SessionStatus.CONNECTED.value:
+            why = not_connected_reason(account.status, account.status_detail)
+            raise InvalidInput(
+                Text(
+                    "%(number)s is not connected – %(why)s. Link it again on the WhatsApp numbers page",
+                    number=account.e164 or account.display_name,
+                    why=why,
+                ),
+                reason="from_disconnected",
+            )
 
 
 def sender_of(account: Account) -> Sender:

@@ -44,7 +44,7 @@ from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.stop_words import DEFAULT_STOP_WORDS, clean_stop_words
 from server.domain.templates import missing_values, render
 from server.domain.text import Text
-from server.services.campaigns.planning import Planned, message_values, plan_recipients
+from server.services.campaigns.planning import Planned, check_connected, message_values, plan_recipients
 from server.services.campaigns.results import results_csv
 from server.services.campaigns.tick import TickPorts, on_whatsapp
 
@@ -185,6 +185,7 @@ class Campaigns:
             company_id, campaign.id, statuses=frozenset({RecipientStatus.PENDING})
         )
         planned = await self._plan(company_id, compose, recipients)
+        check_connected(planned, compose)
         await store.save_compose(company_id, campaign.id, compose, pacing)
         await store.save_plans(
             company_id,
@@ -234,14 +235,8 @@ class Campaigns:
         waiting = tally.counts.get(RecipientStatus.PENDING, 0) + tally.counts.get(RecipientStatus.QUEUED, 0)
         total = tally.total
         done = 1.0 if total == 0 else (total - waiting) / total
-        turns = await store.next_send(campaign.id)
-        next_send = None
-        if campaign.status in ACTIVE and tally.counts.get(RecipientStatus.PENDING, 0):
-            next_send = (
-                max(min(turns.values()), campaign.tick_at or self._ports.clock.now())
-                if turns
-                else campaign.tick_at
-            )
+        pending = tally.counts.get(RecipientStatus.PENDING, 0)
+        next_send = campaign.tick_at if campaign.status in ACTIVE and pending else None  # its next run
         rows = await store.rows(company_id, campaign.id, limit=recent, newest_first=True)
         return Progress(
             campaign=campaign,

@@ -34,7 +34,7 @@ from server.domain.ports.storage import AccountStore, OutboxStore
 from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.send_echoes import send_fingerprint
 from server.domain.templates import render
-from server.domain.whatsapp import OutboundMessage
+from server.domain.whatsapp import OutboundMessage, SessionStatus
 from server.services.campaigns.planning import message_values
 from server.services.send import send_job_id
 
@@ -68,7 +68,8 @@ class TickResult:
 async def tick(
     ports: TickPorts, campaign_id: int, seq: int, *, batch: int = 50, poll: timedelta = timedelta(seconds=30)
 ) -> TickResult:
-    """``poll``: how long to wait for messages still in the outbox once nobody is pending."""
+    """``poll``: how long to wait for messages still in the outbox once nobody is pending, and for a sending
+    number that is disconnected (its recipients wait for it)."""
     store = ports.store
     campaign = await store.by_id(campaign_id)
     if campaign is None or campaign.tick_seq != seq or campaign.compose is None:
@@ -89,8 +90,10 @@ async def tick(
     due: list[datetime] = []
     queued = 0
     for account_id in dict.fromkeys(campaign.compose.account_ids):
+        if not await _still_running(store, campaign.id, seq):  # paused or cancelled meanwhile
+            return TickResult(None, queued)
         sent, next_at = await _number(
-            ports, campaign, accounts.get(account_id), account_id, turns, outs, batch
+            ports, campaign, accounts.get(account_id), account_id, turns, outs, batch, poll
         )
         queued += sent
         if next_at is not None:
@@ -107,6 +110,11 @@ async def tick(
     return TickResult(None, queued, finished=finished)
 
 
+async def _still_running(store: CampaignStore, campaign_id: int, seq: int) -> bool:
+    campaign = await store.by_id(campaign_id)
+    return campaign is not None and campaign.tick_seq == seq and campaign.status is CampaignStatus.RUNNING
+
+
 async def _number(
     ports: TickPorts,
     campaign: Campaign,
@@ -115,47 +123,76 @@ async def _number(
     turns: dict[int, datetime],
     outs: OptOuts,
     batch: int,
+    poll: timedelta,
 ) -> tuple[int, datetime | None]:
-    """Messages queued for one sending number and when its next turn is (None: nobody left for it)."""
+    """Messages queued for one sending number and when its next turn is (None: nobody left for it). Its
+    next turn is stored once, after the last message of the run (a crash can only shorten one gap)."""
+    sent, due = await _send_due(ports, campaign, account, account_id, turns, outs, batch, poll)
+    if sent:
+        await ports.store.set_next_send(campaign.id, account_id, turns[account_id])
+    return sent, due
+
+
+async def _send_due(
+    ports: TickPorts,
+    campaign: Campaign,
+    account: Account | None,
+    account_id: int,
+    turns: dict[int, datetime],
+    outs: OptOuts,
+    batch: int,
+    poll: timedelta,
+) -> tuple[int, datetime | None]:
     store, pacing, company_id = ports.store, campaign.pacing, campaign.company_id
     sent = 0
+    waiting: list[StoredRecipient] = []  # the next pending recipients, read SCAN at a time
+    today: tuple[datetime, int] | None = None  # the UTC day and how many the number was given in it
     while True:
         now = ports.clock.now()
         turn = earliest(pacing, now, turns.get(account_id))
         if turn > now:
             return sent, turn
-        waiting = await store.recipients(
-            company_id, campaign.id, statuses=PENDING, account_id=account_id, limit=SCAN
-        )
         if not waiting:
-            return sent, None
+            waiting = await store.recipients(
+                company_id, campaign.id, statuses=PENDING, account_id=account_id, limit=SCAN
+            )
+            if not waiting:
+                return sent, None
         if sent >= batch:
             return sent, now
-        capped = after_cap(pacing, now, await store.queued_since(company_id, account_id, utc_day_start(now)))
+        if account is None or account.status != SessionStatus.CONNECTED.value:
+            return sent, now + poll  # its recipients wait until the number is back (or the campaign ends)
+        day = utc_day_start(now)
+        if today is None or today[0] != day:
+            today = (day, await store.queued_since(company_id, account_id, day))
+        capped = after_cap(pacing, now, today[1])
         if capped is not None:
             return sent, capped
         chosen: StoredRecipient | None = None
         quiet_ends: list[datetime] = []
+        left: list[StoredRecipient] = []
         for recipient in waiting:
-            if outs.covers(recipient.e164 or None, recipient.record.person_id):
+            if chosen is not None:
+                left.append(recipient)
+            elif outs.covers(recipient.e164 or None, recipient.record.person_id):
                 await store.mark_skipped(company_id, recipient.id, SkipReason.OPTED_OUT, now)
-                continue
-            ends = quiet_until(pacing, now, zone_for(recipient.e164))
-            if ends is None:
+            elif (ends := quiet_until(pacing, now, zone_for(recipient.e164))) is not None:
+                quiet_ends.append(ends)
+                left.append(recipient)
+            else:
                 chosen = recipient
-                break
-            quiet_ends.append(ends)
+        waiting = left
         if chosen is None:
             if quiet_ends:
                 return sent, min(quiet_ends)
-            continue  # all were opted out: look at the next ones
+            continue  # all were opted out: read the next ones
         if not await on_whatsapp(ports, account, chosen.e164):
             await store.mark_skipped(company_id, chosen.id, SkipReason.NOT_ON_WHATSAPP, now)
             continue
         await queue_message(ports, campaign, account, chosen)
         sent += 1
+        today = (today[0], today[1] + 1)
         turns[account_id] = now + gap(pacing, ports.random)
-        await store.set_next_send(campaign.id, account_id, turns[account_id])
 
 
 async def on_whatsapp(ports: TickPorts, account: Account | None, e164: str) -> bool:

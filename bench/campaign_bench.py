@@ -98,6 +98,7 @@ async def sandboxes(args: argparse.Namespace) -> AsyncIterator[dict[str, Any]]:
         "--waha-api-key",
         "bench-waha-key",
         stdout=asyncio.subprocess.PIPE,
+        limit=1 << 24,  # the ready line names every Person's number
     )
     assert child.stdout is not None
     try:

@@ -36,6 +36,7 @@ from server.jobs.context import job_deps_for
 from server.jobs.deps import job_ctx
 from server.jobs.functions import FUNCTIONS
 from server.jobs.inprocess import InProcessQueue
+from server.services.campaigns.tick import tick
 from server.storage.accounts import SqlAccountStore
 from server.storage.campaigns import SqlCampaignStore
 from server.storage.companies import SqlCompanyStore
@@ -43,7 +44,7 @@ from server.storage.engine import make_async_engine
 from server.storage.installations import SqlInstallationStore
 from server.storage.tables import Installation
 from server.whatsapp.waha import WahaTransport
-from tests.campaigns.conftest import person
+from tests.campaigns.conftest import CampaignWorld, person
 
 SESSION = "wp-killed"
 API_KEY = "killed-worker-key"
@@ -206,3 +207,28 @@ async def test_a_worker_killed_mid_campaign_leaves_every_recipient_exactly_one_m
     campaign = await SqlCampaignStore(engine).get(ids["company"], ids["campaign"])
     await engine.dispose()
     assert campaign is not None and campaign.status is CampaignStatus.FINISHED
+
+
+async def test_a_run_queues_again_the_send_jobs_a_lost_queue_took(world: CampaignWorld) -> None:
+    for i, number in enumerate(numbers()[:3]):
+        world.pipedrive.records[i + 1] = person(i + 1, f"Kunde{i} Test", number)
+    source = CampaignSource(ListKind.PERSON, ids=(1, 2, 3))
+    campaign = await world.campaigns.create(world.company_id, 7, source)
+    compose = Compose(TEXT, FromMode.FIXED, (world.anna,))
+    await world.campaigns.start(world.company_id, 7, campaign.id, compose, Pacing.off())
+    ports = world.ports.tick_ports()
+    first = await tick(ports, campaign.id, 1)
+    assert first.queued == 3
+    rows = await world.store.recipients(world.company_id, campaign.id)
+    outbox_ids = [r.outbox_id for r in rows]
+    assert None not in outbox_ids
+    await world.outbox.mark_sent(rows[0].outbox_id or 0, "wa-1", "key-1")
+    world.queue.jobs.clear()  # the queue is lost (a killed in-process runner, Redis flushed)
+    world.queue.taken.clear()
+    again = await tick(ports, campaign.id, 1)
+    assert again.next_at is not None and not again.finished  # it looks again later
+    assert [(job.args, job.job_id) for job in world.queue.named("send_outbox")] == [
+        ((i,), f"send:{i}") for i in outbox_ids[1:]
+    ]  # the message already sent is not queued again
+    await tick(ports, campaign.id, 1)
+    assert len(world.queue.named("send_outbox")) == 2  # still queued: the job ids dedupe

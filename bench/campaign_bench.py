@@ -324,7 +324,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "sandboxes_pid": where["pid"],
             }
             async with wapipe(env, first=True) as runner:
-                if "send" in args.phases:
+                if "send" in args.phases or "read" in args.phases:
                     await first_phases(env, args, runner, report)
             if "killed" in args.phases:
                 report["worker_killed"] = await killed_run(env, args)
@@ -355,6 +355,8 @@ async def first_phases(
             "seconds": round(selection["seconds"], 2),
             **spent(after_filter, after_ids, selection["recipients"]),
         }
+    if "send" not in args.phases:
+        return
     started = await get(env, "/usage")
     report["send"] = await send_run(env, runner, by_filter, "[R1]")
     settled = await until_quiet(env, args.quiet, args.sync_limit)
@@ -379,7 +381,11 @@ def main() -> None:
     parser.add_argument(
         "--selection", type=int, default=500, help="recipients of the campaign by ids (0: none)"
     )
-    parser.add_argument("--phases", default="send,killed", help="send: read, send, sync; killed: the kill")
+    parser.add_argument(
+        "--phases",
+        default="send,killed",
+        help="read: reading recipients; send: read, send, sync; killed: the kill",
+    )
     parser.add_argument("--kill-at", type=float, default=0.4, help="share of sends accepted when killed")
     parser.add_argument(
         "--quiet", type=float, default=8.0, help="seconds without Pipedrive requests: settled"

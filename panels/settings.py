@@ -45,6 +45,9 @@ ACTION_TITLES = {
     "chat.pin": Text("Deal pinned"),
     "chat.unpin": Text("Deal unpinned"),
     "contact.erase": Text("Contact erased"),
+    "template.create": Text("Message template created"),
+    "template.update": Text("Message template changed"),
+    "template.delete": Text("Message template deleted"),
 }
 
 

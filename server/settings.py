@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     cloud_app_secret: SecretStr = SecretStr("")
     cloud_verify_token: SecretStr = SecretStr("")
     cloud_access_token: SecretStr = SecretStr("")
+    # The WhatsApp Business Account whose approved message templates Cloud numbers offer (its numeric id).
+    cloud_business_account_id: str = Field(default="", pattern=r"^[0-9]{0,32}$")
 
     # Days a company's data is kept after its last installation is uninstalled (reinstalling cancels it).
     data_retention_days: int = Field(default=30, ge=1)

@@ -71,5 +71,6 @@ def build_transports(
             access_token=settings.cloud_access_token.get_secret_value(),
             app_secret=settings.cloud_app_secret.get_secret_value(),
             verify_token=settings.cloud_verify_token.get_secret_value(),
+            business_account_id=settings.cloud_business_account_id,
         )
     return transports

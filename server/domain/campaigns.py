@@ -53,6 +53,7 @@ class SkipReason(StrEnum):
     EXCLUDED_NUMBER = "excluded_number"
     DUPLICATE = "duplicate"
     OUTSIDE_CLOUD_WINDOW = "outside_cloud_window"
+    TEMPLATE_UNAVAILABLE = "template_unavailable"  # the approved template could not be filled for them
 
 
 class FromMode(StrEnum):
@@ -86,6 +87,7 @@ def skip_reason_text(reason: SkipReason) -> Text:
         SkipReason.EXCLUDED_NUMBER: Text("Excluded number"),
         SkipReason.DUPLICATE: Text("Already in this campaign"),
         SkipReason.OUTSIDE_CLOUD_WINDOW: Text("Outside the 24-hour window and no approved template"),
+        SkipReason.TEMPLATE_UNAVAILABLE: Text("The approved template is no longer approved or lacks a value"),
     }[reason]
 
 

@@ -86,3 +86,7 @@ class OutboxEntry:
     error_reason: str
     error_message: str
     created_at: datetime
+    # A Meta-approved template sent instead of free text (``text`` is then its filled-in body).
+    template_name: str = ""
+    template_language: str = ""
+    template_parameters: str = ""  # JSON: {"values": [...], "names": [...]}

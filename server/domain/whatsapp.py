@@ -155,6 +155,7 @@ class Template:
     name: str
     language: str
     body_parameters: tuple[str, ...] = ()
+    parameter_names: tuple[str, ...] = ()  # a NAMED template: each body parameter's name, in order
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,14 +28,20 @@ from server.services.campaigns import CampaignPorts, Campaigns
 from server.services.campaigns.opt_out import note_reply
 from server.services.campaigns.service import queue_tick
 from server.services.campaigns.tick import tick
+from server.services.cloud_templates import CloudTemplates, TemplateCache
 from server.storage.audit import SqlAuditLog
 from server.storage.campaigns import SqlCampaignStore
+from server.storage.cloud_templates import SqlTemplateMappings
 from server.storage.company_settings import SqlCompanySettingsStore
 from server.storage.opt_outs import SqlContactHistory, SqlOptOutStore
+from server.whatsapp.cloud_templates import reader_for
 
 log = logging.getLogger(__name__)
 TICK_BATCH = 50  # messages per number per run: a run without gaps still ends soon
 CHECK_REPLY_JOB = "campaign_check_reply"
+
+
+APPROVED_CACHE = TemplateCache()  # one per process: Meta's approved templates change rarely
 
 
 def campaign_ports(deps: JobDeps, *, rng: random.Random | None = None) -> CampaignPorts:
@@ -58,6 +64,9 @@ def campaign_ports(deps: JobDeps, *, rng: random.Random | None = None) -> Campai
         transports=dict(deps.transports),
         audit=SqlAuditLog(engine),
         random=rng or random.Random(),  # noqa: S311  (jitter between messages, not a secret)
+        approved=CloudTemplates(
+            reader_for(deps.transports.get("cloud")), SqlTemplateMappings(engine), deps.clock, APPROVED_CACHE
+        ),
     )
 
 

@@ -29,6 +29,7 @@ the placeholder value ``person.whatsapp_opt_out``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from server.domain.errors import InvalidInput, NotFound, Permanent
@@ -158,6 +159,13 @@ class PipedriveRecipients:
             raise
 
     async def mark_opted_out(self, person_id: int, when: str) -> None:
+        try:
+            date.fromisoformat(when)
+        except (TypeError, ValueError) as error:
+            refused = Text("An opt-out date is a day like 2026-03-02, not %(when)s", when=str(when)[:40])
+            raise InvalidInput(refused, reason="invalid_date") from error
+        if isinstance(person_id, bool) or not isinstance(person_id, int) or person_id <= 0:
+            raise InvalidInput(Text("A selected record id is not a Pipedrive id"), reason="invalid_id")
         key = await self._opt_out_field()
         try:
             await self._set_opt_out(person_id, key, when)

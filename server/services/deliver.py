@@ -6,7 +6,8 @@ already sent or failed) and which fail by name (a number that is gone or another
 has uninstalled WaPipe since, a refusal); following ``server.domain.send_echoes``, before any resend after an
 uncertain attempt it asks whether the message already went out (a status webhook named it, or the
 transport's ``find_sent`` finds it); an attachment is read from Pipedrive, checked for size and sent as its
-kind. A message that went out is stored in the inbox at once (the panel shows it, its day activity is
+kind; a row with a Meta-approved template sends the template (``server.domain.cloud_templates``). A
+message that went out is stored in the inbox at once (the panel shows it, its day activity is
 updated) under the same key its gateway echo will have, so it is logged once. The job retries a transient
 failure, gives up after its tries (``give_up``) and queues the chat's sync.
 """
@@ -18,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from server.domain.clock import Clock
+from server.domain.cloud_templates import outbound_template
 from server.domain.errors import NotFound, Permanent, Transient, WaPipeError
 from server.domain.installations import InstallationStatus
 from server.domain.jids import canonical_chat_key, phone_chat_key
@@ -167,6 +169,9 @@ async def _outbound(pipedrive: PipedriveForCompany[WithFiles] | None, entry: Out
             )
         mime = mimetypes.guess_type(entry.file_name)[0] or "application/octet-stream"
         media = OutboundMedia(kind=_kind(mime), mime=mime, filename=entry.file_name or None, data=data)
+    if entry.template_name:  # a Meta-approved template: its filled body is only what the inbox shows
+        template = outbound_template(entry.template_name, entry.template_language, entry.template_parameters)
+        return OutboundMessage(client_ref=entry.client_ref, to=entry.to_chat, template=template)
     return OutboundMessage(
         client_ref=entry.client_ref, to=entry.to_chat, text=entry.text or None, media=media
     )

@@ -3,6 +3,13 @@
 A double click, a retried form post or a second tab with the same form all carry the same ``client_ref``
 and end up as one outbox row and one WhatsApp message. Every refusal has a stable reason and a message
 that says what to do; nothing typed is lost (the form keeps it).
+
+A request can carry a Meta-approved template (``SendRequest.template``, filled by
+``server.services.cloud_templates``) instead of free text: only from a Cloud API number
+(``template_needs_cloud_number``), without an attachment (``template_with_attachment``); the row keeps the
+filled body as its text, which the inbox and the transcript show. Free text to a contact of a Cloud API
+number who has not written to it in the last 24 hours is refused before anything is queued
+(``outside_cloud_window``), when the service is handed the inbox's ``ContactWindow``.
 """
 
 from __future__ import annotations
@@ -11,10 +18,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from server.domain.clock import Clock, SystemClock
+from server.domain.cloud_templates import TemplateSend, outbound_template, stored_parameters, window_open
 from server.domain.errors import InvalidChatId, InvalidInput, NotFound, NumberNotOnWhatsApp, Transient
 from server.domain.jids import GROUP_SERVER, parse_jid
 from server.domain.models import Account, OutboxEntry
 from server.domain.phone_numbers import is_international, to_e164
+from server.domain.ports.cloud_templates import ContactWindow
 from server.domain.ports.queue import JobQueue
 from server.domain.ports.storage import AccountStore, AuditLog, OutboxStore
 from server.domain.ports.whatsapp import WhatsAppTransport
@@ -22,6 +32,7 @@ from server.domain.send_echoes import send_fingerprint
 from server.domain.session_reasons import not_connected_reason
 from server.domain.text import Text
 from server.domain.whatsapp import MAX_TEXT_LENGTH, OutboundMessage, SessionStatus
+from server.services.cloud_templates import require_cloud
 
 MAX_TEXT = MAX_TEXT_LENGTH  # WhatsApp's limit for one text message
 _CLIENT_REF = re.compile(r"[A-Za-z0-9_-]{8,64}")
@@ -39,6 +50,7 @@ class SendRequest:
     file_name: str = ""
     person_id: int | None = None
     deal_id: int | None = None
+    template: TemplateSend | None = None  # a Meta-approved template instead of ``text`` (Cloud API)
 
 
 def send_job_id(outbox_id: int) -> str:
@@ -47,12 +59,21 @@ def send_job_id(outbox_id: int) -> str:
 
 class SendService:
     def __init__(
-        self, accounts: AccountStore, outbox: OutboxStore, queue: JobQueue, audit: AuditLog | None = None
+        self,
+        accounts: AccountStore,
+        outbox: OutboxStore,
+        queue: JobQueue,
+        audit: AuditLog | None = None,
+        *,
+        window: ContactWindow | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._accounts = accounts
         self._outbox = outbox
         self._queue = queue
         self._audit = audit
+        self._window = window
+        self._clock = clock or SystemClock()
 
     async def request(self, company_id: int, user_id: int, request: SendRequest) -> tuple[OutboxEntry, bool]:
         """The outbox entry (new, or the one an earlier click created) and whether it is new."""
@@ -60,8 +81,14 @@ class SendService:
             raise InvalidInput(
                 Text("The form was not sent completely; reload the panel"), reason="invalid_request"
             )
-        text = request.text.strip()
-        if not text and request.file_id is None:
+        template = request.template
+        text = template.body.strip() if template is not None else request.text.strip()
+        if template is not None and request.file_id is not None:
+            raise InvalidInput(
+                Text("A WhatsApp-approved template is sent without an attachment; remove the file"),
+                reason="template_with_attachment",
+            )
+        if not text and request.file_id is None and template is None:
             raise InvalidInput(Text("Type a message or choose a file to send"), reason="empty_message")
         if len(text) > MAX_TEXT:
             raise InvalidInput(
@@ -91,8 +118,20 @@ class SendService:
                     why=why,
                 )
             raise InvalidInput(refusal, reason="from_disconnected")
+        if template is not None:
+            require_cloud(account)
         to = recipient(request.to, request.region)
-        preview = OutboundMessage(client_ref=request.client_ref, to=to, text=text or None) if text else None
+        if template is None and account.transport == "cloud" and to.startswith("+"):
+            await self._check_window(account, to)
+        if template is not None:
+            sent = outbound_template(template.name, template.language, stored_parameters(template))
+            preview: OutboundMessage | None = OutboundMessage(
+                client_ref=request.client_ref, to=to, template=sent
+            )
+        else:
+            preview = (
+                OutboundMessage(client_ref=request.client_ref, to=to, text=text or None) if text else None
+            )
         entry, created = await self._outbox.create(
             client_ref=request.client_ref,
             company_id=company_id,
@@ -105,13 +144,43 @@ class SendService:
             deal_id=request.deal_id,
             file_id=request.file_id,
             file_name=request.file_name,
+            **_template_columns(template),
         )
         if created:
             await self._queue.enqueue("send_outbox", entry.id, job_id=send_job_id(entry.id))
             if self._audit is not None:
                 details = {"outbox": entry.id, "from": account.e164 or "", "file": request.file_name}
+                if template is not None:
+                    details["template"] = f"{template.name}:{template.language}"
                 await self._audit.record(company_id, user_id, "message.send", to, details)
         return entry, created
+
+    async def _check_window(self, account: Account, e164: str) -> None:
+        """Free text reaches a Cloud API contact only within 24 hours of their last message to the number."""
+        if self._window is None:
+            return
+        last = await self._window.last_inbound_at(account.id, e164)
+        if not window_open(last, self._clock.now()):
+            raise InvalidInput(
+                Text(
+                    "%(number)s has not written to this number in the last 24 hours: WhatsApp lets a "
+                    "business number send only an approved template now. Pick one of the WhatsApp-approved "
+                    "templates",
+                    number=e164,
+                ),
+                reason="outside_cloud_window",
+            )
+
+
+def _template_columns(template: TemplateSend | None) -> dict[str, str]:
+    """The outbox row's template columns: none for free text (the row keeps its defaults)."""
+    if template is None:
+        return {}
+    return {
+        "template_name": template.name,
+        "template_language": template.language,
+        "template_parameters": stored_parameters(template),
+    }
 
 
 def recipient(raw: str, region: str | None) -> str:

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 # The table modules, all imported here, put every table on SQLModel.metadata (``_owned_rows`` walks it).
-import server.storage.tables_campaigns  # noqa: F401  (campaigns hang off the company by foreign keys)
 from server.storage.tables import (
     Chat,
     Company,
@@ -32,8 +31,11 @@ from server.storage.tables import (
     WhatsAppAccount,
     table_of,
 )
+from server.storage.tables_campaigns import CampaignRow  # noqa: F401  (campaigns hang off the company)
 from server.storage.tables_changes import MessageChange
+from server.storage.tables_cloud_templates import CloudTemplateMapping  # noqa: F401  (on the metadata)
 from server.storage.tables_sync import SyncDayActivity
+from server.storage.tables_templates import MessageTemplateRow  # noqa: F401  (its company's rows go too)
 
 _company = table_of(Company)
 _accounts = table_of(WhatsAppAccount)

@@ -39,6 +39,9 @@ class SqlOutboxStore:
         deal_id: int | None = None,
         file_id: int | None = None,
         file_name: str = "",
+        template_name: str = "",
+        template_language: str = "",
+        template_parameters: str = "",
     ) -> tuple[OutboxEntry, bool]:
         """Store the request unless its ``client_ref`` is known; (entry, newly stored)."""
         now = utcnow()
@@ -56,6 +59,9 @@ class SqlOutboxStore:
                 file_id=file_id,
                 file_name=file_name[:255],
                 fingerprint=fingerprint,
+                template_name=template_name[:512],
+                template_language=template_language[:16],
+                template_parameters=template_parameters,
                 status=OutboxStatus.QUEUED.value,
                 attempts=0,
                 error_reason="",

@@ -300,6 +300,11 @@ class Outbox(SQLModel, table=True):
     error_message: str = Field(default="", max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+    # A Meta-approved template to send instead of free text (Cloud API numbers; migration 0022): its name,
+    # language and body parameters as JSON ({"values": [...], "names": [...]}); ``text`` is the filled body.
+    template_name: str = Field(default="", max_length=512)
+    template_language: str = Field(default="", max_length=16)
+    template_parameters: str = Field(default="", sa_type=Text)
 
 
 # --- the audit log (migration 0008) -------------------------------------------------------------------

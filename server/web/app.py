@@ -15,7 +15,9 @@ from server.jobs.person_events import PIPEDRIVE_WEBHOOK_PATH
 from server.settings import Settings
 from server.transports import CLOUD_WEBHOOK_PATH, WAHA_WEBHOOK_PATH
 from server.web import (
+    campaigns,
     chat_view,
+    cloud_templates,
     contact_cards,
     health,
     numbers,
@@ -23,6 +25,8 @@ from server.web import (
     panel,
     pipedrive_webhook,
     settings_page,
+    settings_templates,
+    template_picker,
     webhooks,
 )
 from server.web.errors import wapipe_error
@@ -69,8 +73,12 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
             name="pipedrive_webhook",
         ),
         *numbers.routes(),
+        *template_picker.routes(),
         *panel.routes(),
         *settings_page.routes(),
+        *campaigns.routes(),
+        *settings_templates.routes(),
+        *cloud_templates.routes(),
         *chat_view.routes(),
         *contact_cards.routes(),
         *oauth.routes(),

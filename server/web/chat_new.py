@@ -20,6 +20,7 @@ from server.services.send import SendService
 from server.services.start_chat import NewChat, StartChat
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
+from server.storage.cloud_templates import SqlContactWindow
 from server.storage.inbox import SqlInboxStore
 from server.storage.outbox import SqlOutboxStore
 from server.web.errors import error_status
@@ -81,6 +82,11 @@ async def new_chat(request: Request) -> Response:
 def _start_chat(resources: Resources) -> StartChat:
     accounts = SqlAccountStore(resources.engine)
     send = SendService(
-        accounts, SqlOutboxStore(resources.engine), resources.queue, SqlAuditLog(resources.engine)
+        accounts,
+        SqlOutboxStore(resources.engine),
+        resources.queue,
+        SqlAuditLog(resources.engine),
+        window=SqlContactWindow(resources.engine),
+        clock=resources.clock,
     )
     return StartChat(accounts, send, SqlInboxStore(resources.engine), resources.transports, resources.clock)

@@ -42,11 +42,13 @@ from server.services.send import SendRequest, SendService
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
 from server.storage.chat_history import ChatRow, HistoryMessage, SqlChatHistory
+from server.storage.cloud_templates import SqlContactWindow
 from server.storage.message_changes import earlier_versions
 from server.storage.outbox import SqlOutboxStore
 from server.storage.reactions import Reactions, reactions_of
 from server.web.chat_new import new_chat, new_chat_form
 from server.web.chat_upload import MAX_UPLOAD_BYTES, check_upload
+from server.web.cloud_templates import reply_template
 from server.web.media_response import media_response
 from server.web.resources import Resources
 from server.web.session import (
@@ -301,11 +303,14 @@ async def reply(request: Request) -> Response:
             if isinstance(upload, UploadFile) and upload.filename:
                 file_id, file_name = await _attachment(request, user, chat, upload)
             resources = _resources(request)
+            template = await reply_template(request, user, chat, str(form.get("cloud_template") or ""))
             service = SendService(
                 SqlAccountStore(resources.engine),
                 SqlOutboxStore(resources.engine),
                 resources.queue,
                 SqlAuditLog(resources.engine),
+                window=SqlContactWindow(resources.engine),
+                clock=resources.clock,
             )
             await service.request(
                 user.company_id,
@@ -318,6 +323,7 @@ async def reply(request: Request) -> Response:
                     file_id=file_id,
                     file_name=file_name,
                     person_id=chat.person_id,
+                    template=template,
                 ),
             )
         except (InvalidInput, NotFound) as error:

@@ -1,8 +1,8 @@
 """Which responses may be framed: only the pages Pipedrive shows in its iframes (the panel, the app
-settings page, the numbers page), by the ancestors their Content-Security-Policy names. Every other
-response is a page of its own (the chat view and its sign-in, the install and status pages): its policy's
-``frame-ancestors`` becomes ``'none'`` and it carries ``X-Frame-Options: DENY``, so no site, Pipedrive
-included, can put it in a frame and steer clicks in it.
+settings page, the numbers page, the campaign modal and pages), by the ancestors their
+Content-Security-Policy names. Every other response is a page of its own (the chat view and its sign-in,
+the install and status pages): its policy's ``frame-ancestors`` becomes ``'none'`` and it carries
+``X-Frame-Options: DENY``, so no site, Pipedrive included, can put it in a frame and steer clicks in it.
 
 It wraps ``SecurityHeadersMiddleware`` and rewrites what that one set. A response's own policy without a
 ``frame-ancestors`` directive (attachments set a sandboxing one) is kept as it is; ``DENY`` covers it.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-FRAMED_PATHS = ("/panel", "/settings", "/numbers")
+FRAMED_PATHS = ("/panel", "/settings", "/numbers", "/campaigns")
 _NONE = b"frame-ancestors 'none'"
 
 

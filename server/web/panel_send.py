@@ -27,9 +27,11 @@ from server.services.send import NO_PHONE, SendRequest, SendService, confirm_on_
 from server.services.sync.links import pin_deal, relink_chat
 from server.storage.accounts import SqlAccountStore
 from server.storage.audit import SqlAuditLog
+from server.storage.cloud_templates import SqlContactWindow
 from server.storage.conversations import SqlConversationStore
 from server.storage.outbox import SqlOutboxStore
 from server.storage.sync import SqlSyncStore
+from server.web.cloud_templates import chosen_template
 from server.web.errors import error_status
 from server.web.frame_auth import FrameIdentity
 from server.web.panel import (
@@ -96,11 +98,22 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
             raise InvalidInput(Text("Choose the WhatsApp number to send from"), reason="unknown_from_number")
         if group is None:
             await _on_whatsapp(resources, identity, typed)
+        template = await chosen_template(
+            request,
+            identity,
+            await pipedrive_for(request, identity),
+            typed.account_id,
+            form.get("cloud_template", ""),
+            person_id=contact.person_id,
+            deal_id=contact.deal_id,
+        )
         service = SendService(
             SqlAccountStore(resources.engine),
             SqlOutboxStore(resources.engine),
             resources.queue,
             SqlAuditLog(resources.engine),
+            window=SqlContactWindow(resources.engine),
+            clock=resources.clock,
         )
         entry, _ = await service.request(
             identity.company.id,
@@ -115,6 +128,7 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
                 file_name=file_name,
                 person_id=contact.person_id,
                 deal_id=contact.deal_id,
+                template=template,
             ),
         )
     except (InvalidInput, NotFound, NumberNotOnWhatsApp) as error:

@@ -77,8 +77,10 @@ class CloudTransport:
         max_media_bytes: int = DEFAULT_MAX_MEDIA_BYTES,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         coexistence: bool = False,
+        business_account_id: str = "",
     ) -> None:
         self.http = http
+        self.business_account_id = business_account_id  # whose approved templates the numbers may send
         self.access_token = access_token
         self.app_secret = app_secret
         self.verify_token = verify_token
@@ -342,7 +344,11 @@ def _recipient(to: str) -> str:
 def _template(template: Template) -> dict[str, object]:
     content: dict[str, object] = {"name": template.name, "language": {"code": template.language}}
     if template.body_parameters:
-        parameters = [{"type": "text", "text": value} for value in template.body_parameters]
+        parameters: list[dict[str, str]] = [
+            {"type": "text", "text": value} for value in template.body_parameters
+        ]
+        for parameter, name in zip(parameters, template.parameter_names, strict=False):
+            parameter["parameter_name"] = name
         content["components"] = [{"type": "body", "parameters": parameters}]
     return content
 

@@ -40,6 +40,11 @@ CLOUD_REASONS = {
     131053: "media_upload_failed",
     4: "rate_limited",
     80007: "rate_limited",
+    132000: "template_parameter_mismatch",  # the parameters sent are not the template's variables
+    132001: "template_not_found",  # no approved template by that name in that language
+    132005: "template_text_too_long",  # the filled-in template is over WhatsApp's limits
+    132015: "template_paused",  # Meta paused the template for low quality
+    132016: "template_disabled",
 }
 _RATE_LIMIT_CODES = frozenset({130429, 131056, 131048, 4, 80007, 613})
 _UNAVAILABLE_CODES = frozenset({1, 2, 131000, 131016})

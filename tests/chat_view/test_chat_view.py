@@ -12,6 +12,9 @@ from sqlalchemy import select
 
 from sandbox.pipedrive.app import create_app as create_pipedrive
 from sandbox.pipedrive.state import SandboxUser
+from server.domain.message_templates import TemplateDraft, TemplateScope
+from server.storage.chat_history import SqlChatHistory
+from server.storage.message_templates import SqlTemplateStore
 from server.storage.tables import AuditLog, Chat, Outbox, table_of
 from tests.panel.world import PanelWorld
 from tests.world import CLIENT_ID, SANDBOX, WAPIPE
@@ -268,3 +271,33 @@ async def test_hostile_text_is_escaped_in_the_chat_view(world: PanelWorld) -> No
 
 
 _ = Outbox
+
+
+async def test_the_reply_box_offers_templates_rendered_for_the_chats_person(world: PanelWorld) -> None:
+    made = await SqlTemplateStore(world.resources.engine).create(
+        1,
+        world.anna.id,
+        TemplateDraft(TemplateScope.company, "hello", "Hi {{person.name|there}} – {{me.name}}"),
+        None,
+    )
+    chat_id = await conversation(world, 1)
+    async with browser(world) as client:
+        page = await sign_in(world, client, world.anna, chat_id)
+        assert f'hx-get="/chats/{chat_id}/templates" hx-trigger="load"' in page.text
+        picker = await client.get(f"/chats/{chat_id}/templates")
+        assert f'<option value="saved:{made.id}">hello (Company)</option>' in picker.text
+        answer = await client.get(
+            f"/chats/{chat_id}/templates/render", params={"template": f"saved:{made.id}"}
+        )
+        assert answer.status_code == 200, answer.text
+        box = re.search(
+            r'<textarea id="reply-text" name="text" rows="3" hx-swap-oob="true">(.*?)</textarea>', answer.text
+        )
+        assert box is not None
+        row = await SqlChatHistory(world.resources.engine).chat(1, chat_id)
+        assert row is not None and row.person_id == world.persons["maria"]  # linked by the phone
+        person = world.pd.company_data(world.anna.company_id).persons[row.person_id]["name"]
+        assert box.group(1) == f"Hi {person} – Anna Admin"
+    async with browser(world) as stranger:
+        refused = await stranger.get(f"/chats/{chat_id}/templates")
+        assert refused.status_code == 401

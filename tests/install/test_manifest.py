@@ -1,8 +1,7 @@
 """Every URL path in ``manifest/`` is a route of the app, or is named in the explicit pending list below.
 
-Pending: the campaign modal, ``/campaigns/modal``, built beside the recipients it reads. The rule is
-failing-safe: a manifest path that is
-neither a route nor pending fails, and so does a pending path that has become a route (remove it here).
+Pending: nothing. The rule is failing-safe: a manifest path that is neither a route nor pending fails,
+and so does a pending path that has become a route (remove it here).
 """
 
 from __future__ import annotations
@@ -20,9 +19,7 @@ from server.settings import Settings
 from server.web.app import create_app
 
 MANIFEST_DIR = Path(__file__).resolve().parents[2] / "manifest"
-PENDING_ROUTES: dict[str, str] = {
-    "/campaigns/modal": "the custom modal the Person and Deal lists' campaign action opens",
-}
+PENDING_ROUTES: dict[str, str] = {}
 
 
 def manifest_paths(value: Any, where: str = "") -> Iterator[tuple[str, str]]:

@@ -52,6 +52,7 @@ from server.storage.tables_changes import (
     WaitingChange,
     WaitingReaction,
 )
+from server.storage.tables_cloud_templates import CloudTemplateMapping
 from server.storage.tables_sync import (
     PhoneIndexEntry,
     SyncChatLink,
@@ -60,6 +61,7 @@ from server.storage.tables_sync import (
     SyncIntent,
     SyncProblemRow,
 )
+from server.storage.tables_templates import MessageTemplateRow
 from tests.job_deps import deps_over, run_ctx
 
 TABLES: list[type[SQLModel]] = [
@@ -296,6 +298,8 @@ async def fill_every_table(
     await add(CampaignSenderRow, campaign_id=campaign, account_id=account, next_at=NOW)
     await add(OptOutRow, company_id=company_id, e164="+4917655501234", word="STOP")
     await add(CampaignSettingsRow, company_id=company_id, stop_words="STOP")
+    await add(MessageTemplateRow, company_id=company_id, owner_user_id=7, name="welcome", text="Hi")
+    await add(CloudTemplateMapping, company_id=company_id, template_key="order_update:en_US")
     return filled
 
 

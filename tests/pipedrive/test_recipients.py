@@ -352,6 +352,19 @@ async def test_the_opt_out_field_is_created_once_and_set(acme: Acme) -> None:
     assert found[0].values["person"]["whatsapp_opt_out"] == "2026-03-02"
 
 
+async def test_an_opt_out_needs_a_date_and_a_person(acme: Acme) -> None:
+    recipients = acme.recipients()
+    for person_id, when, reason in (
+        (1, "yesterday", "invalid_date"),
+        (1, "2026-02-30", "invalid_date"),
+        (0, "2026-03-02", "invalid_id"),
+    ):
+        with pytest.raises(InvalidInput) as refused:
+            await recipients.mark_opted_out(person_id, when)
+        assert refused.value.reason == reason
+    assert acme.requests() == {}
+
+
 async def test_a_deleted_opt_out_field_is_made_again(acme: Acme) -> None:
     maria = seed_person(acme.pd, acme.company_id, "Maria Muster", phones=["+49 89 1"])
     recipients = acme.recipients()

@@ -513,6 +513,155 @@ async def _erase(attack: Attack) -> None:
             attack.nothing_of_b(answer, "+14155550132", "+14155550100")
 
 
+# --- the campaign pages (Pipedrive token) ------------------------------------------------------------------
+
+
+async def campaign_of(attack: Attack) -> int:
+    """B's draft campaign (``tests/security/world.py`` makes one per company)."""
+    table = SQLModel.metadata.tables["campaign"]
+    query = sa.select(table.c.id).where(table.c.company_id == attack.b.company_id).limit(1)
+    async with attack.world.base.resources.engine.connect() as connection:
+        found = (await connection.execute(query)).scalar()
+    assert found is not None, "company B has no campaign to aim at"
+    return int(found)
+
+
+@probe("GET", "/campaigns")
+@probe("GET", "/campaigns/modal")
+@probe("POST", "/campaigns/modal/source")
+@probe("POST", "/campaigns/stop-words")
+async def _campaign_pages(attack: Attack) -> None:
+    page = await attack.frame("GET", "/campaigns", params={"companyId": attack.b.pipedrive_company_id})
+    assert page.status_code == 200, page.text
+    attack.nothing_of_b(page)
+    selection = {"resource": "person", "selectedIds": str(attack.b.unshared_person_id)}
+    modal = await attack.frame("GET", "/campaigns/modal", params=selection)
+    assert modal.status_code == 200, modal.text
+    attack.nothing_of_b(modal)
+    # B's Person id as A's selection: Pipedrive answers for A's company, which has no such Person.
+    created = await attack.frame("POST", "/campaigns/modal/source", data=selection)
+    attack.nothing_of_b(created)
+    saved = await attack.frame("POST", "/campaigns/stop-words", data={"words": "HALT", "company_id": "2"})
+    assert saved.status_code == 200, saved.text
+    attack.nothing_of_b(saved)
+
+
+@probe("GET", "/campaigns/template")
+async def _campaign_template(attack: Attack) -> None:
+    answer = await attack.frame(
+        "GET", "/campaigns/template", params={"template_id": str(attack.b.template_id)}
+    )
+    attack.refused(answer, 404)
+    assert 'data-reason="template_not_found"' in answer.text, answer.text
+    own = await attack.frame("GET", "/campaigns/template", params={"template_id": str(attack.a.template_id)})
+    assert own.status_code == 200 and attack.a.secret in own.text, own.text
+    attack.nothing_of_b(own)
+
+
+@probe("GET", "/campaigns/{campaign_id:id}")
+@probe("GET", "/campaigns/{campaign_id:id}/progress")
+@probe("GET", "/campaigns/{campaign_id:id}/results.csv")
+@probe("POST", "/campaigns/{campaign_id:id}/preview")
+@probe("POST", "/campaigns/{campaign_id:id}/start")
+@probe("POST", "/campaigns/{campaign_id:id}/pause")
+@probe("POST", "/campaigns/{campaign_id:id}/resume")
+@probe("POST", "/campaigns/{campaign_id:id}/cancel")
+async def _campaign(attack: Attack) -> None:
+    campaign = await campaign_of(attack)
+    typed = {
+        "text": "Hallo",
+        "from_mode": "fixed",
+        "account_ids": [str(attack.a.account_id)],
+        **{"min_gap": "0", "max_gap": "0", "daily_cap": "0", "quiet_start": "00:00", "quiet_end": "00:00"},
+    }
+    for method, tail in (
+        ("GET", ""),
+        ("GET", "/progress"),
+        ("GET", "/results.csv"),
+        ("POST", "/preview"),
+        ("POST", "/start"),
+        ("POST", "/pause"),
+        ("POST", "/resume"),
+        ("POST", "/cancel"),
+    ):
+        data = typed if method == "POST" else None
+        attack.refused(await attack.frame(method, f"/campaigns/{campaign}{tail}", data=data), 404)
+
+
+# --- message templates: the templates page (the frame's token) and the pickers -------------------------
+
+
+@probe("GET", "/settings/templates")
+async def _templates_page(attack: Attack) -> None:
+    own = await attack.frame("GET", "/settings/templates")
+    assert own.status_code == 200 and attack.a.secret in own.text, own.text
+    attack.nothing_of_b(own)
+
+
+@probe("GET", "/settings/templates/form")
+async def _template_form(attack: Attack) -> None:
+    answer = await attack.frame("GET", "/settings/templates/form", params={"id": str(attack.b.template_id)})
+    attack.refused(answer, 404)
+    assert 'data-reason="template_not_found"' in answer.text, answer.text
+
+
+@probe("POST", "/settings/templates")
+async def _template_save(attack: Attack) -> None:
+    data = {"id": str(attack.b.template_id), "scope": "company", "name": "taken over", "text": "x"}
+    answer = await attack.frame("POST", "/settings/templates", data=data)
+    attack.refused(answer, 404)
+    assert 'data-reason="template_not_found"' in answer.text, answer.text
+    # A's own template, with B's Pipedrive file as its attachment: A's Pipedrive has no such file.
+    data = {"scope": "personal", "name": "mine", "text": "x", "file_id": str(attack.b.file_id)}
+    attack.refused(await attack.frame("POST", "/settings/templates", data=data), 404)
+
+
+@probe("POST", "/settings/templates/delete")
+async def _template_delete(attack: Attack) -> None:
+    answer = await attack.frame("POST", "/settings/templates/delete", data={"id": str(attack.b.template_id)})
+    attack.refused(answer, 404)
+
+
+@probe("GET", "/panel/templates")
+async def _panel_templates(attack: Attack) -> None:
+    own = await attack.frame("GET", "/panel/templates", params={"account_id": str(attack.b.account_id)})
+    assert own.status_code == 200 and attack.a.secret in own.text, own.text
+    attack.nothing_of_b(own)
+
+
+@probe("GET", "/panel/templates/render")
+async def _panel_template_render(attack: Attack) -> None:
+    a, b = attack.a, attack.b
+    theirs = {"template": f"saved:{b.template_id}", "person_id": str(a.person_id)}
+    attack.refused(await attack.frame("GET", "/panel/templates/render", params=theirs), 404)
+    mine = {"template": f"saved:{a.template_id}", "person_id": str(b.unshared_person_id)}
+    attack.refused(await attack.frame("GET", "/panel/templates/render", params=mine), 404)
+    from_b = {
+        "template": f"saved:{a.template_id}",
+        "person_id": str(a.person_id),
+        "account_id": str(b.account_id),
+    }
+    own = await attack.frame("GET", "/panel/templates/render", params=from_b)  # B's number as From
+    assert own.status_code == 200 and a.secret in own.text, own.text
+    attack.nothing_of_b(own)
+
+
+@probe("GET", "/chats/{chat_id:id}/templates")
+async def _chat_templates(attack: Attack) -> None:
+    attack.refused(await attack.session.get(f"/chats/{attack.b.chat_id}/templates"), 403)
+    own = await attack.session.get(f"/chats/{attack.a.chat_id}/templates")
+    assert own.status_code == 200 and attack.a.secret in own.text, own.text
+    attack.nothing_of_b(own)
+
+
+@probe("GET", "/chats/{chat_id:id}/templates/render")
+async def _chat_template_render(attack: Attack) -> None:
+    a, b = attack.a, attack.b
+    mine, theirs = {"template": f"saved:{a.template_id}"}, {"template": f"saved:{b.template_id}"}
+    attack.refused(await attack.session.get(f"/chats/{b.chat_id}/templates/render", params=mine), 403)
+    attack.refused(await attack.session.get(f"/chats/{a.chat_id}/templates/render", params=theirs), 404)
+
+
 # --- the chat view (session cookie + CSRF) ---------------------------------------------------------------
 
 

@@ -74,6 +74,7 @@ class Tenant:
     pipeline_id: int = 0
     lookalike_person_id: int = 0  # a Person of this company with the other company's customer's phone
     unshared_person_id: int = 0  # a Person whose id the other company does not use
+    template_id: int = 0  # the company's message template
     markers: tuple[str, ...] = ()  # strings only this company's pages may show
 
     @property
@@ -181,6 +182,11 @@ async def company_rows(engine: AsyncEngine, company_id: int) -> dict[str, list[d
         "file_deletion",
         "outbox",
         "audit_log",
+        "campaign",
+        "campaign_recipient",
+        "campaign_settings",
+        "opt_out",
+        "message_template",
     )
     out["company"] = await read("company", col("company", "id") == company_id)
     for name in by_company:
@@ -210,6 +216,9 @@ async def company_rows(engine: AsyncEngine, company_id: int) -> dict[str, list[d
     )
     blobs = [sha for sha in _ids(out["message_media"], "sha256") if sha] + _ids(out["media_upload"], "sha256")
     out["media"] = await read("media", col("media", "sha256").in_(blobs))
+    out["campaign_sender"] = await read(
+        "campaign_sender", col("campaign_sender", "campaign_id").in_(_ids(out["campaign"]))
+    )
     # Liveness of the job runners: written by a cron job, no company's data.
     out["worker_heartbeat"] = []
     # OAuth states already used: a nonce and a time, no company's data.
@@ -354,10 +363,24 @@ async def _fill(world: PanelWorld, tenant: Tenant) -> None:
         "/settings/exclusions", data={"chat_id": str(tenant.group_chat_id), "excluded": "1"}, headers=headers
     )
     assert excluded.status_code == 200, excluded.text
+    campaign = {"resource": "person", "selectedIds": str(tenant.person_id)}  # a draft campaign to the contact
+    drafted = await world.client.post("/campaigns/modal/source", data=campaign, headers=headers)
+    assert drafted.status_code == 200, drafted.text
+    template = {
+        "scope": "company",
+        "name": f"{tenant.secret} template",
+        "text": f"{tenant.secret} {{{{me.name}}}}",
+    }
+    made = await world.client.post("/settings/templates", data=template, headers=headers)
+    assert made.status_code == 200, made.text
     await world.settle()
     outbox = tables["outbox"]
     tenant.outbox_id = await _scalar(
         engine, sa.select(outbox.c.id).where(outbox.c.client_ref == form["client_ref"])
+    )
+    templates = tables["message_template"]
+    tenant.template_id = await _scalar(
+        engine, sa.select(templates.c.id).where(templates.c.name == f"{tenant.secret} template")
     )
     assert waha.outbox(tenant.session), f"{tenant.label}'s reply did not reach the phone"
 

@@ -91,7 +91,7 @@ async def test_every_other_page_may_not_be_framed_at_all(settings: Settings) -> 
 
 
 def test_the_framed_families_are_pipedrives_iframes() -> None:
-    assert FRAMED_PATHS == ("/panel", "/settings", "/numbers")
+    assert FRAMED_PATHS == ("/panel", "/settings", "/numbers", "/campaigns")
 
 
 @pytest.mark.parametrize(
@@ -103,6 +103,9 @@ def test_the_framed_families_are_pipedrives_iframes() -> None:
         ("/settings/erase", True),
         ("/numbers", True),
         ("/numbers/3/pairing", True),
+        ("/campaigns/modal", True),
+        ("/campaigns/7/results.csv", True),
+        ("/campaignsx", False),
         ("/", False),
         ("", False),
         ("/chats/5", False),

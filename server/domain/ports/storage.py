@@ -151,8 +151,12 @@ class OutboxStore(Protocol):
         deal_id: int | None = None,
         file_id: int | None = None,
         file_name: str = "",
+        template_name: str = "",
+        template_language: str = "",
+        template_parameters: str = "",
     ) -> tuple[OutboxEntry, bool]:
-        """Store the request unless its ``client_ref`` is known; (entry, newly stored)."""
+        """Store the request unless its ``client_ref`` is known; (entry, newly stored). A template send
+        carries the template's name, language and stored parameters (``server.domain.cloud_templates``)."""
         ...
 
 

@@ -43,7 +43,7 @@ class Planned:
 
 def check_compose(compose: Compose) -> None:
     text = compose.text.strip()
-    if not text:
+    if not text and not compose.approved_template:  # an approved template's numbers send the template
         raise InvalidInput(Text("Type a message or choose a file to send"), reason="empty_message")
     if len(text) > MAX_TEMPLATE_TEXT:
         raise InvalidInput(
@@ -67,6 +67,15 @@ def check_connected(planned: Planned, compose: Compose) -> None:
     """Starting needs every chosen number connected (a preview shows the plan anyway)."""
     for account_id in compose.account_ids:
         account = planned.accounts[account_id]
+        if not compose.text.strip() and account.transport != "cloud":
+            raise InvalidInput(
+                Text(
+                    "%(number)s sends through WhatsApp Web, which has no approved templates: type the "
+                    "message it sends",
+                    number=account.e164 or account.display_name,
+                ),
+                reason="template_needs_cloud_number",
+            )
         if account.status != SessionStatus.CONNECTED.value:
             why = not_connected_reason(account.status, account.status_detail)
             raise InvalidInput(

@@ -46,7 +46,7 @@ from server.domain.templates import missing_values, render
 from server.domain.text import Text
 from server.services.campaigns.planning import Planned, check_connected, message_values, plan_recipients
 from server.services.campaigns.results import results_csv
-from server.services.campaigns.tick import TickPorts, on_whatsapp
+from server.services.campaigns.tick import ApprovedTemplateFill, TickPorts, on_whatsapp
 
 MAX_RECIPIENTS = 10_000  # a campaign bigger than this is several campaigns
 MAX_NAME = 200
@@ -77,6 +77,7 @@ class CampaignPorts:
     transports: dict[str, WhatsAppTransport] = field(default_factory=dict)  # by kind: "waha", "cloud"
     audit: AuditLog | None = None
     random: random.Random = field(default_factory=random.Random)
+    approved: ApprovedTemplateFill | None = None  # Meta-approved templates (Cloud API numbers)
 
     def tick_ports(self) -> TickPorts:
         return TickPorts(
@@ -88,6 +89,7 @@ class CampaignPorts:
             self.clock,
             self.random,
             self.transports,
+            self.approved,
         )
 
 

@@ -22,11 +22,13 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from server.domain.campaign_pacing import after_cap, earliest, gap, quiet_until, utc_day_start, zone_for
 from server.domain.campaigns import Campaign, CampaignStatus, RecipientStatus, SkipReason
 from server.domain.clock import Clock
-from server.domain.errors import NumberNotOnWhatsApp, WaPipeError
+from server.domain.cloud_templates import TemplateSend, outbound_template, stored_parameters
+from server.domain.errors import InvalidInput, NumberNotOnWhatsApp, WaPipeError
 from server.domain.models import Account
 from server.domain.ports.campaigns import CampaignStore, OptOuts, OptOutStore, StoredRecipient
 from server.domain.ports.queue import JobQueue
@@ -38,8 +40,17 @@ from server.domain.whatsapp import OutboundMessage, SessionStatus
 from server.services.campaigns.planning import message_values
 from server.services.send import send_job_id
 
+CLOUD = "cloud"  # the Cloud API transport: only it sends Meta-approved templates
 SCAN = 20  # pending recipients looked at per number for one outside quiet hours
 PENDING = frozenset({RecipientStatus.PENDING})
+
+
+class ApprovedTemplateFill(Protocol):
+    """A Meta-approved template filled for one contact (``services.cloud_templates.CloudTemplates``)."""
+
+    async def for_send(
+        self, company_id: int, account: Account, key: str, values: Mapping[str, Mapping[str, str]]
+    ) -> TemplateSend: ...
 
 
 def client_ref(campaign_id: int, recipient_id: int) -> str:
@@ -56,6 +67,7 @@ class TickPorts:
     clock: Clock
     random: random.Random
     transports: Mapping[str, WhatsAppTransport] = field(default_factory=dict)  # by kind: "waha", "cloud"
+    approved: ApprovedTemplateFill | None = None  # for campaigns sent as a Meta-approved template
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,7 +220,8 @@ async def _send_due(
         if not await on_whatsapp(ports, account, chosen.e164):
             await store.mark_skipped(company_id, chosen.id, SkipReason.NOT_ON_WHATSAPP, now)
             continue
-        await queue_message(ports, campaign, account, chosen)
+        if not await queue_message(ports, campaign, account, chosen):
+            continue
         sent += 1
         today = (today[0], today[1] + 1)
         turns[account_id] = now + gap(pacing, ports.random)
@@ -233,12 +246,32 @@ async def on_whatsapp(ports: TickPorts, account: Account | None, e164: str) -> b
 
 async def queue_message(
     ports: TickPorts, campaign: Campaign, account: Account | None, recipient: StoredRecipient
-) -> None:
-    """The recipient's outbox row (found again after a crash), its send job, and the recipient queued."""
-    assert campaign.compose is not None and recipient.account_id is not None
-    text = render(campaign.compose.text, message_values(recipient.record.values, account)).strip()
+) -> bool:
+    """The recipient's outbox row (found again after a crash), its send job, and the recipient queued.
+
+    From a Cloud API number, a campaign sent as a Meta-approved template carries that template filled for
+    the recipient; when it cannot be (no longer approved, a variable without a value) the recipient is
+    skipped ``template_unavailable`` and ``False`` returned."""
+    compose = campaign.compose
+    assert compose is not None and recipient.account_id is not None
+    values = message_values(recipient.record.values, account)
     reference = client_ref(campaign.id, recipient.id)
-    preview = OutboundMessage(client_ref=reference, to=recipient.e164, text=text or None)
+    name = language = parameters = ""
+    if compose.approved_template and account is not None and account.transport == CLOUD:
+        template = await _approved(ports, campaign, account, values)
+        if template is None:
+            now = ports.clock.now()
+            await ports.store.mark_skipped(
+                campaign.company_id, recipient.id, SkipReason.TEMPLATE_UNAVAILABLE, now
+            )
+            return False
+        text = template.body
+        name, language, parameters = template.name, template.language, stored_parameters(template)
+        sent = outbound_template(name, language, parameters)
+        preview = OutboundMessage(client_ref=reference, to=recipient.e164, template=sent)
+    else:
+        text = render(compose.text, values).strip()
+        preview = OutboundMessage(client_ref=reference, to=recipient.e164, text=text or None)
     entry, _ = await ports.outbox.create(
         client_ref=reference,
         company_id=campaign.company_id,
@@ -249,6 +282,25 @@ async def queue_message(
         fingerprint=send_fingerprint(preview),
         person_id=recipient.record.person_id,
         deal_id=recipient.record.deal_id,
+        template_name=name,
+        template_language=language,
+        template_parameters=parameters,
     )
     await ports.queue.enqueue("send_outbox", entry.id, job_id=send_job_id(entry.id))
     await ports.store.mark_queued(campaign.company_id, recipient.id, entry.id, ports.clock.now())
+    return True
+
+
+async def _approved(
+    ports: TickPorts, campaign: Campaign, account: Account, values: Mapping[str, Mapping[str, str]]
+) -> TemplateSend | None:
+    """The campaign's approved template filled for one recipient; ``None`` when it cannot be."""
+    assert campaign.compose is not None
+    if ports.approved is None:
+        return None
+    try:
+        return await ports.approved.for_send(
+            campaign.company_id, account, campaign.compose.approved_template, values
+        )
+    except InvalidInput:
+        return None

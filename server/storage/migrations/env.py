@@ -8,7 +8,9 @@ from sqlmodel import SQLModel
 import server.storage.tables
 import server.storage.tables_campaigns
 import server.storage.tables_changes
-import server.storage.tables_sync  # noqa: F401  (registers the tables on SQLModel.metadata)
+import server.storage.tables_cloud_templates
+import server.storage.tables_sync
+import server.storage.tables_templates  # noqa: F401  (registers the tables on SQLModel.metadata)
 from server.storage.engine import make_sync_engine
 
 config = context.config

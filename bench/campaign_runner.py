@@ -9,6 +9,7 @@ on stdout:
     {"cmd": "start", "campaign": 1, "text": "..."}                       Campaigns.start, pacing off
     {"cmd": "status", "campaign": 1}                                     the campaign and its counts
     {"cmd": "wake", "campaign": 1, "since": 1700000000.0}                the restart path: see ``wake``
+    {"cmd": "sql"}                                                       statements and job times since
     {"cmd": "exit"}
 
 The first process (``--first``) links the number (the WAHA sandbox's phone scans the QR code) and sets up

@@ -48,6 +48,14 @@ ACTION_TITLES = {
     "template.create": Text("Message template created"),
     "template.update": Text("Message template changed"),
     "template.delete": Text("Message template deleted"),
+    "cloud_template.map": Text("WhatsApp-approved template mapped"),
+    "campaign.create": Text("Campaign created"),
+    "campaign.start": Text("Campaign started"),
+    "campaign.pause": Text("Campaign paused"),
+    "campaign.resume": Text("Campaign resumed"),
+    "campaign.cancel": Text("Campaign cancelled"),
+    "campaign.stop_words": Text("Stop words changed"),
+    "campaign.opt_out": Text("Contact opted out"),
 }
 
 

@@ -79,6 +79,12 @@ class Settings(BaseSettings):
     sync_lease: float = Field(default=120.0, ge=10, le=3600)  # how long a sync run holds its chat at most
     catch_up_every: float = Field(default=300.0, ge=60, le=86_400)  # a connected number's history is re-read
     sweep_after: float = Field(default=60.0, ge=1, le=86_400)  # a stored webhook not processed is re-queued
+    campaign_poll: float = Field(
+        default=30.0, ge=0.1, le=3600
+    )  # a campaign waiting on its outbox looks again
+    campaign_stale: float = Field(
+        default=180.0, ge=10, le=86_400
+    )  # a campaign run this late is started again
     job_poll: float = Field(default=0.05, gt=0, le=5)  # how often the in-process runner looks for due jobs
     conversation_poll: float = Field(default=3.0, ge=0.2, le=60)  # an open chat asks for new messages
     progress_poll: float = Field(default=2.0, ge=0.2, le=60)  # a page waiting for set-up or pairing asks

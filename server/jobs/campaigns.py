@@ -116,7 +116,11 @@ async def campaign_watchdog(ctx: dict[str, Any]) -> str:
 
 
 async def campaign_mark_opted_out(ctx: dict[str, Any], company_id: int, person_id: int, when: str) -> str:
+    """Writes the opt-out WaPipe recorded for the company's Person into Pipedrive; nothing for a Person the
+    company has no opt-out of (the job never writes what its own records do not say)."""
     deps = job_deps(ctx)
+    if not (await SqlOptOutStore(deps.engine).opt_outs(company_id)).covers(None, person_id):
+        return f"person {person_id} has not opted out here: nothing written"
     try:
         pipedrive = await campaign_pipedrive(deps, company_id)
         await pipedrive.mark_opted_out(person_id, when)

@@ -180,4 +180,6 @@ def job_timings(settings: Settings) -> JobTimings:
         retry_base=timedelta(seconds=settings.retry_base),
         catch_up_every=timedelta(seconds=settings.catch_up_every),
         sweep_after=timedelta(seconds=settings.sweep_after),
+        campaign_poll=timedelta(seconds=settings.campaign_poll),
+        campaign_stale=timedelta(seconds=settings.campaign_stale),
     )

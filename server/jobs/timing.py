@@ -18,7 +18,5 @@ class JobTimings:
     retry_base: timedelta = timedelta(seconds=2)  # first retry after a transient failure; doubles per try
     catch_up_every: timedelta = timedelta(minutes=5)  # a connected number's history is re-read this often
     sweep_after: timedelta = timedelta(minutes=1)  # a stored webhook not processed by then is queued again
-    campaign_poll: timedelta = timedelta(
-        seconds=30
-    )  # a campaign with messages still in the outbox looks again
+    campaign_poll: timedelta = timedelta(seconds=30)  # a campaign waiting on its outbox looks again
     campaign_stale: timedelta = timedelta(minutes=3)  # a campaign's run this late is lost: a new one starts

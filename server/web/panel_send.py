@@ -98,15 +98,17 @@ async def send(request: Request, identity: FrameIdentity) -> Response:
             raise InvalidInput(Text("Choose the WhatsApp number to send from"), reason="unknown_from_number")
         if group is None:
             await _on_whatsapp(resources, identity, typed)
-        template = await chosen_template(
-            request,
-            identity,
-            await pipedrive_for(request, identity),
-            typed.account_id,
-            form.get("cloud_template", ""),
-            person_id=contact.person_id,
-            deal_id=contact.deal_id,
-        )
+        template = None  # a WhatsApp-approved template chosen in the picker (Cloud API numbers)
+        if form.get("cloud_template", "").strip():
+            template = await chosen_template(
+                request,
+                identity,
+                await pipedrive_for(request, identity),
+                typed.account_id,
+                form["cloud_template"],
+                person_id=contact.person_id,
+                deal_id=contact.deal_id,
+            )
         service = SendService(
             SqlAccountStore(resources.engine),
             SqlOutboxStore(resources.engine),

@@ -38,7 +38,12 @@ HOST = "127.0.0.1"
 # The demo runs on the wall clock, and a browser test waits for what it shows. These tests drive the
 # pages, not the lengths of the waits: the burst window is tested on the controlled clock (tests/sync,
 # tests/jobs), the pages' poll intervals in tests/panel/test_poll_intervals.py.
-QUICK_WAITS = {"sync_burst_window": 0.3, "conversation_poll": 0.5, "progress_poll": 0.5}
+QUICK_WAITS = {
+    "sync_burst_window": 0.3,
+    "conversation_poll": 0.5,
+    "progress_poll": 0.5,
+    "campaign_poll": 0.5,
+}
 
 
 def demo_settings(var_dir: Path, wapipe: str, sandboxes: DemoSandboxes, **overrides: object) -> Settings:

@@ -622,6 +622,31 @@ async def _template_delete(attack: Attack) -> None:
     attack.refused(answer, 404)
 
 
+# --- WhatsApp-approved templates (Cloud API numbers): A has none, B's mapping names B's secret ------------
+
+
+@probe("GET", "/settings/cloud-templates")
+async def _cloud_templates(attack: Attack) -> None:
+    params = {"company_id": str(attack.b.company_id), "account_id": str(attack.b.account_id)}
+    answer = await attack.frame("GET", "/settings/cloud-templates", params=params)
+    assert answer.status_code == 200 and 'data-reason="no_cloud_number"' in answer.text, answer.text
+    attack.nothing_of_b(answer)
+
+
+@probe("POST", "/settings/cloud-templates")
+async def _cloud_template_save(attack: Attack) -> None:
+    data = {
+        "template": "order_update:en_US",
+        "var:1": "person.name",
+        "var:2": "me.name",
+        "company_id": str(attack.b.company_id),
+        "account_id": str(attack.b.account_id),
+    }
+    answer = await attack.frame("POST", "/settings/cloud-templates", data=data)
+    attack.refused(answer, 400)
+    assert 'data-reason="no_cloud_number"' in answer.text, answer.text
+
+
 @probe("GET", "/panel/templates")
 async def _panel_templates(attack: Attack) -> None:
     own = await attack.frame("GET", "/panel/templates", params={"account_id": str(attack.b.account_id)})
@@ -872,6 +897,7 @@ JOBS_WITHOUT_IDS = {
     "sync_watchdog": "queues chats behind by id; sync_chat's probe covers them",
     "apply_retention": "deletes each company's old messages by that company's own settings",
     "purge_uninstalled_companies": "deletes companies whose last installation is gone (tests/install)",
+    "campaign_watchdog": "starts overdue campaign runs by id; campaign_tick's probe covers them",
 }
 
 
@@ -917,6 +943,33 @@ async def _media(world: TenancyWorld, job: Callable[..., Awaitable[Any]]) -> Non
 @job_probe("send_outbox")
 async def _send(world: TenancyWorld, job: Callable[..., Awaitable[Any]]) -> None:
     await job(job_ctx(world), world.b.outbox_id)  # sent already: nothing to do
+
+
+@job_probe("campaign_tick")
+async def _campaign_tick(world: TenancyWorld, job: Callable[..., Awaitable[Any]]) -> None:
+    for campaign_id in await _campaign_ids(world, world.b):  # B's draft: a run of it sends nothing
+        for seq in (0, 1):
+            await job(job_ctx(world), campaign_id, seq)
+
+
+@job_probe("campaign_check_reply")
+async def _campaign_reply(world: TenancyWorld, job: Callable[..., Awaitable[Any]]) -> None:
+    await job(job_ctx(world), world.b.company_id, "+" + world.b.contact, f"{world.a.secret} hello")
+
+
+@job_probe("campaign_mark_opted_out")
+async def _campaign_opt_out(world: TenancyWorld, job: Callable[..., Awaitable[Any]]) -> None:
+    for person_id in (world.b.person_id, world.b.unshared_person_id):  # B has no opt-outs: nothing written
+        await job(job_ctx(world), world.b.company_id, person_id, "2026-12-07")
+
+
+async def _campaign_ids(world: TenancyWorld, tenant: Tenant) -> list[int]:
+    table = SQLModel.metadata.tables["campaign"]
+    async with world.engine.connect() as connection:
+        query = sa.select(table.c.id).where(table.c.company_id == tenant.company_id)
+        ids = [int(i) for i in (await connection.execute(query)).scalars()]
+    assert ids, "the tenancy world drafts a campaign per company"
+    return ids
 
 
 # Run again for B, this job checks B's setup again in B's Pipedrive with B's own token: that moves B's API

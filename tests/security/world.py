@@ -23,8 +23,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import json
 from collections.abc import AsyncIterator, Callable, Container
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -187,6 +189,7 @@ async def company_rows(engine: AsyncEngine, company_id: int) -> dict[str, list[d
         "campaign_settings",
         "opt_out",
         "message_template",
+        "cloud_template_mapping",
     )
     out["company"] = await read("company", col("company", "id") == company_id)
     for name in by_company:
@@ -378,6 +381,18 @@ async def _fill(world: PanelWorld, tenant: Tenant) -> None:
     tenant.outbox_id = await _scalar(
         engine, sa.select(outbox.c.id).where(outbox.c.client_ref == form["client_ref"])
     )
+    async with engine.begin() as connection:  # what fills an approved template's variables (Cloud API)
+        await connection.execute(
+            tables["cloud_template_mapping"]
+            .insert()
+            .values(
+                company_id=tenant.company_id,
+                template_key="order_update:en_US",
+                mapping=json.dumps({"1": "person.first_name", "2": f"deal.title|{tenant.secret}"}),
+                updated_by=0,
+                updated_at=datetime.now(UTC),
+            )
+        )
     templates = tables["message_template"]
     tenant.template_id = await _scalar(
         engine, sa.select(templates.c.id).where(templates.c.name == f"{tenant.secret} template")

@@ -138,6 +138,8 @@ async def test_free_text_outside_the_window_is_refused_and_a_mapped_template_goe
     [mapping] = await world.rows(CloudTemplateMapping)
     assert json.loads(mapping["mapping"]) == {"1": "person.first_name|there", "2": "deal.title|A-17"}
     assert any(row["action"] == "cloud_template.map" for row in await world.rows(AuditLog))
+    audit = await world.client.get("/settings/audit", headers=world.headers())
+    assert "WhatsApp-approved template mapped" in audit.text
 
     answer = await send(world, "ref-cloud-000003", cloud_template="order_update:en_US")
     assert answer.status_code == 200, answer.text
@@ -352,3 +354,30 @@ async def test_the_chat_view_replies_with_an_approved_template_outside_the_windo
     await world.settle()
     [sent] = graph(world).sent
     assert sent["type"] == "template" and sent["template"]["name"] == "order_update"  # type: ignore[index]
+
+
+async def test_another_company_sees_and_uses_none_of_it(world: PanelWorld) -> None:
+    await map_template(world, "order_update:en_US", **{"1": "person.first_name", "2": "me.name"})
+    grace = world.headers(world.grace)
+    section = await world.client.get("/settings/cloud-templates", headers=grace)
+    assert section.status_code == 200 and 'data-reason="no_cloud_number"' in section.text
+    assert "order_update" not in section.text
+    posted = await world.client.post(
+        "/settings/cloud-templates",
+        data={"template": "order_update:en_US", "var:1": "me.name", "var:2": "me.name"},
+        headers=grace,
+    )
+    assert posted.status_code == 400 and 'data-reason="no_cloud_number"' in posted.text
+    [mapping] = await world.rows(CloudTemplateMapping)
+    assert json.loads(mapping["mapping"]) == {"1": "person.first_name", "2": "me.name"}
+    form = {
+        "person_id": world.persons["globex"],
+        "client_ref": "ref-cloud-000070",
+        "to": "+1 415 555 0132",
+        "account_id": world.cloud_account,  # type: ignore[attr-defined]  # Acme's number
+        "text": "",
+        "cloud_template": "order_update:en_US",
+    }
+    answer = await world.client.post("/panel/send", data=form, headers=grace)
+    assert answer.status_code in (400, 404) and 'data-reason="unknown_from_number"' in answer.text
+    assert await world.outbox() == [] and graph(world).sent == []

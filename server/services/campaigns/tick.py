@@ -114,12 +114,31 @@ async def tick(
         return TickResult(max(min(due), ports.clock.now()), queued)
     tally = await store.tally(campaign.company_id, campaign.id)
     if tally.unsent:
+        await requeue_unsent(ports, campaign)
         return TickResult(ports.clock.now() + poll, queued)
     running = frozenset({CampaignStatus.RUNNING})
     finished = await store.transition(
         campaign.company_id, campaign.id, running, CampaignStatus.FINISHED, ports.clock.now()
     )
     return TickResult(None, queued, finished=finished)
+
+
+async def requeue_unsent(ports: TickPorts, campaign: Campaign) -> int:
+    """Queues again the send job of each of the campaign's messages still in the outbox: a job runner
+    killed with jobs in its memory (the in-process runner) or a queue lost with Redis took them, and nothing
+    else would. The job id dedupes a job still queued, retrying or running; a message whose send had
+    started is looked up on the gateway before any resend (``server.services.deliver``). How many were
+    queued again."""
+    company_id = campaign.company_id
+    rows = await ports.store.rows(company_id, campaign.id)
+    unsent = {row.id for row in rows if row.status is RecipientStatus.QUEUED}
+    queued = frozenset({RecipientStatus.QUEUED})
+    again = 0
+    for recipient in await ports.store.recipients(company_id, campaign.id, statuses=queued):
+        if recipient.id in unsent and recipient.outbox_id is not None:
+            job_id = send_job_id(recipient.outbox_id)
+            again += await ports.queue.enqueue("send_outbox", recipient.outbox_id, job_id=job_id)
+    return again
 
 
 async def _still_running(store: CampaignStore, campaign_id: int, seq: int) -> bool:

@@ -52,8 +52,7 @@ from server.web.resources import Resources
 from server.web.session import SessionUser
 from server.web.settings_page import is_admin, require_admin
 from server.web.template_fields import known_for, template_values
-from server.whatsapp.cloud import CloudTransport
-from server.whatsapp.cloud_templates import CloudTemplateReader
+from server.whatsapp.cloud_templates import reader_for
 
 log = logging.getLogger(__name__)
 Values = Mapping[str, Mapping[str, str]]
@@ -71,17 +70,8 @@ def template_cache(request: Request) -> TemplateCache:
 def cloud_templates(request: Request) -> CloudTemplates:
     """The service over this process's Cloud transport (no reader when the Cloud API is not configured)."""
     resources: Resources = request.app.state.resources
-    transport = resources.transports.get(CLOUD)
-    reader = None
-    if isinstance(transport, CloudTransport):
-        reader = CloudTemplateReader(
-            transport.http,
-            access_token=transport.access_token,
-            business_account_id=resources.settings.cloud_business_account_id,
-            graph_url=transport.graph_url,
-        )
     return CloudTemplates(
-        reader,
+        reader_for(resources.transports.get(CLOUD)),
         SqlTemplateMappings(resources.engine),
         resources.clock,
         template_cache(request),

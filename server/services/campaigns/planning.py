@@ -31,6 +31,7 @@ from server.domain.session_reasons import not_connected_reason
 from server.domain.templates import MAX_TEMPLATE_TEXT, placeholders
 from server.domain.text import Text
 from server.domain.whatsapp import SessionStatus
+from server.services.cloud_templates import CLOUD
 
 OPEN_BRACES = "{{"
 
@@ -67,7 +68,7 @@ def check_connected(planned: Planned, compose: Compose) -> None:
     """Starting needs every chosen number connected (a preview shows the plan anyway)."""
     for account_id in compose.account_ids:
         account = planned.accounts[account_id]
-        if not compose.text.strip() and account.transport != "cloud":
+        if not compose.text.strip() and account.transport != CLOUD:
             raise InvalidInput(
                 Text(
                     "%(number)s sends through WhatsApp Web, which has no approved templates: type the "

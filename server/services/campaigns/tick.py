@@ -38,9 +38,9 @@ from server.domain.send_echoes import send_fingerprint
 from server.domain.templates import render
 from server.domain.whatsapp import OutboundMessage, SessionStatus
 from server.services.campaigns.planning import message_values
+from server.services.cloud_templates import CLOUD
 from server.services.send import send_job_id
 
-CLOUD = "cloud"  # the Cloud API transport: only it sends Meta-approved templates
 SCAN = 20  # pending recipients looked at per number for one outside quiet hours
 PENDING = frozenset({RecipientStatus.PENDING})
 

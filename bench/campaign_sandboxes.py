@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bench.sandboxes import SESSION, free_port
+from bench.sandboxes import SESSION, free_port, start_servers
 from sandbox.pipedrive.app import create_app as create_pipedrive
 from sandbox.pipedrive.seed import ALL_SCOPES, condition, seed_filter, seed_person
 from sandbox.pipedrive.state import Clock as PdClock
@@ -193,14 +193,7 @@ async def serve(args: argparse.Namespace) -> None:
             ),
             (control_app(pd, waha, company.id, switch, servers), control_port),
         ]
-        for app, port in apps:
-            config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-            servers.append(uvicorn.Server(config))
-        serving = [asyncio.create_task(server.serve()) for server in servers]
-        while not all(server.started for server in servers):
-            if any(task.done() for task in serving):
-                raise SystemExit("bench.campaign_sandboxes: a server stopped before it started")
-            await asyncio.sleep(0.02)
+        serving = await start_servers(apps, servers, "bench.campaign_sandboxes")
         ready = {
             "pipedrive": f"http://127.0.0.1:{pd_port}",
             "waha": f"http://127.0.0.1:{waha_port}",

@@ -161,6 +161,22 @@ def control_app(
     )
 
 
+async def start_servers(
+    apps: list[tuple[Any, int]], servers: list[uvicorn.Server], name: str
+) -> list[asyncio.Task[None]]:
+    """Serve each app on its loopback port (the servers go into ``servers``, for a ``/stop``); returns once
+    all answer, and stops the process, naming ``name``, when one stops before it started."""
+    for app, port in apps:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+        servers.append(uvicorn.Server(config))
+    serving = [asyncio.create_task(server.serve()) for server in servers]
+    while not all(server.started for server in servers):
+        if any(task.done() for task in serving):
+            raise SystemExit(f"{name}: a server stopped before it started")
+        await asyncio.sleep(0.02)
+    return serving
+
+
 def free_port() -> int:
     """A TCP port on loopback that nothing listens on now."""
     with socket.socket() as probe:
@@ -189,14 +205,7 @@ async def serve(args: argparse.Namespace) -> None:
             (create_waha(waha, api_key=args.waha_api_key, webhook_client=webhooks), waha_port),
             (control, control_port),
         ]
-        for app, port in apps:
-            config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
-            servers.append(uvicorn.Server(config))
-        serving = [asyncio.create_task(server.serve()) for server in servers]
-        while not all(server.started for server in servers):
-            if any(task.done() for task in serving):
-                raise SystemExit("bench.sandboxes: a server stopped before it started")
-            await asyncio.sleep(0.02)
+        serving = await start_servers(apps, servers, "bench.sandboxes")
         ready = {
             "pipedrive": f"http://127.0.0.1:{pd_port}",
             "waha": f"http://127.0.0.1:{waha_port}",

@@ -1,4 +1,5 @@
-"""Fake Pipedrive pages that embed an app's custom UI iframe and speak the SDK protocol (``static/host.js``).
+"""Fake Pipedrive pages that embed an app's custom UI iframe and speak the SDK protocol
+(``static/host_sdk.js``; ``static/host.js`` for the panel).
 
 Pages: ``/host/person/{id}``, ``/host/deal/{id}`` (a detail view with the app's panel in the sidebar; also
 at ``/person/{id}`` and ``/deal/{id}``, where Pipedrive's web app has them) and ``/host/settings`` (the

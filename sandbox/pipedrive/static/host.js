@@ -1,11 +1,7 @@
 /*
- * Host side of the App Extensions SDK postMessage protocol, for the sandbox's fake Pipedrive pages.
- *
- * The extension posts {id, payload} to window.parent with a transferred MessagePort:
- *   payload.type === "command"  -> exactly one reply on the port: {data} or {error}
- *   payload.type === "listener" -> the port is kept; window.__pdHost.emit(event, data) posts {data} to it
- *   payload.type === "track"    -> no port, no reply; recorded
- * Everything that happens is recorded on window.__pdHost for browser tests.
+ * The sandbox's record pages (a Person's or a Deal's): the app's panel in an iframe, its size, visibility
+ * and theme, and what its SDK commands do here (the protocol itself is host_sdk.js; tracks are recorded,
+ * never answered). Everything that happens is recorded on window.__pdHost for browser tests.
  */
 (function () {
   "use strict";
@@ -21,14 +17,7 @@
   var maxHeight = Number(iframe.getAttribute("data-max-height") || "750");
   var tokenUrl = root.getAttribute("data-token-url");
   var initTimeoutMs = Number(root.getAttribute("data-init-timeout-ms") || "10000");
-  var SNACKBAR_MS = 8000;
-
-  var KNOWN_COMMANDS = [
-    "initialize", "resize", "show_snackbar", "show_confirmation", "get_signed_token", "open_modal",
-    "close_modal", "redirect_to", "get_metadata", "show_floating_window", "hide_floating_window",
-    "set_notification", "set_focus_mode"
-  ];
-  var KNOWN_EVENTS = ["visibility", "close_custom_modal", "user_settings_change"];
+  var sdk = window.PdHostSdk;
 
   var host = {
     identifier: identifier,
@@ -45,17 +34,13 @@
     height: Number(iframe.getAttribute("data-initial-height") || "200"),
     theme: root.getAttribute("data-theme") === "dark" ? "dark" : "light",
     listeners: {},
-    emit: emit,
     setTheme: setTheme,
     setVisible: setVisible
   };
   window.__pdHost = host;
-
-  function record(entry) {
-    entry.time = Date.now();
-    host.calls.push(entry);
-    return entry;
-  }
+  var record = sdk.recorder(host);
+  var emit = host.emit = sdk.emitter(host, record);
+  var askConfirmation = sdk.confirmer(host);
 
   function clampHeight(value) {
     var height = Number(value);
@@ -71,16 +56,7 @@
     return host.height;
   }
 
-  // Listeners ---------------------------------------------------------------------------------------
-
-  function emit(event, data) {
-    var ports = host.listeners[event] || [];
-    ports.forEach(function (port) {
-      port.postMessage({ data: data });
-    });
-    record({ type: "emit", event: event, args: data, delivered: ports.length });
-    return ports.length;
-  }
+  // Events the host pushes --------------------------------------------------------------------------
 
   function setTheme(theme) {
     host.theme = theme === "dark" ? "dark" : "light";
@@ -106,71 +82,6 @@
   }
 
   // Visible host UI ---------------------------------------------------------------------------------
-
-  function showSnackbar(args) {
-    var message = args && typeof args.message === "string" ? args.message : "";
-    var entry = { message: message, link: null, time: Date.now() };
-    var box = document.getElementById("pd-snackbars");
-    var item = document.createElement("div");
-    item.className = "pd-snackbar";
-    item.setAttribute("role", "status");
-    var text = document.createElement("span");
-    text.textContent = message;
-    item.appendChild(text);
-    var link = args && args.link;
-    if (link && typeof link.url === "string" && /^https?:\/\//i.test(link.url)) {
-      var anchor = document.createElement("a");
-      anchor.href = link.url;
-      anchor.target = "_blank";
-      anchor.rel = "noopener noreferrer";
-      anchor.textContent = typeof link.label === "string" ? link.label : link.url;
-      item.appendChild(anchor);
-      entry.link = { url: link.url, label: anchor.textContent };
-    }
-    host.snackbars.push(entry);
-    if (box) {
-      box.appendChild(item);
-      setTimeout(function () { item.remove(); }, SNACKBAR_MS);
-    }
-  }
-
-  var confirmQueue = Promise.resolve();
-
-  function askConfirmation(args) {
-    var ask = function () {
-      return new Promise(function (resolve) {
-        var dialog = document.getElementById("pd-confirm");
-        var entry = { title: "", description: "", confirmed: null, time: Date.now() };
-        entry.title = args && typeof args.title === "string" ? args.title : "";
-        entry.description = args && typeof args.description === "string" ? args.description : "";
-        host.confirmations.push(entry);
-        document.getElementById("pd-confirm-title").textContent = entry.title;
-        document.getElementById("pd-confirm-description").textContent = entry.description;
-        var ok = document.getElementById("pd-confirm-ok");
-        var cancel = document.getElementById("pd-confirm-cancel");
-        ok.textContent = args && typeof args.okText === "string" ? args.okText : "OK";
-        cancel.textContent = args && typeof args.cancelText === "string" ? args.cancelText : "Cancel";
-        ok.className = "pd-button pd-" + (args && args.okColor === "negative" ? "negative" : "primary");
-        var done = function (confirmed) {
-          ok.onclick = null;
-          cancel.onclick = null;
-          dialog.onclose = null;
-          if (dialog.open) {
-            dialog.close();
-          }
-          entry.confirmed = confirmed;
-          resolve({ confirmed: confirmed });
-        };
-        ok.onclick = function () { done(true); };
-        cancel.onclick = function () { done(false); };
-        dialog.onclose = function () { done(false); };
-        dialog.showModal();
-      });
-    };
-    var answer = confirmQueue.then(ask);
-    confirmQueue = answer.catch(function () {});
-    return answer;
-  }
 
   var openModal = null;
   var nextEntityId = 1001;
@@ -209,8 +120,7 @@
     });
   }
 
-  // Pipedrive's own pages for a record the app names: a Person ("contacts") or a Deal, by id.
-  var RECORD_PAGES = { contacts: "/person/", deals: "/deal/" };
+  var RECORD_PAGES = sdk.RECORD_PAGES;
 
   function showRedirect(args) {
     var view = args && typeof args.view === "string" ? args.view : "";
@@ -238,17 +148,6 @@
     }
   }
 
-  function fetchToken() {
-    return fetch(tokenUrl, { cache: "no-store", credentials: "same-origin" }).then(function (response) {
-      if (!response.ok) {
-        throw new Error("Could not get a signed token (HTTP " + response.status + ")");
-      }
-      return response.json();
-    }).then(function (body) {
-      return { token: body.token };
-    });
-  }
-
   // Commands ----------------------------------------------------------------------------------------
 
   function runCommand(command, args) {
@@ -266,12 +165,12 @@
         }
         return undefined;
       case "show_snackbar":
-        showSnackbar(args);
+        sdk.showSnackbar(host, args);
         return undefined;
       case "show_confirmation":
         return askConfirmation(args);
       case "get_signed_token":
-        return fetchToken();
+        return sdk.fetchToken(tokenUrl);
       case "open_modal":
         return showModal(args);
       case "close_modal":
@@ -292,57 +191,6 @@
     }
   }
 
-  function replier(port) {
-    var sent = false;
-    return function (message) {
-      if (sent || !port) {
-        return;
-      }
-      sent = true;
-      port.postMessage(message);
-      port.close();
-    };
-  }
-
-  function handleCommand(payload, port) {
-    var entry = record({ type: "command", command: payload.command, args: payload.args });
-    var reply = replier(port);
-    var command = payload.command;
-    if (KNOWN_COMMANDS.indexOf(command) === -1) {
-      entry.error = "Invalid command";
-      reply({ error: entry.error });
-      return;
-    }
-    if (command !== "initialize" && !host.initialized) {
-      entry.error = "SDK is not initialized";
-      reply({ error: entry.error });
-      return;
-    }
-    Promise.resolve()
-      .then(function () { return runCommand(command, payload.args); })
-      .then(function (data) {
-        entry.reply = data;
-        reply({ data: data });
-      }, function (error) {
-        entry.error = error && error.message ? error.message : String(error);
-        reply({ error: entry.error });
-      });
-  }
-
-  function handleListener(payload, port) {
-    var entry = record({ type: "listener", event: payload.event });
-    if (!port) {
-      return;
-    }
-    if (KNOWN_EVENTS.indexOf(payload.event) === -1) {
-      entry.error = "Invalid event";
-      port.postMessage({ error: entry.error });
-      port.close();
-      return;
-    }
-    (host.listeners[payload.event] = host.listeners[payload.event] || []).push(port);
-  }
-
   window.addEventListener("message", function (event) {
     if (event.source !== iframe.contentWindow) {
       host.ignored += 1;  // not from the app's frame: a forgery, never a command
@@ -353,18 +201,19 @@
       host.ignored += 1;
       return;
     }
-    var payload = message.payload;
-    var port = event.ports && event.ports[0];
-    if (payload.type === "command") {
-      handleCommand(payload, port);
-    } else if (payload.type === "listener") {
-      handleListener(payload, port);
-    } else if (payload.type === "track") {
-      host.tracks.push({ event: payload.event, time: Date.now() });
-      record({ type: "track", command: "track", args: { event: payload.event } });
-    } else {
-      host.ignored += 1;
-    }
+    sdk.receive(host, message.payload, event.ports && event.ports[0], {
+      record: record,
+      initialized: function () { return host.initialized; },
+      run: runCommand,
+      other: function (payload) {
+        if (payload.type === "track") {
+          host.tracks.push({ event: payload.event, time: Date.now() });
+          record({ type: "track", command: "track", args: { event: payload.event } });
+        } else {
+          host.ignored += 1;
+        }
+      }
+    });
   });
 
   // The 10-second rule: Pipedrive hides an extension that has not initialized the SDK by then.

@@ -1,7 +1,7 @@
 /*
  * The sandbox's list views (/host/persons, /host/deals): row selection, the actions menu, and an app's
- * custom modal opened from it, speaking the App Extensions SDK's postMessage protocol as host.js does for
- * panels (one reply per command on the transferred port; listener ports kept for events).
+ * custom modal opened from it, speaking the App Extensions SDK's postMessage protocol through host_sdk.js,
+ * as the record pages do for panels.
  *
  * The modal's iframe URL: the registered modal URL + id, userId, companyId, token (fresh from
  * /host/token), resource, view=list, selectedIds, theme, and filter={"filter_id":N} when a filter is
@@ -29,13 +29,7 @@
   var minWidth = Number(list.getAttribute("data-min-width") || "320");
   var initTimeoutMs = Number(root.getAttribute("data-init-timeout-ms") || "10000");
   var HEADER = 44;
-  var KNOWN_COMMANDS = [
-    "initialize", "resize", "show_snackbar", "show_confirmation", "get_signed_token", "open_modal",
-    "close_modal", "redirect_to", "get_metadata", "show_floating_window", "hide_floating_window",
-    "set_notification", "set_focus_mode"
-  ];
-  var KNOWN_EVENTS = ["visibility", "close_custom_modal", "user_settings_change"];
-  var RECORD_PAGES = { contacts: "/person/", deals: "/deal/" };
+  var sdk = window.PdHostSdk;
 
   var boxes = Array.prototype.slice.call(document.querySelectorAll(".pd-row-select"));
   var selectAll = document.getElementById("pd-select-all");
@@ -55,16 +49,12 @@
     modal: { open: false, src: null, params: null, identifier: null, initialized: false, hidden: false,
              width: 800, height: 600, closedBy: null },
     selected: selected,
-    emit: emit,
     closeModal: function () { closeModal("user"); }
   };
   window.__pdHost = host;
-
-  function record(entry) {
-    entry.time = Date.now();
-    host.calls.push(entry);
-    return entry;
-  }
+  var record = sdk.recorder(host);
+  var emit = host.emit = sdk.emitter(host, record);
+  var askConfirmation = sdk.confirmer(host);
 
   // Selection and the actions menu -------------------------------------------------------------------
 
@@ -123,18 +113,9 @@
     dialog.style.height = host.modal.height + HEADER + "px";
   }
 
-  function fetchToken() {
-    return fetch(tokenUrl, { cache: "no-store", credentials: "same-origin" }).then(function (response) {
-      if (!response.ok) {
-        throw new Error("Could not get a signed token (HTTP " + response.status + ")");
-      }
-      return response.json();
-    }).then(function (body) { return { token: body.token }; });
-  }
-
   function openCustomModal() {
     var ids = selected();
-    return fetchToken().then(function (signed) {
+    return sdk.fetchToken(tokenUrl).then(function (signed) {
       var identifier = (window.crypto && crypto.randomUUID) ? crypto.randomUUID() : String(Date.now());
       var params = {
         id: identifier, userId: base.userId, companyId: base.companyId, token: signed.token,
@@ -190,13 +171,6 @@
     closeModal("user");
   });
 
-  function emit(event, data) {
-    var ports = host.listeners[event] || [];
-    ports.forEach(function (port) { port.postMessage({ data: data }); });
-    record({ type: "emit", event: event, args: data, delivered: ports.length });
-    return ports.length;
-  }
-
   function setTheme(theme) {
     host.theme = theme === "dark" ? "dark" : "light";
     document.documentElement.setAttribute("data-theme", host.theme);
@@ -205,57 +179,13 @@
 
   // Commands ------------------------------------------------------------------------------------------
 
-  function showSnackbar(args) {
-    var message = args && typeof args.message === "string" ? args.message : "";
-    host.snackbars.push({ message: message, time: Date.now() });
-    var box = document.getElementById("pd-snackbars");
-    var item = document.createElement("div");
-    item.className = "pd-snackbar";
-    item.setAttribute("role", "status");
-    item.textContent = message;
-    box.appendChild(item);
-    setTimeout(function () { item.remove(); }, 8000);
-  }
-
-  function askConfirmation(args) {
-    return new Promise(function (resolve) {
-      var confirm = document.getElementById("pd-confirm");
-      var entry = {
-        title: args && typeof args.title === "string" ? args.title : "",
-        description: args && typeof args.description === "string" ? args.description : "",
-        confirmed: null, time: Date.now()
-      };
-      host.confirmations.push(entry);
-      document.getElementById("pd-confirm-title").textContent = entry.title;
-      document.getElementById("pd-confirm-description").textContent = entry.description;
-      var ok = document.getElementById("pd-confirm-ok");
-      var cancel = document.getElementById("pd-confirm-cancel");
-      ok.textContent = args && typeof args.okText === "string" ? args.okText : "OK";
-      cancel.textContent = args && typeof args.cancelText === "string" ? args.cancelText : "Cancel";
-      var done = function (confirmed) {
-        ok.onclick = null;
-        cancel.onclick = null;
-        confirm.onclose = null;
-        if (confirm.open) {
-          confirm.close();
-        }
-        entry.confirmed = confirmed;
-        resolve({ confirmed: confirmed });
-      };
-      ok.onclick = function () { done(true); };
-      cancel.onclick = function () { done(false); };
-      confirm.onclose = function () { done(false); };
-      confirm.showModal();
-    });
-  }
-
   function redirect(args) {
     var view = args && typeof args.view === "string" ? args.view : "";
     var id = args ? Number(args.id) : NaN;
     host.redirects.push({ view: view, id: args ? args.id : undefined, time: Date.now() });
-    if (RECORD_PAGES.hasOwnProperty(view) && Number.isInteger(id) && id > 0) {
+    if (sdk.RECORD_PAGES.hasOwnProperty(view) && Number.isInteger(id) && id > 0) {
       closeModal("redirect");
-      window.location.assign(RECORD_PAGES[view] + String(id) + window.location.search);
+      window.location.assign(sdk.RECORD_PAGES[view] + String(id) + window.location.search);
     }
   }
 
@@ -270,12 +200,12 @@
         applySize(args);
         return undefined;
       case "show_snackbar":
-        showSnackbar(args);
+        sdk.showSnackbar(host, args);
         return undefined;
       case "show_confirmation":
         return askConfirmation(args);
       case "get_signed_token":
-        return fetchToken();
+        return sdk.fetchToken(tokenUrl);
       case "close_modal":
         setTimeout(function () { closeModal("app"); }, 0);  // after the reply reaches the app
         return undefined;
@@ -297,52 +227,14 @@
         || message.id !== host.modal.identifier || !message.payload) {
       return;
     }
-    var payload = message.payload;
-    var port = event.ports && event.ports[0];
-    if (payload.type === "listener") {
-      var listening = record({ type: "listener", event: payload.event });
-      if (!port) {
-        return;
+    sdk.receive(host, message.payload, event.ports && event.ports[0], {
+      record: record,
+      initialized: function () { return host.modal.initialized; },
+      run: runCommand,
+      other: function (payload) {
+        record({ type: payload.type === "track" ? "track" : "ignored", args: payload });
       }
-      if (KNOWN_EVENTS.indexOf(payload.event) === -1) {
-        listening.error = "Invalid event";
-        port.postMessage({ error: listening.error });
-        port.close();
-        return;
-      }
-      (host.listeners[payload.event] = host.listeners[payload.event] || []).push(port);
-      return;
-    }
-    if (payload.type !== "command") {
-      record({ type: payload.type === "track" ? "track" : "ignored", args: payload });
-      return;
-    }
-    var entry = record({ type: "command", command: payload.command, args: payload.args });
-    var reply = function (answer) {
-      if (port) {
-        port.postMessage(answer);
-        port.close();
-      }
-    };
-    if (KNOWN_COMMANDS.indexOf(payload.command) === -1) {
-      entry.error = "Invalid command";
-      reply({ error: entry.error });
-      return;
-    }
-    if (payload.command !== "initialize" && !host.modal.initialized) {
-      entry.error = "SDK is not initialized";
-      reply({ error: entry.error });
-      return;
-    }
-    Promise.resolve()
-      .then(function () { return runCommand(payload.command, payload.args); })
-      .then(function (data) {
-        entry.reply = data;
-        reply({ data: data });
-      }, function (error) {
-        entry.error = error && error.message ? error.message : String(error);
-        reply({ error: entry.error });
-      });
+    });
   });
 
   refresh();

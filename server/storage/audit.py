@@ -58,13 +58,14 @@ class SqlAuditLog:
                 )
             )
 
-    async def recent(self, company_id: int, limit: int = 50) -> list[AuditEntry]:
-        query = (
-            select(_audit)
-            .where(_audit.c.company_id == company_id)
-            .order_by(_audit.c.id.desc())
-            .limit(max(1, min(limit, 500)))
-        )
+    async def recent(
+        self, company_id: int, limit: int = 50, *, subject: str | None = None
+    ) -> list[AuditEntry]:
+        """Newest first; only the entries about ``subject`` when one is named."""
+        condition = _audit.c.company_id == company_id
+        if subject is not None:
+            condition = condition & (_audit.c.subject == subject[:255])
+        query = select(_audit).where(condition).order_by(_audit.c.id.desc()).limit(max(1, min(limit, 500)))
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).mappings().all()
         return [

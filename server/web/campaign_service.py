@@ -12,11 +12,11 @@ from panels.settings import user_label
 from server.jobs.campaigns import campaigns_for
 from server.jobs.context import job_deps_for, job_timings
 from server.services.campaigns import Campaigns
-from server.storage.audit import AuditEntry, SqlAuditLog
+from server.storage.audit import SqlAuditLog
 from server.web.frame_auth import FrameIdentity
 from server.web.resources import Resources
 
-AUDIT_READ = 500  # the company's recent entries a campaign's history is looked for in
+AUDIT_READ = 500  # a campaign's history is a handful of entries: start, pauses, resumes, the end
 RECENT_RECIPIENTS = 20
 
 
@@ -40,15 +40,11 @@ def campaign_service(request: Request) -> Campaigns:
     return campaigns_for(deps)
 
 
-def is_about(entry: AuditEntry, campaign_id: int) -> bool:
-    """An audit entry of this campaign's life (the campaign service names it ``campaign <id>``)."""
-    return entry.action in AUDIT_TITLES and entry.subject == f"campaign {campaign_id}"
-
-
 async def campaign_audit(request: Request, company_id: int, campaign_id: int) -> tuple[AuditView, ...]:
     """Oldest first: created, started, paused, resumed, cancelled, each with who did it."""
     resources = resources_of(request)
-    entries = await SqlAuditLog(resources.engine).recent(company_id, AUDIT_READ)
+    about = f"campaign {campaign_id}"  # how the campaign service names it
+    entries = await SqlAuditLog(resources.engine).recent(company_id, AUDIT_READ, subject=about)
     installations = await resources.pipedrive.installations.for_company(company_id)
     names = {i.pipedrive_user_id: i.name or i.email for i in installations}
     return tuple(
@@ -59,7 +55,7 @@ async def campaign_audit(request: Request, company_id: int, campaign_id: int) ->
             e.created_at,
         )
         for e in reversed(entries)
-        if is_about(e, campaign_id)
+        if e.action in AUDIT_TITLES
     )
 
 

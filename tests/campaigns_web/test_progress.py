@@ -9,6 +9,8 @@ import io
 import re
 
 from sandbox.pipedrive.seed import seed_person
+from server.storage.audit import SqlAuditLog
+from server.storage.companies import SqlCompanyStore
 from tests.campaigns_web.steps import form, get, open_campaign, post, reasons, text_of
 from tests.panel.world import PanelWorld
 
@@ -61,6 +63,20 @@ async def test_progress_counts_live_and_pause_resume_cancel_are_recorded(world: 
     entries = history(done.text)
     assert [entry.split(" by ")[0] for entry in entries] == ["Created", "Started", "Paused", "Resumed"]
     assert all(" by Anna Admin, " in entry for entry in entries)
+
+    # A busy company writes much else to its audit log (opt-outs, sends): the history stays whole.
+    audit = SqlAuditLog(world.resources.engine)
+    company = await SqlCompanyStore(world.resources.engine).get(world.anna.company_id)
+    assert company is not None
+    for n in range(600):
+        await audit.record(company.id, 0, "campaign.opt_out", f"+49170{n:07d}", {})
+    later = await get(world, f"/campaigns/{campaign}/progress")
+    assert [entry.split(" by ")[0] for entry in history(later.text)] == [
+        "Created",
+        "Started",
+        "Paused",
+        "Resumed",
+    ]
 
 
 async def test_a_cancelled_campaign_sends_nothing_more(world: PanelWorld) -> None:

@@ -8,7 +8,7 @@ Every word here is a ``Text``; names, phone numbers and rendered messages are sh
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from panels.templating import render
 from server.domain.campaigns import Pacing, Preview, SkipReason, skip_reason_text
@@ -207,12 +207,10 @@ def preview_view(campaign_id: int, preview: Preview) -> PreviewView:
 
 @dataclass(frozen=True, slots=True)
 class ModalView:
-    """The whole modal page: the source step, or the compose step once the campaign exists."""
+    """The whole modal page: its first step, choosing the source (the compose step is a fragment)."""
 
     kind: str
     source: SourceView | None = None
-    compose: ComposeView | None = None
-    preview: PreviewView | None = field(default=None)
 
 
 def render_modal(view: ModalView) -> str:
@@ -223,8 +221,8 @@ def render_source(view: SourceView) -> str:
     return render("partials/_campaign_source.html", source=view)
 
 
-def render_compose(view: ComposeView, preview: PreviewView | None = None) -> str:
-    return render("partials/_campaign_compose.html", compose=view, preview=preview)
+def render_compose(view: ComposeView) -> str:
+    return render("partials/_campaign_compose.html", compose=view)
 
 
 def render_message_box(text: str) -> str:

@@ -14,6 +14,7 @@ from datetime import datetime
 from panels.campaign_compose import SkipCount, skip_counts
 from panels.templating import render
 from server.domain.campaigns import (
+    ACTIVE,
     CampaignStatus,
     CampaignSummary,
     Progress,
@@ -36,7 +37,6 @@ COUNTED = (
     RecipientStatus.FAILED,
     RecipientStatus.SKIPPED,
 )
-LIVE = frozenset({CampaignStatus.SCHEDULED, CampaignStatus.RUNNING})
 AUDIT_TITLES = {
     "campaign.create": Text("Created"),
     "campaign.start": Text("Started"),
@@ -89,7 +89,7 @@ class ProgressView:
 
     @property
     def can_pause(self) -> bool:
-        return self.status in LIVE
+        return self.status in ACTIVE
 
     @property
     def can_resume(self) -> bool:
@@ -97,7 +97,7 @@ class ProgressView:
 
     @property
     def can_cancel(self) -> bool:
-        return self.status in LIVE or self.status == CampaignStatus.PAUSED
+        return self.status in ACTIVE or self.status == CampaignStatus.PAUSED
 
 
 def campaign_name(name: str, campaign_id: int) -> Text | str:
@@ -132,7 +132,7 @@ def progress_view(progress: Progress, poll_seconds: float, audit: Sequence[Audit
         skipped=skip_counts(progress.skipped_by_reason),
         recent=recent,
         next_send_at=progress.next_send_at,
-        poll_seconds=poll_seconds if campaign.status in LIVE else None,
+        poll_seconds=poll_seconds if campaign.status in ACTIVE else None,
         audit=tuple(audit),
     )
 

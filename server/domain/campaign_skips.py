@@ -22,14 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 
 from server.domain.campaigns import FromMode, SkipReason
+from server.domain.cloud_templates import window_open
 from server.domain.phone_numbers import region_of, to_e164
 
 CLOUD = "cloud"
-CLOUD_WINDOW = timedelta(hours=24)  # Meta's customer service window
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,10 +130,9 @@ def plan(candidates: Sequence[Candidate], rules: PlanRules, traces: Mapping[str,
         sender = _sender(rules.from_mode, pool, trace, turn)
         if rules.from_mode is FromMode.ROUND_ROBIN:
             turn += 1
-        if sender.transport == CLOUD and not rules.approved_template:
-            wrote = (trace.last_inbound or {}).get(sender.account_id)
-            if wrote is None or rules.now - wrote >= CLOUD_WINDOW:
-                skip = SkipReason.OUTSIDE_CLOUD_WINDOW
+        wrote = (trace.last_inbound or {}).get(sender.account_id)
+        if sender.transport == CLOUD and not rules.approved_template and not window_open(wrote, rules.now):
+            skip = SkipReason.OUTSIDE_CLOUD_WINDOW
         decisions.append(Decision(candidate.recipient_id, e164, sender.account_id, skip))
     return decisions
 

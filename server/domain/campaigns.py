@@ -64,17 +64,6 @@ class FromMode(StrEnum):
 
 ACTIVE = frozenset({CampaignStatus.SCHEDULED, CampaignStatus.RUNNING})
 ENDED = frozenset({CampaignStatus.CANCELLED, CampaignStatus.FINISHED})
-# a recipient in one of these has had its message made; the rest are pending or skipped
-OUTBOUND = frozenset(
-    {
-        RecipientStatus.QUEUED,
-        RecipientStatus.SENT,
-        RecipientStatus.DELIVERED,
-        RecipientStatus.READ,
-        RecipientStatus.REPLIED,
-        RecipientStatus.FAILED,
-    }
-)
 
 
 def skip_reason_text(reason: SkipReason) -> Text:

@@ -62,11 +62,6 @@ def placeholders(text: str) -> list[Placeholder]:
     ]
 
 
-def objects_used(text: str) -> frozenset[str]:
-    """Which objects' values rendering ``text`` needs (``person``, ``deal``, ``org``, ``me``)."""
-    return frozenset(placeholder.object for placeholder in placeholders(text))
-
-
 def check_template(text: str, known: Mapping[str, Iterable[str]]) -> list[Placeholder]:
     """The template's placeholders, or ``InvalidInput`` naming the first one that cannot be filled.
 

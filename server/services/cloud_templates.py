@@ -55,9 +55,6 @@ class TemplateCache:
             self._entries.clear()
         self._entries[account] = (now, templates)
 
-    def forget(self, account: str) -> None:
-        self._entries.pop(account, None)
-
 
 def require_cloud(account: Account) -> None:
     """``template_needs_cloud_number`` unless the account is a Cloud API number."""

@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from panels.campaign_compose import ComposeInput
 from panels.i18n import translate
 from server.domain.bounds import id_from_text
 from server.domain.campaigns import Compose, FromMode, Pacing
+from server.domain.days import company_zone
 from server.domain.errors import InvalidInput
 from server.domain.settings_form import FieldError
 from server.domain.stop_words import opt_out_line
@@ -36,13 +36,6 @@ class CheckedCompose:
 
 def _whole(raw: str) -> int | None:
     return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= MAX_NUMBER_TEXT else None
-
-
-def zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def with_opt_out_line(text: str, stop_word: str) -> str:
@@ -69,7 +62,7 @@ def check_pacing(
     start_at = None
     if typed.start_at:
         try:
-            start_at = datetime.fromisoformat(typed.start_at).replace(tzinfo=zone(timezone))
+            start_at = datetime.fromisoformat(typed.start_at).replace(tzinfo=company_zone(timezone))
         except ValueError:
             errors.append(
                 ("start_at", FieldError("invalid_start_time", Text("Enter the start as a date and a time")))

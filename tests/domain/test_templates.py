@@ -11,7 +11,6 @@ from server.domain.templates import (
     check_template,
     field_key,
     missing_values,
-    objects_used,
     placeholders,
     render,
 )
@@ -31,8 +30,6 @@ def test_placeholders_are_read_with_their_object_field_and_fallback() -> None:
         ("{{deal.title}}", "deal", "title", "title", None),
         ("{{me.name|}}", "me", "name", "name", ""),
     ]
-    assert objects_used("{{org.name}} and {{me.email}} and {{org.address}}") == {"org", "me"}
-    assert objects_used("no placeholders") == frozenset()
 
 
 @pytest.mark.parametrize(

@@ -56,10 +56,10 @@ LISTED: dict[ListKind, Listed] = {ListKind.PERSON: "persons", ListKind.DEAL: "de
 class PipedriveRecipients:
     """One company's lists and opt-out field, through the admin installation's client."""
 
-    def __init__(self, client: PipedriveClient, *, opt_out_field_key: str | None = None) -> None:
+    def __init__(self, client: PipedriveClient) -> None:
         self.client = client
         self._lists = Lists(client.api)
-        self._opt_out_key = opt_out_field_key
+        self._opt_out_key: str | None = None  # the opt-out field's key, once read
 
     async def filters(self, kind: ListKind) -> list[SavedFilter]:
         found = []
@@ -177,9 +177,7 @@ class PipedriveRecipients:
             await self._set_opt_out(person_id, await self._opt_out_field(), when)
 
     async def _set_opt_out(self, person_id: int, key: str, when: str) -> None:
-        await self.client.api.data(
-            "PATCH", f"/api/v2/persons/{person_id}", json={"custom_fields": {key: when}}
-        )
+        await self.client.persons.update(person_id, {"custom_fields": {key: when}})
 
     async def _opt_out_field(self) -> str:
         """The key of the Person field "WhatsApp opt-out": kept, else found by name, else created."""
@@ -198,11 +196,6 @@ class PipedriveRecipients:
             self._opt_out_key = found[0].code
         else:
             self._opt_out_key = (await self.client.fields.create("person", OPT_OUT_FIELD_NAME, "date")).code
-        return self._opt_out_key
-
-    @property
-    def opt_out_field_key(self) -> str | None:
-        """The opt-out field's key once known (to keep it, and hand it to the next instance)."""
         return self._opt_out_key
 
 
@@ -224,8 +217,8 @@ def _check_needs(needs: Any) -> None:
 
 
 async def recipients_for(
-    connector: PipedriveForCompany[PipedriveClient], company_id: int, *, opt_out_field_key: str | None = None
+    connector: PipedriveForCompany[PipedriveClient], company_id: int
 ) -> PipedriveRecipients:
     """The company's ``RecipientSource`` and ``OptOutMarker`` over its admin installation (``NotInstalled``
     or ``NeedsReauth`` when it has none that works)."""
-    return PipedriveRecipients(await connector.for_company(company_id), opt_out_field_key=opt_out_field_key)
+    return PipedriveRecipients(await connector.for_company(company_id))

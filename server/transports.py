@@ -1,8 +1,10 @@
-"""The WhatsApp transports, built from the settings: a composition-root helper for the web process, the
-worker and the demo (the only modules that read settings)."""
+"""The WhatsApp transports and the upstream HTTP clients, built from the settings: a composition-root helper
+for the web process, the worker and the demo (the only modules that read settings)."""
 
 from __future__ import annotations
 
+import functools
+import ssl
 from datetime import timedelta
 
 import httpx
@@ -17,6 +19,22 @@ from server.whatsapp.waha_webhook import DEFAULT_HORIZON
 UPSTREAM_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 WAHA_WEBHOOK_PATH = "/webhooks/waha"
 CLOUD_WEBHOOK_PATH = "/webhooks/cloud"
+USER_AGENT = {"User-Agent": "WaPipe"}
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One TLS context (httpx's own: its CA bundle, ``SSL_CERT_FILE``) for every upstream client of the
+    process: building one parses the whole bundle, tens of milliseconds of CPU each new client would pay."""
+    return httpx.create_ssl_context()
+
+
+def upstream_http_client(*, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """A client for an upstream reached by full URLs: Pipedrive's API and OAuth server (each company's own
+    base URL), Meta's Graph API."""
+    return httpx.AsyncClient(
+        timeout=UPSTREAM_TIMEOUT, transport=transport, headers=USER_AGENT, verify=tls_context()
+    )
 
 
 def waha_webhook_horizon(settings: Settings) -> timedelta:
@@ -34,7 +52,8 @@ def waha_http_client(
         base_url=settings.waha_url,
         timeout=UPSTREAM_TIMEOUT,
         transport=transport,
-        headers={"User-Agent": "WaPipe", "X-Api-Key": settings.waha_api_key.get_secret_value()},
+        headers={**USER_AGENT, "X-Api-Key": settings.waha_api_key.get_secret_value()},
+        verify=tls_context(),
     )
 
 
@@ -51,7 +70,7 @@ def cloud_http_client(
     """A client for Meta's Graph API when the Cloud API is configured, else ``None``."""
     if not cloud_configured(settings):
         return None
-    return httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT, transport=transport, headers={"User-Agent": "WaPipe"})
+    return upstream_http_client(transport=transport)
 
 
 def build_transports(

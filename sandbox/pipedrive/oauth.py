@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
+from sandbox.pipedrive.outbound import outbound_client
 from sandbox.pipedrive.state import Grant, OAuthClient, SandboxState, SandboxUser
 
 CODE_TTL = timedelta(minutes=5)
@@ -130,7 +131,7 @@ class OAuthServer:
             if self.http is not None:
                 response = await self.http.request("DELETE", client.redirect_uri, json=body, auth=auth)
             else:
-                async with httpx.AsyncClient(timeout=10.0) as http:
+                async with outbound_client(10.0) as http:
                     response = await http.request("DELETE", client.redirect_uri, json=body, auth=auth)
             delivery.status_code = response.status_code
         except httpx.HTTPError as error:

@@ -32,6 +32,7 @@ from typing import Any
 
 import httpx
 
+from sandbox.pipedrive.outbound import outbound_client
 from sandbox.pipedrive.state import Record, SandboxState
 
 RETRY_DELAYS = (3, 30, 150)
@@ -319,7 +320,7 @@ class WebhookDispatcher:
         if self.http is not None:
             response = await self.http.post(url, content=body, headers=headers)
         else:
-            async with httpx.AsyncClient(timeout=self.timeout) as http:
+            async with outbound_client(self.timeout) as http:
                 response = await http.post(url, content=body, headers=headers)
         return response.status_code
 

@@ -8,7 +8,6 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import Any
 
-import httpx
 from arq.connections import RedisSettings
 from arq.worker import Worker
 
@@ -19,7 +18,7 @@ from server.jobs.functions import CRON_JOBS, FUNCTIONS, MAX_JOBS
 from server.settings import Settings
 from server.storage.engine import make_async_engine
 from server.storage.migrate import ensure_migrated
-from server.transports import UPSTREAM_TIMEOUT, build_transports, cloud_http_client, waha_http_client
+from server.transports import build_transports, cloud_http_client, upstream_http_client, waha_http_client
 from server.whatsapp.gateway_check import check_gateways
 
 log = logging.getLogger(__name__)
@@ -43,7 +42,7 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
         closers.append(engine.dispose)
         await ensure_migrated(engine)
         waha_http = waha_http_client(settings)
-        pipedrive_http = httpx.AsyncClient(timeout=UPSTREAM_TIMEOUT, headers={"User-Agent": "WaPipe"})
+        pipedrive_http = upstream_http_client()
         cloud_http = cloud_http_client(settings)
         closers.extend(
             client.aclose for client in (waha_http, pipedrive_http, cloud_http) if client is not None

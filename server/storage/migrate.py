@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from alembic import command
@@ -24,16 +25,22 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def head_revisions() -> set[str]:
+@functools.cache
+def head_revisions() -> frozenset[str]:
+    """The newest revisions of the migrations shipped with this code (read once: reading them imports every
+    migration script)."""
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    return set(script.get_heads())
+    return frozenset(script.get_heads())
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Upgrade the database at ``url`` to ``revision`` (``wapipe migrate``)."""
+    """Upgrade the database at ``url`` to ``revision`` (``wapipe migrate``); a database already at the head
+    is left as it is without reading the migration scripts."""
     engine = make_sync_engine(url)
     try:
         with engine.begin() as connection:
+            if revision == "head" and _current_heads(connection) == head_revisions():
+                return
             config = alembic_config(url)
             config.attributes["connection"] = connection
             command.upgrade(config, revision)

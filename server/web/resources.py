@@ -22,7 +22,7 @@ from server.jobs.inprocess import InProcessQueue
 from server.settings import Settings
 from server.storage.engine import make_async_engine
 from server.storage.migrate import ensure_migrated
-from server.transports import UPSTREAM_TIMEOUT, build_transports, cloud_http_client, waha_http_client
+from server.transports import build_transports, cloud_http_client, upstream_http_client, waha_http_client
 
 
 @dataclass
@@ -59,11 +59,7 @@ async def open_resources(settings: Settings, upstreams: Upstreams | None = None)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
         await ensure_migrated(engine)
-        pipedrive_http = await stack.enter_async_context(
-            httpx.AsyncClient(
-                timeout=UPSTREAM_TIMEOUT, headers={"User-Agent": "WaPipe"}, transport=upstreams.pipedrive
-            )
-        )
+        pipedrive_http = await stack.enter_async_context(upstream_http_client(transport=upstreams.pipedrive))
         waha_http = await stack.enter_async_context(waha_http_client(settings, transport=upstreams.waha))
         cloud_http = cloud_http_client(settings, transport=upstreams.cloud)
         if cloud_http is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from server.storage.tables import Chat
 from tests.panel.world import PanelWorld
 from tests.settings_page.test_settings_page import save
 
@@ -49,3 +50,21 @@ async def test_a_shorter_period_writes_what_it_makes_due(world: PanelWorld) -> N
     assert "1 waiting chat is being written to Pipedrive now." in shorter.text
     await world.settle()
     assert any("Guten Morgen" in note for note in notes(world))
+
+
+async def test_a_chat_whose_sync_is_already_queued_counts_as_being_written(world: PanelWorld) -> None:
+    """The minutely flush may queue a due chat a moment before the admin saves: saving queues nothing more
+    (one sync per chat), and the page still says the chat is being written."""
+    assert (await save(world, import_frequency="24h")).status_code == 200
+    world.waha.receive(SESSION, MARIA, "Guten Abend", push_name="Maria")
+    await world.settle()
+    world.clock.advance(timedelta(hours=2).total_seconds())
+    [chat] = [row["id"] for row in await world.rows(Chat) if row["e164"] == "+" + MARIA]
+    queued_first = await world.resources.queue.enqueue(
+        "sync_chat", chat, job_id=f"sync:{chat}", defer_by=timedelta(minutes=1)
+    )
+    assert queued_first
+    shorter = await save(world, import_frequency="1h")
+    assert "1 waiting chat is being written to Pipedrive now." in shorter.text
+    await world.settle()
+    assert sum("Guten Abend" in note for note in notes(world)) == 1

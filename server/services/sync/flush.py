@@ -37,15 +37,18 @@ async def queue_due_chats(
     store: WaitingDays, queue: JobQueue, *, now: datetime, company_id: int | None = None
 ) -> int:
     """Queue the sync of every chat whose oldest waiting change is older than its company's batch period
-    (in real time: every waiting chat); only ``company_id``'s chats when given. How many were queued."""
-    queued = 0
+    (in real time: every waiting chat); only ``company_id``'s chats when given. How many chats are being
+    written: the ones queued now and the ones whose sync was already queued or running (the minutely flush
+    may have queued it a moment before: a sync job's id is free again as soon as it ends)."""
+    due = 0
     intervals: dict[int, timedelta] = {}
     for chat_id, chat_company, oldest in await store.dirty_chats(due_before=now, company_id=company_id):
         if chat_company not in intervals:
             intervals[chat_company] = (await store.settings(chat_company)).import_frequency.batch_interval
         if oldest <= now - intervals[chat_company]:
-            queued += int(await queue.enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id)))
-    return queued
+            await queue.enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id))
+            due += 1
+    return due
 
 
 async def next_import(store: WaitingDays, company_id: int, *, now: datetime) -> NextImport:

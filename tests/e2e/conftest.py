@@ -12,6 +12,8 @@ module's last test, and no module mixes browser tests with asyncio tests.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import re
 import subprocess
@@ -24,9 +26,10 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from server.demo import DemoAddresses
+from server.demo_bootstrap import DEMO_NUMBER, bootstrap_demo
 from server.settings import Settings
 from tests.e2e.demo_world import DemoRuntime, DemoSandboxes, running_demo_runtime, running_sandboxes
-from tests.e2e.panel_helpers import install_and_link
+from tests.e2e.panel_helpers import ANNA_NUMBER
 
 CHROMIUM = os.environ.get("WAPIPE_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -152,10 +155,14 @@ def demo(runtime: DemoRuntime) -> tuple[Settings, DemoAddresses]:
 
 
 @pytest.fixture(scope="module")
-def session(demo: tuple[Settings, DemoAddresses], browser: Browser) -> str:
-    """Anna installed WaPipe and linked her number with the simulated phone (once for the module)."""
-    context = browser.new_context()
-    try:
-        return install_and_link(context.new_page(), demo[1])
-    finally:
-        context.close()
+def session(demo: tuple[Settings, DemoAddresses]) -> str:
+    """Anna installed WaPipe and linked her number with the simulated phone (once for the module), over
+    HTTP through the same pages and callbacks, as `make demo` does it (``bootstrap_demo``); the WAHA
+    session's name. ``test_install.py`` and ``test_link_number.py`` take these steps in the browser."""
+    settings, addresses = demo
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:  # sync Playwright holds this thread's loop
+        ready = thread.submit(
+            asyncio.run, bootstrap_demo(settings, addresses.wapipe, addresses.pipedrive, addresses.waha)
+        ).result()
+    assert ready.admin_name == "Anna Admin" and DEMO_NUMBER == ANNA_NUMBER
+    return ready.session

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from playwright.sync_api import FrameLocator, Page, expect
+from playwright.sync_api import FrameLocator, Locator, Page, expect
 
 from server.demo import DemoAddresses
 
@@ -94,6 +94,18 @@ def open_panel(
     frame = page.frame_locator("iframe")
     expect(frame.locator("#panel")).to_be_visible()
     return frame
+
+
+# An element htmx swapped in carries the class `htmx-added` until it settles, when htmx takes it off and
+# binds the element's own triggers: an event fired on it before then (a pick, a click) goes unheard.
+_SETTLING = "xpath=ancestor-or-self::*[contains(concat(' ', normalize-space(@class), ' '), ' htmx-added ')]"
+
+
+def settled(locator: Locator) -> Locator:
+    """``locator``, visible and settled: htmx listens to it."""
+    expect(locator).to_be_visible()
+    expect(locator.locator(_SETTLING)).to_have_count(0)
+    return locator
 
 
 def outbox(addresses: DemoAddresses, session: str) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from playwright.sync_api import Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.panel_helpers import PERSON, eventually, open_panel, outbox, sandbox_state
+from tests.e2e.panel_helpers import PERSON, eventually, open_panel, outbox, sandbox_state, settled
 from tests.e2e.test_settings_page import sign_in_as
 
 
@@ -42,8 +42,7 @@ def test_a_template_with_placeholders_is_made_picked_edited_and_sent(
     expect(frame.locator("#templates-table .template-name")).to_have_text(["Begrüßung"])
 
     panel = open_panel(page, addresses)
-    picker = panel.locator("#template-picker")
-    expect(picker).to_be_visible()
+    picker = settled(panel.locator("#template-picker"))
     picker.select_option(label="Begrüßung (Company)")
     rendered = f"Hallo {first_name}, hier ist {anna['name'].split()[0]}. Ihre Anfrage"
     box = panel.locator("#text")
@@ -59,5 +58,5 @@ def test_a_template_with_placeholders_is_made_picked_edited_and_sent(
     chat_path = open_panel(page, addresses).locator("#open-chat").get_attribute("href")
     assert chat_path is not None
     sign_in_as(page, addresses, "Anna Admin", chat_path)
-    page.locator("#template-picker").select_option(label="Begrüßung (Company)")
+    settled(page.locator("#template-picker")).select_option(label="Begrüßung (Company)")
     expect(page.locator("#reply-text")).to_have_value(rendered)

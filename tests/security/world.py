@@ -33,7 +33,7 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlmodel import SQLModel
 
 from sandbox.pipedrive.seed import seed_deal, seed_file, seed_person, seed_pipeline
@@ -114,18 +114,18 @@ class TenancyWorld:
         await self.base.settle()
 
     async def snapshot(self, tenant: Tenant) -> dict[str, Any]:
+        tables = await company_rows(self.engine, tenant.company_id)
         return {
-            "tables": await company_rows(self.engine, tenant.company_id),
-            "media_files": await self._media_files(tenant),
+            "tables": tables,
+            "media_files": await self._media_files(tables["media"]),
             "pipedrive": pipedrive_records(self.base.pd, tenant.pipedrive_company_id),
             "waha_outbox": self.base.waha.outbox(tenant.session),
             "waha_session": self.base.waha.session(tenant.session).status,
         }
 
-    async def _media_files(self, tenant: Tenant) -> dict[str, str]:
+    async def _media_files(self, media: list[dict[str, Any]]) -> dict[str, str]:
         """Each of the company's blobs' content hash as stored on disk."""
-        rows = (await company_rows(self.engine, tenant.company_id))["media"]
-        return await asyncio.to_thread(_file_hashes, {row["sha256"]: row["path"] for row in rows})
+        return await asyncio.to_thread(_file_hashes, {row["sha256"]: row["path"] for row in media})
 
     async def signed_in(self, tenant: Tenant) -> httpx.AsyncClient:
         """A browser-like client signed in to the chat view as the tenant's admin (Pipedrive OAuth)."""
@@ -158,15 +158,19 @@ async def company_rows(engine: AsyncEngine, company_id: int) -> dict[str, list[d
     Tables without a company column are reached through the rows that own them (chats through accounts,
     messages' attachments through messages…). A table this function has no rule for fails loudly.
     """
+    async with engine.connect() as connection:
+        return await _company_rows(connection, company_id)
+
+
+async def _company_rows(connection: AsyncConnection, company_id: int) -> dict[str, list[dict[str, Any]]]:
     tables = {table.name: table for table in SQLModel.metadata.sorted_tables}
     out: dict[str, list[dict[str, Any]]] = {}
 
     async def read(name: str, where: Any) -> list[dict[str, Any]]:
         table = tables[name]
         order = list(table.primary_key.columns)
-        async with engine.connect() as connection:
-            result = await connection.execute(sa.select(table).where(where).order_by(*order))
-            return [dict(row) for row in result.mappings()]
+        result = await connection.execute(sa.select(table).where(where).order_by(*order))
+        return [dict(row) for row in result.mappings()]
 
     def col(name: str, column: str) -> Any:
         return tables[name].c[column]

@@ -10,6 +10,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
@@ -52,33 +53,90 @@ def _database_url(name: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
-@contextlib.contextmanager
-def _postgres_database(template: str | None = None) -> Iterator[str]:
+def _create_database(template: str | None = None) -> str:
     name = f"wapipe_test_{uuid.uuid4().hex[:12]}"
     copy = f' TEMPLATE "{template}"' if template else ""
     with _postgres_admin() as admin:
         admin.execute(f'CREATE DATABASE "{name}"{copy}')
-    yield _database_url(name)
+    return name
+
+
+def _drop_database(name: str) -> None:
     with _postgres_admin() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+class DatabaseStock:
+    """PostgreSQL databases for one test each (copies of ``template``, else empty), made one ahead and
+    dropped after their test on a thread of their own: CREATE and DROP DATABASE mostly wait for the disk,
+    and the tests need not wait with them. ``take`` hands out a database no one else has used."""
+
+    def __init__(self, template: str | None = None) -> None:
+        self.template = template
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="postgres-stock")
+        self._ahead: Future[str] | None = None
+
+    def take(self) -> str:
+        ahead = self._ahead or self._thread.submit(_create_database, self.template)
+        self._ahead = self._thread.submit(_create_database, self.template)
+        return ahead.result()
+
+    def give_back(self, name: str) -> None:
+        self._thread.submit(_drop_database, name)
+
+    def close(self) -> None:
+        """Drop the database made ahead, and wait for every drop."""
+        if self._ahead is not None:
+            with contextlib.suppress(Exception):  # its creation failed: there is nothing to drop
+                self.give_back(self._ahead.result())
+        self._thread.shutdown(wait=True)
+
+
+@contextlib.contextmanager
+def _stock(template: str | None = None) -> Iterator[DatabaseStock]:
+    stock = DatabaseStock(template)
+    try:
+        yield stock
+    finally:
+        stock.close()
+
+
+@contextlib.contextmanager
+def _taken(stock: DatabaseStock) -> Iterator[str]:
+    name = stock.take()
+    try:
+        yield _database_url(name)
+    finally:
+        stock.give_back(name)
+
+
+@pytest.fixture(scope="session")
+def empty_postgres() -> Iterator[DatabaseStock]:
+    """Empty PostgreSQL databases, one per test (per worker when parallel)."""
+    with _stock() as stock:
+        yield stock
+
+
 @pytest.fixture
-def postgres_url() -> Iterator[str]:
+def postgres_url(empty_postgres: DatabaseStock) -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
-    with _postgres_database() as url:
+    with _taken(empty_postgres) as url:
         yield url
 
 
 @pytest.fixture(scope="session")
-def postgres_template() -> Iterator[str]:
-    """A PostgreSQL database migrated once per run (per worker when parallel), copied by each test that
-    wants a migrated one."""
+def migrated_postgres() -> Iterator[DatabaseStock]:
+    """PostgreSQL databases at the newest schema, one per test: copies of a database migrated once per run
+    (per worker when parallel), not migrated again per test."""
     from server.storage.migrate import upgrade
 
-    with _postgres_database() as url:
-        upgrade(url)
-        yield make_url(url).database or ""
+    template = _create_database()
+    try:
+        upgrade(_database_url(template))
+        with _stock(template) as stock:
+            yield stock
+    finally:
+        _drop_database(template)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -100,7 +158,7 @@ def migrated_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Ite
         migrated_database(url)
         yield url
         return
-    with _postgres_database(template=request.getfixturevalue("postgres_template")) as url:
+    with _taken(request.getfixturevalue("migrated_postgres")) as url:
         yield url
 
 

@@ -68,7 +68,7 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
     await _follow_up(ctx, outcome, received_at=stored.received_at)
     if (outcome.early_statuses or outcome.early_changes) and job_try(ctx) < EARLY_STATUS_TRIES:
         await events_store.mark(event_id, InboundEventState.PENDING, reason="waiting_for_message")
-        raise Retry(defer=2 * job_try(ctx))
+        raise Retry(defer=deps.timings.retry_base.total_seconds() * job_try(ctx))  # 2 s, 4 s, … by default
     if outcome.early_statuses:
         keys = ", ".join(status.key for status in outcome.early_statuses)[:900]
         await events_store.mark(

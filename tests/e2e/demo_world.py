@@ -40,6 +40,9 @@ HOST = "127.0.0.1"
 # tests/jobs), the pages' poll intervals in tests/panel/test_poll_intervals.py.
 QUICK_WAITS = {
     "sync_burst_window": 0.3,
+    "busy_retry": 0.2,
+    "retry_base": 0.5,
+    "media_retry_base": 0.5,
     "conversation_poll": 0.5,
     "progress_poll": 0.5,
     "campaign_poll": 0.5,

@@ -35,7 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from bench.sandboxes import SESSION, free_port, start_servers
+from bench.sandboxes import SESSION, free_port, start_servers, stop_route
 from sandbox.pipedrive.app import create_app as create_pipedrive
 from sandbox.pipedrive.seed import ALL_SCOPES, condition, seed_filter, seed_person
 from sandbox.pipedrive.state import Clock as PdClock
@@ -153,18 +153,13 @@ def control_app(
     async def killed(request: Request) -> Response:
         return JSONResponse({"killed_at": switch.killed_at, "seen": switch.seen})
 
-    async def stop(request: Request) -> Response:
-        for server in servers:
-            server.should_exit = True
-        return JSONResponse({"stopping": True})
-
     return Starlette(
         routes=[
             Route("/usage", usage, methods=["GET"]),
             Route("/sent", sent, methods=["GET"]),
             Route("/kill", kill, methods=["POST"]),
             Route("/killed", killed, methods=["GET"]),
-            Route("/stop", stop, methods=["POST"]),
+            stop_route(servers),
         ]
     )
 

@@ -147,18 +147,24 @@ def control_app(
     async def data(request: Request) -> Response:
         return JSONResponse(company_snapshot(pd, company_id))
 
+    return Starlette(
+        routes=[
+            Route("/traffic", traffic, methods=["POST"]),
+            Route("/data", data, methods=["GET"]),
+            stop_route(servers),
+        ]
+    )
+
+
+def stop_route(servers: list[uvicorn.Server]) -> Route:
+    """``POST /stop``: every server of the process stops (the bench's way to end a sandbox process)."""
+
     async def stop(request: Request) -> Response:
         for server in servers:
             server.should_exit = True
         return JSONResponse({"stopping": True})
 
-    return Starlette(
-        routes=[
-            Route("/traffic", traffic, methods=["POST"]),
-            Route("/data", data, methods=["GET"]),
-            Route("/stop", stop, methods=["POST"]),
-        ]
-    )
+    return Route("/stop", stop, methods=["POST"])
 
 
 async def start_servers(

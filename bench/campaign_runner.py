@@ -23,9 +23,8 @@ import asyncio
 import json
 import sys
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,6 @@ from server.jobs.context import sync_wiring
 from server.jobs.deps import JobDeps, job_ctx, job_deps
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.metering import MemoryUsageMeter
-from server.pipedrive.oauth import TokenSet
 from server.pipedrive.ratelimit import MemoryRateLimiter, RateScope
 from server.settings import Mode, load_settings
 from server.storage.accounts import SqlAccountStore
@@ -96,7 +94,7 @@ class JobTimes:
 
     def __init__(self, queue: Any) -> None:
         self.runs: Counter[str] = Counter()
-        self.seconds: Counter[str] = Counter()
+        self.seconds: dict[str, float] = defaultdict(float)
         for function in queue._functions.values():
             function.coroutine = self._timed(function.name, function.coroutine)
 
@@ -114,7 +112,7 @@ class JobTimes:
     def take(self) -> dict[str, list[float]]:
         """{function: [runs, mean seconds]} since the last ``take``."""
         taken = {n: [self.runs[n], round(self.seconds[n] / self.runs[n], 4)] for n in self.runs}
-        self.runs, self.seconds = Counter(), Counter()
+        self.runs, self.seconds = Counter(), defaultdict(float)
         return taken
 
 
@@ -201,16 +199,9 @@ async def wire(
         )
         await _install(resources, ours.id, where, "realtime")
     account = (await accounts.for_company(ours.id))[0]
-    tokens = TokenSet(
-        where["token"],
-        "r",
-        datetime.now(UTC) + timedelta(days=1),
-        frozenset(where["scopes"]),
-        where["pipedrive"],
-    )
     client = PipedriveClient(
         http,
-        StaticTokens(tokens),
+        StaticTokens.of(where),
         RateScope("admin", str(where["company"])),
         limiter=MemoryRateLimiter(),
         meter=MemoryUsageMeter(),

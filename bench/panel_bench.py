@@ -19,7 +19,8 @@ from typing import Any
 from server.domain.whatsapp import InboundMessage, Peer
 from server.settings import Mode, load_settings
 from server.storage.inbox import SqlInboxStore
-from tests.panel.world import ANNA_NUMBER, panel_world, world_settings_overrides
+from tests.panel.world import ANNA_NUMBER, panel_world
+from tests.world import world_settings_overrides
 
 HISTORY = 500
 TARGET_P99_MS = 100.0
@@ -89,12 +90,13 @@ def load_to_interactive(runs: int) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
-    from tests.e2e.demo_world import running_demo
+    from tests.e2e.demo_world import running_demo, running_sandboxes
 
     times: list[float] = []
     with (
         tempfile.TemporaryDirectory(prefix="wapipe-panel-bench-") as tmp,
-        running_demo(Path(tmp)) as (_, addresses),
+        running_sandboxes() as sandboxes,
+        running_demo(Path(tmp), sandboxes) as (_, addresses),
         sync_playwright() as playwright,
     ):
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)

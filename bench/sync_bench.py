@@ -142,8 +142,16 @@ class Connector:
 
 
 class StaticTokens:
+    """The sandbox company's token, valid for the whole run (the bench measures sync, not refresh)."""
+
     def __init__(self, tokens: TokenSet) -> None:
         self.tokens = tokens
+
+    @classmethod
+    def of(cls, where: dict[str, Any]) -> StaticTokens:
+        """From the sandboxes' hand-over: the token, its scopes and the company's API domain."""
+        expires = datetime.now(UTC) + timedelta(days=1)
+        return cls(TokenSet(where["token"], "r", expires, frozenset(where["scopes"]), where["pipedrive"]))
 
     async def current(self) -> TokenSet:
         return self.tokens
@@ -237,13 +245,6 @@ async def world(
         upgrade(settings.effective_database_url)
         clock = ControlledClock()  # the wall clock, until the 24 h mode moves it a day on
         app = create_app(settings, Upstreams(clock=clock))
-        tokens = TokenSet(
-            where["token"],
-            "r",
-            datetime.now(UTC) + timedelta(days=1),
-            frozenset(where["scopes"]),
-            where["pipedrive"],
-        )
         meter = MemoryUsageMeter()
         async with (  # closed in reverse: the app stops its jobs before the clients they use go
             httpx.AsyncClient(timeout=60) as control,
@@ -262,7 +263,7 @@ async def world(
             await _install(resources, ours.id, where, mode)
             client = PipedriveClient(
                 http,
-                StaticTokens(tokens),
+                StaticTokens.of(where),
                 RateScope("admin", str(where["company"])),
                 limiter=MemoryRateLimiter(),
                 meter=meter,
@@ -370,7 +371,7 @@ async def naive_sync(ctx: dict[str, Any], chat_id: int) -> str:
     deps = job_deps(ctx)
     store = deps.sync_store
     chat = await store.chat(chat_id)
-    assert deps.pipedrive is not None
+    assert chat is not None and deps.pipedrive is not None
     client: PipedriveClient = await deps.pipedrive.for_company(chat.company_id)
     seen = NAIVE_SEEN
     messages = await store.messages_after(chat_id, seen.get(chat_id, 0))

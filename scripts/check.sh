@@ -14,7 +14,7 @@ echo "== ruff"
 static=$(mktemp)
 trap 'rm -f "$static"' EXIT
 (
-    echo "== mypy (strict: server, panels, sandbox)"
+    echo "== mypy (strict: server, panels, sandbox, bench)"
     "$bin/mypy" && echo "== import-linter" && "$bin/lint-imports"
 ) >"$static" 2>&1 &
 static_pid=$!

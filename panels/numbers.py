@@ -22,14 +22,21 @@ STATUS_TEXTS = {
     "logged_out": (Text("Logged out"), "failing"),
     "failed": (Text("Failed"), "failing"),
     "banned": (Text("Banned by WhatsApp"), "failing"),
+    "unreachable": (Text("Cannot reach WhatsApp"), "failing"),
     "unlinked": (Text("Unlinked"), "failing"),
 }
 NOT_LINKED_YET = Text("not linked yet")
+WAITING_FOR_CODE = Text("Waiting for the code to be typed on the phone")
 
 
 def status_text(status: str) -> tuple[str | Text, str]:
     """A number's status as a person reads it (a status WaPipe has no words for: as it is), its style."""
     return STATUS_TEXTS.get(status, (status, "pending"))
+
+
+def code_status_text(status: str) -> str | Text:
+    """The status beside a pairing code: waiting for the code, not for a QR scan."""
+    return WAITING_FOR_CODE if status == "needs_pairing" else status_text(status)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +75,24 @@ class PairingView:
     qr_data_uri: str | None
     phone_url: str | None = None  # demo only: the simulated phone that can scan the code
     poll_seconds: float = 2.0  # how often the page asks again until the phone is linked
+    typed_phone: str = ""  # the "link with phone number" form: what was typed, kept on a refusal
+    phone_error: ErrorView | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PairingCodeView:
+    """Linking by a code typed on the phone: the code once WhatsApp gave it (``None``: on its way)."""
+
+    account_id: int
+    e164: str
+    code: str | None
+    status_label: str | Text
+    poll_seconds: float = 2.0
+
+    @property
+    def pairing(self) -> PairingView:
+        """The QR view's fields the shared "link with phone number" form reads (its number kept)."""
+        return PairingView(self.account_id, self.status_label, False, "", None, typed_phone=self.e164)
 
 
 def number_row(account: Account, user_id: int, names: Mapping[int, str] | None = None) -> NumberRow:
@@ -134,3 +159,17 @@ def render_numbers_list(view: NumbersView) -> str:
 
 def render_pairing(view: PairingView) -> str:
     return render("partials/_number_pairing.html", view=view)
+
+
+def render_pairing_qr(view: PairingView) -> str:
+    """The part of the pairing view that asks again until the number is linked: status and QR code."""
+    return render("partials/_number_pairing_qr.html", view=view)
+
+
+def render_pairing_code(view: PairingCodeView) -> str:
+    return render("partials/_number_pairing_code.html", code=view)
+
+
+def render_pairing_status(view: PairingCodeView) -> str:
+    """The part of the code view that asks again until the number is linked (the code stays in place)."""
+    return render("partials/_number_pairing_status.html", code=view)

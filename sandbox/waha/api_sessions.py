@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import base64
+import io
 
+import segno
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from sandbox.waha import qr, sessions
+from sandbox.waha import sessions
 from sandbox.waha.gateway import endpoint, flag, json_body, required
 from sandbox.waha.models import SandboxError, Session, Status
 from sandbox.waha.payloads import session_json
-from sandbox.waha.png import matrix_png
 from sandbox.waha.state import SandboxState
 
 
 def qr_png(value: str) -> bytes:
-    return matrix_png(qr.encode(value))
+    """The linking code as WAHA draws it: a QR code (error correction M or better) in a PNG."""
+    image = io.BytesIO()
+    segno.make(value, error="m", micro=False).save(image, kind="png", scale=8, border=4)
+    return image.getvalue()
 
 
 def _named(request: Request, waha: SandboxState) -> Session:

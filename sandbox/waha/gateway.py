@@ -38,6 +38,9 @@ def endpoint(handler: Handler, *, auth: bool = True) -> Endpoint:
 
     async def run(request: Request) -> Response:
         waha: SandboxState = request.app.state.waha
+        # The body is read before anything can fail: an answer given while a client is still sending
+        # would reach it as a connection reset instead of the answer.
+        await request.body()
         if auth and not key_matches(request.headers.get("x-api-key"), request.app.state.api_key):
             return JSONResponse({"statusCode": 401, "message": "Unauthorized"}, status_code=401)
         waha.tick()

@@ -26,22 +26,6 @@ def encode_png(width: int, height: int, rows: Sequence[bytes], *, color_type: in
     return SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(raw, 9)) + _chunk(b"IEND", b"")
 
 
-def matrix_png(matrix: Sequence[Sequence[bool]], *, scale: int = 8, border: int = 4) -> bytes:
-    """Render a square matrix of dark (True) modules, black on white, with a quiet zone of `border`."""
-    size = len(matrix)
-    width = (size + 2 * border) * scale
-    blank = bytes([255]) * width
-    rows: list[bytes] = [blank] * (border * scale)
-    for line in matrix:
-        pixels = bytearray([255]) * (border * scale)
-        for dark in line:
-            pixels += bytes([0 if dark else 255]) * scale
-        pixels += bytes([255]) * (border * scale)
-        rows.extend([bytes(pixels)] * scale)
-    rows.extend([blank] * (border * scale))
-    return encode_png(width, width, rows)
-
-
 def sample_picture(width: int = 64, height: int = 48, *, hue: int = 0) -> bytes:
     """A small colourful RGB picture used as the content of simulated photos."""
     rows = []

@@ -1,10 +1,12 @@
-"""Why a WhatsApp number cannot send, in words a salesperson understands (the panel's From list and its
-``from_disconnected`` refusal say the same)."""
+"""Why a WhatsApp number cannot send, in words a salesperson understands (the panel's From list and the
+``from_disconnected`` refusal of a send or a campaign's start say the same), and that refusal."""
 
 from __future__ import annotations
 
 import re
 
+from server.domain.errors import InvalidInput
+from server.domain.models import Account
 from server.domain.text import Text
 from server.domain.whatsapp import SessionStatus
 
@@ -16,6 +18,7 @@ REASONS = {
     SessionStatus.LOGGED_OUT.value: Text("logged out on the phone: link it again"),
     SessionStatus.BANNED.value: Text("banned by WhatsApp"),
     SessionStatus.FAILED.value: Text("connection failed: the phone may be offline or logged out"),
+    SessionStatus.UNREACHABLE.value: Text("WaPipe cannot reach WhatsApp's servers from where it runs"),
     "unlinked": Text("unlinked in WaPipe: link it again"),
     SessionStatus.CONNECTED.value: Text("connected, but WhatsApp has not reported its number yet"),
 }
@@ -31,3 +34,20 @@ def not_connected_reason(status: str, detail: str) -> str | Text:
     if detail and not _GATEWAY_STATUS_NAME.fullmatch(detail):
         return detail
     return REASONS.get(status) or Text("not connected")
+
+
+def from_disconnected(account: Account) -> InvalidInput:
+    """The refusal to send from ``account``, which is not connected, saying why and what to do."""
+    why = not_connected_reason(account.status, account.status_detail)
+    number = account.e164 or account.display_name
+    if number:
+        refusal = Text(
+            "%(number)s is not connected – %(why)s. Link it again on the WhatsApp numbers page",
+            number=number,
+            why=why,
+        )
+    else:
+        refusal = Text(
+            "That number is not connected – %(why)s. Link it again on the WhatsApp numbers page", why=why
+        )
+    return InvalidInput(refusal, reason="from_disconnected")

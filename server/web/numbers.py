@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -16,12 +17,17 @@ from panels.errors import ErrorView
 from panels.numbers import (
     CloudLinkView,
     NumbersView,
+    PairingCodeView,
+    code_status_text,
     numbers_view,
     pairing_view,
     render_cloud_link,
     render_numbers_list,
     render_numbers_page,
     render_pairing,
+    render_pairing_code,
+    render_pairing_qr,
+    render_pairing_status,
 )
 from server.domain.errors import (
     ConfigurationError,
@@ -32,13 +38,15 @@ from server.domain.errors import (
 )
 from server.domain.team import member_names
 from server.domain.text import Text
-from server.services.numbers import NumberLinking, link_cloud_number
+from server.services.numbers import NotYours, NumberLinking, link_cloud_number
 from server.storage.accounts import SqlAccountStore
 from server.storage.inbox import SqlInboxStore
+from server.transports import web_transport
 from server.web.errors import PAGE, answer_with
 from server.web.frame_auth import FrameIdentity, frame_identity
 from server.web.install_access import require_installation
 from server.web.resources import Resources
+from server.whatsapp.embedded import EmbeddedTransport
 from server.whatsapp.waha import WahaTransport
 
 log = logging.getLogger(__name__)
@@ -46,8 +54,8 @@ Handler = Callable[[Request, FrameIdentity], Awaitable[Response]]
 
 
 def _linking(resources: Resources) -> NumberLinking:
-    transport = resources.transports["waha"]
-    assert isinstance(transport, WahaTransport)
+    transport = web_transport(resources.transports)
+    assert isinstance(transport, WahaTransport | EmbeddedTransport)
     return NumberLinking(
         SqlAccountStore(resources.engine),
         SqlInboxStore(resources.engine),
@@ -59,7 +67,7 @@ def _linking(resources: Resources) -> NumberLinking:
 
 def _phone_url(resources: Resources, session_name: str) -> str | None:
     """Outside production the gateway is the WhatsApp sandbox, whose simulated phone can scan the code."""
-    if resources.settings.is_production:
+    if resources.settings.is_production or "waha" not in resources.transports:
         return None
     return f"{resources.settings.waha_url.rstrip('/')}/_sim/phone/{session_name}"
 
@@ -138,16 +146,63 @@ async def start_linking(request: Request, identity: FrameIdentity) -> Response:
     return HTMLResponse(render_pairing(view), headers={"HX-Trigger": "numbers-changed"})
 
 
+PARTS = ("", "qr", "status")  # the whole pairing view, or the part that asks again (QR or code view)
+DONE_REPLACES_ALL = {"HX-Trigger": "numbers-changed", "HX-Retarget": "#pairing", "HX-Reswap": "outerHTML"}
+
+
 @framed
 async def pairing(request: Request, identity: FrameIdentity) -> Response:
+    """Where linking stands: the whole view, or (``part``) only what the page asks for again."""
     await require_installation(request, identity)
-    linking = _linking(request.app.state.resources)
-    state = await linking.pairing(identity.company.id, _account_id(request))
-    phone = _phone_url(request.app.state.resources, state.account.session_name)
-    poll = request.app.state.resources.settings.progress_poll
+    part = request.query_params.get("part", "")
+    if part not in PARTS:
+        raise InvalidInput(
+            Text("%(part)s is not a part of the pairing view", part=repr(part[:20])), reason="invalid_part"
+        )
+    resources: Resources = request.app.state.resources
+    state = await _linking(resources).pairing(
+        identity.company.id, _account_id(request), with_qr=part != "status"
+    )
+    phone = _phone_url(resources, state.account.session_name)
+    poll = resources.settings.progress_poll
     view = pairing_view(state.account, state.status.value, state.qr_png, state.done, phone, poll_seconds=poll)
-    headers = {"HX-Trigger": "numbers-changed"} if state.done else {}
-    return HTMLResponse(render_pairing(view), headers=headers)
+    if state.done:  # a part's poll replaces the whole view with the linked number
+        headers = DONE_REPLACES_ALL if part else {"HX-Trigger": "numbers-changed"}
+        return HTMLResponse(render_pairing(view), headers=headers)
+    if part == "qr":
+        return HTMLResponse(render_pairing_qr(view))
+    if part == "status":
+        code = PairingCodeView(state.account.id, "", None, code_status_text(state.status.value), poll)
+        return HTMLResponse(render_pairing_status(code))
+    return HTMLResponse(render_pairing(view))
+
+
+@framed
+async def pairing_code(request: Request, identity: FrameIdentity) -> Response:
+    """The code to type on the phone instead of scanning; a refusal shows the QR view again with the form
+    open, what was typed kept and the reason named."""
+    await require_installation(request, identity)
+    resources: Resources = request.app.state.resources
+    linking = _linking(resources)
+    typed = str((await request.form()).get("phone") or "").strip()
+    poll = resources.settings.progress_poll
+    try:
+        asked = await linking.pairing_code(
+            identity.company.id, identity.pipedrive_user_id, _account_id(request), typed
+        )
+    except InvalidInput as error:
+        if isinstance(error, NotYours) or error.reason == "not_pairing":
+            raise
+        state = await linking.pairing(identity.company.id, _account_id(request))
+        phone = _phone_url(resources, state.account.session_name)
+        view = pairing_view(
+            state.account, state.status.value, state.qr_png, state.done, phone, poll_seconds=poll
+        )
+        refused = replace(view, typed_phone=typed[:40], phone_error=ErrorView(error.reason, error.text))
+        return HTMLResponse(render_pairing(refused), status_code=400)
+    label = code_status_text("needs_pairing")
+    view_code = PairingCodeView(asked.account.id, asked.e164, asked.code, label, poll)
+    return HTMLResponse(render_pairing_code(view_code))
 
 
 @framed
@@ -202,5 +257,11 @@ def routes() -> list[BaseRoute]:
         Route("/numbers/list", numbers_list, methods=["GET"], name="numbers_list"),
         Route("/numbers/cloud", link_cloud, methods=["POST"], name="numbers_link_cloud"),
         Route("/numbers/{account_id:id}/pairing", pairing, methods=["GET"], name="numbers_pairing"),
+        Route(
+            "/numbers/{account_id:id}/pairing-code",
+            pairing_code,
+            methods=["POST"],
+            name="numbers_pairing_code",
+        ),
         Route("/numbers/{account_id:id}/unlink", unlink, methods=["POST"], name="numbers_unlink"),
     ]

@@ -61,3 +61,50 @@ def test_a_number_is_linked_through_the_numbers_page_and_the_phone(
     height = page.evaluate("() => window.__pdHost.height")
     content = frame.locator("body").evaluate("b => Math.ceil(b.getBoundingClientRect().height)")
     assert height == min(max(100, content), 2000)  # a settings frame is 100 to 2000 px high in Pipedrive
+
+
+def test_a_number_is_linked_with_a_code_typed_on_the_phone(
+    page: Page, demo: tuple[Settings, DemoAddresses], artifacts: Path
+) -> None:
+    """WaPipe is installed by the test above (a module's tests share their demo, in order)."""
+    _, addresses = demo
+    page.goto(addresses.pipedrive + "/host/settings")
+    frame = page.frame_locator("iframe")
+    frame.locator("#link-number").click()
+    expect(frame.locator("#pairing img.qr")).to_be_visible(timeout=15_000)
+    phone_url = frame.locator("#pairing .demo-hint a").get_attribute("href")
+    assert phone_url is not None
+
+    frame.locator("#pairing summary").click()
+    typed = frame.locator("#pairing-phone")
+    expect(typed).to_be_in_viewport()
+    typed.fill("0044 7700 900123")
+    with page.expect_response(lambda answer: "/pairing?part=qr" in answer.url):
+        pass  # the QR code asks again meanwhile ...
+    expect(typed).to_have_value("0044 7700 900123")  # ... and leaves what is typed alone
+    frame.locator("#pairing-phone-form button[type=submit]").click()
+
+    code = frame.locator("#pairing-code")
+    expect(code).to_be_in_viewport(timeout=15_000)
+    shown = code.inner_text()
+    assert len(shown.replace("-", "")) == 8, shown
+    expect(frame.locator("#pairing")).to_contain_text("Type this code on the phone of +447700900123:")
+    expect(frame.locator("#pairing-status")).to_have_text("Waiting for the code to be typed on the phone")
+    steps = frame.locator("#pairing .steps li").all_inner_texts()
+    assert steps[-1] == "Tap Link with phone number instead and type the code."
+    page.screenshot(path=str(artifacts / "numbers-code.png"), full_page=True)
+
+    phone = page.context.new_page()
+    phone.goto(phone_url)
+    expect(phone.locator("#screen-qr")).to_be_visible()
+    phone.fill("#link-name", "Anna Admin")
+    phone.fill("#pair-code", "WRONG-CODE")
+    phone.click("#pair")
+    expect(phone.locator("#scan-error")).to_contain_text("Wrong pairing code")
+    phone.fill("#pair-code", shown)
+    phone.click("#pair")
+    expect(phone.locator("#status")).to_have_text("WORKING")
+
+    expect(frame.locator("#pairing.done")).to_contain_text("Linked +447700900123", timeout=15_000)
+    row = frame.locator("#numbers-list tr[data-account-id]", has_text="+447700900123")
+    expect(row.locator(".badge")).to_have_text("Connected")

@@ -308,6 +308,15 @@
     }
     refresh();
   });
+  $("pair").addEventListener("click", async () => {
+    $("scan-error").textContent = "";
+    try {
+      await post(control + "/pair", { code: $("pair-code").value, pushName: $("link-name").value });
+    } catch (error) {
+      $("scan-error").textContent = error.message;
+    }
+    refresh();
+  });
   $("back").addEventListener("click", () => { openChat = null; renderConversation(); });
   $("owner-form").addEventListener("submit", async (event) => {
     event.preventDefault();

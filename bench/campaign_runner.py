@@ -208,7 +208,7 @@ async def wire(
     )
     queue: Any = resources.queue
     ctx = queue.ctx
-    sync = sync_wiring(resources.settings.public_url, resources.settings.media_dir)
+    sync = sync_wiring(resources.settings.public_url, resources.media)
     deps = replace(
         job_deps(ctx), sync_config=sync.config, media_files=sync.media_files, pipedrive=Connector(client)
     )

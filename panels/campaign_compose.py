@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from panels.template_picker import PickerGroup
 from panels.templating import render
 from server.domain.campaigns import Pacing, Preview, SkipReason, skip_reason_text
 from server.domain.models import Account
@@ -39,7 +40,8 @@ class ComposeInput:
     """The compose form as typed: every field a string, as the browser sent it."""
 
     text: str = ""
-    template_id: str = ""
+    template_id: str = ""  # a saved template's id, or an approved one's choice ("cloud:name:language")
+    approved_template: str = ""  # the Meta-approved template chosen (``name:language``), set by choosing it
     from_mode: str = "fixed"
     account_ids: tuple[str, ...] = ()
     min_gap: str = ""
@@ -66,6 +68,7 @@ class ComposeInput:
         return cls(
             text=form.get("text", ""),
             template_id=form.get("template_id", ""),
+            approved_template=form.get("approved_template", "").strip(),
             from_mode=form.get("from_mode", ""),
             account_ids=tuple(account_ids),
             min_gap=form.get("min_gap", "").strip(),
@@ -122,12 +125,28 @@ class SourceView:
 
 
 @dataclass(frozen=True, slots=True)
+class TemplateChoices:
+    """The compose form's template choice: the saved templates the user sees, and the WhatsApp-approved
+    ones when a chosen From number is a Cloud API number (fetched again when the From numbers change)."""
+
+    saved: tuple[TemplateChoice, ...] = ()
+    approved: PickerGroup | None = None
+    chosen: str = ""  # the select's value as typed
+    approved_template: str = ""  # the hidden field: the approved template the campaign is sent as
+
+    @property
+    def empty(self) -> bool:
+        return not self.saved and not (self.approved and self.approved.choices)
+
+
+@dataclass(frozen=True, slots=True)
 class ComposeView:
     campaign_id: int
     source: Text
     typed: ComposeInput
     numbers: tuple[NumberChoice, ...]
-    templates: tuple[TemplateChoice, ...] = ()
+    # the saved and approved templates, and what stays chosen of them (one no longer offered is not)
+    template_choices: TemplateChoices
     opt_out_text: str = ""  # the line added under the message when the box is ticked
     modes: tuple[tuple[str, Text], ...] = FROM_MODES
     placeholders: tuple[tuple[str, Text], ...] = PLACEHOLDER_EXAMPLES
@@ -149,6 +168,7 @@ class PreviewRowView:
     skip_reason: str
     skip_label: Text | None
     missing: tuple[str, ...]
+    approved_template: str = ""  # sent as this WhatsApp-approved template (``name:language``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,9 +176,11 @@ class PreviewView:
     campaign_id: int
     rows: tuple[PreviewRowView, ...] = ()
     total: int = 0
-    will_send: int = 0
+    will_send: int = 0  # at most, when some numbers are ``unchecked``
     skipped: tuple[SkipCount, ...] = ()
     errors: tuple[tuple[str, FieldError], ...] = ()  # (field, refusal), in the form's order
+    unchecked: int = 0  # of ``will_send``, numbers checked for WhatsApp only as their message goes out
+    attachment: str = ""  # the template's file sent with every message, by name
 
     @property
     def can_start(self) -> bool:
@@ -167,6 +189,12 @@ class PreviewView:
     @property
     def question(self) -> Text:
         """What Pipedrive's confirmation asks before Start."""
+        if self.unchecked:
+            return ntext(
+                "Send this message to up to %(count)s person now?",
+                "Send this message to up to %(count)s people now?",
+                self.will_send,
+            )
         return ntext(
             "Send this message to %(count)s person now?",
             "Send this message to %(count)s people now?",
@@ -183,7 +211,7 @@ def skip_counts(skipped: Mapping[SkipReason, int]) -> tuple[SkipCount, ...]:
     )
 
 
-def preview_view(campaign_id: int, preview: Preview) -> PreviewView:
+def preview_view(campaign_id: int, preview: Preview, attachment: str = "") -> PreviewView:
     rows = tuple(
         PreviewRowView(
             name=row.name,
@@ -193,6 +221,7 @@ def preview_view(campaign_id: int, preview: Preview) -> PreviewView:
             skip_reason=row.skip.value if row.skip is not None else "",
             skip_label=skip_reason_text(row.skip) if row.skip is not None else None,
             missing=row.missing,
+            approved_template=row.approved_template,
         )
         for row in preview.rows
     )
@@ -202,6 +231,8 @@ def preview_view(campaign_id: int, preview: Preview) -> PreviewView:
         total=preview.total,
         will_send=preview.will_send,
         skipped=skip_counts(preview.skipped),
+        attachment=attachment,
+        unchecked=preview.unchecked,
     )
 
 
@@ -227,6 +258,25 @@ def render_compose(view: ComposeView) -> str:
 
 def render_message_box(text: str) -> str:
     return render("partials/_campaign_text.html", text=text)
+
+
+@dataclass(frozen=True, slots=True)
+class PickedTemplate:
+    """What choosing in the template choice swaps in: the message box (``None``: left as typed, when the
+    choice cannot be used), the approved template the form now sends as, and a note saying which."""
+
+    text: str | None
+    approved_template: str = ""
+    notice: str | Text = ""
+    notice_reason: str = ""
+
+
+def render_picked_template(view: PickedTemplate) -> str:
+    return render("partials/_campaign_template_picked.html", picked=view)
+
+
+def render_template_choices(view: TemplateChoices) -> str:
+    return render("partials/_campaign_templates.html", choices=view)
 
 
 def render_preview(view: PreviewView) -> str:

@@ -8,7 +8,8 @@ The checks, in order, for each recipient (the first that applies is its ``SkipRe
 3. ``duplicate``: the Person was already planned (a Person on several Deals), or another Person with the
    same number was (one message per number).
 4. ``excluded_number``: the company excludes the number (settings page).
-5. ``opted_out``: the number or the Person opted out.
+5. ``opted_out``: the number or the Person opted out: a stop word WaPipe recorded, or the Person's
+   "WhatsApp opt-out" field in Pipedrive (``Candidate.opted_out``, whoever set it).
 6. ``outside_cloud_window``: the sending number is a Cloud API number, the contact has not written to it in
    the last 24 hours, and the message is no Meta-approved template.
 
@@ -47,6 +48,7 @@ class Candidate:
     recipient_id: int
     person_id: int
     phones: tuple[str, ...]
+    opted_out: bool = False  # Pipedrive's "WhatsApp opt-out" field says so (``RecipientRecord.opted_out``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +120,11 @@ def plan(candidates: Sequence[Candidate], rules: PlanRules, traces: Mapping[str,
             skip = SkipReason.DUPLICATE
         elif e164 in rules.excluded:
             skip = SkipReason.EXCLUDED_NUMBER
-        elif e164 in rules.opted_out_numbers or candidate.person_id in rules.opted_out_persons:
+        elif (
+            candidate.opted_out
+            or e164 in rules.opted_out_numbers
+            or candidate.person_id in rules.opted_out_persons
+        ):
             skip = SkipReason.OPTED_OUT
         persons.add(candidate.person_id)
         if e164 is not None:

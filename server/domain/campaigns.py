@@ -17,6 +17,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from server.domain.errors import InvalidInput, NumberNotOnWhatsApp
+from server.domain.message_templates import TemplateAttachment
 from server.domain.ports.recipients import ListKind
 from server.domain.text import Text
 
@@ -154,13 +155,16 @@ class Compose:
     """What is sent and from where: a template's text (``template_id``) or free text, the From mode and the
     chosen numbers (account ids; the first is the fallback for ``last_number``). ``approved_template`` names
     a Meta-approved template the text stands for: Cloud API numbers may then write outside the 24-hour
-    window (without one, those recipients are skipped ``outside_cloud_window``)."""
+    window (without one, those recipients are skipped ``outside_cloud_window``). ``attachment``: the
+    template's file in Pipedrive, sent with every message (not with a Meta-approved template, whose header
+    is Meta's)."""
 
     text: str
     from_mode: FromMode = FromMode.FIXED
     account_ids: tuple[int, ...] = ()
     template_id: int | None = None
     approved_template: str = ""
+    attachment: TemplateAttachment | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,14 +223,18 @@ class PreviewRow:
     text: str  # the rendered message
     skip: SkipReason | None = None
     missing: tuple[str, ...] = ()  # placeholders with no value and no fallback, as written
+    approved_template: str = ""  # sent as this Meta-approved template (``name:language``), ``text`` its body
 
 
 @dataclass(frozen=True, slots=True)
 class Preview:
     rows: tuple[PreviewRow, ...]
     total: int
-    will_send: int
+    will_send: int  # at most: the numbers not confirmed on WhatsApp (``unchecked``) may have none
     skipped: dict[SkipReason, int] = field(default_factory=dict)
+    # Of ``will_send``, the numbers not confirmed on WhatsApp: a preview asks only for the rows it shows
+    # (each check is a request to WhatsApp, and many look like a spammer's); the run asks before each message.
+    unchecked: int = 0
 
 
 @dataclass(frozen=True, slots=True)

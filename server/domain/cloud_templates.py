@@ -10,7 +10,9 @@ An admin maps each variable to a WaPipe placeholder (``person.first_name|there``
 (``unmapped_template_variable``), a variable the template does not have (``unknown_template_variable``) and
 a placeholder that cannot be filled (``unknown_template_field``, ``template_syntax``). ``fill`` renders the
 mapping for one contact into the parameters Meta receives, refusing an empty one
-(``empty_template_parameter``: Meta refuses empty parameters), and the body text the inbox shows.
+(``empty_template_parameter``: Meta refuses empty parameters), and the body text the inbox shows;
+``placeholder_body`` writes the body with the mapped placeholders in place of its variables (a campaign's
+text for the numbers that cannot send the template).
 """
 
 from __future__ import annotations
@@ -152,15 +154,7 @@ def fill(
     for variable in template.variables:
         placeholder = mapping.get(variable)
         if not placeholder:
-            raise InvalidInput(
-                Text(
-                    "An admin has not chosen what fills %(variable)s of %(template)s yet (Settings → "
-                    "WhatsApp-approved templates)",
-                    variable="{{" + variable + "}}",
-                    template=template.name,
-                ),
-                reason="unmapped_template_variable",
-            )
+            raise _unmapped(template, variable)
         value = render("{{" + placeholder + "}}", values).strip()[:MAX_PARAMETER]
         if not value:
             raise InvalidInput(
@@ -181,6 +175,28 @@ def fill(
         parameters=tuple(parameters),
         parameter_names=names,
         body=filled_body(template, dict(zip(template.variables, parameters, strict=True))),
+    )
+
+
+def placeholder_body(template: ApprovedTemplate, mapping: Mapping[str, str]) -> str:
+    """The body with each variable replaced by the placeholder mapped to it (``Hello
+    {{person.first_name|there}}``): the same message as text, rendered per contact where the template
+    cannot be sent (a campaign's WhatsApp Web numbers). ``unmapped_template_variable`` as ``fill``."""
+    for variable in template.variables:
+        if not mapping.get(variable):
+            raise _unmapped(template, variable)
+    return filled_body(template, {v: "{{" + mapping[v] + "}}" for v in template.variables})
+
+
+def _unmapped(template: ApprovedTemplate, variable: str) -> InvalidInput:
+    return InvalidInput(
+        Text(
+            "An admin has not chosen what fills %(variable)s of %(template)s yet (Settings → "
+            "WhatsApp-approved templates)",
+            variable="{{" + variable + "}}",
+            template=template.name,
+        ),
+        reason="unmapped_template_variable",
     )
 
 
@@ -234,6 +250,17 @@ def window_open(last_inbound: datetime | None, now: datetime) -> bool:
 def stored_parameters(send: TemplateSend) -> str:
     """The parameters as the outbox row keeps them (JSON)."""
     return json.dumps({"values": list(send.parameters), "names": list(send.parameter_names)})
+
+
+def outbox_columns(send: TemplateSend | None) -> dict[str, str]:
+    """The outbox row's template columns for ``send``; none for free text (the row keeps its defaults)."""
+    if send is None:
+        return {}
+    return {
+        "template_name": send.name,
+        "template_language": send.language,
+        "template_parameters": stored_parameters(send),
+    }
 
 
 def outbound_template(name: str, language: str, stored: str) -> Template:

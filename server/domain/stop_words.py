@@ -2,13 +2,16 @@
 
 The defaults cover English and the common translations; a company may keep its own list
 (``clean_stop_words`` refuses an empty or oversized one by name, ``invalid_stop_words``). ``opt_out_line``
-is the plain line a template can end with so recipients know how to stop the messages.
+is the plain line a template can end with so recipients know how to stop the messages. ``LidReply`` is a
+short reply from a chat WhatsApp names only by its LID, whose number is still to be found.
 """
 
 from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from server.domain.errors import InvalidInput
 from server.domain.text import Text
@@ -83,3 +86,15 @@ def clean_stop_words(words: Sequence[str]) -> tuple[str, ...]:
 def opt_out_line(stop_word: str = "STOP") -> Text:
     """The line a campaign message can end with (the page appends it to the text)."""
     return Text("Reply %(word)s to unsubscribe", word=stop_word)
+
+
+@dataclass(frozen=True, slots=True)
+class LidReply:
+    """A new short text from a contact in a one-to-one chat WhatsApp names only by a LID (``<n>@lid``, no
+    number known yet): a stop-word candidate whose number is to be found before it can opt out."""
+
+    company_id: int
+    account_id: int  # the number it came to
+    lid: str  # the chat key
+    text: str
+    at: datetime  # when it was sent

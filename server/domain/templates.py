@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 from server.domain.errors import InvalidInput
 from server.domain.text import Text
+from server.domain.whatsapp import MAX_TEXT_LENGTH
 
 OBJECTS = ("person", "deal", "org", "me")
-MAX_TEMPLATE_TEXT = 4096  # WhatsApp's limit for one text message
 MAX_FALLBACK = 200
 
 _PLACEHOLDER = re.compile(
@@ -62,26 +62,39 @@ def placeholders(text: str) -> list[Placeholder]:
     ]
 
 
-def check_template(text: str, known: Mapping[str, Iterable[str]]) -> list[Placeholder]:
-    """The template's placeholders, or ``InvalidInput`` naming the first one that cannot be filled.
-
-    ``known`` maps each object to the keys (or names) of the fields it has; a name is compared as a key.
-    """
-    if len(text) > MAX_TEMPLATE_TEXT:
+def check_length(text: str) -> None:
+    """``message_too_long`` when ``text`` is longer than one WhatsApp text message may be: a message typed
+    in the panel, a campaign's, a saved template's."""
+    if len(text) > MAX_TEXT_LENGTH:
         raise InvalidInput(
             Text(
                 "WhatsApp messages are limited to %(limit)s characters; this one has %(used)s",
-                limit=MAX_TEMPLATE_TEXT,
+                limit=MAX_TEXT_LENGTH,
                 used=len(text),
             ),
             reason="message_too_long",
         )
+
+
+def checked_placeholders(text: str) -> list[Placeholder]:
+    """``text``'s placeholders; ``template_syntax`` when a ``{{`` starts none (not closed, or not in the
+    form ``{{object.field}}``)."""
     found = placeholders(text)
     if len(_OPEN.findall(text)) != len(found):
         raise InvalidInput(
             Text("A placeholder is not closed or not in the form {{person.first_name}}; check the braces"),
             reason="template_syntax",
         )
+    return found
+
+
+def check_template(text: str, known: Mapping[str, Iterable[str]]) -> list[Placeholder]:
+    """The template's placeholders, or ``InvalidInput`` naming the first one that cannot be filled.
+
+    ``known`` maps each object to the keys (or names) of the fields it has; a name is compared as a key.
+    """
+    check_length(text)
+    found = checked_placeholders(text)
     keys = {name: {field_key(field) for field in fields} for name, fields in known.items()}
     for placeholder in found:
         if placeholder.object not in OBJECTS:

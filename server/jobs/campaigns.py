@@ -41,10 +41,11 @@ TICK_BATCH = 50  # messages per number per run: a run without gaps still ends so
 CHECK_REPLY_JOB = "campaign_check_reply"
 
 
-APPROVED_CACHE = TemplateCache()  # one per process: Meta's approved templates change rarely
-
-
-def campaign_ports(deps: JobDeps, *, rng: random.Random | None = None) -> CampaignPorts:
+def campaign_ports(
+    deps: JobDeps, *, rng: random.Random | None = None, approved_cache: TemplateCache | None = None
+) -> CampaignPorts:
+    """``approved_cache``: where the approved templates are kept (the web process passes the one its
+    template pickers read through); the jobs' own (``JobDeps.approved_templates``) by default."""
     engine = deps.engine
     settings = SqlCompanySettingsStore(engine)
 
@@ -65,14 +66,19 @@ def campaign_ports(deps: JobDeps, *, rng: random.Random | None = None) -> Campai
         audit=SqlAuditLog(engine),
         random=rng or random.Random(),  # noqa: S311  (jitter between messages, not a secret)
         approved=CloudTemplates(
-            reader_for(deps.transports.get("cloud")), SqlTemplateMappings(engine), deps.clock, APPROVED_CACHE
+            reader_for(deps.transports.get("cloud")),
+            SqlTemplateMappings(engine),
+            deps.clock,
+            deps.approved_templates if approved_cache is None else approved_cache,
         ),
     )
 
 
-def campaigns_for(deps: JobDeps, *, rng: random.Random | None = None) -> Campaigns:
+def campaigns_for(
+    deps: JobDeps, *, rng: random.Random | None = None, approved_cache: TemplateCache | None = None
+) -> Campaigns:
     """The campaign service the pages use, over the same stores, queue and clock as the jobs."""
-    return Campaigns(campaign_ports(deps, rng=rng))
+    return Campaigns(campaign_ports(deps, rng=rng, approved_cache=approved_cache))
 
 
 async def campaign_pipedrive(deps: JobDeps, company_id: int) -> CampaignPipedrive:

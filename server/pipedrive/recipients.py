@@ -23,7 +23,8 @@ does not know (deleted, private to another user, or of the other list) is ``NotF
 
 The opt-out field (type date) is found by name and created once when missing, as the chat-link field is
 (``company_records``); its key is kept for the object's life. A Person's opt-out, whoever set it, reads as
-the placeholder value ``person.whatsapp_opt_out``.
+the placeholder value ``person.whatsapp_opt_out`` (``RecipientRecord.opted_out``), and every campaign skips
+that Person.
 """
 
 from __future__ import annotations
@@ -34,9 +35,10 @@ from typing import Any
 
 from server.domain.errors import InvalidInput, NotFound, Permanent
 from server.domain.ports.pipedrive import PipedriveForCompany
-from server.domain.ports.recipients import ListKind, RecipientRecord, SavedFilter
+from server.domain.ports.recipients import OPT_OUT_FIELD_NAME, ListKind, RecipientRecord, SavedFilter
 from server.domain.text import Text
 from server.pipedrive.client import PipedriveClient
+from server.pipedrive.fields import ensure_field
 from server.pipedrive.lists import FilterType, Listed, Lists, Record
 from server.pipedrive.models import as_int, as_str
 from server.pipedrive.recipient_values import (
@@ -47,7 +49,6 @@ from server.pipedrive.recipient_values import (
     person_values,
 )
 
-OPT_OUT_FIELD_NAME = "WhatsApp opt-out"
 FILTER_TYPES: dict[ListKind, FilterType] = {ListKind.PERSON: "people", ListKind.DEAL: "deals"}
 OBJECTS = frozenset({"deal", "org"})
 LISTED: dict[ListKind, Listed] = {ListKind.PERSON: "persons", ListKind.DEAL: "deals"}
@@ -183,19 +184,7 @@ class PipedriveRecipients:
         """The key of the Person field "WhatsApp opt-out": kept, else found by name, else created."""
         if self._opt_out_key:
             return self._opt_out_key
-        wanted = OPT_OUT_FIELD_NAME.casefold()
-        found = sorted(
-            (
-                f
-                for f in await self.client.fields.all("person")
-                if f.name.strip().casefold() == wanted and f.code
-            ),
-            key=lambda f: (not f.is_custom, f.code),
-        )
-        if found:
-            self._opt_out_key = found[0].code
-        else:
-            self._opt_out_key = (await self.client.fields.create("person", OPT_OUT_FIELD_NAME, "date")).code
+        self._opt_out_key = await ensure_field(self.client.fields, "person", OPT_OUT_FIELD_NAME, "date")
         return self._opt_out_key
 
 

@@ -14,7 +14,7 @@ Refusals by name: ``template_needs_cloud_number`` (a WhatsApp Web number cannot 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from server.domain.clock import Clock
 from server.domain.cloud_templates import (
@@ -24,6 +24,7 @@ from server.domain.cloud_templates import (
     check_mapping,
     choice,
     fill,
+    placeholder_body,
     split_key,
 )
 from server.domain.errors import ConfigurationError, InvalidInput
@@ -31,43 +32,42 @@ from server.domain.models import Account
 from server.domain.ports.cloud_templates import ApprovedTemplates, TemplateMappings
 from server.domain.ports.storage import AuditLog
 from server.domain.text import Text
+from server.domain.ttl_cache import TtlCache
 
 CLOUD = "cloud"
 DEFAULT_TTL = timedelta(minutes=5)  # templates change when Meta reviews them: minutes matter, seconds not
 Values = Mapping[str, Mapping[str, str]]
 
 
-class TemplateCache:
-    """Per process: a Cloud number's phone number id → (read at, its approved templates)."""
+class TemplateCache(TtlCache[str, tuple[ApprovedTemplate, ...]]):
+    """Per process: a Cloud number's phone number id → its approved templates, for ``ttl``."""
 
     def __init__(self, ttl: timedelta = DEFAULT_TTL) -> None:
-        self.ttl = ttl
-        self._entries: dict[str, tuple[datetime, tuple[ApprovedTemplate, ...]]] = {}
+        super().__init__(ttl, 1_000)
 
-    def get(self, account: str, now: datetime) -> tuple[ApprovedTemplate, ...] | None:
-        entry = self._entries.get(account)
-        if entry is None or now - entry[0] >= self.ttl or now < entry[0]:
-            return None
-        return entry[1]
 
-    def put(self, account: str, now: datetime, templates: tuple[ApprovedTemplate, ...]) -> None:
-        if len(self._entries) > 1_000:
-            self._entries.clear()
-        self._entries[account] = (now, templates)
+def needs_cloud_number(account: Account | None = None) -> InvalidInput:
+    """``template_needs_cloud_number``: a WhatsApp-approved template asked of ``account``, a WhatsApp Web
+    number, or (``None``) with no Cloud API number to send it from. The one wording of a panel send, the
+    template picker, and a campaign's preview and start."""
+    if account is None:
+        refusal = Text(
+            "WhatsApp-approved templates are sent from WhatsApp Business (Cloud API) numbers: choose one to "
+            "send from, or type the message yourself"
+        )
+    else:
+        refusal = Text(
+            "%(number)s is linked through WhatsApp Web, which cannot send WhatsApp-approved templates: send "
+            "from a WhatsApp Business (Cloud API) number, or type the message yourself",
+            number=account.e164 or account.display_name or Text("This WhatsApp number"),
+        )
+    return InvalidInput(refusal, reason="template_needs_cloud_number")
 
 
 def require_cloud(account: Account) -> None:
     """``template_needs_cloud_number`` unless the account is a Cloud API number."""
     if account.transport != CLOUD:
-        number = account.e164 or account.display_name or Text("This WhatsApp number")
-        raise InvalidInput(
-            Text(
-                "%(number)s is linked through WhatsApp Web: WhatsApp-approved templates are sent from "
-                "WhatsApp Business (Cloud API) numbers",
-                number=number,
-            ),
-            reason="template_needs_cloud_number",
-        )
+        raise needs_cloud_number(account)
 
 
 class CloudTemplates:
@@ -129,6 +129,13 @@ class CloudTemplates:
         template = await self.template(account, key)
         mapping = await self._mappings.get(company_id, template.key) or {}
         return fill(template, mapping, values)
+
+    async def campaign_text(self, company_id: int, account: Account, key: str) -> str:
+        """The template's body with this company's placeholders in place of its variables, for a campaign's
+        message box: ``unknown_template``, ``unmapped_template_variable`` when it cannot be sent."""
+        require_cloud(account)
+        template = await self.template(account, key)
+        return placeholder_body(template, await self._mappings.get(company_id, template.key) or {})
 
     async def mappings(
         self, company_id: int, account: Account

@@ -1,14 +1,13 @@
 """A campaign's recipients as its pages show them: each one's live status read from its outbox row, the
 inbox message that row became (WhatsApp's ticks) and any later message from the contact in that chat
-(``replied``), never copied into the recipient row; and their counts (``tally_of``)."""
+(``replied``), never copied into the recipient row; and their counts (``tally``, grouped in the database)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, select, type_coerce
+from sqlalchemy import and_, case, func, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.campaigns import RecipientRow, RecipientStatus, SkipReason, live_status
@@ -22,14 +21,59 @@ _messages = table_of(Message)
 _accounts = table_of(WhatsAppAccount)
 
 
-def tally_of(rows: Sequence[RecipientRow]) -> Tally:
+async def tally(engine: AsyncEngine, company_id: int, campaign_id: int) -> Tally:
+    """The counts without reading each recipient: the database groups the recipients by what their live
+    status is made of (stored status and skip, the outbox row's status and reason, the message's ticks,
+    whether the contact wrote since), and each group's status is worked out once (``live_status``)."""
+    sent = _messages.alias("sent")
+    reply = _messages.alias("reply")
+    replied = (
+        select(reply.c.id)
+        .where(
+            reply.c.chat_id == sent.c.chat_id,
+            reply.c.from_me.is_(False),
+            reply.c.sent_at > sent.c.sent_at,
+        )
+        .exists()
+    )
+    per_recipient = (
+        select(
+            _recipients.c.status.label("stored"),
+            _recipients.c.skip_reason.label("skip"),
+            _outbox.c.status.label("outbox_status"),
+            _outbox.c.error_reason.label("outbox_reason"),
+            sent.c.status.label("message_status"),
+            case((replied, 1), else_=0).label("replied"),
+        )
+        .select_from(_joined(sent))
+        .where(_recipients.c.company_id == company_id, _recipients.c.campaign_id == campaign_id)
+        .subquery()
+    )
+    grouped = select(*per_recipient.c, func.count().label("n")).group_by(*per_recipient.c)
     counts: dict[RecipientStatus, int] = {}
     skipped: dict[SkipReason, int] = {}
-    for row in rows:
-        counts[row.status] = counts.get(row.status, 0) + 1
-        if row.skip is not None:
-            skipped[row.skip] = skipped.get(row.skip, 0) + 1
+    async with engine.connect() as connection:
+        for row in (await connection.execute(grouped)).mappings():
+            status, skip = live_status(
+                RecipientStatus(row["stored"]),
+                SkipReason(row["skip"]) if row["skip"] else None,
+                outbox_status=row["outbox_status"],
+                outbox_reason=row["outbox_reason"] or "",
+                message_status=row["message_status"],
+                replied=bool(row["replied"]),
+            )
+            counts[status] = counts.get(status, 0) + row["n"]
+            if skip is not None:
+                skipped[skip] = skipped.get(skip, 0) + row["n"]
     return Tally(counts, skipped, counts.get(RecipientStatus.QUEUED, 0))
+
+
+def _joined(sent: Any) -> Any:
+    """The recipients with their outbox rows and the inbox message each row became."""
+    return _recipients.outerjoin(_outbox, _outbox.c.id == _recipients.c.outbox_id).outerjoin(
+        sent,
+        and_(sent.c.account_id == _outbox.c.account_id, sent.c.message_key == _outbox.c.message_key),
+    )
 
 
 async def recipient_rows(
@@ -61,15 +105,12 @@ async def recipient_rows(
             _outbox.c.updated_at.label("outbox_at"),
             sent.c.status.label("message_status"),
             sent.c.sent_at.label("message_at"),
+            sent.c.delivered_at,
+            sent.c.read_at,
             replied_at.label("replied_at"),
             _accounts_e164().label("from_e164"),
         )
-        .select_from(
-            _recipients.outerjoin(_outbox, _outbox.c.id == _recipients.c.outbox_id).outerjoin(
-                sent,
-                and_(sent.c.account_id == _outbox.c.account_id, sent.c.message_key == _outbox.c.message_key),
-            )
-        )
+        .select_from(_joined(sent))
         .where(_recipients.c.company_id == company_id, _recipients.c.campaign_id == campaign_id)
     )
     if newest_first:
@@ -110,6 +151,8 @@ def _row(row: Any) -> RecipientRow:
         status=status,
         skip=skip,
         sent_at=sent_at,
+        delivered_at=row["delivered_at"] if sent_at is not None else None,
+        read_at=row["read_at"] if sent_at is not None else None,
         replied_at=replied,
         error=row["error_message"] or "" if status is RecipientStatus.FAILED else "",
         deal_id=row["deal_id"],

@@ -6,6 +6,7 @@ import json
 from datetime import datetime
 
 from server.domain.campaigns import Compose, FromMode, Pacing
+from server.domain.message_templates import TemplateAttachment
 
 
 def compose_json(compose: Compose | None) -> str:
@@ -18,6 +19,11 @@ def compose_json(compose: Compose | None) -> str:
             "account_ids": list(compose.account_ids),
             "template_id": compose.template_id,
             "approved_template": compose.approved_template,
+            "attachment": (
+                None
+                if compose.attachment is None
+                else {"file_id": compose.attachment.file_id, "name": compose.attachment.name}
+            ),
         }
     )
 
@@ -32,7 +38,14 @@ def compose_from_json(raw: str) -> Compose | None:
         account_ids=tuple(int(i) for i in value.get("account_ids", [])),
         template_id=value.get("template_id"),
         approved_template=str(value.get("approved_template", "")),
+        attachment=_attachment(value.get("attachment")),
     )
+
+
+def _attachment(value: object) -> TemplateAttachment | None:
+    if not isinstance(value, dict):
+        return None
+    return TemplateAttachment(int(value["file_id"]), str(value.get("name", "")))
 
 
 def pacing_json(pacing: Pacing) -> str:

@@ -28,7 +28,7 @@ from server.domain.campaigns import (
 )
 from server.domain.ports.campaigns import Plan, StoredRecipient, Tally
 from server.domain.ports.recipients import ListKind, RecipientRecord
-from server.storage.campaign_rows import recipient_rows, tally_of
+from server.storage.campaign_rows import recipient_rows, tally
 from server.storage.campaign_values import compose_from_json, compose_json, pacing_from_json, pacing_json
 from server.storage.dialect import upsert_insert
 from server.storage.tables import Message, Outbox, WhatsAppAccount, table_of, utcnow
@@ -331,7 +331,7 @@ class SqlCampaignStore:
             await connection.execute(statement)
 
     async def tally(self, company_id: int, campaign_id: int) -> Tally:
-        return tally_of(await self.rows(company_id, campaign_id))
+        return await tally(self._engine, company_id, campaign_id)
 
     async def rows(
         self, company_id: int, campaign_id: int, *, limit: int | None = None, newest_first: bool = False

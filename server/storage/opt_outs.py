@@ -16,6 +16,7 @@ from server.storage.dialect import upsert_insert
 from server.storage.tables import Chat, Message, WhatsAppAccount, table_of, utcnow
 from server.storage.tables_campaigns import CampaignRecipientRow, CampaignSettingsRow, OptOutRow
 from server.storage.tables_sync import SyncChatLink
+from server.storage.times import required_time
 
 _opt_outs = table_of(OptOutRow)
 _settings = table_of(CampaignSettingsRow)
@@ -130,7 +131,7 @@ class SqlContactHistory:
                 )
                 for e164, account_id, at in wrote.all():
                     if at is not None:
-                        inbound.setdefault(e164, {})[int(account_id)] = _aware(at)
+                        inbound.setdefault(e164, {})[int(account_id)] = required_time(at)
         return {
             e164: Trace(
                 last_account_id=last_chat[e164][1] if e164 in last_chat else None,
@@ -138,13 +139,3 @@ class SqlContactHistory:
             )
             for e164 in set(last_chat) | set(inbound)
         }
-
-
-def _aware(value: object) -> datetime:
-    """``max()`` loses the column's type on SQLite: read its text back as UTC."""
-    from datetime import UTC
-
-    if isinstance(value, datetime):
-        return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    parsed = datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -1,6 +1,7 @@
 """Tables of campaigns (migration 0021): the campaigns, their recipients, each sending number's next turn,
-opt-outs and the company's stop words. Every row hangs off its company by a foreign key, so a company's
-purge deletes them (``company_purge``); a contact's erasure deletes their recipient rows (``erasure``)."""
+opt-outs and the company's stop words; opt-outs still waiting for their number (migration 0024). Every row
+hangs off its company by a foreign key, so a company's purge deletes them (``company_purge``); a contact's
+erasure deletes their recipient rows (``erasure``)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,23 @@ class OptOutRow(SQLModel, table=True):
     person_id: int | None = Field(default=None)
     word: str = Field(default="", max_length=64)  # the stop word it matched
     at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class WaitingOptOutRow(SQLModel, table=True):
+    """A stop word from a chat WhatsApp names only by its LID (``<n>@lid``): an opt-out kept, once per
+    company and LID, until the number behind the LID is known (``server.services.campaigns.waiting``)."""
+
+    __tablename__ = "waiting_opt_out"
+    __table_args__ = (UniqueConstraint("company_id", "lid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    account_id: int = Field()  # the number it came to: whose gateway is asked (no key: numbers go)
+    lid: str = Field(max_length=64)  # the chat key, ``<n>@lid``
+    word: str = Field(max_length=64)  # the stop word it matched
+    at: datetime = Field(sa_type=UtcDateTime)  # when the reply was sent
+    next_ask_at: datetime = Field(sa_type=UtcDateTime, index=True)  # when its gateway is asked again
+    asked: int = Field(default=0)  # how often the gateway did not know it
 
 
 class CampaignSettingsRow(SQLModel, table=True):

@@ -2,6 +2,10 @@
 ``Pacing`` the campaign service takes, or a refusal per field, each named (``data-reason``) and in the
 form's order, so the page shows them beside the form and keeps what was typed.
 
+A template choice is a saved template's id or a WhatsApp-approved one (``cloud:<name>:<language>``); the
+approved template the campaign is sent as is the form's ``approved_template`` (``name:language``), passed on
+as ``Compose.approved_template`` for the campaign service to check against the number's approved list.
+
 Refusals: ``empty_message``, ``unknown_template``, ``unknown_from_mode``, ``no_from_number``,
 ``unknown_from_number``, ``invalid_number`` (a gap or cap that is not a whole number), ``invalid_pacing``
 (the pacing's own rules, ``server.domain.campaigns.Pacing``), ``invalid_start_time``. The start time is
@@ -10,7 +14,7 @@ read in the company's time zone (Pipedrive's), since that is the clock the team 
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -18,11 +22,14 @@ from panels.campaign_compose import ComposeInput
 from panels.i18n import translate
 from server.domain.bounds import id_from_text
 from server.domain.campaigns import Compose, FromMode, Pacing
+from server.domain.cloud_templates import split_key
 from server.domain.days import company_zone
 from server.domain.errors import InvalidInput
+from server.domain.message_templates import TemplateAttachment
 from server.domain.settings_form import FieldError
 from server.domain.stop_words import opt_out_line
 from server.domain.text import Text
+from server.web.cloud_templates import is_cloud_choice
 
 MAX_NUMBER_TEXT = 9  # digits a gap or a cap may have
 
@@ -87,17 +94,23 @@ def check_compose(
     typed: ComposeInput,
     *,
     numbers: Collection[int],
-    templates: Collection[int],
+    templates: Mapping[int, TemplateAttachment | None],
     timezone: str,
     stop_word: str,
 ) -> CheckedCompose:
     """``numbers``: the company's connected numbers (account ids); ``templates``: the templates the user may
-    use (none yet: free text only)."""
+    use, each with its attachment (sent with every message of a campaign composed from it)."""
     errors: list[tuple[str, FieldError]] = []
-    template_id = id_from_text(typed.template_id) if typed.template_id else None
-    if typed.template_id and template_id not in templates:
+    saved_choice = typed.template_id and not is_cloud_choice(typed.template_id)
+    template_id = id_from_text(typed.template_id) if saved_choice else None
+    if saved_choice and template_id not in templates:
         errors.append(("template_id", FieldError("unknown_template", Text("Choose one of your templates"))))
-    if not typed.text.strip():
+    if typed.approved_template:
+        try:
+            split_key(typed.approved_template)  # whether the number has it: the campaign service checks
+        except InvalidInput as refused:
+            errors.append(("template_id", FieldError(refused.reason, refused.text)))
+    if not typed.text.strip() and not typed.approved_template:  # Cloud API numbers send the template
         errors.append(("text", FieldError("empty_message", Text("Write the message first"))))
     modes = {mode.value: mode for mode in FromMode}
     mode = modes.get(typed.from_mode)
@@ -117,6 +130,12 @@ def check_compose(
     errors.extend(pacing_errors)
     if errors or mode is None or pacing is None:
         return CheckedCompose(None, None, tuple(errors))
-    text = with_opt_out_line(typed.text, stop_word) if typed.opt_out_line else typed.text
+    text = (
+        with_opt_out_line(typed.text, stop_word) if typed.opt_out_line and typed.text.strip() else typed.text
+    )
     account_ids = tuple(dict.fromkeys(a for a in chosen if a is not None))
-    return CheckedCompose(Compose(text, mode, account_ids, template_id), pacing, ())
+    attachment = templates.get(template_id) if template_id is not None else None
+    compose = Compose(
+        text, mode, account_ids, template_id, approved_template=typed.approved_template, attachment=attachment
+    )
+    return CheckedCompose(compose, pacing, ())

@@ -5,7 +5,8 @@ filters.
 
 Steps, each verified with the Pipedrive token like every page Pipedrive frames: the page (the selection
 read back, or the filters), ``POST /campaigns/modal/source`` (the campaign created as a draft from the
-selection or the chosen filter; the compose form), ``POST /campaigns/{id}/preview`` (what the first
+selection or the chosen filter; the compose form, whose template choice is
+``server.web.campaign_templates``), ``POST /campaigns/{id}/preview`` (what the first
 recipients get, who is skipped and why; refusals by field), ``POST /campaigns/{id}/start`` (after
 Pipedrive's confirmation naming how many will be sent; the progress page). A refusal keeps the form as
 typed and shows beside it, named (``data-reason``). Only users with WaPipe installed for themselves use it.
@@ -26,11 +27,9 @@ from panels.campaign_compose import (
     ModalView,
     PreviewView,
     SourceView,
-    TemplateChoice,
     number_choices,
     preview_view,
     render_compose,
-    render_message_box,
     render_modal,
     render_preview,
     render_source,
@@ -50,6 +49,7 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.message_templates import SqlTemplateStore
 from server.web.campaign_form import CheckedCompose, check_compose
 from server.web.campaign_service import campaign_progress_view, campaign_service, resources_of
+from server.web.campaign_templates import template_choices
 from server.web.frame_auth import FrameIdentity
 from server.web.install_access import require_installation
 from server.web.numbers import framed
@@ -87,27 +87,6 @@ def selected_ids(raw: str) -> tuple[int, ...]:
     return tuple(dict.fromkeys(found for found in ids if found is not None))
 
 
-async def _template_choices(request: Request, identity: FrameIdentity) -> tuple[TemplateChoice, ...]:
-    """The message templates the user sees: the company's, then their own."""
-    store = SqlTemplateStore(resources_of(request).engine)
-    found = await store.visible(identity.company.id, identity.pipedrive_user_id)
-    return tuple(TemplateChoice(t.id, t.name) for t in found)
-
-
-@framed
-async def template_text(request: Request, identity: FrameIdentity) -> Response:
-    """The message box holding the chosen template's text, placeholders and all, to edit before Start
-    (each recipient's copy is rendered when it is sent); ``template_not_found`` for one the user cannot
-    see."""
-    await require_installation(request, identity)
-    template_id = id_from_text(request.query_params.get("template_id", ""))
-    text = ""
-    if template_id is not None:
-        store = SqlTemplateStore(resources_of(request).engine)
-        text = (await store.get(identity.company.id, identity.pipedrive_user_id, template_id)).text
-    return HTMLResponse(render_message_box(text), headers={"HX-Trigger-After-Settle": "template-picked"})
-
-
 async def _stop_word(request: Request, identity: FrameIdentity) -> str:
     words = await campaign_service(request).stop_words(identity.company.id)
     return words[0] if words else "STOP"
@@ -127,7 +106,7 @@ async def compose_view(
         source=source_label(source.kind, source.ids, source.filter_name),
         typed=typed,
         numbers=numbers,
-        templates=await _template_choices(request, identity),
+        template_choices=await template_choices(request, identity, typed),
         opt_out_text=translate(opt_out_line(await _stop_word(request, identity))),
     )
 
@@ -190,11 +169,13 @@ async def _checked(request: Request, identity: FrameIdentity) -> tuple[ComposeIn
     raw = {key: str(value) for key, value in form.items()}
     typed = ComposeInput.from_form(raw, [str(value) for value in form.getlist("account_ids")])
     accounts = await SqlAccountStore(resources_of(request).engine).for_company(identity.company.id)
-    templates = {t.id for t in await _template_choices(request, identity)}
+    visible = await SqlTemplateStore(resources_of(request).engine).visible(
+        identity.company.id, identity.pipedrive_user_id
+    )
     checked = check_compose(
         typed,
         numbers={n.id for n in number_choices(accounts)},
-        templates=templates,
+        templates={t.id: t.attachment for t in visible},
         timezone=identity.company.timezone,
         stop_word=await _stop_word(request, identity),
     )
@@ -203,8 +184,10 @@ async def _checked(request: Request, identity: FrameIdentity) -> tuple[ComposeIn
 
 def field_of(reason: str) -> str:
     """The form field a refusal of the campaign service is about."""
-    if reason in ("no_from_number", "unknown_from_number"):
+    if reason in ("no_from_number", "unknown_from_number", "template_needs_cloud_number"):
         return "account_ids"
+    if reason in ("unknown_template", "unmapped_template_variable"):
+        return "template_id"
     if reason in ("campaign_not_draft", "campaign_ended", "too_many_recipients"):
         return "campaign"
     return "text"
@@ -232,7 +215,9 @@ async def preview(request: Request, identity: FrameIdentity) -> Response:
         )
     except InvalidInput as refused:
         return _refused(campaign_id, ((field_of(refused.reason), FieldError(refused.reason, refused.text)),))
-    return HTMLResponse(render_preview(preview_view(campaign_id, found)))
+    attachment = checked.compose.attachment
+    shown = preview_view(campaign_id, found, attachment.name if attachment is not None else "")
+    return HTMLResponse(render_preview(shown))
 
 
 @framed

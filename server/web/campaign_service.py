@@ -13,6 +13,7 @@ from server.jobs.campaigns import campaigns_for
 from server.jobs.context import job_deps_for, job_timings
 from server.services.campaigns import Campaigns
 from server.storage.audit import SqlAuditLog
+from server.web.cloud_templates import template_cache
 from server.web.frame_auth import FrameIdentity
 from server.web.resources import Resources
 
@@ -26,7 +27,8 @@ def resources_of(request: Request) -> Resources:
 
 
 def campaign_service(request: Request) -> Campaigns:
-    """Over the web process's stores, queue, clock, numbers and Pipedrive, as the jobs have them."""
+    """Over the web process's stores, queue, clock, numbers and Pipedrive, as the jobs have them; Meta's
+    approved templates through the same cache as the template pickers."""
     resources = resources_of(request)
     deps = job_deps_for(
         resources.engine,
@@ -36,8 +38,9 @@ def campaign_service(request: Request) -> Campaigns:
         pipedrive=resources.pipedrive,
         timings=job_timings(resources.settings),
         clock=resources.clock,
+        metrics=resources.metrics,
     )
-    return campaigns_for(deps)
+    return campaigns_for(deps, approved_cache=template_cache(request))  # the pickers' approved templates
 
 
 async def campaign_audit(request: Request, company_id: int, campaign_id: int) -> tuple[AuditView, ...]:

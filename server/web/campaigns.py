@@ -152,7 +152,8 @@ async def save_stop_words(request: Request, identity: FrameIdentity) -> Response
 
 
 def routes() -> list[BaseRoute]:
-    from server.web.campaign_modal import create_from_source, modal, preview, start, template_text
+    from server.web.campaign_modal import create_from_source, modal, preview, start
+    from server.web.campaign_templates import template_text, templates
 
     return [
         Route("/campaigns", campaign_list, methods=["GET"], name="campaigns"),
@@ -160,6 +161,7 @@ def routes() -> list[BaseRoute]:
         Route("/campaigns/modal/source", create_from_source, methods=["POST"], name="campaign_source"),
         Route("/campaigns/stop-words", save_stop_words, methods=["POST"], name="campaign_stop_words"),
         Route("/campaigns/template", template_text, methods=["GET"], name="campaign_template"),
+        Route("/campaigns/templates", templates, methods=["GET"], name="campaign_templates"),
         Route("/campaigns/{campaign_id:id}", campaign_page, methods=["GET"], name="campaign"),
         Route(
             "/campaigns/{campaign_id:id}/progress",

@@ -12,7 +12,7 @@ them (the installation's name and email when the list cannot be read), and the F
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import Request
@@ -20,6 +20,7 @@ from starlette.requests import Request
 from server.domain.errors import WaPipeError
 from server.domain.message_templates import STANDARD_ALIASES, STANDARD_FIELDS, known_fields
 from server.domain.templates import OBJECTS, Placeholder, placeholders
+from server.domain.ttl_cache import TtlCache
 from server.pipedrive.api import PipedriveApi
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.models import as_int
@@ -42,22 +43,11 @@ FIELDS_SECONDS = 300.0  # how long a process reuses a company's custom field lis
 Fields = dict[Entity, tuple[CustomField, ...]]
 
 
-class FieldsCache:
-    """Per process: company id → (read at, its custom fields by object)."""
+class FieldsCache(TtlCache[int, Fields]):
+    """Per process: company id → its custom fields by object, for ``FIELDS_SECONDS``."""
 
     def __init__(self) -> None:
-        self._entries: dict[int, tuple[datetime, Fields]] = {}
-
-    def get(self, company_id: int, now: datetime) -> Fields | None:
-        entry = self._entries.get(company_id)
-        if entry is None or now - entry[0] >= timedelta(seconds=FIELDS_SECONDS):
-            return None
-        return entry[1]
-
-    def put(self, company_id: int, now: datetime, fields: Fields) -> None:
-        if len(self._entries) > 10_000:
-            self._entries.clear()
-        self._entries[company_id] = (now, fields)
+        super().__init__(timedelta(seconds=FIELDS_SECONDS), 10_000)
 
 
 def fields_cache(request: Request) -> FieldsCache:

@@ -45,11 +45,10 @@ from server.web.frame_auth import FrameIdentity
 from server.web.panel import optional_id, panel_endpoint
 from server.web.panel_context import load_contact, pipedrive_for
 from server.web.resources import Resources
-from server.web.session import SessionUser, chat_view_user, problem
+from server.web.session import SessionUser, chat_view_user, not_your_chat
 from server.web.template_fields import attachment_choice, template_values
 
 PANEL_INCLUDE = "#panel-form [name=person_id], #panel-form [name=deal_id], #from"
-NOT_YOURS = Text("This chat is not in your Pipedrive company, or it does not exist.")
 
 
 def _resources(request: Request) -> Resources:
@@ -174,7 +173,7 @@ async def _chat_identity(request: Request) -> tuple[SessionUser, FrameIdentity] 
         return user
     company = await SqlCompanyStore(_resources(request).engine).by_id(user.company_id)
     if company is None:
-        return problem(403, "forbidden", NOT_YOURS)
+        return not_your_chat()
     return user, FrameIdentity(company, user.user_id)
 
 
@@ -187,7 +186,7 @@ async def chat_picker(request: Request) -> Response:
         user.company_id, int(request.path_params["chat_id"])
     )
     if chat is None:
-        return problem(403, "forbidden", NOT_YOURS)
+        return not_your_chat()
     view = PickerView(
         await picker_groups(request, identity, chat.account_id),
         url=f"/chats/{chat.id}/templates/render",
@@ -205,7 +204,7 @@ async def chat_render(request: Request) -> Response:
         user.company_id, int(request.path_params["chat_id"])
     )
     if chat is None:
-        return problem(403, "forbidden", NOT_YOURS)
+        return not_your_chat()
     if not request.query_params.get("template"):
         return HTMLResponse(render_picked(PickedView("", "none")))
     client = await _resources(request).pipedrive.connector.for_user(user.company_id, user.user_id)

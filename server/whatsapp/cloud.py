@@ -49,10 +49,10 @@ from server.domain.whatsapp import (
     Template,
     TransportEvent,
 )
-from server.whatsapp.cloud_errors import graph_error
+from server.whatsapp.cloud_errors import graph_json
 from server.whatsapp.cloud_webhook import parse_cloud_webhook, verify_subscription
 from server.whatsapp.media_stream import DEFAULT_MAX_MEDIA_BYTES, stream_capped
-from server.whatsapp.untrusted_input import JsonObject, as_object, get_int, get_list, get_str, objects_in
+from server.whatsapp.untrusted_input import JsonObject, get_int, get_list, get_str, objects_in
 
 GRAPH_URL = "https://graph.facebook.com/v25.0"
 MEDIA_HOSTS = frozenset({"lookaside.fbsbx.com"})
@@ -302,25 +302,16 @@ class CloudTransport:
         return {"Authorization": f"Bearer {self.access_token}"}
 
     async def _json(self, method: str, path: str, *, maybe_sent: bool = False, **kwargs: Any) -> JsonObject:
-        try:
-            response = await self.http.request(
-                method, f"{self.graph_url}/{path}", headers=self._auth(), **kwargs
-            )
-        except httpx.HTTPError as error:
-            raise graph_error(error, maybe_sent=maybe_sent) from error
-        if not response.is_success:
-            raise graph_error(response, maybe_sent=maybe_sent)
-        try:
-            answer = as_object(response.json())
-        except ValueError:
-            answer = None
-        if answer is None:
-            raise GatewayUnavailable(
-                f"The Cloud API answered {method} {path} with something that is not a JSON object",
-                reason="gateway_bad_response",
-                maybe_sent=maybe_sent,
-            )
-        return answer
+        url = f"{self.graph_url}/{path}"
+        return await graph_json(
+            self.http,
+            method,
+            url,
+            what=f"{method} {path}",
+            maybe_sent=maybe_sent,
+            headers=self._auth(),
+            **kwargs,
+        )
 
 
 def _number(account_id: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from typing import Any
 
 import httpx
 
@@ -121,3 +122,27 @@ def _describe(details: JsonObject | None, response: httpx.Response) -> str:
     code = get_int(details, "code")
     suffix = f" (code {code})" if code is not None else ""
     return f"{message}{': ' + extra if extra else ''}{suffix}"
+
+
+async def graph_json(
+    http: httpx.AsyncClient, method: str, url: str, *, what: str, maybe_sent: bool = False, **kwargs: Any
+) -> JsonObject:
+    """A Graph API call's answer, a JSON object; ``graph_error`` when the call fails, and
+    ``gateway_bad_response`` naming ``what`` was asked when the answer is not a JSON object."""
+    try:
+        response = await http.request(method, url, **kwargs)
+    except httpx.HTTPError as error:
+        raise graph_error(error, maybe_sent=maybe_sent) from error
+    if not response.is_success:
+        raise graph_error(response, maybe_sent=maybe_sent)
+    try:
+        answer = as_object(response.json())
+    except ValueError:
+        answer = None
+    if answer is None:
+        raise GatewayUnavailable(
+            f"The Cloud API answered {what} with something that is not a JSON object",
+            reason="gateway_bad_response",
+            maybe_sent=maybe_sent,
+        )
+    return answer

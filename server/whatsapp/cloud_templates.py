@@ -20,11 +20,11 @@ import re
 import httpx
 
 from server.domain.cloud_templates import ApprovedTemplate
-from server.domain.errors import ConfigurationError, GatewayUnavailable
+from server.domain.errors import ConfigurationError
 from server.domain.text import Text
 from server.whatsapp.cloud import GRAPH_URL, CloudTransport
-from server.whatsapp.cloud_errors import graph_error
-from server.whatsapp.untrusted_input import JsonObject, as_object, get_list, get_object, get_str, objects_in
+from server.whatsapp.cloud_errors import graph_json
+from server.whatsapp.untrusted_input import JsonObject, get_list, get_object, get_str, objects_in
 
 FIELDS = "name,language,status,category,components,parameter_format"
 PAGE_SIZE = 100
@@ -80,22 +80,9 @@ class CloudTemplateReader:
 
     async def _page(self, url: str, params: dict[str, str]) -> JsonObject:
         headers = {"Authorization": f"Bearer {self.access_token}"}
-        try:
-            response = await self.http.get(url, params=params, headers=headers)
-        except httpx.HTTPError as error:
-            raise graph_error(error) from error
-        if not response.is_success:
-            raise graph_error(response)
-        try:
-            page = as_object(response.json())
-        except ValueError:
-            page = None
-        if page is None:
-            raise GatewayUnavailable(
-                "The Cloud API answered the templates list with something that is not a JSON object",
-                reason="gateway_bad_response",
-            )
-        return page
+        return await graph_json(
+            self.http, "GET", url, what="the templates list", params=params, headers=headers
+        )
 
 
 def approved_template(raw: JsonObject) -> ApprovedTemplate | None:

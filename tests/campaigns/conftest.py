@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.clock import ControlledClock
@@ -25,6 +26,7 @@ from server.storage.engine import make_async_engine
 from server.storage.inbox import SqlInboxStore
 from server.storage.opt_outs import SqlContactHistory, SqlOptOutStore
 from server.storage.outbox import SqlOutboxStore
+from server.storage.tables import table_of
 
 ANNA_NUMBER = "+4915112345678"
 BEN_NUMBER = "+4915187654321"
@@ -180,3 +182,10 @@ async def world(migrated_database_url: str) -> AsyncIterator[CampaignWorld]:
         excluded,
     )
     await engine.dispose()
+
+
+async def count(world: CampaignWorld, model: type) -> int:
+    """How many rows the table of ``model`` holds."""
+    table = table_of(model)
+    async with world.engine.connect() as connection:
+        return int((await connection.execute(select(func.count()).select_from(table))).scalar_one())

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from server.domain.campaigns import CampaignSource, Compose, FromMode, Pacing, RecipientStatus, SkipReason
 from server.domain.cloud_templates import ApprovedTemplate
 from server.domain.errors import InvalidInput
+from server.domain.message_templates import TemplateAttachment
 from server.domain.ports.recipients import ListKind
 from server.services.campaigns import CampaignPorts, Campaigns
 from server.services.campaigns.tick import tick
@@ -76,7 +77,8 @@ async def test_each_recipient_gets_the_template_filled_with_their_own_values(wor
         }
     )
     campaign = await campaigns.create(world.company_id, 7, CampaignSource(ListKind.PERSON, ids=(1, 2)))
-    compose = Compose("", FromMode.FIXED, (cloud,), approved_template=OFFER.key)
+    attachment = TemplateAttachment(41, "offer.pdf")  # not sent: the approved template's header is Meta's
+    compose = Compose("", FromMode.FIXED, (cloud,), approved_template=OFFER.key, attachment=attachment)
     await campaigns.start(world.company_id, 7, campaign.id, compose, Pacing.off())
     started = await world.store.by_id(campaign.id)
     assert started is not None
@@ -90,6 +92,7 @@ async def test_each_recipient_gets_the_template_filled_with_their_own_values(wor
     assert json.loads(maria["template_parameters"])["values"] == ["Maria", "Solar 10 kW"]
     assert maria["text"] == "Hallo Maria, Ihr Angebot: Solar 10 kW"
     assert maria["to_chat"] == "+4917655501234"
+    assert (maria["file_id"], maria["file_name"]) == (None, "")
     recipients = {r.record.person_id: r for r in await world.store.recipients(world.company_id, campaign.id)}
     assert recipients[1].status is RecipientStatus.QUEUED
     assert recipients[2].status is RecipientStatus.SKIPPED
@@ -124,4 +127,48 @@ async def test_a_template_campaign_without_text_refuses_a_whatsapp_web_number(wo
     with pytest.raises(InvalidInput) as refused:
         await campaigns.start(world.company_id, 7, campaign.id, compose, Pacing.off())
     assert refused.value.reason == "template_needs_cloud_number"
-    assert "+4915112345678" in str(refused.value)
+    assert refused.value.message == (  # the panel's words for a template from that number
+        "+4915112345678 is linked through WhatsApp Web, which cannot send WhatsApp-approved templates: "
+        "send from a WhatsApp Business (Cloud API) number, or type the message yourself"
+    )
+
+
+async def test_the_preview_shows_each_recipients_template_and_refuses_one_the_number_lacks(
+    world: CampaignWorld,
+) -> None:
+    campaigns, _ports, cloud, meta = await cloud_world(world)
+    world.pipedrive.records.update(
+        {
+            1: replace(
+                person(1, "Maria Kunde", "+49 176 55501234"),
+                values={"person": {"first_name": "Maria"}, "deal": {"title": "Solar 10 kW"}},
+            ),
+            2: person(2, "Otto Normal", "+49 176 55509999"),  # no Deal title: the template cannot be filled
+        }
+    )
+    campaign = await campaigns.create(world.company_id, 7, CampaignSource(ListKind.PERSON, ids=(1, 2)))
+    compose = Compose("Hallo {{person.first_name}}", FromMode.FIXED, (cloud,), approved_template=OFFER.key)
+
+    preview = await campaigns.preview(world.company_id, 7, campaign.id, compose)
+
+    maria, otto = preview.rows
+    assert (maria.text, maria.skip, maria.approved_template) == (
+        "Hallo Maria, Ihr Angebot: Solar 10 kW",
+        None,
+        "winter_offer:de",
+    )
+    assert (otto.skip, otto.approved_template) == (SkipReason.TEMPLATE_UNAVAILABLE, "")
+    assert (preview.will_send, dict(preview.skipped)) == (1, {SkipReason.TEMPLATE_UNAVAILABLE: 1})
+    for key, reason in (("summer_offer:de", "unknown_template"), ("winter_offer:en_US", "unknown_template")):
+        with pytest.raises(InvalidInput) as refused:
+            await campaigns.preview(world.company_id, 7, campaign.id, replace(compose, approved_template=key))
+        assert refused.value.reason == reason
+    web_only = replace(compose, account_ids=(world.anna,))
+    with pytest.raises(InvalidInput) as refused:
+        await campaigns.start(world.company_id, 7, campaign.id, web_only, Pacing.off())
+    assert refused.value.reason == "template_needs_cloud_number"
+    assert refused.value.message == (
+        "WhatsApp-approved templates are sent from WhatsApp Business (Cloud API) numbers: choose one to "
+        "send from, or type the message yourself"
+    )
+    assert meta.reads == 1  # every check and preview read the approved list through the cache

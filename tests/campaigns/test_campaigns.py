@@ -20,6 +20,7 @@ from server.domain.campaigns import (
     SkipReason,
 )
 from server.domain.errors import InvalidInput, NotFound
+from server.domain.message_templates import TemplateAttachment
 from server.domain.ports.recipients import ListKind
 from server.jobs.campaigns import campaign_tick, campaign_watchdog
 from server.jobs.timing import JobTimings
@@ -165,6 +166,20 @@ async def test_a_run_queues_one_outbox_row_per_recipient_and_finishes(world: Cam
     assert progress.done == 1.0
 
 
+async def test_a_templates_attachment_goes_with_every_message(world: CampaignWorld) -> None:
+    offer = TemplateAttachment(41, "offer.pdf")
+    campaign_id = await started(world, template_id=3, attachment=offer)
+    stored = await world.store.get(world.company_id, campaign_id)
+    assert stored is not None and stored.compose is not None and stored.compose.attachment == offer
+    await run(world, campaign_id)
+    rows = await outbox_rows(world)
+    assert [(r["person_id"], r["file_id"], r["file_name"]) for r in rows] == [
+        (1, 41, "offer.pdf"),
+        (2, 41, "offer.pdf"),
+        (6, 41, "offer.pdf"),
+    ]
+
+
 async def test_running_twice_never_queues_a_recipient_twice(world: CampaignWorld) -> None:
     campaign_id = await started(world)
     await run(world, campaign_id)
@@ -206,6 +221,23 @@ async def test_pacing_spaces_each_numbers_messages_by_the_gap(world: CampaignWor
     assert (await run(world, campaign_id)).queued == 1  # the third recipient, Anna's turn again
     senders = [r["account_id"] for r in await outbox_rows(world)]
     assert senders == [world.anna, world.ben, world.anna]
+
+
+async def test_after_its_last_message_a_campaign_waits_for_its_outbox_not_for_the_gap(
+    world: CampaignWorld,
+) -> None:
+    pacing = Pacing(min_gap_seconds=3600, max_gap_seconds=3600, quiet_start="00:00", quiet_end="00:00")
+    campaign_id = await started(world, pacing)
+    for _ in range(2):
+        assert (await run(world, campaign_id)).queued == 1
+        world.clock.advance(3600)
+    last = await run(world, campaign_id, poll=timedelta(seconds=30))
+    assert last.queued == 1 and last.next_at is not None
+    assert timedelta(seconds=25) < last.next_at - world.clock.now() <= timedelta(seconds=30)  # the poll
+    for row in await outbox_rows(world):
+        await world.outbox.mark_sent(row["id"], f"wa-{row['id']}", f"key-{row['id']}")
+    world.clock.advance(30)
+    assert (await run(world, campaign_id)).finished  # an hour before the next gap would have ended
 
 
 async def test_the_daily_cap_stops_a_number_until_midnight_utc(world: CampaignWorld) -> None:
@@ -382,3 +414,26 @@ async def test_a_pause_during_a_run_stops_it_before_the_next_number(world: Campa
     result = await tick(pausing, campaign_id, 1, batch=1)
     assert result == TickResult(None, 1)
     assert len(await outbox_rows(world)) == 1
+
+
+async def test_a_pause_mid_run_stops_the_number_after_the_message_in_flight(world: CampaignWorld) -> None:
+    """No gap between messages, so one run would queue a number's next 50: a pause between two of them
+    leaves every later recipient waiting."""
+    numbers = [f"+4917655503{i:03d}" for i in range(12)]
+    world.pipedrive.records.update({i: person(i, f"Kunde{i} Test", n) for i, n in enumerate(numbers, 1)})
+    source = CampaignSource(ListKind.PERSON, ids=tuple(range(1, 13)))
+    campaign = await world.campaigns.create(world.company_id, 7, source)
+    await world.campaigns.start(world.company_id, 7, campaign.id, compose(world), Pacing.off())
+
+    class PausedAfterTheSecond(SqlCampaignStore):
+        async def mark_queued(self, company_id: int, recipient_id: int, outbox_id: int, at: datetime) -> bool:
+            queued = await super().mark_queued(company_id, recipient_id, outbox_id, at)
+            if len(world.queue.named("send_outbox")) == 2:  # the person presses Pause now
+                await world.campaigns.pause(world.company_id, 7, campaign.id)
+            return queued
+
+    pausing = replace(world.ports.tick_ports(), store=PausedAfterTheSecond(world.engine))
+    assert await tick(pausing, campaign.id, 1) == TickResult(None, 2)
+    assert [r["to_chat"] for r in await outbox_rows(world)] == numbers[:2]
+    progress = await world.campaigns.progress(world.company_id, campaign.id)
+    assert progress.counts == {RecipientStatus.QUEUED: 2, RecipientStatus.PENDING: 10}

@@ -3,10 +3,11 @@ status of a sent recipient from the inbox, and a contact's erasure."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 import server.jobs.campaigns as campaign_jobs
 from server.domain.campaigns import CampaignSource, Compose, Pacing, RecipientStatus
@@ -20,17 +21,11 @@ from server.storage.erasure import erase_contact
 from server.storage.opt_outs import SqlContactHistory, SqlOptOutStore
 from server.storage.tables import Outbox, table_of
 from server.storage.tables_campaigns import CampaignRecipientRow, OptOutRow
-from tests.campaigns.conftest import CampaignWorld, person
+from tests.campaigns.conftest import CampaignWorld, count, person
 from tests.job_deps import deps_over, run_ctx
 
 MARIA = "+4917655501234"
 PEER = Peer("4917655501234@c.us", e164=MARIA, display_name="Maria")
-
-
-async def count(world: CampaignWorld, model: type) -> int:
-    table = table_of(model)
-    async with world.engine.connect() as connection:
-        return int((await connection.execute(select(func.count()).select_from(table))).scalar_one())
 
 
 async def test_stop_words_default_until_the_company_keeps_its_own(world: CampaignWorld) -> None:
@@ -102,15 +97,70 @@ async def test_a_sent_message_reads_its_ticks_and_the_reply_from_the_inbox(world
     await world.outbox.mark_sent(outbox["id"], "out-1", mine.key)
     [shown] = await world.store.rows(world.company_id, campaign.id)
     assert shown.status is RecipientStatus.SENT and shown.sent_at == sent_at
+    assert shown.delivered_at is None and shown.read_at is None
+    ticked = datetime.now(UTC)
     await world.inbox.advance_status(world.anna, mine.key, Delivery.READ)
     [shown] = await world.store.rows(world.company_id, campaign.id)
     assert shown.status is RecipientStatus.READ
+    assert shown.read_at is not None and shown.read_at >= ticked and shown.delivered_at == shown.read_at
     reply_at = sent_at + timedelta(minutes=5)
     await world.inbox.add_message(
         world.anna, chat_id, InboundMessage("wp-anna", "in-1", PEER, PEER, False, reply_at, text="Danke")
     )
     [shown] = await world.store.rows(world.company_id, campaign.id)
     assert shown.status is RecipientStatus.REPLIED and shown.replied_at == reply_at
+    tally = await world.store.tally(world.company_id, campaign.id)
+    assert (tally.counts, tally.unsent) == ({RecipientStatus.REPLIED: 1}, 0)
+
+
+async def test_the_counts_agree_with_the_rows_at_every_step(world: CampaignWorld) -> None:
+    """The database counts what the pages list: queued, sent, failed, read, replied and every skip."""
+    numbers = [MARIA, "+4917655509999", "+4917655502222", "+4917655503333"]
+    for person_id, number in enumerate(numbers, start=1):
+        world.pipedrive.records[person_id] = person(person_id, f"Kunde {person_id}", number)
+    world.pipedrive.records[5] = person(5, "Ohne Telefon")
+    world.pipedrive.records[6] = person(6, "Doppelt", MARIA)
+    source = CampaignSource(ListKind.PERSON, ids=(1, 2, 3, 4, 5, 6))
+    campaign = await world.campaigns.create(world.company_id, 7, source)
+    started = await world.campaigns.start(
+        world.company_id, 7, campaign.id, Compose("Hi", account_ids=(world.anna,)), Pacing.off()
+    )
+
+    async def agree() -> dict[RecipientStatus, int]:
+        rows = await world.store.rows(world.company_id, campaign.id)
+        tally = await world.store.tally(world.company_id, campaign.id)
+        expected = Counter(row.status for row in rows)
+        skips = Counter(row.skip for row in rows if row.skip is not None)
+        assert tally.counts == dict(expected) and tally.skipped == dict(skips)
+        assert tally.unsent == expected[RecipientStatus.QUEUED]
+        return tally.counts
+
+    assert await agree() == {RecipientStatus.PENDING: 4, RecipientStatus.SKIPPED: 2}
+    await tick(world.ports.tick_ports(), campaign.id, started.tick_seq)
+    assert await agree() == {RecipientStatus.QUEUED: 4, RecipientStatus.SKIPPED: 2}
+    async with world.engine.connect() as connection:
+        rows = (await connection.execute(select(table_of(Outbox)).order_by(table_of(Outbox).c.id))).all()
+    outbox = {row.to_chat: row.id for row in rows}
+    sent_at = world.clock.now()
+    for index, number in enumerate(numbers[:3]):
+        peer = Peer(number[1:] + "@c.us", e164=number)
+        chat_id = await world.inbox.upsert_chat(world.anna, peer, sent_at)
+        mine = InboundMessage("wp-anna", f"out-{index}", peer, peer, True, sent_at, text="Hi")
+        await world.inbox.add_message(world.anna, chat_id, mine)
+        await world.outbox.mark_sent(outbox[number], f"out-{index}", mine.key)
+        if index == 1:
+            await world.inbox.advance_status(world.anna, mine.key, Delivery.READ)
+        if index == 2:
+            later = sent_at + timedelta(minutes=1)
+            reply = InboundMessage("wp-anna", "in-2", peer, peer, False, later, text="Danke")
+            await world.inbox.add_message(world.anna, chat_id, reply)
+    await world.outbox.mark_failed(outbox[numbers[3]], "number_not_on_whatsapp", "no WhatsApp")
+    assert await agree() == {
+        RecipientStatus.SENT: 1,
+        RecipientStatus.READ: 1,
+        RecipientStatus.REPLIED: 1,
+        RecipientStatus.SKIPPED: 3,  # two when planned, one the gateway refused
+    }
 
 
 async def test_erasing_a_contact_drops_their_campaign_rows_and_keeps_the_opt_out(

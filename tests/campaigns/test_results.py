@@ -68,7 +68,9 @@ def test_the_csv_has_one_row_per_recipient_and_no_formulas() -> None:
             "+4915112345678",
             RecipientStatus.REPLIED,
             sent_at=at,
-            replied_at=at,
+            delivered_at=at.replace(minute=31),
+            read_at=at.replace(minute=32),
+            replied_at=at.replace(minute=40),
             queued_at=at,
         ),
         RecipientRow(
@@ -96,8 +98,11 @@ def test_the_csv_has_one_row_per_recipient_and_no_formulas() -> None:
     maria, formula, otto = (dict(zip(COLUMNS, row, strict=True)) for row in table[1:])
     assert maria["person_id"] == "10" and maria["phone"] == "+4917655501234"
     assert maria["status"] == "replied" and maria["reason"] == ""
-    assert maria["sent_at"] == maria["replied_at"] == "2026-12-07T09:30:00+00:00"
-    assert maria["delivered_at"] == maria["read_at"] == ""
+    assert maria["sent_at"] == maria["queued_at"] == "2026-12-07T09:30:00+00:00"
+    assert maria["delivered_at"] == "2026-12-07T09:31:00+00:00"
+    assert maria["read_at"] == "2026-12-07T09:32:00+00:00"
+    assert maria["replied_at"] == "2026-12-07T09:40:00+00:00"
+    assert otto["delivered_at"] == otto["read_at"] == otto["sent_at"] == ""
     assert formula["name"] == '\'=HYPERLINK("http://x")' and formula["phone"] == "'=1+1"
     assert formula["status"] == "skipped" and formula["reason"] == "number_invalid"
     assert otto["error"] == "'-refused"

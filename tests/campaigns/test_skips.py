@@ -57,6 +57,16 @@ def test_excluded_and_opted_out_numbers_and_persons_are_skipped() -> None:
     assert one((number,), opted_out_persons=frozenset({10}))[2] is SkipReason.OPTED_OUT
 
 
+def test_a_person_opted_out_in_pipedrive_is_skipped_and_their_number_not_written_to_again() -> None:
+    candidates = [
+        Candidate(1, 10, ("+4917655501234",), opted_out=True),  # the field set in Pipedrive, by anyone
+        Candidate(2, 11, ("+49 176 55501234",)),  # another Person with that number
+        Candidate(3, 12, ("+4917655509999",)),
+    ]
+    decisions = plan(candidates, rules(), {})
+    assert [d.skip for d in decisions] == [SkipReason.OPTED_OUT, SkipReason.DUPLICATE, None]
+
+
 def test_one_message_per_person_and_per_number() -> None:
     candidates = [
         Candidate(1, 10, ("+4917655501234",)),  # Maria through deal A

@@ -5,12 +5,13 @@ Start runs the campaign and answers with its progress."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
 import pytest
 
-from sandbox.pipedrive.seed import condition, seed_filter
+from sandbox.pipedrive.seed import condition, seed_filter, seed_person
 from server.domain.text import Text
 from server.storage.tables_templates import MessageTemplateRow
 from tests.campaigns_web.steps import account_id, form, get, open_campaign, post, reasons, text_of
@@ -41,10 +42,7 @@ async def test_a_bad_selection_or_list_is_refused_by_name(world: PanelWorld) -> 
         assert page.status_code == 400 and reason in reasons(page.text), params
     empty = await post(world, "/campaigns/modal/source", {"resource": "person", "selectedIds": ""})
     assert empty.status_code == 400
-    assert 'data-step="source"' in empty.text and reasons(empty.text)[0] in (
-        "empty_selection",
-        "no_recipients",
-    )
+    assert 'data-step="source"' in empty.text and reasons(empty.text) == ["no_recipients"]
 
 
 async def test_an_unknown_saved_filter_is_refused_by_name(world: PanelWorld) -> None:
@@ -87,8 +85,38 @@ async def test_the_preview_shows_the_rendered_message_and_every_skip_with_its_re
     assert seen[0] == ("", "Maria Kunde +4917655501234 from +4915112345678 Hallo Maria, wie geht's?")
     assert ("no_phone", "Ohne Telefon — Skipped: No phone number") in seen
     assert 'data-reason="no_phone">No phone number: <strong>1</strong>' in html
-    assert "1 of" in text_of(html) and 'data-will-send="1"' in html
+    assert 'data-will-send="1" data-unchecked="0"' in html  # Maria's number was asked: she has WhatsApp
+    assert "Preview 1 of 2 recipients will get the message." in text_of(html)
     assert 'hx-confirm="Send this message to 1 person now?"' in html
+
+
+async def test_beyond_the_numbers_it_checks_the_preview_says_up_to_how_many_will_get_it(
+    world: PanelWorld,
+) -> None:
+    """A preview asks WhatsApp about the numbers of the rows it shows (ten), not about every recipient:
+    each check is a request from the company's number. With twelve, two are not checked, so the figure is
+    "up to"; the run checks each before sending, and skips the one without WhatsApp then."""
+    assert world.pd is not None and world.waha is not None
+    numbers = [f"4917655500{i:03d}" for i in range(12)]
+    ids = [
+        seed_person(world.pd, world.anna.company_id, f"Kunde{i} Test", phones=["+" + n])["id"]
+        for i, n in enumerate(numbers)
+    ]
+    world.waha.missing_numbers.add(numbers[-1])  # the twelfth, past the rows shown, has no WhatsApp
+    campaign = await open_campaign(world, ids)
+    compose = await form(world, "Hallo {{person.first_name}}")
+    html = (await post(world, f"/campaigns/{campaign}/preview", compose)).text
+    assert 'data-will-send="12" data-unchecked="2"' in html
+    assert (
+        "Up to 12 of 12 recipients will get the message: whether a number has WhatsApp is checked as its "
+        "message goes out, and one without is skipped then."
+    ) in text_of(html)
+    assert 'hx-confirm="Send this message to up to 12 people now?"' in html
+
+    await post(world, f"/campaigns/{campaign}/start", compose)
+    await world.settle()
+    sent = sorted(m["chat_id"] for m in world.waha.outbox("wp-acme-anna"))
+    assert sent == [n + "@c.us" for n in numbers[:11]]
 
 
 async def test_refusals_are_named_beside_the_form(world: PanelWorld) -> None:
@@ -267,3 +295,31 @@ async def test_a_template_fills_the_message_box_to_edit_and_is_previewed(world: 
     fields = await form(world, "Hallo {{person.first_name|du}}, <Angebot>!", template_id=template_id)
     preview = await post(world, f"/campaigns/{campaign}/preview", fields)
     assert '<p class="rendered">Hallo Maria, &lt;Angebot&gt;!</p>' in preview.text
+
+
+async def test_a_templates_attachment_is_previewed_and_sent_to_every_recipient(world: PanelWorld) -> None:
+    offer = world.files["offer"]
+    saved = await world.client.post(
+        "/settings/templates",
+        data={"scope": "company", "name": "Angebot", "text": "Hallo {{person.first_name}}", "file_id": offer},
+        headers=world.headers(),
+    )
+    assert saved.status_code == 200, saved.text
+    [template] = [row["id"] for row in await world.rows(MessageTemplateRow) if row["name"] == "Angebot"]
+    campaign = await open_campaign(world, [world.persons["maria"], world.persons["local"]])
+    fields = await form(world, "Hallo {{person.first_name}}", template_id=str(template))
+
+    preview = await post(world, f"/campaigns/{campaign}/preview", fields)
+    assert "Each message carries the template's attachment offer.pdf." in text_of(preview.text)
+    free = await post(world, f"/campaigns/{campaign}/preview", await form(world, "Hallo"))
+    assert "attachment" not in text_of(free.text)  # free text carries none
+
+    started = await post(world, f"/campaigns/{campaign}/start", fields)
+    assert started.status_code == 200, started.text
+    await world.settle()
+    sent = world.waha.outbox("wp-acme-anna")  # type: ignore[union-attr]
+    assert sorted((entry["text"], entry["filename"]) for entry in sent) == [
+        ("Hallo Lokal", "offer.pdf"),
+        ("Hallo Maria", "offer.pdf"),
+    ]
+    assert {entry["sha256"] for entry in sent} == {hashlib.sha256(b"%PDF-1.4 offer").hexdigest()}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import timedelta
 
 from sandbox.pipedrive.seed import seed_person
 from server.storage.audit import SqlAuditLog
@@ -95,13 +96,16 @@ async def test_a_cancelled_campaign_sends_nothing_more(world: PanelWorld) -> Non
 
 async def test_the_list_shows_each_campaign_with_its_status(world: PanelWorld) -> None:
     first = await open_campaign(world, [world.persons["maria"]])
-    second = await open_campaign(world, [world.persons["local"]])
-    await post(world, f"/campaigns/{second}/start", await form(world, "Hallo"))
+    second = await open_campaign(world, [world.persons["maria"], world.persons["local"]])
+    third = await open_campaign(world, [world.persons["local"]])
+    hour = await form(world, "Hallo", min_gap="3600", max_gap="3600")
+    await post(world, f"/campaigns/{second}/start", hour)  # Maria's message now, Lisa's in an hour
+    await post(world, f"/campaigns/{third}/start", await form(world, "Hallo"))
+    await world.settle(until=world.clock.now() + timedelta(minutes=5))  # the jobs are run, not raced
     page = await world.client.get("/campaigns", params={"token": world.token()})
     assert page.status_code == 200 and "<h1>WhatsApp campaigns</h1>" in page.text
     rows = re.findall(r'<tr data-campaign-id="(\d+)" data-status="([a-z]+)">', page.text)
-    assert {int(i): s for i, s in rows}[first] == "draft"
-    assert {int(i): s for i, s in rows}[second] in ("running", "scheduled", "finished")
+    assert {int(i): s for i, s in rows} == {first: "draft", second: "running", third: "finished"}
     assert f'hx-get="/campaigns/{first}"' in page.text
     whole = await world.client.get(f"/campaigns/{first}", params={"token": world.token()})
     assert "<!doctype html>" in whole.text and '<script src="/static/js/frame.js"></script>' in whole.text

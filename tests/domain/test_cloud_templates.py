@@ -15,6 +15,7 @@ from server.domain.cloud_templates import (
     choice,
     fill,
     outbound_template,
+    placeholder_body,
     split_key,
     stored_parameters,
     window_open,
@@ -117,6 +118,18 @@ def test_the_picker_previews_what_can_be_filled_and_names_what_cannot() -> None:
     assert (unmapped.mapped, unmapped.preview) == (False, "")
     plain = ApprovedTemplate("welcome_back", "en_US", "MARKETING", "Welcome back!")
     assert choice(plain, None, {}).preview == "Welcome back!"
+
+
+def test_the_body_with_its_placeholders_is_the_same_message_as_text() -> None:
+    text = placeholder_body(ORDER, {"1": "person.first_name|there", "2": "deal.title"})
+    assert text == "Hello {{person.first_name|there}}, your order {{deal.title}} is on its way."
+    named = placeholder_body(REMINDER, {"first_name": "person.first_name", "day": "me.name"})
+    assert named == "Hi {{person.first_name}}, see you {{me.name}}, {{person.first_name}}!"
+    looks_like_a_variable = placeholder_body(ORDER, {"1": "person.first_name|{{2}}", "2": "deal.title"})
+    assert looks_like_a_variable.startswith("Hello {{person.first_name|{{2}}}}, your")  # not read again
+    with pytest.raises(InvalidInput) as refused:
+        placeholder_body(ORDER, {"1": "person.first_name"})
+    assert refused.value.reason == "unmapped_template_variable"
 
 
 def test_the_window_is_open_for_24_hours_after_the_contacts_last_message() -> None:

@@ -4,9 +4,10 @@ reasons, starts it after Pipedrive's confirmation, pauses and resumes it, and it
 on the phone exactly once; and a campaign from a saved filter, previewed and run.
 
 One demo for the module; each test adds the Persons (and the filter) it needs, so it passes alone and in
-any order. The browser runs the demo on the wall clock, so a gap between messages is real: four seconds
-in the first campaign, so that Pause lands between its two messages even on a busy machine, none in the
-second (the demo's campaigns look at their outbox every half second, ``QUICK_WAITS``).
+any order. The first campaign waits ten minutes between its two messages: paused after the first, the
+test moves WaPipe's and the sandboxes' clocks past the gap (``DemoRuntime.pass_time``) and the second is
+still not sent, then Resume sends it at once. The second campaign has no gap (the demo's campaigns look
+at their outbox every half second, ``QUICK_WAITS``).
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from playwright.sync_api import FrameLocator, Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.panel_helpers import add_person, company_id, eventually, inbound, open_panel, outbox
+from tests.e2e.demo_world import DemoRuntime
+from tests.e2e.panel_helpers import add_person, company_id, eventually, inbound, open_panel, outbox, settled
 from tests.e2e.seen import expect_in_view, texts_top_to_bottom
 
 NO_WAIT = {"#daily_cap": "0", "#quiet_start": "00:00", "#quiet_end": "00:00"}
+GAP = 600  # seconds between two messages of the first campaign, skipped on the clocks, never waited for
 
 
 def sent_to(addresses: DemoAddresses, session: str, digits: str) -> list[str]:
@@ -58,7 +61,7 @@ def preview_rows(modal: FrameLocator) -> list[str]:
 
 
 def start(page: Page, modal: FrameLocator, question: str) -> None:
-    button = modal.locator("#campaign-start")
+    button = settled(modal.locator("#campaign-start"))  # the preview swaps the button in with its rows
     button.scroll_into_view_if_needed()
     expect_in_view(button)
     button.click()
@@ -77,9 +80,9 @@ def counts(modal: FrameLocator) -> dict[str, str]:
 
 
 def test_a_campaign_from_selected_persons_previews_skips_pauses_resumes_and_sends_each_once(
-    page: Page, demo: tuple[Settings, DemoAddresses], session: str, artifacts: Path
+    page: Page, runtime: DemoRuntime, session: str, artifacts: Path
 ) -> None:
-    _, addresses = demo
+    addresses = runtime.addresses
     anton = add_person(addresses, "Anton Auswahl", ["+49 170 5550101"])
     berta = add_person(addresses, "Berta Auswahl", ["+49 170 5550102"])
     nophone = add_person(addresses, "Otto Ohnenummer", [])
@@ -94,7 +97,7 @@ def test_a_campaign_from_selected_persons_previews_skips_pauses_resumes_and_send
     fill(
         modal,
         "Hallo {{person.first_name}}, unser Frühlingsangebot ist da.",
-        {**NO_WAIT, "#min_gap": "4", "#max_gap": "4"},
+        {**NO_WAIT, "#min_gap": str(GAP), "#max_gap": str(GAP)},
     )
     expect(modal.locator("#preview-body")).to_have_attribute("data-will-send", "2", timeout=15_000)
     assert preview_rows(modal) == [
@@ -107,10 +110,16 @@ def test_a_campaign_from_selected_persons_previews_skips_pauses_resumes_and_send
     page.screenshot(path=str(artifacts / "campaign-preview.png"))
 
     start(page, modal, "Send this message to 2 people now?")
+
+    def received() -> list[str]:
+        return sent_to(addresses, session, "491705550101") + sent_to(addresses, session, "491705550102")
+
+    eventually(received, "the first message on the phone")  # the second waits for the gap
     modal.locator("#campaign-pause").click()
     expect(modal.locator("#campaign-progress")).to_have_attribute("data-status", "paused")
     expect(modal.locator("#campaign-resume")).to_be_visible()
-    assert len(sent_to(addresses, session, "491705550101") + sent_to(addresses, session, "491705550102")) <= 1
+    runtime.pass_time(GAP + 1)  # the second message's turn has come, and its run has been
+    assert received() == ["Hallo Anton, unser Frühlingsangebot ist da."]  # paused: not sent
     modal.locator("#campaign-resume").click()
     expect(modal.locator("#campaign-progress")).to_have_attribute("data-status", "finished", timeout=20_000)
     expect(modal.locator("#campaign-done")).to_have_text("100% of 4 recipients done")

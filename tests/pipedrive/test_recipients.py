@@ -27,11 +27,11 @@ from sandbox.pipedrive.seed import (
 from sandbox.pipedrive.state import Clock, SandboxState
 from server.domain.clock import ControlledClock
 from server.domain.errors import InvalidInput, NotFound
-from server.domain.ports.recipients import ListKind, RecipientSource
+from server.domain.ports.recipients import OPT_OUT_FIELD_NAME, ListKind, RecipientSource, SavedFilter
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.oauth import TokenSet
 from server.pipedrive.ratelimit import MemoryRateLimiter, RateScope
-from server.pipedrive.recipients import OPT_OUT_FIELD_NAME, PipedriveRecipients, recipients_for
+from server.pipedrive.recipients import PipedriveRecipients, recipients_for
 
 SANDBOX = "http://pipedrive.sandbox"
 NOTHING: frozenset[str] = frozenset()
@@ -91,8 +91,18 @@ def people_filter(acme: Acme, name: str, key: str, operator: str, value: str, **
 
 
 async def test_the_adapter_is_the_port(acme: Acme) -> None:
+    """Used through the port alone, it answers what the company's Pipedrive holds."""
+    maria = seed_person(acme.pd, acme.company_id, "Maria Kunde", phones=["+49 176 55501234"])
+    germany = people_filter(acme, "Customers in Germany", "phone", "LIKE '$%'", "+49")
     source: RecipientSource = acme.recipients()
-    assert await source.filters(ListKind.PERSON) == []
+    assert await source.filters(ListKind.PERSON) == [
+        SavedFilter(germany, "Customers in Germany", ListKind.PERSON)
+    ]
+    [found] = await source.by_filter(ListKind.PERSON, germany, needs=NOTHING)
+    assert (found.person_id, found.name, found.phones) == (maria["id"], "Maria Kunde", ("+49 176 55501234",))
+    assert [r.person_id for r in await source.by_ids(ListKind.PERSON, [maria["id"]], needs=NOTHING)] == [
+        maria["id"]
+    ]
 
 
 async def test_filters_are_the_ones_the_admin_sees_for_the_list(acme: Acme) -> None:
@@ -349,6 +359,7 @@ async def test_the_opt_out_field_is_created_once_and_set(acme: Acme) -> None:
     # A Person's opt-out reads back as a placeholder value, so a campaign can skip them.
     found = await acme.recipients().by_ids(ListKind.PERSON, [maria["id"]], needs=NOTHING)
     assert found[0].values["person"]["whatsapp_opt_out"] == "2026-03-02"
+    assert found[0].opted_out
 
 
 async def test_an_opt_out_needs_a_date_and_a_person(acme: Acme) -> None:

@@ -193,3 +193,45 @@ class ContactHistory(Protocol):
     async def traces(self, company_id: int, numbers: Sequence[str]) -> dict[str, Trace]:
         """Per E.164 number (only those with a one-to-one chat in the company)."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class WaitingOptOut:
+    """A stop word from a chat WhatsApp names only by its LID: an opt-out waiting for its number."""
+
+    id: int
+    company_id: int
+    account_id: int  # the number it came to: whose gateway is asked
+    lid: str  # the chat key, ``<n>@lid``
+    word: str
+    at: datetime  # when the reply was sent: the opt-out's date
+    next_ask_at: datetime  # when the gateway is asked again
+    asked: int = 0  # how often the gateway did not know the number
+
+
+class WaitingOptOutStore(Protocol):
+    async def keep(
+        self, company_id: int, account_id: int, lid: str, word: str, at: datetime, next_ask_at: datetime
+    ) -> bool:
+        """Keeps the stop word once per company and LID (a later one changes nothing); whether it is new."""
+        ...
+
+    async def number_for_lid(self, company_id: int, lid: str) -> str | None:
+        """The number WaPipe has learnt for the LID in the company's chats (any of its numbers), if any."""
+        ...
+
+    async def with_numbers(self, limit: int) -> list[tuple[WaitingOptOut, str]]:
+        """Waiting opt-outs whose LID now has a number in their own company's chats, with it."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[WaitingOptOut]:
+        """Waiting opt-outs whose gateway is to be asked again, the longest-waiting first."""
+        ...
+
+    async def asked(self, company_id: int, waiting_id: int, next_ask_at: datetime) -> None:
+        """The gateway did not know the number: ask again at ``next_ask_at``."""
+        ...
+
+    async def settle(self, company_id: int, lid: str) -> None:
+        """The opt-out is recorded by its number: nothing waits any more."""
+        ...

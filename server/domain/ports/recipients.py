@@ -12,6 +12,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
+from server.domain.templates import field_key
+
+OPT_OUT_FIELD_NAME = (
+    "WhatsApp opt-out"  # the Person field (a date) that says a Person asked not to be written to
+)
+OPT_OUT_VALUE = field_key(OPT_OUT_FIELD_NAME)  # its placeholder key in ``RecipientRecord.values["person"]``
+
 
 class ListKind(StrEnum):
     """The Pipedrive list a campaign's recipients come from."""
@@ -45,6 +52,12 @@ class RecipientRecord:
     owner_id: int | None = None
     deal_id: int | None = None
     values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+    @property
+    def opted_out(self) -> bool:
+        """Whether the Person's "WhatsApp opt-out" field had a value when it was read: WaPipe sets it for a
+        stop word, and anyone in the company may set it by hand."""
+        return bool(self.values.get("person", {}).get(OPT_OUT_VALUE, "").strip())
 
 
 class RecipientSource(Protocol):

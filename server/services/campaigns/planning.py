@@ -27,13 +27,11 @@ from server.domain.errors import InvalidInput, NotFound
 from server.domain.models import Account
 from server.domain.ports.campaigns import ContactHistory, OptOutStore, StoredRecipient
 from server.domain.ports.storage import AccountStore
-from server.domain.session_reasons import not_connected_reason
-from server.domain.templates import MAX_TEMPLATE_TEXT, placeholders
+from server.domain.session_reasons import from_disconnected
+from server.domain.templates import check_length, checked_placeholders
 from server.domain.text import Text
 from server.domain.whatsapp import SessionStatus
-from server.services.cloud_templates import CLOUD
-
-OPEN_BRACES = "{{"
+from server.services.cloud_templates import CLOUD, needs_cloud_number
 
 
 @dataclass(frozen=True)
@@ -46,47 +44,30 @@ def check_compose(compose: Compose) -> None:
     text = compose.text.strip()
     if not text and not compose.approved_template:  # an approved template's numbers send the template
         raise InvalidInput(Text("Type a message or choose a file to send"), reason="empty_message")
-    if len(text) > MAX_TEMPLATE_TEXT:
-        raise InvalidInput(
-            Text(
-                "WhatsApp messages are limited to %(limit)s characters; this one has %(used)s",
-                limit=MAX_TEMPLATE_TEXT,
-                used=len(text),
-            ),
-            reason="message_too_long",
-        )
-    if text.count(OPEN_BRACES) != len(placeholders(text)):
-        raise InvalidInput(
-            Text("A placeholder is not closed or not in the form {{person.first_name}}; check the braces"),
-            reason="template_syntax",
-        )
+    check_length(text)
+    checked_placeholders(text)
     if not compose.account_ids:
         raise InvalidInput(Text("Choose the number to send from"), reason="no_from_number")
 
 
-def check_connected(planned: Planned, compose: Compose) -> None:
-    """Starting needs every chosen number connected (a preview shows the plan anyway)."""
+def check_text_for_numbers(planned: Planned, compose: Compose) -> None:
+    """Without text (an approved template alone) every chosen number must be a Cloud API number: a preview
+    and a start refuse a WhatsApp Web number, which would have nothing to send."""
+    if compose.text.strip():
+        return
     for account_id in compose.account_ids:
         account = planned.accounts[account_id]
-        if not compose.text.strip() and account.transport != CLOUD:
-            raise InvalidInput(
-                Text(
-                    "%(number)s sends through WhatsApp Web, which has no approved templates: type the "
-                    "message it sends",
-                    number=account.e164 or account.display_name,
-                ),
-                reason="template_needs_cloud_number",
-            )
+        if account.transport != CLOUD:
+            raise needs_cloud_number(account)
+
+
+def check_connected(planned: Planned, compose: Compose) -> None:
+    """Starting needs every chosen number connected (a preview shows the plan anyway)."""
+    check_text_for_numbers(planned, compose)
+    for account_id in compose.account_ids:
+        account = planned.accounts[account_id]
         if account.status != SessionStatus.CONNECTED.value:
-            why = not_connected_reason(account.status, account.status_detail)
-            raise InvalidInput(
-                Text(
-                    "%(number)s is not connected – %(why)s. Link it again on the WhatsApp numbers page",
-                    number=account.e164 or account.display_name,
-                    why=why,
-                ),
-                reason="from_disconnected",
-            )
+            raise from_disconnected(account)
 
 
 def sender_of(account: Account) -> Sender:
@@ -129,7 +110,9 @@ async def plan_recipients(
     region = home_region(rules)
     numbers = [first_number(r.record.phones, region) for r in recipients]
     traces = await history.traces(company_id, [n for n in numbers if n])
-    candidates = [Candidate(r.id, r.record.person_id, r.record.phones) for r in recipients]
+    candidates = [
+        Candidate(r.id, r.record.person_id, r.record.phones, r.record.opted_out) for r in recipients
+    ]
     return Planned(plan(candidates, rules, traces), company_accounts)
 
 

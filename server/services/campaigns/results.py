@@ -1,8 +1,9 @@
 """A campaign's results as CSV: one row per recipient, in the campaign's order, for a spreadsheet.
 
 Columns: ``person_id, name, phone, from, status, reason, sent_at, queued_at, delivered_at, read_at,
-replied_at, error``; times are ISO 8601 in UTC, empty when unknown (WhatsApp's ticks carry no time WaPipe
-keeps, so ``delivered_at`` and ``read_at`` stay empty and ``status`` says how far a message got). A cell a
+replied_at, error``; times are ISO 8601 in UTC, empty when unknown (``delivered_at`` and ``read_at`` are when
+WaPipe received the message's first delivered and read tick; a contact who turned read receipts off never
+sends the read one). A cell a
 spreadsheet would read as a formula (``=``, ``+``, ``-``, ``@`` first) gets a leading apostrophe, except a
 phone number written as one.
 """

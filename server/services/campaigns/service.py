@@ -41,12 +41,20 @@ from server.domain.ports.queue import JobQueue
 from server.domain.ports.recipients import ListKind, RecipientRecord, RecipientSource, SavedFilter
 from server.domain.ports.storage import AccountStore, AuditLog, OutboxStore
 from server.domain.ports.whatsapp import WhatsAppTransport
-from server.domain.stop_words import DEFAULT_STOP_WORDS, clean_stop_words
+from server.domain.stop_words import clean_stop_words
 from server.domain.templates import missing_values, render
 from server.domain.text import Text
-from server.services.campaigns.planning import Planned, check_connected, message_values, plan_recipients
+from server.services.campaigns.approved import as_sent, check_approved
+from server.services.campaigns.opt_out import company_stop_words
+from server.services.campaigns.planning import (
+    Planned,
+    check_connected,
+    check_text_for_numbers,
+    message_values,
+    plan_recipients,
+)
 from server.services.campaigns.results import results_csv
-from server.services.campaigns.tick import ApprovedTemplateFill, TickPorts, on_whatsapp
+from server.services.campaigns.tick import ApprovedTemplateFill, TickPorts, has_whatsapp
 
 MAX_RECIPIENTS = 10_000  # a campaign bigger than this is several campaigns
 MAX_NAME = 200
@@ -148,33 +156,43 @@ class Campaigns:
         campaign = await self._campaign(company_id, campaign_id)
         recipients = await self._ports.store.recipients(company_id, campaign.id)
         planned = await self._plan(company_id, compose, recipients)
+        await check_approved(self._ports.approved, company_id, compose, planned)
+        check_text_for_numbers(planned, compose)
         decisions = {decision.recipient_id: decision for decision in planned.decisions}
         rows: builtins.list[PreviewRow] = []
         checks = 0
+        confirmed: set[int] = set()  # recipients the gateway said have WhatsApp
         for recipient in recipients[: max(0, show)]:
             decision = decisions[recipient.id]
             skip = decision.skip if recipient.status is not RecipientStatus.SKIPPED else recipient.skip
             sender = planned.accounts.get(decision.account_id) if decision.account_id else None
+            planned_skip = skip
             if skip is None and sender is not None and checks < PREVIEW_CHECKS:
                 checks += 1
-                if not await on_whatsapp(self._ports.tick_ports(), sender, decision.e164):
+                found = await has_whatsapp(self._ports.tick_ports(), sender, decision.e164)
+                if found is False:
                     skip = SkipReason.NOT_ON_WHATSAPP
-                    decisions[recipient.id] = Decision(recipient.id, decision.e164, decision.account_id, skip)
+                elif found:
+                    confirmed.add(recipient.id)
             values = message_values(recipient.record.values, sender)
-            rows.append(
-                PreviewRow(
-                    person_id=recipient.record.person_id,
-                    name=recipient.record.name,
-                    phone=decision.e164 or (recipient.record.phones[0] if recipient.record.phones else ""),
-                    from_number=(sender.e164 or "") if sender is not None else "",
-                    text=render(compose.text, values).strip(),
-                    skip=skip,
-                    missing=tuple(p.source for p in missing_values(compose.text, values)),
-                )
+            row = PreviewRow(
+                person_id=recipient.record.person_id,
+                name=recipient.record.name,
+                phone=decision.e164 or (recipient.record.phones[0] if recipient.record.phones else ""),
+                from_number=(sender.e164 or "") if sender is not None else "",
+                text=render(compose.text, values).strip(),
+                skip=skip,
+                missing=tuple(p.source for p in missing_values(compose.text, values)),
             )
+            if skip is None and sender is not None:
+                row = await as_sent(self._ports.approved, company_id, compose, sender, row, values)
+            if row.skip is not planned_skip:
+                decisions[recipient.id] = Decision(recipient.id, decision.e164, decision.account_id, row.skip)
+            rows.append(row)
         skipped = skipped_counts(builtins.list(decisions.values()))
         will_send = len(recipients) - sum(skipped.values())
-        return Preview(tuple(rows), len(recipients), will_send, skipped)
+        unchecked = sum(1 for d in decisions.values() if d.skip is None and d.recipient_id not in confirmed)
+        return Preview(tuple(rows), len(recipients), will_send, skipped, unchecked)
 
     async def start(
         self, company_id: int, user_id: int, campaign_id: int, compose: Compose, pacing: Pacing
@@ -187,6 +205,7 @@ class Campaigns:
             company_id, campaign.id, statuses=frozenset({RecipientStatus.PENDING})
         )
         planned = await self._plan(company_id, compose, recipients)
+        await check_approved(self._ports.approved, company_id, compose, planned)
         check_connected(planned, compose)
         await store.save_compose(company_id, campaign.id, compose, pacing)
         await store.save_plans(
@@ -266,8 +285,7 @@ class Campaigns:
         return summaries
 
     async def stop_words(self, company_id: int) -> tuple[str, ...]:
-        own = await self._ports.opt_outs.stop_words(company_id)
-        return DEFAULT_STOP_WORDS if own is None else own
+        return await company_stop_words(self._ports.opt_outs, company_id)
 
     async def set_stop_words(self, company_id: int, user_id: int, words: Sequence[str]) -> tuple[str, ...]:
         cleaned = clean_stop_words(words)

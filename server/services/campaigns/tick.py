@@ -12,8 +12,10 @@ the daily cap in its UTC day, then the next UTC midnight; the first pending reci
 ``SCAN``) not in quiet hours in their time zone, else the earliest end of those quiet hours; the sending
 number's gateway is asked whether the recipient has WhatsApp (skipped ``not_on_whatsapp`` when not; when
 it cannot tell, the send finds out); after a message, a random gap. At most ``batch`` messages per number
-per run, so a run without gaps still ends soon. Recipients who opted out since the start are skipped
-then. When no recipient is pending and every message has left the outbox, the campaign is finished.
+per run, so a run without gaps still ends soon. Before each message the run reads the campaign again: once
+it is paused or cancelled (or another run took over) nothing more is queued, so a pause stops a number
+after the message it was sending. Recipients who opted out since the start are skipped then. When no
+recipient is pending and every message has left the outbox, the campaign is finished.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Protocol
 from server.domain.campaign_pacing import after_cap, earliest, gap, quiet_until, utc_day_start, zone_for
 from server.domain.campaigns import Campaign, CampaignStatus, RecipientStatus, SkipReason
 from server.domain.clock import Clock
-from server.domain.cloud_templates import TemplateSend, outbound_template, stored_parameters
+from server.domain.cloud_templates import TemplateSend, outbound_template, outbox_columns
 from server.domain.errors import InvalidInput, NumberNotOnWhatsApp, WaPipeError
 from server.domain.models import Account
 from server.domain.ports.campaigns import CampaignStore, OptOuts, OptOutStore, StoredRecipient
@@ -51,6 +53,8 @@ class ApprovedTemplateFill(Protocol):
     async def for_send(
         self, company_id: int, account: Account, key: str, values: Mapping[str, Mapping[str, str]]
     ) -> TemplateSend: ...
+
+    async def campaign_text(self, company_id: int, account: Account, key: str) -> str: ...
 
 
 def client_ref(campaign_id: int, recipient_id: int) -> str:
@@ -102,14 +106,14 @@ async def tick(
     due: list[datetime] = []
     queued = 0
     for account_id in dict.fromkeys(campaign.compose.account_ids):
-        if not await _still_running(store, campaign.id, seq):  # paused or cancelled meanwhile
-            return TickResult(None, queued)
-        sent, next_at = await _number(
-            ports, campaign, accounts.get(account_id), account_id, turns, outs, batch, poll
+        turn = await _number(
+            ports, campaign, seq, accounts.get(account_id), account_id, turns, outs, batch, poll
         )
-        queued += sent
-        if next_at is not None:
-            due.append(next_at)
+        queued += turn.sent
+        if turn.stopped:
+            return TickResult(None, queued)
+        if turn.next_at is not None:
+            due.append(turn.next_at)
     if due:
         return TickResult(max(min(due), ports.clock.now()), queued)
     tally = await store.tally(campaign.company_id, campaign.id)
@@ -146,59 +150,71 @@ async def _still_running(store: CampaignStore, campaign_id: int, seq: int) -> bo
     return campaign is not None and campaign.tick_seq == seq and campaign.status is CampaignStatus.RUNNING
 
 
+@dataclass(frozen=True, slots=True)
+class _Turn:
+    """One sending number's part of a run."""
+
+    sent: int  # messages queued
+    next_at: datetime | None  # its next turn; None: nobody left for it
+    stopped: bool = False  # the campaign was paused or cancelled (or another run took over) meanwhile
+
+
 async def _number(
     ports: TickPorts,
     campaign: Campaign,
+    seq: int,
     account: Account | None,
     account_id: int,
     turns: dict[int, datetime],
     outs: OptOuts,
     batch: int,
     poll: timedelta,
-) -> tuple[int, datetime | None]:
-    """Messages queued for one sending number and when its next turn is (None: nobody left for it). Its
-    next turn is stored once, after the last message of the run (a crash can only shorten one gap)."""
-    sent, due = await _send_due(ports, campaign, account, account_id, turns, outs, batch, poll)
-    if sent:
+) -> _Turn:
+    """One sending number's messages of this run. Its next turn is stored once, after the last message of
+    the run (a crash can only shorten one gap)."""
+    turn = await _send_due(ports, campaign, seq, account, account_id, turns, outs, batch, poll)
+    if turn.sent:
         await ports.store.set_next_send(campaign.id, account_id, turns[account_id])
-    return sent, due
+    return turn
 
 
 async def _send_due(
     ports: TickPorts,
     campaign: Campaign,
+    seq: int,
     account: Account | None,
     account_id: int,
     turns: dict[int, datetime],
     outs: OptOuts,
     batch: int,
     poll: timedelta,
-) -> tuple[int, datetime | None]:
+) -> _Turn:
     store, pacing, company_id = ports.store, campaign.pacing, campaign.company_id
     sent = 0
     waiting: list[StoredRecipient] = []  # the next pending recipients, read SCAN at a time
     today: tuple[datetime, int] | None = None  # the UTC day and how many the number was given in it
     while True:
         now = ports.clock.now()
-        turn = earliest(pacing, now, turns.get(account_id))
-        if turn > now:
-            return sent, turn
-        if not waiting:
+        if not waiting:  # first: a number with nobody left is done now, not at its next turn
             waiting = await store.recipients(
                 company_id, campaign.id, statuses=PENDING, account_id=account_id, limit=SCAN
             )
             if not waiting:
-                return sent, None
+                return _Turn(sent, None)
+        turn = earliest(pacing, now, turns.get(account_id))
+        if turn > now:
+            return _Turn(sent, turn)
         if sent >= batch:
-            return sent, now
+            return _Turn(sent, now)
         if account is None or account.status != SessionStatus.CONNECTED.value:
-            return sent, now + poll  # its recipients wait until the number is back (or the campaign ends)
+            # its recipients wait until the number is back (or the campaign ends)
+            return _Turn(sent, now + poll)
         day = utc_day_start(now)
         if today is None or today[0] != day:
             today = (day, await store.queued_since(company_id, account_id, day))
         capped = after_cap(pacing, now, today[1])
         if capped is not None:
-            return sent, capped
+            return _Turn(sent, capped)
         chosen: StoredRecipient | None = None
         quiet_ends: list[datetime] = []
         left: list[StoredRecipient] = []
@@ -215,9 +231,11 @@ async def _send_due(
         waiting = left
         if chosen is None:
             if quiet_ends:
-                return sent, min(quiet_ends)
+                return _Turn(sent, min(quiet_ends))
             continue  # all were opted out: read the next ones
-        if not await on_whatsapp(ports, account, chosen.e164):
+        if not await _still_running(store, campaign.id, seq):  # paused or cancelled since the last message
+            return _Turn(sent, None, stopped=True)
+        if await has_whatsapp(ports, account, chosen.e164) is False:
             await store.mark_skipped(company_id, chosen.id, SkipReason.NOT_ON_WHATSAPP, now)
             continue
         if not await queue_message(ports, campaign, account, chosen):
@@ -227,20 +245,20 @@ async def _send_due(
         turns[account_id] = now + gap(pacing, ports.random)
 
 
-async def on_whatsapp(ports: TickPorts, account: Account | None, e164: str) -> bool:
-    """Whether the sending number's gateway says ``e164`` has WhatsApp; ``True`` when it cannot tell now
-    (the send finds out) or cannot be asked."""
+async def has_whatsapp(ports: TickPorts, account: Account | None, e164: str) -> bool | None:
+    """Whether the sending number's gateway says ``e164`` has WhatsApp; ``None`` when it cannot tell now
+    or cannot be asked (a Cloud API number has no check): the send finds out."""
     if account is None:
-        return True
+        return None
     transport = ports.transports.get(account.transport)
     if transport is None or not transport.capabilities.number_check:
-        return True
+        return None
     try:
         await transport.check_number(account.session_name, e164)
     except NumberNotOnWhatsApp:
         return False
     except WaPipeError:
-        return True
+        return None
     return True
 
 
@@ -251,12 +269,14 @@ async def queue_message(
 
     From a Cloud API number, a campaign sent as a Meta-approved template carries that template filled for
     the recipient; when it cannot be (no longer approved, a variable without a value) the recipient is
-    skipped ``template_unavailable`` and ``False`` returned."""
+    skipped ``template_unavailable`` and ``False`` returned. Any other message carries the template's
+    attachment, if it has one (read once per worker: ``server.services.deliver.FileBytes``)."""
     compose = campaign.compose
     assert compose is not None and recipient.account_id is not None
     values = message_values(recipient.record.values, account)
     reference = client_ref(campaign.id, recipient.id)
-    name = language = parameters = ""
+    columns: dict[str, str] = {}  # the template's, when sent as one
+    attachment = compose.attachment
     if compose.approved_template and account is not None and account.transport == CLOUD:
         template = await _approved(ports, campaign, account, values)
         if template is None:
@@ -266,9 +286,10 @@ async def queue_message(
             )
             return False
         text = template.body
-        name, language, parameters = template.name, template.language, stored_parameters(template)
-        sent = outbound_template(name, language, parameters)
+        columns = outbox_columns(template)
+        sent = outbound_template(template.name, template.language, columns["template_parameters"])
         preview = OutboundMessage(client_ref=reference, to=recipient.e164, template=sent)
+        attachment = None  # a Meta-approved template's header is Meta's, not a file of ours
     else:
         text = render(compose.text, values).strip()
         preview = OutboundMessage(client_ref=reference, to=recipient.e164, text=text or None)
@@ -282,9 +303,9 @@ async def queue_message(
         fingerprint=send_fingerprint(preview),
         person_id=recipient.record.person_id,
         deal_id=recipient.record.deal_id,
-        template_name=name,
-        template_language=language,
-        template_parameters=parameters,
+        file_id=attachment.file_id if attachment is not None else None,
+        file_name=attachment.name if attachment is not None else "",
+        **columns,
     )
     await ports.queue.enqueue("send_outbox", entry.id, job_id=send_job_id(entry.id))
     await ports.store.mark_queued(campaign.company_id, recipient.id, entry.id, ports.clock.now())

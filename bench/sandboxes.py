@@ -8,9 +8,21 @@ addresses, the company, a token, the chat numbers), and drives it over HTTP:
 - the WAHA sandbox and its ``/_sim/...`` controls (the clock, the phone scanning the QR code);
 - this module's own controls:
 
-      POST /traffic {seconds, rate, media, seed, first_burst, chats?}   bursts on the phone; tokens sent
-      GET  /data                                                        activities, phones and files
-      POST /stop                                                        stop serving
+      POST /traffic {seconds, rate, media, seed, first_burst, chats?, session?}
+                                    bursts on the phone; the tokens sent and when each reached the gateway
+      GET  /data                    activities, phones and files; when each token was first in a note
+      GET  /usage                   the company's Pipedrive usage: requests, tokens, 429s, by operation
+      POST /hold {path, seconds}    the WAHA sandbox answers requests whose path holds ``path`` that
+                                    late (after doing what they ask: a send is made, a file read);
+                                    ``seconds`` 0 ends it
+      GET  /held                    how many requests are held now and were in all
+      GET  /sent?marker=M           how many sends of the linked number hold M, by their text
+      GET  /webhooks                deliveries: attempts, failed attempts, and the last message ones'
+                                    bodies and headers (templates for ``bench.deploy_bench --ingest``)
+      POST /stop                    stop serving
+
+``bench.deploy_bench`` starts it with ``--fresh-connections``: every webhook on a new connection, so a
+balancer that spreads connections spreads webhooks.
 
     .venv/bin/python -m bench.sandboxes --chats 200 --persons 10000 --unknown 0.2
 """
@@ -22,8 +34,10 @@ import asyncio
 import hashlib
 import json
 import random
+import re
 import socket
 import time
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -43,6 +57,7 @@ from sandbox.waha.clock import Clock as WahaClock
 from sandbox.waha.state import SandboxState as WahaState
 
 SESSION = "wp-bench"
+TOKEN = re.compile(rb"B\d+M\d+X")  # a message's token in the traffic's texts
 FORMATS = ("+{cc} {a} {b}", "00{cc}{a}-{b}", "+{cc}{a}{b}", "{cc}{a}{b}")
 Plan = list[tuple[float, str, str, bool]]  # (seconds after the start, number, token, with media)
 
@@ -55,10 +70,12 @@ def numbers(chats: int, unknown_share: float) -> tuple[list[str], set[str]]:
     return chat_numbers, unknown
 
 
-def seed_pipedrive(pd: PdState, company_id: int, persons: int, known: list[str]) -> None:
-    """The Persons a company gathered over a year: phones in assorted formats, changed at spread times."""
+def seed_pipedrive(pd: PdState, company_id: int, persons: int, known: list[str]) -> dict[str, list[Any]]:
+    """The Persons a company gathered over a year: phones in assorted formats, changed at spread times;
+    for each known number, its Person's id and the phone as Pipedrive holds it."""
     rng = random.Random(11)
     now = pd.clock.now()
+    found: dict[str, list[Any]] = {}
     for i in range(persons):
         if i < len(known):
             digits = known[i]
@@ -69,6 +86,9 @@ def seed_pipedrive(pd: PdState, company_id: int, persons: int, known: list[str])
         person = seed_person(pd, company_id, f"Person {i}", phones=[phone])
         changed = now - timedelta(seconds=rng.uniform(60, 365 * 86400))
         person.update(add_time=changed, update_time=changed)
+        if i < len(known):
+            found[known[i]] = [person["id"], phone]
+    return found
 
 
 def plan(seconds: float, rate: float, media: float, chats: list[str], *, seed: int, first_burst: int) -> Plan:
@@ -88,20 +108,87 @@ def plan(seconds: float, rate: float, media: float, chats: list[str], *, seed: i
     return sorted(messages)
 
 
-async def play(waha: WahaState, messages: Plan) -> list[str]:
-    """Each message reaches the linked phone at its time; the gateway sends its webhook."""
+async def play(
+    waha: WahaState, messages: Plan, session: str = SESSION, at: dict[str, float] | None = None
+) -> list[str]:
+    """Each message reaches the linked phone at its time; the gateway sends its webhook. ``at``: when
+    each token reached the gateway (wall clock)."""
     began = time.monotonic()
     sent = []
-    for at, number, token, with_media in messages:
-        delay = began + at - time.monotonic()
+    for offset, number, token, with_media in messages:
+        delay = began + offset - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)
         options: dict[str, Any] = {"push_name": f"Kunde {number[-4:]}"}
         if with_media:
             options["kind"] = "image"
-        waha.receive(SESSION, number, f"hello {token}", **options)
+        waha.receive(session, number, f"hello {token}", **options)
         sent.append(token)
+        if at is not None:
+            at[token] = time.time()
     return sent
+
+
+class NoteWatch:
+    """The Pipedrive sandbox's app, noting when each token was first in an activity it accepted."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.in_note: dict[str, float] = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in ("POST", "PATCH")
+            or "/activities" not in scope["path"]
+        ):
+            await self.app(scope, receive, send)
+            return
+        body = bytearray()
+
+        async def reading() -> Any:
+            message = await receive()
+            body.extend(message.get("body", b""))
+            return message
+
+        async def answering(message: Any) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 300:
+                now = time.time()
+                for token in TOKEN.findall(bytes(body)):
+                    self.in_note.setdefault(token.decode(), now)
+            await send(message)
+
+        await self.app(scope, reading, answering)
+
+
+class Holding:
+    """The WAHA sandbox's app; requests whose path holds a held part are answered late, after the
+    sandbox did what they ask (a send is made, a file is read), as a slow gateway or network does."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.held: dict[str, float] = {}  # a part of the path → seconds
+        self.now = 0
+        self.total = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        delay = next((seconds for part, seconds in self.held.items() if part in path), 0.0)
+        if not delay:
+            await self.app(scope, receive, send)
+            return
+        self.now += 1
+        self.total += 1
+
+        async def answering(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                await asyncio.sleep(delay)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, answering)
+        finally:
+            self.now -= 1
 
 
 def company_snapshot(pd: PdState, company_id: int) -> dict[str, Any]:
@@ -127,7 +214,13 @@ def company_snapshot(pd: PdState, company_id: int) -> dict[str, Any]:
 
 
 def control_app(
-    pd: PdState, waha: WahaState, company_id: int, chat_numbers: list[str], servers: list[uvicorn.Server]
+    pd: PdState,
+    waha: WahaState,
+    company_id: int,
+    chat_numbers: list[str],
+    servers: list[uvicorn.Server],
+    watch: NoteWatch | None = None,
+    holding: Holding | None = None,
 ) -> Starlette:
     """``servers``: the three servers of this process (filled once built), for ``/stop``."""
 
@@ -141,16 +234,72 @@ def control_app(
             seed=int(body["seed"]),
             first_burst=int(body["first_burst"]),
         )
-        sent = await play(waha, messages)
-        return JSONResponse({"sent": sent, "used": sorted({number for _, number, _, _ in messages})})
+        at: dict[str, float] = {}
+        sent = await play(waha, messages, str(body.get("session") or SESSION), at)
+        used = sorted({number for _, number, _, _ in messages})
+        return JSONResponse({"sent": sent, "used": used, "at": at})
 
     async def data(request: Request) -> Response:
-        return JSONResponse(company_snapshot(pd, company_id))
+        snapshot = company_snapshot(pd, company_id)
+        if watch is not None:
+            snapshot["in_note"] = watch.in_note
+        return JSONResponse(snapshot)
+
+    async def usage(request: Request) -> Response:
+        counted = pd.limiter.usage_for(company_id)
+        return JSONResponse(
+            {
+                "requests": counted.requests_total,
+                "tokens": counted.tokens_total,
+                "rejected": counted.rejected,
+                "by_operation": dict(counted.per_operation),
+            }
+        )
+
+    async def hold(request: Request) -> Response:
+        body = await request.json()
+        if holding is None:
+            return JSONResponse({"error": "no hold switch"}, status_code=400)
+        if float(body["seconds"]) > 0:
+            holding.held[str(body["path"])] = float(body["seconds"])
+        else:
+            holding.held.pop(str(body["path"]), None)
+        return JSONResponse({"held": holding.held})
+
+    async def held(request: Request) -> Response:
+        return JSONResponse({"now": holding.now if holding else 0, "total": holding.total if holding else 0})
+
+    async def sent(request: Request) -> Response:
+        marker = request.query_params.get("marker", "")
+        texts = Counter(
+            e.text
+            for session in waha.sessions.values()
+            for e in session.outbox
+            if marker and marker in e.text
+        )
+        return JSONResponse({"count": sum(texts.values()), "texts": texts})
+
+    async def webhooks(request: Request) -> Response:
+        log = waha.webhooks.log
+        messages = [d for d in log if d.event == "message.any" and d.ok][-50:]
+        return JSONResponse(
+            {
+                "attempts": len(log),
+                "failed_attempts": sum(1 for d in log if not d.ok),
+                "failed_by_error": Counter(str(d.error or d.status) for d in log if not d.ok),
+                "templates": [{"body": d.body.decode(), "headers": d.headers} for d in messages],
+            }
+        )
 
     return Starlette(
         routes=[
             Route("/traffic", traffic, methods=["POST"]),
             Route("/data", data, methods=["GET"]),
+            Route("/usage", usage, methods=["GET"]),
+            Route("/hold", hold, methods=["POST"]),
+            Route("/held", held, methods=["GET"]),
+            Route("/sent", sent, methods=["GET"]),
+            Route("/webhooks", webhooks, methods=["GET"]),
             stop_route(servers),
         ]
     )
@@ -196,7 +345,7 @@ async def serve(args: argparse.Namespace) -> None:
     company = pd.add_company("Bench GmbH", domain="bench", plan="lite", timezone="Europe/Berlin")
     admin = pd.add_user(company.id, "Admin", "admin@bench.test", is_admin=True)
     chat_numbers, unknown = numbers(args.chats, args.unknown)
-    seed_pipedrive(pd, company.id, args.persons, [n for n in chat_numbers if n not in unknown])
+    known = seed_pipedrive(pd, company.id, args.persons, [n for n in chat_numbers if n not in unknown])
     token = pd.token_for(company.id, admin.id, list(ALL_SCOPES))
     waha = WahaState(
         clock=WahaClock(follow_wall_clock=True),
@@ -204,13 +353,13 @@ async def serve(args: argparse.Namespace) -> None:
         public_url=f"http://127.0.0.1:{waha_port}",
     )
     servers: list[uvicorn.Server] = []
-    async with httpx.AsyncClient(timeout=60) as webhooks:
-        control = control_app(pd, waha, company.id, chat_numbers, servers)
-        apps = [
-            (create_pipedrive(pd), pd_port),
-            (create_waha(waha, api_key=args.waha_api_key, webhook_client=webhooks), waha_port),
-            (control, control_port),
-        ]
+    # Without keep-alive every webhook opens its own connection (what a connection-spreading balancer needs).
+    limits = httpx.Limits(max_keepalive_connections=0) if args.fresh_connections else httpx.Limits()
+    async with httpx.AsyncClient(timeout=60, limits=limits) as webhooks:
+        watch = NoteWatch(create_pipedrive(pd))
+        holding = Holding(create_waha(waha, api_key=args.waha_api_key, webhook_client=webhooks))
+        control = control_app(pd, waha, company.id, chat_numbers, servers, watch, holding)
+        apps = [(watch, pd_port), (holding, waha_port), (control, control_port)]
         serving = await start_servers(apps, servers, "bench.sandboxes")
         ready = {
             "pipedrive": f"http://127.0.0.1:{pd_port}",
@@ -223,6 +372,7 @@ async def serve(args: argparse.Namespace) -> None:
             "scopes": list(ALL_SCOPES),
             "numbers": chat_numbers,
             "unknown": sorted(unknown),
+            "known": known,
         }
         print(json.dumps(ready), flush=True)
         while not all(task.done() for task in serving):
@@ -238,6 +388,9 @@ def main() -> None:
     parser.add_argument("--persons", type=int, default=10_000)
     parser.add_argument("--unknown", type=float, default=0.2, help="share of chats from unknown numbers")
     parser.add_argument("--waha-api-key", default="", help="the key WaPipe sends as X-Api-Key")
+    parser.add_argument(
+        "--fresh-connections", action="store_true", help="deliver every webhook on a connection of its own"
+    )
     asyncio.run(serve(parser.parse_args()))
 
 

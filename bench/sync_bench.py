@@ -271,7 +271,7 @@ async def world(
             queue: Any = resources.queue
             queue._slots = asyncio.Semaphore(args.workers)  # --workers: concurrent jobs (default: WaPipe's)
             ctx = queue.ctx
-            sync = sync_wiring(settings.public_url, settings.media_dir)
+            sync = sync_wiring(settings.public_url, resources.media)
             deps = replace(
                 job_deps(ctx),
                 sync_config=sync.config,
@@ -573,6 +573,11 @@ def _by_window(probe: Probe, sent: list[str], width: float = 10.0) -> list[list[
     timed = [
         (probe.received[t], probe.in_note[t]) for t in set(sent) if t in probe.received and t in probe.in_note
     ]
+    return _by_window_of(timed, width)
+
+
+def _by_window_of(timed: list[tuple[float, float]], width: float = 10.0) -> list[list[float] | None]:
+    """p50/p99 of (received, noted) pairs, by ``width`` seconds of when they were received."""
     if not timed:
         return []
     start = min(received for received, _ in timed)

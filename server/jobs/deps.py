@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from arq.connections import ArqRedis
@@ -19,9 +20,14 @@ from server.domain.clock import Clock, SystemClock
 from server.domain.ports.pipedrive import PipedriveForCompany
 from server.domain.ports.queue import JobQueue
 from server.domain.ports.recipients import OptOutMarker, RecipientSource
+from server.domain.ports.storage import MediaFiles
 from server.domain.ports.whatsapp import WhatsAppTransport
 from server.jobs.timing import JobTimings
+from server.metrics.families import Metrics
 from server.pipedrive.client import PipedriveClient
+from server.services.cloud_templates import TemplateCache
+from server.services.deliver import FileBytes, file_bytes_cache
+from server.services.sent_media import FilePlaces, file_places_cache
 from server.services.sync.context import SyncCaches, SyncConfig
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
@@ -31,7 +37,6 @@ from server.storage.heartbeats import SqlHeartbeatStore
 from server.storage.inbound_events import SqlInboundEventStore
 from server.storage.inbox import SqlInboxStore
 from server.storage.installations import SqlInstallationStore
-from server.storage.media import DiskMediaFiles
 from server.storage.outbox import SqlOutboxStore
 from server.storage.sync import SqlSyncStore
 from server.storage.sync_index import SqlPhoneIndexStore
@@ -72,6 +77,7 @@ class JobDeps:
     transports: Mapping[str, WhatsAppTransport] = field(default_factory=dict)  # by kind: "waha", "cloud"
     clock: Clock = field(default_factory=SystemClock)
     timings: JobTimings = field(default_factory=JobTimings)  # every wait a job chooses
+    metrics: Metrics = field(default_factory=Metrics)  # what the process counts (jobs, the sync's lag)
     # Pipedrive, built with the installations' encryption key (``PipedriveWiring``):
     pipedrive: PipedriveForCompany[PipedriveClient] | None = None  # the connector: a company's client
     installations: SqlInstallationStore | None = None
@@ -80,10 +86,14 @@ class JobDeps:
     data_retention_days: int = DEFAULT_RETENTION_DAYS  # an uninstalled company's data is kept this long
     # The sync engine runs when both ``pipedrive`` and ``sync_config`` are set:
     sync_config: SyncConfig | None = None
-    media_files: DiskMediaFiles | None = None  # attachments on disk
+    media_files: MediaFiles | None = None  # attachments' files: on disk or in a bucket
     sync_caches: SyncCaches = field(default_factory=SyncCaches)  # kept for the process's lifetime
     # Campaigns read recipients and mark opt-outs through this; None: the admin installation (``pipedrive``)
     campaign_pipedrive: CampaignPipedriveFor | None = None
+    # Pipedrive files sent lately (a campaign's attachment): their bytes and where they are, per process
+    sent_files: FileBytes = field(default_factory=file_bytes_cache)
+    file_places: FilePlaces = field(default_factory=file_places_cache)
+    approved_templates: TemplateCache = field(default_factory=TemplateCache)  # Meta's, per Cloud API number
 
     @property
     def sync_enabled(self) -> bool:
@@ -107,6 +117,15 @@ def job_deps(ctx: Mapping[str, Any]) -> JobDeps:
 def job_try(ctx: Mapping[str, Any]) -> int:
     """Which try of the job this run is, from 1 (arq's ``job_try``)."""
     return int(ctx.get("job_try", 1))
+
+
+def job_due_at(ctx: Mapping[str, Any]) -> datetime | None:
+    """When the running job became due to start (arq's ``score``, milliseconds since the epoch; the
+    in-process runner gives the same), or ``None`` where the runner did not say."""
+    score = ctx.get("score")
+    if not isinstance(score, int | float):
+        return None
+    return datetime.fromtimestamp(score / 1000, UTC)
 
 
 def job_id(ctx: Mapping[str, Any]) -> str:

@@ -11,20 +11,23 @@ re-enqueues deliveries still pending after a minute, so one whose enqueue was lo
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from arq.worker import Retry
 
 from server.domain.errors import MalformedWebhook, StorageBusy
 from server.domain.models import InboundEventState
+from server.domain.ports.queue import JobQueue
 from server.jobs.campaigns import note_short_replies
 from server.jobs.deps import job_deps, job_try
 from server.jobs.person_events import PIPEDRIVE, process_person_event
 from server.jobs.retry import retry_for
 from server.jobs.sync import enqueue_sync
-from server.services.catch_up import catch_up
+from server.jobs.waiting_opt_outs import note_lid_replies
+from server.services.catch_up import CatchUpChain, catch_up
 from server.services.ingest import IngestOutcome, ingest_events
+from server.storage.inbound_events import SqlInboundEventStore
 from server.whatsapp.webhook_bodies import events_from_body
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,37 @@ EARLY_STATUS_TRIES = 5  # an ack that overtook its message waits this many tries
 
 def inbound_job_id(event_id: int) -> str:
     return f"inbound:{event_id}"
+
+
+async def keep_delivery(
+    store: SqlInboundEventStore,
+    queue: JobQueue,
+    *,
+    transport: str,
+    event_key: str,
+    session_name: str,
+    body: bytes,
+    received_at: datetime,
+) -> bool:
+    """Store a delivery once under its key and queue its processing (a webhook, a Pipedrive delivery, an
+    embedded session's event); ``False`` for a redelivery, which changes nothing. A failed enqueue is
+    logged: the delivery is stored, and the sweeper queues it later."""
+    event_id, is_new = await store.record(
+        transport=transport,
+        event_key=event_key,
+        session_name=session_name,
+        body=body,
+        received_at=received_at,
+    )
+    if not is_new:
+        return False
+    try:
+        await queue.enqueue("process_inbound_event", event_id, job_id=inbound_job_id(event_id))
+    except Exception:
+        log.exception(
+            "could not enqueue a stored delivery", extra={"event_id": event_id, "transport": transport}
+        )
+    return True
 
 
 def catch_up_job_id(account_id: int) -> str:
@@ -61,7 +95,9 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
         await events_store.mark(event_id, InboundEventState.FAILED, reason="unreadable_body", detail=detail)
         return "failed"
     try:
-        outcome = await ingest_events(events, transport=stored.transport, store=deps.inbox)
+        outcome = await ingest_events(
+            events, transport=stored.transport, store=deps.inbox, received_at=stored.received_at
+        )
     except StorageBusy as error:
         log.info("inbound event %s will retry: the database is busy", event_id)
         raise retry_for(ctx, base=0.5) from error
@@ -86,6 +122,7 @@ async def process_inbound_event(ctx: dict[str, Any], event_id: int) -> str:
 
 async def _follow_up(ctx: dict[str, Any], outcome: IngestOutcome, *, received_at: datetime) -> None:
     await note_short_replies(ctx, outcome.short_replies)  # a stop word in reply: an opt-out of campaigns
+    await note_lid_replies(ctx, outcome.lid_replies)  # the same from a chat known only by a LID
     for account_id in outcome.reconnected:
         await job_deps(ctx).queue.enqueue("catch_up_account", account_id, job_id=catch_up_job_id(account_id))
     await enqueue_sync(
@@ -96,12 +133,15 @@ async def _follow_up(ctx: dict[str, Any], outcome: IngestOutcome, *, received_at
     )
 
 
-async def catch_up_account(ctx: dict[str, Any], account_id: int, trigger: str = "reconnect") -> str:
+async def catch_up_account(
+    ctx: dict[str, Any], account_id: int, trigger: str = "reconnect", chain: dict[str, Any] | None = None
+) -> str:
     """Run catch-up (``server.services.catch_up``) for the number; queue the sync of the chats it brought,
-    a fresh run when pages remain, a retry after a transient failure.
+    the chain's next run when pages remain, a retry after a transient failure.
 
     ``trigger`` is ``reconnect`` (the session came back: a gap is expected) or ``watchdog`` (a routine
-    check of a session that looked fine: anything found was missed by webhooks)."""
+    check of a session that looked fine: anything found was missed by webhooks). ``chain``: the catch-up
+    this run continues (``CatchUpChain.as_job_argument``); none starts a new one."""
     deps = job_deps(ctx)
     outcome = await catch_up(
         account_id,
@@ -110,14 +150,20 @@ async def catch_up_account(ctx: dict[str, Any], account_id: int, trigger: str = 
         inbox=deps.inbox,
         transports=deps.transports,
         clock=deps.clock,
+        budget=deps.timings.catch_up_budget,
+        chain=CatchUpChain.from_job_argument(chain) if chain else None,
     )
     await note_short_replies(ctx, outcome.short_replies)  # a stop word sent while the number was away
+    await note_lid_replies(ctx, outcome.lid_replies)
     if outcome.chats:
         await enqueue_sync(ctx, outcome.chats, media_chat_ids=outcome.media_chats)
     if outcome.transient is not None:
         raise retry_for(ctx, outcome.transient) from outcome.transient
-    if outcome.more:  # more than one run's worth: continue in a fresh job
-        await deps.queue.enqueue("catch_up_account", account_id, trigger, defer_by=timedelta(seconds=1))
+    if outcome.next is not None:  # more than one run's worth: the chain continues in a fresh job
+        next_run = outcome.next.as_job_argument()
+        await deps.queue.enqueue(
+            "catch_up_account", account_id, trigger, next_run, defer_by=deps.timings.catch_up_pause
+        )
     return outcome.summary
 
 

@@ -3,8 +3,13 @@
 It runs the same job functions, declared with ``arq.func`` and ``arq.cron``, and keeps arq's rules:
 a job id is taken while the job is queued, running, or its result is kept (``keep_result``, default
 3600 s; 0 frees the id at once); ``Retry(defer=...)`` re-queues under the same id until ``max_tries``
-(default 5) is exceeded; other exceptions fail the job; ``timeout`` cancels it. Jobs live in memory:
-what must survive a restart is stored in the database before it is enqueued.
+(default 5) is exceeded; other exceptions fail the job, and so does running past its ``timeout`` (it is
+cancelled): arq retries neither, and keeps the failed job's id taken for its ``keep_result`` like a
+completed one's. A job that must be queued again after such a failure keeps no result (``send_outbox``
+has ``keep_result=0``) or turns the failure into a ``Retry`` itself. WaPipe's jobs turn a busy
+database into a ``Retry`` themselves (``server.jobs.retry.retried_when_busy``, in ``server.jobs.functions``),
+so it is retried here and on arq alike. Jobs live in memory: what must survive a restart is stored in the
+database before it is enqueued.
 
 Time comes from the injected clock. ``drain`` (tests, the benchmark) runs until nothing is left; on a
 ``ControlledClock`` it skips the time until the next deferred job whenever no job is running, so a burst
@@ -23,7 +28,7 @@ import logging
 import time
 import uuid
 from asyncio import FIRST_COMPLETED
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +38,7 @@ from arq.cron import CronJob
 from arq.worker import Function, Retry, func
 
 from server.domain.clock import Clock, ControlledClock, SystemClock
+from server.metrics.state import DEFERRED, DUE, RUNNING, QueueDepth
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +155,23 @@ class InProcessQueue:
     async def ping(self) -> None:
         if self._loop_task is not None and self._loop_task.done():
             raise RuntimeError("the in-process job runner has stopped")
+
+    async def depth(self, now: datetime) -> QueueDepth:
+        """The jobs not finished at ``now``, by function and state (running, due, deferred)."""
+        at = now.timestamp()
+        jobs: Counter[tuple[str, str]] = Counter()
+        oldest_due: float | None = None
+        for job in self._jobs.values():
+            if job.done_at is not None:
+                continue
+            if job.running:
+                jobs[(job.function, RUNNING)] += 1
+            elif job.run_at <= at:
+                jobs[(job.function, DUE)] += 1
+                oldest_due = job.run_at if oldest_due is None else min(oldest_due, job.run_at)
+            else:
+                jobs[(job.function, DEFERRED)] += 1
+        return QueueDepth(dict(jobs), 0.0 if oldest_due is None else max(0.0, at - oldest_due))
 
     # -- running ----------------------------------------------------------------------------------
     async def start(self) -> None:

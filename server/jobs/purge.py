@@ -28,7 +28,7 @@ async def purge_uninstalled_companies(ctx: dict[str, Any], now: datetime | None 
     cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
     purged: list[int] = []
     for company_id in await installations.companies_gone_since(cutoff):
-        counts = await purge_company(deps.engine, company_id)
+        counts = await purge_company(deps.engine, company_id, files=deps.media_files)
         purged.append(company_id)
         log.info(
             "company data deleted after uninstall",

@@ -23,8 +23,9 @@ log = logging.getLogger(__name__)
 
 async def apply_retention(ctx: dict[str, Any], now: datetime | None = None) -> list[RetentionOutcome]:
     """What was deleted, per company with a retention period."""
-    engine = job_deps(ctx).engine
-    retention = SqlRetention(engine)
+    deps = job_deps(ctx)
+    engine = deps.engine
+    retention = SqlRetention(engine, deps.media_files)  # without attachment storage: this machine's disk
     moment = now or datetime.now(UTC)
     given_up = await forget_expired_changes(engine, moment)
     if given_up:

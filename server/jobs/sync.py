@@ -8,6 +8,8 @@
   when the chat's Pipedrive writes wait for the batch period or for the daily budget. An attachment whose
   download fails is retried on its own schedule (stored with it; ``media:<chat id>:<ms>`` jobs), so it
   holds up neither the chat's other attachments nor its sync; once it settles, the chat is synced again.
+- ``sync_rescue`` (cron, every 10 s) queues the chats whose run died with its worker (lease run out
+  unreleased), so they are synced again within the lease and a tick, not after the dead job's timeout.
 - ``flush_batched`` (cron) queues chats whose dirty days are due; ``sync_watchdog`` (cron) queues chats
   with messages the engine never saw (a lost enqueue, a worker that died, catch-up of a company that
   installed later) and attachments whose retry is due. Catch-up of the numbers themselves is the
@@ -26,6 +28,7 @@ from typing import Any
 from arq.worker import Retry
 
 from server.domain.errors import BudgetExhausted, NeedsReauth, NotInstalled, Permanent, StorageBusy, Transient
+from server.domain.ports.queue import JobQueue
 from server.domain.sync import MediaRetry, SyncProblem
 from server.jobs.deps import JobDeps, job_deps, job_id
 from server.jobs.retry import retry_for
@@ -74,11 +77,18 @@ async def enqueue_sync(
     for chat_id in sorted(installed):
         if media_chat_ids is None or chat_id in media_chat_ids:
             await queue.enqueue("fetch_chat_media", chat_id, job_id=media_job_id(chat_id))
-        if await queue.enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id), defer_by=delay):
-            continue
-        # Taken: a queued run will read this message too; a running one may have read the chat before it.
-        if await queue.is_running(sync_job_id(chat_id)):
-            await queue.enqueue("sync_chat", chat_id, job_id=f"sync-next:{chat_id}", defer_by=delay)
+        await queue_chat_sync(queue, chat_id, defer_by=delay)
+
+
+async def queue_chat_sync(queue: JobQueue, chat_id: int, *, defer_by: timedelta | None = None) -> bool:
+    """Queue the chat's sync; when its job id is taken by a run already under way (which may have read the
+    chat before what is new, or died with its worker), queue its follow-up ``sync-next``. ``False`` when a
+    queued run will do (it reads everything new)."""
+    if await queue.enqueue("sync_chat", chat_id, job_id=sync_job_id(chat_id), defer_by=defer_by):
+        return True
+    if await queue.is_running(sync_job_id(chat_id)):
+        return await queue.enqueue("sync_chat", chat_id, job_id=f"sync-next:{chat_id}", defer_by=defer_by)
+    return False
 
 
 async def company_context(ctx: dict[str, Any], company_id: int) -> SyncContext:
@@ -123,9 +133,11 @@ async def sync_chat(ctx: dict[str, Any], chat_id: int) -> str:
         context = await company_context(ctx, chat.company_id)
         context.transport = deps.transports.get(chat.transport)
         outcome = await run_sync(context, chat_id, chat=chat)
+        _count_lags(deps, outcome)
         passes = 1
         while outcome.more and passes < MAX_PASSES:
             outcome = await run_sync(context, chat_id)
+            _count_lags(deps, outcome)
             passes += 1
     except SyncBusy as busy:
         raise Retry(defer=deps.timings.busy_retry.total_seconds()) from busy
@@ -148,6 +160,12 @@ async def sync_chat(ctx: dict[str, Any], chat_id: int) -> str:
         return f"failed: {error.reason}"
     await _after(deps, outcome)
     return str(outcome)
+
+
+def _count_lags(deps: JobDeps, outcome: SyncOutcome) -> None:
+    """The sync's lag, in the process's metrics: one observation per day written with new live messages."""
+    for lag in outcome.lags:
+        deps.metrics.transcript_written(lag.total_seconds())
 
 
 async def _after(deps: JobDeps, outcome: SyncOutcome) -> None:
@@ -203,6 +221,21 @@ async def flush_batched(ctx: dict[str, Any]) -> int:
     if not deps.sync_enabled:
         return 0
     return await queue_due_chats(deps.sync_store, deps.queue, now=deps.clock.now())
+
+
+async def sync_rescue(ctx: dict[str, Any]) -> int:
+    """Queue again, at once, the chats whose run died with its worker: their lease ran out unreleased
+    (a live run renews it). The dead run's job id may stay taken until the job's timeout, so the chat is
+    queued as its follow-up (``sync-next``) then."""
+    deps = job_deps(ctx)
+    if not deps.sync_enabled:
+        return 0
+    queued = 0
+    for chat_id in await deps.sync_store.abandoned_chats(deps.clock.now()):
+        queued += int(await queue_chat_sync(deps.queue, chat_id))
+    if queued:
+        log.warning("%s chats whose sync run died with its worker were queued again", queued)
+    return queued
 
 
 async def sync_watchdog(ctx: dict[str, Any]) -> int:

@@ -23,8 +23,8 @@ from typing import Any
 import httpx
 
 from server.domain.errors import BudgetExhausted, Transient, WaPipeError
-from server.pipedrive.errors import budget_spent, pipedrive_error, response_json
-from server.pipedrive.metering import TokenCostTable, UsageMeter, default_costs
+from server.pipedrive.errors import budget_spent, header_int, pipedrive_error, response_json
+from server.pipedrive.metering import Metered, TokenCostTable, UsageMeter, default_costs
 from server.pipedrive.oauth import Clock
 from server.pipedrive.ratelimit import NoRateLimit, RateLimiter, RateScope, Sleep, backoff_delay
 from server.pipedrive.tokens import TokenSource
@@ -119,18 +119,16 @@ class PipedriveApi:
                     follow_redirects=follow_redirects,
                 )
             except httpx.HTTPError as failure:
+                self._record_unanswered(method, path)
                 error = pipedrive_error(failure)
                 never_sent = isinstance(failure, NEVER_SENT)
                 if (method in IDEMPOTENT or never_sent) and await self._backoff(attempt, error):
                     continue
                 raise error from failure
-            self._record(method, path, response)
+            spent = budget_spent(response)
+            self._record(method, path, response, spent)
             await self._limiter.after_response(
-                self.scope,
-                response.headers,
-                response.status_code,
-                search=search,
-                budget_spent=budget_spent(response),
+                self.scope, response.headers, response.status_code, search=search, budget_spent=spent
             )
             if response.is_success:
                 return response
@@ -162,12 +160,25 @@ class PipedriveApi:
         await self._sleep(delay)
         return True
 
-    def _record(self, method: str, path: str, response: httpx.Response) -> None:
+    def _record(self, method: str, path: str, response: httpx.Response, spent: bool) -> None:
         if self._meter is None:
             return
         operation = self._costs.operation(method, path)
-        tokens = 0 if response.status_code == 429 else self._costs.cost(operation)
-        self._meter.record(self.scope.company_key, operation, tokens)
+        self._meter.record(
+            Metered(
+                self.scope.company_key,
+                operation,
+                response.status_code,
+                tokens=0 if response.status_code == 429 else self._costs.cost(operation),
+                budget_left=header_int(response.headers, "x-daily-ratelimit-token-remaining"),
+                budget_spent=spent,
+            )
+        )
+
+    def _record_unanswered(self, method: str, path: str) -> None:
+        if self._meter is not None:
+            operation = self._costs.operation(method, path)
+            self._meter.record(Metered(self.scope.company_key, operation, None, tokens=0))
 
 
 def items_of(data: Any) -> list[dict[str, Any]]:

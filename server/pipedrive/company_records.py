@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from server.domain.sync import ACTIVITY_TYPE_COLOR, ACTIVITY_TYPE_NAME, LINK_FIELD_NAME
 from server.pipedrive.client import PipedriveClient
-from server.pipedrive.fields import Entity
+from server.pipedrive.fields import Entity, ensure_field, field_key
 from server.pipedrive.records import ActivityType
 
 
@@ -40,17 +40,9 @@ async def ensure_activity_type(client: PipedriveClient) -> str:
 
 async def find_link_field(client: PipedriveClient, entity: Entity) -> str | None:
     """The key of the "WhatsApp chat link" field on ``entity``, if it exists."""
-    wanted = LINK_FIELD_NAME.casefold()
-    found = sorted(
-        (f for f in await client.fields.all(entity) if f.name.strip().casefold() == wanted and f.code),
-        key=lambda f: (not f.is_custom, f.code),
-    )
-    return found[0].code if found else None
+    return await field_key(client.fields, entity, LINK_FIELD_NAME)
 
 
 async def ensure_link_field(client: PipedriveClient, entity: Entity) -> str:
     """The key of the "WhatsApp chat link" field on ``entity``: found by name or created."""
-    found = await find_link_field(client, entity)
-    if found is not None:
-        return found
-    return (await client.fields.create(entity, LINK_FIELD_NAME, "varchar")).code
+    return await ensure_field(client.fields, entity, LINK_FIELD_NAME, "varchar")

@@ -5,11 +5,15 @@
 
 Every refresh is stored (encrypted, with the new ``api_domain``) before the new token is used; a refresh
 token Pipedrive no longer accepts marks the installation ``needs_reauth``. Refreshes of one installation
-are serialised by the :class:`RefreshLock` and re-read the newest stored tokens first, so several workers
-holding the same installation do not spend its refresh token twice.
+are serialised by the :class:`RefreshLock` (on Redis, across every worker) and re-read the newest stored
+tokens first, so several workers holding the same installation do not spend its refresh token twice; a
+refresh refused because another process spent the token first uses that process's stored tokens instead of
+marking the installation.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 import httpx
 
@@ -20,7 +24,7 @@ from server.domain.text import Text
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.metering import UsageMeter
 from server.pipedrive.oauth import Clock, TokenSet, utc_now
-from server.pipedrive.ratelimit import RateLimiter, RateScope
+from server.pipedrive.ratelimit import RateLimiter, RateScope, Sleep
 from server.pipedrive.tokens import InstallationTokens, RefreshLock, TokenRefresher
 
 
@@ -49,22 +53,6 @@ def installation_key(installation_id: int) -> str:
     return f"installation:{installation_id}"
 
 
-class _MarkingRefresher:
-    """Refreshes through OAuth; a refused refresh token marks the installation before the error goes on."""
-
-    def __init__(self, oauth: TokenRefresher, store: ConnectorStore, installation_id: int) -> None:
-        self._oauth = oauth
-        self._store = store
-        self._installation_id = installation_id
-
-    async def refresh(self, refresh_token: str) -> TokenSet:
-        try:
-            return await self._oauth.refresh(refresh_token)
-        except NeedsReauth as error:
-            await self._store.mark_needs_reauth(self._installation_id, error.message)
-            raise
-
-
 class PipedriveConnector:
     """Builds :class:`PipedriveClient` instances over one shared ``httpx.AsyncClient``."""
 
@@ -78,7 +66,9 @@ class PipedriveConnector:
         limiter: RateLimiter | None = None,
         meter: UsageMeter | None = None,
         clock: Clock = utc_now,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
+        self._sleep = sleep  # how a call waits before retrying (a test's clock skips the time)
         self._http = http
         self._oauth = oauth
         self._store = store
@@ -139,15 +129,21 @@ class PipedriveConnector:
             latest = await store.tokens(installation_id)
             return None if latest is None else token_set(latest)
 
+        async def on_refused(error: NeedsReauth) -> None:
+            await store.mark_needs_reauth(installation_id, error.message)
+
         key = installation_key(installation.id)
         tokens = InstallationTokens(
             key,
             token_set(stored),
-            oauth=_MarkingRefresher(self._oauth, self._store, installation.id),
+            oauth=self._oauth,
             on_refreshed=on_refreshed,
             lock=self._lock,
             load_latest=load_latest,
+            on_refused=on_refused,
             clock=self._clock,
         )
         scope = RateScope(token_key=key, company_key=str(installation.company_id))
-        return PipedriveClient(self._http, tokens, scope, limiter=self._limiter, meter=self._meter)
+        return PipedriveClient(
+            self._http, tokens, scope, limiter=self._limiter, meter=self._meter, sleep=self._sleep
+        )

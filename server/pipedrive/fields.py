@@ -41,3 +41,22 @@ class FieldsApi:
         }
         data, _ = await self._api.data("POST", _PATHS[entity], json=body)
         return FieldDefinition.parse(object_of(data, "field"))
+
+
+async def field_key(fields: FieldsApi, entity: Entity, name: str) -> str | None:
+    """The key of ``entity``'s field called ``name`` (case and outer spaces aside), a custom field before a
+    standard one of the same name; ``None`` when there is none."""
+    wanted = name.strip().casefold()
+    found = sorted(
+        (f for f in await fields.all(entity) if f.name.strip().casefold() == wanted and f.code),
+        key=lambda f: (not f.is_custom, f.code),
+    )
+    return found[0].code if found else None
+
+
+async def ensure_field(fields: FieldsApi, entity: Entity, name: str, field_type: FieldType) -> str:
+    """The key of ``entity``'s field called ``name``: found by name, else created (so one stays)."""
+    found = await field_key(fields, entity, name)
+    if found is not None:
+        return found
+    return (await fields.create(entity, name, field_type)).code

@@ -3,6 +3,8 @@
 Token costs come from ``token_costs.json``, generated from the ``x-token-cost`` of every operation in
 Pipedrive's OpenAPI files by ``scripts/gen_token_costs.py`` (the files are not read at runtime).
 Which responses Pipedrive charges is not documented; we charge every answered request except 429s.
+Every attempt is handed to the meter as one ``Metered``, answered or not; the in-memory meter counts the
+answered ones, the process's metrics every one (``server.jobs.pipedrive_counts``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,18 @@ COSTS_FILE = Path(__file__).with_name("token_costs.json")
 _API_PREFIX = re.compile(r"^/(?:api/)?(v[12])/")
 
 
+@dataclass(frozen=True, slots=True)
+class Metered:
+    """One attempt of a request: whose, which operation, how Pipedrive answered and what it cost."""
+
+    company_key: str
+    operation: str
+    status: int | None  # the answer's HTTP status; ``None`` when none came (the connection failed)
+    tokens: int  # the operation's cost, charged unless refused with 429 or not answered
+    budget_left: int | None = None  # ``x-daily-ratelimit-token-remaining``, when the answer said
+    budget_spent: bool = False  # the answer said the company's daily budget is spent
+
+
 @dataclass(frozen=True)
 class Usage:
     requests: int = 0
@@ -29,7 +43,7 @@ class Usage:
 class UsageMeter(Protocol):
     """Where request and token counts go; a Redis or database meter can replace the in-memory one."""
 
-    def record(self, company_key: str, operation: str, tokens: int) -> None: ...
+    def record(self, request: Metered) -> None: ...
 
 
 class TokenCostTable:
@@ -82,10 +96,13 @@ class MemoryUsageMeter:
         self._tokens: Counter[str] = Counter()
         self._operations: dict[str, Counter[str]] = {}
 
-    def record(self, company_key: str, operation: str, tokens: int) -> None:
+    def record(self, request: Metered) -> None:
+        if request.status is None:
+            return  # never reached Pipedrive: no request to count
+        company_key = request.company_key
         self._requests[company_key] += 1
-        self._tokens[company_key] += tokens
-        self._operations.setdefault(company_key, Counter())[operation] += 1
+        self._tokens[company_key] += request.tokens
+        self._operations.setdefault(company_key, Counter())[request.operation] += 1
 
     def usage(self, company_key: str) -> Usage:
         return Usage(

@@ -9,8 +9,9 @@ The budget resets at "the start of the next day" in Pipedrive's server time, whi
 a spent budget is not waited out until a guessed midnight: the company's requests stop until the next
 probe (at most an hour, see :func:`~server.pipedrive.errors.seconds_until_budget_probe`), then one request
 goes out as the probe while the others keep waiting; refused, it costs no tokens and the company waits
-again, answered, the budget is back. The limiter sits behind a Protocol so a Redis-backed one can share the
-state between workers; :class:`MemoryRateLimiter` keeps it in this process.
+again, answered, the budget is back. The limiter sits behind a Protocol: :class:`MemoryRateLimiter` keeps
+the state in this process, ``RedisRateLimiter`` (``server/jobs/rate_limit_redis.py``) shares it between
+every process of a deployment on Redis; both read a response's headers with :func:`learned_from`.
 """
 
 from __future__ import annotations
@@ -87,6 +88,39 @@ class NoRateLimit:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class Learned:
+    """What one response says of the limits."""
+
+    limit: int | None  # the window's limit when announced (a search's, at most the search limit)
+    remaining: int | None  # what the window has left, when known (a burst 429 without the header: none)
+    resets_in: float  # seconds until the window resets, when ``remaining`` is known
+    budget_spent: bool  # the company's daily budget is spent
+    answered: bool  # Pipedrive answered (no 429, no 5xx): a probe answered so says the budget is back
+
+
+def learned_from(
+    headers: Mapping[str, str], status: int, *, search: bool, budget_spent: bool, search_calls: int
+) -> Learned:
+    """Read a response's ``x-ratelimit-*`` and daily headers (see :meth:`RateLimiter.after_response`)."""
+    limit = header_int(headers, "x-ratelimit-limit")
+    if limit is not None and limit <= 0:
+        limit = None
+    if limit is not None and search:
+        limit = min(limit, search_calls)
+    remaining = header_int(headers, "x-ratelimit-remaining")
+    reset = header_float(headers, "x-ratelimit-reset")
+    if remaining is None and status == 429 and not budget_spent:
+        remaining = 0
+    return Learned(
+        limit=limit,
+        remaining=remaining,
+        resets_in=reset if reset is not None else SEARCH_WINDOW,
+        budget_spent=budget_spent or header_int(headers, "x-daily-ratelimit-token-remaining") == 0,
+        answered=status != 429 and status < 500,
+    )
+
+
 @dataclass
 class _Window:
     """One rolling window: what the server last said of it, and when our own requests left."""
@@ -159,25 +193,23 @@ class MemoryRateLimiter:
     ) -> None:
         windows = self._windows(scope.token_key)
         window = windows.search if search else windows.general
-        limit = header_int(headers, "x-ratelimit-limit")
-        if limit is not None and limit > 0:
-            window.limit = min(limit, self._search_calls) if search else limit
-        remaining = header_int(headers, "x-ratelimit-remaining")
-        reset = header_float(headers, "x-ratelimit-reset")
-        if remaining is None and status == 429 and not budget_spent:
-            remaining = 0
-        if remaining is not None:
-            window.remaining = remaining
-            window.resets_at = self._monotonic() + (reset if reset is not None else SEARCH_WINDOW)
-        self._learn_budget(scope.company_key, headers, status, budget_spent)
+        learned = learned_from(
+            headers, status, search=search, budget_spent=budget_spent, search_calls=self._search_calls
+        )
+        if learned.limit is not None:
+            window.limit = learned.limit
+        if learned.remaining is not None:
+            window.remaining = learned.remaining
+            window.resets_at = self._monotonic() + learned.resets_in
+        self._learn_budget(scope.company_key, learned)
 
-    def _learn_budget(self, company_key: str, headers: Mapping[str, str], status: int, spent: bool) -> None:
-        if spent or header_int(headers, "x-daily-ratelimit-token-remaining") == 0:
+    def _learn_budget(self, company_key: str, learned: Learned) -> None:
+        if learned.budget_spent:
             wait = seconds_until_budget_probe(self._wall_clock())
             self._spent[company_key] = _SpentBudget(probe_at=self._monotonic() + wait)
             return
         known = self._spent.get(company_key)
-        if known is not None and known.probe_sent and status != 429 and status < 500:
+        if known is not None and known.probe_sent and learned.answered:
             del self._spent[company_key]  # the probe was answered: the budget is back
 
     def _check_budget(self, company_key: str) -> None:

@@ -2,8 +2,14 @@
 
 Pipedrive invalidates a refresh token once it has been exchanged, so two concurrent refreshes for the same
 installation leave one of them holding a dead token. Refreshes therefore run under a per-installation lock
-(:class:`RefreshLock`; in-process by default, Redis or a database row lock across workers), and after taking
-the lock we re-read the newest stored token set (``load_latest``) before deciding a refresh is still needed.
+(:class:`RefreshLock`: :class:`LocalRefreshLocks` in one process, ``server.jobs.refresh_lock_redis`` across
+the workers of a deployment on Redis), and after taking the lock we re-read the newest stored token set
+(``load_latest``) before deciding a refresh is still needed.
+
+A refresh can still lose a race (the lock expired under a slow holder, or a process outside the lock refreshed
+first): Pipedrive then answers invalid grant (``NeedsReauth``). Before giving up we re-read the stored tokens
+once more; if they changed since the set we refreshed with, someone else refreshed, and we use theirs. Only
+when the stored tokens are still the refused ones is ``on_refused`` awaited and ``NeedsReauth`` raised.
 """
 
 from __future__ import annotations
@@ -14,12 +20,14 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Protocol
 
+from server.domain.errors import NeedsReauth
 from server.pipedrive.oauth import Clock, TokenSet, utc_now
 
 REFRESH_MARGIN = timedelta(minutes=5)
 
 OnRefreshed = Callable[[TokenSet], Awaitable[None]]
 LoadLatest = Callable[[], Awaitable[TokenSet | None]]
+OnRefused = Callable[[NeedsReauth], Awaitable[None]]
 
 
 class TokenRefresher(Protocol):
@@ -60,6 +68,8 @@ class InstallationTokens:
 
     ``on_refreshed`` is awaited with every new token set before it is used, so the new refresh token and
     ``api_domain`` are stored even if the caller crashes right after. If it raises, the refresh fails.
+    ``on_refused`` is awaited when Pipedrive refuses the refresh token and no newer stored set replaced it,
+    just before ``NeedsReauth`` is raised (the connector marks the installation there).
     """
 
     def __init__(
@@ -71,6 +81,7 @@ class InstallationTokens:
         on_refreshed: OnRefreshed,
         lock: RefreshLock,
         load_latest: LoadLatest | None = None,
+        on_refused: OnRefused | None = None,
         margin: timedelta = REFRESH_MARGIN,
         clock: Clock = utc_now,
     ) -> None:
@@ -80,6 +91,7 @@ class InstallationTokens:
         self._on_refreshed = on_refreshed
         self._lock = lock
         self._load_latest = load_latest
+        self._on_refused = on_refused
         self._margin = margin
         self._clock = clock
 
@@ -108,10 +120,23 @@ class InstallationTokens:
             if still_good(latest):
                 self._tokens = latest
                 return latest
-            fresh = await self._oauth.refresh(latest.refresh_token)
+            try:
+                fresh = await self._oauth.refresh(latest.refresh_token)
+            except NeedsReauth as refused:
+                return await self._after_refusal(latest, refused)
             await self._on_refreshed(fresh)
             self._tokens = fresh
             return fresh
+
+    async def _after_refusal(self, used: TokenSet, refused: NeedsReauth) -> TokenSet:
+        """Another process's newer stored tokens if it refreshed first, else ``NeedsReauth``."""
+        stored = None if self._load_latest is None else await self._load_latest()
+        if stored is not None and stored.refresh_token != used.refresh_token:
+            self._tokens = stored
+            return stored
+        if self._on_refused is not None:
+            await self._on_refused(refused)
+        raise refused
 
     async def _latest(self) -> TokenSet:
         if self._load_latest is None:

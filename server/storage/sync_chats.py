@@ -3,7 +3,7 @@ the batch flush look for."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.domain.sync import SyncChat
 from server.storage.tables import Chat, Message, WhatsAppAccount, table_of
 from server.storage.tables_sync import SyncChatLink, SyncDayActivity
+from server.storage.times import required_time
 
 _chats = table_of(Chat)
 _accounts = table_of(WhatsAppAccount)
@@ -119,13 +120,4 @@ class ChatRows:
             query = query.where(_links.c.company_id == company_id)
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()
-        return [(int(r[0]), int(r[1]), _aware(r[2])) for r in rows]
-
-
-def _aware(value: Any) -> datetime:
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, str):
-        parsed = datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-    raise TypeError(f"not a datetime: {value!r}")
+        return [(int(r[0]), int(r[1]), required_time(r[2])) for r in rows]

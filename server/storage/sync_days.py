@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.sync import DayPart, SyncMessage
+from server.domain.sync import DayPart, DirtyDay, SyncMessage
+from server.domain.whatsapp import MessageOrigin
 from server.storage.dialect import upsert_insert
 from server.storage.quotes import QUOTE_COLUMNS, quote_from_row, with_quote
-from server.storage.tables import Message, table_of, utcnow
+from server.storage.tables import Message, UtcDateTime, table_of, utcnow
 from server.storage.tables_sync import SyncChatLink, SyncDayActivity
 
 _messages = table_of(Message)
@@ -39,13 +40,18 @@ def message_columns() -> list[Any]:
         m.edited_at,
         m.revoked_at,
         m.details,
+        m.origin,
+        m.created_at,
     ]
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def sync_message(row: Any) -> SyncMessage:
-    sent_at = row["sent_at"]
-    if sent_at.tzinfo is None:
-        sent_at = sent_at.replace(tzinfo=UTC)
+    sent_at = _aware(row["sent_at"])
+    live = row["origin"] == MessageOrigin.LIVE.value and row["created_at"] is not None
     return SyncMessage(
         id=row["id"],
         chat_id=row["chat_id"],
@@ -62,6 +68,7 @@ def sync_message(row: Any) -> SyncMessage:
         edited=row["edited_at"] is not None,
         deleted=row["revoked_at"] is not None,
         details=row["details"] or "",
+        received_at=_aware(row["created_at"]) if live else None,
     )
 
 
@@ -105,9 +112,17 @@ class DayRows:
             return [replace(sync_message(row), quote=quote_from_row(row)) for row in rows]
 
     async def mark_days_dirty(
-        self, chat_id: int, days: Iterable[date], *, now: datetime, cursor: int | None
+        self,
+        chat_id: int,
+        days: Iterable[date],
+        *,
+        now: datetime,
+        cursor: int | None,
+        arrived: Mapping[date, datetime] | None = None,
     ) -> None:
-        """Mark part 1 of each day dirty (created if new) and, in the same transaction, move the cursor."""
+        """Mark part 1 of each day dirty (created if new) and, in the same transaction, move the cursor;
+        ``arrived``: the day's oldest new live message's arrival, kept unless an older one waits."""
+        arrived = arrived or {}
         async with self._engine.begin() as connection:
             for day in sorted(set(days)):
                 await connection.execute(
@@ -123,15 +138,23 @@ class DayRows:
                     )
                     .on_conflict_do_nothing(index_elements=["chat_id", "day", "part"])
                 )
+                values: dict[str, Any] = {
+                    "dirty": True,
+                    "dirty_since": func.coalesce(_days.c.dirty_since, now),
+                    "version": _days.c.version + 1,
+                    "updated_at": now,
+                }
+                since = arrived.get(day)
+                if since is not None:
+                    waiting = _days.c.waiting_since
+                    moment = literal(since, UtcDateTime())
+                    values["waiting_since"] = case(
+                        (waiting.is_(None) | (waiting > moment), moment), else_=waiting
+                    )
                 await connection.execute(
                     update(_days)
                     .where((_days.c.chat_id == chat_id) & (_days.c.day == day) & (_days.c.part == 1))
-                    .values(
-                        dirty=True,
-                        dirty_since=func.coalesce(_days.c.dirty_since, now),
-                        version=_days.c.version + 1,
-                        updated_at=now,
-                    )
+                    .values(**values)
                 )
             if cursor is not None:
                 await connection.execute(
@@ -154,15 +177,18 @@ class DayRows:
         async with self._engine.connect() as connection:
             return bool((await connection.execute(query)).scalar())
 
-    async def dirty_days(self, chat_id: int, *, due_before: datetime) -> list[tuple[date, int]]:
-        """``(day, version)`` of the chat's dirty days whose first change is older than ``due_before``."""
+    async def dirty_days(self, chat_id: int, *, due_before: datetime) -> list[DirtyDay]:
+        """The chat's dirty days whose first change is older than ``due_before``."""
         query = (
-            select(_days.c.day, _days.c.version)
+            select(_days.c.day, _days.c.version, _days.c.waiting_since)
             .where((_days.c.chat_id == chat_id) & _days.c.dirty & (_days.c.dirty_since <= due_before))
             .order_by(_days.c.day)
         )
         async with self._engine.connect() as connection:
-            return [(row[0], row[1]) for row in (await connection.execute(query)).all()]
+            rows = (await connection.execute(query)).all()
+        return [
+            DirtyDay(day, version, None if since is None else _aware(since)) for day, version, since in rows
+        ]
 
     async def clear_dirty(self, chat_id: int, day: date, version: int) -> None:
         """Clear the day's flag unless it changed since ``version`` was read (then it stays dirty)."""
@@ -175,7 +201,7 @@ class DayRows:
                     & (_days.c.part == 1)
                     & (_days.c.version == version)
                 )
-                .values(dirty=False, dirty_since=None, updated_at=utcnow())
+                .values(dirty=False, dirty_since=None, waiting_since=None, updated_at=utcnow())
             )
 
     async def clear_all_dirty(self, chat_id: int) -> None:
@@ -183,7 +209,7 @@ class DayRows:
             await connection.execute(
                 update(_days)
                 .where((_days.c.chat_id == chat_id) & _days.c.dirty)
-                .values(dirty=False, dirty_since=None)
+                .values(dirty=False, dirty_since=None, waiting_since=None)
             )
 
     async def day_parts(self, chat_id: int, day: date) -> list[DayPart]:

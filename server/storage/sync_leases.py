@@ -10,9 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.domain.sync import SyncChat
 from server.storage.chat_links import ensure_link
 from server.storage.tables import table_of
-from server.storage.tables_sync import SyncChatLink
+from server.storage.tables_sync import SyncChatLink, SyncIntent
 
 _links = table_of(SyncChatLink)
+_intents = table_of(SyncIntent)
 
 
 class LeaseRows:
@@ -37,6 +38,38 @@ class LeaseRows:
                 return False  # leased by another run
             await ensure_link(self._engine, connection, chat)
             return bool((await connection.execute(claim)).rowcount == 1)
+
+    async def renew_chat(self, chat_id: int, *, owner: str, until: datetime) -> bool:
+        """Extend the chat's lease and the creates in flight under the same owner (one run's)."""
+        async with self._engine.begin() as connection:
+            renewed = await connection.execute(
+                update(_links)
+                .where((_links.c.chat_id == chat_id) & (_links.c.lease_owner == owner))
+                .values(lease_until=until)
+            )
+            if renewed.rowcount != 1:
+                return False  # no longer the run's: nor are its creates
+            await connection.execute(
+                update(_intents)
+                .where(
+                    (_intents.c.lease_owner == owner)
+                    & (_intents.c.state == "pending")
+                    & _intents.c.lease_until.is_not(None)
+                )
+                .values(lease_until=until)
+            )
+        return True
+
+    async def abandoned_chats(self, now: datetime, limit: int = 500) -> list[int]:
+        """Leases that ran out unreleased (a run releases its chat however it ends, unless killed)."""
+        query = (
+            select(_links.c.chat_id)
+            .where((_links.c.lease_owner != "") & (_links.c.lease_until <= now))
+            .order_by(_links.c.lease_until)
+            .limit(limit)
+        )
+        async with self._engine.connect() as connection:
+            return [int(row[0]) for row in (await connection.execute(query)).all()]
 
     async def release_chat(self, chat_id: int, *, owner: str) -> None:
         async with self._engine.begin() as connection:

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from importlib.metadata import version
 
-from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
@@ -20,7 +19,9 @@ from panels.status import (
     render_status_page,
     runners_by_kind,
 )
+from server.jobs.liveness import silent_before
 from server.storage.heartbeats import SqlHeartbeatStore
+from server.storage.state_counts import reachable
 from server.web.resources import Resources
 
 log = logging.getLogger(__name__)
@@ -36,15 +37,10 @@ async def _check(name: str, probe: asyncio.Future[object] | object) -> CheckView
     return CheckView(name, True)
 
 
-async def _database_probe(resources: Resources) -> None:
-    async with resources.engine.connect() as connection:
-        await connection.execute(text("SELECT 1"))
-
-
 async def run_checks(resources: Resources) -> tuple[CheckView, ...]:
     return tuple(
         await asyncio.gather(
-            _check("database", _database_probe(resources)),
+            _check("database", reachable(resources.engine)),
             _check("queue", resources.queue.ping()),
         )
     )
@@ -67,11 +63,45 @@ async def healthz(request: Request) -> Response:
     return JSONResponse(body, status_code=503 if failing else 200, headers={"Cache-Control": "no-store"})
 
 
+def _silent_before(resources: Resources) -> datetime:
+    every = timedelta(seconds=resources.settings.heartbeat_every)
+    return silent_before(resources.clock.now(), every)
+
+
+async def workers_healthz(request: Request) -> Response:
+    """For monitors of the job workers (not for a load balancer of the web processes): 503 unless a
+    worker has beaten within three beats (``WAPIPE_HEARTBEAT_EVERY``). Without Redis the web process runs
+    the jobs itself, and its own beat counts."""
+    resources = _resources(request)
+    kind = "worker" if resources.settings.redis_url else "web"
+    try:
+        seen = await asyncio.wait_for(SqlHeartbeatStore(resources.engine).last_seen(), CHECK_TIMEOUT_S)
+    except Exception as error:
+        log.warning("health check failed", extra={"check": "workers", "error": repr(error)})
+        return JSONResponse(
+            {"status": "failing", "failing": ["database"], "checks": {"database": type(error).__name__}},
+            status_code=503,
+            headers={"Cache-Control": "no-store"},
+        )
+    runners = runners_by_kind(seen, silent_before=_silent_before(resources))
+    found = next((runner for runner in runners if runner.kind == kind), None)
+    beating, silent = (found.count, found.silent) if found is not None else (0, 0)
+    body: dict[str, object] = {
+        "status": "ok" if beating else "failing",
+        "beating": beating,
+        "not_beating": silent,
+    }
+    if not beating:
+        body["failing"] = ["workers"]
+    return JSONResponse(body, status_code=200 if beating else 503, headers={"Cache-Control": "no-store"})
+
+
 async def _status_view(resources: Resources) -> StatusView:
     checks = await run_checks(resources)
     runners: tuple[RunnerView, ...] = ()
     if all(check.ok for check in checks if check.name == "database"):
-        runners = runners_by_kind(await SqlHeartbeatStore(resources.engine).last_seen())
+        seen = await SqlHeartbeatStore(resources.engine).last_seen()
+        runners = runners_by_kind(seen, silent_before=_silent_before(resources))
     return StatusView(
         version=version("wapipe"),
         mode=resources.settings.mode.value,

@@ -202,7 +202,9 @@ class FakeInbox:
         self.chats.append((account_id, chat, at))
         return 55
 
-    async def add_message(self, account_id: int, chat_id: int, message: InboundMessage) -> None:
+    async def add_message(
+        self, account_id: int, chat_id: int, message: InboundMessage, *, received_at: datetime | None = None
+    ) -> None:
         self.messages.append((account_id, chat_id, message))
 
 
@@ -502,6 +504,35 @@ async def test_a_file_deleted_in_pipedrive_fails_the_row_by_name() -> None:
     assert w.transport.sent == []
 
 
+async def test_a_file_sent_again_is_read_from_pipedrive_once_per_worker_for_ten_minutes() -> None:
+    first, again = entry(file_id=99, file_name="offer.pdf"), entry(id=18, file_id=99, file_name="offer.pdf")
+    w = world(first)
+    w.outbox.rows[18] = again
+    assert await w.run(17) == "sent 3EB0ABC"
+    assert await w.run(18) == "sent 3EB0ABC"
+    assert w.files.asked == [99]  # the campaign's second message reuses the bytes
+    sent = [message.media.data for _, message in w.transport.sent if message.media is not None]
+    assert sent == [b"%PDF-1.7 offer", b"%PDF-1.7 offer"]
+    assert w.deps.sent_files.get((4, 99), NOW) is None  # another company's file 99 is its own
+
+    w.deps.clock.at = NOW + timedelta(minutes=10)  # type: ignore[attr-defined]
+    await w.run(17)
+    assert w.files.asked == [99, 99]  # read again after ten minutes
+
+
+async def test_a_file_larger_than_16_mb_is_not_kept() -> None:
+    w = world(entry(file_id=99, file_name="big.pdf"), file=b"x" * (16 * MIB + 1))
+    w.outbox.rows[18] = entry(id=18, file_id=99, file_name="big.pdf")
+    await w.run(17)
+    await w.run(18)
+    assert w.files.asked == [99, 99]
+    w = world(entry(file_id=99, file_name="big.pdf"), file=b"x" * (16 * MIB))
+    w.outbox.rows[18] = entry(id=18, file_id=99, file_name="big.pdf")
+    await w.run(17)
+    await w.run(18)
+    assert w.files.asked == [99]
+
+
 async def test_a_file_of_64_mb_is_sent_and_one_byte_more_is_refused() -> None:
     w = world(entry(file_id=99, file_name="big.pdf"), file=b"x" * (64 * MIB))
     assert await w.run() == "sent 3EB0ABC"
@@ -547,7 +578,10 @@ async def test_a_row_with_a_file_refuses_to_run_without_the_pipedrive_connector(
 async def test_what_we_sent_with_a_file_is_handed_on_to_be_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     kept: list[tuple[Any, Any, Any, SentAttachment]] = []
 
-    async def keep(store: Any, files: Any, pipedrive: Any, sent: SentAttachment) -> None:
+    async def keep(
+        store: Any, files: Any, pipedrive: Any, sent: SentAttachment, *, known: Any, now: datetime
+    ) -> None:
+        assert known is w.deps.file_places and now == NOW  # where files are, kept by the worker
         kept.append((store, files, pipedrive, sent))
 
     monkeypatch.setattr(send, "keep_sent_attachment", keep)

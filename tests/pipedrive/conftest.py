@@ -4,9 +4,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from tests.pipedrive.contract import ContractChecker
 from tests.pipedrive.fakes import FakeClock, FakePipedrive, Harness, make_harness
+from tests.pipedrive.limiters import Limiters
 
 
 @pytest.fixture(scope="session")
@@ -34,3 +36,14 @@ async def http(fake: FakePipedrive) -> AsyncIterator[httpx.AsyncClient]:
 @pytest.fixture
 def harness(fake: FakePipedrive, http: httpx.AsyncClient, clock: FakeClock) -> Harness:
     return make_harness(fake, http, clock)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def limiters(request: pytest.FixtureRequest) -> AsyncIterator[Limiters]:
+    """Each limit test runs on both limiters: in this process, and on the real Redis."""
+    if request.param == "memory":
+        yield Limiters(None)
+        return
+    redis = Redis.from_url(request.getfixturevalue("redis_url"))
+    yield Limiters(redis)
+    await redis.aclose()

@@ -1,5 +1,6 @@
 """The client's limits against the Pipedrive sandbox's: a budget that resets at another hour than 00:00
-UTC, a budget 429 without its daily header, and search answers that report the search window."""
+UTC, a budget 429 without its daily header, and search answers that report the search window; on both
+limiters (in this process and on Redis)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from sandbox.pipedrive.state import SandboxState
 from server.domain.errors import BudgetExhausted
 from server.pipedrive.client import PipedriveClient
 from server.pipedrive.oauth import TokenSet
-from server.pipedrive.ratelimit import MemoryRateLimiter, RateScope
+from server.pipedrive.ratelimit import RateScope
+from tests.pipedrive.limiters import Limiters
 
 SANDBOX = "http://pipedrive.sandbox"
 NINE_UTC = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -68,7 +70,7 @@ class World:
 
 
 @pytest.fixture
-async def world() -> AsyncIterator[World]:
+async def world(limiters: Limiters) -> AsyncIterator[World]:
     state = SandboxState(base_url=SANDBOX)
     state.clock.set(NINE_UTC)
     company = state.add_company("Acme Sales GmbH", domain="acme", plan="lite")
@@ -83,7 +85,7 @@ async def world() -> AsyncIterator[World]:
         state.clock.advance(math.ceil(max(0.0, seconds) * 1e6) / 1e6)  # the clock counts microseconds
         await asyncio.sleep(0)
 
-    limiter = MemoryRateLimiter(
+    limiter = limiters(
         sleep=sleep, monotonic=lambda: state.clock.now().timestamp(), wall_clock=state.clock.now
     )
     transport = httpx.ASGITransport(app=create_app(state))

@@ -1,4 +1,5 @@
-"""Honouring Pipedrive's limits: 429 backoff, burst window, search pacing, the daily budget, 5xx retries."""
+"""Honouring Pipedrive's limits: 429 backoff, burst window, search pacing, the daily budget, 5xx retries;
+each on both limiters (in this process and on Redis)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import httpx
 import pytest
 
 from server.domain.errors import BudgetExhausted, Permanent, Transient
-from server.pipedrive.ratelimit import MemoryRateLimiter, RateScope, backoff_delay
+from server.pipedrive.ratelimit import RateLimiter, RateScope, backoff_delay
 from tests.pipedrive.fakes import (
     FakeClock,
     FakePipedrive,
@@ -18,9 +19,20 @@ from tests.pipedrive.fakes import (
     make_harness,
     token_set,
 )
+from tests.pipedrive.limiters import Limiters
 
 ME = {"id": 1, "company_id": 77}
 SEARCH = {"items": []}
+
+
+@pytest.fixture
+def limiter(limiters: Limiters, clock: FakeClock) -> RateLimiter:
+    return limiters(sleep=clock.sleep, monotonic=clock.monotonic, wall_clock=clock.now)
+
+
+@pytest.fixture
+def harness(fake: FakePipedrive, http: httpx.AsyncClient, clock: FakeClock, limiter: RateLimiter) -> Harness:
+    return make_harness(fake, http, clock, limiter=limiter)
 
 
 def over_limit(**headers: str) -> httpx.Response:
@@ -103,8 +115,9 @@ async def test_budget_reported_spent_on_a_success_stops_the_next_call(
     assert len(fake.requests) == 1
 
 
-async def test_a_spent_budget_lets_one_probe_out_after_the_hour(clock: FakeClock) -> None:
-    limiter = MemoryRateLimiter(sleep=clock.sleep, monotonic=clock.monotonic, wall_clock=clock.now)
+async def test_a_spent_budget_lets_one_probe_out_after_the_hour(
+    clock: FakeClock, limiter: RateLimiter
+) -> None:
     scope = RateScope("t", "c")
     await limiter.after_response(scope, {"x-daily-ratelimit-token-remaining": "0"}, 429)
     clock.elapsed += 3599
@@ -123,8 +136,9 @@ async def test_a_spent_budget_lets_one_probe_out_after_the_hour(clock: FakeClock
     await limiter.before_request(scope)
 
 
-async def test_a_probe_that_is_never_answered_lets_another_out_a_minute_later(clock: FakeClock) -> None:
-    limiter = MemoryRateLimiter(sleep=clock.sleep, monotonic=clock.monotonic, wall_clock=clock.now)
+async def test_a_probe_that_is_never_answered_lets_another_out_a_minute_later(
+    clock: FakeClock, limiter: RateLimiter
+) -> None:
     scope = RateScope("t", "c")
     await limiter.after_response(scope, {"x-daily-ratelimit-token-remaining": "0"}, 200)
     clock.elapsed += 3600
@@ -135,9 +149,9 @@ async def test_a_probe_that_is_never_answered_lets_another_out_a_minute_later(cl
 
 
 async def test_a_budget_still_spent_at_the_probe_waits_another_hour(
-    fake: FakePipedrive, http: httpx.AsyncClient, clock: FakeClock
+    fake: FakePipedrive, http: httpx.AsyncClient, clock: FakeClock, limiter: RateLimiter
 ) -> None:
-    harness = make_harness(fake, http, clock, tokens=token_set(expires_in=86_400))
+    harness = make_harness(fake, http, clock, tokens=token_set(expires_in=86_400), limiter=limiter)
     fake.on("GET", "/api/v1/users/me", lambda _: over_limit(x_daily_ratelimit_token_remaining="0"))
     with pytest.raises(BudgetExhausted):
         await harness.client.users.me()

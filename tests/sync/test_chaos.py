@@ -51,7 +51,7 @@ async def test_chaos_every_message_lands_exactly_once(make_settings: Callable[..
             max_in_call_wait=1.0,
         )
         ctx: dict[str, Any] = world.resources.queue.ctx  # type: ignore[attr-defined]
-        sync = sync_wiring("http://wapipe.test", world.resources.settings.media_dir)
+        sync = sync_wiring("http://wapipe.test", world.resources.media)
         rewire(ctx, sync_config=sync.config, media_files=sync.media_files, pipedrive=FixedConnector(client))
         world.clock.follow(pd.clock.advance)
         async with world.resources.engine.begin() as connection:

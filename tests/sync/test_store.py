@@ -47,13 +47,38 @@ async def test_a_flush_clears_only_the_version_it_wrote(both: SyncWorld) -> None
     await store.link(sync_chat)
     day = date(2026, 3, 2)
     await store.mark_days_dirty(chat, [day], now=NOW, cursor=None)
-    [(_, version)] = await store.dirty_days(chat, due_before=NOW)
+    [first] = await store.dirty_days(chat, due_before=NOW)
     await store.mark_days_dirty(chat, [day], now=NOW, cursor=None)  # a message arrives during the flush
-    await store.clear_dirty(chat, day, version)
+    await store.clear_dirty(chat, day, first.version)
     assert await store.dirty_days(chat, due_before=NOW) != []
-    [(_, newer)] = await store.dirty_days(chat, due_before=NOW)
-    await store.clear_dirty(chat, day, newer)
+    [newer] = await store.dirty_days(chat, due_before=NOW)
+    await store.clear_dirty(chat, day, newer.version)
     assert await store.dirty_days(chat, due_before=NOW) == []
+
+
+async def test_a_day_keeps_its_oldest_waiting_message_until_written(both: SyncWorld) -> None:
+    store = store_of(both)
+    chat = await both.message("+4917612345678", "x")
+    sync_chat = await store.chat(chat)
+    assert sync_chat is not None
+    await store.link(sync_chat)
+    day, other = date(2026, 3, 2), date(2026, 3, 3)
+    first, later = NOW - timedelta(seconds=30), NOW - timedelta(seconds=10)
+    await store.mark_days_dirty(chat, [day], now=NOW, cursor=None)  # an edit: nothing live waits
+    assert [d.waiting_since for d in await store.dirty_days(chat, due_before=NOW)] == [None]
+    await store.mark_days_dirty(chat, [day, other], now=NOW, cursor=None, arrived={day: later})
+    await store.mark_days_dirty(chat, [day], now=NOW, cursor=None, arrived={day: first})
+    await store.mark_days_dirty(chat, [day], now=NOW, cursor=None, arrived={day: later})
+    waiting = {d.day: d.waiting_since for d in await store.dirty_days(chat, due_before=NOW)}
+    assert waiting == {day: first, other: None}
+    [dirty, _] = await store.dirty_days(chat, due_before=NOW)
+    await store.mark_days_dirty(chat, [day], now=NOW, cursor=None)  # changed during the flush: kept
+    await store.clear_dirty(chat, day, dirty.version)
+    assert {d.day: d.waiting_since for d in await store.dirty_days(chat, due_before=NOW)}[day] == first
+    [dirty, _] = await store.dirty_days(chat, due_before=NOW)
+    await store.clear_dirty(chat, day, dirty.version)
+    await store.mark_days_dirty(chat, [day], now=NOW, cursor=None)  # dirty again, nothing live waits
+    assert {d.day: d.waiting_since for d in await store.dirty_days(chat, due_before=NOW)}[day] is None
 
 
 async def test_chat_leases_keep_workers_apart(both: SyncWorld) -> None:
@@ -65,6 +90,43 @@ async def test_chat_leases_keep_workers_apart(both: SyncWorld) -> None:
     assert not await store.acquire_chat(chat, owner="b", lease=lease, now=NOW)
     await store.release_chat(chat.id, owner="a")
     assert await store.acquire_chat(chat, owner="b", lease=lease, now=NOW)
+
+
+async def test_a_renewed_lease_holds_the_chat_and_its_creates_and_an_unreleased_one_is_abandoned(
+    both: SyncWorld,
+) -> None:
+    store = store_of(both)
+    chat = await store.chat(await both.message("+4917612345678", "x"))
+    other = await store.chat(await both.message("+4917699999999", "y"))
+    assert chat is not None and other is not None
+    lease = timedelta(seconds=15)
+    assert await store.acquire_chat(chat, owner="a", lease=lease, now=NOW)
+    assert await store.claim_intent(both.company_id, "person:a", owner="a", lease=lease, now=NOW)
+    assert await store.claim_intent(both.company_id, "person:b", owner="b", lease=lease, now=NOW)
+    assert await store.acquire_chat(other, owner="b", lease=lease, now=NOW)
+    await store.release_chat(other.id, owner="b")  # a run that ended, however it ended
+
+    later = NOW + timedelta(seconds=10)
+    assert await store.renew_chat(chat.id, owner="a", until=later + lease)
+    assert not await store.renew_chat(chat.id, owner="b", until=later + lease)  # not b's to renew
+    past_first_lease = NOW + timedelta(seconds=20)
+    assert not await store.acquire_chat(chat, owner="b", lease=lease, now=past_first_lease)
+    assert (
+        await store.claim_intent(both.company_id, "person:a", owner="b", lease=lease, now=past_first_lease)
+        is None
+    )
+    again = await store.claim_intent(
+        both.company_id, "person:b", owner="c", lease=lease, now=past_first_lease
+    )
+    assert again is not None  # b's create was not renewed by a's run
+    assert await store.abandoned_chats(past_first_lease) == []  # held, or released
+
+    after_renewal = later + lease + timedelta(seconds=1)  # a stopped renewing: its worker died
+    assert await store.abandoned_chats(after_renewal) == [chat.id]
+    assert await store.acquire_chat(chat, owner="b", lease=lease, now=after_renewal)
+    assert await store.abandoned_chats(after_renewal) == []  # held again
+    await store.release_chat(chat.id, owner="b")
+    assert await store.abandoned_chats(after_renewal + timedelta(hours=1)) == []
 
 
 async def test_a_full_sync_and_a_lid_merge(both: SyncWorld) -> None:

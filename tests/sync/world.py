@@ -26,7 +26,6 @@ from server.domain.clock import ControlledClock
 from server.domain.errors import GatewayUnavailable, MediaExpired, NotFound
 from server.domain.sync import SETTINGS_DEFAULTS
 from server.domain.whatsapp import (
-    Capabilities,
     GroupInfo,
     InboundMessage,
     MediaKind,
@@ -45,7 +44,9 @@ from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
 from server.storage.inbox import SqlInboxStore
+from server.storage.media import DiskMediaFiles
 from server.storage.tables import CompanySettings, Installation, table_of
+from server.whatsapp.waha import WAHA_CAPABILITIES
 from tests.job_deps import deps_over
 from tests.world import migrated_database
 
@@ -88,17 +89,7 @@ class FakeTransport:
         self.lids: dict[str, str] = {}
         self.group_subjects: dict[str, str] = {}
         self.fetches: list[str] = []
-        self.capabilities = Capabilities(
-            qr_pairing=True,
-            pair_code=True,
-            groups=True,
-            history_sync=True,
-            reads_own_phone_messages=True,
-            number_check=True,
-            lid_resolution=True,
-            window_24h=False,
-            templates=False,
-        )
+        self.capabilities = WAHA_CAPABILITIES  # a WAHA gateway's, as the fakes stand in for one
 
     async def fetch_media(self, account_id: str, media: MediaRef) -> AsyncIterator[bytes]:
         self.fetches.append(media.locator or "")
@@ -347,7 +338,7 @@ async def sync_world(
         connector: Any = FixedConnector(client)
         if wrap is not None:
             connector = wrap(connector)
-        sync = sync_wiring(PUBLIC_URL, tmp_path / "media")
+        sync = sync_wiring(PUBLIC_URL, DiskMediaFiles(tmp_path / "media"))
         deps = deps_over(
             engine,
             queue=queue,

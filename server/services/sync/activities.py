@@ -12,8 +12,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import html
-from dataclasses import replace
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from server.domain.days import activity_due, company_zone, day_window
@@ -114,16 +114,26 @@ def transcript_line(
     )
 
 
+@dataclass(frozen=True)
+class Flushed:
+    writes: int  # activities created, updated or dropped
+    lags: tuple[timedelta, ...]  # per day written with new live messages: how long the oldest waited
+
+
 async def flush_due_days(
     ctx: SyncContext, chat: SyncChat, link: ChatLink, settings: SyncSettings, *, due_before: datetime
-) -> int:
-    """Write every dirty day whose first unwritten change is older than ``due_before``; writes sent."""
+) -> Flushed:
+    """Write every dirty day whose first unwritten change is older than ``due_before``."""
     zone = company_zone(settings.timezone)
     writes = 0
-    for day, version in await ctx.store.dirty_days(chat.id, due_before=due_before):
-        writes += await flush_day(ctx, chat, link, settings, zone, day)
-        await ctx.store.clear_dirty(chat.id, day, version)
-    return writes
+    lags: list[timedelta] = []
+    for dirty in await ctx.store.dirty_days(chat.id, due_before=due_before):
+        written = await flush_day(ctx, chat, link, settings, zone, dirty.day)
+        await ctx.store.clear_dirty(chat.id, dirty.day, dirty.version)
+        if written and dirty.waiting_since is not None:
+            lags.append(ctx.clock() - dirty.waiting_since)
+        writes += written
+    return Flushed(writes, tuple(lags))
 
 
 def chat_name(chat: SyncChat, link: ChatLink) -> str:

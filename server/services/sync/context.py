@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -16,7 +16,7 @@ from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.sync import CrmUser, MediaRetry
 
 DEFAULT_UPLOAD_LIMIT = 50 * 1024 * 1024  # Pipedrive documents no file size limit; stay well below any
-CHAT_LEASE = timedelta(minutes=2)  # a sync run holds its chat this long unless it finishes first
+CHAT_LEASE = timedelta(seconds=15)  # a sync run holds its chat this long, renewed every third of it
 INTENT_LEASE = timedelta(minutes=2)  # a create in flight is another run's to finish for this long
 
 
@@ -34,6 +34,7 @@ class SyncConfig:
     research_unlinked_after: timedelta = timedelta(hours=6)  # auto-add off: search an unknown number again
     chat_lease: timedelta = CHAT_LEASE
     intent_lease: timedelta = INTENT_LEASE
+    listing_lease: timedelta = CHAT_LEASE  # a company's full listing of Persons, renewed at every page
     media_retry: MediaRetry = field(default_factory=MediaRetry)  # a failing attachment's own retries
 
 
@@ -83,6 +84,7 @@ class SyncContext:
     clock: Callable[[], datetime] = utc_now
     worker: str = "worker"
     caches: SyncCaches = field(default_factory=SyncCaches)
+    sleep: Callable[[float], Awaitable[object]] = asyncio.sleep  # between renewals of the run's lease
 
     def chat_url(self, chat_id: int) -> str:
         """The chat in WaPipe's web view: the "WhatsApp chat link" field's value."""

@@ -1,21 +1,31 @@
 """The company's person phones, kept locally so a known number costs no Pipedrive search.
 
-One index per company, persisted (``PhoneIndexStore``) and held in memory per worker. The first use
-builds it from every Person; afterwards it is refreshed with ``updated_since`` at most once per
-``SyncConfig.index_refresh_every``, and at once when a number is not in it (``fresh=True``): the index
-then holds every Person Pipedrive had when the lookup began, so a miss means no Person has the number
-and it costs one list request shared by every chat waiting, not a series of 20-token searches.
-Persons the engine creates are added at once.
+One index per company, persisted (``PhoneIndexStore``) and held in memory per worker. A worker's first
+use reads the stored index and asks Pipedrive only what changed since its ``updated_since`` mark; only
+while the company's Persons were never listed in full does it list every Person, and then under the
+company's listing lease (``SyncConfig.listing_lease``, renewed at every page), so of several workers
+starting cold at once one lists and the others' runs are busy (``SyncBusy``: looked at again in a moment)
+until they can read what it stored: N workers cost one full listing per company, not N. A listing that
+fails frees the lease for the next run to start over. Afterwards the index is refreshed with
+``updated_since`` at most once per ``SyncConfig.index_refresh_every``, and at once when a number is not
+in it (``fresh=True``): the index then holds every Person Pipedrive had when the lookup began, so a miss
+means no Person has the number and it costs one list request shared by every chat waiting, not a series
+of 20-token searches. Persons the engine creates are added at once.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 from server.domain.matching import PersonPhones, PhoneIndex
 from server.domain.sync import CrmPerson
-from server.services.sync.context import IndexEntry, SyncContext
+from server.services.sync.context import IndexEntry, SyncBusy, SyncContext
 
+log = logging.getLogger(__name__)
+
+PAGE = 500  # Persons applied and stored at a time: one list page
 WATERMARK_OVERLAP = timedelta(seconds=1)  # updated_since is inclusive; a second back covers clock rounding
 
 
@@ -60,27 +70,69 @@ async def _load(
     ctx: SyncContext, company_id: int, region: str | None, link_field_key: str, now: datetime
 ) -> IndexEntry:
     index = PhoneIndex(region)
-    if not await ctx.index_store.is_built(company_id):  # never built: read every Person once
-        await _refresh(ctx, company_id, index, link_field_key, now)
+    if not await ctx.index_store.is_built(company_id) and await _list_all(
+        ctx, company_id, index, link_field_key, now
+    ):
         return IndexEntry(index, now)
-    index.apply(await ctx.index_store.persons(company_id))
+    index.apply(await ctx.index_store.persons(company_id))  # another worker (or this one earlier) listed
     index.watermark = await ctx.index_store.watermark(company_id)
     await _refresh(ctx, company_id, index, link_field_key, now)
     return IndexEntry(index, now)
+
+
+async def _list_all(
+    ctx: SyncContext, company_id: int, index: PhoneIndex, link_field_key: str, now: datetime
+) -> bool:
+    """Read every Person once for every worker, under the company's listing lease; ``False`` when another
+    worker completed the listing meanwhile (the stored index is then read instead)."""
+    store, lease = ctx.index_store, ctx.config.listing_lease
+    if not await store.claim_listing(company_id, owner=ctx.worker, lease=lease, now=now):
+        raise SyncBusy(f"the Persons of company {company_id} are being listed by another worker")
+    try:
+        if await store.is_built(company_id):  # listed since this run looked
+            await store.release_listing(company_id, owner=ctx.worker)
+            return False
+
+        async def renew() -> None:
+            until = ctx.clock() + lease
+            if not await store.renew_listing(company_id, owner=ctx.worker, until=until):
+                log.warning("company %s: the listing of its Persons outlived its lease", company_id)
+
+        await _pull(ctx, company_id, index, link_field_key, None, after_page=renew)
+    except Exception:
+        await store.release_listing(company_id, owner=ctx.worker)  # the next run may start over at once
+        raise
+    await store.finish_listing(company_id, owner=ctx.worker, watermark=index.watermark, listed_at=now)
+    return True
 
 
 async def _refresh(
     ctx: SyncContext, company_id: int, index: PhoneIndex, link_field_key: str, now: datetime
 ) -> None:
     since = index.watermark - WATERMARK_OVERLAP if index.watermark is not None else None
+    await _pull(ctx, company_id, index, link_field_key, since)
+    await ctx.index_store.set_watermark(company_id, index.watermark)
+
+
+async def _pull(
+    ctx: SyncContext,
+    company_id: int,
+    index: PhoneIndex,
+    link_field_key: str,
+    since: datetime | None,
+    *,
+    after_page: Callable[[], Awaitable[None]] | None = None,
+) -> None:
+    """Every Person changed since ``since`` (every Person for ``None``) into the index and the store."""
     batch: list[CrmPerson] = []
     async for person in ctx.crm.persons_updated_since(since, link_field_key):
         batch.append(person)
-        if len(batch) >= 500:
+        if len(batch) >= PAGE:
             await _apply(ctx, company_id, index, batch)
             batch = []
+            if after_page is not None:
+                await after_page()
     await _apply(ctx, company_id, index, batch)
-    await ctx.index_store.set_watermark(company_id, index.watermark)
 
 
 async def _apply(ctx: SyncContext, company_id: int, index: PhoneIndex, batch: list[CrmPerson]) -> None:

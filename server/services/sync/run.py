@@ -14,12 +14,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+import asyncio
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 
 from server.domain.days import company_zone, local_day
-from server.domain.errors import InvalidChatId, InvalidInput, NotFound, Permanent
-from server.domain.jids import JidKind, parse_jid, phone_chat_key
+from server.domain.errors import InvalidInput, NotFound, Permanent
+from server.domain.jids import is_lid, phone_chat_key
 from server.domain.sync import ChatLink, LinkState, SyncChat, SyncSettings
 from server.domain.whatsapp import Peer
 from server.services.message_changes import absorb_changes
@@ -30,6 +32,8 @@ from server.services.sync.deals import attach_deal, write_link_fields
 from server.services.sync.media import delete_forgotten_files, fetch_chat_media, upload_chat_media
 from server.services.sync.person_match import MatchStats, link_person
 from server.services.sync.setup import ensure_setup
+
+log = logging.getLogger(__name__)
 
 
 def sync_job_id(chat_id: int) -> str:
@@ -48,6 +52,8 @@ class SyncOutcome:
     uploads: int = 0
     merged_into: int | None = None
     more: bool = False  # messages arrived during the run: run again
+    # for each day written with live messages it carried for the first time: how long the oldest waited
+    lags: list[timedelta] = field(default_factory=list)
 
     def __str__(self) -> str:
         return (
@@ -63,10 +69,31 @@ async def sync_chat(ctx: SyncContext, chat_id: int, *, chat: SyncChat | None = N
         return SyncOutcome(chat_id, "gone", merged_into=await ctx.store.successor_chat(chat_id))
     if not await ctx.store.acquire_chat(chat, owner=ctx.worker, lease=ctx.config.chat_lease, now=ctx.clock()):
         raise SyncBusy(f"chat {chat_id} is being synced elsewhere")
+    renewing = asyncio.create_task(_keep_leased(ctx, chat_id))
     try:
         return await _sync(ctx, chat)
     finally:
+        renewing.cancel()
+        await asyncio.gather(renewing, return_exceptions=True)
         await ctx.store.release_chat(chat_id, owner=ctx.worker)
+
+
+async def _keep_leased(ctx: SyncContext, chat_id: int) -> None:
+    """Renew the run's lease (and its creates in flight) every third of it while the run lives, so a
+    long run keeps its chat and a killed one frees it within one lease (``abandoned_chats``)."""
+    every = ctx.config.chat_lease.total_seconds() / 3
+    while True:
+        await ctx.sleep(every)
+        try:
+            held = await ctx.store.renew_chat(
+                chat_id, owner=ctx.worker, until=ctx.clock() + ctx.config.chat_lease
+            )
+        except Exception:  # the next renewal tries again; the lease lasts two more of these
+            log.warning("the lease of chat %s could not be renewed", chat_id, exc_info=True)
+            continue
+        if not held:
+            log.warning("chat %s: its lease ran out while its run went on (another run may take it)", chat_id)
+            return
 
 
 async def _sync(ctx: SyncContext, chat: SyncChat) -> SyncOutcome:
@@ -148,7 +175,9 @@ async def _write(
 ) -> SyncOutcome:
     """The linked chat's Deal or Lead, due days, attachments and link fields."""
     link = await attach_deal(ctx, chat, link, settings)
-    outcome.writes += await flush_due_days(ctx, chat, link, settings, due_before=due_before)
+    flushed = await flush_due_days(ctx, chat, link, settings, due_before=due_before)
+    outcome.writes += flushed.writes
+    outcome.lags.extend(flushed.lags)
     outcome.uploads += await upload_chat_media(ctx, chat, link)
     link = await write_link_fields(ctx, chat, link, settings)
     outcome.more = await ctx.store.has_unseen_messages(chat.id, link.cursor)
@@ -166,8 +195,13 @@ async def _absorb(
     if not messages:
         return link, 0
     days = {local_day(message.sent_at, zone) for message in messages}
+    arrived: dict[date, datetime] = {}  # each day's oldest live message, for the lag of its write
+    for message in messages:
+        if message.received_at is not None:
+            day = local_day(message.sent_at, zone)
+            arrived[day] = min(arrived.get(day, message.received_at), message.received_at)
     cursor = max(message.id for message in messages)
-    await ctx.store.mark_days_dirty(chat.id, days, now=ctx.clock(), cursor=cursor)
+    await ctx.store.mark_days_dirty(chat.id, days, now=ctx.clock(), cursor=cursor, arrived=arrived)
     return replace(link, cursor=cursor), len(messages)
 
 
@@ -183,12 +217,7 @@ def _gate(chat: SyncChat, link: ChatLink, settings: SyncSettings) -> LinkState |
 
 
 def _is_hidden_identity(chat: SyncChat) -> bool:
-    if chat.is_group or chat.e164:
-        return False
-    try:
-        return parse_jid(chat.chat_key).kind is JidKind.LID
-    except InvalidChatId:
-        return False
+    return not chat.is_group and not chat.e164 and is_lid(chat.chat_key)
 
 
 async def _resolve_hidden(ctx: SyncContext, chat: SyncChat) -> SyncChat | None:

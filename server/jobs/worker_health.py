@@ -1,0 +1,53 @@
+"""A worker's own health, for its listener's ``GET /healthz`` (``WAPIPE_METRICS_PORT``): 200 when the
+database and Redis answer and this worker recorded a beat within three beats (``WAPIPE_HEARTBEAT_EVERY``),
+else 503 naming what fails (``database``, ``redis``, ``heartbeat``), as the web process's ``/healthz`` does.
+A worker whose loop is stuck answers nothing at all, which a monitor counts as failing too."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from redis.asyncio import Redis
+
+from server.jobs.liveness import Liveness
+from server.metrics.listener import Answer, json_answer
+from server.storage.engine import Database
+from server.storage.state_counts import reachable
+
+log = logging.getLogger(__name__)
+
+CHECK_TIMEOUT_S = 3.0
+
+
+async def _check(name: str, probe: Callable[[], Awaitable[object]]) -> str:
+    try:
+        await asyncio.wait_for(probe(), CHECK_TIMEOUT_S)
+    except Exception as error:
+        log.warning("health check failed", extra={"check": name, "error": repr(error)})
+        return type(error).__name__
+    return "ok"
+
+
+async def _beating(liveness: Liveness) -> None:
+    if not liveness.beating():
+        raise _NotBeating
+
+
+class _NotBeating(Exception):
+    """This worker has not recorded a beat within three beats."""
+
+
+async def worker_health(engine: Database, redis: Redis, liveness: Liveness) -> Answer:
+    database, queue, beat = await asyncio.gather(
+        _check("database", lambda: reachable(engine)),
+        _check("redis", redis.ping),
+        _check("heartbeat", lambda: _beating(liveness)),
+    )
+    checks = {"database": database, "redis": queue, "heartbeat": "ok" if beat == "ok" else "not_beating"}
+    failing = [name for name, detail in checks.items() if detail != "ok"]
+    body: dict[str, object] = {"status": "failing" if failing else "ok", "checks": checks}
+    if failing:
+        body["failing"] = failing
+    return json_answer(503 if failing else 200, body)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from panels.templating import render
-from server.domain.text import Text
+from server.domain.text import Text, ntext
 
 # The words a person reads for what the page names by code (English: the code as it is).
 CHECKS = {"database": Text("database"), "queue": Text("queue")}
@@ -41,13 +41,21 @@ class RunnerView:
     """A kind of job runner: how many beat, and when one last did."""
 
     kind: str
-    count: int
+    count: int  # how many beat lately
     seen_at: datetime
+    silent: int = 0  # how many stopped beating (killed, hung) and are not forgotten yet
 
     @property
     def label(self) -> str | Text:
         name = RUNNER_KINDS.get(self.kind, self.kind)
         return name if self.count == 1 else Text("%(kind)s (%(count)s)", kind=name, count=self.count)
+
+    @property
+    def silent_label(self) -> Text | None:
+        """How many of the kind stopped beating, when any did."""
+        if not self.silent:
+            return None
+        return ntext("%(count)s not beating", "%(count)s not beating", self.silent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,13 +81,22 @@ class StatusView:
         return QUEUES.get(self.queue_backend, self.queue_backend)
 
 
-def runners_by_kind(seen: dict[str, datetime]) -> tuple[RunnerView, ...]:
-    """``{"worker:host:pid": at, ...}`` as one ``RunnerView`` a kind: how many of each kind and when one
-    last beat, without the hosts and process ids in the runners' names."""
+def runners_by_kind(seen: dict[str, datetime], *, silent_before: datetime) -> tuple[RunnerView, ...]:
+    """``{"worker:host:pid": at, ...}`` as one ``RunnerView`` a kind: how many of each kind beat lately and
+    how many fell silent (their last beat before ``silent_before``), and when one last beat, without the
+    hosts and process ids in the runners' names."""
     kinds: dict[str, list[datetime]] = {}
     for name, at in seen.items():
         kinds.setdefault(name.split(":", 1)[0], []).append(at)
-    return tuple(RunnerView(kind, len(times), max(times)) for kind, times in sorted(kinds.items()))
+    return tuple(
+        RunnerView(
+            kind,
+            len([at for at in times if at >= silent_before]),
+            max(times),
+            len([at for at in times if at < silent_before]),
+        )
+        for kind, times in sorted(kinds.items())
+    )
 
 
 def render_status_page(view: StatusView) -> str:

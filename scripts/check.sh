@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 bin="$VENV/bin"
 
+# Compiled modules (and pytest's rewritten tests) are kept in __pycache__ even where the environment says
+# not to: each test worker and each process a test starts then reads them instead of compiling again.
+unset PYTHONDONTWRITEBYTECODE
 echo "== ruff"
 "$bin/ruff" check .
 "$bin/ruff" format --check .

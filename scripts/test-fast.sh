@@ -4,4 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
+# Compiled modules (and pytest's rewritten tests) are kept in __pycache__ even where the environment says
+# not to: each test worker and each process a test starts then reads them instead of compiling again.
+unset PYTHONDONTWRITEBYTECODE
 exec "$VENV/bin/pytest" -q -p no:cacheprovider -k "not postgresql" tests/domain tests/sync tests/storage "$@"

@@ -85,7 +85,9 @@ def cmd_migrate(args: argparse.Namespace) -> None:
 
 def cmd_rotate_keys(args: argparse.Namespace) -> None:
     from server.crypto import SecretBox
+    from server.domain.clock import SystemClock
     from server.domain.errors import WaPipeError
+    from server.storage.embedded_sessions import SqlEmbeddedSessions
     from server.storage.engine import make_async_engine
     from server.storage.installations import SqlInstallationStore
 
@@ -93,20 +95,24 @@ def cmd_rotate_keys(args: argparse.Namespace) -> None:
     _configure_logs(settings)
     _check_migrated(settings)
 
-    async def rotate() -> int:
+    async def rotate() -> tuple[int, int]:
         engine = make_async_engine(settings.effective_database_url)
         try:
             box = SecretBox.from_setting(settings.encryption_keys.get_secret_value())
-            return await SqlInstallationStore(engine, box).rotate_keys()
+            installations = await SqlInstallationStore(engine, box).rotate_keys()
+            sessions = await SqlEmbeddedSessions(engine, box, SystemClock()).rotate_keys()
+            return installations, sessions
         finally:
             await engine.dispose()
 
     try:
-        changed = asyncio.run(rotate())
+        changed, sessions = asyncio.run(rotate())
     except WaPipeError as error:
         raise SystemExit(f"wapipe rotate-keys: {error.message}") from None
     print(f"Re-encrypted the tokens of {changed} installation(s) with the newest key.", flush=True)
-    log.info("encryption keys rotated", extra={"installations": changed})
+    if sessions:
+        print(f"Re-encrypted the secrets of {sessions} embedded WhatsApp session(s).", flush=True)
+    log.info("encryption keys rotated", extra={"installations": changed, "sessions": sessions})
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -158,6 +164,7 @@ def cmd_erase(args: argparse.Namespace) -> None:
     import json
 
     from server.domain.settings_form import FieldError, contact_number
+    from server.media_store import open_media_files
     from server.storage.companies import SqlCompanyStore
     from server.storage.engine import make_async_engine
     from server.storage.erasure import erase_contact
@@ -175,7 +182,8 @@ def cmd_erase(args: argparse.Namespace) -> None:
             company = await SqlCompanyStore(engine).get(args.company)
             if company is None:
                 raise SystemExit(f"wapipe erase: no company with Pipedrive id {args.company} uses WaPipe")
-            report = await erase_contact(engine, company.id, e164)
+            async with open_media_files(settings) as files:
+                report = await erase_contact(engine, company.id, e164, files=files)
         finally:
             await engine.dispose()
         return report.as_dict()

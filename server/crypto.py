@@ -19,7 +19,8 @@ class UndecryptableSecret(WaPipeError):
 
 
 class SecretBox:
-    """Encrypts and decrypts short secrets (OAuth tokens, gateway credentials). Holds no plaintext."""
+    """Encrypts and decrypts secrets (OAuth tokens, gateway credentials, session device stores). Holds no
+    plaintext."""
 
     def __init__(self, keys: list[str]) -> None:
         if not keys:
@@ -60,6 +61,29 @@ class SecretBox:
             raise UndecryptableSecret(
                 "A stored secret cannot be decrypted with WAPIPE_ENCRYPTION_KEYS; put the old key back "
                 "(after the new one) and run `wapipe rotate-keys`"
+            ) from error
+
+    def encrypt_bytes(self, plaintext: bytes) -> bytes:
+        """The Fernet token of a file's bytes (a session's device store), under the newest key."""
+        return self._fernet.encrypt(plaintext)
+
+    def decrypt_bytes(self, ciphertext: bytes) -> bytes:
+        """The file's bytes; ``UndecryptableSecret`` when no configured key opens them."""
+        try:
+            return self._fernet.decrypt(ciphertext)
+        except InvalidToken as error:
+            raise UndecryptableSecret(
+                "A stored file cannot be decrypted with WAPIPE_ENCRYPTION_KEYS; put the old key back "
+                "(after the new one) and run `wapipe rotate-keys`"
+            ) from error
+
+    def rotate_bytes(self, ciphertext: bytes) -> bytes:
+        """``ciphertext`` re-encrypted under the newest key."""
+        try:
+            return self._fernet.rotate(ciphertext)
+        except InvalidToken as error:
+            raise UndecryptableSecret(
+                "A stored file cannot be decrypted with WAPIPE_ENCRYPTION_KEYS; it was not rotated"
             ) from error
 
     def rotate(self, ciphertext: str) -> str:

@@ -47,10 +47,16 @@ def demo_addresses(host: str, port: int, pipedrive_port: int, waha_port: int) ->
 
 
 def demo_settings_overrides(addresses: DemoAddresses) -> dict[str, object]:
-    """Point WaPipe at the sandboxes and keep everything embedded (SQLite, in-process jobs)."""
+    """Point WaPipe at the sandboxes and keep everything embedded (SQLite, in-process jobs, attachments in
+    ``var/media``: every demo starts from an empty database, so nothing would find a bucket's files again)."""
     return {
         "redis_url": "",
         "database_url": "",
+        "media_s3_bucket": "",
+        "media_s3_endpoint": "",
+        "media_s3_access_key_id": "",
+        "media_s3_secret_access_key": "",
+        "media_s3_prefix": "",
         "public_url": addresses.wapipe,
         "pipedrive_oauth_url": addresses.pipedrive,
         "pipedrive_api_url": addresses.pipedrive,

@@ -5,13 +5,21 @@ from __future__ import annotations
 
 import functools
 import ssl
+from collections.abc import Mapping
 from datetime import timedelta
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.crypto import SecretBox
+from server.domain.clock import Clock
 from server.domain.ports.whatsapp import WhatsAppTransport
-from server.settings import Settings
+from server.settings import Settings, WhatsAppWeb
+from server.storage.embedded_sessions import SqlEmbeddedSessions
 from server.whatsapp.cloud import CloudTransport
+from server.whatsapp.embedded import EmbeddedTransport, LiveSessions
+from server.whatsapp.embedded_bodies import EMBEDDED
+from server.whatsapp.embedded_remote import SessionRelay
 from server.whatsapp.waha import WahaTransport
 from server.whatsapp.waha_webhook import DEFAULT_HORIZON
 
@@ -73,17 +81,42 @@ def cloud_http_client(
     return upstream_http_client(transport=transport)
 
 
+def embedded_transport(
+    settings: Settings, engine: AsyncEngine, clock: Clock, relay: SessionRelay | None = None
+) -> EmbeddedTransport:
+    """The embedded WhatsApp Web transport of this process (its live sessions start empty); ``relay``
+    reaches the sessions other workers run (with Redis)."""
+    box = SecretBox.from_setting(settings.encryption_keys.get_secret_value())
+    return EmbeddedTransport(SqlEmbeddedSessions(engine, box, clock), LiveSessions(), clock, relay=relay)
+
+
+def web_transport(transports: Mapping[str, WhatsAppTransport]) -> WhatsAppTransport:
+    """The transport WhatsApp Web numbers are linked through: embedded or WAHA (``WAPIPE_WHATSAPP``)."""
+    return transports.get(EMBEDDED) or transports["waha"]
+
+
 def build_transports(
-    settings: Settings, waha_http: httpx.AsyncClient, cloud_http: httpx.AsyncClient | None = None
+    settings: Settings,
+    waha_http: httpx.AsyncClient,
+    cloud_http: httpx.AsyncClient | None = None,
+    *,
+    embedded: EmbeddedTransport | None = None,
 ) -> dict[str, WhatsAppTransport]:
-    """WAHA always; the Cloud API too when it is configured (``cloud_http`` from ``cloud_http_client``)."""
-    waha = WahaTransport(
-        waha_http,
-        webhook_url=settings.public_url.rstrip("/") + WAHA_WEBHOOK_PATH,
-        hmac_key=settings.waha_webhook_hmac_key.get_secret_value(),
-        webhook_horizon=waha_webhook_horizon(settings),
-    )
-    transports: dict[str, WhatsAppTransport] = {"waha": waha}
+    """WhatsApp Web through WAHA, or through ``embedded`` when ``WAPIPE_WHATSAPP=embedded`` (the caller
+    builds it with ``embedded_transport``); the Cloud API too when it is configured (``cloud_http`` from
+    ``cloud_http_client``)."""
+    transports: dict[str, WhatsAppTransport] = {}
+    if settings.whatsapp is WhatsAppWeb.EMBEDDED:
+        if embedded is None:
+            raise ValueError("WAPIPE_WHATSAPP=embedded needs the embedded transport")
+        transports[EMBEDDED] = embedded
+    else:
+        transports["waha"] = WahaTransport(
+            waha_http,
+            webhook_url=settings.public_url.rstrip("/") + WAHA_WEBHOOK_PATH,
+            hmac_key=settings.waha_webhook_hmac_key.get_secret_value(),
+            webhook_horizon=waha_webhook_horizon(settings),
+        )
     if cloud_http is not None and cloud_configured(settings):
         transports["cloud"] = CloudTransport(
             cloud_http,

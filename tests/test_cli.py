@@ -77,16 +77,24 @@ def test_worker_without_redis_explains_itself(tmp_path: Path) -> None:
     assert "needs WAPIPE_REDIS_URL" in result.stderr
 
 
-def test_worker_burst_on_redis_runs_the_heartbeat(tmp_path: Path, redis_url: str) -> None:
-    env = {"WAPIPE_MODE": "test", "WAPIPE_VAR_DIR": str(tmp_path), "WAPIPE_REDIS_URL": redis_url}
+def test_worker_burst_on_redis_starts_and_leaves_the_liveness_list_when_it_stops(
+    tmp_path: Path, redis_url: str
+) -> None:
+    env = {
+        "WAPIPE_MODE": "test",
+        "WAPIPE_VAR_DIR": str(tmp_path),
+        "WAPIPE_REDIS_URL": redis_url,
+        "WAPIPE_LOG_FORMAT": "text",
+    }
     assert _run("migrate", env=env).returncode == 0
     result = _run("worker", "--burst", env=env)
     assert result.returncode == 0, result.stderr
+    assert "worker ready" in result.stderr + result.stdout
     import sqlite3
 
     with sqlite3.connect(tmp_path / "wapipe.db") as db:
         names = [row[0] for row in db.execute("SELECT name FROM worker_heartbeat")]
-    assert len(names) == 1 and names[0].startswith("worker:")
+    assert names == []  # it stopped cleanly: only a killed worker stays listed (as not beating)
 
 
 def test_demo_serves_the_app_and_the_pipedrive_sandbox(tmp_path: Path) -> None:
@@ -237,7 +245,12 @@ def _start_demo(var_dir: Path, ports: tuple[int, int, int]) -> tuple[subprocess.
 
 
 def _files(folder: Path) -> set[Path]:
-    return {p.relative_to(folder) for p in folder.rglob("*") if p.is_file()}
+    """The stored files (not a download still being written: a temporary ``.download-*`` file)."""
+    return {
+        p.relative_to(folder)
+        for p in folder.rglob("*")
+        if p.is_file() and not p.name.startswith(".download-")
+    }
 
 
 def test_a_second_demo_is_refused_and_leaves_the_running_one_as_it_was(tmp_path: Path) -> None:

@@ -90,3 +90,115 @@ def test_embedded_default_is_sqlite_under_var_dir(tmp_path: object) -> None:
 )
 def test_hosting_platform_database_urls_use_psycopg_3(given: str, expected: str) -> None:
     assert normalise_database_url(given) == expected
+
+
+def test_a_metrics_token_is_long_and_random_or_unset() -> None:
+    assert Settings(**REAL_SECRETS).metrics_token.get_secret_value() == ""  # type: ignore[arg-type]
+    token = "m" * 32
+    settings = Settings(**REAL_SECRETS, metrics_token=token)  # type: ignore[arg-type]
+    assert token in settings.secret_values()  # redacted from the logs like every secret
+    assert token not in repr(settings)
+    for weak in ("change-me", "m" * 31, "with a space " + "m" * 32):
+        with pytest.raises(ValidationError, match="WAPIPE_METRICS_TOKEN"):
+            Settings(**REAL_SECRETS, metrics_token=weak)  # type: ignore[arg-type]
+
+
+def test_the_metrics_listener_binds_an_address_and_a_port() -> None:
+    settings = Settings(**REAL_SECRETS, metrics_host="10.0.0.7", metrics_port=9108)  # type: ignore[arg-type]
+    assert (settings.metrics_host, settings.metrics_port) == ("10.0.0.7", 9108)
+    assert Settings(**REAL_SECRETS).metrics_port is None  # type: ignore[arg-type]
+    not_an_address = r"WAPIPE_METRICS_HOST 'metrics\.internal' is not an IP address"
+    with pytest.raises(ValidationError, match=not_an_address):
+        Settings(**REAL_SECRETS, metrics_host="metrics.internal")  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="metrics_port"):
+        Settings(**REAL_SECRETS, metrics_port=70_000)  # type: ignore[arg-type]
+
+
+BUCKET = {
+    "media_s3_bucket": "acme-wapipe-media",
+    "media_s3_access_key_id": "AKIAEXAMPLEKEY",
+    "media_s3_secret_access_key": "bucket-secret-not-for-logs",
+}
+
+
+def test_a_bucket_with_its_key_keeps_attachments_in_object_storage() -> None:
+    settings = Settings(**REAL_SECRETS, **BUCKET, media_s3_endpoint="https://s3.example.com:9000/")  # type: ignore[arg-type]
+    assert settings.media_in_bucket
+    assert "bucket-secret-not-for-logs" in settings.secret_values()  # logs redact it
+    assert "bucket-secret-not-for-logs" not in repr(settings)
+    assert not Settings(**REAL_SECRETS).media_in_bucket  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"media_s3_access_key_id": ""}, "WAPIPE_MEDIA_S3_BUCKET is set but WAPIPE_MEDIA_S3_ACCESS_KEY_ID"),
+        ({"media_s3_secret_access_key": ""}, "WAPIPE_MEDIA_S3_SECRET_ACCESS_KEY is missing"),
+        ({"media_s3_secret_access_key": "change-me"}, "WAPIPE_MEDIA_S3_SECRET_ACCESS_KEY is a placeholder"),
+        ({"media_s3_bucket": "Acme_Media"}, "WAPIPE_MEDIA_S3_BUCKET is not a bucket name"),
+        ({"media_s3_bucket": "ab"}, "WAPIPE_MEDIA_S3_BUCKET is not a bucket name"),
+        ({"media_s3_bucket": "acme..media"}, "WAPIPE_MEDIA_S3_BUCKET is not a bucket name"),
+        ({"media_s3_endpoint": "s3.example.com"}, "WAPIPE_MEDIA_S3_ENDPOINT is not an endpoint URL"),
+        ({"media_s3_endpoint": "ftp://s3.example.com"}, "WAPIPE_MEDIA_S3_ENDPOINT is not an endpoint URL"),
+        (
+            {"media_s3_endpoint": "https://s3.example.com/bucket"},
+            "WAPIPE_MEDIA_S3_ENDPOINT is not an endpoint",
+        ),
+        ({"media_s3_endpoint": "https://s3.example.com/?x=1"}, "WAPIPE_MEDIA_S3_ENDPOINT is not an endpoint"),
+        (
+            {"media_s3_endpoint": "https://s3.example.com:99999"},
+            "WAPIPE_MEDIA_S3_ENDPOINT is not an endpoint",
+        ),
+        ({"media_s3_endpoint": "https://"}, "WAPIPE_MEDIA_S3_ENDPOINT is not an endpoint URL"),
+        ({"media_s3_region": "EU Central"}, "WAPIPE_MEDIA_S3_REGION is not a region name"),
+        ({"media_s3_prefix": "/wapipe"}, "WAPIPE_MEDIA_S3_PREFIX is not a key prefix"),
+        ({"media_s3_prefix": "wapipe//media"}, "WAPIPE_MEDIA_S3_PREFIX is not a key prefix"),
+        ({"media_s3_prefix": "wapipe/../other"}, "WAPIPE_MEDIA_S3_PREFIX is not a key prefix"),
+        ({"media_s3_prefix": "wa pipe"}, "WAPIPE_MEDIA_S3_PREFIX is not a key prefix"),
+    ],
+)
+def test_bucket_settings_that_cannot_work_stop_start_up_naming_the_variable(
+    changes: dict[str, str], named: str
+) -> None:
+    with pytest.raises(ValidationError, match=named):
+        Settings(**REAL_SECRETS, **{**BUCKET, **changes})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "given",
+    ["media_s3_endpoint", "media_s3_access_key_id", "media_s3_secret_access_key", "media_s3_prefix"],
+)
+def test_bucket_settings_without_a_bucket_are_a_mistake_named(given: str) -> None:
+    value = "https://s3.example.com" if given == "media_s3_endpoint" else "wapipe/"
+    with pytest.raises(
+        ValidationError, match=f"WAPIPE_{given.upper()} is set but WAPIPE_MEDIA_S3_BUCKET is not"
+    ):
+        Settings(**REAL_SECRETS, **{given: value})  # type: ignore[arg-type]
+
+
+def test_an_endpoint_with_credentials_in_it_is_refused_without_showing_them() -> None:
+    with pytest.raises(ValidationError) as refused:
+        load_settings(
+            **REAL_SECRETS, **BUCKET, media_s3_endpoint="https://admin:hunter22@minio.internal:9000"
+        )
+    [problem] = refused.value.errors()
+    assert "WAPIPE_MEDIA_S3_ENDPOINT is not an endpoint URL" in problem["msg"]
+    assert "hunter22" not in problem["msg"]
+
+
+def test_good_prefixes_and_regions_are_taken() -> None:
+    for prefix, region in [("wapipe/", "eu-central-1"), ("a/b-c/d_e.f", "auto"), ("", "us-east-1")]:
+        settings = Settings(**REAL_SECRETS, **BUCKET, media_s3_prefix=prefix, media_s3_region=region)  # type: ignore[arg-type]
+        assert (settings.media_s3_prefix, settings.media_s3_region) == (prefix, region)
+
+
+def test_the_demo_keeps_attachments_on_disk_whatever_the_shell_exported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from server.demo import demo_addresses, demo_settings_overrides
+
+    for name, value in BUCKET.items():
+        monkeypatch.setenv(f"WAPIPE_{name.upper()}", value)
+    overrides = demo_settings_overrides(demo_addresses("127.0.0.1", 8000, 8001, 8002))
+    settings = load_settings(mode=Mode.DEMO, **overrides)
+    assert not settings.media_in_bucket

@@ -37,6 +37,7 @@ from sandbox.pipedrive.state import SandboxUser
 from sandbox.waha.app import create_app as create_waha
 from sandbox.waha.state import SandboxState as WahaState
 from server.domain.clock import ControlledClock
+from server.jobs.embedded_sessions import ClientFor
 from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
@@ -208,8 +209,10 @@ async def open_world(
     pipedrive: PipedriveState | None = None,
     waha: WahaState | None = None,
     cloud: httpx.AsyncBaseTransport | None = None,
+    whatsapp_web: ClientFor | None = None,
 ) -> AsyncIterator[World]:
-    """WaPipe with its lifespan entered, wired to the given stand-ins (``cloud``: Meta's Graph API)."""
+    """WaPipe with its lifespan entered, wired to the given stand-ins (``cloud``: Meta's Graph API;
+    ``whatsapp_web``: WhatsApp Web for the embedded sessions)."""
     migrated_database(settings.effective_database_url)
     clock = ControlledClock()
     holder: dict[str, Starlette] = {}
@@ -232,6 +235,7 @@ async def open_world(
                 waha=httpx.ASGITransport(app=waha_app) if waha_app else None,
                 cloud=cloud,
                 clock=clock,
+                whatsapp_web=whatsapp_web,
             ),
         )
         holder["app"] = app

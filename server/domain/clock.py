@@ -9,7 +9,7 @@ and keeps its order and length on the clock every part of WaPipe reads.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -52,3 +52,12 @@ class ControlledClock:
         """A wait that costs no real time: the clock moves on and other tasks get a turn."""
         self.advance(max(0.0, seconds))
         await asyncio.sleep(0)
+
+
+Sleep = Callable[[float], Awaitable[None]]  # a wait of so many seconds
+
+
+def sleep_of(clock: Clock) -> Sleep:
+    """How a wait passes on ``clock``: a ``ControlledClock`` skips it (moving the clock), any other clock
+    waits for real."""
+    return clock.sleep if isinstance(clock, ControlledClock) else asyncio.sleep

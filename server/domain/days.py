@@ -41,6 +41,11 @@ def as_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def as_utc_or_none(moment: datetime | None) -> datetime | None:
+    """``as_utc``, passing ``None`` through (a record Pipedrive gave no update time)."""
+    return None if moment is None else as_utc(moment)
+
+
 def local_day(moment: datetime, zone: ZoneInfo) -> date:
     """The calendar day ``moment`` falls on in ``zone``."""
     return as_utc(moment).astimezone(zone).date()

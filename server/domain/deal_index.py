@@ -5,15 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+from server.domain.days import as_utc_or_none
 from server.domain.sync import CrmDeal
 
 _EPOCH = datetime.min.replace(tzinfo=UTC)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment
 
 
 class DealIndex:
@@ -36,14 +31,14 @@ class DealIndex:
     def apply(self, deals: Iterable[CrmDeal]) -> None:
         for deal in deals:
             self.put(deal)
-            updated = _aware(deal.update_time)
+            updated = as_utc_or_none(deal.update_time)
             if updated is not None and (self.watermark is None or updated > self.watermark):
                 self.watermark = updated
 
     def put(self, deal: CrmDeal) -> None:
         held = self._deals.get(deal.id)
-        updated = _aware(deal.update_time)
-        known = _aware(held.update_time) if held else self._closed_at.get(deal.id)
+        updated = as_utc_or_none(deal.update_time)
+        known = as_utc_or_none(held.update_time) if held else self._closed_at.get(deal.id)
         if updated is not None and known is not None and updated < known:
             return
         self.remove(deal.id)
@@ -65,7 +60,7 @@ class DealIndex:
     def open_deals(self, person_id: int) -> list[CrmDeal]:
         """The Person's open Deals, most recently updated first (then the newest id)."""
         deals = [self._deals[deal_id] for deal_id in self._by_person.get(person_id, ())]
-        return sorted(deals, key=lambda d: (_aware(d.update_time) or _EPOCH, d.id), reverse=True)
+        return sorted(deals, key=lambda d: (as_utc_or_none(d.update_time) or _EPOCH, d.id), reverse=True)
 
     def people_with_open_deals(self) -> frozenset[int]:
         return frozenset(self._by_person)

@@ -126,6 +126,12 @@ class MalformedWebhook(InvalidInput):
     reason = "malformed_webhook"
 
 
+class MalformedEvent(MalformedWebhook):
+    """An event from the embedded WhatsApp transport (neonize/whatsmeow) that lacks what it must carry."""
+
+    reason = "malformed_event"
+
+
 class InvalidChatId(InvalidInput):
     """Text that is not a WhatsApp chat id, phone number or message id."""
 

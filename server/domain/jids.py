@@ -100,6 +100,22 @@ def parse_jid(raw: str) -> Jid:
     raise InvalidChatId(f"{_short(text)!r} uses an unknown WhatsApp server")
 
 
+def is_lid(chat_key: str) -> bool:
+    """Whether ``chat_key`` names a chat WhatsApp knows only by its LID (the phone number hidden)."""
+    jid = jid_or_none(chat_key)
+    return jid is not None and jid.kind is JidKind.LID
+
+
+def jid_or_none(spelling: str | None) -> Jid | None:
+    """``parse_jid``, or ``None`` for no spelling or one that cannot be read."""
+    if spelling is None:
+        return None
+    try:
+        return parse_jid(spelling)
+    except InvalidChatId:
+        return None
+
+
 def canonical_chat_key(raw: str) -> str:
     """``parse_jid(raw).chat_key``: ``4915112345678@c.us`` and ``4915112345678:3@s.whatsapp.net`` agree."""
     return parse_jid(raw).chat_key

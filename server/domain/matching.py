@@ -29,9 +29,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
+from server.domain.days import as_utc_or_none
 from server.domain.phone_compare import (
     MIN_SUFFIX_DIGITS,
     Agreement,
@@ -204,7 +205,7 @@ def match_search_hits(
 
 
 def _rank(candidate: Candidate) -> tuple[int, int, int, int, float, int]:
-    updated = _aware(candidate.update_time)
+    updated = as_utc_or_none(candidate.update_time)
     return (
         -int(candidate.match.agreement),
         -candidate.match.suffix_length,
@@ -261,15 +262,17 @@ class PhoneIndex:
         """Take a page of Person records (any order) and advance the watermark."""
         for person in persons:
             self.put(person)
-            updated = _aware(person.update_time)
+            updated = as_utc_or_none(person.update_time)
             if updated is not None and (self.watermark is None or updated > self.watermark):
                 self.watermark = updated
 
     def put(self, person: PersonPhones) -> bool:
         """Index one Person record (a deleted one is removed); ``False`` if older than the record held."""
-        updated = _aware(person.update_time)
+        updated = as_utc_or_none(person.update_time)
         held = self._persons.get(person.person_id)
-        known = _aware(held.update_time) if held is not None else self._removed_at.get(person.person_id)
+        known = (
+            as_utc_or_none(held.update_time) if held is not None else self._removed_at.get(person.person_id)
+        )
         if updated is not None and known is not None and updated < known:
             return False
         self._drop(person.person_id)
@@ -286,17 +289,19 @@ class PhoneIndex:
 
     def holds(self, person: PersonPhones) -> bool:
         """Whether this exact version of the Person (same ``update_time``) is already applied."""
-        updated = _aware(person.update_time)
+        updated = as_utc_or_none(person.update_time)
         if updated is None:
             return False
         held = self._persons.get(person.person_id)
-        known = _aware(held.update_time) if held is not None else self._removed_at.get(person.person_id)
+        known = (
+            as_utc_or_none(held.update_time) if held is not None else self._removed_at.get(person.person_id)
+        )
         return known is not None and known >= updated
 
     def remove(self, person_id: int, *, at: datetime | None = None) -> None:
         """Forget a Person (deleted or merged away in Pipedrive)."""
         self._drop(person_id)
-        self._removed_at[person_id] = _aware(at)
+        self._removed_at[person_id] = as_utc_or_none(at)
 
     def candidates(
         self, e164: str, *, open_deal_person_ids: Collection[int] | None = None
@@ -337,9 +342,3 @@ class PhoneIndex:
 
 def _tail_key(country_code: str, digits: str) -> str:
     return f"tail:{country_code}:{digits[-MIN_SUFFIX_DIGITS:]}"
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment

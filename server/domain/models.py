@@ -43,6 +43,10 @@ class Account:
     status: str
     status_detail: str
     last_activity_at: datetime | None
+    # Every message sent before this is stored: a catch-up read the history from before it to it, with no
+    # page left (``None``: none has yet, so the next one imports the first-link window). Catch-up starts
+    # here (``server.services.catch_up``); a session seen leaving the connected state lowers it.
+    caught_up_until: datetime | None = None
 
 
 class OutboxStatus(StrEnum):

@@ -24,6 +24,11 @@ def file_too_large(file: str, size_mb: int, limit_mb: int) -> Text:
     )
 
 
+def no_answer(seconds: str) -> Text:
+    """A send still going after its deadline (``JobTimings.send_deadline``)."""
+    return Text("WhatsApp did not answer within %(seconds)s seconds", seconds=seconds)
+
+
 def gave_up(message: str | Text, tries: int) -> Text:
     """A failure that lasted through every try: its message, and how often it was tried."""
     return Text("%(message)s (gave up after %(tries)s tries)", message=message, tries=tries)
@@ -35,6 +40,7 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
     "sender_uninstalled": (SENDER_UNINSTALLED.msgid,),
     "attachment_missing": (FILE_DELETED.msgid,),
     "attachment_too_large": (file_too_large("", 0, 0).msgid,),
+    "send_timed_out": (no_answer("").msgid,),
 }
 _GAVE_UP = gave_up("", 0).msgid
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")

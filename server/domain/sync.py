@@ -213,6 +213,8 @@ class SyncMessage:
     deleted: bool = False  # its sender deleted it: ``text`` is empty unless the company keeps it
     quote: str | None = None  # a reply: the short quote of the message it answers
     details: str = ""  # a location, contacts or a call (``message_kinds.encode``)
+    # when a live message reached WaPipe (its webhook arrived); ``None`` for history and catch-up
+    received_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,6 +240,15 @@ class DayPart:
     dirty_since: datetime | None = None
     version: int = 0
     generation: int = 0  # bumped when the activity was deleted in Pipedrive and must be created anew
+
+
+@dataclass(frozen=True, slots=True)
+class DirtyDay:
+    """A chat's day with changes its activity does not show yet, as a flush reads it."""
+
+    day: date
+    version: int  # the flag is cleared only if the day is still at this version after the write
+    waiting_since: datetime | None = None  # the arrival of the oldest live message not written yet
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from server.domain.errors import InvalidOutboundMessage
-from server.domain.jids import logical_message_key
+from server.domain.jids import Jid, JidKind, logical_message_key
 from server.domain.message_changes import MessageChanged, Reacted
 from server.domain.message_kinds import MessageDetails
 
@@ -29,6 +29,7 @@ class SessionStatus(StrEnum):
     LOGGED_OUT = "logged_out"
     BANNED = "banned"
     FAILED = "failed"
+    UNREACHABLE = "unreachable"  # WhatsApp's servers cannot be reached from where the session runs
 
 
 class Delivery(StrEnum):
@@ -264,6 +265,14 @@ class IdentityLearned:
     lid: str
     pn_chat_key: str
     e164: str | None
+
+    @classmethod
+    def of(cls, account_id: str, first: Jid | None, second: Jid | None) -> IdentityLearned | None:
+        """The LID ↔ phone pair two chat ids make, in either order, when they are one of each."""
+        if first is None or second is None or {first.kind, second.kind} != {JidKind.LID, JidKind.PHONE}:
+            return None
+        lid, phone = (first, second) if first.kind is JidKind.LID else (second, first)
+        return cls(account_id, lid.chat_key, phone.chat_key, phone.e164)
 
 
 @dataclass(frozen=True, slots=True)

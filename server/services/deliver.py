@@ -8,19 +8,24 @@ uncertain attempt it asks whether the message already went out (a status webhook
 transport's ``find_sent`` finds it); an attachment is read from Pipedrive, checked for size and sent as its
 kind; a row with a Meta-approved template sends the template (``server.domain.cloud_templates``). A
 message that went out is stored in the inbox at once (the panel shows it, its day activity is
-updated) under the same key its gateway echo will have, so it is logged once. The job retries a transient
-failure, gives up after its tries (``give_up``) and queues the chat's sync.
+updated) under the same key its gateway echo will have, so it is logged once. A send still going after
+``DeliverPorts.deadline`` (a gateway that neither answers nor fails) is a transient failure that may have
+sent (``send_timed_out``): the row stays ``sending``, so the retry looks for the message before sending it
+again. The job retries a transient failure, gives up after its tries (``give_up``) and queues the chat's
+sync.
 """
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from server.domain.clock import Clock
 from server.domain.cloud_templates import outbound_template
-from server.domain.errors import NotFound, Permanent, Transient, WaPipeError
+from server.domain.errors import GatewayUnavailable, NotFound, Permanent, Transient, WaPipeError
 from server.domain.installations import InstallationStatus
 from server.domain.jids import canonical_chat_key, phone_chat_key
 from server.domain.models import Account, OutboxEntry, OutboxStatus
@@ -34,7 +39,9 @@ from server.domain.send_failures import (
     SENDER_UNINSTALLED,
     file_too_large,
     gave_up,
+    no_answer,
 )
+from server.domain.ttl_cache import TtlCache
 from server.domain.whatsapp import (
     InboundMessage,
     MediaKind,
@@ -46,6 +53,16 @@ from server.domain.whatsapp import (
 )
 
 MAX_ATTACHMENT_BYTES = 64 * 1024 * 1024  # WhatsApp's limit for documents; images and video are smaller
+# A Pipedrive file sent again and again (a campaign's attachment) is read once per worker: a file's bytes
+# never change under its id. At most this many files of at most this size are held, for this long.
+KEPT_FILES = 4
+KEPT_FILE_BYTES = 16 * 1024 * 1024
+KEPT_FOR = timedelta(minutes=10)
+FileBytes = TtlCache[tuple[int, int], bytes]  # (company id, Pipedrive file id) → its bytes
+
+
+def file_bytes_cache() -> FileBytes:
+    return TtlCache(KEPT_FOR, KEPT_FILES)
 
 
 @dataclass(frozen=True)
@@ -59,6 +76,9 @@ class DeliverPorts:
     pipedrive: PipedriveForCompany[WithFiles] | None  # where attachments are read (needed for rows with one)
     inbox: InboxStore
     clock: Clock
+    files: FileBytes | None = None  # attachments read lately, reused for the same file
+    # how long reading the attachment, looking for an earlier attempt and sending may take together
+    deadline: timedelta = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
@@ -97,11 +117,7 @@ async def deliver(ports: DeliverPorts, outbox_id: int) -> Delivered:
         return Delivered("failed: sender_uninstalled")
     transport = ports.transports[account.transport]
     try:
-        message = await _outbound(ports.pipedrive, entry)
-        result = await _already_sent(transport, account, entry, message)
-        if result is None:
-            await outbox.start_attempt(entry.id, ports.clock.now())
-            result = await transport.send(account.session_name, message)
+        message, result = await _send_in_time(ports, transport, account, entry)
     except Permanent as error:
         await outbox.mark_failed(entry.id, error.reason, error.message)
         return Delivered(f"failed: {error.reason}")
@@ -115,6 +131,28 @@ async def deliver(ports: DeliverPorts, outbox_id: int) -> Delivered:
     media = message.media
     attachment = None if media is None else SentAttachment(entry, account.id, key, media)
     return Delivered(f"sent {result.wa_message_id}", chat_id=chat_id, attachment=attachment)
+
+
+async def _send_in_time(
+    ports: DeliverPorts, transport: WhatsAppTransport, account: Account, entry: OutboxEntry
+) -> tuple[OutboundMessage, SendResult]:
+    """The message and what became of it: sent now, or found sent by an earlier attempt. Past the deadline
+    it is ``GatewayUnavailable`` (``send_timed_out``) that may have sent: the row says ``sending`` once the
+    attempt started, so the retry looks for the message first."""
+    deadline = asyncio.timeout(ports.deadline.total_seconds())
+    try:
+        async with deadline:
+            message = await _outbound(ports, entry)
+            result = await _already_sent(transport, account, entry, message)
+            if result is None:
+                await ports.outbox.start_attempt(entry.id, ports.clock.now())
+                result = await transport.send(account.session_name, message)
+    except TimeoutError as error:
+        if not deadline.expired():
+            raise  # a timeout of its own from below, not the deadline
+        seconds = f"{ports.deadline.total_seconds():g}"
+        raise GatewayUnavailable(no_answer(seconds), reason="send_timed_out", maybe_sent=True) from error
+    return message, result
 
 
 async def give_up(outbox: OutboxRows, outbox_id: int, error: Transient, *, tries: int) -> str:
@@ -151,16 +189,10 @@ async def _already_sent(
     return await transport.find_sent(account.session_name, message, since=since)
 
 
-async def _outbound(pipedrive: PipedriveForCompany[WithFiles] | None, entry: OutboxEntry) -> OutboundMessage:
+async def _outbound(ports: DeliverPorts, entry: OutboxEntry) -> OutboundMessage:
     media = None
     if entry.file_id is not None:
-        if pipedrive is None:
-            raise RuntimeError("a send with a Pipedrive file needs the Pipedrive connector")
-        client = await pipedrive.for_company(entry.company_id)
-        try:
-            data = await client.files.download(entry.file_id)
-        except NotFound as error:
-            raise NotFound(FILE_DELETED, reason="attachment_missing") from error
+        data = await _file(ports, entry.company_id, entry.file_id)
         if len(data) > MAX_ATTACHMENT_BYTES:
             raise AttachmentTooLarge(
                 file_too_large(
@@ -175,6 +207,24 @@ async def _outbound(pipedrive: PipedriveForCompany[WithFiles] | None, entry: Out
     return OutboundMessage(
         client_ref=entry.client_ref, to=entry.to_chat, text=entry.text or None, media=media
     )
+
+
+async def _file(ports: DeliverPorts, company_id: int, file_id: int) -> bytes:
+    """A Pipedrive file's bytes, from the files read lately when it is among them."""
+    key, now = (company_id, file_id), ports.clock.now()
+    kept = ports.files.get(key, now) if ports.files is not None else None
+    if kept is not None:
+        return kept
+    if ports.pipedrive is None:
+        raise RuntimeError("a send with a Pipedrive file needs the Pipedrive connector")
+    client = await ports.pipedrive.for_company(company_id)
+    try:
+        data = await client.files.download(file_id)
+    except NotFound as error:
+        raise NotFound(FILE_DELETED, reason="attachment_missing") from error
+    if ports.files is not None and len(data) <= KEPT_FILE_BYTES:
+        ports.files.put(key, now, data)
+    return data
 
 
 class AttachmentTooLarge(Permanent):
@@ -214,5 +264,5 @@ async def _store_sent(
         transport_id=result.transport_id,
     )
     chat_id = await inbox.upsert_chat(account.id, chat, now)
-    await inbox.add_message(account.id, chat_id, stored)
+    await inbox.add_message(account.id, chat_id, stored, received_at=now)
     return chat_id, stored.key

@@ -9,23 +9,28 @@
   without reactions), it is applied. On its own it starts no chat.
 - A session's status is recorded in the order statuses happened; each newly applied ``connected`` is
   reported so the caller runs catch-up (idempotent, so a connection without a gap costs one history read).
+- A new short text from a contact in a one-to-one chat is reported as a stop-word candidate: by its
+  number, or by its LID when the chat has no number yet (``lid_replies``); never from a group.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
+from server.domain.jids import is_lid
 from server.domain.message_changes import MessageChanged, Reacted
 from server.domain.models import AccountRef
 from server.domain.ports.storage import InboxStore
-from server.domain.stop_words import SHORT_REPLY
+from server.domain.stop_words import SHORT_REPLY, LidReply
 from server.domain.whatsapp import (
     Delivery,
     HistoryBatch,
     IdentityLearned,
     InboundMessage,
     MessageReceived,
+    Peer,
     SessionChanged,
     SessionStatus,
     StatusChanged,
@@ -47,6 +52,8 @@ class IngestOutcome:
     reconnected: list[int] = field(default_factory=list)  # accounts back to connected: run catch-up
     # new one-to-one texts from contacts, short enough to be a stop word: (company id, number, text)
     short_replies: list[tuple[int, str, str]] = field(default_factory=list)
+    # the same from chats known only by a LID: their number is to be found first
+    lid_replies: list[LidReply] = field(default_factory=list)
     unknown_sessions: set[str] = field(default_factory=set)
 
     @property
@@ -55,8 +62,14 @@ class IngestOutcome:
 
 
 async def ingest_events(
-    events: Iterable[TransportEvent], *, transport: str, store: InboxStore
+    events: Iterable[TransportEvent],
+    *,
+    transport: str,
+    store: InboxStore,
+    received_at: datetime | None = None,
 ) -> IngestOutcome:
+    """Apply the events to the inbox (``received_at``: when their delivery reached WaPipe, stored with each
+    new message; by default the moment it is stored)."""
     outcome = IngestOutcome()
     accounts: dict[str, AccountRef | None] = {}  # a delivery's events share their session
     for event in events:
@@ -68,10 +81,10 @@ async def ingest_events(
             outcome.unknown_sessions.add(session)
             continue
         if isinstance(event, MessageReceived):
-            await _store_message(store, account, event.message, outcome)
+            await _store_message(store, account, event.message, outcome, received_at)
         elif isinstance(event, HistoryBatch):
             for message in event.messages:
-                await _store_message(store, account, message, outcome)
+                await _store_message(store, account, message, outcome, received_at)
         elif isinstance(event, StatusChanged):
             if event.client_ref and event.from_me:
                 await store.claim_send(account.id, event.client_ref, event.wa_message_id)
@@ -108,7 +121,11 @@ async def ingest_events(
 
 
 async def _store_message(
-    store: InboxStore, account: AccountRef, message: InboundMessage, outcome: IngestOutcome
+    store: InboxStore,
+    account: AccountRef,
+    message: InboundMessage,
+    outcome: IngestOutcome,
+    received_at: datetime | None,
 ) -> None:
     account_id = account.id
     chat = message.chat
@@ -117,7 +134,7 @@ async def _store_message(
             chat, display_name=message.sender.display_name
         )  # a 1:1 chat is named after the contact
     chat_id = await store.upsert_chat(account_id, chat, message.sent_at)
-    if await store.add_message(account_id, chat_id, message):
+    if await store.add_message(account_id, chat_id, message, received_at=received_at):
         outcome.new_messages.append((account_id, chat_id))
         replies = await store.adopt_replies(account_id, message)  # replies that arrived before it
         outcome.changed_messages.extend((account_id, reply_chat) for _, reply_chat in replies)
@@ -125,11 +142,26 @@ async def _store_message(
         outcome.changed_messages.extend((account_id, change.chat_id) for change in waited)
         if message.media is not None:
             outcome.media_chats.add(chat_id)
-        text = (message.text or "").strip()
-        if not message.from_me and not chat.is_group and chat.e164 and 0 < len(text) <= SHORT_REPLY:
-            outcome.short_replies.append((account.company_id, chat.e164, text))
+        _collect_short_reply(account, message, chat, outcome)
     else:
         outcome.duplicates += 1
+
+
+def _collect_short_reply(
+    account: AccountRef, message: InboundMessage, chat: Peer, outcome: IngestOutcome
+) -> None:
+    """A new text from a contact, short enough to be a stop word, in a one-to-one chat: by its number, or
+    by its LID when that is all WhatsApp gave. Groups never: a stop word there is said to the group, not in
+    reply to a campaign's one-to-one message."""
+    text = (message.text or "").strip()
+    if message.from_me or chat.is_group or not 0 < len(text) <= SHORT_REPLY:
+        return
+    if chat.e164:
+        outcome.short_replies.append((account.company_id, chat.e164, text))
+    elif is_lid(chat.chat_key):
+        outcome.lid_replies.append(
+            LidReply(account.company_id, account.id, chat.chat_key, text, message.sent_at)
+        )
 
 
 def _session_of(event: TransportEvent) -> str:

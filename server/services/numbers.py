@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from server.domain.errors import InvalidInput, NotFound
 from server.domain.models import Account
+from server.domain.phone_numbers import is_international, to_e164
 from server.domain.ports.storage import AccountStore, InboxStore
 from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.text import Text, ntext
@@ -47,6 +48,15 @@ class Pairing:
     @property
     def done(self) -> bool:
         return self.status is SessionStatus.CONNECTED
+
+
+@dataclass(frozen=True, slots=True)
+class PairingCode:
+    """The code to type on the phone being linked, for the number it was asked for (``None``: not yet)."""
+
+    account: Account
+    e164: str
+    code: str | None
 
 
 def session_name_for(company_id: int, user_id: int) -> str:
@@ -95,7 +105,8 @@ class NumberLinking:
         await self._inbox.record_session(account.id, status, "", None, None)
         return account
 
-    async def pairing(self, company_id: int, account_id: int) -> Pairing:
+    async def pairing(self, company_id: int, account_id: int, *, with_qr: bool = True) -> Pairing:
+        """Where the number's linking stands; ``with_qr``: with the QR code to scan while it waits."""
         account = await self._owned_by_company(company_id, account_id)
         status = await self._transport.status(account.session_name)
         me = await self._transport.me(account.session_name) if status is SessionStatus.CONNECTED else None
@@ -104,9 +115,34 @@ class NumberLinking:
         if status in PAIRING_STATUSES:
             if status is SessionStatus.STOPPED:
                 status = await self._transport.connect(account.session_name)
-            qr = await self._qr_image(account.session_name)
+            qr = await self._qr_image(account.session_name) if with_qr else None
         refreshed = await self._accounts.get(company_id, account_id)
         return Pairing(refreshed or account, status, qr)
+
+    async def pairing_code(self, company_id: int, user_id: int, account_id: int, typed: str) -> PairingCode:
+        """Ask WhatsApp for the code the user types on their phone instead of scanning the QR code
+        (Linked devices → Link a device → Link with phone number instead). Only the user linking the
+        number may ask, while it waits to be linked, for the number they typed with its country code.
+        ``code`` is ``None`` while it is on its way (ask again with the same number)."""
+        account = await self._owned_by_company(company_id, account_id)
+        if account.owner_user_id != user_id:
+            raise NotYours(Text("Only the person who is linking this number can ask for its code"))
+        if not is_pending(account):
+            raise InvalidInput(
+                Text("This number is not waiting to be linked: link a new one instead"), reason="not_pairing"
+            )
+        e164 = to_e164(typed) if is_international(typed) else None
+        if e164 is None:
+            raise InvalidInput(
+                Text(
+                    "%(typed)s is not a phone number with its country code: type the number of the phone "
+                    "you are linking as it is written abroad, such as +49 151 23456789",
+                    typed=repr(typed[:40]),
+                ),
+                reason="invalid_phone",
+            )
+        code = await self._transport.pairing_code(account.session_name, e164)
+        return PairingCode(account, e164, code)
 
     async def unlink(self, company_id: int, user_id: int, account_id: int) -> Account:
         account = await self._owned_by_company(company_id, account_id)

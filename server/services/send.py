@@ -19,7 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from server.domain.clock import Clock, SystemClock
-from server.domain.cloud_templates import TemplateSend, outbound_template, stored_parameters, window_open
+from server.domain.cloud_templates import (
+    TemplateSend,
+    outbound_template,
+    outbox_columns,
+    stored_parameters,
+    window_open,
+)
 from server.domain.errors import InvalidChatId, InvalidInput, NotFound, NumberNotOnWhatsApp, Transient
 from server.domain.jids import GROUP_SERVER, parse_jid
 from server.domain.models import Account, OutboxEntry
@@ -29,12 +35,12 @@ from server.domain.ports.queue import JobQueue
 from server.domain.ports.storage import AccountStore, AuditLog, OutboxStore
 from server.domain.ports.whatsapp import WhatsAppTransport
 from server.domain.send_echoes import send_fingerprint
-from server.domain.session_reasons import not_connected_reason
+from server.domain.session_reasons import from_disconnected
+from server.domain.templates import check_length
 from server.domain.text import Text
-from server.domain.whatsapp import MAX_TEXT_LENGTH, OutboundMessage, SessionStatus
+from server.domain.whatsapp import OutboundMessage, SessionStatus
 from server.services.cloud_templates import require_cloud
 
-MAX_TEXT = MAX_TEXT_LENGTH  # WhatsApp's limit for one text message
 _CLIENT_REF = re.compile(r"[A-Za-z0-9_-]{8,64}")
 NO_PHONE = Text("This person has no phone number; add one in Pipedrive")
 
@@ -90,34 +96,14 @@ class SendService:
             )
         if not text and request.file_id is None and template is None:
             raise InvalidInput(Text("Type a message or choose a file to send"), reason="empty_message")
-        if len(text) > MAX_TEXT:
-            raise InvalidInput(
-                Text(
-                    "WhatsApp messages are limited to %(limit)s characters; this one has %(used)s",
-                    limit=MAX_TEXT,
-                    used=len(text),
-                ),
-                reason="message_too_long",
-            )
+        check_length(text)
         account = await self._accounts.get(company_id, request.account_id)
         if account is None:
             raise NotFound(
                 Text("That WhatsApp number is not linked in this company"), reason="unknown_from_number"
             )
         if account.status != SessionStatus.CONNECTED.value:
-            why = not_connected_reason(account.status, account.status_detail)
-            if account.e164:
-                refusal = Text(
-                    "%(number)s is not connected – %(why)s. Link it again on the WhatsApp numbers page",
-                    number=account.e164,
-                    why=why,
-                )
-            else:
-                refusal = Text(
-                    "That number is not connected – %(why)s. Link it again on the WhatsApp numbers page",
-                    why=why,
-                )
-            raise InvalidInput(refusal, reason="from_disconnected")
+            raise from_disconnected(account)
         if template is not None:
             require_cloud(account)
         to = recipient(request.to, request.region)
@@ -144,7 +130,7 @@ class SendService:
             deal_id=request.deal_id,
             file_id=request.file_id,
             file_name=request.file_name,
-            **_template_columns(template),
+            **outbox_columns(template),
         )
         if created:
             await self._queue.enqueue("send_outbox", entry.id, job_id=send_job_id(entry.id))
@@ -170,17 +156,6 @@ class SendService:
                 ),
                 reason="outside_cloud_window",
             )
-
-
-def _template_columns(template: TemplateSend | None) -> dict[str, str]:
-    """The outbox row's template columns: none for free text (the row keeps its defaults)."""
-    if template is None:
-        return {}
-    return {
-        "template_name": template.name,
-        "template_language": template.language,
-        "template_parameters": stored_parameters(template),
-    }
 
 
 def recipient(raw: str, region: str | None) -> str:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.errors import InvalidInput
 from server.domain.models import Account
+from server.domain.whatsapp import SessionStatus
 from server.storage.tables import WhatsAppAccount, table_of, utcnow
 
 _table = table_of(WhatsAppAccount)
@@ -88,6 +89,25 @@ class SqlAccountStore:
             raise InvalidInput(
                 f"{e164} is already linked to another WaPipe account", reason="number_already_linked"
             ) from error
+
+    async def mark_caught_up(self, account_id: int, until: datetime, *, was: datetime | None) -> bool:
+        """The history is complete up to ``until``: a catch-up that began then read every page. Applied only
+        while the session is connected and the mark is still ``was`` (what the catch-up started from: a
+        session seen leaving meanwhile lowered it, and that lower mark must stay), and never backwards."""
+        mark = _table.c.caught_up_until
+        unchanged = mark.is_(None) if was is None else mark == was
+        statement = (
+            update(_table)
+            .where(
+                _table.c.id == account_id,
+                _table.c.status == SessionStatus.CONNECTED.value,
+                unchanged,
+                mark.is_(None) | (mark < until),
+            )
+            .values(caught_up_until=until)
+        )
+        async with self._engine.begin() as connection:
+            return bool((await connection.execute(statement)).rowcount == 1)
 
     async def touch(self, account_id: int, at: datetime) -> None:
         async with self._engine.begin() as connection:

@@ -1,24 +1,26 @@
 """Deleting everything WaPipe holds about one company, in one transaction, and then its attachment files.
 
-The rows to delete are found through the schema's foreign keys: the company row, every row whose foreign
-key points at it, every row pointing at those, and so on (installations, settings, WhatsApp accounts, their
-chats, messages, and whatever later tables hang off them). Some rows refer to their owner without a
-foreign key (the sync engine keeps day activities when the inbox merges a chat away, attachments are
-per message and per file hash, and edited or deleted messages wait for their day by chat);
-``LOOSE_REFERENCES`` names them. Webhook deliveries are tied to a session by name, so they are matched on
-the company's sessions explicitly. A stored file is shared by every message with the same content, in any
-company: it goes when no message uses it any more. Children go before parents; if a table outside this
-schema still points at the company, the database refuses and nothing is deleted.
+The rows to delete are found through the schema's foreign keys: the company row, every row whose foreign key
+points at it, every row pointing at those, and so on (installations, settings, WhatsApp accounts, their chats,
+messages, and whatever later tables hang off them). Some rows refer to their owner without a foreign key (the
+sync engine keeps day activities when the inbox merges a chat away, attachments are per message and per file
+hash, and edited or deleted messages wait for their day by chat); ``LOOSE_REFERENCES`` names them. Webhook
+deliveries and the leases of embedded sessions are tied to a session by name, so they are matched on the
+company's sessions explicitly. A stored file is shared by every message with the same content, in any company:
+it goes when no message uses it any more. Children go before parents; if a table outside this schema still
+points at the company, the database refuses and nothing is deleted.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Table, delete, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
+
+from server.domain.ports.storage import MediaFiles
+from server.storage.media import delete_files
 
 # The table modules, all imported here, put every table on SQLModel.metadata (``_owned_rows`` walks it).
 from server.storage.tables import (
@@ -28,6 +30,7 @@ from server.storage.tables import (
     MediaBlob,
     Message,
     MessageMediaRow,
+    SessionLease,
     WhatsAppAccount,
     table_of,
 )
@@ -42,6 +45,7 @@ _accounts = table_of(WhatsAppAccount)
 _events = table_of(InboundEvent)
 _blobs = table_of(MediaBlob)
 _message_media = table_of(MessageMediaRow)
+_session_leases = table_of(SessionLease)
 
 # (column, the column it refers to) for references the schema does not declare as foreign keys.
 LOOSE_REFERENCES: list[tuple[Column[Any], Column[Any]]] = [
@@ -73,8 +77,11 @@ def _owned_rows(company_id: int) -> list[tuple[Table, ColumnElement[bool]]]:
     return ordered
 
 
-async def purge_company(engine: AsyncEngine, company_id: int) -> dict[str, int]:
-    """Delete the company, everything it owns and the files only it used; rows deleted per table."""
+async def purge_company(
+    engine: AsyncEngine, company_id: int, *, files: MediaFiles | None = None
+) -> dict[str, int]:
+    """Delete the company, everything it owns and the files only it used (from ``files``; ``None``: this
+    machine's disk); rows deleted per table."""
     counts: dict[str, int] = {}
     sessions = select(_accounts.c.transport, _accounts.c.session_name).where(
         _accounts.c.company_id == company_id
@@ -86,18 +93,22 @@ async def purge_company(engine: AsyncEngine, company_id: int) -> dict[str, int]:
         select(_message_media.c.sha256).where(theirs)
     ) & _blobs.c.sha256.not_in(others_use)
     async with engine.begin() as connection:
-        paths = [
-            Path(p) for p in (await connection.execute(select(_blobs.c.path).where(unused_blobs))).scalars()
-        ]
+        found = (await connection.execute(select(_blobs.c.path).where(unused_blobs))).scalars()
+        paths = [str(p) for p in found if p]
         result: Any = await connection.execute(delete(_blobs).where(unused_blobs))
         counts[_blobs.name] = int(result.rowcount or 0)
         result = await connection.execute(
             delete(_events).where(tuple_(_events.c.transport, _events.c.session_name).in_(sessions))
         )
         counts[_events.name] = int(result.rowcount or 0)
+        result = await connection.execute(
+            delete(_session_leases).where(
+                _session_leases.c.session_key.in_(sessions.with_only_columns(_accounts.c.session_name))
+            )
+        )
+        counts[_session_leases.name] = int(result.rowcount or 0)
         for table, condition in reversed(owned):
             result = await connection.execute(delete(table).where(condition))
             counts[table.name] = counts.get(table.name, 0) + int(result.rowcount or 0)
-    for path in paths:  # after the commit: a rolled-back purge must not lose files still referenced
-        path.unlink(missing_ok=True)
+    await delete_files(files, paths)  # after the commit: a rolled-back purge must not lose files referenced
     return counts

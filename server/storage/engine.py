@@ -1,7 +1,9 @@
 """Database engines: async for the application, sync for migrations. SQLite gets WAL and a busy timeout.
 
-A statement the database cannot take just now (busy, locked, a lost connection) raises ``StorageBusy``
-from the domain's error tree instead of the driver's error, so callers retry without knowing SQLAlchemy."""
+A statement the database cannot take just now (busy, locked, a lost connection), and a connection the
+pool could not hand out in time (every one in use for longer than the pool's timeout), raise
+``StorageBusy`` from the domain's error tree instead of the driver's or the pool's error, so callers retry
+without knowing SQLAlchemy."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ from pathlib import Path
 from typing import Any, TypeAlias
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.pool.base import ConnectionPoolEntry
 
 from server.domain.errors import StorageBusy
 
@@ -20,6 +25,8 @@ Database: TypeAlias = AsyncEngine
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SQLITE_POOL_TIMEOUT_S = 10.0  # waiting for the one connection longer than this is an error
+POSTGRES_POOL_TIMEOUT_S = 30.0  # SQLAlchemy's default: every one of the 15 connections in use this long
+BUSY = "The database is busy; trying again in a moment should work."
 
 
 def async_url(url: str) -> str:
@@ -61,7 +68,20 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def make_async_engine(url: str) -> AsyncEngine:
+class BusyAwarePool(AsyncAdaptedQueuePool):
+    """The async engines' pool: a connection not handed out within the pool's timeout (every one held by
+    other work) is ``StorageBusy``, a moment's congestion to retry, not SQLAlchemy's ``TimeoutError``."""
+
+    def _do_get(self) -> ConnectionPoolEntry:
+        try:
+            return super()._do_get()
+        except sa_exc.TimeoutError as error:
+            raise StorageBusy(BUSY) from error
+
+
+def make_async_engine(url: str, *, pool_timeout: float | None = None) -> AsyncEngine:
+    """``pool_timeout``: how long a caller waits for a pooled connection before it is ``StorageBusy``
+    (by default 10 s on SQLite, 30 s on PostgreSQL)."""
     if is_sqlite(url):
         _ensure_sqlite_dir(url)
         # One connection: SQLite takes one writer at a time, and writers on separate connections that
@@ -70,13 +90,21 @@ def make_async_engine(url: str) -> AsyncEngine:
         engine = create_async_engine(
             async_url(url),
             connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            poolclass=BusyAwarePool,
             pool_size=1,
             max_overflow=0,
-            pool_timeout=SQLITE_POOL_TIMEOUT_S,
+            pool_timeout=SQLITE_POOL_TIMEOUT_S if pool_timeout is None else pool_timeout,
         )
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     else:
-        engine = create_async_engine(async_url(url), pool_pre_ping=True, pool_size=5, max_overflow=10)
+        engine = create_async_engine(
+            async_url(url),
+            poolclass=BusyAwarePool,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=10,
+            pool_timeout=POSTGRES_POOL_TIMEOUT_S if pool_timeout is None else pool_timeout,
+        )
     event.listen(engine.sync_engine, "handle_error", _raise_storage_busy)
     return engine
 
@@ -115,4 +143,4 @@ def _raise_storage_busy(context: ExceptionContext) -> None:
     if context.is_pre_ping or context.sqlalchemy_exception is None:
         return
     if context.is_disconnect or is_busy_database(context.sqlalchemy_exception):
-        raise StorageBusy("The database is busy; trying again in a moment should work.")
+        raise StorageBusy(BUSY)

@@ -6,14 +6,15 @@ it); the report lists it so an admin can delete it in Pipedrive too."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.jids import phone_chat_key
 from server.domain.models import InboundEventState
+from server.domain.ports.storage import MediaFiles
 from server.domain.text import Text
+from server.storage.media import delete_files
 from server.storage.tables import (
     Chat,
     InboundEvent,
@@ -67,16 +68,22 @@ class ErasureReport:
 
 
 async def erase_contact(
-    engine: AsyncEngine, company_id: int, e164: str, *, dry_run: bool = False
+    engine: AsyncEngine,
+    company_id: int,
+    e164: str,
+    *,
+    files: MediaFiles | None = None,
+    dry_run: bool = False,
 ) -> ErasureReport:
-    """Delete everything WaPipe holds about ``e164`` in the company; idempotent.
+    """Delete everything WaPipe holds about ``e164`` in the company, their attachments' files from
+    ``files`` (``None``: this machine's disk); idempotent.
 
     ``dry_run``: the same report, and everything rolled back (the settings page's confirmation step).
     """
     async with engine.connect() as connection:
         transaction = await connection.begin()
         try:
-            report, files = await _erase(connection, company_id, e164)
+            report, paths = await _erase(connection, company_id, e164)
         except BaseException:
             await transaction.rollback()
             raise
@@ -84,12 +91,11 @@ async def erase_contact(
             await transaction.rollback()
             return report
         await transaction.commit()
-    for path in files:  # after the commit: a failed transaction must not lose files still referenced
-        path.unlink(missing_ok=True)
+    await delete_files(files, paths)  # after the commit: a failed transaction must not lose files referenced
     return report
 
 
-async def _erase(connection: AsyncConnection, company_id: int, e164: str) -> tuple[ErasureReport, list[Path]]:
+async def _erase(connection: AsyncConnection, company_id: int, e164: str) -> tuple[ErasureReport, list[str]]:
     report = ErasureReport(e164)
     sender_key = phone_chat_key(e164)
     # campaigns forget the contact; an opt-out stays, so no later campaign writes to the number again
@@ -191,7 +197,7 @@ async def _list_pipedrive_records(
 
 async def _erase_media(
     connection: AsyncConnection, company_id: int, message_ids: list[int], report: ErasureReport
-) -> list[Path]:
+) -> list[str]:
     """Drop the messages' attachments; a stored file goes when no other message still uses it."""
     rows = (
         await connection.execute(
@@ -202,7 +208,7 @@ async def _erase_media(
     ).scalars()
     hashes = {str(h) for h in rows}
     await connection.execute(delete(_message_media).where(_message_media.c.message_id.in_(message_ids)))
-    files: list[Path] = []
+    files: list[str] = []
     for sha in sorted(hashes):
         uploads = (
             await connection.execute(
@@ -225,7 +231,7 @@ async def _erase_media(
             )
             await connection.execute(delete(_media).where(_media.c.sha256 == sha))
             if path:
-                files.append(Path(path))
+                files.append(str(path))
         report.attachments += 1
     return files
 

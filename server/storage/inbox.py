@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.message_changes import AppliedChange, MessageChanged, Reacted
 from server.domain.message_kinds import encode
 from server.domain.models import AccountRef, OutboxStatus
+from server.domain.ports.storage import MediaFiles
 from server.domain.whatsapp import Delivery, InboundMessage, Peer, SessionStatus, advance
 from server.storage.call_lines import answer_missed_call
 from server.storage.dialect import upsert_insert
@@ -20,7 +21,8 @@ from server.storage.message_changes import apply_message_change
 from server.storage.quotes import adopt_replies, answered_message
 from server.storage.reactions import apply_reaction
 from server.storage.revisions import mark_changed
-from server.storage.tables import Chat, Message, Outbox, WhatsAppAccount, table_of, utcnow
+from server.storage.tables import Chat, Message, Outbox, UtcDateTime, WhatsAppAccount, table_of, utcnow
+from server.storage.times import stored_time
 from server.storage.waiting_changes import apply_waiting_changes, keep_waiting_reaction
 
 _accounts = table_of(WhatsAppAccount)
@@ -43,8 +45,12 @@ LEARNED_MEMO_SIZE = 10_000
 
 
 class SqlInboxStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """The inbox over ``engine``; a message its sender deletes takes its attachment's file with it from
+    ``files`` (``None``: this machine's disk), unless another message has the same file."""
+
+    def __init__(self, engine: AsyncEngine, files: MediaFiles | None = None) -> None:
         self._engine = engine
+        self._files = files
         self._learned: dict[tuple[int, str, str, str | None], float] = {}  # identity pairs applied: until
 
     async def account_for_session(self, transport: str, session_name: str) -> AccountRef | None:
@@ -85,6 +91,8 @@ class SqlInboxStore:
                 if (await connection.execute(statement)).rowcount == 1:
                     applied = True
                     break
+            if applied and status is not SessionStatus.CONNECTED:
+                await _lower_caught_up(connection, account_id)
         if applied and me is not None and me.e164:
             await self._set_number(account_id, me.e164, me.display_name or "")
         return applied
@@ -144,7 +152,9 @@ class SqlInboxStore:
         async with self._engine.begin() as connection:
             return int((await connection.execute(statement)).scalar_one())
 
-    async def add_message(self, account_id: int, chat_id: int, message: InboundMessage) -> bool:
+    async def add_message(
+        self, account_id: int, chat_id: int, message: InboundMessage, *, received_at: datetime | None = None
+    ) -> bool:
         media = message.media
         answered = await answered_message(self._engine, account_id, message)
         now = utcnow()
@@ -170,7 +180,7 @@ class SqlInboxStore:
                 status=(Delivery.SENT if message.from_me else Delivery.DELIVERED).value,
                 origin=message.origin.value,
                 sent_at=message.sent_at,
-                created_at=now,
+                created_at=received_at or now,  # when it reached WaPipe: the sync's lag counts from here
                 updated_at=now,
             )
             .on_conflict_do_nothing(index_elements=["account_id", "message_key"])
@@ -195,10 +205,11 @@ class SqlInboxStore:
                 wanted = advance(Delivery(current), status)
                 if wanted.value == current:
                     return wanted
+                now = utcnow()
                 changed = await connection.execute(
                     update(_messages)
                     .where(where & (_messages.c.status == current))
-                    .values(status=wanted.value, updated_at=utcnow())
+                    .values(status=wanted.value, updated_at=now, **_tick_times(wanted, now))
                 )
                 if changed.rowcount == 1:
                     await mark_changed(connection, [held[1]])
@@ -290,11 +301,11 @@ class SqlInboxStore:
         return await adopt_replies(self._engine, account_id, message)
 
     async def apply_change(self, account_id: int, change: MessageChanged) -> AppliedChange | None:
-        return await apply_message_change(self._engine, account_id, change)
+        return await apply_message_change(self._engine, account_id, change, files=self._files)
 
     async def apply_waiting_changes(self, account_id: int, message_key: str) -> list[AppliedChange]:
         session = message_key.split("/", 1)[0]
-        return await apply_waiting_changes(self._engine, account_id, session, message_key)
+        return await apply_waiting_changes(self._engine, account_id, session, message_key, files=self._files)
 
     async def apply_reaction(self, account_id: int, reaction: Reacted) -> AppliedChange | None:
         applied = await apply_reaction(self._engine, account_id, reaction)
@@ -307,7 +318,7 @@ class SqlInboxStore:
         query = select(func.max(_messages.c.sent_at)).where(_messages.c.account_id == account_id)
         async with self._engine.connect() as connection:
             value = (await connection.execute(query)).scalar()
-        return _aware(value)
+        return stored_time(value)
 
 
 _SESSION_STAGE = {
@@ -317,9 +328,22 @@ _SESSION_STAGE = {
     SessionStatus.CONNECTED: 3,
     SessionStatus.DISCONNECTED: 4,
     SessionStatus.FAILED: 4,
+    SessionStatus.UNREACHABLE: 4,
     SessionStatus.LOGGED_OUT: 4,
     SessionStatus.BANNED: 5,
 }
+
+
+def _tick_times(status: Delivery, now: datetime) -> dict[str, Any]:
+    """The first time a message was seen delivered and read, kept once: a read tick also says delivered
+    (a phone may send only the read one), and a later tick never moves either time."""
+    at = literal(now, UtcDateTime())
+    times: dict[str, Any] = {}
+    if status in (Delivery.DELIVERED, Delivery.READ, Delivery.PLAYED):
+        times["delivered_at"] = func.coalesce(_messages.c.delivered_at, at)
+    if status in (Delivery.READ, Delivery.PLAYED):
+        times["read_at"] = func.coalesce(_messages.c.read_at, at)
+    return times
 
 
 def _stages_up_to(status: SessionStatus) -> list[str]:
@@ -327,13 +351,21 @@ def _stages_up_to(status: SessionStatus) -> list[str]:
     return [member.value for member, stage in _SESSION_STAGE.items() if stage <= _SESSION_STAGE[status]]
 
 
+async def _lower_caught_up(connection: AsyncConnection, account_id: int) -> None:
+    """The session is not connected: whatever it misses from now on is after the newest stored message, so
+    the history is known complete up to that message at most (a catch-up that began while the gap had
+    already started, unnoticed, may have marked it later)."""
+    newest = (
+        select(func.max(_messages.c.sent_at)).where(_messages.c.account_id == account_id).scalar_subquery()
+    )
+    mark = _accounts.c.caught_up_until
+    statement = (
+        update(_accounts).where(_accounts.c.id == account_id, mark > newest).values(caught_up_until=newest)
+    )
+    await connection.execute(statement)
+
+
 async def _chat_id(connection: AsyncConnection, account_id: int, chat_key: str) -> int | None:
     query = select(_chats.c.id).where(_chats.c.account_id == account_id, _chats.c.chat_key == chat_key)
     found = (await connection.execute(query)).scalar()
     return int(found) if found is not None else None
-
-
-def _aware(value: object) -> datetime | None:
-    if not isinstance(value, datetime):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,21 +1,26 @@
-"""Downloaded media: files under ``WAPIPE_MEDIA_DIR`` by SHA-256, and their rows (blobs, per-message state,
-uploads to Pipedrive)."""
+"""Downloaded media: files under ``WAPIPE_MEDIA_DIR`` by SHA-256 (``DiskMediaFiles``; the S3-compatible
+store is ``media_s3``), and their rows (blobs, per-message state, uploads to Pipedrive)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.domain.errors import ConfigurationError, NotFound, WaPipeError
+from server.domain.ports.storage import MediaFiles, StoredFile
 from server.domain.sync import MediaRetry, MediaState, MessageMedia, SyncMessage
+from server.domain.text import Text
 from server.storage.dialect import upsert_insert
 from server.storage.revisions import mark_changed
 from server.storage.tables import MediaBlob, MediaUpload, Message, MessageMediaRow, table_of, utcnow
@@ -24,11 +29,16 @@ _blobs = table_of(MediaBlob)
 _message_media = table_of(MessageMediaRow)
 _uploads = table_of(MediaUpload)
 _messages = table_of(Message)
+log = logging.getLogger(__name__)
+
+IN_OBJECT_STORAGE = "s3:"  # how the path of a file kept in an S3-compatible bucket begins (``media_s3``)
+READ_CHUNK = 256 * 1024  # bytes read from disk at a time when a file is streamed
 
 
 class DiskMediaFiles:
     """Files by content hash: ``<dir>/ab/abcdef…``. Writing goes through a temporary file and a rename, so a
-    half-written download never looks stored."""
+    half-written download never looks stored. A file's path is where it is on this machine's disk; the path of
+    one kept in a bucket is refused by name (``media_store_not_configured``), never looked for on disk."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -55,7 +65,60 @@ class DiskMediaFiles:
         return sha256, size, str(target)
 
     async def read(self, path: str) -> bytes:
-        return await asyncio.to_thread(Path(path).read_bytes)
+        try:
+            return await asyncio.to_thread(local_path(path).read_bytes)
+        except FileNotFoundError as gone:
+            raise NotFound(Text("This attachment is no longer stored.")) from gone
+
+    async def open(self, path: str) -> StoredFile:
+        try:
+            handle = await asyncio.to_thread(local_path(path).open, "rb")
+        except FileNotFoundError as gone:
+            raise NotFound(Text("This attachment is no longer stored.")) from gone
+        return StoredFile(os.fstat(handle.fileno()).st_size, _read_chunks(handle))
+
+    async def delete(self, path: str) -> None:
+        await asyncio.to_thread(local_path(path).unlink, missing_ok=True)
+
+
+def local_path(path: str) -> Path:
+    """The file ``path`` names on this machine's disk; ``ConfigurationError`` for a file kept in a bucket
+    when this process has none configured."""
+    if path.startswith(IN_OBJECT_STORAGE):
+        raise ConfigurationError(
+            Text(
+                "This attachment is kept in object storage, but this process has no bucket configured: "
+                "set WAPIPE_MEDIA_S3_BUCKET and its credentials as in the other processes"
+            ),
+            reason="media_store_not_configured",
+        )
+    return Path(path)
+
+
+async def delete_files(files: MediaFiles | None, paths: Iterable[str]) -> int:
+    """Remove the files of blobs whose rows a transaction just deleted, through the store that keeps them
+    (``None``: this machine's disk, by path); how many. Called after the commit, so a rolled-back deletion
+    never loses a file a row still names. A file that cannot be removed (the bucket unreachable, say) is
+    logged by its path, which holds only its content hash, and the others still go: its row is gone, so
+    nothing would find it again to retry."""
+    store = files or DiskMediaFiles(Path())
+    removed = 0
+    for path in paths:
+        try:
+            await store.delete(path)
+        except WaPipeError as error:
+            log.error("attachment file not deleted", extra={"path": path, "reason": error.reason})
+            continue
+        removed += 1
+    return removed
+
+
+async def _read_chunks(handle: BinaryIO) -> AsyncIterator[bytes]:
+    try:
+        while chunk := await asyncio.to_thread(handle.read, READ_CHUNK):
+            yield chunk
+    finally:
+        handle.close()
 
 
 class MediaRows:

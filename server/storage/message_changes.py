@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
@@ -30,7 +29,9 @@ from server.domain.message_changes import (
     PendingChange,
     ReactionLine,
 )
+from server.domain.ports.storage import MediaFiles
 from server.storage.dialect import upsert_insert
+from server.storage.media import delete_files
 from server.storage.reactions import reactions_between
 from server.storage.revisions import mark_changed
 from server.storage.tables import (
@@ -44,6 +45,7 @@ from server.storage.tables import (
     utcnow,
 )
 from server.storage.tables_changes import FileDeletion, MessageChange, WaitingChange
+from server.storage.times import stored_time
 
 _messages = table_of(Message)
 _changes = table_of(MessageChange)
@@ -77,10 +79,16 @@ def earlier_versions(edit_history: str) -> tuple[tuple[str, datetime], ...]:
 
 
 async def apply_message_change(
-    engine: AsyncEngine, account_id: int, change: MessageChanged, *, waits: bool = True
+    engine: AsyncEngine,
+    account_id: int,
+    change: MessageChanged,
+    *,
+    waits: bool = True,
+    files: MediaFiles | None = None,
 ) -> AppliedChange | None:
     """Apply ``change`` to the message it names; ``None`` when that message is not stored (the change then
-    waits for it, unless ``waits`` is false)."""
+    waits for it, unless ``waits`` is false). A deleted message's attachment file no other message has goes
+    from ``files`` (``None``: this machine's disk)."""
     query = (
         select(
             _messages.c.id,
@@ -99,7 +107,7 @@ async def apply_message_change(
         )
         .where((_messages.c.account_id == account_id) & (_messages.c.message_key == change.target_key))
     )
-    files: list[Path] = []
+    paths: list[str] = []
     async with engine.begin() as connection:
         row = (await connection.execute(query)).mappings().first()
         if row is None:
@@ -115,15 +123,14 @@ async def apply_message_change(
             update(_messages).where(_messages.c.id == row["id"]).values(**values, updated_at=utcnow())
         )
         if change.kind is ChangeKind.REVOKED and not row["keep_deleted_text"]:
-            files = await _forget_attachment(connection, row["id"], row["company_id"], row["chat_id"])
+            paths = await _forget_attachment(connection, row["id"], row["company_id"], row["chat_id"])
         replies = select(_messages.c.id, _messages.c.chat_id).where(
             _messages.c.reply_to_message_id == row["id"]
         )
         changed = [(row["id"], row["chat_id"]), *(await connection.execute(replies)).all()]
         await _queue(connection, changed)
         await mark_changed(connection, [message_id for message_id, _ in changed])
-    for path in files:  # after the commit: a rolled-back deletion must not lose a file still referenced
-        path.unlink(missing_ok=True)
+    await delete_files(files, paths)  # after the commit: a rolled-back deletion must not lose a file in use
     return AppliedChange(row["id"], row["chat_id"], changed=True)
 
 
@@ -154,7 +161,7 @@ async def _wait(connection: AsyncConnection, account_id: int, change: MessageCha
 
 async def _forget_attachment(
     connection: AsyncConnection, message_id: int, company_id: int, chat_id: int
-) -> list[Path]:
+) -> list[str]:
     """The deleted message's downloaded attachment: its record, and its file unless another message (in
     any company: files are stored once by hash) has the same one. Its uploads to Pipedrive that no other
     message of the company has are queued for deletion there. The files to remove after the commit."""
@@ -168,7 +175,7 @@ async def _forget_attachment(
     await _queue_file_deletions(connection, hashes, company_id, chat_id)
     still_used = select(_message_media.c.sha256).where(_message_media.c.sha256.in_(hashes))
     unused = _blobs.c.sha256.in_(hashes) & _blobs.c.sha256.not_in(still_used)
-    paths = [Path(p) for p in (await connection.execute(select(_blobs.c.path).where(unused))).scalars() if p]
+    paths = [str(p) for p in (await connection.execute(select(_blobs.c.path).where(unused))).scalars() if p]
     await connection.execute(delete(_blobs).where(unused))
     return paths
 
@@ -228,7 +235,7 @@ def _edit(row: Any, change: MessageChanged) -> dict[str, object] | None:
     text = change.text or ""
     if row["revoked_at"] is not None or row["text"] == text:
         return None
-    edited_at = _aware(row["edited_at"])
+    edited_at = stored_time(row["edited_at"])
     if edited_at is not None and change.at < edited_at:
         return None  # an older edit arriving late: the newer text stays
     history = [{"text": old, "at": at.isoformat()} for old, at in earlier_versions(row["edit_history"])]
@@ -248,12 +255,6 @@ def _revoke(row: Any, change: MessageChanged) -> dict[str, object] | None:
     return {"revoked_at": change.at, "text": "", "edit_history": "", "details": "", **_NO_MEDIA}
 
 
-def _aware(value: object) -> datetime | None:
-    if not isinstance(value, datetime):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 class ChangeRows:
     """The sync store's side of the queue: which changed messages of a chat wait for their day."""
 
@@ -270,7 +271,7 @@ class ChangeRows:
         )
         async with self._engine.connect() as connection:
             rows = (await connection.execute(query)).all()
-        return [PendingChange(row[0], row[1], _aware(row[2]) or row[2]) for row in rows]
+        return [PendingChange(row[0], row[1], stored_time(row[2]) or row[2]) for row in rows]
 
     async def reactions_between(self, chat_id: int, start: datetime, end: datetime) -> list[ReactionLine]:
         return await reactions_between(self._engine, chat_id, start, end)

@@ -127,6 +127,19 @@ class SqlOutboxStore:
             updated_at=utcnow(),
         )
 
+    async def stalled(
+        self, *, queued_before: datetime, sending_before: datetime, limit: int = 500
+    ) -> list[int]:
+        """Messages whose send job may have been lost (a queue lost with Redis, a runner killed with jobs
+        in its memory): queued since before ``queued_before``, or sending since before ``sending_before``."""
+        queued = (_table.c.status == OutboxStatus.QUEUED.value) & (_table.c.created_at < queued_before)
+        sending = (_table.c.status == OutboxStatus.SENDING.value) & (
+            _table.c.attempt_started_at < sending_before
+        )
+        query = select(_table.c.id).where(queued | sending).order_by(_table.c.id).limit(limit)
+        async with self._engine.connect() as connection:
+            return [int(row[0]) for row in (await connection.execute(query)).all()]
+
     async def _update(self, outbox_id: int, **values: Any) -> None:
         async with self._engine.begin() as connection:
             await connection.execute(update(_table).where(_table.c.id == outbox_id).values(**values))

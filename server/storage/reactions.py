@@ -10,7 +10,7 @@ and the day of the reaction it replaced.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -22,6 +22,7 @@ from server.storage.dialect import upsert_insert
 from server.storage.revisions import mark_changed
 from server.storage.tables import Chat, Message, table_of, utcnow
 from server.storage.tables_changes import MessageChange, MessageReaction
+from server.storage.times import required_time
 
 Reactions = tuple[tuple[str, bool, str], ...]  # (emoji, from me, reactor name), oldest first
 
@@ -29,10 +30,6 @@ _messages = table_of(Message)
 _chats = table_of(Chat)
 _reactions = table_of(MessageReaction)
 _changes = table_of(MessageChange)
-
-
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 async def apply_reaction(engine: AsyncEngine, account_id: int, reaction: Reacted) -> AppliedChange | None:
@@ -71,7 +68,7 @@ async def apply_reaction(engine: AsyncEngine, account_id: int, reaction: Reacted
                 return AppliedChange(message_id, chat_id, changed=False)
             days = [reaction.at]
         else:
-            held_at = _aware(held[1])
+            held_at = required_time(held[1])
             if held_at > reaction.at or (held_at == reaction.at and held[0] == reaction.emoji):
                 return AppliedChange(message_id, chat_id, changed=False)  # older than held, or a repeat
             # Within the same second (the transports' resolution) the later arrival wins.
@@ -81,7 +78,7 @@ async def apply_reaction(engine: AsyncEngine, account_id: int, reaction: Reacted
             changed = await connection.execute(update(_reactions).where(mine & newer).values(**values))
             if not changed.rowcount:
                 return AppliedChange(message_id, chat_id, changed=False)
-            days = [_aware(held[1]), reaction.at]
+            days = [required_time(held[1]), reaction.at]
         now = utcnow()
         for day_at in days:
             await connection.execute(
@@ -144,7 +141,7 @@ async def reactions_between(
     return [
         ReactionLine(
             id=row["id"],
-            reacted_at=_aware(row["reacted_at"]),
+            reacted_at=required_time(row["reacted_at"]),
             from_me=bool(row["from_me"]),
             reactor_key=row["reactor_key"],
             reactor_name=row["reactor_name"] or "",

@@ -19,7 +19,6 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -28,7 +27,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.days import day_start, local_day
 from server.domain.models import InboundEventState, OutboxStatus
+from server.domain.ports.storage import MediaFiles
 from server.domain.sync import MediaState
+from server.storage.media import delete_files
 from server.storage.revisions import mark_changed
 from server.storage.tables import (
     Chat,
@@ -108,8 +109,11 @@ def cutoff(now: datetime, days: int, zone: ZoneInfo) -> datetime:
 
 
 class SqlRetention:
-    def __init__(self, engine: AsyncEngine) -> None:
+    """Retention over ``engine``; the files go from ``files`` (``None``: this machine's disk)."""
+
+    def __init__(self, engine: AsyncEngine, files: MediaFiles | None = None) -> None:
         self._engine = engine
+        self._files = files
 
     async def policies(self) -> list[RetentionPolicy]:
         """The companies that keep messages or files for a limited time."""
@@ -131,7 +135,7 @@ class SqlRetention:
     async def apply(self, policy: RetentionPolicy, zone: ZoneInfo, now: datetime) -> RetentionOutcome:
         """Delete what the policy no longer keeps; safe to run again (it finds nothing more)."""
         outcome = RetentionOutcome(policy.company_id)
-        files: list[Path] = []
+        files: list[str] = []
         if policy.message_days:
             before = cutoff(now, policy.message_days, zone)
             for chat_id in await self._chats_with_old(policy.company_id, before, media_only=False):
@@ -141,9 +145,8 @@ class SqlRetention:
             before = cutoff(now, policy.media_days, zone)
             for chat_id in await self._chats_with_old(policy.company_id, before, media_only=True):
                 files += await self._in_chat_lease(chat_id, policy, zone, before, outcome, media_only=True)
-        for path in files:  # after the commits: a rolled-back transaction must not lose a referenced file
-            path.unlink(missing_ok=True)
-        outcome.files = len(files)
+        # after the commits: a rolled-back transaction must not lose a referenced file
+        outcome.files = await delete_files(self._files, files)
         return outcome
 
     async def _chats_with_old(self, company_id: int, before: datetime, *, media_only: bool) -> list[int]:
@@ -165,7 +168,7 @@ class SqlRetention:
         outcome: RetentionOutcome,
         *,
         media_only: bool,
-    ) -> list[Path]:
+    ) -> list[str]:
         owner = f"retention:{uuid.uuid4().hex[:12]}"
         if not await self._acquire(chat_id, policy.company_id, owner):
             outcome.chats_busy += 1
@@ -257,7 +260,7 @@ async def _synced_days(
 
 async def _delete_days(
     connection: AsyncConnection, chat_id: int, zone: ZoneInfo, before: datetime, outcome: RetentionOutcome
-) -> list[Path]:
+) -> list[str]:
     rows = (
         await connection.execute(
             select(_messages.c.id, _messages.c.sent_at).where(
@@ -286,7 +289,7 @@ async def _delete_days(
 
 async def _remove_media(
     connection: AsyncConnection, chat_id: int, zone: ZoneInfo, before: datetime, outcome: RetentionOutcome
-) -> list[Path]:
+) -> list[str]:
     rows = (
         await connection.execute(
             select(_messages.c.id, _messages.c.sent_at)
@@ -330,13 +333,13 @@ async def _hashes_of(connection: AsyncConnection, message_ids: list[int]) -> set
     return {str(h) for h in rows.scalars()}
 
 
-async def _drop_unused_blobs(connection: AsyncConnection, hashes: set[str]) -> list[Path]:
+async def _drop_unused_blobs(connection: AsyncConnection, hashes: set[str]) -> list[str]:
     """Blobs no message uses any more (in any company: a file is stored once by its hash); their files."""
-    paths: list[Path] = []
+    paths: list[str] = []
     for chunk in _chunks(sorted(hashes)):
         still_used = select(_message_media.c.sha256).where(_message_media.c.sha256.in_(chunk))
         unused = and_(_blobs.c.sha256.in_(chunk), _blobs.c.sha256.not_in(still_used))
         found = (await connection.execute(select(_blobs.c.path).where(unused))).scalars()
-        paths += [Path(p) for p in found if p]
+        paths += [str(p) for p in found if p]
         await connection.execute(delete(_blobs).where(unused))
     return paths

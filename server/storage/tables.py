@@ -82,6 +82,39 @@ class WorkerHeartbeat(SQLModel, table=True):
     seen_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
+class SessionLease(SQLModel, table=True):
+    """Which worker runs each embedded WhatsApp session (``server.storage.session_leases``): a session key,
+    no company's data. The row stays when the lease is released, so its fencing token keeps growing."""
+
+    __tablename__ = "session_lease"
+
+    session_key: str = Field(primary_key=True, max_length=128)
+    owner: str = Field(default="", max_length=255)  # "" while nobody holds it
+    token: int = Field(default=0)  # the fencing token of the latest holder
+    expires_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # None while nobody holds it
+
+
+class EmbeddedSession(SQLModel, table=True):
+    """What an embedded WhatsApp session shares between the worker that runs it and every other process
+    (``server.storage.embedded_sessions``): the QR code to scan, a pairing code asked for and given, a
+    logout asked for, and whatsmeow's device store. Secrets are Fernet tokens (``WAPIPE_ENCRYPTION_KEYS``)."""
+
+    __tablename__ = "embedded_session"
+
+    session_name: str = Field(primary_key=True, max_length=128)
+    company_id: int = Field(foreign_key="company.id", index=True)
+    account_id: int = Field(foreign_key="whatsapp_account.id", index=True)
+    qr_encrypted: str = Field(default="", sa_type=Text)  # the linking value the phone scans
+    qr_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    pairing_phone: str = Field(default="", max_length=32)  # a pairing code asked for this number
+    pairing_code_encrypted: str = Field(default="", sa_type=Text)
+    pairing_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    logout_requested: bool = Field(default=False)
+    device_encrypted: bytes | None = Field(default=None, sa_type=LargeBinary)  # whatsmeow's SQLite store
+    device_token: int = Field(default=0)  # the lease's fencing token of the worker that saved it
+    device_saved_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+
+
 class WhatsAppAccount(SQLModel, table=True):
     """A connected WhatsApp number: one team member's, in one company, on one transport session."""
 
@@ -99,6 +132,8 @@ class WhatsAppAccount(SQLModel, table=True):
     status_detail: str = Field(default="", max_length=500)
     status_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # when the status was reported
     last_activity_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # Every message sent before this is stored (where a complete catch-up started); the next reads from here.
+    caught_up_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
@@ -167,6 +202,9 @@ class Message(SQLModel, table=True):
     sent_at: datetime = Field(sa_type=UtcDateTime, index=True)
     edited_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # its sender edited it
     revoked_at: datetime | None = Field(default=None, sa_type=UtcDateTime)  # its sender deleted it
+    # When WaPipe learnt that a message we sent was delivered / read (its tick arrived; 0023)
+    delivered_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    read_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     edit_history: str = Field(default="", sa_type=Text)  # JSON: the texts edits replaced (migration 0013)
     reply_to_id: str = Field(default="", max_length=128, index=True)  # a reply: the answered message's id
     reply_to_message_id: int | None = Field(default=None)  # the answered message, when stored (0014)
@@ -234,7 +272,8 @@ class CompanySettings(SQLModel, table=True):
 
 
 class MediaBlob(SQLModel, table=True):
-    """A downloaded attachment, stored once under ``WAPIPE_MEDIA_DIR`` by its SHA-256."""
+    """A downloaded attachment, stored once by its SHA-256; ``path`` is where its store finds the file (a
+    path under ``WAPIPE_MEDIA_DIR``, or ``s3:`` and the object's name in ``WAPIPE_MEDIA_S3_BUCKET``)."""
 
     __tablename__ = "media"
 

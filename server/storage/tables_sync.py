@@ -58,6 +58,8 @@ class SyncDayActivity(SQLModel, table=True):
     rendered_hash: str = Field(default="", max_length=64)
     dirty: bool = Field(default=False, index=True)
     dirty_since: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    # the arrival of the oldest live message not written yet (0028): how long it waited, at the write
+    waiting_since: datetime | None = Field(default=None, sa_type=UtcDateTime)
     version: int = Field(default=0)  # bumped by every change, so a flush clears only what it wrote
     generation: int = Field(default=0)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
@@ -97,13 +99,17 @@ class SyncProblemRow(SQLModel, table=True):
 
 
 class SyncCompanyState(SQLModel, table=True):
-    """Per company: the phone index's watermark, and until when work is deferred (daily budget spent)."""
+    """Per company: the phone index's watermark, when it was last listed in full and which worker holds
+    its listing, and until when work is deferred (daily budget spent)."""
 
     __tablename__ = "sync_company_state"
 
     company_id: int = Field(foreign_key="company.id", primary_key=True)
     index_built: bool = Field(default=False)
     index_watermark: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    index_listed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    index_lease_owner: str = Field(default="", max_length=200)
+    index_lease_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     deferred_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
     defer_reason: str = Field(default="", max_length=64)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -9,37 +9,36 @@ waiting reaction is what shows on it. Both wait up to ``WAITING_FOR``; on their 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.message_changes import AppliedChange, ChangeKind, MessageChanged, Reacted
+from server.domain.ports.storage import MediaFiles
 from server.storage.dialect import upsert_insert
 from server.storage.message_changes import WAITING_FOR, apply_message_change
 from server.storage.reactions import apply_reaction
 from server.storage.tables import table_of, utcnow
 from server.storage.tables_changes import WaitingChange, WaitingReaction
+from server.storage.times import required_time
 
 _waiting = table_of(WaitingChange)
 _waiting_reactions = table_of(WaitingReaction)
 
 
-def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 async def apply_waiting_changes(
-    engine: AsyncEngine, account_id: int, session: str, message_key: str
+    engine: AsyncEngine, account_id: int, session: str, message_key: str, *, files: MediaFiles | None = None
 ) -> list[AppliedChange]:
-    """Apply the changes that waited for ``message_key`` (just stored) and forget them."""
+    """Apply the changes that waited for ``message_key`` (just stored) and forget them (a deleted message's
+    attachment file goes from ``files``, as in ``apply_message_change``)."""
     mine = (_waiting.c.account_id == account_id) & (_waiting.c.message_key == message_key[:200])
     query = select(_waiting).where(mine).order_by(_waiting.c.changed_at, _waiting.c.id)
     async with engine.connect() as connection:
         rows = (await connection.execute(query)).mappings().all()
     applied: list[AppliedChange] = []
     for row in rows:
-        at = _aware(row["changed_at"])
+        at = required_time(row["changed_at"])
         kind = ChangeKind(row["kind"])
         change = MessageChanged(
             session,
@@ -49,7 +48,7 @@ async def apply_waiting_changes(
             at,
             text=row["text"] if kind is ChangeKind.EDITED else None,
         )
-        result = await apply_message_change(engine, account_id, change, waits=False)
+        result = await apply_message_change(engine, account_id, change, waits=False, files=files)
         if result is not None and result.changed:
             applied.append(result)
     if rows:
@@ -114,7 +113,7 @@ async def _apply_waiting_reactions(
             row["reactor_key"],
             bool(row["from_me"]),
             row["emoji"],
-            _aware(row["reacted_at"]),
+            required_time(row["reacted_at"]),
             reactor_name=row["reactor_name"] or None,
         )
         result = await apply_reaction(engine, account_id, reaction)

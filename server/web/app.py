@@ -20,6 +20,7 @@ from server.web import (
     cloud_templates,
     contact_cards,
     health,
+    metrics,
     numbers,
     oauth,
     panel,
@@ -64,6 +65,8 @@ def create_app(settings: Settings, upstreams: Upstreams | None = None) -> Starle
         Route("/", health.status_page, methods=["GET"], name="status_page"),
         Route("/status", health.status_fragment, methods=["GET"], name="status_fragment"),
         Route("/healthz", health.healthz, methods=["GET"], name="healthz"),
+        Route("/healthz/workers", health.workers_healthz, methods=["GET"], name="healthz_workers"),
+        Route("/metrics", metrics.metrics, methods=["GET"], name="metrics"),
         Route(WAHA_WEBHOOK_PATH, webhooks.waha_webhook, methods=["POST"], name="waha_webhook"),
         Route(CLOUD_WEBHOOK_PATH, webhooks.cloud_webhook, methods=["GET", "POST"], name="cloud_webhook"),
         Route(

@@ -22,12 +22,11 @@ from server.web.session import (
     SessionUser,
     check_csrf,
     csrf_token,
+    not_your_chat,
     problem,
     refused_session,
     signed_in_user,
 )
-
-NOT_YOURS = Text("This chat is not in your Pipedrive company, or it does not exist.")
 
 
 async def chat_surface(request: Request, user: SessionUser, chat_id: int) -> Surface:
@@ -48,7 +47,7 @@ async def _chat_user(request: Request) -> tuple[SessionUser, ChatRow] | Response
         return refused_session(error)
     chat = await SqlChatHistory(resources.engine).chat(user.company_id, int(request.path_params["chat_id"]))
     if chat is None:
-        return problem(403, "forbidden", translate(NOT_YOURS))
+        return not_your_chat()
     return user, chat
 
 

@@ -11,11 +11,9 @@ reply box sends through the outbox, with a CSRF token.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from collections.abc import Mapping
-from pathlib import Path
 
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
@@ -56,13 +54,13 @@ from server.web.session import (
     chat_view_user,
     check_csrf,
     csrf_token,
+    not_your_chat,
     problem,
 )
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 50
 CHANGED_LIMIT = 200  # changed bubbles one poll brings back; the rest come with the next
-NOT_YOURS = Text("This chat is not in your Pipedrive company, or it does not exist.")
 
 
 def _resources(request: Request) -> Resources:
@@ -142,7 +140,7 @@ async def chat_page(request: Request) -> Response:
         return user
     chat = await _chat(request, user)
     if chat is None:
-        return problem(403, "forbidden", NOT_YOURS)
+        return not_your_chat()
     view = ChatPageView(
         chat_id=chat.id,
         # a group by its subject, a contact by their Person's name where the chat is linked
@@ -212,7 +210,7 @@ async def more_messages(request: Request) -> Response:
         return user
     chat = await _chat(request, user)
     if chat is None:
-        return problem(403, "forbidden", NOT_YOURS)
+        return not_your_chat()
     try:
         after, before = _id_param(request, "after", zero=True), _id_param(request, "before")
         seen, from_id = _seen_param(request), _id_param(request, "from")
@@ -239,7 +237,7 @@ async def media(request: Request) -> Response:
         return user
     chat = await _chat(request, user)
     if chat is None:
-        return problem(403, "forbidden", NOT_YOURS)
+        return not_your_chat()
     found = await SqlChatHistory(_resources(request).engine).media_file(
         user.company_id, chat.id, _int(request, "message_id")
     )
@@ -247,10 +245,10 @@ async def media(request: Request) -> Response:
         return problem(404, "not_found", Text("This attachment is not stored."))
     path, mime, name = found
     try:
-        data = await asyncio.to_thread(Path(path).read_bytes)
-    except FileNotFoundError:
+        file = await _resources(request).media.open(path)
+    except NotFound:
         return problem(404, "not_found", Text("This attachment is no longer stored."))
-    return media_response(data, mime, name, download="download" in request.query_params)
+    return await media_response(file, mime, name, download="download" in request.query_params)
 
 
 async def _attachment(
@@ -276,7 +274,7 @@ async def reply(request: Request) -> Response:
         return user
     chat = await _chat(request, user)
     if chat is None:
-        return problem(403, "forbidden", NOT_YOURS)
+        return not_your_chat()
     length = request.headers.get("content-length", "")
     if length.isascii() and length.isdigit() and int(length[:20]) > MAX_UPLOAD_BYTES + 64 * 1024:
         too_big = _reply(

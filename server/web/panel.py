@@ -3,11 +3,9 @@ with the Person across the company's numbers, the send form, the chat's link; an
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
@@ -39,6 +37,7 @@ from panels.panel_form import (
 from server.domain.bounds import id_from_text
 from server.domain.conversation import ContactChat, ContactMessage
 from server.domain.countries import region_of_number
+from server.domain.errors import NotFound
 from server.domain.installations import InstallationStatus
 from server.domain.models import Account, OutboxStatus
 from server.domain.phone_numbers import to_e164
@@ -245,10 +244,10 @@ async def panel_media(request: Request) -> Response:
         return Response(translate(NOT_FOUND), status_code=404)
     path, mime, name = found
     try:
-        data = await asyncio.to_thread(Path(path).read_bytes)
-    except FileNotFoundError:
+        file = await resources.media.open(path)
+    except NotFound:
         return Response(translate(NOT_FOUND), status_code=404)
-    return media_response(data, mime, name)
+    return await media_response(file, mime, name)
 
 
 def routes() -> list[BaseRoute]:

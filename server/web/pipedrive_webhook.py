@@ -10,6 +10,8 @@ They are checked first: missing, wrong, or for a company WaPipe has no installat
 - a delivery already stored (a retry carries the same ``meta.id``): 200 ``duplicate``;
 - otherwise stored and queued (``process_inbound_event``): 200 ``accepted``. Any 2xx ends Pipedrive's
   retries.
+
+Each delivery is counted by its outcome, as the WhatsApp webhooks' are (``server.web.webhooks.counted``).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from server.jobs.person_events import PIPEDRIVE, pipedrive_event_key
 from server.storage.companies import SqlCompanyStore
 from server.storage.inbound_events import SqlInboundEventStore
 from server.web.resources import Resources
-from server.web.webhooks import MAX_BODY_BYTES, keep_rejected, read_body, refuse, store_and_queue
+from server.web.webhooks import MAX_BODY_BYTES, counted, keep_rejected, read_body, refuse, store_and_queue
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,7 @@ async def _known_company(resources: Resources, pipedrive_company_id: int) -> boo
     return any(installation.is_active for installation in installations)
 
 
+@counted(PIPEDRIVE)
 async def pipedrive_webhook(request: Request) -> Response:
     resources: Resources = request.app.state.resources
     credentials = _basic(request)

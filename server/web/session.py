@@ -224,6 +224,14 @@ def signin_state(request: Request) -> dict[str, str] | None:
     return data if data.get("purpose") == SIGNIN_PURPOSE else None
 
 
+NOT_YOURS = Text("This chat is not in your Pipedrive company, or it does not exist.")
+
+
+def not_your_chat() -> HTMLResponse:
+    """A chat of another company, or none at all: one answer for both, so a guessed id learns nothing."""
+    return problem(403, "forbidden", NOT_YOURS)
+
+
 def problem(
     status: int,
     reason: str,

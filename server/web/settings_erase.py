@@ -61,7 +61,7 @@ async def erase(request: Request, identity: FrameIdentity) -> Response:
     if str(form.get("confirm", "")) != "yes":
         preview = await erase_contact(resources.engine, company_id, checked, dry_run=True)
         return HTMLResponse(render_erase(_view("confirm", preview)))
-    report = await erase_contact(resources.engine, company_id, checked)
+    report = await erase_contact(resources.engine, company_id, checked, files=resources.media)
     details = report.as_dict()
     await SqlAuditLog(resources.engine).record(
         company_id,

@@ -7,18 +7,23 @@
 - Signed but malformed: 400 with the reason; the body is kept (state ``rejected``) for inspection.
 - A delivery already stored (a redelivery): 200 ``duplicate``; nothing else happens.
 - Too large: 413 before the body is read in full.
+
+Every delivery is counted in the process's metrics by transport and outcome (``counted``): ``accepted``,
+``duplicate``, ``ignored``, or the reason it was refused; ``error`` when the route failed.
 """
 
 from __future__ import annotations
 
-import logging
+import functools
+import json
+from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from server.domain.errors import MalformedWebhook, NotAuthenticated, WaPipeError
 from server.domain.models import InboundEventState
-from server.jobs.inbound import inbound_job_id
+from server.jobs.inbound import keep_delivery
 from server.storage.inbound_events import SqlInboundEventStore
 from server.transports import waha_webhook_horizon
 from server.web.resources import Resources
@@ -26,8 +31,43 @@ from server.whatsapp.cloud_webhook import verify_cloud_signature, verify_subscri
 from server.whatsapp.waha_webhook import verify_waha_webhook
 from server.whatsapp.webhook_bodies import CLOUD, WAHA, delivery_key, rejected_key
 
-log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1024 * 1024  # webhooks carry media by reference; a megabyte is plenty
+
+
+Route = Callable[[Request], Awaitable[Response]]
+
+
+def counted(transport: str) -> Callable[[Route], Route]:
+    """The route with each delivery (a POST) counted under ``transport`` by the outcome its answer names."""
+
+    def wrap(route: Route) -> Route:
+        @functools.wraps(route)
+        async def answer(request: Request) -> Response:
+            if request.method != "POST":
+                return await route(request)  # the Cloud API's subscription handshake: no delivery
+            metrics = request.app.state.resources.metrics
+            try:
+                response = await route(request)
+            except Exception:
+                metrics.webhook(transport, "error")
+                raise
+            metrics.webhook(transport, outcome_of(response))
+            return response
+
+        return answer
+
+    return wrap
+
+
+def outcome_of(response: Response) -> str:
+    """What a webhook answer says became of the delivery: its ``status`` (accepted, duplicate, ignored) or
+    its refusal's ``error`` reason (this module's answers name one or the other)."""
+    try:
+        body = json.loads(bytes(response.body))
+    except ValueError:
+        return "error"
+    named = body.get("status") if response.status_code == 200 else body.get("error")
+    return named if isinstance(named, str) else "error"
 
 
 def refuse(status: int, reason: str, message: str) -> JSONResponse:
@@ -73,7 +113,9 @@ async def store_and_queue(
     body: bytes,
 ) -> Response:
     """Store a verified delivery once under its key and queue its processing; a redelivery is a duplicate."""
-    event_id, is_new = await store.record(
+    is_new = await keep_delivery(
+        store,
+        resources.queue,
         transport=transport,
         event_key=event_key,
         session_name=session_name,
@@ -82,12 +124,6 @@ async def store_and_queue(
     )
     if not is_new:
         return JSONResponse({"status": "duplicate"})
-    try:
-        await resources.queue.enqueue("process_inbound_event", event_id, job_id=inbound_job_id(event_id))
-    except Exception:  # the delivery is stored; the sweeper enqueues it later
-        log.exception(
-            "could not enqueue a stored webhook", extra={"event_id": event_id, "transport": transport}
-        )
     return JSONResponse({"status": "accepted"})
 
 
@@ -101,6 +137,7 @@ async def _accept(request: Request, transport: str, body: bytes) -> Response:
     return await store_and_queue(resources, store, transport, key.event_key, key.session_name, body)
 
 
+@counted(WAHA)
 async def waha_webhook(request: Request) -> Response:
     body = await read_body(request)
     if body is None:
@@ -119,6 +156,7 @@ async def waha_webhook(request: Request) -> Response:
     return await _accept(request, WAHA, body)
 
 
+@counted(CLOUD)
 async def cloud_webhook(request: Request) -> Response:
     resources: Resources = request.app.state.resources
     app_secret = resources.settings.cloud_app_secret.get_secret_value()

@@ -6,8 +6,7 @@ capitalised structs), so each reader accepts the spellings seen and ignores what
 
 from __future__ import annotations
 
-from server.domain.errors import InvalidChatId
-from server.domain.jids import Jid, JidKind, parse_jid
+from server.domain.jids import Jid, JidKind, jid_or_none
 from server.domain.whatsapp import ChatSummary, GroupInfo, GroupMember, Peer
 from server.whatsapp.untrusted_input import (
     JsonObject,
@@ -32,15 +31,6 @@ def id_of(obj: JsonObject | None, *keys: str) -> str | None:
         if nested is not None:
             return nested
     return None
-
-
-def jid_or_none(spelling: str | None) -> Jid | None:
-    if spelling is None:
-        return None
-    try:
-        return parse_jid(spelling)
-    except InvalidChatId:
-        return None
 
 
 def parse_chat(obj: JsonObject) -> ChatSummary | None:

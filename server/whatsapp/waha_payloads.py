@@ -12,7 +12,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from server.domain.errors import InvalidChatId, MalformedWebhook
-from server.domain.jids import Jid, JidKind, TransportMessageId, parse_jid, split_message_id
+from server.domain.jids import Jid, JidKind, TransportMessageId, jid_or_none, parse_jid, split_message_id
 from server.domain.whatsapp import (
     Delivery,
     IdentityLearned,
@@ -119,7 +119,7 @@ def parse_message(
     if chat_jid.kind is JidKind.OTHER:
         return None
     alts = _alternate_ids(payload)
-    chat = peer_for(chat_jid, alt=_jid_or_none(alts.get(chat_jid.chat_key)))
+    chat = peer_for(chat_jid, alt=jid_or_none(alts.get(chat_jid.chat_key)))
     sender = _sender(
         payload, chat=chat, chat_jid=chat_jid, from_me=from_me, from_id=from_id, me=me, alts=alts
     )
@@ -162,14 +162,9 @@ def identities_in(payload: JsonObject, *, account_id: str) -> list[IdentityLearn
     """LID ↔ phone pairs the engine revealed alongside a message (``_data`` alternate ids)."""
     learned: list[IdentityLearned] = []
     for first, second in _alternate_ids(payload).items():
-        a, b = _jid_or_none(first), _jid_or_none(second)
-        if a is None or b is None:
-            continue
-        lid, phone = (a, b) if a.kind is JidKind.LID else (b, a)
-        if lid.kind is JidKind.LID and phone.kind is JidKind.PHONE:
-            pair = IdentityLearned(account_id, lid.chat_key, phone.chat_key, phone.e164)
-            if pair not in learned:
-                learned.append(pair)
+        pair = IdentityLearned.of(account_id, jid_or_none(first), jid_or_none(second))
+        if pair is not None and pair not in learned:
+            learned.append(pair)
     return learned
 
 
@@ -191,7 +186,7 @@ def parse_ack(payload: JsonObject, *, account_id: str, at: datetime) -> StatusCh
     # The id's participant suffix names the message's author, not the reader: GOWS builds ack ids from
     # the receipt's MessageSender (us, for our own messages). The reader is ``participant``.
     recipient_id = get_str(payload, "participant") or parts.chat_id or get_str(payload, "from")
-    recipient = _jid_or_none(recipient_id)
+    recipient = jid_or_none(recipient_id)
     return StatusChanged(
         account_id=account_id,
         wa_message_id=parts.wa_message_id,
@@ -218,10 +213,10 @@ def parse_session_status(
 def parse_me(value: object) -> Peer | None:
     """``{"id": "...@c.us", "pushName": ...}`` → our own peer; ``None`` when absent or unreadable."""
     obj = as_object(value)
-    jid = _jid_or_none(get_str(obj, "id"))
+    jid = jid_or_none(get_str(obj, "id"))
     if jid is None or jid.kind is not JidKind.PHONE:
         return None
-    lid = _jid_or_none(get_str(obj, "lid"))
+    lid = jid_or_none(get_str(obj, "lid"))
     return peer_for(jid, display_name=get_str(obj, "pushName"), alt=lid)
 
 
@@ -250,15 +245,6 @@ def _jid(spelling: str) -> Jid:
         raise MalformedWebhook(f"A WAHA chat id is unreadable: {error.message}") from error
 
 
-def _jid_or_none(spelling: str | None) -> Jid | None:
-    if spelling is None:
-        return None
-    try:
-        return parse_jid(spelling)
-    except InvalidChatId:
-        return None
-
-
 def _sender(
     payload: JsonObject,
     *,
@@ -276,10 +262,10 @@ def _sender(
     name = _push_name(payload)
     if not chat_jid.is_group:
         return replace(chat, display_name=name) if name else chat
-    participant = _jid_or_none(get_str(payload, "participant"))
+    participant = jid_or_none(get_str(payload, "participant"))
     if participant is None:
         return Peer(chat_key=chat.chat_key, is_group=True)
-    return peer_for(participant, display_name=name, alt=_jid_or_none(alts.get(participant.chat_key)))
+    return peer_for(participant, display_name=name, alt=jid_or_none(alts.get(participant.chat_key)))
 
 
 def _own_peer(payload: JsonObject, *, chat_jid: Jid, from_id: str | None) -> Peer:
@@ -289,7 +275,7 @@ def _own_peer(payload: JsonObject, *, chat_jid: Jid, from_id: str | None) -> Pee
     """
     info = get_object(get_object(payload, "_data"), "Info")
     for spelling in (from_id, get_str(info, "Sender")):
-        own = _jid_or_none(spelling)
+        own = jid_or_none(spelling)
         if own is not None and own.kind is JidKind.PHONE and own.chat_key != chat_jid.chat_key:
             return peer_for(own)
     return Peer(chat_key="me")
@@ -320,7 +306,7 @@ def _alternate_ids(payload: JsonObject) -> dict[str, str]:
         pairs.append((get_str(info, "Chat"), get_str(info, "RecipientAlt")))
     found: dict[str, str] = {}
     for first, second in pairs:
-        a, b = _jid_or_none(first), _jid_or_none(second)
+        a, b = jid_or_none(first), jid_or_none(second)
         if a is None or b is None or {a.kind, b.kind} != {JidKind.LID, JidKind.PHONE}:
             continue
         found[a.chat_key] = b.chat_key

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from server.domain.errors import InvalidChatId, MalformedWebhook
-from server.domain.jids import Jid, JidKind, parse_jid, split_message_id
+from server.domain.jids import JidKind, jid_or_none, split_message_id
 from server.domain.message_kinds import poll_vote
 from server.domain.whatsapp import InboundMessage, MessageOrigin, MessageReceived, Peer
 from server.whatsapp.untrusted_input import (
@@ -39,11 +39,11 @@ def poll_vote_events(
         raise MalformedWebhook(f"A WAHA poll vote id is unreadable: {error.message}") from error
     from_me = get_bool(vote, "fromMe") is True
     chat_id = parts.chat_id or get_str(vote, "to" if from_me else "from")
-    chat_jid = _jid(chat_id)
+    chat_jid = jid_or_none(chat_id)
     if chat_jid is None or chat_jid.kind is JidKind.OTHER:
         return []
     chat = peer_for(chat_jid)
-    voter = _jid(get_str(vote, "participant")) if chat_jid.is_group else None
+    voter = jid_or_none(get_str(vote, "participant")) if chat_jid.is_group else None
     sender = me if from_me and me is not None else peer_for(voter) if voter is not None else chat
     options = [o for o in get_list(vote, "selectedOptions") if isinstance(o, str)]
     message = InboundMessage(
@@ -58,12 +58,3 @@ def poll_vote_events(
         details=poll_vote(options),
     )
     return [MessageReceived(message)]
-
-
-def _jid(spelling: str | None) -> Jid | None:
-    if spelling is None:
-        return None
-    try:
-        return parse_jid(spelling)
-    except InvalidChatId:
-        return None

@@ -13,6 +13,7 @@ from datetime import datetime
 from server.domain.errors import MalformedWebhook
 from server.domain.whatsapp import TransportEvent
 from server.whatsapp.cloud_webhook import events_from_cloud_body
+from server.whatsapp.embedded_bodies import EMBEDDED, events_from_embedded_body
 from server.whatsapp.untrusted_input import get_str, parse_json_object
 from server.whatsapp.waha_webhook import events_from_envelope
 
@@ -55,4 +56,6 @@ def events_from_body(transport: str, raw_body: bytes, *, received_at: datetime) 
         return events_from_envelope(envelope, received_at=received_at)
     if transport == CLOUD:
         return events_from_cloud_body(raw_body, received_at=received_at)
+    if transport == EMBEDDED:
+        return events_from_embedded_body(raw_body, received_at=received_at)
     raise ValueError(f"unknown transport {transport!r}")

@@ -64,7 +64,9 @@
     const all = bubbles(list);
     const anchor = all.find(function (bubble) { return bubble.getBoundingClientRect().bottom > top; });
     return {
-      bottom: atBottom(list),
+      // A reader who follows stays following even when the list has just shrunk (the form under it grew)
+      // and the size watcher has not put them back at the newest message yet.
+      bottom: following[list.id] === true || atBottom(list),
       scrollTop: list.scrollTop,
       key: anchor ? keyOf(anchor) : "",
       offset: anchor ? anchor.getBoundingClientRect().top - top : 0,

@@ -27,9 +27,11 @@ from sandbox.pipedrive.app import create_app as create_pipedrive_sandbox
 from sandbox.pipedrive.state import Clock, SandboxState
 from sandbox.waha.app import create_app as create_waha_sandbox
 from server.demo import APP_NAME, DemoAddresses, build_waha_sandbox, demo_settings_overrides
+from server.domain.clock import ControlledClock
+from server.jobs.inprocess import InProcessQueue
 from server.settings import Mode, Settings, load_settings
 from server.web.app import create_app
-from server.web.resources import Resources
+from server.web.resources import Resources, Upstreams
 from tests.world import migrated_database
 
 T = TypeVar("T")
@@ -37,7 +39,9 @@ HOST = "127.0.0.1"
 
 # The demo runs on the wall clock, and a browser test waits for what it shows. These tests drive the
 # pages, not the lengths of the waits: the burst window is tested on the controlled clock (tests/sync,
-# tests/jobs), the pages' poll intervals in tests/panel/test_poll_intervals.py.
+# tests/jobs), the pages' poll intervals in tests/panel/test_poll_intervals.py. A wait a test must see
+# pass without sitting through it (a campaign's gap between two messages) is skipped with
+# ``DemoRuntime.pass_time``.
 QUICK_WAITS = {
     "sync_burst_window": 0.3,
     "busy_retry": 0.2,
@@ -109,6 +113,7 @@ class DemoRuntime:
     addresses: DemoAddresses
     app: Starlette
     loop: asyncio.AbstractEventLoop
+    clock: ControlledClock  # WaPipe's: the wall clock until a test skips time (``pass_time``)
 
     @property
     def resources(self) -> Resources:
@@ -118,6 +123,22 @@ class DemoRuntime:
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
         """Run a coroutine on WaPipe's event loop (where its engine and clients live) and wait."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def pass_time(self, seconds: float) -> None:
+        """``seconds`` pass at once for WaPipe and the WhatsApp sandbox (their clocks move on together, so
+        the phone's messages and WaPipe's stay in order), and every WaPipe job due by then has run when this
+        returns. The Pipedrive sandbox stays on the wall clock: it signs the panels' tokens, which WaPipe
+        checks against the system's time."""
+        httpx.post(
+            f"{self.addresses.waha}/_sim/clock", json={"advance": seconds}, timeout=10
+        ).raise_for_status()
+        self.run(self._skip(seconds))
+
+    async def _skip(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        queue = self.resources.queue
+        assert isinstance(queue, InProcessQueue), "the demo runs its jobs in process"
+        await queue.drain(until=self.clock.now())
 
 
 def listening_socket() -> socket.socket:
@@ -222,13 +243,14 @@ def running_demo_runtime(
         raise RuntimeError("the demo's WAHA sandbox was started with another API key than this WaPipe has")
     migrated_database(settings.effective_database_url)
     sandboxes.reset_for(settings, addresses)
-    app = create_app(settings)
+    clock = ControlledClock()
+    app = create_app(settings, Upstreams(clock=clock))
     with served([(app, wapipe_socket)], "demo-wapipe") as loop:
         try:
             sandboxes.http.get(addresses.wapipe + "/healthz").raise_for_status()
         except httpx.HTTPError as error:
             raise RuntimeError(f"WaPipe did not answer at {addresses.wapipe}: {error}") from error
-        yield DemoRuntime(settings, addresses, app, loop)
+        yield DemoRuntime(settings, addresses, app, loop, clock)
 
 
 @contextlib.contextmanager

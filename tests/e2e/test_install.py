@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sandbox.pipedrive.app import create_app as create_sandbox
 from sandbox.pipedrive.seed import ALL_SCOPES
 from sandbox.pipedrive.state import Clock, SandboxState, SandboxUser
-from server.settings import Mode, load_settings
 from server.storage.engine import make_sync_engine
 from server.storage.migrate import upgrade
 from server.storage.tables import Installation, table_of
 from server.web.app import create_app
+from tests.conftest import settings_in
 from tests.e2e.demo_world import QUICK_WAITS
 from tests.e2e.live_server import free_port, serve
 
@@ -52,11 +52,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
     tmp = tmp_path_factory.mktemp("install-e2e")
     wapipe_port, sandbox_port = free_port(), free_port()
     wapipe_url, sandbox_url = f"http://127.0.0.1:{wapipe_port}", f"http://127.0.0.1:{sandbox_port}"
-    settings = load_settings(
-        mode=Mode.TEST,
-        var_dir=tmp,
-        media_dir=tmp / "media",
-        log_format="text",
+    settings = settings_in(
+        tmp,
         public_url=wapipe_url,
         pipedrive_oauth_url=sandbox_url,
         pipedrive_api_url=sandbox_url,

@@ -17,7 +17,7 @@ from server.domain.models import Account
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.outbox import SqlOutboxStore
-from server.whatsapp.cloud import CloudTransport
+from tests.e2e.cloud_number import CLOUD_NUMBER, add_cloud_number
 from tests.e2e.demo_world import DemoRuntime
 from tests.e2e.panel_helpers import (
     add_deal,
@@ -30,41 +30,14 @@ from tests.e2e.panel_helpers import (
     write_history,
 )
 from tests.e2e.seen import expect_in_view
-from tests.whatsapp.cloud_standin import PHONE_NUMBER_ID, TOKEN, CloudStandIn
-
-CLOUD_NUMBER = "+49301234567"  # what the Cloud API stand-in reports for its business phone number
+from tests.whatsapp.cloud_standin import CloudStandIn
 
 
 @pytest.fixture(scope="module")
 def cloud_account(runtime: DemoRuntime, session: str) -> Account:
-    """A WhatsApp Cloud API number in Anna's company. WaPipe's Cloud transport talks to a stand-in for
-    Meta's Graph API (``httpx.MockTransport``) that refuses free-form messages to anyone who has not
-    written in the last 24 hours with error 131047, as Meta does."""
-    standin = CloudStandIn(now=datetime.now(UTC))
-    pipedrive_company = company_id(runtime.addresses)
-    anna = next(u for u in sandbox_state(runtime.addresses)["users"] if u["is_admin"])
-
-    async def add() -> Account:  # on WaPipe's loop, which also serves its requests: no blocking calls
-        resources = runtime.resources
-        resources.transports["cloud"] = CloudTransport(
-            httpx.AsyncClient(transport=httpx.MockTransport(standin.handle)),
-            access_token=TOKEN,
-            app_secret="cloud-app-secret",
-            verify_token="cloud-verify-token",
-        )
-        company = await SqlCompanyStore(resources.engine).get(pipedrive_company)
-        assert company is not None
-        accounts = SqlAccountStore(resources.engine)
-        account = await accounts.create(
-            company_id=company.id, owner_user_id=anna["id"], transport="cloud", session_name=PHONE_NUMBER_ID
-        )
-        await accounts.set_number(account.id, CLOUD_NUMBER, "Acme Sales")
-        await accounts.set_status(account.id, "connected")
-        found = await accounts.by_id(account.id)
-        assert found is not None
-        return found
-
-    return runtime.run(add())
+    """A WhatsApp Cloud API number in Anna's company. Its stand-in for Meta's Graph API refuses
+    free-form messages to anyone who has not written in the last 24 hours with error 131047, as Meta does."""
+    return add_cloud_number(runtime, CloudStandIn(now=datetime.now(UTC)))
 
 
 @pytest.fixture(scope="module")

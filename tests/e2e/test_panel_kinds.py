@@ -13,7 +13,7 @@ from playwright.sync_api import FrameLocator, Locator, Page, expect
 
 from server.demo import DemoAddresses
 from server.settings import Settings
-from tests.e2e.panel_helpers import install_and_link, open_panel
+from tests.e2e.panel_helpers import open_panel
 from tests.e2e.seen import expect_in_view, scroll_position, texts_top_to_bottom
 
 CONTACT = "+49 89 6364 8018"  # the demo's first Person, "Munich Contact 1"
@@ -75,10 +75,9 @@ def newest(frame: FrameLocator, text: str) -> Locator:
 
 
 def test_every_kind_sent_from_the_phone_page_shows_in_the_panel_in_order(
-    page: Page, demo: tuple[Settings, DemoAddresses]
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str
 ) -> None:
     _, addresses = demo
-    session = install_and_link(page, addresses)
     # The phone's clock a minute back: a second per message after that stays behind WaPipe's own clock.
     now = httpx.get(f"{addresses.waha}/_sim/clock", timeout=10).json()["now"]
     httpx.post(f"{addresses.waha}/_sim/clock", json={"set": now - 60_000}, timeout=10).raise_for_status()

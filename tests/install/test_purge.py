@@ -28,6 +28,7 @@ from server.storage.tables import (
     Chat,
     Company,
     CompanySettings,
+    EmbeddedSession,
     InboundEvent,
     Installation,
     MediaBlob,
@@ -35,6 +36,7 @@ from server.storage.tables import (
     Message,
     MessageMediaRow,
     Outbox,
+    SessionLease,
     WhatsAppAccount,
     table_of,
 )
@@ -44,6 +46,7 @@ from server.storage.tables_campaigns import (
     CampaignSenderRow,
     CampaignSettingsRow,
     OptOutRow,
+    WaitingOptOutRow,
 )
 from server.storage.tables_changes import (
     FileDeletion,
@@ -233,6 +236,19 @@ async def fill_every_table(
     await add(
         InboundEvent, transport="waha", event_key=f"every-{company_id}", session_name=session, body=b"{}"
     )
+    await add(SessionLease, session_key=session, owner="worker:host:1", token=3, expires_at=None)
+    await add(
+        EmbeddedSession,
+        session_name=session,
+        company_id=company_id,
+        account_id=account,
+        qr_encrypted="",
+        pairing_phone="",
+        pairing_code_encrypted="",
+        logout_requested=False,
+        device_encrypted=b"sealed",
+        device_token=3,
+    )
     chat = await add(Chat, account_id=account, chat_key=f"every-{company_id}@c.us", e164="+4917655501234")
     messages = [
         await add(
@@ -297,6 +313,15 @@ async def fill_every_table(
     await add(CampaignRecipientRow, campaign_id=campaign, company_id=company_id, position=0, person_id=5)
     await add(CampaignSenderRow, campaign_id=campaign, account_id=account, next_at=NOW)
     await add(OptOutRow, company_id=company_id, e164="+4917655501234", word="STOP")
+    await add(
+        WaitingOptOutRow,
+        company_id=company_id,
+        account_id=account,
+        lid="254000825925805@lid",
+        word="STOP",
+        at=NOW,
+        next_ask_at=NOW,
+    )
     await add(CampaignSettingsRow, company_id=company_id, stop_words="STOP")
     await add(MessageTemplateRow, company_id=company_id, owner_user_id=7, name="welcome", text="Hi")
     await add(CloudTemplateMapping, company_id=company_id, template_key="order_update:en_US")

@@ -34,22 +34,29 @@ import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from itsdangerous import URLSafeTimedSerializer
+from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import SQLModel
 from starlette.routing import Mount, Route
 
-from server.jobs.functions import CRON_JOBS, FUNCTIONS
+from server.jobs.functions import CRON_JOBS, FUNCTIONS, WORKER_CRON_JOBS
+from server.services.catch_up import CatchUpChain
 from server.settings import Settings
 from server.transports import CLOUD_WEBHOOK_PATH, WAHA_WEBHOOK_PATH
 from server.web.app import create_app
 from server.web.panel_context import media_link
+from tests.security.conftest import METRICS_TOKEN
 from tests.security.world import PNG, TenancyWorld, Tenant, differences
 from tests.world import CLIENT_ID, world_settings_overrides
+
+# The module's tests share one world per backend (tests/security/conftest.py), on its event loop.
+shares_the_world = pytest.mark.asyncio(loop_scope="module")
 
 SKIP_METHODS = {"HEAD", "OPTIONS"}
 REFUSED = (403, 404)
@@ -105,11 +112,36 @@ def probe(method: str, path: str) -> Callable[[Probe], Probe]:
 @probe("GET", "/")
 @probe("GET", "/status")
 @probe("GET", "/healthz")
+@probe("GET", "/healthz/workers")
 async def _status(attack: Attack) -> None:
-    for path in ("/", "/status", "/healthz"):
+    for path in ("/", "/status", "/healthz", "/healthz/workers"):
         answer = await attack.frame("GET", path, params={"companyId": attack.b.pipedrive_company_id})
         assert answer.status_code == 200, answer.text
         attack.nothing_of_b(answer)
+
+
+@probe("GET", "/metrics")
+async def _metrics(attack: Attack) -> None:
+    """The operator's counts: A's credentials (its panel token as the bearer, its signed-in session) are
+    not the metrics token; with the token, the scrape names companies by WaPipe's ids only, nothing either
+    company typed or is called."""
+    attack.refused(await attack.frame("GET", "/metrics"), 401)
+    panel_token = attack.world.token(attack.a)
+    as_bearer = {"Authorization": f"Bearer {panel_token}"}
+    attack.refused(await attack.world.client.get("/metrics", headers=as_bearer), 403)
+    attack.refused(await attack.session.get("/metrics"), 401)
+    scrape = await attack.world.client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert scrape.status_code == 200, scrape.text
+    attack.nothing_of_b(scrape)
+    for marker in (*attack.a.markers, attack.a.contact_phone.lstrip("+"), attack.b.contact_phone.lstrip("+")):
+        assert marker not in scrape.text, marker
+    companies = {
+        sample.labels["company"]
+        for family in text_string_to_metric_families(scrape.text)
+        for sample in family.samples
+        if "company" in sample.labels
+    }
+    assert companies <= {str(attack.a.company_id), str(attack.b.company_id)}, companies
 
 
 @probe("POST", WAHA_WEBHOOK_PATH)
@@ -209,6 +241,13 @@ async def _link_cloud_number(attack: Attack) -> None:
 @probe("GET", "/numbers/{account_id:id}/pairing")
 async def _pairing(attack: Attack) -> None:
     attack.refused(await attack.frame("GET", f"/numbers/{attack.b.account_id}/pairing"))
+
+
+@probe("POST", "/numbers/{account_id:id}/pairing-code")
+async def _pairing_code(attack: Attack) -> None:
+    # B's number, with B's own number typed: refused before WhatsApp is asked for anything of B's.
+    path = f"/numbers/{attack.b.account_id}/pairing-code"
+    attack.refused(await attack.frame("POST", path, data={"phone": "+" + attack.b.number.lstrip("+")}))
 
 
 @probe("POST", "/numbers/{account_id:id}/unlink")
@@ -556,6 +595,22 @@ async def _campaign_template(attack: Attack) -> None:
     own = await attack.frame("GET", "/campaigns/template", params={"template_id": str(attack.a.template_id)})
     assert own.status_code == 200 and attack.a.secret in own.text, own.text
     attack.nothing_of_b(own)
+    # An approved template from B's number (its mapping holds B's secret): B's number is not A's.
+    approved = {"template_id": "cloud:order_update:en_US", "account_ids": str(attack.b.account_id)}
+    answer = await attack.frame("GET", "/campaigns/template", params=approved)
+    assert answer.status_code == 200, answer.text
+    assert 'data-reason="template_needs_cloud_number"' in answer.text, answer.text
+    attack.nothing_of_b(answer)
+
+
+@probe("GET", "/campaigns/templates")
+async def _campaign_template_choices(attack: Attack) -> None:
+    params = {"account_ids": str(attack.b.account_id), "approved_template": "order_update:en_US"}
+    answer = await attack.frame("GET", "/campaigns/templates", params=params)
+    assert answer.status_code == 200, answer.text
+    assert 'data-group="cloud"' not in answer.text and attack.a.secret in answer.text  # A's own templates
+    assert 'name="approved_template" value=""' in answer.text
+    attack.nothing_of_b(answer)
 
 
 @probe("GET", "/campaigns/{campaign_id:id}")
@@ -854,7 +909,8 @@ def test_every_route_and_job_is_in_the_tenancy_table(make_settings: Callable[...
     covered = set(ROUTE_PROBES) | MOUNTS_WITHOUT_DATA
     assert routes - covered == set(), f"routes without a tenancy probe: {sorted(routes - covered)}"
     assert covered - routes == set(), f"probes for routes that no longer exist: {sorted(covered - routes)}"
-    jobs = {function.name for function in FUNCTIONS} | {cron.name for cron in CRON_JOBS}
+    crons = [*CRON_JOBS, *WORKER_CRON_JOBS]
+    jobs = {function.name for function in FUNCTIONS} | {cron.name for cron in crons}
     listed = set(JOB_PROBES) | set(JOBS_WITHOUT_IDS)
     assert jobs - listed == set(), f"jobs without a tenancy probe: {sorted(jobs - listed)}"
     assert listed - jobs == set(), f"probes for jobs that no longer exist: {sorted(listed - jobs)}"
@@ -868,6 +924,7 @@ async def attack_of(world: TenancyWorld) -> Attack:
     return Attack(world, world.a, world.b, session, csrf)
 
 
+@shares_the_world
 async def test_company_a_reaches_nothing_of_company_b_through_any_route(world: TenancyWorld) -> None:
     attack = await attack_of(world)
     before = await world.snapshot(world.b)
@@ -890,14 +947,20 @@ async def test_company_a_reaches_nothing_of_company_b_through_any_route(world: T
 JobProbe = Callable[[TenancyWorld, Callable[..., Awaitable[Any]]], Awaitable[None]]
 JOB_PROBES: dict[str, JobProbe] = {}
 JOBS_WITHOUT_IDS = {
-    "heartbeat": "records the runner's liveness; no company",
     "sweep_inbound": "re-enqueues stored deliveries by id; process_inbound_event's probe covers them",
     "watch_sessions": "asks each linked session for its status; every account is handled as its own",
     "flush_batched": "queues due chats by id; sync_chat's probe covers them",
     "sync_watchdog": "queues chats behind by id; sync_chat's probe covers them",
+    "sync_rescue": "queues chats whose lease ran out unreleased by id; sync_chat's probe covers them",
+    "sweep_outbox": "queues sends whose job was lost by outbox id; send_outbox's probe covers them",
+    "reap_dead_workers": "frees queued jobs of dead workers by job id; each job's own probe covers it",
     "apply_retention": "deletes each company's old messages by that company's own settings",
     "purge_uninstalled_companies": "deletes companies whose last installation is gone (tests/install)",
     "campaign_watchdog": "starts overdue campaign runs by id; campaign_tick's probe covers them",
+    "settle_waiting_opt_outs": (
+        "records each company's waiting opt-outs by numbers in its own chats "
+        "(tests/campaigns/test_waiting_opt_outs.py)"
+    ),
 }
 
 
@@ -922,6 +985,9 @@ async def _process_inbound(world: TenancyWorld, job: Callable[..., Awaitable[Any
 @job_probe("catch_up_account")
 async def _catch_up(world: TenancyWorld, job: Callable[..., Awaitable[Any]]) -> None:
     await job(job_ctx(world), world.b.account_id)
+    now = datetime.now(UTC)  # and a further run of a catch-up of B's number
+    chain = CatchUpChain(since=now - timedelta(days=1), began=now, mark_was=None, may_mark=True, offset=0)
+    await job(job_ctx(world), world.b.account_id, "reconnect", chain.as_job_argument())
 
 
 @job_probe("setup_company")
@@ -957,6 +1023,12 @@ async def _campaign_reply(world: TenancyWorld, job: Callable[..., Awaitable[Any]
     await job(job_ctx(world), world.b.company_id, "+" + world.b.contact, f"{world.a.secret} hello")
 
 
+@job_probe("campaign_check_lid_reply")
+async def _campaign_lid_reply(world: TenancyWorld, job: Callable[..., Awaitable[Any]]) -> None:
+    b, at = world.b, datetime.now(UTC).isoformat()
+    await job(job_ctx(world), b.company_id, b.account_id, b.waiting_lid, f"{world.a.secret} hello", at)
+
+
 @job_probe("campaign_mark_opted_out")
 async def _campaign_opt_out(world: TenancyWorld, job: Callable[..., Awaitable[Any]]) -> None:
     for person_id in (world.b.person_id, world.b.unshared_person_id):  # B has no opt-outs: nothing written
@@ -972,11 +1044,6 @@ async def _campaign_ids(world: TenancyWorld, tenant: Tenant) -> list[int]:
     return ids
 
 
-# Run again for B, this job checks B's setup again in B's Pipedrive with B's own token: that moves B's API
-# usage and the time B's settings were saved, and nothing else of B may change.
-CHECKS_B_AGAIN = {"setup_company"}
-
-
 def without_setup_check(snapshot: dict[str, Any]) -> dict[str, Any]:
     settings = [{**row, "updated_at": None} for row in snapshot["tables"]["company_settings"]]
     return {
@@ -986,6 +1053,21 @@ def without_setup_check(snapshot: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def without_catch_up_mark(snapshot: dict[str, Any]) -> dict[str, Any]:
+    accounts = [{**row, "caught_up_until": None} for row in snapshot["tables"]["whatsapp_account"]]
+    return {**snapshot, "tables": {**snapshot["tables"], "whatsapp_account": accounts}}
+
+
+# Run again for B, these jobs redo B's routine work, and may move only what that moves; nothing else of B may
+# change. Set-up checks B's setup again in B's Pipedrive with B's own token: B's API usage and the time B's
+# settings were saved. A catch-up reads B's number's history again: B's number is caught up to a later time.
+REDONE_FOR_B: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "setup_company": without_setup_check,
+    "catch_up_account": without_catch_up_mark,
+}
+
+
+@shares_the_world
 async def test_jobs_given_company_b_ids_change_neither_company(world: TenancyWorld) -> None:
     tenants = (world.a, world.b)
     for name, run in sorted(JOB_PROBES.items()):
@@ -994,8 +1076,8 @@ async def test_jobs_given_company_b_ids_change_neither_company(world: TenancyWor
         await world.settle()
         for tenant, snapshot in zip(tenants, before, strict=True):
             now = await world.snapshot(tenant)
-            if tenant is world.b and name in CHECKS_B_AGAIN:
-                snapshot, now = without_setup_check(snapshot), without_setup_check(now)
+            if tenant is world.b and name in REDONE_FOR_B:
+                snapshot, now = REDONE_FOR_B[name](snapshot), REDONE_FOR_B[name](now)
             changed = differences(snapshot, now)
             assert not changed, f"job {name} with B's ids changed company {tenant.label}:\n" + "\n".join(
                 changed
@@ -1027,6 +1109,7 @@ async def _outbox_row(world: TenancyWorld, outbox_id: int) -> dict[str, Any]:
     return dict(row)
 
 
+@shares_the_world
 async def test_a_send_naming_company_b_ids_touches_nothing_of_b(world: TenancyWorld) -> None:
     """A's outbox row naming B's WhatsApp number, then one naming B's Pipedrive file: the send job refuses
     each by name and B's number sends nothing, B's Pipedrive is not read with anyone's token."""
@@ -1047,6 +1130,7 @@ async def test_a_send_naming_company_b_ids_touches_nothing_of_b(world: TenancyWo
         assert row["status"] == "failed" and row["error_reason"] == reason, (what, result, row)
 
 
+@shares_the_world
 async def test_a_chat_linked_to_a_company_b_person_writes_nothing_into_b(world: TenancyWorld) -> None:
     """A's chat whose link names B's Person (a stored id of the wrong company): syncing A's new messages
     goes to A's Pipedrive with A's token only; B's Pipedrive, usage included, is untouched."""

@@ -77,6 +77,7 @@ class Tenant:
     lookalike_person_id: int = 0  # a Person of this company with the other company's customer's phone
     unshared_person_id: int = 0  # a Person whose id the other company does not use
     template_id: int = 0  # the company's message template
+    waiting_lid: str = ""  # the LID of the company's opt-out waiting for its number
     markers: tuple[str, ...] = ()  # strings only this company's pages may show
 
     @property
@@ -192,6 +193,8 @@ async def _company_rows(connection: AsyncConnection, company_id: int) -> dict[st
         "campaign_recipient",
         "campaign_settings",
         "opt_out",
+        "waiting_opt_out",
+        "embedded_session",
         "message_template",
         "cloud_template_mapping",
     )
@@ -209,6 +212,10 @@ async def _company_rows(connection: AsyncConnection, company_id: int) -> dict[st
     )
     out["inbound_event"] = await read(
         "inbound_event", col("inbound_event", "session_name").in_(_ids(accounts, "session_name"))
+    )
+    # The lease of an embedded session is tied to its account by the session's name.
+    out["session_lease"] = await read(
+        "session_lease", col("session_lease", "session_key").in_(_ids(accounts, "session_name"))
     )
     chat_ids = _ids(out["chat"]) + _ids(out["sync_chat_link"], "chat_id")
     out["sync_day_activity"] = await read(
@@ -268,6 +275,9 @@ async def _scalar(engine: AsyncEngine, query: Any) -> int:
         value = (await connection.execute(query)).scalar()
     assert value is not None, str(query)
     return int(value)
+
+
+WAITING_LID = "170000000000001@lid"  # both companies wait for the number behind the same LID
 
 
 def _group(world: PanelWorld, tenant: Tenant, subject: str) -> str:
@@ -397,6 +407,20 @@ async def _fill(world: PanelWorld, tenant: Tenant) -> None:
                 updated_at=datetime.now(UTC),
             )
         )
+    async with engine.begin() as connection:  # a stop word from a chat known only by a LID, number unknown
+        await connection.execute(
+            tables["waiting_opt_out"]
+            .insert()
+            .values(
+                company_id=tenant.company_id,
+                account_id=tenant.account_id,
+                lid=tenant.waiting_lid,
+                word="STOP",
+                at=datetime.now(UTC),
+                next_ask_at=datetime(2100, 1, 1, tzinfo=UTC),  # no gateway look-up during the probes
+                asked=0,
+            )
+        )
     templates = tables["message_template"]
     tenant.template_id = await _scalar(
         engine, sa.select(templates.c.id).where(templates.c.name == f"{tenant.secret} template")
@@ -435,6 +459,7 @@ async def tenancy_world(settings: Settings) -> AsyncIterator[TenancyWorld]:
             "+49 176 55501234",
             base.persons["maria"],
             "Acme-geheim",
+            waiting_lid=WAITING_LID,
         )
         b = Tenant(
             "B",
@@ -445,6 +470,7 @@ async def tenancy_world(settings: Settings) -> AsyncIterator[TenancyWorld]:
             "+1 415 555 0132",
             base.persons["globex"],
             "Globex-classified",
+            waiting_lid=WAITING_LID,  # a LID is one person's whatever number they write to
         )
         await _fill(base, a)
         await _fill(base, b)

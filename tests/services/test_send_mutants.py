@@ -12,8 +12,8 @@ import pytest
 from server.domain.errors import InvalidInput, NotFound, WaPipeError
 from server.domain.models import Account, OutboxEntry
 from server.domain.send_echoes import send_fingerprint
-from server.domain.whatsapp import OutboundMessage
-from server.services.send import MAX_TEXT, SendRequest, SendService, recipient, send_job_id
+from server.domain.whatsapp import MAX_TEXT_LENGTH, OutboundMessage
+from server.services.send import SendRequest, SendService, recipient, send_job_id
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ACCOUNT = Account(
@@ -118,7 +118,7 @@ async def refusal(s: Service, request: SendRequest) -> WaPipeError:
 
 def test_the_job_id_and_the_limit() -> None:
     assert send_job_id(17) == "send:17"
-    assert MAX_TEXT == 4096
+    assert MAX_TEXT_LENGTH == 4096
 
 
 async def test_a_send_is_stored_queued_and_audited() -> None:
@@ -234,9 +234,13 @@ async def test_a_disconnected_number_is_refused_with_why() -> None:
     )
 
 
-async def test_a_disconnected_number_without_its_own_phone_is_that_number() -> None:
+async def test_a_disconnected_number_without_its_own_phone_is_named_else_that_number() -> None:
     account = replace(ACCOUNT, e164=None, status="failed", status_detail="gateway not reachable")
     error = await refusal(service(account), send_request())
+    assert error.message == (
+        "Acme is not connected – gateway not reachable. Link it again on the WhatsApp numbers page"
+    )
+    error = await refusal(service(replace(account, display_name="")), send_request())
     assert error.message == (
         "That number is not connected – gateway not reachable. Link it again on the WhatsApp numbers page"
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -17,7 +17,7 @@ from server.domain.models import OutboxEntry, OutboxStatus
 from server.domain.sync import MediaState, MessageMedia
 from server.domain.whatsapp import MediaKind, OutboundMedia
 from server.services.deliver import SentAttachment
-from server.services.sent_media import keep_sent_attachment
+from server.services.sent_media import file_places_cache, keep_sent_attachment
 
 OFFER = b"%PDF-1.7 the offer"
 MEDIA = OutboundMedia(kind=MediaKind.DOCUMENT, mime="application/pdf", filename="offer.pdf", data=OFFER)
@@ -86,6 +86,7 @@ class Pipedrive:
 
 
 SHA = hashlib.sha256(OFFER).hexdigest()
+AT = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 
 
 async def test_the_bytes_are_kept_and_where_the_file_is_counts_as_uploaded() -> None:
@@ -97,6 +98,28 @@ async def test_the_bytes_are_kept_and_where_the_file_is_counts_as_uploaded() -> 
     assert kept == MessageMedia(700, MediaState.STORED, SHA, len(OFFER), "application/pdf", "/media/1")
     assert store.media == [kept]
     assert store.uploads == [(3, SHA, "person", 11, 99), (3, SHA, "deal", 4, 99)]
+
+
+async def test_where_a_file_is_is_asked_once_per_ten_minutes() -> None:
+    """A campaign's attachment goes to every recipient: Pipedrive is asked where it is once."""
+    known = file_places_cache()
+    pipedrive = Pipedrive(SimpleNamespace(id=99, person_id=None, deal_id=None))  # in no Person's Files
+    for _ in range(3):
+        await keep_sent_attachment(Store(), Disk(), pipedrive, sent(), known=known, now=AT)
+    assert pipedrive.asked == [(3, 99)]
+    later = AT + timedelta(minutes=10)
+    await keep_sent_attachment(Store(), Disk(), pipedrive, sent(), known=known, now=later)
+    assert pipedrive.asked == [(3, 99), (3, 99)]
+
+
+async def test_a_file_pipedrive_did_not_answer_for_is_asked_about_again() -> None:
+    known = file_places_cache()
+    failing = Pipedrive(Transient("later", reason="rate_limited"))
+    await keep_sent_attachment(Store(), Disk(), failing, sent(), known=known, now=AT)
+    answering = Pipedrive(SimpleNamespace(id=99, person_id=11, deal_id=None))
+    store = Store()
+    await keep_sent_attachment(store, Disk(), answering, sent(), known=known, now=AT)
+    assert answering.asked == [(3, 99)] and store.uploads == [(3, SHA, "person", 11, 99)]
 
 
 async def test_a_file_only_on_a_person_counts_there_only() -> None:

@@ -1,14 +1,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from server.domain.errors import InvalidInput
+from server.domain.whatsapp import SessionStatus
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine
+from server.storage.inbox import SqlInboxStore
+
+T0 = datetime(2026, 12, 8, 9, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -72,3 +76,33 @@ async def test_status_and_activity_are_recorded(stores: tuple[SqlAccountStore, i
     assert updated.status == "working"
     assert updated.last_activity_at == seen
     assert updated.last_activity_at.tzinfo is not None
+
+
+async def test_the_catch_up_mark_moves_forward_from_the_mark_it_was_read_at(
+    stores: tuple[SqlAccountStore, int, int],
+) -> None:
+    accounts, company_a, company_b = stores
+    engine = accounts._engine
+    inbox = SqlInboxStore(engine)
+    mine = await accounts.create(company_id=company_a, owner_user_id=11, transport="waha", session_name="a1")
+    other = await accounts.create(company_id=company_b, owner_user_id=21, transport="waha", session_name="b1")
+    assert mine.caught_up_until is None  # no catch-up has completed
+    first, later, earlier = T0, T0 + timedelta(hours=1), T0 - timedelta(hours=1)
+
+    async def mark(account_id: int) -> datetime | None:
+        found = await accounts.by_id(account_id)
+        assert found is not None
+        return found.caught_up_until
+
+    assert await accounts.mark_caught_up(mine.id, first, was=None) is False  # the session is not connected
+    for account in (mine, other):
+        await inbox.record_session(account.id, SessionStatus.CONNECTED, "", None, None)
+    assert await accounts.mark_caught_up(mine.id, first, was=None) is True
+    assert await mark(mine.id) == first and await mark(other.id) is None
+    assert await accounts.mark_caught_up(mine.id, later, was=None) is False  # it is no longer what was read
+    assert await accounts.mark_caught_up(mine.id, earlier, was=first) is False  # never backwards
+    assert await accounts.mark_caught_up(mine.id, later, was=first) is True
+    assert await mark(mine.id) == later
+    await inbox.record_session(mine.id, SessionStatus.DISCONNECTED, "", None, None)
+    assert await accounts.mark_caught_up(mine.id, later + timedelta(hours=1), was=later) is False
+    assert await mark(mine.id) == later and await mark(other.id) is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -71,6 +72,34 @@ async def test_statuses_only_move_forward(inbox: tuple[SqlInboxStore, int]) -> N
     assert await store.advance_status(account, "s1/out/unknown", Delivery.READ) is None
 
 
+async def test_the_first_delivered_and_read_ticks_are_timed_once(inbox: tuple[SqlInboxStore, int]) -> None:
+    store, account = inbox
+    chat = await store.upsert_chat(account, CONTACT, T0)
+    early, late = message("3EB0D", from_me=True), message("3EB0E", from_me=True)
+    await store.add_message(account, chat, early)
+    await store.add_message(account, chat, late)
+
+    before = datetime.now(UTC)
+    await store.advance_status(account, early.key, Delivery.DELIVERED)
+    await store.advance_status(account, late.key, Delivery.READ)  # the read tick alone: delivered too
+    after = datetime.now(UTC)
+    first = {row["message_key"]: (row["delivered_at"], row["read_at"]) for row in await rows(store, Message)}
+    early_delivered, early_read = first[early.key]
+    assert isinstance(early_delivered, datetime) and before <= early_delivered <= after
+    assert early_read is None
+    late_delivered, late_read = first[late.key]
+    assert isinstance(late_read, datetime) and before <= late_read <= after
+    assert late_delivered == late_read
+
+    await store.advance_status(account, early.key, Delivery.READ)
+    await store.advance_status(account, late.key, Delivery.PLAYED)
+    await store.advance_status(account, late.key, Delivery.DELIVERED)
+    again = {row["message_key"]: (row["delivered_at"], row["read_at"]) for row in await rows(store, Message)}
+    assert again[early.key][0] == early_delivered  # kept: the first delivered tick's time
+    assert isinstance(again[early.key][1], datetime) and again[early.key][1] >= after
+    assert again[late.key] == first[late.key]  # a later tick moves neither time
+
+
 async def test_a_learned_identity_merges_the_lid_chat_into_the_phone_chat(
     inbox: tuple[SqlInboxStore, int],
 ) -> None:
@@ -109,6 +138,42 @@ async def test_session_statuses_apply_in_the_order_they_happened(inbox: tuple[Sq
     [account_row] = await rows(store, WhatsAppAccount)
     assert account_row["status"] == "logged_out"
     assert account_row["e164"] == "+4915112345678"
+
+
+async def test_a_session_seen_leaving_lowers_the_catch_up_mark_to_its_newest_message(
+    inbox: tuple[SqlInboxStore, int],
+) -> None:
+    store, account = inbox
+    accounts = SqlAccountStore(store._engine)
+    other = await accounts.create(company_id=1, owner_user_id=2, transport="waha", session_name="s2")
+    later = T0 + timedelta(hours=1)
+    for each in (account, other.id):
+        assert await store.record_session(each, SessionStatus.CONNECTED, "", None, T0 - timedelta(hours=2))
+        assert await accounts.mark_caught_up(each, later, was=None)
+    chat = await store.upsert_chat(account, CONTACT, T0)
+    await store.add_message(account, chat, message("3EB0A"))  # sent at T0, before the mark
+
+    async def marks() -> tuple[datetime | None, datetime | None]:
+        found = [await accounts.by_id(each) for each in (account, other.id)]
+        return (
+            found[0].caught_up_until if found[0] else None,
+            found[1].caught_up_until if found[1] else None,
+        )
+
+    # Overtaken by a later status, a drop is not applied, and lowers nothing.
+    assert not await store.record_session(
+        account, SessionStatus.DISCONNECTED, "", None, T0 - timedelta(hours=3)
+    )
+    assert await marks() == (later, later)
+    assert await store.record_session(account, SessionStatus.CONNECTED, "", None, None)
+    assert await marks() == (later, later)
+    assert await store.record_session(account, SessionStatus.STARTING, "", None, None)
+    assert await marks() == (T0, later)  # the other number has no message, and its session stayed
+    assert await store.record_session(other.id, SessionStatus.FAILED, "", None, None)
+    assert await marks() == (T0, later)  # no message stored: nothing to lower it to
+    await store.add_message(account, chat, replace(message("3EB0B"), sent_at=T0 + timedelta(hours=2)))
+    assert await store.record_session(account, SessionStatus.DISCONNECTED, "", None, None)
+    assert await marks() == (T0, later)  # never raised
 
 
 async def test_a_refusal_reported_by_webhook_fails_the_outbox_entry_by_name(

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, select
 
 from server.domain.errors import NotMigrated
+from server.domain.whatsapp import InboundMessage, MessageReceived, Peer
+from server.services.ingest import ingest_events
+from server.storage.accounts import SqlAccountStore
+from server.storage.companies import SqlCompanyStore
 from server.storage.engine import make_async_engine, make_sync_engine
+from server.storage.inbox import SqlInboxStore
 from server.storage.migrate import ensure_migrated, head_revisions, upgrade
-from server.storage.tables import Company, table_of
+from server.storage.tables import Company, WhatsAppAccount, table_of
 
 
 async def test_unmigrated_database_is_refused_with_a_clear_message(database_url: str) -> None:
@@ -110,3 +115,39 @@ def test_upgrade_twice_is_harmless(database_url: str) -> None:
 
 def test_one_head() -> None:
     assert len(head_revisions()) == 1
+
+
+async def test_numbers_linked_before_the_catch_up_mark_start_from_their_newest_message(
+    database_url: str,
+) -> None:
+    upgrade(database_url, "0024")
+    engine = make_async_engine(database_url)
+    at = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    try:
+        company = await SqlCompanyStore(engine).upsert(1, name="A", api_domain="a", timezone="UTC")
+        accounts = table_of(WhatsAppAccount)
+        async with engine.begin() as connection:
+            for session in ("with-messages", "without"):
+                values = dict(company_id=company.id, owner_user_id=1, transport="waha", session_name=session)
+                values |= dict(display_name="", status="connected", status_detail="")
+                await connection.execute(
+                    accounts.insert().values(**values, created_at=at, updated_at=at)  # the columns of 0024
+                )
+        inbox = SqlInboxStore(engine)
+        contact = Peer("4917655501234@s.whatsapp.net", e164="+4917655501234")
+        sent = [at + timedelta(minutes=minutes) for minutes in (3, 50, 7)]
+        for number, sent_at in enumerate(sent):
+            message = InboundMessage("with-messages", f"WA{number}", contact, contact, False, sent_at, "hi")
+            await ingest_events([MessageReceived(message)], transport="waha", store=inbox)
+    finally:
+        await engine.dispose()
+
+    upgrade(database_url)
+
+    engine = make_async_engine(database_url)
+    try:
+        stored = SqlAccountStore(engine)
+        marks = {a.session_name: a.caught_up_until for a in await stored.for_company(company.id)}
+    finally:
+        await engine.dispose()
+    assert marks == {"with-messages": at + timedelta(minutes=50), "without": None}

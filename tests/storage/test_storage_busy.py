@@ -6,6 +6,7 @@ wait for it), and a PostgreSQL table lock outlasting the database's ``lock_timeo
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -87,3 +88,26 @@ async def test_other_database_errors_are_left_as_they_are(migrated_database_url:
     finally:
         await engine.dispose()
     assert not isinstance(failed.value, StorageBusy)
+
+
+async def test_no_pooled_connection_in_time_is_storage_busy_and_the_next_caller_gets_one(
+    migrated_database_url: str,
+) -> None:
+    """Every connection of the pool held (SQLite has one; PostgreSQL fifteen), a caller that would wait past
+    the pool's timeout (0 here: it does not wait) is told the database is busy, and nothing is lost: once a
+    connection is back, the same read goes through."""
+    url = migrated_database_url
+    engine = make_async_engine(url, pool_timeout=0)
+    held = 1 if is_sqlite(url) else 15  # pool_size + max_overflow, as make_async_engine sets them
+    store = SqlCompanyStore(engine)
+    try:
+        async with contextlib.AsyncExitStack() as holding:
+            for _ in range(held):
+                await holding.enter_async_context(engine.connect())
+            with pytest.raises(StorageBusy) as busy:
+                await store.get(1001)
+            assert busy.value.reason == "storage_busy"
+            assert "QueuePool limit" in str(busy.value.__cause__)
+        assert await store.get(1001) is None
+    finally:
+        await engine.dispose()

@@ -15,6 +15,7 @@ from sandbox.waha.clock import Clock
 from sandbox.waha.state import SandboxState as WahaState
 from server.domain.installations import StoredTokens
 from server.domain.models import Account
+from server.jobs.embedded_sessions import ClientFor
 from server.settings import Settings
 from server.storage.accounts import SqlAccountStore
 from server.storage.companies import SqlCompanyStore
@@ -63,11 +64,16 @@ class InboundWorld(World):
 
 @contextlib.asynccontextmanager
 async def inbound_world(
-    settings: Settings, *, seed_history: bool = False, cloud: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    *,
+    seed_history: bool = False,
+    cloud: httpx.AsyncBaseTransport | None = None,
+    whatsapp_web: ClientFor | None = None,
 ) -> AsyncIterator[InboundWorld]:
-    """``cloud``: Meta's Graph API (with the Cloud API settings on, WaPipe links Cloud numbers through it)."""
+    """``cloud``: Meta's Graph API (with the Cloud API settings on, WaPipe links Cloud numbers through it);
+    ``whatsapp_web``: WhatsApp Web for the embedded sessions (with ``WAPIPE_WHATSAPP=embedded``)."""
     waha = WahaState(clock=Clock(follow_wall_clock=True), seed_history=seed_history)
-    async with open_world(settings, waha=waha, cloud=cloud) as base:
+    async with open_world(settings, waha=waha, cloud=cloud, whatsapp_web=whatsapp_web) as base:
         engine = base.resources.engine
         company = await SqlCompanyStore(engine).upsert(
             9001, name="Acme", api_domain="http://pipedrive.test", timezone="Europe/Berlin"

@@ -1,10 +1,10 @@
-"""The public status page says whether WaPipe is up and when each kind of job runner last beat, never
-which host or process runs it; the settings page shows those to an admin of an installed company only."""
+"""The public status page says whether WaPipe is up, when each kind of process last beat and how many
+stopped beating, never which host or process runs it; ``/healthz/workers`` fails while no worker beats."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from server.settings import Settings
 from server.storage.engine import make_async_engine
@@ -13,26 +13,32 @@ from server.storage.migrate import upgrade
 from tests.web.conftest import running_app
 
 HOST = "db-node-secret-7"
-RUNNERS = {
-    f"worker:{HOST}:4242": datetime(2026, 3, 1, 12, 0, 1, tzinfo=UTC),
-    f"worker:{HOST}:4243": datetime(2026, 3, 1, 12, 0, 7, tzinfo=UTC),
-    f"web:{HOST}:9911": datetime(2026, 3, 1, 12, 0, 3, tzinfo=UTC),
-}
+EVERY = 15  # WAPIPE_HEARTBEAT_EVERY: a process silent for three beats (45 s) is not beating
 
 
-async def beat(url: str) -> None:
+def runners(now: datetime) -> dict[str, datetime]:
+    return {
+        f"worker:{HOST}:4242": now - timedelta(seconds=20),  # beating
+        f"worker:{HOST}:4243": now - timedelta(seconds=5),  # beating
+        f"worker:{HOST}:4244": now - timedelta(seconds=50),  # killed a few beats ago
+        f"web:{HOST}:9911": now - timedelta(seconds=3),
+    }
+
+
+async def beat(url: str, runners: dict[str, datetime]) -> None:
     engine = make_async_engine(url)
     try:
-        for name, at in RUNNERS.items():
+        for name, at in runners.items():
             await SqlHeartbeatStore(engine).beat(name, at)
     finally:
         await engine.dispose()
 
 
 async def test_the_public_page_names_runners_by_kind_only(make_settings: Callable[..., Settings]) -> None:
-    settings = make_settings()
+    settings = make_settings(heartbeat_every=EVERY)
     upgrade(settings.effective_database_url)
-    await beat(settings.effective_database_url)
+    now = datetime.now(UTC).replace(microsecond=0)
+    await beat(settings.effective_database_url, runners(now))
     async with running_app(settings) as (_, client):
         page = await client.get("/")
         fragment = await client.get("/status", headers={"HX-Request": "true"})
@@ -40,6 +46,31 @@ async def test_the_public_page_names_runners_by_kind_only(make_settings: Callabl
         assert answer.status_code == 200
         assert "All systems working" in answer.text
         assert HOST not in answer.text
-        assert not any(pid in answer.text for pid in ("4242", "4243", "9911"))
-        assert '<span data-runner="worker">worker (2) at 12:00:07</span>' in answer.text
-        assert '<span data-runner="web">web (2) at ' in answer.text  # ours, and this process's own
+        assert not any(pid in answer.text for pid in ("4242", "4243", "4244", "9911"))
+        newest = (now - timedelta(seconds=5)).strftime("%H:%M:%S")
+        assert (
+            f'<span data-runner="worker">worker (2) at {newest} <span class="failing" data-silent="1">'
+            "(1 not beating)</span></span>"
+        ) in answer.text
+        assert '<span data-runner="web">web (2) at ' in answer.text  # that one, and this process's own
+
+
+async def test_the_workers_health_check_fails_while_no_worker_beats(
+    make_settings: Callable[..., Settings], redis_url: str
+) -> None:
+    settings = make_settings(heartbeat_every=EVERY, redis_url="")
+    upgrade(settings.effective_database_url)
+    killed_at = datetime.now(UTC) - timedelta(seconds=50)
+    await beat(settings.effective_database_url, {f"worker:{HOST}:4244": killed_at})
+    async with running_app(settings) as (_, client):
+        # without Redis this process runs the jobs: its own beat is the one that counts
+        alone = await client.get("/healthz/workers")
+        assert (alone.status_code, alone.json()["beating"]) == (200, 1)
+    with_redis = make_settings(heartbeat_every=EVERY, redis_url=redis_url)
+    async with running_app(with_redis) as (_, client):
+        silent = await client.get("/healthz/workers")
+        assert silent.status_code == 503
+        assert silent.json() == {"status": "failing", "beating": 0, "not_beating": 1, "failing": ["workers"]}
+        await beat(settings.effective_database_url, {f"worker:{HOST}:4245": datetime.now(UTC)})
+        back = await client.get("/healthz/workers")
+        assert (back.status_code, back.json()["beating"]) == (200, 1)

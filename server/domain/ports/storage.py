@@ -1,9 +1,10 @@
-"""Ports on the storage side: the database stores and the media files on disk (``server.storage``); the
-sync engine's state and the stored phone index are in ``sync_store``."""
+"""Ports on the storage side: the database stores and the attachments' files (``server.storage``); the sync
+engine's state and the stored phone index are in ``sync_store``."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -49,15 +50,20 @@ class InboxStore(Protocol):
         self, account_id: int, status: SessionStatus, detail: str, me: Peer | None, at: datetime | None
     ) -> bool:
         """Store the session's status (and its number once known) unless a later one is already stored;
-        ``True`` when it was applied. ``at=None``: observed just now from the gateway, always applied."""
+        ``True`` when it was applied. ``at=None``: observed just now from the gateway, always applied. A
+        status other than connected, applied, lowers the account's ``caught_up_until`` to its newest stored
+        message: what the session misses from then on is later."""
         ...
 
     async def upsert_chat(self, account_id: int, peer: Peer, at: datetime) -> int:
         """The chat's id, created on first sight; names and numbers filled in as they become known."""
         ...
 
-    async def add_message(self, account_id: int, chat_id: int, message: InboundMessage) -> bool:
-        """Store the message under its logical key; ``False`` when it was already stored."""
+    async def add_message(
+        self, account_id: int, chat_id: int, message: InboundMessage, *, received_at: datetime | None = None
+    ) -> bool:
+        """Store the message under its logical key; ``False`` when it was already stored. ``received_at``:
+        when it reached WaPipe (its webhook arrived; by default now)."""
         ...
 
     async def advance_status(self, account_id: int, message_key: str, status: Delivery) -> Delivery | None:
@@ -123,15 +129,43 @@ class AccountStore(Protocol):
 
     async def set_status(self, account_id: int, status: str, detail: str = "") -> None: ...
 
-
-class MediaFiles(Protocol):
-    """Downloaded WhatsApp media on disk (``WAPIPE_MEDIA_DIR``), stored once by content hash."""
-
-    async def save(self, chunks: AsyncIterator[bytes]) -> tuple[str, int, str]:
-        """Store the stream; ``(sha256, size, path)``."""
+    async def mark_caught_up(self, account_id: int, until: datetime, *, was: datetime | None) -> bool:
+        """Move ``caught_up_until`` forward to ``until`` (a catch-up that began then found no page left),
+        only while the session is connected and the mark is still ``was``, the one the catch-up read from;
+        ``False`` when it stays."""
         ...
 
-    async def read(self, path: str) -> bytes: ...
+
+@dataclass(frozen=True, slots=True)
+class StoredFile:
+    """A stored attachment opened for sending on: its length in bytes (``None`` when the store did not
+    say), and its bytes, read as they are consumed (never all at once)."""
+
+    size: int | None
+    chunks: AsyncIterator[bytes]
+
+
+class MediaFiles(Protocol):
+    """Attachments' bytes, stored once by content hash: on this machine's disk (``WAPIPE_MEDIA_DIR``) or in
+    an S3-compatible bucket (``WAPIPE_MEDIA_S3_BUCKET``). A file's ``path`` is what ``save`` returned (the
+    blob row keeps it), and only the store finds the file again by it."""
+
+    async def save(self, chunks: AsyncIterator[bytes]) -> tuple[str, int, str]:
+        """Store the stream; ``(sha256, size, path)``. Nothing half-written is ever found under ``path``,
+        and the same bytes saved twice are one file."""
+        ...
+
+    async def read(self, path: str) -> bytes:
+        """The whole file (for an upload to Pipedrive, which takes it whole); ``NotFound`` when it is gone."""
+        ...
+
+    async def open(self, path: str) -> StoredFile:
+        """The file to stream (to a browser); ``NotFound`` when it is gone."""
+        ...
+
+    async def delete(self, path: str) -> None:
+        """Remove the file; one already gone is no error."""
+        ...
 
 
 class OutboxStore(Protocol):

@@ -3,7 +3,7 @@ as the sync engine, the settings page and shared contact cards read it; implemen
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import Protocol
 
@@ -17,6 +17,7 @@ from server.domain.sync import (
     ChatLink,
     CrmPerson,
     DayPart,
+    DirtyDay,
     IntentClaim,
     MediaRetry,
     MessageMedia,
@@ -28,9 +29,28 @@ from server.domain.sync import (
 
 
 class PhoneIndexStore(Protocol):
-    """The persisted phone index: a company's Persons and their phones, with the ``updated_since`` mark."""
+    """The persisted phone index: a company's Persons and their phones, with the ``updated_since`` mark,
+    shared by every worker; its full listing is leased, so one worker lists a company's Persons at a time."""
 
-    async def is_built(self, company_id: int) -> bool: ...
+    async def is_built(self, company_id: int) -> bool:
+        """Whether the company's Persons were listed in full once (then a cold worker reads them here)."""
+        ...
+
+    async def claim_listing(self, company_id: int, *, owner: str, lease: timedelta, now: datetime) -> bool:
+        """Take the company's full listing (``False`` while another owner's lease runs)."""
+        ...
+
+    async def renew_listing(self, company_id: int, *, owner: str, until: datetime) -> bool: ...
+
+    async def finish_listing(
+        self, company_id: int, *, owner: str, watermark: datetime | None, listed_at: datetime
+    ) -> None:
+        """Record a complete listing (built, its watermark, when) and free its lease."""
+        ...
+
+    async def release_listing(self, company_id: int, *, owner: str) -> None: ...
+
+    async def listed_at(self, company_id: int) -> datetime | None: ...
 
     async def watermark(self, company_id: int) -> datetime | None: ...
 
@@ -122,6 +142,15 @@ class ChatLeaseStore(Protocol):
 
     async def release_chat(self, chat_id: int, *, owner: str) -> None: ...
 
+    async def renew_chat(self, chat_id: int, *, owner: str, until: datetime) -> bool:
+        """Hold the chat (and the creates ``owner`` has in flight) until ``until``; ``False`` when the
+        chat's lease is no longer ``owner``'s."""
+        ...
+
+    async def abandoned_chats(self, now: datetime, limit: int = 500) -> list[int]:
+        """Chats whose lease ran out without being released: their run's worker died."""
+        ...
+
 
 class SyncSettingsStore(Protocol):
     """The company's settings and the installations the engine writes as."""
@@ -153,16 +182,23 @@ class DayStore(Protocol):
     async def messages_between(self, chat_id: int, start: datetime, end: datetime) -> list[SyncMessage]: ...
 
     async def mark_days_dirty(
-        self, chat_id: int, days: Iterable[date], *, now: datetime, cursor: int | None
+        self,
+        chat_id: int,
+        days: Iterable[date],
+        *,
+        now: datetime,
+        cursor: int | None,
+        arrived: Mapping[date, datetime] | None = None,
     ) -> None:
-        """Mark the days dirty and (atomically) advance the chat's cursor to ``cursor``."""
+        """Mark the days dirty and (atomically) advance the chat's cursor to ``cursor``; ``arrived``: per
+        day, when its oldest new live message arrived (a day keeps the oldest until it is written)."""
         ...
 
     async def mark_written_days_dirty(self, chat_id: int, *, now: datetime) -> None: ...
 
     async def has_dirty_days(self, chat_id: int, *, due_before: datetime) -> bool: ...
 
-    async def dirty_days(self, chat_id: int, *, due_before: datetime) -> list[tuple[date, int]]: ...
+    async def dirty_days(self, chat_id: int, *, due_before: datetime) -> list[DirtyDay]: ...
 
     async def clear_dirty(self, chat_id: int, day: date, version: int) -> None:
         """Clear the flag only if the day is still at ``version``."""

@@ -97,16 +97,35 @@
     return Boolean(answer && answer.confirmed);
   }
 
-  // htmx asks before every request; answer once it is confirmed and a fresh token is at hand.
+  // htmx asks before every request; answer once it is confirmed and a fresh token is at hand. A swap
+  // may replace the asking element while the dialog is open (a preview coming back): htmx sends nothing
+  // for an element no longer on the page, so the click goes to its replacement (same id), asked again
+  // only when the replacement's question differs from the one answered.
   document.addEventListener("htmx:confirm", function (event) {
     event.preventDefault();
-    confirmed(event.detail.question).then(function (yes) {
-      if (!yes) {
-        return;
-      }
+    const elt = event.detail.elt;
+    const question = event.detail.question;
+    function issue() {
       freshToken().finally(function () {
         event.detail.issueRequest(true);
       });
+    }
+    if (question && elt.dataset.confirmed === question) {
+      delete elt.dataset.confirmed;
+      issue();
+      return;
+    }
+    confirmed(question).then(function (yes) {
+      if (!yes) {
+        return;
+      }
+      const replacement = question && !elt.isConnected && elt.id ? document.getElementById(elt.id) : null;
+      if (replacement) {
+        replacement.dataset.confirmed = question;
+        replacement.click();
+        return;
+      }
+      issue();
     });
   });
   document.addEventListener("htmx:configRequest", function (event) {

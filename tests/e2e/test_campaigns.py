@@ -205,3 +205,41 @@ def test_a_campaign_from_a_saved_filter_previews_and_runs(
         assert eventually(lambda d=digits: sent_to(addresses, session, d), "the message") == [
             f"Guten Tag {name}"
         ]
+
+
+def test_a_preview_coming_back_while_pipedrive_asks_does_not_swallow_the_start(
+    page: Page, demo: tuple[Settings, DemoAddresses], session: str
+) -> None:
+    """Anna edits the message and clicks Start before the preview of her edit came back: Pipedrive's
+    confirmation is open when the preview swaps in a new Start button. Her Yes starts the campaign from the
+    new button, without asking again, and the edited text is what goes out."""
+    _, addresses = demo
+    people = [add_person(addresses, name, [phone]) for name, phone in RACE_PEOPLE.items()]
+    modal = open_modal(page, addresses, people)
+    fill(modal, "Erster Entwurf {{person.name}}", {**NO_WAIT, "#min_gap": "0", "#max_gap": "0"})
+    expect(modal.locator("#preview-body")).to_have_attribute("data-will-send", "2", timeout=15_000)
+    button = settled(modal.locator("#campaign-start"))
+    button.evaluate("button => { button.dataset.first = 'yes'; }")
+    button.click()
+    confirm = page.locator("#pd-confirm")
+    expect(confirm.locator("#pd-confirm-title")).to_have_text("Send this message to 2 people now?")
+    # The host's dialog is modal (the frame is inert behind it): the edit arrives the way htmx hears typing.
+    modal.locator("#campaign-text").evaluate(
+        "(box, text) => { box.value = text; box.dispatchEvent(new Event('input', { bubbles: true })); }",
+        "Hallo {{person.name}}",
+    )
+    expect(modal.locator("#preview-rows")).to_contain_text("Hallo Race Rita", timeout=15_000)
+    expect(modal.locator("#campaign-start")).to_have_count(1)
+    expect(modal.locator("#campaign-start[data-first]")).to_have_count(0)  # the clicked button is gone
+    confirm.locator("#pd-confirm-ok").click()
+    expect(modal.locator('#campaign-root[data-step="progress"]')).to_be_visible(timeout=15_000)
+    expect(modal.locator("#campaign-progress")).to_have_attribute("data-status", "finished", timeout=20_000)
+    assert [c["title"] for c in page.evaluate("() => window.__pdHost.confirmations")] == [
+        "Send this message to 2 people now?"
+    ]
+    for name, phone in RACE_PEOPLE.items():
+        digits = phone.replace("+", "").replace(" ", "")
+        assert eventually(lambda d=digits: sent_to(addresses, session, d), "the message") == [f"Hallo {name}"]
+
+
+RACE_PEOPLE = {"Race Rita": "+49 170 5550401", "Race Rudi": "+49 170 5550402"}

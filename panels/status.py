@@ -10,7 +10,7 @@ from panels.templating import render
 from server.domain.text import Text, ntext
 
 # The words a person reads for what the page names by code (English: the code as it is).
-CHECKS = {"database": Text("database"), "queue": Text("queue")}
+CHECKS = {"database": Text("database"), "queue": Text("queue"), "media": Text("attachments' bucket")}
 MODES = {"production": Text("production"), "demo": Text("demo"), "test": Text("test")}
 QUEUES = {"arq on Redis": Text("arq on Redis"), "in-process": Text("in-process")}
 RUNNER_KINDS = {"worker": Text("worker"), "web": Text("web")}

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from server.domain.errors import NotMigrated
+from server.domain.errors import NotMigrated, Permanent, Transient
 from server.logs import configure_logging
 from server.settings import Mode, Settings, load_settings
 
@@ -33,7 +33,11 @@ def _configure_logs(settings: Settings) -> None:
     configure_logging(settings.log_level, fmt=settings.log_format, secrets=settings.secret_values())
 
 
-def _check_migrated(settings: Settings) -> None:
+def _check_ready(settings: Settings, *, media: bool = True) -> None:
+    """Before a command uses them: the database is migrated, and (``media``) the attachments' bucket, when
+    one is configured, takes WaPipe's writes, reads and deletes. A bucket that does not answer only warns: the
+    attachments wait and are retried until it does, as they would if it went away later."""
+    from server.media_store import check_media_store
     from server.storage.engine import make_async_engine
     from server.storage.migrate import ensure_migrated
 
@@ -43,11 +47,19 @@ def _check_migrated(settings: Settings) -> None:
             await ensure_migrated(engine)
         finally:
             await engine.dispose()
+        if media:
+            await check_media_store(settings)
 
     try:
         asyncio.run(check())
     except NotMigrated as error:
         raise SystemExit(f"wapipe: {error}") from None
+    except Transient as error:
+        log.warning("the attachments' bucket did not answer at start", extra={"error": str(error)})
+    except Permanent as error:
+        raise SystemExit(
+            f"wapipe: the attachments' bucket cannot be used ({error.reason}): {error}"
+        ) from None
 
 
 def _serve(settings: Settings, host: str, port: int) -> None:
@@ -55,7 +67,7 @@ def _serve(settings: Settings, host: str, port: int) -> None:
 
     from server.web.app import create_app
 
-    _check_migrated(settings)
+    _check_ready(settings)
     uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
 
 
@@ -70,7 +82,7 @@ def cmd_worker(args: argparse.Namespace) -> None:
 
     settings = _settings()
     _configure_logs(settings)
-    _check_migrated(settings)
+    _check_ready(settings)
     run_worker(settings, burst=args.burst)
 
 
@@ -93,7 +105,7 @@ def cmd_rotate_keys(args: argparse.Namespace) -> None:
 
     settings = _settings()
     _configure_logs(settings)
-    _check_migrated(settings)
+    _check_ready(settings, media=False)
 
     async def rotate() -> tuple[int, int]:
         engine = make_async_engine(settings.effective_database_url)
@@ -171,7 +183,7 @@ def cmd_erase(args: argparse.Namespace) -> None:
 
     settings = _settings()
     _configure_logs(settings)
-    _check_migrated(settings)
+    _check_ready(settings)
     e164 = contact_number(args.phone)  # the settings page's rules: nothing cut short, every refusal named
     if isinstance(e164, FieldError):
         raise SystemExit(f"wapipe erase: {e164.reason}: {e164.message}")
@@ -206,7 +218,7 @@ def cmd_link_cloud(args: argparse.Namespace) -> None:
 
     settings = _settings()
     _configure_logs(settings)
-    _check_migrated(settings)
+    _check_ready(settings, media=False)
     cloud_http = cloud_http_client(settings)
     if cloud_http is None:
         raise SystemExit(

@@ -9,7 +9,7 @@ Files kept on disk before the bucket was configured are still read and deleted t
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import httpx
 
@@ -59,3 +59,19 @@ async def open_media_files(
             prefix=key_prefix(settings.media_s3_prefix),
             earlier=disk,
         )
+
+
+async def check_media_store(settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    """What a process checks as it starts: with a bucket configured, that WaPipe may write, read and delete
+    there (``S3MediaFiles.check_access``); the disk needs no check (it is created as files arrive)."""
+    if not settings.media_in_bucket:
+        return
+    async with open_media_files(settings, transport=transport) as files:
+        assert isinstance(files, S3MediaFiles)
+        await files.check_access()
+
+
+def bucket_probe(files: MediaFiles) -> Callable[[], Awaitable[None]] | None:
+    """The health checks' probe of the attachments' bucket (``S3MediaFiles.reachable``); ``None`` for the
+    disk, which has nothing to reach."""
+    return files.reachable if isinstance(files, S3MediaFiles) else None

@@ -14,6 +14,7 @@ from arq.connections import RedisSettings
 from arq.worker import Worker
 
 from server.domain.clock import Clock, SystemClock
+from server.domain.ports.storage import MediaFiles
 from server.jobs.arq_queue import QUEUE_NAME, ArqQueue
 from server.jobs.context import job_deps_for, job_timings, pipedrive_wiring, runner_name
 from server.jobs.deps import arq_redis, job_ctx
@@ -23,7 +24,7 @@ from server.jobs.liveness import Liveness, start_liveness
 from server.jobs.reaper import job_tracking
 from server.jobs.session_calls_redis import RedisSessionCalls
 from server.jobs.worker_health import worker_health
-from server.media_store import open_media_files
+from server.media_store import bucket_probe, open_media_files
 from server.metrics.exposition import scrape
 from server.metrics.families import Metrics
 from server.metrics.listener import Answer, MetricsListener
@@ -101,7 +102,7 @@ def build_worker(settings: Settings, *, burst: bool = False) -> Worker:
         )
         closers.append(start_liveness(liveness))  # stopped before the database closes: it leaves the list
         if settings.metrics_port is not None:
-            listener = await open_listener(settings, metrics, engine, queue, liveness, clock)
+            listener = await open_listener(settings, metrics, engine, queue, liveness, clock, media)
             closers.append(listener.stop)
         sessions = start_embedded_sessions(settings, deps, arq_redis(ctx), relay=relay)
         if sessions is not None:
@@ -136,6 +137,7 @@ async def open_listener(
     queue: ArqQueue,
     liveness: Liveness,
     clock: Clock,
+    media: MediaFiles,
 ) -> MetricsListener:
     """The worker's metrics and health listener on ``WAPIPE_METRICS_HOST:WAPIPE_METRICS_PORT``; a port
     that cannot be opened stops the worker's start, naming the setting."""
@@ -147,7 +149,7 @@ async def open_listener(
         return await scrape(metrics, readers)
 
     async def health() -> Answer:
-        return await worker_health(engine, queue.redis, liveness)
+        return await worker_health(engine, queue.redis, liveness, bucket_probe(media))
 
     listener = MetricsListener(
         token=settings.metrics_token.get_secret_value(), metrics=metrics_text, health=health

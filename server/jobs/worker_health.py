@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from redis.asyncio import Redis
 
+from server.domain.errors import WaPipeError
 from server.jobs.liveness import Liveness
 from server.metrics.listener import Answer, json_answer
 from server.storage.engine import Database
@@ -26,7 +27,7 @@ async def _check(name: str, probe: Callable[[], Awaitable[object]]) -> str:
         await asyncio.wait_for(probe(), CHECK_TIMEOUT_S)
     except Exception as error:
         log.warning("health check failed", extra={"check": name, "error": repr(error)})
-        return type(error).__name__
+        return error.reason if isinstance(error, WaPipeError) else type(error).__name__
     return "ok"
 
 
@@ -35,17 +36,27 @@ async def _beating(liveness: Liveness) -> None:
         raise _NotBeating
 
 
+async def _nothing() -> str:
+    return "ok"
+
+
 class _NotBeating(Exception):
     """This worker has not recorded a beat within three beats."""
 
 
-async def worker_health(engine: Database, redis: Redis, liveness: Liveness) -> Answer:
-    database, queue, beat = await asyncio.gather(
+async def worker_health(
+    engine: Database, redis: Redis, liveness: Liveness, bucket: Callable[[], Awaitable[None]] | None = None
+) -> Answer:
+    """``bucket``: the attachments' bucket's probe when one is configured (checked as ``media``)."""
+    database, queue, beat, media = await asyncio.gather(
         _check("database", lambda: reachable(engine)),
         _check("redis", redis.ping),
         _check("heartbeat", lambda: _beating(liveness)),
+        _check("media", bucket) if bucket is not None else _nothing(),
     )
     checks = {"database": database, "redis": queue, "heartbeat": "ok" if beat == "ok" else "not_beating"}
+    if bucket is not None:
+        checks["media"] = media
     failing = [name for name, detail in checks.items() if detail != "ok"]
     body: dict[str, object] = {"status": "failing" if failing else "ok", "checks": checks}
     if failing:

@@ -16,6 +16,10 @@ stored, whatever disk it has. Plain HTTP requests over httpx, signed with AWS Si
 - **Reading.** ``open`` streams the object's body as it arrives (never held whole); ``read`` returns it whole
   for an upload to Pipedrive, which takes bytes. A missing object is ``NotFound``.
 - **Deleting.** A DELETE; an object already gone is no error (S3 answers 204 either way).
+- **Checks.** ``check_access`` writes, reads back and deletes a small object of its own under
+  ``<prefix>wapipe-check/`` (the three things WaPipe does with attachments), so a missing bucket, refused
+  credentials or a permission the key lacks is named when a process starts, before any attachment depends
+  on it. ``reachable``, for health checks, is one GET of a name no file has there.
 - **Earlier files.** Paths that do not begin with ``s3:`` are files saved on disk before the bucket was
   configured: they are read and deleted through ``earlier`` (``WAPIPE_MEDIA_DIR``), where that disk is still
   there; new files always go to the bucket.
@@ -25,7 +29,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import re
+import secrets
 import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -34,16 +40,18 @@ from typing import IO
 import httpx
 
 from server.domain.clock import Clock, SystemClock
-from server.domain.errors import NotFound
+from server.domain.errors import NotFound, Permanent, WaPipeError
 from server.domain.ports.storage import StoredFile
 from server.domain.text import Text
 from server.storage.media import IN_OBJECT_STORAGE, READ_CHUNK, DiskMediaFiles
-from server.storage.s3_errors import s3_error
+from server.storage.s3_errors import error_code, s3_error
 from server.storage.s3_signing import EMPTY_SHA256, S3Credentials, Signer, encode_path
 
 SPOOL_IN_MEMORY = 1024 * 1024  # an attachment up to this size is hashed in memory, a larger one on disk
 _NAME = re.compile(r"[0-9a-f]{2}/[0-9a-f]{64}")  # the part of a path after "s3:": ab/abcdef…
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+CHECK_FOLDER = "wapipe-check/"  # the checks' own objects: never the name of a file (those are ab/<hash>)
+CHECK_BODY = b"WaPipe checks that it may write, read and delete objects here; this one is deleted at once.\n"
 
 
 def aws_endpoint(region: str) -> str:
@@ -142,6 +150,40 @@ class S3MediaFiles:
         response = await self._send("DELETE", key)
         if response.status_code not in (200, 204, 404):
             raise s3_error(response, bucket=self.bucket)
+
+    async def check_access(self) -> None:
+        """Write, read back and delete an object of its own; the domain error of the first step refused
+        (``media_bucket_missing``, ``media_store_refused``, ``media_store_unavailable`` …), naming the
+        setting to check. Each call uses a name of its own, so processes starting at once never meet."""
+        key = f"{self.prefix}{CHECK_FOLDER}{secrets.token_hex(8)}"
+        await self._put(key, io.BytesIO(CHECK_BODY), len(CHECK_BODY), hashlib.sha256(CHECK_BODY).hexdigest())
+        read = await self._send("GET", key)
+        failure: WaPipeError | None = None
+        if read.status_code != 200:
+            failure = s3_error(read, bucket=self.bucket)
+        elif read.content != CHECK_BODY:
+            failure = Permanent(
+                Text("Object storage gave back other bytes than WaPipe wrote"), reason="media_store_failed"
+            )
+        deleted = await self._send("DELETE", key)  # also after a refused read: nothing of the check stays
+        if failure is not None:
+            raise failure
+        if deleted.status_code not in (200, 204):
+            raise s3_error(deleted, bucket=self.bucket)
+
+    async def reachable(self) -> None:
+        """For health checks, one GET of a name no file has: ``NoSuchKey`` (or ``AccessDenied``, S3's
+        answer to a key that may not list the bucket) says the bucket is there and the credentials are
+        accepted; anything else is the domain error ``s3_error`` makes of it."""
+        response = await self._send("GET", f"{self.prefix}{CHECK_FOLDER}none")
+        if response.status_code == 200:
+            return
+        if (response.status_code, error_code(response.content)) in (
+            (404, "NoSuchKey"),
+            (403, "AccessDenied"),
+        ):
+            return
+        raise s3_error(response, bucket=self.bucket)
 
     async def _exists(self, key: str) -> bool:
         """Whether the object is there. Without permission to list the bucket, S3 answers a missing

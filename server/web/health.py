@@ -19,7 +19,9 @@ from panels.status import (
     render_status_page,
     runners_by_kind,
 )
+from server.domain.errors import WaPipeError
 from server.jobs.liveness import silent_before
+from server.media_store import bucket_probe
 from server.storage.heartbeats import SqlHeartbeatStore
 from server.storage.state_counts import reachable
 from server.web.resources import Resources
@@ -33,17 +35,19 @@ async def _check(name: str, probe: asyncio.Future[object] | object) -> CheckView
         await asyncio.wait_for(probe, CHECK_TIMEOUT_S)  # type: ignore[arg-type]
     except Exception as error:
         log.warning("health check failed", extra={"check": name, "error": repr(error)})
-        return CheckView(name, False, type(error).__name__)
+        return CheckView(
+            name, False, error.reason if isinstance(error, WaPipeError) else type(error).__name__
+        )
     return CheckView(name, True)
 
 
 async def run_checks(resources: Resources) -> tuple[CheckView, ...]:
-    return tuple(
-        await asyncio.gather(
-            _check("database", reachable(resources.engine)),
-            _check("queue", resources.queue.ping()),
-        )
-    )
+    """The database, the queue, and the attachments' bucket when one is configured (``media``)."""
+    probes = [_check("database", reachable(resources.engine)), _check("queue", resources.queue.ping())]
+    bucket = bucket_probe(resources.media)
+    if bucket is not None:
+        probes.append(_check("media", bucket()))
+    return tuple(await asyncio.gather(*probes))
 
 
 def _resources(request: Request) -> Resources:

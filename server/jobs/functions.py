@@ -23,7 +23,7 @@ from server.jobs.campaigns import (
 from server.jobs.inbound import catch_up_account, process_inbound_event, sweep_inbound
 from server.jobs.purge import purge_uninstalled_companies
 from server.jobs.reaper import reap_dead_workers
-from server.jobs.retention import apply_retention
+from server.jobs.retention import apply_retention, retry_media_deletions
 from server.jobs.retry import retried_when_busy
 from server.jobs.send import MAX_SEND_TRIES, SEND_JOB_TIMEOUT, send_outbox, sweep_outbox
 from server.jobs.sessions import watch_sessions
@@ -89,6 +89,13 @@ CRON_JOBS: list[CronJob] = [
         keep_result=0,
     ),
     scheduled(apply_retention, name="apply_retention", hour={2}, minute={47}, second={0}, keep_result=0),
+    scheduled(
+        retry_media_deletions,
+        name="retry_media_deletions",
+        minute=set(range(2, 60, 5)),
+        second={30},
+        keep_result=0,
+    ),
 ]
 # Only arq workers die apart from the rest: the in-process runner has no reaper.
 WORKER_CRON_JOBS: list[CronJob] = [

@@ -1,6 +1,8 @@
 """``apply_retention`` (daily cron): delete each company's messages and attachment files older than the
 days its admin chose on the settings page (``server.storage.retention`` says what is kept and why).
 
+``retry_media_deletions`` (every five minutes) tries again the files whose deletion failed or never ran.
+
 A company whose timezone is unknown is skipped (its days cannot be told apart); the others still run.
 Running it twice deletes nothing more. Edits and deletions that waited for their message longer than 8
 days are given up on the same run, whatever the companies' periods.
@@ -15,6 +17,7 @@ from typing import Any
 from server.domain.days import company_zone
 from server.domain.errors import InvalidInput
 from server.jobs.deps import job_deps
+from server.storage.media_deletions import retry_deletions
 from server.storage.retention import RetentionOutcome, SqlRetention
 from server.storage.waiting_changes import forget_expired_changes
 
@@ -49,3 +52,13 @@ async def apply_retention(ctx: dict[str, Any], now: datetime | None = None) -> l
             },
         )
     return outcomes
+
+
+async def retry_media_deletions(ctx: dict[str, Any], now: datetime | None = None) -> dict[str, int]:
+    """Try again the attachment files whose deletion failed or never ran (``server.storage.media_deletions``);
+    what became of them."""
+    deps = job_deps(ctx)
+    outcome = await retry_deletions(deps.engine, deps.media_files, now or deps.clock.now())
+    if outcome.deleted or outcome.failed or outcome.in_use:
+        log.info("attachment files deleted again", extra=outcome.as_dict())
+    return outcome.as_dict()

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import SQLModel
 
 from server.domain.ports.storage import MediaFiles
-from server.storage.media import delete_files
+from server.storage.media_deletions import delete_files, list_deletions
 
 # The table modules, all imported here, put every table on SQLModel.metadata (``_owned_rows`` walks it).
 from server.storage.tables import (
@@ -95,6 +95,7 @@ async def purge_company(
     async with engine.begin() as connection:
         found = (await connection.execute(select(_blobs.c.path).where(unused_blobs))).scalars()
         paths = [str(p) for p in found if p]
+        await list_deletions(connection, paths)
         result: Any = await connection.execute(delete(_blobs).where(unused_blobs))
         counts[_blobs.name] = int(result.rowcount or 0)
         result = await connection.execute(
@@ -110,5 +111,6 @@ async def purge_company(
         for table, condition in reversed(owned):
             result = await connection.execute(delete(table).where(condition))
             counts[table.name] = counts.get(table.name, 0) + int(result.rowcount or 0)
-    await delete_files(files, paths)  # after the commit: a rolled-back purge must not lose files referenced
+    # after the commit: a rolled-back purge must not lose files referenced
+    await delete_files(engine, files, paths)
     return counts

@@ -14,7 +14,7 @@ from server.domain.jids import phone_chat_key
 from server.domain.models import InboundEventState
 from server.domain.ports.storage import MediaFiles
 from server.domain.text import Text
-from server.storage.media import delete_files
+from server.storage.media_deletions import delete_files, list_deletions
 from server.storage.tables import (
     Chat,
     InboundEvent,
@@ -84,6 +84,7 @@ async def erase_contact(
         transaction = await connection.begin()
         try:
             report, paths = await _erase(connection, company_id, e164)
+            await list_deletions(connection, paths)
         except BaseException:
             await transaction.rollback()
             raise
@@ -91,7 +92,8 @@ async def erase_contact(
             await transaction.rollback()
             return report
         await transaction.commit()
-    await delete_files(files, paths)  # after the commit: a failed transaction must not lose files referenced
+    # after the commit: a failed transaction must not lose files referenced
+    await delete_files(engine, files, paths)
     return report
 
 

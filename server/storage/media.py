@@ -9,7 +9,7 @@ import hashlib
 import logging
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -17,8 +17,8 @@ from typing import BinaryIO
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.errors import ConfigurationError, NotFound, WaPipeError
-from server.domain.ports.storage import MediaFiles, StoredFile
+from server.domain.errors import ConfigurationError, NotFound
+from server.domain.ports.storage import StoredFile
 from server.domain.sync import MediaRetry, MediaState, MessageMedia, SyncMessage
 from server.domain.text import Text
 from server.storage.dialect import upsert_insert
@@ -93,24 +93,6 @@ def local_path(path: str) -> Path:
             reason="media_store_not_configured",
         )
     return Path(path)
-
-
-async def delete_files(files: MediaFiles | None, paths: Iterable[str]) -> int:
-    """Remove the files of blobs whose rows a transaction just deleted, through the store that keeps them
-    (``None``: this machine's disk, by path); how many. Called after the commit, so a rolled-back deletion
-    never loses a file a row still names. A file that cannot be removed (the bucket unreachable, say) is
-    logged by its path, which holds only its content hash, and the others still go: its row is gone, so
-    nothing would find it again to retry."""
-    store = files or DiskMediaFiles(Path())
-    removed = 0
-    for path in paths:
-        try:
-            await store.delete(path)
-        except WaPipeError as error:
-            log.error("attachment file not deleted", extra={"path": path, "reason": error.reason})
-            continue
-        removed += 1
-    return removed
 
 
 async def _read_chunks(handle: BinaryIO) -> AsyncIterator[bytes]:

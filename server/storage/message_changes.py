@@ -31,7 +31,7 @@ from server.domain.message_changes import (
 )
 from server.domain.ports.storage import MediaFiles
 from server.storage.dialect import upsert_insert
-from server.storage.media import delete_files
+from server.storage.media_deletions import delete_files, list_deletions
 from server.storage.reactions import reactions_between
 from server.storage.revisions import mark_changed
 from server.storage.tables import (
@@ -130,7 +130,8 @@ async def apply_message_change(
         changed = [(row["id"], row["chat_id"]), *(await connection.execute(replies)).all()]
         await _queue(connection, changed)
         await mark_changed(connection, [message_id for message_id, _ in changed])
-    await delete_files(files, paths)  # after the commit: a rolled-back deletion must not lose a file in use
+    # after the commit: a rolled-back deletion must not lose a file in use
+    await delete_files(engine, files, paths)
     return AppliedChange(row["id"], row["chat_id"], changed=True)
 
 
@@ -177,6 +178,7 @@ async def _forget_attachment(
     unused = _blobs.c.sha256.in_(hashes) & _blobs.c.sha256.not_in(still_used)
     paths = [str(p) for p in (await connection.execute(select(_blobs.c.path).where(unused))).scalars() if p]
     await connection.execute(delete(_blobs).where(unused))
+    await list_deletions(connection, paths)
     return paths
 
 

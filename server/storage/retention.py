@@ -29,7 +29,7 @@ from server.domain.days import day_start, local_day
 from server.domain.models import InboundEventState, OutboxStatus
 from server.domain.ports.storage import MediaFiles
 from server.domain.sync import MediaState
-from server.storage.media import delete_files
+from server.storage.media_deletions import delete_files, list_deletions
 from server.storage.revisions import mark_changed
 from server.storage.tables import (
     Chat,
@@ -146,7 +146,7 @@ class SqlRetention:
             for chat_id in await self._chats_with_old(policy.company_id, before, media_only=True):
                 files += await self._in_chat_lease(chat_id, policy, zone, before, outcome, media_only=True)
         # after the commits: a rolled-back transaction must not lose a referenced file
-        outcome.files = await delete_files(self._files, files)
+        outcome.files = await delete_files(self._engine, self._files, files)
         return outcome
 
     async def _chats_with_old(self, company_id: int, before: datetime, *, media_only: bool) -> list[int]:
@@ -342,4 +342,5 @@ async def _drop_unused_blobs(connection: AsyncConnection, hashes: set[str]) -> l
         found = (await connection.execute(select(_blobs.c.path).where(unused))).scalars()
         paths += [str(p) for p in found if p]
         await connection.execute(delete(_blobs).where(unused))
+    await list_deletions(connection, paths)
     return paths

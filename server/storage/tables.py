@@ -284,6 +284,21 @@ class MediaBlob(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
+class MediaDeletionRow(SQLModel, table=True):
+    """A stored attachment's file to delete (``server.storage.media_deletions``): listed in the transaction
+    that deleted the last rows naming it, gone once the file is; while its deletion fails, how many tries
+    failed, why the last did, and when the next may start (migration 0030). No company's data: the path
+    holds only the file's content hash."""
+
+    __tablename__ = "media_deletion"
+
+    path: str = Field(primary_key=True, max_length=500)
+    attempts: int = Field(default=0)
+    reason: str = Field(default="", max_length=64)
+    next_attempt_at: datetime = Field(sa_type=UtcDateTime, index=True)
+    listed_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
 class MessageMediaRow(SQLModel, table=True):
     """What became of a message's attachment: stored (which blob), unavailable or too large; while it is
     pending, how many downloads were tried and when the next may start (migration 0011)."""

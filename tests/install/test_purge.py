@@ -200,7 +200,7 @@ def test_the_purge_runs_daily() -> None:
 # --- every table -------------------------------------------------------------------------------------
 
 # Job-runner liveness and used OAuth states: no company's data.
-NOT_COMPANY_DATA = {"worker_heartbeat", "oauth_state_use"}
+NOT_COMPANY_DATA = {"worker_heartbeat", "oauth_state_use", "media_deletion"}
 
 
 def blob(media_dir: Path, name: str) -> tuple[str, Path]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -25,10 +25,11 @@ from server.storage.companies import SqlCompanyStore
 from server.storage.company_settings import SqlCompanySettingsStore
 from server.storage.engine import make_async_engine
 from server.storage.installations import SqlInstallationStore
-from server.storage.media import DiskMediaFiles, delete_files
+from server.storage.media import DiskMediaFiles
+from server.storage.media_deletions import delete_files, list_deletions, retry_deletions
 from server.storage.media_s3 import S3MediaFiles
 from server.storage.s3_signing import S3Credentials
-from server.storage.tables import Installation, MediaBlob, table_of
+from server.storage.tables import Installation, MediaBlob, MediaDeletionRow, table_of
 from tests.install.test_purge import NOW as PURGE_NOW
 from tests.install.test_purge import blob, fill_every_table
 from tests.job_deps import deps_over, run_ctx
@@ -117,12 +118,18 @@ async def test_the_purge_deletes_the_leaving_companys_files_from_the_bucket(
     assert contents(s3_server, bucket) == {b"shared", f"own-{staying}".encode()}
 
 
-async def test_a_file_the_bucket_refuses_to_delete_is_logged_and_the_others_still_go(
-    s3_server: S3Server, bucket: S3MediaFiles, tmp_path: Path, caplog: pytest.LogCaptureFixture
+async def test_a_file_the_bucket_refuses_to_delete_stays_listed_and_goes_once_the_key_works(
+    engine: AsyncEngine,
+    s3_server: S3Server,
+    bucket: S3MediaFiles,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     _, _, in_bucket = await bucket.save(stream(b"kept by a refusal"))
     disk = DiskMediaFiles(tmp_path / "media")
     _, _, on_this_disk = await disk.save(stream(b"from before the bucket"))
+    async with engine.begin() as connection:  # as the transaction that deleted their rows lists them
+        await list_deletions(connection, [in_bucket, on_this_disk])
     async with httpx.AsyncClient() as http:
         refused = bucket_store(
             s3_server,
@@ -132,11 +139,34 @@ async def test_a_file_the_bucket_refuses_to_delete_is_logged_and_the_others_stil
             credentials=S3Credentials(s3_server.access_key_id, "a revoked secret", REGION),
             earlier=disk,
         )
-        with caplog.at_level(logging.ERROR, logger="server.storage.media"):
-            assert await delete_files(refused, [in_bucket, on_this_disk]) == 1
+        with caplog.at_level(logging.ERROR, logger="server.storage.media_deletions"):
+            assert await delete_files(engine, refused, [in_bucket, on_this_disk]) == 1
+    failed_at = datetime.now(UTC)
 
     assert contents(s3_server, bucket) == {b"kept by a refusal"}
     assert on_disk(tmp_path / "media") == {}
     [record] = [r for r in caplog.records if r.getMessage() == "attachment file not deleted"]
     assert (record.path, record.reason) == (in_bucket, "media_store_refused")  # type: ignore[attr-defined]
     assert "a revoked secret" not in caplog.text
+    assert await listed(engine) == [(in_bucket, 1, "media_store_refused")]
+
+    # Tried again only when due (five minutes after the failure), then deleted with the working key.
+    assert (await retry_deletions(engine, bucket, failed_at)).as_dict() == {
+        "deleted": 0,
+        "failed": 0,
+        "in_use": 0,
+    }
+    assert contents(s3_server, bucket) == {b"kept by a refusal"}
+    later = await retry_deletions(engine, bucket, failed_at + timedelta(minutes=5, seconds=1))
+    assert later.as_dict() == {"deleted": 1, "failed": 0, "in_use": 0}
+    assert contents(s3_server, bucket) == set()
+    assert await listed(engine) == []
+
+
+async def listed(engine: AsyncEngine) -> list[tuple[str, int, str]]:
+    table = table_of(MediaDeletionRow)
+    async with engine.connect() as connection:
+        rows = await connection.execute(
+            select(table.c.path, table.c.attempts, table.c.reason).order_by(table.c.path)
+        )
+        return [(str(p), int(a), str(r)) for p, a, r in rows]

@@ -956,6 +956,7 @@ JOBS_WITHOUT_IDS = {
     "reap_dead_workers": "frees queued jobs of dead workers by job id; each job's own probe covers it",
     "apply_retention": "deletes each company's old messages by that company's own settings",
     "purge_uninstalled_companies": "deletes companies whose last installation is gone (tests/install)",
+    "retry_media_deletions": "deletes listed files by content hash that no row names (no company data)",
     "campaign_watchdog": "starts overdue campaign runs by id; campaign_tick's probe covers them",
     "settle_waiting_opt_outs": (
         "records each company's waiting opt-outs by numbers in its own chats "

@@ -72,12 +72,16 @@ class NumberLinking:
         qr_image: Callable[[str], Awaitable[bytes | None]],
         *,
         max_pending: int = 3,
+        on_connected: Callable[[int], Awaitable[None]] | None = None,
     ) -> None:
         self._accounts = accounts
         self._inbox = inbox
         self._transport = transport
         self._qr_image = qr_image
         self._max_pending = max_pending
+        # called with the account's id when this page is the first to see the number connected (its
+        # catch-up: the gateway's own "connected" event then changes nothing and queues none)
+        self._on_connected = on_connected
 
     async def start(self, company_id: int, user_id: int) -> Account:
         """A new session for the user's number; the page then polls ``pairing``. ``TooManyPending`` when
@@ -111,6 +115,9 @@ class NumberLinking:
         status = await self._transport.status(account.session_name)
         me = await self._transport.me(account.session_name) if status is SessionStatus.CONNECTED else None
         await self._inbox.record_session(account.id, status, "", me, None)
+        connected_now = status is SessionStatus.CONNECTED and account.status != SessionStatus.CONNECTED.value
+        if connected_now and self._on_connected is not None:
+            await self._on_connected(account.id)
         qr: bytes | None = None
         if status in PAIRING_STATUSES:
             if status is SessionStatus.STOPPED:

@@ -38,6 +38,7 @@ from server.domain.errors import (
 )
 from server.domain.team import member_names
 from server.domain.text import Text
+from server.jobs.inbound import catch_up_job_id
 from server.services.numbers import NotYours, NumberLinking, link_cloud_number
 from server.storage.accounts import SqlAccountStore
 from server.storage.inbox import SqlInboxStore
@@ -56,12 +57,17 @@ Handler = Callable[[Request, FrameIdentity], Awaitable[Response]]
 def _linking(resources: Resources) -> NumberLinking:
     transport = web_transport(resources.transports)
     assert isinstance(transport, WahaTransport | EmbeddedTransport)
+
+    async def catch_up(account_id: int) -> None:  # the phone's chats, as after a reconnection
+        await resources.queue.enqueue("catch_up_account", account_id, job_id=catch_up_job_id(account_id))
+
     return NumberLinking(
         SqlAccountStore(resources.engine),
         SqlInboxStore(resources.engine),
         transport,
         transport.pairing_qr_image,
         max_pending=resources.settings.max_pending_pairings,
+        on_connected=catch_up,
     )
 
 

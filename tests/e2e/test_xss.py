@@ -190,8 +190,9 @@ def sandbox_company(addresses: DemoAddresses) -> dict[str, Any]:
     return company
 
 
-def seed_hostile_input(addresses: DemoAddresses, session: str) -> int:
-    """The Person and File in Pipedrive, the messages, names, group and attachment on WhatsApp."""
+def seed_hostile_input(addresses: DemoAddresses, session: str) -> tuple[int, str]:
+    """The Person and File in Pipedrive, the messages, names, group and attachment on WhatsApp; the
+    Person's id and the group's chat id."""
     company_id = sandbox_company(addresses)["company"]["id"]
     pipedrive = f"{addresses.pipedrive}/_sandbox/companies/{company_id}"
     person_id = int(post(f"{pipedrive}/persons", {"name": PERSON_NAME, "phones": [PERSON_PHONE]})["id"])
@@ -211,24 +212,21 @@ def seed_hostile_input(addresses: DemoAddresses, session: str) -> int:
         },
     )
     post(f"{waha}/inbound", {"from": CONTACT, "group": group, "text": MESSAGE, "name": PUSH_NAME})
-    return person_id
+    return person_id, str(group)
 
 
-def chat_ids(settings: Settings) -> tuple[int, int]:
-    """(the 1:1 chat with the hostile contact, the hostile group), once WaPipe stored both."""
+def chat_ids(settings: Settings, group_key: str) -> tuple[int, int]:
+    """(the 1:1 chat with the hostile contact, the hostile group ``group_key``), once WaPipe stored both."""
     engine = make_sync_engine(settings.effective_database_url)
-    table = sa.table(
-        "chat", sa.column("id"), sa.column("e164"), sa.column("is_group"), sa.column("display_name")
-    )
+    table = sa.table("chat", sa.column("id"), sa.column("e164"), sa.column("is_group"), sa.column("chat_key"))
 
     def stored() -> tuple[int, int] | None:
         with engine.connect() as connection:
             direct = connection.execute(sa.select(table.c.id).where(table.c.e164 == "+" + CONTACT)).scalar()
-            groups = connection.execute(
-                sa.select(table.c.id, table.c.display_name).where(table.c.is_group.is_(True))
-            ).all()
-        # The hostile group is the newest (its subject is not stored: see the group chat view below).
-        group = max((row[0] for row in groups), default=None) if len(groups) >= 2 else None
+            # its subject is not stored (see the group chat view below): found by its chat id
+            group = connection.execute(
+                sa.select(table.c.id).where(table.c.is_group.is_(True) & (table.c.chat_key == group_key))
+            ).scalar()
         return (int(direct), int(group)) if direct is not None and group is not None else None
 
     try:
@@ -261,8 +259,8 @@ def test_hostile_input_is_inert_text_on_every_page_and_in_pipedrive_notes(
     policies = PolicyLog(addresses)
     page.on("response", policies)
     session = install_and_link(page, addresses)
-    person_id = seed_hostile_input(addresses, session)
-    direct_chat, group_chat = chat_ids(settings)
+    person_id, group_key = seed_hostile_input(addresses, session)
+    direct_chat, group_chat = chat_ids(settings, group_key)
 
     # The panel in the Pipedrive sandbox's Person page: the Person's name, their File, the messages.
     page.goto(f"{addresses.pipedrive}/host/person/{person_id}")

@@ -6,12 +6,17 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import jwt
 import pytest
 
+from server.domain.whatsapp import Peer, SessionStatus
+from server.services.numbers import NumberLinking
 from server.settings import Settings
+from server.storage.accounts import SqlAccountStore
+from server.storage.inbox import SqlInboxStore
 from tests.web.inbound_world import LINKED_NUMBER, InboundWorld, inbound_world
 from tests.whatsapp.cloud_standin import PHONE_NUMBER_ID, CloudStandIn
 from tests.whatsapp.cloud_standin import TOKEN as CLOUD_TOKEN
@@ -227,3 +232,44 @@ async def test_a_waha_on_an_engine_wapipe_cannot_use_is_named_on_the_page_and_li
     w.waha.server.switch({"engine": "GOWS"})
     page = await w.client.get("/numbers", params={"token": token(settings)})
     assert "data-reason" not in page.text and not re.search(r'id="link-number"[^>]*disabled', page.text)
+
+
+class _LinkedOnThePhone:
+    """The gateway as the page's poll finds it once the phone has scanned: connected, the number known;
+    its own "connected" webhook has not been processed yet."""
+
+    kind = "waha"
+
+    async def status(self, session_name: str) -> SessionStatus:
+        return SessionStatus.CONNECTED
+
+    async def me(self, session_name: str) -> Peer:
+        return Peer(chat_key=f"{LINKED_NUMBER}@c.us", e164=f"+{LINKED_NUMBER}", display_name="Anna Admin")
+
+
+async def test_the_page_that_first_sees_the_number_linked_queues_its_catch_up_once(
+    world: tuple[InboundWorld, Settings],
+) -> None:
+    """When the page's poll records the connection before the gateway's webhook, that webhook changes
+    nothing and queues no catch-up: the page queues it, so the phone's chats come in at once."""
+    w, _ = world
+    engine = w.resources.engine
+    caught_up: list[int] = []
+
+    async def catch_up(account_id: int) -> None:
+        caught_up.append(account_id)
+
+    async def no_qr(session_name: str) -> bytes | None:
+        return None
+
+    gateway: Any = _LinkedOnThePhone()
+    linking = NumberLinking(
+        SqlAccountStore(engine), SqlInboxStore(engine), gateway, no_qr, on_connected=catch_up
+    )
+    company = w.account.company_id
+    assert w.account.status != SessionStatus.CONNECTED.value
+    first = await linking.pairing(company, w.account.id)
+    assert first.status is SessionStatus.CONNECTED and first.account.e164 == f"+{LINKED_NUMBER}"
+    assert caught_up == [w.account.id]
+    await linking.pairing(company, w.account.id)  # polled again: already connected
+    assert caught_up == [w.account.id]

@@ -187,6 +187,11 @@ class SqlInboxStore:
             .returning(_messages.c.id)
         )
         async with self._engine.begin() as connection:
+            # The chat's row is held until the commit, so a chat's messages take their ids in the order
+            # they are committed: the sync reads a chat's messages past the highest id it folded in, and an
+            # id taken before another's but committed after it would never be read (PostgreSQL; SQLite
+            # writes one transaction at a time anyway, and ignores FOR UPDATE).
+            await connection.execute(select(_chats.c.id).where(_chats.c.id == chat_id).with_for_update())
             inserted = (await connection.execute(statement)).scalar() is not None
         if not inserted and await answer_missed_call(self._engine, account_id, message):
             return True  # the missed call's line now says answered: its day is written again

@@ -49,6 +49,34 @@ async def test_a_worker_killed_after_a_create_never_duplicates_it(
     assert world.notes().count("Hallo") == 1 and world.notes().count("Und noch was") == 1
 
 
+async def test_a_message_that_came_while_the_killed_worker_s_activity_was_unrecorded_is_in_its_note(
+    world: SyncWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker dies after Pipedrive created the day's activity and before WaPipe recorded it; a message
+    arrives before the next run. That run finds the activity (its note what the dead run rendered) and
+    writes the day as it is now into it, once."""
+    original = PipedriveCrm.create_activity
+    killed: list[bool] = []
+
+    async def create_then_die(self: PipedriveCrm, *args: Any, **kwargs: Any) -> Any:
+        result = await original(self, *args, **kwargs)
+        if not killed:
+            killed.append(True)
+            raise asyncio.CancelledError  # the worker dies before our commit
+        return result
+
+    monkeypatch.setattr(PipedriveCrm, "create_activity", create_then_die)
+    chat = await world.message(NUMBER, "Hallo", name="Klaus")
+    with pytest.raises(asyncio.CancelledError):
+        await world.sync(chat)
+    assert world.notes().count("Hallo") == 1 and "Und noch was" not in world.notes()
+    await world.message(NUMBER, "Und noch was")  # before any run picks the chat up again
+    world.clock.advance(timedelta(minutes=3).total_seconds())  # the dead worker's leases ran out
+    await world.sync(chat)
+    assert len(world.activities()) == 1
+    assert world.notes().count("Hallo") == 1 and world.notes().count("Und noch was") == 1
+
+
 async def test_running_twice_and_duplicate_deliveries_change_nothing(world: SyncWorld) -> None:
     chat = await world.message(NUMBER, "eins", message_id="SAME")
     await world.message(NUMBER, "eins", message_id="SAME")  # the webhook again

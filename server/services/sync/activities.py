@@ -188,7 +188,7 @@ async def flush_day(
                 row = replace(row, generation=row.generation + 1)
                 activity_id = None
         if activity_id is None:
-            activity_id = await _create_activity(ctx, chat, row, write)
+            row, activity_id = await _create_activity(ctx, chat, row, write)
         await ctx.store.save_part(replace(row, activity_id=activity_id, rendered_hash=digest))
         writes += 1
     for number, row in existing.items():  # a day that shrank (a merge moved lines away): drop the extra parts
@@ -200,8 +200,13 @@ async def flush_day(
     return writes
 
 
-async def _create_activity(ctx: SyncContext, chat: SyncChat, row: DayPart, write: ActivityWrite) -> int:
+async def _create_activity(
+    ctx: SyncContext, chat: SyncChat, row: DayPart, write: ActivityWrite
+) -> tuple[DayPart, int]:
+    """The day part's activity, created once, holding ``write``; the part (its generation moves on when
+    the activity it finds was deleted meanwhile)."""
     tag = marker(chat.id, row.day, row.part)
+    created: list[int] = []
 
     async def find() -> str | None:
         for activity in await ctx.crm.activities_of_person(write.person_id, since=None):
@@ -210,10 +215,20 @@ async def _create_activity(ctx: SyncContext, chat: SyncChat, row: DayPart, write
         return None
 
     async def create() -> str:
-        return str(await ctx.crm.create_activity(write))
+        created.append(await ctx.crm.create_activity(write))
+        return str(created[-1])
 
     key = f"activity:{chat.id}:{row.day.isoformat()}:{row.part}:{row.generation}"
-    return int(await create_once(ctx, chat.company_id, key, find=find, create=create))
+    activity_id = int(await create_once(ctx, chat.company_id, key, find=find, create=create))
+    if created:
+        return row, activity_id
+    # Created by an earlier run that stopped before recording it (a worker killed after Pipedrive's answer):
+    # its note is what that run rendered, and messages may have come since. Written as the day is now.
+    try:
+        await ctx.crm.update_activity(activity_id, write)
+    except NotFound:  # deleted in Pipedrive meanwhile: the day in a new activity
+        return await _create_activity(ctx, chat, replace(row, generation=row.generation + 1), write)
+    return row, activity_id
 
 
 def _number(sender_key: str) -> str | None:

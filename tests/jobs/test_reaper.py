@@ -75,3 +75,37 @@ async def test_a_dead_worker_s_job_runs_again_at_once_and_a_live_one_s_does_not(
     finally:
         await redis.aclose()
         await engine.dispose()
+
+
+async def test_a_job_marked_by_a_worker_killed_before_listing_it_runs_again_after_three_beats(
+    migrated_sqlite: str, redis_url: str
+) -> None:
+    """arq marked the job in progress, and its worker died before ``on_job_start`` listed it: no running set
+    names it. The reaper notes the orphan mark, leaves it for three beats (a live worker lists its job at
+    once), then frees it; a mark a live worker lists stays."""
+    engine = make_async_engine(migrated_sqlite)
+    redis = await create_pool(RedisSettings.from_dsn(redis_url))
+    clock = ControlledClock()
+    try:
+        deps = job_deps_for(engine, queue=ArqQueue(redis, queue_name=QUEUE_NAME), kind="worker", clock=clock)
+        ctx = job_ctx(deps) | {"redis": redis}
+        every = deps.timings.heartbeat_every
+        for job_id in ("orphan-job", "listed-job"):
+            await redis.enqueue_job("stamp", job_id, _job_id=job_id, _queue_name=QUEUE_NAME)
+            await redis.psetex(f"arq:in-progress:{job_id}", TEN_MINUTES_MS, b"1")  # what arq set
+        await redis.sadd(f"wapipe:running:{LIVE}", "listed-job")
+        await deps.heartbeats.beat(LIVE, clock.now())
+
+        assert await reap_dead_workers(ctx) == 0  # noted, not freed yet
+        clock.advance((every * 3).total_seconds() - 1)
+        assert await reap_dead_workers(ctx) == 0
+        assert await redis.exists("arq:in-progress:orphan-job") == 1
+        clock.advance(1)
+        await deps.heartbeats.beat(LIVE, clock.now())
+        assert await reap_dead_workers(ctx) == 1
+        assert await redis.exists("arq:in-progress:orphan-job") == 0
+        assert await redis.exists("arq:in-progress:listed-job") == 1
+        assert await redis.exists("wapipe:orphan:orphan-job") == 0
+    finally:
+        await redis.aclose()
+        await engine.dispose()

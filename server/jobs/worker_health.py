@@ -36,10 +36,6 @@ async def _beating(liveness: Liveness) -> None:
         raise _NotBeating
 
 
-async def _nothing() -> str:
-    return "ok"
-
-
 class _NotBeating(Exception):
     """This worker has not recorded a beat within three beats."""
 
@@ -48,15 +44,17 @@ async def worker_health(
     engine: Database, redis: Redis, liveness: Liveness, bucket: Callable[[], Awaitable[None]] | None = None
 ) -> Answer:
     """``bucket``: the attachments' bucket's probe when one is configured (checked as ``media``)."""
-    database, queue, beat, media = await asyncio.gather(
-        _check("database", lambda: reachable(engine)),
-        _check("redis", redis.ping),
-        _check("heartbeat", lambda: _beating(liveness)),
-        _check("media", bucket) if bucket is not None else _nothing(),
-    )
-    checks = {"database": database, "redis": queue, "heartbeat": "ok" if beat == "ok" else "not_beating"}
+    probes: dict[str, Callable[[], Awaitable[object]]] = {
+        "database": lambda: reachable(engine),
+        "redis": redis.ping,
+        "heartbeat": lambda: _beating(liveness),
+    }
     if bucket is not None:
-        checks["media"] = media
+        probes["media"] = bucket
+    details = await asyncio.gather(*(_check(name, probe) for name, probe in probes.items()))
+    checks = dict(zip(probes, details, strict=True))
+    if checks["heartbeat"] != "ok":
+        checks["heartbeat"] = "not_beating"
     failing = [name for name, detail in checks.items() if detail != "ok"]
     body: dict[str, object] = {"status": "failing" if failing else "ok", "checks": checks}
     if failing:

@@ -18,11 +18,9 @@ from tests.world import to_next_noon_utc
 NUMBER = "+4917612345678"
 
 
-@pytest.mark.parametrize("method", ["create_person", "create_deal", "create_activity", "upload_file"])
-async def test_a_worker_killed_after_a_create_never_duplicates_it(
-    world: SyncWorld, method: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    await world.set_settings(new_chat_action="deal")
+def die_after_first(monkeypatch: pytest.MonkeyPatch, method: str) -> list[str]:
+    """The worker dies right after Pipedrive answered the first call of ``method`` (before our commit);
+    the list names the call once it happened."""
     original = getattr(PipedriveCrm, method)
     killed: list[str] = []
 
@@ -30,10 +28,19 @@ async def test_a_worker_killed_after_a_create_never_duplicates_it(
         result = await original(self, *args, **kwargs)
         if not killed:
             killed.append(method)
-            raise asyncio.CancelledError  # the worker dies before our commit
+            raise asyncio.CancelledError
         return result
 
     monkeypatch.setattr(PipedriveCrm, method, create_then_die)
+    return killed
+
+
+@pytest.mark.parametrize("method", ["create_person", "create_deal", "create_activity", "upload_file"])
+async def test_a_worker_killed_after_a_create_never_duplicates_it(
+    world: SyncWorld, method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await world.set_settings(new_chat_action="deal")
+    killed = die_after_first(monkeypatch, method)
     chat = await world.message(NUMBER, "Hallo", name="Klaus", media=b"picture-bytes")
     with pytest.raises(asyncio.CancelledError):
         await world.sync(chat)
@@ -55,20 +62,11 @@ async def test_a_message_that_came_while_the_killed_worker_s_activity_was_unreco
     """The worker dies after Pipedrive created the day's activity and before WaPipe recorded it; a message
     arrives before the next run. That run finds the activity (its note what the dead run rendered) and
     writes the day as it is now into it, once."""
-    original = PipedriveCrm.create_activity
-    killed: list[bool] = []
-
-    async def create_then_die(self: PipedriveCrm, *args: Any, **kwargs: Any) -> Any:
-        result = await original(self, *args, **kwargs)
-        if not killed:
-            killed.append(True)
-            raise asyncio.CancelledError  # the worker dies before our commit
-        return result
-
-    monkeypatch.setattr(PipedriveCrm, "create_activity", create_then_die)
+    killed = die_after_first(monkeypatch, "create_activity")
     chat = await world.message(NUMBER, "Hallo", name="Klaus")
     with pytest.raises(asyncio.CancelledError):
         await world.sync(chat)
+    assert killed == ["create_activity"]
     assert world.notes().count("Hallo") == 1 and "Und noch was" not in world.notes()
     await world.message(NUMBER, "Und noch was")  # before any run picks the chat up again
     world.clock.advance(timedelta(minutes=3).total_seconds())  # the dead worker's leases ran out

@@ -328,6 +328,16 @@ async def fill_every_table(
     return filled
 
 
+async def left_long_ago(engine: AsyncEngine, company_id: int) -> None:
+    """The company uninstalled WaPipe 31 days before ``NOW``: past a 30-day retention, due for the purge."""
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(table_of(Installation))
+            .where(table_of(Installation).c.company_id == company_id)
+            .values(uninstalled_at=NOW - timedelta(days=31))
+        )
+
+
 async def primary_keys(engine: AsyncEngine) -> dict[str, set[tuple[Any, ...]]]:
     keys: dict[str, set[tuple[Any, ...]]] = {}
     async with engine.connect() as connection:
@@ -360,12 +370,7 @@ async def test_the_purge_leaves_nothing_of_the_company_in_any_table_or_on_disk(
     leaving_rows["media"].discard((shared_sha,))  # the other company's message uses it too: it stays
     assert all(leaving_rows.values()), leaving_rows  # each table has a row of the leaving company
 
-    async with engine.begin() as connection:  # the company left 31 days ago
-        await connection.execute(
-            update(table_of(Installation))
-            .where(table_of(Installation).c.company_id == leaving)
-            .values(uninstalled_at=NOW - timedelta(days=31))
-        )
+    await left_long_ago(engine, leaving)
     store = SqlInstallationStore(engine, SecretBox([Fernet.generate_key().decode()]))
     ctx = run_ctx(deps_over(engine, installations=store, data_retention_days=30))
     assert await purge_uninstalled_companies(ctx, now=NOW) == [leaving]

@@ -29,9 +29,9 @@ from server.storage.media import DiskMediaFiles
 from server.storage.media_deletions import delete_files, list_deletions, retry_deletions
 from server.storage.media_s3 import S3MediaFiles
 from server.storage.s3_signing import S3Credentials
-from server.storage.tables import Installation, MediaBlob, MediaDeletionRow, table_of
+from server.storage.tables import MediaBlob, MediaDeletionRow, table_of
 from tests.install.test_purge import NOW as PURGE_NOW
-from tests.install.test_purge import blob, fill_every_table
+from tests.install.test_purge import blob, fill_every_table, left_long_ago
 from tests.job_deps import deps_over, run_ctx
 from tests.media.s3_server import REGION, S3Server
 from tests.media.test_media_files import on_disk, stream
@@ -104,12 +104,7 @@ async def test_the_purge_deletes_the_leaving_companys_files_from_the_bucket(
     await fill_every_table(engine, staying, media_dir, shared_sha)
     await to_bucket(engine, bucket)
     assert contents(s3_server, bucket) == {b"shared", f"own-{leaving}".encode(), f"own-{staying}".encode()}
-    async with engine.begin() as connection:
-        await connection.execute(
-            update(table_of(Installation))
-            .where(table_of(Installation).c.company_id == leaving)
-            .values(uninstalled_at=PURGE_NOW - timedelta(days=31))
-        )
+    await left_long_ago(engine, leaving)
     store = SqlInstallationStore(engine, SecretBox([Fernet.generate_key().decode()]))
     ctx = run_ctx(deps_over(engine, installations=store, data_retention_days=30, media_files=bucket))
 

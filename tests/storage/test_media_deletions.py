@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.crypto import SecretBox
@@ -24,9 +24,9 @@ from server.storage.engine import make_async_engine
 from server.storage.installations import SqlInstallationStore
 from server.storage.media import DiskMediaFiles
 from server.storage.media_deletions import delete_files, list_deletions, retry_deletions
-from server.storage.tables import Installation, MediaBlob, MediaDeletionRow, table_of
+from server.storage.tables import MediaBlob, MediaDeletionRow, table_of
 from tests.install.test_purge import NOW as PURGE_NOW
-from tests.install.test_purge import blob, fill_every_table
+from tests.install.test_purge import blob, fill_every_table, left_long_ago
 from tests.job_deps import deps_over, run_ctx
 from tests.media.test_media_files import stream
 
@@ -147,12 +147,7 @@ async def test_a_purge_whose_file_deletion_fails_leaves_the_file_listed_and_the_
     await fill_every_table(engine, staying, media_dir, shared_sha)  # it uses the shared file too
     own = media_dir / hashlib.sha256(f"own-{leaving}".encode()).hexdigest()[:2]
     [own_file] = [str(p) for p in own.iterdir()]
-    async with engine.begin() as connection:
-        await connection.execute(
-            update(table_of(Installation))
-            .where(table_of(Installation).c.company_id == leaving)
-            .values(uninstalled_at=PURGE_NOW - timedelta(days=31))
-        )
+    await left_long_ago(engine, leaving)
     store = SqlInstallationStore(engine, SecretBox([Fernet.generate_key().decode()]))
     unreachable = Unreachable(media_dir)
     away = run_ctx(deps_over(engine, installations=store, data_retention_days=30, media_files=unreachable))

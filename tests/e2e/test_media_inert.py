@@ -148,9 +148,16 @@ class Console:
 
 def saved_from_link(page: Page, link: Locator) -> Download:
     """Click a ``target=_blank`` link whose file must be saved, not shown (Chromium reports a download the
-    new tab starts on the page that opened it, and closes the tab)."""
+    new tab starts on the page that opened it, and closes the tab). Returns once that tab is gone, so the
+    next link's new tab is not mistaken for it."""
+    tabs = len(page.context.pages)
     with page.expect_download() as saving:
         link.click()
+    for _ in range(300):  # at most 15 s; waiting on the page lets Playwright hear the tab close
+        if len(page.context.pages) <= tabs:
+            break
+        page.wait_for_timeout(50)
+    assert len(page.context.pages) <= tabs, "the download's tab never closed"
     return saving.value
 
 

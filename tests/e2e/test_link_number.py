@@ -77,7 +77,7 @@ def test_a_number_is_linked_with_a_code_typed_on_the_phone(
 
     frame.locator("#pairing summary").click()
     typed = frame.locator("#pairing-phone")
-    expect(typed).to_be_in_viewport()
+    expect(typed).to_be_in_viewport(timeout=15_000)  # the frame grows to the opened form first
     typed.fill("0044 7700 900123")
     with page.expect_response(lambda answer: "/pairing?part=qr" in answer.url):
         pass  # the QR code asks again meanwhile ...
